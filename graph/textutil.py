@@ -1,0 +1,66 @@
+"""Small text helpers shared by the signal analyzer, the brief builder and the evals."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_MULTIPLIERS = {
+    "k": 1e3,
+    "thousand": 1e3,
+    "m": 1e6,
+    "mm": 1e6,
+    "mil": 1e6,
+    "million": 1e6,
+    "b": 1e9,
+    "bn": 1e9,
+    "billion": 1e9,
+}
+
+# "$1.8M", "$ 950,000", "1.2 million dollars", "750k", "USD 2m"
+MONEY_RE = re.compile(
+    r"(?P<cur>\$|usd\s?|€|eur\s?|£)?\s?"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"\s?(?P<mult>thousand|million|billion|mil|mm|bn|[kmb])?\b"
+    r"(?:\s?(?P<word>dollars|bucks|usd|euros?))?",
+    re.IGNORECASE,
+)
+
+
+def parse_money(text: str) -> list[float]:
+    """Return every money amount mentioned in ``text`` as a float.
+
+    A bare number counts only with a currency sign/word or a magnitude suffix, so "3 bedrooms" or
+    "call me at 5" are not amounts.
+    """
+    amounts: list[float] = []
+    for m in MONEY_RE.finditer(text):
+        cur, mult, word = m.group("cur"), m.group("mult"), m.group("word")
+        if not (cur or mult or word):
+            continue
+        value = float(m.group("num").replace(",", ""))
+        if mult:
+            value *= _MULTIPLIERS[mult.lower()]
+        amounts.append(value)
+    return amounts
+
+
+def normalize_value(value: str) -> str:
+    """Normalise a fact value for comparison: case, accents, spacing, punctuation, digit grouping."""
+    text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"(?<=\d)[,\s.-](?=\d{3}\b)", "", text)  # 1,000,000 / 555-1234 grouping
+    text = re.sub(r"[^\w@]+", " ", text)
+    return " ".join(text.split())
+
+
+def contains_value(haystack: str, value: str) -> bool:
+    """True when the normalised ``value`` occurs in the normalised ``haystack`` on word boundaries."""
+    needle = normalize_value(value)
+    if not needle:
+        return False
+    hay = normalize_value(haystack)
+    if needle in hay.split() or f" {needle} " in f" {hay} ":
+        return True
+    digits = re.sub(r"\D", "", value)
+    # Phones and amounts are compared on digits alone ("(555) 123-4567" == "5551234567").
+    return len(digits) >= 4 and digits == re.sub(r"\D", "", needle) and digits in re.sub(r"\D", "", hay)
