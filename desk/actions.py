@@ -1,0 +1,402 @@
+"""Handoff operations (submit, accept, decline, start, complete, transfer, ...), written once over ``Tx``."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from desk import assign, ops
+from desk.base import QueuePosition
+from desk.core import DeskCore
+from desk.errors import Conflict, InvalidRequest
+from desk.events import (
+    HandoffAccepted,
+    HandoffCancelled,
+    HandoffCompleted,
+    HandoffCreated,
+    HandoffDeclined,
+    HandoffReturnedToAi,
+    HandoffStarted,
+    HandoffTransferred,
+)
+from desk.lifecycle import HELD, TERMINAL, transition
+from desk.models import (
+    Agent,
+    CustomerNotice,
+    Handoff,
+    HandoffRequest,
+    HandoffStatus,
+    TransferRecord,
+    TransitionRecord,
+)
+from desk.store import AfterCommit, Tx
+
+
+class HandoffActions(DeskCore):
+    """Handoff lifecycle operations of the ``Desk`` protocol."""
+
+    async def submit(self, request: HandoffRequest) -> Handoff:
+        """Queue a handoff and offer it right away when an agent is free.
+
+        Raises:
+            Conflict: A handoff with this id already exists.
+        """
+        now = self.clock.now()
+
+        async def fn(tx: Tx) -> None:
+            if await tx.maybe_handoff(request.handoff_id) is not None:
+                msg = f"handoff {request.handoff_id!r} already exists"
+                raise Conflict(msg)
+            data = request.model_dump()
+            data["created_at"] = request.created_at or now
+            handoff = Handoff(**data)
+            handoff.history.append(TransitionRecord(from_status=None, to_status="pending", at=now))
+            handoff.updated_at, handoff.round_started_at = now, handoff.created_at
+            tx.put_handoff(handoff)
+            tx.emit(
+                HandoffCreated(
+                    ts=now,
+                    **self._base(handoff),
+                    priority=handoff.priority,
+                    urgency=handoff.urgency,
+                    required_skills=handoff.required_skills,
+                )
+            )
+
+        await self._run(fn)
+        await self._dispatch()
+        return await self.get(request.handoff_id)
+
+    async def get(self, handoff_id: str) -> Handoff:
+        """One handoff; raises ``NotFound``."""
+
+        async def fn(tx: Tx) -> Handoff:
+            return await tx.handoff(handoff_id)
+
+        return await self._run(fn)
+
+    async def list(
+        self, status: HandoffStatus | None = None, agent_id: str | None = None
+    ) -> builtins.list[Handoff]:
+        """Handoffs in creation order, optionally filtered by status and by offered/assigned agent."""
+
+        async def fn(tx: Tx) -> builtins.list[Handoff]:
+            open_only = status is not None and status not in TERMINAL
+            found = await tx.handoffs(await tx.handoff_ids(open_only=open_only))
+            return [
+                h
+                for h in found
+                if (status is None or h.status == status)
+                and (agent_id is None or agent_id in (h.assigned_agent_id, h.offered_agent_id))
+            ]
+
+        return await self._run(fn)
+
+    async def accept(self, handoff_id: str, agent_id: str) -> Handoff:
+        """Accept an offer, or pull a pending handoff the agent qualifies for.
+
+        Exactly one of many concurrent accepts wins; the others raise ``Conflict``. The agent's
+        capacity is re-checked atomically. With ``auto_start_on_accept`` the handoff goes straight
+        to ``active`` (both transitions and events are recorded).
+
+        Raises:
+            Conflict: Offered to someone else, already taken, agent excluded/unqualified/full.
+            IllegalTransition: The handoff is terminal.
+        """
+        now = self.clock.now()
+
+        async def fn(tx: Tx) -> Handoff:
+            handoff = await tx.handoff(handoff_id)
+            agent = await tx.agent(agent_id)
+            pre_status = handoff.status
+            if handoff.status in HELD:
+                msg = f"handoff {handoff_id} was already accepted by {handoff.assigned_agent_id}"
+                raise Conflict(msg)
+            if handoff.status == "offered" and handoff.offered_agent_id != agent_id:
+                msg = f"handoff {handoff_id} is offered to another agent"
+                raise Conflict(msg)
+            if handoff.status == "pending":
+                self._check_pull(handoff, agent)
+                ops.offer(
+                    tx,
+                    handoff,
+                    agent,
+                    assign.score_agent(agent, handoff, now, self.config).score,
+                    now,
+                    self.config,
+                )
+            if len(agent.active_handoff_ids) >= agent.max_concurrent:
+                msg = f"agent {agent_id} is at capacity ({agent.max_concurrent})"
+                raise Conflict(msg)
+            transition(handoff, "accepted", now, reason=f"accepted by {agent_id}")
+            tx.guard_accept(handoff_id, pre_status, agent_id)
+            ops.close_offer(handoff, agent, "accepted", now, "")
+            handoff.assigned_agent_id = agent_id
+            handoff.metrics.time_to_accept_s = ops.since(handoff.created_at, now)
+            agent.active_handoff_ids.append(handoff_id)
+            agent.last_assigned_at = now
+            tx.put_agent(agent)
+            tx.put_handoff(handoff)
+            tx.emit(
+                HandoffAccepted(
+                    ts=now,
+                    **self._base(handoff),
+                    agent_id=agent_id,
+                    time_to_accept_s=handoff.metrics.time_to_accept_s or 0.0,
+                )
+            )
+            if self.config.auto_start_on_accept:
+                transition(handoff, "active", now, reason="auto_start")
+                tx.emit(HandoffStarted(ts=now, **self._base(handoff), agent_id=agent_id))
+            return handoff
+
+        return await self._run(fn)
+
+    def _check_pull(self, handoff: Handoff, agent: Agent) -> None:
+        """An agent may pull a pending handoff it is not excluded from, holding the required skills."""
+        problem = ""
+        if agent.status == "offline":
+            problem = "is offline"
+        elif agent.id in handoff.excluded_agent_ids:
+            problem = "already passed on it"
+        elif not all(s in agent.skills for s in handoff.required_skills):
+            problem = f"lacks required skills {handoff.required_skills}"
+        elif agent.load >= agent.max_concurrent:
+            problem = f"is at capacity ({agent.max_concurrent})"
+        if problem:
+            msg = f"agent {agent.id} cannot take handoff {handoff.handoff_id}: agent {problem}"
+            raise Conflict(msg)
+
+    async def decline(self, handoff_id: str, agent_id: str, reason: str = "") -> Handoff:
+        """Decline an offer: ``offered -> declined -> pending``, agent excluded, re-offered next.
+
+        After ``max_offers`` offers in the round the no-agent policy applies immediately.
+        """
+        now = self.clock.now()
+
+        async def fn(tx: Tx) -> Handoff:
+            handoff = await tx.handoff(handoff_id)
+            if handoff.status == "offered" and handoff.offered_agent_id != agent_id:
+                msg = f"handoff {handoff_id} is not offered to agent {agent_id}"
+                raise Conflict(msg)
+            transition(handoff, "declined", now, reason=reason)
+            await ops.release_agent(tx, handoff, now, "declined", reason)
+            handoff.excluded_agent_ids.append(agent_id)
+            transition(handoff, "pending", now, reason="re-queued after decline")
+            tx.put_handoff(handoff)
+            tx.emit(HandoffDeclined(ts=now, **self._base(handoff), agent_id=agent_id, reason=reason))
+            await ops.check_exhausted(tx, handoff, now, self.config)
+            return handoff
+
+        await self._run(fn)
+        await self._dispatch()
+        return await self.get(handoff_id)
+
+    async def _held_by(self, tx: Tx, handoff_id: str, agent_id: str) -> Handoff:
+        handoff = await tx.handoff(handoff_id)
+        if handoff.status in HELD and handoff.assigned_agent_id != agent_id:
+            msg = f"handoff {handoff_id} belongs to agent {handoff.assigned_agent_id}, not {agent_id}"
+            raise Conflict(msg)
+        return handoff
+
+    async def start(self, handoff_id: str, agent_id: str) -> Handoff:
+        """``accepted -> active``: the agent starts talking to the customer."""
+        now = self.clock.now()
+
+        async def fn(tx: Tx) -> Handoff:
+            handoff = await self._held_by(tx, handoff_id, agent_id)
+            transition(handoff, "active", now, reason="started")
+            tx.put_handoff(handoff)
+            tx.emit(HandoffStarted(ts=now, **self._base(handoff), agent_id=agent_id))
+            return handoff
+
+        return await self._run(fn)
+
+    async def complete(
+        self, handoff_id: str, agent_id: str, notes: str = "", rating: float | None = None
+    ) -> Handoff:
+        """Finish the conversation; updates the agent's handle time and rating averages.
+
+        Args:
+            handoff_id: The handoff.
+            agent_id: Must be the assigned agent.
+            notes: Wrap-up notes.
+            rating: Customer rating 0-5, if any.
+        """
+        if rating is not None and not 0 <= rating <= 5:
+            msg = f"rating must be between 0 and 5, got {rating}"
+            raise InvalidRequest(msg)
+        now = self.clock.now()
+
+        async def fn(tx: Tx) -> Handoff:
+            handoff = await self._held_by(tx, handoff_id, agent_id)
+            if handoff.status == "accepted":
+                transition(handoff, "active", now, reason="implicit start")
+                tx.emit(HandoffStarted(ts=now, **self._base(handoff), agent_id=agent_id))
+            transition(handoff, "completed", now, reason="completed")
+            handle = ops.since(handoff.timestamp("accepted"), now)
+            handoff.outcome, handoff.notes, handoff.rating = "completed", notes, rating
+            handoff.metrics.handle_time_s = handle
+            agent = await tx.agent(agent_id)
+            if handoff_id in agent.active_handoff_ids:
+                agent.active_handoff_ids.remove(handoff_id)
+            perf = agent.performance
+            if handle is not None:
+                perf.avg_handle_time_s = (perf.avg_handle_time_s * perf.handled + handle) / (perf.handled + 1)
+                perf.handled += 1
+            if rating is not None:
+                perf.avg_rating = (perf.avg_rating * perf.ratings + rating) / (perf.ratings + 1)
+                perf.ratings += 1
+            tx.put_agent(agent)
+            tx.put_handoff(handoff)
+            tx.emit(
+                HandoffCompleted(
+                    ts=now, **self._base(handoff), agent_id=agent_id, rating=rating, handle_time_s=handle
+                )
+            )
+            return handoff
+
+        result = await self._run(fn)
+        await self._dispatch()
+        return result
+
+    async def transfer(
+        self,
+        handoff_id: str,
+        from_agent_id: str,
+        to_agent_id: str | None = None,
+        to_skills: builtins.list[str] | None = None,
+        reason: str = "",
+        human_segment: builtins.list[dict[str, Any]] | None = None,
+    ) -> Handoff:
+        """Human -> human transfer; the brief stays and ``human_segment`` is appended to the handoff.
+
+        To an agent: offered to that agent directly (it must be available). To a skill set: the
+        required skills are replaced, optional ones dropped, and the handoff is re-queued. Either
+        way a new offer round starts and the transferring agent is excluded.
+
+        Raises:
+            InvalidRequest: Neither or both targets given, or a transfer to oneself.
+            Conflict: Not held by ``from_agent_id``, or the target agent is not available.
+        """
+        if (to_agent_id is None) == (to_skills is None):
+            msg = "transfer needs exactly one of to_agent_id or to_skills"
+            raise InvalidRequest(msg)
+        if to_agent_id == from_agent_id:
+            msg = f"agent {from_agent_id} cannot transfer a handoff to themself"
+            raise InvalidRequest(msg)
+        now = self.clock.now()
+
+        async def fn(tx: Tx) -> Handoff:
+            handoff = await self._held_by(tx, handoff_id, from_agent_id)
+            target = await tx.agent(to_agent_id) if to_agent_id is not None else None
+            if target is not None and not assign.is_available(target, now, self.config):
+                msg = f"agent {target.id} is not available to take a transfer"
+                raise Conflict(msg)
+            transition(handoff, "transferred", now, reason=reason)
+            await ops.release_agent(tx, handoff, now, "revoked", "transferred")
+            segment = builtins.list(human_segment or [])
+            handoff.transfers.append(
+                TransferRecord(
+                    at=now,
+                    from_agent_id=from_agent_id,
+                    to_agent_id=to_agent_id,
+                    to_skills=to_skills,
+                    reason=reason,
+                    human_segment=segment,
+                )
+            )
+            handoff.human_segment.extend(segment)
+            handoff.assigned_agent_id = None
+            handoff.excluded_agent_ids = [from_agent_id]
+            handoff.round_started_at, handoff.stuck_alerted_at = now, None
+            if to_skills is not None:
+                handoff.required_skills, handoff.optional_skills = builtins.list(to_skills), []
+            handoff.preferred_agent_id = to_agent_id
+            tx.emit(
+                HandoffTransferred(
+                    ts=now,
+                    **self._base(handoff),
+                    from_agent_id=from_agent_id,
+                    to_agent_id=to_agent_id,
+                    to_skills=to_skills,
+                    reason=reason,
+                )
+            )
+            if target is not None:
+                score = assign.score_agent(target, handoff, now, self.config).score
+                ops.offer(tx, handoff, target, score, now, self.config)
+            else:
+                transition(handoff, "pending", now, reason="transferred to skills")
+            tx.put_handoff(handoff)
+            return handoff
+
+        await self._run(fn)
+        await self._dispatch()
+        return await self.get(handoff_id)
+
+    async def return_to_ai(self, handoff_id: str, agent_id: str | None = None, note: str = "") -> Handoff:
+        """Send the conversation back to the AI and await ``on_revert`` (the graph's single resume path).
+
+        Raises:
+            Conflict: ``agent_id`` given but the handoff is held by or offered to someone else.
+        """
+        now = self.clock.now()
+
+        async def fn(tx: Tx) -> Handoff:
+            handoff = await tx.handoff(handoff_id)
+            if agent_id is not None and agent_id not in (handoff.assigned_agent_id, handoff.offered_agent_id):
+                msg = f"handoff {handoff_id} is not with agent {agent_id}"
+                raise Conflict(msg)
+            transition(handoff, "returned_to_ai", now, reason=note)
+            await ops.release_agent(tx, handoff, now, "revoked", "returned_to_ai")
+            notice = CustomerNotice(kind="ai", message=note or "Back to the assistant.", reverted=True)
+            handoff.outcome, handoff.notice = "returned_to_ai", notice
+            tx.put_handoff(handoff)
+            tx.emit(
+                HandoffReturnedToAi(
+                    ts=now, **self._base(handoff), agent_id=agent_id, note=note, notice=notice
+                )
+            )
+            tx.after_commit(AfterCommit("revert", handoff, notice))
+            return handoff
+
+        result = await self._run(fn)
+        await self._dispatch()
+        return result
+
+    async def cancel(self, handoff_id: str, reason: str = "") -> Handoff:
+        """Cancel any non-terminal handoff; frees its agent, calls no callback."""
+        now = self.clock.now()
+
+        async def fn(tx: Tx) -> Handoff:
+            handoff = await tx.handoff(handoff_id)
+            transition(handoff, "cancelled", now, reason=reason)
+            await ops.release_agent(tx, handoff, now, "revoked", "cancelled")
+            handoff.outcome = "cancelled"
+            tx.put_handoff(handoff)
+            tx.emit(HandoffCancelled(ts=now, **self._base(handoff), reason=reason))
+            return handoff
+
+        result = await self._run(fn)
+        await self._dispatch()
+        return result
+
+    async def queue_position(self, handoff_id: str) -> QueuePosition:
+        """1-based position of a pending handoff and its expected wait.
+
+        Offered/accepted/active handoffs report ``(0, 0.0)``; terminal ones ``(0, None)``.
+        """
+        now = self.clock.now()
+
+        async def fn(tx: Tx) -> QueuePosition:
+            handoff = await tx.handoff(handoff_id)
+            if handoff.status in TERMINAL:
+                return QueuePosition(0, None)
+            if handoff.status != "pending":
+                return QueuePosition(0, 0.0)
+            position = await tx.count_ahead(handoff) + 1
+            wait = assign.expected_wait_s(position, handoff, await tx.agents(), now, self.config)
+            return QueuePosition(position, wait)
+
+        return await self._run(fn)

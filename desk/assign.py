@@ -1,0 +1,207 @@
+"""Pure assignment logic: eligibility, scoring, ranking and queue order (deterministic given ``now``).
+
+Scoring follows the reference router (section 2.2) with the weights of ``DeskConfig.weights``:
+
+* skill: mean proficiency over the skills the handoff asks for now (required, plus optional ones
+  until ``relax_after_s``; after that optional skills still count, with 0 for an agent who lacks
+  them, so holders of optional skills rank higher but non-holders stay eligible). No skills asked = 1.
+* performance: ``0.75 * ref + 0.25 * acceptance_rate`` where ``ref = rating/5``, averaged with
+  ``max(0, 1 - aht_minutes/30)`` when the handle time is known (the reference formula).
+* availability: candidates are online with a fresh heartbeat, so this measures how long they stay:
+  ``min(1, seconds_left_in_slot / availability_horizon_s)``; 1 without a schedule.
+* load: ``1 - (active + offered) / max_concurrent``.
+
+Ties go to the agent idle longest (oldest ``last_assigned_at``, never-assigned first), then by id.
+An eligible ``preferred_agent_id`` wins outright.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from desk.config import DeskConfig
+from desk.models import WEEKDAYS, Agent, Handoff, Schedule
+
+_DAY_S = 86400.0
+
+
+@dataclass(frozen=True)
+class Scored:
+    """An agent's score for one handoff, with its breakdown."""
+
+    agent_id: str
+    score: float
+    skill: float
+    performance: float
+    availability: float
+    load: float
+    preferred: bool = False
+
+
+def _secs(t: time) -> float:
+    return t.hour * 3600.0 + t.minute * 60.0 + t.second
+
+
+def slot_remaining_s(schedule: Schedule | None, now: datetime) -> float | None:
+    """Seconds left in the schedule slot containing ``now``.
+
+    Returns:
+        ``None`` without a schedule (always available), ``0.0`` outside every slot or on an
+        exception date, else the seconds until the current slot ends.
+    """
+    if schedule is None:
+        return None
+    local = now.astimezone(ZoneInfo(schedule.timezone))
+    if any(r.start <= local.date() <= r.end for r in schedule.exceptions):
+        return 0.0
+    t = _secs(local.time())
+    best = 0.0
+    today = WEEKDAYS[local.weekday()]
+    yesterday = WEEKDAYS[(local - timedelta(days=1)).weekday()]
+    for slot in schedule.weekly.get(today, []):
+        start, end = _secs(slot.start), _secs(slot.end)
+        if start < end and start <= t < end:
+            best = max(best, end - t)
+        elif end <= start and t >= start:  # crosses midnight
+            best = max(best, _DAY_S - t + end)
+    for slot in schedule.weekly.get(yesterday, []):
+        start, end = _secs(slot.start), _secs(slot.end)
+        if end <= start and t < end:  # tail of yesterday's overnight slot
+            best = max(best, end - t)
+    return best
+
+
+def in_schedule(agent: Agent, now: datetime) -> bool:
+    """Whether ``now`` falls inside the agent's working hours."""
+    remaining = slot_remaining_s(agent.schedule, now)
+    return remaining is None or remaining > 0
+
+
+def heartbeat_fresh(agent: Agent, now: datetime, config: DeskConfig) -> bool:
+    """Whether the agent's last heartbeat is younger than ``heartbeat_ttl_s``."""
+    if agent.last_heartbeat is None:
+        return False
+    return (now - agent.last_heartbeat).total_seconds() <= config.heartbeat_ttl_s
+
+
+def is_available(agent: Agent, now: datetime, config: DeskConfig) -> bool:
+    """Online, fresh heartbeat, inside the schedule and with a free slot."""
+    return (
+        agent.status == "online"
+        and heartbeat_fresh(agent, now, config)
+        and agent.load < agent.max_concurrent
+        and in_schedule(agent, now)
+    )
+
+
+def waited_s(handoff: Handoff, now: datetime) -> float:
+    """Seconds the handoff has waited in its current round (since creation, re-queue or transfer)."""
+    start = handoff.round_started_at or handoff.created_at
+    return max(0.0, (now - start).total_seconds())
+
+
+def skills_needed(handoff: Handoff, now: datetime, config: DeskConfig) -> list[str]:
+    """Skills a candidate must hold now: required + optional before ``relax_after_s``, then required."""
+    if waited_s(handoff, now) >= config.relax_after_s:
+        return list(handoff.required_skills)
+    return list(dict.fromkeys([*handoff.required_skills, *handoff.optional_skills]))
+
+
+def is_candidate(agent: Agent, handoff: Handoff, now: datetime, config: DeskConfig) -> bool:
+    """Whether the desk may offer ``handoff`` to ``agent`` now."""
+    if agent.id in handoff.excluded_agent_ids or not is_available(agent, now, config):
+        return False
+    return all(skill in agent.skills for skill in skills_needed(handoff, now, config))
+
+
+def performance_score(agent: Agent) -> float:
+    """Reference performance score (rating and handle time) blended with the acceptance rate."""
+    perf = agent.performance
+    ref = perf.avg_rating / 5.0
+    if perf.avg_handle_time_s > 0:
+        time_score = max(0.0, 1.0 - (perf.avg_handle_time_s / 60.0) / 30.0)
+        ref = (ref + time_score) / 2.0
+    return 0.75 * ref + 0.25 * perf.acceptance_rate
+
+
+def score_agent(agent: Agent, handoff: Handoff, now: datetime, config: DeskConfig) -> Scored:
+    """Score ``agent`` for ``handoff`` (see the module docstring for the formula)."""
+    asked = list(dict.fromkeys([*handoff.required_skills, *handoff.optional_skills]))
+    skill = sum(agent.skills.get(s, 0.0) for s in asked) / len(asked) if asked else 1.0
+    performance = performance_score(agent)
+    remaining = slot_remaining_s(agent.schedule, now)
+    availability = 1.0 if remaining is None else min(1.0, remaining / config.availability_horizon_s)
+    load = max(0.0, 1.0 - agent.load / agent.max_concurrent)
+    w = config.weights
+    total = w.skill * skill + w.performance * performance + w.availability * availability + w.load * load
+    return Scored(
+        agent_id=agent.id,
+        score=round(total, 9),
+        skill=skill,
+        performance=performance,
+        availability=availability,
+        load=load,
+        preferred=agent.id == handoff.preferred_agent_id,
+    )
+
+
+def rank(handoff: Handoff, agents: list[Agent], now: datetime, config: DeskConfig) -> list[Scored]:
+    """Eligible agents for ``handoff``, best first (preferred, score, longest idle, id)."""
+    by_id = {a.id: a for a in agents}
+    scored = [score_agent(a, handoff, now, config) for a in agents if is_candidate(a, handoff, now, config)]
+
+    def key(s: Scored) -> tuple[bool, float, float, str]:
+        last = by_id[s.agent_id].last_assigned_at
+        idle_since = last.timestamp() if last is not None else -math.inf
+        return (not s.preferred, -s.score, idle_since, s.agent_id)
+
+    return sorted(scored, key=key)
+
+
+def pick(handoff: Handoff, agents: list[Agent], now: datetime, config: DeskConfig) -> Scored | None:
+    """The best eligible agent for ``handoff``, or None."""
+    ranked = rank(handoff, agents, now, config)
+    return ranked[0] if ranked else None
+
+
+def queue_key(handoff: Handoff) -> tuple[int, float, str]:
+    """Sort key of the queue: priority desc, then created_at asc, then id."""
+    return (-handoff.priority, handoff.created_at.timestamp(), handoff.handoff_id)
+
+
+def queue_score(handoff: Handoff) -> float:
+    """One float with the queue order (for a Redis sorted set): priority band, then created ms."""
+    created_ms = round(handoff.created_at.timestamp() * 1000)  # < 10**13 until year 2286
+    return float((100 - handoff.priority) * 10**13 + created_ms)
+
+
+def expected_wait_s(
+    position: int, handoff: Handoff, agents: list[Agent], now: datetime, config: DeskConfig
+) -> float | None:
+    """Rough wait estimate for the handoff at 1-based queue ``position``.
+
+    Agents that could take it (online, fresh, in schedule, holding the required skills) serve the
+    queue in parallel: handoffs within the free slots wait ~0, the rest wait one mean handle time per
+    full round of slots. ``None`` when no agent could take it at all.
+    """
+    able = [
+        a
+        for a in agents
+        if a.status == "online"
+        and heartbeat_fresh(a, now, config)
+        and in_schedule(a, now)
+        and all(s in a.skills for s in handoff.required_skills)
+    ]
+    slots = sum(a.max_concurrent for a in able)
+    if slots == 0:
+        return None
+    free = sum(max(0, a.max_concurrent - a.load) for a in able)
+    if position <= free:
+        return 0.0
+    known = [a.performance.avg_handle_time_s for a in able if a.performance.avg_handle_time_s > 0]
+    aht = sum(known) / len(known) if known else config.default_handle_time_s
+    rounds = math.ceil((position - free) / slots)
+    return float(rounds * aht)

@@ -1,0 +1,134 @@
+"""The one interface every desk backend implements, and the callback types callers pass in."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, NamedTuple, Protocol
+
+from desk.config import DeskConfig
+from desk.events import DeskEvent, EventPage
+from desk.models import Agent, AgentSpec, AgentStatus, CustomerNotice, Handoff, HandoffRequest, HandoffStatus
+from desk.ops import TickReport
+
+OnRevert = Callable[[Handoff, CustomerNotice], Awaitable[None]]
+"""``await on_revert(handoff, notice)`` after a handoff went back to the AI (``returned_to_ai``) or
+expired: the graph resumes the conversation from its checkpoint and tells the customer
+``notice.message``. Called once per revert, by the worker that committed it, after the commit."""
+
+OnNotice = Callable[[Handoff, CustomerNotice], Awaitable[None]]
+"""``await on_notice(handoff, notice)`` when ``no_agent_policy: queue`` tells a still-waiting
+customer their position and expected wait (nothing is reverted)."""
+
+
+class QueuePosition(NamedTuple):
+    """1-based position among pending handoffs (0 = not queued) and the expected wait."""
+
+    position: int
+    expected_wait_s: float | None
+
+
+class Desk(Protocol):
+    """Human-agent desk: agents, the handoff queue, offers, timers and events."""
+
+    config: DeskConfig
+
+    async def register_agent(self, spec: AgentSpec) -> Agent:
+        """Register or update an agent (profile only; runtime state is kept)."""
+        ...
+
+    async def get_agent(self, agent_id: str) -> Agent:
+        """One agent; raises ``NotFound``."""
+        ...
+
+    async def list_agents(self) -> builtins.list[Agent]:
+        """All agents, sorted by id."""
+        ...
+
+    async def set_status(self, agent_id: str, status: AgentStatus) -> Agent:
+        """Change an agent's status (counts as a heartbeat)."""
+        ...
+
+    async def heartbeat(self, agent_id: str) -> None:
+        """Record that the agent's desk client is alive."""
+        ...
+
+    async def submit(self, request: HandoffRequest) -> Handoff:
+        """Queue a handoff and offer it right away if an agent is free."""
+        ...
+
+    async def get(self, handoff_id: str) -> Handoff:
+        """One handoff; raises ``NotFound``."""
+        ...
+
+    async def list(
+        self, status: HandoffStatus | None = None, agent_id: str | None = None
+    ) -> builtins.list[Handoff]:
+        """Handoffs, optionally filtered by status and by assigned/offered agent."""
+        ...
+
+    async def accept(self, handoff_id: str, agent_id: str) -> Handoff:
+        """Accept an offer (or pull a pending handoff); exactly one concurrent accept wins."""
+        ...
+
+    async def decline(self, handoff_id: str, agent_id: str, reason: str = "") -> Handoff:
+        """Decline an offer; the handoff is re-offered without this agent."""
+        ...
+
+    async def start(self, handoff_id: str, agent_id: str) -> Handoff:
+        """accepted -> active."""
+        ...
+
+    async def complete(
+        self, handoff_id: str, agent_id: str, notes: str = "", rating: float | None = None
+    ) -> Handoff:
+        """Finish the conversation (starts it first if still ``accepted``)."""
+        ...
+
+    async def transfer(
+        self,
+        handoff_id: str,
+        from_agent_id: str,
+        to_agent_id: str | None = None,
+        to_skills: builtins.list[str] | None = None,
+        reason: str = "",
+        human_segment: builtins.list[dict[str, Any]] | None = None,
+    ) -> Handoff:
+        """Human -> human transfer to an agent or a skill set, keeping the brief and the human segment."""
+        ...
+
+    async def return_to_ai(self, handoff_id: str, agent_id: str | None = None, note: str = "") -> Handoff:
+        """Send the conversation back to the AI (calls ``on_revert``)."""
+        ...
+
+    async def cancel(self, handoff_id: str, reason: str = "") -> Handoff:
+        """Cancel a non-terminal handoff (no callback)."""
+        ...
+
+    async def queue_position(self, handoff_id: str) -> QueuePosition:
+        """Where a pending handoff stands and how long it should wait."""
+        ...
+
+    async def tick(self) -> TickReport:
+        """Process due timers: offer timeouts, expiry, stuck alerts, lost agents; then dispatch."""
+        ...
+
+    async def run(self, interval: float = 1.0) -> None:
+        """Call ``tick()`` every ``interval`` seconds until ``close()``."""
+        ...
+
+    def subscribe(self, since: str | None = None) -> AsyncIterator[DeskEvent]:
+        """Live events (from now, or after cursor ``since``); every subscriber gets every event."""
+        ...
+
+    async def events_since(self, cursor: str | None = None, limit: int = 1000) -> EventPage:
+        """Event history after ``cursor`` (from the start when None)."""
+        ...
+
+    async def cursor(self) -> str:
+        """The cursor of the latest event (for ``subscribe(since=...)``)."""
+        ...
+
+    async def close(self) -> None:
+        """Stop ``run()``, end subscriptions and release connections."""
+        ...

@@ -1,0 +1,119 @@
+"""Core of the shared desk engine: backend hooks, transaction plumbing and queue dispatch."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from desk import assign, ops
+from desk.base import OnNotice, OnRevert
+from desk.clock import Clock, SystemClock
+from desk.config import DeskConfig
+from desk.events import (
+    DeskEvent,
+    EventPage,
+)
+from desk.models import (
+    Agent,
+    Handoff,
+)
+from desk.store import AfterCommit, Tx
+
+T = TypeVar("T")
+log = logging.getLogger("baton.desk")
+
+
+class DeskCore(ABC):
+    """State, backend hooks and plumbing shared by every desk backend."""
+
+    def __init__(
+        self,
+        config: DeskConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        on_revert: OnRevert | None = None,
+        on_notice: OnNotice | None = None,
+    ) -> None:
+        self.config = config or DeskConfig()
+        self.clock: Clock = clock or SystemClock()
+        self.on_revert = on_revert
+        self.on_notice = on_notice
+        self._stop = asyncio.Event()
+
+    # -- backend hooks -------------------------------------------------------------------------
+    @abstractmethod
+    async def _atomic(self, fn: Callable[[Tx], Awaitable[T]]) -> tuple[T, builtins.list[AfterCommit]]:
+        """Run ``fn`` on a fresh transaction and commit its writes atomically."""
+
+    @abstractmethod
+    async def _write_heartbeat(self, agent_id: str, now: Any) -> None:
+        """Record a heartbeat (outside any transaction)."""
+
+    @abstractmethod
+    async def _peek_agents(self) -> builtins.list[Agent]:
+        """Read-only snapshot of all agents (for tick pre-checks)."""
+
+    @abstractmethod
+    async def _peek_open(self) -> builtins.list[Handoff]:
+        """Read-only snapshot of non-terminal handoffs (for tick pre-checks)."""
+
+    @abstractmethod
+    def subscribe(self, since: str | None = None) -> AsyncIterator[DeskEvent]:
+        """Live events; see ``desk.base.Desk.subscribe``."""
+
+    @abstractmethod
+    async def events_since(self, cursor: str | None = None, limit: int = 1000) -> EventPage:
+        """Event history; see ``desk.base.Desk.events_since``."""
+
+    @abstractmethod
+    async def cursor(self) -> str:
+        """Cursor of the latest event."""
+
+    async def close(self) -> None:
+        """Stop ``run()``; backends extend this."""
+        self._stop.set()
+
+    # -- plumbing ------------------------------------------------------------------------------
+    async def _run(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+        result, after = await self._atomic(fn)
+        for item in after:
+            callback = self.on_revert if item.kind == "revert" else self.on_notice
+            if callback is None:
+                continue
+            try:
+                await callback(item.handoff, item.notice)
+            except Exception:  # the state change is committed; a failing callback must not undo it
+                log.exception("desk %s callback failed for handoff %s", item.kind, item.handoff.handoff_id)
+        return result
+
+    @staticmethod
+    def _base(handoff: Handoff) -> dict[str, Any]:
+        return {"handoff_id": handoff.handoff_id, "conversation_id": handoff.conversation_id}
+
+    # -- timers --------------------------------------------------------------------------------
+    async def _dispatch(self) -> int:
+        """Offer queued handoffs, in queue order, to the best free agents. Returns offers made."""
+        now = self.clock.now()
+
+        async def fn(tx: Tx) -> int:
+            ids = await tx.queue()
+            if not ids:
+                return 0
+            agents = await tx.agents()
+            made = 0
+            for handoff in await tx.handoffs(ids):
+                if not any(assign.is_available(a, now, self.config) for a in agents):
+                    break
+                if handoff.status != "pending":
+                    continue
+                best = assign.pick(handoff, agents, now, self.config)
+                if best is not None:
+                    ops.offer(tx, handoff, await tx.agent(best.agent_id), best.score, now, self.config)
+                    made += 1
+            return made
+
+        return await self._run(fn)

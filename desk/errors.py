@@ -1,0 +1,39 @@
+"""Desk errors; each message says what is wrong in one human sentence."""
+
+from __future__ import annotations
+
+
+class DeskError(Exception):
+    """Base class of every desk error; ``code`` is a machine-readable slug for HTTP bodies."""
+
+    code = "desk_error"
+
+
+class NotFound(DeskError):  # noqa: N818 - names fixed by issue #4
+    """The handoff or agent does not exist."""
+
+    code = "not_found"
+
+
+class Conflict(DeskError):  # noqa: N818 - names fixed by issue #4
+    """The request lost a race or contradicts the current state (another agent won, capacity full)."""
+
+    code = "conflict"
+
+
+class IllegalTransition(DeskError):  # noqa: N818 - names fixed by issue #4
+    """The lifecycle does not allow moving from the current status to the requested one."""
+
+    code = "illegal_transition"
+
+
+class ConfigError(DeskError):
+    """The desk configuration (YAML) is invalid."""
+
+    code = "config_error"
+
+
+class InvalidRequest(DeskError):  # noqa: N818 - names fixed by issue #4
+    """The call's arguments are inconsistent (e.g. a transfer with no target)."""
+
+    code = "invalid_request"

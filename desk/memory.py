@@ -1,0 +1,166 @@
+"""``InMemoryDesk``: the embedded default backend (one process, an ``asyncio.Lock``, no services)."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
+
+from desk import assign
+from desk.base import OnNotice, OnRevert
+from desk.clock import Clock
+from desk.config import DeskConfig
+from desk.engine import BaseDesk
+from desk.events import DeskEvent, EventPage
+from desk.lifecycle import TERMINAL
+from desk.models import Agent, Handoff
+from desk.store import AfterCommit, Tx
+
+T = TypeVar("T")
+_SUBSCRIBER_BUFFER = 10_000
+
+
+class _Store:
+    def __init__(self) -> None:
+        self.handoffs: dict[str, Handoff] = {}
+        self.agents: dict[str, Agent] = {}
+        self.events: list[DeskEvent] = []
+
+
+class _MemTx(Tx):
+    def __init__(self, store: _Store) -> None:
+        super().__init__()
+        self._store = store
+
+    async def _load_handoffs(self, ids: list[str]) -> list[Handoff | None]:
+        found = [self._store.handoffs.get(i) for i in ids]
+        return [None if h is None else h.model_copy(deep=True) for h in found]
+
+    async def _load_agents(self, ids: list[str]) -> list[Agent | None]:
+        found = [self._store.agents.get(i) for i in ids]
+        return [None if a is None else a.model_copy(deep=True) for a in found]
+
+    async def agent_ids(self) -> list[str]:
+        return sorted(set(self._store.agents) | set(self.dirty_agents))
+
+    def _current(self) -> list[Handoff]:
+        merged = dict(self._store.handoffs)
+        merged.update(self.handoff_cache)
+        return list(merged.values())
+
+    async def queue(self) -> list[str]:
+        pending = [h for h in self._current() if h.status == "pending"]
+        return [h.handoff_id for h in sorted(pending, key=assign.queue_key)]
+
+    async def count_ahead(self, handoff: Handoff) -> int:
+        key = assign.queue_key(handoff)
+        return sum(
+            1
+            for h in self._current()
+            if h.status == "pending" and h.handoff_id != handoff.handoff_id and assign.queue_key(h) < key
+        )
+
+    async def handoff_ids(self, open_only: bool) -> list[str]:
+        found = [h for h in self._current() if not (open_only and h.status in TERMINAL)]
+        return [h.handoff_id for h in sorted(found, key=lambda h: (h.created_at, h.handoff_id))]
+
+
+class _Subscription:
+    """Fan-out queue for one subscriber; registered as soon as it is created."""
+
+    def __init__(self, desk: InMemoryDesk, backlog: list[DeskEvent]) -> None:
+        self._desk = desk
+        self.queue: asyncio.Queue[DeskEvent | None] = asyncio.Queue(maxsize=_SUBSCRIBER_BUFFER)
+        for event in backlog[-_SUBSCRIBER_BUFFER:]:
+            self.queue.put_nowait(event)
+        self._closed = False
+
+    def push(self, event: DeskEvent | None) -> None:
+        if self.queue.full():  # a slow consumer loses the oldest events, never blocks the desk
+            self.queue.get_nowait()
+        self.queue.put_nowait(event)
+
+    def __aiter__(self) -> _Subscription:
+        return self
+
+    async def __anext__(self) -> DeskEvent:
+        if self._closed:
+            raise StopAsyncIteration
+        event = await self.queue.get()
+        if event is None:
+            await self.aclose()
+            raise StopAsyncIteration
+        return event
+
+    async def aclose(self) -> None:
+        """Stop receiving events."""
+        self._closed = True
+        self._desk._subscribers.discard(self)
+
+
+class InMemoryDesk(BaseDesk):
+    """Desk state in process memory; every operation runs under one ``asyncio.Lock``."""
+
+    def __init__(
+        self,
+        config: DeskConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        on_revert: OnRevert | None = None,
+        on_notice: OnNotice | None = None,
+    ) -> None:
+        super().__init__(config, clock=clock, on_revert=on_revert, on_notice=on_notice)
+        self._store = _Store()
+        self._lock = asyncio.Lock()
+        self._subscribers: set[_Subscription] = set()
+
+    async def _atomic(self, fn: Callable[[Tx], Awaitable[T]]) -> tuple[T, builtins.list[AfterCommit]]:
+        async with self._lock:
+            tx = _MemTx(self._store)
+            result = await fn(tx)
+            for hid, handoff in tx.dirty_handoffs.items():
+                self._store.handoffs[hid] = handoff.model_copy(deep=True)
+            for aid, agent in tx.dirty_agents.items():
+                self._store.agents[aid] = agent.model_copy(deep=True)
+            self._store.events.extend(tx.events)
+            for event in tx.events:
+                for sub in builtins.list(self._subscribers):
+                    sub.push(event)
+            return result, tx.after
+
+    async def _write_heartbeat(self, agent_id: str, now: datetime) -> None:
+        async with self._lock:
+            agent = self._store.agents.get(agent_id)
+            if agent is not None:
+                agent.last_heartbeat = now
+
+    async def _peek_agents(self) -> builtins.list[Agent]:
+        return builtins.list(self._store.agents.values())
+
+    async def _peek_open(self) -> builtins.list[Handoff]:
+        return [h for h in self._store.handoffs.values() if h.status not in TERMINAL]
+
+    def subscribe(self, since: str | None = None) -> AsyncIterator[DeskEvent]:
+        """Live events from now (or after cursor ``since``); registered immediately, not lazily."""
+        backlog = [] if since is None else self._store.events[int(since) :]
+        sub = _Subscription(self, backlog)
+        self._subscribers.add(sub)
+        return sub
+
+    async def events_since(self, cursor: str | None = None, limit: int = 1000) -> EventPage:
+        """Event history after ``cursor`` (an index into the in-process log)."""
+        start = int(cursor or 0)
+        page = self._store.events[start : start + limit]
+        return EventPage(events=page, cursor=str(start + len(page)))
+
+    async def cursor(self) -> str:
+        """Cursor after the latest event."""
+        return str(len(self._store.events))
+
+    async def close(self) -> None:
+        """Stop ``run()`` and end every subscription."""
+        await super().close()
+        for sub in builtins.list(self._subscribers):
+            sub.push(None)

@@ -1,0 +1,232 @@
+"""Data models of the human-agent desk: agents, schedules, handoff requests and handoffs.
+
+Everything that crosses a boundary (API bodies, Redis documents, events) is one of these Pydantic
+models. Timestamps are timezone-aware UTC ``datetime`` values taken from the desk's injected clock.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+AgentStatus = Literal["online", "away", "busy", "offline"]
+Urgency = Literal["low", "medium", "high", "critical"]
+HandoffStatus = Literal[
+    "pending",
+    "offered",
+    "accepted",
+    "active",
+    "declined",
+    "timed_out",
+    "transferred",
+    "completed",
+    "returned_to_ai",
+    "expired",
+    "cancelled",
+]
+OfferOutcome = Literal["pending", "accepted", "declined", "timed_out", "revoked"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+NoticeKind = Literal["queue", "callback", "ai"]
+
+
+class TimeSlot(BaseModel):
+    """A working slot in the agent's local time; ``end <= start`` means the slot crosses midnight."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: time = Field(description="Local start time, e.g. '09:00'.", examples=["09:00"])
+    end: time = Field(description="Local end time, e.g. '17:00'.", examples=["17:00"])
+
+
+class DateRange(BaseModel):
+    """An inclusive range of local dates when the agent is unavailable (holiday, training)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.end < self.start:
+            msg = f"exception range ends ({self.end}) before it starts ({self.start})"
+            raise ValueError(msg)
+        return self
+
+
+class Schedule(BaseModel):
+    """Weekly working hours in an IANA timezone, minus exception date ranges."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    timezone: str = Field(default="UTC", examples=["Europe/Paris"])
+    weekly: dict[Weekday, list[TimeSlot]] = Field(default_factory=dict)
+    exceptions: list[DateRange] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            msg = f"unknown IANA timezone {value!r}"
+            raise ValueError(msg) from exc
+        return value
+
+
+class Performance(BaseModel):
+    """Historical performance; new agents start from a neutral prior."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    avg_rating: float = Field(default=4.0, ge=0.0, le=5.0, description="Mean customer rating, 0-5.")
+    avg_handle_time_s: float = Field(default=0.0, ge=0.0, description="Mean handle time; 0 = unknown.")
+    acceptance_rate: float = Field(default=1.0, ge=0.0, le=1.0, description="Accepted / offered.")
+    ratings: int = Field(default=0, ge=0, description="Number of ratings behind avg_rating.")
+    handled: int = Field(default=0, ge=0, description="Completed handoffs behind avg_handle_time_s.")
+    offers: int = Field(default=0, ge=0, description="Offers received.")
+    accepts: int = Field(default=0, ge=0, description="Offers accepted.")
+
+
+class AgentSpec(BaseModel):
+    """What a caller registers; re-registering an id updates the profile and keeps runtime state."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, examples=["agent-42"])
+    display_name: str = Field(default="", examples=["Dana"])
+    skills: dict[str, float] = Field(default_factory=dict, examples=[{"billing": 0.9, "fr": 0.6}])
+    max_concurrent: int = Field(default=1, ge=1, le=50)
+    status: AgentStatus = "offline"
+    schedule: Schedule | None = Field(default=None, description="None = always available.")
+    performance: Performance = Field(default_factory=Performance)
+
+    @field_validator("skills")
+    @classmethod
+    def _proficiency_range(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, level in value.items():
+            if not 0.0 <= level <= 1.0:
+                msg = f"skill {name!r} proficiency {level} is outside 0-1"
+                raise ValueError(msg)
+        return value
+
+
+class Agent(AgentSpec):
+    """A registered agent with its runtime state."""
+
+    last_heartbeat: datetime | None = None
+    active_handoff_ids: list[str] = Field(default_factory=list, description="Accepted or active.")
+    offered_handoff_ids: list[str] = Field(default_factory=list, description="Offers awaiting an answer.")
+    last_assigned_at: datetime | None = Field(default=None, description="For longest-idle tie breaks.")
+
+    @property
+    def load(self) -> int:
+        """Slots in use: accepted/active handoffs plus offers (an offer reserves a slot)."""
+        return len(self.active_handoff_ids) + len(self.offered_handoff_ids)
+
+
+class HandoffRequest(BaseModel):
+    """What the graph submits when a conversation needs a human."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    handoff_id: str = Field(min_length=1, description="Caller-chosen id, unique per desk.")
+    conversation_id: str = Field(min_length=1)
+    priority: int = Field(default=50, ge=1, le=100)
+    urgency: Urgency = "medium"
+    required_skills: list[str] = Field(default_factory=list)
+    optional_skills: list[str] = Field(default_factory=list)
+    preferred_agent_id: str | None = None
+    reason: str = ""
+    trigger: str = ""
+    brief: dict[str, Any] = Field(default_factory=dict, description="Opaque context brief (JSON).")
+    created_at: datetime | None = Field(default=None, description="Defaults to the desk clock's now.")
+
+
+class Offer(BaseModel):
+    """One offer of a handoff to an agent."""
+
+    agent_id: str
+    offered_at: datetime
+    score: float = 0.0
+    outcome: OfferOutcome = "pending"
+    responded_at: datetime | None = None
+    reason: str = ""
+
+
+class TransferRecord(BaseModel):
+    """A human-to-human transfer."""
+
+    at: datetime
+    from_agent_id: str
+    to_agent_id: str | None
+    to_skills: list[str] | None
+    reason: str
+    human_segment: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class TransitionRecord(BaseModel):
+    """One validated, timestamped lifecycle transition."""
+
+    from_status: HandoffStatus | None
+    to_status: HandoffStatus
+    at: datetime
+    reason: str = ""
+
+
+class HandoffMetrics(BaseModel):
+    """Per-handoff service metrics, filled in as the handoff moves."""
+
+    time_to_first_offer_s: float | None = None
+    time_to_accept_s: float | None = None
+    handle_time_s: float | None = None
+    offer_count: int = 0
+
+
+class CustomerNotice(BaseModel):
+    """What to tell the customer when no agent takes the handoff (chosen by ``no_agent_policy``)."""
+
+    kind: NoticeKind
+    message: str
+    queue_position: int | None = None
+    expected_wait_s: float | None = None
+    reverted: bool = Field(description="True when the conversation goes back to the AI.")
+
+
+class Handoff(HandoffRequest):
+    """A handoff request plus its lifecycle state, history and metrics."""
+
+    created_at: datetime  # type: ignore[assignment]  # always set once submitted
+    status: HandoffStatus = "pending"
+    offers: list[Offer] = Field(default_factory=list)
+    excluded_agent_ids: list[str] = Field(default_factory=list)
+    offered_agent_id: str | None = None
+    assigned_agent_id: str | None = None
+    history: list[TransitionRecord] = Field(default_factory=list)
+    transfers: list[TransferRecord] = Field(default_factory=list)
+    human_segment: list[dict[str, Any]] = Field(default_factory=list, description="Human-side messages.")
+    outcome: str | None = None
+    notes: str = ""
+    rating: float | None = None
+    notice: CustomerNotice | None = None
+    metrics: HandoffMetrics = Field(default_factory=HandoffMetrics)
+    updated_at: datetime | None = None
+    round_started_at: datetime | None = Field(default=None, description="Start of the current offer round.")
+    stuck_alerted_at: datetime | None = None
+    notified_at: datetime | None = None
+
+    def offers_this_round(self) -> int:
+        """Offers made since the current round started (``max_offers`` applies per round)."""
+        start = self.round_started_at or self.created_at
+        return sum(1 for o in self.offers if o.offered_at >= start)
+
+    def timestamp(self, status: HandoffStatus) -> datetime | None:
+        """When the handoff last entered ``status`` (None if never)."""
+        for rec in reversed(self.history):
+            if rec.to_status == status:
+                return rec.at
+        return None
