@@ -110,9 +110,9 @@ def _ids(scan: _TurnScan) -> None:
         left = scan.left(m.start())
         if "order" in left:
             key = "order_id"
-        elif re.search(r"phone|cell|mobile|tel\b|call", left):
-            key = "phone"
-        elif "phone" in scan.asked and "order_id" not in scan.asked:
+        elif re.search(r"phone|cell|mobile|tel\b|call", left) or (
+            "phone" in scan.asked and "order_id" not in scan.asked
+        ):
             key = "phone"
         else:
             key = "order_id"
@@ -270,9 +270,9 @@ def _names(scan: _TurnScan) -> None:
             if scan.free(*m.span("v")) and _is_name(m.group("v")):
                 scan.add("customer_name", m.group("v"), m.span("v"))
                 return
-        m = lx.LOWER_NAME_CUE_RE.search(text)
-        if m and scan.free(*m.span("v")) and _is_name(m.group("v").title()):
-            scan.add("customer_name", m.group("v"), m.span("v"))
+        lower = lx.LOWER_NAME_CUE_RE.search(text)
+        if lower and scan.free(*lower.span("v")) and _is_name(lower.group("v").title()):
+            scan.add("customer_name", lower.group("v"), lower.span("v"))
             return
         # A lower-cased answer to "full name?" ("joseph banter") is still a name.
         if re.fullmatch(r"[A-Za-z][a-z'-]+(?:\s+[A-Za-z][a-z'-]+){1,2}", bare) and _is_name(bare.title()):
@@ -298,9 +298,9 @@ def _bare_answers(scan: _TurnScan) -> None:
         elif zip_ok:
             scan.add("zip_code", value, m.span())
     if "amount" in scan.asked and not found & {"amount", "budget", "price_expectation"}:
-        m = lx.BARE_NUMBER_RE.match(text.strip())
-        if m and scan.free(*m.span("v")):
-            scan.add("amount", m.group("v"), m.span("v"))
+        bare = lx.BARE_NUMBER_RE.match(text)
+        if bare and scan.free(*bare.span("v")):
+            scan.add("amount", bare.group("v"), bare.span("v"))
 
 
 _STEPS = (_ids, _places, _money_and_time, _products, _account_details, _names, _bare_answers)

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import re
 
+
+def _wordset(text: str) -> frozenset[str]:
+    """Whitespace-separated words as a set (keeps long word lists readable)."""
+    return frozenset(text.split())
+
+
 # Multi-word or unambiguous brands; "Guess" and "Gap" also read as ordinary words, so they only count
 # when followed by an item noun (see PRODUCT_RE).
 BRANDS = (
@@ -46,8 +52,11 @@ PHONE_RE = re.compile(
 )
 TEN_DIGITS_RE = re.compile(r"(?<![\w$.,-])\d{10}(?![\w.,]\d)(?!\w)")
 ALNUM10_RE = re.compile(r"(?<![\w@.-])[A-Za-z0-9]{10}(?![\w@-])")
-TICKET_RE = re.compile(r"\b(?:ticket|case|reference|ref|confirmation)\s*(?:number|no\.?|#|id)?\s*(?:is\s*)?"
-                       r"[:#]?\s*(?P<v>[A-Z0-9-]{4,})\b", re.IGNORECASE)
+TICKET_RE = re.compile(
+    r"\b(?:ticket|case|reference|ref|confirmation)\s*(?:number|no\.?|#|id)?\s*(?:is\s*)?"
+    r"[:#]?\s*(?P<v>[A-Z0-9-]{4,})\b",
+    re.IGNORECASE,
+)
 AMOUNT_RE = re.compile(
     r"(?P<v>\$\s?\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?(?:\s?(?:k|m|million|thousand)\b)?|"
     r"\b\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?\s?(?:dollars?|bucks|usd)\b)",
@@ -146,8 +155,9 @@ BUDGET_CUE_RE = re.compile(r"\b(?:budget|afford|up to|max(?:imum)?|spend|under|n
 PRICE_CUE_RE = re.compile(r"\b(?:asking|list(?:ing)?|sell (?:it )?for|worth|get|valued?|apprais)\w*", re.I)
 
 # Capitalised words that start sentences or name things but are not person names.
-NOT_NAME_WORDS = frozenset(
-    """i im i'm my me we our you your it its it's the a an and or but so if then this that these those
+NOT_NAME_WORDS = _wordset(
+    """
+    i im i'm my me we our you your it its it's the a an and or but so if then this that these those
     hi hey hello thanks thank yes yeah yep no nope ok okay sure please sorry well oh great good fine
     account order id email address phone number username user name zip code pin password member
     membership level gold silver bronze guest platinum status shipping delivery refund return item
@@ -156,16 +166,20 @@ NOT_NAME_WORDS = frozenset(
     why how who which there here is acme acmecorp acmebrands customer service support agent street
     ave drive st dr rd avenue road lane way court circle blvd apt unit suite san los las new la el
     north south east west monday tuesday wednesday thursday friday saturday sunday january february
-    march april june july august september october november december today yesterday tomorrow
-    jeans shirt jacket boots shoes sure hopefully unfortunately actually also one two three makes sense
+    march april june july august september october november december today yesterday tomorrow jeans
+    shirt jacket boots shoes sure hopefully unfortunately actually also one two three makes sense
     sounds cool alright awesome perfect excellent wonderful right exactly correct nothing done never
     mind hold wait moment second got let lets let's sounds thats that's true nope none both all any
     much more less got need want like love hate help appreciate bye goodbye later in on at to for of
-    with by from about as lol transit okie dokie""".split()
+    with by from about as lol transit okie dokie
+    """
 )
 # A capitalised word with at least one lower-case letter ("ALessandro" is a typo'd name, "ID" is not).
 NAME_WORD = r"[A-Z][A-Za-z]*[a-z][A-Za-z]*(?:[-'][A-Z]?[a-z]+)?"
-_NAME_CUE = r"(?i:my name is|my name's|name is|name:|this is|i am|i'm|im|it's|it is|call me)"
+_NAME_CUE = (
+    r"(?i:my name is|my name's|name is|name:|this is|i am|i'm|im|it's|it is|call me|"
+    r"supposed to be|should be|correct name is)"
+)
 NAME_CUE_RE = re.compile(rf"\b{_NAME_CUE}\s+(?P<v>{NAME_WORD}(?:\s+{NAME_WORD}){{1,2}})")
 # Only used when the previous question asked for a name: "I'm joseph banter".
 LOWER_NAME_CUE_RE = re.compile(rf"\b{_NAME_CUE}\s+(?P<v>[a-z][a-z'-]+\s+[a-z][a-z'-]+)\W*$")

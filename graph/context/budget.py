@@ -1,0 +1,68 @@
+"""Fit a brief into its token budget by shedding the least useful parts first, never a grounded fact.
+
+Order of sacrifice (cheapest loss first): similar cases, entities that repeat a fact, the remaining
+entities, open questions, resolved items, tried items beyond two, sections trimmed, openers
+shortened, summary shortened, goal and next step shortened. The transcript is never counted and never
+cut: the brief is the fast path, the transcript the ground truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from graph.context.analysis import clip_words, sentences
+from graph.context.models import Brief, SectionValue
+from graph.context.tokens import count_tokens
+from graph.textutil import normalize_value
+
+
+def measure(brief: Brief) -> int:
+    """Tokens of the brief without its transcript."""
+    return count_tokens(brief.for_budget())
+
+
+def _trim_section(value: SectionValue, words: int, items: int) -> SectionValue:
+    if isinstance(value, str):
+        return clip_words(value, words)
+    if isinstance(value, list):
+        return [clip_words(v, words) for v in value[:items]]
+    return {k: _trim_section(v, words, items) for k, v in value.items()}  # type: ignore[misc]
+
+
+def _steps() -> list[Callable[[Brief], dict[str, object]]]:
+    def fact_values(b: Brief) -> set[str]:
+        return {normalize_value(f.value) for f in b.facts}
+
+    return [
+        lambda b: {"similar_cases": []},
+        lambda b: {"entities": [e for e in b.entities if normalize_value(e.value) not in fact_values(b)]},
+        lambda b: {"entities": []},
+        lambda b: {"open_questions": b.open_questions[-1:]},
+        lambda b: {"open_questions": []},
+        lambda b: {"resolved": []},
+        lambda b: {"tried": b.tried[:2]},
+        lambda b: {"sections": {k: _trim_section(v, 12, 2) for k, v in b.sections.items()}},
+        lambda b: {"openers": [sentences(o)[0] if sentences(o) else o for o in b.openers]},
+        lambda b: {"openers": [clip_words(o, 18) for o in b.openers]},
+        lambda b: {"sections": {k: _trim_section(v, 6, 1) for k, v in b.sections.items()}},
+        lambda b: {"summary": clip_words(" ".join(sentences(b.summary)[:2]), 30)},
+        lambda b: {"openers": [clip_words(o, 12) for o in b.openers]},
+        lambda b: {"goal": clip_words(b.goal, 12), "next_step": clip_words(b.next_step, 12)},
+        lambda b: {"summary": clip_words(b.summary, 15), "tried": b.tried[:1]},
+        lambda b: {"openers": [clip_words(o, 8) for o in b.openers]},
+    ]
+
+
+def fit_budget(brief: Brief, budget_tokens: int) -> Brief:
+    """Return a copy of ``brief`` within ``budget_tokens`` if possible, with ``token_count`` set.
+
+    Facts are never dropped, so a brief whose facts alone exceed the budget stays over it (the count
+    says so honestly).
+    """
+    fitted = brief.model_copy(update={"token_count": measure(brief)})
+    for step in _steps():
+        if fitted.token_count <= budget_tokens:
+            break
+        fitted = fitted.model_copy(update=step(fitted))
+        fitted = fitted.model_copy(update={"token_count": measure(fitted)})
+    return fitted
