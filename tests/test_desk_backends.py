@@ -1,0 +1,373 @@
+"""Desk behaviour, run identically on the in-memory and the Redis backend (fake clock, no sleeping)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from test_desk_helpers import DeskFactory, Recorder, desk_factory_for, request, spec, travel
+
+from desk.clock import FakeClock
+from desk.config import DeskConfig
+from desk.engine import BaseDesk
+from desk.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
+from desk.redis_desk import RedisDesk
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def make(
+    request: pytest.FixtureRequest, clock: FakeClock, recorder: Recorder
+) -> AsyncIterator[DeskFactory]:
+    async for factory in desk_factory_for(request.param, clock, recorder):
+        yield factory
+
+
+@pytest.fixture
+async def desk(make: DeskFactory) -> BaseDesk:
+    return await make()
+
+
+async def types_of(desk: BaseDesk) -> list[str]:
+    return [e.type for e in (await desk.events_since()).events]
+
+
+async def test_skill_filtering_and_scoring_order(desk: BaseDesk) -> None:
+    await desk.register_agent(spec("novice", {"billing": 0.4}))
+    await desk.register_agent(spec("expert", {"billing": 0.95}))
+    await desk.register_agent(spec("other", {"sales": 1.0}))
+    handoff = await desk.submit(request("h1", "billing"))
+    assert handoff.status == "offered"
+    assert handoff.offered_agent_id == "expert"
+    assert handoff.offers[0].score > 0
+    # the unqualified agent can never pull it
+    with pytest.raises(Conflict):
+        await desk.accept("h1", "other")
+
+
+async def test_capacity_never_exceeded(desk: BaseDesk) -> None:
+    await desk.register_agent(spec("solo", {"billing": 0.9}, max_concurrent=1))
+    first = await desk.submit(request("h1", "billing"))
+    second = await desk.submit(request("h2", "billing"))
+    assert first.offered_agent_id == "solo"
+    assert second.status == "pending"  # the offer reserves the only slot
+    await desk.accept("h1", "solo")
+    with pytest.raises(Conflict, match="capacity"):
+        await desk.accept("h2", "solo")
+    agent = await desk.get_agent("solo")
+    assert agent.active_handoff_ids == ["h1"]
+    assert agent.load <= agent.max_concurrent
+    await desk.complete("h1", "solo", rating=5)
+    assert (await desk.get("h2")).offered_agent_id == "solo"  # freed slot drains the queue
+
+
+async def test_timeout_reoffers_to_next_agent_excluding_first(desk: BaseDesk, clock: FakeClock) -> None:
+    await desk.register_agent(spec("best", {"billing": 0.9}))
+    await desk.register_agent(spec("next", {"billing": 0.6}))
+    assert (await desk.submit(request("h1", "billing"))).offered_agent_id == "best"
+    await travel(desk, clock, 25)
+    assert (await desk.get("h1")).offered_agent_id == "best"
+    await travel(desk, clock, 5)
+    handoff = await desk.get("h1")
+    assert handoff.status == "offered"
+    assert handoff.offered_agent_id == "next"
+    assert handoff.excluded_agent_ids == ["best"]
+    assert [o.outcome for o in handoff.offers] == ["timed_out", "pending"]
+    assert "handoff_timed_out" in await types_of(desk)
+    with pytest.raises(Conflict):
+        await desk.accept("h1", "best")
+    accepted = await desk.accept("h1", "next")
+    assert accepted.metrics.offer_count == 2
+    assert accepted.metrics.time_to_accept_s == pytest.approx(30.0)
+    assert (await desk.get_agent("best")).performance.acceptance_rate == 0.0
+
+
+async def test_expiry_calls_on_revert_and_returns_to_ai(
+    desk: BaseDesk, clock: FakeClock, recorder: Recorder
+) -> None:
+    await desk.submit(request("h1", "astrophysics"))
+    await travel(desk, clock, 295)
+    assert (await desk.get("h1")).status == "pending"
+    assert recorder.reverts == []
+    await travel(desk, clock, 5)
+    handoff = await desk.get("h1")
+    assert handoff.status == "returned_to_ai"
+    assert handoff.outcome == "expired"
+    assert len(recorder.reverts) == 1
+    reverted, notice = recorder.reverts[0]
+    assert reverted.handoff_id == "h1"
+    assert reverted.status == "returned_to_ai"
+    assert notice.kind == "ai"
+    assert notice.reverted
+    await desk.tick()
+    assert len(recorder.reverts) == 1  # exactly once
+
+
+async def test_max_offers_reverts(desk: BaseDesk, recorder: Recorder) -> None:
+    for i in range(4):
+        await desk.register_agent(spec(f"a{i}", {"billing": 0.9 - i / 10}))
+    await desk.submit(request("h1", "billing"))
+    for i in range(3):
+        handoff = await desk.get("h1")
+        assert handoff.offered_agent_id == f"a{i}"
+        await desk.decline("h1", f"a{i}", reason="busy")
+    handoff = await desk.get("h1")
+    assert handoff.status == "returned_to_ai"
+    assert handoff.outcome == "max_offers"
+    assert handoff.metrics.offer_count == 3
+    assert [n.kind for _, n in recorder.reverts] == ["ai"]
+
+
+async def test_callback_policy_expires(make: DeskFactory, clock: FakeClock, recorder: Recorder) -> None:
+    desk = await make(DeskConfig(no_agent_policy="callback"))
+    await desk.submit(request("h1", "x"))
+    await travel(desk, clock, 300, step=50)
+    assert (await desk.get("h1")).status == "expired"
+    assert recorder.reverts[0][1].kind == "callback"
+    assert "handoff_expired" in await types_of(desk)
+
+
+async def test_queue_policy_notifies_without_reverting(
+    make: DeskFactory, clock: FakeClock, recorder: Recorder
+) -> None:
+    desk = await make(DeskConfig(no_agent_policy="queue"))
+    await desk.register_agent(
+        spec("busy", {"billing": 0.9}, max_concurrent=1, performance={"avg_handle_time_s": 240})
+    )
+    await desk.submit(request("h0", "billing"))
+    await desk.accept("h0", "busy")
+    await desk.submit(request("h1", "billing", priority=90))
+    await desk.submit(request("h2", "billing", priority=10))
+    position = await desk.queue_position("h2")
+    assert position.position == 2
+    assert position.expected_wait_s == pytest.approx(480.0)
+    await travel(desk, clock, 300, step=50)
+    assert (await desk.get("h2")).status == "pending"
+    assert recorder.reverts == []
+    notices = {h.handoff_id: n for h, n in recorder.notices}
+    assert notices["h2"].kind == "queue"
+    assert notices["h2"].queue_position == 2
+    assert not notices["h2"].reverted
+    assert "handoff_notice" in await types_of(desk)
+
+
+async def test_queue_drains_in_priority_order(desk: BaseDesk, clock: FakeClock) -> None:
+    for handoff_id, priority in [("low", 10), ("high", 90), ("mid-old", 50), ("mid-new", 50)]:
+        await desk.submit(request(handoff_id, "billing", priority=priority))
+        clock.advance(1)
+    assert [h.status for h in await desk.list(status="pending")] == ["pending"] * 4
+    assert (await desk.queue_position("high")).position == 1
+    assert (await desk.queue_position("low")).position == 4
+    cursor = await desk.cursor()
+    await desk.register_agent(spec("a", {"billing": 0.9}, max_concurrent=1, status="away"))
+    await desk.set_status("a", "online")
+    order = []
+    for _ in range(4):
+        (offered,) = await desk.list(status="offered")
+        order.append(offered.handoff_id)
+        await desk.accept(offered.handoff_id, "a")
+        await desk.complete(offered.handoff_id, "a")
+    assert order == ["high", "mid-old", "mid-new", "low"]
+    page = await desk.events_since(cursor)
+    assert [e.handoff_id for e in page.events if e.type == "handoff_offered"] == order
+
+
+async def test_preferred_agent_wins_when_eligible(desk: BaseDesk) -> None:
+    await desk.register_agent(spec("star", {"billing": 1.0}))
+    await desk.register_agent(spec("favourite", {"billing": 0.3}))
+    await desk.register_agent(spec("away", {"billing": 0.3}, status="away"))
+    assert (
+        await desk.submit(request("h1", "billing", preferred_agent_id="favourite"))
+    ).offered_agent_id == "favourite"
+    assert (await desk.submit(request("h2", "billing", preferred_agent_id="away"))).offered_agent_id == "star"
+
+
+async def test_relax_after_drops_optional_skills(desk: BaseDesk, clock: FakeClock) -> None:
+    await desk.register_agent(spec("english-only", {"billing": 0.9}))
+    handoff = await desk.submit(request("h1", "billing", optional_skills=["french"]))
+    assert handoff.status == "pending"
+    await travel(desk, clock, 55)
+    assert (await desk.get("h1")).status == "pending"
+    await travel(desk, clock, 5)
+    assert (await desk.get("h1")).offered_agent_id == "english-only"
+
+
+async def test_optional_skill_holder_preferred_before_relax(desk: BaseDesk) -> None:
+    await desk.register_agent(spec("mono", {"billing": 1.0}))
+    await desk.register_agent(spec("bilingual", {"billing": 0.5, "french": 0.5}))
+    assert (
+        await desk.submit(request("h1", "billing", optional_skills=["french"]))
+    ).offered_agent_id == "bilingual"
+
+
+async def test_transfer_keeps_brief_and_human_segment(desk: BaseDesk) -> None:
+    await desk.register_agent(spec("tier1", {"billing": 0.9}))
+    await desk.register_agent(spec("tier2", {"billing": 0.5, "refunds": 0.9}))
+    await desk.register_agent(spec("legal", {"law": 0.9}))
+    brief = {"summary": "double charge", "facts": {"amount": 42}}
+    await desk.submit(request("h1", "billing", brief=brief))
+    await desk.accept("h1", "tier1")
+    segment = [{"role": "agent", "content": "Let me get a refunds specialist."}]
+    moved = await desk.transfer(
+        "h1", "tier1", to_skills=["refunds"], reason="needs refund", human_segment=segment
+    )
+    assert moved.status == "offered"
+    assert moved.offered_agent_id == "tier2"
+    assert moved.brief == brief
+    assert moved.human_segment == segment
+    assert moved.transfers[0].reason == "needs refund"
+    assert (await desk.get_agent("tier1")).active_handoff_ids == []
+    await desk.accept("h1", "tier2")
+    segment2 = [{"role": "agent", "content": "Legal will follow up."}]
+    direct = await desk.transfer("h1", "tier2", to_agent_id="legal", reason="legal", human_segment=segment2)
+    assert direct.offered_agent_id == "legal"
+    assert direct.human_segment == segment + segment2
+    assert [t.to_agent_id for t in direct.transfers] == [None, "legal"]
+    assert "handoff_transferred" in await types_of(desk)
+    with pytest.raises(InvalidRequest):
+        await desk.transfer("h1", "legal")
+    with pytest.raises(IllegalTransition):
+        await desk.transfer("h1", "tier1", to_skills=["x"])  # offered to legal: nothing to transfer
+
+
+async def test_stuck_monitor_alerts_and_escalates(desk: BaseDesk, clock: FakeClock) -> None:
+    await desk.submit(request("h1", "nobody-has-this", priority=50))
+    await travel(desk, clock, 120, step=30)
+    page = await desk.events_since()
+    stuck = [e for e in page.events if e.type == "handoff_stuck"]
+    assert len(stuck) == 1
+    assert stuck[0].handoff_id == "h1"
+    assert (await desk.get("h1")).priority == 60
+
+
+async def test_vanished_agent_handoff_requeued(desk: BaseDesk, clock: FakeClock) -> None:
+    await desk.register_agent(spec("ghost", {"billing": 0.9}))
+    await desk.register_agent(spec("steady", {"billing": 0.5}, max_concurrent=1))
+    await desk.submit(request("h1", "billing"))
+    await desk.accept("h1", "ghost")
+    await desk.submit(request("h2", "billing"))
+    await desk.accept("h2", "steady")
+    await travel(desk, clock, 35, keep=("steady",))
+    ghost = await desk.get_agent("ghost")
+    assert ghost.status == "offline"
+    assert ghost.active_handoff_ids == []
+    handoff = await desk.get("h1")
+    assert handoff.status == "pending"  # steady is full
+    assert handoff.excluded_agent_ids == ["ghost"]
+    types = await types_of(desk)
+    assert "handoff_requeued" in types
+    assert "agent_status_changed" in types
+    await desk.complete("h2", "steady")
+    assert (await desk.get("h1")).offered_agent_id == "steady"
+
+
+async def test_illegal_transitions_raise(desk: BaseDesk) -> None:
+    await desk.register_agent(spec("a", {"billing": 0.9}))
+    await desk.submit(request("h1", "x"))
+    with pytest.raises(IllegalTransition, match="pending to active"):
+        await desk.start("h1", "a")
+    with pytest.raises(IllegalTransition):
+        await desk.complete("h1", "a")
+    await desk.cancel("h1", reason="customer left")
+    with pytest.raises(IllegalTransition, match="terminal"):
+        await desk.cancel("h1")
+    with pytest.raises(IllegalTransition):
+        await desk.accept("h1", "a")
+    with pytest.raises(NotFound):
+        await desk.get("missing")
+    with pytest.raises(Conflict, match="already exists"):
+        await desk.submit(request("h1"))
+
+
+async def test_events_for_each_transition_and_fan_out(desk: BaseDesk) -> None:
+    cursor = await desk.cursor()
+    subs = [desk.subscribe(since=cursor), desk.subscribe(since=cursor)]
+    await desk.register_agent(spec("a", {"billing": 0.9}))
+    await desk.submit(request("h1", "billing"))
+    await desk.accept("h1", "a")
+    await desk.start("h1", "a")
+    await desk.complete("h1", "a", notes="refunded", rating=4)
+    await desk.submit(request("h2", "billing"))
+    await desk.return_to_ai("h2", "a", note="customer prefers the bot")
+    expected = [
+        "agent_status_changed",
+        "handoff_created",
+        "handoff_offered",
+        "handoff_accepted",
+        "handoff_started",
+        "handoff_completed",
+        "handoff_created",
+        "handoff_offered",
+        "handoff_returned_to_ai",
+    ]
+    assert await types_of(desk) == expected
+    for sub in subs:
+        got = [(await asyncio.wait_for(sub.__anext__(), 5)).type for _ in expected]
+        assert got == expected
+    await desk.close()
+
+
+async def test_metrics_recorded(desk: BaseDesk, clock: FakeClock) -> None:
+    await desk.submit(request("h1", "billing"))
+    await travel(desk, clock, 10)
+    await desk.register_agent(spec("a", {"billing": 0.9}))
+    await travel(desk, clock, 5)
+    await desk.accept("h1", "a")
+    await travel(desk, clock, 120, step=60)
+    done = await desk.complete("h1", "a", rating=3)
+    assert done.metrics.time_to_first_offer_s == pytest.approx(10.0)
+    assert done.metrics.time_to_accept_s == pytest.approx(15.0)
+    assert done.metrics.offer_count == 1
+    assert done.metrics.handle_time_s == pytest.approx(120.0)
+    assert done.outcome == "completed"
+    perf = (await desk.get_agent("a")).performance
+    assert perf.handled == 1
+    assert perf.avg_handle_time_s == pytest.approx(120.0)
+    assert perf.avg_rating == pytest.approx(3.0)
+    assert [r.to_status for r in done.history] == ["pending", "offered", "accepted", "active", "completed"]
+
+
+async def test_return_to_ai_calls_on_revert(desk: BaseDesk, recorder: Recorder) -> None:
+    await desk.register_agent(spec("a", {"billing": 0.9}))
+    await desk.submit(request("h1", "billing"))
+    await desk.accept("h1", "a")
+    with pytest.raises(Conflict):
+        await desk.return_to_ai("h1", "someone-else")
+    done = await desk.return_to_ai("h1", "a", note="AI can finish this")
+    assert done.status == "returned_to_ai"
+    assert (await desk.get_agent("a")).active_handoff_ids == []
+    assert recorder.reverts[0][1].message == "AI can finish this"
+
+
+async def test_offline_revokes_offers(desk: BaseDesk) -> None:
+    await desk.register_agent(spec("a", {"billing": 0.9}))
+    await desk.register_agent(spec("b", {"billing": 0.5}))
+    await desk.submit(request("h1", "billing"))
+    await desk.set_status("a", "offline")
+    handoff = await desk.get("h1")
+    assert handoff.offered_agent_id == "b"
+    assert handoff.offers[0].outcome == "revoked"
+
+
+async def test_concurrent_ticks_apply_timers_once(
+    make: DeskFactory, clock: FakeClock, recorder: Recorder
+) -> None:
+    first = await make()
+    second = await make() if isinstance(first, RedisDesk) else first  # a second worker on the same keys
+    await first.submit(request("h1", "nobody"))
+    clock.advance(301)
+    await asyncio.gather(*(d.tick() for d in [first, second, first, second]))
+    assert (await first.get("h1")).status == "returned_to_ai"
+    assert len(recorder.reverts) == 1
+    types = await types_of(first)
+    assert types.count("handoff_returned_to_ai") == 1
