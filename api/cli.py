@@ -1,0 +1,117 @@
+"""The ``baton`` command line: demo, chat, policy tools, evals and the desk simulator.
+
+Every error prints a clear message to stderr and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from api.cli_chat import run_chat, run_demo
+from api.cli_policy import explain_policy
+from graph.policy_store import check_policy_text
+from policies.loader import PolicyError
+
+app = typer.Typer(help="Baton: conversation handoffs between bots and humans.", no_args_is_help=True)
+policy_app = typer.Typer(help="Check and explain routing policies.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` to stderr and return the exit-2 exception to raise."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+@app.command()
+def demo(
+    policy: Annotated[Path | None, typer.Option(help="Policy YAML (default: real_estate).")] = None,
+) -> None:
+    """Scripted end-to-end run: routing, bot handoff, human handoff, human reply, return to AI."""
+    try:
+        asyncio.run(run_demo(out, policy))
+    except PolicyError as exc:
+        raise fail(str(exc)) from exc
+
+
+@app.command()
+def chat(
+    policy: Annotated[Path | None, typer.Option(help="Policy YAML (default: real_estate).")] = None,
+    conversation: Annotated[str | None, typer.Option(help="Resume this conversation id.")] = None,
+) -> None:
+    """Chat in the terminal; /human TEXT, /return [NOTE], /close act as the human agent."""
+    try:
+        asyncio.run(run_chat(out, policy, conversation or uuid.uuid4().hex[:12]))
+    except PolicyError as exc:
+        raise fail(str(exc)) from exc
+
+
+@policy_app.command("check")
+def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML to validate.")]) -> None:
+    """Validate a policy file: YAML syntax, schema, targets, fields and values, with line numbers."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot read {file}: {exc.strerror}") from exc
+    try:
+        loaded = check_policy_text(text, str(file))
+    except PolicyError as exc:
+        raise fail(f"{len(exc.issues)} problem(s) in {file}\n{exc}") from exc
+    p = loaded.policy
+    out.print(
+        f"[green]ok[/] {file}: policy {p.name!r} version {loaded.version}, "
+        f"{len(p.targets)} targets, {len(p.intents)} intents, {len(p.rules)} rules"
+    )
+
+
+@policy_app.command("explain")
+def policy_explain(
+    file: Annotated[Path, typer.Argument(help="Policy YAML.")],
+    message: Annotated[str, typer.Argument(help="The customer's message to route.")],
+    history: Annotated[
+        Path | None, typer.Option(help="Earlier customer turns: a JSON list of strings or one per line.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
+) -> None:
+    """Show which rule fires for MESSAGE and why (every rule, every comparison, the signals)."""
+    try:
+        text = file.read_text(encoding="utf-8")
+        turns = _read_history(history) if history else []
+    except OSError as exc:
+        raise fail(f"cannot read {exc.filename}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    try:
+        loaded = check_policy_text(text, str(file))
+    except PolicyError as exc:
+        raise fail(str(exc)) from exc
+    explanation = asyncio.run(explain_policy(loaded, [*turns, message]))
+    if as_json:
+        out.print_json(explanation.model_dump_json())
+    else:
+        explanation.render(out)
+
+
+def _read_history(path: Path) -> list[str]:
+    raw = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        data = json.loads(raw)
+        if not isinstance(data, list) or not all(isinstance(t, str) for t in data):
+            msg = f"{path}: expected a JSON list of strings (earlier customer turns)"
+            raise ValueError(msg)
+        return data
+    return [line.strip() for line in raw.splitlines() if line.strip()]
+
+
+if __name__ == "__main__":
+    app()

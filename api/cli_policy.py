@@ -1,0 +1,79 @@
+"""``baton policy explain``: signals for a message and the trace of every rule."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from graph.signal_service import SignalService
+from graph.signals import Signals
+from policies.evaluator import RuleTrace, explain
+from policies.loader import LoadedPolicy
+
+
+class Explanation(BaseModel):
+    """Which rule fires for a conversation, and the evidence."""
+
+    policy: str
+    version: str
+    message: str
+    signals: Signals
+    fired: str | None
+    target: str | None
+    rules: list[RuleTrace]
+
+    def render(self, console: Console) -> None:
+        """Print a readable explanation."""
+        console.print(f"[bold]policy[/] {self.policy} ({self.version})  [bold]message[/] {self.message!r}")
+        shown = self.signals.model_dump(exclude={"evidence"}, exclude_defaults=True)
+        console.print("[bold]signals[/] " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+        for cue in self.signals.evidence:
+            console.print(f"  - {cue}")
+        table = Table("rule", "result", "comparisons")
+        for rule in self.rules:
+            comparisons = "; ".join(
+                f"{c.field} {c.op} {c.expected!r} (is {c.actual!r}) {'ok' if c.result else 'no'}"
+                for c in rule.conditions
+            )
+            mark = "[green]FIRES[/]" if rule.rule_id == self.fired else ("match" if rule.matched else "-")
+            table.add_row(rule.rule_id, mark, comparisons)
+        console.print(table)
+        if self.fired:
+            console.print(f"=> rule [bold]{self.fired}[/] routes to [bold]{self.target}[/]")
+        else:
+            console.print(
+                "=> no rule fires: an ongoing conversation stays with its agent, "
+                f"a new one goes to {self.target}"
+            )
+
+
+async def explain_policy(loaded: LoadedPolicy, customer_turns: Sequence[str]) -> Explanation:
+    """Analyse ``customer_turns`` offline and trace every rule of the policy."""
+    signals = await SignalService().extract(customer_turns, None, loaded)
+    context = {
+        **signals.model_dump(exclude={"evidence"}),
+        "active_agent": "",
+        "turn_count": len(customer_turns),
+        "status": "bot",
+        "text": customer_turns[-1],
+        "customer": {},
+    }
+    traces = explain(loaded.policy, context)
+    fired = next((t for t in traces if t.matched), None)
+    target = None
+    if fired is not None:
+        target = fired.target or ("consult " + ", ".join(fired.consult))
+    else:
+        target = loaded.policy.default.target
+    return Explanation(
+        policy=loaded.policy.name,
+        version=loaded.version,
+        message=customer_turns[-1],
+        signals=signals,
+        fired=fired.rule_id if fired else None,
+        target=target,
+        rules=traces,
+    )

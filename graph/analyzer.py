@@ -1,0 +1,241 @@
+"""Offline signal analyzer: lexicons, patterns, amounts and a nearest-neighbour intent classifier.
+
+Works with no model endpoint. Every signal it sets leaves a line in ``Signals.evidence`` so a routing
+decision can be explained to a product owner.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from graph.lexicon import (
+    DISTRESS_PATTERNS,
+    HUMAN_REQUEST_PATTERNS,
+    LEGAL_PATTERNS,
+    any_match,
+    sentiment_score,
+)
+from graph.signals import Signals, Timeline
+from graph.textutil import parse_money
+
+
+class IntentPredictor(Protocol):
+    """Anything that maps a text to (intent, confidence)."""
+
+    def predict_intent(self, text: str) -> tuple[str, float]:
+        """Return the best intent label and a confidence in [0, 1]."""
+        ...
+
+
+_BUDGET_CUE = re.compile(
+    r"\b(budget|afford|up to|spend|price range|pre-?approved for|approved for|looking (?:at|in) the)\b", re.I
+)
+_VIP = re.compile(
+    r"\b(vip|platinum (?:member|client|tier)|premier (?:client|member)|private client|concierge client)\b",
+    re.I,
+)
+_FINANCING_YES = re.compile(
+    r"\b(pre-?approved|pre-?qualified|cash buyer|paying (?:in )?cash|all[- ]cash|mortgage (?:is )?approved|"
+    r"approved for a (?:loan|mortgage)|financing (?:is )?(?:ready|in place|sorted|secured))\b",
+    re.I,
+)
+_FINANCING_NO = re.compile(
+    r"\b(not (?:yet )?(?:pre-?approved|approved)|haven'?t (?:been )?(?:pre-?approved|approved)|"
+    r"need (?:a|to get a) (?:mortgage|loan)|no financing)\b",
+    re.I,
+)
+_TIMELINES: tuple[tuple[Timeline, re.Pattern[str]], ...] = (
+    (
+        "immediate",
+        re.compile(
+            r"\b(asap|as soon as possible|immediately|right away|urgent(?:ly)?|this (?:week|month)|"
+            r"within (?:a|one|two|three|\d+) (?:days?|weeks?)|in (?:\d+|a few|two|three) (?:days|weeks)|"
+            r"next (?:week|month)|in 30 days|by the end of the month|quickly|fast)\b",
+            re.I,
+        ),
+    ),
+    (
+        "moderate",
+        re.compile(
+            r"\b(in (?:\d|two|three|four|five|six|a few|a couple of) months|next few months|"
+            r"this (?:year|spring|summer|fall|autumn|winter)|by (?:spring|summer|fall|winter|"
+            r"january|february|march|april|may|june|july|august|september|october|november|december)|"
+            r"within (?:\d|two|three|six) months|in the next (?:few|couple of) months)\b",
+            re.I,
+        ),
+    ),
+    (
+        "long",
+        re.compile(
+            r"\b(next year|in a year|a year or (?:two|so)|no rush|not in a hurry|just (?:browsing|looking)|"
+            r"someday|eventually|long[- ]term|in (?:\d+|a couple of) years)\b",
+            re.I,
+        ),
+    ),
+)
+_SOPHISTICATED = re.compile(
+    r"\b(cap rate|1031|portfolio|roi|noi|llc|family trust|off[- ]market|comps|jumbo|"
+    r"cash[- ]on[- ]cash|yield|appreciation|tax strategy|investment propert\w*|multi[- ]family)\b",
+    re.I,
+)
+_TRANSACTION_CUES = re.compile(
+    r"\b(1031 exchange|multiple properties|several properties|contingen\w+|short sale|probate|trust|llc|"
+    r"international|overseas|commercial|tenants?|subdivid\w+|new construction|relocat\w+|estate sale|"
+    r"bridge loan|co-?owners?|partners?|lien|easement|zoning)\b",
+    re.I,
+)
+_FAILED = re.compile(
+    r"\b(still (?:not|doesn'?t|isn'?t|won'?t|can'?t|broken|failing)|didn'?t (?:work|help)|doesn'?t work|"
+    r"tried (?:that|it|this) already|already tried|same (?:problem|error|issue)|not working again|"
+    r"keeps? (?:failing|happening|crashing))\b",
+    re.I,
+)
+_CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d\s().-]{8,}\d")
+_STRONG_LEGAL = re.compile(r"\b(lawsuit|suing|sue|probate|lien|title dispute|litigation|court)\b", re.I)
+
+
+def _clamp(x: float) -> float:
+    return max(0.0, min(1.0, x))
+
+
+def _timeline(texts: Sequence[str]) -> Timeline:
+    # The latest statement wins: "no rush... actually we need to move next month" is immediate.
+    for text in reversed(texts):
+        for label, pattern in _TIMELINES:
+            if pattern.search(text):
+                return label
+    return "unknown"
+
+
+class OfflineAnalyzer:
+    """Derives ``Signals`` from the customer's turns without any model endpoint."""
+
+    def __init__(self, intents: IntentPredictor | None = None) -> None:
+        self._intents = intents
+
+    def analyze(
+        self, customer_turns: Sequence[str], customer: Mapping[str, Any] | None = None, *, since: int = 0
+    ) -> Signals:
+        """Analyze a conversation; ``customer_turns[-1]`` is the turn being routed.
+
+        Args:
+            customer_turns: Everything the customer said, oldest first.
+            customer: Profile the chat widget sent (``vip``, ``plan``...), trusted over text cues.
+            since: Index of the first turn after the last human handoff ended. Cues about the case
+                (legal, distress, complexity, failures) are read from there on, because the human
+                already dealt with what came before; facts (amounts, financing, timeline) from all turns.
+        """
+        if not customer_turns:
+            return Signals()
+        latest = customer_turns[-1]
+        case_turns = list(customer_turns[since:]) or [latest]
+        recent = case_turns[-3:]
+        evidence: list[str] = []
+
+        intent, confidence = "unknown", 0.0
+        if self._intents is not None:
+            intent, confidence = self._intents.predict_intent(latest)
+            if confidence < 0.5 and len(customer_turns) > 1:
+                # A bare "yes, 2 million" needs the previous turn to mean anything.
+                joined = " ".join(customer_turns[-2:])
+                alt_intent, alt_conf = self._intents.predict_intent(joined)
+                if alt_conf > confidence:
+                    intent, confidence = alt_intent, alt_conf
+            evidence.append(f"intent {intent} ({confidence:.2f})")
+
+        latest_sent = sentiment_score(latest)
+        earlier = [sentiment_score(t) for t in case_turns[-4:-1]]
+        sentiment = latest_sent if not earlier else 0.7 * latest_sent + 0.3 * min(earlier)
+        if sentiment <= -0.3:
+            evidence.append(f"negative sentiment {sentiment:.2f}")
+
+        human = any_match(HUMAN_REQUEST_PATTERNS, latest)
+        if human:
+            evidence.append(f"asked for a human: {human[0]!r}")
+
+        vip = bool(customer and customer.get("vip")) or any(_VIP.search(t) for t in customer_turns)
+        if vip:
+            evidence.append("VIP customer")
+
+        amounts = [a for t in customer_turns for a in parse_money(t) if a >= 10_000]
+        property_value = max(amounts) if amounts else None
+        budget = None
+        for text in reversed(customer_turns):
+            if _BUDGET_CUE.search(text):
+                found = [a for a in parse_money(text) if a >= 10_000]
+                if found:
+                    budget = max(found)
+                    break
+        if property_value:
+            evidence.append(f"amount {property_value:,.0f}")
+
+        legal_hits = [h for t in case_turns for h in any_match(LEGAL_PATTERNS, t)]
+        strong_legal = any(_STRONG_LEGAL.search(t) for t in case_turns)
+        legal = "high" if len(legal_hits) >= 2 or strong_legal else "low" if legal_hits else "none"
+        if legal != "none":
+            evidence.append(f"legal ({legal}): {', '.join(legal_hits[:3])}")
+
+        distress_hits = [h for t in recent for h in any_match(DISTRESS_PATTERNS, t)]
+        distress = bool(distress_hits) or latest_sent <= -0.6
+        if distress:
+            evidence.append(f"distress: {', '.join(distress_hits[:2]) or 'very negative turn'}")
+
+        financing = any(_FINANCING_YES.search(t) for t in customer_turns) and not any(
+            _FINANCING_NO.search(t) for t in customer_turns[-2:]
+        )
+        timeline = _timeline(customer_turns)
+
+        soph_hits = {m.group(0).lower() for t in customer_turns for m in _SOPHISTICATED.finditer(t)}
+        big = property_value is not None and property_value > 1_000_000
+        sophistication = (
+            "high" if len(soph_hits) >= 2 or (soph_hits and big) else "medium" if soph_hits else "low"
+        )
+
+        cues = {m.group(0).lower() for t in case_turns for m in _TRANSACTION_CUES.finditer(t)}
+        transaction = _clamp(
+            0.25 * len(cues) + (0.2 if property_value and property_value > 2_000_000 else 0.0)
+        )
+        if cues:
+            evidence.append(f"complex transaction: {', '.join(sorted(cues)[:4])}")
+
+        questions = latest.count("?")
+        complexity = _clamp(
+            0.5 * transaction
+            + {"high": 0.5, "low": 0.2, "none": 0.0}[legal]
+            + (0.2 if distress else 0.0)
+            + (0.1 if questions >= 2 else 0.0)
+            + (0.1 if len(latest.split()) > 60 else 0.0)
+        )
+        failed = sum(1 for t in case_turns if _FAILED.search(t))
+        if failed:
+            evidence.append(f"{failed} turn(s) saying it still fails")
+
+        contact = any(_CONTACT.search(t) for t in customer_turns)
+        lead = _clamp(
+            (0.25 if property_value or budget else 0.0)
+            + {"immediate": 0.25, "moderate": 0.15, "long": 0.0, "unknown": 0.0}[timeline]
+            + (0.25 if financing else 0.0)
+            + (0.15 if confidence >= 0.8 else 0.0)
+            + (0.1 if contact else 0.0)
+        )
+        return Signals(
+            intent=intent,
+            intent_confidence=_clamp(confidence),
+            sentiment=max(-1.0, min(1.0, sentiment)),
+            complexity=complexity,
+            explicit_human_request=bool(human),
+            vip=vip,
+            property_value=property_value,
+            budget=budget,
+            legal_complexity=legal,
+            emotional_distress=distress,
+            lead_score=lead,
+            financing_ready=financing,
+            timeline=timeline,
+            buyer_sophistication=sophistication,
+            transaction_complexity=transaction,
+            failed_attempts=failed,
+            evidence=evidence,
+        )

@@ -1,0 +1,25 @@
+"""Handoff priority (1-100), as the handoff spec's formula defines it."""
+
+from __future__ import annotations
+
+URGENCY_MULTIPLIER = {"low": 0.5, "medium": 1.0, "high": 1.5, "critical": 2.0}
+
+
+def handoff_priority(*, urgency: str, lead_score: float, sentiment: float, explicit_request: bool) -> int:
+    """Base 50 x urgency; x1.5 hot lead (>0.8); x1.3 upset customer (< -0.5); x1.4 explicit request.
+
+    Raises:
+        ValueError: For an unknown urgency level.
+    """
+    try:
+        priority = 50.0 * URGENCY_MULTIPLIER[urgency]
+    except KeyError:
+        msg = f"unknown urgency {urgency!r}; expected one of {sorted(URGENCY_MULTIPLIER)}"
+        raise ValueError(msg) from None
+    if lead_score > 0.8:
+        priority *= 1.5
+    if sentiment < -0.5:
+        priority *= 1.3
+    if explicit_request:
+        priority *= 1.4
+    return min(100, max(1, round(priority)))

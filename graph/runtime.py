@@ -1,0 +1,255 @@
+"""The runtime every entry point uses (CLI, API, evals): post turns, resume humans, roll back.
+
+One ``BatonRuntime`` per process. Turns of one conversation are serialised by a per-thread lock;
+different conversations run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command, StateSnapshot
+
+from graph.actions import Close, Reply, ReturnToAI
+from graph.builder import BatonGraph, build_graph
+from graph.checkpointer import open_checkpointer
+from graph.deps import BatonContext
+from graph.handoffs import HandoffRegistry, default_registry
+from graph.models import make_chat_model
+from graph.policy_store import PolicyStore
+from graph.runtime_models import CheckpointInfo, ConversationView, TurnReply, TurnResult
+from graph.settings import Settings, get_settings
+from graph.signal_service import SignalService
+from graph.state import HandoffRecord
+from graph.transcript import SYSTEM_NAME, to_turns
+from nodes.names import BOT_NODES, ROUTER
+
+
+class ConversationNotFound(LookupError):
+    """No conversation (thread) with that id has any checkpoint."""
+
+
+class NotInterrupted(RuntimeError):
+    """A resume was sent to a conversation that is not waiting for a human."""
+
+
+class NothingToRollBack(RuntimeError):
+    """Rollback asked for a conversation with no human handoff in progress."""
+
+
+def _config(conversation_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": conversation_id}}
+
+
+class BatonRuntime:
+    """Runs the Baton graph for many conversations over one checkpointer."""
+
+    def __init__(self, graph: BatonGraph, context: BatonContext) -> None:
+        self.graph = graph
+        self.context = context
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        settings: Settings | None = None,
+        *,
+        registry: HandoffRegistry | None = None,
+        checkpoint_url: str | None = None,
+    ) -> AsyncIterator[BatonRuntime]:
+        """Open the checkpointer, load the policy and compile the graph for the process's lifetime."""
+        settings = settings or get_settings()
+        model = make_chat_model(settings)
+        registry = registry or default_registry
+        policies = PolicyStore(settings.policy)
+        unknown = registry.static_targets() - set(policies.current().policy.targets)
+        if unknown:
+            msg = f"code handoffs name targets missing from the policy: {', '.join(sorted(unknown))}"
+            raise ValueError(msg)
+        context = BatonContext(
+            settings=settings, policies=policies, signals=SignalService(model), model=model, registry=registry
+        )
+        url = settings.checkpoint_url if checkpoint_url is None else checkpoint_url
+        async with open_checkpointer(url, settings.data_dir) as saver:
+            yield cls(build_graph(saver), context)
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    async def _snapshot(self, conversation_id: str) -> StateSnapshot:
+        return await self.graph.aget_state(_config(conversation_id))
+
+    async def _run(
+        self, conversation_id: str, payload: Any, config: RunnableConfig | None = None
+    ) -> TurnResult:
+        before = await self._snapshot(conversation_id)
+        old_count = len(before.values.get("messages", []))
+        old_handoff = (before.values.get("handoff") or {}).get("id")
+        await self.graph.ainvoke(
+            payload, config or _config(conversation_id), context=self.context, durability="sync"
+        )
+        after = await self._snapshot(conversation_id)
+        return self._result(conversation_id, after, old_count, old_handoff)
+
+    def _result(
+        self, conversation_id: str, snap: StateSnapshot, old_count: int, old_handoff: str | None
+    ) -> TurnResult:
+        values = snap.values
+        turns = to_turns(values.get("messages", []))
+        replies = [
+            TurnReply(index=t.index, role=t.role, speaker=t.speaker, text=t.text)
+            for t in turns[old_count:]
+            if t.role != "customer"
+        ]
+        record = values.get("handoff")
+        started = record if record and record["id"] != old_handoff else None
+        pending = snap.interrupts[0].value if snap.interrupts else None
+        return TurnResult(
+            conversation_id=conversation_id,
+            status=values.get("status", "bot"),
+            active_agent=values.get("active_agent", ""),
+            replies=replies,
+            handoff=dict(started) if started else None,
+            pending_interrupt=pending,
+            routing=dict(values["routing"]) if values.get("routing") else None,
+        )
+
+    async def post_message(
+        self, conversation_id: str, text: str, *, customer: Mapping[str, Any] | None = None
+    ) -> TurnResult:
+        """Record a customer turn and run the graph; on a thread waiting for a human it only records it."""
+        update: dict[str, Any] = {"messages": [HumanMessage(text)]}
+        if customer is not None:
+            update["customer"] = dict(customer)
+        async with self._lock(conversation_id):
+            return await self._run(conversation_id, update)
+
+    async def resume(self, conversation_id: str, action: Reply | ReturnToAI | Close) -> TurnResult:
+        """Resume a run paused at the human node with an explicit, typed human action.
+
+        Raises:
+            NotInterrupted: The conversation is not waiting for a human.
+        """
+        async with self._lock(conversation_id):
+            snap = await self._snapshot(conversation_id)
+            if not snap.interrupts:
+                msg = f"conversation {conversation_id} is not waiting for a human"
+                raise NotInterrupted(msg)
+            return await self._run(conversation_id, Command(resume=action.model_dump(mode="json")))
+
+    async def escalate(
+        self, conversation_id: str, *, reason: str, target: str | None = None, urgency: str = "medium"
+    ) -> TurnResult:
+        """Hand the conversation to a human (or ``target``) now, outside the policy's rules."""
+        escalation = {"reason": reason, "target": target, "urgency": urgency, "trigger": "explicit_request"}
+        async with self._lock(conversation_id):
+            snap = await self._snapshot(conversation_id)
+            if not snap.values.get("messages"):
+                raise ConversationNotFound(conversation_id)
+            return await self._run(conversation_id, {"escalation": escalation})
+
+    async def seed_history(self, conversation_id: str, messages: Sequence[BaseMessage]) -> None:
+        """Load an existing transcript into a new conversation (imports, evals) without running bots."""
+        entry = self.context.policies.current().policy.entry
+        await self.graph.aupdate_state(
+            _config(conversation_id),
+            {"messages": list(messages), "active_agent": entry, "status": "bot"},
+            as_node=entry,
+        )
+
+    async def get(self, conversation_id: str) -> ConversationView:
+        """Transcript, status, signals and handoffs of a conversation.
+
+        Raises:
+            ConversationNotFound: Unknown id.
+        """
+        snap = await self._snapshot(conversation_id)
+        if not snap.values:
+            raise ConversationNotFound(conversation_id)
+        values = snap.values
+        return ConversationView(
+            conversation_id=conversation_id,
+            status=values.get("status", "bot"),
+            active_agent=values.get("active_agent", ""),
+            transcript=to_turns(values.get("messages", [])),
+            signals=values.get("signals", {}),
+            collected=values.get("collected", {}),
+            routing=dict(values["routing"]) if values.get("routing") else None,
+            handoff=dict(values["handoff"]) if values.get("handoff") else None,
+            handoffs=[dict(h) for h in values.get("handoffs", {}).values()],
+            consultations=[dict(c) for c in values.get("consultations", [])],
+            pending_interrupt=snap.interrupts[0].value if snap.interrupts else None,
+            checkpoint_id=str(snap.config["configurable"].get("checkpoint_id", "")),
+        )
+
+    async def checkpoints(self, conversation_id: str, *, limit: int | None = None) -> list[CheckpointInfo]:
+        """The conversation's checkpoints, newest first (for audits, replay and rollback)."""
+        infos: list[CheckpointInfo] = []
+        async for snap in self.graph.aget_state_history(_config(conversation_id), limit=limit):
+            infos.append(CheckpointInfo.from_snapshot(snap))
+        if not infos:
+            raise ConversationNotFound(conversation_id)
+        return infos
+
+    async def rollback(self, conversation_id: str, *, reason: str, notice: str | None = None) -> TurnResult:
+        """Return a conversation in a human handoff to the AI from the checkpoint before the handoff.
+
+        The conversation forks from that checkpoint, but everything said since (the trigger turn, the
+        narration, any waiting customer turns or human replies) is carried over so nothing is lost, the
+        failed handoff stays in ``handoffs`` as ``rolled_back``, and the bot that handed off speaks next
+        with ``notice`` (what the customer is told happens now).
+
+        Raises:
+            NothingToRollBack: No human handoff is in progress.
+        """
+        async with self._lock(conversation_id):
+            head = await self._snapshot(conversation_id)
+            record: HandoffRecord | None = head.values.get("handoff")
+            if not record or record["kind"] != "human" or record["status"] != "active":
+                msg = f"conversation {conversation_id} has no human handoff in progress"
+                raise NothingToRollBack(msg)
+            pre = await self._pre_handoff(conversation_id, record)
+            policy = self.context.policies.current().policy
+            bot = record["from_agent"] if record["from_agent"] in BOT_NODES else policy.entry
+            text = notice or policy.handoff.no_agent_message
+            rolled = HandoffRecord(
+                **{**record, "status": "rolled_back", "note": text, "ended_at": len(head.values["messages"])}
+            )  # type: ignore[typeddict-item]
+            pre_ids = {m.id for m in pre.values.get("messages", [])}
+            carried = [m for m in head.values["messages"] if m.id not in pre_ids]
+            marker = AIMessage(f"Handoff to {record['to']} rolled back: {reason}", name=SYSTEM_NAME)
+            fork = await self.graph.aupdate_state(
+                pre.config,
+                {
+                    "messages": [*carried, marker],
+                    "status": "bot",
+                    "active_agent": bot,
+                    "handoff": rolled,
+                    "handoffs": {rolled["id"]: rolled},
+                },
+                as_node=ROUTER,
+            )
+            old_count = len(head.values["messages"])
+            await self.graph.ainvoke(Command(goto=bot), fork, context=self.context, durability="sync")
+            after = await self._snapshot(conversation_id)
+            return self._result(conversation_id, after, old_count, record["id"])
+
+    async def _pre_handoff(self, conversation_id: str, record: HandoffRecord) -> StateSnapshot:
+        """The newest checkpoint about to route the turn that triggered ``record``."""
+        wanted = record["message_index"] + 1
+        async for snap in self.graph.aget_state_history(_config(conversation_id)):
+            if snap.next == (ROUTER,) and len(snap.values.get("messages", [])) == wanted:
+                return snap
+        msg = f"no pre-handoff checkpoint for handoff {record['id']} in {conversation_id}"
+        raise NothingToRollBack(msg)

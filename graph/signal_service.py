@@ -1,0 +1,116 @@
+"""Signal extraction for the router: the model when configured, the offline analyzer otherwise.
+
+Whatever the model returns that does not validate degrades to the offline analyzer with a logged
+warning; a conversation never fails because an endpoint misbehaved.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import ValidationError
+
+from graph.analyzer import OfflineAnalyzer
+from graph.signals import Signals
+from policies.loader import LoadedPolicy
+from prompts import load_prompt
+
+log = logging.getLogger(__name__)
+
+
+class _PolicyIntents:
+    """Adapts the embedding classifier, trained on a policy's labelled examples, to the analyzer."""
+
+    def __init__(self, examples: Mapping[str, Sequence[str]]) -> None:
+        from graph.intent import IntentClassifier
+
+        self._clf = IntentClassifier.from_examples(examples)
+
+    def predict_intent(self, text: str) -> tuple[str, float]:
+        prediction = self._clf.predict(text)
+        return prediction.label, float(prediction.confidence)
+
+
+class SignalService:
+    """Extracts ``Signals`` for a turn; one instance per process, shared by every run."""
+
+    def __init__(self, model: BaseChatModel | None = None) -> None:
+        self.model = model
+        self._analyzers: dict[str, OfflineAnalyzer] = {}
+        self._lock = threading.Lock()
+
+    def analyzer_for(self, loaded: LoadedPolicy) -> OfflineAnalyzer:
+        """The offline analyzer whose intent classifier learned this policy version's examples."""
+        analyzer = self._analyzers.get(loaded.version)
+        if analyzer is None:
+            with self._lock:
+                analyzer = self._analyzers.get(loaded.version)
+                if analyzer is None:
+                    intents = loaded.policy.intents
+                    examples = {name: spec.examples for name, spec in intents.items()}
+                    analyzer = OfflineAnalyzer(_PolicyIntents(examples) if len(examples) >= 2 else None)
+                    self._analyzers[loaded.version] = analyzer
+        return analyzer
+
+    async def extract(
+        self,
+        customer_turns: Sequence[str],
+        customer: Mapping[str, Any] | None,
+        loaded: LoadedPolicy,
+        *,
+        since: int = 0,
+    ) -> Signals:
+        """Signals for the latest customer turn; ``since`` as in ``OfflineAnalyzer.analyze``."""
+        offline = self.analyzer_for(loaded).analyze(customer_turns, customer, since=since)
+        if self.model is None or not customer_turns:
+            return offline
+        try:
+            from_model = await self._from_model(customer_turns[since:] or customer_turns[-1:], loaded)
+        except (ValidationError, ValueError, TypeError) as exc:
+            log.warning("model signals did not validate, using offline analyzer: %s", exc)
+            return offline
+        except Exception as exc:  # network errors, timeouts, server 500s
+            log.warning("model signal extraction failed, using offline analyzer: %s", exc)
+            return offline
+        return merge_signals(from_model, offline, set(loaded.policy.intents))
+
+    async def _from_model(self, customer_turns: Sequence[str], loaded: LoadedPolicy) -> Signals:
+        assert self.model is not None
+        intents = "\n".join(
+            f"- {name}: {spec.description or spec.examples[0]}"
+            for name, spec in loaded.policy.intents.items()
+        )
+        system = load_prompt("signals").format(intents=intents or "- unknown")
+        history = "\n".join(f"customer: {t}" for t in customer_turns[-6:])
+        structured = self.model.with_structured_output(Signals, method="function_calling")
+        result = await structured.ainvoke([SystemMessage(system), HumanMessage(history)])
+        if isinstance(result, Signals):
+            return result
+        if isinstance(result, Mapping):
+            return Signals.model_validate(result)
+        msg = f"unexpected structured output {type(result).__name__}"
+        raise TypeError(msg)
+
+
+def merge_signals(model: Signals, offline: Signals, intents: set[str]) -> Signals:
+    """Trust the model for judgement calls, the patterns for facts they cannot miss.
+
+    An intent outside the policy's list is replaced by the offline classifier's; a human request,
+    an amount or a VIP cue found by the patterns is never dropped because the model overlooked it.
+    """
+    data = model.model_dump()
+    if model.intent not in intents:
+        data["intent"], data["intent_confidence"] = offline.intent, offline.intent_confidence
+    data["explicit_human_request"] = model.explicit_human_request or offline.explicit_human_request
+    data["vip"] = model.vip or offline.vip
+    data["property_value"] = model.property_value or offline.property_value
+    data["budget"] = model.budget or offline.budget
+    data["emotional_distress"] = model.emotional_distress or offline.emotional_distress
+    data["failed_attempts"] = max(model.failed_attempts, offline.failed_attempts)
+    data["evidence"] = ["model signals", *offline.evidence]
+    return Signals.model_validate(data)

@@ -1,0 +1,38 @@
+"""How a bot opens after it receives a conversation: it shows it already has the context."""
+
+from __future__ import annotations
+
+import logging
+
+from graph.context import Brief, opening_message
+from graph.state import BatonState
+from nodes.base import BotSpec
+
+log = logging.getLogger(__name__)
+
+
+def opening_for(state: BatonState, spec: BotSpec) -> str | None:
+    """The first line a bot says after a handoff to it (or a human's return), else ``None``.
+
+    A handoff is acknowledged once: the key ``<handoff id>:<status>`` is recorded in ``delivered``.
+    """
+    record = state.get("handoff")
+    if record is None:
+        return None
+    key = f"{record['id']}:{record['status']}"
+    if key in state.get("delivered", []):
+        return None
+    if record["status"] == "active" and record["to"] == spec.name:
+        try:
+            brief = Brief.model_validate(record["brief"])
+        except ValueError as exc:  # a brief from an older version must not break the turn
+            log.warning("unreadable brief on handoff %s: %s", record["id"], exc)
+            return f"Hi, I'm the {spec.title}. I've read our conversation so far."
+        return opening_message(brief, spec.title)
+    if record["status"] in ("returned", "rolled_back") and state.get("active_agent") == spec.name:
+        note = record.get("note", "").strip().rstrip(".")
+        if record["status"] == "returned":
+            who = "Our specialist"
+            return f"{who} has handed you back to me. " + (f"They noted: {note}." if note else "")
+        return note or "I'm back with you and I still have everything you told me."
+    return None

@@ -1,0 +1,25 @@
+"""Sales bot: current plan, team size and use case, then the right offer."""
+
+from __future__ import annotations
+
+from nodes import slots
+from nodes.base import BotSpec, Slot, make_bot
+from nodes.names import SALES_BOT
+from nodes.opening import opening_for
+
+SPEC = BotSpec(
+    name=SALES_BOT,
+    title="sales specialist",
+    greeting="Hi, I'm the sales specialist.",
+    slots=(
+        Slot("plan", "Which plan are you on today?", slots.plan, "current plan"),
+        Slot("seats", "How many people would use it?", slots.seats, "team size"),
+        Slot("use_case", "What would you mainly use it for?", slots.motivation, "use case"),
+    ),
+    done="Based on {summary}, I'll put together the options that fit.",
+    after_done=(
+        "Next, I'll send a comparison of the plans that fit, with pricing for your team. Would a short call with a product specialist help?"
+    ),
+)
+
+sales_bot = make_bot(SPEC, opening_for)

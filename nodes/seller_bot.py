@@ -1,0 +1,48 @@
+"""Seller bot: qualifies a homeowner who wants to sell (address, timeline, motivation, price)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nodes import slots
+from nodes.base import BotSpec, Slot, make_bot
+from nodes.names import SELLER_BOT
+from nodes.opening import opening_for
+
+
+def _advice(collected: Mapping[str, Any]) -> str:
+    timeline = str(collected.get("timeline", {}).get("value", ""))
+    if any(word in timeline.lower() for word in ("asap", "immediately", "right away", "week", "month")):
+        return "Given your timeline, I'd book the valuation visit this week so you can list quickly."
+    return "I'll prepare a comparative market analysis so you can decide on timing with real numbers."
+
+
+SPEC = BotSpec(
+    name=SELLER_BOT,
+    title="seller specialist",
+    greeting="Hi, I'm the seller specialist. I help homeowners sell at the right price.",
+    slots=(
+        Slot(
+            "property_address",
+            "What is the address of the property you'd like to sell?",
+            slots.address,
+            "address",
+        ),
+        Slot("timeline", "When would you ideally like to sell?", slots.timeline),
+        Slot("motivation", "What's prompting the move?", slots.motivation),
+        Slot(
+            "price_expectation",
+            "Do you have a price in mind for the property?",
+            slots.money,
+            "price expectation",
+        ),
+    ),
+    done="Here's what I have: {summary}. A listing agent will prepare a valuation based on this.",
+    after_done=(
+        "After the valuation, your agent walks you through the market analysis and a listing plan; photos and the listing can follow within a week. Anything else I can help with?"
+    ),
+    advice=_advice,
+)
+
+seller_bot = make_bot(SPEC, opening_for)

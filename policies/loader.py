@@ -1,0 +1,269 @@
+"""Load and validate policy YAML; every error carries the file, line and column it refers to."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args
+
+import yaml
+from pydantic import ValidationError
+
+from policies.models import AllOf, AnyOf, Condition, Policy, When
+
+HUMAN_NODE = "human_agent"
+
+
+@dataclass(frozen=True)
+class PolicyIssue:
+    """One problem in a policy file, pointing at the exact place."""
+
+    message: str
+    line: int | None = None
+    column: int | None = None
+    path: str = ""
+
+    def render(self, source: str) -> str:
+        """Format as ``file:line:col: path: message`` (the form editors and CI logs understand)."""
+        where = source
+        if self.line is not None:
+            where += f":{self.line}:{self.column or 1}"
+        loc = f" {self.path}:" if self.path else ""
+        return f"{where}:{loc} {self.message}"
+
+
+class PolicyError(ValueError):
+    """A policy file could not be loaded; ``issues`` lists every problem found."""
+
+    def __init__(self, source: str, issues: Sequence[PolicyIssue]) -> None:
+        self.source = source
+        self.issues = list(issues)
+        super().__init__("\n".join(issue.render(source) for issue in self.issues))
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a condition field holds, so `property_value > "abc"` is caught at load time."""
+
+    kind: type | tuple[type, ...]
+    choices: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """A validated policy plus where it came from and its content hash (the policy version)."""
+
+    policy: Policy
+    version: str
+    source: str
+    text: str = field(repr=False)
+
+
+def policy_version(text: str) -> str:
+    """Content hash that identifies a policy revision in every routing decision."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _locate(root: yaml.Node | None, loc: Iterable[int | str]) -> tuple[int | None, int | None, str]:
+    """Walk the YAML node tree along a Pydantic error location; stop at the deepest node found."""
+    node = root
+    parts: list[str] = []
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+            if match is None:
+                # Pydantic names union members ("Condition", "AllOf"); those are not YAML keys.
+                if (isinstance(key, str) and key[:1].isupper()) or "[" in str(key):
+                    continue
+                # An unknown key: point at the key itself.
+                key_node = next((k for k, _ in node.value if getattr(k, "value", None) == key), None)
+                if key_node is not None:
+                    node = key_node
+                parts.append(str(key))
+                break
+            node = match
+            parts.append(str(key))
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            parts.append(f"[{key}]")
+        else:
+            continue
+    if node is None:
+        return None, None, ".".join(parts)
+    line, col = _mark(node)
+    return line, col, ".".join(parts).replace(".[", "[")
+
+
+def _issues_from_validation(error: ValidationError, root: yaml.Node | None) -> list[PolicyIssue]:
+    issues: list[PolicyIssue] = []
+    seen: set[tuple[int | None, str]] = set()
+    for err in error.errors():
+        line, col, path = _locate(root, err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field {err['loc'][-1]!r}"
+        key = (line, msg)
+        if key in seen:
+            continue
+        seen.add(key)
+        issues.append(PolicyIssue(msg, line, col, path))
+    # Union errors repeat once per member; keep the most specific (deepest) few.
+    return issues
+
+
+def parse_policy(text: str, source: str = "<policy>") -> tuple[Policy, yaml.Node | None]:
+    """Parse YAML text into a ``Policy`` (structure only; see ``validate_policy`` for references)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        raise PolicyError(source, [PolicyIssue(f"YAML error: {exc.problem or exc}", line, col)]) from exc
+    except yaml.YAMLError as exc:
+        raise PolicyError(source, [PolicyIssue(f"YAML error: {exc}")]) from exc
+    if not isinstance(data, dict):
+        line = _mark(root)[0] if root is not None else 1
+        raise PolicyError(source, [PolicyIssue("a policy must be a YAML mapping", line, 1)])
+    try:
+        return Policy.model_validate(data), root
+    except ValidationError as exc:
+        raise PolicyError(source, _issues_from_validation(exc, root)) from exc
+
+
+def _conditions(when: When, loc: tuple[int | str, ...]) -> Iterable[tuple[Condition, tuple[int | str, ...]]]:
+    if isinstance(when, Condition):
+        yield when, loc
+    elif isinstance(when, AllOf):
+        for i, sub in enumerate(when.all):
+            yield from _conditions(sub, (*loc, "all", i))
+    elif isinstance(when, AnyOf):
+        for i, sub in enumerate(when.any):
+            yield from _conditions(sub, (*loc, "any", i))
+
+
+def _check_condition(cond: Condition, spec: FieldSpec, intents: Iterable[str]) -> str | None:
+    values = cond.value if cond.op in ("in", "not_in") else [cond.value]
+    if cond.op == "matches":
+        return (
+            None
+            if spec.kind is str or str in get_args(spec.kind) or spec.kind == (str,)
+            else (f"field {cond.field!r} is not text; 'matches' needs text")
+        )
+    if cond.field == "intent":
+        known = set(intents)
+        unknown = [v for v in values if v not in known and v != "unknown"]
+        if known and unknown:
+            return f"unknown intent {unknown[0]!r}; declared intents: {', '.join(sorted(known))}"
+    for v in values:
+        if spec.choices and v not in spec.choices:
+            return f"{v!r} is not a valid value of {cond.field!r}; choose one of {list(spec.choices)}"
+        if (
+            v is not None
+            and not isinstance(v, spec.kind)
+            and not (isinstance(v, int | float) and not isinstance(v, bool) and float in _kinds(spec.kind))
+        ):
+            names = "/".join(k.__name__ for k in _kinds(spec.kind))
+            return f"field {cond.field!r} holds {names}, got {v!r}"
+    return None
+
+
+def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def validate_policy(
+    policy: Policy,
+    root: yaml.Node | None,
+    source: str,
+    *,
+    nodes: Iterable[str] | None = None,
+    fields: Mapping[str, FieldSpec] | None = None,
+) -> None:
+    """Check references a schema cannot: targets are registered nodes, fields and values exist.
+
+    Args:
+        policy: The parsed policy.
+        root: Its YAML node tree, for line numbers.
+        source: File name for messages.
+        nodes: Registered graph node names; ``None`` skips the check.
+        fields: Condition fields and their types; ``None`` skips the check. Names under
+            ``customer.`` (the widget's customer profile) are always allowed.
+
+    Raises:
+        PolicyError: With every problem found.
+    """
+    issues: list[PolicyIssue] = []
+
+    def add(msg: str, *loc: int | str) -> None:
+        line, col, path = _locate(root, loc)
+        issues.append(PolicyIssue(msg, line, col, path))
+
+    node_set = set(nodes) if nodes is not None else None
+    for name, target in policy.targets.items():
+        if target.kind == "bot" and node_set is not None and name not in node_set:
+            add(
+                f"target {name!r} is not a registered bot node; known: {', '.join(sorted(node_set))}",
+                "targets",
+                name,
+            )
+    if policy.entry not in policy.targets or policy.targets[policy.entry].kind != "bot":
+        add(f"entry {policy.entry!r} must be a bot target", "entry")
+    if policy.default.target not in policy.targets:
+        add(f"default target {policy.default.target!r} is not declared under targets", "default", "target")
+    seen_ids: set[str] = set()
+    for i, rule in enumerate(policy.rules):
+        if rule.id in seen_ids:
+            add(f"duplicate rule id {rule.id!r}", "rules", i, "id")
+        seen_ids.add(rule.id)
+        for key, names in (("target", [rule.target] if rule.target else []), ("consult", rule.consult)):
+            for name in names:
+                if name not in policy.targets:
+                    add(f"{key} {name!r} is not declared under targets", "rules", i, key)
+                elif key == "consult" and policy.targets[name].kind != "bot":
+                    add(f"cannot consult {name!r}: only bots can be consulted", "rules", i, key)
+        if fields is None:
+            continue
+        for cond, loc in _conditions(rule.when, ("rules", i, "when")):
+            if cond.field.startswith("customer."):
+                continue
+            spec = fields.get(cond.field)
+            if spec is None:
+                add(f"unknown field {cond.field!r}; known fields: {', '.join(sorted(fields))}", *loc, "field")
+                continue
+            problem = _check_condition(cond, spec, policy.intents)
+            if problem:
+                add(problem, *loc, "value")
+    if issues:
+        raise PolicyError(source, issues)
+
+
+def load_policy_text(
+    text: str,
+    source: str = "<policy>",
+    *,
+    nodes: Iterable[str] | None = None,
+    fields: Mapping[str, FieldSpec] | None = None,
+) -> LoadedPolicy:
+    """Parse and fully validate policy text."""
+    policy, root = parse_policy(text, source)
+    validate_policy(policy, root, source, nodes=nodes, fields=fields)
+    return LoadedPolicy(policy=policy, version=policy_version(text), source=source, text=text)
+
+
+def load_policy(
+    path: Path, *, nodes: Iterable[str] | None = None, fields: Mapping[str, FieldSpec] | None = None
+) -> LoadedPolicy:
+    """Read and validate a policy file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(str(path), [PolicyIssue(f"cannot read policy: {exc.strerror}")]) from exc
+    return load_policy_text(text, str(path), nodes=nodes, fields=fields)
