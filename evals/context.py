@@ -1,0 +1,325 @@
+"""Context-transfer eval on ABCD: does the brief carry what the customer already said?
+
+Each ABCD row is cut at ``handoff_at``; the provider briefs the receiver on ``turns[:handoff_at]``
+(customer -> customer, agent -> bot, action -> system, since actions are console logs). Two baselines
+bracket the score: ``blind`` (a cold transfer, no facts) and ``last_n`` (a receiver that reads only the
+last 6 messages: the gold facts whose value occurs there).
+
+Run: ``python -m evals.context --dataset /path/abcd_dev.jsonl --out test-artifacts/context.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from pydantic import BaseModel, ConfigDict, Field
+from tqdm import tqdm
+
+from evals import metrics
+from graph.context import HUMAN_SECTIONS, Brief, Fact, build_brief, count_tokens
+from graph.context.grounding import find_turn
+from graph.transcript import Turn
+
+LAST_N = 6
+MAX_FAILURES = 40
+ROLE_MAP: dict[str, Literal["customer", "bot", "system"]] = {
+    "customer": "customer",
+    "agent": "bot",
+    "action": "system",
+}
+
+
+class GoldFact(BaseModel):
+    """A fact the customer stated, as the dataset records it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    value: str
+    turn: int
+    before_handoff: bool = True
+
+
+class AbcdRow(BaseModel):
+    """One ABCD conversation (extra dataset fields are ignored, not an error: the file is not ours)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    turns: list[dict[str, str]]
+    handoff_at: int
+    facts: list[GoldFact]
+    department: str = ""
+    subflow: str = ""
+
+    def briefing_turns(self) -> list[Turn]:
+        """The turns before the handoff, with Baton roles."""
+        return [
+            Turn(index=i, role=ROLE_MAP.get(t["role"], "system"), text=t["text"], speaker=t["role"])
+            for i, t in enumerate(self.turns[: self.handoff_at])
+        ]
+
+    def gold(self) -> list[GoldFact]:
+        """Facts stated before the handoff (the ones the brief must carry)."""
+        return [f for f in self.facts if f.before_handoff]
+
+
+class BriefProvider(Protocol):
+    """Produces the brief for a conversation cut at the handoff."""
+
+    async def __call__(self, turns: Sequence[Turn], case_id: str) -> Brief: ...
+
+
+class DirectProvider:
+    """Calls :func:`graph.context.build_brief` directly (offline unless a model is given)."""
+
+    def __init__(
+        self,
+        *,
+        target: str = "human_agent",
+        sections: Sequence[str] = HUMAN_SECTIONS,
+        budget_tokens: int = 400,
+        model: BaseChatModel | None = None,
+    ) -> None:
+        self.target, self.sections, self.budget_tokens, self.model = target, sections, budget_tokens, model
+
+    async def __call__(self, turns: Sequence[Turn], case_id: str) -> Brief:
+        return await build_brief(
+            turns,
+            target=self.target,
+            sections=self.sections,
+            model=self.model,
+            budget_tokens=self.budget_tokens,
+        )
+
+
+class CaseResult(BaseModel):
+    """Per-conversation scores, kept for plots and debugging (written next to the report)."""
+
+    case_id: str
+    system: str
+    gold: int
+    carried: int
+    asked_again: int
+    facts: int
+    grounded: int
+    summary_tokens: int
+    brief_tokens: int
+    latency_ms: float
+    per_key: dict[str, list[int]] = Field(default_factory=dict, description="key -> [carried, total]")
+    error: str = ""
+
+
+class Failure(BaseModel):
+    """A missed fact, with what a prompt engineer needs to see why."""
+
+    case_id: str
+    key: str
+    value: str
+    turn: int
+    turn_text: str
+    brief_facts: list[str]
+
+
+class SystemScores(BaseModel):
+    """The headline numbers for one system (Baton or a baseline)."""
+
+    fact_recall: float
+    grounding_precision: float | None
+    summary_tokens_median: float
+    brief_tokens_median: float
+    brief_tokens_p95: float
+    repeat_question_rate: float
+    latency_ms_p50: float
+    latency_ms_p95: float
+    n: int
+    per_key_recall: dict[str, float]
+
+
+class ContextReport(SystemScores):
+    """Baton's scores at top level, baselines under ``baselines``; per-case rows are not serialised."""
+
+    failures: list[Failure]
+    baselines: dict[str, SystemScores]
+    meta: dict[str, Any] = Field(default_factory=dict)
+    cases: list[CaseResult] = Field(default_factory=list, exclude=True)
+
+    def save(self, path: Path) -> None:
+        """Write the JSON report and, beside it, ``<stem>.cases.jsonl`` with per-case rows for plots."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+        with path.with_suffix(".cases.jsonl").open("w", encoding="utf-8") as out:
+            for case in self.cases:
+                out.write(case.model_dump_json() + "\n")
+
+
+def load_rows(dataset: Path, limit: int | None = None) -> list[AbcdRow]:
+    """Read ABCD rows from JSONL (the first ``limit`` when given)."""
+    rows: list[AbcdRow] = []
+    with dataset.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                rows.append(AbcdRow.model_validate_json(line))
+            if limit is not None and len(rows) >= limit:
+                break
+    return rows
+
+
+def _score(
+    row: AbcdRow, system: str, facts: Sequence[metrics.FactLike], turns: Sequence[Turn], **extra: Any
+) -> CaseResult:
+    gold = row.gold()
+    per_key: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for g in gold:
+        per_key[g.key][0] += metrics.carried(g, facts)
+        per_key[g.key][1] += 1
+    return CaseResult(
+        case_id=row.id,
+        system=system,
+        gold=len(gold),
+        carried=sum(metrics.carried(g, facts) for g in gold),
+        asked_again=sum(metrics.would_ask_again(g, facts) for g in gold),
+        facts=len(facts),
+        grounded=sum(metrics.is_grounded(f, turns) for f in facts),
+        per_key=dict(per_key),
+        **extra,
+    )
+
+
+def _baselines(row: AbcdRow, turns: Sequence[Turn]) -> list[CaseResult]:
+    blind = _score(row, "blind", [], turns, summary_tokens=0, brief_tokens=0, latency_ms=0.0)
+    window = turns[-LAST_N:]
+    seen: list[Fact] = []
+    for g in row.gold():
+        index = find_turn(window, g.value, roles=("customer", "bot", "agent", "system"))
+        if index is not None:
+            seen.append(Fact(key=g.key, value=g.value, turn=index))
+    read = count_tokens("\n".join(t.text for t in window))
+    last_n = _score(row, "last_n", seen, turns, summary_tokens=read, brief_tokens=read, latency_ms=0.0)
+    return [blind, last_n]
+
+
+def _aggregate(cases: Sequence[CaseResult]) -> SystemScores:
+    gold = sum(c.gold for c in cases)
+    facts = sum(c.facts for c in cases)
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for case in cases:
+        for key, (hit, total) in case.per_key.items():
+            totals[key][0] += hit
+            totals[key][1] += total
+
+    def r(x: float) -> float:
+        return x if math.isnan(x) else round(x, 4)
+
+    return SystemScores(
+        fact_recall=r(sum(c.carried for c in cases) / gold) if gold else 1.0,
+        grounding_precision=r(sum(c.grounded for c in cases) / facts) if facts else None,
+        summary_tokens_median=r(metrics.median([c.summary_tokens for c in cases])),
+        brief_tokens_median=r(metrics.median([c.brief_tokens for c in cases])),
+        brief_tokens_p95=r(metrics.percentile([c.brief_tokens for c in cases], 95)),
+        repeat_question_rate=r(sum(c.asked_again for c in cases) / gold) if gold else 0.0,
+        latency_ms_p50=r(metrics.percentile([c.latency_ms for c in cases], 50)),
+        latency_ms_p95=r(metrics.percentile([c.latency_ms for c in cases], 95)),
+        n=len(cases),
+        per_key_recall={k: round(h / t, 4) for k, (h, t) in sorted(totals.items(), key=lambda kv: -kv[1][1])},
+    )
+
+
+def _failures(row: AbcdRow, brief: Brief | None) -> list[Failure]:
+    facts = brief.facts if brief else []
+    return [
+        Failure(
+            case_id=row.id,
+            key=g.key,
+            value=g.value,
+            turn=g.turn,
+            turn_text=row.turns[g.turn]["text"][:300],
+            brief_facts=[f"{f.key}={f.value}" for f in facts],
+        )
+        for g in row.gold()
+        if not metrics.carried(g, facts)
+    ]
+
+
+async def run_context_eval(
+    dataset: Path, *, provider: BriefProvider, limit: int | None = None, progress: bool = True
+) -> ContextReport:
+    """Brief every conversation in ``dataset`` through ``provider`` and score it against the baselines.
+
+    A provider error is recorded on the case (scored as an empty brief) instead of aborting the run.
+    """
+    rows = load_rows(dataset, limit)
+    started = time.perf_counter()
+    baton: list[CaseResult] = []
+    baseline_cases: dict[str, list[CaseResult]] = defaultdict(list)
+    failures: list[Failure] = []
+    for row in tqdm(rows, desc="context eval", unit="conv", disable=not progress):
+        turns = row.briefing_turns()
+        t0 = time.perf_counter()
+        brief: Brief | None = None
+        error = ""
+        try:
+            brief = await provider(turns, row.id)
+        except Exception as exc:  # one bad case must not hide the other 299
+            error = f"{type(exc).__name__}: {exc}"
+        latency = (time.perf_counter() - t0) * 1000
+        baton.append(
+            _score(
+                row,
+                "baton",
+                brief.facts if brief else [],
+                turns,
+                summary_tokens=count_tokens(brief.summary) if brief else 0,
+                brief_tokens=brief.token_count if brief else 0,
+                latency_ms=round(latency, 2),
+                error=error,
+            )
+        )
+        failures.extend(_failures(row, brief))
+        for case in _baselines(row, turns):
+            baseline_cases[case.system].append(case)
+    scores = _aggregate(baton)
+    return ContextReport(
+        **scores.model_dump(),
+        failures=failures[:MAX_FAILURES],
+        baselines={name: _aggregate(cases) for name, cases in baseline_cases.items()},
+        meta={
+            "dataset": str(dataset),
+            "provider": type(provider).__name__,
+            "elapsed_s": round(time.perf_counter() - started, 2),
+            "errors": sum(1 for c in baton if c.error),
+            "missed_facts": len(failures),
+        },
+        cases=[*baton, *(c for cases in baseline_cases.values() for c in cases)],
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """CLI: run the eval with the offline :class:`DirectProvider` and write JSON plus the HTML report."""
+    from evals.report import write_report
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--dataset", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=Path("test-artifacts/context/context.json"))
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--budget", type=int, default=400)
+    args = parser.parse_args(argv)
+    report = asyncio.run(
+        run_context_eval(args.dataset, provider=DirectProvider(budget_tokens=args.budget), limit=args.limit)
+    )
+    report.save(args.out)
+    write_report(report, args.out.parent)
+    print(json.dumps(report.model_dump(exclude={"failures", "per_key_recall"}), indent=2))
+
+
+if __name__ == "__main__":
+    main()
