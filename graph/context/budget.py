@@ -1,8 +1,9 @@
 """Fit a brief into its token budget by shedding the least useful parts first, never a grounded fact.
 
 Order of sacrifice (cheapest loss first): similar cases, entities that repeat a fact, the remaining
-entities, open questions, resolved items, tried items beyond two, sections trimmed, openers
-shortened, summary shortened, goal and next step shortened. The transcript is never counted and never
+entities, open questions, resolved items, tried items that repeat a fact or go beyond two, sections
+trimmed, openers cut to their first (citing) sentence, summary shortened, goal and next step shortened,
+minimal openers that still cite a fact, then sections dropped. Facts are never touched. The transcript is never counted and never
 cut: the brief is the fast path, the transcript the ground truth.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Callable
 
 from graph.context.analysis import clip_words, sentences
 from graph.context.models import Brief, SectionValue
+from graph.context.openers import short_openers
 from graph.context.tokens import count_tokens
 from graph.textutil import normalize_value
 
@@ -40,6 +42,13 @@ def _steps() -> list[Callable[[Brief], dict[str, object]]]:
         lambda b: {"open_questions": b.open_questions[-1:]},
         lambda b: {"open_questions": []},
         lambda b: {"resolved": []},
+        lambda b: {
+            "tried": [
+                t
+                for t in b.tried
+                if not any(normalize_value(v) in normalize_value(t) for v in fact_values(b))
+            ]
+        },
         lambda b: {"tried": b.tried[:2]},
         lambda b: {"sections": {k: _trim_section(v, 12, 2) for k, v in b.sections.items()}},
         lambda b: {"openers": [sentences(o)[0] if sentences(o) else o for o in b.openers]},
@@ -48,8 +57,11 @@ def _steps() -> list[Callable[[Brief], dict[str, object]]]:
         lambda b: {"summary": clip_words(" ".join(sentences(b.summary)[:2]), 30)},
         lambda b: {"openers": [clip_words(o, 12) for o in b.openers]},
         lambda b: {"goal": clip_words(b.goal, 12), "next_step": clip_words(b.next_step, 12)},
+        lambda b: {"openers": short_openers(b.facts)},
         lambda b: {"summary": clip_words(b.summary, 15), "tried": b.tried[:1]},
-        lambda b: {"openers": [clip_words(o, 8) for o in b.openers]},
+        lambda b: {"sections": {k: v for k, v in list(b.sections.items())[:1]}},
+        lambda b: {"sections": {}, "resolved": [], "tried": []},
+        lambda b: {"summary": clip_words(b.summary, 8), "goal": clip_words(b.goal, 8), "next_step": ""},
     ]
 
 

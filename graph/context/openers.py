@@ -149,6 +149,16 @@ def make_openers(facts: Sequence[Fact], goal: str, open_questions: Sequence[str]
     ]
 
 
+def short_openers(facts: Sequence[Fact]) -> list[str]:
+    """Three minimal openers that still cite a fact (the budget's last resort before word clipping)."""
+    cites = _cite(facts, 2) or ["your conversation so far"]
+    return [
+        f"I can see {cites[0]}.",
+        f"I already have {_join(cites)}.",
+        f"Picking up with {cites[0]}.",
+    ]
+
+
 def opening_message(brief: Brief, receiver_name: str) -> str:
     """The first message a specialist bot sends after a handoff: it names itself and cites 1-3 facts.
 

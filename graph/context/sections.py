@@ -39,7 +39,7 @@ class SectionInput:
     def customer_sentences(self, pattern: str, limit: int = 2) -> list[str]:
         """Customer sentences matching ``pattern`` (case-insensitive), clipped for a quick read."""
         found = [
-            clip_words(s, 16)
+            clip_words(s, 24)
             for t in self.turns
             if t.role == "customer"
             for s in sentences(t.text)

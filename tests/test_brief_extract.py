@@ -1,0 +1,140 @@
+"""Each offline extractor on hand-made turns; every fact must be grounded in the turn it cites."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.context.extract import asked_keys, extract_facts, extract_turn
+from graph.context.grounding import occurs_in
+from graph.transcript import Role, Turn
+
+
+def convo(*lines: tuple[Role, str]) -> list[Turn]:
+    return [Turn(index=i, role=role, text=text) for i, (role, text) in enumerate(lines)]
+
+
+def facts_of(text: str, asked: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for fact in extract_turn(Turn(index=0, role="customer", text=text), asked):
+        out.setdefault(fact.key, []).append(fact.value)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "value"),
+    [
+        ("Account ID: OVXGGYVD6I", "account_id", "OVXGGYVD6I"),
+        ("my account id is n5gmoy6xgp", "account_id", "n5gmoy6xgp"),
+        ("Order ID: 9342308357", "order_id", "9342308357"),
+        ("my ticket number is TCK-48213", "ticket_id", "TCK-48213"),
+        ("it's jbanter9@email.com", "email", "jbanter9@email.com"),
+        ("it's jbanter9@email.com", "username", "jbanter9"),
+        ("Username: crystalm523", "username", "crystalm523"),
+        ("Phone Number: (374) 367-2111", "phone", "(374) 367-2111"),
+        ("call me on 401-368-5381", "phone", "401-368-5381"),
+        ("I was charged $49 twice", "amount", "$49"),
+        ("the 99 dollar boots", "amount", "99 dollar"),
+        ("I ordered it on 2019-11-30", "date", "2019-11-30"),
+        ("It was March 10, 2020", "date", "March 10, 2020"),
+        ("I ordered it 5 days ago", "date", "5 days ago"),
+        ("it arrived yesterday", "date", "yesterday"),
+        ("it should come on Friday", "date", "on Friday"),
+        ("I bought a pair of Tommy Hilfiger boots", "product", "Tommy Hilfiger boots"),
+        ("the guess shirt", "product", "guess shirt"),
+        ("It's the $89 jacket by Calvin Klein", "brand", "Calvin Klein"),
+        ("I'm on the Standard plan", "plan", "Standard plan"),
+        ("My address is 2311 1st Ave  San Mateo, CA 86427", "street_address", "2311 1st Ave"),
+        ("My address is 2311 1st Ave  San Mateo, CA 86427", "zip_code", "86427"),
+        ("5308 Circle Drive, Brighton", "street_address", "5308 Circle Drive"),
+        ("I'm a silver member", "membership_level", "silver"),
+        ("I paid with my credit card", "payment_method", "credit card"),
+        ("Do you have it in a size 9?", "size", "size 9"),
+        ("My pin is 990624", "pin_number", "990624"),
+        ("I already logged out and logged back in", "already_tried", "logged out and logged back in"),
+        ("Clearing cookies worked.", "already_tried", "Clearing cookies"),
+        ("My name is Albert Sanders", "customer_name", "Albert Sanders"),
+        ("Hi! I am Crystal Minh", "customer_name", "Crystal Minh"),
+        ("we are pre-approved for a mortgage", "financing", "pre-approved"),
+        ("we want to move in 3 months", "timeline", "in 3 months"),
+        ("our budget is up to $650k", "budget", "$650k"),
+    ],
+)
+def test_extractor_finds_value(text: str, key: str, value: str) -> None:
+    found = facts_of(text)
+    assert value in found.get(key, []), found
+    assert occurs_in(text, value)
+
+
+def test_plain_words_are_not_ids_or_names() -> None:
+    found = facts_of("This is RIDICULOUS, I guess shirts always run small. Thank you")
+    assert "account_id" not in found
+    assert "customer_name" not in found
+    assert "product" not in found
+
+
+def test_should_i_try_is_not_already_tried() -> None:
+    assert "already_tried" not in facts_of("Should I try clearing the cache?")
+
+
+@pytest.mark.parametrize(
+    ("question", "key"),
+    [
+        ("What is your phone number?", "phone"),
+        ("Can I have your order id?", "order_id"),
+    ],
+)
+def test_bare_ten_digits_follow_the_question(question: str, key: str) -> None:
+    facts = extract_facts(convo(("bot", question), ("customer", "9342308357")))
+    assert [(f.key, f.value, f.turn) for f in facts] == [(key, "9342308357", 1)]
+
+
+def test_name_answering_a_name_question() -> None:
+    facts = extract_facts(convo(("bot", "Can I have your full name?"), ("customer", "rodriguez domingo")))
+    assert [(f.key, f.value) for f in facts] == [("customer_name", "rodriguez domingo")]
+
+
+def test_capitalised_name_alone_without_question() -> None:
+    facts = extract_facts(convo(("bot", "Thanks for waiting."), ("customer", "Rodriguez Domingo")))
+    assert [(f.key, f.value) for f in facts] == [("customer_name", "Rodriguez Domingo")]
+
+
+def test_lowercase_words_without_question_are_not_a_name() -> None:
+    facts = extract_facts(convo(("bot", "Thanks for waiting."), ("customer", "sounds good")))
+    assert facts == []
+
+
+def test_security_answer_only_when_asked() -> None:
+    asked = convo(("bot", "What is your mother's maiden name?"), ("customer", "Livingston"))
+    assert [(f.key, f.value) for f in extract_facts(asked)] == [("security_answer", "Livingston")]
+
+
+def test_bare_zip_and_pin_follow_the_question() -> None:
+    assert facts_of("67671", ("zip_code",)) == {"zip_code": ["67671"]}
+    assert facts_of("6227", ("pin_number",)) == {"pin_number": ["6227"]}
+    assert facts_of("67671") == {}
+
+
+def test_customer_announcement_sets_context_for_next_turn() -> None:
+    turns = convo(
+        ("bot", "May I have your email?"), ("customer", "I have a pin number."), ("customer", "67671")
+    )
+    assert [(f.key, f.value) for f in extract_facts(turns)] == [("pin_number", "67671")]
+
+
+def test_asked_keys_reads_the_question() -> None:
+    assert asked_keys("Can I have your username, email address and order ID?") == {
+        "username",
+        "email",
+        "order_id",
+    }
+    assert "customer_name" not in asked_keys("What is your first pet's name?")
+
+
+def test_facts_only_from_customer_turns_and_grounded() -> None:
+    turns = convo(
+        ("bot", "Your order 1234567890 shipped."),
+        ("customer", "I need to cancel order 9342308357, my email is a.b@x.com"),
+    )
+    facts = extract_facts(turns)
+    assert {f.value for f in facts} >= {"9342308357", "a.b@x.com"}
+    assert all(f.turn == 1 and occurs_in(turns[1].text, f.value) for f in facts)
