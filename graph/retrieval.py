@@ -1,0 +1,181 @@
+"""Similar resolved cases and knowledge snippets, in an embedded chromadb under the data directory.
+
+Both collections embed with :class:`graph.embeddings.MiniLMEmbeddingFunction` (chromadb's default
+embedder downloads a model at run time, which a production box must never do) and use cosine space,
+so a hit's score is ``1 - cosine distance``, clipped to [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings
+from pydantic import BaseModel, ConfigDict, Field
+
+from graph.embeddings import MiniLMEmbedder, MiniLMEmbeddingFunction
+
+CASES = "resolved_cases"
+KNOWLEDGE = "knowledge"
+
+MetadataValue = str | int | float | bool
+
+
+class SimilarCase(BaseModel):
+    """A past resolved conversation that resembles the current one."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    summary: str
+    resolution: str
+    score: float = Field(ge=0.0, le=1.0, description="Cosine similarity, clipped to [0, 1].")
+    metadata: dict[str, MetadataValue] = Field(default_factory=dict)
+
+
+class KnowledgeHit(BaseModel):
+    """A knowledge snippet relevant to a query."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    text: str
+    source: str
+    score: float = Field(ge=0.0, le=1.0, description="Cosine similarity, clipped to [0, 1].")
+
+
+def _score(distance: float) -> float:
+    return min(1.0, max(0.0, 1.0 - distance))
+
+
+def _clean_metadata(metadata: Mapping[str, Any]) -> dict[str, MetadataValue]:
+    # chromadb rejects None and nested values; dropping None keeps optional fields optional, while
+    # anything else unsupported is a caller bug worth a clear message.
+    out: dict[str, MetadataValue] = {}
+    for key, value in metadata.items():
+        if value is None:
+            continue
+        if not isinstance(value, str | int | float | bool):
+            msg = f"metadata {key!r} must be str, int, float or bool, got {type(value).__name__}"
+            raise TypeError(msg)
+        out[key] = value
+    return out
+
+
+class CaseStore:
+    """Resolved cases and knowledge snippets in a persistent, embedded chromadb.
+
+    Args:
+        data_dir: Service data directory; the database lives in ``data_dir / "chroma"``.
+        embedder: Embedder; the process-wide one when omitted.
+    """
+
+    def __init__(self, data_dir: Path, *, embedder: MiniLMEmbedder | None = None) -> None:
+        path = Path(data_dir) / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        self._client = chromadb.PersistentClient(
+            path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=False)
+        )
+        embedding_function = MiniLMEmbeddingFunction(embedder)
+        self._cases = self._collection(CASES, embedding_function)
+        self._knowledge = self._collection(KNOWLEDGE, embedding_function)
+
+    def _collection(self, name: str, embedding_function: MiniLMEmbeddingFunction) -> Collection:
+        return self._client.get_or_create_collection(
+            name,
+            embedding_function=embedding_function,  # type: ignore[arg-type]
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+
+    def add_case(
+        self, case_id: str, summary: str, resolution: str, metadata: Mapping[str, Any] | None = None
+    ) -> None:
+        """Insert or replace a resolved case (idempotent by ``case_id``).
+
+        Args:
+            case_id: Stable id of the conversation.
+            summary: What the customer needed; this is the text that gets embedded and searched.
+            resolution: How it was resolved.
+            metadata: Scalar fields such as department or outcome (``None`` values are dropped).
+        """
+        meta = _clean_metadata(metadata or {})
+        meta["resolution"] = resolution
+        self._cases.upsert(ids=[case_id], documents=[summary], metadatas=[meta])
+
+    def add_knowledge(self, doc_id: str, text: str, source: str) -> None:
+        """Insert or replace a knowledge snippet (idempotent by ``doc_id``).
+
+        Args:
+            doc_id: Stable id of the snippet.
+            text: Snippet text.
+            source: Where it comes from (file, URL, policy name).
+        """
+        self._knowledge.upsert(ids=[doc_id], documents=[text], metadatas=[{"source": source}])
+
+    def count(self) -> dict[str, int]:
+        """Number of stored items per collection."""
+        return {CASES: self._cases.count(), KNOWLEDGE: self._knowledge.count()}
+
+    def _query(
+        self, collection: Collection, query: str, k: int, where: dict[str, Any] | None
+    ) -> list[tuple[str, str, dict[str, Any], float]]:
+        n = min(k, collection.count())
+        if n <= 0 or not query.strip():
+            return []
+        result = collection.query(
+            query_texts=[query],
+            n_results=n,
+            where=where,  # type: ignore[arg-type]
+            include=["documents", "metadatas", "distances"],
+        )
+        documents = (result["documents"] or [[]])[0]
+        metadatas = (result["metadatas"] or [[]])[0]
+        distances = (result["distances"] or [[]])[0]
+        return [
+            (id_, doc or "", dict(meta or {}), _score(float(dist)))
+            for id_, doc, meta, dist in zip(result["ids"][0], documents, metadatas, distances, strict=True)
+        ]
+
+    def similar_cases(
+        self, query: str, k: int = 3, min_score: float = 0.3, department: str | None = None
+    ) -> list[SimilarCase]:
+        """Past resolved cases most similar to ``query``.
+
+        Args:
+            query: Current conversation summary or customer message.
+            k: Maximum number of cases.
+            min_score: Cases below this cosine similarity are left out (unrelated cases in a brief
+                mislead more than they help).
+            department: Only cases whose ``department`` metadata equals this, when given.
+
+        Returns:
+            Cases, best first.
+        """
+        where = {"department": department} if department else None
+        out = []
+        for id_, doc, meta, score in self._query(self._cases, query, k, where):
+            if score < min_score:
+                continue
+            resolution = str(meta.pop("resolution", ""))
+            out.append(SimilarCase(id=id_, summary=doc, resolution=resolution, score=score, metadata=meta))
+        return out
+
+    def knowledge(self, query: str, k: int = 3, min_score: float = 0.0) -> list[KnowledgeHit]:
+        """Knowledge snippets most relevant to ``query``.
+
+        Args:
+            query: Question or customer message.
+            k: Maximum number of snippets.
+            min_score: Snippets below this cosine similarity are left out.
+
+        Returns:
+            Snippets, best first.
+        """
+        return [
+            KnowledgeHit(id=id_, text=doc, source=str(meta.get("source", "")), score=score)
+            for id_, doc, meta, score in self._query(self._knowledge, query, k, None)
+            if score >= min_score
+        ]
