@@ -98,6 +98,8 @@ class DeskCore(ABC):
     async def _dispatch(self) -> int:
         """Offer queued handoffs, in queue order, to the best free agents. Returns offers made."""
         now = self.clock.now()
+        if not any(assign.is_available(a, now, self.config) for a in await self._peek_agents()):
+            return 0  # cheap exit: nobody could take an offer
 
         async def fn(tx: Tx) -> int:
             ids = await tx.queue()

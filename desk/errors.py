@@ -9,19 +9,19 @@ class DeskError(Exception):
     code = "desk_error"
 
 
-class NotFound(DeskError):  # noqa: N818 - names fixed by issue #4
+class NotFound(DeskError):
     """The handoff or agent does not exist."""
 
     code = "not_found"
 
 
-class Conflict(DeskError):  # noqa: N818 - names fixed by issue #4
+class Conflict(DeskError):
     """The request lost a race or contradicts the current state (another agent won, capacity full)."""
 
     code = "conflict"
 
 
-class IllegalTransition(DeskError):  # noqa: N818 - names fixed by issue #4
+class IllegalTransition(DeskError):
     """The lifecycle does not allow moving from the current status to the requested one."""
 
     code = "illegal_transition"
@@ -33,7 +33,7 @@ class ConfigError(DeskError):
     code = "config_error"
 
 
-class InvalidRequest(DeskError):  # noqa: N818 - names fixed by issue #4
+class InvalidRequest(DeskError):
     """The call's arguments are inconsistent (e.g. a transfer with no target)."""
 
     code = "invalid_request"

@@ -27,6 +27,7 @@ class _Store:
         self.handoffs: dict[str, Handoff] = {}
         self.agents: dict[str, Agent] = {}
         self.events: list[DeskEvent] = []
+        self.open: set[str] = set()  # non-terminal handoff ids, so the queue never scans history
 
 
 class _MemTx(Tx):
@@ -36,17 +37,18 @@ class _MemTx(Tx):
 
     async def _load_handoffs(self, ids: list[str]) -> list[Handoff | None]:
         found = [self._store.handoffs.get(i) for i in ids]
-        return [None if h is None else h.model_copy(deep=True) for h in found]
+        return [None if h is None else h.clone() for h in found]
 
     async def _load_agents(self, ids: list[str]) -> list[Agent | None]:
         found = [self._store.agents.get(i) for i in ids]
-        return [None if a is None else a.model_copy(deep=True) for a in found]
+        return [None if a is None else a.clone() for a in found]
 
     async def agent_ids(self) -> list[str]:
         return sorted(set(self._store.agents) | set(self.dirty_agents))
 
-    def _current(self) -> list[Handoff]:
-        merged = dict(self._store.handoffs)
+    def _current(self, open_only: bool = True) -> list[Handoff]:
+        store = self._store.handoffs
+        merged = {i: store[i] for i in self._store.open} if open_only else dict(store)
         merged.update(self.handoff_cache)
         return list(merged.values())
 
@@ -63,7 +65,7 @@ class _MemTx(Tx):
         )
 
     async def handoff_ids(self, open_only: bool) -> list[str]:
-        found = [h for h in self._current() if not (open_only and h.status in TERMINAL)]
+        found = [h for h in self._current(open_only) if not (open_only and h.status in TERMINAL)]
         return [h.handoff_id for h in sorted(found, key=lambda h: (h.created_at, h.handoff_id))]
 
 
@@ -121,9 +123,13 @@ class InMemoryDesk(BaseDesk):
             tx = _MemTx(self._store)
             result = await fn(tx)
             for hid, handoff in tx.dirty_handoffs.items():
-                self._store.handoffs[hid] = handoff.model_copy(deep=True)
+                self._store.handoffs[hid] = handoff.clone()
+                if handoff.status in TERMINAL:
+                    self._store.open.discard(hid)
+                else:
+                    self._store.open.add(hid)
             for aid, agent in tx.dirty_agents.items():
-                self._store.agents[aid] = agent.model_copy(deep=True)
+                self._store.agents[aid] = agent.clone()
             self._store.events.extend(tx.events)
             for event in tx.events:
                 for sub in builtins.list(self._subscribers):
@@ -140,7 +146,7 @@ class InMemoryDesk(BaseDesk):
         return builtins.list(self._store.agents.values())
 
     async def _peek_open(self) -> builtins.list[Handoff]:
-        return [h for h in self._store.handoffs.values() if h.status not in TERMINAL]
+        return [self._store.handoffs[i] for i in self._store.open]
 
     def subscribe(self, since: str | None = None) -> AsyncIterator[DeskEvent]:
         """Live events from now (or after cursor ``since``); registered immediately, not lazily."""

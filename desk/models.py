@@ -123,6 +123,17 @@ class Agent(AgentSpec):
     offered_handoff_ids: list[str] = Field(default_factory=list, description="Offers awaiting an answer.")
     last_assigned_at: datetime | None = Field(default=None, description="For longest-idle tie breaks.")
 
+    def clone(self) -> Agent:
+        """A private copy, cheaper than a deep copy (only mutable parts are copied)."""
+        return self.model_copy(
+            update={
+                "skills": dict(self.skills),
+                "performance": self.performance.model_copy(),
+                "active_handoff_ids": list(self.active_handoff_ids),
+                "offered_handoff_ids": list(self.offered_handoff_ids),
+            }
+        )
+
     @property
     def load(self) -> int:
         """Slots in use: accepted/active handoffs plus offers (an offer reserves a slot)."""
@@ -218,6 +229,22 @@ class Handoff(HandoffRequest):
     round_started_at: datetime | None = Field(default=None, description="Start of the current offer round.")
     stuck_alerted_at: datetime | None = None
     notified_at: datetime | None = None
+
+    def clone(self) -> Handoff:
+        """A private copy, cheaper than a deep copy (records that are never mutated are shared)."""
+        return self.model_copy(
+            update={
+                "required_skills": list(self.required_skills),
+                "optional_skills": list(self.optional_skills),
+                "brief": dict(self.brief),
+                "offers": [o.model_copy() for o in self.offers],
+                "excluded_agent_ids": list(self.excluded_agent_ids),
+                "history": list(self.history),
+                "transfers": list(self.transfers),
+                "human_segment": list(self.human_segment),
+                "metrics": self.metrics.model_copy(),
+            }
+        )
 
     def offers_this_round(self) -> int:
         """Offers made since the current round started (``max_offers`` applies per round)."""
