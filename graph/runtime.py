@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.constants import START
 from langgraph.types import Command, StateSnapshot
 
 from graph.actions import Close, Reply, ReturnToAI
@@ -244,6 +245,37 @@ class BatonRuntime:
             await self.graph.ainvoke(Command(goto=bot), fork, context=self.context, durability="sync")
             after = await self._snapshot(conversation_id)
             return self._result(conversation_id, after, old_count, record["id"])
+
+    async def fork(
+        self, conversation_id: str, checkpoint_id: str, values: Mapping[str, Any] | None = None
+    ) -> TurnResult:
+        """Time travel: continue the conversation from an earlier checkpoint, optionally edited.
+
+        Resuming an old interrupted checkpoint directly would replay the answer stored there, so the
+        fork is a new checkpoint (child of the old one) that re-enters the graph at the router; a
+        thread that was waiting for a human pauses there again, ready for a fresh ``resume``.
+
+        Raises:
+            ConversationNotFound: Unknown conversation or checkpoint.
+        """
+        config: RunnableConfig = {
+            "configurable": {"thread_id": conversation_id, "checkpoint_id": checkpoint_id}
+        }
+        async with self._lock(conversation_id):
+            past = await self.graph.aget_state(config)
+            if not past.values:
+                msg = f"no checkpoint {checkpoint_id} in conversation {conversation_id}"
+                raise ConversationNotFound(msg)
+            head = await self._snapshot(conversation_id)
+            fork = await self.graph.aupdate_state(past.config, dict(values or {}), as_node=START)
+            await self.graph.ainvoke(None, fork, context=self.context, durability="sync")
+            after = await self._snapshot(conversation_id)
+            return self._result(
+                conversation_id,
+                after,
+                len(past.values.get("messages", [])),
+                (head.values.get("handoff") or {}).get("id"),
+            )
 
     async def _pre_handoff(self, conversation_id: str, record: HandoffRecord) -> StateSnapshot:
         """The newest checkpoint about to route the turn that triggered ``record``."""

@@ -34,9 +34,9 @@ Goto = Literal[
 
 
 def _waiting(state: BatonState, since: int) -> int:
-    """Customer turns after the handoff began and after the human's last reply."""
+    """Customer turns from the one that triggered the handoff, after the human's last reply."""
     count = 0
-    for message in reversed(state["messages"][since + 1 :]):
+    for message in reversed(state["messages"][since:]):
         if isinstance(message, HumanMessage):
             count += 1
         elif message.name == HUMAN_AGENT_NAME:
