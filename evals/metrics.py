@@ -30,14 +30,18 @@ KEY_ALIASES: dict[str, frozenset[str]] = {
 }
 
 
-class FactLike(Protocol):
-    """Anything with a key, a value and the turn that stated it (gold or brief facts)."""
+class KeyValue(Protocol):
+    """A fact as the metrics need it for matching: a key and a value (gold or brief facts)."""
 
     @property
     def key(self) -> str: ...
 
     @property
     def value(self) -> str: ...
+
+
+class FactLike(KeyValue, Protocol):
+    """A fact that also cites the turn that stated it (needed for grounding)."""
 
     @property
     def turn(self) -> int: ...
@@ -56,12 +60,12 @@ def value_matches(gold: str, candidate: str) -> bool:
     return occurs_in(candidate, gold) and len(c.split()) - len(g.split()) <= MAX_EXTRA_WORDS
 
 
-def carried(gold: FactLike, brief_facts: Iterable[FactLike]) -> bool:
+def carried(gold: KeyValue, brief_facts: Iterable[KeyValue]) -> bool:
     """True when some structured brief fact carries the gold fact's value (keys are not compared)."""
     return any(value_matches(gold.value, f.value) for f in brief_facts)
 
 
-def fact_recall(gold_facts: Sequence[FactLike], brief_facts: Sequence[FactLike]) -> float:
+def fact_recall(gold_facts: Sequence[KeyValue], brief_facts: Sequence[KeyValue]) -> float:
     """Share of gold facts whose value appears among the brief's structured facts.
 
     Only the ``facts`` list counts: a value mentioned in the summary, an opener or the transcript does
@@ -86,7 +90,7 @@ def grounding_precision(brief_facts: Sequence[FactLike], turns: Sequence[Turn]) 
     return sum(is_grounded(f, turns) for f in brief_facts) / len(brief_facts)
 
 
-def would_ask_again(gold: FactLike, brief_facts: Iterable[FactLike]) -> bool:
+def would_ask_again(gold: KeyValue, brief_facts: Iterable[KeyValue]) -> bool:
     """Simulated receiver: does it ask the customer for this gold fact again?
 
     The receiver works from a checklist of slots (the gold fact keys: "what's your order id?"). It reads
@@ -99,7 +103,7 @@ def would_ask_again(gold: FactLike, brief_facts: Iterable[FactLike]) -> bool:
     return not any(f.key in keys and value_matches(gold.value, f.value) for f in brief_facts)
 
 
-def repeat_question_rate(gold_facts: Sequence[FactLike], brief_facts: Sequence[FactLike]) -> float:
+def repeat_question_rate(gold_facts: Sequence[KeyValue], brief_facts: Sequence[KeyValue]) -> float:
     """Share of gold facts the simulated receiver (:func:`would_ask_again`) asks for again."""
     if not gold_facts:
         return 0.0

@@ -1,0 +1,171 @@
+"""The scripted fake chat model, and the model path of the brief (grounding, fallback, warnings)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.tools import tool
+from pydantic import BaseModel
+
+from graph.context import BriefDraft, build_brief
+from graph.context.grounding import occurs_in
+from graph.transcript import Turn
+from tests.fake_chat import ScriptedChatModel, ScriptExhausted, tool_call
+
+TURNS = [
+    Turn(index=0, role="bot", text="Hi! How can I help?"),
+    Turn(index=1, role="customer", text="I want to cancel my order, it's 9342308357."),
+    Turn(index=2, role="bot", text="Can I have your full name?"),
+    Turn(index=3, role="customer", text="Rodriguez Domingo"),
+    Turn(index=4, role="customer", text="Account ID: OVXGGYVD6I"),
+]
+OPENERS = [
+    "Hi Rodriguez, I can see order 9342308357 and that you'd like to cancel it.",
+    "I have your account OVXGGYVD6I on screen, so no need to repeat anything.",
+    "Let's get order 9342308357 cancelled for you, Rodriguez.",
+]
+
+
+def draft(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "summary": "Rodriguez wants to cancel order 9342308357. Identity given.",
+        "goal": "Cancel order 9342308357.",
+        "facts": [
+            {"key": "order_id", "value": "9342308357", "turn": 1},
+            {"key": "customer_name", "value": "Rodriguez Domingo", "turn": 1},  # wrong turn: re-cited
+            {"key": "email", "value": "rod@example.com", "turn": 3},  # invented: dropped
+        ],
+        "urgency": "medium",
+        "next_step": "Cancel the order and confirm.",
+        "openers": OPENERS,
+    }
+    data.update(overrides)
+    return data
+
+
+class Weather(BaseModel):
+    city: str
+    degrees: int
+
+
+@tool
+def lookup_order(order_id: str) -> str:
+    """Look up an order."""
+    return order_id
+
+
+# --- the fake itself -------------------------------------------------------------------------------
+
+
+def test_scripted_replies_in_order_and_records_calls() -> None:
+    model = ScriptedChatModel(responses=["one", AIMessage(content="two")])
+    assert model.invoke("hi").content == "one"
+    assert model.invoke([HumanMessage(content="again")]).content == "two"
+    assert [m[0].content for m in model.calls] == ["hi", "again"]
+    with pytest.raises(ScriptExhausted):
+        model.invoke("three")
+
+
+def test_bind_tools_records_tools_and_returns_tool_calls() -> None:
+    model = ScriptedChatModel(responses=[tool_call("lookup_order", {"order_id": "123"})])
+    bound = model.bind_tools([lookup_order])
+    assert model.tools[0]["function"]["name"] == "lookup_order"
+    reply = bound.invoke("where is 123?")
+    assert isinstance(reply, AIMessage)
+    assert reply.tool_calls[0]["args"] == {"order_id": "123"}
+
+
+def test_streaming_keeps_tool_calls() -> None:
+    model = ScriptedChatModel(responses=[tool_call("lookup_order", {"order_id": "9"}, "call_1")])
+    chunks = list(model.stream("go"))
+    merged = chunks[0]
+    for chunk in chunks[1:]:
+        merged = merged + chunk
+    assert merged.tool_calls == [
+        {"name": "lookup_order", "args": {"order_id": "9"}, "id": "call_1", "type": "tool_call"}
+    ]
+
+
+async def test_structured_output_parses_dict_json_and_tool_call() -> None:
+    model = ScriptedChatModel(
+        responses=[
+            {"city": "Oslo", "degrees": 3},
+            AIMessage(content='{"city": "Rome", "degrees": 21}'),
+            tool_call("Weather", {"city": "Lima", "degrees": 18}),
+        ]
+    )
+    structured = model.with_structured_output(Weather, method="function_calling")
+    assert structured.invoke("a") == Weather(city="Oslo", degrees=3)
+    assert await structured.ainvoke("b") == Weather(city="Rome", degrees=21)
+    assert structured.invoke("c") == Weather(city="Lima", degrees=18)
+
+
+def test_structured_output_include_raw() -> None:
+    model = ScriptedChatModel(responses=[{"city": "Oslo", "degrees": 3}, "not json"])
+    structured = model.with_structured_output(Weather, include_raw=True)
+    ok = structured.invoke("a")
+    assert ok["parsed"] == Weather(city="Oslo", degrees=3)
+    assert ok["parsing_error"] is None
+    assert isinstance(ok["raw"], AIMessage)
+    bad = structured.invoke("b")
+    assert bad["parsed"] is None
+    assert bad["parsing_error"] is not None
+
+
+def test_scripted_exception_is_raised() -> None:
+    model = ScriptedChatModel(responses=[TimeoutError("slow")])
+    with pytest.raises(TimeoutError):
+        model.invoke("x")
+
+
+# --- the brief's model path ------------------------------------------------------------------------
+
+
+async def test_valid_output_gives_llm_brief_with_only_grounded_facts() -> None:
+    model = ScriptedChatModel(responses=[draft()])
+    brief = await build_brief(TURNS, target="human_agent", model=model)
+    assert brief.source == "llm"
+    assert brief.summary.startswith("Rodriguez wants")
+    values = {f.value: f.turn for f in brief.facts}
+    assert "rod@example.com" not in values  # ungrounded: dropped
+    assert values["Rodriguez Domingo"] == 3  # re-cited to the turn that says it
+    assert values["OVXGGYVD6I"] == 4  # merged in from the offline extractor
+    assert all(occurs_in(TURNS[f.turn].text, f.value) for f in brief.facts)
+    assert brief.openers == OPENERS
+    assert model.tools[0]["function"]["name"] == "BriefDraft"
+    assert "[4] customer: Account ID: OVXGGYVD6I" in str(model.calls[0][1].content)
+
+
+async def test_generic_openers_are_replaced() -> None:
+    model = ScriptedChatModel(responses=[draft(openers=["Hello! How can I help you today?"])])
+    brief = await build_brief(TURNS, target="human_agent", model=model)
+    assert len(brief.openers) == 3
+    assert not any("how can i help" in o.lower() for o in brief.openers)
+
+
+async def test_invalid_output_falls_back_with_warning(caplog: pytest.LogCaptureFixture) -> None:
+    model = ScriptedChatModel(responses=[{"summary": 42, "facts": "nope"}])
+    with caplog.at_level(logging.WARNING, logger="graph.context.builder"):
+        brief = await build_brief(TURNS, target="human_agent", model=model)
+    assert brief.source == "offline"
+    assert "9342308357" in {f.value for f in brief.facts}
+    assert any("did not validate" in r.getMessage() for r in caplog.records)
+
+
+async def test_model_error_falls_back(caplog: pytest.LogCaptureFixture) -> None:
+    model = ScriptedChatModel(responses=[ConnectionError("server 500")])
+    with caplog.at_level(logging.WARNING, logger="graph.context.builder"):
+        brief = await build_brief(TURNS, target="human_agent", model=model)
+    assert brief.source == "offline"
+    assert any("ConnectionError" in r.getMessage() for r in caplog.records)
+
+
+async def test_exhausted_script_also_falls_back() -> None:
+    brief = await build_brief(TURNS, target="human_agent", model=ScriptedChatModel(responses=[]))
+    assert brief.source == "offline"
+
+
+def test_brief_draft_schema_is_function_callable() -> None:
+    assert set(BriefDraft.model_json_schema()["properties"]) >= {"summary", "goal", "facts", "openers"}
