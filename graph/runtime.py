@@ -259,7 +259,7 @@ class BatonRuntime:
             ConversationNotFound: Unknown conversation or checkpoint.
         """
         config: RunnableConfig = {
-            "configurable": {"thread_id": conversation_id, "checkpoint_id": checkpoint_id}
+            "configurable": {"thread_id": conversation_id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}
         }
         async with self._lock(conversation_id):
             past = await self.graph.aget_state(config)

@@ -30,8 +30,9 @@ def opening_for(state: BatonState, spec: BotSpec) -> str | None:
             return f"Hi, I'm the {spec.title}. I've read our conversation so far."
         return opening_message(brief, spec.title)
     if record["status"] in ("returned", "rolled_back") and state.get("active_agent") == spec.name:
-        note = record.get("note", "").strip().rstrip(".")
+        note = record.get("note", "").strip()
         if record["status"] == "returned":
+            note = note.rstrip(".")
             who = "Our specialist"
             return f"{who} has handed you back to me. " + (f"They noted: {note}." if note else "")
         return note or "I'm back with you and I still have everything you told me."
