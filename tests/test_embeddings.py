@@ -1,0 +1,65 @@
+"""The offline MiniLM embedder: shape, normalisation, semantics, batching and the chromadb adapter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from graph.embeddings import DIMENSION, MiniLMEmbedder, MiniLMEmbeddingFunction, get_embedder
+
+
+@pytest.fixture(scope="module")
+def embedder() -> MiniLMEmbedder:
+    return get_embedder()
+
+
+def test_shape_dtype_and_unit_norm(embedder: MiniLMEmbedder) -> None:
+    vectors = embedder.embed(["I lost my card", "", "what is the exchange rate for euros?"])
+    assert vectors.shape == (3, DIMENSION)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert embedder.embed([]).shape == (0, DIMENSION)
+
+
+def test_paraphrases_closer_than_unrelated(embedder: MiniLMEmbedder) -> None:
+    a, b, c = embedder.embed(
+        ["My card has not arrived yet", "I'm still waiting for my new card to be delivered", "How old do I need to be to open an account?"]
+    )  # fmt: skip
+    assert float(a @ b) > float(a @ c) + 0.2
+
+
+def test_batched_equals_one_by_one(embedder: MiniLMEmbedder) -> None:
+    texts = [
+        f"{word} please, my transfer from yesterday is still pending" for word in ("help", "hi", "urgent")
+    ]
+    texts += [
+        "short",
+        "a much longer message about a refund that has not shown up in my account after two weeks",
+    ]
+    small_batches = MiniLMEmbedder(batch_size=2).embed(texts)
+    single = np.stack([embedder.embed([t])[0] for t in texts])
+    # Padding is masked out, so batch composition only moves the int8 activation scale a hair.
+    assert np.min(np.sum(small_batches * single, axis=1)) > 0.999
+    np.testing.assert_allclose(embedder.embed_one(texts[0]), single[0], atol=1e-5)
+
+
+def test_embed_one_cache_returns_same_vector(embedder: MiniLMEmbedder) -> None:
+    first = embedder.embed_one("change my PIN")
+    assert embedder.embed_one("change my PIN") is first
+    assert not first.flags.writeable  # shared cache entries must not be mutated by a caller
+
+
+def test_get_embedder_is_a_singleton() -> None:
+    assert get_embedder() is get_embedder()
+
+
+def test_chroma_embedding_function(embedder: MiniLMEmbedder) -> None:
+    fn = MiniLMEmbeddingFunction(embedder)
+    out = fn(["top up failed", "card swallowed by the ATM"])
+    assert isinstance(out, list)
+    assert len(out) == 2
+    assert all(isinstance(v, np.ndarray) and v.shape == (DIMENSION,) for v in out)
+    assert fn.default_space() == "cosine"
+    rebuilt = MiniLMEmbeddingFunction.build_from_config(fn.get_config())
+    assert MiniLMEmbeddingFunction.name() == rebuilt.name()
+    assert not fn.is_legacy()
