@@ -7,9 +7,11 @@ import builtins
 import contextlib
 import functools
 import logging
+from datetime import datetime
 
 from desk import assign, ops
 from desk.actions import HandoffActions
+from desk.errors import Conflict
 from desk.events import (
     AgentStatusChanged,
 )
@@ -43,19 +45,38 @@ class BaseDesk(HandoffActions):
             old = await tx.maybe_agent(spec.id)
             if old is None:
                 agent = Agent(**spec.model_dump(), last_heartbeat=now)
-            else:
-                fields = spec.model_dump(exclude={"performance"})
-                agent = old.model_copy(update={**fields, "last_heartbeat": now})
-            tx.put_agent(agent)
-            if old is None or old.status != agent.status:
+                tx.put_agent(agent)
                 tx.emit(
                     AgentStatusChanged(
                         ts=now,
                         agent_id=agent.id,
-                        old_status=None if old is None else old.status,
+                        old_status=None,
                         new_status=agent.status,
                         reason="registered",
                     )
+                )
+                return agent
+            if spec.max_concurrent < len(old.active_handoff_ids):
+                msg = (
+                    f"agent {spec.id} holds {len(old.active_handoff_ids)} handoffs; "
+                    f"max_concurrent cannot drop to {spec.max_concurrent} until they finish"
+                )
+                raise Conflict(msg)
+            agent = Agent(
+                **spec.model_dump(exclude={"performance", "status"}),
+                status=old.status,
+                performance=old.performance,
+                last_heartbeat=now,
+                active_handoff_ids=old.active_handoff_ids,
+                offered_handoff_ids=old.offered_handoff_ids,
+                last_assigned_at=old.last_assigned_at,
+            )
+            tx.put_agent(agent)
+            await self._apply_status(tx, agent, spec.status, now, reason="registered")
+            while agent.load > agent.max_concurrent and agent.offered_handoff_ids:  # capacity lowered
+                handoff = await tx.handoff(agent.offered_handoff_ids[-1])
+                await ops.lapse_offer(
+                    tx, handoff, now, self.config, outcome="revoked", reason="capacity_lowered"
                 )
             return agent
 
@@ -90,25 +111,33 @@ class BaseDesk(HandoffActions):
 
         async def fn(tx: Tx) -> Agent:
             agent = await tx.agent(agent_id)
-            old = agent.status
-            if old == status:
-                return agent
-            agent.status = status
-            tx.put_agent(agent)
-            tx.emit(AgentStatusChanged(ts=now, agent_id=agent_id, old_status=old, new_status=status))
-            if status == "offline":
-                for hid in builtins.list(agent.offered_handoff_ids):
-                    handoff = await tx.handoff(hid)
-                    if handoff.status == "offered" and handoff.offered_agent_id == agent_id:
-                        await ops.lapse_offer(
-                            tx, handoff, now, self.config, outcome="revoked", reason="agent_offline"
-                        )
+            await self._apply_status(tx, agent, status, now)
             return agent
 
         await self._run(fn)
         await self._write_heartbeat(agent_id, now)
         await self._dispatch()
         return await self.get_agent(agent_id)
+
+    async def _apply_status(
+        self, tx: Tx, agent: Agent, status: AgentStatus, now: datetime, reason: str = ""
+    ) -> None:
+        old = agent.status
+        if old == status:
+            return
+        agent.status = status
+        tx.put_agent(agent)
+        tx.emit(
+            AgentStatusChanged(ts=now, agent_id=agent.id, old_status=old, new_status=status, reason=reason)
+        )
+        if status != "offline":
+            return
+        for hid in builtins.list(agent.offered_handoff_ids):
+            handoff = await tx.handoff(hid)
+            if handoff.status == "offered" and handoff.offered_agent_id == agent.id:
+                await ops.lapse_offer(
+                    tx, handoff, now, self.config, outcome="revoked", reason="agent_offline"
+                )
 
     async def heartbeat(self, agent_id: str) -> None:
         """Record that the agent's client is alive; a returning agent triggers a dispatch."""
