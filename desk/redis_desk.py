@@ -46,8 +46,8 @@ local n = tonumber(ARGV[1])
 local p = 2
 local docs = {}
 for i = 1, n do
-  docs[i] = {ARGV[p], ARGV[p+1], ARGV[p+2], ARGV[p+3], ARGV[p+4], ARGV[p+5], ARGV[p+6], ARGV[p+7]}
-  p = p + 8
+  docs[i] = {ARGV[p], ARGV[p+1], ARGV[p+2], ARGV[p+3], ARGV[p+4], ARGV[p+5], ARGV[p+6], ARGV[p+7], ARGV[p+8]}
+  p = p + 9
 end
 for i = 1, n do
   local cur = redis.call('HGET', KEYS[5 + i], 'v') or '0'
@@ -67,7 +67,7 @@ for i = 1, n do
   local key = KEYS[5 + i]
   local v = tonumber(d[3]) + 1
   if d[1] == 'h' then
-    redis.call('HSET', key, 'v', v, 'd', d[4], 'status', d[5])
+    redis.call('HSET', key, 'v', v, 'd', d[4], 'status', d[5], 'offered_to', d[9])
     if d[6] ~= '' then redis.call('ZADD', KEYS[1], d[6], d[2]) else redis.call('ZREM', KEYS[1], d[2]) end
     if d[8] == '1' then redis.call('ZADD', KEYS[2], d[7], d[2]) else redis.call('ZREM', KEYS[2], d[2]) end
     redis.call('ZADD', KEYS[3], d[7], d[2])
@@ -145,6 +145,9 @@ class _RedisTx(Tx):
         return [_str(m) for m in members]
 
     async def count_ahead(self, handoff: Handoff) -> int:
+        rank: Any = await self._r.zrank(self._k("queue"), handoff.handoff_id)
+        if rank is not None and handoff.status == "pending":
+            return int(rank)
         return int(await self._r.zcount(self._k("queue"), "-inf", f"({assign.queue_score(handoff)}"))
 
     async def handoff_ids(self, open_only: bool) -> list[str]:
@@ -172,6 +175,7 @@ class _RedisTx(Tx):
                 queued,
                 str(_ms(h.created_at)),
                 is_open,
+                h.offered_agent_id or "",
             ]
         for aid, a in self.dirty_agents.items():
             key = self._k("a", aid)
@@ -179,11 +183,13 @@ class _RedisTx(Tx):
             position[key] = len(keys) - _FIXED_KEYS
             version = self.versions.get(key, "0")
             held, cap = str(len(a.active_handoff_ids)), str(a.max_concurrent)
-            argv += ["a", aid, version, a.model_dump_json(), held, cap, "", ""]
+            argv += ["a", aid, version, a.model_dump_json(), held, cap, "", "", ""]
         guards: list[str] = []
         for hid, status, aid in self.accept_guards:
             agent = self.agent_cache[aid]
             guards += [str(position[self._k("h", hid)]), "eq", "status", status]
+            if status == "offered":  # the offer must still be this agent's
+                guards += [str(position[self._k("h", hid)]), "eq", "offered_to", aid]
             guards += [str(position[self._k("a", aid)]), "lt", "held", str(agent.max_concurrent)]
         argv = [str(len(keys) - _FIXED_KEYS), *argv, str(len(guards) // 4), *guards]
         argv += [str(len(self.events)), str(_STREAM_MAXLEN), *(dump_event(e) for e in self.events)]

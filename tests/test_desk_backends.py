@@ -371,3 +371,31 @@ async def test_concurrent_ticks_apply_timers_once(
     assert len(recorder.reverts) == 1
     types = await types_of(first)
     assert types.count("handoff_returned_to_ai") == 1
+
+
+async def test_stuck_requeue_revokes_slow_offer(make: DeskFactory, clock: FakeClock) -> None:
+    desk = await make(DeskConfig(stuck_after_s=20, stuck_action="requeue", accept_timeout_s=60))
+    await desk.register_agent(spec("slow", {"billing": 0.9}))
+    await desk.register_agent(spec("quick", {"billing": 0.5}))
+    await desk.submit(request("h1", "billing"))
+    await travel(desk, clock, 20)
+    handoff = await desk.get("h1")
+    assert handoff.offered_agent_id == "quick"
+    assert handoff.offers[0].outcome == "revoked"
+    assert "handoff_stuck" in await types_of(desk)
+
+
+async def test_background_loop_runs_ticks_until_closed(desk: BaseDesk, clock: FakeClock) -> None:
+    await desk.register_agent(spec("a", {"billing": 0.9}))
+    await desk.register_agent(spec("b", {"billing": 0.5}))
+    await desk.submit(request("h1", "billing"))
+    task = asyncio.create_task(desk.run(interval=0.01))
+    clock.advance(31)
+    await desk.heartbeat("b")
+    for _ in range(300):
+        if (await desk.get("h1")).offered_agent_id == "b":
+            break
+        await asyncio.sleep(0.01)
+    assert (await desk.get("h1")).offered_agent_id == "b"
+    await desk.close()
+    await asyncio.wait_for(task, 2)

@@ -71,3 +71,33 @@ async def test_hundred_clients_one_agent_capacity_holds() -> None:
         await desks[0].clear()
         for d in desks:
             await d.close()
+
+
+async def test_hundred_clients_accept_the_same_offer_once() -> None:
+    await require_redis()
+    clock, prefix = FakeClock(), unique_prefix()
+    desks = await _clients(100, prefix, clock)
+    try:
+        await desks[0].register_agent(spec("agent", {"billing": 0.9}, max_concurrent=5))
+        assert (await desks[0].submit(request("h1", "billing"))).offered_agent_id == "agent"
+        results = await asyncio.gather(*(_accept(d, "h1", "agent") for d in desks))
+        assert results.count("won") == 1
+        agent = await desks[0].get_agent("agent")
+        assert agent.active_handoff_ids == ["h1"]
+        assert agent.offered_handoff_ids == []
+    finally:
+        await desks[0].clear()
+        for d in desks:
+            await d.close()
+
+
+async def test_missing_redis_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    import test_desk_helpers
+
+    monkeypatch.setattr(test_desk_helpers, "_redis_ok", False)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        await require_redis()
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception):
+        await require_redis()
