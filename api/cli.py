@@ -15,13 +15,17 @@ import typer
 from rich.console import Console
 
 from api.cli_chat import run_chat, run_demo
+from api.cli_eval import eval_app
 from api.cli_policy import explain_policy
+from desk.cli import desk_app
 from graph.policy_store import check_policy_text
 from policies.loader import PolicyError
 
 app = typer.Typer(help="Baton: conversation handoffs between bots and humans.", no_args_is_help=True)
 policy_app = typer.Typer(help="Check and explain routing policies.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+app.add_typer(eval_app, name="eval")
+app.add_typer(desk_app, name="desk")
 
 out = Console()
 err = Console(stderr=True)

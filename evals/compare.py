@@ -5,9 +5,8 @@ Run: ``python -m evals.compare old.json new.json``.
 
 from __future__ import annotations
 
-import argparse
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -77,16 +76,3 @@ def compare(a_json: Path | str | Mapping[str, Any], b_json: Path | str | Mapping
     for name in [n for n in base_a if n in base_b]:
         out += _table(f"baseline: {name}", base_a[name], base_b[name])
     return "\n".join(out)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """CLI entry point."""
-    parser = argparse.ArgumentParser(description="Delta table between two context-eval reports.")
-    parser.add_argument("a", type=Path)
-    parser.add_argument("b", type=Path)
-    args = parser.parse_args(argv)
-    print(compare(args.a, args.b))
-
-
-if __name__ == "__main__":
-    main()

@@ -10,9 +10,6 @@ Run: ``python -m evals.context --dataset /path/abcd_dev.jsonl --out test-artifac
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
 import math
 import time
 from collections import defaultdict
@@ -301,25 +298,3 @@ async def run_context_eval(
         },
         cases=[*baton, *(c for cases in baseline_cases.values() for c in cases)],
     )
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """CLI: run the eval with the offline :class:`DirectProvider` and write JSON plus the HTML report."""
-    from evals.report import write_report
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--dataset", type=Path, required=True)
-    parser.add_argument("--out", type=Path, default=Path("test-artifacts/context/context.json"))
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--budget", type=int, default=400)
-    args = parser.parse_args(argv)
-    report = asyncio.run(
-        run_context_eval(args.dataset, provider=DirectProvider(budget_tokens=args.budget), limit=args.limit)
-    )
-    report.save(args.out)
-    write_report(report, args.out.parent)
-    print(json.dumps(report.model_dump(exclude={"failures", "per_key_recall"}), indent=2))
-
-
-if __name__ == "__main__":
-    main()

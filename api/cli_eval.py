@@ -1,0 +1,158 @@
+"""``baton eval``: context preservation and routing evals, report comparison, YAML cases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from evals.cases import CaseError, run_cases
+from evals.compare import compare
+from evals.context import ContextReport, DirectProvider, run_context_eval
+from evals.providers import GraphProvider
+from evals.report import write_report
+from evals.report_routing import write_routing_report
+from evals.routing import run_routing_eval
+from graph.runtime import BatonRuntime
+from graph.settings import get_settings
+
+eval_app = typer.Typer(
+    help="Measure context preservation and routing on real conversations.", no_args_is_help=True
+)
+out = Console()
+err = Console(stderr=True)
+SUPPORT_POLICY = Path(__file__).resolve().parent.parent / "policies" / "support.yaml"
+
+HEADLINE = (
+    "fact_recall",
+    "grounding_precision",
+    "summary_tokens_median",
+    "brief_tokens_median",
+    "brief_tokens_p95",
+    "repeat_question_rate",
+    "latency_ms_p50",
+    "latency_ms_p95",
+)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+def _need_file(path: Path) -> None:
+    if not path.is_file():
+        raise _fail(f"dataset {path} does not exist")
+
+
+async def _context(
+    dataset: Path, limit: int | None, provider: str, policy: Path, progress: bool
+) -> ContextReport:
+    if provider == "direct":
+        return await run_context_eval(dataset, provider=DirectProvider(), limit=limit, progress=progress)
+    settings = get_settings().model_copy(update={"policy": policy})
+    async with BatonRuntime.open(settings, checkpoint_url="memory") as runtime:
+        return await run_context_eval(
+            dataset, provider=GraphProvider(runtime), limit=limit, progress=progress
+        )
+
+
+@eval_app.command("context")
+def context_cmd(
+    dataset: Annotated[Path, typer.Option(help="ABCD-style JSONL (turns, facts, handoff_at).")],
+    report: Annotated[Path, typer.Option(help="Where to write the JSON report.")],
+    html: Annotated[
+        Path | None, typer.Option(help="Also write an HTML report (Markdown and PNGs beside it).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N conversations.")] = None,
+    provider: Annotated[
+        Literal["graph", "direct"],
+        typer.Option(help="graph: through the LangGraph graph; direct: the builder only."),
+    ] = "graph",
+    policy: Annotated[
+        Path, typer.Option(help="Policy whose human target receives the handoff.")
+    ] = SUPPORT_POLICY,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Replay each conversation up to its handoff, brief the receiver, and score what was carried."""
+    _need_file(dataset)
+    result = asyncio.run(_context(dataset, limit, provider, policy, progress))
+    report.parent.mkdir(parents=True, exist_ok=True)
+    result.save(report)
+    if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        written, _ = write_report(result, html.parent)
+        if written != html:
+            shutil.move(written, html)
+    table = Table("metric", "baton", *result.baselines)
+    data = result.model_dump()
+    for key in HEADLINE:
+        table.add_row(key, f"{data[key]}", *(f"{getattr(b, key)}" for b in result.baselines.values()))
+    out.print(table)
+    out.print(f"wrote {report}" + (f" and {html}" if html else ""))
+
+
+@eval_app.command("routing")
+def routing_cmd(
+    dataset: Annotated[Path, typer.Option(help="Banking77-style JSONL (text, label, department).")],
+    report: Annotated[Path, typer.Option(help="Where to write the JSON report.")],
+    train: Annotated[Path | None, typer.Option(help="Learn from this file instead of the policy.")] = None,
+    cv: Annotated[int | None, typer.Option(min=2, help="Cross-validate over DATASET with K folds.")] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write an HTML report with a confusion matrix.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Fold shuffling seed.")] = 0,
+) -> None:
+    """Score department and intent routing; never learns from the rows it scores."""
+    _need_file(dataset)
+    if train is None and cv is None:
+        raise _fail("give --train FILE (learn from it, score DATASET) or --cv K (cross-validate DATASET)")
+    if train is not None:
+        _need_file(train)
+    result = run_routing_eval(dataset, train=train, cv=cv, seed=seed)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    write_routing_report(result, report, html)
+    data = result.model_dump()
+    table = Table("metric", "baton", *data.get("baselines", {}))
+    for key in ("accuracy", "macro_f1", "intent_accuracy", "intent_macro_f1"):
+        table.add_row(key, f"{data[key]:.4f}", *(f"{b[key]:.4f}" for b in data.get("baselines", {}).values()))
+    out.print(table)
+    out.print(f"wrote {report}" + (f" and {html}" if html else ""))
+
+
+@eval_app.command("compare")
+def compare_cmd(
+    a: Annotated[Path, typer.Argument(help="Baseline report JSON.")],
+    b: Annotated[Path, typer.Argument(help="New report JSON.")],
+) -> None:
+    """Print the deltas between two eval reports."""
+    for path in (a, b):
+        if not path.is_file():
+            raise _fail(f"report {path} does not exist")
+    try:
+        out.print(compare(a, b), highlight=False)
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise _fail(str(exc)) from exc
+
+
+@eval_app.command("cases")
+def cases_cmd(paths: Annotated[list[Path], typer.Argument(help="YAML case files or folders.")]) -> None:
+    """Run prompt engineers' YAML eval cases and report missed facts and sections."""
+    try:
+        outcomes = asyncio.run(run_cases(paths))
+    except CaseError as exc:
+        raise _fail(str(exc)) from exc
+    failed = 0
+    for outcome in outcomes:
+        data = outcome.model_dump()
+        ok = data.get("passed", True)
+        failed += 0 if ok else 1
+        out.print(f"{'[green]pass[/]' if ok else '[red]FAIL[/]'} {json.dumps(data)}", highlight=False)
+    if failed:
+        raise typer.Exit(code=1)

@@ -1,0 +1,130 @@
+"""The offline signal analyzer on hand-written turns."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.analyzer import OfflineAnalyzer
+from graph.lexicon import sentiment_score
+from graph.priority import handoff_priority
+from graph.textutil import contains_value, normalize_value, parse_money
+
+
+class KeywordIntents:
+    """A tiny predictor so these tests do not depend on the embedding model."""
+
+    def predict_intent(self, text: str) -> tuple[str, float]:
+        lowered = text.lower()
+        if "sell" in lowered:
+            return "immediate_seller", 0.95
+        if "buy" in lowered:
+            return "immediate_buyer", 0.92
+        return "general_question", 0.3
+
+
+analyzer = OfflineAnalyzer(KeywordIntents())
+
+
+def test_amounts_and_seller_timeline() -> None:
+    s = analyzer.analyze(["I need to sell my condo ASAP, it's worth about $1.8M"])
+    assert s.intent == "immediate_seller" and s.intent_confidence == pytest.approx(0.95)
+    assert s.property_value == 1_800_000
+    assert s.timeline == "immediate"
+    assert s.lead_score >= 0.5
+
+
+def test_financed_buyer_with_budget() -> None:
+    s = analyzer.analyze(["We want to buy in the next few months", "We're pre-approved for $750,000"])
+    assert s.financing_ready is True
+    assert s.budget == 750_000
+    assert s.timeline == "moderate"
+
+
+def test_negated_financing_is_not_ready() -> None:
+    s = analyzer.analyze(["I want to buy a house", "I'm not pre-approved yet"])
+    assert s.financing_ready is False
+
+
+def test_explicit_human_request_only_on_the_latest_turn() -> None:
+    assert analyzer.analyze(["can I talk to a real person?"]).explicit_human_request is True
+    assert analyzer.analyze(["can I talk to a real person?", "never mind, go on"]).explicit_human_request is False
+
+
+def test_distress_and_legal_complexity() -> None:
+    s = analyzer.analyze(["We're selling because of the divorce, the lawyer says there's a lien. I'm devastated."])
+    assert s.emotional_distress is True
+    assert s.legal_complexity == "high"
+    assert s.complexity >= 0.5
+    assert any("legal" in e for e in s.evidence)
+
+
+def test_case_cues_reset_after_a_human_handled_them() -> None:
+    turns = ["The lawyer says there's a lien on the title", "Thanks, what's next for the listing?"]
+    assert analyzer.analyze(turns).legal_complexity == "high"
+    assert analyzer.analyze(turns, since=1).legal_complexity == "none"
+
+
+def test_vip_from_profile_or_text() -> None:
+    assert analyzer.analyze(["hello"], {"vip": True}).vip is True
+    assert analyzer.analyze(["I'm a platinum member"]).vip is True
+    assert analyzer.analyze(["hello"]).vip is False
+
+
+def test_sophisticated_complex_transaction() -> None:
+    s = analyzer.analyze(
+        ["We're buying a $3M multi-family through our LLC as a 1031 exchange, cap rate matters, tenants in place"]
+    )
+    assert s.buyer_sophistication == "high"
+    assert s.transaction_complexity > 0.8
+
+
+def test_repeated_failures_are_counted() -> None:
+    s = analyzer.analyze(["the app crashes", "I restarted it, still not working", "same error again, didn't help"])
+    assert s.failed_attempts == 2
+
+
+def test_sentiment_lexicon() -> None:
+    assert sentiment_score("This is ridiculous, I'm so frustrated!!") < -0.6
+    assert sentiment_score("Thanks, that was really helpful") > 0.5
+    assert sentiment_score("not bad") > 0
+    assert sentiment_score("I want to sell my house") == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "amounts"),
+    [
+        ("$1.8M", [1_800_000]),
+        ("around 950,000 dollars", [950_000]),
+        ("750k budget", [750_000]),
+        ("3 bedrooms and 2 baths", []),
+        ("USD 2m or EUR 500 thousand", [2_000_000, 500_000]),
+    ],
+)
+def test_parse_money(text: str, amounts: list[float]) -> None:
+    assert parse_money(text) == amounts
+
+
+def test_value_normalisation() -> None:
+    assert normalize_value("  Calvin  Klein, Jeans! ") == "calvin klein jeans"
+    assert contains_value("call me on (555) 123-4567 please", "5551234567")
+    assert contains_value("Order ID: 9342308357", "9342308357")
+    assert not contains_value("order 934230835", "9342308357")
+
+
+@pytest.mark.parametrize(
+    ("urgency", "lead", "sentiment", "explicit", "expected"),
+    [
+        ("medium", 0.5, 0.0, False, 50),
+        ("low", 0.5, 0.0, False, 25),
+        ("high", 0.9, 0.0, False, 100),  # 50 * 1.5 * 1.5 = 112.5 -> clamped
+        ("medium", 0.5, -0.6, True, 91),  # 50 * 1.3 * 1.4
+        ("critical", 0.0, 0.0, False, 100),
+    ],
+)
+def test_priority_formula(urgency: str, lead: float, sentiment: float, explicit: bool, expected: int) -> None:
+    assert handoff_priority(urgency=urgency, lead_score=lead, sentiment=sentiment, explicit_request=explicit) == expected
+
+
+def test_priority_rejects_unknown_urgency() -> None:
+    with pytest.raises(ValueError, match="unknown urgency"):
+        handoff_priority(urgency="urgent", lead_score=0, sentiment=0, explicit_request=False)
