@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from graph.runtime import BatonRuntime
-from graph.settings import Settings
+from graph.settings import Settings, get_settings
 
 POLICIES = Path(__file__).resolve().parent.parent / "policies"
 POSTGRES_URL = os.environ.get("BATON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -33,6 +33,7 @@ def _isolated_env(
         if request.node.get_closest_marker("llm") is None:
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("BATON_DATA_DIR", str(tmp_path / "baton"))
+    get_settings.cache_clear()
     if request.node.get_closest_marker("llm") is None:
         import openai._base_client as base
 
@@ -43,6 +44,7 @@ def _isolated_env(
         monkeypatch.setattr(base.SyncAPIClient, "request", refuse)
         monkeypatch.setattr(base.AsyncAPIClient, "request", refuse)
     yield
+    get_settings.cache_clear()
 
 
 def make_settings(tmp_path: Path, policy: str = "real_estate.yaml", **extra: object) -> Settings:
