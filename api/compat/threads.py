@@ -1,0 +1,182 @@
+"""``/threads``: create, read, search and delete threads; read, edit and list their checkpoints."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Response
+from langchain_core.runnables import RunnableConfig
+from langgraph.errors import InvalidUpdateError
+
+from api.compat.models import HistoryQuery, StateAt, StateUpdate, ThreadCreate, ThreadPatch, ThreadSearch
+from api.compat.records import StoreDep, ThreadRecord
+from api.compat.state import (
+    checkpoint_json,
+    find_thread,
+    require_thread,
+    snapshot_at,
+    state_json,
+    thread_config,
+    thread_json,
+)
+from api.deps import RuntimeDep
+from api.errors import ApiError
+from nodes.names import HUMAN_AGENT
+
+router = APIRouter(prefix="/threads", tags=["langgraph-compat"])
+
+
+@router.post("", summary="Create a thread")
+async def create_thread(body: ThreadCreate, runtime: RuntimeDep, store: StoreDep) -> dict[str, Any]:
+    """A new, empty thread (``thread_id`` optional); ``if_exists`` decides between 409 and reuse."""
+    if body.supersteps:
+        raise ApiError(422, "unsupported", "supersteps are not supported: post the turns as runs instead")
+    thread_id = body.thread_id or str(uuid.uuid4())
+    record = await find_thread(store, runtime, thread_id)
+    if record is None:
+        record = store.threads[thread_id] = ThreadRecord(thread_id, dict(body.metadata))
+    elif body.if_exists == "raise":
+        raise ApiError(409, "thread_exists", f"thread {thread_id} already exists")
+    snap = await runtime.graph.aget_state(thread_config(thread_id))
+    return thread_json(store, record, snap)
+
+
+@router.post("/search", summary="Search threads")
+async def search_threads(body: ThreadSearch, runtime: RuntimeDep, store: StoreDep) -> list[dict[str, Any]]:
+    """Threads created or used through this API since the process started, filtered and sorted."""
+    wanted_ids = set(body.ids) if body.ids else None
+    found: list[dict[str, Any]] = []
+    for record in list(store.threads.values()):
+        if wanted_ids is not None and record.thread_id not in wanted_ids:
+            continue
+        if any(record.metadata.get(k) != v for k, v in (body.metadata or {}).items()):
+            continue
+        snap = await runtime.graph.aget_state(thread_config(record.thread_id))
+        thread = thread_json(store, record, snap)
+        if body.status and thread["status"] != body.status:
+            continue
+        if any(thread["values"].get(k) != v for k, v in (body.values or {}).items()):
+            continue
+        found.append(thread)
+    found.sort(key=lambda t: str(t[body.sort_by]), reverse=body.sort_order == "desc")
+    return found[body.offset : body.offset + body.limit]
+
+
+@router.get("/{thread_id}", summary="Get a thread")
+async def get_thread(thread_id: str, runtime: RuntimeDep, store: StoreDep) -> dict[str, Any]:
+    """The thread with its status, current values and pending interrupts."""
+    record = await require_thread(store, runtime, thread_id)
+    return thread_json(store, record, await runtime.graph.aget_state(thread_config(thread_id)))
+
+
+@router.patch("/{thread_id}", summary="Update a thread's metadata")
+async def patch_thread(
+    thread_id: str, body: ThreadPatch, runtime: RuntimeDep, store: StoreDep
+) -> dict[str, Any]:
+    """Merge ``metadata`` into the thread's."""
+    record = await require_thread(store, runtime, thread_id)
+    record.metadata |= body.metadata
+    record.touch()
+    return thread_json(store, record, await runtime.graph.aget_state(thread_config(thread_id)))
+
+
+@router.delete("/{thread_id}", status_code=204, summary="Delete a thread and its checkpoints")
+async def delete_thread(thread_id: str, runtime: RuntimeDep, store: StoreDep) -> Response:
+    """Forget the thread and delete its checkpoints; refused while a run is active."""
+    await require_thread(store, runtime, thread_id)
+    if store.busy(thread_id):
+        raise ApiError(409, "thread_busy", f"thread {thread_id} has an active run")
+    saver = runtime.graph.checkpointer
+    if saver is not None and not isinstance(saver, bool):
+        await saver.adelete_thread(thread_id)
+    store.threads.pop(thread_id, None)
+    store.runs.pop(thread_id, None)
+    return Response(status_code=204)
+
+
+@router.get("/{thread_id}/state", summary="The thread's current state")
+async def get_state(thread_id: str, runtime: RuntimeDep, store: StoreDep) -> dict[str, Any]:
+    """Values, next nodes, tasks with their interrupts, and the head checkpoint."""
+    await require_thread(store, runtime, thread_id)
+    return state_json(await runtime.graph.aget_state(thread_config(thread_id)), thread_id)
+
+
+@router.get("/{thread_id}/state/{checkpoint_id}", summary="The state at one checkpoint")
+async def get_state_at(
+    thread_id: str, checkpoint_id: str, runtime: RuntimeDep, store: StoreDep
+) -> dict[str, Any]:
+    """The state as it was at ``checkpoint_id``."""
+    await require_thread(store, runtime, thread_id)
+    return state_json(await snapshot_at(runtime, thread_id, checkpoint_id), thread_id)
+
+
+@router.post("/{thread_id}/state/checkpoint", summary="The state at one checkpoint (by object)")
+async def post_state_at(
+    thread_id: str, body: StateAt, runtime: RuntimeDep, store: StoreDep
+) -> dict[str, Any]:
+    """Like ``GET /threads/{id}/state/{checkpoint_id}``, with the checkpoint in the body."""
+    await require_thread(store, runtime, thread_id)
+    ref = body.checkpoint
+    if not ref.checkpoint_id:
+        return state_json(await runtime.graph.aget_state(thread_config(thread_id)), thread_id)
+    return state_json(await snapshot_at(runtime, thread_id, ref.checkpoint_id, ref.checkpoint_ns), thread_id)
+
+
+@router.post("/{thread_id}/state", summary="Update the thread's state")
+async def update_state(
+    thread_id: str, body: StateUpdate, runtime: RuntimeDep, store: StoreDep
+) -> dict[str, Any]:
+    """Write ``values`` as if ``as_node`` had run, on the head or on ``checkpoint`` (which forks).
+
+    Writing as the human node is refused: a paused thread moves on only through a run whose
+    ``command.resume`` is a typed human action.
+    """
+    record = await require_thread(store, runtime, thread_id)
+    if body.as_node == HUMAN_AGENT:
+        msg = f"cannot write as {HUMAN_AGENT}: resume the thread with a run whose command.resume is a human action"
+        raise ApiError(422, "use_resume", msg)
+    checkpoint_id = body.checkpoint_id or (body.checkpoint.checkpoint_id if body.checkpoint else None)
+    config: RunnableConfig = thread_config(thread_id)
+    if checkpoint_id:
+        config = (await snapshot_at(runtime, thread_id, checkpoint_id)).config
+    async with runtime._lock(thread_id):
+        try:
+            new_config = await runtime.graph.aupdate_state(config, body.values, as_node=body.as_node)
+        except InvalidUpdateError as exc:
+            raise ApiError(422, "invalid_update", str(exc)) from exc
+    record.touch()
+    return {"checkpoint": checkpoint_json(new_config, thread_id)}
+
+
+async def _history(runtime: RuntimeDep, thread_id: str, query: HistoryQuery) -> list[dict[str, Any]]:
+    ref = query.checkpoint
+    config = thread_config(thread_id, ref.checkpoint_id if ref else None, ref.checkpoint_ns if ref else "")
+    before: RunnableConfig | None = None
+    if query.before is not None:
+        before_id = query.before if isinstance(query.before, str) else query.before.checkpoint_id
+        before = thread_config(thread_id, before_id) if before_id else None
+    return [
+        state_json(snap, thread_id)
+        async for snap in runtime.graph.aget_state_history(
+            config, filter=query.metadata, before=before, limit=query.limit
+        )
+    ]
+
+
+@router.post("/{thread_id}/history", summary="The thread's checkpoints, newest first")
+async def post_history(
+    thread_id: str, body: HistoryQuery, runtime: RuntimeDep, store: StoreDep
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` states, newest first, optionally ``before`` a checkpoint or matching ``metadata``."""
+    await require_thread(store, runtime, thread_id)
+    return await _history(runtime, thread_id, body)
+
+
+@router.get("/{thread_id}/history", summary="The thread's checkpoints, newest first (query form)")
+async def get_history(
+    thread_id: str, runtime: RuntimeDep, store: StoreDep, limit: int = 10, before: str | None = None
+) -> list[dict[str, Any]]:
+    """Like ``POST /threads/{id}/history`` with ``limit`` and ``before`` as query parameters."""
+    await require_thread(store, runtime, thread_id)
+    return await _history(runtime, thread_id, HistoryQuery(limit=limit, before=before))
