@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
+from api.auth import Principal, resolve
+from api.handoffs import HandoffService
+from api.limits import RateLimiter
+from api.metrics import Metrics
+from api.store import ApiStore
+from desk.base import Desk
 from graph.runtime import BatonRuntime
+from graph.settings import Settings
 
 
 def get_runtime(request: Request) -> BatonRuntime:
@@ -16,3 +23,62 @@ def get_runtime(request: Request) -> BatonRuntime:
 
 
 RuntimeDep = Annotated[BatonRuntime, Depends(get_runtime)]
+
+
+def get_service(request: Request) -> HandoffService:
+    """The graph/desk glue service."""
+    service: HandoffService = request.app.state.service
+    return service
+
+
+def get_desk(request: Request) -> Desk:
+    """The human-agent desk."""
+    desk: Desk = request.app.state.desk
+    return desk
+
+
+def get_store(request: Request) -> ApiStore:
+    """The API's durable store."""
+    store: ApiStore = request.app.state.store
+    return store
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_limiter(request: Request) -> RateLimiter:
+    """Per-conversation message rate limiter."""
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
+
+
+def get_metrics(request: Request) -> Metrics:
+    """Prometheus metrics."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+async def get_principal(
+    request: Request,
+    authorization: Annotated[
+        str | None, Header(description="Bearer token (admin, customer or agent).")
+    ] = None,
+) -> Principal:
+    """Resolve the bearer token; 401 when missing or unknown."""
+    token = None
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        token = value.strip() if scheme.lower() == "bearer" else None
+    return await resolve(token, request.app.state.admin_token, request.app.state.store)
+
+
+ServiceDep = Annotated[HandoffService, Depends(get_service)]
+DeskDep = Annotated[Desk, Depends(get_desk)]
+StoreDep = Annotated[ApiStore, Depends(get_store)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -1,0 +1,151 @@
+"""The FastAPI application: ``create_app(settings)`` wires the runtime, the desk, the glue service,
+the store, the event log and every router; ``uvicorn --factory api.app:create_app`` serves it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI, Request, Response
+
+from api.auth import load_admin_token
+from api.compat import router as compat_router
+from api.errors import install_error_handlers
+from api.eventlog import EventLog, LocalEventLog, RedisEventLog
+from api.handoffs import HandoffService
+from api.limits import BodySizeLimit, RateLimiter
+from api.metrics import Metrics
+from api.routes import agents, conversations, handoffs, ops, policies, ws
+from api.store import ApiStore, open_db
+from api.webhooks import WebhookSender
+from desk.base import Desk
+from desk.config import DeskConfig, load_config
+from desk.factory import make_desk
+from desk.models import CustomerNotice, Handoff
+from graph.runtime import BatonRuntime
+from graph.settings import Settings, get_settings
+
+log = logging.getLogger("baton.api")
+
+
+def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | None = None) -> FastAPI:
+    """Build the app; services open in the lifespan (one runtime, desk and store per process).
+
+    Args:
+        settings: Configuration (default: ``BATON_*`` environment).
+        desk_config: Desk timers and policies (default: ``settings.desk_config`` or ``desk/desk.yaml``).
+    """
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        secret = settings.admin_token.get_secret_value() if settings.admin_token else None
+        admin_token, generated = load_admin_token(secret, settings.data_dir)
+        if generated:
+            print(
+                f"baton: generated admin token {admin_token} (saved in {settings.data_dir / 'admin_token'})",
+                file=sys.stderr,
+            )
+        redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+        config = desk_config or load_config(settings.desk_config)
+        holder: list[HandoffService] = []
+
+        async def on_revert(handoff: Handoff, notice: CustomerNotice) -> None:
+            await holder[0].on_revert(handoff, notice)
+
+        async def on_notice(handoff: Handoff, notice: CustomerNotice) -> None:
+            await holder[0].on_notice(handoff, notice)
+
+        desk: Desk = make_desk(
+            settings.redis_url or None,
+            config,
+            on_revert=on_revert,
+            on_notice=on_notice,
+            prefix=f"{settings.redis_prefix}desk:",
+        )
+        webhook_urls = [u.strip() for u in settings.webhook_urls.split(",") if u.strip()]
+        webhooks = (
+            WebhookSender(
+                webhook_urls,
+                settings.webhook_secret.get_secret_value() if settings.webhook_secret else "",
+                max_attempts=settings.webhook_max_attempts,
+                backoff_s=settings.webhook_backoff_s,
+            )
+            if webhook_urls
+            else None
+        )
+        async with (
+            BatonRuntime.open(settings) as runtime,
+            open_db(settings.checkpoint_url, settings.data_dir) as db,
+        ):
+            store = ApiStore(db)
+            events: EventLog = (
+                RedisEventLog(redis, settings.redis_prefix) if redis is not None else LocalEventLog(store)
+            )
+            service = HandoffService(
+                runtime=runtime,
+                desk=desk,
+                store=store,
+                events=events,
+                webhooks=webhooks,
+                redis=redis,
+                prefix=settings.redis_prefix,
+                metrics=metrics,
+            )
+            holder.append(service)
+            app.state.settings = settings
+            app.state.runtime = runtime
+            app.state.desk = desk
+            app.state.store = store
+            app.state.service = service
+            app.state.admin_token = admin_token
+            app.state.limiter = RateLimiter(settings.rate_limit_per_minute, redis, settings.redis_prefix)
+            app.state.webhooks = webhooks
+            if webhooks is not None:
+                webhooks.start()
+            consumer = asyncio.create_task(service.consume_desk_events())
+            ticker = asyncio.create_task(desk.run(settings.desk_tick_s))
+            try:
+                yield
+            finally:
+                consumer.cancel()
+                await desk.close()
+                for task in (consumer, ticker):
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await asyncio.wait_for(task, timeout=5)
+                if webhooks is not None:
+                    await webhooks.close()
+                if redis is not None:
+                    await redis.aclose()
+
+    app = FastAPI(
+        title="Baton",
+        version="0.1.0",
+        description="Conversation handoffs between AI bots, specialist bots and human agents.",
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    for module in (conversations, agents, handoffs, policies, ops, ws):
+        app.include_router(module.router)
+    app.include_router(compat_router)
+
+    @app.middleware("http")
+    async def count_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        metrics.latency.labels(route).observe(time.perf_counter() - started)
+        return response
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

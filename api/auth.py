@@ -1,0 +1,101 @@
+"""Bearer tokens per role: admin, customer (one conversation), agent (their handoffs)."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from api.errors import ApiError
+from api.store import ApiStore, token_hash
+
+Role = Literal["admin", "customer", "agent"]
+CUSTOMER_PREFIX = "cus_"
+AGENT_PREFIX = "agt_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the role and what it is bound to (conversation or agent id)."""
+
+    role: Role
+    subject: str = ""
+
+    def is_customer_of(self, conversation_id: str) -> bool:
+        """True for the customer token of ``conversation_id``."""
+        return self.role == "customer" and self.subject == conversation_id
+
+    def is_agent(self, agent_id: str) -> bool:
+        """True for ``agent_id``'s token."""
+        return self.role == "agent" and self.subject == agent_id
+
+
+def new_token(prefix: str) -> str:
+    """A fresh random token with a role prefix."""
+    return prefix + secrets.token_urlsafe(24)
+
+
+def load_admin_token(configured: str | None, data_dir: Path) -> tuple[str, bool]:
+    """The admin token: configured, or read from / generated into ``data_dir/admin_token`` (0600).
+
+    Returns:
+        The token and whether it was generated now.
+    """
+    if configured:
+        return configured, False
+    path = data_dir / "admin_token"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = new_token("adm_")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip(), False
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token)
+    return token, True
+
+
+async def resolve(token: str | None, admin_token: str, store: ApiStore) -> Principal:
+    """Map a token to a principal.
+
+    Raises:
+        ApiError: 401 when the token is missing or unknown.
+    """
+    if not token:
+        raise ApiError(
+            401, "unauthorized", "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if hmac.compare_digest(token.encode(), admin_token.encode()):
+        return Principal("admin")
+    if token.startswith(CUSTOMER_PREFIX):
+        rows = await store.db.fetchall(
+            "SELECT id FROM baton_api_conversations WHERE token_hash = ?", (token_hash(token),)
+        )
+        if rows:
+            return Principal("customer", str(rows[0][0]))
+    elif token.startswith(AGENT_PREFIX):
+        agent_id = await store.agent_by_token(token)
+        if agent_id:
+            return Principal("agent", agent_id)
+    raise ApiError(401, "invalid_token", "the token is not valid", headers={"WWW-Authenticate": "Bearer"})
+
+
+def forbidden(what: str) -> ApiError:
+    """A 403 naming what the token may not do."""
+    return ApiError(403, "forbidden", f"this token may not {what}")
+
+
+def require_admin(principal: Principal, what: str) -> None:
+    """Only the admin token passes."""
+    if principal.role != "admin":
+        raise forbidden(what)
+
+
+def require_conversation(principal: Principal, conversation_id: str, *, admin: bool = True) -> None:
+    """The conversation's customer (or the admin when ``admin``) passes."""
+    if principal.is_customer_of(conversation_id) or (admin and principal.role == "admin"):
+        return
+    raise forbidden(f"access conversation {conversation_id}")

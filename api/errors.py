@@ -1,0 +1,149 @@
+"""One JSON error envelope for every failure: ``{"error": {"code": ..., "message": ..., ...}}``.
+
+Domain exceptions from the graph, the desk and the policy loader map to 4xx codes here, so no
+input can surface as a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from desk.errors import Conflict, DeskError, IllegalTransition, InvalidRequest, NotFound
+from graph.runtime import ConversationNotFound, NothingToRollBack, NotInterrupted
+from policies.loader import PolicyError
+
+log = logging.getLogger("baton.api")
+
+
+class ErrorBody(BaseModel):
+    """A machine-readable code and a human sentence."""
+
+    code: str = Field(description="Stable slug.", examples=["not_found"])
+    message: str = Field(
+        description="What is wrong, in one sentence.", examples=["conversation c1 not found"]
+    )
+    details: list[dict[str, Any]] | None = Field(default=None, description="Field errors or policy issues.")
+
+
+class ErrorEnvelope(BaseModel):
+    """Every non-2xx response body."""
+
+    error: ErrorBody
+
+
+class ApiError(Exception):
+    """An HTTP error with a code; raise it from routes and dependencies."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.details, self.headers = details, headers
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The envelope as a response."""
+    body = ErrorEnvelope(error=ErrorBody(code=code, message=message, details=details))
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        out.append(
+            {
+                "field": ".".join(loc[1:] if loc[:1] in (["body"], ["query"], ["path"]) else loc),
+                "location": loc[0] if loc else "",
+                "message": err.get("msg", ""),
+                "type": err.get("type", ""),
+            }
+        )
+    return out
+
+
+def policy_issues(exc: PolicyError) -> list[dict[str, Any]]:
+    """Issues of a rejected policy, each with line, column and message."""
+    return [{"line": i.line, "column": i.column, "path": i.path, "message": i.message} for i in exc.issues]
+
+
+_DESK_STATUS: dict[type[DeskError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    IllegalTransition: 409,
+    InvalidRequest: 422,
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every known exception to the envelope; unknown ones become a logged 500 without a trace."""
+
+    async def api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    async def validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        details = _field_errors(exc)
+        names = ", ".join(sorted({d["field"] or d["location"] for d in details}))
+        return error_response(422, "validation_error", f"invalid request: {names}", details)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        return error_response(
+            exc.status_code,
+            codes.get(exc.status_code, "http_error"),
+            str(exc.detail),
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    async def desk_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DeskError)
+        return error_response(_DESK_STATUS.get(type(exc), 409), exc.code, str(exc))
+
+    async def not_found(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(404, "not_found", f"conversation {exc} not found")
+
+    async def conflict(request: Request, exc: Exception) -> JSONResponse:
+        code = "not_interrupted" if isinstance(exc, NotInterrupted) else "nothing_to_roll_back"
+        return error_response(409, code, str(exc))
+
+    async def policy_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, PolicyError)
+        issues = policy_issues(exc)
+        return error_response(422, "invalid_policy", f"{len(issues)} problem(s) in the policy", issues)
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "the server failed to handle this request")
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(DeskError, desk_error)
+    app.add_exception_handler(ConversationNotFound, not_found)
+    app.add_exception_handler(NotInterrupted, conflict)
+    app.add_exception_handler(NothingToRollBack, conflict)
+    app.add_exception_handler(PolicyError, policy_error)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,363 @@
+"""Glue between the graph and the desk: keeps both consistent and feeds the event streams.
+
+* A run that starts a human handoff submits a ``HandoffRequest`` to the desk.
+* Agent ``reply`` / ``return`` / ``complete`` resume the paused run with an explicit typed command.
+* When no agent takes a handoff the desk calls ``on_revert``: the conversation is rolled back to
+  the AI with the policy's notice and the bot's message is published to the customer.
+* Desk events become WebSocket events (offers, transfers), webhooks and analytics rows; with
+  several workers each desk event is claimed by exactly one of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, get_args
+
+import redis.asyncio as aioredis
+
+from api.eventlog import EventLog
+from api.metrics import Metrics
+from api.store import ApiStore
+from api.webhooks import WebhookSender
+from api.ws_models import (
+    AgentMessageEvent,
+    BotMessageEvent,
+    CustomerMessageEvent,
+    HandoffCompleteEvent,
+    HandoffStateEvent,
+    OfferEvent,
+    TransferRequestEvent,
+    _Event,
+)
+from desk.base import Desk
+from desk.errors import Conflict, DeskError
+from desk.events import (
+    DeskEvent,
+    HandoffNotice,
+    HandoffOffered,
+    HandoffRequeued,
+    HandoffTimedOut,
+    HandoffTransferred,
+    dump_event,
+)
+from desk.models import CustomerNotice, Handoff, HandoffRequest, Urgency
+from graph.actions import Close, Reply, ReturnToAI
+from graph.runtime import BatonRuntime, NotInterrupted
+from graph.runtime_models import TurnResult
+
+log = logging.getLogger("baton.api.handoffs")
+_URGENCIES = set(get_args(Urgency))
+
+
+def conv_stream(conversation_id: str) -> str:
+    """Event stream of one conversation (the customer's socket)."""
+    return f"c:{conversation_id}"
+
+
+def agent_stream(agent_id: str) -> str:
+    """Event stream of one agent (the agent's socket)."""
+    return f"a:{agent_id}"
+
+
+@dataclass
+class TurnOutcome:
+    """A run's result plus what the API adds: the desk's queue position and the stream seq."""
+
+    result: TurnResult
+    seq: int
+    queue_position: int | None = None
+    expected_wait_s: float | None = None
+
+
+@dataclass
+class _Return:
+    agent_id: str
+    note: str
+    target: str | None
+    result: TurnResult | None = None
+    error: BaseException | None = None
+
+
+@dataclass
+class HandoffService:
+    """Owns every path that changes both the graph and the desk."""
+
+    runtime: BatonRuntime
+    desk: Desk
+    store: ApiStore
+    events: EventLog
+    webhooks: WebhookSender | None = None
+    redis: aioredis.Redis | None = None
+    prefix: str = "baton:"
+    metrics: Metrics | None = None
+    _returns: dict[str, _Return] = field(default_factory=dict)
+
+    # -- plumbing -------------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _locked(self, conversation_id: str) -> AsyncIterator[None]:
+        """Serialise graph runs of one conversation across workers (the runtime's lock is per process)."""
+        if self.redis is None:
+            yield
+            return
+        lock = self.redis.lock(f"{self.prefix}lock:{conversation_id}", timeout=120, blocking_timeout=60)
+        async with lock:
+            yield
+
+    async def publish(self, conversation_id: str, event: _Event, *, agent_id: str | None = None) -> int:
+        """Append to the conversation's stream (and the agent's, when one holds it); returns the seq."""
+        event.conversation_id = conversation_id
+        seq = await self.events.append(conv_stream(conversation_id), event)
+        if agent_id:
+            await self.events.append(agent_stream(agent_id), event.model_copy(update={"seq": 0}))
+        return seq
+
+    async def _publish_replies(self, result: TurnResult, agent_id: str | None, handoff_id: str = "") -> int:
+        seq = 0
+        for reply in result.replies:
+            event: _Event
+            if reply.role == "agent":
+                event = AgentMessageEvent(text=reply.text, agent_id=agent_id or "", handoff_id=handoff_id)
+            else:
+                event = BotMessageEvent(text=reply.text, speaker=reply.speaker, role=reply.role)
+            seq = await self.publish(result.conversation_id, event, agent_id=agent_id)
+        return seq
+
+    # -- customer side -------------------------------------------------------------------------
+    async def customer_message(self, conversation_id: str, text: str) -> TurnOutcome:
+        """Record and run a customer turn; submit a human handoff it starts to the desk."""
+        record = await self.store.conversation(conversation_id)
+        profile = (record or {}).get("profile") or None
+        async with self._locked(conversation_id):
+            result = await self.runtime.post_message(conversation_id, text, customer=profile)
+        if self.metrics:
+            self.metrics.turns.inc()
+        agent_id = (record or {}).get("agent_id")
+        seq = await self.publish(conversation_id, CustomerMessageEvent(text=text), agent_id=agent_id)
+        seq = max(seq, await self._publish_replies(result, agent_id))
+        outcome = TurnOutcome(result=result, seq=seq)
+        if result.handoff:
+            await self._started(result.handoff, outcome)
+        return outcome
+
+    async def _started(self, record: dict[str, Any], outcome: TurnOutcome) -> None:
+        cid = outcome.result.conversation_id
+        await self.store.add_handoff(record["id"], cid, record["kind"], record["trigger"], record["to"])
+        if self.metrics:
+            self.metrics.handoffs.labels(kind=record["kind"], trigger=record["trigger"]).inc()
+        if record["kind"] != "human":
+            state = HandoffStateEvent(handoff_id=record["id"], state="completed", kind="bot", to=record["to"])
+            outcome.seq = await self.publish(cid, state)
+            return
+        urgency = record["urgency"] if record["urgency"] in _URGENCIES else "medium"
+        request = HandoffRequest(
+            handoff_id=record["id"],
+            conversation_id=cid,
+            priority=max(1, min(100, int(record["priority"]))),
+            urgency=urgency,
+            required_skills=list(record["required_skills"]),
+            optional_skills=list(record["optional_skills"]),
+            reason=record["reason"],
+            trigger=record["trigger"],
+            brief=record["brief"],
+        )
+        await self.store.set_assignment(cid, record["id"], None)
+        handoff = await self.desk.submit(request)
+        position = await self.desk.queue_position(handoff.handoff_id)
+        outcome.queue_position, outcome.expected_wait_s = position.position, position.expected_wait_s
+        state = HandoffStateEvent(
+            handoff_id=handoff.handoff_id,
+            state=handoff.status,
+            to=record["to"],
+            message=record["narration"],
+            queue_position=position.position,
+            expected_wait_s=position.expected_wait_s,
+        )
+        outcome.seq = await self.publish(cid, state)
+
+    # -- agent side ----------------------------------------------------------------------------
+    async def accept(self, handoff_id: str, agent_id: str) -> Handoff:
+        """Accept an offer; the customer hears that an agent joined."""
+        handoff = await self.desk.accept(handoff_id, agent_id)
+        cid = handoff.conversation_id
+        await self.store.set_assignment(cid, handoff_id, agent_id)
+        state = HandoffStateEvent(
+            handoff_id=handoff_id,
+            state=handoff.status,
+            agent_id=agent_id,
+            message="An agent has joined the chat.",
+        )
+        await self.publish(cid, state, agent_id=agent_id)
+        return handoff
+
+    async def _graph_waiting(self, conversation_id: str) -> None:
+        view = await self.runtime.get(conversation_id)
+        if view.pending_interrupt is None:
+            msg = f"conversation {conversation_id} is not waiting for a human"
+            raise NotInterrupted(msg)
+
+    async def reply(self, handoff: Handoff, agent_id: str, text: str) -> TurnResult:
+        """The agent writes: resume the paused run with ``Reply``."""
+        if handoff.status == "accepted":
+            handoff = await self.desk.start(handoff.handoff_id, agent_id)
+        elif handoff.status != "active":
+            msg = f"handoff {handoff.handoff_id} is {handoff.status}; accept it before replying"
+            raise Conflict(msg)
+        async with self._locked(handoff.conversation_id):
+            result = await self.runtime.resume(handoff.conversation_id, Reply(text=text, agent_id=agent_id))
+        await self._publish_replies(result, agent_id, handoff.handoff_id)
+        return result
+
+    async def return_to_ai(
+        self, handoff: Handoff, agent_id: str, note: str, target: str | None = None
+    ) -> TurnResult:
+        """The agent hands back: the desk reverts, ``on_revert`` resumes the run with ``ReturnToAI``."""
+        await self._graph_waiting(handoff.conversation_id)
+        pending = _Return(agent_id=agent_id, note=note, target=target)
+        self._returns[handoff.handoff_id] = pending
+        try:
+            await self.desk.return_to_ai(handoff.handoff_id, agent_id, note)
+        finally:
+            self._returns.pop(handoff.handoff_id, None)
+        if pending.error is not None:
+            raise pending.error
+        if pending.result is None:  # pragma: no cover - the desk always calls on_revert
+            msg = f"handoff {handoff.handoff_id} was not returned"
+            raise Conflict(msg)
+        return pending.result
+
+    async def complete(self, handoff: Handoff, agent_id: str, note: str, text: str) -> TurnResult:
+        """The agent finishes: desk ``complete``, then resume the run with ``Close``."""
+        await self._graph_waiting(handoff.conversation_id)
+        await self.desk.complete(handoff.handoff_id, agent_id, notes=note)
+        async with self._locked(handoff.conversation_id):
+            result = await self.runtime.resume(
+                handoff.conversation_id, Close(note=note, text=text, agent_id=agent_id)
+            )
+        await self._publish_replies(result, agent_id, handoff.handoff_id)
+        await self._finished(handoff.conversation_id, handoff.handoff_id, "completed", agent_id)
+        return result
+
+    async def _finished(self, cid: str, handoff_id: str, outcome: str, agent_id: str | None) -> None:
+        await self.store.set_assignment(cid, None, None)
+        done = HandoffCompleteEvent(handoff_id=handoff_id, outcome=outcome, agent_id=agent_id)
+        await self.publish(cid, done, agent_id=agent_id)
+
+    async def admin_rollback(self, conversation_id: str, reason: str, notice: str | None) -> TurnResult:
+        """Roll a human handoff back to the AI by hand; the desk handoff is cancelled."""
+        record = await self.store.conversation(conversation_id) or {}
+        async with self._locked(conversation_id):
+            result = await self.runtime.rollback(conversation_id, reason=reason, notice=notice)
+        handoff_id, agent_id = record.get("handoff_id"), record.get("agent_id")
+        if handoff_id:
+            with contextlib.suppress(DeskError):
+                await self.desk.cancel(handoff_id, reason)
+        if self.metrics:
+            self.metrics.rollbacks.inc()
+        state = HandoffStateEvent(handoff_id=handoff_id or "", state="rolled_back", message=notice or "")
+        await self.publish(conversation_id, state, agent_id=agent_id)
+        await self._publish_replies(result, None)
+        await self._finished(conversation_id, handoff_id or "", "rolled_back", agent_id)
+        return result
+
+    # -- desk callbacks --------------------------------------------------------------------------
+    async def on_revert(self, handoff: Handoff, notice: CustomerNotice) -> None:
+        """Back to the AI: the agent's ``return`` resumes with ``ReturnToAI``; anything else rolls back."""
+        cid = handoff.conversation_id
+        pending = self._returns.get(handoff.handoff_id)
+        if pending is not None:
+            try:
+                action = ReturnToAI(note=pending.note, target=pending.target, agent_id=pending.agent_id)
+                async with self._locked(cid):
+                    pending.result = await self.runtime.resume(cid, action)
+            except Exception as exc:
+                pending.error = exc
+                raise
+            await self._publish_replies(pending.result, pending.agent_id, handoff.handoff_id)
+            await self._finished(cid, handoff.handoff_id, "returned_to_ai", pending.agent_id)
+            return
+        reason = f"no agent took the handoff ({handoff.status})"
+        async with self._locked(cid):
+            result = await self.runtime.rollback(cid, reason=reason, notice=notice.message)
+        if self.metrics:
+            self.metrics.rollbacks.inc()
+        state = HandoffStateEvent(handoff_id=handoff.handoff_id, state="rolled_back", message=notice.message)
+        await self.publish(cid, state)
+        await self._publish_replies(result, None)
+        await self._finished(cid, handoff.handoff_id, "rolled_back", None)
+
+    async def on_notice(self, handoff: Handoff, notice: CustomerNotice) -> None:
+        """Queue policy: tell the waiting customer their position."""
+        state = HandoffStateEvent(
+            handoff_id=handoff.handoff_id,
+            state=handoff.status,
+            message=notice.message,
+            queue_position=notice.queue_position,
+            expected_wait_s=notice.expected_wait_s,
+        )
+        await self.publish(handoff.conversation_id, state)
+
+    # -- desk events -----------------------------------------------------------------------------
+    async def consume_desk_events(self) -> None:
+        """Forever: turn desk events into socket events, webhooks and analytics rows."""
+        async for event in self.desk.subscribe():
+            try:
+                await self._on_desk_event(event)
+            except Exception:
+                log.exception("failed to handle desk event %s", event.type)
+
+    async def _on_desk_event(self, event: DeskEvent) -> None:
+        body = dump_event(event)
+        key = hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
+        if not await self.events.claim(f"desk:{key}"):
+            return  # another worker handles it
+        handoff_id = getattr(event, "handoff_id", None)
+        await self.store.add_desk_event(key, event.type, event.ts.timestamp(), handoff_id, body)
+        if self.metrics:
+            self.metrics.desk_events.labels(type=event.type).inc()
+        if self.webhooks is not None:
+            self.webhooks.send(body.encode())
+        if isinstance(event, HandoffOffered):
+            handoff = await self.desk.get(event.handoff_id)
+            offer = OfferEvent(
+                conversation_id=event.conversation_id,
+                handoff_id=event.handoff_id,
+                priority=handoff.priority,
+                urgency=handoff.urgency,
+                required_skills=handoff.required_skills,
+                reason=handoff.reason,
+                expires_at=event.expires_at,
+                brief=handoff.brief,
+            )
+            await self.events.append(agent_stream(event.agent_id), offer)
+        elif isinstance(event, HandoffTimedOut):
+            state = HandoffStateEvent(
+                conversation_id=event.conversation_id,
+                handoff_id=event.handoff_id,
+                state="offer_withdrawn",
+                agent_id=event.agent_id,
+                message=event.reason,
+            )
+            await self.events.append(agent_stream(event.agent_id), state)
+        elif isinstance(event, HandoffTransferred):
+            await self.store.set_assignment(event.conversation_id, event.handoff_id, None)
+            if event.to_agent_id:
+                request = TransferRequestEvent(
+                    conversation_id=event.conversation_id,
+                    handoff_id=event.handoff_id,
+                    from_agent_id=event.from_agent_id,
+                    reason=event.reason,
+                )
+                await self.events.append(agent_stream(event.to_agent_id), request)
+            message = "You're being transferred to a colleague who can help further."
+            state = HandoffStateEvent(handoff_id=event.handoff_id, state="transferred", message=message)
+            await self.publish(event.conversation_id, state)
+        elif isinstance(event, HandoffRequeued):
+            await self.store.set_assignment(event.conversation_id, event.handoff_id, None)
+            state = HandoffStateEvent(handoff_id=event.handoff_id, state="pending", message=event.reason)
+            await self.publish(event.conversation_id, state)
+        elif isinstance(event, HandoffNotice):
+            pass  # on_notice already told the customer

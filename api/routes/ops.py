@@ -1,0 +1,160 @@
+"""Analytics (admin), Prometheus metrics, liveness and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections import Counter
+from datetime import datetime
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from api.auth import require_admin
+from api.deps import DeskDep, MetricsDep, PrincipalDep, RuntimeDep, StoreDep
+from graph.runtime import ConversationNotFound
+
+router = APIRouter(tags=["operations"])
+
+
+class Percentiles(BaseModel):
+    """p50/p95 of a duration in seconds (None without data)."""
+
+    p50: float | None = Field(default=None, examples=[4.2])
+    p95: float | None = Field(default=None, examples=[28.0])
+    count: int = Field(default=0, examples=[12])
+
+
+class Csat(BaseModel):
+    """Customer satisfaction in the window."""
+
+    average: float | None = Field(default=None, examples=[4.5])
+    count: int = Field(default=0, examples=[10])
+    distribution: dict[str, int] = Field(default_factory=dict, examples=[{"1": 0, "5": 7}])
+
+
+class HandoffAnalytics(BaseModel):
+    """Handoff statistics over ``[since, until)``."""
+
+    since: datetime
+    until: datetime
+    conversations: int = Field(description="Conversations started.")
+    human_handoffs: int = Field(description="Handoffs to a person started by the graph.")
+    bot_handoffs: int = Field(description="Bot-to-bot handoffs.")
+    handoff_rate: float | None = Field(description="Human handoffs / conversations.")
+    trigger_mix: dict[str, int] = Field(description="Human handoffs by trigger.")
+    time_to_assign_s: Percentiles = Field(description="Creation to first offer.")
+    time_to_accept_s: Percentiles = Field(description="Creation to acceptance.")
+    accepted: int
+    completed: int
+    returned_by_agent: int
+    rollbacks: int = Field(description="Handoffs no agent took, rolled back to the AI.")
+    completion_rate: float | None = Field(description="Completed / ended human handoffs.")
+    csat: Csat
+
+
+def _pct(values: list[float]) -> Percentiles:
+    if not values:
+        return Percentiles()
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))], 3)
+
+    return Percentiles(p50=at(0.5), p95=at(0.95), count=len(ordered))
+
+
+@router.get("/v1/analytics/handoffs")
+async def handoff_analytics(
+    principal: PrincipalDep, store: StoreDep, since: datetime | None = None, until: datetime | None = None
+) -> HandoffAnalytics:
+    """Counts, rates, timings and CSAT from desk events and conversation records (admin)."""
+    require_admin(principal, "read analytics")
+    lo = since.timestamp() if since else 0.0
+    hi = until.timestamp() if until else time.time() + 1
+    conversations = await store.count_conversations(lo, hi)
+    started = await store.handoffs(lo, hi)
+    human = [t for kind, t, _ in started if kind == "human"]
+    events = await store.desk_events(lo, hi)
+    created: dict[str, float] = {}
+    assign: list[float] = []
+    accept: list[float] = []
+    kinds: Counter[str] = Counter()
+    for ev in events:
+        kinds[ev["type"]] += 1
+        ts = datetime.fromisoformat(ev["ts"]).timestamp()
+        if ev["type"] == "handoff_created":
+            created[ev["handoff_id"]] = ts
+        elif ev["type"] == "handoff_offered" and ev["handoff_id"] in created:
+            assign.append(ts - created.pop(ev["handoff_id"]))
+        elif ev["type"] == "handoff_accepted":
+            accept.append(float(ev["time_to_accept_s"]))
+    returned = sum(1 for e in events if e["type"] == "handoff_returned_to_ai" and e.get("agent_id"))
+    rollbacks = kinds["handoff_expired"] + sum(
+        1 for e in events if e["type"] == "handoff_returned_to_ai" and not e.get("agent_id")
+    )
+    ended = kinds["handoff_completed"] + returned + rollbacks + kinds["handoff_cancelled"]
+    ratings = await store.csat(lo, hi)
+    return HandoffAnalytics(
+        since=datetime.fromtimestamp(lo).astimezone(),
+        until=datetime.fromtimestamp(hi).astimezone(),
+        conversations=conversations,
+        human_handoffs=len(human),
+        bot_handoffs=len(started) - len(human),
+        handoff_rate=round(len(human) / conversations, 4) if conversations else None,
+        trigger_mix=dict(Counter(human)),
+        time_to_assign_s=_pct(assign),
+        time_to_accept_s=_pct(accept),
+        accepted=kinds["handoff_accepted"],
+        completed=kinds["handoff_completed"],
+        returned_by_agent=returned,
+        rollbacks=rollbacks,
+        completion_rate=round(kinds["handoff_completed"] / ended, 4) if ended else None,
+        csat=Csat(
+            average=round(sum(ratings) / len(ratings), 3) if ratings else None,
+            count=len(ratings),
+            distribution={str(r): ratings.count(r) for r in range(1, 6)},
+        ),
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(metrics: MetricsDep) -> Response:
+    """Prometheus text format."""
+    return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+class Health(BaseModel):
+    """Liveness/readiness."""
+
+    status: str = Field(examples=["ok"])
+    checks: dict[str, str] = Field(default_factory=dict, examples=[{"checkpointer": "ok", "desk": "ok"}])
+
+
+@router.get("/healthz")
+async def healthz() -> Health:
+    """The process is up."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+async def readyz(runtime: RuntimeDep, desk: DeskDep, store: StoreDep) -> Response:
+    """Checkpointer, desk and store reachable."""
+
+    async def checkpointer() -> None:
+        with contextlib.suppress(ConversationNotFound):
+            await runtime.get("__readyz__")
+
+    checks: dict[str, str] = {}
+    for name, probe in (("checkpointer", checkpointer), ("desk", desk.cursor), ("store", store.db.ping)):
+        try:
+            await asyncio.wait_for(probe(), timeout=3)
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    body = Health(status="ok" if ready else "unavailable", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

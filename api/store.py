@@ -1,0 +1,252 @@
+"""The API's small durable store: tokens, conversation records, CSAT, desk events and event logs.
+
+SQLite under ``data_dir`` by default; the same tables in Postgres when the checkpointer is Postgres
+(so several workers share them). SQL is written once with ``?`` placeholders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiosqlite
+from psycopg_pool import AsyncConnectionPool
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS baton_api_conversations (
+        id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, profile TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+        handoff_id TEXT, agent_id TEXT)""",
+    """CREATE TABLE IF NOT EXISTS baton_api_agents (
+        id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS baton_api_csat (
+        conversation_id TEXT PRIMARY KEY, rating INTEGER NOT NULL, comment TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS baton_api_handoffs (
+        id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, kind TEXT NOT NULL, trigger TEXT NOT NULL,
+        target TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS baton_api_desk_events (
+        key TEXT PRIMARY KEY, type TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL, handoff_id TEXT,
+        data TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS baton_api_events (
+        stream TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (stream, seq))""",
+)
+
+
+def token_hash(token: str) -> str:
+    """Tokens are stored hashed; a leaked database does not leak working tokens."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Db(Protocol):
+    """The two operations the store needs."""
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run a statement."""
+        ...
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the database is unreachable."""
+        ...
+
+
+class _Sqlite:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        async with self._lock:
+            await self._conn.execute(sql, tuple(params))
+            await self._conn.commit()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self._lock, self._conn.execute(sql, tuple(params)) as cur:
+            return [tuple(r) for r in await cur.fetchall()]
+
+    async def ping(self) -> None:
+        await self.fetchall("SELECT 1")
+
+
+class _Postgres:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(sql.replace("?", "%s"), tuple(params))
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(sql.replace("?", "%s"), tuple(params))
+            return [tuple(r) for r in await cur.fetchall()]
+
+    async def ping(self) -> None:
+        await self.fetchall("SELECT 1")
+
+
+@asynccontextmanager
+async def open_db(checkpoint_url: str, data_dir: Path) -> AsyncIterator[Db]:
+    """Postgres when the checkpointer is Postgres, else SQLite ``data_dir/api.sqlite``."""
+    db: Db
+    if checkpoint_url.startswith(("postgres://", "postgresql://")):
+        async with AsyncConnectionPool(checkpoint_url, min_size=1, max_size=8, open=False) as pool:
+            await pool.open(wait=True, timeout=10)
+            db = _Postgres(pool)
+            for stmt in SCHEMA:
+                await db.execute(stmt)
+            yield db
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    async with aiosqlite.connect(data_dir / "api.sqlite", timeout=30) as conn:
+        await conn.execute("PRAGMA journal_mode=WAL")
+        db = _Sqlite(conn)
+        for stmt in SCHEMA:
+            await db.execute(stmt.replace("DOUBLE PRECISION", "REAL"))
+        yield db
+
+
+class ApiStore:
+    """Typed access to the API tables."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+
+    # -- conversations ------------------------------------------------------------------------
+    async def add_conversation(self, cid: str, token: str, profile: dict[str, Any]) -> None:
+        """Record a new conversation and its customer token."""
+        await self.db.execute(
+            "INSERT INTO baton_api_conversations (id, token_hash, profile, created_at) VALUES (?, ?, ?, ?)",
+            (cid, token_hash(token), json.dumps(profile), time.time()),
+        )
+
+    async def conversation(self, cid: str) -> dict[str, Any] | None:
+        """The record of one conversation, or None."""
+        rows = await self.db.fetchall(
+            "SELECT token_hash, profile, created_at, handoff_id, agent_id FROM baton_api_conversations WHERE id = ?",
+            (cid,),
+        )
+        if not rows:
+            return None
+        th, profile, created, handoff_id, agent_id = rows[0]
+        return {
+            "token_hash": th,
+            "profile": json.loads(profile),
+            "created_at": created,
+            "handoff_id": handoff_id,
+            "agent_id": agent_id,
+        }
+
+    async def set_assignment(self, cid: str, handoff_id: str | None, agent_id: str | None) -> None:
+        """Which desk handoff (and agent) currently holds the conversation."""
+        await self.db.execute(
+            "UPDATE baton_api_conversations SET handoff_id = ?, agent_id = ? WHERE id = ?",
+            (handoff_id, agent_id, cid),
+        )
+
+    async def count_conversations(self, since: float, until: float) -> int:
+        """Conversations created in ``[since, until)``."""
+        rows = await self.db.fetchall(
+            "SELECT COUNT(*) FROM baton_api_conversations WHERE created_at >= ? AND created_at < ?",
+            (since, until),
+        )
+        return int(rows[0][0])
+
+    # -- agents ------------------------------------------------------------------------------
+    async def set_agent_token(self, agent_id: str, token: str) -> None:
+        """Store (or rotate) an agent's token."""
+        await self.db.execute(
+            "INSERT INTO baton_api_agents (id, token_hash, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash",
+            (agent_id, token_hash(token), time.time()),
+        )
+
+    async def agent_token_hash(self, agent_id: str) -> str | None:
+        """The stored hash of an agent's token."""
+        rows = await self.db.fetchall("SELECT token_hash FROM baton_api_agents WHERE id = ?", (agent_id,))
+        return str(rows[0][0]) if rows else None
+
+    async def agent_by_token(self, token: str) -> str | None:
+        """The agent a token belongs to."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM baton_api_agents WHERE token_hash = ?", (token_hash(token),)
+        )
+        return str(rows[0][0]) if rows else None
+
+    # -- analytics inputs --------------------------------------------------------------------
+    async def set_csat(self, cid: str, rating: int, comment: str) -> None:
+        """Record (or replace) a conversation's CSAT."""
+        await self.db.execute(
+            "INSERT INTO baton_api_csat (conversation_id, rating, comment, created_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (conversation_id) DO UPDATE SET rating = excluded.rating, comment = excluded.comment, "
+            "created_at = excluded.created_at",
+            (cid, rating, comment, time.time()),
+        )
+
+    async def csat(self, since: float, until: float) -> list[int]:
+        """Ratings given in the window."""
+        rows = await self.db.fetchall(
+            "SELECT rating FROM baton_api_csat WHERE created_at >= ? AND created_at < ?", (since, until)
+        )
+        return [int(r[0]) for r in rows]
+
+    async def add_handoff(self, handoff_id: str, cid: str, kind: str, trigger: str, target: str) -> None:
+        """Record a handoff the graph started (bot or human)."""
+        await self.db.execute(
+            "INSERT INTO baton_api_handoffs (id, conversation_id, kind, trigger, target, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (handoff_id, cid, kind, trigger, target, time.time()),
+        )
+
+    async def handoffs(self, since: float, until: float) -> list[tuple[str, str, str]]:
+        """``(kind, trigger, conversation_id)`` of handoffs started in the window."""
+        rows = await self.db.fetchall(
+            "SELECT kind, trigger, conversation_id FROM baton_api_handoffs WHERE created_at >= ? AND created_at < ?",
+            (since, until),
+        )
+        return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+    async def add_desk_event(
+        self, key: str, type_: str, ts: float, handoff_id: str | None, data: str
+    ) -> None:
+        """Record one desk event once (``key`` dedupes across workers)."""
+        await self.db.execute(
+            "INSERT INTO baton_api_desk_events (key, type, ts, handoff_id, data) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (key) DO NOTHING",
+            (key, type_, ts, handoff_id, data),
+        )
+
+    async def desk_events(self, since: float, until: float) -> list[dict[str, Any]]:
+        """Desk events in the window, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT data FROM baton_api_desk_events WHERE ts >= ? AND ts < ? ORDER BY ts", (since, until)
+        )
+        return [json.loads(r[0]) for r in rows]
+
+    # -- event log persistence (in-process log) ----------------------------------------------
+    async def append_event(self, stream: str, seq: int, data: str) -> None:
+        """Persist one sequenced event."""
+        await self.db.execute(
+            "INSERT INTO baton_api_events (stream, seq, data) VALUES (?, ?, ?)", (stream, seq, data)
+        )
+
+    async def events_after(self, stream: str, since: int) -> list[str]:
+        """Persisted events of ``stream`` with ``seq > since``, in order."""
+        rows = await self.db.fetchall(
+            "SELECT data FROM baton_api_events WHERE stream = ? AND seq > ? ORDER BY seq", (stream, since)
+        )
+        return [str(r[0]) for r in rows]
+
+    async def last_seq(self, stream: str) -> int:
+        """Highest persisted seq of ``stream`` (0 if none)."""
+        rows = await self.db.fetchall("SELECT MAX(seq) FROM baton_api_events WHERE stream = ?", (stream,))
+        return int(rows[0][0] or 0)

@@ -1,0 +1,168 @@
+"""WebSocket messages: a Pydantic discriminated union on ``type``, one model per kind.
+
+Server events carry ``seq``, their position in the stream the socket follows (one stream per
+conversation, one per agent). ``ping`` is not sequenced and never replayed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Event(BaseModel):
+    seq: int = Field(default=0, description="Position in the followed stream (0 = not yet appended).")
+    ts: datetime = Field(default_factory=_now)
+    conversation_id: str = Field(default="", description="Conversation the event belongs to.")
+
+
+class CustomerMessageEvent(_Event):
+    """The customer wrote."""
+
+    type: Literal["customer_message"] = "customer_message"
+    text: str
+
+
+class AgentMessageEvent(_Event):
+    """The human agent wrote to the customer."""
+
+    type: Literal["agent_message"] = "agent_message"
+    text: str
+    agent_id: str
+    handoff_id: str
+
+
+class BotMessageEvent(_Event):
+    """A bot (or a system note) spoke."""
+
+    type: Literal["bot_message"] = "bot_message"
+    text: str
+    speaker: str
+    role: str = "bot"
+
+
+class HandoffStateEvent(_Event):
+    """A handoff changed: started, queued, offered, accepted, returned, rolled back..."""
+
+    type: Literal["handoff_state"] = "handoff_state"
+    handoff_id: str
+    state: str = Field(examples=["pending", "accepted", "rolled_back"])
+    kind: str = "human"
+    to: str = ""
+    agent_id: str | None = None
+    message: str = Field(default="", description="What the customer is told (narration, notice).")
+    queue_position: int | None = None
+    expected_wait_s: float | None = None
+
+
+class OfferEvent(_Event):
+    """A handoff is offered to this agent, with the brief."""
+
+    type: Literal["offer"] = "offer"
+    handoff_id: str
+    priority: int
+    urgency: str
+    required_skills: list[str]
+    reason: str = ""
+    expires_at: datetime | None = None
+    brief: dict[str, Any] = Field(default_factory=dict)
+
+
+class TransferRequestEvent(_Event):
+    """Another agent transfers a conversation to this agent (an offer follows)."""
+
+    type: Literal["transfer_request"] = "transfer_request"
+    handoff_id: str
+    from_agent_id: str
+    reason: str = ""
+
+
+class HandoffCompleteEvent(_Event):
+    """The human part is over (completed, returned to the AI, rolled back)."""
+
+    type: Literal["handoff_complete"] = "handoff_complete"
+    handoff_id: str
+    outcome: str
+    agent_id: str | None = None
+
+
+class TypingEvent(_Event):
+    """Someone is typing."""
+
+    type: Literal["typing"] = "typing"
+    role: str
+    agent_id: str | None = None
+
+
+class ErrorEvent(_Event):
+    """A client message was refused."""
+
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+
+
+class PingEvent(_Event):
+    """Heartbeat; answer with ``pong``."""
+
+    type: Literal["ping"] = "ping"
+
+
+ServerEvent = Annotated[
+    CustomerMessageEvent
+    | AgentMessageEvent
+    | BotMessageEvent
+    | HandoffStateEvent
+    | OfferEvent
+    | TransferRequestEvent
+    | HandoffCompleteEvent
+    | TypingEvent
+    | ErrorEvent
+    | PingEvent,
+    Field(discriminator="type"),
+]
+SERVER_EVENT: TypeAdapter[ServerEvent] = TypeAdapter(ServerEvent)  # type: ignore[arg-type]
+
+
+class _ClientMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClientCustomerMessage(_ClientMessage):
+    """Customer socket: send a message (same path as POST .../messages)."""
+
+    type: Literal["customer_message"]
+    text: str = Field(min_length=1)
+
+
+class ClientAgentMessage(_ClientMessage):
+    """Agent socket: reply in a handoff held by this agent."""
+
+    type: Literal["agent_message"]
+    handoff_id: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+
+
+class ClientTyping(_ClientMessage):
+    """Either socket: typing indicator."""
+
+    type: Literal["typing"]
+    handoff_id: str | None = None
+
+
+class ClientPong(_ClientMessage):
+    """Answer to ``ping``."""
+
+    type: Literal["pong"]
+
+
+ClientMessage = Annotated[
+    ClientCustomerMessage | ClientAgentMessage | ClientTyping | ClientPong, Field(discriminator="type")
+]
+CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)  # type: ignore[arg-type]
