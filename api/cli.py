@@ -117,5 +117,19 @@ def _read_history(path: Path) -> list[str]:
     return [line.strip() for line in raw.splitlines() if line.strip()]
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (share state via Postgres + Redis).")
+    ] = 1,
+) -> None:
+    """Run the HTTP/WebSocket API (uvicorn on the ``api.app:create_app`` factory)."""
+    import uvicorn
+
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
 if __name__ == "__main__":
     app()

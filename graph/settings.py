@@ -35,6 +35,27 @@ class Settings(BaseSettings):
     model_max_tokens: int = Field(default=512, description="Completion token cap for the chat model.")
     offline: bool = Field(default=False, description="Force the offline analyzers even if a model is set.")
     brief_budget_tokens: int = Field(default=400, description="Token budget of a handoff brief.")
+    case_memory: bool = Field(default=True, description="Index resolved handoffs and cite similar cases.")
+    # -- API service (api/) --
+    admin_token: SecretStr | None = Field(
+        default=None, description="Admin bearer token; unset = generated into data_dir/admin_token."
+    )
+    redis_prefix: str = Field(
+        default="baton:", description="Key prefix of everything the API keeps in Redis."
+    )
+    desk_config: Path | None = Field(default=None, description="Desk YAML (default: desk/desk.yaml).")
+    desk_tick_s: float = Field(default=1.0, gt=0, description="Desk timer interval (offers, expiry).")
+    max_message_chars: int = Field(default=4000, ge=1, description="Longest customer/agent message.")
+    max_body_bytes: int = Field(default=256_000, ge=1024, description="Largest request body (else 413).")
+    rate_limit_per_minute: int = Field(default=30, ge=1, description="Messages per conversation per minute.")
+    webhook_urls: str = Field(default="", description="Comma-separated URLs that receive handoff events.")
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key of X-Baton-Signature."
+    )
+    webhook_max_attempts: int = Field(default=5, ge=1, description="Delivery attempts per webhook event.")
+    webhook_backoff_s: float = Field(default=0.5, gt=0, description="First retry delay; doubles each time.")
+    ws_ping_s: float = Field(default=10.0, gt=0, description="WebSocket ping interval.")
+    ws_idle_s: float = Field(default=30.0, gt=0, description="A WebSocket silent this long is closed.")
 
     @property
     def model_configured(self) -> bool:
