@@ -49,7 +49,8 @@ def _isolated_env(
 
 def make_settings(tmp_path: Path, policy: str = "real_estate.yaml", **extra: object) -> Settings:
     """Offline settings on a private data dir with one of the shipped policies."""
-    return Settings(data_dir=tmp_path / "baton", policy=POLICIES / policy, offline=True, **extra)  # type: ignore[arg-type]
+    options: dict[str, object] = {"case_memory": False, **extra}
+    return Settings(data_dir=tmp_path / "baton", policy=POLICIES / policy, offline=True, **options)  # type: ignore[arg-type]
 
 
 async def _postgres_ok() -> str | None:

@@ -27,7 +27,8 @@ analyzer = OfflineAnalyzer(KeywordIntents())
 
 def test_amounts_and_seller_timeline() -> None:
     s = analyzer.analyze(["I need to sell my condo ASAP, it's worth about $1.8M"])
-    assert s.intent == "immediate_seller" and s.intent_confidence == pytest.approx(0.95)
+    assert s.intent == "immediate_seller"
+    assert s.intent_confidence == pytest.approx(0.95)
     assert s.property_value == 1_800_000
     assert s.timeline == "immediate"
     assert s.lead_score >= 0.5
@@ -47,11 +48,16 @@ def test_negated_financing_is_not_ready() -> None:
 
 def test_explicit_human_request_only_on_the_latest_turn() -> None:
     assert analyzer.analyze(["can I talk to a real person?"]).explicit_human_request is True
-    assert analyzer.analyze(["can I talk to a real person?", "never mind, go on"]).explicit_human_request is False
+    assert (
+        analyzer.analyze(["can I talk to a real person?", "never mind, go on"]).explicit_human_request
+        is False
+    )
 
 
 def test_distress_and_legal_complexity() -> None:
-    s = analyzer.analyze(["We're selling because of the divorce, the lawyer says there's a lien. I'm devastated."])
+    s = analyzer.analyze(
+        ["We're selling because of the divorce, the lawyer says there's a lien. I'm devastated."]
+    )
     assert s.emotional_distress is True
     assert s.legal_complexity == "high"
     assert s.complexity >= 0.5
@@ -72,14 +78,18 @@ def test_vip_from_profile_or_text() -> None:
 
 def test_sophisticated_complex_transaction() -> None:
     s = analyzer.analyze(
-        ["We're buying a $3M multi-family through our LLC as a 1031 exchange, cap rate matters, tenants in place"]
+        [
+            "We're buying a $3M multi-family through our LLC as a 1031 exchange, cap rate matters, tenants in place"
+        ]
     )
     assert s.buyer_sophistication == "high"
     assert s.transaction_complexity > 0.8
 
 
 def test_repeated_failures_are_counted() -> None:
-    s = analyzer.analyze(["the app crashes", "I restarted it, still not working", "same error again, didn't help"])
+    s = analyzer.analyze(
+        ["the app crashes", "I restarted it, still not working", "same error again, didn't help"]
+    )
     assert s.failed_attempts == 2
 
 
@@ -122,7 +132,10 @@ def test_value_normalisation() -> None:
     ],
 )
 def test_priority_formula(urgency: str, lead: float, sentiment: float, explicit: bool, expected: int) -> None:
-    assert handoff_priority(urgency=urgency, lead_score=lead, sentiment=sentiment, explicit_request=explicit) == expected
+    assert (
+        handoff_priority(urgency=urgency, lead_score=lead, sentiment=sentiment, explicit_request=explicit)
+        == expected
+    )
 
 
 def test_priority_rejects_unknown_urgency() -> None:

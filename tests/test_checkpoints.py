@@ -30,7 +30,9 @@ async def test_interrupt_resume_and_history(runtime: BatonRuntime, conversation_
     result = await runtime.graph.ainvoke(None, _config(conversation_id), context=runtime.context)
     assert "__interrupt__" in result  # running again without a resume pauses again, nothing applied
     result = await runtime.graph.ainvoke(
-        Command(resume={"type": "reply", "text": "Maria here"}), _config(conversation_id), context=runtime.context
+        Command(resume={"type": "reply", "text": "Maria here"}),
+        _config(conversation_id),
+        context=runtime.context,
     )
     assert "__interrupt__" in result
     assert result["messages"][-1].text == "Maria here"
@@ -94,11 +96,14 @@ async def test_rollback_returns_to_the_ai_from_the_pre_handoff_checkpoint(
     record = head.handoff
     assert record is not None
     pre = next(
-        h for h in await runtime.checkpoints(conversation_id)
+        h
+        for h in await runtime.checkpoints(conversation_id)
         if h.next == ["router"] and h.messages == record["message_index"] + 1
     )
 
-    result = await runtime.rollback(conversation_id, reason="no agent accepted", notice="You're back with me.")
+    result = await runtime.rollback(
+        conversation_id, reason="no agent accepted", notice="You're back with me."
+    )
 
     assert result.status == "bot"
     assert result.active_agent == "seller_bot"
@@ -117,7 +122,7 @@ async def test_rollback_returns_to_the_ai_from_the_pre_handoff_checkpoint(
     lineage = {h.checkpoint_id: h.parent_id for h in history}
     node = history[0].checkpoint_id
     ancestors = set()
-    while node in lineage and lineage[node]:
+    while lineage.get(node):
         node = lineage[node]  # type: ignore[assignment]
         ancestors.add(node)
     assert pre.checkpoint_id in ancestors
@@ -128,7 +133,9 @@ async def test_rollback_returns_to_the_ai_from_the_pre_handoff_checkpoint(
     assert result.pending_interrupt is None
 
 
-async def test_rollback_without_a_human_handoff_is_refused(runtime: BatonRuntime, conversation_id: str) -> None:
+async def test_rollback_without_a_human_handoff_is_refused(
+    runtime: BatonRuntime, conversation_id: str
+) -> None:
     await runtime.post_message(conversation_id, "Hi")
     try:
         await runtime.rollback(conversation_id, reason="test")

@@ -43,8 +43,15 @@ def test_policy_explain_names_the_rule_and_why(tmp_path: Path) -> None:
     history.write_text(json.dumps(["Hi, I'm looking around"]))
     result = runner.invoke(
         app,
-        ["policy", "explain", str(POLICIES / "real_estate.yaml"), "Let me talk to a real person", "--history",
-         str(history), "--json"],
+        [
+            "policy",
+            "explain",
+            str(POLICIES / "real_estate.yaml"),
+            "Let me talk to a real person",
+            "--history",
+            str(history),
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -57,7 +64,9 @@ def test_policy_explain_names_the_rule_and_why(tmp_path: Path) -> None:
 def test_policy_explain_rejects_bad_history(tmp_path: Path) -> None:
     history = tmp_path / "history.json"
     history.write_text(json.dumps({"not": "a list"}))
-    result = runner.invoke(app, ["policy", "explain", str(POLICIES / "support.yaml"), "hi", "--history", str(history)])
+    result = runner.invoke(
+        app, ["policy", "explain", str(POLICIES / "support.yaml"), "hi", "--history", str(history)]
+    )
     assert result.exit_code == 2
     assert "expected a JSON list" in result.output
 
@@ -83,8 +92,20 @@ def test_eval_context_small_run(tmp_path: Path) -> None:
         pytest.skip("shared datasets not beside the repo")
     report = tmp_path / "ctx.json"
     result = runner.invoke(
-        app, ["eval", "context", "--dataset", str(dataset), "--report", str(report), "--limit", "5",
-              "--no-progress", "--html", str(tmp_path / "ctx.html")]
+        app,
+        [
+            "eval",
+            "context",
+            "--dataset",
+            str(dataset),
+            "--report",
+            str(report),
+            "--limit",
+            "5",
+            "--no-progress",
+            "--html",
+            str(tmp_path / "ctx.html"),
+        ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(report.read_text())
@@ -94,5 +115,7 @@ def test_eval_context_small_run(tmp_path: Path) -> None:
 
 
 def test_eval_missing_dataset_exits_2(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["eval", "context", "--dataset", str(tmp_path / "x.jsonl"), "--report", "r.json"])
+    result = runner.invoke(
+        app, ["eval", "context", "--dataset", str(tmp_path / "x.jsonl"), "--report", "r.json"]
+    )
     assert result.exit_code == 2

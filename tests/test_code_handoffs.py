@@ -24,7 +24,8 @@ async def test_decorated_condition_fires_after_yaml_rules(tmp_path: Path) -> Non
         await rt.post_message("c1", "Hi")
         result = await rt.post_message("c1", "My referral code is pineapple")
     assert result.active_agent == "luxury_specialist"
-    assert result.routing is not None and result.routing["rule_id"] == "code:wants_waterfront"
+    assert result.routing is not None
+    assert result.routing["rule_id"] == "code:wants_waterfront"
     assert result.replies[0].text == "Our luxury desk will take it from here."
 
 
@@ -39,7 +40,8 @@ async def test_dynamic_condition_returns_the_target(tmp_path: Path) -> None:
         await rt.post_message("c2", "Hi")
         result = await rt.post_message("c2", "The secret word is banana")
     assert result.active_agent == "seller_bot"
-    assert result.handoff is not None and result.handoff["trigger"] == "code"
+    assert result.handoff is not None
+    assert result.handoff["trigger"] == "code"
 
 
 async def test_before_hook_can_veto_with_a_reason(tmp_path: Path) -> None:

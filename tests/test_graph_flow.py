@@ -105,7 +105,8 @@ async def test_customer_turn_never_resumes_a_waiting_thread(
     after = await runtime.get(conversation_id)
     assert len(after.transcript) == len(before.transcript) + 1
     assert after.transcript[-1].text == "Hello? Is anyone there?"
-    assert after.handoff is not None and after.handoff["id"] == before.handoff["id"]  # type: ignore[index]
+    assert after.handoff is not None
+    assert after.handoff["id"] == before.handoff["id"]
 
 
 async def test_human_reply_then_return_to_ai(runtime: BatonRuntime, conversation_id: str) -> None:
@@ -193,7 +194,8 @@ async def test_investment_question_consults_specialists_without_handoff(
     result = await runtime.post_message(conversation_id, "What cap rate should I expect on a rental duplex?")
     assert result.handoff is None
     assert result.active_agent == "concierge_bot"
-    assert result.routing is not None and result.routing["rule_id"] == "investment_consult"
+    assert result.routing is not None
+    assert result.routing["rule_id"] == "investment_consult"
     view = await runtime.get(conversation_id)
     assert {c["specialist"] for c in view.consultations} == {"luxury_specialist", "buyer_bot"}
     assert result.replies[-1].speaker == "concierge_bot"
@@ -206,4 +208,5 @@ async def test_escalate_hands_off_outside_the_policy(
     await memory_runtime.post_message(conversation_id, "Hi")
     result = await memory_runtime.escalate(conversation_id, reason="customer clicked 'talk to a person'")
     assert result.pending_interrupt is not None
-    assert result.handoff is not None and result.handoff["rule_id"] == "manual"
+    assert result.handoff is not None
+    assert result.handoff["rule_id"] == "manual"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from policies.evaluator import compare, explain, first_match, holds
 from policies.models import AllOf, AnyOf, Condition, Policy
 
-numbers = st.one_of(st.integers(-10**6, 10**6), st.floats(-1e6, 1e6, allow_nan=False))
+numbers = st.one_of(st.integers(-(10**6), 10**6), st.floats(-1e6, 1e6, allow_nan=False))
 ORDER = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
@@ -22,7 +22,9 @@ def test_ordering_operators_match_python(op: str, actual: float, expected: float
     assert compare(cond, actual) is ORDER[op](actual, expected)
 
 
-@given(op=st.sampled_from(sorted(ORDER)), expected=numbers, actual=st.one_of(st.none(), st.text(), st.booleans()))
+@given(
+    op=st.sampled_from(sorted(ORDER)), expected=numbers, actual=st.one_of(st.none(), st.text(), st.booleans())
+)
 def test_ordering_never_holds_for_missing_or_non_numbers(op: str, expected: float, actual: Any) -> None:
     assert compare(Condition(field="x", op=op, value=expected), actual) is False  # type: ignore[arg-type]
 

@@ -1,0 +1,65 @@
+"""Case memory: how past human handoffs ended, offered to later briefs as "similar case: ...".
+
+Backed by the embedded chromadb store (``graph.retrieval.CaseStore``) under the data dir, embedding
+offline with the bundled MiniLM model. Opened lazily: a process that never hands off never loads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from graph.context.models import SimilarCase
+from graph.retrieval import CaseStore
+
+log = logging.getLogger(__name__)
+
+
+class CaseMemory:
+    """Remembers resolved handoffs and finds the ones most like a new conversation."""
+
+    def __init__(self, data_dir: Path, *, min_score: float = 0.45) -> None:
+        self._data_dir = data_dir
+        self._min_score = min_score
+        self._store: CaseStore | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> CaseStore:
+        """The chromadb-backed store, opened on first use."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = CaseStore(self._data_dir)
+        return self._store
+
+    def similar(self, query: str) -> list[SimilarCase]:
+        """Resolved cases whose summary resembles ``query``, best first (the brief's retriever)."""
+        return [
+            SimilarCase(case_id=c.id, summary=c.summary, resolution=c.resolution, score=round(c.score, 3))
+            for c in self.store.similar_cases(query, k=3, min_score=self._min_score)
+        ]
+
+    def remember(self, record: Mapping[str, Any]) -> None:
+        """Index a human handoff that ended with a note (returned to AI or closed)."""
+        brief = record.get("brief") or {}
+        summary = str(brief.get("goal") or brief.get("summary") or "").strip()
+        note = str(record.get("note") or "").strip()
+        if not summary or not note:
+            return  # nothing a later agent could learn from
+        try:
+            self.store.add_case(
+                str(record["id"]),
+                summary,
+                note,
+                {
+                    "target": record.get("to"),
+                    "trigger": record.get("trigger"),
+                    "outcome": record.get("status"),
+                },
+            )
+        except Exception:  # the conversation must go on even if the index is unavailable
+            log.warning("could not index handoff %s in case memory", record.get("id"), exc_info=True)

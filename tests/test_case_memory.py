@@ -1,0 +1,34 @@
+"""Resolved human handoffs are remembered and cited as similar cases in later briefs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import make_settings
+
+from graph.actions import ReturnToAI
+from graph.runtime import BatonRuntime
+
+LIEN = "I want to sell my house but the lawyer says there's a lien on the title from my late father's estate."
+
+
+async def test_a_returned_handoff_becomes_a_similar_case(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, case_memory=True)
+    async with BatonRuntime.open(settings, checkpoint_url="memory") as rt:
+        await rt.post_message("first", "Hi")
+        first = await rt.post_message("first", LIEN)
+        assert first.pending_interrupt is not None
+        assert first.pending_interrupt["brief"]["similar_cases"] == []  # nothing remembered yet
+        await rt.resume("first", ReturnToAI(note="Title company released the lien after probate paperwork"))
+        assert rt.memory is not None
+        assert rt.memory.store.count()["resolved_cases"] == 1
+
+        await rt.post_message("second", "Hello")
+        second = await rt.post_message(
+            "second", "We need to sell mom's house; the attorney found a lien on the title from the estate."
+        )
+    assert second.pending_interrupt is not None
+    cases = second.pending_interrupt["brief"]["similar_cases"]
+    assert cases, "the earlier resolution should be offered to the next agent"
+    assert "probate" in cases[0]["resolution"]
+    assert cases[0]["score"] > 0.45
