@@ -164,11 +164,13 @@ def _load_issues(text: str) -> list[PolicyIssue] | None:
 yaml_scalars = st.one_of(
     st.integers(), st.floats(allow_nan=False), st.booleans(), st.text(max_size=12), st.none()
 )
-yaml_values = st.recursive(
-    yaml_scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=12,
-)
+
+
+def _nested(inner: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3))
+
+
+yaml_values = st.recursive(yaml_scalars, _nested, max_leaves=12)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
