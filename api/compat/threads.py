@@ -129,8 +129,8 @@ async def update_state(
 ) -> dict[str, Any]:
     """Write ``values`` as if ``as_node`` had run, on the head or on ``checkpoint`` (which forks).
 
-    Writing as the human node is refused: a paused thread moves on only through a run whose
-    ``command.resume`` is a typed human action.
+    A paused head is not writable (409), and nothing may write as the human node (422): a paused
+    thread moves on only through a run whose ``command.resume`` is a typed human action.
     """
     record = await require_thread(store, runtime, thread_id)
     if body.as_node == HUMAN_AGENT:
@@ -141,6 +141,10 @@ async def update_state(
     if checkpoint_id:
         config = (await snapshot_at(runtime, thread_id, checkpoint_id)).config
     async with runtime._lock(thread_id):
+        if not checkpoint_id and (await runtime.graph.aget_state(config)).interrupts:
+            # Any write on the paused head would drop the pending human task: a resume by accident.
+            msg = f"thread {thread_id} is waiting for a human: resume it with a human action, or fork a checkpoint"
+            raise ApiError(409, "awaiting_human", msg)
         try:
             new_config = await runtime.graph.aupdate_state(config, body.values, as_node=body.as_node)
         except InvalidUpdateError as exc:
