@@ -279,12 +279,15 @@ class HandoffService:
             await self._publish_replies(pending.result, pending.agent_id, handoff.handoff_id)
             await self._finished(cid, handoff.handoff_id, "returned_to_ai", pending.agent_id)
             return
-        reason = f"no agent took the handoff ({handoff.status})"
+        reason = f"no agent took the handoff ({handoff.outcome or handoff.status})"
+        # "continue with the AI" speaks the policy's own no-agent message; a callback promise is the desk's
+        text = None if notice.kind == "ai" else notice.message
         async with self._locked(cid):
-            result = await self.runtime.rollback(cid, reason=reason, notice=notice.message)
+            result = await self.runtime.rollback(cid, reason=reason, notice=text)
         if self.metrics:
             self.metrics.rollbacks.inc()
-        state = HandoffStateEvent(handoff_id=handoff.handoff_id, state="rolled_back", message=notice.message)
+        told = text or self.runtime.context.policies.current().policy.handoff.no_agent_message
+        state = HandoffStateEvent(handoff_id=handoff.handoff_id, state="rolled_back", message=told)
         await self.publish(cid, state)
         await self._publish_replies(result, None)
         await self._finished(cid, handoff.handoff_id, "rolled_back", None)
