@@ -1,0 +1,157 @@
+"""Reconnect with replay, no-agent expiry rolled back to the AI, signed retried webhooks, idle sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request, Response
+from websockets.exceptions import ConnectionClosed
+
+from api.app import create_app
+from desk.config import DeskConfig
+from tests.test_api_support import (
+    ADMIN,
+    DISTRESS,
+    SELL,
+    Api,
+    api_settings,
+    events,
+    next_event,
+    quiet,
+    serve_in_thread,
+)
+
+
+async def test_reconnect_replays_exactly_the_missed_events(tmp_path: Path) -> None:
+    with serve_in_thread(create_app(api_settings(tmp_path))) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            api = Api(url, http)
+            cid, token = await api.conversation()
+            path = f"/v1/conversations/{cid}/ws"
+            async with api.ws(path, token) as ws:
+                await api.say(cid, token, "Hi")
+                seen = await events(ws, 2)  # customer_message + concierge greeting
+            assert [e["seq"] for e in seen] == [1, 2]
+            last = seen[-1]["seq"]
+            missed = await api.say(cid, token, SELL)  # said while the socket was down
+            missed_count = missed["seq"] - last
+            assert missed_count >= 3
+
+            async with api.ws(path, token, since=last) as ws:
+                replay = await events(ws, missed_count)
+                assert [e["seq"] for e in replay] == list(range(last + 1, missed["seq"] + 1))
+                assert replay[0]["type"] == "customer_message"
+                assert replay[0]["text"] == SELL
+                assert await quiet(ws, 0.3) == []  # nothing twice
+                await ws.send(json.dumps({"type": "customer_message", "text": "What is it worth?"}))
+                live = await next_event(ws, "customer_message")
+                assert live["seq"] == missed["seq"] + 1
+
+            async with api.ws(path, token, since=0) as ws:  # full history, in order
+                history = await events(ws, live["seq"])
+                assert [e["seq"] for e in history] == list(range(1, live["seq"] + 1))
+            view = (await http.get(f"/v1/conversations/{cid}", headers=api.auth(token))).json()
+            assert view["seq"] >= live["seq"]
+
+
+async def test_no_agent_expiry_rolls_back_to_the_ai_visibly(tmp_path: Path) -> None:
+    config = DeskConfig(expires_after_s=1.0, accept_timeout_s=1.0, no_agent_policy="ai")
+    with serve_in_thread(create_app(api_settings(tmp_path), desk_config=config)) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            api = Api(url, http)
+            cid, token = await api.conversation()
+            async with api.ws(f"/v1/conversations/{cid}/ws", token) as ws:
+                for text in ("Hi", SELL):
+                    await api.say(cid, token, text)
+                turn = await api.say(cid, token, DISTRESS)
+                assert turn["status"] == "awaiting_human"
+                assert turn["handoff"]["queue_position"] == 1  # nobody is online
+                state = await next_event(ws, "handoff_state", timeout=15)
+                while state["state"] != "rolled_back":
+                    state = await next_event(ws, "handoff_state", timeout=15)
+                bot = await next_event(ws, "bot_message")
+                while bot["role"] != "bot":
+                    bot = await next_event(ws, "bot_message")
+                assert "nothing you've" in bot["text"]  # the policy's no-agent message
+                assert (await next_event(ws, "handoff_complete"))["outcome"] == "rolled_back"
+            view = (await http.get(f"/v1/conversations/{cid}", headers=api.auth(token))).json()
+            assert view["status"] == "bot"
+            assert view["active_agent"] == "seller_bot"
+            assert view["handoffs"][-1]["status"] == "rolled_back"
+            after = await api.say(cid, token, "OK, thanks")
+            assert after["status"] == "bot"
+            stats = (await http.get("/v1/analytics/handoffs", headers=api.auth(ADMIN))).json()
+            assert stats["rollbacks"] == 1
+            assert stats["completion_rate"] == 0
+            metrics = (await http.get("/metrics")).text
+            assert "baton_rollbacks_total 1.0" in metrics
+
+
+async def test_webhooks_are_signed_and_retried(tmp_path: Path) -> None:
+    received: list[tuple[bytes, str]] = []
+    attempts: dict[bytes, int] = {}
+    receiver = FastAPI()
+
+    @receiver.post("/hook")
+    async def hook(request: Request) -> Response:
+        body = await request.body()
+        attempts[body] = attempts.get(body, 0) + 1
+        if attempts[body] < 3:  # the first two deliveries of every event fail
+            return Response(status_code=503)
+        received.append((body, request.headers["x-baton-signature"]))
+        return Response(status_code=204)
+
+    secret = "hook-secret"
+    with serve_in_thread(receiver) as hook_url:
+        settings = api_settings(
+            tmp_path, webhook_urls=f"{hook_url}/hook", webhook_secret=secret, webhook_backoff_s=0.05
+        )
+        with serve_in_thread(create_app(settings)) as url:
+            async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+                api = Api(url, http)
+                cid, token = await api.conversation()
+                t0 = asyncio.get_running_loop().time()
+                for text in ("Hi", SELL, DISTRESS):
+                    await api.say(cid, token, text)
+                assert asyncio.get_running_loop().time() - t0 < 20  # turns never wait for webhooks
+                for _ in range(100):
+                    if received:
+                        break
+                    await asyncio.sleep(0.1)
+    assert received
+    body, signature = received[0]
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(signature, expected)
+    event = json.loads(body)
+    assert event["type"] == "handoff_created"
+    assert event["conversation_id"] == cid
+    assert attempts[body] == 3
+
+
+async def test_silent_socket_is_closed_and_pings_are_sent(tmp_path: Path) -> None:
+    settings = api_settings(tmp_path, ws_ping_s=0.2, ws_idle_s=1.0)
+    with serve_in_thread(create_app(settings)) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            api = Api(url, http)
+            cid, token = await api.conversation()
+            async with api.ws(f"/v1/conversations/{cid}/ws", token) as ws:
+                assert (await next_event(ws, "ping", timeout=2))["type"] == "ping"
+                for _ in range(4):  # answering pings keeps the socket open past the idle limit
+                    await ws.send('{"type": "pong"}')
+                    await next_event(ws, "ping", timeout=2)
+                await ws.send('{"type": "bogus"}')
+                error = await next_event(ws, "error")
+                assert error["code"] == "validation_error"
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        await asyncio.wait_for(ws.recv(), 5)
+                assert closed.value.rcvd is not None
+                assert closed.value.rcvd.code == 4408
+            metrics = (await http.get("/metrics")).text
+            assert 'baton_websockets_idle_closed_total{role="customer"} 1.0' in metrics
