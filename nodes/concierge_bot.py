@@ -8,7 +8,7 @@ from nodes.base import BotSpec, Slot, make_bot
 from nodes.names import CONCIERGE_BOT
 from nodes.opening import opening_for
 
-_NAME = re.compile(r"\b(?:my name is|i'm|i am|this is|call me)\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)")
+_NAME = re.compile(r"\b(?i:my name is|i'm|i am|this is|call me)\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)")
 _GOAL = re.compile(
     r"\b(buy\w*|sell\w*|rent\w*|invest\w*|valuation|list(?:ing)?|move|moving|relocat\w+)\b", re.I
 )

@@ -161,8 +161,11 @@ def seats(text: str, asked: bool) -> str | None:
 
 
 def device(text: str, asked: bool) -> str | None:
-    """Device or browser."""
-    return _first(_DEVICE, text)
+    """Device or browser; a named one ("iPhone") beats a generic "app"."""
+    found = [m.group(0) for m in _DEVICE.finditer(text)]
+    named = [f for f in found if f.lower() not in ("app", "browser")]
+    choices = named or found
+    return choices[0] if choices else None
 
 
 def error_message(text: str, asked: bool) -> str | None:

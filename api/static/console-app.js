@@ -1,0 +1,375 @@
+/* Agent console: presence, live offer queue, progressive brief, live chat, transfer/return/complete. */
+"use strict";
+
+(() => {
+  const { el, api, Stream, speakerName } = Baton;
+  const KEY = "baton.console";
+  const $ = (id) => document.getElementById(id);
+
+  let auth = null;  // {token, agentId, role}
+  let stream = null;
+  const offers = new Map();  // handoff_id -> offer event
+  const mine = new Map();  // handoff_id -> {handoff_id, conversation_id, status, unread}
+  let current = null;  // {handoff, brief, transcript}
+  let nextIndex = 0, typingTimer = null, lastTyping = 0, presence = "offline";
+
+  // -- sign in ---------------------------------------------------------------------------------
+  async function signIn(token, agentId) {
+    if (agentId) {
+      const agent = await api("GET", `/v1/agents/${encodeURIComponent(agentId)}`, token);
+      auth = { token, agentId, role: "agent", name: agent.display_name || agentId };
+      presence = agent.status;
+    } else {
+      await api("GET", "/v1/agents", token);  // only the admin may list agents
+      auth = { token, agentId: null, role: "admin", name: "Admin" };
+    }
+    sessionStorage.setItem(KEY, JSON.stringify({ token, agentId }));
+    $("c-signin").classList.add("hidden");
+    $("c-me").classList.remove("hidden");
+    $("c-who").textContent = auth.role === "admin" ? "Signed in as admin" : `${auth.name} (${auth.agentId})`;
+    $("c-nav").classList.remove("hidden");
+    $("c-presence").classList.toggle("hidden", auth.role !== "agent");
+    if (auth.role === "agent") {
+      showPresence();
+      $("c-tab-desk").classList.remove("hidden");
+      show("desk");
+      await refreshList();
+      stream = new Stream(`/v1/agents/${encodeURIComponent(auth.agentId)}/ws`, token, {
+        since: null, onEvent, onStatus,
+      }).start();
+      window.batonConsole.stream = stream;
+    } else {
+      $("c-tab-desk").classList.add("hidden");
+      show("analytics");
+    }
+  }
+
+  function onStatus(status) {
+    $("c-conn").textContent = status === "open" ? "" : { connecting: "Connecting…", reconnecting: "Reconnecting…", down: "Connection lost, retrying…", offline: "Offline" }[status] || status;
+    document.body.dataset.conn = status;
+    if (status === "open") refreshList().catch(() => {});
+  }
+
+  function show(view) {
+    $("c-desk").classList.toggle("hidden", view !== "desk");
+    $("c-analytics").classList.toggle("hidden", view !== "analytics");
+    $("c-tab-desk").setAttribute("aria-selected", String(view === "desk"));
+    $("c-tab-analytics").setAttribute("aria-selected", String(view === "analytics"));
+    if (view === "analytics") BatonCharts.render($("c-charts"), auth).catch((err) => {
+      $("c-charts").replaceChildren(el("p", { class: "error", role: "alert" }, err.status === 403 ? "Analytics need the admin token." : err.message));
+    });
+  }
+
+  // -- presence --------------------------------------------------------------------------------
+  function showPresence() {
+    const online = presence === "online";
+    const btn = $("c-presence");
+    btn.textContent = online ? "Online · go away" : `${presence[0].toUpperCase()}${presence.slice(1)} · go online`;
+    btn.setAttribute("aria-pressed", String(online));
+    btn.classList.toggle("primary", !online);
+  }
+
+  async function togglePresence() {
+    const next = presence === "online" ? "away" : "online";
+    const agent = await api("PUT", `/v1/agents/${encodeURIComponent(auth.agentId)}/status`, auth.token, { status: next });
+    presence = agent.status;
+    showPresence();
+  }
+
+  // -- queue and my conversations ----------------------------------------------------------------
+  async function refreshList() {
+    if (!auth || auth.role !== "agent") return;
+    const list = await api("GET", "/v1/handoffs", auth.token);
+    for (const h of list) {
+      if (h.status === "offered" && h.offered_agent_id === auth.agentId && !offers.has(h.handoff_id)) {
+        const last = (h.offers || []).at(-1) || {};
+        offers.set(h.handoff_id, {
+          handoff_id: h.handoff_id, conversation_id: h.conversation_id, priority: h.priority, urgency: h.urgency,
+          required_skills: h.required_skills, reason: h.reason, expires_at: last.expires_at || null, brief: h.brief,
+        });
+      }
+      if (["accepted", "active"].includes(h.status) && h.assigned_agent_id === auth.agentId && !mine.has(h.handoff_id)) {
+        mine.set(h.handoff_id, { handoff_id: h.handoff_id, conversation_id: h.conversation_id, status: h.status, unread: 0, brief: h.brief });
+      }
+    }
+    renderQueue();
+  }
+
+  function secondsLeft(offer) {
+    return offer.expires_at ? Math.max(0, Math.round((Date.parse(offer.expires_at) - Date.now()) / 1000)) : null;
+  }
+
+  function renderQueue() {
+    const queue = $("c-queue");
+    const items = [...offers.values()].sort((a, b) => b.priority - a.priority);
+    queue.replaceChildren(...items.map((o) => {
+      const left = secondsLeft(o);
+      const summary = (o.brief && o.brief.summary) || o.reason || "New conversation";
+      return el("li", { class: "queue-item", "data-handoff": o.handoff_id },
+        el("div", { class: "row" },
+          el("strong", { class: "grow" }, `Priority ${o.priority}`),
+          el("span", { class: "countdown", "aria-label": "seconds left to accept" }, left === null ? "" : `${left}s`)),
+        el("div", { class: "meta" },
+          el("span", { class: `pill ${o.urgency}` }, `urgency: ${o.urgency}`),
+          ...(o.required_skills || []).map((s) => el("span", { class: "pill" }, s))),
+        el("div", { class: "muted" }, summary),
+        el("div", { class: "row", style: null },
+          el("button", { class: "primary", type: "button", onclick: () => accept(o.handoff_id) }, "Accept"),
+          el("button", { type: "button", onclick: () => decline(o.handoff_id) }, "Decline")));
+    }));
+    $("c-queue-empty").classList.toggle("hidden", items.length > 0);
+    const list = $("c-mine");
+    list.replaceChildren(...[...mine.values()].map((m) => el("li", {
+      class: `queue-item ${current && current.handoff.handoff_id === m.handoff_id ? "selected" : ""}`,
+    }, el("button", {
+      type: "button", class: "grow", "data-handoff": m.handoff_id, onclick: () => open(m.handoff_id),
+      "aria-label": `Open conversation ${m.conversation_id}${m.unread ? `, ${m.unread} new` : ""}`,
+    }, ((m.brief && m.brief.goal) || m.conversation_id).slice(0, 60), m.unread ? ` (${m.unread} new)` : ""))));
+  }
+
+  setInterval(() => {
+    for (const node of document.querySelectorAll("#c-queue .queue-item")) {
+      const offer = offers.get(node.dataset.handoff);
+      if (!offer) continue;
+      const left = secondsLeft(offer);
+      node.querySelector(".countdown").textContent = left === null ? "" : `${left}s`;
+      if (left === 0) { offers.delete(offer.handoff_id); renderQueue(); }
+    }
+  }, 1000);
+
+  async function accept(id) {
+    $("c-error").textContent = "";
+    try {
+      const handoff = await api("POST", `/v1/handoffs/${id}/accept`, auth.token);
+      const offer = offers.get(id);
+      offers.delete(id);
+      mine.set(id, { handoff_id: id, conversation_id: handoff.conversation_id, status: handoff.status, unread: 0, brief: offer && offer.brief });
+      renderQueue();
+      await open(id);
+      $("c-text").focus();
+    } catch (err) { $("c-error").textContent = `Could not accept: ${err.message}`; offers.delete(id); renderQueue(); }
+  }
+
+  async function decline(id) {
+    try { await api("POST", `/v1/handoffs/${id}/decline`, auth.token, { reason: "declined in the console" }); }
+    catch (err) { $("c-error").textContent = err.message; }
+    offers.delete(id);
+    renderQueue();
+  }
+
+  // -- brief (progressive disclosure) and transcript ---------------------------------------------
+  async function open(id) {
+    const detail = await api("GET", `/v1/handoffs/${id}`, auth.token);
+    current = detail;
+    const entry = mine.get(id);
+    if (entry) entry.unread = 0;
+    renderBrief(detail);
+    renderTranscript(detail.transcript);
+    renderActions();
+    const held = ["accepted", "active"].includes(detail.handoff.status);
+    $("c-text").disabled = !held;
+    $("c-send").disabled = !held;
+    renderQueue();
+  }
+
+  function turnLink(turn, label) {
+    return el("button", {
+      type: "button", class: "fact-link", "aria-label": `Show turn ${turn} in the transcript`,
+      onclick: () => {
+        const node = document.getElementById(`turn-${turn}`);
+        if (!node) return;
+        node.scrollIntoView({ behavior: "smooth", block: "center" });
+        node.classList.remove("flash"); void node.offsetWidth; node.classList.add("flash");
+        node.focus({ preventScroll: true });
+      },
+    }, label);
+  }
+
+  function list(items, render) {
+    if (!items || !items.length) return el("p", { class: "muted" }, "None.");
+    return el("ul", {}, ...items.map((i) => el("li", {}, render ? render(i) : String(i))));
+  }
+
+  function renderBrief(detail) {
+    const b = detail.brief || {};
+    const h = detail.handoff;
+    const sentiment = b.sentiment || {};
+    const box = $("c-brief");
+    const facts = list(b.facts, (f) => [el("strong", {}, `${f.key.replace(/_/g, " ")}: `), f.value, " ", turnLink(f.turn, `(turn ${f.turn})`)]);
+    const sections = Object.entries(b.sections || {}).map(([k, v]) => el("div", {},
+      el("strong", {}, `${k.replace(/_/g, " ")}: `),
+      typeof v === "string" ? v : Array.isArray(v) ? v.join("; ") : Object.entries(v).map(([a, c]) => `${a}: ${c}`).join("; ")));
+    box.replaceChildren(
+      el("h2", { id: "c-brief-h" }, "Brief"),
+      el("section", { "aria-label": "5-second view" },
+        el("h3", {}, "In 5 seconds"),
+        el("dl", { class: "five" },
+          el("dt", {}, "Summary"), el("dd", { id: "c-summary" }, b.summary || h.reason || "—"),
+          el("dt", {}, "Goal"), el("dd", {}, b.goal || "—"),
+          el("dt", {}, "Sentiment"), el("dd", {}, el("span", { class: `pill ${sentiment.label || ""}` }, `${sentiment.label || "unknown"}${sentiment.trend ? `, ${sentiment.trend}` : ""}`)),
+          el("dt", {}, "Urgency"), el("dd", {}, el("span", { class: `pill ${b.urgency || h.urgency}` }, b.urgency || h.urgency), ` · priority ${h.priority} · ${h.trigger || ""}`))),
+      el("details", { id: "c-thirty" },
+        el("summary", {}, "In 30 seconds: facts, what was tried, open questions"),
+        el("h3", {}, "Facts"), facts,
+        el("h3", {}, "Already tried"), list(b.tried),
+        el("h3", {}, "Open questions"), list(b.open_questions),
+        b.next_step ? [el("h3", {}, "Suggested next step"), el("p", {}, b.next_step)] : null,
+        sections.length ? [el("h3", {}, "Details"), ...sections] : null),
+      el("h3", {}, "Suggested replies"),
+      b.openers && b.openers.length
+        ? el("div", { class: "openers" }, ...b.openers.map((text) => el("button", {
+          type: "button", onclick: () => { const t = $("c-text"); t.value = text; t.focus(); },
+        }, text)))
+        : el("p", { class: "muted" }, "None."));
+  }
+
+  function addTurn(role, speaker, text, index) {
+    const ol = $("c-transcript");
+    const who = role === "customer" ? "Customer" : role === "agent" ? (speaker === auth.agentId ? "You" : "Agent") : speakerName(speaker, role);
+    const item = el("li", { class: `msg ${role === "customer" ? "agent-view-customer bot" : role === "agent" ? "customer" : role}`, id: index === undefined ? null : `turn-${index}`, tabindex: "-1" },
+      el("div", { class: "who" }, who, index === undefined ? "" : ` · turn ${index}`),
+      el("div", { class: "bubble" }, text));
+    ol.append(item);
+    ol.scrollTop = ol.scrollHeight;
+  }
+
+  function renderTranscript(turns) {
+    $("c-transcript").replaceChildren();
+    for (const t of turns) addTurn(t.role, t.speaker, t.text, t.index);
+    nextIndex = turns.length ? turns[turns.length - 1].index + 1 : 0;
+  }
+
+  // -- actions -----------------------------------------------------------------------------------
+  function actionForm(label, fields, submit, danger) {
+    const form = el("form", {}, ...fields.map(([name, text, placeholder]) => el("div", {},
+      el("label", { for: `c-f-${name}` }, text),
+      el("input", { id: `c-f-${name}`, name, placeholder: placeholder || "" }))),
+    el("button", { type: "submit", class: danger ? "danger" : "primary" }, label));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const data = Object.fromEntries(new FormData(form).entries());
+      $("c-error").textContent = "";
+      try { await submit(data); } catch (err) { $("c-error").textContent = err.message; }
+    });
+    return el("details", {}, el("summary", {}, label), form);
+  }
+
+  function renderActions() {
+    const box = $("c-actions");
+    const held = current && ["accepted", "active"].includes(current.handoff.status);
+    if (!held) { box.replaceChildren(); return; }
+    const id = current.handoff.handoff_id;
+    const done = (what) => { finish(id, what); };
+    box.replaceChildren(
+      actionForm("Transfer", [["to", "Agent ID or skills (comma-separated)", "agent-lee or legal"], ["reason", "Reason", "needs a legal specialist"]], async (d) => {
+        const to = (d.to || "").trim();
+        const body = { reason: d.reason || "" };
+        if (to.startsWith("agent") || !to.includes(",") && mine.has(to)) body.to_agent_id = to;
+        else body.to_skills = to.split(",").map((s) => s.trim()).filter(Boolean);
+        await api("POST", `/v1/handoffs/${id}/transfer`, auth.token, body);
+        done("Transferred.");
+      }),
+      actionForm("Return to AI", [["note", "Note for the assistant", "Valuation visit booked Friday 10am"]], async (d) => {
+        await api("POST", `/v1/handoffs/${id}/return`, auth.token, { note: d.note || "" });
+        done("Returned to the AI.");
+      }),
+      actionForm("Complete", [["note", "Notes", "resolved"], ["text", "Last message to the customer (optional)", ""]], async (d) => {
+        await api("POST", `/v1/handoffs/${id}/complete`, auth.token, { note: d.note || "", text: d.text || "" });
+        done("Completed.");
+      }, true));
+  }
+
+  function finish(id, message) {
+    mine.delete(id);
+    if (current && current.handoff.handoff_id === id) {
+      current.handoff.status = "done";
+      $("c-text").disabled = true; $("c-send").disabled = true;
+      $("c-actions").replaceChildren(el("p", { class: "notice", role: "status" }, message));
+    }
+    renderQueue();
+  }
+
+  async function send() {
+    const text = $("c-text").value.trim();
+    if (!text || !current) return;
+    $("c-error").textContent = "";
+    try {
+      await api("POST", `/v1/handoffs/${current.handoff.handoff_id}/reply`, auth.token, { text });
+      $("c-text").value = "";
+      lastTyping = 0;  // the next keystroke starts a new "typing" signal
+      current.handoff.status = "active";
+    } catch (err) { $("c-error").textContent = `Not sent: ${err.message}`; }
+  }
+
+  // -- live events ------------------------------------------------------------------------------
+  function onEvent(ev) {
+    const isCurrent = current && ev.conversation_id === current.handoff.conversation_id;
+    switch (ev.type) {
+      case "offer":
+        if (ev.expires_at && Date.parse(ev.expires_at) < Date.now()) break;
+        offers.set(ev.handoff_id, ev);
+        renderQueue();
+        break;
+      case "transfer_request":
+        $("c-error").textContent = "";
+        document.getElementById("c-queue-h").textContent = "Queue (transfer incoming)";
+        break;
+      case "customer_message": case "agent_message": case "bot_message": {
+        if (isCurrent) {
+          const role = ev.type === "customer_message" ? "customer" : ev.type === "agent_message" ? "agent" : (ev.role || "bot");
+          addTurn(role, ev.type === "agent_message" ? ev.agent_id : ev.speaker, ev.text, nextIndex++);
+          if (ev.type === "customer_message") $("c-typing").textContent = "";
+        } else {
+          const entry = [...mine.values()].find((m) => m.conversation_id === ev.conversation_id);
+          if (entry && ev.type === "customer_message") { entry.unread += 1; renderQueue(); }
+        }
+        break;
+      }
+      case "handoff_state":
+        if (ev.state === "offer_withdrawn") { offers.delete(ev.handoff_id); renderQueue(); }
+        break;
+      case "handoff_complete":
+        if (mine.has(ev.handoff_id)) finish(ev.handoff_id, `Conversation ${ev.outcome.replace(/_/g, " ")}.`);
+        break;
+      case "typing":
+        if (isCurrent && ev.role === "customer") {
+          $("c-typing").textContent = "Customer is typing…";
+          clearTimeout(typingTimer);
+          typingTimer = setTimeout(() => { $("c-typing").textContent = ""; }, 4000);
+        }
+        break;
+      case "error":
+        $("c-error").textContent = ev.message;
+        break;
+      default:
+        break;
+    }
+  }
+
+  // -- wiring ----------------------------------------------------------------------------------
+  $("c-signin-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $("c-signin-error").textContent = "";
+    try { await signIn($("c-token").value.trim(), $("c-agent").value.trim()); }
+    catch (err) { $("c-signin-error").textContent = `Sign-in failed: ${err.message}`; }
+  });
+  $("c-signout").addEventListener("click", () => { sessionStorage.removeItem(KEY); location.reload(); });
+  $("c-presence").addEventListener("click", () => togglePresence().catch((err) => { $("c-error").textContent = err.message; }));
+  $("c-tab-desk").addEventListener("click", () => show("desk"));
+  $("c-tab-analytics").addEventListener("click", () => show("analytics"));
+  $("c-composer").addEventListener("submit", (e) => { e.preventDefault(); send(); });
+  $("c-text").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); send(); }
+  });
+  $("c-text").addEventListener("input", () => {
+    const now = Date.now();
+    if (stream && current && now - lastTyping > 2000) {
+      lastTyping = now;
+      stream.send({ type: "typing", handoff_id: current.handoff.handoff_id });
+    }
+  });
+
+  window.batonConsole = { stream: null };
+  const saved = (() => { try { return JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch { return null; } })();
+  if (saved && saved.token) signIn(saved.token, saved.agentId).catch(() => sessionStorage.removeItem(KEY));
+})();

@@ -1,0 +1,119 @@
+"""Each bot node: a qualification dialogue that records what it learns and never re-asks it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import make_settings
+
+from graph.runtime import BatonRuntime
+from graph.transcript import Turn
+from nodes import slots
+from nodes.base import find_slot_values, next_missing, offline_reply
+from nodes.billing_bot import SPEC as BILLING
+from nodes.buyer_bot import SPEC as BUYER
+from nodes.concierge_bot import SPEC as CONCIERGE
+from nodes.luxury_specialist import SPEC as LUXURY
+from nodes.sales_bot import SPEC as SALES
+from nodes.seller_bot import SPEC as SELLER
+from nodes.support_bot import SPEC as SUPPORT
+from nodes.tech_bot import SPEC as TECH
+
+CASES = [
+    # bot, policy, what the customer said before the handoff, slot that must be filled, expected value
+    (
+        SELLER,
+        "real_estate.yaml",
+        "We're selling 45 Maple Avenue because we're downsizing",
+        "property_address",
+        "45 Maple Avenue",
+    ),
+    (
+        BUYER,
+        "real_estate.yaml",
+        "Our budget is up to $650,000 and we want to live in Brookline",
+        "area",
+        "Brookline",
+    ),
+    (
+        LUXURY,
+        "real_estate.yaml",
+        "A $4.5M waterfront home with a pool and privacy",
+        "features",
+        "pool, privacy, waterfront",
+    ),
+    (
+        CONCIERGE,
+        "real_estate.yaml",
+        "My name is Ana Silva and I want to buy a flat",
+        "customer_name",
+        "Ana Silva",
+    ),
+    (
+        SUPPORT,
+        "support.yaml",
+        "My order 88231977 never arrived, my email is ana@example.com",
+        "order_id",
+        "88231977",
+    ),
+    (SALES, "support.yaml", "We're on the Standard plan with 25 users", "seats", "25 users"),
+    (
+        BILLING,
+        "support.yaml",
+        "I was charged $49 twice on my invoice, account ana@example.com",
+        "account",
+        "ana@example.com",
+    ),
+    (TECH, "support.yaml", "The app crashes on my iPhone with error code E42", "device", "iPhone"),
+]
+
+
+@pytest.mark.parametrize(("spec", "policy", "said", "slot", "value"), CASES, ids=[c[0].name for c in CASES])
+async def test_bot_uses_what_was_said_before_the_handoff(
+    tmp_path: Path,
+    spec,
+    policy: str,
+    said: str,
+    slot: str,
+    value: str,  # type: ignore[no-untyped-def]
+) -> None:
+    async with BatonRuntime.open(make_settings(tmp_path, policy), checkpoint_url="memory") as rt:
+        await rt.post_message("c", "Hello")
+        await rt.post_message("c", said)
+        result = await rt.escalate("c", reason="test", target=spec.name)
+        view = await rt.get("c")
+    if result.handoff is None:  # the router had already routed there by itself
+        assert view.active_agent == spec.name
+    else:
+        assert result.active_agent == spec.name
+        assert result.replies[-1].speaker == spec.name
+    assert view.collected[slot]["value"] == value
+    assert view.collected[slot]["by"] == spec.name
+    question = next(s.question for s in spec.slots if s.name == slot)
+    assert question not in view.transcript[-1].text  # never asks for what it already knows
+
+
+def test_bare_answers_count_only_when_asked() -> None:
+    turns = [
+        Turn(index=0, role="bot", text=SELLER.slots[3].question, speaker="seller_bot"),
+        Turn(index=1, role="customer", text="900k", speaker="customer"),
+    ]
+    assert find_slot_values(SELLER, turns, {})["price_expectation"]["value"] == "$900,000"
+    unasked = [Turn(index=0, role="customer", text="900k", speaker="customer")]
+    assert "price_expectation" in find_slot_values(SELLER, unasked, {})  # "900k" has a magnitude: an amount
+    assert slots.money("3 bedrooms", asked=False) is None
+    assert slots.order_id("12345", asked=False) is None
+    assert slots.order_id("12345", asked=True) == "12345"
+
+
+def test_offline_reply_asks_the_next_missing_slot_then_summarises() -> None:
+    collected = {"property_address": {"value": "1 Elm St"}, "timeline": {"value": "next month"}}
+    assert next_missing(SELLER, collected) is SELLER.slots[2]
+    reply = offline_reply(SELLER, collected=collected, new={}, opening=None)
+    assert reply.endswith(SELLER.slots[2].question)
+    full = {**collected, "motivation": {"value": "relocating"}, "price_expectation": {"value": "$500,000"}}
+    summary = offline_reply(SELLER, collected=full, new={}, opening=None)
+    assert "1 Elm St" in summary
+    assert "relocating" in summary
+    assert offline_reply(SELLER, collected=full, new={}, opening=None, summarized=True) == SELLER.after_done
