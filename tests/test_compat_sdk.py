@@ -254,6 +254,11 @@ async def test_background_run_status_and_join(client: LangGraphClient) -> None:
     await client.runs.join(thread_id, second["run_id"])
     listed = await client.runs.list(thread_id)
     assert [r["run_id"] for r in listed] == [second["run_id"], run["run_id"]]
+    joined = [p async for p in client.runs.join_stream(thread_id, run["run_id"])]  # finished: ends at once
+    assert [(p.event, p.data) for p in joined] == [
+        ("metadata", {"run_id": run["run_id"], "attempt": 1}),
+        ("end", {"run_id": run["run_id"], "status": "success"}),
+    ]
     with pytest.raises(NotFoundError):
         await client.runs.get(thread_id, "no-such-run")
 
@@ -328,3 +333,16 @@ async def test_update_state_and_refusals(client: LangGraphClient) -> None:
     with pytest.raises(ConflictError):  # a write on the paused head would drop the human's task
         await client.threads.update_state(thread_id, {"customer": {"tier": "silver"}}, as_node="router")
     assert (await client.threads.get_state(thread_id))["next"] == ["human_agent"]
+
+
+async def test_conversation_started_elsewhere_is_adopted(tmp_path: Path) -> None:
+    app = build_app(tmp_path)
+    async with app.router.lifespan_context(app):
+        await app.state.runtime.post_message("from-baton-api", "Hi")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            client = LangGraphClient(http)
+            thread = await client.threads.get("from-baton-api")
+            assert thread["values"]["active_agent"] == "concierge_bot"
+            values = await client.runs.wait("from-baton-api", "baton", input=turn(SELL))
+            assert values["active_agent"] == "seller_bot"

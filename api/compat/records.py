@@ -67,11 +67,15 @@ class RunRecord:
         self.updated_at = now_iso()
 
     def listen(self) -> asyncio.Queue[Event | None]:
-        """A queue receiving the run's events from now on; ``None`` marks the end."""
+        """A queue receiving the run's events from now on; ``None`` marks the end.
+
+        A finished run's queue holds only its ``end`` event.
+        """
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
         if self.active:
             self.listeners.append(queue)
         else:
+            queue.put_nowait(("end", {"run_id": self.run_id, "status": self.status}))
             queue.put_nowait(None)
         return queue
 
