@@ -297,6 +297,10 @@ def run_routing_eval(
         train_rows = None
     if departments is None:
         departments = load_departments(dataset.parent / "departments.json")
+    unmapped = sorted({r.label for r in [*rows, *(train_rows or [])]} - set(departments))
+    if unmapped:
+        msg = f"intents without a department: {', '.join(unmapped[:10])}"
+        raise ValueError(msg)
     # One pool, embedded once: in cv mode it is the dataset, in holdout mode the training rows followed
     # by the dataset, so split indices address both the rows and their vectors.
     pool = [*(train_rows or []), *rows]
@@ -335,6 +339,7 @@ def run_routing_eval(
     gold = [pool[i] for i in scored]
     intents = [predicted[i][0] for i in scored]
     assert classifier is not None
+    classifier.predict("warm-up")  # the first call loads the one-thread ONNX session; not a message cost
     t0 = time.perf_counter()
     timed = test_texts[:TIMED_MESSAGES]  # the last fold's held-out texts: not in the embedding caches
     for text in timed:  # end to end as the router runs it: one turn, one-thread embedder, no batching

@@ -58,6 +58,8 @@ class IntentConfig:
         knn_weight: Share of the kNN vote in the blended probability (0 = LR only).
         embedding_weight: Scale of the embedding block against the unit-norm TF-IDF block in the LR.
         c: Inverse L2 regularisation of the logistic regression.
+        tol: Stopping tolerance of the LR solver; 1e-3 roughly halves the fit time of a 77-intent set
+            for about -0.002 to -0.004 cross-validated F1 (within noise).
         char_ngrams: Character n-gram range of the TF-IDF block; ``None`` drops that block.
         top_scores: Intents reported in :attr:`IntentPrediction.scores`.
         n_neighbours: Example texts reported in :attr:`IntentPrediction.neighbours`.
@@ -68,6 +70,7 @@ class IntentConfig:
     knn_weight: float = 0.25
     embedding_weight: float = 3.0
     c: float = 20.0
+    tol: float = 1e-4
     char_ngrams: tuple[int, int] | None = (2, 5)
     top_scores: int = 5
     n_neighbours: int = 3
@@ -148,7 +151,7 @@ class IntentClassifier:
                     analyzer="char_wb", ngram_range=config.char_ngrams, sublinear_tf=True
                 )
                 self._tfidf.fit(self._texts)
-            self._lr = LogisticRegression(C=config.c, max_iter=3000)
+            self._lr = LogisticRegression(C=config.c, tol=config.tol, max_iter=3000)
             self._lr.fit(self._features(self._texts, self._x), self._y)
 
     @classmethod

@@ -139,6 +139,11 @@ def test_holdout_on_policy_examples(dataset: Path) -> None:
     assert report.intent_accuracy > 0.7  # clear-cut intents: 2 examples each should carry the held-out ones
 
 
+def test_unmapped_intent_is_an_error(dataset: Path) -> None:
+    with pytest.raises(ValueError, match="card_arrival"):
+        run_routing_eval(dataset, cv=3, progress=False, departments={"change_pin": "cards"})
+
+
 def test_exactly_one_training_source(dataset: Path) -> None:
     with pytest.raises(ValueError, match="exactly one"):
         run_routing_eval(dataset, progress=False)
