@@ -19,6 +19,7 @@ from langgraph.types import Command, StateSnapshot
 
 from graph.actions import Close, Reply, ReturnToAI
 from graph.builder import BatonGraph, build_graph
+from graph.case_memory import CaseMemory
 from graph.checkpointer import open_checkpointer
 from graph.deps import BatonContext
 from graph.handoffs import HandoffRegistry, default_registry
@@ -51,9 +52,10 @@ def _config(conversation_id: str) -> RunnableConfig:
 class BatonRuntime:
     """Runs the Baton graph for many conversations over one checkpointer."""
 
-    def __init__(self, graph: BatonGraph, context: BatonContext) -> None:
+    def __init__(self, graph: BatonGraph, context: BatonContext, memory: CaseMemory | None = None) -> None:
         self.graph = graph
         self.context = context
+        self.memory = memory
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @classmethod
@@ -74,12 +76,22 @@ class BatonRuntime:
         if unknown:
             msg = f"code handoffs name targets missing from the policy: {', '.join(sorted(unknown))}"
             raise ValueError(msg)
+        memory = CaseMemory(settings.data_dir) if settings.case_memory else None
         context = BatonContext(
-            settings=settings, policies=policies, signals=SignalService(model), model=model, registry=registry
+            settings=settings,
+            policies=policies,
+            signals=SignalService(model),
+            model=model,
+            registry=registry,
+            retriever=memory.similar if memory else None,
         )
         url = settings.checkpoint_url if checkpoint_url is None else checkpoint_url
         async with open_checkpointer(url, settings.data_dir) as saver:
-            yield cls(build_graph(saver), context)
+            yield cls(build_graph(saver), context, memory)
+
+    def thread_lock(self, conversation_id: str) -> asyncio.Lock:
+        """The lock that serialises runs of one conversation (for callers that drive the graph directly)."""
+        return self._lock(conversation_id)
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)
@@ -147,7 +159,12 @@ class BatonRuntime:
             if not snap.interrupts:
                 msg = f"conversation {conversation_id} is not waiting for a human"
                 raise NotInterrupted(msg)
-            return await self._run(conversation_id, Command(resume=action.model_dump(mode="json")))
+            result = await self._run(conversation_id, Command(resume=action.model_dump(mode="json")))
+        if self.memory is not None and not isinstance(action, Reply):
+            ended = (await self._snapshot(conversation_id)).values.get("handoff")
+            if ended and ended["status"] in ("returned", "closed"):
+                await asyncio.to_thread(self.memory.remember, ended)
+        return result
 
     async def escalate(
         self, conversation_id: str, *, reason: str, target: str | None = None, urgency: str = "medium"
@@ -259,7 +276,11 @@ class BatonRuntime:
             ConversationNotFound: Unknown conversation or checkpoint.
         """
         config: RunnableConfig = {
-            "configurable": {"thread_id": conversation_id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}
+            "configurable": {
+                "thread_id": conversation_id,
+                "checkpoint_ns": "",
+                "checkpoint_id": checkpoint_id,
+            }
         }
         async with self._lock(conversation_id):
             past = await self.graph.aget_state(config)

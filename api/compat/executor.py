@@ -214,7 +214,7 @@ def _requested(event: str, modes: tuple[StreamMode, ...]) -> bool:
 async def execute(runtime: BatonRuntime, store: CompatStore, run: RunRecord, plan: RunPlan) -> None:
     """The body of a run's task: wait for the thread, run, record the outcome, tell listeners."""
     try:
-        async with runtime._lock(plan.thread_id):
+        async with runtime.thread_lock(plan.thread_id):
             run.set_status("running")
             async for event, data in run_events(runtime, plan):
                 if event == "values":

@@ -140,7 +140,7 @@ async def update_state(
     config: RunnableConfig = thread_config(thread_id)
     if checkpoint_id:
         config = (await snapshot_at(runtime, thread_id, checkpoint_id)).config
-    async with runtime._lock(thread_id):
+    async with runtime.thread_lock(thread_id):
         if not checkpoint_id and (await runtime.graph.aget_state(config)).interrupts:
             # Any write on the paused head would drop the pending human task: a resume by accident.
             msg = f"thread {thread_id} is waiting for a human: resume it with a human action, or fork a checkpoint"

@@ -119,7 +119,11 @@ def _terminated(sentence: str) -> str:
 
 def summarize(turns: Sequence[Turn], facts: Sequence[Fact], max_tokens: int = SUMMARY_MAX_TOKENS) -> str:
     """Up to three short sentences: the top-ranked customer sentences plus what they already gave us."""
-    scored = sorted(_scored_sentences(turns, facts), key=lambda s: (-s[0], s[1]))[:2]
+    ranked = _scored_sentences(turns, facts)
+    by_score = sorted(ranked, key=lambda s: (-s[0], s[1]))
+    # The goal, plus the latest thing the customer raised: that is usually why the handoff happens now.
+    latest = max(ranked, key=lambda s: s[1]) if ranked else None
+    scored = by_score[:1] + ([latest] if latest and by_score and latest is not by_score[0] else by_score[1:2])
     chosen = [_terminated(clip_words(text, 20)) for _, _, text in sorted(scored, key=lambda s: s[1])]
     name = next((f.value for f in facts if f.key == "customer_name"), "")
     who = name or "The customer"
@@ -128,7 +132,13 @@ def summarize(turns: Sequence[Turn], facts: Sequence[Fact], max_tokens: int = SU
     if given:
         parts.append(f"Already provided: {', '.join(given[:6])}.")
     summary = " ".join(parts)
-    while count_tokens(summary) > max_tokens and len(chosen) > 1:
+    texts = [text for _, _, text in sorted(scored, key=lambda s: s[1])]
+    for limit in (14, 10):  # shorten both sentences before giving one up
+        if count_tokens(summary) <= max_tokens or len(chosen) < 2:
+            break
+        chosen = [_terminated(clip_words(text, limit)) for text in texts]
+        summary = " ".join([f'{who} says: "{" ".join(chosen)}"', *parts[1:]])
+    if count_tokens(summary) > max_tokens and len(chosen) > 1:
         chosen = chosen[:1]
         summary = " ".join([f'{who} says: "{chosen[0]}"', *parts[1:]])
     if count_tokens(summary) > max_tokens:
@@ -192,6 +202,13 @@ def tried_and_resolved(turns: Sequence[Turn], facts: Sequence[Fact]) -> tuple[li
     return list(dict.fromkeys(tried)), list(dict.fromkeys(resolved))
 
 
+# "I don't know what that means for the sale" is a question even without a question mark.
+_IMPLICIT_QUESTION = re.compile(
+    r"(?i)\b(?:i don'?t (?:know|understand)|not sure (?:what|how|if|whether)|wondering (?:if|whether|how|what)|"
+    r"no idea (?:what|how|if))\b"
+)
+
+
 def open_questions_of(turns: Sequence[Turn], limit: int = 3) -> list[str]:
     """Customer questions in the latest stretch of the conversation (what the receiver must answer)."""
     start = int(len(turns) * 0.5)
@@ -200,7 +217,7 @@ def open_questions_of(turns: Sequence[Turn], limit: int = 3) -> list[str]:
         for t in turns[start:]
         if t.role == "customer"
         for s in sentences(t.text)
-        if s.endswith("?") and len(words(s)) >= 3
+        if (s.endswith("?") or _IMPLICIT_QUESTION.search(s)) and len(words(s)) >= 3
     ]
     return questions[-limit:]
 
