@@ -12,6 +12,7 @@ Run: ``python -m evals.routing --dataset routing_dev.jsonl --cv 5 --out test-art
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import time
@@ -235,6 +236,12 @@ def _tfidf_logreg(
     return lambda texts: [str(x) for x in model.predict(vectorizer.transform(texts))]
 
 
+@functools.cache
+def _bulk_embedder() -> MiniLMEmbedder:
+    # All cores for the one-off bulk embedding; the classifier itself uses the shared one-thread embedder.
+    return MiniLMEmbedder(intra_op_num_threads=os.cpu_count() or 1)
+
+
 def _bulk_embed(embedder: MiniLMEmbedder, texts: Sequence[str], progress: bool) -> FloatArray:
     chunks = [texts[i : i + 64] for i in range(0, len(texts), 64)]
     parts = [embedder.embed(c) for c in tqdm(chunks, desc="embedding", unit="x64", disable=not progress)]
@@ -306,8 +313,7 @@ def run_routing_eval(
     pool = [*(train_rows or []), *rows]
 
     t0 = time.perf_counter()
-    bulk = MiniLMEmbedder(intra_op_num_threads=os.cpu_count() or 1)
-    vectors = _bulk_embed(bulk, [r.text for r in pool], progress)
+    vectors = _bulk_embed(_bulk_embedder(), [r.text for r in pool], progress)
     embed_s = time.perf_counter() - t0
 
     embedder = get_embedder()

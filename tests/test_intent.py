@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
+from graph.embeddings import FloatArray, get_embedder
 from graph.intent import IntentClassifier, IntentConfig, IntentPrediction
 
 EXAMPLES = {
@@ -92,3 +95,21 @@ def test_knn_only_and_lr_only_configs_agree_on_clear_text() -> None:
 def test_mismatched_lengths_rejected() -> None:
     with pytest.raises(ValueError, match="differ"):
         IntentClassifier.fit(["a", "b"], ["x"])
+
+
+def test_example_embeddings_are_cached_by_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = get_embedder()
+    calls: list[int] = []
+    real_embed = embedder.embed
+
+    def counting(texts: Sequence[str]) -> FloatArray:
+        calls.append(len(texts))
+        return real_embed(texts)
+
+    monkeypatch.setattr(embedder, "embed", counting)
+    examples = {"a": ["cache probe one", "cache probe two"], "b": ["cache probe three"]}
+    IntentClassifier.from_examples(examples)
+    IntentClassifier.from_examples(examples)
+    assert calls == [3]
+    IntentClassifier.from_examples({**examples, "c": ["cache probe four"]})
+    assert calls == [3, 4]
