@@ -8,10 +8,12 @@ A routing policy ships a handful of labelled example texts per intent. The class
 * a distance-weighted k-nearest-neighbour vote on the embeddings, which also yields the nearest
   example texts as evidence for a human reading the routing decision.
 
-The blend was chosen by 5-fold cross-validation on the Banking77 dev sample (see ``evals/routing.py``):
-LR on embeddings alone, TF-IDF alone, centroids, kNN alone, their concatenation and late fusions were
-compared; the concatenation plus a 0.25 kNN share was best, and the margins between the runners-up were
-within noise, so the defaults are round numbers rather than tuned ones.
+The blend was chosen by 5-fold cross-validation on the Banking77 dev sample (``evals/routing.py``;
+77 intents x 13 messages, so about 10 examples per intent per fold). Intent / department macro-F1:
+class centroids 0.807 / 0.933, kNN alone 0.837 / 0.940, LR on embeddings 0.850 / 0.947, LR on char
+n-grams 0.749 / 0.901, their concatenation 0.851 / 0.948, concatenation + 0.25 kNN 0.860 / 0.954.
+Max pooling, centred embeddings, SVD-reduced n-grams and a late fusion were within +-0.005 of that,
+so the defaults are round numbers rather than tuned ones; the frozen MiniLM encoder is the ceiling.
 """
 
 from __future__ import annotations
