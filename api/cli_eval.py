@@ -16,7 +16,7 @@ from evals.cases import CaseError, run_cases
 from evals.compare import compare
 from evals.context import ContextReport, DirectProvider, run_context_eval
 from evals.providers import GraphProvider
-from evals.report import write_report
+from evals.report import HEADLINE, write_report
 from evals.report_routing import write_routing_report
 from evals.routing import run_routing_eval
 from graph.runtime import BatonRuntime
@@ -28,17 +28,6 @@ eval_app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 SUPPORT_POLICY = Path(__file__).resolve().parent.parent / "policies" / "support.yaml"
-
-HEADLINE = (
-    "fact_recall",
-    "grounding_precision",
-    "summary_tokens_median",
-    "brief_tokens_median",
-    "brief_tokens_p95",
-    "repeat_question_rate",
-    "latency_ms_p50",
-    "latency_ms_p95",
-)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -93,6 +82,8 @@ def context_cmd(
     table = Table("metric", "baton", *result.baselines)
     data = result.model_dump()
     for key in HEADLINE:
+        if key == "n":
+            continue
         table.add_row(key, f"{data[key]}", *(f"{getattr(b, key)}" for b in result.baselines.values()))
     out.print(table)
     out.print(f"wrote {report}" + (f" and {html}" if html else ""))

@@ -17,20 +17,9 @@ from graph.actions import HUMAN_ACTION, Close, HandoffPayload, Reply, ReturnToAI
 from graph.deps import BatonContext
 from graph.state import BatonState, HandoffRecord
 from graph.transcript import HUMAN_AGENT_NAME, SYSTEM_NAME
-from nodes.names import BOT_NODES, HUMAN_AGENT
+from nodes.names import BOT_NODES, HUMAN_AGENT, BotName
 
-Goto = Literal[
-    "human_agent",
-    "concierge_bot",
-    "seller_bot",
-    "buyer_bot",
-    "luxury_specialist",
-    "support_bot",
-    "sales_bot",
-    "billing_bot",
-    "tech_bot",
-    "__end__",
-]
+Goto = BotName | Literal["human_agent", "__end__"]
 
 
 def _waiting(state: BatonState, since: int) -> int:

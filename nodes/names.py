@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 ROUTER: Final = "router"
 HUMAN_AGENT: Final = "human_agent"
@@ -28,3 +28,15 @@ BOT_NODES: Final = (
     BILLING_BOT,
     TECH_BOT,
 )
+
+# Every node a Command may go to, spelled out so Command[...] is type-checked.
+BotName = Literal[
+    "concierge_bot",
+    "seller_bot",
+    "buyer_bot",
+    "luxury_specialist",
+    "support_bot",
+    "sales_bot",
+    "billing_bot",
+    "tech_bot",
+]

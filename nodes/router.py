@@ -22,23 +22,12 @@ from graph.priority import handoff_priority
 from graph.signals import Signals
 from graph.state import BatonState, ConsultTask, HandoffRecord, RoutingDecision
 from graph.transcript import to_turns
-from nodes.names import BOT_NODES, CONSULT, HUMAN_AGENT
+from nodes.names import BOT_NODES, CONSULT, HUMAN_AGENT, BotName
 from policies.evaluator import first_match
 from policies.loader import LoadedPolicy
 from policies.models import Rule
 
-Goto = Literal[
-    "concierge_bot",
-    "seller_bot",
-    "buyer_bot",
-    "luxury_specialist",
-    "support_bot",
-    "sales_bot",
-    "billing_bot",
-    "tech_bot",
-    "human_agent",
-    "consult",
-]
+Goto = BotName | Literal["human_agent", "consult"]
 DESTINATIONS: tuple[str, ...] = (*BOT_NODES, HUMAN_AGENT, CONSULT)
 
 _TRIGGER_REASON = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from graph.context.lexicon import BUDGET_CUE_RE, FINANCING_RE, TIMELINE_RE
 from graph.textutil import parse_money
 
 Extractor = Callable[[str, bool], "str | None"]
@@ -20,28 +21,13 @@ _STREET = re.compile(
     r"(?:,?\s+(?:apt|unit|#)\s*\w+)?",
     re.IGNORECASE,
 )
-_TIMELINE = re.compile(
-    r"\b(asap|as soon as possible|immediately|right away|this (?:week|month|year|spring|summer|fall|winter)|"
-    r"next (?:week|month|year|spring|summer|fall|winter)|within (?:a|one|two|three|\d+) (?:days?|weeks?|months?)|"
-    r"in (?:\d+|a few|two|three|four|six|a couple of) (?:days|weeks|months|years)|no rush|"
-    r"by (?:the end of )?(?:january|february|march|april|may|june|july|august|september|october|november|"
-    r"december|spring|summer|fall|winter|the end of the year))\b",
-    re.IGNORECASE,
-)
 _MOTIVATION = re.compile(
     r"\b(relocat\w+|moving (?:to|for|because)|new job|job (?:offer|transfer)|downsiz\w+|upsiz\w+|"
     r"growing family|baby|kids|retir\w+|divorc\w+|inherit\w+|estate|passed away|investment|"
     r"cash out|financial (?:reasons|trouble)|too (?:big|small)|empty nest\w*|closer to \w+)\b",
     re.IGNORECASE,
 )
-_FINANCING = re.compile(
-    r"\b(pre-?approved(?: for [^.,;]+)?|pre-?qualified|cash buyer|paying (?:in )?cash|all[- ]cash|"
-    r"need (?:a|to get a) (?:mortgage|loan)|(?:fha|va|conventional|jumbo) loan|mortgage (?:is )?approved|"
-    r"not (?:yet )?pre-?approved)\b",
-    re.IGNORECASE,
-)
 _AREA = re.compile(r"\b(?:in|near|around|close to)\s+((?:the\s+)?[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+){0,2})")
-_BUDGET_CUE = re.compile(r"\b(budget|afford|up to|spend|price range|max(?:imum)?|around|under|below)\b", re.I)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _ORDER = re.compile(r"\b(?:order(?:\s*(?:id|number|no\.?|#))?\s*[:#]?\s*)([A-Z0-9-]{5,})\b", re.IGNORECASE)
 _ACCOUNT = re.compile(
@@ -81,7 +67,7 @@ def address(text: str, asked: bool) -> str | None:
 
 def timeline(text: str, asked: bool) -> str | None:
     """When the customer wants to move, buy or sell."""
-    return _first(_TIMELINE, text)
+    return _first(TIMELINE_RE, text)
 
 
 def motivation(text: str, asked: bool) -> str | None:
@@ -108,7 +94,7 @@ def money(text: str, asked: bool) -> str | None:
 
 def budget(text: str, asked: bool) -> str | None:
     """A buyer's budget: an amount next to a budget cue, or any amount when asked."""
-    if asked or _BUDGET_CUE.search(text):
+    if asked or BUDGET_CUE_RE.search(text):
         return money(text, asked)
     return None
 
@@ -123,7 +109,7 @@ def area(text: str, asked: bool) -> str | None:
 
 def financing(text: str, asked: bool) -> str | None:
     """Financing status: pre-approved, cash, needs a mortgage."""
-    return _first(_FINANCING, text)
+    return _first(FINANCING_RE, text)
 
 
 def email_or_account(text: str, asked: bool) -> str | None:
