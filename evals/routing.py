@@ -11,7 +11,6 @@ Run: ``python -m evals.routing --dataset routing_dev.jsonl --cv 5 --out test-art
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import os
@@ -405,30 +404,3 @@ def write_routing_report(report: RoutingReport, out_json: Path, html: Path | Non
     from evals.report_routing import write_routing_report as write  # matplotlib only when needed
 
     write(report, out_json, html)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: ``python -m evals.routing --dataset FILE (--cv K | --train FILE) --out FILE``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--dataset", type=Path, required=True)
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--cv", type=int)
-    group.add_argument("--train", type=Path)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("test-artifacts/routing.json"))
-    parser.add_argument("--html", type=Path, default=None, help="HTML (or .md) report path")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    report = run_routing_eval(
-        args.dataset, train=args.train, cv=args.cv, seed=args.seed, progress=not args.no_progress
-    )
-    write_routing_report(report, args.out, args.html)
-    base = report.baselines["tfidf_logreg"]
-    print(f"routing {report.mode} n={report.n}")
-    print(f"  baton        dept macro-F1 {report.macro_f1:.4f}  intent macro-F1 {report.intent_macro_f1:.4f}")
-    print(f"  tfidf_logreg dept macro-F1 {base.macro_f1:.4f}  intent macro-F1 {base.intent_macro_f1:.4f}")
-    print(f"  fit {report.timings['fit_s']:.2f} s, {report.timings['predict_ms_per_message']:.1f} ms/message")
-
-
-if __name__ == "__main__":
-    main()
