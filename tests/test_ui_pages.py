@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.server
 import os
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,7 +65,8 @@ def browser() -> Iterator[Any]:
 
 
 def shot(page: Any, name: str) -> None:
-    """Save a screenshot of the page's current state."""
+    """Save a screenshot of the page's current state (scrolled to the top)."""
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
@@ -99,7 +99,7 @@ def send_widget(page: Any, text: str) -> None:
     page.press("#w-input", "Enter")
 
 
-def test_handoff_round_trip(server: UiServer, browser: Any) -> None:
+def test_handoff_round_trip(browser: Any, server: UiServer) -> None:
     """Widget -> handoff -> console accept -> chat both ways -> drop/replay -> return -> CSAT."""
     from playwright.sync_api import expect
 
@@ -131,7 +131,7 @@ def test_handoff_round_trip(server: UiServer, browser: Any) -> None:
     expect(widget.locator(".msg.bot").nth(1)).to_be_visible()
     expect(widget.locator(".msg.customer.pending")).to_have_count(0)
     send_widget(widget, "Can I talk to a real person please?")
-    expect(widget.locator(".msg.system").last).to_contain_text("won't need to repeat anything")
+    expect(widget.locator(".msg .bubble", has_text="won't need to repeat anything")).to_have_count(1)
     expect(widget.locator("#w-queue")).to_be_visible()
     shot(widget, "widget-handoff")
 
@@ -244,7 +244,7 @@ PENGUIN_RULE = (
 )
 
 
-def test_policy_editor(server: UiServer, browser: Any) -> None:
+def test_policy_editor(browser: Any, server: UiServer) -> None:
     """An invalid edit shows its line and cannot be published; a valid one changes routing."""
     from playwright.sync_api import expect
 
@@ -333,7 +333,7 @@ def foreign_site(html: str) -> Iterator[str]:
         site.server_close()
 
 
-def test_embed_loader(server: UiServer, browser: Any) -> None:
+def test_embed_loader(browser: Any, server: UiServer) -> None:
     """One <script> tag on a foreign page adds a launcher that opens the widget in an iframe."""
     from playwright.sync_api import expect
 
@@ -362,10 +362,3 @@ def test_screenshots_are_small() -> None:
     docs = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
     for png in docs.glob("*.png"):
         assert png.stat().st_size < 150_000, png
-
-
-def _keep_best() -> None:  # pragma: no cover - manual helper, see README
-    docs = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    for name, src in (("widget", "widget"), ("console", "console-chat"), ("policies", "policies")):
-        shutil.copy(ARTIFACTS / f"{src}.png", docs / f"{name}.png")

@@ -70,7 +70,11 @@ const BatonCharts = (() => {
   }
 
   function legend(series) {
-    return el("div", { class: "row muted" }, ...series.map((s, i) => el("span", {}, el("span", { class: "pill", "data-color": i }, "■"), ` ${s.name}`)));
+    return el("div", { class: "row muted" }, ...series.map((s, i) => {
+      const swatch = el("span", { "aria-hidden": "true" }, "■");
+      swatch.style.color = s.color || COLORS[i];
+      return el("span", {}, swatch, ` ${s.name}`);
+    }));
   }
 
   function fmtTime(ms, span) {

@@ -31,6 +31,11 @@
     return item;
   }
 
+  /** The bot often narrates the handoff itself; the state event then carries the same sentence. */
+  function recentlySaid(text) {
+    return [...list.querySelectorAll(".msg .bubble")].slice(-3).some((b) => b.textContent === text);
+  }
+
   function setWith(role, speaker) {
     withLine.textContent = role === "agent" ? "You're chatting with one of our agents"
       : `You're chatting with our ${speakerName(speaker, "bot").toLowerCase()}`;
@@ -81,14 +86,17 @@
         typingLine.textContent = "";
         break;
       case "handoff_state":
-        if (event.message) addMessage("system", "system", event.message);
+        if (event.message && !recentlySaid(event.message)) addMessage("system", "system", event.message);
         if (["accepted", "active"].includes(event.state)) { queueBox.classList.add("hidden"); setWith("agent"); }
         else if (["pending", "offered"].includes(event.state)) showQueue(event);
         else if (["rolled_back", "cancelled", "expired"].includes(event.state)) queueBox.classList.add("hidden");
         break;
       case "handoff_complete":
         queueBox.classList.add("hidden");
-        if (event.outcome === "returned_to_ai") setWith("bot", "concierge_bot");
+        if (event.outcome !== "completed") {  // back with a bot: the bot's own message named it already
+          const last = [...list.querySelectorAll(".msg.bot .who")].at(-1);
+          withLine.textContent = `You're back with our ${last ? last.textContent.toLowerCase() : "assistant"}`;
+        }
         showCsat();
         break;
       case "typing":
