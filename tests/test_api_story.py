@@ -14,11 +14,10 @@ from tests.test_api_support import (
     SELL,
     Api,
     api_settings,
-    free_port,
     next_event,
     quiet,
     serve_in_thread,
-    serve_subprocess,
+    serve_subprocesses,
 )
 
 NOTE = "Lien is a paid-off mortgage the bank never released; title company is clearing it."
@@ -116,7 +115,6 @@ async def test_whole_story_in_process(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 async def test_whole_story_against_baton_serve(tmp_path: Path) -> None:
-    port = free_port()
     env = {
         "BATON_DATA_DIR": str(tmp_path / "baton"),
         "BATON_OFFLINE": "true",
@@ -124,6 +122,6 @@ async def test_whole_story_against_baton_serve(tmp_path: Path) -> None:
         "BATON_CHECKPOINT_URL": f"sqlite:///{tmp_path / 'cp.sqlite'}",
         "BATON_DESK_TICK_S": "0.2",
     }
-    with serve_subprocess(env, port) as url:
+    with serve_subprocesses(env) as [url]:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             await story(Api(url, http))

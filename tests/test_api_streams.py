@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from api.app import create_app
@@ -26,6 +27,11 @@ from tests.test_api_support import (
     quiet,
     serve_in_thread,
 )
+
+
+async def _drain(ws: ClientConnection) -> None:
+    while True:
+        await asyncio.wait_for(ws.recv(), 5)
 
 
 async def test_reconnect_replays_exactly_the_missed_events(tmp_path: Path) -> None:
@@ -149,8 +155,7 @@ async def test_silent_socket_is_closed_and_pings_are_sent(tmp_path: Path) -> Non
                 error = await next_event(ws, "error")
                 assert error["code"] == "validation_error"
                 with pytest.raises(ConnectionClosed) as closed:
-                    while True:
-                        await asyncio.wait_for(ws.recv(), 5)
+                    await _drain(ws)
                 assert closed.value.rcvd is not None
                 assert closed.value.rcvd.code == 4408
             metrics = (await http.get("/metrics")).text

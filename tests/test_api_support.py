@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -56,34 +57,49 @@ def serve_in_thread(app: FastAPI) -> Iterator[str]:
         thread.join(15)
 
 
-@contextmanager
-def serve_subprocess(env: dict[str, str], port: int, *, workers: int = 1) -> Iterator[str]:
-    """``baton serve`` as a real subprocess; yields the base URL once /healthz answers."""
-    full = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"baton serve exited with {proc.returncode}:\n{out}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("baton serve did not become ready")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
+def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            out = log.read_text(errors="replace")[-4000:]
+            raise RuntimeError(f"baton serve exited with {proc.returncode}:\n{out}")
         try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("baton serve did not become ready")
+        time.sleep(0.2)
+
+
+@contextmanager
+def serve_subprocesses(*envs: dict[str, str], workers: int = 1) -> Iterator[list[str]]:
+    """``baton serve`` as real subprocesses started together; yields their URLs once all are ready."""
+    procs: list[subprocess.Popen[bytes]] = []
+    urls: list[str] = []
+    logs: list[Path] = []
+    try:
+        for env in envs:
+            logs.append(Path(tempfile.mkstemp(prefix="baton-serve-", suffix=".log")[1]))
+            port = free_port()
+            full = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+            cmd = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)]
+            procs.append(
+                subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            )
+            urls.append(f"http://127.0.0.1:{port}")
+        for proc, url, log in zip(procs, urls, logs, strict=True):
+            _wait_ready(proc, url, log)
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def api_settings(tmp_path: Path, **extra: Any) -> Any:
@@ -142,6 +158,8 @@ async def next_event(ws: ClientConnection, type_: str, timeout: float = 15) -> d
         remaining = deadline - asyncio.get_running_loop().time()
         raw = await asyncio.wait_for(ws.recv(), timeout=max(0.01, remaining))
         event = json.loads(raw)
+        if event["type"] == "ping" and type_ != "ping":
+            await ws.send('{"type": "pong"}')  # a well-behaved client answers heartbeats
         if event["type"] == type_:
             return dict(event)
 

@@ -72,7 +72,12 @@ class _Socket:
             asyncio.create_task(self._read(settings.ws_idle_s, handler)),
         ]
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("%s socket task failed", self.role, exc_info=task.exception())
+                    with contextlib.suppress(Exception):
+                        await self.ws.close(code=1011, reason="internal error")
         finally:
             for task in tasks:
                 task.cancel()
