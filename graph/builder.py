@@ -62,7 +62,8 @@ def build_graph(checkpointer: BaseCheckpointSaver[Any] | None = None) -> BatonGr
         builder.add_node(name, node)
         builder.add_edge(name, END)
     builder.add_node(HUMAN_AGENT, human_agent, destinations=(HUMAN_AGENT, *BOT_NODES, END))
-    builder.add_node(CONSULT, consult, input_schema=ConsultTask)
+    # mypy cannot match a TypedDict-input node against the overloads; the runtime accepts it.
+    builder.add_node(CONSULT, consult, input_schema=ConsultTask)  # type: ignore[call-overload]
     builder.add_node(CONSULT_MERGE, consult_merge)
     builder.add_edge(START, ROUTER)
     builder.add_edge(CONSULT, CONSULT_MERGE)
