@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Request, Response
 
+from api import pages, policy_admin
 from api.auth import load_admin_token
 from api.compat import router as compat_router
 from api.errors import install_error_handlers
@@ -132,7 +133,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
     )
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (conversations, agents, handoffs, policies, ops, ws):
+    for module in (conversations, agents, handoffs, policies, ops, ws, policy_admin, pages):
         app.include_router(module.router)
     app.include_router(compat_router)
 

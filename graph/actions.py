@@ -39,7 +39,8 @@ class Close(_Action):
 
 
 HumanAction = Annotated[Reply | ReturnToAI | Close, Field(discriminator="type")]
-HUMAN_ACTION: TypeAdapter[Reply | ReturnToAI | Close] = TypeAdapter(HumanAction)
+# mypy cannot see through the Annotated union; pydantic accepts it.
+HUMAN_ACTION: TypeAdapter[Reply | ReturnToAI | Close] = TypeAdapter(HumanAction)  # type: ignore[arg-type]
 
 
 class HandoffPayload(BaseModel):
