@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             app.state.desk = desk
             app.state.store = store
             app.state.service = service
+            app.state.compat_handoff_hook = service.handoff_started_elsewhere
             app.state.admin_token = admin_token
             app.state.limiter = RateLimiter(settings.rate_limit_per_minute, redis, settings.redis_prefix)
             app.state.webhooks = webhooks

@@ -170,7 +170,9 @@ class RedisEventLog:
             last = seq_of(data)
             yield data
         while True:
-            found: Any = await self._redis.xread({key: f"{last}-1"}, block=5000, count=100)
+            # Block well under redis-py's default 5 s socket timeout: XREAD BLOCK 5000 on an idle
+            # stream raised TimeoutError, which killed the socket's follower (close 1011).
+            found: Any = await self._redis.xread({key: f"{last}-1"}, block=1000, count=100)
             for _, entries in found or []:
                 for seq, data in self._decode(entries):
                     last = seq

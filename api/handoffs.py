@@ -143,6 +143,19 @@ class HandoffService:
             await self._started(result.handoff, outcome)
         return outcome
 
+    async def handoff_started_elsewhere(self, conversation_id: str, record: dict[str, Any]) -> None:
+        """A run outside the REST path (the LangGraph-compatible API) started a handoff: route it too."""
+        view = await self.runtime.get(conversation_id)
+        result = TurnResult(
+            conversation_id=conversation_id,
+            status=view.status,
+            active_agent=view.active_agent,
+            replies=[],
+            handoff=record,
+            pending_interrupt=view.pending_interrupt,
+        )
+        await self._started(record, TurnOutcome(result=result, seq=0))
+
     async def _started(self, record: dict[str, Any], outcome: TurnOutcome) -> None:
         cid = outcome.result.conversation_id
         await self.store.add_handoff(record["id"], cid, record["kind"], record["trigger"], record["to"])

@@ -216,6 +216,7 @@ async def execute(runtime: BatonRuntime, store: CompatStore, run: RunRecord, pla
     try:
         async with runtime.thread_lock(plan.thread_id):
             run.set_status("running")
+            before = (await runtime.graph.aget_state(thread_config(plan.thread_id))).values.get("handoff")
             async for event, data in run_events(runtime, plan):
                 if event == "values":
                     run.output = data
@@ -224,7 +225,10 @@ async def execute(runtime: BatonRuntime, store: CompatStore, run: RunRecord, pla
             snap = await runtime.graph.aget_state(thread_config(plan.thread_id))
             if run.output is None:
                 run.output = jsonable(snap.values)
-            run.set_status("interrupted" if snap.interrupts else "success")
+            record = snap.values.get("handoff")
+        if record and record["id"] != (before or {}).get("id") and store.on_handoff is not None:
+            await store.on_handoff(plan.thread_id, dict(record))
+        run.set_status("interrupted" if snap.interrupts else "success")
     except asyncio.CancelledError:
         run.error = {"error": "cancelled", "message": f"run {run.run_id} was cancelled"}
         run.set_status("interrupted")

@@ -9,7 +9,7 @@ adopted on first use.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -110,12 +110,20 @@ class RunRecord:
         }
 
 
+HandoffHook = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
 @dataclass
 class CompatStore:
-    """Threads and runs known to this process."""
+    """Threads and runs known to this process.
+
+    ``on_handoff`` is how a human handoff started by a compat run reaches the rest of the service
+    (the desk, the event streams): the app sets it to its handoff service's hook.
+    """
 
     threads: dict[str, ThreadRecord] = field(default_factory=dict)
     runs: dict[str, dict[str, RunRecord]] = field(default_factory=dict)
+    on_handoff: HandoffHook | None = None
 
     def add_run(self, run: RunRecord) -> None:
         """Track ``run``; beyond ``MAX_RUNS_PER_THREAD`` the oldest finished runs are forgotten."""
@@ -143,7 +151,7 @@ def get_store(request: Request) -> CompatStore:
     """The app's compatibility records, created on first use (no app-level set-up needed)."""
     store: CompatStore | None = getattr(request.app.state, "baton_compat", None)
     if store is None:
-        store = CompatStore()
+        store = CompatStore(on_handoff=getattr(request.app.state, "compat_handoff_hook", None))
         request.app.state.baton_compat = store
     return store
 
