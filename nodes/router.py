@@ -18,7 +18,7 @@ from langgraph.types import Command, Send
 from graph.context import build_brief
 from graph.deps import BatonContext
 from graph.handoffs import HandoffContext, HandoffDraft, HandoffRejected
-from graph.priority import handoff_priority
+from graph.priority import URGENCY_MULTIPLIER, handoff_priority
 from graph.signals import Signals
 from graph.state import BatonState, ConsultTask, HandoffRecord, RoutingDecision
 from graph.transcript import to_turns
@@ -240,6 +240,8 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
         retriever=ctx.retriever,
     )
     urgency = draft.urgency
+    if URGENCY_MULTIPLIER[urgency] > URGENCY_MULTIPLIER[brief.urgency]:
+        brief = brief.model_copy(update={"urgency": urgency})  # the rule knows why this is urgent
     narration = _narration(draft, loaded, kind)
     record = HandoffRecord(
         id=uuid.uuid4().hex,
