@@ -41,7 +41,7 @@ def to_turns(messages: Sequence[BaseMessage]) -> list[Turn]:
     """Turn the graph's message list into indexed turns (index = position in the history)."""
     turns: list[Turn] = []
     for i, message in enumerate(messages):
-        text = message.content if isinstance(message, str) else message.text
+        text = message.text
         speaker = message.name or ("customer" if isinstance(message, HumanMessage) else "")
         turns.append(Turn(index=i, role=role_of(message), text=text, speaker=speaker))
     return turns

@@ -68,7 +68,6 @@ async def human_agent(state: BatonState, *, runtime: Runtime[BatonContext]) -> C
                     AIMessage(
                         action.text,
                         name=HUMAN_AGENT_NAME,
-                        id=None,
                         additional_kwargs={"agent_id": action.agent_id},
                     )
                 ],
