@@ -170,9 +170,13 @@ class RedisEventLog:
             last = seq_of(data)
             yield data
         while True:
-            # Block well under redis-py's default 5 s socket timeout: XREAD BLOCK 5000 on an idle
-            # stream raised TimeoutError, which killed the socket's follower (close 1011).
-            found: Any = await self._redis.xread({key: f"{last}-1"}, block=1000, count=100)
+            # Block well under redis-py's default 5 s socket timeout, and retry a read timeout (a busy
+            # loop can overrun it): XREAD BLOCK 5000 raised TimeoutError on idle streams, which
+            # killed the socket's follower (close 1011) and the agent missed its offers.
+            try:
+                found: Any = await self._redis.xread({key: f"{last}-1"}, block=1000, count=100)
+            except aioredis.TimeoutError:
+                continue
             for _, entries in found or []:
                 for seq, data in self._decode(entries):
                     last = seq
