@@ -1,0 +1,45 @@
+"""Shared helpers of the benchmark scripts: percentiles, a plain-text table, JSON output, imports."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+for extra in (ROOT, ROOT / "tests"):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+
+def pct(values: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile (0-100, nearest rank) of ``values``; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def r(value: float | None, digits: int = 2) -> float | None:
+    """Round for reports, keeping None."""
+    return None if value is None else round(value, digits)
+
+
+def table(rows: Iterable[tuple[str, Any]], title: str) -> str:
+    """A two-column plain-text table."""
+    items = [(k, "-" if v is None else str(v)) for k, v in rows]
+    width = max((len(k) for k, _ in items), default=10)
+    lines = [title, "-" * (width + 20)]
+    lines += [f"{k.ljust(width)}  {v}" for k, v in items]
+    return "\n".join(lines)
+
+
+def write_json(path: str | None, data: dict[str, Any]) -> None:
+    """Write ``data`` as indented JSON when ``path`` is given."""
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -1,0 +1,227 @@
+"""Start a real ``baton serve`` (uvicorn) in a subprocess for fault tests and benchmarks.
+
+``BatonServer`` picks a free port, runs the server with its own environment and data directory,
+waits for ``/healthz``, and can be stopped gracefully, killed with SIGKILL, and restarted on the
+same data directory and port. It also reads the resident memory of the server's process tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    task_dir = Path(f"/proc/{pid}/task")
+    try:
+        tasks = list(task_dir.iterdir())
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and all its descendants (Linux ``/proc``)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += _children(current)
+    return found
+
+
+def rss_kb(pid: int) -> int:
+    """Resident set size of one process in KiB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class BatonServer:
+    """One ``baton serve`` subprocess on 127.0.0.1.
+
+    Args:
+        data_dir: ``BATON_DATA_DIR`` (kept across restarts).
+        admin_token: ``BATON_ADMIN_TOKEN``.
+        workers: ``--workers``.
+        env: Extra ``BATON_*`` variables (checkpoint/redis URLs, desk config, ...).
+        port: Fixed port (default: a free one, kept across restarts).
+        log_path: Where stdout/stderr go (default: ``data_dir/../server.log``).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        admin_token: str = "adm_test_token",
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.admin_token = admin_token
+        self.workers = workers
+        self.extra_env = dict(env or {})
+        self.port = port or free_port()
+        self.log_path = log_path or data_dir.parent / f"server-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL (no trailing slash)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """Base WebSocket URL."""
+        return f"ws://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        """The server's environment: this process's, minus model keys, plus the Baton settings."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BATON_OPENAI_API_KEY", "BATON_OPENAI_BASE_URL")
+        }
+        env.update(
+            {
+                "BATON_DATA_DIR": str(self.data_dir),
+                "BATON_ADMIN_TOKEN": self.admin_token,
+                "BATON_OFFLINE": "true",
+                "BATON_POLICY": str(POLICIES / "real_estate.yaml"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout: float = 60.0) -> BatonServer:
+        """Start the server and wait until ``/healthz`` answers."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        cmd = [
+            sys.executable,
+            "-c",
+            "from api.cli import app; app()",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=self.environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        """Poll ``/healthz`` (and ``/readyz``) until both answer 200."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                msg = f"baton serve exited with {self.proc.returncode}; log:\n{self.tail()}"
+                raise RuntimeError(msg)
+            try:
+                ok = httpx.get(self.url + "/healthz", timeout=2).status_code == 200
+                ready = httpx.get(self.url + "/readyz", timeout=5).status_code == 200
+                if ok and ready:
+                    return
+                last = "not ready"
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.2)
+        msg = f"baton serve not ready after {timeout}s ({last}); log:\n{self.tail()}"
+        raise TimeoutError(msg)
+
+    def tail(self, lines: int = 40) -> str:
+        """Last lines of the server log."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def pids(self) -> list[int]:
+        """The server process and its workers."""
+        return tree_pids(self.proc.pid) if self.proc is not None else []
+
+    def rss_mb(self) -> float:
+        """Total resident memory of the process tree in MiB."""
+        return sum(rss_kb(p) for p in self.pids()) / 1024
+
+    def kill9(self) -> None:
+        """SIGKILL the whole process group (server and workers): no shutdown code runs."""
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM and wait; SIGKILL if it does not exit in time."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=timeout)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            self.kill9()
+        self.proc = None
+
+    def restart(self, *, kill: bool = False, timeout: float = 60.0) -> None:
+        """Stop (or SIGKILL) and start again on the same port and data directory."""
+        if kill:
+            self.kill9()
+        else:
+            self.stop()
+        self.start(timeout)
+
+    def __enter__(self) -> BatonServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
