@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: install run demo test lint format typecheck pytest clean
+.PHONY: install run demo test test-llm lint format typecheck pytest clean
 
 install: $(STAMP)
 
@@ -31,6 +31,13 @@ pytest: install
 	$(VENV)/bin/pytest -q
 
 test: install lint typecheck pytest
+
+# The `llm`-marked tests against a real endpoint: a local llama.cpp server with SmolLM2-135M.
+# The first run builds llama-cpp-python from source (minutes); the wheel and model are cached.
+LLM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/baton/llm
+
+test-llm: install
+	PY=$(PY) PYTHON=$(PYTHON) BATON_LLM_CACHE=$(LLM_CACHE) .ci/llm.sh
 
 format: install
 	$(VENV)/bin/ruff format .
