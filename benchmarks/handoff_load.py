@@ -265,7 +265,8 @@ async def register_agents(
     http: httpx.AsyncClient, stats: Stats, count: int, ws_base: str
 ) -> tuple[list[Agent], list[asyncio.Task[None]]]:
     """Register ``count`` online agents with full capacity and connect their sockets."""
-    agents, tasks = [], []
+    agents: list[Agent] = []
+    tasks = []
     admin = {"Authorization": f"Bearer {ADMIN}"}
     for i in range(count):
         body = {
@@ -326,12 +327,14 @@ def summary(stats: Stats, n: int) -> dict[str, Any]:
 
 
 async def search(
-    http: httpx.AsyncClient, rates: list[float], batch: int, timeout: float
+    http: httpx.AsyncClient, agents: list[Agent], rates: list[float], batch: int, timeout: float
 ) -> tuple[float | None, list[dict[str, Any]]]:
     """Batches at increasing rates; the highest whose offered p99 <= 100 ms (stops at the first miss)."""
     best, rows = None, []
     for rate in rates:
         stats = Stats()
+        for agent in agents:
+            agent.stats = stats
         await arrivals(http, stats, batch, rate, timeout)
         row = {"rate": rate, "errors": len(stats.errors), **summary(stats, batch)}
         rows.append(row)
@@ -367,9 +370,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             n_agents = max(args.agents, math.ceil(needed / MAX_CONCURRENT))
             if n_agents != args.agents:
                 print(f"raising agents to {n_agents} so {needed} handoffs fit ({MAX_CONCURRENT} each)")
-            _, agent_tasks = await register_agents(http, stats, n_agents, ws_base)
+            agents, agent_tasks = await register_agents(http, stats, n_agents, ws_base)
             print(f"{n_agents} agents online; warming up with {args.warmup} handoffs")
-            await arrivals(http, Stats(), args.warmup, 5, args.timeout)
+            warm = Stats()
+            for agent in agents:  # agents report into the running phase's stats
+                agent.stats = warm
+            await arrivals(http, warm, args.warmup, 5, args.timeout)
+            for agent in agents:
+                agent.stats = stats
             rss_before = sum(rss_kb(p) for root in pids for p in tree_pids(root)) / 1024
             print(f"measuring: {args.conversations} handoffs at {args.rate}/s")
             scrape = await server_latency(http)
@@ -387,7 +395,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             best, rows = (None, [])
             if args.search:
                 print(f"search: batches of {args.batch} at {args.rates}")
-                best, rows = await search(http, args.rates, args.batch, args.timeout)
+                best, rows = await search(http, agents, args.rates, args.batch, args.timeout)
     finally:
         stop.set()
         await sampler
