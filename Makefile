@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: install run demo test test-llm lint format typecheck pytest clean
+.PHONY: install run demo test test-llm lint format typecheck pytest browser clean
 
 install: $(STAMP)
 
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: install
-	$(VENV)/bin/baton demo
+	$(VENV)/bin/baton serve
 
 demo: install
 	$(VENV)/bin/baton demo
@@ -27,7 +27,12 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-pytest: install
+# Debian's Chromium for the browser tests (never a downloaded browser); a no-op when present.
+# Outside CI a machine that cannot install it still runs every other test (the browser ones skip).
+browser:
+	@bash .ci/browser.sh || { [ "$$CI" != "true" ] && echo "warning: no Chromium; browser tests will skip"; }
+
+pytest: install browser
 	$(VENV)/bin/pytest -q
 
 test: install lint typecheck pytest
