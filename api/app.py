@@ -28,6 +28,7 @@ from desk.base import Desk
 from desk.config import DeskConfig, load_config
 from desk.factory import make_desk
 from desk.models import CustomerNotice, Handoff
+from desk.redis_desk import reconnecting
 from graph.runtime import BatonRuntime
 from graph.settings import Settings, get_settings
 
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 f"baton: generated admin token {admin_token} (saved in {settings.data_dir / 'admin_token'})",
                 file=sys.stderr,
             )
-        redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+        redis = aioredis.from_url(settings.redis_url, **reconnecting()) if settings.redis_url else None
         config = desk_config or load_config(settings.desk_config)
         holder: list[HandoffService] = []
 

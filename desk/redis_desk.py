@@ -24,6 +24,10 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from desk import assign
 from desk.base import OnNotice, OnRevert
@@ -84,6 +88,16 @@ for j = 1, e do
 end
 return {1, 'ok', ''}
 """
+
+
+def reconnecting() -> dict[str, Any]:
+    """Client options that survive a Redis restart: redis-py 8 does not retry by default, so every
+    pooled connection opened before the restart failed its next command once (HTTP 500s)."""
+    return {
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.02), 3),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "health_check_interval": 10,
+    }
 
 
 class _RetryError(Exception):
@@ -210,7 +224,9 @@ class RedisDesk(BaseDesk):
         on_notice: OnNotice | None = None,
     ) -> None:
         super().__init__(config, clock=clock, on_revert=on_revert, on_notice=on_notice)
-        self.redis: aioredis.Redis = aioredis.from_url(redis) if isinstance(redis, str) else redis
+        self.redis: aioredis.Redis = (
+            aioredis.from_url(redis, **reconnecting()) if isinstance(redis, str) else redis
+        )
         self.prefix = prefix
         self._commit = self.redis.register_script(_COMMIT)
 
