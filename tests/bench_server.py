@@ -1,4 +1,4 @@
-"""Start a real ``baton serve`` (uvicorn) in a subprocess for fault tests and benchmarks.
+"""Start a real ``baton serve`` (uvicorn) in a subprocess for fault tests and benchmarks, plus clients.
 
 ``BatonServer`` picks a free port, runs the server with its own environment and data directory,
 waits for ``/healthz``, and can be stopped gracefully, killed with SIGKILL, and restarted on the
@@ -7,17 +7,24 @@ same data directory and port. It also reads the resident memory of the server's 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
+import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -225,3 +232,196 @@ class BatonServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+# -- clients of the fault tests -------------------------------------------------------------------
+TRIGGER = "Can I talk to a real person please?"
+
+
+def admin(server: BatonServer) -> dict[str, str]:
+    """Admin bearer header."""
+    return {"Authorization": f"Bearer {server.admin_token}"}
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Bearer header."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Customer:
+    """A conversation and its token."""
+
+    cid: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return bearer(self.token)
+
+
+@dataclass
+class AgentId:
+    """A registered agent and its token."""
+
+    agent_id: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return bearer(self.token)
+
+
+async def new_customer(http: httpx.AsyncClient) -> Customer:
+    """Start a conversation."""
+    reply = await http.post("/v1/conversations", json={})
+    assert reply.status_code == 201, reply.text
+    body = reply.json()
+    return Customer(body["conversation_id"], body["customer_token"])
+
+
+async def say(http: httpx.AsyncClient, customer: Customer, text: str) -> dict[str, Any]:
+    """POST a customer message; the acknowledged turn's body."""
+    reply = await http.post(
+        f"/v1/conversations/{customer.cid}/messages", json={"text": text}, headers=customer.auth
+    )
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+async def register(
+    http: httpx.AsyncClient, server: BatonServer, name: str, *, status: str = "online"
+) -> AgentId:
+    """Register an agent with every skill the real_estate policy asks for."""
+    body = {
+        "id": f"{name}-{uuid.uuid4().hex[:6]}",
+        "name": name,
+        "skills": ["real_estate", "empathy", "legal", "luxury"],
+        "max_concurrent": 5,
+        "status": status,
+    }
+    reply = await http.post("/v1/agents", json=body, headers=admin(server))
+    assert reply.status_code == 201, reply.text
+    data = reply.json()
+    return AgentId(data["agent_id"], data["agent_token"])
+
+
+@dataclass
+class Follower:
+    """A WebSocket that records every sequenced event and answers pings."""
+
+    url: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    ws: Any = None
+    task: asyncio.Task[None] | None = None
+
+    async def open(self) -> Follower:
+        self.ws = await websockets.connect(self.url, ping_interval=None, max_queue=None)
+        self.task = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for raw in self.ws:
+                event = json.loads(raw)
+                if event["type"] == "ping":
+                    await self.ws.send('{"type":"pong"}')
+                elif event.get("seq"):
+                    self.events.append(event)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def wait(self, predicate: Any, timeout: float = 20.0) -> dict[str, Any]:
+        """The first recorded event matching ``predicate`` (waits for it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in self.events:
+                if predicate(event):
+                    return event
+            await asyncio.sleep(0.02)
+        msg = f"no matching event within {timeout}s; got {[e['type'] for e in self.events]}"
+        raise AssertionError(msg)
+
+    @property
+    def last_seq(self) -> int:
+        return max((e["seq"] for e in self.events), default=0)
+
+    async def drop(self) -> None:
+        """Cut the TCP connection without a closing handshake."""
+        self.ws.transport.abort()
+        if self.task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.task, 5)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                await self.ws.close()
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(BaseException):
+                await self.task
+
+
+def customer_ws(server: BatonServer, customer: Customer, since: int | None = None) -> Follower:
+    """The customer's socket (with ``since`` replay)."""
+    extra = "" if since is None else f"&since={since}"
+    return Follower(f"{server.ws_url}/v1/conversations/{customer.cid}/ws?token={customer.token}{extra}")
+
+
+def agent_ws(server: BatonServer, agent: AgentId, since: int | None = None) -> Follower:
+    """The agent's socket (with ``since`` replay)."""
+    extra = "" if since is None else f"&since={since}"
+    return Follower(f"{server.ws_url}/v1/agents/{agent.agent_id}/ws?token={agent.token}{extra}")
+
+
+class RedisProcess:
+    """A dedicated ``redis-server`` on a free port (the shared 6379 is never touched)."""
+
+    def __init__(self, workdir: Path, *, appendonly: bool) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.appendonly = appendonly
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisProcess:
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        persistence = (
+            ["--appendonly", "yes", "--appendfsync", "always"] if self.appendonly else ["--appendonly", "no"]
+        )
+        cmd = [
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            str(self.workdir),
+        ]
+        self.proc = subprocess.Popen([*cmd, *persistence, "--daemonize", "no"], stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        import redis
+
+        while time.monotonic() < deadline:
+            with contextlib.suppress(redis.exceptions.ConnectionError):
+                if redis.Redis(port=self.port).ping():
+                    return self
+            time.sleep(0.05)
+        msg = "redis-server did not start"
+        raise RuntimeError(msg)
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
