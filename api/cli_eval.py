@@ -141,9 +141,10 @@ def cases_cmd(paths: Annotated[list[Path], typer.Argument(help="YAML case files 
         raise _fail(str(exc)) from exc
     failed = 0
     for outcome in outcomes:
-        data = outcome.model_dump()
-        ok = data.get("passed", True)
+        ok = outcome.passed
         failed += 0 if ok else 1
-        out.print(f"{'[green]pass[/]' if ok else '[red]FAIL[/]'} {json.dumps(data)}", highlight=False)
+        out.print(
+            f"{'[green]pass[/]' if ok else '[red]FAIL[/]'} {outcome.model_dump_json()}", highlight=False
+        )
     if failed:
         raise typer.Exit(code=1)

@@ -4,7 +4,8 @@ A case is a YAML file (see ``evals/cases/*.yaml``)::
 
     id: seller-relocation
     description: Seller relocating for work; price and timeline stated early.
-    route: seller_bot              # expected handoff target (optional)
+    policy: real_estate            # policy the route is checked against (file in policies/ or a path)
+    route: seller_bot              # where the real router sends the customer turns (optional)
     sections: [motivation, timeline]
     turns:
       - {role: customer, text: "We're relocating and want to sell our house at 12 Oak Street"}
@@ -28,7 +29,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from evals import metrics
 from evals.context import BriefProvider, DirectProvider
 from graph.context import KNOWN_SECTIONS
+from graph.runtime import BatonRuntime
+from graph.settings import get_settings
 from graph.transcript import Turn
+
+POLICIES = Path(__file__).resolve().parent.parent / "policies"
 
 
 class CaseError(ValueError):
@@ -58,11 +63,17 @@ class EvalCase(_Frozen):
 
     id: str
     description: str = ""
-    route: str | None = Field(default=None, description="Expected handoff target.")
+    policy: str = Field(default="real_estate", description="Policy name (policies/NAME.yaml) or a path.")
+    route: str | None = Field(default=None, description="Where the router should hand the conversation.")
     sections: list[str] = Field(default_factory=list)
     turns: list[CaseTurn] = Field(min_length=1)
     expected_facts: list[ExpectedFact] = Field(default_factory=list)
     expected_sections: dict[str, list[str]] = Field(default_factory=dict)
+
+    def policy_path(self) -> Path:
+        """The policy file the route is checked against."""
+        path = Path(self.policy)
+        return path if path.suffix in (".yaml", ".yml") else POLICIES / f"{self.policy}.yaml"
 
     def as_turns(self) -> list[Turn]:
         """The conversation as indexed Baton turns."""
@@ -145,7 +156,9 @@ async def run_cases(paths: Sequence[Path], provider: BriefProvider | None = None
             ``route`` (or ``human_agent``) with the case's ``sections``.
     """
     outcomes: list[CaseOutcome] = []
-    for case in load_cases(paths):
+    cases = load_cases(paths)
+    routes = await routes_through_graph(cases)
+    for case in cases:
         turns = case.as_turns()
         run = provider or DirectProvider(target=case.route or "human_agent", sections=case.sections)
         brief = await run(turns, case.id)
@@ -163,8 +176,39 @@ async def run_cases(paths: Sequence[Path], provider: BriefProvider | None = None
                 missing_facts=[
                     f"{f.key}={f.value}" for f in case.expected_facts if not metrics.carried(f, brief.facts)
                 ],
-                route_ok=None if case.route is None else brief.target == case.route,
+                route_ok=None if case.route is None else routes.get(case.id) == case.route,
                 section_misses=section_misses,
             )
         )
     return outcomes
+
+
+async def route_of(runtime: BatonRuntime, case: EvalCase) -> str:
+    """Post the case's customer turns to the real graph; return who holds the conversation at the end
+    (the human target when it is waiting for a person)."""
+    thread = f"case-{case.id}"
+    for turn in case.turns:
+        if turn.role == "customer":
+            result = await runtime.post_message(thread, turn.text)
+    view = await runtime.get(thread)
+    if view.pending_interrupt is not None and view.handoff is not None:
+        return str(view.handoff["to"])
+    return result.active_agent if case.turns else ""
+
+
+async def routes_through_graph(cases: Sequence[EvalCase]) -> dict[str, str]:
+    """Route every case that names an expected ``route``, one offline runtime per policy."""
+    routes: dict[str, str] = {}
+    by_policy: dict[Path, list[EvalCase]] = {}
+    for case in cases:
+        if case.route is not None:
+            by_policy.setdefault(case.policy_path(), []).append(case)
+    for policy, group in by_policy.items():
+        if not policy.is_file():
+            msg = f"case {group[0].id}: policy {policy} not found"
+            raise CaseError(msg)
+        settings = get_settings().model_copy(update={"policy": policy, "offline": True, "case_memory": False})
+        async with BatonRuntime.open(settings, checkpoint_url="memory") as runtime:
+            for case in group:
+                routes[case.id] = await route_of(runtime, case)
+    return routes

@@ -137,7 +137,11 @@ class OfflineAnalyzer:
         intent, confidence = "unknown", 0.0
         if self._intents is not None:
             intent, confidence = self._intents.predict_intent(latest)
-            if confidence < 0.5 and len(customer_turns) > 1:
+            if len(latest.split()) <= 3 and len(customer_turns) > 1:
+                # "gold", "Joyce Wu", "Order ID: 7878573121" answer a question; they state no new intent.
+                confidence *= 0.5
+                evidence.append("short answer: intent confidence halved")
+            elif confidence < 0.5 and len(customer_turns) > 1:
                 # A bare "yes, 2 million" needs the previous turn to mean anything.
                 joined = " ".join(customer_turns[-2:])
                 alt_intent, alt_conf = self._intents.predict_intent(joined)
@@ -147,7 +151,8 @@ class OfflineAnalyzer:
 
         latest_sent = sentiment_score(latest)
         earlier = [sentiment_score(t) for t in case_turns[-4:-1]]
-        sentiment = latest_sent if not earlier else 0.7 * latest_sent + 0.3 * min(earlier)
+        # How the customer feels now: earlier anger makes it worse, earlier calm does not dilute it.
+        sentiment = latest_sent + 0.3 * min(0.0, *earlier) if earlier else latest_sent
         if sentiment <= -0.3:
             evidence.append(f"negative sentiment {sentiment:.2f}")
 

@@ -58,3 +58,26 @@ def test_case_models_are_frozen() -> None:
     case = load_cases([CASES])[0]
     with pytest.raises(Exception, match="frozen"):
         case.id = "other"  # type: ignore[misc]
+
+
+async def test_route_is_checked_through_the_real_router(tmp_path: Path) -> None:
+    """The expected route is where the graph's router actually sends the customer, not the brief target."""
+    from evals.cases import run_cases
+
+    case = tmp_path / "wrong_route.yaml"
+    case.write_text(
+        "id: wrong-route\n"
+        "policy: real_estate\n"
+        "route: luxury_specialist\n"
+        "turns:\n"
+        '  - {role: customer, text: "Hi"}\n'
+        '  - {role: customer, text: "I\'d like to sell my house at 12 Oak Street"}\n'
+    )
+    right = tmp_path / "right_route.yaml"
+    right.write_text(
+        case.read_text().replace("wrong-route", "right-route").replace("luxury_specialist", "seller_bot")
+    )
+    outcomes = {o.case_id: o for o in await run_cases([case, right])}
+    assert outcomes["wrong-route"].route_ok is False
+    assert outcomes["wrong-route"].passed is False
+    assert outcomes["right-route"].route_ok is True
