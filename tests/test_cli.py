@@ -119,3 +119,23 @@ def test_eval_missing_dataset_exits_2(tmp_path: Path) -> None:
         app, ["eval", "context", "--dataset", str(tmp_path / "x.jsonl"), "--report", "r.json"]
     )
     assert result.exit_code == 2
+
+
+def test_chat_lets_the_user_act_as_the_human_agent() -> None:
+    lines = [
+        "Hi",
+        "Can I talk to a real person please?",
+        "/human Hello, this is Maria",
+        "/return checked the listing",
+        "/return again",
+        "/bogus",
+        "/quit",
+    ]
+    result = runner.invoke(app, ["chat", "--conversation", "cli-test"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "paused waiting for a human agent" in out
+    assert "human_agent: Hello, this is Maria" in out
+    assert "Human agent returned the conversation to concierge_bot: checked the listing" in out
+    assert "no human handoff is waiting" in out  # the second /return has nothing to resume
+    assert "unknown command" in out
