@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -123,7 +123,7 @@ class AgentCreate(_Body):
 
     id: str | None = Field(default=None, min_length=1, max_length=100, description="Default: generated.")
     name: str = Field(min_length=1, max_length=200, examples=["Maria"])
-    skills: dict[str, float] | list[str] = Field(
+    skills: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] | list[str] = Field(
         default_factory=list,
         description="Skill -> proficiency 0-1, or a list (proficiency 1).",
         examples=[{"real_estate": 0.9, "empathy": 0.8}, ["real_estate"]],
