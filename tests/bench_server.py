@@ -313,6 +313,7 @@ class Follower:
 
     url: str
     events: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
     ws: Any = None
     task: asyncio.Task[None] | None = None
 
@@ -327,6 +328,8 @@ class Follower:
                 event = json.loads(raw)
                 if event["type"] == "ping":
                     await self.ws.send('{"type":"pong"}')
+                elif event["type"] == "error":
+                    self.errors.append(event)
                 elif event.get("seq"):
                     self.events.append(event)
 
@@ -343,6 +346,16 @@ class Follower:
             await asyncio.sleep(0.02)
         msg = f"no matching event within {timeout}s; got {[e['type'] for e in self.events]}"
         raise AssertionError(msg)
+
+    async def wait_error(self, timeout: float = 20.0) -> dict[str, Any]:
+        """The first ``error`` event (errors are not sequenced)."""
+        deadline = time.monotonic() + timeout
+        while not self.errors:
+            if time.monotonic() > deadline:
+                msg = f"no error event within {timeout}s"
+                raise AssertionError(msg)
+            await asyncio.sleep(0.02)
+        return self.errors[0]
 
     @property
     def last_seq(self) -> int:
