@@ -95,9 +95,11 @@ phase "model $gguf"
 port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port/v1"
 server_log="$ARTIFACTS/llm-server.log"
+# One thread: ggml's OpenMP threads spin at barriers, and on a busy 2-core box (the tests' own Python
+# shares it) 2 threads made a brief call take >300s where 1 thread took 47s. A 135M model needs no more.
 "$SERVER_VENV/bin/python" -m llama_cpp.server --model "$gguf" --model_alias "$MODEL_ALIAS" \
   --host 127.0.0.1 --port "$port" --n_ctx "${BATON_LLM_N_CTX:-4096}" \
-  --n_threads "$(nproc)" --verbose false >"$server_log" 2>&1 &
+  --n_threads "${BATON_LLM_THREADS:-1}" --verbose false >"$server_log" 2>&1 &
 server=$!
 stop_server() {
   kill "$server" 2>/dev/null || true
@@ -134,8 +136,14 @@ report="$ARTIFACTS/llm-paths.txt"
 : >"$report"
 tests_started=$SECONDS
 status=0
+# A hung endpoint must not eat CI's budget: each call has its own timeout, the whole phase a cap.
+test_budget=${BATON_LLM_TEST_TIMEOUT:-1200}
 OPENAI_BASE_URL="$base" OPENAI_API_KEY=sk-local BATON_MODEL="$model_id" BATON_REQUIRE_LLM=1 \
-  BATON_LLM_REPORT="$report" "$PY" -m pytest -q -m llm tests/ || status=$?
+  BATON_LLM_REPORT="$report" timeout --signal=INT --kill-after=30 "$test_budget" \
+  "$PY" -m pytest -q -m llm --durations=5 tests/ || status=$?
+if ((status == 124)); then
+  echo "test-llm: the llm tests did not finish within ${test_budget}s" >&2
+fi
 phase "llm tests took $((SECONDS - tests_started))s (exit $status)"
 if [[ -s "$report" ]]; then
   echo "test-llm: paths the model took (llm = model output used, fallback = offline path):"

@@ -55,7 +55,7 @@ TURNS = [
     Turn(index=5, role="customer", text=PERSON),
 ]
 # The slowest machine we run on is 2 CPU cores; a grammar-constrained answer can take a while there.
-TIMEOUT_S = float(os.environ.get("BATON_LLM_TIMEOUT_S", "180"))
+TIMEOUT_S = float(os.environ.get("BATON_LLM_TIMEOUT_S", "120"))
 
 
 @pytest.fixture
