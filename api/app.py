@@ -112,14 +112,17 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             app.state.webhooks = webhooks
             if webhooks is not None:
                 webhooks.start()
+            await service.recover()
             consumer = asyncio.create_task(service.consume_desk_events())
+            recovery = asyncio.create_task(service.keep_recovering(settings.desk_recover_s))
             ticker = asyncio.create_task(desk.run(settings.desk_tick_s))
             try:
                 yield
             finally:
                 consumer.cancel()
+                recovery.cancel()
                 await desk.close()
-                for task in (consumer, ticker):
+                for task in (consumer, ticker, recovery):
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await asyncio.wait_for(task, timeout=5)
                 if webhooks is not None:

@@ -24,6 +24,10 @@ SCHEMA = (
         handoff_id TEXT, agent_id TEXT)""",
     """CREATE TABLE IF NOT EXISTS baton_api_agents (
         id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS baton_api_agent_profiles (id TEXT PRIMARY KEY, spec TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS baton_api_open_handoffs (
+        id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, namespace TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS baton_api_csat (
         conversation_id TEXT PRIMARY KEY, rating INTEGER NOT NULL, comment TEXT NOT NULL,
         created_at DOUBLE PRECISION NOT NULL)""",
@@ -172,6 +176,39 @@ class ApiStore:
             "ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash",
             (agent_id, token_hash(token), time.time()),
         )
+
+    async def set_agent_profile(self, agent_id: str, spec_json: str) -> None:
+        """Keep an agent's desk profile so a restarted in-process desk knows the agent again."""
+        await self.db.execute(
+            "INSERT INTO baton_api_agent_profiles (id, spec) VALUES (?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET spec = excluded.spec",
+            (agent_id, spec_json),
+        )
+
+    async def agent_profiles(self) -> list[str]:
+        """Every stored agent profile (JSON of the desk's ``AgentSpec``)."""
+        rows = await self.db.fetchall("SELECT spec FROM baton_api_agent_profiles ORDER BY id")
+        return [str(row[0]) for row in rows]
+
+    async def open_handoff(self, handoff_id: str, cid: str, namespace: str) -> None:
+        """Remember a human handoff until it ends, so a restarted desk can be given it again."""
+        await self.db.execute(
+            "INSERT INTO baton_api_open_handoffs (id, conversation_id, namespace, created_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (handoff_id, cid, namespace, time.time()),
+        )
+
+    async def close_handoff(self, handoff_id: str) -> None:
+        """The handoff ended (completed, returned, rolled back)."""
+        await self.db.execute("DELETE FROM baton_api_open_handoffs WHERE id = ?", (handoff_id,))
+
+    async def open_handoffs(self, namespace: str) -> list[tuple[str, str]]:
+        """(handoff id, conversation id) of this deployment's unfinished human handoffs, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT id, conversation_id FROM baton_api_open_handoffs WHERE namespace = ? ORDER BY created_at",
+            (namespace,),
+        )
+        return [(str(r[0]), str(r[1])) for r in rows]
 
     async def agent_token_hash(self, agent_id: str) -> str | None:
         """The stored hash of an agent's token."""

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     )
     desk_config: Path | None = Field(default=None, description="Desk YAML (default: desk/desk.yaml).")
     desk_tick_s: float = Field(default=1.0, gt=0, description="Desk timer interval (offers, expiry).")
+    desk_recover_s: float = Field(
+        default=30.0, gt=0, description="How often the desk is re-checked against the checkpoints."
+    )
     max_message_chars: int = Field(default=4000, ge=1, description="Longest customer/agent message.")
     max_body_bytes: int = Field(default=256_000, ge=1024, description="Largest request body (else 413).")
     rate_limit_per_minute: int = Field(default=30, ge=1, description="Messages per conversation per minute.")

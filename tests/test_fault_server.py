@@ -82,14 +82,7 @@ async def wait_until(check: Callable[[], Any], timeout: float = 30.0, every: flo
 @pytest.mark.parametrize(
     "profile",
     [
-        pytest.param(
-            "embedded",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the embedded desk is in memory: after a restart its agents and the handoff are "
-                "gone (404) and nothing re-submits the handoff the checkpoint still waits on",
-            ),
-        ),
+        "embedded",  # the in-memory desk is rebuilt at start-up from the stored agents and checkpoints
         "scaled",
     ],
 )
@@ -233,8 +226,9 @@ async def test_socket_drop_on_either_side_loses_and_duplicates_nothing(
             False,
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="a Redis that keeps nothing comes back empty and the desk does not re-submit "
-                "pending handoffs from the graph checkpoints (their source of truth)",
+                reason="a Redis that keeps nothing comes back empty: the service re-submits the handoff "
+                "from the checkpoints (every desk_recover_s) and restores the agents, but offline until "
+                "they sign in again, so the agent who held the offer cannot accept right away",
             ),
         ),
     ],

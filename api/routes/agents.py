@@ -36,6 +36,7 @@ async def create_agent(
         status=body.status,
     )
     await desk.register_agent(spec)
+    await store.set_agent_profile(agent_id, spec.model_dump_json(exclude={"status"}))
     token = new_token(AGENT_PREFIX)
     await store.set_agent_token(agent_id, token)
     return AgentCreated(agent_id=agent_id, agent_token=token)
