@@ -15,9 +15,13 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
     """
     if not settings.model_configured:
         return None
+    import httpx
     from langchain_openai import ChatOpenAI
 
+    # Our own async client: langchain-openai otherwise shares one per base URL across the process,
+    # and it breaks ("Event loop is closed") once the loop that opened it is gone (CLI, tests).
     return ChatOpenAI(
+        http_async_client=httpx.AsyncClient(timeout=settings.model_timeout_s),
         model=settings.model,
         api_key=settings.openai_api_key or "not-needed",  # type: ignore[arg-type]
         base_url=settings.openai_base_url,

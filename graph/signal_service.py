@@ -101,7 +101,8 @@ def merge_signals(model: Signals, offline: Signals, intents: set[str]) -> Signal
     """Trust the model for judgement calls, the patterns for facts they cannot miss.
 
     An intent outside the policy's list is replaced by the offline classifier's; a human request,
-    an amount or a VIP cue found by the patterns is never dropped because the model overlooked it.
+    an amount or a VIP cue found by the patterns is never dropped because the model overlooked it;
+    sentiment is the mean of both readings and distress needs a negative lexicon reading too.
     """
     data = model.model_dump()
     if model.intent not in intents:
@@ -110,7 +111,11 @@ def merge_signals(model: Signals, offline: Signals, intents: set[str]) -> Signal
     data["vip"] = model.vip or offline.vip
     data["property_value"] = model.property_value or offline.property_value
     data["budget"] = model.budget or offline.budget
-    data["emotional_distress"] = model.emotional_distress or offline.emotional_distress
+    # A weak model can read hostility into "Hi"; sentiment and distress need the lexicon's agreement.
+    data["sentiment"] = round((model.sentiment + offline.sentiment) / 2, 3)
+    data["emotional_distress"] = offline.emotional_distress or (
+        model.emotional_distress and offline.sentiment < 0
+    )
     data["failed_attempts"] = max(model.failed_attempts, offline.failed_attempts)
     data["evidence"] = ["model signals", *offline.evidence]
     return Signals.model_validate(data)
