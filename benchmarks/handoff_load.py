@@ -38,7 +38,7 @@ from typing import Any
 import common
 import httpx
 import websockets
-from bench_server import BatonServer, rss_kb, tree_pids
+from bench_server import BatonServer, drop_postgres, fresh_postgres, rss_kb, tree_pids
 
 TRIGGER = "Can I talk to a real person please?"
 ADMIN = "adm_bench_token"
@@ -253,7 +253,7 @@ def server_env(profile: str, redis_db: int) -> tuple[dict[str, str], int]:
         return env, 1
     env.update(
         {
-            "BATON_CHECKPOINT_URL": "postgresql://postgres@127.0.0.1:5432/test",
+            "BATON_CHECKPOINT_URL": fresh_postgres("postgresql://postgres@127.0.0.1:5432/test"),
             "BATON_REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
             "BATON_REDIS_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:",
         }
@@ -403,6 +403,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             task.cancel()
         if server is not None:
             await asyncio.to_thread(server.stop)
+            if "BATON_CHECKPOINT_URL" in server.extra_env:
+                drop_postgres(server.extra_env["BATON_CHECKPOINT_URL"])
     report: dict[str, Any] = {
         "profile": args.profile if args.url is None else "external",
         "conversations": args.conversations,

@@ -234,6 +234,30 @@ class BatonServer:
         self.stop()
 
 
+def fresh_postgres(base_url: str) -> str:
+    """Create an empty database next to ``base_url``'s and return its URL.
+
+    Scaled servers recover every unfinished handoff they find in the store at start-up, so each run
+    gets its own database instead of sharing one with every earlier run.
+    """
+    import psycopg
+
+    name = f"baton_{uuid.uuid4().hex[:12]}"
+    root, _, _ = base_url.rpartition("/")
+    with psycopg.connect(f"{root}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{root}/{name}"
+
+
+def drop_postgres(url: str) -> None:
+    """Drop a database made by ``fresh_postgres`` (no error if it is gone)."""
+    import psycopg
+
+    root, _, name = url.rpartition("/")
+    with contextlib.suppress(psycopg.Error), psycopg.connect(f"{root}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 # -- clients of the fault tests -------------------------------------------------------------------
 TRIGGER = "Can I talk to a real person please?"
 

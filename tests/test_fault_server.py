@@ -17,6 +17,8 @@ from bench_server import (
     admin,
     agent_ws,
     customer_ws,
+    drop_postgres,
+    fresh_postgres,
     new_customer,
     register,
     say,
@@ -24,6 +26,7 @@ from bench_server import (
 from conftest import POSTGRES_URL, _postgres_ok, service_missing
 
 pytestmark = pytest.mark.slow
+_databases: list[str] = []
 
 
 @pytest.fixture
@@ -33,6 +36,8 @@ async def servers() -> AsyncIterator[list[BatonServer]]:
     yield started
     for server in started:
         await asyncio.to_thread(server.stop)
+    while _databases:
+        drop_postgres(_databases.pop())
 
 
 async def start(servers: list[BatonServer], server: BatonServer) -> BatonServer:
@@ -48,11 +53,9 @@ async def scaled_env(tmp_path: Path, redis: RedisProcess | None = None) -> dict[
         service_missing("PostgreSQL", problem)
     if redis is None:
         redis = RedisProcess(tmp_path / "redis", appendonly=True).start()
-    return {
-        "BATON_CHECKPOINT_URL": POSTGRES_URL,
-        "BATON_REDIS_URL": redis.url,
-        "BATON_REDIS_PREFIX": "fault:",
-    }
+    url = fresh_postgres(POSTGRES_URL)  # a server recovers every unfinished handoff it finds there
+    _databases.append(url)
+    return {"BATON_CHECKPOINT_URL": url, "BATON_REDIS_URL": redis.url, "BATON_REDIS_PREFIX": "fault:"}
 
 
 async def handoff_started(http: httpx.AsyncClient) -> tuple[Customer, str]:
