@@ -160,9 +160,12 @@ class OfflineAnalyzer:
         if human:
             evidence.append(f"asked for a human: {human[0]!r}")
 
-        vip = bool(customer and customer.get("vip")) or any(_VIP.search(t) for t in customer_turns)
+        # VIP comes from the trusted profile only: typing "I'm a VIP" must not jump the queue.
+        vip = bool(customer and customer.get("vip"))
         if vip:
-            evidence.append("VIP customer")
+            evidence.append("VIP customer (profile)")
+        elif any(_VIP.search(t) for t in customer_turns):
+            evidence.append("claims VIP status (not verified)")
 
         amounts = [a for t in customer_turns for a in parse_money(t) if a >= 10_000]
         property_value = max(amounts) if amounts else None

@@ -7,13 +7,38 @@ offline with the bundled MiniLM model. Opened lazily: a process that never hands
 from __future__ import annotations
 
 import logging
+import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from graph.context import extract_facts
 from graph.context.models import SimilarCase
 from graph.retrieval import CaseStore
+from graph.transcript import Turn
+
+_NUMBER = re.compile(r"[$€£]?\d[\d,.:/-]*(?:\s?(?:k|m|million|thousand)\b)?", re.IGNORECASE)
+
+
+def scrub(text: str, facts: Iterable[tuple[str, str]]) -> str:
+    """Replace what identifies a customer (their stated facts, names, ids, numbers) by ``[key]``.
+
+    A similar case is shown to other customers' agents: it may say what kind of problem it was and
+    how it was solved, never whose it was.
+    """
+    found = list(facts)
+    found += [(f.key, f.value) for f in extract_facts([Turn(index=0, role="customer", text=text)])]
+    for key, value in sorted(found, key=lambda kv: -len(kv[1])):
+        if len(value) < 2:
+            continue
+        text = re.sub(re.escape(value), f"[{key}]", text, flags=re.IGNORECASE)
+        if key in ("customer_name", "name", "username"):
+            for part in value.split():
+                if len(part) >= 3:
+                    text = re.sub(rf"\b{re.escape(part)}\b", f"[{key}]", text, flags=re.IGNORECASE)
+    return _NUMBER.sub("[number]", text)
+
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +71,9 @@ class CaseMemory:
     def remember(self, record: Mapping[str, Any]) -> None:
         """Index a human handoff that ended with a note (returned to AI or closed)."""
         brief = record.get("brief") or {}
-        summary = str(brief.get("goal") or brief.get("summary") or "").strip()
-        note = str(record.get("note") or "").strip()
+        facts = [(str(f["key"]), str(f["value"])) for f in brief.get("facts", []) if f.get("value")]
+        summary = scrub(str(brief.get("goal") or brief.get("summary") or "").strip(), facts)
+        note = scrub(str(record.get("note") or "").strip(), facts)
         if not summary or not note:
             return  # nothing a later agent could learn from
         try:

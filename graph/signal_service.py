@@ -108,7 +108,7 @@ def merge_signals(model: Signals, offline: Signals, intents: set[str]) -> Signal
     if model.intent not in intents:
         data["intent"], data["intent_confidence"] = offline.intent, offline.intent_confidence
     data["explicit_human_request"] = model.explicit_human_request or offline.explicit_human_request
-    data["vip"] = model.vip or offline.vip
+    data["vip"] = offline.vip  # the trusted profile decides, never the text or the model
     data["property_value"] = model.property_value or offline.property_value
     data["budget"] = model.budget or offline.budget
     # A weak model can read hostility into "Hi"; sentiment and distress need the lexicon's agreement.

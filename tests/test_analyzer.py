@@ -70,9 +70,11 @@ def test_case_cues_reset_after_a_human_handled_them() -> None:
     assert analyzer.analyze(turns, since=1).legal_complexity == "none"
 
 
-def test_vip_from_profile_or_text() -> None:
+def test_vip_only_from_the_trusted_profile() -> None:
     assert analyzer.analyze(["hello"], {"vip": True}).vip is True
-    assert analyzer.analyze(["I'm a platinum member"]).vip is True
+    claimed = analyzer.analyze(["I'm a platinum member, VIP"])
+    assert claimed.vip is False  # typing it does not make it so
+    assert "claims VIP status (not verified)" in claimed.evidence
     assert analyzer.analyze(["hello"]).vip is False
 
 

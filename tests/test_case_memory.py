@@ -32,3 +32,29 @@ async def test_a_returned_handoff_becomes_a_similar_case(tmp_path: Path) -> None
     assert cases, "the earlier resolution should be offered to the next agent"
     assert "probate" in cases[0]["resolution"]
     assert cases[0]["score"] > 0.45
+
+
+def test_remembered_cases_carry_no_customer_identifiers(tmp_path: Path) -> None:
+    from graph.case_memory import CaseMemory
+
+    memory = CaseMemory(tmp_path)
+    memory.remember(
+        {
+            "id": "h1",
+            "to": "human_agent",
+            "status": "closed",
+            "note": "Listed at 905k for Carol, called her on 617-555-0142",
+            "brief": {
+                "goal": "I want to sell my house at 12 Quince Lane for about 910k",
+                "facts": [
+                    {"key": "customer_name", "value": "Carol Zabriskie", "turn": 0},
+                    {"key": "phone", "value": "617-555-0142", "turn": 0},
+                ],
+            },
+        }
+    )
+    (case,) = memory.similar("I want to sell my house")
+    text = case.summary + " " + case.resolution
+    for leak in ("Carol", "Zabriskie", "617", "Quince", "910", "905"):
+        assert leak not in text
+    assert "[street_address]" in case.summary

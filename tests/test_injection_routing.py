@@ -89,12 +89,6 @@ async def test_injection_routes_exactly_as_the_policy_explains(server: BatonServ
             assert "taken over this chat" not in t["text"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="graph/analyzer.py sets signals.vip from text cues (r'\\bvip\\b', 'platinum member'...), "
-    "so a customer who types 'VIP' gets the human_vip rule (a person, urgency high) that the policy "
-    "means for the trusted customer profile",
-)
 @pytest.mark.parametrize(
     "claim",
     [
@@ -163,11 +157,6 @@ async def test_a_customer_token_cannot_reach_another_conversation(server: BatonS
             await hijack.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="case memory indexes a resolved handoff's brief goal verbatim and cites it in later briefs "
-    "as a similar case: the address and price Carol gave show up in Dave's brief",
-)
 async def test_brief_has_no_facts_from_another_thread(server: BatonServer) -> None:
     """Carol's facts stay in Carol's thread, even after her handoff is resolved into case memory."""
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
