@@ -27,6 +27,7 @@ from conftest import POSTGRES_URL, _postgres_ok, service_missing
 
 pytestmark = pytest.mark.slow
 _databases: list[str] = []
+_redises: list[RedisProcess] = []
 
 
 @pytest.fixture
@@ -38,6 +39,8 @@ async def servers() -> AsyncIterator[list[BatonServer]]:
         await asyncio.to_thread(server.stop)
     while _databases:
         drop_postgres(_databases.pop())
+    while _redises:
+        _redises.pop().kill()
 
 
 async def start(servers: list[BatonServer], server: BatonServer) -> BatonServer:
@@ -53,6 +56,7 @@ async def scaled_env(tmp_path: Path, redis: RedisProcess | None = None) -> dict[
         service_missing("PostgreSQL", problem)
     if redis is None:
         redis = RedisProcess(tmp_path / "redis", appendonly=True).start()
+        _redises.append(redis)
     url = fresh_postgres(POSTGRES_URL)  # a server recovers every unfinished handoff it finds there
     _databases.append(url)
     return {"BATON_CHECKPOINT_URL": url, "BATON_REDIS_URL": redis.url, "BATON_REDIS_PREFIX": "fault:"}
