@@ -54,7 +54,13 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 f"baton: generated admin token {admin_token} (saved in {settings.data_dir / 'admin_token'})",
                 file=sys.stderr,
             )
-        redis = aioredis.from_url(settings.redis_url, **reconnecting()) if settings.redis_url else None
+        # Every live socket's event follower holds a pooled connection while it blocks on XREAD;
+        # redis-py's default pool (100) starved past ~100 sockets per worker.
+        redis = (
+            aioredis.from_url(settings.redis_url, max_connections=10_000, **reconnecting())
+            if settings.redis_url
+            else None
+        )
         config = desk_config or load_config(settings.desk_config)
         holder: list[HandoffService] = []
 
