@@ -21,6 +21,7 @@ from api.eventlog import EventLog, LocalEventLog, RedisEventLog
 from api.handoffs import HandoffService
 from api.limits import BodySizeLimit, RateLimiter
 from api.metrics import Metrics
+from api.recovery import keep_recovering, recover
 from api.routes import agents, conversations, handoffs, ops, policies, ws
 from api.store import ApiStore, open_db
 from api.webhooks import WebhookSender
@@ -118,9 +119,9 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             app.state.webhooks = webhooks
             if webhooks is not None:
                 webhooks.start()
-            await service.recover()
+            await recover(service)
             consumer = asyncio.create_task(service.consume_desk_events())
-            recovery = asyncio.create_task(service.keep_recovering(settings.desk_recover_s))
+            recovery = asyncio.create_task(keep_recovering(service, settings.desk_recover_s))
             ticker = asyncio.create_task(desk.run(settings.desk_tick_s))
             try:
                 yield

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import logging
@@ -36,7 +35,6 @@ from api.ws_models import (
 )
 from desk.base import Desk
 from desk.errors import Conflict, DeskError
-from desk.errors import NotFound as DeskNotFound
 from desk.events import (
     DeskEvent,
     HandoffNotice,
@@ -46,9 +44,9 @@ from desk.events import (
     HandoffTransferred,
     dump_event,
 )
-from desk.models import AgentSpec, CustomerNotice, Handoff, HandoffRequest, Urgency
+from desk.models import CustomerNotice, Handoff, HandoffRequest, Urgency
 from graph.actions import Close, Reply, ReturnToAI
-from graph.runtime import BatonRuntime, ConversationNotFound, NotInterrupted
+from graph.runtime import BatonRuntime, NotInterrupted
 from graph.runtime_models import TurnResult
 
 log = logging.getLogger("baton.api.handoffs")
@@ -144,46 +142,6 @@ class HandoffService:
         if result.handoff:
             await self._started(result.handoff, outcome)
         return outcome
-
-    async def recover(self) -> tuple[int, int]:
-        """Make the desk whole again after a restart or a Redis that lost its data.
-
-        The graph checkpoints are the source of truth: agents the API registered are put back
-        (offline until they sign in), and every human handoff a conversation still waits on but the
-        desk does not know is submitted again. Returns (agents restored, handoffs re-submitted).
-        """
-        agents = 0
-        for raw in await self.store.agent_profiles():
-            spec = AgentSpec.model_validate_json(raw)
-            try:
-                await self.desk.get_agent(spec.id)
-            except DeskNotFound:
-                await self.desk.register_agent(spec.model_copy(update={"status": "offline"}))
-                agents += 1
-        handoffs = 0
-        for handoff_id, cid in await self.store.open_handoffs(self.prefix):
-            try:
-                await self.desk.get(handoff_id)
-                continue
-            except DeskNotFound:
-                pass
-            try:
-                view = await self.runtime.get(cid)
-            except ConversationNotFound:
-                view = None
-            record = view.handoff if view else None
-            if view is None or view.pending_interrupt is None or not record or record["id"] != handoff_id:
-                await self.store.close_handoff(handoff_id)  # it ended before the restart
-                continue
-            try:
-                await self.handoff_started_elsewhere(cid, record, recorded=True)
-            except DeskError as exc:  # another worker re-submitted it first
-                log.info("handoff %s already re-submitted: %s", handoff_id, exc)
-                continue
-            handoffs += 1
-        if agents or handoffs:
-            log.warning("desk recovery: %d agent(s) restored, %d handoff(s) re-submitted", agents, handoffs)
-        return agents, handoffs
 
     async def handoff_started_elsewhere(
         self, conversation_id: str, record: dict[str, Any], *, recorded: bool = False
@@ -367,15 +325,6 @@ class HandoffService:
         await self.publish(handoff.conversation_id, state)
 
     # -- desk events -----------------------------------------------------------------------------
-    async def keep_recovering(self, every_s: float) -> None:
-        """Re-check the desk against the checkpoints now and then: Redis may lose its data at runtime."""
-        while True:
-            await asyncio.sleep(every_s)
-            try:
-                await self.recover()
-            except Exception:  # the loop must outlive a flaky Redis
-                log.warning("desk recovery pass failed", exc_info=True)
-
     async def consume_desk_events(self) -> None:
         """Forever: turn desk events into socket events, webhooks and analytics rows."""
         async for event in self.desk.subscribe():

@@ -1,0 +1,69 @@
+"""Desk recovery: after a restart, or a Redis that lost its data, the checkpoints are the truth.
+
+Agents the API registered are put back (offline until they sign in) and every human handoff a
+conversation still waits on, but the desk no longer knows, is submitted again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from api.handoffs import HandoffService
+from desk.errors import DeskError
+from desk.errors import NotFound as DeskNotFound
+from desk.models import AgentSpec
+from graph.runtime import ConversationNotFound
+
+log = logging.getLogger("baton.api.recovery")
+
+
+async def recover(service: HandoffService) -> tuple[int, int]:
+    """Make the desk whole again after a restart or a Redis that lost its data.
+
+    The graph checkpoints are the source of truth: agents the API registered are put back
+    (offline until they sign in), and every human handoff a conversation still waits on but the
+    desk does not know is submitted again. Returns (agents restored, handoffs re-submitted).
+    """
+    agents = 0
+    for raw in await service.store.agent_profiles():
+        spec = AgentSpec.model_validate_json(raw)
+        try:
+            await service.desk.get_agent(spec.id)
+        except DeskNotFound:
+            await service.desk.register_agent(spec.model_copy(update={"status": "offline"}))
+            agents += 1
+    handoffs = 0
+    for handoff_id, cid in await service.store.open_handoffs(service.prefix):
+        try:
+            await service.desk.get(handoff_id)
+            continue
+        except DeskNotFound:
+            pass
+        try:
+            view = await service.runtime.get(cid)
+        except ConversationNotFound:
+            view = None
+        record = view.handoff if view else None
+        if view is None or view.pending_interrupt is None or not record or record["id"] != handoff_id:
+            await service.store.close_handoff(handoff_id)  # it ended before the restart
+            continue
+        try:
+            await service.handoff_started_elsewhere(cid, record, recorded=True)
+        except DeskError as exc:  # another worker re-submitted it first
+            log.info("handoff %s already re-submitted: %s", handoff_id, exc)
+            continue
+        handoffs += 1
+    if agents or handoffs:
+        log.warning("desk recovery: %d agent(s) restored, %d handoff(s) re-submitted", agents, handoffs)
+    return agents, handoffs
+
+
+async def keep_recovering(service: HandoffService, every_s: float) -> None:
+    """Re-check the desk against the checkpoints now and then: Redis may lose its data at runtime."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await recover(service)
+        except Exception:  # the loop must outlive a flaky Redis
+            log.warning("desk recovery pass failed", exc_info=True)
