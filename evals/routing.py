@@ -397,10 +397,3 @@ def run_routing_eval(
         misroutes=misroutes[:MAX_ERRORS],
         baselines={"tfidf_logreg": baseline_scores},
     )
-
-
-def write_routing_report(report: RoutingReport, out_json: Path, html: Path | None = None) -> None:
-    """Write the JSON report and, optionally, an HTML (or ``.md`` Markdown) report with a confusion PNG."""
-    from evals.report_routing import write_routing_report as write  # matplotlib only when needed
-
-    write(report, out_json, html)

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 import evals.routing as routing
+from evals.report_routing import write_routing_report
 from evals.routing import (
     calibration,
     classification_scores,
     cv_splits,
     run_routing_eval,
-    write_routing_report,
 )
 from graph.intent import IntentClassifier, IntentPrediction
 
