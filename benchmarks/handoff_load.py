@@ -38,7 +38,8 @@ from typing import Any
 import common
 import httpx
 import websockets
-from bench_server import BatonServer, drop_postgres, fresh_postgres, rss_kb, tree_pids
+from bench_server import BatonServer, drop_postgres
+from load_server import latency_delta, sample_rss, server_env, server_latency, tree_rss_mb
 
 TRIGGER = "Can I talk to a real person please?"
 ADMIN = "adm_bench_token"
@@ -240,30 +241,6 @@ async def relay(ws_base: str, stats: Stats, pairs: list[str], messages: int, rat
         task.cancel()
 
 
-async def sample_rss(pids: list[int], peak: list[float], stop: asyncio.Event) -> None:
-    """Track the peak RSS (MiB) of the server process tree."""
-    while not stop.is_set():
-        total = sum(rss_kb(p) for root in pids for p in tree_pids(root)) / 1024
-        peak[0] = max(peak[0], total)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 0.5)
-
-
-def server_env(profile: str, redis_db: int) -> tuple[dict[str, str], int]:
-    """Environment and worker count of a profile."""
-    env = {"BATON_RATE_LIMIT_PER_MINUTE": "1000"}
-    if profile == "embedded":
-        return env, 1
-    env.update(
-        {
-            "BATON_CHECKPOINT_URL": fresh_postgres("postgresql://postgres@127.0.0.1:5432/test"),
-            "BATON_REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
-            "BATON_REDIS_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:",
-        }
-    )
-    return env, 2
-
-
 async def register_agents(
     http: httpx.AsyncClient, stats: Stats, count: int, ws_base: str
 ) -> tuple[list[Agent], list[asyncio.Task[None]]]:
@@ -288,30 +265,6 @@ async def register_agents(
         await asyncio.wait_for(ready.wait(), 30)
         agents.append(agent)
     return agents, tasks
-
-
-async def server_latency(http: httpx.AsyncClient) -> dict[str, tuple[float, float]]:
-    """Per-route ``(sum_s, count)`` of the server's own request histogram (one worker's /metrics)."""
-    text = (await http.get("/metrics")).text
-    out: dict[str, list[float]] = {}
-    for line in text.splitlines():
-        for part, index in (("_sum{", 0), ("_count{", 1)):
-            if line.startswith("baton_http_request_seconds" + part):
-                route = line.split('route="', 1)[1].split('"', 1)[0]
-                out.setdefault(route, [0.0, 0.0])[index] = float(line.rsplit(" ", 1)[1])
-    return {k: (v[0], v[1]) for k, v in out.items()}
-
-
-def latency_delta(
-    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
-) -> dict[str, float]:
-    """Mean server-side ms per route between two scrapes."""
-    out = {}
-    for route, (total, count) in after.items():
-        t0, c0 = before.get(route, (0.0, 0.0))
-        if count > c0:
-            out[route] = round((total - t0) / (count - c0) * 1000, 2)
-    return out
 
 
 def summary(stats: Stats, n: int) -> dict[str, Any]:
@@ -381,7 +334,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await arrivals(http, warm, args.warmup, 5, args.timeout)
             for agent in agents:
                 agent.stats = stats
-            rss_before = sum(rss_kb(p) for root in pids for p in tree_pids(root)) / 1024
+            rss_before = tree_rss_mb(pids)
             print(f"measuring: {args.conversations} handoffs at {args.rate}/s")
             scrape = await server_latency(http)
             t0 = time.perf_counter()
@@ -389,7 +342,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             elapsed = time.perf_counter() - t0
             server_ms = latency_delta(scrape, await server_latency(http))
             await asyncio.sleep(2.0)  # let the last accepts land
-            rss_hold = sum(rss_kb(p) for root in pids for p in tree_pids(root)) / 1024
+            rss_hold = tree_rss_mb(pids)
             held = len(stats.accepted)
             phase = summary(stats, args.conversations)
             pairs = [p for p in open_pairs if p.split()[0] in stats.accepted][: args.live_pairs]
