@@ -112,9 +112,13 @@ def skills_needed(handoff: Handoff, now: datetime, config: DeskConfig) -> list[s
 
 def is_candidate(agent: Agent, handoff: Handoff, now: datetime, config: DeskConfig) -> bool:
     """Whether the desk may offer ``handoff`` to ``agent`` now."""
-    if agent.id in handoff.excluded_agent_ids or not is_available(agent, now, config):
+    return _eligible(agent, handoff, skills_needed(handoff, now, config), now, config)
+
+
+def _eligible(agent: Agent, handoff: Handoff, needed: list[str], now: datetime, config: DeskConfig) -> bool:
+    if agent.id in handoff.excluded_agent_ids or not all(skill in agent.skills for skill in needed):
         return False
-    return all(skill in agent.skills for skill in skills_needed(handoff, now, config))
+    return is_available(agent, now, config)
 
 
 def performance_score(agent: Agent) -> float:
@@ -151,7 +155,10 @@ def score_agent(agent: Agent, handoff: Handoff, now: datetime, config: DeskConfi
 def rank(handoff: Handoff, agents: list[Agent], now: datetime, config: DeskConfig) -> list[Scored]:
     """Eligible agents for ``handoff``, best first (preferred, score, longest idle, id)."""
     by_id = {a.id: a for a in agents}
-    scored = [score_agent(a, handoff, now, config) for a in agents if is_candidate(a, handoff, now, config)]
+    needed = skills_needed(handoff, now, config)  # once per handoff, not once per agent
+    scored = [
+        score_agent(a, handoff, now, config) for a in agents if _eligible(a, handoff, needed, now, config)
+    ]
 
     def key(s: Scored) -> tuple[bool, float, float, str]:
         last = by_id[s.agent_id].last_assigned_at

@@ -105,16 +105,20 @@ class DeskCore(ABC):
             ids = await tx.queue()
             if not ids:
                 return 0
-            agents = await tx.agents()
+            # Score on read-only views and copy only what an offer changes: cloning every agent and
+            # every queued handoff per dispatch made each submit O(open handoffs) (benchmarks/README.md).
+            agents = {a.id: a for a in await tx.view_agents()}
             made = 0
-            for handoff in await tx.handoffs(ids):
-                if not any(assign.is_available(a, now, self.config) for a in agents):
+            for view in await tx.view_handoffs(ids):
+                if not any(assign.is_available(a, now, self.config) for a in agents.values()):
                     break
-                if handoff.status != "pending":
+                if view.status != "pending":
                     continue
-                best = assign.pick(handoff, agents, now, self.config)
+                best = assign.pick(view, list(agents.values()), now, self.config)
                 if best is not None:
-                    ops.offer(tx, handoff, await tx.agent(best.agent_id), best.score, now, self.config)
+                    agent = await tx.agent(best.agent_id)
+                    ops.offer(tx, await tx.handoff(view.handoff_id), agent, best.score, now, self.config)
+                    agents[agent.id] = agent
                     made += 1
             return made
 

@@ -28,6 +28,7 @@ class _Store:
         self.agents: dict[str, Agent] = {}
         self.events: list[DeskEvent] = []
         self.open: set[str] = set()  # non-terminal handoff ids, so the queue never scans history
+        self.pending: set[str] = set()  # queued ids, so a dispatch never scans the held handoffs
 
 
 class _MemTx(Tx):
@@ -52,17 +53,30 @@ class _MemTx(Tx):
         merged.update(self.handoff_cache)
         return list(merged.values())
 
+    def _pending(self) -> list[Handoff]:
+        """Queued handoffs as this transaction sees them (its own writes win over the store)."""
+        store, cache = self._store.handoffs, self.handoff_cache
+        merged = [cache.get(i) or store[i] for i in self._store.pending]
+        merged.extend(h for i, h in cache.items() if i not in self._store.pending)
+        return [h for h in merged if h.status == "pending"]
+
     async def queue(self) -> list[str]:
-        pending = [h for h in self._current() if h.status == "pending"]
-        return [h.handoff_id for h in sorted(pending, key=assign.queue_key)]
+        return [h.handoff_id for h in sorted(self._pending(), key=assign.queue_key)]
 
     async def count_ahead(self, handoff: Handoff) -> int:
         key = assign.queue_key(handoff)
         return sum(
-            1
-            for h in self._current()
-            if h.status == "pending" and h.handoff_id != handoff.handoff_id and assign.queue_key(h) < key
+            1 for h in self._pending() if h.handoff_id != handoff.handoff_id and assign.queue_key(h) < key
         )
+
+    async def view_agents(self) -> list[Agent]:
+        merged = {**self._store.agents, **self.agent_cache}
+        return [merged[i] for i in sorted(merged)]
+
+    async def view_handoffs(self, ids: list[str]) -> list[Handoff]:
+        store, cache = self._store.handoffs, self.handoff_cache
+        found = [cache.get(i) or store.get(i) for i in ids]
+        return [h for h in found if h is not None]
 
     async def handoff_ids(self, open_only: bool) -> list[str]:
         found = [h for h in self._current(open_only) if not (open_only and h.status in TERMINAL)]
@@ -128,6 +142,10 @@ class InMemoryDesk(BaseDesk):
                     self._store.open.discard(hid)
                 else:
                     self._store.open.add(hid)
+                if handoff.status == "pending":
+                    self._store.pending.add(hid)
+                else:
+                    self._store.pending.discard(hid)
             for aid, agent in tx.dirty_agents.items():
                 self._store.agents[aid] = agent.clone()
             self._store.events.extend(tx.events)

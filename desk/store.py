@@ -109,6 +109,14 @@ class Tx(ABC):
             raise NotFound(msg)
         return found
 
+    async def view_agents(self) -> list[Agent]:
+        """All agents for scoring only (never mutate them); backends may skip the private copies."""
+        return await self.agents()
+
+    async def view_handoffs(self, ids: list[str]) -> list[Handoff]:
+        """Handoffs for reading only (never mutate them); backends may skip the private copies."""
+        return await self.handoffs(ids)
+
     # -- writes --------------------------------------------------------------------------------
     def put_handoff(self, handoff: Handoff) -> None:
         """Stage a handoff write (the queue index follows its status)."""

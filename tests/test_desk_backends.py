@@ -71,6 +71,17 @@ async def test_capacity_never_exceeded(desk: BaseDesk) -> None:
     assert (await desk.get("h2")).offered_agent_id == "solo"  # freed slot drains the queue
 
 
+async def test_one_dispatch_fills_free_slots_and_no_more(desk: BaseDesk) -> None:
+    """An agent coming online drains the queue in one pass, counting each offer against its capacity."""
+    await desk.register_agent(spec("pair", {"billing": 0.9}, max_concurrent=2, status="offline"))
+    for hid in ("h1", "h2", "h3"):
+        assert (await desk.submit(request(hid, "billing"))).status == "pending"
+    await desk.set_status("pair", "online")
+    offered = [(await desk.get(hid)).offered_agent_id for hid in ("h1", "h2", "h3")]
+    assert offered == ["pair", "pair", None]
+    assert (await desk.get_agent("pair")).load == 2
+
+
 async def test_timeout_reoffers_to_next_agent_excluding_first(desk: BaseDesk, clock: FakeClock) -> None:
     await desk.register_agent(spec("best", {"billing": 0.9}))
     await desk.register_agent(spec("next", {"billing": 0.6}))
