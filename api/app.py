@@ -55,10 +55,11 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 f"baton: generated admin token {admin_token} (saved in {settings.data_dir / 'admin_token'})",
                 file=sys.stderr,
             )
-        # Every live socket's event follower holds a pooled connection while it blocks on XREAD;
-        # redis-py's default pool (100) starved past ~100 sockets per worker.
+        # Sockets hold no connection (one XREAD reader per worker fans events out, api/eventlog.py), so
+        # the pool only serves short commands; 200 leaves headroom over redis-py's default 100 for
+        # bursts of concurrent requests.
         redis = (
-            aioredis.from_url(settings.redis_url, max_connections=10_000, **reconnecting())
+            aioredis.from_url(settings.redis_url, max_connections=200, **reconnecting())
             if settings.redis_url
             else None
         )
@@ -94,9 +95,8 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             open_db(settings.checkpoint_url, settings.data_dir) as db,
         ):
             store = ApiStore(db)
-            events: EventLog = (
-                RedisEventLog(redis, settings.redis_prefix) if redis is not None else LocalEventLog(store)
-            )
+            redis_events = RedisEventLog(redis, settings.redis_prefix) if redis is not None else None
+            events: EventLog = redis_events or LocalEventLog(store)
             service = HandoffService(
                 runtime=runtime,
                 desk=desk,
@@ -134,6 +134,8 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                         await asyncio.wait_for(task, timeout=5)
                 if webhooks is not None:
                     await webhooks.close()
+                if redis_events is not None:
+                    await redis_events.aclose()
                 if redis is not None:
                     await redis.aclose()
 

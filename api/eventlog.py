@@ -2,24 +2,36 @@
 
 ``LocalEventLog`` keeps a ring per stream in process and persists every event in the API store;
 ``RedisEventLog`` uses one Redis Stream per stream (ids ``<seq>-1``, seq from ``INCR`` in the same
-Lua call, so order is global across workers) and ``XREAD BLOCK`` to follow.
+Lua call, so order is global across workers); one reader task per worker ``XREAD BLOCK``s on all
+followed streams and fans entries out, so an open socket holds no Redis connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from api.store import ApiStore
 from api.ws_models import _Event
 
+log = logging.getLogger("baton.api.eventlog")
+
 _RING = 512
 _PREFIX = '{"seq":0,'
+_BLOCK_MS = 250  # the reader's XREAD BLOCK: how long a newly followed stream can wait to join it
+_COUNT = 100  # entries per stream per XREAD
+_BACKLOG = 10_000  # undelivered entries a follower may hold before it falls back to XRANGE
+_REPLAYS = 8  # concurrent replay XRANGEs per instance, so a reconnect storm cannot drain the pool
+_BACKOFF_MIN, _BACKOFF_MAX = 0.05, 2.0
 
 
 def _with_seq(data: str, seq: int) -> str:
@@ -28,6 +40,10 @@ def _with_seq(data: str, seq: int) -> str:
         loaded["seq"] = seq
         return json.dumps(loaded)
     return f'{{"seq":{seq},' + data[len(_PREFIX) :]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def seq_of(data: str) -> int:
@@ -123,17 +139,46 @@ return seq
 """
 
 
+@dataclass(eq=False)
+class _Follower:
+    """One ``follow`` call: entries the reader handed over, not yet yielded."""
+
+    last: int
+    pending: collections.deque[tuple[int, str]] = field(default_factory=collections.deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    lagged: bool = False  # re-read after ``last`` with XRANGE (joined behind the reader, or overflowed)
+
+
 class RedisEventLog:
-    """Several workers: Redis Streams, one per conversation/agent stream."""
+    """Several workers: Redis Streams, one per conversation/agent stream.
+
+    Followers hold no connection: one reader task per instance (so per worker) ``XREAD BLOCK``s on
+    every followed stream at once and fans entries out to the followers, which dedupe by seq.
+    """
 
     def __init__(self, redis: aioredis.Redis, prefix: str, maxlen: int = 10_000) -> None:
         self._redis = redis
         self._prefix = prefix
         self._maxlen = maxlen
         self._script = redis.register_script(_APPEND)
+        self._subs: dict[str, set[_Follower]] = {}
+        self._cursor: dict[str, int] = {}  # Redis key -> last seq the reader has fanned out
+        self._reader: asyncio.Task[None] | None = None
+        self._replays = asyncio.Semaphore(_REPLAYS)
+        self._closed = False
 
     def _keys(self, stream: str) -> tuple[str, str]:
         return f"{self._prefix}ev:{stream}:seq", f"{self._prefix}ev:{stream}"
+
+    @property
+    def followers(self) -> int:
+        """How many ``follow`` iterators are open."""
+        return sum(len(subs) for subs in self._subs.values())
+
+    @property
+    def reading(self) -> bool:
+        """Whether the shared reader task is running."""
+        return self._reader is not None and not self._reader.done()
 
     async def head(self, stream: str) -> int:
         """Latest seq."""
@@ -150,37 +195,120 @@ class RedisEventLog:
     def _decode(entries: list[Any]) -> list[tuple[int, str]]:
         out = []
         for entry_id, fields in entries:
-            eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
             raw = fields.get(b"d", fields.get("d"))
-            data = raw.decode() if isinstance(raw, bytes) else str(raw)
-            seq = int(eid.split("-")[0])
-            out.append((seq, _with_seq(data, seq)))
+            seq = int(_text(entry_id).split("-")[0])
+            out.append((seq, _with_seq(_text(raw), seq)))
         return out
+
+    async def _range(self, key: str, since: int) -> list[tuple[int, str]]:
+        entries: Any = await self._redis.xrange(key, min=f"{since + 1}-0", max="+")
+        return self._decode(entries)
 
     async def read(self, stream: str, since: int) -> list[str]:
         """XRANGE after ``since``."""
-        entries: Any = await self._redis.xrange(self._keys(stream)[1], min=f"{since + 1}-0", max="+")
-        return [d for _, d in self._decode(entries)]
+        return [d for _, d in await self._range(self._keys(stream)[1], since)]
 
     async def follow(self, stream: str, since: int) -> AsyncIterator[str]:
-        """XRANGE replay, then XREAD BLOCK."""
+        """XRANGE replay, then the entries the shared reader fans out; deduped by seq."""
         key = self._keys(stream)[1]
-        last = since
-        for data in await self.read(stream, since):
-            last = seq_of(data)
-            yield data
-        while True:
-            # Block well under redis-py's default 5 s socket timeout, and retry a read timeout (a busy
-            # loop can overrun it): XREAD BLOCK 5000 raised TimeoutError on idle streams, which
-            # killed the socket's follower (close 1011) and the agent missed its offers.
+        async with self._replays:
+            replay = await self._range(key, since)
+        me = _Follower(last=since)
+        self._join(key, me, replay[-1][0] if replay else since)
+        try:
+            for seq, data in replay:
+                me.last = seq
+                yield data
+            while not self._closed:
+                if me.lagged:
+                    me.lagged = False
+                    async with self._replays:
+                        missed = await self._range(key, me.last)
+                    me.pending.extendleft(reversed(missed))
+                elif not me.pending:
+                    me.wake.clear()
+                    await me.wake.wait()
+                    continue
+                while me.pending and not me.lagged:
+                    seq, data = me.pending.popleft()
+                    if seq > me.last:
+                        me.last = seq
+                        yield data
+        finally:
+            self._leave(key, me)
+
+    def _join(self, key: str, me: _Follower, end: int) -> None:
+        """Subscribe ``me``, whose replay ended at ``end``: no await, so the reader sees all or nothing."""
+        cursor = self._cursor.get(key)
+        if cursor is None:
+            self._cursor[key] = end
+        elif cursor > end:
+            me.lagged = True  # the reader already fanned out (end, cursor]: they are in Redis, re-read them
+        self._subs.setdefault(key, set()).add(me)
+        if not self._closed and not self.reading:
+            self._reader = asyncio.create_task(self._read_loop(), name="baton-eventlog-reader")
+
+    def _leave(self, key: str, me: _Follower) -> None:
+        subs = self._subs.get(key)
+        if subs is None:
+            return
+        subs.discard(me)
+        if not subs:
+            del self._subs[key]
+            del self._cursor[key]
+
+    async def _read_loop(self) -> None:
+        """XREAD BLOCK on every followed stream until none is followed; Redis errors back off and retry.
+
+        A short block rather than a wake-up: a blocking XREAD cannot take a new stream, and waking it
+        would cost a write per subscription and a key per worker to clean up. A new stream only waits
+        for the current block to end; its cursor is set at join, so nothing appended meanwhile is lost.
+        """
+        backoff = _BACKOFF_MIN
+        while self._subs and not self._closed:
+            requested = dict(self._cursor)
             try:
-                found: Any = await self._redis.xread({key: f"{last}-1"}, block=1000, count=100)
-            except aioredis.TimeoutError:
+                found: Any = await self._redis.xread(
+                    {key: f"{seq}-1" for key, seq in requested.items()}, block=_BLOCK_MS, count=_COUNT
+                )
+                for raw_key, entries in found or []:
+                    self._fan_out(_text(raw_key), requested, self._decode(entries))
+            except Exception as exc:  # never die silently: followers wait until Redis answers again
+                log.warning(
+                    "event reader: %s; retrying in %.2fs",
+                    exc,
+                    backoff,
+                    exc_info=not isinstance(exc, RedisError | OSError),
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _BACKOFF_MAX)
                 continue
-            for _, entries in found or []:
-                for seq, data in self._decode(entries):
-                    last = seq
-                    yield data
+            backoff = _BACKOFF_MIN
+
+    def _fan_out(self, key: str, requested: dict[str, int], items: list[tuple[int, str]]) -> None:
+        cursor = self._cursor.get(key)
+        # Dropped and re-joined during the XREAD with a cursor behind this read: the next read covers it.
+        if cursor is None or cursor < requested[key] or not items:
+            return
+        self._cursor[key] = max(cursor, items[-1][0])
+        for follower in self._subs.get(key, ()):
+            follower.pending.extend(items)
+            if len(follower.pending) > _BACKLOG:  # a stalled consumer re-reads from Redis, not from memory
+                follower.pending.clear()
+                follower.lagged = True
+            follower.wake.set()
+
+    async def aclose(self) -> None:
+        """Stop the reader and end every follower (app shutdown)."""
+        self._closed = True
+        for subs in self._subs.values():
+            for follower in subs:
+                follower.wake.set()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
 
     async def claim(self, key: str) -> bool:
         """SET NX with a day's expiry."""

@@ -1,0 +1,215 @@
+"""RedisEventLog on a real Redis: one reader per instance fans events out to every follower.
+
+Followers hold no connection, so hundreds of them run on a 20-connection pool; each gets every event
+of its stream once, in order, across replay (``since``), live fan-out and a Redis restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from bench_server import RedisProcess
+from conftest import REDIS_URL, service_missing
+
+from api.eventlog import RedisEventLog
+from api.ws_models import CustomerMessageEvent
+from desk.redis_desk import reconnecting
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aioredis.Redis]:
+    """The shared Redis behind a deliberately small pool (the app's used to need one per socket)."""
+    r = aioredis.from_url(REDIS_URL, max_connections=20, socket_connect_timeout=2)
+    try:
+        await r.ping()
+    except (OSError, aioredis.RedisError) as exc:
+        await r.aclose()
+        service_missing("Redis", str(exc))
+    yield r
+    await r.aclose()
+
+
+@pytest.fixture
+async def log(client: aioredis.Redis) -> AsyncIterator[RedisEventLog]:
+    prefix = f"baton-test-{uuid.uuid4().hex[:8]}:"
+    events = RedisEventLog(client, prefix)
+    yield events
+    await events.aclose()
+    keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await client.delete(*keys)
+
+
+async def until(check: Callable[[], bool], timeout: float = 30) -> None:
+    """Wait for ``check`` (the timeout only guards against a hang)."""
+
+    async def poll() -> None:
+        while not check():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def say(log: RedisEventLog, stream: str, text: str) -> int:
+    return await log.append(stream, CustomerMessageEvent(conversation_id=stream, text=text))
+
+
+async def take(log: RedisEventLog, stream: str, since: int, count: int) -> list[tuple[int, str]]:
+    """The first ``count`` events of ``follow(stream, since)`` as (seq, text)."""
+    out: list[tuple[int, str]] = []
+    async with contextlib.aclosing(log.follow(stream, since)) as events:  # type: ignore[type-var]
+        async for data in events:
+            event = json.loads(data)
+            out.append((event["seq"], event["text"]))
+            if len(out) == count:
+                break
+    return out
+
+
+def expected(stream: str, since: int, last: int) -> list[tuple[int, str]]:
+    return [(seq, f"{stream} {seq}") for seq in range(since + 1, last + 1)]
+
+
+async def test_hundreds_of_followers_share_a_small_pool(log: RedisEventLog) -> None:
+    streams = [f"conv-{k}" for k in range(160)]
+    for stream in streams:  # something to replay before going live
+        await say(log, stream, f"{stream} 1")
+    followers = {
+        (stream, n): asyncio.create_task(take(log, stream, 0, 6)) for stream in streams for n in range(2)
+    }
+    await until(lambda: log.followers == len(followers))
+    for seq in range(2, 7):
+        for stream in streams:
+            assert await say(log, stream, f"{stream} {seq}") == seq
+    got = await asyncio.wait_for(asyncio.gather(*followers.values()), 60)
+    for (stream, _), events in zip(followers, got, strict=True):
+        assert events == expected(stream, 0, 6)
+    await until(lambda: not log.reading)
+    assert log.followers == 0
+
+
+async def test_two_followers_of_one_stream_each_get_every_entry(log: RedisEventLog) -> None:
+    for seq in range(1, 4):
+        await say(log, "c", f"c {seq}")
+    replaying = asyncio.create_task(take(log, "c", 0, 40))
+    live = asyncio.create_task(take(log, "c", 3, 37))
+    await until(lambda: log.followers == 2)
+    for seq in range(4, 41):
+        await say(log, "c", f"c {seq}")
+    assert await asyncio.wait_for(replaying, 30) == expected("c", 0, 40)
+    assert await asyncio.wait_for(live, 30) == expected("c", 3, 40)
+
+
+async def test_followers_joining_during_appends_miss_nothing_and_repeat_nothing(log: RedisEventLog) -> None:
+    total = 300
+    first = asyncio.create_task(take(log, "c", 0, total))  # keeps the stream in the reader throughout
+    await until(lambda: log.followers == 1)
+    joiners: list[tuple[int, asyncio.Task[list[tuple[int, str]]]]] = []
+
+    async def append_all() -> None:
+        for seq in range(1, total + 1):
+            await say(log, "c", f"c {seq}")
+            if seq % 10 == 0:
+                since = max(0, seq - 15)  # replay a little, then join the live fan-out mid-stream
+                joiners.append((since, asyncio.create_task(take(log, "c", since, total - since))))
+                await asyncio.sleep(0)
+
+    await append_all()
+    assert await asyncio.wait_for(first, 30) == expected("c", 0, total)
+    for since, task in joiners:
+        assert await asyncio.wait_for(task, 30) == expected("c", since, total)
+
+
+async def test_a_follower_joining_behind_the_reader_rereads_the_gap(
+    log: RedisEventLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await say(log, "c", "c 1")
+    ahead = asyncio.create_task(take(log, "c", 0, 3))
+    await until(lambda: log.followers == 1)
+    real_range = log._range
+    raced = False
+
+    async def stale_range(key: str, since: int) -> list[tuple[int, str]]:
+        nonlocal raced
+        result = await real_range(key, since)
+        if not raced:  # the replay is read, then seq 2 is appended and fanned out before the join
+            raced = True
+            await say(log, "c", "c 2")
+            await until(lambda: log._cursor.get(key) == 2)
+        return result
+
+    monkeypatch.setattr(log, "_range", stale_range)
+    behind = asyncio.create_task(take(log, "c", 0, 3))
+    await until(lambda: log.followers == 2)
+    await say(log, "c", "c 3")
+    assert await asyncio.wait_for(behind, 30) == expected("c", 0, 3)
+    assert await asyncio.wait_for(ahead, 30) == expected("c", 0, 3)
+
+
+async def test_a_cancelled_follower_leaves_and_the_reader_stops(log: RedisEventLog) -> None:
+    task = asyncio.create_task(take(log, "c", 0, 10))
+    await until(lambda: log.followers == 1 and log.reading)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert log.followers == 0
+    await until(lambda: not log.reading)
+
+    again = asyncio.create_task(take(log, "c", 0, 1))  # the reader starts again on demand
+    await until(lambda: log.followers == 1 and log.reading)
+    await say(log, "c", "c 1")
+    assert await asyncio.wait_for(again, 30) == expected("c", 0, 1)
+
+
+async def test_aclose_ends_followers(log: RedisEventLog) -> None:
+    task = asyncio.create_task(take(log, "c", 0, 10))
+    await until(lambda: log.followers == 1)
+    await log.aclose()
+    assert await asyncio.wait_for(task, 30) == []
+    assert not log.reading
+    assert log.followers == 0
+
+
+async def test_followers_continue_after_a_redis_restart(tmp_path: Path) -> None:
+    if shutil.which("redis-server") is None:
+        service_missing("redis-server", "not on PATH")
+    server = RedisProcess(tmp_path / "redis", appendonly=True).start()
+    client = aioredis.from_url(server.url, max_connections=20, **reconnecting())
+    log = RedisEventLog(client, "restart:")
+    try:
+        follower = asyncio.create_task(take(log, "c", 0, 6))
+        await until(lambda: log.followers == 1)
+        for seq in range(1, 4):
+            await say(log, "c", f"c {seq}")
+        await until(lambda: log._cursor.get("restart:ev:c") == 3)
+
+        server.kill()
+        await asyncio.sleep(1)  # the reader's XREADs fail and back off meanwhile
+        assert not follower.done()
+        assert log.reading, "the reader retries rather than dying"
+        server.start()
+
+        async def retry(call: Callable[[], Awaitable[int]]) -> int:
+            for _ in range(50):
+                with contextlib.suppress(aioredis.ConnectionError):
+                    return await call()
+                await asyncio.sleep(0.1)
+            return await call()
+
+        for seq in range(4, 7):
+            assert await retry(lambda seq=seq: say(log, "c", f"c {seq}")) == seq  # type: ignore[misc]
+        assert await asyncio.wait_for(follower, 60) == expected("c", 0, 6)
+    finally:
+        await log.aclose()
+        await client.aclose()
+        server.kill()
