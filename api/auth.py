@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from api.errors import ApiError
-from api.store import ApiStore, token_hash
+from api.store import ApiStore
 
 Role = Literal["admin", "customer", "agent"]
 CUSTOMER_PREFIX = "cus_"
@@ -71,11 +71,9 @@ async def resolve(token: str | None, admin_token: str, store: ApiStore) -> Princ
     if hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal("admin")
     if token.startswith(CUSTOMER_PREFIX):
-        rows = await store.db.fetchall(
-            "SELECT id FROM baton_api_conversations WHERE token_hash = ?", (token_hash(token),)
-        )
-        if rows:
-            return Principal("customer", str(rows[0][0]))
+        cid = await store.conversation_for_token(token)
+        if cid:
+            return Principal("customer", cid)
     elif token.startswith(AGENT_PREFIX):
         agent_id = await store.agent_by_token(token)
         if agent_id:

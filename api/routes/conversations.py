@@ -31,7 +31,7 @@ router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
 async def _known(store: StoreDep, conversation_id: str, principal: Principal, *, admin: bool = True) -> None:
     require_conversation(principal, conversation_id, admin=admin)
-    if await store.conversation(conversation_id) is None:
+    if not await store.has_conversation(conversation_id):
         raise ConversationNotFound(conversation_id)
 
 
