@@ -15,7 +15,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.constants import START
-from langgraph.types import Command, StateSnapshot
+from langgraph.types import Command, Interrupt, StateSnapshot
 
 from graph.actions import Close, Reply, ReturnToAI
 from graph.builder import BatonGraph, build_graph
@@ -43,6 +43,10 @@ class NotInterrupted(RuntimeError):
 
 class NothingToRollBack(RuntimeError):
     """Rollback asked for a conversation with no human handoff in progress."""
+
+
+# Where a ``values`` stream chunk carries the run's pending interrupts (the constant is private upstream).
+_INTERRUPT = "__interrupt__"
 
 
 def _config(conversation_id: str) -> RunnableConfig:
@@ -103,22 +107,50 @@ class BatonRuntime:
     async def _snapshot(self, conversation_id: str) -> StateSnapshot:
         return await self.graph.aget_state(_config(conversation_id))
 
+    async def _stream(
+        self, conversation_id: str, payload: Any, config: RunnableConfig | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any], tuple[Interrupt, ...]]:
+        """Run the graph once; return the state it started from, the state it ended in, and its interrupts.
+
+        Both states come from the ``values`` stream instead of ``aget_state`` before and after: on
+        SQLite those two reads cost as much as the run itself (benchmarks/README.md).
+        """
+        first: dict[str, Any] | None = None
+        last: dict[str, Any] = {}
+        interrupts: tuple[Interrupt, ...] = ()
+        async for chunk in self.graph.astream(
+            payload,
+            config or _config(conversation_id),
+            context=self.context,
+            durability="sync",
+            stream_mode="values",
+        ):
+            values = dict(chunk)
+            interrupts = values.pop(_INTERRUPT, ()) or interrupts
+            first = values if first is None else first
+            last = values
+        if first is None:  # nothing ran (e.g. an already finished fork): report the stored state
+            snap = await self._snapshot(conversation_id)
+            return snap.values, snap.values, snap.interrupts
+        return first, last, interrupts
+
     async def _run(
         self, conversation_id: str, payload: Any, config: RunnableConfig | None = None
-    ) -> TurnResult:
-        before = await self._snapshot(conversation_id)
-        old_count = len(before.values.get("messages", []))
-        old_handoff = (before.values.get("handoff") or {}).get("id")
-        await self.graph.ainvoke(
-            payload, config or _config(conversation_id), context=self.context, durability="sync"
-        )
-        after = await self._snapshot(conversation_id)
-        return self._result(conversation_id, after, old_count, old_handoff)
+    ) -> tuple[TurnResult, dict[str, Any]]:
+        before, after, interrupts = await self._stream(conversation_id, payload, config)
+        old_handoff = (before.get("handoff") or {}).get("id")
+        # ``before`` already holds the customer's new turn; replies never include customer turns.
+        old_count = len(before.get("messages", []))
+        return self._result(conversation_id, after, interrupts, old_count, old_handoff), after
 
     def _result(
-        self, conversation_id: str, snap: StateSnapshot, old_count: int, old_handoff: str | None
+        self,
+        conversation_id: str,
+        values: Mapping[str, Any],
+        interrupts: Sequence[Interrupt],
+        old_count: int,
+        old_handoff: str | None,
     ) -> TurnResult:
-        values = snap.values
         turns = to_turns(values.get("messages", []))
         replies = [
             TurnReply(index=t.index, role=t.role, speaker=t.speaker, text=t.text)
@@ -127,7 +159,7 @@ class BatonRuntime:
         ]
         record = values.get("handoff")
         started = record if record and record["id"] != old_handoff else None
-        pending = snap.interrupts[0].value if snap.interrupts else None
+        pending = interrupts[0].value if interrupts else None
         return TurnResult(
             conversation_id=conversation_id,
             status=values.get("status", "bot"),
@@ -146,7 +178,7 @@ class BatonRuntime:
         if customer is not None:
             update["customer"] = dict(customer)
         async with self._lock(conversation_id):
-            return await self._run(conversation_id, update)
+            return (await self._run(conversation_id, update))[0]
 
     async def resume(self, conversation_id: str, action: Reply | ReturnToAI | Close) -> TurnResult:
         """Resume a run paused at the human node with an explicit, typed human action.
@@ -159,9 +191,9 @@ class BatonRuntime:
             if not snap.interrupts:
                 msg = f"conversation {conversation_id} is not waiting for a human"
                 raise NotInterrupted(msg)
-            result = await self._run(conversation_id, Command(resume=action.model_dump(mode="json")))
+            result, values = await self._run(conversation_id, Command(resume=action.model_dump(mode="json")))
         if self.memory is not None and not isinstance(action, Reply):
-            ended = (await self._snapshot(conversation_id)).values.get("handoff")
+            ended = values.get("handoff")
             if ended and ended["status"] in ("returned", "closed"):
                 await asyncio.to_thread(self.memory.remember, ended)
         return result
@@ -175,7 +207,7 @@ class BatonRuntime:
             snap = await self._snapshot(conversation_id)
             if not snap.values.get("messages"):
                 raise ConversationNotFound(conversation_id)
-            return await self._run(conversation_id, {"escalation": escalation})
+            return (await self._run(conversation_id, {"escalation": escalation}))[0]
 
     async def seed_history(self, conversation_id: str, messages: Sequence[BaseMessage]) -> None:
         """Load an existing transcript into a new conversation (imports, evals) without running bots."""
@@ -259,9 +291,8 @@ class BatonRuntime:
                 as_node=ROUTER,
             )
             old_count = len(head.values["messages"])
-            await self.graph.ainvoke(Command(goto=bot), fork, context=self.context, durability="sync")
-            after = await self._snapshot(conversation_id)
-            return self._result(conversation_id, after, old_count, record["id"])
+            _, after, interrupts = await self._stream(conversation_id, Command(goto=bot), fork)
+            return self._result(conversation_id, after, interrupts, old_count, record["id"])
 
     async def fork(
         self, conversation_id: str, checkpoint_id: str, values: Mapping[str, Any] | None = None
@@ -289,11 +320,11 @@ class BatonRuntime:
                 raise ConversationNotFound(msg)
             head = await self._snapshot(conversation_id)
             fork = await self.graph.aupdate_state(past.config, dict(values or {}), as_node=START)
-            await self.graph.ainvoke(None, fork, context=self.context, durability="sync")
-            after = await self._snapshot(conversation_id)
+            _, after, interrupts = await self._stream(conversation_id, None, fork)
             return self._result(
                 conversation_id,
                 after,
+                interrupts,
                 len(past.values.get("messages", [])),
                 (head.values.get("handoff") or {}).get("id"),
             )
