@@ -32,6 +32,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from graph.embeddings import MODEL_ID, MiniLMEmbedder, get_embedder
+from graph.linear_text import SingleTextScorer
 
 FloatArray = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float64]
@@ -147,6 +148,7 @@ class IntentClassifier:
         self._x = np.asarray(embeddings, dtype=np.float32)
         self._tfidf: TfidfVectorizer | None = None
         self._lr: LogisticRegression | None = None
+        self._single: SingleTextScorer | None = None
         if len(self.classes) >= 2:  # LR needs two classes; with one, the kNN vote alone decides
             if config.char_ngrams is not None:
                 self._tfidf = TfidfVectorizer(
@@ -155,6 +157,7 @@ class IntentClassifier:
                 self._tfidf.fit(self._texts)
             self._lr = LogisticRegression(C=config.c, tol=config.tol, max_iter=3000)
             self._lr.fit(self._features(self._texts, self._x), self._y)
+            self._single = SingleTextScorer(self._tfidf, self._lr, self._x.shape[1], config.embedding_weight)
 
     @classmethod
     def fit(
@@ -236,7 +239,10 @@ class IntentClassifier:
         knn = self._knn(vectors.astype(np.float64) @ self._x.T.astype(np.float64))
         if self._lr is None:
             return knn
-        lr = np.asarray(self._lr.predict_proba(self._features(texts, vectors)), dtype=np.float64)
+        if len(texts) == 1 and self._single is not None:  # the router's case: skip sklearn's batch path
+            lr = self._single.proba(texts[0], vectors[0])[None, :]
+        else:
+            lr = np.asarray(self._lr.predict_proba(self._features(texts, vectors)), dtype=np.float64)
         blended: Matrix = (1.0 - self.config.knn_weight) * lr + self.config.knn_weight * knn
         return blended
 
