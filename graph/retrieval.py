@@ -80,6 +80,7 @@ class CaseStore:
             path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=False)
         )
         embedding_function = MiniLMEmbeddingFunction(embedder)
+        self._sizes: dict[str, int] = {}
         self._cases = self._collection(CASES, embedding_function)
         self._knowledge = self._collection(KNOWLEDGE, embedding_function)
 
@@ -119,10 +120,22 @@ class CaseStore:
         """Number of stored items per collection."""
         return {CASES: self._cases.count(), KNOWLEDGE: self._knowledge.count()}
 
+    def _size(self, collection: Collection, k: int) -> int:
+        """``collection.count()``, asked again only while it is below ``k``.
+
+        Nothing deletes from these collections, so once they hold ``k`` entries the answer stays
+        useful; counting on every brief cost a chromadb round trip per handoff.
+        """
+        known = self._sizes.get(collection.name, 0)
+        if known < k:
+            known = collection.count()
+            self._sizes[collection.name] = known
+        return known
+
     def _query(
         self, collection: Collection, query: str, k: int, where: dict[str, Any] | None
     ) -> list[tuple[str, str, dict[str, Any], float]]:
-        n = min(k, collection.count())
+        n = min(k, self._size(collection, k))
         if n <= 0 or not query.strip():
             return []
         result = collection.query(
