@@ -7,6 +7,7 @@ so a hit's score is ``1 - cosine distance``, clipped to [0, 1].
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from graph.embeddings import MiniLMEmbedder, MiniLMEmbeddingFunction
 
 CASES = "resolved_cases"
 KNOWLEDGE = "knowledge"
+_RECOUNT_S = 5.0  # how stale a small count may be before it is read again
 
 MetadataValue = str | int | float | bool
 
@@ -80,7 +82,7 @@ class CaseStore:
             path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=False)
         )
         embedding_function = MiniLMEmbeddingFunction(embedder)
-        self._sizes: dict[str, int] = {}
+        self._sizes: dict[str, tuple[int, float]] = {}  # collection -> (count, when)
         self._cases = self._collection(CASES, embedding_function)
         self._knowledge = self._collection(KNOWLEDGE, embedding_function)
 
@@ -105,6 +107,7 @@ class CaseStore:
         meta = _clean_metadata(metadata or {})
         meta["resolution"] = resolution
         self._cases.upsert(ids=[case_id], documents=[summary], metadatas=[meta])
+        self._sizes.pop(CASES, None)
 
     def add_knowledge(self, doc_id: str, text: str, source: str) -> None:
         """Insert or replace a knowledge snippet (idempotent by ``doc_id``).
@@ -115,22 +118,25 @@ class CaseStore:
             source: Where it comes from (file, URL, policy name).
         """
         self._knowledge.upsert(ids=[doc_id], documents=[text], metadatas=[{"source": source}])
+        self._sizes.pop(KNOWLEDGE, None)
 
     def count(self) -> dict[str, int]:
         """Number of stored items per collection."""
         return {CASES: self._cases.count(), KNOWLEDGE: self._knowledge.count()}
 
     def _size(self, collection: Collection, k: int) -> int:
-        """``collection.count()``, asked again only while it is below ``k``.
+        """``collection.count()``, cached: counting on every brief cost a chromadb call per handoff.
 
-        Nothing deletes from these collections, so once they hold ``k`` entries the answer stays
-        useful; counting on every brief cost a chromadb round trip per handoff.
+        Nothing deletes from these collections, so a count of ``k`` or more stays good for ranking;
+        below that it is re-read after this process adds a case or once it is a few seconds old
+        (another worker may have added some).
         """
-        known = self._sizes.get(collection.name, 0)
-        if known < k:
-            known = collection.count()
+        known = self._sizes.get(collection.name)
+        now = time.monotonic()
+        if known is None or (known[0] < k and now - known[1] > _RECOUNT_S):
+            known = (collection.count(), now)
             self._sizes[collection.name] = known
-        return known
+        return known[0]
 
     def _query(
         self, collection: Collection, query: str, k: int, where: dict[str, Any] | None
