@@ -7,11 +7,10 @@ import asyncio
 import contextlib
 import logging
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from api import pages, policy_admin
 from api.auth import load_admin_token
@@ -20,7 +19,7 @@ from api.errors import install_error_handlers
 from api.eventlog import EventLog, LocalEventLog, RedisEventLog
 from api.handoffs import HandoffService
 from api.limits import BodySizeLimit, RateLimiter
-from api.metrics import Metrics
+from api.metrics import Metrics, RequestMetrics
 from api.recovery import keep_recovering, recover
 from api.routes import agents, conversations, handoffs, ops, policies, ws
 from api.store import ApiStore, open_db
@@ -151,16 +150,6 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
         app.include_router(module.router)
     app.include_router(compat_router)
 
-    @app.middleware("http")
-    async def count_requests(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        metrics.latency.labels(route).observe(time.perf_counter() - started)
-        return response
-
+    app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

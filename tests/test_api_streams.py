@@ -97,6 +97,11 @@ async def test_no_agent_expiry_rolls_back_to_the_ai_visibly(tmp_path: Path) -> N
             assert stats["completion_rate"] == 0
             metrics = (await http.get("/metrics")).text
             assert "baton_rollbacks_total 1.0" in metrics
+            # requests are labelled by route template and status, not by raw path
+            messages = 'route="/v1/conversations/{conversation_id}/messages",status="200"'
+            assert f'baton_http_requests_total{{method="POST",{messages}}} 4.0' in metrics
+            assert 'route="/v1/analytics/handoffs",status="200"' in metrics
+            assert cid not in metrics
 
 
 async def test_webhooks_are_signed_and_retried(tmp_path: Path) -> None:
