@@ -120,15 +120,19 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 webhooks.start()
             await recover(service)
             consumer = asyncio.create_task(service.consume_desk_events())
-            recovery = asyncio.create_task(keep_recovering(service, settings.desk_recover_s))
+            # Only a desk in Redis can lose its data while this process lives; the in-process desk
+            # is rebuilt once, above, and re-checking 10,000 held handoffs every pass stalls the loop.
+            tasks = [consumer]
+            if redis is not None:
+                tasks.append(asyncio.create_task(keep_recovering(service, settings.desk_recover_s)))
             ticker = asyncio.create_task(desk.run(settings.desk_tick_s))
             try:
                 yield
             finally:
-                consumer.cancel()
-                recovery.cancel()
+                for task in tasks:
+                    task.cancel()
                 await desk.close()
-                for task in (consumer, ticker, recovery):
+                for task in (*tasks, ticker):
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await asyncio.wait_for(task, timeout=5)
                 if webhooks is not None:

@@ -16,6 +16,7 @@ from desk.models import AgentSpec
 from graph.runtime import ConversationNotFound
 
 log = logging.getLogger("baton.api.recovery")
+_YIELD_EVERY = 50
 
 
 async def recover(service: HandoffService) -> tuple[int, int]:
@@ -34,7 +35,9 @@ async def recover(service: HandoffService) -> tuple[int, int]:
             await service.desk.register_agent(spec.model_copy(update={"status": "offline"}))
             agents += 1
     handoffs = 0
-    for handoff_id, cid in await service.store.open_handoffs(service.prefix):
+    for n, (handoff_id, cid) in enumerate(await service.store.open_handoffs(service.prefix)):
+        if n % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # a pass over thousands of handoffs must not hold the event loop
         try:
             await service.desk.get(handoff_id)
             continue
