@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     )
     desk_config: Path | None = Field(default=None, description="Desk YAML (default: desk/desk.yaml).")
     desk_tick_s: float = Field(default=1.0, gt=0, description="Desk timer interval (offers, expiry).")
+    gc_freeze: bool = Field(
+        default=True,
+        description="Move start-up objects out of the garbage collector's way once the service is up.",
+    )
     desk_recover_s: float = Field(
         default=30.0, gt=0, description="How often the desk is re-checked against the checkpoints."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import hmac
 import json
@@ -165,3 +166,14 @@ async def test_silent_socket_is_closed_and_pings_are_sent(tmp_path: Path) -> Non
                 assert closed.value.rcvd.code == 4408
             metrics = (await http.get("/metrics")).text
             assert 'baton_websockets_idle_closed_total{role="customer"} 1.0' in metrics
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_start_up_objects_are_frozen_out_of_the_collector(tmp_path: Path, freeze: bool) -> None:
+    gc.unfreeze()
+    try:
+        with serve_in_thread(create_app(api_settings(tmp_path, gc_freeze=freeze))) as url:
+            assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+            assert (gc.get_freeze_count() > 0) is freeze
+    finally:
+        gc.unfreeze()  # the test process builds many apps; frozen objects would never be freed
