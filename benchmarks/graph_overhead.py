@@ -6,8 +6,9 @@ please?" -> the human node pauses (``interrupt``); a human reply resumes and pau
 resumes and ends. Five turns per conversation.
 
 * Baton: ``BatonRuntime`` offline with the real real_estate policy (signal extraction with the
-  embedding/TF-IDF intent classifier, policy evaluation, brief building, transcript bookkeeping, and
-  the runtime's ``aget_state`` before and after each run).
+  embedding/TF-IDF intent classifier, policy evaluation, brief building, transcript bookkeeping; the
+  runtime takes the states it reports from the ``values`` stream, and a resume reads the state once to
+  check that a human is awaited).
 * Bare: router -> bot | human nodes doing trivial work, the same interrupt/resume pattern,
   ``ainvoke`` only.
 
@@ -30,6 +31,7 @@ from typing import Any
 
 import common
 from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import Command, interrupt
 
@@ -70,7 +72,8 @@ def bare_graph(saver: Any) -> Any:
 async def run_bare(saver: Any, conversations: int, prefix: str, snapshots: bool = False) -> float:
     """Seconds for ``conversations`` scripted conversations on the bare graph.
 
-    With ``snapshots`` each turn also reads the state before and after, as ``BatonRuntime`` does.
+    With ``snapshots`` each turn also reads the state before and after, as ``BatonRuntime`` did
+    before it took both from the ``values`` stream (kept to show what those reads cost).
     """
     graph = bare_graph(saver)
     started = time.perf_counter()
@@ -97,6 +100,16 @@ async def run_baton(runtime: BatonRuntime, conversations: int, prefix: str) -> f
         await runtime.resume(cid, Reply(text="Hello, I'm Maria.", agent_id="a1"))
         await runtime.resume(cid, Close(note="done", text="", agent_id="a1"))
     return time.perf_counter() - started
+
+
+async def state_bytes(graph: Any, thread_id: str) -> float:
+    """Mean serialised size of the state over one conversation's checkpoints (what each one stores)."""
+    serde = JsonPlusSerializer()
+    sizes = [
+        sum(len(serde.dumps_typed(v)[1]) for v in snap.values.values())
+        async for snap in graph.aget_state_history({"configurable": {"thread_id": thread_id}})
+    ]
+    return sum(sizes) / max(1, len(sizes))
 
 
 BUCKETS: dict[str, Callable[[str, str], bool]] = {
@@ -145,6 +158,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             snap_s += await run_bare(bare_saver, conversations, f"snap{rnd}", snapshots=True)
             baton_s += await run_baton(runtime, conversations, f"baton{rnd}")
         turns = conversations * TURNS_PER_CONVERSATION * args.rounds
+        sizes = {
+            "baton_state_bytes_per_checkpoint": round(await state_bytes(runtime.graph, "baton0-0")),
+            "bare_state_bytes_per_checkpoint": round(await state_bytes(bare_graph(bare_saver), "bare0-0")),
+        }
         parts: dict[str, float] = {}
         if args.profile:
             from pyinstrument import Profiler
@@ -179,6 +196,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if parts
         else None,
         **parts,
+        **sizes,
     }
 
 
