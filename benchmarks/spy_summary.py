@@ -1,0 +1,86 @@
+"""Fold a py-spy ``--format raw`` profile of ``baton serve`` into where the server's time goes.
+
+    py-spy record --pid <server pid> --duration 40 --nonblocking --format raw -o /tmp/server.raw
+    .venv/bin/python benchmarks/spy_summary.py /tmp/server.raw > benchmarks/results/server_profile_embedded.txt
+
+Every sample is put in the first bucket its stack matches (order below), so the shares add up to
+100% of the samples: the event loop's busy time by component, its idle time, and worker threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+from pathlib import Path
+
+# (bucket, substrings of a frame); the first match wins. Component buckets match anywhere in the
+# stack; the framework ones only near the leaf, since every request runs under uvicorn and Starlette.
+COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
+    ("router node: brief", ("build_brief (graph/context/",)),
+    ("router node: signals + policy", ("router (nodes/router.py",)),
+    ("other graph nodes", ("(nodes/",)),
+    ("checkpointer SQL calls (aiosqlite hop, loop side)", ("aiosqlite", "sqlite/aio.py")),
+    ("LangGraph runtime, checkpoint serde", ("langgraph", "(graph/runtime.py", "serde/", "pregel/")),
+    ("desk (assignment, timers)", ("(desk/",)),
+    ("API store (SQLite/Postgres)", ("(api/store.py",)),
+    (
+        "API handlers, auth, event log",
+        ("(api/routes/", "(api/handoffs.py", "(api/auth.py", "(api/eventlog.py"),
+    ),
+]
+NEAR_LEAF: list[tuple[str, tuple[str, ...]]] = [
+    ("access log", ("logging/",)),
+    ("WebSocket framing", ("websockets",)),
+    ("middleware (limits, metrics)", ("(api/limits.py", "(api/metrics.py")),
+    ("HTTP stack (uvicorn, Starlette, FastAPI)", ("uvicorn", "starlette", "fastapi", "httptools")),
+]
+_LEAF_DEPTH = 4
+
+
+def bucket(frames: list[str]) -> str:
+    """The bucket of one stack (root first)."""
+    if frames[0].startswith("Thread._bootstrap") or "threading.py" in frames[0]:
+        idle = any(w in frames[-1] for w in ("wait", "Queue.get", "aiosqlite/core.py:59"))
+        owner = "aiosqlite (checkpointer SQL)" if any("aiosqlite" in f for f in frames) else "other"
+        return f"thread: {owner}, {'idle' if idle else 'busy'}"
+    if frames[-1].startswith("Runner.run (asyncio/runners.py"):
+        return "event loop: idle (waiting in epoll)"
+    stack = ";".join(frames)
+    for name, needles in COMPONENTS:
+        if any(n in stack for n in needles):
+            return f"event loop: {name}"
+    leaf = ";".join(frames[-_LEAF_DEPTH:])
+    for name, needles in NEAR_LEAF:
+        if any(n in leaf for n in needles):
+            return f"event loop: {name}"
+    return "event loop: other (asyncio, pydantic, json, ...)"
+
+
+def main() -> None:
+    """Print bucket shares and the top leaf frames."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("raw", type=Path, help="py-spy --format raw output")
+    parser.add_argument("--leaves", type=int, default=20, help="leaf frames to list")
+    args = parser.parse_args()
+    buckets: collections.Counter[str] = collections.Counter()
+    leaves: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in args.raw.read_text(encoding="utf-8").splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        frames = stack.split(";")
+        total += n
+        buckets[bucket(frames)] += n
+        leaves[frames[-1]] += n
+    print(f"{total} samples from {args.raw.name}\n")
+    for name, n in buckets.most_common():
+        print(f"{100 * n / total:5.1f}%  {name}")
+    print("\nTop leaf frames:")
+    for name, n in leaves.most_common(args.leaves):
+        print(f"{100 * n / total:5.1f}%  {name}")
+
+
+if __name__ == "__main__":
+    main()
