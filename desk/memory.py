@@ -20,13 +20,15 @@ from desk.store import AfterCommit, Tx
 
 T = TypeVar("T")
 _SUBSCRIBER_BUFFER = 10_000
+_HISTORY = 100_000  # events kept for ``events_since``, as the Redis desk's stream MAXLEN
 
 
 class _Store:
     def __init__(self) -> None:
         self.handoffs: dict[str, Handoff] = {}
         self.agents: dict[str, Agent] = {}
-        self.events: list[DeskEvent] = []
+        self.events: list[DeskEvent] = []  # the newest events; events[0] has cursor ``dropped``
+        self.dropped = 0
         self.open: set[str] = set()  # non-terminal handoff ids, so the queue never scans history
         self.pending: set[str] = set()  # queued ids, so a dispatch never scans the held handoffs
 
@@ -149,6 +151,10 @@ class InMemoryDesk(BaseDesk):
             for aid, agent in tx.dirty_agents.items():
                 self._store.agents[aid] = agent.clone()
             self._store.events.extend(tx.events)
+            excess = len(self._store.events) - _HISTORY
+            if excess > _HISTORY // 10:  # trim in chunks, not on every commit
+                del self._store.events[:excess]
+                self._store.dropped += excess
             for event in tx.events:
                 for sub in builtins.list(self._subscribers):
                     sub.push(event)
@@ -168,20 +174,24 @@ class InMemoryDesk(BaseDesk):
 
     def subscribe(self, since: str | None = None) -> AsyncIterator[DeskEvent]:
         """Live events from now (or after cursor ``since``); registered immediately, not lazily."""
-        backlog = [] if since is None else self._store.events[int(since) :]
+        backlog = [] if since is None else self._store.events[self._index(since) :]
         sub = _Subscription(self, backlog)
         self._subscribers.add(sub)
         return sub
 
     async def events_since(self, cursor: str | None = None, limit: int = 1000) -> EventPage:
         """Event history after ``cursor`` (an index into the in-process log)."""
-        start = int(cursor or 0)
+        start = self._index(cursor)
         page = self._store.events[start : start + limit]
-        return EventPage(events=page, cursor=str(start + len(page)))
+        return EventPage(events=page, cursor=str(self._store.dropped + start + len(page)))
 
     async def cursor(self) -> str:
         """Cursor after the latest event."""
-        return str(len(self._store.events))
+        return str(self._store.dropped + len(self._store.events))
+
+    def _index(self, cursor: str | None) -> int:
+        """Position in the kept history of a cursor (a cursor older than the history starts at its oldest)."""
+        return max(0, int(cursor or 0) - self._store.dropped)
 
     async def close(self) -> None:
         """Stop ``run()`` and end every subscription."""

@@ -12,6 +12,7 @@ from desk.clock import FakeClock
 from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
+from desk.memory import InMemoryDesk
 from desk.redis_desk import RedisDesk
 
 
@@ -410,3 +411,21 @@ async def test_background_loop_runs_ticks_until_closed(desk: BaseDesk, clock: Fa
     assert (await desk.get("h1")).offered_agent_id == "b"
     await desk.close()
     await asyncio.wait_for(task, 2)
+
+
+async def test_memory_history_is_bounded_and_cursors_stay_absolute(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("desk.memory._HISTORY", 10)
+    desk = InMemoryDesk()
+    await desk.register_agent(spec("a", {"billing": 1.0}, max_concurrent=50))
+    first = await desk.cursor()
+    for i in range(20):
+        await desk.submit(request(f"h{i}", "billing"))
+    total = int(await desk.cursor())
+    assert total > 20  # created + offered per handoff, plus the registration
+    kept = await desk.events_since(first)
+    assert 10 <= len(kept.events) <= 11  # trimmed to the history size (in chunks)
+    assert kept.cursor == str(total)
+    assert kept.events[-1].handoff_id == "h19"
+    tail = await desk.events_since(str(total - 2))
+    assert [e.type for e in tail.events] == [e.type for e in kept.events[-2:]]
+    assert (await desk.events_since(str(total))).events == []
