@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             if webhooks is not None:
                 webhooks.start()
             await recover(service)
+            metrics.watch_gc()
             if settings.gc_freeze:
                 # Models, policies and libraries loaded at start-up live as long as the process; a
                 # full collection used to walk all ~200k of them again (~160 ms per pass, a latency
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             try:
                 yield
             finally:
+                metrics.unwatch_gc()
                 for task in tasks:
                     task.cancel()
                 await desk.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import time
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,6 +43,40 @@ class Metrics:
         self.rate_limited = Counter(
             "baton_rate_limited", "Requests refused with 429.", registry=self.registry
         )
+
+        self.gc_pauses = Histogram(
+            "baton_gc_pause_seconds",
+            "Garbage-collector pauses (the whole process stops) by generation.",
+            ["generation"],
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
+        self.gc_longest = Gauge(
+            "baton_gc_pause_longest_seconds",
+            "Longest garbage-collector pause so far.",
+            registry=self.registry,
+        )
+        self._gc_started = 0.0
+        self._gc_longest_s = 0.0
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self._gc_started
+        self.gc_pauses.labels(str(info["generation"])).observe(pause)
+        if pause > self._gc_longest_s:
+            self._gc_longest_s = pause
+            self.gc_longest.set(pause)
+
+    def watch_gc(self) -> None:
+        """Time every collection (a full one walks every live object; at scale that is the tail latency)."""
+        gc.callbacks.append(self._on_gc)
+
+    def unwatch_gc(self) -> None:
+        """Stop timing collections."""
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
 
     def render(self) -> bytes:
         """The text exposition format."""

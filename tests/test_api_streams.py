@@ -169,11 +169,17 @@ async def test_silent_socket_is_closed_and_pings_are_sent(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("freeze", [True, False])
-def test_start_up_objects_are_frozen_out_of_the_collector(tmp_path: Path, freeze: bool) -> None:
+def test_start_up_objects_are_frozen_and_gc_pauses_are_timed(tmp_path: Path, freeze: bool) -> None:
     gc.unfreeze()
     try:
         with serve_in_thread(create_app(api_settings(tmp_path, gc_freeze=freeze))) as url:
             assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
             assert (gc.get_freeze_count() > 0) is freeze
+            gc.collect()  # every pause is timed, by generation
+            metrics = httpx.get(f"{url}/metrics", timeout=10).text
+            assert 'baton_gc_pause_seconds_count{generation="2"}' in metrics
+            longest = next(line for line in metrics.splitlines() if line.startswith("baton_gc_pause_longest"))
+            assert float(longest.split()[-1]) > 0
+        assert not [cb for cb in gc.callbacks if getattr(cb, "__qualname__", "") == "Metrics._on_gc"]
     finally:
         gc.unfreeze()  # the test process builds many apps; frozen objects would never be freed
