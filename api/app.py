@@ -120,13 +120,13 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             if webhooks is not None:
                 webhooks.start()
             await recover(service)
-            metrics.watch_gc()
             if settings.gc_freeze:
                 # Models, policies and libraries loaded at start-up live as long as the process; a
                 # full collection used to walk all ~200k of them again (~160 ms per pass, a latency
                 # spike for every request in flight). Frozen, they are skipped.
                 gc.collect()
                 gc.freeze()
+            metrics.watch_gc()  # after the start-up collection: it runs before any request is served
             consumer = asyncio.create_task(service.consume_desk_events())
             # Only a desk in Redis can lose its data while this process lives; the in-process desk
             # is rebuilt once, above, and re-checking 10,000 held handoffs every pass stalls the loop.

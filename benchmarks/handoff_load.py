@@ -39,7 +39,7 @@ import common
 import httpx
 import websockets
 from bench_server import BatonServer, drop_postgres
-from load_server import latency_delta, sample_rss, server_env, server_latency, tree_rss_mb
+from load_server import latency_delta, sample_rss, server_env, server_gc, server_latency, tree_rss_mb
 
 TRIGGER = "Can I talk to a real person please?"
 ADMIN = "adm_bench_token"
@@ -317,6 +317,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     ws_base = base.replace("http", "ws", 1)
     limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections)
     stats = Stats()
+    gc_stats: dict[str, float] = {}
     peak, stop = [0.0], asyncio.Event()
     sampler = asyncio.create_task(sample_rss(pids, peak, stop))
     agent_tasks: list[asyncio.Task[None]] = []
@@ -348,6 +349,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             pairs = [p for p in open_pairs if p.split()[0] in stats.accepted][: args.live_pairs]
             print(f"relay: {len(pairs)} live pairs x {args.relay_messages} messages at {args.relay_rate}/s")
             await relay(ws_base, stats, pairs, args.relay_messages, args.relay_rate)
+            gc_stats = await server_gc(http)
             best, rows = (None, [])
             if args.search:
                 print(f"search: batches of {args.batch} at {args.rates}")
@@ -381,6 +383,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "rss_mb_peak": common.r(peak[0], 1) if pids else None,
         "kb_per_conversation": common.r((rss_hold - rss_before) * 1024 / max(held, 1), 1) if pids else None,
         "max_rate_p99_100ms": best,
+        **gc_stats,
         "server_mean_ms_by_route": server_ms,
         "search": rows,
     }

@@ -50,6 +50,22 @@ async def server_latency(http: httpx.AsyncClient) -> dict[str, tuple[float, floa
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
+async def server_gc(http: httpx.AsyncClient) -> dict[str, float]:
+    """Full (generation 2) garbage collections of one worker so far: count, seconds, longest pause ms."""
+    text = (await http.get("/metrics")).text
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        for key, prefix in (
+            ("gc_full_collections", 'baton_gc_pause_seconds_count{generation="2"}'),
+            ("gc_full_seconds", 'baton_gc_pause_seconds_sum{generation="2"}'),
+            ("gc_longest_ms", "baton_gc_pause_longest_seconds"),
+        ):
+            if line.startswith(prefix):
+                value = float(line.rsplit(" ", 1)[1])
+                found[key] = round(value * 1000, 1) if key == "gc_longest_ms" else round(value, 3)
+    return found
+
+
 def latency_delta(
     before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
 ) -> dict[str, float]:
