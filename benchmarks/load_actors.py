@@ -1,0 +1,244 @@
+"""The simulated people of the handoff load benchmark: customers, agents and the relay phase.
+
+Customers create a conversation, say "Hi", then ask for a person and stay open; agents follow their
+WebSocket, fetch each offered handoff's brief and accept it. Every latency is measured on the
+client's own clock (``time.perf_counter``) and collected in ``Stats``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import websockets
+
+TRIGGER = "Can I talk to a real person please?"
+ADMIN = "adm_bench_token"
+MAX_CONCURRENT = 50  # the API's upper bound per agent
+
+
+@dataclass
+class Stats:
+    """Everything measured, keyed by conversation or message id."""
+
+    trigger_at: dict[str, float] = field(default_factory=dict)  # handoff_id -> trigger sent
+    offered_ms: dict[str, float] = field(default_factory=dict)
+    brief_ms: list[float] = field(default_factory=list)
+    turn_ms: list[float] = field(default_factory=list)
+    relay_sent: dict[str, float] = field(default_factory=dict)
+    relay_ms: list[float] = field(default_factory=list)
+    accepted: dict[str, tuple[str, str]] = field(default_factory=dict)  # cid -> (agent, handoff)
+    errors: list[str] = field(default_factory=list)
+    turns: int = 0
+    offered_event: dict[str, asyncio.Event] = field(default_factory=dict)
+    offer_at: dict[str, float] = field(default_factory=dict)
+
+    error_count: int = 0
+
+    def error(self, what: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < 10_000:  # keep a sample of the kinds, count them all
+            self.errors.append(what)
+
+
+@dataclass
+class Agent:
+    """One simulated agent: a socket reader that accepts offers."""
+
+    agent_id: str
+    token: str
+    http: httpx.AsyncClient
+    stats: Stats
+    ws: Any = None
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def run(self, ws_base: str, ready: asyncio.Event) -> None:
+        """Follow the agent's socket; reconnect with ``since`` (counted as an error) if it drops."""
+        seq = None
+        while True:
+            since = "" if seq is None else f"&since={seq}"
+            url = f"{ws_base}/v1/agents/{self.agent_id}/ws?token={self.token}{since}"
+            try:
+                async with websockets.connect(url, max_queue=None, ping_interval=None) as ws:
+                    ready.set()
+                    async for raw in ws:
+                        seq = self._handle(ws, raw if isinstance(raw, str) else raw.decode(), seq)
+            except (OSError, websockets.WebSocketException) as exc:
+                self.stats.error(f"agent ws {type(exc).__name__}")
+            self.stats.error("agent ws dropped")
+            await asyncio.sleep(0.2)
+
+    def _handle(self, ws: Any, text: str, seq: int | None) -> int | None:
+        now = time.perf_counter()
+        if '"type":"ping"' in text:
+            asyncio.get_running_loop().create_task(ws.send('{"type":"pong"}'))
+            return seq
+        if text.startswith('{"seq":'):
+            seq = int(text[7 : text.index(",")])
+        if '"type":"offer"' in text:
+            asyncio.get_running_loop().create_task(self._take(json.loads(text), now))
+        elif '"type":"customer_message"' in text:
+            body = json.loads(text)["text"]
+            sent = self.stats.relay_sent.pop(body, None)
+            if sent is not None:
+                self.stats.relay_ms.append((now - sent) * 1000)
+        return seq
+
+    async def _take(self, offer: dict[str, Any], now: float) -> None:
+        hid, stats = offer["handoff_id"], self.stats
+        stats.offer_at[hid] = now
+        waiter = stats.offered_event.setdefault(hid, asyncio.Event())
+        waiter.set()
+        try:
+            detail = await self.http.get(f"/v1/handoffs/{hid}", headers=self.auth)
+            got = time.perf_counter()
+            if detail.status_code != 200 or not detail.json().get("brief"):
+                stats.error(f"brief {detail.status_code}")
+            else:
+                stats.offer_at[hid + ":brief"] = got
+            accepted = await self.http.post(f"/v1/handoffs/{hid}/accept", headers=self.auth)
+            if accepted.status_code != 200:
+                stats.error(f"accept {accepted.status_code}: {accepted.text[:120]}")
+            else:
+                stats.accepted[offer["conversation_id"]] = (self.agent_id, hid)
+        except (httpx.HTTPError, OSError) as exc:
+            stats.error(f"agent {type(exc).__name__}")
+
+
+async def customer(http: httpx.AsyncClient, stats: Stats, timeout: float) -> str | None:
+    """One customer: create, "Hi", ask for a person, wait for the offer. Returns the conversation."""
+    try:
+        created = await http.post("/v1/conversations", json={})
+        if created.status_code != 201:
+            stats.error(f"create {created.status_code}")
+            return None
+        body = created.json()
+        cid, auth = body["conversation_id"], {"Authorization": f"Bearer {body['customer_token']}"}
+        hi = await http.post(f"/v1/conversations/{cid}/messages", json={"text": "Hi"}, headers=auth)
+        stats.turns += 1
+        if hi.status_code != 200:
+            stats.error(f"hi {hi.status_code}")
+            return None
+        started = time.perf_counter()
+        turn = await http.post(f"/v1/conversations/{cid}/messages", json={"text": TRIGGER}, headers=auth)
+        stats.turns += 1
+        stats.turn_ms.append((time.perf_counter() - started) * 1000)
+        handoff = turn.json().get("handoff") if turn.status_code == 200 else None
+        if not handoff:
+            stats.error(f"trigger {turn.status_code}: no handoff")
+            return None
+        hid = handoff["handoff_id"]
+        waiter = stats.offered_event.setdefault(hid, asyncio.Event())
+        try:
+            await asyncio.wait_for(waiter.wait(), timeout)
+        except TimeoutError:
+            stats.error("no offer within timeout")
+            return None
+        stats.offered_ms[hid] = (stats.offer_at[hid] - started) * 1000
+        deadline = time.perf_counter() + timeout
+        while hid + ":brief" not in stats.offer_at and time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
+        if hid + ":brief" in stats.offer_at:
+            stats.brief_ms.append((stats.offer_at[hid + ":brief"] - started) * 1000)
+        stats.trigger_at[hid] = started
+        return f"{cid} {body['customer_token']}"
+    except (httpx.HTTPError, OSError, KeyError, ValueError) as exc:
+        stats.error(f"customer {type(exc).__name__}")
+        return None
+
+
+async def arrivals(http: httpx.AsyncClient, stats: Stats, n: int, rate: float, timeout: float) -> list[str]:
+    """Start ``n`` customers at ``rate`` per second; wait for all of them."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    tasks = []
+    for i in range(n):
+        delay = start + i / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(customer(http, stats, timeout)))
+    done = await asyncio.gather(*tasks)
+    return [c for c in done if c]
+
+
+async def relay(ws_base: str, stats: Stats, pairs: list[str], messages: int, rate: float) -> None:
+    """Open ``pairs`` customer sockets, then send ``messages`` each at ``rate`` messages/s overall."""
+    sockets: list[tuple[str, Any]] = []
+
+    async def drain(ws: Any) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for raw in ws:
+                if '"type":"ping"' in (raw if isinstance(raw, str) else raw.decode()):
+                    await ws.send('{"type":"pong"}')
+
+    readers = []
+    for pair in pairs:
+        cid, token = pair.split()
+        try:
+            ws = await websockets.connect(
+                f"{ws_base}/v1/conversations/{cid}/ws?token={token}", max_queue=None, ping_interval=None
+            )
+        except (OSError, websockets.WebSocketException) as exc:
+            stats.error(f"customer ws {type(exc).__name__}")
+            continue
+        sockets.append((cid, ws))
+        readers.append(asyncio.create_task(drain(ws)))
+    await asyncio.sleep(1.0)
+    loop = asyncio.get_running_loop()
+    start, k = loop.time(), 0
+    for m in range(messages):
+        for cid, ws in sockets:
+            delay = start + k / rate - loop.time()
+            k += 1
+            if delay > 0:
+                await asyncio.sleep(delay)
+            text = f"relay {cid} {m}"
+            stats.relay_sent[text] = time.perf_counter()
+            try:
+                await ws.send(json.dumps({"type": "customer_message", "text": text}))
+            except websockets.ConnectionClosed:
+                stats.error("customer ws closed")
+    deadline = time.perf_counter() + 30
+    while stats.relay_sent and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    for _ in stats.relay_sent:
+        stats.error("relay message lost")
+    for _, ws in sockets:
+        await ws.close()
+    for task in readers:
+        task.cancel()
+
+
+async def register_agents(
+    http: httpx.AsyncClient, stats: Stats, count: int, ws_base: str
+) -> tuple[list[Agent], list[asyncio.Task[None]]]:
+    """Register ``count`` online agents with full capacity and connect their sockets."""
+    agents: list[Agent] = []
+    tasks = []
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    for i in range(count):
+        body = {
+            "id": f"bench-{uuid.uuid4().hex[:6]}-{i}",
+            "name": f"Agent {i}",
+            "skills": ["real_estate", "empathy", "legal", "luxury"],
+            "max_concurrent": MAX_CONCURRENT,
+            "status": "online",
+        }
+        reply = await http.post("/v1/agents", json=body, headers=admin)
+        reply.raise_for_status()
+        data = reply.json()
+        agent = Agent(data["agent_id"], data["agent_token"], http, stats)
+        ready = asyncio.Event()
+        tasks.append(asyncio.create_task(agent.run(ws_base, ready)))
+        await asyncio.wait_for(ready.wait(), 30)
+        agents.append(agent)
+    return agents, tasks
