@@ -19,7 +19,7 @@ from api.compat import router as compat_router
 from api.errors import install_error_handlers
 from api.eventlog import EventLog, LocalEventLog, RedisEventLog
 from api.handoffs import HandoffService
-from api.limits import BodySizeLimit, RateLimiter
+from api.limits import BodySizeLimit, RateLimiter, TurnGate
 from api.metrics import Metrics, RequestMetrics
 from api.recovery import keep_recovering, recover
 from api.routes import agents, conversations, handoffs, ops, policies, ws
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 redis=redis,
                 prefix=settings.redis_prefix,
                 metrics=metrics,
+                gate=TurnGate(settings.max_concurrent_turns, shed=metrics.turns_shed),
             )
             holder.append(service)
             app.state.settings = settings
@@ -115,7 +116,9 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             app.state.service = service
             app.state.compat_handoff_hook = service.handoff_started_elsewhere
             app.state.admin_token = admin_token
-            app.state.limiter = RateLimiter(settings.rate_limit_per_minute, redis, settings.redis_prefix)
+            app.state.limiter = RateLimiter(
+                settings.rate_limit_per_minute, redis, settings.redis_prefix, refused=metrics.rate_limited
+            )
             app.state.webhooks = webhooks
             if webhooks is not None:
                 webhooks.start()

@@ -20,6 +20,7 @@ from typing import Any, get_args
 import redis.asyncio as aioredis
 
 from api.eventlog import EventLog
+from api.limits import TurnGate
 from api.metrics import Metrics
 from api.store import ApiStore
 from api.webhooks import WebhookSender
@@ -94,6 +95,7 @@ class HandoffService:
     redis: aioredis.Redis | None = None
     prefix: str = "baton:"
     metrics: Metrics | None = None
+    gate: TurnGate = field(default_factory=lambda: TurnGate(0))
     _returns: dict[str, _Return] = field(default_factory=dict)
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -128,19 +130,24 @@ class HandoffService:
 
     # -- customer side -------------------------------------------------------------------------
     async def customer_message(self, conversation_id: str, text: str) -> TurnOutcome:
-        """Record and run a customer turn; submit a human handoff it starts to the desk."""
+        """Record and run a customer turn; submit a human handoff it starts to the desk.
+
+        Raises:
+            ApiError: 503 when the worker is at capacity, unless a person already holds the chat.
+        """
         record = await self.store.conversation(conversation_id)
         profile = (record or {}).get("profile") or None
-        async with self._locked(conversation_id):
-            result = await self.runtime.post_message(conversation_id, text, customer=profile)
-        if self.metrics:
-            self.metrics.turns.inc()
         agent_id = (record or {}).get("agent_id")
-        seq = await self.publish(conversation_id, CustomerMessageEvent(text=text), agent_id=agent_id)
-        seq = max(seq, await self._publish_replies(result, agent_id))
-        outcome = TurnOutcome(result=result, seq=seq)
-        if result.handoff:
-            await self._started(result.handoff, outcome)
+        with self.gate.admit(exempt=bool(agent_id)):
+            async with self._locked(conversation_id):
+                result = await self.runtime.post_message(conversation_id, text, customer=profile)
+            if self.metrics:
+                self.metrics.turns.inc()
+            seq = await self.publish(conversation_id, CustomerMessageEvent(text=text), agent_id=agent_id)
+            seq = max(seq, await self._publish_replies(result, agent_id))
+            outcome = TurnOutcome(result=result, seq=seq)
+            if result.handoff:
+                await self._started(result.handoff, outcome)
         return outcome
 
     async def handoff_started_elsewhere(

@@ -1,12 +1,15 @@
-"""Request limits: body size (413) and per-conversation message rate (429 with Retry-After)."""
+"""Request limits: body size (413), per-conversation message rate (429) and load shedding (503)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import deque
+from collections.abc import Iterator
 
 import redis.asyncio as aioredis
+from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, error_response
@@ -59,10 +62,17 @@ class _TooLarge(Exception):
 class RateLimiter:
     """At most ``limit`` events per key per minute (sliding window; fixed window in Redis)."""
 
-    def __init__(self, limit: int, redis: aioredis.Redis | None = None, prefix: str = "baton:") -> None:
+    def __init__(
+        self,
+        limit: int,
+        redis: aioredis.Redis | None = None,
+        prefix: str = "baton:",
+        refused: Counter | None = None,
+    ) -> None:
         self.limit = limit
         self._redis = redis
         self._prefix = prefix
+        self._refused = refused
         self._hits: dict[str, deque[float]] = {}
 
     async def check(self, key: str) -> None:
@@ -79,21 +89,58 @@ class RateLimiter:
             if count == 1:
                 await self._redis.expire(rkey, 61)
             if count > self.limit:
-                retry = max(1, math.ceil(60 - time.time() % 60))
-                raise _too_many(retry)
+                raise self._too_many(max(1, math.ceil(60 - time.time() % 60)))
             return
         hits = self._hits.setdefault(key, deque())
         while hits and now - hits[0] >= 60:
             hits.popleft()
         if len(hits) >= self.limit:
-            raise _too_many(max(1, math.ceil(60 - (now - hits[0]))))
+            raise self._too_many(max(1, math.ceil(60 - (now - hits[0]))))
         hits.append(now)
 
+    def _too_many(self, retry_after: int) -> ApiError:
+        if self._refused is not None:
+            self._refused.inc()
+        return ApiError(
+            429,
+            "rate_limited",
+            f"too many messages in this conversation; retry in {retry_after}s",
+            headers={"Retry-After": str(retry_after)},
+        )
 
-def _too_many(retry_after: int) -> ApiError:
-    return ApiError(
-        429,
-        "rate_limited",
-        f"too many messages in this conversation; retry in {retry_after}s",
-        headers={"Retry-After": str(retry_after)},
-    )
+
+class TurnGate:
+    """At most ``limit`` customer turns run at once in this worker; past that a new turn gets 503.
+
+    Past capacity every queued turn delays the agent actions behind it until offers lapse; refusing
+    new turns early (clients retry after ``Retry-After``) keeps accepts and live chats fast.
+    ``limit`` 0 admits everything.
+    """
+
+    def __init__(self, limit: int, retry_after_s: int = 1, shed: Counter | None = None) -> None:
+        self.limit = limit
+        self.retry_after_s = retry_after_s
+        self.running = 0
+        self._shed = shed
+
+    @contextlib.contextmanager
+    def admit(self, *, exempt: bool = False) -> Iterator[None]:
+        """Hold a slot while the turn runs; ``exempt`` turns (a live chat with a person) always get one.
+
+        Raises:
+            ApiError: 503 ``overloaded`` with ``Retry-After`` when every slot is taken.
+        """
+        if not exempt and self.limit and self.running >= self.limit:
+            if self._shed is not None:
+                self._shed.inc()
+            raise ApiError(
+                503,
+                "overloaded",
+                f"the service is busy; send the message again in {self.retry_after_s}s",
+                headers={"Retry-After": str(self.retry_after_s)},
+            )
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1

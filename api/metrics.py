@@ -41,7 +41,14 @@ class Metrics:
             "baton_websockets_idle_closed", "WebSockets closed for silence.", ["role"], registry=self.registry
         )
         self.rate_limited = Counter(
-            "baton_rate_limited", "Requests refused with 429.", registry=self.registry
+            "baton_rate_limited",
+            "Customer messages refused with 429 (per-conversation rate).",
+            registry=self.registry,
+        )
+        self.turns_shed = Counter(
+            "baton_turns_shed",
+            "Customer turns refused with 503 because the worker was at capacity.",
+            registry=self.registry,
         )
 
         self.gc_pauses = Histogram(

@@ -208,6 +208,10 @@ async def test_rate_limit_is_429_with_retry_after(world: World) -> None:
     assert statuses[8] == 429
     assert int(r.headers["retry-after"]) >= 1
     assert r.json()["error"]["code"] == "rate_limited"
+    metrics = (await world.api.http.get("/metrics", headers=Api.auth(ADMIN))).text
+    counted = [line for line in metrics.splitlines() if line.startswith("baton_rate_limited_total ")]
+    assert counted
+    assert float(counted[0].split()[1]) >= 1
 
 
 def test_no_input_produces_a_500(server: tuple[str, Path]) -> None:
