@@ -333,6 +333,37 @@ def foreign_site(html: str) -> Iterator[str]:
         site.server_close()
 
 
+def test_widget_sends_again_when_the_service_sheds_load(browser: Any, server: UiServer) -> None:
+    """A 503 with Retry-After (a worker at capacity) is retried; the message is not marked failed."""
+    from playwright.sync_api import expect
+
+    context, page = new_page(browser, 420, 760)
+    refused: list[str] = []
+
+    def shed_first(route: Any) -> None:
+        if route.request.method == "POST" and not refused:
+            refused.append(route.request.post_data or "")
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "1", "Content-Type": "application/json"},
+                body='{"error":{"code":"overloaded","message":"the service is busy"}}',
+            )
+        else:
+            route.continue_()
+
+    page.route("**/v1/conversations/*/messages", shed_first)
+    page.goto(f"{server.url}/widget")
+    send_widget(page, "Hi, I want to sell my flat")
+    expect(page.locator(".msg.bot").nth(1)).to_be_visible()
+    expect(page.locator(".msg.customer.pending")).to_have_count(0)
+    expect(page.locator(".msg.customer.failed")).to_have_count(0)
+    expect(page.locator(".msg.customer")).to_have_count(1)
+    assert len(refused) == 1
+    assert "sell my flat" in refused[0]
+    assert js_errors(page) == []
+    context.close()
+
+
 def test_embed_loader(browser: Any, server: UiServer) -> None:
     """One <script> tag on a foreign page adds a launcher that opens the widget in an iframe."""
     from playwright.sync_api import expect

@@ -20,12 +20,13 @@ const Baton = (() => {
   }
 
   class ApiError extends Error {
-    constructor(status, body) {
+    constructor(status, body, retryAfter) {
       const err = (body && body.error) || {};
       super(err.message || `HTTP ${status}`);
       this.status = status;
       this.code = err.code || "http_error";
       this.details = err.details || [];
+      this.retryAfter = Number(retryAfter) || 0;  // seconds, from a 429/503 Retry-After header
     }
   }
 
@@ -40,7 +41,7 @@ const Baton = (() => {
     const text = await response.text();
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch { data = null; }
-    if (!response.ok) throw new ApiError(response.status, data);
+    if (!response.ok) throw new ApiError(response.status, data, response.headers.get("Retry-After"));
     return data;
   }
 

@@ -144,6 +144,19 @@
     follow(0);
   }
 
+  /** Post a turn; while the service sheds load (503) wait its Retry-After and send again. */
+  async function postTurn(text) {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await api("POST", `/v1/conversations/${session.cid}/messages`, session.token, { text });
+      } catch (err) {
+        if (err.status !== 503 || attempt >= 5) throw err;
+        typingLine.textContent = "We're busy; sending again in a moment…";
+        await new Promise((r) => setTimeout(r, Math.max(1, err.retryAfter) * 1000));
+      }
+    }
+  }
+
   async function send(text) {
     errorBox.textContent = "";
     if (!session) await start();
@@ -151,7 +164,7 @@
     pending.push({ text, node });
     typingLine.textContent = "Assistant is typing…";
     try {
-      const out = await api("POST", `/v1/conversations/${session.cid}/messages`, session.token, { text });
+      const out = await postTurn(text);
       // The socket delivers the turn; if it is down, reconnecting with ?since= fetches what it missed.
       if (stream && stream.seq < out.seq && !stream.ws) stream._connectSoon(0);
       if (out.handoff && out.handoff.kind === "human") showQueue(out.handoff);
