@@ -40,6 +40,7 @@ class Stats:
     offer_at: dict[str, float] = field(default_factory=dict)
 
     error_count: int = 0
+    shed: int = 0  # turns the server refused with 503 (at capacity) and the customer sent again
 
     def error(self, what: str) -> None:
         self.error_count += 1
@@ -114,8 +115,25 @@ class Agent:
             stats.error(f"agent {type(exc).__name__}")
 
 
+async def post_turn(
+    http: httpx.AsyncClient, stats: Stats, cid: str, auth: dict[str, str], text: str, timeout: float
+) -> httpx.Response:
+    """Post a customer turn; on 503 (the server sheds load) wait its Retry-After and send again."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        reply = await http.post(f"/v1/conversations/{cid}/messages", json={"text": text}, headers=auth)
+        stats.turns += reply.status_code == 200
+        if reply.status_code != 503 or time.perf_counter() > deadline:
+            return reply
+        stats.shed += 1
+        await asyncio.sleep(float(reply.headers.get("retry-after", "1")))
+
+
 async def customer(http: httpx.AsyncClient, stats: Stats, timeout: float) -> str | None:
-    """One customer: create, "Hi", ask for a person, wait for the offer. Returns the conversation."""
+    """One customer: create, "Hi", ask for a person, wait for the offer. Returns the conversation.
+
+    Latencies start at the trigger's first attempt, so time spent refused (503) and retrying counts.
+    """
     try:
         created = await http.post("/v1/conversations", json={})
         if created.status_code != 201:
@@ -123,14 +141,12 @@ async def customer(http: httpx.AsyncClient, stats: Stats, timeout: float) -> str
             return None
         body = created.json()
         cid, auth = body["conversation_id"], {"Authorization": f"Bearer {body['customer_token']}"}
-        hi = await http.post(f"/v1/conversations/{cid}/messages", json={"text": "Hi"}, headers=auth)
-        stats.turns += 1
+        hi = await post_turn(http, stats, cid, auth, "Hi", timeout)
         if hi.status_code != 200:
             stats.error(f"hi {hi.status_code}")
             return None
         started = time.perf_counter()
-        turn = await http.post(f"/v1/conversations/{cid}/messages", json={"text": TRIGGER}, headers=auth)
-        stats.turns += 1
+        turn = await post_turn(http, stats, cid, auth, TRIGGER, timeout)
         stats.turn_ms.append((time.perf_counter() - started) * 1000)
         handoff = turn.json().get("handoff") if turn.status_code == 200 else None
         if not handoff:
