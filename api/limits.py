@@ -99,14 +99,15 @@ class RateLimiter:
         hits.append(now)
 
     def _too_many(self, retry_after: int) -> ApiError:
-        if self._refused is not None:
-            self._refused.inc()
-        return ApiError(
-            429,
-            "rate_limited",
-            f"too many messages in this conversation; retry in {retry_after}s",
-            headers={"Retry-After": str(retry_after)},
-        )
+        message = f"too many messages in this conversation; retry in {retry_after}s"
+        return _refusal(self._refused, 429, "rate_limited", message, retry_after)
+
+
+def _refusal(counter: Counter | None, status: int, code: str, message: str, retry_after: int) -> ApiError:
+    """Count a refused request and build its error; the client may retry after ``retry_after`` s."""
+    if counter is not None:
+        counter.inc()
+    return ApiError(status, code, message, headers={"Retry-After": str(retry_after)})
 
 
 class TurnGate:
@@ -131,14 +132,8 @@ class TurnGate:
             ApiError: 503 ``overloaded`` with ``Retry-After`` when every slot is taken.
         """
         if not exempt and self.limit and self.running >= self.limit:
-            if self._shed is not None:
-                self._shed.inc()
-            raise ApiError(
-                503,
-                "overloaded",
-                f"the service is busy; send the message again in {self.retry_after_s}s",
-                headers={"Retry-After": str(self.retry_after_s)},
-            )
+            message = f"the service is busy; send the message again in {self.retry_after_s}s"
+            raise _refusal(self._shed, 503, "overloaded", message, self.retry_after_s)
         self.running += 1
         try:
             yield
