@@ -227,18 +227,7 @@ async def test_socket_drop_on_either_side_loses_and_duplicates_nothing(
 @pytest.mark.services
 @pytest.mark.parametrize(
     "appendonly",
-    [
-        True,
-        pytest.param(
-            False,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="a Redis that keeps nothing comes back empty: the service re-submits the handoff "
-                "from the checkpoints (every desk_recover_s) and restores the agents, but offline until "
-                "they sign in again, so the agent who held the offer cannot accept right away",
-            ),
-        ),
-    ],
+    [True, False],
     ids=["aof", "no-persistence"],
 )
 async def test_redis_restart_during_assignment(

@@ -36,7 +36,7 @@ async def create_agent(
         status=body.status,
     )
     await desk.register_agent(spec)
-    await store.set_agent_profile(agent_id, spec.model_dump_json(exclude={"status"}))
+    await store.set_agent_profile(agent_id, spec.model_dump_json())
     token = new_token(AGENT_PREFIX)
     await store.set_agent_token(agent_id, token)
     return AgentCreated(agent_id=agent_id, agent_token=token)
@@ -57,10 +57,16 @@ async def get_agent(agent_id: str, principal: PrincipalDep, desk: DeskDep) -> Ag
 
 
 @router.put("/{agent_id}/status")
-async def set_status(agent_id: str, body: StatusIn, principal: PrincipalDep, desk: DeskDep) -> Agent:
+async def set_status(
+    agent_id: str, body: StatusIn, principal: PrincipalDep, desk: DeskDep, store: StoreDep
+) -> Agent:
     """Go online, away, busy or offline (the agent or the admin)."""
     require_self_or_admin(principal, agent_id, f"change the status of agent {agent_id}")
-    return await desk.set_status(agent_id, body.status)
+    agent = await desk.set_status(agent_id, body.status)
+    # Kept with the profile so a desk that lost its data restores the agent as they left it.
+    spec = AgentSpec.model_validate(agent.model_dump(include=set(AgentSpec.model_fields)))
+    await store.set_agent_profile(agent_id, spec.model_dump_json())
+    return agent
 
 
 @router.post("/{agent_id}/heartbeat")

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.auth import require_admin
-from api.deps import DeskDep, MetricsDep, PrincipalDep, RuntimeDep, StoreDep
+from api.deps import DeskDep, MetricsDep, PrincipalDep, RuntimeDep, ServiceDep, StoreDep
+from api.recovery import desk_intact
 from graph.runtime import ConversationNotFound
 
 router = APIRouter(tags=["operations"])
@@ -141,15 +142,20 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-async def readyz(runtime: RuntimeDep, desk: DeskDep, store: StoreDep) -> Response:
-    """Checkpointer, desk and store reachable."""
+async def readyz(runtime: RuntimeDep, desk: DeskDep, store: StoreDep, service: ServiceDep) -> Response:
+    """Checkpointer, desk and store reachable, and the desk rebuilt if Redis lost its data."""
 
     async def checkpointer() -> None:
         with contextlib.suppress(ConversationNotFound):
             await runtime.get("__readyz__")
 
+    async def desk_ready() -> None:
+        await desk.cursor()
+        if not await desk_intact(service):
+            raise DeskRecovering
+
     checks: dict[str, str] = {}
-    for name, probe in (("checkpointer", checkpointer), ("desk", desk.cursor), ("store", store.db.ping)):
+    for name, probe in (("checkpointer", checkpointer), ("desk", desk_ready), ("store", store.db.ping)):
         try:
             await asyncio.wait_for(probe(), timeout=3)
             checks[name] = "ok"
@@ -158,3 +164,7 @@ async def readyz(runtime: RuntimeDep, desk: DeskDep, store: StoreDep) -> Respons
     ready = all(v == "ok" for v in checks.values())
     body = Health(status="ok" if ready else "unavailable", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+class DeskRecovering(Exception):
+    """Redis came back empty; the desk is being rebuilt from the checkpoints (within a second)."""

@@ -1,0 +1,94 @@
+"""Desk recovery: after a restart or a wiped Redis, agents come back with the status they last set."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from conftest import REDIS_URL, service_missing
+from test_api_support import ADMIN, Api, api_settings
+
+from api import recovery
+from api.app import create_app
+
+
+async def _statuses(tmp_path: Path, change: dict[str, str] | None = None) -> dict[str, str]:
+    """Start the in-process service on ``tmp_path``, optionally set statuses, return every agent's."""
+    app = create_app(api_settings(tmp_path))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=30) as http,
+    ):
+        api = Api("http://test", http)
+        for agent_id, status in (change or {}).items():
+            token = await api.agent(agent_id, {"real_estate": 0.9}, status="online")
+            r = await http.put(
+                f"/v1/agents/{agent_id}/status", json={"status": status}, headers=api.auth(token)
+            )
+            assert r.status_code == 200, r.text
+        listed = (await http.get("/v1/agents", headers=api.auth(ADMIN))).json()
+    return {a["id"]: a["status"] for a in listed}
+
+
+async def test_restarted_desk_restores_each_agents_last_status(tmp_path: Path) -> None:
+    before = await _statuses(tmp_path, {"maria": "online", "lee": "away", "kim": "offline"})
+    assert before == {"maria": "online", "lee": "away", "kim": "offline"}
+    # A new process: the in-process desk starts empty and is rebuilt from the API store.
+    assert await _statuses(tmp_path) == before
+
+
+@pytest.mark.services
+async def test_a_wiped_redis_desk_is_noticed_and_rebuilt_before_ready(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    redis = aioredis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        await redis.ping()
+    except (OSError, aioredis.RedisError) as exc:
+        await redis.aclose()
+        service_missing("Redis", str(exc))
+    prefix = f"baton-test-{uuid.uuid4().hex[:8]}:"
+    # The periodic pass is an hour away: only noticing the wipe can bring the desk back.
+    settings = api_settings(tmp_path, redis_url=REDIS_URL, redis_prefix=prefix, desk_recover_s=3600)
+    app = create_app(settings)
+    # The background pass waits for ``go`` so the test sees the service while the desk is empty.
+    go = asyncio.Event()
+    real_recover = recovery.recover
+
+    async def gated_recover(service: Any) -> tuple[int, int]:
+        await go.wait()
+        return await real_recover(service)
+
+    monkeypatch.setattr(recovery, "recover", gated_recover)
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
+        ):
+            api = Api("http://test", http)
+            await api.agent("maria", {"real_estate": 0.9}, status="online")
+            assert (await http.get("/readyz")).status_code == 200
+
+            await redis.delete(*[key async for key in redis.scan_iter(f"{prefix}*")])
+            gone = await http.get("/readyz")
+            assert gone.status_code == 503
+            assert gone.json()["checks"]["desk"].startswith("error")
+            go.set()
+
+            deadline = time.monotonic() + 10
+            while (await http.get("/readyz")).status_code != 200:
+                assert time.monotonic() < deadline, "desk not rebuilt"
+                await asyncio.sleep(0.1)
+            agents = (await http.get("/v1/agents", headers=api.auth(ADMIN))).json()
+            assert [(a["id"], a["status"]) for a in agents] == [("maria", "online")]
+    finally:
+        keys = [key async for key in redis.scan_iter(f"{prefix}*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
