@@ -28,9 +28,10 @@ async def recover(service: HandoffService) -> tuple[int, int]:
     know is submitted again. Returns (agents restored, handoffs re-submitted).
     """
     if service.redis is not None:
-        # "recovering" until the pass ends; a wipe during the pass removes it, and the final
-        # SET XX then leaves no mark, so the next check runs another pass.
-        await service.redis.set(_intact_key(service), "recovering")
+        # A missing mark (fresh or wiped Redis) reads "recovering" until this pass ends; a routine
+        # pass keeps "1" so readiness does not flap. A wipe during the pass deletes the mark, the
+        # final SET XX then sets nothing, and the next check runs another pass.
+        await service.redis.set(_intact_key(service), "recovering", nx=True)
     agents = 0
     for raw in await service.store.agent_profiles():
         spec = AgentSpec.model_validate_json(raw)

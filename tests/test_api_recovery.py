@@ -74,6 +74,18 @@ async def test_a_wiped_redis_desk_is_noticed_and_rebuilt_before_ready(
             api = Api("http://test", http)
             await api.agent("maria", {"real_estate": 0.9}, status="online")
             assert (await http.get("/readyz")).status_code == 200
+            # A routine pass over an intact desk keeps the service ready while it runs.
+            service = app.state.service
+            seen: list[bool] = []
+            profiles = service.store.agent_profiles
+
+            async def watched_profiles() -> list[str]:
+                seen.append(await recovery.desk_intact(service))
+                return await profiles()
+
+            monkeypatch.setattr(service.store, "agent_profiles", watched_profiles)
+            await real_recover(service)
+            assert seen == [True]
 
             await redis.delete(*[key async for key in redis.scan_iter(f"{prefix}*")])
             gone = await http.get("/readyz")

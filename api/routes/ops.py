@@ -141,6 +141,10 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
+class DeskRecovering(Exception):
+    """Redis came back empty; the desk is being rebuilt from the checkpoints (within a second)."""
+
+
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
 async def readyz(runtime: RuntimeDep, desk: DeskDep, store: StoreDep, service: ServiceDep) -> Response:
     """Checkpointer, desk and store reachable, and the desk rebuilt if Redis lost its data."""
@@ -164,7 +168,3 @@ async def readyz(runtime: RuntimeDep, desk: DeskDep, store: StoreDep, service: S
     ready = all(v == "ok" for v in checks.values())
     body = Health(status="ok" if ready else "unavailable", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
-
-
-class DeskRecovering(Exception):
-    """Redis came back empty; the desk is being rebuilt from the checkpoints (within a second)."""
