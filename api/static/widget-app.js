@@ -153,6 +153,7 @@
         if (err.status !== 503 || attempt >= 5) throw err;
         typingLine.textContent = "We're busy; sending again in a moment…";
         await new Promise((r) => setTimeout(r, Math.max(1, err.retryAfter) * 1000));
+        typingLine.textContent = "Assistant is typing…";
       }
     }
   }
