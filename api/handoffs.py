@@ -36,7 +36,9 @@ from api.ws_models import (
 )
 from desk.base import Desk
 from desk.errors import Conflict, DeskError
+from desk.errors import NotFound as DeskNotFound
 from desk.events import (
+    AgentStatusChanged,
     DeskEvent,
     HandoffNotice,
     HandoffOffered,
@@ -45,7 +47,7 @@ from desk.events import (
     HandoffTransferred,
     dump_event,
 )
-from desk.models import CustomerNotice, Handoff, HandoffRequest, Urgency
+from desk.models import Agent, AgentSpec, CustomerNotice, Handoff, HandoffRequest, Urgency
 from graph.actions import Close, Reply, ReturnToAI
 from graph.runtime import BatonRuntime, NotInterrupted
 from graph.runtime_models import TurnResult
@@ -331,6 +333,16 @@ class HandoffService:
         )
         await self.publish(handoff.conversation_id, state)
 
+    # -- agents --------------------------------------------------------------------------------
+    async def remember_agent(self, agent: Agent) -> None:
+        """Keep the agent's profile and current status, so a desk that lost its data restores them.
+
+        Called on every status change, a heartbeat that expired included: the stored status is
+        the one the desk last had, never a stale "online" of someone who closed the console.
+        """
+        spec = AgentSpec.model_validate(agent.model_dump(include=set(AgentSpec.model_fields)))
+        await self.store.set_agent_profile(agent.id, spec.model_dump_json())
+
     # -- desk events -----------------------------------------------------------------------------
     async def consume_desk_events(self) -> None:
         """Forever: turn desk events into socket events, webhooks and analytics rows."""
@@ -390,5 +402,8 @@ class HandoffService:
             await self.store.set_assignment(event.conversation_id, event.handoff_id, None)
             state = HandoffStateEvent(handoff_id=event.handoff_id, state="pending", message=event.reason)
             await self.publish(event.conversation_id, state)
+        elif isinstance(event, AgentStatusChanged):
+            with contextlib.suppress(DeskNotFound):
+                await self.remember_agent(await self.desk.get_agent(event.agent_id))
         elif isinstance(event, HandoffNotice):
             pass  # on_notice already told the customer

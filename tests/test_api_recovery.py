@@ -16,6 +16,7 @@ from test_api_support import ADMIN, Api, api_settings
 
 from api import recovery
 from api.app import create_app
+from desk.config import DeskConfig
 
 
 async def _statuses(tmp_path: Path, change: dict[str, str] | None = None) -> dict[str, str]:
@@ -41,6 +42,27 @@ async def test_restarted_desk_restores_each_agents_last_status(tmp_path: Path) -
     assert before == {"maria": "online", "lee": "away", "kim": "offline"}
     # A new process: the in-process desk starts empty and is rebuilt from the API store.
     assert await _statuses(tmp_path) == before
+
+
+async def test_an_agent_whose_heartbeat_expired_is_restored_offline(tmp_path: Path) -> None:
+    """The stored status follows the desk: a console closed without signing out is not "online"."""
+    quick = DeskConfig(heartbeat_ttl_s=0.5)
+    app = create_app(api_settings(tmp_path), desk_config=quick)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
+    ):
+        api = Api("http://test", http)
+        await api.agent("maria", {"real_estate": 0.9}, status="online")  # never heartbeats again
+        deadline = time.monotonic() + 10
+        while (await http.get("/v1/agents/maria", headers=api.auth(ADMIN))).json()["status"] != "offline":
+            assert time.monotonic() < deadline, "the desk never noticed the missing heartbeat"
+            await asyncio.sleep(0.1)
+        # The status change reaches the store through the desk's event stream.
+        while '"status":"offline"' not in "".join(await app.state.store.agent_profiles()):
+            assert time.monotonic() < deadline, "the store still holds the old status"
+            await asyncio.sleep(0.05)
+    assert await _statuses(tmp_path) == {"maria": "offline"}
 
 
 @pytest.mark.services
