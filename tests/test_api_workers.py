@@ -10,6 +10,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from tests.bench_server import drop_postgres, fresh_postgres
 from tests.conftest import POSTGRES_URL, REDIS_URL, _postgres_ok, service_missing
 from tests.test_api_support import ADMIN, DISTRESS, SELL, Api, next_event, serve_subprocesses
 
@@ -27,16 +28,30 @@ async def test_customer_on_worker_a_and_agent_on_worker_b_talk_live(tmp_path: Pa
     except Exception as exc:
         service_missing("Redis", str(exc))
     prefix = f"baton-test-{uuid.uuid4().hex[:8]}:"
+    # Its own database: a worker restores every agent and open handoff it finds in the store.
+    database = fresh_postgres(POSTGRES_URL)
     base = {
         "BATON_OFFLINE": "true",
         "BATON_ADMIN_TOKEN": ADMIN,
-        "BATON_CHECKPOINT_URL": POSTGRES_URL,
+        "BATON_CHECKPOINT_URL": database,
         "BATON_REDIS_URL": REDIS_URL,
         "BATON_REDIS_PREFIX": prefix,
         "BATON_DESK_TICK_S": "0.5",
     }
     env_a = {**base, "BATON_DATA_DIR": str(tmp_path / "a")}
     env_b = {**base, "BATON_DATA_DIR": str(tmp_path / "b")}
+    try:
+        await _live_across_workers(env_a, env_b)
+    finally:
+        drop_postgres(database)
+    r = aioredis.from_url(REDIS_URL)
+    keys = [k async for k in r.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await r.delete(*keys)
+    await r.aclose()
+
+
+async def _live_across_workers(env_a: dict[str, str], env_b: dict[str, str]) -> None:
     with serve_subprocesses(env_a, env_b) as [url_a, url_b]:
         async with (
             httpx.AsyncClient(base_url=url_a, timeout=30) as http_a,
@@ -77,8 +92,3 @@ async def test_customer_on_worker_a_and_agent_on_worker_b_talk_live(tmp_path: Pa
             view = (await http_a.get(f"/v1/conversations/{cid}", headers=a.auth(token))).json()
             assert view["active_agent"] == "seller_bot"
             assert any(t["role"] == "agent" for t in view["transcript"])
-    r = aioredis.from_url(REDIS_URL)
-    keys = [k async for k in r.scan_iter(match=f"{prefix}*")]
-    if keys:
-        await r.delete(*keys)
-    await r.aclose()
