@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from api import pages, policy_admin
 from api.auth import load_admin_token
 from api.compat import router as compat_router
+from api.desk_events import consume_desk_events
 from api.errors import install_error_handlers
 from api.eventlog import EventLog, LocalEventLog, RedisEventLog
 from api.handoffs import HandoffService
@@ -130,7 +131,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 gc.collect()
                 gc.freeze()
             metrics.watch_gc()  # after the start-up collection: it runs before any request is served
-            consumer = asyncio.create_task(service.consume_desk_events())
+            consumer = asyncio.create_task(consume_desk_events(service))
             # Only a desk in Redis can lose its data while this process lives; the in-process desk
             # is rebuilt once, above, and re-checking 10,000 held handoffs every pass stalls the loop.
             tasks = [consumer]

@@ -4,14 +4,12 @@
 * Agent ``reply`` / ``return`` / ``complete`` resume the paused run with an explicit typed command.
 * When no agent takes a handoff the desk calls ``on_revert``: the conversation is rolled back to
   the AI with the policy's notice and the bot's message is published to the customer.
-* Desk events become WebSocket events (offers, transfers), webhooks and analytics rows; with
-  several workers each desk event is claimed by exactly one of them.
+* Desk events become socket events, webhooks and analytics rows in ``api/desk_events.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -30,24 +28,11 @@ from api.ws_models import (
     CustomerMessageEvent,
     HandoffCompleteEvent,
     HandoffStateEvent,
-    OfferEvent,
-    TransferRequestEvent,
     _Event,
 )
 from desk.base import Desk
 from desk.errors import Conflict, DeskError
-from desk.errors import NotFound as DeskNotFound
-from desk.events import (
-    AgentStatusChanged,
-    DeskEvent,
-    HandoffNotice,
-    HandoffOffered,
-    HandoffRequeued,
-    HandoffTimedOut,
-    HandoffTransferred,
-    dump_event,
-)
-from desk.models import Agent, AgentSpec, CustomerNotice, Handoff, HandoffRequest, Urgency
+from desk.models import CustomerNotice, Handoff, HandoffRequest, Urgency
 from graph.actions import Close, Reply, ReturnToAI
 from graph.runtime import BatonRuntime, NotInterrupted
 from graph.runtime_models import TurnResult
@@ -332,78 +317,3 @@ class HandoffService:
             expected_wait_s=notice.expected_wait_s,
         )
         await self.publish(handoff.conversation_id, state)
-
-    # -- agents --------------------------------------------------------------------------------
-    async def remember_agent(self, agent: Agent) -> None:
-        """Keep the agent's profile and current status, so a desk that lost its data restores them.
-
-        Called on every status change, a heartbeat that expired included: the stored status is
-        the one the desk last had, never a stale "online" of someone who closed the console.
-        """
-        spec = AgentSpec.model_validate(agent.model_dump(include=set(AgentSpec.model_fields)))
-        await self.store.set_agent_profile(agent.id, spec.model_dump_json())
-
-    # -- desk events -----------------------------------------------------------------------------
-    async def consume_desk_events(self) -> None:
-        """Forever: turn desk events into socket events, webhooks and analytics rows."""
-        async for event in self.desk.subscribe():
-            try:
-                await self._on_desk_event(event)
-            except Exception:
-                log.exception("failed to handle desk event %s", event.type)
-
-    async def _on_desk_event(self, event: DeskEvent) -> None:
-        body = dump_event(event)
-        key = hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
-        if not await self.events.claim(f"desk:{key}"):
-            return  # another worker handles it
-        handoff_id = getattr(event, "handoff_id", None)
-        await self.store.add_desk_event(key, event.type, event.ts.timestamp(), handoff_id, body)
-        if self.metrics:
-            self.metrics.desk_events.labels(type=event.type).inc()
-        if self.webhooks is not None:
-            self.webhooks.send(body.encode())
-        if isinstance(event, HandoffOffered):
-            handoff = await self.desk.get(event.handoff_id)
-            offer = OfferEvent(
-                conversation_id=event.conversation_id,
-                handoff_id=event.handoff_id,
-                priority=handoff.priority,
-                urgency=handoff.urgency,
-                required_skills=handoff.required_skills,
-                reason=handoff.reason,
-                expires_at=event.expires_at,
-                brief=handoff.brief,
-            )
-            await self.events.append(agent_stream(event.agent_id), offer)
-        elif isinstance(event, HandoffTimedOut):
-            state = HandoffStateEvent(
-                conversation_id=event.conversation_id,
-                handoff_id=event.handoff_id,
-                state="offer_withdrawn",
-                agent_id=event.agent_id,
-                message=event.reason,
-            )
-            await self.events.append(agent_stream(event.agent_id), state)
-        elif isinstance(event, HandoffTransferred):
-            await self.store.set_assignment(event.conversation_id, event.handoff_id, None)
-            if event.to_agent_id:
-                request = TransferRequestEvent(
-                    conversation_id=event.conversation_id,
-                    handoff_id=event.handoff_id,
-                    from_agent_id=event.from_agent_id,
-                    reason=event.reason,
-                )
-                await self.events.append(agent_stream(event.to_agent_id), request)
-            message = "You're being transferred to a colleague who can help further."
-            state = HandoffStateEvent(handoff_id=event.handoff_id, state="transferred", message=message)
-            await self.publish(event.conversation_id, state)
-        elif isinstance(event, HandoffRequeued):
-            await self.store.set_assignment(event.conversation_id, event.handoff_id, None)
-            state = HandoffStateEvent(handoff_id=event.handoff_id, state="pending", message=event.reason)
-            await self.publish(event.conversation_id, state)
-        elif isinstance(event, AgentStatusChanged):
-            with contextlib.suppress(DeskNotFound):
-                await self.remember_agent(await self.desk.get_agent(event.agent_id))
-        elif isinstance(event, HandoffNotice):
-            pass  # on_notice already told the customer

@@ -7,7 +7,8 @@ import uuid
 from fastapi import APIRouter, status
 
 from api.auth import AGENT_PREFIX, Principal, forbidden, new_token, require_admin
-from api.deps import DeskDep, PrincipalDep, ServiceDep, StoreDep
+from api.deps import DeskDep, PrincipalDep, StoreDep
+from api.desk_events import remember_agent
 from api.schemas import AgentCreate, AgentCreated, Ok, StatusIn
 from desk.models import Agent, AgentSpec
 
@@ -58,12 +59,12 @@ async def get_agent(agent_id: str, principal: PrincipalDep, desk: DeskDep) -> Ag
 
 @router.put("/{agent_id}/status")
 async def set_status(
-    agent_id: str, body: StatusIn, principal: PrincipalDep, desk: DeskDep, service: ServiceDep
+    agent_id: str, body: StatusIn, principal: PrincipalDep, desk: DeskDep, store: StoreDep
 ) -> Agent:
     """Go online, away, busy or offline (the agent or the admin)."""
     require_self_or_admin(principal, agent_id, f"change the status of agent {agent_id}")
     agent = await desk.set_status(agent_id, body.status)
-    await service.remember_agent(agent)  # now, not only when the desk event is consumed
+    await remember_agent(store, agent)  # now, not only when the desk event is consumed
     return agent
 
 

@@ -1,0 +1,104 @@
+"""Desk events become WebSocket events (offers, transfers), webhooks, analytics rows and stored
+agent statuses; with several workers each desk event is claimed by exactly one of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+
+from api.handoffs import HandoffService, agent_stream
+from api.store import ApiStore
+from api.ws_models import HandoffStateEvent, OfferEvent, TransferRequestEvent
+from desk.errors import NotFound as DeskNotFound
+from desk.events import (
+    AgentStatusChanged,
+    DeskEvent,
+    HandoffNotice,
+    HandoffOffered,
+    HandoffRequeued,
+    HandoffTimedOut,
+    HandoffTransferred,
+    dump_event,
+)
+from desk.models import Agent, AgentSpec
+
+log = logging.getLogger("baton.api.desk_events")
+
+
+async def remember_agent(store: ApiStore, agent: Agent) -> None:
+    """Keep the agent's profile and current status, so a desk that lost its data restores them.
+
+    Called on every status change, a heartbeat that expired included: the stored status is the one
+    the desk last had, never a stale "online" of someone who closed the console.
+    """
+    spec = AgentSpec.model_validate(agent.model_dump(include=set(AgentSpec.model_fields)))
+    await store.set_agent_profile(agent.id, spec.model_dump_json())
+
+
+async def consume_desk_events(service: HandoffService) -> None:
+    """Forever: turn desk events into socket events, webhooks and analytics rows."""
+    async for event in service.desk.subscribe():
+        try:
+            await handle_desk_event(service, event)
+        except Exception:
+            log.exception("failed to handle desk event %s", event.type)
+
+
+async def handle_desk_event(service: HandoffService, event: DeskEvent) -> None:
+    """Record one desk event and tell the people it concerns (once across workers)."""
+    body = dump_event(event)
+    key = hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
+    if not await service.events.claim(f"desk:{key}"):
+        return  # another worker handles it
+    handoff_id = getattr(event, "handoff_id", None)
+    await service.store.add_desk_event(key, event.type, event.ts.timestamp(), handoff_id, body)
+    if service.metrics:
+        service.metrics.desk_events.labels(type=event.type).inc()
+    if service.webhooks is not None:
+        service.webhooks.send(body.encode())
+    if isinstance(event, HandoffOffered):
+        handoff = await service.desk.get(event.handoff_id)
+        offer = OfferEvent(
+            conversation_id=event.conversation_id,
+            handoff_id=event.handoff_id,
+            priority=handoff.priority,
+            urgency=handoff.urgency,
+            required_skills=handoff.required_skills,
+            reason=handoff.reason,
+            expires_at=event.expires_at,
+            brief=handoff.brief,
+        )
+        await service.events.append(agent_stream(event.agent_id), offer)
+    elif isinstance(event, HandoffTimedOut):
+        state = HandoffStateEvent(
+            conversation_id=event.conversation_id,
+            handoff_id=event.handoff_id,
+            state="offer_withdrawn",
+            agent_id=event.agent_id,
+            message=event.reason,
+        )
+        await service.events.append(agent_stream(event.agent_id), state)
+    elif isinstance(event, HandoffTransferred):
+        await service.store.set_assignment(event.conversation_id, event.handoff_id, None)
+        if event.to_agent_id:
+            request = TransferRequestEvent(
+                conversation_id=event.conversation_id,
+                handoff_id=event.handoff_id,
+                from_agent_id=event.from_agent_id,
+                reason=event.reason,
+            )
+            await service.events.append(agent_stream(event.to_agent_id), request)
+        message = "You're being transferred to a colleague who can help further."
+        state = HandoffStateEvent(handoff_id=event.handoff_id, state="transferred", message=message)
+        await service.publish(event.conversation_id, state)
+    elif isinstance(event, HandoffRequeued):
+        await service.store.set_assignment(event.conversation_id, event.handoff_id, None)
+        state = HandoffStateEvent(handoff_id=event.handoff_id, state="pending", message=event.reason)
+        await service.publish(event.conversation_id, state)
+    elif isinstance(event, AgentStatusChanged):
+        with contextlib.suppress(DeskNotFound):
+            await remember_agent(service.store, await service.desk.get_agent(event.agent_id))
+    elif isinstance(event, HandoffNotice):
+        pass  # on_notice already told the customer
