@@ -11,6 +11,7 @@ from typing import Literal
 
 from api.errors import ApiError
 from api.store import ApiStore
+from graph.private_files import make_private_dir
 
 Role = Literal["admin", "customer", "agent"]
 CUSTOMER_PREFIX = "cus_"
@@ -47,7 +48,7 @@ def load_admin_token(configured: str | None, data_dir: Path) -> tuple[str, bool]
     if configured:
         return configured, False
     path = data_dir / "admin_token"
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
     token = new_token("adm_")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -18,6 +18,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from psycopg_pool import AsyncConnectionPool
 
+from graph.private_files import private_sqlite
+
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS baton_api_conversations (
         id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, profile TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
@@ -119,8 +121,8 @@ async def open_db(checkpoint_url: str, data_dir: Path) -> AsyncIterator[Db]:
                 await db.execute(stmt)
             yield db
         return
-    data_dir.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(data_dir / "api.sqlite", timeout=30, isolation_level=None, check_same_thread=False)
+    path = private_sqlite(data_dir / "api.sqlite")  # holds transcripts and desk events: 0600
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL survives a killed process (only an OS crash can lose the last commits), and

@@ -10,6 +10,8 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
+from graph.private_files import private_sqlite
+
 
 class CheckpointConfigError(ValueError):
     """The checkpoint URL names a backend Baton does not support."""
@@ -53,7 +55,7 @@ async def open_checkpointer(url: str, data_dir: Path) -> AsyncIterator[BaseCheck
         if url.startswith("sqlite:///")
         else data_dir / "checkpoints.sqlite"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_sqlite(path)  # every conversation's transcript: 0600, like the admin token
     async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
         await saver.conn.execute("PRAGMA journal_mode=WAL")
         await saver.conn.execute("PRAGMA synchronous=NORMAL")

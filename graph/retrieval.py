@@ -18,6 +18,7 @@ from chromadb.config import Settings
 from pydantic import BaseModel, ConfigDict, Field
 
 from graph.embeddings import MiniLMEmbedder, MiniLMEmbeddingFunction
+from graph.private_files import make_private_dir
 
 CASES = "resolved_cases"
 KNOWLEDGE = "knowledge"
@@ -77,7 +78,8 @@ class CaseStore:
 
     def __init__(self, data_dir: Path, *, embedder: MiniLMEmbedder | None = None) -> None:
         path = Path(data_dir) / "chroma"
-        path.mkdir(parents=True, exist_ok=True)
+        make_private_dir(Path(data_dir))
+        make_private_dir(path)  # resolved cases: chromadb creates its files world-readable
         self._client = chromadb.PersistentClient(
             path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=False)
         )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg
@@ -205,3 +206,44 @@ def test_sqlite_writes_survive_kill9_right_after_execute(tmp_path: Path) -> None
     finally:
         conn.close()
     assert rows == [("h-9", "maria")]
+
+
+# -- SQLite files: transcripts are private to the service's user ----------------------------------
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+@pytest.fixture
+def loose_umask() -> Iterator[None]:
+    """The common 022 umask, under which files are created world-readable by default."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+@pytest.mark.usefixtures("loose_umask")
+async def test_sqlite_files_and_a_new_data_dir_are_private(tmp_path: Path) -> None:
+    data = tmp_path / "new" / "data"
+    async with open_db("", data) as db:
+        await ApiStore(db).add_conversation(_cid(), new_token(CUSTOMER_PREFIX), {})
+        files = [data / f"api.sqlite{suffix}" for suffix in ("", "-wal", "-shm")]
+        assert {f.name: _mode(f) for f in files} == {f.name: 0o600 for f in files}
+    assert _mode(data) == 0o700
+
+
+@pytest.mark.usefixtures("loose_umask")
+async def test_loose_sqlite_files_are_tightened_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "api.sqlite"
+    other = sqlite3.connect(path)  # another process's connection keeps the -wal and -shm files
+    try:
+        other.execute("PRAGMA journal_mode=WAL")
+        other.execute("CREATE TABLE t (x)")
+        other.commit()
+        files = [path, tmp_path / "api.sqlite-wal", tmp_path / "api.sqlite-shm"]
+        for f in files:
+            f.chmod(0o644)
+        async with open_db("", tmp_path) as db:
+            await db.fetchall("SELECT 1")
+            assert {f.name: _mode(f) for f in files} == {f.name: 0o600 for f in files}
+    finally:
+        other.close()
