@@ -13,12 +13,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from api.cli_chat import run_chat, run_demo
 from api.cli_eval import eval_app
 from api.cli_policy import explain_policy
 from desk.cli import desk_app
-from graph.policy_store import check_policy_text
+from graph.policy_store import check_policy_file
 from policies.loader import PolicyError
 
 app = typer.Typer(help="Baton: conversation handoffs between bots and humans.", no_args_is_help=True)
@@ -33,7 +34,8 @@ err = Console(stderr=True)
 
 def fail(message: str) -> typer.Exit:
     """Print ``message`` to stderr and return the exit-2 exception to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    # Escaped: messages quote user input. No wrapping: `file:line:col: message` stays one line for editors.
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -64,11 +66,7 @@ def chat(
 def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML to validate.")]) -> None:
     """Validate a policy file: YAML syntax, schema, targets, fields and values, with line numbers."""
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise fail(f"cannot read {file}: {exc.strerror}") from exc
-    try:
-        loaded = check_policy_text(text, str(file))
+        loaded = check_policy_file(file)  # an unreadable, oversized or non-UTF-8 file is a PolicyError too
     except PolicyError as exc:
         raise fail(f"{len(exc.issues)} problem(s) in {file}\n{exc}") from exc
     p = loaded.policy
@@ -89,14 +87,13 @@ def policy_explain(
 ) -> None:
     """Show which rule fires for MESSAGE and why (every rule, every comparison, the signals)."""
     try:
-        text = file.read_text(encoding="utf-8")
         turns = _read_history(history) if history else []
     except OSError as exc:
         raise fail(f"cannot read {exc.filename}: {exc.strerror}") from exc
     except ValueError as exc:
         raise fail(str(exc)) from exc
     try:
-        loaded = check_policy_text(text, str(file))
+        loaded = check_policy_file(file)
     except PolicyError as exc:
         raise fail(str(exc)) from exc
     explanation = asyncio.run(explain_policy(loaded, [*turns, message]))

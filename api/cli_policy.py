@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from graph.signal_service import SignalService
@@ -26,12 +27,14 @@ class Explanation(BaseModel):
     rules: list[RuleTrace]
 
     def render(self, console: Console) -> None:
-        """Print a readable explanation."""
-        console.print(f"[bold]policy[/] {self.policy} ({self.version})  [bold]message[/] {self.message!r}")
+        """Print a readable explanation; text from the message and the policy is escaped, not markup."""
+        console.print(
+            f"[bold]policy[/] {self.policy} ({self.version})  [bold]message[/] {escape(repr(self.message))}"
+        )
         shown = self.signals.model_dump(exclude={"evidence"}, exclude_defaults=True)
-        console.print("[bold]signals[/] " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+        console.print("[bold]signals[/] " + escape(", ".join(f"{k}={v}" for k, v in shown.items())))
         for cue in self.signals.evidence:
-            console.print(f"  - {cue}")
+            console.print(f"  - {escape(cue)}")
         table = Table("rule", "result", "comparisons")
         for rule in self.rules:
             comparisons = "; ".join(
@@ -39,14 +42,14 @@ class Explanation(BaseModel):
                 for c in rule.conditions
             )
             mark = "[green]FIRES[/]" if rule.rule_id == self.fired else ("match" if rule.matched else "-")
-            table.add_row(rule.rule_id, mark, comparisons)
+            table.add_row(rule.rule_id, mark, escape(comparisons))
         console.print(table)
+        target = escape(str(self.target))
         if self.fired:
-            console.print(f"=> rule [bold]{self.fired}[/] routes to [bold]{self.target}[/]")
+            console.print(f"=> rule [bold]{self.fired}[/] routes to [bold]{target}[/]")
         else:
             console.print(
-                "=> no rule fires: an ongoing conversation stays with its agent, "
-                f"a new one goes to {self.target}"
+                f"=> no rule fires: an ongoing conversation stays with its agent, a new one goes to {target}"
             )
 
 

@@ -1,4 +1,9 @@
-"""The live routing policy: hot-reloaded when its file changes, never replaced by an invalid edit."""
+"""The live routing policy: hot-reloaded when its file changes, never replaced by an invalid edit.
+
+Reading the file is bounded like every other way a policy arrives (``policies.limits``): a file over
+the size limit is refused without being read whole, and a bomb written to it is refused within
+milliseconds while the previous policy keeps serving.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +27,15 @@ def check_policy_text(
     *,
     nodes: Iterable[str] = BOT_NODES,
     fields: Mapping[str, FieldSpec] = CONDITION_FIELDS,
+    name: str | None = None,
 ) -> LoadedPolicy:
-    """Validate policy text against the registered nodes and the signal fields."""
-    return load_policy_text(text, source, nodes=nodes, fields=fields)
+    """Validate policy text against the registered nodes and the signal fields (and ``name``, if given)."""
+    return load_policy_text(text, source, nodes=nodes, fields=fields, name=name)
+
+
+def check_policy_file(path: Path, *, nodes: Iterable[str] = BOT_NODES) -> LoadedPolicy:
+    """Read and validate a policy file; unreadable, oversized or non-UTF-8 files raise ``PolicyError`` too."""
+    return load_policy(path, nodes=nodes, fields=CONDITION_FIELDS)
 
 
 class PolicyStore:
@@ -35,7 +46,7 @@ class PolicyStore:
         self.nodes = (*BOT_NODES, *extra_targets)
         self._lock = threading.Lock()
         self._mtime = self._stat()
-        self._current = load_policy(path, nodes=self.nodes, fields=CONDITION_FIELDS)
+        self._current = check_policy_file(path, nodes=self.nodes)
         self.last_error: PolicyError | None = None
 
     def _stat(self) -> float:
@@ -52,7 +63,7 @@ class PolicyStore:
                 if mtime != self._mtime:
                     self._mtime = mtime
                     try:
-                        self._current = load_policy(self.path, nodes=self.nodes, fields=CONDITION_FIELDS)
+                        self._current = check_policy_file(self.path, nodes=self.nodes)
                         self.last_error = None
                         log.info("reloaded policy %s (version %s)", self.path, self._current.version)
                     except PolicyError as exc:
@@ -60,13 +71,17 @@ class PolicyStore:
                         log.error("rejected policy edit, still serving %s:\n%s", self._current.version, exc)
         return self._current
 
-    def publish(self, text: str) -> LoadedPolicy:
+    def publish(self, text: str, *, name: str | None = None) -> LoadedPolicy:
         """Validate ``text`` and, only if valid, atomically replace the file and hot-swap.
+
+        Args:
+            text: The new policy.
+            name: The name the policy must have (a published policy keeps its name); ``None``: any.
 
         Raises:
             PolicyError: The text is invalid; nothing changed.
         """
-        loaded = check_policy_text(text, str(self.path), nodes=self.nodes)
+        loaded = check_policy_text(text, str(self.path), nodes=self.nodes, name=name)
         with self._lock:
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".policy-", suffix=".yaml")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -71,12 +71,11 @@ def compare(cond: Condition, actual: Any) -> bool:
         return bool(actual == cond.value)
     if cond.op == "!=":
         return bool(actual != cond.value)
-    if cond.op == "in":
-        return actual in cond.value
-    if cond.op == "not_in":
-        return actual not in cond.value
+    if cond.op in ("in", "not_in"):
+        members = cond.value if isinstance(cond.value, list) else [cond.value]
+        return (actual in members) is (cond.op == "in")
     # matches
-    return actual is not None and _regex(cond.value).search(str(actual)) is not None
+    return actual is not None and _regex(str(cond.value)).search(str(actual)) is not None
 
 
 def holds(when: When, context: Mapping[str, Any], trace: list[ConditionTrace] | None = None) -> bool:

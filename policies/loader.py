@@ -1,4 +1,9 @@
-"""Load and validate policy YAML; every error carries the file, line and column it refers to."""
+"""Load and validate policy YAML; every error carries the file, line and column it refers to.
+
+Hostile input is bounded at each step (see ``policies.limits``): the size before parsing, depth and
+nodes (aliases expanded) while composing, sizes of names, texts and lists in the models, the length
+of every message and the number of problems reported.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from typing import Any, get_args
 import yaml
 from pydantic import ValidationError
 
+from policies.bounded_yaml import LimitExceeded, load
+from policies.limits import MAX_BYTES, MAX_ISSUES, MAX_MESSAGE, clip, names, quote
 from policies.models import AllOf, AnyOf, Condition, Policy, When
 
 HUMAN_NODE = "human_agent"
@@ -25,6 +32,11 @@ class PolicyIssue:
     column: int | None = None
     path: str = ""
 
+    def __post_init__(self) -> None:
+        # A message may quote a key or value from the document: keep it (and the path) short.
+        object.__setattr__(self, "message", clip(self.message))
+        object.__setattr__(self, "path", clip(self.path, MAX_MESSAGE // 2))
+
     def render(self, source: str) -> str:
         """Format as ``file:line:col: path: message`` (the form editors and CI logs understand)."""
         where = source
@@ -35,11 +47,13 @@ class PolicyIssue:
 
 
 class PolicyError(ValueError):
-    """A policy file could not be loaded; ``issues`` lists every problem found."""
+    """A policy file could not be loaded; ``issues`` lists the problems found (at most ``MAX_ISSUES``)."""
 
     def __init__(self, source: str, issues: Sequence[PolicyIssue]) -> None:
         self.source = source
-        self.issues = list(issues)
+        self.issues = list(issues[:MAX_ISSUES])
+        if len(issues) > MAX_ISSUES:
+            self.issues.append(PolicyIssue(f"... and {len(issues) - MAX_ISSUES} more problems"))
         super().__init__("\n".join(issue.render(source) for issue in self.issues))
 
 
@@ -107,7 +121,7 @@ def _issues_from_validation(error: ValidationError, root: yaml.Node | None) -> l
         line, col, path = _locate(root, err["loc"])
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = f"unknown field {err['loc'][-1]!r}"
+            msg = f"unknown field {quote(err['loc'][-1])}"
         key = (line, msg)
         if key in seen:
             continue
@@ -117,16 +131,32 @@ def _issues_from_validation(error: ValidationError, root: yaml.Node | None) -> l
     return issues
 
 
+def _yaml_issue(exc: yaml.MarkedYAMLError) -> PolicyIssue:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    col = mark.column + 1 if mark else None
+    prefix = "" if isinstance(exc, LimitExceeded) else "YAML error: "
+    return PolicyIssue(f"{prefix}{exc.problem or exc}", line, col)
+
+
+def _check_size(text: str, source: str) -> None:
+    """Refuse a document over ``MAX_BYTES`` (or not encodable) before any parsing work."""
+    try:
+        size = len(text) if len(text) > MAX_BYTES else len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        msg = f"the policy is not valid text: {exc.reason} (character {exc.start + 1})"
+        raise PolicyError(source, [PolicyIssue(msg)]) from exc
+    if size > MAX_BYTES:
+        raise PolicyError(source, [PolicyIssue(f"the policy is over {MAX_BYTES:,} bytes, the limit")])
+
+
 def parse_policy(text: str, source: str = "<policy>") -> tuple[Policy, yaml.Node | None]:
     """Parse YAML text into a ``Policy`` (structure only; see ``validate_policy`` for references)."""
+    _check_size(text, source)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root, data = load(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        col = mark.column + 1 if mark else None
-        raise PolicyError(source, [PolicyIssue(f"YAML error: {exc.problem or exc}", line, col)]) from exc
+        raise PolicyError(source, [_yaml_issue(exc)]) from exc
     except yaml.YAMLError as exc:
         raise PolicyError(source, [PolicyIssue(f"YAML error: {exc}")]) from exc
     if not isinstance(data, dict):
@@ -150,28 +180,30 @@ def _conditions(when: When, loc: tuple[int | str, ...]) -> Iterable[tuple[Condit
 
 
 def _check_condition(cond: Condition, spec: FieldSpec, intents: Iterable[str]) -> str | None:
-    values = cond.value if cond.op in ("in", "not_in") else [cond.value]
+    values = cond.value if isinstance(cond.value, list) else [cond.value]
     if cond.op == "matches":
         return (
             None
             if spec.kind is str or str in get_args(spec.kind) or spec.kind == (str,)
-            else (f"field {cond.field!r} is not text; 'matches' needs text")
+            else (f"field {quote(cond.field)} is not text; 'matches' needs text")
         )
     if cond.field == "intent":
         known = set(intents)
         unknown = [v for v in values if v not in known and v != "unknown"]
         if known and unknown:
-            return f"unknown intent {unknown[0]!r}; declared intents: {', '.join(sorted(known))}"
+            return f"unknown intent {quote(unknown[0])}; declared intents: {names(known)}"
     for v in values:
         if spec.choices and v not in spec.choices:
-            return f"{v!r} is not a valid value of {cond.field!r}; choose one of {list(spec.choices)}"
+            return (
+                f"{quote(v)} is not a valid value of {quote(cond.field)}; choose one of {list(spec.choices)}"
+            )
         if (
             v is not None
             and not isinstance(v, spec.kind)
             and not (isinstance(v, int | float) and not isinstance(v, bool) and float in _kinds(spec.kind))
         ):
-            names = "/".join(k.__name__ for k in _kinds(spec.kind))
-            return f"field {cond.field!r} holds {names}, got {v!r}"
+            kinds = "/".join(k.__name__ for k in _kinds(spec.kind))
+            return f"field {quote(cond.field)} holds {kinds}, got {quote(v)}"
     return None
 
 
@@ -186,6 +218,7 @@ def validate_policy(
     *,
     nodes: Iterable[str] | None = None,
     fields: Mapping[str, FieldSpec] | None = None,
+    name: str | None = None,
 ) -> None:
     """Check references a schema cannot: targets are registered nodes, fields and values exist.
 
@@ -196,6 +229,7 @@ def validate_policy(
         nodes: Registered graph node names; ``None`` skips the check.
         fields: Condition fields and their types; ``None`` skips the check. Names under
             ``customer.`` (the widget's customer profile) are always allowed.
+        name: The name the policy must have (a published policy keeps its name); ``None`` skips it.
 
     Raises:
         PolicyError: With every problem found.
@@ -206,29 +240,35 @@ def validate_policy(
         line, col, path = _locate(root, loc)
         issues.append(PolicyIssue(msg, line, col, path))
 
+    if name is not None and policy.name != name:
+        add(f"the policy is named {quote(policy.name)}; a policy keeps its name ({quote(name)})", "name")
     node_set = set(nodes) if nodes is not None else None
-    for name, target in policy.targets.items():
-        if target.kind == "bot" and node_set is not None and name not in node_set:
+    for target_name, target in policy.targets.items():
+        if target.kind == "bot" and node_set is not None and target_name not in node_set:
             add(
-                f"target {name!r} is not a registered bot node; known: {', '.join(sorted(node_set))}",
+                f"target {quote(target_name)} is not a registered bot node; known: {names(node_set)}",
                 "targets",
-                name,
+                target_name,
             )
     if policy.entry not in policy.targets or policy.targets[policy.entry].kind != "bot":
-        add(f"entry {policy.entry!r} must be a bot target", "entry")
+        add(f"entry {quote(policy.entry)} must be a bot target", "entry")
     if policy.default.target not in policy.targets:
-        add(f"default target {policy.default.target!r} is not declared under targets", "default", "target")
+        add(
+            f"default target {quote(policy.default.target)} is not declared under targets",
+            "default",
+            "target",
+        )
     seen_ids: set[str] = set()
     for i, rule in enumerate(policy.rules):
         if rule.id in seen_ids:
-            add(f"duplicate rule id {rule.id!r}", "rules", i, "id")
+            add(f"duplicate rule id {quote(rule.id)}", "rules", i, "id")
         seen_ids.add(rule.id)
-        for key, names in (("target", [rule.target] if rule.target else []), ("consult", rule.consult)):
-            for name in names:
-                if name not in policy.targets:
-                    add(f"{key} {name!r} is not declared under targets", "rules", i, key)
-                elif key == "consult" and policy.targets[name].kind != "bot":
-                    add(f"cannot consult {name!r}: only bots can be consulted", "rules", i, key)
+        for key, refs in (("target", [rule.target] if rule.target else []), ("consult", rule.consult)):
+            for ref in refs:
+                if ref not in policy.targets:
+                    add(f"{key} {quote(ref)} is not declared under targets", "rules", i, key)
+                elif key == "consult" and policy.targets[ref].kind != "bot":
+                    add(f"cannot consult {quote(ref)}: only bots can be consulted", "rules", i, key)
         if fields is None:
             continue
         for cond, loc in _conditions(rule.when, ("rules", i, "when")):
@@ -236,7 +276,7 @@ def validate_policy(
                 continue
             spec = fields.get(cond.field)
             if spec is None:
-                add(f"unknown field {cond.field!r}; known fields: {', '.join(sorted(fields))}", *loc, "field")
+                add(f"unknown field {quote(cond.field)}; known fields: {names(fields)}", *loc, "field")
                 continue
             problem = _check_condition(cond, spec, policy.intents)
             if problem:
@@ -251,19 +291,31 @@ def load_policy_text(
     *,
     nodes: Iterable[str] | None = None,
     fields: Mapping[str, FieldSpec] | None = None,
+    name: str | None = None,
 ) -> LoadedPolicy:
-    """Parse and fully validate policy text."""
+    """Parse and fully validate policy text (see ``validate_policy`` for the keyword arguments)."""
     policy, root = parse_policy(text, source)
-    validate_policy(policy, root, source, nodes=nodes, fields=fields)
+    validate_policy(policy, root, source, nodes=nodes, fields=fields, name=name)
     return LoadedPolicy(policy=policy, version=policy_version(text), source=source, text=text)
 
 
 def load_policy(
     path: Path, *, nodes: Iterable[str] | None = None, fields: Mapping[str, FieldSpec] | None = None
 ) -> LoadedPolicy:
-    """Read and validate a policy file."""
+    """Read and validate a policy file; a file over ``MAX_BYTES`` is refused without reading it all."""
+    source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise PolicyError(str(path), [PolicyIssue(f"cannot read policy: {exc.strerror}")]) from exc
-    return load_policy_text(text, str(path), nodes=nodes, fields=fields)
+        raise PolicyError(source, [PolicyIssue(f"cannot read policy: {exc.strerror}")]) from exc
+    if len(raw) > MAX_BYTES:
+        raise PolicyError(source, [PolicyIssue(f"the policy file is over {MAX_BYTES:,} bytes, the limit")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        msg = f"the policy is not UTF-8 text: {exc.reason} (byte {exc.start + 1})"
+        raise PolicyError(source, [PolicyIssue(msg)]) from exc
+    # Universal newlines, as Path.read_text gives: the version hash of a CRLF file stays the same.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return load_policy_text(text, source, nodes=nodes, fields=fields)

@@ -1,11 +1,25 @@
-"""Frozen Pydantic models of a routing policy: a typo in YAML is an error, never a silent default."""
+"""Frozen Pydantic models of a routing policy: a typo in YAML is an error, never a silent default.
+
+Every name, text and list has a maximum size (``policies.limits``), so a hostile policy is refused
+with a short message instead of being carried, and echoed, whole.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from policies.limits import MAX_ITEMS, MAX_NAME, MAX_TEXT, NAME_PATTERN, quote
+
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=MAX_NAME)]
+"""The one rule for a policy's name and a rule's id (the API checks path names with it too)."""
+Key = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME)]
+"""A target, intent, skill or section name, or a condition field."""
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+Scalar = str | int | float | bool | None
+ConditionValue = Scalar | list[Scalar]
 
 Op = Literal[">", ">=", "<", "<=", "==", "!=", "in", "not_in", "matches"]
 Urgency = Literal["low", "medium", "high", "critical"]
@@ -29,14 +43,34 @@ class _Frozen(BaseModel):
 class Condition(_Frozen):
     """``field op value``: one comparison against a signal or a conversation field."""
 
-    field: str = Field(description="Signal or context field, e.g. intent_confidence or customer.plan.")
+    field: Key = Field(description="Signal or context field, e.g. intent_confidence or customer.plan.")
     op: Op
-    value: Any
+    value: ConditionValue
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _flat_and_short(cls, value: Any) -> Any:
+        # One clear message instead of one per member of the union; nothing deep reaches the evaluator.
+        items = value if isinstance(value, list) else [value]
+        if len(items) > MAX_ITEMS:
+            msg = f"a condition list has at most {MAX_ITEMS} values, got {len(items)}"
+            raise ValueError(msg)
+        for item in items:
+            if item is not None and not isinstance(item, str | int | float | bool):
+                msg = f"a condition value is text, a number, true/false, null or a list of those; got {quote(item)}"
+                raise ValueError(msg)
+            if isinstance(item, str) and len(item) > MAX_TEXT:
+                msg = f"a text value has at most {MAX_TEXT} characters, got {len(item)}"
+                raise ValueError(msg)
+        return value
 
     @model_validator(mode="after")
     def _check_value(self) -> Condition:
         if self.op in ("in", "not_in") and not isinstance(self.value, list):
-            msg = f"operator {self.op!r} needs a list value, got {self.value!r}"
+            msg = f"operator {self.op!r} needs a list value, got {quote(self.value)}"
+            raise ValueError(msg)
+        if self.op not in ("in", "not_in") and isinstance(self.value, list):
+            msg = f"operator {self.op!r} compares with one value, got a list (use 'in')"
             raise ValueError(msg)
         if self.op == "matches":
             if not isinstance(self.value, str):
@@ -45,12 +79,12 @@ class Condition(_Frozen):
             try:
                 re.compile(self.value)
             except re.error as exc:
-                msg = f"invalid regular expression {self.value!r}: {exc}"
+                msg = f"invalid regular expression {quote(self.value)}: {exc}"
                 raise ValueError(msg) from exc
         if self.op in (">", ">=", "<", "<=") and (
             isinstance(self.value, bool) or not isinstance(self.value, int | float)
         ):
-            msg = f"operator {self.op!r} needs a number, got {self.value!r}"
+            msg = f"operator {self.op!r} needs a number, got {quote(self.value)}"
             raise ValueError(msg)
         return self
 
@@ -58,13 +92,13 @@ class Condition(_Frozen):
 class AllOf(_Frozen):
     """Every sub-condition holds."""
 
-    all: list[When] = Field(min_length=1)
+    all: list[When] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 class AnyOf(_Frozen):
     """At least one sub-condition holds."""
 
-    any: list[When] = Field(min_length=1)
+    any: list[When] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 When = Annotated[Condition | AllOf | AnyOf, Field(union_mode="left_to_right")]
@@ -74,31 +108,37 @@ class Target(_Frozen):
     """A place a conversation can be handed to: a bot node, or a human queue served by ``human_agent``."""
 
     kind: Literal["bot", "human"]
-    description: str = ""
-    skills: list[str] = Field(default_factory=list, description="Skills a human agent needs.")
-    sections: list[str] = Field(default_factory=list, description="Brief sections this target receives.")
+    description: Text = ""
+    skills: list[Key] = Field(
+        default_factory=list, max_length=MAX_ITEMS, description="Skills a human agent needs."
+    )
+    sections: list[Key] = Field(
+        default_factory=list, max_length=MAX_ITEMS, description="Brief sections this target receives."
+    )
 
 
 class IntentSpec(_Frozen):
     """A labelled intent: the offline classifier learns from these examples."""
 
-    description: str = ""
-    examples: list[str] = Field(min_length=2)
+    description: Text = ""
+    examples: list[Text] = Field(min_length=2, max_length=MAX_ITEMS)
 
 
 class Rule(_Frozen):
     """Ordered routing rule: the first rule whose ``when`` holds decides."""
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    description: str = ""
+    id: Name
+    description: Text = ""
     when: When
-    target: str | None = None
-    consult: list[str] = Field(default_factory=list, description="Specialists asked in parallel instead.")
+    target: Key | None = None
+    consult: list[Key] = Field(
+        default_factory=list, max_length=MAX_ITEMS, description="Specialists asked in parallel instead."
+    )
     trigger: Trigger = "intent_based"
     urgency: Urgency = "medium"
-    required_skills: list[str] = Field(default_factory=list)
-    optional_skills: list[str] = Field(default_factory=list)
-    narration: str = Field(default="", description="What the customer is told when this rule hands off.")
+    required_skills: list[Key] = Field(default_factory=list, max_length=MAX_ITEMS)
+    optional_skills: list[Key] = Field(default_factory=list, max_length=MAX_ITEMS)
+    narration: Text = Field(default="", description="What the customer is told when this rule hands off.")
 
     @model_validator(mode="after")
     def _target_or_consult(self) -> Rule:
@@ -111,15 +151,15 @@ class Rule(_Frozen):
 class Default(_Frozen):
     """Where a new conversation goes when no rule fires (an ongoing one stays with its agent)."""
 
-    target: str
-    narration: str = ""
+    target: Key
+    narration: Text = ""
 
 
 class HandoffSettings(_Frozen):
     """What happens around a human handoff."""
 
     no_agent: NoAgentPolicy = "ai"
-    no_agent_message: str = (
+    no_agent_message: Text = (
         "All of our specialists are busy right now, so I'll keep helping you here. "
         "Nothing you told me is lost."
     )
@@ -128,12 +168,12 @@ class HandoffSettings(_Frozen):
 class Policy(_Frozen):
     """A complete routing policy as product owners write it in YAML."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    description: str = ""
-    entry: str = Field(description="Bot that greets a new conversation when no rule fires.")
-    targets: dict[str, Target]
-    intents: dict[str, IntentSpec] = Field(default_factory=dict)
-    rules: list[Rule] = Field(default_factory=list)
+    name: Name
+    description: Text = ""
+    entry: Key = Field(description="Bot that greets a new conversation when no rule fires.")
+    targets: dict[Key, Target] = Field(max_length=MAX_ITEMS)
+    intents: dict[Key, IntentSpec] = Field(default_factory=dict, max_length=MAX_ITEMS)
+    rules: list[Rule] = Field(default_factory=list, max_length=MAX_ITEMS)
     default: Default
     handoff: HandoffSettings = HandoffSettings()
 

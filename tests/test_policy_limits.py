@@ -1,0 +1,205 @@
+"""Hostile policies (alias bombs, deep nesting, huge values, absurd names) get a short located error.
+
+Every path that reads a policy is covered: the loader, the hot-reload of the served file, the
+``baton policy`` commands and the policy routes (one of which, ``PUT``, must publish exactly like
+``POST .../publish``). How fast each bomb is refused is measured in ``benchmarks/policy_limits.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app as cli
+from graph.policy_store import PolicyStore, check_policy_text
+from policies.loader import PolicyError, PolicyIssue
+from tests.conftest import POLICIES
+from tests.test_policy_loader import MINIMAL
+
+RULE = '{field: intent, op: "==", value: buy}'
+RULE_LINE = next(n for n, line in enumerate(MINIMAL.splitlines(), 1) if RULE in line)
+
+
+def with_condition(condition: str) -> str:
+    """MINIMAL with its one rule's condition replaced."""
+    return MINIMAL.replace(RULE, condition)
+
+
+def alias_bomb(levels: int) -> str:
+    """A valid-looking condition tree whose aliases expand to 10**levels comparisons."""
+    expr = "&c0 {field: vip, op: '==', value: true}"
+    for i in range(1, levels + 1):
+        expr = f"&c{i} {{all: [{expr}, " + ", ".join([f"*c{i - 1}"] * 9) + "]}"
+    return with_condition(expr)
+
+
+def value_bomb(levels: int) -> str:
+    """A ``text ==`` condition whose value expands to 10**levels strings (echoed in the error)."""
+    expr = "&v0 [" + ", ".join(["xxxxxxxxxx"] * 10) + "]"
+    for i in range(1, levels + 1):
+        expr = f"&v{i} [{expr}, " + ", ".join([f"*v{i - 1}"] * 9) + "]"
+    return with_condition(f'{{field: text, op: "==", value: {expr}}}')
+
+
+def deep_list(depth: int) -> str:
+    return "[" * depth + "buy" + "]" * depth
+
+
+BOMBS = {
+    "alias_bomb": alias_bomb(5),
+    "value_bomb": value_bomb(5),
+    "deep_document": "a: " + deep_list(1000),
+    "deep_block": "".join("  " * i + "- \n" for i in range(200)),
+    "deep_intent_in": with_condition(f"{{field: intent, op: in, value: {deep_list(1000)}}}"),
+    "deep_mapping": MINIMAL + "description: " + "{a: " * 1000 + "b" + "}" * 1000 + "\n",
+}
+
+
+def _issues(text: str) -> list[PolicyIssue]:
+    with pytest.raises(PolicyError) as exc:
+        check_policy_text(text, "p.yaml")
+    assert len(str(exc.value)) < 4000, str(exc.value)[:300]
+    return exc.value.issues
+
+
+# --- the loader ---------------------------------------------------------------------------------
+
+
+def test_alias_bomb_is_refused_where_the_expansion_crosses_the_limit() -> None:
+    issues = _issues(alias_bomb(5))
+    assert len(issues) == 1
+    assert "alias" in issues[0].message
+    assert issues[0].line == RULE_LINE
+    assert issues[0].column is not None
+
+
+def test_value_bomb_error_is_short() -> None:
+    issues = _issues(value_bomb(5))
+    assert issues[0].line == RULE_LINE
+
+
+def test_long_text_value_is_refused_without_echoing_it() -> None:
+    issues = _issues(with_condition(f'{{field: text, op: "==", value: {"x" * 50_000}}}'))
+    assert any("at most" in i.message for i in issues), [i.message for i in issues]
+    assert all(i.line == RULE_LINE for i in issues)
+
+
+@pytest.mark.parametrize("name", ["deep_document", "deep_intent_in", "deep_mapping", "deep_block"])
+def test_deep_nesting_is_refused_at_its_line(name: str) -> None:
+    text = BOMBS[name]
+    issues = _issues(text)
+    assert "nest" in issues[0].message  # libyaml stops a 1,000-deep flow itself; the loader, anything past 32
+    assert issues[0].line is not None
+    assert issues[0].column is not None
+    row = text.splitlines()[issues[0].line - 1]
+    assert "[[[" in row or "{a: {a:" in row or row.strip() == "-"
+    if name == "deep_block":
+        assert issues[0].message == "the document is nested deeper than 32 levels"
+        assert issues[0].line == 33  # the 33rd nested list starts there
+
+
+@pytest.mark.parametrize("value", ["[[buy]]", "[{a: 1}]", "{a: 1}", "[" + ", ".join(["buy"] * 2000) + "]"])
+def test_condition_values_are_scalars_or_short_flat_lists(value: str) -> None:
+    issues = _issues(with_condition(f"{{field: intent, op: in, value: {value}}}"))
+    assert all(i.line == RULE_LINE for i in issues), [(i.line, i.message) for i in issues]
+
+
+def test_recursive_alias_is_refused() -> None:
+    issues = _issues(with_condition("&loop {all: [*loop]}"))
+    assert "recursive" in issues[0].message
+    assert issues[0].line == RULE_LINE
+
+
+def test_oversized_document_is_refused_before_parsing() -> None:
+    issues = _issues(MINIMAL + "# padding\n" * 20_000)
+    assert "bytes" in issues[0].message
+
+
+def test_node_count_is_bounded() -> None:
+    many = "[" + ", ".join(["s"] * 20_000) + "]"
+    issues = _issues(MINIMAL.replace("{kind: human, skills: [support]}", f"{{kind: human, skills: {many}}}"))
+    assert "nodes" in issues[0].message
+    assert issues[0].line is not None
+
+
+def test_number_of_issues_is_capped() -> None:
+    bad = "".join(f"  - {{id: r{i}, when: {RULE}, target: nowhere}}\n" for i in range(300))
+    issues = _issues(MINIMAL.replace("rules:\n", "rules:\n" + bad))
+    assert len(issues) <= 51
+    assert "more" in issues[-1].message
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("name: mini", "name: " + "a" * 5000),
+        ("id: to_sales", "id: " + "a" * 5000),
+        ("  sales_bot: {kind: bot}", "  sales_bot: {kind: bot}\n  " + "p" * 1000 + ": {kind: human}"),
+        ("{field: intent,", "{field: customer." + "p" * 5000 + ","),
+    ],
+)
+def test_names_and_ids_have_a_length_limit(old: str, new: str) -> None:
+    issues = _issues(MINIMAL.replace(old, new, 1))
+    assert any("at most" in i.message for i in issues), [i.message for i in issues]
+    assert all(i.line is not None for i in issues)
+
+
+def test_text_that_is_not_unicode_is_a_policy_error() -> None:
+    assert _issues(MINIMAL + "description: \ud800\n")
+
+
+# --- hot reload of the served file -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_hot_reload_refuses_a_bomb_and_keeps_serving(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(MINIMAL)
+    store = PolicyStore(path)
+    before = store.current()
+    path.write_text(BOMBS[name])
+    assert store.current().version == before.version
+    assert store.last_error is not None
+    assert len(str(store.last_error)) < 4000
+
+
+def test_hot_reload_does_not_read_a_huge_file(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(MINIMAL)
+    store = PolicyStore(path)
+    before = store.current()
+    path.write_bytes(b"a: " + b"x" * 20_000_000)
+    assert store.current().version == before.version
+    assert "bytes" in str(store.last_error)
+
+
+# --- baton policy check / explain --------------------------------------------------------------
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (BOMBS["deep_document"].encode(), "nest"),
+        (alias_bomb(6).encode(), "alias"),
+        (b"name: \xff\xfe broken\n", "UTF-8"),
+        (with_condition("{field: 'nonsense[/bold]', op: '==', value: 1}").encode(), "nonsense[/bold]"),
+    ],
+)
+def test_policy_check_prints_the_problem_and_exits_2(tmp_path: Path, content: bytes, needle: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_bytes(content)
+    result = runner.invoke(cli, ["policy", "check", str(path)])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert isinstance(result.exception, SystemExit)
+    assert needle in result.output
+
+
+def test_policy_explain_prints_markup_like_text_as_it_is() -> None:
+    message = "[/bold] I want to talk to a [red]person"
+    result = runner.invoke(cli, ["policy", "explain", str(POLICIES / "real_estate.yaml"), message])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "[/bold]" in result.output
