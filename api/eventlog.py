@@ -20,12 +20,14 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from api.store import ApiStore
+from api.store import ApiStore, Lru
 from api.ws_models import _Event
 
 log = logging.getLogger("baton.api.eventlog")
 
 _RING = 512
+_STREAMS = 1_000  # streams whose ring and head a worker caches (the store has every event)
+_CLAIMS = 100_000  # as many as the desk keeps events: any it could deliver again is still known
 _PREFIX = '{"seq":0,'
 _BLOCK_MS = 250  # the reader's XREAD BLOCK: how long a newly followed stream can wait to join it
 _COUNT = 100  # entries per stream per XREAD
@@ -75,31 +77,59 @@ class EventLog(Protocol):
         ...
 
 
-class LocalEventLog:
-    """One process: in-memory rings, durable copies in the store."""
+@dataclass(eq=False)
+class _Stream:
+    """What a worker caches of one stream: its latest seq and its newest events."""
 
-    def __init__(self, store: ApiStore) -> None:
+    seq: int
+    ring: collections.deque[tuple[int, str]] = field(default_factory=lambda: collections.deque(maxlen=_RING))
+
+
+class LocalEventLog:
+    """One process: in-memory rings, durable copies in the store.
+
+    Memory is bounded: rings and heads are cached for the ``max_streams`` most recently used streams
+    (an evicted one is read from the store again), the wake-up of a stream lives only while someone
+    follows it, and only the newest ``max_claims`` claims are remembered.
+    """
+
+    def __init__(self, store: ApiStore, *, max_streams: int = _STREAMS, max_claims: int = _CLAIMS) -> None:
         self._store = store
-        self._seq: dict[str, int] = {}
-        self._ring: dict[str, collections.deque[tuple[int, str]]] = {}
+        self._streams: Lru[str, _Stream] = Lru(max_streams)
         self._wake: dict[str, asyncio.Event] = {}
+        self._following: collections.Counter[str] = collections.Counter()
         self._lock = asyncio.Lock()
-        self._claimed: set[str] = set()
+        self._claimed: Lru[str, bool] = Lru(max_claims)
+
+    def sizes(self) -> dict[str, int]:
+        """How many streams, claims and followed streams this log holds in memory."""
+        return {"streams": len(self._streams), "claims": len(self._claimed), "followed": len(self._wake)}
+
+    async def _cached(self, stream: str) -> _Stream:
+        """The stream's cache entry, its head loaded from the store on a miss (hold ``_lock``)."""
+        cached = self._streams.get(stream)
+        if cached is None:
+            cached = _Stream(await self._store.last_seq(stream))
+            self._streams.put(stream, cached)
+        return cached
 
     async def head(self, stream: str) -> int:
-        """Latest seq (loaded from the store on first use)."""
-        if stream not in self._seq:
-            self._seq[stream] = await self._store.last_seq(stream)
-        return self._seq[stream]
+        """Latest seq (loaded from the store when not cached)."""
+        cached = self._streams.get(stream)
+        if cached is not None:
+            return cached.seq
+        async with self._lock:  # a load racing an append would cache a stale head
+            return (await self._cached(stream)).seq
 
     async def append(self, stream: str, event: _Event) -> int:
         """Assign the next seq, persist, then publish."""
         async with self._lock:
-            seq = await self.head(stream) + 1
+            cached = await self._cached(stream)
+            seq = cached.seq + 1
             data = _with_seq(event.model_dump_json(), seq)
             await self._store.append_event(stream, seq, data)
-            self._seq[stream] = seq
-            self._ring.setdefault(stream, collections.deque(maxlen=_RING)).append((seq, data))
+            cached.seq = seq
+            cached.ring.append((seq, data))
         wake = self._wake.pop(stream, None)
         if wake is not None:
             wake.set()
@@ -107,9 +137,9 @@ class LocalEventLog:
 
     async def read(self, stream: str, since: int) -> list[str]:
         """From the ring when it covers ``since``, else from the store."""
-        ring = self._ring.get(stream)
-        if ring and ring[0][0] <= since + 1:
-            return [d for s, d in ring if s > since]
+        cached = self._streams.get(stream)
+        if cached is not None and cached.ring and cached.ring[0][0] <= since + 1:
+            return [d for s, d in cached.ring if s > since]
         if since >= await self.head(stream):
             return []
         return await self._store.events_after(stream, since)
@@ -117,18 +147,25 @@ class LocalEventLog:
     async def follow(self, stream: str, since: int) -> AsyncIterator[str]:
         """Replay then live."""
         last = since
-        while True:
-            wake = self._wake.setdefault(stream, asyncio.Event())
-            for data in await self.read(stream, last):
-                last = seq_of(data)
-                yield data
-            await wake.wait()
+        self._following[stream] += 1
+        try:
+            while True:
+                wake = self._wake.setdefault(stream, asyncio.Event())
+                for data in await self.read(stream, last):
+                    last = seq_of(data)
+                    yield data
+                await wake.wait()
+        finally:
+            self._following[stream] -= 1
+            if not self._following[stream]:
+                del self._following[stream]
+                self._wake.pop(stream, None)
 
     async def claim(self, key: str) -> bool:
-        """In one process every claim is local."""
-        if key in self._claimed:
+        """In one process every claim is local; the newest ``max_claims`` are remembered."""
+        if self._claimed.get(key) is not None:
             return False
-        self._claimed.add(key)
+        self._claimed.put(key, True)
         return True
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections import deque
-from collections.abc import Iterator
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
 
 import redis.asyncio as aioredis
 from prometheus_client import Counter
@@ -60,7 +60,11 @@ class _TooLarge(Exception):
 
 
 class RateLimiter:
-    """At most ``limit`` events per key per minute (sliding window; fixed window in Redis)."""
+    """At most ``limit`` events per key per minute (sliding window; fixed window in Redis).
+
+    In process, a key is forgotten once its last hit is a minute old (nothing of it counts any
+    more), and at most ``max_keys`` are tracked: past that the least recently hit is dropped.
+    """
 
     def __init__(
         self,
@@ -68,12 +72,22 @@ class RateLimiter:
         redis: aioredis.Redis | None = None,
         prefix: str = "baton:",
         refused: Counter | None = None,
+        *,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limit = limit
+        self.max_keys = max_keys
         self._redis = redis
         self._prefix = prefix
         self._refused = refused
-        self._hits: dict[str, deque[float]] = {}
+        self._clock = clock
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()  # least recently hit first
+
+    @property
+    def tracked(self) -> int:
+        """How many keys the in-process window holds."""
+        return len(self._hits)
 
     async def check(self, key: str) -> None:
         """Count one hit for ``key``.
@@ -81,7 +95,7 @@ class RateLimiter:
         Raises:
             ApiError: 429 with ``Retry-After`` when over the limit.
         """
-        now = time.monotonic()
+        now = self._clock()
         if self._redis is not None:
             window = int(time.time() // 60)
             rkey = f"{self._prefix}rate:{key}:{window}"
@@ -97,6 +111,19 @@ class RateLimiter:
         if len(hits) >= self.limit:
             raise self._too_many(max(1, math.ceil(60 - (now - hits[0]))))
         hits.append(now)
+        self._hits.move_to_end(key)
+        self._forget(now)
+
+    def _forget(self, now: float) -> None:
+        """Drop the keys whose last hit is a minute old, then the least recent past ``max_keys``.
+
+        Keys are in order of their last hit, so the quiet ones are at the front.
+        """
+        while self._hits:
+            oldest = next(iter(self._hits.values()))
+            if len(self._hits) <= self.max_keys and oldest and now - oldest[-1] < 60:
+                return
+            self._hits.popitem(last=False)
 
     def _too_many(self, retry_after: int) -> ApiError:
         message = f"too many messages in this conversation; retry in {retry_after}s"

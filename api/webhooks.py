@@ -12,6 +12,7 @@ import httpx
 
 log = logging.getLogger("baton.webhooks")
 _QUEUE_MAX = 10_000
+_WORKERS = 8  # deliveries in flight at once (and connections to the receivers)
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -20,7 +21,12 @@ def sign(secret: str, body: bytes) -> str:
 
 
 class WebhookSender:
-    """A background queue; ``send`` only enqueues."""
+    """A bounded queue drained by a fixed pool of delivery workers; ``send`` only enqueues.
+
+    Memory and connections stay bounded however slow the receivers are: ``workers`` deliveries (each
+    with its retries) run at once, ``queue_size`` more wait, and an event that finds the queue full is
+    dropped, logged and counted in ``dropped``.
+    """
 
     def __init__(
         self,
@@ -30,38 +36,47 @@ class WebhookSender:
         max_attempts: int = 5,
         backoff_s: float = 0.5,
         timeout_s: float = 5.0,
+        workers: int = _WORKERS,
+        queue_size: int = _QUEUE_MAX,
     ) -> None:
         self.urls = urls
         self._secret = secret
         self._max_attempts = max_attempts
         self._backoff_s = backoff_s
-        self._queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(maxsize=_QUEUE_MAX)
-        self._client = httpx.AsyncClient(timeout=timeout_s)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._worker: asyncio.Task[None] | None = None
+        self._queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(maxsize=queue_size)
+        self._client = httpx.AsyncClient(
+            timeout=timeout_s, limits=httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+        )
+        self._size = workers
+        self._workers: list[asyncio.Task[None]] = []
         self.delivered = 0
         self.failed = 0
+        self.dropped = 0
 
     def start(self) -> None:
-        """Start the delivery loop (inside the running event loop)."""
-        if self.urls and self._worker is None:
-            self._worker = asyncio.create_task(self._loop())
+        """Start the delivery workers (inside the running event loop)."""
+        if self.urls and not self._workers:
+            self._workers = [
+                asyncio.create_task(self._work(), name=f"baton-webhook-{i}") for i in range(self._size)
+            ]
 
     def send(self, body: bytes) -> None:
-        """Queue ``body`` for every URL; drops (and logs) when the queue is full."""
+        """Queue ``body`` for every URL; drops (logs and counts) what finds the queue full."""
         for url in self.urls:
             try:
                 self._queue.put_nowait((url, body))
             except asyncio.QueueFull:
-                self.failed += 1
+                self.dropped += 1
                 log.error("webhook queue full; dropped an event for %s", url)
 
-    async def _loop(self) -> None:
+    async def _work(self) -> None:
         while True:
             url, body = await self._queue.get()
-            task = asyncio.create_task(self._deliver(url, body))  # deliveries retry independently
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            try:
+                await self._deliver(url, body)
+            except Exception:  # a worker outlives any one event (an invalid URL, say)
+                self.failed += 1
+                log.exception("webhook %s failed", url)
 
     async def _deliver(self, url: str, body: bytes) -> None:
         headers = {"content-type": "application/json", "x-baton-signature": sign(self._secret, body)}
@@ -86,11 +101,11 @@ class WebhookSender:
                 log.error("webhook %s gave up after %d attempts (%s)", url, attempt, problem)
 
     async def close(self) -> None:
-        """Stop delivering (pending retries are abandoned) and close the client."""
-        tasks = [t for t in (self._worker, *self._tasks) if t is not None]
-        for task in tasks:
+        """Stop delivering (queued events and pending retries are abandoned) and close the client."""
+        for task in self._workers:
             task.cancel()
-        for task in tasks:
+        for task in self._workers:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._workers = []
         await self._client.aclose()
