@@ -23,32 +23,38 @@ _TYPES = {
     ".png": "image/png",
 }
 # Pages are re-read on each request (cheap, and an edit shows up without a restart) but the browser
-# revalidates them; the CSP keeps everything same-origin.
+# revalidates them; the CSP keeps everything same-origin. Only the customer widget is meant to live in
+# other sites' iframes; the console and the policy editor act with staff tokens, so framing them
+# elsewhere would invite clickjacking.
+_CSP = (
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+    "style-src 'self'; script-src 'self'; frame-ancestors "
+)
 _HEADERS = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": (
-        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
-        "style-src 'self'; script-src 'self'; frame-ancestors *"
-    ),
+    "Content-Security-Policy": _CSP + "'self'",
 }
+_EMBEDDABLE = {**_HEADERS, "Content-Security-Policy": _CSP + "*"}
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
-def _file(name: str) -> FileResponse:
+def _file(name: str, *, embeddable: bool = False) -> FileResponse:
     path = STATIC / name
     if "/" in name or "\\" in name or name.startswith(".") or not path.is_file():
         raise ApiError(404, "not_found", f"no page asset {name!r}")
     return FileResponse(
-        path, media_type=_TYPES.get(path.suffix, "application/octet-stream"), headers=_HEADERS
+        path,
+        media_type=_TYPES.get(path.suffix, "application/octet-stream"),
+        headers=_EMBEDDABLE if embeddable else _HEADERS,
     )
 
 
 @router.get("/widget")
 async def widget() -> FileResponse:
-    """The customer chat widget (standalone, or inside the embed's iframe)."""
-    return _file("widget.html")
+    """The customer chat widget (standalone, or inside the embed's iframe on any site)."""
+    return _file("widget.html", embeddable=True)
 
 
 @router.get("/widget.js")

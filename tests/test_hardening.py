@@ -82,3 +82,22 @@ async def test_the_service_keeps_its_data_dir_private(tmp_path: Path, api: Api) 
     files = {p.name: _mode(p) for p in data.iterdir() if p.is_file()}
     assert {"admin_token", "api.sqlite", "checkpoints.sqlite"} <= set(files)
     assert files == dict.fromkeys(files, 0o600)
+
+
+# -- 2. only the customer widget may be framed by other sites ---------------------------------
+def _frame_ancestors(response: httpx.Response) -> str:
+    policy = response.headers["content-security-policy"]
+    return next(d.strip() for d in policy.split(";") if d.strip().startswith("frame-ancestors"))
+
+
+@pytest.mark.parametrize("page", ["/console", "/policies"])
+async def test_staff_pages_cannot_be_framed_by_other_sites(api: Api, page: str) -> None:
+    response = await api.http.get(page)
+    assert response.status_code == 200
+    assert _frame_ancestors(response) == "frame-ancestors 'self'"
+
+
+async def test_the_widget_can_still_be_embedded(api: Api) -> None:
+    response = await api.http.get("/widget")
+    assert response.status_code == 200
+    assert _frame_ancestors(response) == "frame-ancestors *"
