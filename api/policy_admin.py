@@ -1,9 +1,12 @@
 """Policy editing for the admin page: validate and diff a draft, try it, publish with history, roll back.
 
-Every publish through this router is recorded in ``data_dir/policy_history/<name>.jsonl`` (one JSON
-object per version: the text, its content hash, who published it and when), so any earlier version
-can be restored with one call. A version that reached the file some other way (an edit on disk, the
-plain ``PUT /v1/policies/{name}``) is recorded the first time the history is read.
+``publish_version`` is the one way a policy is published: ``POST /v1/policies/{name}/publish`` (the
+canonical route), ``PUT /v1/policies/{name}`` (api/routes/policies.py, the same with a plain YAML body
+allowed) and rollback all call it. It validates (the name included: a policy keeps its name), swaps
+the policy in and records it in ``data_dir/policy_history/<name>.jsonl`` (one JSON object per version:
+the text, its content hash, who published it and when), so any earlier version can be restored with
+one call. A version that reached the file some other way (an edit on disk) is recorded the first time
+the history is read. Policy names in paths follow the same rule as the ``name:`` field.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import json
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import require_admin
@@ -24,10 +28,22 @@ from api.deps import PrincipalDep, RuntimeDep, SettingsDep
 from api.errors import ApiError, policy_issues
 from graph.policy_store import PolicyStore, check_policy_text
 from graph.runtime import BatonRuntime
+from policies.limits import MAX_BYTES, MAX_NAME, NAME_PATTERN
 from policies.loader import LoadedPolicy, PolicyError, policy_version
 
 router = APIRouter(prefix="/v1/policies", tags=["policy admin"])
 _history_lock = threading.Lock()
+
+PolicyName = Annotated[
+    str,
+    PathParam(
+        pattern=NAME_PATTERN,
+        max_length=MAX_NAME,
+        description="The policy's name (its `name:` field).",
+        examples=["real_estate"],
+    ),
+]
+Version = Annotated[str, PathParam(max_length=64, description="Content hash.", examples=["3511a3976382"])]
 
 
 class _Body(BaseModel):
@@ -37,7 +53,7 @@ class _Body(BaseModel):
 class DraftIn(_Body):
     """A draft policy."""
 
-    yaml: str = Field(min_length=1, max_length=200_000, description="Draft policy YAML text.")
+    yaml: str = Field(min_length=1, max_length=MAX_BYTES, description="Draft policy YAML text.")
 
 
 class CheckOut(BaseModel):
@@ -60,7 +76,9 @@ class DiffOut(BaseModel):
 class DraftExplainIn(_Body):
     """Try a message (and optionally a past conversation) against a draft."""
 
-    yaml: str | None = Field(default=None, max_length=200_000, description="Draft YAML; default: published.")
+    yaml: str | None = Field(
+        default=None, max_length=MAX_BYTES, description="Draft YAML; default: published."
+    )
     message: str = Field(default="", max_length=4000, examples=["Can I talk to a real person please?"])
     history: list[str] = Field(default_factory=list, max_length=200, description="Earlier customer turns.")
     conversation_id: str | None = Field(
@@ -71,7 +89,7 @@ class DraftExplainIn(_Body):
 class PublishIn(_Body):
     """Publish (hot-swap) a policy."""
 
-    yaml: str = Field(min_length=1, max_length=200_000, description="Policy YAML text.")
+    yaml: str = Field(min_length=1, max_length=MAX_BYTES, description="Policy YAML text.")
     published_by: str = Field(default="admin", min_length=1, max_length=100, examples=["dana"])
     note: str = Field(default="", max_length=500, examples=["route penguins to the luxury desk"])
 
@@ -95,19 +113,20 @@ class VersionText(VersionOut):
 class RollbackIn(_Body):
     """Restore an earlier published version."""
 
-    version: str = Field(min_length=1, examples=["3511a3976382"])
+    version: str = Field(min_length=1, max_length=64, examples=["3511a3976382"])
     published_by: str = Field(default="admin", min_length=1, max_length=100)
 
 
-def _store(runtime: BatonRuntime, name: str) -> PolicyStore:
+def serving_store(runtime: BatonRuntime, name: str) -> PolicyStore:
+    """The policy store, when ``name`` is the policy this service routes with (else 404)."""
     store = runtime.context.policies
     if store.current().policy.name != name:
         raise ApiError(404, "not_found", f"policy {name} is not the one this service routes with")
     return store
 
 
-def _check(text: str, store: PolicyStore) -> LoadedPolicy:
-    return check_policy_text(text, "draft", nodes=store.nodes)
+def _check(text: str, store: PolicyStore, name: str | None = None) -> LoadedPolicy:
+    return check_policy_text(text, "draft", nodes=store.nodes, name=name)
 
 
 def _history_path(data_dir: Path, name: str) -> Path:
@@ -160,9 +179,16 @@ def _version_out(entry: dict[str, Any], current: str, latest: bool) -> VersionOu
     )
 
 
-def _publish(data_dir: Path, store: PolicyStore, text: str, who: str, note: str) -> VersionOut:
+def publish_version(
+    data_dir: Path, store: PolicyStore, name: str, text: str, who: str, note: str
+) -> tuple[LoadedPolicy, VersionOut]:
+    """Validate ``text`` (still named ``name``), swap it in and record it in the history.
+
+    Raises:
+        PolicyError: The text is invalid or renames the policy; nothing changed.
+    """
     _history(data_dir, store)  # make sure the version being replaced is on record
-    loaded = store.publish(text)
+    loaded = store.publish(text, name=name)
     entry = {
         "version": loaded.version,
         "published_by": who,
@@ -171,27 +197,31 @@ def _publish(data_dir: Path, store: PolicyStore, text: str, who: str, note: str)
         "yaml": text,
     }
     with _history_lock:
-        _append(_history_path(data_dir, loaded.policy.name), entry)
-    return _version_out(entry, loaded.version, latest=True)
+        _append(_history_path(data_dir, name), entry)
+    return loaded, _version_out(entry, loaded.version, latest=True)
 
 
 @router.post("/{name}/check", summary="Validate a draft without publishing it")
-async def check_draft(name: str, body: DraftIn, principal: PrincipalDep, runtime: RuntimeDep) -> CheckOut:
+async def check_draft(
+    name: PolicyName, body: DraftIn, principal: PrincipalDep, runtime: RuntimeDep
+) -> CheckOut:
     """Every issue of the draft with its line and column; ``ok`` when it could be published."""
     require_admin(principal, "edit policies")
-    store = _store(runtime, name)
+    store = serving_store(runtime, name)
     try:
-        loaded = _check(body.yaml, store)
+        loaded = _check(body.yaml, store, name)
     except PolicyError as exc:
         return CheckOut(ok=False, version=policy_version(body.yaml), issues=policy_issues(exc))
     return CheckOut(ok=True, version=loaded.version, issues=[])
 
 
 @router.post("/{name}/diff", summary="Diff a draft against the published version")
-async def diff_draft(name: str, body: DraftIn, principal: PrincipalDep, runtime: RuntimeDep) -> DiffOut:
+async def diff_draft(
+    name: PolicyName, body: DraftIn, principal: PrincipalDep, runtime: RuntimeDep
+) -> DiffOut:
     """A unified diff, published first, draft second."""
     require_admin(principal, "edit policies")
-    current = _store(runtime, name).current()
+    current = serving_store(runtime, name).current()
     lines = difflib.unified_diff(
         current.text.splitlines(keepends=True),
         body.yaml.splitlines(keepends=True),
@@ -207,11 +237,11 @@ async def diff_draft(name: str, body: DraftIn, principal: PrincipalDep, runtime:
 
 @router.post("/{name}/draft/explain", summary="Which rule of a draft fires for a message, and why")
 async def explain_draft(
-    name: str, body: DraftExplainIn, principal: PrincipalDep, runtime: RuntimeDep
+    name: PolicyName, body: DraftExplainIn, principal: PrincipalDep, runtime: RuntimeDep
 ) -> Explanation:
     """Trace every rule of the draft (or the published policy) for the message after the history."""
     require_admin(principal, "edit policies")
-    store = _store(runtime, name)
+    store = serving_store(runtime, name)
     loaded = _check(body.yaml, store) if body.yaml else store.current()
     turns = list(body.history)
     if body.conversation_id:
@@ -226,25 +256,22 @@ async def explain_draft(
 
 @router.post("/{name}/publish", summary="Validate, publish (hot-swap) and record a version")
 async def publish(
-    name: str, body: PublishIn, principal: PrincipalDep, runtime: RuntimeDep, settings: SettingsDep
+    name: PolicyName, body: PublishIn, principal: PrincipalDep, runtime: RuntimeDep, settings: SettingsDep
 ) -> VersionOut:
-    """Only a valid policy is published (else 422 with the issues); the serving policy swaps at once."""
+    """Only a valid policy that keeps its name is published (else 422 with the issues, each with its
+    line and column); the serving policy swaps at once."""
     require_admin(principal, "publish policies")
-    store = _store(runtime, name)
-    loaded = _check(body.yaml, store)
-    if loaded.policy.name != name:
-        msg = f"the draft is named {loaded.policy.name!r}; a policy keeps its name ({name!r})"
-        raise ApiError(422, "invalid_policy", msg, details=[{"line": None, "column": None, "message": msg}])
-    return _publish(settings.data_dir, store, body.yaml, body.published_by, body.note)
+    store = serving_store(runtime, name)
+    return publish_version(settings.data_dir, store, name, body.yaml, body.published_by, body.note)[1]
 
 
 @router.get("/{name}/versions", summary="Every published version, newest first")
 async def versions(
-    name: str, principal: PrincipalDep, runtime: RuntimeDep, settings: SettingsDep
+    name: PolicyName, principal: PrincipalDep, runtime: RuntimeDep, settings: SettingsDep
 ) -> list[VersionOut]:
     """Who published each version and when; ``current`` marks the serving one."""
     require_admin(principal, "read policy history")
-    store = _store(runtime, name)
+    store = serving_store(runtime, name)
     entries = _history(settings.data_dir, store)
     current = store.current().version
     last = len(entries) - 1
@@ -253,11 +280,11 @@ async def versions(
 
 @router.get("/{name}/versions/{version}", summary="One published version with its text")
 async def version_text(
-    name: str, version: str, principal: PrincipalDep, runtime: RuntimeDep, settings: SettingsDep
+    name: PolicyName, version: Version, principal: PrincipalDep, runtime: RuntimeDep, settings: SettingsDep
 ) -> VersionText:
     """The YAML of an earlier version."""
     require_admin(principal, "read policy history")
-    store = _store(runtime, name)
+    store = serving_store(runtime, name)
     entries = _history(settings.data_dir, store)
     match = next((e for e in reversed(entries) if e["version"] == version), None)
     if match is None:
@@ -268,13 +295,14 @@ async def version_text(
 
 @router.post("/{name}/rollback", summary="Publish an earlier version again")
 async def rollback(
-    name: str, body: RollbackIn, principal: PrincipalDep, runtime: RuntimeDep, settings: SettingsDep
+    name: PolicyName, body: RollbackIn, principal: PrincipalDep, runtime: RuntimeDep, settings: SettingsDep
 ) -> VersionOut:
     """The earlier text becomes the serving policy and a new entry in the history."""
     require_admin(principal, "publish policies")
-    store = _store(runtime, name)
+    store = serving_store(runtime, name)
     entries = _history(settings.data_dir, store)
     match = next((e for e in reversed(entries) if e["version"] == body.version), None)
     if match is None:
         raise ApiError(404, "not_found", f"policy {name} has no published version {body.version}")
-    return _publish(settings.data_dir, store, match["yaml"], body.published_by, f"rollback to {body.version}")
+    note = f"rollback to {body.version}"
+    return publish_version(settings.data_dir, store, name, match["yaml"], body.published_by, note)[1]

@@ -7,15 +7,20 @@ Every path that reads a policy is covered: the loader, the hot-reload of the ser
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli import app as cli
 from graph.policy_store import PolicyStore, check_policy_text
 from policies.loader import PolicyError, PolicyIssue
 from tests.conftest import POLICIES
+from tests.test_api_support import ADMIN, Api, api_settings
 from tests.test_policy_loader import MINIMAL
 
 RULE = '{field: intent, op: "==", value: buy}'
@@ -203,3 +208,108 @@ def test_policy_explain_prints_markup_like_text_as_it_is() -> None:
     result = runner.invoke(cli, ["policy", "explain", str(POLICIES / "real_estate.yaml"), message])
     assert result.exit_code == 0, (result.output, result.exception)
     assert "[/bold]" in result.output
+
+
+# --- the policy routes -------------------------------------------------------------------------
+
+NAME = "real_estate"
+YAML = {"content-type": "text/yaml", **Api.auth(ADMIN)}
+
+
+@pytest.fixture
+async def http(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    policy = tmp_path / "policy.yaml"
+    shutil.copy(POLICIES / "real_estate.yaml", policy)
+    app = create_app(api_settings(tmp_path, policy=policy))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as client:
+            yield client
+
+
+async def _serving(http: httpx.AsyncClient) -> dict[str, str]:
+    r = await http.get(f"/v1/policies/{NAME}", headers=Api.auth(ADMIN))
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def _assert_bounded_422(r: httpx.Response) -> None:
+    assert r.status_code == 422, r.text[:500]
+    assert len(r.content) < 10_000
+    error = r.json()["error"]
+    assert error["code"] == "invalid_policy"
+    assert all(isinstance(d["line"], int) and isinstance(d["column"], int) for d in error["details"])
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+async def test_every_policy_route_answers_a_bomb_with_a_short_422(http: httpx.AsyncClient, name: str) -> None:
+    before = await _serving(http)
+    serving = before["yaml"]
+    bomb = BOMBS[name].replace("name: mini", f"name: {NAME}")
+    admin = Api.auth(ADMIN)
+    _assert_bounded_422(await http.put(f"/v1/policies/{NAME}", content=bomb, headers=YAML))
+    _assert_bounded_422(await http.put(f"/v1/policies/{NAME}", json={"yaml": bomb}, headers=admin))
+    _assert_bounded_422(await http.post(f"/v1/policies/{NAME}/publish", json={"yaml": bomb}, headers=admin))
+    body = {"yaml": bomb, "message": "hello"}
+    _assert_bounded_422(await http.post(f"/v1/policies/{NAME}/draft/explain", json=body, headers=admin))
+    r = await http.post(f"/v1/policies/{NAME}/check", json={"yaml": bomb}, headers=admin)
+    assert r.status_code == 200
+    assert r.json()["ok"] is False
+    assert len(r.content) < 10_000
+    after = await _serving(http)
+    assert (after["version"], after["yaml"]) == (before["version"], serving)
+
+
+async def test_put_keeps_the_policy_name_like_publish(http: httpx.AsyncClient) -> None:
+    before = await _serving(http)
+    name_line = next(n for n, row in enumerate(before["yaml"].splitlines(), 1) if row.startswith("name:"))
+    for new_name in ("a" * 5000, "other"):
+        renamed = before["yaml"].replace(f"name: {NAME}", f"name: {new_name}", 1)
+        for r in (
+            await http.put(f"/v1/policies/{NAME}", content=renamed, headers=YAML),
+            await http.post(f"/v1/policies/{NAME}/publish", json={"yaml": renamed}, headers=Api.auth(ADMIN)),
+        ):
+            assert r.status_code == 422, r.text[:300]
+            assert r.json()["error"]["code"] == "invalid_policy"
+            assert r.json()["error"]["details"][0]["line"] == name_line
+    assert (await _serving(http))["version"] == before["version"]
+    r = await http.get(f"/v1/policies/{NAME}/versions", headers=Api.auth(ADMIN))
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("path", ["", "/versions", "/check", "/publish"])
+async def test_a_policy_name_in_the_path_follows_the_name_rule(http: httpx.AsyncClient, path: str) -> None:
+    method = "GET" if path in ("", "/versions") else "POST"
+    r = await http.request(
+        method, f"/v1/policies/{'a' * 5000}{path}", json={"yaml": "x"}, headers=Api.auth(ADMIN)
+    )
+    assert r.status_code == 422, r.text[:300]
+    assert r.json()["error"]["code"] == "validation_error"
+
+
+async def test_put_publishes_through_the_same_path_as_publish(http: httpx.AsyncClient) -> None:
+    before = await _serving(http)
+    edited = before["yaml"] + "\n# tuned by ops\n"
+    r = await http.put(
+        f"/v1/policies/{NAME}",
+        json={"yaml": edited, "published_by": "dana", "note": "tuned"},
+        headers=Api.auth(ADMIN),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] != before["version"]
+    r = await http.put(f"/v1/policies/{NAME}", content=before["yaml"], headers=YAML)
+    assert r.status_code == 200, r.text
+    history = (await http.get(f"/v1/policies/{NAME}/versions", headers=Api.auth(ADMIN))).json()
+    assert [(v["published_by"], v["note"], v["current"]) for v in history[:2]] == [
+        ("admin", "", True),
+        ("dana", "tuned", False),
+    ]
+
+
+async def test_put_refuses_a_deeply_nested_json_body(http: httpx.AsyncClient) -> None:
+    body = '{"yaml": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    r = await http.put(
+        f"/v1/policies/{NAME}", content=body, headers={"content-type": "application/json", **Api.auth(ADMIN)}
+    )
+    assert r.status_code == 422, r.text[:300]
+    assert r.json()["error"]["code"] == "validation_error"
