@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -13,7 +15,8 @@ import pytest
 from api.app import create_app
 from graph.checkpointer import open_checkpointer
 from graph.retrieval import CaseStore
-from tests.test_api_support import Api, api_settings
+from graph.settings import Settings
+from tests.test_api_support import ADMIN, Api, api_settings
 
 
 def _mode(path: Path) -> int:
@@ -62,10 +65,10 @@ def test_case_memory_is_private_and_sends_no_telemetry(tmp_path: Path) -> None:
     assert store._client.get_settings().anonymized_telemetry is False
 
 
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    """The real app (SQLite checkpoints and store, generated admin token) over ASGI."""
-    app = create_app(api_settings(tmp_path, checkpoint_url="", admin_token=None))
+@contextlib.asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[Api]:
+    """The real app over ASGI, its lifespan running."""
+    app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
@@ -73,14 +76,22 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
         yield Api("http://test", http)
 
 
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    """The real app with the test admin token."""
+    async with serving(api_settings(tmp_path)) as client:
+        yield client
+
+
 @pytest.mark.usefixtures("loose_umask")
-async def test_the_service_keeps_its_data_dir_private(tmp_path: Path, api: Api) -> None:
-    cid, token = await api.conversation()
-    await api.say(cid, token, "Hi, I want to sell my house")
-    data = tmp_path / "baton"
-    assert _mode(data) == 0o700
-    files = {p.name: _mode(p) for p in data.iterdir() if p.is_file()}
-    assert {"admin_token", "api.sqlite", "checkpoints.sqlite"} <= set(files)
+async def test_the_service_keeps_its_data_dir_private(tmp_path: Path) -> None:
+    async with serving(api_settings(tmp_path, checkpoint_url="", admin_token=None)) as api:
+        cid, token = await api.conversation()
+        await api.say(cid, token, "Hi, I want to sell my house")
+        data = tmp_path / "baton"
+        assert _mode(data) == 0o700
+        files = {p.name: _mode(p) for p in data.iterdir() if p.is_file()}
+    assert {"admin_token", "api.sqlite-wal", "checkpoints.sqlite-wal"} <= set(files)
     assert files == dict.fromkeys(files, 0o600)
 
 
@@ -101,3 +112,32 @@ async def test_the_widget_can_still_be_embedded(api: Api) -> None:
     response = await api.http.get("/widget")
     assert response.status_code == 200
     assert _frame_ancestors(response) == "frame-ancestors *"
+
+
+# -- 6. analytics dates the platform cannot convert are a 422, not a dropped connection -----------
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("since=0001-01-01", "since"),
+        ("until=0001-01-01", "until"),
+        ("since=0001-01-01T00:00:00%2B14:00", "since"),
+        ("until=9999-12-31T23:59:59-14:00", "until"),
+        ("since=2026-02-01&until=2026-01-01", "until"),
+    ],
+)
+async def test_analytics_window_out_of_range_is_a_422(api: Api, query: str, field: str) -> None:
+    response = await api.http.get(f"/v1/analytics/handoffs?{query}", headers=api.auth(ADMIN))
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert [d["field"] for d in error["details"]] == [field]
+
+
+async def test_analytics_window_at_the_edges_still_answers(api: Api) -> None:
+    response = await api.http.get(
+        "/v1/analytics/handoffs?since=1970-01-02T00:00:00Z&until=9999-12-30T00:00:00Z",
+        headers=api.auth(ADMIN),
+    )
+    assert response.status_code == 200, response.text
+    until = datetime.fromisoformat(response.json()["until"])
+    assert until == datetime(9999, 12, 30, tzinfo=UTC)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import require_admin
 from api.deps import DeskDep, MetricsDep, PrincipalDep, RuntimeDep, ServiceDep, StoreDep
+from api.errors import ApiError
 from api.recovery import desk_intact
 from graph.runtime import ConversationNotFound
 
@@ -68,14 +69,36 @@ def _pct(values: list[float]) -> Percentiles:
     return Percentiles(p50=at(0.5), p95=at(0.95), count=len(ordered))
 
 
+def _unix_time(name: str, value: datetime) -> float:
+    """``value`` as a Unix time that converts back to a date; else a 422 naming the parameter."""
+    try:
+        ts = value.timestamp()
+        datetime.fromtimestamp(ts).astimezone()  # the response shows it back as a local date
+    except (OverflowError, OSError, ValueError) as exc:  # year 1 or 9999 shifted past the calendar
+        raise _bad_window(name, f"{value.isoformat()} is out of the supported date range ({exc})") from exc
+    return ts
+
+
+def _bad_window(name: str, message: str) -> ApiError:
+    detail = {"field": name, "location": "query", "message": message, "type": "value_error"}
+    return ApiError(422, "validation_error", f"invalid request: {name}", details=[detail])
+
+
 @router.get("/v1/analytics/handoffs")
 async def handoff_analytics(
     principal: PrincipalDep, store: StoreDep, since: datetime | None = None, until: datetime | None = None
 ) -> HandoffAnalytics:
-    """Counts, rates, timings and CSAT from desk events and conversation records (admin)."""
+    """Counts, rates, timings and CSAT from desk events and conversation records (admin).
+
+    Raises:
+        ApiError: 422 when ``since`` or ``until`` is out of the supported date range, or ``since`` is
+            after ``until``.
+    """
     require_admin(principal, "read analytics")
-    lo = since.timestamp() if since else 0.0
-    hi = until.timestamp() if until else time.time() + 1
+    lo = _unix_time("since", since) if since else 0.0
+    hi = _unix_time("until", until) if until else time.time() + 1
+    if lo > hi:
+        raise _bad_window("until", "until is before since")
     conversations = await store.count_conversations(lo, hi)
     started = await store.handoffs(lo, hi)
     human = [t for kind, t, _ in started if kind == "human"]
