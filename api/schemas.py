@@ -107,6 +107,9 @@ class TurnOut(BaseModel):
 class CsatIn(_Body):
     """Customer satisfaction for a conversation."""
 
+    # Strict: "5", true and 4.0 are client bugs to report, not ratings to guess at.
+    model_config = ConfigDict(strict=True)
+
     rating: int = Field(ge=1, le=5, description="1 (bad) to 5 (great).", examples=[5])
     comment: str = Field(default="", max_length=2000, examples=["Maria was great"])
 

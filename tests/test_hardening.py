@@ -141,3 +141,25 @@ async def test_analytics_window_at_the_edges_still_answers(api: Api) -> None:
     assert response.status_code == 200, response.text
     until = datetime.fromisoformat(response.json()["until"])
     assert until == datetime(9999, 12, 30, tzinfo=UTC)
+
+
+# -- 7. a CSAT rating is an integer, not a string or a boolean ------------------------------------
+@pytest.mark.parametrize("rating", ["5", True, 4.0, "4.0"], ids=["str", "bool", "float", "float-str"])
+async def test_csat_rating_must_be_a_json_integer(api: Api, rating: object) -> None:
+    cid, token = await api.conversation()
+    response = await api.http.post(
+        f"/v1/conversations/{cid}/csat", json={"rating": rating}, headers=api.auth(token)
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], [d["field"] for d in error["details"]]) == ("validation_error", ["rating"])
+
+
+async def test_csat_integer_rating_is_recorded(api: Api) -> None:
+    cid, token = await api.conversation()
+    response = await api.http.post(
+        f"/v1/conversations/{cid}/csat", json={"rating": 5, "comment": "great"}, headers=api.auth(token)
+    )
+    assert response.status_code == 200, response.text
+    stats = await api.http.get("/v1/analytics/handoffs", headers=api.auth(ADMIN))
+    assert stats.json()["csat"]["distribution"]["5"] == 1
