@@ -1,4 +1,4 @@
-"""The FastAPI application: ``create_app(settings)`` wires the runtime, the desk, the glue service,
+"""The FastAPI application: ``create_app(settings)`` wires the runtime, the desk, the engine, the door,
 the store, the event log and every router; ``uvicorn --factory api.app:create_app`` serves it."""
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from api import pages, policy_admin
 from api.auth import load_admin_token
 from api.compat import router as compat_router
 from api.desk_events import consume_desk_events
+from api.engine import ConversationEngine
 from api.errors import install_error_handlers
 from api.eventlog import EventLog, LocalEventLog, RedisEventLog
-from api.handoffs import HandoffService
 from api.limits import BodySizeLimit, RateLimiter, TurnGate
 from api.metrics import Metrics, RequestMetrics
 from api.recovery import keep_recovering, recover
 from api.routes import agents, conversations, handoffs, ops, policies, ws
 from api.store import ApiStore, open_db
+from api.turns import TurnService
 from api.webhooks import WebhookSender
 from desk.base import Desk
 from desk.config import DeskConfig, load_config
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             else None
         )
         config = desk_config or load_config(settings.desk_config)
-        holder: list[HandoffService] = []
+        holder: list[ConversationEngine] = []
 
         async def on_revert(handoff: Handoff, notice: CustomerNotice) -> None:
             await holder[0].on_revert(handoff, notice)
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             store = ApiStore(db)
             redis_events = RedisEventLog(redis, settings.redis_prefix) if redis is not None else None
             events: EventLog = redis_events or LocalEventLog(store)
-            service = HandoffService(
+            engine = ConversationEngine(
                 runtime=runtime,
                 desk=desk,
                 store=store,
@@ -107,23 +108,24 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 redis=redis,
                 prefix=settings.redis_prefix,
                 metrics=metrics,
-                gate=TurnGate(settings.max_concurrent_turns, shed=metrics.turns_shed),
             )
-            holder.append(service)
+            holder.append(engine)
+            limiter = RateLimiter(
+                settings.rate_limit_per_minute, redis, settings.redis_prefix, refused=metrics.rate_limited
+            )
+            gate = TurnGate(settings.max_concurrent_turns, shed=metrics.turns_shed)
             app.state.settings = settings
             app.state.runtime = runtime
             app.state.desk = desk
             app.state.store = store
-            app.state.service = service
-            app.state.compat_handoff_hook = service.handoff_started_elsewhere
+            app.state.engine = engine
+            app.state.turns = TurnService(engine=engine, settings=settings, limiter=limiter, gate=gate)
             app.state.admin_token = admin_token
-            app.state.limiter = RateLimiter(
-                settings.rate_limit_per_minute, redis, settings.redis_prefix, refused=metrics.rate_limited
-            )
+            app.state.limiter = limiter
             app.state.webhooks = webhooks
             if webhooks is not None:
                 webhooks.start()
-            await recover(service)
+            await recover(engine)
             if settings.gc_freeze:
                 # Models, policies and libraries loaded at start-up live as long as the process; a
                 # full collection used to walk all ~200k of them again (~160 ms per pass, a latency
@@ -131,12 +133,12 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 gc.collect()
                 gc.freeze()
             metrics.watch_gc()  # after the start-up collection: it runs before any request is served
-            consumer = asyncio.create_task(consume_desk_events(service))
+            consumer = asyncio.create_task(consume_desk_events(engine))
             # Only a desk in Redis can lose its data while this process lives; the in-process desk
             # is rebuilt once, above, and re-checking 10,000 held handoffs every pass stalls the loop.
             tasks = [consumer]
             if redis is not None:
-                tasks.append(asyncio.create_task(keep_recovering(service, settings.desk_recover_s)))
+                tasks.append(asyncio.create_task(keep_recovering(engine, settings.desk_recover_s)))
             ticker = asyncio.create_task(desk.run(settings.desk_tick_s))
             try:
                 yield

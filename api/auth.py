@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from fastapi import Request
 
 from api.errors import ApiError
 from api.store import ApiStore
 from graph.private_files import make_private_dir
+from graph.settings import Settings
 
 Role = Literal["admin", "customer", "agent"]
 CUSTOMER_PREFIX = "cus_"
@@ -98,3 +103,53 @@ def require_conversation(principal: Principal, conversation_id: str, *, admin: b
     if principal.is_customer_of(conversation_id) or (admin and principal.role == "admin"):
         return
     raise forbidden(f"access conversation {conversation_id}")
+
+
+# Profile fields a customer may state about themselves; the rest can change routing.
+SELF_DECLARED = frozenset({"name"})
+
+
+def profile_signature(profile: dict[str, Any], secret: str) -> str:
+    """``sha256=<hex>`` HMAC of the profile's canonical JSON (sorted keys, no spaces).
+
+    The site that embeds the widget computes it server-side with ``BATON_PROFILE_SECRET``, so a
+    customer cannot make themselves a VIP by editing the request.
+    """
+    canonical = json.dumps(profile, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256=" + hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return (request.headers.get("x-api-key") or "").strip() or None
+
+
+async def trusted_profile(
+    request: Request, settings: Settings, sent: dict[str, Any], signature: str | None
+) -> dict[str, Any]:
+    """The profile to store: trusted from the admin or with a valid signature, else a claim.
+
+    Self-declared fields (the name) are kept as they are; every other field of an unverified profile
+    moves under ``claimed``, which routing treats as evidence, never as a trigger.
+
+    Raises:
+        ApiError: 401 for a token that is not the admin's, 422 for a signature that does not verify.
+    """
+    token = _bearer(request)
+    if token is not None:
+        admin = request.app.state.admin_token
+        if not hmac.compare_digest(token.encode(), admin.encode()):
+            raise ApiError(
+                401, "invalid_token", "only the admin token may create conversations with a profile"
+            )
+        return sent
+    if signature is not None:
+        secret = settings.profile_secret.get_secret_value() if settings.profile_secret else ""
+        if not secret or not hmac.compare_digest(signature, profile_signature(sent, secret)):
+            raise ApiError(422, "invalid_signature", "profile_signature does not match the profile")
+        return sent
+    kept = {k: v for k, v in sent.items() if k in SELF_DECLARED}
+    claims = {k: v for k, v in sent.items() if k not in SELF_DECLARED}
+    return {**kept, "claimed": claims} if claims else kept

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from api.auth import Principal, resolve
-from api.handoffs import HandoffService
+from api.engine import ConversationEngine
 from api.limits import RateLimiter
 from api.metrics import Metrics
 from api.store import ApiStore
+from api.turns import TurnService
 from desk.base import Desk
 from graph.runtime import BatonRuntime
 from graph.settings import Settings
@@ -25,10 +26,16 @@ def get_runtime(request: Request) -> BatonRuntime:
 RuntimeDep = Annotated[BatonRuntime, Depends(get_runtime)]
 
 
-def get_service(request: Request) -> HandoffService:
-    """The graph/desk glue service."""
-    service: HandoffService = request.app.state.service
-    return service
+def get_turns(request: Request) -> TurnService:
+    """The one door for turns and agent actions (auth, limits, then the engine)."""
+    turns: TurnService = request.app.state.turns
+    return turns
+
+
+def get_engine(request: Request) -> ConversationEngine:
+    """The conversation engine (graph, desk and events; no auth of its own)."""
+    engine: ConversationEngine = request.app.state.engine
+    return engine
 
 
 def get_desk(request: Request) -> Desk:
@@ -66,16 +73,22 @@ async def get_principal(
     authorization: Annotated[
         str | None, Header(description="Bearer token (admin, customer or agent).")
     ] = None,
+    x_api_key: Annotated[
+        str | None,
+        Header(description="The same token, as the LangGraph SDK sends it (`api_key=`)."),
+    ] = None,
 ) -> Principal:
-    """Resolve the bearer token; 401 when missing or unknown."""
+    """Resolve the token from ``Authorization: Bearer`` or ``x-api-key``; 401 when missing or unknown."""
     token = None
     if authorization:
         scheme, _, value = authorization.partition(" ")
         token = value.strip() if scheme.lower() == "bearer" else None
+    token = token or (x_api_key.strip() if x_api_key else None)
     return await resolve(token, request.app.state.admin_token, request.app.state.store)
 
 
-ServiceDep = Annotated[HandoffService, Depends(get_service)]
+TurnsDep = Annotated[TurnService, Depends(get_turns)]
+EngineDep = Annotated[ConversationEngine, Depends(get_engine)]
 DeskDep = Annotated[Desk, Depends(get_desk)]
 StoreDep = Annotated[ApiStore, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

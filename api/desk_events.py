@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import logging
 
-from api.handoffs import HandoffService, agent_stream
+from api.engine import ConversationEngine, agent_stream
 from api.store import ApiStore
 from api.ws_models import HandoffStateEvent, OfferEvent, TransferRequestEvent
 from desk.errors import NotFound as DeskNotFound
@@ -37,29 +37,29 @@ async def remember_agent(store: ApiStore, agent: Agent) -> None:
     await store.set_agent_profile(agent.id, spec.model_dump_json())
 
 
-async def consume_desk_events(service: HandoffService) -> None:
+async def consume_desk_events(engine: ConversationEngine) -> None:
     """Forever: turn desk events into socket events, webhooks and analytics rows."""
-    async for event in service.desk.subscribe():
+    async for event in engine.desk.subscribe():
         try:
-            await handle_desk_event(service, event)
+            await handle_desk_event(engine, event)
         except Exception:
             log.exception("failed to handle desk event %s", event.type)
 
 
-async def handle_desk_event(service: HandoffService, event: DeskEvent) -> None:
+async def handle_desk_event(engine: ConversationEngine, event: DeskEvent) -> None:
     """Record one desk event and tell the people it concerns (once across workers)."""
     body = dump_event(event)
     key = hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
-    if not await service.events.claim(f"desk:{key}"):
+    if not await engine.events.claim(f"desk:{key}"):
         return  # another worker handles it
     handoff_id = getattr(event, "handoff_id", None)
-    await service.store.add_desk_event(key, event.type, event.ts.timestamp(), handoff_id, body)
-    if service.metrics:
-        service.metrics.desk_events.labels(type=event.type).inc()
-    if service.webhooks is not None:
-        service.webhooks.send(body.encode())
+    await engine.store.add_desk_event(key, event.type, event.ts.timestamp(), handoff_id, body)
+    if engine.metrics:
+        engine.metrics.desk_events.labels(type=event.type).inc()
+    if engine.webhooks is not None:
+        engine.webhooks.send(body.encode())
     if isinstance(event, HandoffOffered):
-        handoff = await service.desk.get(event.handoff_id)
+        handoff = await engine.desk.get(event.handoff_id)
         offer = OfferEvent(
             conversation_id=event.conversation_id,
             handoff_id=event.handoff_id,
@@ -70,7 +70,7 @@ async def handle_desk_event(service: HandoffService, event: DeskEvent) -> None:
             expires_at=event.expires_at,
             brief=handoff.brief,
         )
-        await service.events.append(agent_stream(event.agent_id), offer)
+        await engine.events.append(agent_stream(event.agent_id), offer)
     elif isinstance(event, HandoffTimedOut):
         state = HandoffStateEvent(
             conversation_id=event.conversation_id,
@@ -79,9 +79,9 @@ async def handle_desk_event(service: HandoffService, event: DeskEvent) -> None:
             agent_id=event.agent_id,
             message=event.reason,
         )
-        await service.events.append(agent_stream(event.agent_id), state)
+        await engine.events.append(agent_stream(event.agent_id), state)
     elif isinstance(event, HandoffTransferred):
-        await service.store.set_assignment(event.conversation_id, event.handoff_id, None)
+        await engine.store.set_assignment(event.conversation_id, event.handoff_id, None)
         if event.to_agent_id:
             request = TransferRequestEvent(
                 conversation_id=event.conversation_id,
@@ -89,16 +89,16 @@ async def handle_desk_event(service: HandoffService, event: DeskEvent) -> None:
                 from_agent_id=event.from_agent_id,
                 reason=event.reason,
             )
-            await service.events.append(agent_stream(event.to_agent_id), request)
+            await engine.events.append(agent_stream(event.to_agent_id), request)
         message = "You're being transferred to a colleague who can help further."
         state = HandoffStateEvent(handoff_id=event.handoff_id, state="transferred", message=message)
-        await service.publish(event.conversation_id, state)
+        await engine.publish(event.conversation_id, state)
     elif isinstance(event, HandoffRequeued):
-        await service.store.set_assignment(event.conversation_id, event.handoff_id, None)
+        await engine.store.set_assignment(event.conversation_id, event.handoff_id, None)
         state = HandoffStateEvent(handoff_id=event.handoff_id, state="pending", message=event.reason)
-        await service.publish(event.conversation_id, state)
+        await engine.publish(event.conversation_id, state)
     elif isinstance(event, AgentStatusChanged):
         with contextlib.suppress(DeskNotFound):
-            await remember_agent(service.store, await service.desk.get_agent(event.agent_id))
+            await remember_agent(engine.store, await engine.desk.get_agent(event.agent_id))
     elif isinstance(event, HandoffNotice):
         pass  # on_notice already told the customer

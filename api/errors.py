@@ -16,7 +16,14 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from desk.errors import Conflict, DeskError, IllegalTransition, InvalidRequest, NotFound
-from graph.runtime import ConversationNotFound, NothingToRollBack, NotInterrupted
+from graph.runtime import (
+    AwaitingHuman,
+    CheckpointNotFound,
+    ConversationNotFound,
+    InvalidStateUpdate,
+    NothingToRollBack,
+    NotInterrupted,
+)
 from policies.loader import PolicyError
 
 log = logging.getLogger("baton.api")
@@ -95,6 +102,33 @@ _DESK_STATUS: dict[type[DeskError], int] = {
 }
 
 
+def domain_error(exc: BaseException) -> ApiError | None:
+    """The API error a domain exception of the graph, the desk or the policy loader stands for.
+
+    One mapping for every door: HTTP handlers, WebSocket messages and the platform API's runs.
+    """
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, DeskError):
+        return ApiError(_DESK_STATUS.get(type(exc), 409), exc.code, str(exc))
+    if isinstance(exc, CheckpointNotFound):
+        return ApiError(404, "checkpoint_not_found", str(exc))
+    if isinstance(exc, ConversationNotFound):
+        return ApiError(404, "not_found", f"conversation {exc} not found")
+    if isinstance(exc, NotInterrupted):
+        return ApiError(409, "not_interrupted", str(exc))
+    if isinstance(exc, NothingToRollBack):
+        return ApiError(409, "nothing_to_roll_back", str(exc))
+    if isinstance(exc, AwaitingHuman):
+        return ApiError(409, "awaiting_human", str(exc))
+    if isinstance(exc, InvalidStateUpdate):
+        return ApiError(422, "invalid_update", str(exc))
+    if isinstance(exc, PolicyError):
+        issues = policy_issues(exc)
+        return ApiError(422, "invalid_policy", f"{len(issues)} problem(s) in the policy", details=issues)
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every known exception to the envelope; unknown ones become a logged 500 without a trace."""
 
@@ -118,21 +152,10 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=dict(exc.headers) if exc.headers else None,
         )
 
-    async def desk_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, DeskError)
-        return error_response(_DESK_STATUS.get(type(exc), 409), exc.code, str(exc))
-
-    async def not_found(request: Request, exc: Exception) -> JSONResponse:
-        return error_response(404, "not_found", f"conversation {exc} not found")
-
-    async def conflict(request: Request, exc: Exception) -> JSONResponse:
-        code = "not_interrupted" if isinstance(exc, NotInterrupted) else "nothing_to_roll_back"
-        return error_response(409, code, str(exc))
-
-    async def policy_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, PolicyError)
-        issues = policy_issues(exc)
-        return error_response(422, "invalid_policy", f"{len(issues)} problem(s) in the policy", issues)
+    async def domain(request: Request, exc: Exception) -> JSONResponse:
+        error = domain_error(exc)
+        assert error is not None
+        return error_response(error.status, error.code, error.message, error.details, error.headers)
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -141,9 +164,15 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(DeskError, desk_error)
-    app.add_exception_handler(ConversationNotFound, not_found)
-    app.add_exception_handler(NotInterrupted, conflict)
-    app.add_exception_handler(NothingToRollBack, conflict)
-    app.add_exception_handler(PolicyError, policy_error)
+    for kind in (
+        DeskError,
+        ConversationNotFound,
+        CheckpointNotFound,
+        NotInterrupted,
+        NothingToRollBack,
+        AwaitingHuman,
+        InvalidStateUpdate,
+        PolicyError,
+    ):
+        app.add_exception_handler(kind, domain)
     app.add_exception_handler(Exception, unexpected)

@@ -151,9 +151,10 @@ class TurnGate:
         self.running = 0
         self._shed = shed
 
-    @contextlib.contextmanager
-    def admit(self, *, exempt: bool = False) -> Iterator[None]:
-        """Hold a slot while the turn runs; ``exempt`` turns (a live chat with a person) always get one.
+    def acquire(self, *, exempt: bool = False) -> None:
+        """Take a slot for a turn; ``exempt`` turns (a live chat with a person) always get one.
+
+        Pair every successful call with one ``release()``.
 
         Raises:
             ApiError: 503 ``overloaded`` with ``Retry-After`` when every slot is taken.
@@ -162,7 +163,16 @@ class TurnGate:
             message = f"the service is busy; send the message again in {self.retry_after_s}s"
             raise _refusal(self._shed, 503, "overloaded", message, self.retry_after_s)
         self.running += 1
+
+    def release(self) -> None:
+        """Give back a slot taken by ``acquire``."""
+        self.running -= 1
+
+    @contextlib.contextmanager
+    def admit(self, *, exempt: bool = False) -> Iterator[None]:
+        """Hold a slot while the block runs (see ``acquire``)."""
+        self.acquire(exempt=exempt)
         try:
             yield
         finally:
-            self.running -= 1
+            self.release()

@@ -41,6 +41,8 @@ SCHEMA = (
         data TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS baton_api_events (
         stream TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (stream, seq))""",
+    """CREATE TABLE IF NOT EXISTS baton_api_deleted (
+        id TEXT PRIMARY KEY, deleted_at DOUBLE PRECISION NOT NULL)""",
 )
 
 
@@ -229,6 +231,22 @@ class ApiStore:
             "handoff_id": handoff_id,
             "agent_id": agent_id,
         }
+
+    async def delete_conversation(self, cid: str) -> None:
+        """Forget a conversation for good; its id is never used again.
+
+        Token caches (here and in other workers) may still map its customer token to the id, so the
+        id stays reserved: a cached token can then only reach a conversation that no longer exists.
+        """
+        await self.db.execute(
+            "INSERT INTO baton_api_deleted (id, deleted_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+            (cid, time.time()),
+        )
+        await self.db.execute("DELETE FROM baton_api_conversations WHERE id = ?", (cid,))
+
+    async def was_deleted(self, cid: str) -> bool:
+        """Whether ``cid`` belonged to a conversation that was deleted (its id is reserved)."""
+        return bool(await self.db.fetchall("SELECT 1 FROM baton_api_deleted WHERE id = ?", (cid,)))
 
     async def set_assignment(self, cid: str, handoff_id: str | None, agent_id: str | None) -> None:
         """Which desk handoff (and agent) currently holds the conversation."""

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.constants import START
+from langgraph.errors import InvalidUpdateError
 from langgraph.types import Command, Interrupt, StateSnapshot
+from langgraph.types import StreamMode as GraphMode
 
 from graph.actions import Close, Reply, ReturnToAI
 from graph.builder import BatonGraph, build_graph
@@ -30,11 +33,15 @@ from graph.settings import Settings, get_settings
 from graph.signal_service import SignalService
 from graph.state import HandoffRecord
 from graph.transcript import SYSTEM_NAME, to_turns
-from nodes.names import BOT_NODES, ROUTER
+from nodes.names import BOT_NODES, HUMAN_AGENT, ROUTER
 
 
 class ConversationNotFound(LookupError):
     """No conversation (thread) with that id has any checkpoint."""
+
+
+class CheckpointNotFound(LookupError):
+    """No checkpoint with that id in the conversation."""
 
 
 class NotInterrupted(RuntimeError):
@@ -43,6 +50,27 @@ class NotInterrupted(RuntimeError):
 
 class NothingToRollBack(RuntimeError):
     """Rollback asked for a conversation with no human handoff in progress."""
+
+
+class AwaitingHuman(RuntimeError):
+    """A change that would drop the pending human task (a write on a paused head, a jump to a bot)."""
+
+
+class InvalidStateUpdate(ValueError):
+    """A state write the graph refuses (unknown node, a write as the human node, bad values)."""
+
+
+@dataclass(frozen=True)
+class StreamTap:
+    """Extra stream modes a caller watches while a run executes (the LangGraph-compatible API).
+
+    ``emit(mode, chunk)`` receives every chunk of ``modes`` and of ``values`` as the graph yields it,
+    on the event loop, before the run's result is known.
+    """
+
+    modes: tuple[GraphMode, ...]
+    emit: Callable[[str, Any], None]
+    recursion_limit: int | None = None
 
 
 # Where a ``values`` stream chunk carries the run's pending interrupts (the constant is private upstream).
@@ -108,23 +136,39 @@ class BatonRuntime:
         return await self.graph.aget_state(_config(conversation_id))
 
     async def _stream(
-        self, conversation_id: str, payload: Any, config: RunnableConfig | None = None
+        self,
+        conversation_id: str,
+        payload: Any,
+        config: RunnableConfig | None = None,
+        tap: StreamTap | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any], tuple[Interrupt, ...]]:
         """Run the graph once; return the state it started from, the state it ended in, and its interrupts.
 
         Both states come from the ``values`` stream instead of ``aget_state`` before and after: on
-        SQLite those two reads cost as much as the run itself (benchmarks/README.md).
+        SQLite those two reads cost as much as the run itself (benchmarks/README.md). A ``tap`` sees
+        the chunks of the stream modes it asks for as they come.
         """
         first: dict[str, Any] | None = None
         last: dict[str, Any] = {}
         interrupts: tuple[Interrupt, ...] = ()
-        async for chunk in self.graph.astream(
+        modes: list[GraphMode] = list(dict.fromkeys(["values", *(tap.modes if tap else ())]))
+        config = config or _config(conversation_id)
+        if tap is not None and tap.recursion_limit:
+            config = {**config, "recursion_limit": tap.recursion_limit}
+        async for part in self.graph.astream(
             payload,
-            config or _config(conversation_id),
+            config,
             context=self.context,
             durability="sync",
-            stream_mode="values",
+            stream_mode=modes if tap else "values",
         ):
+            if tap is not None:
+                mode, chunk = cast(tuple[str, Any], part)  # a list of modes streams (mode, chunk) pairs
+                tap.emit(mode, chunk)
+                if mode != "values":
+                    continue
+            else:
+                chunk = part
             values = dict(chunk)
             interrupts = values.pop(_INTERRUPT, ()) or interrupts
             first = values if first is None else first
@@ -135,9 +179,13 @@ class BatonRuntime:
         return first, last, interrupts
 
     async def _run(
-        self, conversation_id: str, payload: Any, config: RunnableConfig | None = None
+        self,
+        conversation_id: str,
+        payload: Any,
+        config: RunnableConfig | None = None,
+        tap: StreamTap | None = None,
     ) -> tuple[TurnResult, dict[str, Any]]:
-        before, after, interrupts = await self._stream(conversation_id, payload, config)
+        before, after, interrupts = await self._stream(conversation_id, payload, config, tap)
         old_handoff = (before.get("handoff") or {}).get("id")
         # ``before`` already holds the customer's new turn; replies never include customer turns.
         old_count = len(before.get("messages", []))
@@ -171,16 +219,31 @@ class BatonRuntime:
         )
 
     async def post_message(
-        self, conversation_id: str, text: str, *, customer: Mapping[str, Any] | None = None
+        self,
+        conversation_id: str,
+        text: str | Sequence[BaseMessage],
+        *,
+        customer: Mapping[str, Any] | None = None,
+        tap: StreamTap | None = None,
     ) -> TurnResult:
-        """Record a customer turn and run the graph; on a thread waiting for a human it only records it."""
-        update: dict[str, Any] = {"messages": [HumanMessage(text)]}
+        """Record a customer turn and run the graph; on a thread waiting for a human it only records it.
+
+        Args:
+            conversation_id: The thread.
+            text: The customer's text, or the customer messages of one turn.
+            customer: The customer profile to store with the turn.
+            tap: Extra stream modes to watch.
+        """
+        messages = [HumanMessage(text)] if isinstance(text, str) else list(text)
+        update: dict[str, Any] = {"messages": messages}
         if customer is not None:
             update["customer"] = dict(customer)
         async with self._lock(conversation_id):
-            return (await self._run(conversation_id, update))[0]
+            return (await self._run(conversation_id, update, tap=tap))[0]
 
-    async def resume(self, conversation_id: str, action: Reply | ReturnToAI | Close) -> TurnResult:
+    async def resume(
+        self, conversation_id: str, action: Reply | ReturnToAI | Close, *, tap: StreamTap | None = None
+    ) -> TurnResult:
         """Resume a run paused at the human node with an explicit, typed human action.
 
         Raises:
@@ -191,7 +254,8 @@ class BatonRuntime:
             if not snap.interrupts:
                 msg = f"conversation {conversation_id} is not waiting for a human"
                 raise NotInterrupted(msg)
-            result, values = await self._run(conversation_id, Command(resume=action.model_dump(mode="json")))
+            command: Command[Any] = Command(resume=action.model_dump(mode="json"))
+            result, values = await self._run(conversation_id, command, tap=tap)
         if self.memory is not None and not isinstance(action, Reply):
             ended = values.get("handoff")
             if ended and ended["status"] in ("returned", "closed"):
@@ -252,7 +316,14 @@ class BatonRuntime:
             raise ConversationNotFound(conversation_id)
         return infos
 
-    async def rollback(self, conversation_id: str, *, reason: str, notice: str | None = None) -> TurnResult:
+    async def rollback(
+        self,
+        conversation_id: str,
+        *,
+        reason: str,
+        notice: str | None = None,
+        tap: StreamTap | None = None,
+    ) -> TurnResult:
         """Return a conversation in a human handoff to the AI from the checkpoint before the handoff.
 
         The conversation forks from that checkpoint, but everything said since (the trigger turn, the
@@ -291,11 +362,16 @@ class BatonRuntime:
                 as_node=ROUTER,
             )
             old_count = len(head.values["messages"])
-            _, after, interrupts = await self._stream(conversation_id, Command(goto=bot), fork)
+            _, after, interrupts = await self._stream(conversation_id, Command(goto=bot), fork, tap)
             return self._result(conversation_id, after, interrupts, old_count, record["id"])
 
     async def fork(
-        self, conversation_id: str, checkpoint_id: str, values: Mapping[str, Any] | None = None
+        self,
+        conversation_id: str,
+        checkpoint_id: str,
+        values: Mapping[str, Any] | None = None,
+        *,
+        tap: StreamTap | None = None,
     ) -> TurnResult:
         """Time travel: continue the conversation from an earlier checkpoint, optionally edited.
 
@@ -306,21 +382,11 @@ class BatonRuntime:
         Raises:
             ConversationNotFound: Unknown conversation or checkpoint.
         """
-        config: RunnableConfig = {
-            "configurable": {
-                "thread_id": conversation_id,
-                "checkpoint_ns": "",
-                "checkpoint_id": checkpoint_id,
-            }
-        }
         async with self._lock(conversation_id):
-            past = await self.graph.aget_state(config)
-            if not past.values:
-                msg = f"no checkpoint {checkpoint_id} in conversation {conversation_id}"
-                raise ConversationNotFound(msg)
+            past = await self.snapshot(conversation_id, checkpoint_id)
             head = await self._snapshot(conversation_id)
             fork = await self.graph.aupdate_state(past.config, dict(values or {}), as_node=START)
-            _, after, interrupts = await self._stream(conversation_id, None, fork)
+            _, after, interrupts = await self._stream(conversation_id, None, fork, tap)
             return self._result(
                 conversation_id,
                 after,
@@ -328,6 +394,91 @@ class BatonRuntime:
                 len(past.values.get("messages", [])),
                 (head.values.get("handoff") or {}).get("id"),
             )
+
+    async def goto(self, conversation_id: str, bot: str, *, tap: StreamTap | None = None) -> TurnResult:
+        """Let ``bot`` speak next without a customer turn (an operator's jump; never past a paused human).
+
+        Raises:
+            AwaitingHuman: The conversation waits for a human; only a human action moves it on.
+            InvalidStateUpdate: ``bot`` is not a bot node.
+        """
+        if bot not in BOT_NODES:
+            msg = f"cannot go to {bot!r}: not a bot ({', '.join(BOT_NODES)})"
+            raise InvalidStateUpdate(msg)
+        async with self._lock(conversation_id):
+            head = await self._snapshot(conversation_id)
+            if head.interrupts:
+                msg = f"conversation {conversation_id} is waiting for a human: resume it with a human action"
+                raise AwaitingHuman(msg)
+            old_handoff = (head.values.get("handoff") or {}).get("id")
+            _, after, interrupts = await self._stream(conversation_id, Command(goto=bot), tap=tap)
+            old_count = len(head.values.get("messages", []))
+            return self._result(conversation_id, after, interrupts, old_count, old_handoff)
+
+    async def update_state(
+        self,
+        conversation_id: str,
+        values: Mapping[str, Any] | None,
+        *,
+        as_node: str | None = None,
+        checkpoint_id: str | None = None,
+    ) -> RunnableConfig:
+        """Write ``values`` as if ``as_node`` had run, on the head or on an earlier checkpoint (a fork).
+
+        Nothing may write as the human node, and a paused head is not writable: either would drop the
+        pending human task, which only a typed human action may end.
+
+        Raises:
+            AwaitingHuman: The head waits for a human.
+            InvalidStateUpdate: The graph refuses the write (unknown node, the human node, bad values).
+            CheckpointNotFound: ``checkpoint_id`` is not a checkpoint of the conversation.
+        """
+        if as_node == HUMAN_AGENT:
+            msg = f"cannot write as {HUMAN_AGENT}: resume the conversation with a human action"
+            raise InvalidStateUpdate(msg)
+        async with self._lock(conversation_id):
+            if checkpoint_id:
+                config = (await self.snapshot(conversation_id, checkpoint_id)).config
+            else:
+                config = _config(conversation_id)
+                if (await self._snapshot(conversation_id)).interrupts:
+                    msg = (
+                        f"conversation {conversation_id} is waiting for a human: "
+                        "resume it with a human action, or fork a checkpoint"
+                    )
+                    raise AwaitingHuman(msg)
+            try:
+                return await self.graph.aupdate_state(config, dict(values or {}), as_node=as_node)
+            except (InvalidUpdateError, ValueError, TypeError, KeyError) as exc:
+                raise InvalidStateUpdate(str(exc)) from exc
+
+    async def delete(self, conversation_id: str) -> None:
+        """Delete every checkpoint of the conversation."""
+        saver = self.graph.checkpointer
+        async with self._lock(conversation_id):
+            if saver is not None and not isinstance(saver, bool):
+                await saver.adelete_thread(conversation_id)
+
+    async def snapshot(self, conversation_id: str, checkpoint_id: str | None = None) -> StateSnapshot:
+        """The state at the head, or at one earlier checkpoint.
+
+        Raises:
+            CheckpointNotFound: ``checkpoint_id`` is given and is not a checkpoint of the conversation.
+        """
+        if not checkpoint_id:
+            return await self._snapshot(conversation_id)
+        config: RunnableConfig = {
+            "configurable": {
+                "thread_id": conversation_id,
+                "checkpoint_ns": "",
+                "checkpoint_id": checkpoint_id,
+            }
+        }
+        snap = await self.graph.aget_state(config)
+        if snap.metadata is None and not snap.values:
+            msg = f"no checkpoint {checkpoint_id} in conversation {conversation_id}"
+            raise CheckpointNotFound(msg)
+        return snap
 
     async def _pre_handoff(self, conversation_id: str, record: HandoffRecord) -> StateSnapshot:
         """The newest checkpoint about to route the turn that triggered ``record``."""

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
         description="Customer turns run at once per worker before new ones get 503 (0: no limit).",
     )
     webhook_urls: str = Field(default="", description="Comma-separated URLs that receive handoff events.")
+    profile_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for signed customer profiles (vip, plan...): only a profile signed with it, "
+        "or sent with the admin token, changes routing.",
+    )
     webhook_secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key of X-Baton-Signature."
     )

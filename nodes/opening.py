@@ -30,10 +30,9 @@ def opening_for(state: BatonState, spec: BotSpec) -> str | None:
             return f"Hi, I'm the {spec.title}. I've read our conversation so far."
         return opening_message(brief, spec.title)
     if record["status"] in ("returned", "rolled_back") and state.get("active_agent") == spec.name:
-        note = record.get("note", "").strip()
         if record["status"] == "returned":
-            note = note.rstrip(".")
-            who = "Our specialist"
-            return f"{who} has handed you back to me. " + (f"They noted: {note}." if note else "")
-        return note or "I'm back with you and I still have everything you told me."
+            # The agent's note is for the team (it stays on the handoff record); the customer hears this.
+            return "Thanks for your patience. I'm back with you, with everything you and our specialist discussed."
+        # A rollback's note is the customer notice the desk or the admin chose.
+        return record.get("note", "").strip() or "I'm back with you and I still have everything you told me."
     return None

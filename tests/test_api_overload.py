@@ -47,8 +47,9 @@ class _Held:
         self.release = asyncio.Event()
         original = runtime.post_message
 
-        async def post_message(conversation_id: str, text: str, **kw: Any) -> Any:
-            if text == "hold":
+        async def post_message(conversation_id: str, text: Any, **kw: Any) -> Any:
+            said = [text] if isinstance(text, str) else [m.content for m in text]
+            if said == ["hold"]:
                 self.entered.set()
                 await self.release.wait()
             return await original(conversation_id, text, **kw)

@@ -88,7 +88,7 @@ def _token(w: World, who: str, owner: str) -> str | None:
 # (method, path template, body, owner conversation, principals allowed)
 MATRIX: list[tuple[str, str, object, str, set[str]]] = [
     ("GET", "/v1/conversations/{c1}", None, "c1", {"customer", "admin"}),
-    ("POST", "/v1/conversations/{c1}/messages", {"text": "still there?"}, "c1", {"customer"}),
+    ("POST", "/v1/conversations/{c1}/messages", {"text": "still there?"}, "c1", {"customer", "admin"}),
     ("GET", "/v1/conversations/{c1}/checkpoints", None, "c1", {"admin"}),
     ("POST", "/v1/conversations/{c2}/rollback", {"reason": "test"}, "c2", {"admin"}),
     ("POST", "/v1/conversations/{c1}/csat", {"rating": 4}, "c1", {"customer"}),

@@ -84,7 +84,12 @@ async def story(api: Api) -> None:
         assert r.status_code == 200, r.text
         assert r.json()["active_agent"] == "seller_bot"
         back = await next_event(customer, "bot_message")
-        assert NOTE in back["text"]
+        assert back["role"] == "bot"
+        assert NOTE not in back["text"]  # the note is for the team; the customer hears the bot's own line
+        note = await next_event(agent, "bot_message")
+        while note["role"] != "system":
+            note = await next_event(agent, "bot_message")
+        assert NOTE in note["text"]
         done = await next_event(customer, "handoff_complete")
         assert done["outcome"] == "returned_to_ai"
         assert (await next_event(agent, "handoff_complete"))["handoff_id"] == hid
@@ -94,8 +99,12 @@ async def story(api: Api) -> None:
         assert after["handoff"] is None  # the bot knows the human handled the lien
         assert not [e for e in await quiet(agent, 0.3) if e["type"] == "customer_message"]
 
-    view = (await api.http.get(f"/v1/conversations/{cid}", headers=api.auth(token))).json()
+    view = (await api.http.get(f"/v1/conversations/{cid}", headers=api.auth(ADMIN))).json()
     assert [h["status"] for h in view["handoffs"]] == ["completed", "returned"]
+    assert view["handoffs"][-1]["note"] == NOTE
+    mine = (await api.http.get(f"/v1/conversations/{cid}", headers=api.auth(token))).json()
+    assert mine["handoffs"] == []  # briefs and notes are the team's
+    assert NOTE not in str(mine)
     assert {t["role"] for t in view["transcript"]} >= {"customer", "bot", "agent"}
     r = await api.http.post(f"/v1/conversations/{cid}/csat", json={"rating": 5}, headers=api.auth(token))
     assert r.status_code == 200

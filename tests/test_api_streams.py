@@ -87,10 +87,12 @@ async def test_no_agent_expiry_rolls_back_to_the_ai_visibly(tmp_path: Path) -> N
                     bot = await next_event(ws, "bot_message")
                 assert "nothing you've" in bot["text"]  # the policy's no-agent message
                 assert (await next_event(ws, "handoff_complete"))["outcome"] == "rolled_back"
-            view = (await http.get(f"/v1/conversations/{cid}", headers=api.auth(token))).json()
+            view = (await http.get(f"/v1/conversations/{cid}", headers=api.auth(ADMIN))).json()
             assert view["status"] == "bot"
             assert view["active_agent"] == "seller_bot"
             assert view["handoffs"][-1]["status"] == "rolled_back"
+            mine = (await http.get(f"/v1/conversations/{cid}", headers=api.auth(token))).json()
+            assert not [t for t in mine["transcript"] if "rolled back" in t["text"]]  # internal line
             after = await api.say(cid, token, "OK, thanks")
             assert after["status"] == "bot"
             stats = (await http.get("/v1/analytics/handoffs", headers=api.auth(ADMIN))).json()

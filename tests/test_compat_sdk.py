@@ -1,22 +1,27 @@
 """The LangGraph Platform API subset, driven by the official ``langgraph_sdk`` client in process.
 
-The real app router and the real graph over the in-memory checkpointer; nothing is mocked.
+The real app (desk, store, events) and the real graph over the in-memory checkpointer; nothing is
+mocked. The client authenticates with the admin token as ``x-api-key``, as ``get_client(api_key=)``
+does; human actions come from an agent who accepted the handoff through the desk.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from compat_app import build_app
+from fastapi import FastAPI
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
 
+from api.app import create_app
 from graph.actions import HandoffPayload
+from tests.test_api_support import ADMIN, api_settings
 
 SELL = (
     "My name is Dana Whitfield. I'd like to sell my house at 12 Oak Street, we're relocating for a new job."
@@ -25,14 +30,48 @@ PRICE = "We'd like to sell within two months, hoping for around $850,000."
 DISTRESS = "Honestly I'm devastated. My ex-husband's lawyer says there's a lien on the title."
 
 
+@dataclass
+class Sdk:
+    """SDK clients of the admin and of an online agent (maria), over one app."""
+
+    app: FastAPI
+    http: httpx.AsyncClient
+    admin: LangGraphClient
+    agent: LangGraphClient
+    agent_token: str
+
+    async def accept(self, handoff_id: str) -> None:
+        """Maria accepts the offer of ``handoff_id`` through the desk."""
+        auth = {"Authorization": f"Bearer {self.agent_token}"}
+        r = await self.http.post(f"/v1/handoffs/{handoff_id}/accept", headers=auth)
+        assert r.status_code == 200, r.text
+
+
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[LangGraphClient]:
-    """The SDK client over an ``ASGITransport`` to the compat app (lifespan entered by hand)."""
-    app = build_app(tmp_path)
+async def sdk(tmp_path: Path) -> AsyncIterator[Sdk]:
+    """The SDK over an ``ASGITransport`` to the full app (lifespan entered by hand), maria online."""
+    app = create_app(api_settings(tmp_path, rate_limit_per_minute=1000))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as http:
-            yield LangGraphClient(http)
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as http,
+            httpx.AsyncClient(
+                transport=transport, base_url="http://test", timeout=60, headers={"x-api-key": ADMIN}
+            ) as admin_http,
+        ):
+            body = {"id": "maria", "name": "Maria", "skills": {"real_estate": 0.9, "empathy": 0.8}, "status": "online"}
+            r = await http.post("/v1/agents", json=body, headers={"Authorization": f"Bearer {ADMIN}"})
+            token = r.json()["agent_token"]
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://test", timeout=60, headers={"x-api-key": token}
+            ) as agent_http:
+                yield Sdk(app, http, LangGraphClient(admin_http), LangGraphClient(agent_http), token)
+
+
+@pytest.fixture
+def client(sdk: Sdk) -> LangGraphClient:
+    """The admin's SDK client."""
+    return sdk.admin
 
 
 def turn(text: str) -> dict[str, Any]:
@@ -59,6 +98,14 @@ async def to_human(client: LangGraphClient, thread_id: str) -> dict[str, Any]:
     result: dict[str, Any] = await client.runs.wait(thread_id, "baton", input=turn(DISTRESS))
     assert "__interrupt__" in result
     return result
+
+
+async def held(sdk: Sdk, thread_id: str) -> str:
+    """Pause the thread for a human and let maria accept it; returns the handoff id."""
+    result = await to_human(sdk.admin, thread_id)
+    handoff_id = str(result["__interrupt__"][0]["value"]["handoff_id"])
+    await sdk.accept(handoff_id)
+    return handoff_id
 
 
 async def test_assistant_baton_is_the_graph(client: LangGraphClient) -> None:
@@ -135,20 +182,23 @@ async def test_customer_turn_while_paused_does_not_resume(client: LangGraphClien
     assert state["next"] == ["human_agent"]
 
 
-async def test_resume_with_human_actions(client: LangGraphClient) -> None:
-    thread_id = await new_thread(client)
-    await to_human(client, thread_id)
-    reply = {"type": "reply", "text": "Hi Dana, I'm Maria.", "agent_id": "maria"}
-    values = await client.runs.wait(thread_id, "baton", command={"resume": reply})
+async def test_resume_with_human_actions(sdk: Sdk) -> None:
+    thread_id = await new_thread(sdk.admin)
+    await held(sdk, thread_id)
+    reply = {"type": "reply", "text": "Hi Dana, I'm Maria.", "agent_id": "someone-else"}
+    values = await sdk.agent.runs.wait(thread_id, "baton", command={"resume": reply})
     assert texts(values)[-1] == "Hi Dana, I'm Maria."
+    assert values["messages"][-1]["additional_kwargs"]["agent_id"] == "maria"  # the token says who, not the body
     assert values["status"] == "human"
     assert values["__interrupt__"][0]["value"]["waiting_customer_messages"] == 0  # paused for the next turn
     back = {"type": "return_to_ai", "note": "Lien cleared with the title company"}
-    values = await client.runs.wait(thread_id, "baton", command={"resume": back})
+    values = await sdk.agent.runs.wait(thread_id, "baton", command={"resume": back})
     assert "__interrupt__" not in values
     assert values["status"] == "bot"
     assert values["active_agent"] == "seller_bot"
-    assert "Lien cleared with the title company" in texts(values)[-1]
+    said = [m["content"] for m in values["messages"] if m.get("name") != "system"]
+    assert "Lien cleared with the title company" not in " ".join(said)  # the note is the team's, not the customer's
+    assert any("Lien cleared with the title company" in m["content"] for m in values["messages"])
 
 
 async def test_resume_refused_when_not_paused(client: LangGraphClient) -> None:
@@ -163,14 +213,14 @@ async def test_resume_refused_when_not_paused(client: LangGraphClient) -> None:
     assert (await client.runs.list(thread_id))[0]["status"] == "success"  # refused runs are never created
 
 
-async def test_invalid_resume_payload_is_422(client: LangGraphClient) -> None:
-    thread_id = await new_thread(client)
-    await to_human(client, thread_id)
+async def test_invalid_resume_payload_is_422(sdk: Sdk) -> None:
+    thread_id = await new_thread(sdk.admin)
+    await held(sdk, thread_id)
     for bad in ({"type": "approve"}, {"type": "reply"}, {"type": "reply", "text": ""}, "yes"):
         with pytest.raises(UnprocessableEntityError) as refused:
-            await client.runs.create(thread_id, "baton", command={"resume": bad})
+            await sdk.agent.runs.create(thread_id, "baton", command={"resume": bad})
         assert refused.value.body["error"]["code"] == "invalid_human_action"  # type: ignore[index]
-    assert (await client.threads.get_state(thread_id))["next"] == ["human_agent"]
+    assert (await sdk.admin.threads.get_state(thread_id))["next"] == ["human_agent"]
 
 
 async def test_unknown_assistant_thread_and_bad_input(client: LangGraphClient) -> None:
@@ -281,9 +331,10 @@ async def test_history_lists_checkpoints_newest_first(client: LangGraphClient) -
     assert past["values"] == history[3]["values"]
 
 
-async def test_fork_resume_decides_again_instead_of_replaying(client: LangGraphClient) -> None:
+async def test_fork_resume_decides_again_instead_of_replaying(sdk: Sdk) -> None:
+    client = sdk.admin
     thread_id = await new_thread(client)
-    await to_human(client, thread_id)
+    await held(sdk, thread_id)
     paused = (await client.threads.get_state(thread_id))["checkpoint"]["checkpoint_id"]
     await client.runs.wait(thread_id, "baton", command={"resume": {"type": "reply", "text": "First answer."}})
     forked = await client.runs.wait(
@@ -335,14 +386,10 @@ async def test_update_state_and_refusals(client: LangGraphClient) -> None:
     assert (await client.threads.get_state(thread_id))["next"] == ["human_agent"]
 
 
-async def test_conversation_started_elsewhere_is_adopted(tmp_path: Path) -> None:
-    app = build_app(tmp_path)
-    async with app.router.lifespan_context(app):
-        await app.state.runtime.post_message("from-baton-api", "Hi")
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            client = LangGraphClient(http)
-            thread = await client.threads.get("from-baton-api")
-            assert thread["values"]["active_agent"] == "concierge_bot"
-            values = await client.runs.wait("from-baton-api", "baton", input=turn(SELL))
-            assert values["active_agent"] == "seller_bot"
+async def test_conversation_started_elsewhere_is_adopted(sdk: Sdk) -> None:
+    await sdk.app.state.runtime.post_message("from-baton-cli", "Hi")
+    client = sdk.admin
+    thread = await client.threads.get("from-baton-cli")
+    assert thread["values"]["active_agent"] == "concierge_bot"
+    values = await client.runs.wait("from-baton-cli", "baton", input=turn(SELL))
+    assert values["active_agent"] == "seller_bot"

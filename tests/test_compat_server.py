@@ -1,77 +1,36 @@
-"""The compat router served by a real uvicorn process, driven by ``langgraph_sdk.get_client(url=...)``."""
+"""The compat API of a real ``baton serve`` process, driven by ``langgraph_sdk.get_client(url=, api_key=)``."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from langgraph_sdk import get_client
+from langgraph_sdk.errors import AuthenticationError
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.test_api_support import ADMIN, serve_subprocesses
 
 
 @pytest.fixture
 def server_url(tmp_path: Path) -> Iterator[str]:
-    """``uvicorn --factory compat_app:create_app`` on a free port; stopped after the test."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.endswith(("OPENAI_API_KEY", "OPENAI_BASE_URL"))}
-    env |= {
-        "BATON_COMPAT_DIR": str(tmp_path),
+    """``baton serve`` on the embedded defaults (SQLite, in-process desk, offline model)."""
+    env = {
         "BATON_DATA_DIR": str(tmp_path / "baton"),
-        "PYTHONPATH": str(ROOT),
+        "BATON_ADMIN_TOKEN": ADMIN,
+        "BATON_CASE_MEMORY": "false",
+        "BATON_OFFLINE": "true",
     }
-    log = (tmp_path / "uvicorn.log").open("wb")
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "compat_app:create_app",
-        "--app-dir",
-        str(ROOT / "tests"),
-    ]
-    proc = subprocess.Popen(
-        [*cmd, "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"uvicorn exited: {(tmp_path / 'uvicorn.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/assistants/baton", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("uvicorn did not start within 60 s")
-            time.sleep(0.2)
+    with serve_subprocesses(env) as [url]:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 async def test_sdk_over_http(server_url: str) -> None:
-    async with get_client(url=server_url, api_key=None) as client:
+    async with get_client(url=server_url, api_key=None) as anonymous:
+        with pytest.raises(AuthenticationError):
+            await anonymous.assistants.search(graph_id="baton")
+    async with get_client(url=server_url, api_key=ADMIN) as client:
         [assistant] = await client.assistants.search(graph_id="baton")
         thread = await client.threads.create(metadata={"channel": "http"})
         thread_id = thread["thread_id"]
@@ -99,3 +58,17 @@ async def test_sdk_over_http(server_url: str) -> None:
         with pytest.raises(httpx.HTTPStatusError) as refused:
             await client.runs.wait(thread_id, "baton", command={"resume": {"type": "close"}})
         assert refused.value.response.status_code == 409
+
+
+async def test_customer_token_drives_its_own_conversation(server_url: str) -> None:
+    """The README's recipe: create the conversation over REST, then use its customer token as api_key."""
+    async with httpx.AsyncClient(base_url=server_url) as http:
+        created = (await http.post("/v1/conversations")).json()
+    cid, token = created["conversation_id"], created["customer_token"]
+    async with get_client(url=server_url, api_key=token) as client:
+        values = await client.runs.wait(cid, "baton", input={"messages": [{"role": "user", "content": "Hi"}]})
+        assert values["messages"][-1]["name"] == "concierge_bot"
+        assert "signals" not in values
+        with pytest.raises(httpx.HTTPStatusError) as other:
+            await client.threads.get_state("c-someone-else")
+        assert other.value.response.status_code == 403

@@ -124,7 +124,10 @@ async def test_human_reply_then_return_to_ai(runtime: BatonRuntime, conversation
     assert result.status == "bot"
     assert result.active_agent == "seller_bot"
     assert result.pending_interrupt is None
-    assert "Lien cleared with the title company" in result.replies[-1].text
+    assert "Lien cleared with the title company" not in result.replies[-1].text  # the team's note
+    assert result.replies[-1].role == "bot"
+    notes = [r for r in result.replies if r.role == "system"]
+    assert "Lien cleared with the title company" in notes[0].text
     view = await runtime.get(conversation_id)
     record = view.handoffs[-1]
     assert record["status"] == "returned"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 StreamMode = Literal[
@@ -106,8 +105,8 @@ class CustomerMessage(_Body):
     id: str | None = None
     name: str | None = None
 
-    def to_message(self) -> HumanMessage:
-        """The LangChain message the graph stores."""
+    def text(self) -> str:
+        """The message's text (the text blocks of a list content, joined)."""
         if isinstance(self.content, str):
             text = self.content
         else:
@@ -115,7 +114,7 @@ class CustomerMessage(_Body):
         if not text.strip():
             msg = "a customer message needs text"
             raise ValueError(msg)
-        return HumanMessage(text, id=self.id, name=self.name)
+        return text
 
 
 class RunInput(BaseModel):
@@ -138,15 +137,8 @@ class RunInput(BaseModel):
             if m.role is None and m.type is None:
                 msg = 'each message needs "role": "user" or "type": "human"'
                 raise ValueError(msg)
-            m.to_message()
+            m.text()
         return messages
-
-    def to_graph(self) -> dict[str, Any]:
-        """The graph input for this turn."""
-        payload: dict[str, Any] = {"messages": [m.to_message() for m in self.messages]}
-        if self.customer is not None:
-            payload["customer"] = self.customer
-        return payload
 
 
 class RunCommand(BaseModel):

@@ -9,7 +9,7 @@ adopted on first use.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -51,6 +51,7 @@ class RunRecord:
     status: RunStatus = "pending"
     created_at: str = field(default_factory=now_iso)
     updated_at: str = field(default_factory=now_iso)
+    started_by: str = ""
     output: Any = None
     error: dict[str, str] | None = None
     task: asyncio.Task[None] | None = None
@@ -110,20 +111,12 @@ class RunRecord:
         }
 
 
-HandoffHook = Callable[[str, dict[str, Any]], Awaitable[None]]
-
-
 @dataclass
 class CompatStore:
-    """Threads and runs known to this process.
-
-    ``on_handoff`` is how a human handoff started by a compat run reaches the rest of the service
-    (the desk, the event streams): the app sets it to its handoff service's hook.
-    """
+    """Threads and runs known to this process."""
 
     threads: dict[str, ThreadRecord] = field(default_factory=dict)
     runs: dict[str, dict[str, RunRecord]] = field(default_factory=dict)
-    on_handoff: HandoffHook | None = None
 
     def add_run(self, run: RunRecord) -> None:
         """Track ``run``; beyond ``MAX_RUNS_PER_THREAD`` the oldest finished runs are forgotten."""
@@ -151,8 +144,7 @@ def get_store(request: Request) -> CompatStore:
     """The app's compatibility records, created on first use (no app-level set-up needed)."""
     store: CompatStore | None = getattr(request.app.state, "baton_compat", None)
     if store is None:
-        store = CompatStore(on_handoff=getattr(request.app.state, "compat_handoff_hook", None))
-        request.app.state.baton_compat = store
+        store = request.app.state.baton_compat = CompatStore()
     return store
 
 

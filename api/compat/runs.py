@@ -8,41 +8,60 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from api.auth import Principal, forbidden
 from api.compat.assistants import resolve_assistant
-from api.compat.executor import check, execute, make_plan
+from api.compat.executor import execute, make_request, recursion_limit, tap_for
 from api.compat.models import RunCreate
 from api.compat.records import CompatStore, Event, RunRecord, RunStatus, StoreDep, ThreadRecord
-from api.compat.serde import jsonable, sse_frame
+from api.compat.serde import CUSTOMER_STREAM_MODES, jsonable, sse_frame
 from api.compat.state import find_thread, require_thread
-from api.deps import RuntimeDep
+from api.deps import PrincipalDep, TurnsDep
 from api.errors import ApiError
+from api.turns import TurnService
 from graph.builder import GRAPH_ID
-from graph.runtime import BatonRuntime
 
 router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["langgraph-compat"])
 
 
 async def _start(
-    thread_id: str, body: RunCreate, runtime: BatonRuntime, store: CompatStore, *, listen: bool
+    thread_id: str,
+    body: RunCreate,
+    principal: Principal,
+    turns: TurnService,
+    store: CompatStore,
+    *,
+    listen: bool,
 ) -> tuple[RunRecord, asyncio.Queue[Event | None] | None]:
-    """Validate, check and queue a run; its task starts at once and waits for the thread's lock."""
+    """Translate the body, let the door admit it, and queue the run (its task runs it through the door)."""
     assistant_id = resolve_assistant(body.assistant_id)
-    plan = make_plan(thread_id, body)
-    thread = await find_thread(store, runtime, thread_id)
+    request = make_request(thread_id, body)
+    thread = (
+        await find_thread(store, turns, thread_id) if await turns.can_read(principal, thread_id) else None
+    )
     if thread is None:
-        if body.if_not_exists != "create":
+        if principal.role != "admin" and not principal.is_customer_of(thread_id):
+            raise forbidden(f"run on thread {thread_id}")
+        if body.if_not_exists != "create" or principal.role != "admin":
             raise ApiError(404, "thread_not_found", f"thread {thread_id} not found")
+        if not await turns.engine.register(thread_id):
+            raise ApiError(409, "thread_deleted", f"thread {thread_id} was deleted; ids are not reused")
         thread = store.threads[thread_id] = ThreadRecord(thread_id)
     if body.multitask_strategy == "reject" and store.busy(thread_id):
         raise ApiError(
             409, "thread_busy", f"thread {thread_id} has an active run (multitask_strategy=reject)"
         )
-    await check(runtime, plan)
+    modes = tuple(body.modes())
+    tap_limit = recursion_limit(body)
+    customer = principal.role == "customer"
+    if customer and not set(modes) <= CUSTOMER_STREAM_MODES:
+        msg = f"a customer may stream only {', '.join(sorted(CUSTOMER_STREAM_MODES))}"
+        raise ApiError(403, "forbidden", msg)
+    ticket = await turns.admit(principal, request)
     thread.metadata.setdefault("graph_id", GRAPH_ID)
     thread.metadata.setdefault("assistant_id", assistant_id)
     run = RunRecord(
@@ -55,17 +74,28 @@ async def _start(
             {
                 "input": body.input.model_dump(exclude_none=True) if body.input else None,
                 "command": body.command.model_dump(exclude_none=True) if body.command else None,
-                "checkpoint_id": plan.fork_from,
-                "stream_mode": list(plan.modes),
+                "checkpoint_id": body.fork_from(),
+                "stream_mode": list(modes),
                 "config": body.config or {},
             }
         ),
+        started_by=_who(principal),
     )
+    tap = tap_for(run, modes, tap_limit, customer=customer)
     store.add_run(run)
     queue = run.listen() if listen else None
-    run.task = asyncio.create_task(execute(runtime, store, run, plan), name=f"baton-run-{run.run_id}")
+    run.task = asyncio.create_task(execute(turns, store, run, ticket, tap), name=f"baton-run-{run.run_id}")
     thread.touch()
     return run, queue
+
+
+def _who(principal: Principal) -> str:
+    return f"{principal.role}:{principal.subject}"
+
+
+def _may_stop(principal: Principal, run: RunRecord) -> None:
+    if principal.role != "admin" and run.started_by != _who(principal):
+        raise forbidden(f"stop run {run.run_id}")
 
 
 def _location(run: RunRecord) -> dict[str, str]:
@@ -81,7 +111,10 @@ def _final(run: RunRecord) -> Any:
     return run.output
 
 
-def _require_run(store: CompatStore, thread_id: str, run_id: str) -> RunRecord:
+async def _require_run(
+    store: CompatStore, turns: TurnService, principal: Principal, thread_id: str, run_id: str
+) -> RunRecord:
+    await turns.require_read(principal, thread_id)
     run = store.runs.get(thread_id, {}).get(run_id)
     if run is None:
         raise ApiError(404, "run_not_found", f"run {run_id} not found in thread {thread_id}")
@@ -115,16 +148,20 @@ def _sse_response(
 
 
 @router.post("", summary="Create a background run")
-async def create_run(thread_id: str, body: RunCreate, runtime: RuntimeDep, store: StoreDep) -> JSONResponse:
+async def create_run(
+    thread_id: str, body: RunCreate, principal: PrincipalDep, turns: TurnsDep, store: StoreDep
+) -> JSONResponse:
     """Queue the run and return it (``pending``); poll it, or ``join`` it for the result."""
-    run, _ = await _start(thread_id, body, runtime, store, listen=False)
+    run, _ = await _start(thread_id, body, principal, turns, store, listen=False)
     return JSONResponse(run.to_json(), headers=_location(run))
 
 
 @router.post("/wait", summary="Run and wait for the result")
-async def wait_run(thread_id: str, body: RunCreate, runtime: RuntimeDep, store: StoreDep) -> JSONResponse:
+async def wait_run(
+    thread_id: str, body: RunCreate, principal: PrincipalDep, turns: TurnsDep, store: StoreDep
+) -> JSONResponse:
     """The thread's values after the run; when it paused for a human they carry ``__interrupt__``."""
-    run, _ = await _start(thread_id, body, runtime, store, listen=False)
+    run, _ = await _start(thread_id, body, principal, turns, store, listen=False)
     assert run.task is not None
     try:
         await asyncio.shield(run.task)
@@ -137,10 +174,10 @@ async def wait_run(thread_id: str, body: RunCreate, runtime: RuntimeDep, store: 
 
 @router.post("/stream", summary="Run and stream its events (SSE)")
 async def stream_run(
-    thread_id: str, body: RunCreate, runtime: RuntimeDep, store: StoreDep
+    thread_id: str, body: RunCreate, principal: PrincipalDep, turns: TurnsDep, store: StoreDep
 ) -> StreamingResponse:
     """Server-sent events: ``metadata`` (run id), then one event per ``stream_mode`` chunk, then ``end``."""
-    run, queue = await _start(thread_id, body, runtime, store, listen=True)
+    run, queue = await _start(thread_id, body, principal, turns, store, listen=True)
     assert queue is not None
     return _sse_response(run, queue, body.on_disconnect == "cancel")
 
@@ -148,28 +185,33 @@ async def stream_run(
 @router.get("", summary="List a thread's runs")
 async def list_runs(
     thread_id: str,
-    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    turns: TurnsDep,
     store: StoreDep,
-    limit: int = 10,
-    offset: int = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    offset: Annotated[int, Query(ge=0)] = 0,
     status: RunStatus | None = None,
 ) -> list[dict[str, Any]]:
     """Newest first."""
-    await require_thread(store, runtime, thread_id)
+    await require_thread(store, turns, principal, thread_id)
     runs = [r for r in store.thread_runs(thread_id) if status is None or r.status == status]
     return [r.to_json() for r in runs[offset : offset + limit]]
 
 
 @router.get("/{run_id}", summary="Get a run")
-async def get_run(thread_id: str, run_id: str, store: StoreDep) -> dict[str, Any]:
+async def get_run(
+    thread_id: str, run_id: str, principal: PrincipalDep, turns: TurnsDep, store: StoreDep
+) -> dict[str, Any]:
     """The run with its current status."""
-    return _require_run(store, thread_id, run_id).to_json()
+    return (await _require_run(store, turns, principal, thread_id, run_id)).to_json()
 
 
 @router.get("/{run_id}/join", summary="Wait for a run and return its result")
-async def join_run(thread_id: str, run_id: str, store: StoreDep) -> JSONResponse:
+async def join_run(
+    thread_id: str, run_id: str, principal: PrincipalDep, turns: TurnsDep, store: StoreDep
+) -> JSONResponse:
     """Like ``/runs/wait`` for a run already created."""
-    run = _require_run(store, thread_id, run_id)
+    run = await _require_run(store, turns, principal, thread_id, run_id)
     if run.task is not None:
         await asyncio.wait([run.task])
     return JSONResponse(_final(run))
@@ -177,17 +219,27 @@ async def join_run(thread_id: str, run_id: str, store: StoreDep) -> JSONResponse
 
 @router.get("/{run_id}/stream", summary="Stream a run's events from now on")
 async def join_run_stream(
-    thread_id: str, run_id: str, store: StoreDep, cancel_on_disconnect: bool = False
+    thread_id: str,
+    run_id: str,
+    principal: PrincipalDep,
+    turns: TurnsDep,
+    store: StoreDep,
+    cancel_on_disconnect: bool = False,
 ) -> StreamingResponse:
     """Events the run emits after this call (not buffered), then ``end``; a finished run ends at once."""
-    run = _require_run(store, thread_id, run_id)
+    run = await _require_run(store, turns, principal, thread_id, run_id)
+    if cancel_on_disconnect:
+        _may_stop(principal, run)
     return _sse_response(run, run.listen(), cancel_on_disconnect)
 
 
 @router.post("/{run_id}/cancel", status_code=204, summary="Cancel a run")
-async def cancel_run(thread_id: str, run_id: str, store: StoreDep, wait: bool = False) -> Response:
-    """Cancel a pending or running run (it ends ``interrupted``); a finished run is left as it is."""
-    run = _require_run(store, thread_id, run_id)
+async def cancel_run(
+    thread_id: str, run_id: str, principal: PrincipalDep, turns: TurnsDep, store: StoreDep, wait: bool = False
+) -> Response:
+    """Cancel a pending or running run (the admin or whoever started it); a finished run is left as it is."""
+    run = await _require_run(store, turns, principal, thread_id, run_id)
+    _may_stop(principal, run)
     if run.task is not None and not run.task.done():
         run.task.cancel()
         if wait:
@@ -196,9 +248,12 @@ async def cancel_run(thread_id: str, run_id: str, store: StoreDep, wait: bool = 
 
 
 @router.delete("/{run_id}", status_code=204, summary="Delete a finished run's record")
-async def delete_run(thread_id: str, run_id: str, store: StoreDep) -> Response:
-    """Forget the run; refused while it is active."""
-    run = _require_run(store, thread_id, run_id)
+async def delete_run(
+    thread_id: str, run_id: str, principal: PrincipalDep, turns: TurnsDep, store: StoreDep
+) -> Response:
+    """Forget the run (the admin or whoever started it); refused while it is active."""
+    run = await _require_run(store, turns, principal, thread_id, run_id)
+    _may_stop(principal, run)
     if run.active:
         raise ApiError(409, "run_active", f"run {run_id} is still {run.status}; cancel it first")
     del store.runs[thread_id][run_id]

@@ -14,6 +14,8 @@ from langchain_core.messages import BaseMessage
 from langgraph.types import Interrupt, Send
 from pydantic import BaseModel
 
+from graph.transcript import SYSTEM_NAME
+
 
 def now_iso() -> str:
     """The current UTC time as ISO 8601 (how the platform API writes every timestamp)."""
@@ -65,3 +67,58 @@ def sse_frame(event: str, data: Any) -> bytes:
     """
     payload = json.dumps(jsonable(data), ensure_ascii=False, separators=(",", ":"))
     return f"event: {event}\ndata: {payload}\n\n".encode()
+
+
+# What a customer may see of a thread: what was said to them and where they stand. Briefs, signals,
+# routing, agents' notes and the internal lines of the transcript are for the team.
+CUSTOMER_KEYS = ("messages", "status", "active_agent")
+CUSTOMER_STREAM_MODES = frozenset({"values", "messages", "messages-tuple"})
+
+
+def _said_to_customer(message: Any) -> bool:
+    return not (isinstance(message, dict) and message.get("name") == SYSTEM_NAME)
+
+
+def customer_values(values: Any) -> Any:
+    """Thread values (JSON form) as the thread's customer may see them."""
+    if not isinstance(values, dict):
+        return values
+    out = {k: values[k] for k in CUSTOMER_KEYS if k in values}
+    if isinstance(out.get("messages"), list):
+        out["messages"] = [m for m in out["messages"] if _said_to_customer(m)]
+    if "__interrupt__" in values:
+        out["__interrupt__"] = [customer_interrupt(i) for i in values["__interrupt__"]]
+    return out
+
+
+def customer_interrupt(item: Any) -> Any:
+    """An interrupt as the customer may see it: which handoff they wait on, not its brief."""
+    if not isinstance(item, dict):
+        return item
+    value = item.get("value")
+    kept = {"handoff_id": value.get("handoff_id")} if isinstance(value, dict) else {}
+    return {**item, "value": kept}
+
+
+def customer_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A ``ThreadState`` as the thread's customer may see it."""
+    return {
+        **state,
+        "values": customer_values(state.get("values")),
+        "tasks": [
+            {
+                **task,
+                "interrupts": [customer_interrupt(i) for i in task.get("interrupts", [])],
+                "result": None,
+            }
+            for task in state.get("tasks", [])
+        ],
+        "interrupts": [customer_interrupt(i) for i in state.get("interrupts", [])],
+        "metadata": {},
+    }
+
+
+def customer_thread(thread: dict[str, Any]) -> dict[str, Any]:
+    """A ``Thread`` as its customer may see it."""
+    interrupts = {k: [customer_interrupt(i) for i in v] for k, v in (thread.get("interrupts") or {}).items()}
+    return {**thread, "values": customer_values(thread.get("values")), "interrupts": interrupts}

@@ -7,9 +7,11 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
+from api.auth import Principal
 from api.compat.records import CompatStore, ThreadRecord
 from api.compat.serde import interrupt_json, jsonable
 from api.errors import ApiError
+from api.turns import TurnService
 from graph.builder import GRAPH_ID
 from graph.runtime import BatonRuntime
 
@@ -100,17 +102,31 @@ async def has_checkpoints(runtime: BatonRuntime, thread_id: str) -> bool:
     return await saver.aget_tuple(thread_config(thread_id)) is not None
 
 
-async def find_thread(store: CompatStore, runtime: BatonRuntime, thread_id: str) -> ThreadRecord | None:
-    """The thread's record; a thread with checkpoints but no record (started elsewhere) is adopted."""
+async def find_thread(store: CompatStore, turns: TurnService, thread_id: str) -> ThreadRecord | None:
+    """The thread's record, or None when there is no such thread.
+
+    A conversation started elsewhere (REST, the CLI) is adopted on first use; one with checkpoints but
+    no API record (the CLI) gets one, so every door can serve it.
+    """
     record = store.threads.get(thread_id)
-    if record is None and await has_checkpoints(runtime, thread_id):
+    engine = turns.engine
+    known = await engine.store.conversation(thread_id) is not None
+    if not known and (record is not None or await has_checkpoints(engine.runtime, thread_id)):
+        known = await engine.register(thread_id)
+    if not known:
+        store.threads.pop(thread_id, None)
+        return None
+    if record is None:
         record = store.threads[thread_id] = ThreadRecord(thread_id, {"graph_id": GRAPH_ID})
     return record
 
 
-async def require_thread(store: CompatStore, runtime: BatonRuntime, thread_id: str) -> ThreadRecord:
-    """The thread's record, or 404."""
-    record = await find_thread(store, runtime, thread_id)
+async def require_thread(
+    store: CompatStore, turns: TurnService, principal: Principal, thread_id: str
+) -> ThreadRecord:
+    """The thread's record if the caller may read it: 403 for others, then 404 when there is none."""
+    await turns.require_read(principal, thread_id)
+    record = await find_thread(store, turns, thread_id)
     if record is None:
         raise ApiError(404, "thread_not_found", f"thread {thread_id} not found")
     return record
@@ -120,7 +136,11 @@ async def snapshot_at(
     runtime: BatonRuntime, thread_id: str, checkpoint_id: str, ns: str = ""
 ) -> StateSnapshot:
     """The state at one checkpoint, or 404."""
-    snap = await runtime.graph.aget_state(thread_config(thread_id, checkpoint_id, ns))
-    if snap.metadata is None and not snap.values:
-        raise ApiError(404, "checkpoint_not_found", f"no checkpoint {checkpoint_id} in thread {thread_id}")
-    return snap
+    if ns:
+        snap = await runtime.graph.aget_state(thread_config(thread_id, checkpoint_id, ns))
+        if snap.metadata is None and not snap.values:
+            raise ApiError(
+                404, "checkpoint_not_found", f"no checkpoint {checkpoint_id} in thread {thread_id}"
+            )
+        return snap
+    return await runtime.snapshot(thread_id, checkpoint_id)

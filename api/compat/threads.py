@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from langchain_core.runnables import RunnableConfig
-from langgraph.errors import InvalidUpdateError
 
+from api.auth import Principal, forbidden, require_admin
 from api.compat.models import HistoryQuery, StateAt, StateUpdate, ThreadCreate, ThreadPatch, ThreadSearch
 from api.compat.records import StoreDep, ThreadRecord
+from api.compat.serde import customer_state, customer_thread
 from api.compat.state import (
     checkpoint_json,
     find_thread,
@@ -20,35 +21,50 @@ from api.compat.state import (
     thread_config,
     thread_json,
 )
-from api.deps import RuntimeDep
+from api.deps import PrincipalDep, RuntimeDep, TurnsDep
 from api.errors import ApiError
-from nodes.names import HUMAN_AGENT
 
 router = APIRouter(prefix="/threads", tags=["langgraph-compat"])
 
 
 @router.post("", summary="Create a thread")
-async def create_thread(body: ThreadCreate, runtime: RuntimeDep, store: StoreDep) -> dict[str, Any]:
-    """A new, empty thread (``thread_id`` optional); ``if_exists`` decides between 409 and reuse."""
+async def create_thread(
+    body: ThreadCreate, principal: PrincipalDep, runtime: RuntimeDep, store: StoreDep, turns: TurnsDep
+) -> dict[str, Any]:
+    """A new, empty thread (admin; ``thread_id`` optional); ``if_exists`` decides between 409 and reuse.
+
+    A customer may only "create" its own conversation with ``if_exists: do_nothing``, which returns it.
+    """
     if body.supersteps:
         raise ApiError(422, "unsupported", "supersteps are not supported: post the turns as runs instead")
     thread_id = body.thread_id or str(uuid.uuid4())
-    record = await find_thread(store, runtime, thread_id)
+    if principal.role != "admin" and not (
+        principal.is_customer_of(thread_id) and body.if_exists == "do_nothing"
+    ):
+        raise forbidden("create threads")
+    record = await find_thread(store, turns, thread_id)
     if record is None:
+        if not await turns.engine.register(thread_id):
+            raise ApiError(409, "thread_deleted", f"thread {thread_id} was deleted; ids are not reused")
         record = store.threads[thread_id] = ThreadRecord(thread_id, dict(body.metadata))
     elif body.if_exists == "raise":
         raise ApiError(409, "thread_exists", f"thread {thread_id} already exists")
     snap = await runtime.graph.aget_state(thread_config(thread_id))
-    return thread_json(store, record, snap)
+    thread = thread_json(store, record, snap)
+    return customer_thread(thread) if principal.role == "customer" else thread
 
 
 @router.post("/search", summary="Search threads")
-async def search_threads(body: ThreadSearch, runtime: RuntimeDep, store: StoreDep) -> list[dict[str, Any]]:
-    """Threads created or used through this API since the process started, filtered and sorted."""
+async def search_threads(
+    body: ThreadSearch, principal: PrincipalDep, runtime: RuntimeDep, store: StoreDep, turns: TurnsDep
+) -> list[dict[str, Any]]:
+    """Threads the caller may read, created or used through this API since the process started."""
     wanted_ids = set(body.ids) if body.ids else None
     found: list[dict[str, Any]] = []
     for record in list(store.threads.values()):
         if wanted_ids is not None and record.thread_id not in wanted_ids:
+            continue
+        if not await turns.can_read(principal, record.thread_id):
             continue
         if any(record.metadata.get(k) != v for k, v in (body.metadata or {}).items()):
             continue
@@ -58,99 +74,117 @@ async def search_threads(body: ThreadSearch, runtime: RuntimeDep, store: StoreDe
             continue
         if any(thread["values"].get(k) != v for k, v in (body.values or {}).items()):
             continue
-        found.append(thread)
+        found.append(customer_thread(thread) if principal.role == "customer" else thread)
     found.sort(key=lambda t: str(t[body.sort_by]), reverse=body.sort_order == "desc")
     return found[body.offset : body.offset + body.limit]
 
 
 @router.get("/{thread_id}", summary="Get a thread")
-async def get_thread(thread_id: str, runtime: RuntimeDep, store: StoreDep) -> dict[str, Any]:
+async def get_thread(
+    thread_id: str, principal: PrincipalDep, runtime: RuntimeDep, store: StoreDep, turns: TurnsDep
+) -> dict[str, Any]:
     """The thread with its status, current values and pending interrupts."""
-    record = await require_thread(store, runtime, thread_id)
-    return thread_json(store, record, await runtime.graph.aget_state(thread_config(thread_id)))
+    record = await require_thread(store, turns, principal, thread_id)
+    thread = thread_json(store, record, await runtime.graph.aget_state(thread_config(thread_id)))
+    return customer_thread(thread) if principal.role == "customer" else thread
 
 
 @router.patch("/{thread_id}", summary="Update a thread's metadata")
 async def patch_thread(
-    thread_id: str, body: ThreadPatch, runtime: RuntimeDep, store: StoreDep
+    thread_id: str,
+    body: ThreadPatch,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    store: StoreDep,
+    turns: TurnsDep,
 ) -> dict[str, Any]:
-    """Merge ``metadata`` into the thread's."""
-    record = await require_thread(store, runtime, thread_id)
+    """Merge ``metadata`` into the thread's (admin)."""
+    require_admin(principal, "change thread metadata")
+    record = await require_thread(store, turns, principal, thread_id)
     record.metadata |= body.metadata
     record.touch()
     return thread_json(store, record, await runtime.graph.aget_state(thread_config(thread_id)))
 
 
 @router.delete("/{thread_id}", status_code=204, summary="Delete a thread and its checkpoints")
-async def delete_thread(thread_id: str, runtime: RuntimeDep, store: StoreDep) -> Response:
-    """Forget the thread and delete its checkpoints; refused while a run is active."""
-    await require_thread(store, runtime, thread_id)
+async def delete_thread(
+    thread_id: str, principal: PrincipalDep, store: StoreDep, turns: TurnsDep
+) -> Response:
+    """Delete the conversation (admin): its checkpoints, its desk handoff; refused while a run is active."""
+    require_admin(principal, "delete threads")
+    await require_thread(store, turns, principal, thread_id)
     if store.busy(thread_id):
         raise ApiError(409, "thread_busy", f"thread {thread_id} has an active run")
-    saver = runtime.graph.checkpointer
-    if saver is not None and not isinstance(saver, bool):
-        await saver.adelete_thread(thread_id)
+    await turns.delete(principal, thread_id)
     store.threads.pop(thread_id, None)
     store.runs.pop(thread_id, None)
     return Response(status_code=204)
 
 
 @router.get("/{thread_id}/state", summary="The thread's current state")
-async def get_state(thread_id: str, runtime: RuntimeDep, store: StoreDep) -> dict[str, Any]:
+async def get_state(
+    thread_id: str, principal: PrincipalDep, runtime: RuntimeDep, store: StoreDep, turns: TurnsDep
+) -> dict[str, Any]:
     """Values, next nodes, tasks with their interrupts, and the head checkpoint."""
-    await require_thread(store, runtime, thread_id)
-    return state_json(await runtime.graph.aget_state(thread_config(thread_id)), thread_id)
+    await require_thread(store, turns, principal, thread_id)
+    return _view(principal, state_json(await runtime.graph.aget_state(thread_config(thread_id)), thread_id))
 
 
 @router.get("/{thread_id}/state/{checkpoint_id}", summary="The state at one checkpoint")
 async def get_state_at(
-    thread_id: str, checkpoint_id: str, runtime: RuntimeDep, store: StoreDep
+    thread_id: str,
+    checkpoint_id: str,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    store: StoreDep,
+    turns: TurnsDep,
 ) -> dict[str, Any]:
     """The state as it was at ``checkpoint_id``."""
-    await require_thread(store, runtime, thread_id)
-    return state_json(await snapshot_at(runtime, thread_id, checkpoint_id), thread_id)
+    await require_thread(store, turns, principal, thread_id)
+    return _view(principal, state_json(await snapshot_at(runtime, thread_id, checkpoint_id), thread_id))
 
 
 @router.post("/{thread_id}/state/checkpoint", summary="The state at one checkpoint (by object)")
 async def post_state_at(
-    thread_id: str, body: StateAt, runtime: RuntimeDep, store: StoreDep
+    thread_id: str,
+    body: StateAt,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    store: StoreDep,
+    turns: TurnsDep,
 ) -> dict[str, Any]:
     """Like ``GET /threads/{id}/state/{checkpoint_id}``, with the checkpoint in the body."""
-    await require_thread(store, runtime, thread_id)
+    await require_thread(store, turns, principal, thread_id)
     ref = body.checkpoint
     if not ref.checkpoint_id:
-        return state_json(await runtime.graph.aget_state(thread_config(thread_id)), thread_id)
-    return state_json(await snapshot_at(runtime, thread_id, ref.checkpoint_id, ref.checkpoint_ns), thread_id)
+        return _view(
+            principal, state_json(await runtime.graph.aget_state(thread_config(thread_id)), thread_id)
+        )
+    snap = await snapshot_at(runtime, thread_id, ref.checkpoint_id, ref.checkpoint_ns)
+    return _view(principal, state_json(snap, thread_id))
 
 
 @router.post("/{thread_id}/state", summary="Update the thread's state")
 async def update_state(
-    thread_id: str, body: StateUpdate, runtime: RuntimeDep, store: StoreDep
+    thread_id: str, body: StateUpdate, principal: PrincipalDep, store: StoreDep, turns: TurnsDep
 ) -> dict[str, Any]:
-    """Write ``values`` as if ``as_node`` had run, on the head or on ``checkpoint`` (which forks).
+    """Write ``values`` as if ``as_node`` had run (admin), on the head or on ``checkpoint`` (which forks).
 
     A paused head is not writable (409), and nothing may write as the human node (422): a paused
     thread moves on only through a run whose ``command.resume`` is a typed human action.
     """
-    record = await require_thread(store, runtime, thread_id)
-    if body.as_node == HUMAN_AGENT:
-        msg = f"cannot write as {HUMAN_AGENT}: resume the thread with a run whose command.resume is a human action"
-        raise ApiError(422, "use_resume", msg)
+    require_admin(principal, "write thread state")
+    record = await require_thread(store, turns, principal, thread_id)
     checkpoint_id = body.checkpoint_id or (body.checkpoint.checkpoint_id if body.checkpoint else None)
-    config: RunnableConfig = thread_config(thread_id)
-    if checkpoint_id:
-        config = (await snapshot_at(runtime, thread_id, checkpoint_id)).config
-    async with runtime.thread_lock(thread_id):
-        if not checkpoint_id and (await runtime.graph.aget_state(config)).interrupts:
-            # Any write on the paused head would drop the pending human task: a resume by accident.
-            msg = f"thread {thread_id} is waiting for a human: resume it with a human action, or fork a checkpoint"
-            raise ApiError(409, "awaiting_human", msg)
-        try:
-            new_config = await runtime.graph.aupdate_state(config, body.values, as_node=body.as_node)
-        except InvalidUpdateError as exc:
-            raise ApiError(422, "invalid_update", str(exc)) from exc
+    new_config = await turns.update_state(
+        principal, thread_id, body.values, as_node=body.as_node, checkpoint_id=checkpoint_id
+    )
     record.touch()
     return {"checkpoint": checkpoint_json(new_config, thread_id)}
+
+
+def _view(principal: Principal, state: dict[str, Any]) -> dict[str, Any]:
+    return customer_state(state) if principal.role == "customer" else state
 
 
 async def _history(runtime: RuntimeDep, thread_id: str, query: HistoryQuery) -> list[dict[str, Any]]:
@@ -170,17 +204,29 @@ async def _history(runtime: RuntimeDep, thread_id: str, query: HistoryQuery) -> 
 
 @router.post("/{thread_id}/history", summary="The thread's checkpoints, newest first")
 async def post_history(
-    thread_id: str, body: HistoryQuery, runtime: RuntimeDep, store: StoreDep
+    thread_id: str,
+    body: HistoryQuery,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    store: StoreDep,
+    turns: TurnsDep,
 ) -> list[dict[str, Any]]:
     """Up to ``limit`` states, newest first, optionally ``before`` a checkpoint or matching ``metadata``."""
-    await require_thread(store, runtime, thread_id)
-    return await _history(runtime, thread_id, body)
+    await require_thread(store, turns, principal, thread_id)
+    return [_view(principal, s) for s in await _history(runtime, thread_id, body)]
 
 
 @router.get("/{thread_id}/history", summary="The thread's checkpoints, newest first (query form)")
 async def get_history(
-    thread_id: str, runtime: RuntimeDep, store: StoreDep, limit: int = 10, before: str | None = None
+    thread_id: str,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    store: StoreDep,
+    turns: TurnsDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    before: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[dict[str, Any]]:
     """Like ``POST /threads/{id}/history`` with ``limit`` and ``before`` as query parameters."""
-    await require_thread(store, runtime, thread_id)
-    return await _history(runtime, thread_id, HistoryQuery(limit=limit, before=before))
+    await require_thread(store, turns, principal, thread_id)
+    history = await _history(runtime, thread_id, HistoryQuery(limit=limit, before=before))
+    return [_view(principal, s) for s in history]

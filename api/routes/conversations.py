@@ -1,16 +1,18 @@
-"""Customer-facing conversation endpoints (and the admin's checkpoints and rollback)."""
+"""Customer-facing conversation endpoints (and the admin's checkpoints and rollback).
+
+Turns go through the one door (``api/turns.py``); these handlers only translate shapes.
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, status
+from fastapi import APIRouter, Body, Request, status
 
-from api.auth import CUSTOMER_PREFIX, Principal, new_token, require_admin, require_conversation
-from api.deps import LimiterDep, PrincipalDep, RuntimeDep, ServiceDep, SettingsDep, StoreDep
-from api.errors import ApiError
-from api.handoffs import conv_stream
+from api.auth import CUSTOMER_PREFIX, forbidden, new_token, require_admin, trusted_profile
+from api.deps import EngineDep, PrincipalDep, RuntimeDep, SettingsDep, StoreDep, TurnsDep
+from api.engine import conv_stream
 from api.schemas import (
     ConversationCreate,
     ConversationCreated,
@@ -23,59 +25,44 @@ from api.schemas import (
     RollbackIn,
     TurnOut,
 )
+from api.turns import CustomerTurn
 from graph.runtime import ConversationNotFound
 from graph.runtime_models import CheckpointInfo
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
 
-async def _known(store: StoreDep, conversation_id: str, principal: Principal, *, admin: bool = True) -> None:
-    require_conversation(principal, conversation_id, admin=admin)
-    if not await store.has_conversation(conversation_id):
-        raise ConversationNotFound(conversation_id)
-
-
-def check_length(text: str, limit: int, field: str = "text") -> None:
-    """422 naming ``field`` when ``text`` is over the configured limit."""
-    if len(text) > limit:
-        raise ApiError(
-            422,
-            "validation_error",
-            f"invalid request: {field}",
-            details=[{"field": field, "location": "body", "message": f"at most {limit} characters"}],
-        )
-
-
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_conversation(
-    store: StoreDep, body: Annotated[ConversationCreate | None, Body()] = None
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    body: Annotated[ConversationCreate | None, Body()] = None,
 ) -> ConversationCreated:
-    """Start a conversation; the returned customer token is the only way to talk in it."""
+    """Start a conversation; the returned customer token is the only way to talk in it.
+
+    Profile fields that change routing (``vip``, ``plan``) count only when the admin sends them or the
+    profile carries a valid ``profile_signature``; anyone else's are kept as an unverified claim.
+    """
     conversation_id = f"c-{uuid.uuid4().hex}"
     token = new_token(CUSTOMER_PREFIX)
-    profile = body.customer.model_dump(exclude_none=True) if body and body.customer else {}
+    profile = {}
+    if body and body.customer:
+        sent = body.customer.model_dump(exclude_none=True)
+        profile = await trusted_profile(request, settings, sent, body.profile_signature)
     await store.add_conversation(conversation_id, token, profile)
     return ConversationCreated(conversation_id=conversation_id, customer_token=token)
 
 
 @router.post("/{conversation_id}/messages")
 async def post_message(
-    conversation_id: str,
-    body: MessageIn,
-    principal: PrincipalDep,
-    store: StoreDep,
-    service: ServiceDep,
-    settings: SettingsDep,
-    limiter: LimiterDep,
+    conversation_id: str, body: MessageIn, principal: PrincipalDep, turns: TurnsDep
 ) -> MessageOut:
     """Send a customer message; returns the bots' replies and any handoff it started.
 
     The turn is checkpointed (synchronously) before this returns.
     """
-    await _known(store, conversation_id, principal, admin=False)
-    check_length(body.text, settings.max_message_chars)
-    await limiter.check(conversation_id)
-    outcome = await service.customer_message(conversation_id, body.text)
+    outcome = await turns.turn(principal, CustomerTurn(conversation_id, (body.text,)))
     result = outcome.result
     handoff = None
     if result.handoff:
@@ -104,17 +91,27 @@ async def post_message(
 
 @router.get("/{conversation_id}")
 async def get_conversation(
-    conversation_id: str, principal: PrincipalDep, store: StoreDep, runtime: RuntimeDep, service: ServiceDep
+    conversation_id: str, principal: PrincipalDep, runtime: RuntimeDep, turns: TurnsDep, engine: EngineDep
 ) -> ConversationOut:
-    """Transcript and status (the conversation's customer, or the admin)."""
-    await _known(store, conversation_id, principal)
-    record = await store.conversation(conversation_id) or {}
-    seq = await service.events.head(conv_stream(conversation_id))
+    """Transcript and status (the conversation's customer, the agent holding it, or the admin)."""
+    await turns.require_read(principal, conversation_id)
+    record = await turns.require_known(conversation_id)
+    seq = await engine.events.head(conv_stream(conversation_id))
     try:
         view = await runtime.get(conversation_id)
     except ConversationNotFound:  # created, nothing said yet
         return ConversationOut(
             conversation_id=conversation_id, status="bot", active_agent="", transcript=[], seq=seq
+        )
+    if principal.is_customer_of(conversation_id):
+        # The customer sees what was said to them: no internal lines, no briefs or agents' notes.
+        return ConversationOut(
+            conversation_id=conversation_id,
+            status=view.status,
+            active_agent=view.active_agent,
+            transcript=[t for t in view.transcript if t.role != "system"],
+            agent_id=record.get("agent_id"),
+            seq=seq,
         )
     return ConversationOut(
         conversation_id=conversation_id,
@@ -141,13 +138,12 @@ async def list_checkpoints(
 async def rollback(
     conversation_id: str,
     principal: PrincipalDep,
-    service: ServiceDep,
+    turns: TurnsDep,
     body: Annotated[RollbackIn | None, Body()] = None,
 ) -> TurnOut:
     """Return a conversation in a human handoff to the AI now (admin); the desk handoff is cancelled."""
-    require_admin(principal, "roll back conversations")
     body = body or RollbackIn()
-    result = await service.admin_rollback(conversation_id, body.reason, body.notice)
+    result = await turns.rollback(principal, conversation_id, body.reason, body.notice)
     return TurnOut(
         conversation_id=conversation_id,
         status=result.status,
@@ -157,8 +153,12 @@ async def rollback(
 
 
 @router.post("/{conversation_id}/csat")
-async def csat(conversation_id: str, body: CsatIn, principal: PrincipalDep, store: StoreDep) -> Ok:
+async def csat(
+    conversation_id: str, body: CsatIn, principal: PrincipalDep, store: StoreDep, turns: TurnsDep
+) -> Ok:
     """Rate the conversation (its customer); feeds the analytics."""
-    await _known(store, conversation_id, principal, admin=False)
+    if not principal.is_customer_of(conversation_id):
+        raise forbidden(f"rate conversation {conversation_id}")
+    await turns.require_known(conversation_id)
     await store.set_csat(conversation_id, body.rating, body.comment)
     return Ok()

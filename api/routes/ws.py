@@ -17,9 +17,10 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from api.auth import Principal, resolve
+from api.engine import ConversationEngine, agent_stream, conv_stream
 from api.errors import ApiError
-from api.handoffs import HandoffService, agent_stream, conv_stream
 from api.routes.handoffs import visible
+from api.turns import CustomerTurn, HumanTurn, TurnService, check_length
 from api.ws_models import (
     CLIENT_MESSAGE,
     ClientAgentMessage,
@@ -31,6 +32,7 @@ from api.ws_models import (
     TypingEvent,
 )
 from desk.errors import DeskError
+from graph.actions import Reply
 from graph.runtime import ConversationNotFound, NothingToRollBack, NotInterrupted
 
 router = APIRouter(tags=["websockets"])
@@ -61,7 +63,7 @@ class _Socket:
         await self.ws.close(code=_CLOSE_CODES.get(exc.status, 4400), reason=exc.message[:120])
 
     async def run(self, stream: str, since: int | None, handler: Handler) -> None:
-        events = self.app.state.service.events
+        events = self.app.state.engine.events
         start = await events.head(stream) if since is None else max(0, since)
         settings = self.app.state.settings
         metrics = self.app.state.metrics
@@ -151,19 +153,15 @@ async def customer_socket(
         )
         return
     app = ws.app
-    service: HandoffService = app.state.service
+    engine: ConversationEngine = app.state.engine
+    turns: TurnService = app.state.turns
 
     async def handle(message: ClientMessage) -> None:
         if isinstance(message, ClientCustomerMessage):
-            if not principal.is_customer_of(conversation_id):
-                raise ApiError(403, "forbidden", "only the customer may send messages")
-            if len(message.text) > app.state.settings.max_message_chars:
-                raise ApiError(422, "validation_error", "invalid message: text is too long")
-            await app.state.limiter.check(conversation_id)
-            await service.customer_message(conversation_id, message.text)
+            await turns.turn(principal, CustomerTurn(conversation_id, (message.text,)))
         elif isinstance(message, ClientTyping):
-            record = await service.store.conversation(conversation_id) or {}
-            await service.publish(
+            record = await engine.store.conversation(conversation_id) or {}
+            await engine.publish(
                 conversation_id, TypingEvent(role="customer"), agent_id=record.get("agent_id")
             )
         elif isinstance(message, ClientAgentMessage):
@@ -186,19 +184,19 @@ async def agent_socket(
         await sock.refuse(ApiError(403, "forbidden", f"this token may not follow agent {agent_id}"))
         return
     app = ws.app
-    service: HandoffService = app.state.service
+    engine: ConversationEngine = app.state.engine
+    turns: TurnService = app.state.turns
 
     async def handle(message: ClientMessage) -> None:
         with contextlib.suppress(DeskError):
-            await service.desk.heartbeat(agent_id)
+            await engine.desk.heartbeat(agent_id)
         if isinstance(message, ClientAgentMessage):
-            handoff = await visible(service.desk, message.handoff_id, principal, admin=False)
-            if len(message.text) > app.state.settings.max_message_chars:
-                raise ApiError(422, "validation_error", "invalid message: text is too long")
-            await service.reply(handoff, agent_id, message.text)
+            check_length(message.text, app.state.settings.max_message_chars)
+            action = Reply(text=message.text, agent_id=agent_id)
+            await turns.turn(principal, HumanTurn(action, handoff_id=message.handoff_id))
         elif isinstance(message, ClientTyping) and message.handoff_id:
-            handoff = await visible(service.desk, message.handoff_id, principal, admin=False)
-            await service.publish(handoff.conversation_id, TypingEvent(role="agent", agent_id=agent_id))
+            handoff = await visible(engine.desk, message.handoff_id, principal)
+            await engine.publish(handoff.conversation_id, TypingEvent(role="agent", agent_id=agent_id))
         elif isinstance(message, ClientCustomerMessage):
             raise ApiError(403, "forbidden", "customer messages go through the conversation socket")
 

@@ -1,0 +1,458 @@
+"""The conversation engine: keeps the graph and the desk consistent and feeds the event streams.
+
+It trusts its caller: who may do what, limits and load shedding are the turn service's
+(``api/turns.py``), the one door every entrance uses. Here:
+
+* every change to a conversation runs under its lock (per process, and in Redis across workers),
+  held across the desk and the graph together so the two never disagree;
+* a run that starts a human handoff submits it to the desk; agent actions resume the paused run with
+  a typed command; when no agent takes a handoff the desk calls ``on_revert`` and the conversation is
+  rolled back to the AI;
+* every message becomes an event on the conversation's stream (and the agent's when one holds it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import secrets
+import weakref
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, get_args
+
+import redis.asyncio as aioredis
+from langchain_core.messages import HumanMessage
+
+from api.eventlog import EventLog
+from api.metrics import Metrics
+from api.store import ApiStore
+from api.webhooks import WebhookSender
+from api.ws_models import (
+    AgentMessageEvent,
+    BotMessageEvent,
+    CustomerMessageEvent,
+    HandoffCompleteEvent,
+    HandoffStateEvent,
+    _Event,
+)
+from desk.base import Desk
+from desk.errors import Conflict, DeskError
+from desk.models import CustomerNotice, Handoff, HandoffRequest, Urgency
+from graph.actions import Close, Reply, ReturnToAI
+from graph.runtime import BatonRuntime, NotInterrupted, StreamTap
+from graph.runtime_models import TurnResult
+
+log = logging.getLogger("baton.api.engine")
+_URGENCIES = set(get_args(Urgency))
+# Conversations whose lock the current task holds: the desk awaits ``on_revert`` inside an action
+# that already holds the lock, and a second acquire of the same lock would wait for itself.
+_HELD: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "baton_held_locks", default=frozenset()
+)
+
+
+def conv_stream(conversation_id: str) -> str:
+    """Event stream of one conversation (the customer's socket)."""
+    return f"c:{conversation_id}"
+
+
+def agent_stream(agent_id: str) -> str:
+    """Event stream of one agent (the agent's socket)."""
+    return f"a:{agent_id}"
+
+
+@dataclass
+class TurnOutcome:
+    """A run's result plus what the API adds: the desk's queue position and the stream seq."""
+
+    result: TurnResult
+    seq: int
+    queue_position: int | None = None
+    expected_wait_s: float | None = None
+
+
+@dataclass
+class _Return:
+    agent_id: str
+    note: str
+    target: str | None
+    tap: StreamTap | None
+    result: TurnResult | None = None
+    error: BaseException | None = None
+
+
+@dataclass
+class ConversationEngine:
+    """Owns every change to a conversation's graph state, its desk handoff and its events."""
+
+    runtime: BatonRuntime
+    desk: Desk
+    store: ApiStore
+    events: EventLog
+    webhooks: WebhookSender | None = None
+    redis: aioredis.Redis | None = None
+    prefix: str = "baton:"
+    metrics: Metrics | None = None
+    _returns: dict[str, _Return] = field(default_factory=dict)
+    _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary
+    )
+
+    # -- plumbing -------------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def locked(self, conversation_id: str) -> AsyncIterator[None]:
+        """Hold the conversation: one change at a time, in this process and (with Redis) across workers.
+
+        Re-entrant within a task, so a desk callback that runs inside a locked action does not wait
+        for itself.
+        """
+        held = _HELD.get()
+        if conversation_id in held:
+            yield
+            return
+        local = self._locks.get(conversation_id)
+        if local is None:
+            local = self._locks[conversation_id] = asyncio.Lock()
+        token = _HELD.set(held | {conversation_id})
+        try:
+            async with local:
+                if self.redis is None:
+                    yield
+                    return
+                lock = self.redis.lock(
+                    f"{self.prefix}lock:{conversation_id}", timeout=120, blocking_timeout=60
+                )
+                async with lock:
+                    yield
+        finally:
+            _HELD.reset(token)
+
+    async def publish(self, conversation_id: str, event: _Event, *, agent_id: str | None = None) -> int:
+        """Append to the conversation's stream (and the agent's, when one holds it); returns the seq."""
+        event.conversation_id = conversation_id
+        seq = await self.events.append(conv_stream(conversation_id), event)
+        if agent_id:
+            await self.events.append(agent_stream(agent_id), event.model_copy(update={"seq": 0}))
+        return seq
+
+    async def publish_replies(self, result: TurnResult, agent_id: str | None, handoff_id: str = "") -> int:
+        """Every message a run produced, as events; returns the last seq (0 when there was none)."""
+        seq = 0
+        for reply in result.replies:
+            event: _Event
+            if reply.role == "system":
+                # Internal lines (an agent's note, a rollback's reason) are for the team, never the customer.
+                if agent_id:
+                    note = BotMessageEvent(text=reply.text, speaker=reply.speaker, role=reply.role)
+                    note.conversation_id = result.conversation_id
+                    await self.events.append(agent_stream(agent_id), note)
+                continue
+            if reply.role == "agent":
+                event = AgentMessageEvent(text=reply.text, agent_id=agent_id or "", handoff_id=handoff_id)
+            elif reply.role == "customer":
+                event = CustomerMessageEvent(text=reply.text)
+            else:
+                event = BotMessageEvent(text=reply.text, speaker=reply.speaker, role=reply.role)
+            seq = await self.publish(result.conversation_id, event, agent_id=agent_id)
+        return seq
+
+    # -- customer side -------------------------------------------------------------------------
+    async def customer_message(
+        self,
+        conversation_id: str,
+        texts: list[str],
+        *,
+        profile: dict[str, Any] | None,
+        agent_id: str | None,
+        tap: StreamTap | None = None,
+    ) -> TurnOutcome:
+        """Record and run a customer turn; submit a human handoff it starts to the desk."""
+        async with self.locked(conversation_id):
+            messages = [HumanMessage(t) for t in texts]
+            result = await self.runtime.post_message(conversation_id, messages, customer=profile, tap=tap)
+        if self.metrics:
+            self.metrics.turns.inc()
+        seq = 0
+        for text in texts:
+            seq = await self.publish(conversation_id, CustomerMessageEvent(text=text), agent_id=agent_id)
+        seq = max(seq, await self.publish_replies(result, agent_id))
+        outcome = TurnOutcome(result=result, seq=seq)
+        if result.handoff:
+            await self._started(result.handoff, outcome)
+        return outcome
+
+    async def handoff_started_elsewhere(
+        self, conversation_id: str, record: dict[str, Any], *, recorded: bool = False
+    ) -> None:
+        """A handoff the desk does not know yet (re-submitted after a restart when ``recorded``)."""
+        view = await self.runtime.get(conversation_id)
+        result = TurnResult(
+            conversation_id=conversation_id,
+            status=view.status,
+            active_agent=view.active_agent,
+            replies=[],
+            handoff=record,
+            pending_interrupt=view.pending_interrupt,
+        )
+        await self._started(record, TurnOutcome(result=result, seq=0), recorded=recorded)
+
+    async def _started(self, record: dict[str, Any], outcome: TurnOutcome, *, recorded: bool = False) -> None:
+        """Give a new human handoff to the desk (``recorded``: re-submitted after a restart)."""
+        cid = outcome.result.conversation_id
+        if not recorded:
+            await self.store.add_handoff(record["id"], cid, record["kind"], record["trigger"], record["to"])
+        if self.metrics:
+            self.metrics.handoffs.labels(kind=record["kind"], trigger=record["trigger"]).inc()
+        if record["kind"] != "human":
+            state = HandoffStateEvent(handoff_id=record["id"], state="completed", kind="bot", to=record["to"])
+            outcome.seq = await self.publish(cid, state)
+            return
+        urgency = record["urgency"] if record["urgency"] in _URGENCIES else "medium"
+        request = HandoffRequest(
+            handoff_id=record["id"],
+            conversation_id=cid,
+            priority=max(1, min(100, int(record["priority"]))),
+            urgency=urgency,
+            required_skills=list(record["required_skills"]),
+            optional_skills=list(record["optional_skills"]),
+            reason=record["reason"],
+            trigger=record["trigger"],
+            brief=record["brief"],
+        )
+        await self.store.set_assignment(cid, record["id"], None)
+        await self.store.open_handoff(record["id"], cid, self.prefix)
+        handoff = await self.desk.submit(request)
+        position = await self.desk.queue_position(handoff.handoff_id)
+        outcome.queue_position, outcome.expected_wait_s = position.position, position.expected_wait_s
+        state = HandoffStateEvent(
+            handoff_id=handoff.handoff_id,
+            state=handoff.status,
+            to=record["to"],
+            message=record["narration"],
+            queue_position=position.position,
+            expected_wait_s=position.expected_wait_s,
+        )
+        if not recorded:  # a re-submitted handoff was already announced to the customer
+            outcome.seq = await self.publish(cid, state)
+
+    # -- agent side ----------------------------------------------------------------------------
+    async def accept(self, handoff_id: str, agent_id: str) -> Handoff:
+        """Accept an offer; the customer hears that an agent joined."""
+        handoff = await self.desk.accept(handoff_id, agent_id)
+        cid = handoff.conversation_id
+        await self.store.set_assignment(cid, handoff_id, agent_id)
+        state = HandoffStateEvent(
+            handoff_id=handoff_id,
+            state=handoff.status,
+            agent_id=agent_id,
+            message="An agent has joined the chat.",
+        )
+        await self.publish(cid, state, agent_id=agent_id)
+        return handoff
+
+    async def _graph_waiting(self, conversation_id: str) -> None:
+        view = await self.runtime.get(conversation_id)
+        if view.pending_interrupt is None:
+            msg = f"conversation {conversation_id} is not waiting for a human"
+            raise NotInterrupted(msg)
+
+    async def reply(
+        self, handoff: Handoff, agent_id: str, text: str, *, tap: StreamTap | None = None
+    ) -> TurnResult:
+        """The agent writes: resume the paused run with ``Reply``."""
+        async with self.locked(handoff.conversation_id):
+            handoff = await self.desk.get(handoff.handoff_id)  # as it is now, not as the caller read it
+            if handoff.status == "accepted":
+                handoff = await self.desk.start(handoff.handoff_id, agent_id)
+            elif handoff.status != "active":
+                msg = f"handoff {handoff.handoff_id} is {handoff.status}; accept it before replying"
+                raise Conflict(msg)
+            action = Reply(text=text, agent_id=agent_id)
+            result = await self.runtime.resume(handoff.conversation_id, action, tap=tap)
+        await self.publish_replies(result, agent_id, handoff.handoff_id)
+        return result
+
+    async def return_to_ai(
+        self,
+        handoff: Handoff,
+        agent_id: str,
+        note: str,
+        target: str | None = None,
+        *,
+        tap: StreamTap | None = None,
+    ) -> TurnResult:
+        """The agent hands back: the desk reverts, ``on_revert`` resumes the run with ``ReturnToAI``."""
+        async with self.locked(handoff.conversation_id):
+            await self._graph_waiting(handoff.conversation_id)
+            pending = _Return(agent_id=agent_id, note=note, target=target, tap=tap)
+            self._returns[handoff.handoff_id] = pending
+            try:
+                await self.desk.return_to_ai(handoff.handoff_id, agent_id, note)
+            finally:
+                self._returns.pop(handoff.handoff_id, None)
+        if pending.error is not None:
+            raise pending.error
+        if pending.result is None:  # pragma: no cover - the desk always calls on_revert
+            msg = f"handoff {handoff.handoff_id} was not returned"
+            raise Conflict(msg)
+        return pending.result
+
+    async def complete(
+        self, handoff: Handoff, agent_id: str, note: str, text: str, *, tap: StreamTap | None = None
+    ) -> TurnResult:
+        """The agent finishes: desk ``complete``, then resume the run with ``Close``, as one change."""
+        cid = handoff.conversation_id
+        async with self.locked(cid):
+            await self._graph_waiting(cid)
+            await self.desk.complete(handoff.handoff_id, agent_id, notes=note)
+            result = await self.runtime.resume(cid, Close(note=note, text=text, agent_id=agent_id), tap=tap)
+        await self.publish_replies(result, agent_id, handoff.handoff_id)
+        await self._finished(cid, handoff.handoff_id, "completed", agent_id)
+        return result
+
+    async def _finished(self, cid: str, handoff_id: str, outcome: str, agent_id: str | None) -> None:
+        await self.store.set_assignment(cid, None, None)
+        if handoff_id:
+            await self.store.close_handoff(handoff_id)
+        done = HandoffCompleteEvent(handoff_id=handoff_id, outcome=outcome, agent_id=agent_id)
+        await self.publish(cid, done, agent_id=agent_id)
+
+    async def rollback(
+        self, conversation_id: str, reason: str, notice: str | None, *, tap: StreamTap | None = None
+    ) -> TurnResult:
+        """Roll a human handoff back to the AI by hand; the desk handoff is cancelled, as one change."""
+        async with self.locked(conversation_id):
+            record = await self.store.conversation(conversation_id) or {}
+            result = await self.runtime.rollback(conversation_id, reason=reason, notice=notice, tap=tap)
+            handoff_id, agent_id = record.get("handoff_id"), record.get("agent_id")
+            if handoff_id:
+                with contextlib.suppress(DeskError):  # already ended in the desk (expired, returned)
+                    await self.desk.cancel(handoff_id, reason)
+        if self.metrics:
+            self.metrics.rollbacks.inc()
+        state = HandoffStateEvent(handoff_id=handoff_id or "", state="rolled_back", message=notice or "")
+        await self.publish(conversation_id, state, agent_id=agent_id)
+        await self.publish_replies(result, None)
+        await self._finished(conversation_id, handoff_id or "", "rolled_back", agent_id)
+        return result
+
+    # -- operator changes (forks, jumps, state writes, deletes) ---------------------------------
+    async def fork(
+        self,
+        conversation_id: str,
+        checkpoint_id: str,
+        values: dict[str, Any] | None,
+        *,
+        tap: StreamTap | None = None,
+    ) -> TurnResult:
+        """Continue from an earlier checkpoint; a desk handoff the new head no longer waits on ends."""
+        async with self.locked(conversation_id):
+            result = await self.runtime.fork(conversation_id, checkpoint_id, values, tap=tap)
+            await self._reconcile(conversation_id, result)
+        await self.publish_replies(result, None)
+        if result.handoff:
+            await self._started(result.handoff, TurnOutcome(result=result, seq=0))
+        return result
+
+    async def goto(self, conversation_id: str, bot: str, *, tap: StreamTap | None = None) -> TurnResult:
+        """Let a bot speak next (operator); its messages reach the customer like any other."""
+        async with self.locked(conversation_id):
+            result = await self.runtime.goto(conversation_id, bot, tap=tap)
+        await self.publish_replies(result, None)
+        if result.handoff:
+            await self._started(result.handoff, TurnOutcome(result=result, seq=0))
+        return result
+
+    async def update_state(
+        self,
+        conversation_id: str,
+        values: dict[str, Any] | None,
+        *,
+        as_node: str | None,
+        checkpoint_id: str | None,
+    ) -> Any:
+        """Write state as a node (operator), under the conversation's lock; returns the new config."""
+        async with self.locked(conversation_id):
+            return await self.runtime.update_state(
+                conversation_id, values, as_node=as_node, checkpoint_id=checkpoint_id
+            )
+
+    async def delete(self, conversation_id: str) -> None:
+        """Delete the transcript (operator); an open desk handoff is cancelled first."""
+        async with self.locked(conversation_id):
+            record = await self.store.conversation(conversation_id) or {}
+            handoff_id = record.get("handoff_id")
+            if handoff_id:
+                with contextlib.suppress(DeskError):
+                    await self.desk.cancel(handoff_id, "conversation deleted")
+                await self._finished(conversation_id, handoff_id, "cancelled", record.get("agent_id"))
+            await self.runtime.delete(conversation_id)
+            await self.store.delete_conversation(conversation_id)
+
+    async def register(self, conversation_id: str) -> bool:
+        """Give a conversation started outside the REST API (platform API, CLI) its API record.
+
+        Its customer token is random and never shown: only the admin can act on such a conversation.
+        Returns False when the id belonged to a deleted conversation (ids are never reused).
+        """
+        if await self.store.conversation(conversation_id) is not None:
+            return True
+        if await self.store.was_deleted(conversation_id):
+            return False
+        with contextlib.suppress(Exception):  # another request registered it first
+            await self.store.add_conversation(conversation_id, secrets.token_urlsafe(32), {})
+        return await self.store.conversation(conversation_id) is not None
+
+    async def _reconcile(self, conversation_id: str, result: TurnResult) -> None:
+        """End the desk handoff a fork left behind (the new head waits on another one, or none)."""
+        record = await self.store.conversation(conversation_id) or {}
+        handoff_id = record.get("handoff_id")
+        pending = result.pending_interrupt or {}
+        if not handoff_id or pending.get("handoff_id") == handoff_id:
+            return
+        with contextlib.suppress(DeskError):
+            await self.desk.cancel(handoff_id, "the conversation was forked from an earlier checkpoint")
+        await self._finished(conversation_id, handoff_id, "cancelled", record.get("agent_id"))
+
+    # -- desk callbacks --------------------------------------------------------------------------
+    async def on_revert(self, handoff: Handoff, notice: CustomerNotice) -> None:
+        """Back to the AI: the agent's ``return`` resumes with ``ReturnToAI``; anything else rolls back."""
+        cid = handoff.conversation_id
+        pending = self._returns.get(handoff.handoff_id)
+        if pending is not None:
+            try:
+                action = ReturnToAI(note=pending.note, target=pending.target, agent_id=pending.agent_id)
+                async with self.locked(cid):
+                    pending.result = await self.runtime.resume(cid, action, tap=pending.tap)
+            except Exception as exc:
+                pending.error = exc
+                raise
+            await self.publish_replies(pending.result, pending.agent_id, handoff.handoff_id)
+            await self._finished(cid, handoff.handoff_id, "returned_to_ai", pending.agent_id)
+            return
+        reason = f"no agent took the handoff ({handoff.outcome or handoff.status})"
+        # "continue with the AI" speaks the policy's own no-agent message; a callback promise is the desk's
+        text = None if notice.kind == "ai" else notice.message
+        async with self.locked(cid):
+            result = await self.runtime.rollback(cid, reason=reason, notice=text)
+        if self.metrics:
+            self.metrics.rollbacks.inc()
+        told = text or self.runtime.context.policies.current().policy.handoff.no_agent_message
+        state = HandoffStateEvent(handoff_id=handoff.handoff_id, state="rolled_back", message=told)
+        await self.publish(cid, state)
+        await self.publish_replies(result, None)
+        await self._finished(cid, handoff.handoff_id, "rolled_back", None)
+
+    async def on_notice(self, handoff: Handoff, notice: CustomerNotice) -> None:
+        """Queue policy: tell the waiting customer their position."""
+        state = HandoffStateEvent(
+            handoff_id=handoff.handoff_id,
+            state=handoff.status,
+            message=notice.message,
+            queue_position=notice.queue_position,
+            expected_wait_s=notice.expected_wait_s,
+        )
+        await self.publish(handoff.conversation_id, state)

@@ -1,0 +1,415 @@
+"""The one door: every way a turn or an agent action enters Baton comes through ``TurnService``.
+
+REST, the WebSockets and the LangGraph-compatible API only translate shapes; here each request is
+admitted (who may do it, message length, rate limit, load shedding, whether the conversation's state
+allows it) and then run by the conversation engine (lock, graph, desk, events). Admission and running
+are two steps so an API that queues runs (the platform API's background runs) refuses at request time
+and runs later, with the same guarantees as a REST call that does both at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+
+from api.auth import SELF_DECLARED, Principal, forbidden
+from api.engine import ConversationEngine, TurnOutcome
+from api.errors import ApiError
+from api.limits import RateLimiter, TurnGate
+from desk.models import Handoff
+from graph.actions import Close, Reply, ReturnToAI
+from graph.runtime import ConversationNotFound, NotInterrupted, StreamTap
+from graph.runtime_models import TurnResult
+from graph.settings import Settings
+from nodes.names import BOT_NODES
+
+HumanAction = Reply | ReturnToAI | Close
+
+
+@dataclass(frozen=True)
+class CustomerTurn:
+    """Customer messages (one turn); ``profile`` as the caller sent it, trusted only from the admin."""
+
+    conversation_id: str
+    texts: tuple[str, ...]
+    profile: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class HumanTurn:
+    """An agent's reply, return to the AI or close, for a handoff (by id) or a conversation's handoff."""
+
+    action: HumanAction
+    conversation_id: str | None = None
+    handoff_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ForkTurn:
+    """Continue from an earlier checkpoint (operator), optionally with a new turn, then an action."""
+
+    conversation_id: str
+    checkpoint_id: str
+    texts: tuple[str, ...] = ()
+    then: HumanAction | None = None
+
+
+@dataclass(frozen=True)
+class GotoTurn:
+    """Let a bot speak next without a customer turn (operator)."""
+
+    conversation_id: str
+    bot: str
+
+
+TurnRequest = CustomerTurn | HumanTurn | ForkTurn | GotoTurn
+
+
+@dataclass
+class Ticket:
+    """An admitted request: what runs, for whom, and the load-shedding slot it holds until it ends."""
+
+    principal: Principal
+    request: TurnRequest
+    conversation_id: str
+    handoff: Handoff | None = None
+    agent_id: str | None = None
+    profile: dict[str, Any] | None = None
+    _gate: TurnGate | None = field(default=None, repr=False)
+
+    def release(self) -> None:
+        """Give back the slot (idempotent); ``TurnService.run`` does it when the run ends."""
+        if self._gate is not None:
+            self._gate.release()
+            self._gate = None
+
+
+@dataclass
+class TurnService:
+    """Auth, limits and state checks in front of the conversation engine."""
+
+    engine: ConversationEngine
+    settings: Settings
+    limiter: RateLimiter
+    gate: TurnGate
+
+    # -- reads ----------------------------------------------------------------------------------
+    async def require_known(self, conversation_id: str) -> dict[str, Any]:
+        """The conversation's API record, or 404."""
+        record = await self.engine.store.conversation(conversation_id)
+        if record is None:
+            raise ConversationNotFound(conversation_id)
+        return record
+
+    async def can_read(self, principal: Principal, conversation_id: str) -> bool:
+        """The admin, the conversation's customer, or the agent who holds its handoff."""
+        if principal.role == "admin" or principal.is_customer_of(conversation_id):
+            return True
+        if principal.role == "agent":
+            record = await self.engine.store.conversation(conversation_id) or {}
+            return bool(record.get("agent_id")) and record.get("agent_id") == principal.subject
+        return False
+
+    async def require_read(self, principal: Principal, conversation_id: str) -> None:
+        """403 unless ``can_read``."""
+        if not await self.can_read(principal, conversation_id):
+            raise forbidden(f"access conversation {conversation_id}")
+
+    # -- turns ----------------------------------------------------------------------------------
+    async def turn(
+        self, principal: Principal, request: TurnRequest, tap: StreamTap | None = None
+    ) -> TurnOutcome:
+        """Admit and run at once (REST, WebSocket)."""
+        return await self.run(await self.admit(principal, request), tap)
+
+    async def admit(self, principal: Principal, request: TurnRequest) -> Ticket:
+        """Check everything that can be checked before the run, and reserve a slot for customer turns.
+
+        Raises:
+            ApiError: 401/403 (who), 404 (unknown conversation, handoff or checkpoint), 409 (state),
+                422 (input), 429 (rate limit), 503 (load shed).
+        """
+        if isinstance(request, CustomerTurn):
+            return await self._admit_customer(principal, request)
+        if isinstance(request, HumanTurn):
+            return await self._admit_human(principal, request)
+        if principal.role != "admin":
+            what = "fork conversations" if isinstance(request, ForkTurn) else "move conversations to a bot"
+            raise forbidden(what)
+        await self.require_known(request.conversation_id)
+        if isinstance(request, GotoTurn):
+            if request.bot not in BOT_NODES:
+                msg = f"goto must name a bot: {', '.join(BOT_NODES)}"
+                raise ApiError(422, "invalid_command", msg)
+            snap = await self.engine.runtime.snapshot(request.conversation_id)
+            if snap.interrupts:
+                msg = f"conversation {request.conversation_id} is waiting for a human: resume it with a human action"
+                raise ApiError(409, "awaiting_human", msg)
+            return Ticket(principal, request, request.conversation_id)
+        self._check_texts(request.texts)
+        past = await self.engine.runtime.snapshot(request.conversation_id, request.checkpoint_id)
+        if request.then is not None:
+            if not past.interrupts:
+                msg = f"checkpoint {request.checkpoint_id} is not waiting for a human; nothing to resume"
+                raise ApiError(409, "not_interrupted", msg)
+            self._check_action(request.then)
+        return Ticket(principal, request, request.conversation_id)
+
+    async def run(self, ticket: Ticket, tap: StreamTap | None = None) -> TurnOutcome:
+        """Run an admitted request; the ticket's slot is released when it ends, however it ends."""
+        try:
+            request = ticket.request
+            engine = self.engine
+            if isinstance(request, CustomerTurn):
+                return await engine.customer_message(
+                    ticket.conversation_id,
+                    list(request.texts),
+                    profile=ticket.profile,
+                    agent_id=ticket.agent_id,
+                    tap=tap,
+                )
+            if isinstance(request, HumanTurn):
+                assert ticket.handoff is not None
+                assert ticket.agent_id is not None
+                result = await self._act(ticket.handoff, ticket.agent_id, request.action, tap)
+                return TurnOutcome(result=result, seq=0)
+            if isinstance(request, GotoTurn):
+                return TurnOutcome(
+                    result=await engine.goto(request.conversation_id, request.bot, tap=tap), seq=0
+                )
+            values = {"messages": [_human(t) for t in request.texts]} if request.texts else None
+            result = await engine.fork(request.conversation_id, request.checkpoint_id, values, tap=tap)
+            if request.then is None:
+                return TurnOutcome(result=result, seq=0)
+            then = HumanTurn(request.then, conversation_id=request.conversation_id)
+            follow = await self._admit_human(ticket.principal, then)
+            return await self.run(follow, tap)
+        finally:
+            ticket.release()
+
+    async def _admit_customer(self, principal: Principal, request: CustomerTurn) -> Ticket:
+        cid = request.conversation_id
+        if not (principal.is_customer_of(cid) or principal.role == "admin"):
+            raise forbidden(f"post customer messages to conversation {cid}")
+        record = await self.require_known(cid)
+        self._check_texts(request.texts)
+        if not request.texts:
+            raise ApiError(422, "validation_error", "a customer turn needs at least one message")
+        agent_id = record.get("agent_id") or None
+        profile = self._profile(principal, record.get("profile") or {}, request.profile)
+        # Shed before counting: a turn refused for load must not use up the customer's rate limit.
+        self.gate.acquire(exempt=bool(agent_id))
+        ticket = Ticket(principal, request, cid, agent_id=agent_id, profile=profile, _gate=self.gate)
+        try:
+            await self.limiter.check(cid)
+        except BaseException:
+            ticket.release()
+            raise
+        return ticket
+
+    @staticmethod
+    def _profile(
+        principal: Principal, stored: Mapping[str, Any], sent: Mapping[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The profile this turn runs with: what the caller may set, the rest kept as an unverified claim."""
+        if sent is None:
+            return dict(stored) or None
+        if principal.role == "admin":
+            return {**stored, **sent}
+        claims = {k: v for k, v in sent.items() if k not in SELF_DECLARED}
+        merged = {**stored, **{k: v for k, v in sent.items() if k in SELF_DECLARED}}
+        if claims:
+            merged["claimed"] = {**(stored.get("claimed") or {}), **claims}
+        return merged
+
+    async def _admit_human(self, principal: Principal, request: HumanTurn) -> Ticket:
+        if principal.role == "customer":
+            raise forbidden("act as an agent")
+        handoff = await self._handoff_for(request)
+        held_by = handoff.assigned_agent_id
+        if principal.role == "agent" and principal.subject != held_by:
+            if principal.subject != handoff.offered_agent_id:
+                raise forbidden(f"act on handoff {handoff.handoff_id}")
+            if not isinstance(request.action, ReturnToAI):
+                msg = f"handoff {handoff.handoff_id} is offered to you; accept it before replying"
+                raise ApiError(409, "not_accepted", msg)
+            held_by = principal.subject  # an offered agent may hand straight back to the AI
+        if held_by is None:
+            msg = f"no agent has accepted handoff {handoff.handoff_id}; a human action needs one who has"
+            raise ApiError(409, "not_accepted", msg)
+        self._check_action(request.action)
+        await self.engine.runtime.get(handoff.conversation_id)  # 404 for a deleted transcript
+        return Ticket(principal, request, handoff.conversation_id, handoff=handoff, agent_id=held_by)
+
+    async def _handoff_for(self, request: HumanTurn) -> Handoff:
+        if request.handoff_id:
+            return await self.engine.desk.get(request.handoff_id)
+        assert request.conversation_id is not None
+        record = await self.require_known(request.conversation_id)
+        handoff_id = record.get("handoff_id")
+        if not handoff_id:
+            msg = f"conversation {request.conversation_id} is not waiting for a human; nothing to resume"
+            raise NotInterrupted(msg)
+        return await self.engine.desk.get(handoff_id)
+
+    def _check_texts(self, texts: tuple[str, ...]) -> None:
+        for text in texts:
+            check_length(text, self.settings.max_message_chars)
+
+    def _check_action(self, action: HumanAction) -> None:
+        if isinstance(action, Reply | Close) and action.text:
+            check_length(action.text, self.settings.max_message_chars)
+        if isinstance(action, ReturnToAI) and action.target is not None:
+            policy = self.engine.runtime.context.policies.current().policy
+            bots = [name for name in BOT_NODES if name in policy.targets]
+            if action.target not in bots:
+                msg = f"cannot return to {action.target!r}: the policy's bots are {', '.join(bots)}"
+                raise ApiError(
+                    422,
+                    "invalid_target",
+                    msg,
+                    details=[{"field": "target", "location": "body", "message": msg}],
+                )
+
+    async def _act(
+        self, handoff: Handoff, agent_id: str, action: HumanAction, tap: StreamTap | None
+    ) -> TurnResult:
+        engine = self.engine
+        if isinstance(action, Reply):
+            return await engine.reply(handoff, agent_id, action.text, tap=tap)
+        if isinstance(action, ReturnToAI):
+            return await engine.return_to_ai(handoff, agent_id, action.note, action.target, tap=tap)
+        return await engine.complete(handoff, agent_id, action.note, action.text, tap=tap)
+
+    # -- agent and operator actions that are not turns ----------------------------------------------
+    async def accept(self, principal: Principal, handoff_id: str) -> Handoff:
+        """Accept an offer made to the calling agent."""
+        agent_id = _agent(principal)
+        handoff = await self.engine.desk.get(handoff_id)
+        if agent_id not in (handoff.offered_agent_id, handoff.assigned_agent_id):
+            raise forbidden(f"act on handoff {handoff_id}")
+        return await self.engine.accept(handoff_id, agent_id)
+
+    async def decline(self, principal: Principal, handoff_id: str, reason: str) -> Handoff:
+        """Decline an offer made to the calling agent; it goes to someone else."""
+        agent_id = _agent(principal)
+        handoff = await self.engine.desk.get(handoff_id)
+        if agent_id not in (handoff.offered_agent_id, handoff.assigned_agent_id):
+            raise forbidden(f"act on handoff {handoff_id}")
+        return await self.engine.desk.decline(handoff_id, agent_id, reason)
+
+    async def transfer(
+        self,
+        principal: Principal,
+        handoff_id: str,
+        *,
+        to_agent_id: str | None = None,
+        to_queue: str | None = None,
+        to_skills: list[str] | None = None,
+        reason: str = "",
+    ) -> Handoff:
+        """Transfer a held handoff to a known agent, a queue of the policy, or known skills.
+
+        Raises:
+            ApiError: 422 when the target is not exactly one of those, or is unknown.
+        """
+        agent_id = _agent(principal)
+        desk = self.engine.desk
+        handoff = await desk.get(handoff_id)
+        if agent_id not in (handoff.offered_agent_id, handoff.assigned_agent_id):
+            raise forbidden(f"act on handoff {handoff_id}")
+        given = [x for x in (to_agent_id, to_queue, to_skills) if x is not None]
+        if len(given) != 1:
+            raise _bad_target("target", "give exactly one of to_agent_id, to_queue or to_skills")
+        if to_agent_id is not None:
+            known = {a.id for a in await desk.list_agents()}
+            if to_agent_id not in known:
+                close = sorted(a for a in known if a.endswith(to_agent_id) or to_agent_id in a)[:3]
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise _bad_target("to_agent_id", f"no agent {to_agent_id!r}{hint}")
+        policy = self.engine.runtime.context.policies.current().policy
+        queues = {name: spec for name, spec in policy.targets.items() if spec.kind == "human"}
+        if to_queue is not None:
+            if to_queue not in queues:
+                raise _bad_target("to_queue", f"no queue {to_queue!r}; queues: {', '.join(sorted(queues))}")
+            to_skills = list(queues[to_queue].skills)
+        if to_skills is not None:
+            if not to_skills:
+                raise _bad_target("to_skills", "name at least one skill")
+            known_skills = await desk.known_skills()
+            unknown = sorted(set(to_skills) - known_skills)
+            if unknown:
+                raise _bad_target("to_skills", f"no agent has skill(s) {', '.join(unknown)}")
+        view = await self.engine.runtime.get(handoff.conversation_id)
+        segment = [t.model_dump() for t in view.transcript if t.role == "agent"]
+        return await desk.transfer(
+            handoff_id,
+            agent_id,
+            to_agent_id=to_agent_id,
+            to_skills=to_skills if to_agent_id is None else None,
+            reason=reason,
+            human_segment=segment,
+        )
+
+    async def rollback(
+        self, principal: Principal, conversation_id: str, reason: str, notice: str | None
+    ) -> TurnResult:
+        """Return a human handoff to the AI now (admin)."""
+        if principal.role != "admin":
+            raise forbidden("roll back conversations")
+        await self.require_known(conversation_id)
+        return await self.engine.rollback(conversation_id, reason, notice)
+
+    async def update_state(
+        self,
+        principal: Principal,
+        conversation_id: str,
+        values: dict[str, Any] | None,
+        *,
+        as_node: str | None,
+        checkpoint_id: str | None,
+    ) -> Any:
+        """Write state as a node (admin); see ``BatonRuntime.update_state``."""
+        if principal.role != "admin":
+            raise forbidden("write conversation state")
+        await self.require_known(conversation_id)
+        return await self.engine.update_state(
+            conversation_id, values, as_node=as_node, checkpoint_id=checkpoint_id
+        )
+
+    async def delete(self, principal: Principal, conversation_id: str) -> None:
+        """Delete a conversation's transcript (admin)."""
+        if principal.role != "admin":
+            raise forbidden("delete conversations")
+        await self.require_known(conversation_id)
+        await self.engine.delete(conversation_id)
+
+
+def check_length(text: str, limit: int, field: str = "text") -> None:
+    """422 naming ``field`` when ``text`` is over the configured limit."""
+    if len(text) > limit:
+        raise ApiError(
+            422,
+            "validation_error",
+            f"invalid request: {field}",
+            details=[{"field": field, "location": "body", "message": f"at most {limit} characters"}],
+        )
+
+
+def _bad_target(field: str, message: str) -> ApiError:
+    return ApiError(
+        422, "invalid_target", message, details=[{"field": field, "location": "body", "message": message}]
+    )
+
+
+def _agent(principal: Principal) -> str:
+    if principal.role != "agent":
+        raise forbidden("act as an agent")
+    return principal.subject
+
+
+def _human(text: str) -> HumanMessage:
+    return HumanMessage(text)
