@@ -449,7 +449,7 @@ class BatonRuntime:
                     raise AwaitingHuman(msg)
             try:
                 return await self.graph.aupdate_state(config, dict(values or {}), as_node=as_node)
-            except (InvalidUpdateError, ValueError, TypeError, KeyError) as exc:
+            except (InvalidUpdateError, ValueError, TypeError, KeyError, NotImplementedError) as exc:
                 raise InvalidStateUpdate(str(exc)) from exc
 
     async def delete(self, conversation_id: str) -> None:

@@ -92,7 +92,12 @@ MATRIX: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/threads/{c1}/history", None, READERS),
     ("POST", "/threads/{c1}/history", {"limit": 2}, READERS),
     ("GET", "/threads/{c1}/runs", None, READERS),
-    ("POST", "/threads/{c1}/runs/wait", {"assistant_id": "baton", "input": turn("Still there?")}, {"customer", "admin"}),
+    (
+        "POST",
+        "/threads/{c1}/runs/wait",
+        {"assistant_id": "baton", "input": turn("Still there?")},
+        {"customer", "admin"},
+    ),
     ("POST", "/threads/{c1}/runs", {"assistant_id": "baton", "input": turn("Hello?")}, {"customer", "admin"}),
     ("POST", "/threads/{c1}/runs/wait", RESUME, {"agent", "admin"}),
     ("POST", "/threads/{c1}/state", {"values": {"status": "bot"}, "as_node": "seller_bot"}, {"admin"}),
@@ -137,7 +142,10 @@ async def test_no_token_cannot_delete_post_as_a_bot_or_resume(world: World) -> N
     w = world
     http = w.api.http
     assert (await http.delete(f"/threads/{w.c1}")).status_code == 401
-    as_bot = {"values": {"messages": [{"type": "ai", "content": "fake", "name": "seller_bot"}]}, "as_node": "seller_bot"}
+    as_bot = {
+        "values": {"messages": [{"type": "ai", "content": "fake", "name": "seller_bot"}]},
+        "as_node": "seller_bot",
+    }
     assert (await http.post(f"/threads/{w.c1}/state", json=as_bot)).status_code == 401
     assert (await http.post(f"/threads/{w.c1}/runs/wait", json=RESUME)).status_code == 401
     for token in (w.cust1, w.cust2, w.lee):  # nobody but the admin deletes or writes state
@@ -203,14 +211,18 @@ async def test_compat_turns_publish_events_and_reach_the_agent(world: World) -> 
     events = w.app.state.engine.events
     before = await events.head(conv_stream(w.c2))
     r = await w.api.http.post(
-        f"/threads/{w.c2}/runs/wait", json={"assistant_id": "baton", **{"input": turn(SELL)}}, headers=key(w.cust2)
+        f"/threads/{w.c2}/runs/wait",
+        json={"assistant_id": "baton", **{"input": turn(SELL)}},
+        headers=key(w.cust2),
     )
     assert r.status_code == 200, r.text
     published = [e for e in await events.read(conv_stream(w.c2), before)]
     assert '"customer_message"' in published[0] and SELL[:20] in published[0]
     assert any('"bot_message"' in e and "seller_bot" in e for e in published)
     r = await w.api.http.post(
-        f"/threads/{w.c1}/runs/wait", json={"assistant_id": "baton", "input": turn("Are you there?")}, headers=key(w.cust1)
+        f"/threads/{w.c1}/runs/wait",
+        json={"assistant_id": "baton", "input": turn("Are you there?")},
+        headers=key(w.cust1),
     )
     assert r.status_code == 200, r.text
     held = await events.read("a:maria", 0)
@@ -241,24 +253,32 @@ async def test_compat_resume_is_reported_to_the_desk_so_nothing_expires(tmp_path
 
 
 async def test_compat_turns_get_the_length_limit_rate_limit_and_load_shedding(tmp_path: Path) -> None:
-    app = create_app(api_settings(tmp_path, rate_limit_per_minute=2, max_message_chars=100, max_concurrent_turns=1))
+    app = create_app(
+        api_settings(tmp_path, rate_limit_per_minute=2, max_message_chars=100, max_concurrent_turns=1)
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as http:
             api = Api("http://test", http)
             cid, token = await api.conversation()
             url = f"/threads/{cid}/runs/wait"
-            r = await http.post(url, json={"assistant_id": "baton", "input": turn("x" * 101)}, headers=key(token))
+            r = await http.post(
+                url, json={"assistant_id": "baton", "input": turn("x" * 101)}, headers=key(token)
+            )
             assert r.status_code == 422
             gate = app.state.turns.gate
             gate.running = 1  # the worker is full
             for _ in range(5):
-                r = await http.post(url, json={"assistant_id": "baton", "input": turn("Hi")}, headers=key(token))
+                r = await http.post(
+                    url, json={"assistant_id": "baton", "input": turn("Hi")}, headers=key(token)
+                )
                 assert r.status_code == 503
                 assert r.headers["Retry-After"]
             gate.running = 0
             for _ in range(2):  # the shed turns did not use up the rate limit
-                r = await http.post(url, json={"assistant_id": "baton", "input": turn("Hi")}, headers=key(token))
+                r = await http.post(
+                    url, json={"assistant_id": "baton", "input": turn("Hi")}, headers=key(token)
+                )
                 assert r.status_code == 200, r.text
             r = await http.post(url, json={"assistant_id": "baton", "input": turn("Hi")}, headers=key(token))
             assert r.status_code == 429

@@ -59,7 +59,12 @@ async def sdk(tmp_path: Path) -> AsyncIterator[Sdk]:
                 transport=transport, base_url="http://test", timeout=60, headers={"x-api-key": ADMIN}
             ) as admin_http,
         ):
-            body = {"id": "maria", "name": "Maria", "skills": {"real_estate": 0.9, "empathy": 0.8}, "status": "online"}
+            body = {
+                "id": "maria",
+                "name": "Maria",
+                "skills": {"real_estate": 0.9, "empathy": 0.8},
+                "status": "online",
+            }
             r = await http.post("/v1/agents", json=body, headers={"Authorization": f"Bearer {ADMIN}"})
             token = r.json()["agent_token"]
             async with httpx.AsyncClient(
@@ -188,7 +193,9 @@ async def test_resume_with_human_actions(sdk: Sdk) -> None:
     reply = {"type": "reply", "text": "Hi Dana, I'm Maria.", "agent_id": "someone-else"}
     values = await sdk.agent.runs.wait(thread_id, "baton", command={"resume": reply})
     assert texts(values)[-1] == "Hi Dana, I'm Maria."
-    assert values["messages"][-1]["additional_kwargs"]["agent_id"] == "maria"  # the token says who, not the body
+    assert (
+        values["messages"][-1]["additional_kwargs"]["agent_id"] == "maria"
+    )  # the token says who, not the body
     assert values["status"] == "human"
     assert values["__interrupt__"][0]["value"]["waiting_customer_messages"] == 0  # paused for the next turn
     back = {"type": "return_to_ai", "note": "Lien cleared with the title company"}
@@ -197,7 +204,9 @@ async def test_resume_with_human_actions(sdk: Sdk) -> None:
     assert values["status"] == "bot"
     assert values["active_agent"] == "seller_bot"
     said = [m["content"] for m in values["messages"] if m.get("name") != "system"]
-    assert "Lien cleared with the title company" not in " ".join(said)  # the note is the team's, not the customer's
+    assert "Lien cleared with the title company" not in " ".join(
+        said
+    )  # the note is the team's, not the customer's
     assert any("Lien cleared with the title company" in m["content"] for m in values["messages"])
 
 
