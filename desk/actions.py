@@ -200,11 +200,22 @@ class HandoffActions(DeskCore):
         return handoff
 
     async def start(self, handoff_id: str, agent_id: str) -> Handoff:
-        """``accepted -> active``: the agent starts talking to the customer."""
+        """``accepted -> active``: the agent starts talking to the customer.
+
+        Idempotent for the holder: a handoff already active with ``agent_id`` is returned unchanged
+        (no transition, no event), so concurrent replies right after an accept all succeed. On Redis
+        the losers of the race re-run on fresh state and land here.
+
+        Raises:
+            Conflict: The handoff is held by another agent.
+            IllegalTransition: The handoff is neither accepted nor active.
+        """
         now = self.clock.now()
 
         async def fn(tx: Tx) -> Handoff:
             handoff = await self._held_by(tx, handoff_id, agent_id)
+            if handoff.status == "active":
+                return handoff  # _held_by checked it is this agent's
             transition(handoff, "active", now, reason="started")
             tx.put_handoff(handoff)
             tx.emit(HandoffStarted(ts=now, **self._base(handoff), agent_id=agent_id))

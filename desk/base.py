@@ -8,7 +8,16 @@ from typing import Any, NamedTuple, Protocol
 
 from desk.config import DeskConfig
 from desk.events import DeskEvent, EventPage
-from desk.models import Agent, AgentSpec, AgentStatus, CustomerNotice, Handoff, HandoffRequest, HandoffStatus
+from desk.models import (
+    Agent,
+    AgentSpec,
+    AgentStatus,
+    CustomerNotice,
+    Handoff,
+    HandoffRequest,
+    HandoffStatus,
+    HeldStatus,
+)
 from desk.ops import TickReport
 
 OnRevert = Callable[[Handoff, CustomerNotice], Awaitable[None]]
@@ -76,7 +85,13 @@ class Desk(Protocol):
         ...
 
     async def start(self, handoff_id: str, agent_id: str) -> Handoff:
-        """accepted -> active."""
+        """accepted -> active; a handoff already active with this agent is returned unchanged."""
+        ...
+
+    async def restore(
+        self, request: HandoffRequest, agent_id: str, status: HeldStatus = "accepted"
+    ) -> Handoff:
+        """Re-create a handoff the desk lost (a restart) as held by ``agent_id``; nobody is offered it."""
         ...
 
     async def complete(

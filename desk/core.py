@@ -7,6 +7,7 @@ import builtins
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from desk import assign, ops
@@ -52,6 +53,14 @@ class DeskCore(ABC):
     @abstractmethod
     async def _write_heartbeat(self, agent_id: str, now: Any) -> None:
         """Record a heartbeat (outside any transaction)."""
+
+    @abstractmethod
+    async def _last_tick(self) -> datetime | None:
+        """When any worker last ran ``tick()`` on this desk (None: never)."""
+
+    @abstractmethod
+    async def _mark_tick(self, now: datetime) -> None:
+        """Record that a tick ran at ``now``."""
 
     @abstractmethod
     async def _peek_agents(self) -> builtins.list[Agent]:

@@ -19,6 +19,9 @@ from desk.models import (
     Agent,
     AgentSpec,
     AgentStatus,
+    Handoff,
+    HandoffRequest,
+    HeldStatus,
 )
 from desk.ops import TickReport
 from desk.store import Tx
@@ -73,11 +76,7 @@ class BaseDesk(HandoffActions):
             )
             tx.put_agent(agent)
             await self._apply_status(tx, agent, spec.status, now, reason="registered")
-            while agent.load > agent.max_concurrent and agent.offered_handoff_ids:  # capacity lowered
-                handoff = await tx.handoff(agent.offered_handoff_ids[-1])
-                await ops.lapse_offer(
-                    tx, handoff, now, self.config, outcome="revoked", reason="capacity_lowered"
-                )
+            await ops.shed_offers(tx, agent, now, self.config, reason="capacity_lowered")
             return agent
 
         await self._run(fn)
@@ -139,6 +138,32 @@ class BaseDesk(HandoffActions):
                     tx, handoff, now, self.config, outcome="revoked", reason="agent_offline"
                 )
 
+    async def restore(
+        self, request: HandoffRequest, agent_id: str, status: HeldStatus = "accepted"
+    ) -> Handoff:
+        """Give back a handoff the desk lost (a restart), held by the agent who had it.
+
+        The handoff is created ``accepted`` (then ``active`` when ``status`` says so) and counts
+        against the agent's capacity; offers that no longer fit are revoked and re-queued. Nothing
+        is offered to anyone else. Exactly one of concurrent restores of one handoff wins.
+
+        Args:
+            request: The handoff as it was submitted.
+            agent_id: The agent who held it.
+            status: ``accepted``, or ``active`` once the agent had written to the customer.
+
+        Raises:
+            Conflict: The desk knows the handoff, or the agent already holds ``max_concurrent``.
+            NotFound: The agent is not registered.
+        """
+        now = self.clock.now()
+        restored = functools.partial(
+            ops.restore, request=request, agent_id=agent_id, status=status, now=now, config=self.config
+        )
+        handoff = await self._run(restored)
+        await self._dispatch()  # offers revoked to make room go to someone else
+        return handoff
+
     async def heartbeat(self, agent_id: str) -> None:
         """Record that the agent's client is alive; a returning agent triggers a dispatch."""
         now = self.clock.now()
@@ -158,6 +183,7 @@ class BaseDesk(HandoffActions):
         """
         now = self.clock.now()
         report = TickReport()
+        await self._excuse_downtime(now)
         for agent in await self._peek_agents():
             if agent.status != "offline" and not assign.heartbeat_fresh(agent, now, self.config):
                 await self._run(
@@ -173,6 +199,30 @@ class BaseDesk(HandoffActions):
                 await self._run(timers)
         report.offered = await self._dispatch()
         return report
+
+    async def _excuse_downtime(self, now: datetime) -> None:
+        """Heartbeats cannot arrive while no worker runs the desk; that silence is not the agents'.
+
+        When no tick ran for longer than the heartbeat TTL (every worker was down or stalled), the
+        agents whose heartbeat was fresh at the last tick get one now: a full TTL to reconnect
+        before the usual rule re-queues what they hold. Without this, the first tick after a
+        restart longer than the TTL took every accepted chat away from its agent.
+        """
+        last = await self._last_tick()
+        if last is not None and (now - last).total_seconds() > self.config.heartbeat_ttl_s:
+            excused = [
+                a.id
+                for a in await self._peek_agents()
+                if a.status != "offline" and assign.heartbeat_fresh(a, last, self.config)
+            ]
+            for agent_id in excused:
+                await self._write_heartbeat(agent_id, now)
+            log.warning(
+                "desk did not run for %.0f s; %d agent(s) get time to reconnect",
+                (now - last).total_seconds(),
+                len(excused),
+            )
+        await self._mark_tick(now)  # after the heartbeats: a worker that sees the new mark sees them too
 
     async def run(self, interval: float = 1.0) -> None:
         """Call ``tick()`` every ``interval`` seconds until ``close()``; errors are logged, not fatal.

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from desk.models import AgentStatus, CustomerNotice, HandoffStatus, Urgency
+from desk.models import AgentStatus, CustomerNotice, HandoffStatus, HeldStatus, Urgency
 
 
 class _Event(BaseModel):
@@ -80,6 +80,14 @@ class HandoffRequeued(_HandoffEvent):
     type: Literal["handoff_requeued"] = "handoff_requeued"
     agent_id: str
     reason: str
+
+
+class HandoffRestored(_HandoffEvent):
+    """A desk that lost a held handoff (a restart) got it back, held by the agent who had it."""
+
+    type: Literal["handoff_restored"] = "handoff_restored"
+    agent_id: str
+    status: HeldStatus
 
 
 class HandoffTransferred(_HandoffEvent):
@@ -159,6 +167,7 @@ DeskEvent = Annotated[
     | HandoffDeclined
     | HandoffTimedOut
     | HandoffRequeued
+    | HandoffRestored
     | HandoffTransferred
     | HandoffReturnedToAi
     | HandoffExpired

@@ -3,7 +3,8 @@
 ``declined``, ``timed_out`` and ``transferred`` are transient: the desk moves on to ``pending``
 or ``offered`` in the same atomic step, so a stored handoff is never left in them. The only move
 not named in issue #4 is ``accepted|active -> pending``: the system re-queues the handoffs of an
-agent whose heartbeat expired.
+agent whose heartbeat expired. A handoff is born ``pending`` (submitted) or, when a desk that lost
+it is given it back after a restart, ``accepted`` by the agent who held it (``restore``).
 """
 
 from __future__ import annotations

@@ -133,6 +133,7 @@ class InMemoryDesk(BaseDesk):
         self._store = _Store()
         self._lock = asyncio.Lock()
         self._subscribers: set[_Subscription] = set()
+        self._ticked: datetime | None = None
 
     async def _atomic(self, fn: Callable[[Tx], Awaitable[T]]) -> tuple[T, builtins.list[AfterCommit]]:
         async with self._lock:
@@ -165,6 +166,12 @@ class InMemoryDesk(BaseDesk):
             agent = self._store.agents.get(agent_id)
             if agent is not None:
                 agent.last_heartbeat = now
+
+    async def _last_tick(self) -> datetime | None:
+        return self._ticked
+
+    async def _mark_tick(self, now: datetime) -> None:
+        self._ticked = now
 
     async def _peek_agents(self) -> builtins.list[Agent]:
         return builtins.list(self._store.agents.values())

@@ -27,6 +27,7 @@ HandoffStatus = Literal[
     "expired",
     "cancelled",
 ]
+HeldStatus = Literal["accepted", "active"]
 OfferOutcome = Literal["pending", "accepted", "declined", "timed_out", "revoked"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -12,18 +12,29 @@ from typing import Literal
 
 from desk import assign
 from desk.config import DeskConfig
+from desk.errors import Conflict
 from desk.events import (
     AgentStatusChanged,
     HandoffExpired,
     HandoffNotice,
     HandoffOffered,
     HandoffRequeued,
+    HandoffRestored,
     HandoffReturnedToAi,
     HandoffStuck,
     HandoffTimedOut,
 )
 from desk.lifecycle import TERMINAL, transition
-from desk.models import Agent, CustomerNotice, Handoff, Offer, OfferOutcome
+from desk.models import (
+    Agent,
+    CustomerNotice,
+    Handoff,
+    HandoffRequest,
+    HeldStatus,
+    Offer,
+    OfferOutcome,
+    TransitionRecord,
+)
 from desk.store import AfterCommit, Tx
 
 
@@ -133,6 +144,54 @@ async def lapse_offer(
         )
     )
     await check_exhausted(tx, handoff, now, config)
+
+
+async def shed_offers(tx: Tx, agent: Agent, now: datetime, config: DeskConfig, reason: str) -> None:
+    """Revoke the agent's newest offers until what it holds and is offered fits its capacity."""
+    while agent.load > agent.max_concurrent and agent.offered_handoff_ids:
+        handoff = await tx.handoff(agent.offered_handoff_ids[-1])
+        await lapse_offer(tx, handoff, now, config, outcome="revoked", reason=reason)
+
+
+async def restore(
+    tx: Tx, request: HandoffRequest, agent_id: str, status: HeldStatus, now: datetime, config: DeskConfig
+) -> Handoff:
+    """Re-create a handoff the desk lost as held by ``agent_id``, counted against its capacity.
+
+    Raises:
+        Conflict: The desk knows the handoff, or the agent already holds ``max_concurrent``.
+        NotFound: The agent is not registered.
+    """
+    if await tx.maybe_handoff(request.handoff_id) is not None:
+        msg = f"handoff {request.handoff_id!r} already exists"
+        raise Conflict(msg)
+    agent = await tx.agent(agent_id)
+    if len(agent.active_handoff_ids) >= agent.max_concurrent:
+        msg = f"agent {agent_id} is at capacity ({agent.max_concurrent}); cannot restore {request.handoff_id}"
+        raise Conflict(msg)
+    data = request.model_dump()
+    data["created_at"] = request.created_at or now
+    handoff = Handoff(**data, status="accepted", assigned_agent_id=agent_id, updated_at=now)
+    handoff.round_started_at = handoff.created_at
+    handoff.history.append(
+        TransitionRecord(from_status=None, to_status="accepted", at=now, reason=f"restored for {agent_id}")
+    )
+    if status == "active":
+        transition(handoff, "active", now, reason="restored")
+    agent.active_handoff_ids.append(handoff.handoff_id)
+    tx.put_agent(agent)
+    tx.put_handoff(handoff)
+    tx.emit(
+        HandoffRestored(
+            ts=now,
+            handoff_id=handoff.handoff_id,
+            conversation_id=handoff.conversation_id,
+            agent_id=agent_id,
+            status=status,
+        )
+    )
+    await shed_offers(tx, agent, now, config, reason="restored_hold")
+    return handoff
 
 
 async def check_exhausted(tx: Tx, handoff: Handoff, now: datetime, config: DeskConfig) -> bool:

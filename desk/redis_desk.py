@@ -3,7 +3,8 @@
 Layout under ``prefix``: handoffs and agents are hashes ``{v, d, ...}`` (version, JSON document and a
 few indexed fields); ``queue`` is a sorted set scored by priority then creation time; ``open`` and
 ``handoffs`` index non-terminal and all handoffs; ``presence`` holds heartbeat times and
-``alive:<id>`` keys expire with the heartbeat TTL; ``events`` is a Redis Stream.
+``alive:<id>`` keys expire with the heartbeat TTL; ``ticked`` is when any worker last ticked (a
+longer gap means the desk was down); ``events`` is a Redis Stream.
 
 Every operation reads what it needs, computes the new state in Python (the same engine as the
 in-memory desk) and commits with ``_COMMIT``, one Lua script that checks the version of every
@@ -254,6 +255,13 @@ class RedisDesk(BaseDesk):
         pipe.zadd(self.key("presence"), {agent_id: now.timestamp()})
         pipe.set(self.key("alive", agent_id), now.isoformat(), px=ttl_ms)
         await pipe.execute()
+
+    async def _last_tick(self) -> datetime | None:
+        raw: Any = await self.redis.get(self.key("ticked"))
+        return None if raw is None else datetime.fromtimestamp(float(raw), UTC)
+
+    async def _mark_tick(self, now: datetime) -> None:
+        await self.redis.set(self.key("ticked"), repr(now.timestamp()))
 
     async def _peek_agents(self) -> builtins.list[Agent]:
         tx = _RedisTx(self)

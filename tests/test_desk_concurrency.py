@@ -1,4 +1,4 @@
-"""Exactly-once under real concurrency: 100 Redis clients race for one handoff."""
+"""Exactly-once under real concurrency: many Redis clients race for one handoff."""
 
 from __future__ import annotations
 
@@ -85,6 +85,27 @@ async def test_hundred_clients_accept_the_same_offer_once() -> None:
         agent = await desks[0].get_agent("agent")
         assert agent.active_handoff_ids == ["h1"]
         assert agent.offered_handoff_ids == []
+    finally:
+        await desks[0].clear()
+        for d in desks:
+            await d.close()
+
+
+async def test_ten_clients_start_the_accepted_handoff_all_succeed() -> None:
+    """Ten replies right after accept, each on its own worker, each calling ``start``: no 409."""
+    await require_redis()
+    clock, prefix = FakeClock(), unique_prefix()
+    desks = await _clients(10, prefix, clock)
+    try:
+        await desks[0].register_agent(spec("agent", {"billing": 0.9}))
+        await desks[0].submit(request("h1", "billing"))
+        await desks[0].accept("h1", "agent")
+        results = await asyncio.gather(*(d.start("h1", "agent") for d in desks))
+        assert [h.status for h in results] == ["active"] * 10
+        handoff = await desks[0].get("h1")
+        assert [r.to_status for r in handoff.history].count("active") == 1
+        events = (await desks[0].events_since()).events
+        assert [e.type for e in events].count("handoff_started") == 1
     finally:
         await desks[0].clear()
         for d in desks:

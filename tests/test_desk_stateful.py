@@ -14,7 +14,7 @@ from desk.config import DeskConfig
 from desk.errors import DeskError
 from desk.lifecycle import TERMINAL, TRANSIENT
 from desk.memory import InMemoryDesk
-from desk.models import AgentSpec, AgentStatus, CustomerNotice, Handoff, HandoffRequest
+from desk.models import AgentSpec, AgentStatus, CustomerNotice, Handoff, HandoffRequest, HeldStatus
 
 AGENTS = [f"a{i}" for i in range(4)]
 SKILLS = ["x", "y"]
@@ -107,6 +107,33 @@ class DeskMachine(RuleBasedStateMachine):
                 self.run(self.desk.start(handoff.handoff_id, agent_id))
             else:
                 self.run(self.desk.complete(handoff.handoff_id, agent_id, rating=5))
+
+    @rule(data=st.data())
+    def start_again(self, data: st.DataObject) -> None:
+        """A repeated start by the holder (concurrent replies) changes nothing."""
+        active = self.run(self.desk.list(status="active")) or []
+        if active:
+            before = data.draw(st.sampled_from(active))
+            after = self.run(self.desk.start(before.handoff_id, before.assigned_agent_id or ""))
+            assert after == before
+
+    @rule(agent_id=agent_ids, status=st.sampled_from(["accepted", "active"]), known=st.booleans())
+    def restore(self, agent_id: str, status: HeldStatus, known: bool) -> None:
+        """A restarted desk gets a held handoff back; one it still knows is refused, unchanged."""
+        if known:
+            hid = self.handoff_ids()[-1]
+            before = self.run(self.desk.get(hid))
+        else:
+            hid, before = f"h{self.next_id}", None
+            self.next_id += 1
+        req = HandoffRequest(handoff_id=hid, conversation_id=hid, required_skills=["x"])
+        restored = self.run(self.desk.restore(req, agent_id, status))
+        if before is not None:
+            assert restored is None
+            assert self.run(self.desk.get(hid)) == before
+        elif restored is not None:
+            assert restored.status == status
+            assert hid in self.run(self.desk.get_agent(agent_id)).active_handoff_ids
 
     @rule(data=st.data(), agent_id=agent_ids)
     def decline(self, data: st.DataObject, agent_id: str) -> None:
