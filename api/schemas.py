@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from desk.models import AgentStatus, Handoff
+from desk.models import AgentId, AgentStatus, Handoff
 from graph.runtime_models import TurnReply
 from graph.transcript import Turn
 
@@ -124,7 +124,12 @@ class Ok(BaseModel):
 class AgentCreate(_Body):
     """Register a human agent."""
 
-    id: str | None = Field(default=None, min_length=1, max_length=100, description="Default: generated.")
+    id: AgentId | None = Field(
+        default=None,
+        description="1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, no '..'; "
+        "it is a URL path segment. Default: generated.",
+        examples=["agent-maria"],
+    )
     name: str = Field(min_length=1, max_length=200, examples=["Maria"])
     skills: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] | list[str] = Field(
         default_factory=list,

@@ -284,10 +284,12 @@ class HandoffActions(DeskCore):
 
         To an agent: offered to that agent directly (it must be available). To a skill set: the
         required skills are replaced, optional ones dropped, and the handoff is re-queued. Either
-        way a new offer round starts and the transferring agent is excluded.
+        way a new offer round starts and the transferring agent is excluded. Targets are checked
+        before anything changes.
 
         Raises:
-            InvalidRequest: Neither or both targets given, or a transfer to oneself.
+            InvalidRequest: Neither or both targets given, a transfer to oneself, to an agent that
+                is not registered, or to skills no registered agent has.
             Conflict: Not held by ``from_agent_id``, or the target agent is not available.
         """
         if (to_agent_id is None) == (to_skills is None):
@@ -300,11 +302,11 @@ class HandoffActions(DeskCore):
 
         async def fn(tx: Tx) -> Handoff:
             handoff = await self._held_by(tx, handoff_id, from_agent_id)
-            target = await tx.agent(to_agent_id) if to_agent_id is not None else None
+            transition(handoff, "transferred", now, reason=reason)  # a private copy until commit
+            target = await ops.transfer_target(tx, to_agent_id, to_skills)
             if target is not None and not assign.is_available(target, now, self.config):
                 msg = f"agent {target.id} is not available to take a transfer"
                 raise Conflict(msg)
-            transition(handoff, "transferred", now, reason=reason)
             await ops.release_agent(tx, handoff, now, "revoked", "transferred")
             segment = builtins.list(human_segment or [])
             handoff.transfers.append(

@@ -62,6 +62,10 @@ class Desk(Protocol):
         """Record that the agent's desk client is alive."""
         ...
 
+    async def known_skills(self) -> set[str]:
+        """Every skill at least one registered agent has (valid transfer and queue targets)."""
+        ...
+
     async def submit(self, request: HandoffRequest) -> Handoff:
         """Queue a handoff and offer it right away if an agent is free."""
         ...
@@ -109,7 +113,7 @@ class Desk(Protocol):
         reason: str = "",
         human_segment: builtins.list[dict[str, Any]] | None = None,
     ) -> Handoff:
-        """Human -> human transfer to an agent or a skill set, keeping the brief and the human segment."""
+        """Human -> human transfer to a registered agent or to known skills, keeping brief and segment."""
         ...
 
     async def return_to_ai(self, handoff_id: str, agent_id: str | None = None, note: str = "") -> Handoff:

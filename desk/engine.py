@@ -138,6 +138,10 @@ class BaseDesk(HandoffActions):
                     tx, handoff, now, self.config, outcome="revoked", reason="agent_offline"
                 )
 
+    async def known_skills(self) -> set[str]:
+        """Every skill at least one registered agent has, whatever its status (valid skill targets)."""
+        return ops.skills_of(await self._peek_agents())
+
     async def restore(
         self, request: HandoffRequest, agent_id: str, status: HeldStatus = "accepted"
     ) -> Handoff:

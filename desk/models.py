@@ -7,10 +7,10 @@ models. Timestamps are timezone-aware UTC ``datetime`` values taken from the des
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 AgentStatus = Literal["online", "away", "busy", "offline"]
 Urgency = Literal["low", "medium", "high", "critical"]
@@ -32,6 +32,27 @@ OfferOutcome = Literal["pending", "accepted", "declined", "timed_out", "revoked"
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NoticeKind = Literal["queue", "callback", "ai"]
+
+AGENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+def _no_parent_step(value: str) -> str:
+    if ".." in value:
+        msg = f"agent id {value!r} must not contain '..'"
+        raise ValueError(msg)
+    return value
+
+
+AgentId = Annotated[
+    str,
+    Field(
+        pattern=AGENT_ID_PATTERN,
+        description="1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, no '..'.",
+        examples=["agent-42"],
+    ),
+    AfterValidator(_no_parent_step),
+]
+"""The one rule for agent ids: each is a URL path segment (``/v1/agents/{id}``) and a Redis key part."""
 
 
 class TimeSlot(BaseModel):
@@ -98,7 +119,7 @@ class AgentSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, examples=["agent-42"])
+    id: AgentId
     display_name: str = Field(default="", examples=["Dana"])
     skills: dict[str, float] = Field(default_factory=dict, examples=[{"billing": 0.9, "fr": 0.6}])
     max_concurrent: int = Field(default=1, ge=1, le=50)
@@ -119,6 +140,9 @@ class AgentSpec(BaseModel):
 class Agent(AgentSpec):
     """A registered agent with its runtime state."""
 
+    # Stored agents registered before the id rule must keep loading: one bad id in Redis would
+    # otherwise break every read of the agent list. New ids pass through ``AgentSpec`` first.
+    id: str = Field(min_length=1, examples=["agent-42"])
     last_heartbeat: datetime | None = None
     active_handoff_ids: list[str] = Field(default_factory=list, description="Accepted or active.")
     offered_handoff_ids: list[str] = Field(default_factory=list, description="Offers awaiting an answer.")

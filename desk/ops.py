@@ -12,7 +12,7 @@ from typing import Literal
 
 from desk import assign
 from desk.config import DeskConfig
-from desk.errors import Conflict
+from desk.errors import Conflict, InvalidRequest
 from desk.events import (
     AgentStatusChanged,
     HandoffExpired,
@@ -151,6 +151,31 @@ async def shed_offers(tx: Tx, agent: Agent, now: datetime, config: DeskConfig, r
     while agent.load > agent.max_concurrent and agent.offered_handoff_ids:
         handoff = await tx.handoff(agent.offered_handoff_ids[-1])
         await lapse_offer(tx, handoff, now, config, outcome="revoked", reason=reason)
+
+
+def skills_of(agents: list[Agent]) -> set[str]:
+    """Every skill at least one of ``agents`` has."""
+    return {skill for agent in agents for skill in agent.skills}
+
+
+async def transfer_target(tx: Tx, to_agent_id: str | None, to_skills: list[str] | None) -> Agent | None:
+    """The agent a transfer goes to (None for a skill transfer), refusing targets nobody can take.
+
+    Raises:
+        InvalidRequest: ``to_agent_id`` is not registered (a mistyped id left the customer waiting
+            for nobody), or ``to_skills`` names skills no registered agent has.
+    """
+    if to_agent_id is not None:
+        target = await tx.maybe_agent(to_agent_id)
+        if target is None:
+            msg = f"cannot transfer to agent {to_agent_id!r}: no agent with that id is registered"
+            raise InvalidRequest(msg)
+        return target
+    unknown = sorted(set(to_skills or []) - skills_of(await tx.view_agents()))
+    if unknown:
+        msg = f"cannot transfer to skills {unknown}: no registered agent has them"
+        raise InvalidRequest(msg)
+    return None
 
 
 async def restore(
