@@ -1,31 +1,58 @@
 """Desk recovery: after a restart, or a Redis that lost its data, the checkpoints are the truth.
 
 Agents the API registered are put back with the status they last set (the heartbeat TTL then
-takes away the ones that are gone) and every human handoff a conversation still waits on, but the
-desk no longer knows, is submitted again.
+takes away the ones that are gone). Every human handoff a conversation still waits on, but the
+desk no longer knows, is given back: to the agent who held it when the store says one did (the
+chat stays theirs, nobody else is offered it), else submitted again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any, Protocol, get_args
 
-from api.handoffs import HandoffService
+import redis.asyncio as aioredis
+from pydantic import ValidationError
+
+from api.store import ApiStore
+from desk.base import Desk
 from desk.errors import DeskError
 from desk.errors import NotFound as DeskNotFound
-from desk.models import AgentSpec
-from graph.runtime import ConversationNotFound
+from desk.models import AgentSpec, HandoffRequest, HeldStatus, Urgency
+from graph.runtime import BatonRuntime, ConversationNotFound
+from graph.runtime_models import ConversationView
 
 log = logging.getLogger("baton.api.recovery")
 _YIELD_EVERY = 50
+_URGENCIES = frozenset(get_args(Urgency))
 
 
-async def recover(service: HandoffService) -> tuple[int, int]:
+class RecoveryHost(Protocol):
+    """What recovery uses of the service that glues the graph and the desk."""
+
+    desk: Desk
+    store: ApiStore
+    runtime: BatonRuntime
+    redis: aioredis.Redis | None
+    prefix: str
+
+    async def handoff_started_elsewhere(
+        self, conversation_id: str, record: dict[str, Any], *, recorded: bool = False
+    ) -> None:
+        """Submit a handoff the desk does not know (``recorded``: it was announced before)."""
+        ...
+
+
+async def recover(service: RecoveryHost) -> tuple[int, int]:
     """Make the desk whole again after a restart or a Redis that lost its data.
 
     The graph checkpoints are the source of truth: agents the API registered are put back with
     their last status, and every human handoff a conversation still waits on but the desk does not
-    know is submitted again. Returns (agents restored, handoffs re-submitted).
+    know is restored to the agent who held it, or submitted again when nobody did.
+
+    Returns:
+        (agents restored, handoffs given back to the desk).
     """
     if service.redis is not None:
         # A missing mark (fresh or wiped Redis) reads "recovering" until this pass ends; a routine
@@ -34,7 +61,11 @@ async def recover(service: HandoffService) -> tuple[int, int]:
         await service.redis.set(_intact_key(service), "recovering", nx=True)
     agents = 0
     for raw in await service.store.agent_profiles():
-        spec = AgentSpec.model_validate_json(raw)
+        try:
+            spec = AgentSpec.model_validate_json(raw)
+        except ValidationError as exc:  # an id from before the id rule: nobody could reach it anyway
+            log.warning("stored agent profile skipped: %s", exc.errors()[0]["msg"])
+            continue
         try:
             await service.desk.get_agent(spec.id)
         except DeskNotFound:
@@ -57,6 +88,9 @@ async def recover(service: HandoffService) -> tuple[int, int]:
         if view is None or view.pending_interrupt is None or not record or record["id"] != handoff_id:
             await service.store.close_handoff(handoff_id)  # it ended before the restart
             continue
+        if await _restore_held(service, view, record):
+            handoffs += 1
+            continue
         try:
             await service.handoff_started_elsewhere(cid, record, recorded=True)
         except DeskError as exc:  # another worker re-submitted it first
@@ -66,22 +100,73 @@ async def recover(service: HandoffService) -> tuple[int, int]:
     if service.redis is not None:
         await service.redis.set(_intact_key(service), "1", xx=True)
     if agents or handoffs:
-        log.warning("desk recovery: %d agent(s) restored, %d handoff(s) re-submitted", agents, handoffs)
+        log.warning("desk recovery: %d agent(s) restored, %d handoff(s) given back", agents, handoffs)
     return agents, handoffs
 
 
-def _intact_key(service: HandoffService) -> str:
+async def _restore_held(service: RecoveryHost, view: ConversationView, record: dict[str, Any]) -> bool:
+    """Give a handoff back to the agent the store says held it; False when nobody did or they can't.
+
+    ``active`` once the agent has written since the handoff began, else ``accepted``. An agent the
+    desk does not know or who is full gets nothing: the handoff is submitted again instead.
+    """
+    cid, handoff_id = view.conversation_id, str(record["id"])
+    held = await service.store.conversation(cid) or {}
+    agent_id = held.get("agent_id")
+    if not agent_id or held.get("handoff_id") != handoff_id:
+        return False
+    since = int(record.get("message_index", 0))
+    wrote = any(t.role == "agent" and t.index >= since for t in view.transcript)
+    status: HeldStatus = "active" if wrote else "accepted"
+    try:
+        await service.desk.restore(_request(cid, record), str(agent_id), status)
+    except DeskNotFound:
+        log.warning("handoff %s: agent %s is gone; submitting it again", handoff_id, agent_id)
+        return False
+    except DeskError as exc:  # restored by another worker first, or the agent is full
+        if await _known(service.desk, handoff_id):
+            return True
+        log.warning("handoff %s: not restored to %s (%s); submitting it again", handoff_id, agent_id, exc)
+        return False
+    return True
+
+
+async def _known(desk: Desk, handoff_id: str) -> bool:
+    try:
+        await desk.get(handoff_id)
+    except DeskNotFound:
+        return False
+    return True
+
+
+def _request(cid: str, record: dict[str, Any]) -> HandoffRequest:
+    """The desk request of a graph handoff record, as the service first submitted it."""
+    urgency = record["urgency"] if record["urgency"] in _URGENCIES else "medium"
+    return HandoffRequest(
+        handoff_id=record["id"],
+        conversation_id=cid,
+        priority=max(1, min(100, int(record["priority"]))),
+        urgency=urgency,
+        required_skills=list(record["required_skills"]),
+        optional_skills=list(record["optional_skills"]),
+        reason=record["reason"],
+        trigger=record["trigger"],
+        brief=record["brief"],
+    )
+
+
+def _intact_key(service: RecoveryHost) -> str:
     return f"{service.prefix}desk:intact"
 
 
-async def desk_intact(service: HandoffService) -> bool:
+async def desk_intact(service: RecoveryHost) -> bool:
     """False when Redis lost the desk's data since the last recovery pass (the mark is gone)."""
     if service.redis is None:
         return True
     return await service.redis.get(_intact_key(service)) in (b"1", "1")
 
 
-async def keep_recovering(service: HandoffService, every_s: float, check_s: float = 1.0) -> None:
+async def keep_recovering(service: RecoveryHost, every_s: float, check_s: float = 1.0) -> None:
     """Re-check the desk against the checkpoints every ``every_s``, and within ``check_s`` of a wipe."""
     loop = asyncio.get_running_loop()
     last = loop.time()

@@ -1,10 +1,13 @@
-"""Desk recovery: after a restart or a wiped Redis, agents come back with the status they last set."""
+"""Desk recovery: after a restart or a wiped Redis, agents come back with the status they last set and
+the chats they held."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ from test_api_support import ADMIN, Api, api_settings
 from api import recovery
 from api.app import create_app
 from desk.config import DeskConfig
+from desk.models import AgentSpec
 
 
 async def _statuses(tmp_path: Path, change: dict[str, str] | None = None) -> dict[str, str]:
@@ -35,6 +39,62 @@ async def _statuses(tmp_path: Path, change: dict[str, str] | None = None) -> dic
             assert r.status_code == 200, r.text
         listed = (await http.get("/v1/agents", headers=api.auth(ADMIN))).json()
     return {a["id"]: a["status"] for a in listed}
+
+
+SKILLS = {"real_estate": 0.9, "empathy": 0.9, "legal": 0.9, "luxury": 0.9}
+ASK_FOR_A_PERSON = "Can I talk to a real person please?"
+
+
+def _durable(tmp_path: Path) -> Any:
+    """Settings whose checkpoints survive the app (SQLite), like a restarted embedded server."""
+    return api_settings(tmp_path, checkpoint_url=f"sqlite:///{tmp_path / 'checkpoints.sqlite'}")
+
+
+@asynccontextmanager
+async def _serving(tmp_path: Path) -> AsyncIterator[tuple[Any, httpx.AsyncClient, Api]]:
+    """One life of the embedded service on ``tmp_path``: (app, client, helpers)."""
+    app = create_app(_durable(tmp_path))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=30) as http,
+    ):
+        yield app, http, Api("http://test", http)
+
+
+@pytest.mark.parametrize("replied", [False, True], ids=["accepted", "active"])
+async def test_a_restart_gives_a_held_chat_back_to_its_agent(tmp_path: Path, replied: bool) -> None:
+    async with _serving(tmp_path) as (_, http, api):
+        maria = await api.agent("maria", SKILLS)
+        cid, token = await api.conversation()
+        turn = await api.say(cid, token, ASK_FOR_A_PERSON)
+        handoff_id = turn["handoff"]["handoff_id"]
+        assert (await api.act(handoff_id, "accept", maria)).status_code == 200
+        if replied:
+            assert (await api.act(handoff_id, "reply", maria, {"text": "Maria here."})).status_code == 200
+        await api.agent("lee", SKILLS)  # free when the restart comes: a candidate for an offer
+        before = (await http.get(f"/v1/handoffs/{handoff_id}", headers=api.auth(ADMIN))).json()
+    async with _serving(tmp_path) as (_, http, api):
+        detail = (await http.get(f"/v1/handoffs/{handoff_id}", headers=api.auth(ADMIN))).json()
+        assert detail["handoff"]["status"] == ("active" if replied else "accepted")
+        assert detail["handoff"]["assigned_agent_id"] == "maria"
+        assert detail["handoff"]["brief"] == before["handoff"]["brief"], "the brief comes back too"
+        agents = {a["id"]: a for a in (await http.get("/v1/agents", headers=api.auth(ADMIN))).json()}
+        assert agents["maria"]["active_handoff_ids"] == [handoff_id]
+        assert agents["lee"]["offered_handoff_ids"] == []
+        again = await api.act(handoff_id, "reply", maria, {"text": "Still here."})
+        assert again.status_code == 200, again.text
+
+
+async def test_a_stored_profile_with_an_id_from_before_the_id_rule_does_not_stop_a_restart(
+    tmp_path: Path,
+) -> None:
+    async with _serving(tmp_path) as (app, _, api):
+        await api.agent("maria", SKILLS)
+        legacy = AgentSpec.model_construct(id="ops/legacy", status="online")  # stored before the rule
+        await app.state.store.set_agent_profile("ops/legacy", legacy.model_dump_json())
+    async with _serving(tmp_path) as (_, http, api):
+        listed = (await http.get("/v1/agents", headers=api.auth(ADMIN))).json()
+        assert [a["id"] for a in listed] == ["maria"]
 
 
 async def test_restarted_desk_restores_each_agents_last_status(tmp_path: Path) -> None:
@@ -97,7 +157,7 @@ async def test_a_wiped_redis_desk_is_noticed_and_rebuilt_before_ready(
             await api.agent("maria", {"real_estate": 0.9}, status="online")
             assert (await http.get("/readyz")).status_code == 200
             # A routine pass over an intact desk keeps the service ready while it runs.
-            service = app.state.service
+            service = app.state.engine
             seen: list[bool] = []
             profiles = service.store.agent_profiles
 

@@ -105,7 +105,8 @@ async def test_kill9_mid_handoff_agent_can_resume(
         await asyncio.to_thread(server.kill9)
         await asyncio.to_thread(server.start, 180)
 
-        view = (await http.get(f"/v1/conversations/{customer.cid}", headers=customer.auth)).json()
+        # The admin's view: a customer is not shown the brief.
+        view = (await http.get(f"/v1/conversations/{customer.cid}", headers=admin(server))).json()
         assert view["status"] == "awaiting_human"
         assert [t["text"] for t in view["transcript"] if t["role"] == "customer"][-1] == TRIGGER
         assert view["handoff"]["id"] == handoff_id
@@ -128,6 +129,61 @@ async def test_kill9_mid_handoff_agent_can_resume(
         assert after["transcript"][-1]["role"] == "agent"
 
 
+@pytest.mark.parametrize("profile", ["embedded", "scaled"])
+async def test_kill9_after_accept_the_agent_keeps_the_chat(
+    profile: str, tmp_path: Path, servers: list[BatonServer]
+) -> None:
+    """A restart is not the agent's doing: the accepted chat stays theirs, nobody else is offered it.
+
+    The server stays down longer than the heartbeat TTL: no console could heartbeat meanwhile, so the
+    downtime must not count as the agents' silence.
+    """
+    ttl_s = 8.0
+    desk = tmp_path / "desk.yaml"
+    desk.write_text(f"heartbeat_ttl_s: {ttl_s}\n", encoding="utf-8")
+    env = {"BATON_DESK_CONFIG": str(desk), "BATON_DESK_TICK_S": "0.2"}
+    if profile == "scaled":
+        env |= await scaled_env(tmp_path)
+    server = await start(servers, BatonServer(tmp_path / "data", env=env))
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        maria = await register(http, server, "maria")
+        customer, handoff_id = await handoff_started(http)
+        accepted = await http.post(f"/v1/handoffs/{handoff_id}/accept", headers=maria.auth)
+        assert accepted.status_code == 200, accepted.text
+        lee = await register(http, server, "lee")  # free when the restart comes: a candidate for an offer
+        first = await http.post(
+            f"/v1/handoffs/{handoff_id}/reply", json={"text": "Hi Dana, Maria here."}, headers=maria.auth
+        )
+        assert first.status_code == 200, first.text
+        for agent in (maria, lee):
+            beat = await http.post(f"/v1/agents/{agent.agent_id}/heartbeat", headers=agent.auth)
+            assert beat.status_code == 200, beat.text
+
+        await asyncio.to_thread(server.kill9)
+        await asyncio.sleep(ttl_s + 1)
+        await asyncio.to_thread(server.start, 180)
+        for agent in (maria, lee):  # the consoles reconnect
+            beat = await http.post(f"/v1/agents/{agent.agent_id}/heartbeat", headers=agent.auth)
+            assert beat.status_code == 200, beat.text
+
+        detail = (await http.get(f"/v1/handoffs/{handoff_id}", headers=admin(server))).json()
+        assert detail["handoff"]["status"] == "active"
+        assert detail["handoff"]["assigned_agent_id"] == maria.agent_id
+        holder = (await http.get(f"/v1/agents/{maria.agent_id}", headers=maria.auth)).json()
+        assert holder["active_handoff_ids"] == [handoff_id], "her capacity counts the chat"
+        other = (await http.get(f"/v1/agents/{lee.agent_id}", headers=lee.auth)).json()
+        assert other["offered_handoff_ids"] == []
+        again = await http.post(
+            f"/v1/handoffs/{handoff_id}/reply", json={"text": "Still here, Dana."}, headers=maria.auth
+        )
+        assert again.status_code == 200, again.text
+        view = (await http.get(f"/v1/conversations/{customer.cid}", headers=customer.auth)).json()
+        assert [t["text"] for t in view["transcript"] if t["role"] == "agent"] == [
+            "Hi Dana, Maria here.",
+            "Still here, Dana.",
+        ]
+
+
 async def test_kill9_mid_handoff_keeps_turn_handoff_and_brief(
     tmp_path: Path, servers: list[BatonServer]
 ) -> None:
@@ -135,12 +191,13 @@ async def test_kill9_mid_handoff_keeps_turn_handoff_and_brief(
     server = await start(servers, BatonServer(tmp_path / "data"))
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         customer, handoff_id = await handoff_started(http)
-        before = (await http.get(f"/v1/conversations/{customer.cid}", headers=customer.auth)).json()
+        # The admin's view: a customer is not shown the brief.
+        before = (await http.get(f"/v1/conversations/{customer.cid}", headers=admin(server))).json()
 
         await asyncio.to_thread(server.kill9)
         await asyncio.to_thread(server.start, 180)
 
-        after = (await http.get(f"/v1/conversations/{customer.cid}", headers=customer.auth)).json()
+        after = (await http.get(f"/v1/conversations/{customer.cid}", headers=admin(server))).json()
         assert after["transcript"] == before["transcript"]
         assert after["status"] == "awaiting_human"
         assert after["handoff"]["id"] == handoff_id
