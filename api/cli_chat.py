@@ -1,14 +1,30 @@
-"""Terminal conversations: the scripted ``baton demo`` and the interactive ``baton chat``."""
+"""Terminal conversations: the scripted ``baton demo`` and the interactive ``baton chat``.
+
+Both run the service in process and go through its one door (``api/turns.py``), like REST: the
+terminal posts customer turns as the admin and acts as a human agent through the desk.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
+from api.app import create_app
+from api.auth import Principal
+from api.errors import ApiError
+from api.turns import CustomerTurn, HumanTurn, TurnService
+from desk.errors import DeskError
+from desk.models import AgentSpec
 from graph.actions import Close, Reply, ReturnToAI
-from graph.runtime import BatonRuntime, NotInterrupted
+from graph.runtime import NotInterrupted
 from graph.runtime_models import TurnResult
 from graph.settings import Settings, get_settings
 
@@ -45,6 +61,71 @@ def _settings(policy: Path | None) -> Settings:
     return settings.model_copy(update={"policy": policy}) if policy else settings
 
 
+@dataclass
+class Terminal:
+    """The terminal user as Baton sees them: the admin posting customer turns, and one agent."""
+
+    turns: TurnService
+    agent_id: str
+
+    @property
+    def admin(self) -> Principal:
+        return Principal("admin")
+
+    @property
+    def agent(self) -> Principal:
+        return Principal("agent", self.agent_id)
+
+    async def say(self, conversation: str, text: str) -> TurnResult:
+        """A customer turn through the one door; a human handoff it starts is taken by this agent."""
+        outcome = await self.turns.turn(self.admin, CustomerTurn(conversation, (text,)))
+        if outcome.result.handoff and outcome.result.handoff["kind"] == "human":
+            await self._take(outcome.result.handoff["id"])
+        return outcome.result
+
+    async def act(self, conversation: str, action: Reply | ReturnToAI | Close) -> TurnResult:
+        """A human action as this agent, through the desk like any agent's."""
+        await self.turns.engine.desk.heartbeat(self.agent_id)
+        request = HumanTurn(action, conversation_id=conversation)
+        return (await self.turns.turn(self.agent, request)).result
+
+    async def _take(self, handoff_id: str) -> None:
+        handoff = await self.turns.engine.desk.get(handoff_id)
+        if handoff.offered_agent_id == self.agent_id:
+            await self.turns.accept(self.agent, handoff_id)
+
+
+@asynccontextmanager
+async def terminal(policy: Path | None, agent_id: str) -> AsyncIterator[Terminal]:
+    """The service in process (same runtime, desk, store and door as ``baton serve``) and its agent.
+
+    The agent has every skill the policy asks for, so each human handoff is offered to the terminal.
+    """
+    app = create_app(_settings(policy))
+    async with app.router.lifespan_context(app):
+        turns: TurnService = app.state.turns
+        policy_now = turns.engine.runtime.context.policies.current().policy
+        skills = {s for t in policy_now.targets.values() for s in t.skills}
+        skills |= {s for r in policy_now.rules for s in (*r.required_skills, *r.optional_skills)}
+        spec = AgentSpec(
+            id=agent_id, display_name=agent_id, skills=dict.fromkeys(skills, 1.0), max_concurrent=50
+        )
+        await turns.engine.desk.register_agent(spec.model_copy(update={"status": "online"}))
+        beat = asyncio.create_task(_heartbeat(turns, agent_id))
+        try:
+            yield Terminal(turns, agent_id)
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+
+
+async def _heartbeat(turns: TurnService, agent_id: str) -> None:
+    while True:  # the person at the terminal is there as long as the command runs
+        await turns.engine.desk.heartbeat(agent_id)
+        await asyncio.sleep(5)
+
+
 def show(console: Console, result: TurnResult, *, routed: bool = True) -> None:
     """Print what a run produced: routing (when the router ran), replies, handoff, pending interrupt."""
     routing = result.routing
@@ -76,9 +157,11 @@ def show(console: Console, result: TurnResult, *, routed: bool = True) -> None:
 
 
 async def run_demo(console: Console, policy: Path | None) -> None:
-    """Play ``DEMO_SCRIPT`` against the real graph and print every step."""
+    """Play ``DEMO_SCRIPT`` through the service's one door and print every step."""
     conversation = f"demo-{uuid.uuid4().hex[:8]}"
-    async with BatonRuntime.open(_settings(policy)) as runtime:
+    async with terminal(policy, "maria") as term:
+        runtime = term.turns.engine.runtime
+        await term.turns.engine.register(conversation)
         console.print(
             f"[bold]Baton demo[/] conversation {conversation} "
             f"(model: {'configured' if runtime.context.model else 'offline'})"
@@ -86,15 +169,15 @@ async def run_demo(console: Console, policy: Path | None) -> None:
         for who, text in DEMO_SCRIPT:
             if who == "customer":
                 console.print(f"[bold green]customer[/]: {text}", highlight=False)
-                result = await runtime.post_message(conversation, text)
+                result = await term.say(conversation, text)
             elif who == "human":
                 console.print(f"[bold magenta]human agent resumes with a reply[/]: {text}", highlight=False)
-                result = await runtime.resume(conversation, Reply(text=text, agent_id="maria"))
+                result = await term.act(conversation, Reply(text=text, agent_id="maria"))
             else:
                 console.print(
                     f"[bold magenta]human agent returns to AI[/] with note: {text}", highlight=False
                 )
-                result = await runtime.resume(conversation, ReturnToAI(note=text, agent_id="maria"))
+                result = await term.act(conversation, ReturnToAI(note=text, agent_id="maria"))
             show(console, result, routed=who == "customer")
         view = await runtime.get(conversation)
         console.print(
@@ -105,8 +188,11 @@ async def run_demo(console: Console, policy: Path | None) -> None:
 
 
 async def run_chat(console: Console, policy: Path | None, conversation: str) -> None:
-    """Interactive loop; slash commands let the user act as the human agent."""
-    async with BatonRuntime.open(_settings(policy)) as runtime:
+    """Interactive loop; slash commands let the user act as the human agent (``cli``)."""
+    async with terminal(policy, "cli") as term:
+        if not await term.turns.engine.register(conversation):
+            console.print(f"[red]conversation {conversation} was deleted; ids are not reused[/]")
+            return
         console.print(
             f"conversation {conversation}. Type a message; /human TEXT, /return [NOTE], /close, /quit."
         )
@@ -121,24 +207,21 @@ async def run_chat(console: Console, policy: Path | None, conversation: str) -> 
                 return
             try:
                 if line.startswith("/human "):
-                    result = await runtime.resume(conversation, Reply(text=line[7:].strip(), agent_id="cli"))
+                    result = await term.act(conversation, Reply(text=line[7:].strip(), agent_id="cli"))
                 elif line.startswith("/return"):
-                    result = await runtime.resume(
-                        conversation, ReturnToAI(note=line[7:].strip(), agent_id="cli")
-                    )
+                    result = await term.act(conversation, ReturnToAI(note=line[7:].strip(), agent_id="cli"))
                 elif line.startswith("/close"):
-                    result = await runtime.resume(conversation, Close(note=line[6:].strip(), agent_id="cli"))
+                    result = await term.act(conversation, Close(note=line[6:].strip(), agent_id="cli"))
                 elif line.startswith("/"):
                     console.print("[red]unknown command[/]; use /human TEXT, /return [NOTE], /close, /quit")
                     continue
                 else:
-                    result = await runtime.post_message(conversation, line)
-                    show(console, result)
+                    show(console, await term.say(conversation, line))
                     continue
             except NotInterrupted:
                 console.print("[red]no human handoff is waiting in this conversation[/]")
                 continue
-            except ValueError as exc:
-                console.print(f"[red]{exc}[/]")
+            except (ApiError, DeskError, ValueError) as exc:
+                console.print(f"[red]{escape(str(exc))}[/]")
                 continue
             show(console, result, routed=False)
