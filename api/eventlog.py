@@ -1,6 +1,7 @@
 """Sequenced event streams behind the WebSockets: append, replay after ``since``, follow live.
 
-``LocalEventLog`` keeps a ring per stream in process and persists every event in the API store;
+``LocalEventLog`` persists every event in the API store and keeps a ring of the newest ones for the
+most recently used streams in process;
 ``RedisEventLog`` uses one Redis Stream per stream (ids ``<seq>-1``, seq from ``INCR`` in the same
 Lua call, so order is global across workers); one reader task per worker ``XREAD BLOCK``s on all
 followed streams and fans entries out, so an open socket holds no Redis connection.
