@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from graph.lexicon import (
+    CONTACT_RE,
     DISTRESS_PATTERNS,
     HUMAN_REQUEST_PATTERNS,
     LEGAL_PATTERNS,
@@ -92,7 +93,6 @@ _FAILED = re.compile(
     r"keeps? (?:failing|happening|crashing))\b",
     re.I,
 )
-_CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d\s().-]{8,}\d")
 _STRONG_LEGAL = re.compile(r"\b(lawsuit|suing|sue|probate|lien|title dispute|litigation|court)\b", re.I)
 
 
@@ -220,7 +220,7 @@ class OfflineAnalyzer:
         if failed:
             evidence.append(f"{failed} turn(s) saying it still fails")
 
-        contact = any(_CONTACT.search(t) for t in customer_turns)
+        contact = any(CONTACT_RE.search(t) for t in customer_turns)
         lead = _clamp(
             (0.25 if property_value or budget else 0.0)
             + {"immediate": 0.25, "moderate": 0.15, "long": 0.0, "unknown": 0.0}[timeline]

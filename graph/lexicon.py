@@ -113,26 +113,44 @@ INTENSIFIERS = frozenset(
 )
 
 DISTRESS_PATTERNS = (
-    r"\bdivorc\w*",
-    r"\b(passed away|died|death|funeral|estate of|inherit\w*)\b",
-    r"\b(foreclos\w*|bankrupt\w*|evict\w*)\b",
-    r"\b(desperate|devastated|overwhelmed|panic\w*|can'?t cope|falling apart|in tears|crying)\b",
-    r"\b(lost my job|laid off|medical bills|emergency)\b",
+    re.compile(r"\bdivorc\w*", re.I),
+    re.compile(r"\b(passed away|died|death|funeral|estate of|inherit\w*)\b", re.I),
+    re.compile(r"\b(foreclos\w*|bankrupt\w*|evict\w*)\b", re.I),
+    re.compile(
+        r"\b(desperate|devastated|overwhelmed|panic\w*|can'?t cope|falling apart|in tears|crying)\b", re.I
+    ),
+    re.compile(r"\b(lost my job|laid off|medical bills|emergency)\b", re.I),
 )
 LEGAL_PATTERNS = (
-    r"\b(lawyer|attorney|lawsuit|sue|suing|court|legal|litigation|lien|probate|title dispute)\b",
-    r"\b(contract dispute|breach|liabilit\w*|easement|zoning violation|power of attorney)\b",
-    r"\b(divorc\w*|custody|estate|trust|executor)\b",
+    re.compile(
+        r"\b(lawyer|attorney|lawsuit|sue|suing|court|legal|litigation|lien|probate|title dispute)\b", re.I
+    ),
+    re.compile(
+        r"\b(contract dispute|breach|liabilit\w*|easement|zoning violation|power of attorney)\b", re.I
+    ),
+    re.compile(r"\b(divorc\w*|custody|estate|trust|executor)\b", re.I),
 )
 HUMAN_REQUEST_PATTERNS = (
-    r"\b(talk|speak|chat)\s+(to|with)\s+(a\s+|an\s+|some\s*one|a real\s+)?(human|person|agent|"
-    r"representative|rep|someone|real person|manager|supervisor|realtor|broker)\b",
-    r"\b(human|real person|live agent|operator|representative)\s*(please|now|!)",
-    r"\b(get|give|connect|transfer|put)\s+me\s+(to|with|through to)\s+(a\s+|an\s+)?"
-    r"(human|person|agent|representative|someone|manager|supervisor)\b",
-    r"\bi want (a|an) (human|person|real agent|representative)\b",
-    r"\b(are you|is this) a (bot|robot|machine)\b",
+    re.compile(
+        r"\b(talk|speak|chat)\s+(to|with)\s+(a\s+|an\s+|some\s*one|a real\s+)?(human|person|agent|"
+        r"representative|rep|someone|real person|manager|supervisor|realtor|broker)\b",
+        re.I,
+    ),
+    re.compile(r"\b(human|real person|live agent|operator|representative)\s*(please|now|!)", re.I),
+    re.compile(
+        r"\b(get|give|connect|transfer|put)\s+me\s+(to|with|through to)\s+(a\s+|an\s+)?"
+        r"(human|person|agent|representative|someone|manager|supervisor)\b",
+        re.I,
+    ),
+    re.compile(r"\bi want (a|an) (human|person|real agent|representative)\b", re.I),
+    re.compile(r"\b(are you|is this) a (bot|robot|machine)\b", re.I),
 )
+# Contact details (an email address or a phone number) as the analyzer and the concierge read them.
+# The lookbehind lets an address start only where a run of address characters starts: without it
+# every letter of a long word restarted a scan to the end of the word (quadratic: a 40,000-character
+# message took 14 s). A match can never start mid-run anyway, so what is found does not change.
+LOOSE_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.]+")
+CONTACT_RE = re.compile(rf"{LOOSE_EMAIL_RE.pattern}|\+?\d[\d\s().-]{{8,}}\d")
 
 _WORD = re.compile(r"[a-z']+")
 
@@ -177,11 +195,11 @@ def sentiment_score(text: str) -> float:
     return max(-1.0, min(1.0, score))
 
 
-def any_match(patterns: Iterable[str], text: str) -> list[str]:
-    """Return the matched snippets of every pattern that fires on ``text`` (case-insensitive)."""
+def any_match(patterns: Iterable[re.Pattern[str]], text: str) -> list[str]:
+    """Return the matched snippets of every pattern that fires on ``text``."""
     found: list[str] = []
     for pattern in patterns:
-        m = re.search(pattern, text, re.IGNORECASE)
+        m = pattern.search(text)
         if m:
             found.append(m.group(0))
     return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from graph.lexicon import CONTACT_RE
 from nodes.base import BotSpec, Slot, make_bot
 from nodes.names import CONCIERGE_BOT
 from nodes.opening import opening_for
@@ -12,7 +13,6 @@ _NAME = re.compile(r"\b(?i:my name is|i'm|i am|this is|call me)\s+([A-Z][a-z]+(?
 _GOAL = re.compile(
     r"\b(buy\w*|sell\w*|rent\w*|invest\w*|valuation|list(?:ing)?|move|moving|relocat\w+)\b", re.I
 )
-_CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d\s().-]{8,}\d")
 
 
 def _name(text: str, asked: bool) -> str | None:
@@ -31,7 +31,7 @@ def _goal(text: str, asked: bool) -> str | None:
 
 
 def _contact(text: str, asked: bool) -> str | None:
-    m = _CONTACT.search(text)
+    m = CONTACT_RE.search(text)
     return m.group(0).strip() if m else None
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from graph.context.lexicon import BUDGET_CUE_RE, FINANCING_RE, TIMELINE_RE
+from graph.lexicon import LOOSE_EMAIL_RE
 from graph.textutil import parse_money
 
 Extractor = Callable[[str, bool], "str | None"]
@@ -28,10 +29,11 @@ _MOTIVATION = re.compile(
     re.IGNORECASE,
 )
 _AREA = re.compile(r"\b(?:in|near|around|close to)\s+((?:the\s+)?[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+){0,2})")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
-_ORDER = re.compile(r"\b(?:order(?:\s*(?:id|number|no\.?|#))?\s*[:#]?\s*)([A-Z0-9-]{5,})\b", re.IGNORECASE)
+# Possessive \s*+ (as in graph/context/lexicon.py's TICKET_RE): sharing a long run of spaces between
+# two \s* every possible way was quadratic, and only the other \s* could take what one gives back.
+_ORDER = re.compile(r"\b(?:order(?:\s*+(?:id|number|no\.?|#))?\s*+[:#]?\s*+)([A-Z0-9-]{5,})\b", re.IGNORECASE)
 _ACCOUNT = re.compile(
-    r"\b(?:account(?:\s*(?:id|number|no\.?|#))?\s*[:#]?\s*)([A-Z0-9-]{5,})\b", re.IGNORECASE
+    r"\b(?:account(?:\s*+(?:id|number|no\.?|#))?\s*+[:#]?\s*+)([A-Z0-9-]{5,})\b", re.IGNORECASE
 )
 _PLAN = re.compile(
     r"\b(free|basic|standard|starter|pro|premium|business|enterprise|team)\s+(?:plan|tier)\b", re.I
@@ -52,7 +54,9 @@ _FEATURES = re.compile(
     r"\d+\s*(?:bed(?:room)?s?|bath(?:room)?s?)|garage|home office|gym|elevator|penthouse)\b",
     re.I,
 )
-_BARE_AMOUNT = re.compile(r"^\s*\$?\s?(\d[\d,.]*)\s*(k|m|million|thousand)?\s*\.?\s*$", re.I)
+_BARE_AMOUNT = re.compile(
+    r"^\s*\$?\s?(\d[\d,.]*)\s*+(k|m|million|thousand)?\s*+\.?\s*+$", re.I
+)  # \s*+ as _ORDER
 
 
 def _first(pattern: re.Pattern[str], text: str, group: int = 0) -> str | None:
@@ -114,7 +118,7 @@ def financing(text: str, asked: bool) -> str | None:
 
 def email_or_account(text: str, asked: bool) -> str | None:
     """An email address or an account id."""
-    return _first(_EMAIL, text) or _first(_ACCOUNT, text, 1)
+    return _first(LOOSE_EMAIL_RE, text) or _first(_ACCOUNT, text, 1)
 
 
 def order_id(text: str, asked: bool) -> str | None:

@@ -222,16 +222,34 @@ def open_questions_of(turns: Sequence[Turn], limit: int = 3) -> list[str]:
     return questions[-limit:]
 
 
-_NEXT_STEPS: tuple[tuple[str, str], ...] = (
-    (r"cancel", "Confirm the cancellation{order} and tell the customer the outcome."),
-    (r"refund|return|exchange|send (?:it|something) back", "Process the return or refund{order}."),
-    (r"charg|bill|fee|pay|price|cost|promo|discount", "Review the charge{amount} and explain or correct it."),
-    (r"password|username|log ?in|sign ?in|access|locked", "Restore account access{account}."),
-    (r"address|update|change", "Make the requested change{account}, then confirm it back."),
-    (r"status|where|track|deliver|ship|arriv", "Check the order status{order} and give a date."),
-    (r"slow|error|not working|search|site|app|page", "Continue troubleshooting; skip steps already tried."),
-    (r"sell|list", "Discuss pricing and timeline for the sale."),
-    (r"buy|purchase|stock|size|interested", "Answer the product question and help complete the purchase."),
+_NEXT_STEPS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"cancel", re.I), "Confirm the cancellation{order} and tell the customer the outcome."),
+    (
+        re.compile(r"refund|return|exchange|send (?:it|something) back", re.I),
+        "Process the return or refund{order}.",
+    ),
+    (
+        re.compile(r"charg|bill|fee|pay|price|cost|promo|discount", re.I),
+        "Review the charge{amount} and explain or correct it.",
+    ),
+    (
+        re.compile(r"password|username|log ?in|sign ?in|access|locked", re.I),
+        "Restore account access{account}.",
+    ),
+    (re.compile(r"address|update|change", re.I), "Make the requested change{account}, then confirm it back."),
+    (
+        re.compile(r"status|where|track|deliver|ship|arriv", re.I),
+        "Check the order status{order} and give a date.",
+    ),
+    (
+        re.compile(r"slow|error|not working|search|site|app|page", re.I),
+        "Continue troubleshooting; skip steps already tried.",
+    ),
+    (re.compile(r"sell|list", re.I), "Discuss pricing and timeline for the sale."),
+    (
+        re.compile(r"buy|purchase|stock|size|interested", re.I),
+        "Answer the product question and help complete the purchase.",
+    ),
 )
 
 
@@ -246,6 +264,6 @@ def next_step_of(goal: str, facts: Sequence[Fact]) -> str:
         "account": f" for {account}" if account else "",
     }
     for pattern, template in _NEXT_STEPS:
-        if re.search(pattern, goal, re.IGNORECASE):
+        if pattern.search(goal):
             return template.format(**slots)
     return "Pick up from the customer's last message; identity details are already in the facts."

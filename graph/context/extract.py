@@ -126,7 +126,7 @@ def _ids(scan: _TurnScan) -> None:
         account_cue = "account" in left or "account_id" in scan.asked or text.strip(" .") == token
         if not has_digit and not (token.isupper() and account_cue):
             continue  # a plain 10-letter word ("RIDICULOUS") is not an id
-        if re.fullmatch(r"[a-z]+\d+", token) and ("user" in left or "account_id" not in scan.asked):
+        if re.fullmatch(r"(?<![a-z])[a-z]+\d+", token) and ("user" in left or "account_id" not in scan.asked):
             scan.add("username", token, m.span())
         else:
             scan.add("account_id", token, m.span())
@@ -275,7 +275,9 @@ def _names(scan: _TurnScan) -> None:
             scan.add("customer_name", lower.group("v"), lower.span("v"))
             return
         # A lower-cased answer to "full name?" ("joseph banter") is still a name.
-        if re.fullmatch(r"[A-Za-z][a-z'-]+(?:\s+[A-Za-z][a-z'-]+){1,2}", bare) and _is_name(bare.title()):
+        if re.fullmatch(r"(?<![A-Za-z'-])[A-Za-z][a-z'-]+(?:\s+[A-Za-z][a-z'-]+){1,2}", bare) and _is_name(
+            bare.title()
+        ):
             scan.add("customer_name", bare, (0, len(text)))
             return
     # A name typed on its own, even without a question ("Joyce Wu", "Joyce wu").

@@ -45,21 +45,29 @@ BOUGHT_RE = re.compile(
     re.IGNORECASE,
 )
 
-EMAIL_RE = re.compile(r"\b[A-Za-z0-9][\w.+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\b")
+# The local part is capped at RFC 5321's 64 characters: uncapped, every dot of "a.a.a.a..." started a
+# scan to the end of the run (quadratic).
+EMAIL_RE = re.compile(r"\b[A-Za-z0-9][\w.+-]{0,63}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\b")
 PHONE_RE = re.compile(
     r"(?<![\w$])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?\d{3}[\s.-]?\d{4}|\d{3}[.-]\d{3}[.-]\d{4}|\d{3}\s\d{3}\s\d{4})"
     r"(?![\w])"
 )
 TEN_DIGITS_RE = re.compile(r"(?<![\w$.,-])\d{10}(?![\w.,]\d)(?!\w)")
 ALNUM10_RE = re.compile(r"(?<![\w@.-])[A-Za-z0-9]{10}(?![\w@-])")
+# Possessive \s*+: only another \s* could take the spaces one gives back, so giving them back never
+# helps, and trying every way of sharing a long run of spaces between three \s* is cubic.
 TICKET_RE = re.compile(
-    r"\b(?:ticket|case|reference|ref|confirmation)\s*(?:number|no\.?|#|id)?\s*(?:is\s*)?"
-    r"[:#]?\s*(?P<v>[A-Z0-9-]{4,})\b",
+    r"\b(?:ticket|case|reference|ref|confirmation)\s*+(?:number|no\.?|#|id)?\s*+(?:is\s*+)?"
+    r"[:#]?\s*+(?P<v>[A-Z0-9-]{4,})\b",
     re.IGNORECASE,
 )
+# (?<!,\d{3},): a digit group right after a complete ",ddd," group is never where a match starts (the
+# group before it starts the same match first); without it each group of "1,000,000,..." rescanned
+# the rest of the number (quadratic).
+_GROUP_START = r"(?<!,\d{3},)"
 AMOUNT_RE = re.compile(
     r"(?P<v>\$\s?\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?(?:\s?(?:k|m|million|thousand)\b)?|"
-    r"\b\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?\s?(?:dollars?|bucks|usd)\b)",
+    rf"\b{_GROUP_START}\d{{1,3}}(?:,\d{{3}})*(?:\.\d{{1,2}})?\s?(?:dollars?|bucks|usd)\b)",
     re.IGNORECASE,
 )
 BARE_NUMBER_RE = re.compile(r"^\D{0,12}?(?P<v>\d{1,6}(?:\.\d{1,2})?)\D{0,12}$")
@@ -92,8 +100,9 @@ US_STATES = (
     "nd|oh|ok|or|pa|ri|sc|sd|tn|tx|ut|vt|va|wa|wv|wi|wy|dc"
 )
 STATE_ZIP_RE = re.compile(rf"\b(?i:{US_STATES})\.?,?\s+(?P<v>\d{{5}})(?:-\d{{4}})?\b")
-ZIP_CUE_RE = re.compile(r"\b(?:zip|postal)(?:\s*code)?\s*(?:is|:|=|-)?\s*(?P<v>\d{5})\b", re.IGNORECASE)
-PIN_CUE_RE = re.compile(r"\bpin(?:\s*(?:number|code|#))?\s*(?:is|:|=|-)?\s*(?P<v>\d{4,6})\b", re.IGNORECASE)
+# \s*+ as in TICKET_RE.
+ZIP_CUE_RE = re.compile(r"\b(?:zip|postal)(?:\s*+code)?\s*+(?:is|:|=|-)?\s*+(?P<v>\d{5})\b", re.I)
+PIN_CUE_RE = re.compile(r"\bpin(?:\s*+(?:number|code|#))?\s*+(?:is|:|=|-)?\s*+(?P<v>\d{4,6})\b", re.I)
 SIZE_RE = re.compile(
     r"\bsize\s+(?:\d{1,2}(?:\.5)?|xx?s|xx?l|xxxl|s|m|l|small|medium|large|extra[ -]large)\b", re.IGNORECASE
 )
@@ -106,8 +115,11 @@ PAYMENT_RE = re.compile(
     r"bank transfer|wire transfer|amex|american express|visa|mastercard|discover card)\b",
     re.IGNORECASE,
 )
+# "<handle> is my username" has no cue before the handle, so the handle starts after a non-letter and
+# is capped at 64 characters: uncapped, each letter of a long word started a scan to its end.
 USERNAME_CUE_RE = re.compile(
-    r"\buser\s?name(?:\s*(?:is|:|=|-)\s*|\s+(?=[A-Za-z][\w.-]*\d))(?P<v>[A-Za-z][\w.-]{2,})|(?P<w>[A-Za-z][\w.-]{2,})\s+is\s+my\s+user\s?name",
+    r"\buser\s?name(?:\s*(?:is|:|=|-)\s*|\s+(?=[A-Za-z][\w.-]*\d))(?P<v>[A-Za-z][\w.-]{2,})|"
+    r"(?<![A-Za-z])(?P<w>[A-Za-z][\w.-]{2,63})\s+is\s+my\s+user\s?name",
     re.IGNORECASE,
 )
 HANDLE_RE = re.compile(r"^[A-Za-z][A-Za-z._-]*\d[\w.-]*$")
@@ -145,7 +157,7 @@ FINANCING_RE = re.compile(
 BEDROOMS_RE = re.compile(
     r"\b(?:\d+|one|two|three|four|five|six)[ -]?(?:bed(?:room)?s?|br|bath(?:room)?s?|ba)\b", re.I
 )
-SQFT_RE = re.compile(r"\b\d{1,3}(?:,\d{3})*\s?(?:sq\.?\s?ft|square feet|sqft)\b", re.IGNORECASE)
+SQFT_RE = re.compile(rf"\b{_GROUP_START}\d{{1,3}}(?:,\d{{3}})*\s?(?:sq\.?\s?ft|square feet|sqft)\b", re.I)
 PROPERTY_TYPE_RE = re.compile(
     r"\b(?:condo|townhouse|townhome|single[- ]family(?: home)?|duplex|apartment|bungalow|ranch|"
     r"colonial|cottage|loft|villa|house)\b",
@@ -174,8 +186,10 @@ NOT_NAME_WORDS = _wordset(
     with by from about as lol transit okie dokie
     """
 )
-# A capitalised word with at least one lower-case letter ("ALessandro" is a typo'd name, "ID" is not).
-NAME_WORD = r"[A-Z][A-Za-z]*[a-z][A-Za-z]*(?:[-'][A-Z]?[a-z]+)?"
+# A capitalised word with at least one lower-case letter ("ALessandro" is a typo'd name, "ID" is not),
+# starting where a word starts. Capitals, the first lower-case letter, then any letters: one way to
+# read each word ("[A-Z][A-Za-z]*[a-z][A-Za-z]*" had n ways and was quadratic on one long word).
+NAME_WORD = r"(?<![A-Za-z])[A-Z]+[a-z][A-Za-z]*(?:[-'][A-Z]?[a-z]+)?"
 _NAME_CUE = (
     r"(?i:my name is|my name's|name is|name:|this is|i am|i'm|im|it's|it is|call me|"
     r"supposed to be|should be|correct name is)"

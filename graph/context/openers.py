@@ -61,13 +61,19 @@ _WANT = re.compile(
     r"looking to|i was wondering if|i want|i need)\s+(?P<rest>[^.?!]+)",
     re.IGNORECASE,
 )
-_ACTIONS: tuple[tuple[str, str], ...] = (
-    (r"cancel", "let me confirm the cancellation with you"),
-    (r"refund|return|exchange|send (?:it|something) back", "let me get the return or refund moving"),
-    (r"charg|bill|fee|pay|price|cost|promo", "let me go through that charge with you"),
-    (r"password|username|log ?in|sign ?in|access|locked", "let me get you back into your account"),
-    (r"address|update|change", "let me make that change now"),
-    (r"status|where|track|deliver|ship|arriv", "let me check exactly where things stand"),
+_ACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"cancel", re.I), "let me confirm the cancellation with you"),
+    (
+        re.compile(r"refund|return|exchange|send (?:it|something) back", re.I),
+        "let me get the return or refund moving",
+    ),
+    (re.compile(r"charg|bill|fee|pay|price|cost|promo", re.I), "let me go through that charge with you"),
+    (
+        re.compile(r"password|username|log ?in|sign ?in|access|locked", re.I),
+        "let me get you back into your account",
+    ),
+    (re.compile(r"address|update|change", re.I), "let me make that change now"),
+    (re.compile(r"status|where|track|deliver|ship|arriv", re.I), "let me check exactly where things stand"),
 )
 
 
@@ -100,7 +106,7 @@ def goal_phrase(goal: str) -> str:
 
 def _action(goal: str) -> str:
     for pattern, action in _ACTIONS:
-        if re.search(pattern, goal, re.IGNORECASE):
+        if pattern.search(goal):
             return action
     return "let me take it from here"
 

@@ -36,14 +36,14 @@ class SectionInput:
         """Fact values for ``keys``, in conversation order."""
         return [f.value for f in self.facts if f.key in keys]
 
-    def customer_sentences(self, pattern: str, limit: int = 2) -> list[str]:
-        """Customer sentences matching ``pattern`` (case-insensitive), clipped for a quick read."""
+    def customer_sentences(self, pattern: re.Pattern[str], limit: int = 2) -> list[str]:
+        """Customer sentences matching ``pattern``, clipped for a quick read."""
         found = [
             clip_words(s, 24)
             for t in self.turns
             if t.role == "customer"
             for s in sentences(t.text)
-            if re.search(pattern, s, re.IGNORECASE)
+            if pattern.search(s)
         ]
         return found[:limit]
 
@@ -70,9 +70,20 @@ def _property_details(inp: SectionInput) -> SectionValue:
     return found or NOT_STATED
 
 
+_MOTIVATION = re.compile(
+    r"\b(?:because|relocat\w*|moving|divorc\w*|downsiz\w*|upsiz\w*|retir\w*|new job|family|kids|estate)", re.I
+)
+_MUST_HAVE = re.compile(r"\b(?:must|need|has to|have to|looking for|want)\b", re.I)
+_DEAL_BREAKER = re.compile(
+    r"\b(?:no\s+\w+|don't want|do not want|deal ?breaker|avoid|not interested|won't)\b", re.I
+)
+_SHOWING = re.compile(
+    r"\b(?:show\w*|tour|visit|see (?:it|the)|weekend|evening|morning|afternoon|available)\b", re.I
+)
+
+
 def _motivation(inp: SectionInput) -> SectionValue:
-    cue = r"\b(?:because|relocat\w*|moving|divorc\w*|downsiz\w*|upsiz\w*|retir\w*|new job|family|kids|estate)"
-    return _or_not_stated(inp.customer_sentences(cue))
+    return _or_not_stated(inp.customer_sentences(_MOTIVATION))
 
 
 def _timeline(inp: SectionInput) -> SectionValue:
@@ -89,12 +100,8 @@ def _budget(inp: SectionInput) -> SectionValue:
 
 
 def _criteria(inp: SectionInput) -> SectionValue:
-    must = inp.values("rooms", "property_type") + inp.customer_sentences(
-        r"\b(?:must|need|has to|have to|looking for|want)\b", 2
-    )
-    breakers = inp.customer_sentences(
-        r"\b(?:no\s+\w+|don't want|do not want|deal ?breaker|avoid|not interested|won't)\b", 2
-    )
+    must = inp.values("rooms", "property_type") + inp.customer_sentences(_MUST_HAVE, 2)
+    breakers = inp.customer_sentences(_DEAL_BREAKER, 2)
     return {"must_haves": must, "deal_breakers": breakers}
 
 
@@ -104,8 +111,7 @@ def _financing_status(inp: SectionInput) -> SectionValue:
 
 
 def _showing_preferences(inp: SectionInput) -> SectionValue:
-    cue = r"\b(?:show\w*|tour|visit|see (?:it|the)|weekend|evening|morning|afternoon|available)\b"
-    return _or_not_stated(inp.customer_sentences(cue))
+    return _or_not_stated(inp.customer_sentences(_SHOWING))
 
 
 # Human agent.
