@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 settings.webhook_secret.get_secret_value() if settings.webhook_secret else "",
                 max_attempts=settings.webhook_max_attempts,
                 backoff_s=settings.webhook_backoff_s,
+                dropped_counter=metrics.webhooks_dropped,
             )
             if webhook_urls
             else None

@@ -50,6 +50,11 @@ class Metrics:
             "Customer turns refused with 503 because the worker was at capacity.",
             registry=self.registry,
         )
+        self.webhooks_dropped = Counter(
+            "baton_webhooks_dropped",
+            "Webhook deliveries dropped because the delivery queue was full (receivers too slow or down).",
+            registry=self.registry,
+        )
 
         self.gc_pauses = Histogram(
             "baton_gc_pause_seconds",

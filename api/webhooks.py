@@ -9,6 +9,7 @@ import hmac
 import logging
 
 import httpx
+from prometheus_client import Counter
 
 log = logging.getLogger("baton.webhooks")
 _QUEUE_MAX = 10_000
@@ -38,6 +39,7 @@ class WebhookSender:
         timeout_s: float = 5.0,
         workers: int = _WORKERS,
         queue_size: int = _QUEUE_MAX,
+        dropped_counter: Counter | None = None,
     ) -> None:
         self.urls = urls
         self._secret = secret
@@ -52,6 +54,7 @@ class WebhookSender:
         self.delivered = 0
         self.failed = 0
         self.dropped = 0
+        self._dropped_counter = dropped_counter
 
     def start(self) -> None:
         """Start the delivery workers (inside the running event loop)."""
@@ -67,6 +70,8 @@ class WebhookSender:
                 self._queue.put_nowait((url, body))
             except asyncio.QueueFull:
                 self.dropped += 1
+                if self._dropped_counter is not None:
+                    self._dropped_counter.inc()
                 log.error("webhook queue full; dropped an event for %s", url)
 
     async def _work(self) -> None:

@@ -14,10 +14,12 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from api.errors import ApiError
 from api.eventlog import LocalEventLog
 from api.limits import RateLimiter
+from api.metrics import Metrics
 from api.store import ApiStore, open_db
 from api.webhooks import WebhookSender
 from api.ws_models import CustomerMessageEvent
@@ -109,13 +111,21 @@ async def test_webhook_sender_holds_a_fixed_pool_and_drops_what_does_not_fit() -
 
     server = await asyncio.start_server(stuck_receiver, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    sender = WebhookSender([f"http://127.0.0.1:{port}/hook"], "secret", workers=3, queue_size=10)
+    metrics = Metrics()
+    sender = WebhookSender(
+        [f"http://127.0.0.1:{port}/hook"],
+        "secret",
+        workers=3,
+        queue_size=10,
+        dropped_counter=metrics.webhooks_dropped,
+    )
     sender.start()
     try:
         tasks_before = len(asyncio.all_tasks())
         for i in range(500):
             sender.send(json.dumps({"n": i}).encode())
         assert sender.dropped == 490
+        assert "baton_webhooks_dropped_total 490.0" in generate_latest(metrics.registry).decode()
         await until(lambda: connections == 3)
         # Three deliveries in flight, each with one receiver task; no task per queued event.
         assert len(asyncio.all_tasks()) <= tasks_before + 3
