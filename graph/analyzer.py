@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from graph.lexicon import (
@@ -19,7 +20,7 @@ from graph.lexicon import (
     sentiment_score,
 )
 from graph.signals import Signals, Timeline
-from graph.textutil import parse_money
+from graph.textutil import DigestCache, parse_money
 
 
 class IntentPredictor(Protocol):
@@ -100,20 +101,77 @@ def _clamp(x: float) -> float:
     return max(0.0, min(1.0, x))
 
 
-def _timeline(texts: Sequence[str]) -> Timeline:
-    # The latest statement wins: "no rush... actually we need to move next month" is immediate.
-    for text in reversed(texts):
-        for label, pattern in _TIMELINES:
-            if pattern.search(text):
-                return label
+def _first_timeline(text: str) -> Timeline:
+    for label, pattern in _TIMELINES:
+        if pattern.search(text):
+            return label
     return "unknown"
 
 
-class OfflineAnalyzer:
-    """Derives ``Signals`` from the customer's turns without any model endpoint."""
+@dataclass(frozen=True)
+class TurnFeatures:
+    """What one customer turn says, read once; :class:`OfflineAnalyzer` aggregates these per turn.
 
-    def __init__(self, intents: IntentPredictor | None = None) -> None:
+    Every field depends on the turn's text alone, so a turn analysed on an earlier call is never
+    scanned again: a conversation's 25th turn costs what its first did.
+    """
+
+    sentiment: float
+    human_request: tuple[str, ...]
+    vip_claim: bool
+    amounts: tuple[float, ...]  # money amounts of 10,000 and more
+    budget_cue: bool
+    legal: tuple[str, ...]
+    strong_legal: bool
+    distress: tuple[str, ...]
+    financing_yes: bool
+    financing_no: bool
+    timeline: Timeline  # the first timeline label that matches, in _TIMELINES order
+    sophistication: frozenset[str]
+    transaction: frozenset[str]
+    failed: bool
+    contact: bool
+    questions: int
+    words: int
+
+
+def read_turn(text: str) -> TurnFeatures:
+    """Scan one customer turn for every cue the analyzer uses (each pattern runs in linear time)."""
+    return TurnFeatures(
+        sentiment=sentiment_score(text),
+        human_request=tuple(any_match(HUMAN_REQUEST_PATTERNS, text)),
+        vip_claim=_VIP.search(text) is not None,
+        amounts=tuple(a for a in parse_money(text) if a >= 10_000),
+        budget_cue=_BUDGET_CUE.search(text) is not None,
+        legal=tuple(any_match(LEGAL_PATTERNS, text)),
+        strong_legal=_STRONG_LEGAL.search(text) is not None,
+        distress=tuple(any_match(DISTRESS_PATTERNS, text)),
+        financing_yes=_FINANCING_YES.search(text) is not None,
+        financing_no=_FINANCING_NO.search(text) is not None,
+        timeline=_first_timeline(text),
+        sophistication=frozenset(m.group(0).lower() for m in _SOPHISTICATED.finditer(text)),
+        transaction=frozenset(m.group(0).lower() for m in _TRANSACTION_CUES.finditer(text)),
+        failed=_FAILED.search(text) is not None,
+        contact=CONTACT_RE.search(text) is not None,
+        questions=text.count("?"),
+        words=len(text.split()),
+    )
+
+
+class OfflineAnalyzer:
+    """Derives ``Signals`` from the customer's turns without any model endpoint.
+
+    Thread-safe: the router runs it in worker threads. Each distinct turn text is read once
+    (:func:`read_turn`) and kept in a bounded cache keyed by a digest of the text.
+    """
+
+    def __init__(self, intents: IntentPredictor | None = None, *, cache_size: int = 8192) -> None:
         self._intents = intents
+        self._turns: DigestCache[TurnFeatures] = DigestCache(cache_size)
+
+    def features(self, text: str) -> TurnFeatures:
+        """The cues of one customer turn, read on first sight and cached."""
+        return self._turns.get_or_compute(text, read_turn)
 
     def analyze(
         self, customer_turns: Sequence[str], customer: Mapping[str, Any] | None = None, *, since: int = 0
@@ -129,34 +187,21 @@ class OfflineAnalyzer:
         """
         if not customer_turns:
             return Signals()
-        latest = customer_turns[-1]
-        case_turns = list(customer_turns[since:]) or [latest]
+        turns = [self.features(t) for t in customer_turns]
+        latest = turns[-1]
+        case_turns = turns[since:] or [latest]
         recent = case_turns[-3:]
         evidence: list[str] = []
 
-        intent, confidence = "unknown", 0.0
-        if self._intents is not None:
-            intent, confidence = self._intents.predict_intent(latest)
-            if len(latest.split()) <= 3 and len(customer_turns) > 1:
-                # "gold", "Joyce Wu", "Order ID: 7878573121" answer a question; they state no new intent.
-                confidence *= 0.5
-                evidence.append("short answer: intent confidence halved")
-            elif confidence < 0.5 and len(customer_turns) > 1:
-                # A bare "yes, 2 million" needs the previous turn to mean anything.
-                joined = " ".join(customer_turns[-2:])
-                alt_intent, alt_conf = self._intents.predict_intent(joined)
-                if alt_conf > confidence:
-                    intent, confidence = alt_intent, alt_conf
-            evidence.append(f"intent {intent} ({confidence:.2f})")
+        intent, confidence = self._intent(customer_turns, latest.words, evidence)
 
-        latest_sent = sentiment_score(latest)
-        earlier = [sentiment_score(t) for t in case_turns[-4:-1]]
+        earlier = [t.sentiment for t in case_turns[-4:-1]]
         # How the customer feels now: earlier anger makes it worse, earlier calm does not dilute it.
-        sentiment = latest_sent + 0.3 * min(0.0, *earlier) if earlier else latest_sent
+        sentiment = latest.sentiment + 0.3 * min(0.0, *earlier) if earlier else latest.sentiment
         if sentiment <= -0.3:
             evidence.append(f"negative sentiment {sentiment:.2f}")
 
-        human = any_match(HUMAN_REQUEST_PATTERNS, latest)
+        human = latest.human_request
         if human:
             evidence.append(f"asked for a human: {human[0]!r}")
 
@@ -164,63 +209,55 @@ class OfflineAnalyzer:
         vip = bool(customer and customer.get("vip"))
         if vip:
             evidence.append("VIP customer (profile)")
-        elif any(_VIP.search(t) for t in customer_turns):
+        elif any(t.vip_claim for t in turns):
             evidence.append("claims VIP status (not verified)")
 
-        amounts = [a for t in customer_turns for a in parse_money(t) if a >= 10_000]
+        amounts = [a for t in turns for a in t.amounts]
         property_value = max(amounts) if amounts else None
-        budget = None
-        for text in reversed(customer_turns):
-            if _BUDGET_CUE.search(text):
-                found = [a for a in parse_money(text) if a >= 10_000]
-                if found:
-                    budget = max(found)
-                    break
+        budget = next((max(t.amounts) for t in reversed(turns) if t.budget_cue and t.amounts), None)
         if property_value:
             evidence.append(f"amount {property_value:,.0f}")
 
-        legal_hits = [h for t in case_turns for h in any_match(LEGAL_PATTERNS, t)]
-        strong_legal = any(_STRONG_LEGAL.search(t) for t in case_turns)
+        legal_hits = [h for t in case_turns for h in t.legal]
+        strong_legal = any(t.strong_legal for t in case_turns)
         legal = "high" if len(legal_hits) >= 2 or strong_legal else "low" if legal_hits else "none"
         if legal != "none":
             evidence.append(f"legal ({legal}): {', '.join(legal_hits[:3])}")
 
-        distress_hits = [h for t in recent for h in any_match(DISTRESS_PATTERNS, t)]
-        distress = bool(distress_hits) or latest_sent <= -0.6
+        distress_hits = [h for t in recent for h in t.distress]
+        distress = bool(distress_hits) or latest.sentiment <= -0.6
         if distress:
             evidence.append(f"distress: {', '.join(distress_hits[:2]) or 'very negative turn'}")
 
-        financing = any(_FINANCING_YES.search(t) for t in customer_turns) and not any(
-            _FINANCING_NO.search(t) for t in customer_turns[-2:]
-        )
-        timeline = _timeline(customer_turns)
+        financing = any(t.financing_yes for t in turns) and not any(t.financing_no for t in turns[-2:])
+        # The latest statement wins: "no rush... actually we need to move next month" is immediate.
+        timeline = next((t.timeline for t in reversed(turns) if t.timeline != "unknown"), "unknown")
 
-        soph_hits = {m.group(0).lower() for t in customer_turns for m in _SOPHISTICATED.finditer(t)}
+        soph_hits = frozenset().union(*(t.sophistication for t in turns))
         big = property_value is not None and property_value > 1_000_000
         sophistication = (
             "high" if len(soph_hits) >= 2 or (soph_hits and big) else "medium" if soph_hits else "low"
         )
 
-        cues = {m.group(0).lower() for t in case_turns for m in _TRANSACTION_CUES.finditer(t)}
+        cues = frozenset().union(*(t.transaction for t in case_turns))
         transaction = _clamp(
             0.25 * len(cues) + (0.2 if property_value and property_value > 2_000_000 else 0.0)
         )
         if cues:
             evidence.append(f"complex transaction: {', '.join(sorted(cues)[:4])}")
 
-        questions = latest.count("?")
         complexity = _clamp(
             0.5 * transaction
             + {"high": 0.5, "low": 0.2, "none": 0.0}[legal]
             + (0.2 if distress else 0.0)
-            + (0.1 if questions >= 2 else 0.0)
-            + (0.1 if len(latest.split()) > 60 else 0.0)
+            + (0.1 if latest.questions >= 2 else 0.0)
+            + (0.1 if latest.words > 60 else 0.0)
         )
-        failed = sum(1 for t in case_turns if _FAILED.search(t))
+        failed = sum(1 for t in case_turns if t.failed)
         if failed:
             evidence.append(f"{failed} turn(s) saying it still fails")
 
-        contact = any(CONTACT_RE.search(t) for t in customer_turns)
+        contact = any(t.contact for t in turns)
         lead = _clamp(
             (0.25 if property_value or budget else 0.0)
             + {"immediate": 0.25, "moderate": 0.15, "long": 0.0, "unknown": 0.0}[timeline]
@@ -247,3 +284,22 @@ class OfflineAnalyzer:
             failed_attempts=failed,
             evidence=evidence,
         )
+
+    def _intent(
+        self, customer_turns: Sequence[str], latest_words: int, evidence: list[str]
+    ) -> tuple[str, float]:
+        if self._intents is None:
+            return "unknown", 0.0
+        intent, confidence = self._intents.predict_intent(customer_turns[-1])
+        if latest_words <= 3 and len(customer_turns) > 1:
+            # "gold", "Joyce Wu", "Order ID: 7878573121" answer a question; they state no new intent.
+            confidence *= 0.5
+            evidence.append("short answer: intent confidence halved")
+        elif confidence < 0.5 and len(customer_turns) > 1:
+            # A bare "yes, 2 million" needs the previous turn to mean anything.
+            joined = " ".join(customer_turns[-2:])
+            alt_intent, alt_conf = self._intents.predict_intent(joined)
+            if alt_conf > confidence:
+                intent, confidence = alt_intent, alt_conf
+        evidence.append(f"intent {intent} ({confidence:.2f})")
+        return intent, confidence

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 _MULTIPLIERS = {
     "k": 1e3,
@@ -66,3 +73,34 @@ def contains_value(haystack: str, value: str) -> bool:
     digits = re.sub(r"\D", "", value)
     # Phones and amounts are compared on digits alone ("(555) 123-4567" == "5551234567").
     return len(digits) >= 4 and digits == re.sub(r"\D", "", needle) and digits in re.sub(r"\D", "", hay)
+
+
+class DigestCache(Generic[T]):
+    """A bounded, thread-safe LRU of values computed from a text, keyed by a digest of the text.
+
+    Per-turn analysis is kept here so a conversation's earlier turns are never scanned again. Keys are
+    16-byte BLAKE2b digests, so a cache of long messages holds no copy of them.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self._maxsize = maxsize
+        self._items: OrderedDict[tuple[str, bytes], T] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, text: str, compute: Callable[[str], T], *, salt: str = "") -> T:
+        """The cached value for ``text`` (and ``salt``, which tells apart what else it depends on).
+
+        ``compute`` runs outside the lock: two threads that miss at once both compute, and one wins.
+        """
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        key = (salt, digest)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute(text)
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._maxsize:
+                self._items.popitem(last=False)
+        return value

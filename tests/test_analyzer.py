@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import Counter
+
 import pytest
 
+import graph.analyzer
 from graph.analyzer import OfflineAnalyzer
 from graph.lexicon import sentiment_score
 from graph.priority import handoff_priority
@@ -143,3 +147,45 @@ def test_priority_formula(urgency: str, lead: float, sentiment: float, explicit:
 def test_priority_rejects_unknown_urgency() -> None:
     with pytest.raises(ValueError, match="unknown urgency"):
         handoff_priority(urgency="urgent", lead_score=0, sentiment=0, explicit_request=False)
+
+
+# --- each turn read once --------------------------------------------------------------------------
+
+CONVERSATION = [
+    "Hi, I'm thinking about selling my condo, it's worth about $1.8M",
+    "We're relocating for a new job, so we need to move next month",
+    "The lawyer says there's a lien on the title, I'm so stressed about it",
+    "We're pre-approved for a $900,000 mortgage on the next place, budget up to $950,000",
+    "It's held in a family trust and the tenants have a lease, is that a problem?",
+    "Honestly this is frustrating, I tried that already and it didn't help",
+    "You can reach me at dana.whitfield@example.com or +1 (555) 123-4567",
+    "can I talk to a real person please?",
+]
+
+
+def test_each_turn_is_read_once_however_long_the_conversation(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A conversation grows a turn at a time and the router analyses it after every turn: only the new
+    # turn may be read (a 25th turn must not rescan the 24 before it).
+    read: list[str] = []
+
+    def counting_parse_money(text: str) -> list[float]:
+        read.append(text)
+        return parse_money(text)
+
+    monkeypatch.setattr(graph.analyzer, "parse_money", counting_parse_money)
+    turns = [f"{text} (ref {uuid.uuid4().hex[:6]})" for text in CONVERSATION * 3]
+    fresh = OfflineAnalyzer(KeywordIntents())
+    for n in range(1, len(turns) + 1):
+        fresh.analyze(turns[:n])
+    assert Counter(read) == dict.fromkeys(turns, 1)
+
+
+@pytest.mark.parametrize("since", [0, 3])
+def test_reading_each_turn_once_changes_no_signal(since: int) -> None:
+    warm = OfflineAnalyzer(KeywordIntents())
+    for n in range(1, len(CONVERSATION) + 1):
+        incremental = warm.analyze(CONVERSATION[:n], {"vip": n == 5}, since=min(since, n - 1))
+        cold = OfflineAnalyzer(KeywordIntents()).analyze(
+            CONVERSATION[:n], {"vip": n == 5}, since=min(since, n - 1)
+        )
+        assert incremental == cold

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+
 import pytest
 
+import graph.context.analysis
+import graph.context.extract
+from graph.context import HUMAN_SECTIONS, Fact, build_brief_offline
 from graph.context.extract import asked_keys, extract_facts, extract_turn
 from graph.context.grounding import occurs_in
+from graph.lexicon import sentiment_score
 from graph.transcript import Role, Turn
 
 
@@ -138,3 +146,56 @@ def test_facts_only_from_customer_turns_and_grounded() -> None:
     facts = extract_facts(turns)
     assert {f.value for f in facts} >= {"9342308357", "a.b@x.com"}
     assert all(f.turn == 1 and occurs_in(turns[1].text, f.value) for f in facts)
+
+
+# --- each turn read once --------------------------------------------------------------------------
+
+
+def _support_chat(tag: str) -> list[Turn]:
+    lines: list[tuple[Role, str]] = [
+        ("customer", f"Hi, I was charged twice for order 9342308357 ({tag})"),
+        ("bot", "Sorry about that! Can I have your full name?"),
+        ("customer", f"Joyce Wu ({tag})"),
+        ("bot", "Thanks Joyce. What is your email address?"),
+        ("customer", f"it's joyce.wu@example.com, and I already logged out and logged back in ({tag})"),
+        ("bot", "Please try clearing your browser cookies."),
+        ("customer", f"Still the same error, this is so frustrating! Why does it keep charging me? ({tag})"),
+        ("agent", "I can see the duplicate charge of $49 on your account."),
+        ("customer", f"I need the refund today, my rent is due ({tag})"),
+    ]
+    return convo(*lines)
+
+
+def test_briefs_read_each_turn_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A brief built after every turn (as successive handoffs do) must read only the turns it has not
+    # seen: facts, sentiment and sentences of earlier turns are not extracted again.
+    extracted: list[str] = []
+    scored: list[str] = []
+
+    def counting_extract(turn: Turn, asked: Sequence[str] = ()) -> list[Fact]:
+        extracted.append(turn.text)
+        return extract_turn(turn, asked)
+
+    def counting_sentiment(text: str) -> float:
+        scored.append(text)
+        return sentiment_score(text)
+
+    monkeypatch.setattr(graph.context.extract, "extract_turn", counting_extract)
+    monkeypatch.setattr(graph.context.analysis, "sentiment_score", counting_sentiment)
+    turns = _support_chat(uuid.uuid4().hex)
+    briefs = [
+        build_brief_offline(turns[:n], target="human_agent", sections=HUMAN_SECTIONS) for n in range(1, 10)
+    ]
+    assert Counter(extracted) == dict.fromkeys((t.text for t in turns), 1)
+    assert Counter(scored) == dict.fromkeys((t.text for t in turns if t.role == "customer"), 1)
+    facts = {(f.key, f.value, f.turn) for f in briefs[-1].facts}
+    assert {("order_id", "9342308357", 0), ("email", "joyce.wu@example.com", 4)} <= facts
+
+
+def test_reading_each_turn_once_changes_no_brief() -> None:
+    turns = _support_chat(uuid.uuid4().hex)
+    for n in range(1, len(turns) + 1):
+        warm = build_brief_offline(turns[:n], target="human_agent", sections=HUMAN_SECTIONS)
+        again = build_brief_offline(turns[:n], target="human_agent", sections=HUMAN_SECTIONS)
+        assert warm == again
+    assert warm.facts == extract_facts(turns)

@@ -13,6 +13,7 @@ from typing import Any, get_args
 from graph.context.models import Fact, SentimentView, Trend, Urgency
 from graph.context.tokens import count_tokens
 from graph.lexicon import DISTRESS_PATTERNS, LEGAL_PATTERNS, any_match, sentiment_score, words
+from graph.textutil import DigestCache
 from graph.transcript import Turn
 
 SUMMARY_MAX_TOKENS = 60
@@ -80,6 +81,26 @@ def clip_words(text: str, limit: int) -> str:
     return text if len(parts) <= limit else " ".join(parts[:limit]).rstrip(",;:") + "…"
 
 
+# What each distinct customer text yields, read once: a brief at the 25th turn reads only new turns.
+_SENTIMENTS: DigestCache[float] = DigestCache(8192)
+_SALIENT: DigestCache[tuple[tuple[str, float, bool], ...]] = DigestCache(8192)
+_QUESTIONS: DigestCache[tuple[str, ...]] = DigestCache(8192)
+
+
+def _salient(text: str) -> tuple[tuple[str, float, bool], ...]:
+    """A turn's sentences worth summarising: ``(sentence, goal-cue score, is a bare introduction)``."""
+    found: list[tuple[str, float, bool]] = []
+    for sent in sentences(text):
+        clean = _GREETING.sub("", sent).strip()
+        if not clean or _CHITCHAT.match(clean) or len(words(clean)) < 3:
+            continue
+        intro = (
+            re.match(r"(?i)(?:my name is|this is|i am|i'm)\b", clean) is not None and len(words(clean)) < 6
+        )
+        found.append((clean, 2.0 * min(len(GOAL_CUE.findall(clean)), 2), intro))
+    return tuple(found)
+
+
 def _scored_sentences(turns: Sequence[Turn], facts: Sequence[Fact]) -> list[tuple[float, int, str]]:
     """Customer sentences with a salience score: goal cues, facts stated, earliness; chit-chat drops."""
     facts_by_turn: dict[int, int] = {}
@@ -87,19 +108,13 @@ def _scored_sentences(turns: Sequence[Turn], facts: Sequence[Fact]) -> list[tupl
         facts_by_turn[fact.turn] = facts_by_turn.get(fact.turn, 0) + 1
     customer = [t for t in turns if t.role == "customer"]
     scored: list[tuple[float, int, str]] = []
-    order = 0
     for rank, turn in enumerate(customer):
-        for sent in sentences(turn.text):
-            clean = _GREETING.sub("", sent).strip()
-            if not clean or _CHITCHAT.match(clean) or len(words(clean)) < 3:
-                continue
-            score = 2.0 * min(len(GOAL_CUE.findall(clean)), 2)
+        for clean, score, intro in _SALIENT.get_or_compute(turn.text, _salient):
             score += 0.5 * min(facts_by_turn.get(turn.index, 0), 2)
             score += 1.5 / (1 + rank)  # the opening request usually states the problem
-            if re.match(r"(?i)(?:my name is|this is|i am|i'm)\b", clean) and len(words(clean)) < 6:
+            if intro:
                 score -= 1.0  # a bare introduction adds nothing the facts don't carry
-            scored.append((score, order, clean))
-            order += 1
+            scored.append((score, len(scored), clean))
     return scored
 
 
@@ -148,7 +163,7 @@ def summarize(turns: Sequence[Turn], facts: Sequence[Fact], max_tokens: int = SU
 
 def sentiment_of(turns: Sequence[Turn], signals: Mapping[str, Any] | None = None) -> SentimentView:
     """Latest customer sentiment (lexicon) and its trend: last third of turns vs the first third."""
-    scores = [sentiment_score(t.text) for t in turns if t.role == "customer"]
+    scores = [_SENTIMENTS.get_or_compute(t.text, sentiment_score) for t in turns if t.role == "customer"]
     if signals and isinstance(signals.get("sentiment"), int | float):
         now = float(signals["sentiment"])
     elif scores:
@@ -187,8 +202,13 @@ def tried_and_resolved(turns: Sequence[Turn], facts: Sequence[Fact]) -> tuple[li
     """What was already tried (customer reports, agent suggestions that failed) and what is settled."""
     tried = [f"Customer already {f.value}" for f in facts if f.key == "already_tried"]
     resolved: list[str] = []
-    for i, turn in enumerate(turns):
-        reply = next((t for t in turns[i + 1 :] if t.role == "customer"), None)
+    replies: list[Turn | None] = [None] * len(turns)  # the first customer turn after each turn
+    following: Turn | None = None
+    for i in range(len(turns) - 1, -1, -1):
+        replies[i] = following
+        if turns[i].role == "customer":
+            following = turns[i]
+    for turn, reply in zip(turns, replies, strict=True):
         if turn.role in ("bot", "agent"):
             m = _AGENT_SUGGESTION.search(turn.text)
             if m and reply is not None:
@@ -213,13 +233,20 @@ def open_questions_of(turns: Sequence[Turn], limit: int = 3) -> list[str]:
     """Customer questions in the latest stretch of the conversation (what the receiver must answer)."""
     start = int(len(turns) * 0.5)
     questions = [
-        clip_words(s, 20)
+        q
         for t in turns[start:]
         if t.role == "customer"
-        for s in sentences(t.text)
-        if (s.endswith("?") or _IMPLICIT_QUESTION.search(s)) and len(words(s)) >= 3
+        for q in _QUESTIONS.get_or_compute(t.text, _questions)
     ]
     return questions[-limit:]
+
+
+def _questions(text: str) -> tuple[str, ...]:
+    return tuple(
+        clip_words(s, 20)
+        for s in sentences(text)
+        if (s.endswith("?") or _IMPLICIT_QUESTION.search(s)) and len(words(s)) >= 3
+    )
 
 
 _NEXT_STEPS: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from graph.context import lexicon as lx
 from graph.context.grounding import occurs_in
 from graph.context.models import Entity, EntityType, Fact
-from graph.textutil import MONEY_RE, normalize_value
+from graph.textutil import MONEY_RE, DigestCache, normalize_value
 from graph.transcript import Turn
 
 # Which fact a bot/agent question asks for. Checked on the lower-cased question text.
@@ -60,8 +60,17 @@ _QUESTION_WORDS = re.compile(r"\b(?:try|should i|can i|could i|how do i|do i)\s+
 _SUBJECT = re.compile(r"\b(?:i|you|we|they|he|she)\s+$", re.IGNORECASE)
 
 
+# What each distinct text yields, read once: a brief built at the 25th turn reads only the new turns.
+_ASKED: DigestCache[frozenset[str]] = DigestCache(8192)
+_FACTS: DigestCache[tuple[tuple[str, str], ...]] = DigestCache(8192)
+
+
 def asked_keys(question: str) -> frozenset[str]:
     """Fact keys a bot/agent message asks for (empty when it asks for none)."""
+    return _ASKED.get_or_compute(question, _asked_keys)
+
+
+def _asked_keys(question: str) -> frozenset[str]:
     text = question.lower()
     keys = {key for key, pattern in ASK_PATTERNS.items() if pattern.search(text)}
     if "security_answer" in keys:
@@ -337,6 +346,20 @@ def extract_turn(turn: Turn, asked: Iterable[str] = ()) -> list[Fact]:
     return scan.facts
 
 
+def turn_facts(turn: Turn, asked: frozenset[str] = frozenset()) -> list[Fact]:
+    """:func:`extract_turn`, computed once per distinct text and question context, then cited to ``turn``.
+
+    The facts depend only on the text and ``asked`` (the index merely cites the turn), so they are kept
+    in a bounded cache keyed by a digest of the text.
+    """
+
+    def read(_: str) -> tuple[tuple[str, str], ...]:
+        return tuple((f.key, f.value) for f in extract_turn(turn, asked))
+
+    found = _FACTS.get_or_compute(turn.text, read, salt=",".join(sorted(asked)))
+    return [Fact(key=key, value=value, turn=turn.index) for key, value in found]
+
+
 def extract_facts(turns: Sequence[Turn]) -> list[Fact]:
     """Grounded facts from every customer turn, first mention kept, duplicates dropped."""
     context = question_context(turns)
@@ -345,7 +368,7 @@ def extract_facts(turns: Sequence[Turn]) -> list[Fact]:
     for turn in turns:
         if turn.role != "customer":
             continue
-        for fact in extract_turn(turn, context.get(turn.index, frozenset())):
+        for fact in turn_facts(turn, context.get(turn.index, frozenset())):
             ident = (fact.key, normalize_value(fact.value))
             if ident not in seen:
                 seen.add(ident)
@@ -360,7 +383,7 @@ def extract_entities(turns: Sequence[Turn], facts: Sequence[Fact] = ()) -> list[
     for turn in turns:
         if turn.role == "customer":
             continue
-        for fact in extract_turn(turn):
+        for fact in turn_facts(turn):
             if fact.key in KEY_TO_ENTITY and normalize_value(fact.value) not in seen:
                 seen.add(normalize_value(fact.value))
                 entities.append(Entity(type=KEY_TO_ENTITY[fact.key], value=fact.value, turn=turn.index))
