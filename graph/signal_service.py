@@ -1,11 +1,14 @@
 """Signal extraction for the router: the model when configured, the offline analyzer otherwise.
 
 Whatever the model returns that does not validate degrades to the offline analyzer with a logged
-warning; a conversation never fails because an endpoint misbehaved.
+warning; a conversation never fails because an endpoint misbehaved. The offline analysis (and the
+intent classifier's first fit for a policy version) runs in a worker thread, so a long message never
+holds the event loop that answers every other request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -66,7 +69,10 @@ class SignalService:
         since: int = 0,
     ) -> Signals:
         """Signals for the latest customer turn; ``since`` as in ``OfflineAnalyzer.analyze``."""
-        offline = self.analyzer_for(loaded).analyze(customer_turns, customer, since=since)
+        # The worker thread gets its own copies: it never reads state the event loop may change.
+        offline = await asyncio.to_thread(
+            self._offline, list(customer_turns), dict(customer) if customer else None, loaded, since
+        )
         if self.model is None or not customer_turns:
             return offline
         try:
@@ -78,6 +84,11 @@ class SignalService:
             log.warning("model signal extraction failed, using offline analyzer: %s", exc)
             return offline
         return merge_signals(from_model, offline, set(loaded.policy.intents))
+
+    def _offline(
+        self, customer_turns: list[str], customer: dict[str, Any] | None, loaded: LoadedPolicy, since: int
+    ) -> Signals:
+        return self.analyzer_for(loaded).analyze(customer_turns, customer, since=since)
 
     async def _from_model(self, customer_turns: Sequence[str], loaded: LoadedPolicy) -> Signals:
         assert self.model is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from collections import Counter
 
@@ -11,7 +13,10 @@ import graph.analyzer
 from graph.analyzer import OfflineAnalyzer
 from graph.lexicon import sentiment_score
 from graph.priority import handoff_priority
+from graph.runtime import BatonRuntime
+from graph.signal_service import SignalService
 from graph.textutil import contains_value, normalize_value, parse_money
+from policies.loader import LoadedPolicy
 
 
 class KeywordIntents:
@@ -149,7 +154,7 @@ def test_priority_rejects_unknown_urgency() -> None:
         handoff_priority(urgency="urgent", lead_score=0, sentiment=0, explicit_request=False)
 
 
-# --- each turn read once --------------------------------------------------------------------------
+# --- each turn read once, off the event loop ------------------------------------------------------
 
 CONVERSATION = [
     "Hi, I'm thinking about selling my condo, it's worth about $1.8M",
@@ -189,3 +194,38 @@ def test_reading_each_turn_once_changes_no_signal(since: int) -> None:
             CONVERSATION[:n], {"vip": n == 5}, since=min(since, n - 1)
         )
         assert incremental == cold
+
+
+class _OneAnalyzer(SignalService):
+    """The real signal service, with an analyzer chosen by the test instead of built from the policy."""
+
+    def __init__(self, analyzer: OfflineAnalyzer) -> None:
+        super().__init__()
+        self._analyzer = analyzer
+
+    def analyzer_for(self, loaded: LoadedPolicy) -> OfflineAnalyzer:
+        return self._analyzer
+
+
+async def test_router_reads_a_turn_off_the_event_loop(
+    memory_runtime: BatonRuntime, conversation_id: str
+) -> None:
+    # While a turn is analysed the event loop must stay free for every other request (/healthz, other
+    # conversations): the intent predictor below waits until the loop itself releases it.
+    started, release = threading.Event(), threading.Event()
+    released: list[bool] = []
+
+    class WaitingIntents:
+        def predict_intent(self, text: str) -> tuple[str, float]:
+            started.set()
+            released.append(release.wait(timeout=5))  # a safety net: on the loop it could never be set
+            return "general_question", 0.3
+
+    memory_runtime.context.signals = _OneAnalyzer(OfflineAnalyzer(WaitingIntents()))
+    turn = asyncio.create_task(memory_runtime.post_message(conversation_id, "Hi, I'd like to sell my condo"))
+    while not started.is_set():
+        await asyncio.sleep(0.01)
+    release.set()
+    result = await turn
+    assert released == [True]
+    assert result.active_agent == "concierge_bot"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -10,7 +12,7 @@ import pytest
 
 import graph.context.analysis
 import graph.context.extract
-from graph.context import HUMAN_SECTIONS, Fact, build_brief_offline
+from graph.context import HUMAN_SECTIONS, Fact, SimilarCase, build_brief, build_brief_offline
 from graph.context.extract import asked_keys, extract_facts, extract_turn
 from graph.context.grounding import occurs_in
 from graph.lexicon import sentiment_score
@@ -148,7 +150,7 @@ def test_facts_only_from_customer_turns_and_grounded() -> None:
     assert all(f.turn == 1 and occurs_in(turns[1].text, f.value) for f in facts)
 
 
-# --- each turn read once --------------------------------------------------------------------------
+# --- each turn read once, off the event loop ------------------------------------------------------
 
 
 def _support_chat(tag: str) -> list[Turn]:
@@ -199,3 +201,24 @@ def test_reading_each_turn_once_changes_no_brief() -> None:
         again = build_brief_offline(turns[:n], target="human_agent", sections=HUMAN_SECTIONS)
         assert warm == again
     assert warm.facts == extract_facts(turns)
+
+
+async def test_brief_is_built_off_the_event_loop() -> None:
+    # Building a brief reads the whole conversation: the event loop must stay free meanwhile. The
+    # retriever below (called while the brief is built) waits until the loop itself releases it.
+    started, release = threading.Event(), threading.Event()
+    released: list[bool] = []
+
+    def waiting_retriever(query: str) -> list[SimilarCase]:
+        started.set()
+        released.append(release.wait(timeout=5))  # a safety net: on the loop it could never be set
+        return []
+
+    turns = _support_chat(uuid.uuid4().hex)
+    build = asyncio.create_task(build_brief(turns, target="human_agent", retriever=waiting_retriever))
+    while not started.is_set():
+        await asyncio.sleep(0.01)
+    release.set()
+    brief = await build
+    assert released == [True]
+    assert brief.source == "offline"

@@ -2,11 +2,13 @@
 
 Both paths share one contract (:class:`~graph.context.models.Brief`) for bot->bot and bot->human
 handoffs. The model path never crashes a conversation: any failure logs a warning and returns the
-offline brief.
+offline brief. :func:`build_brief` does its reading, retrieval and token counting in worker threads,
+so a long conversation never holds the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -192,11 +194,22 @@ async def build_brief(
     Raises:
         UnknownSectionError: If a section name is unknown (a configuration error, not a model failure).
     """
-    offline = _offline_unbudgeted(
-        turns, target=target, sections=sections, signals=signals, retriever=retriever
-    )
+    # The worker threads get their own copies: they never read state the event loop may change.
+    turns, sections = list(turns), list(sections)
+    signals = dict(signals) if signals is not None else None
     if model is None:
-        return fit_budget(offline, budget_tokens)
+        return await asyncio.to_thread(
+            build_brief_offline,
+            turns,
+            target=target,
+            sections=sections,
+            budget_tokens=budget_tokens,
+            signals=signals,
+            retriever=retriever,
+        )
+    offline = await asyncio.to_thread(
+        _offline_unbudgeted, turns, target=target, sections=sections, signals=signals, retriever=retriever
+    )
     user = load_prompt("brief_user").format(
         target=target,
         sections=", ".join(sections) or "none",
@@ -207,11 +220,11 @@ async def build_brief(
         structured = model.with_structured_output(BriefDraft, method="function_calling")
         raw = await structured.ainvoke(messages)
         draft = raw if isinstance(raw, BriefDraft) else BriefDraft.model_validate(raw)
-        brief = _from_draft(draft, offline, turns)
+        brief = await asyncio.to_thread(_from_draft, draft, offline, turns)
     except (ValidationError, ValueError, TypeError) as exc:
         logger.warning("brief model output did not validate (%s); using the offline brief", exc)
-        return fit_budget(offline, budget_tokens)
+        brief = offline
     except Exception as exc:  # network, timeout, server 500: never crash a conversation
         logger.warning("brief model call failed (%s: %s); using the offline brief", type(exc).__name__, exc)
-        return fit_budget(offline, budget_tokens)
-    return fit_budget(brief, budget_tokens)
+        brief = offline
+    return await asyncio.to_thread(fit_budget, brief, budget_tokens)
