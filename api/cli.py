@@ -6,10 +6,14 @@ Every error prints a clear message to stderr and exits with code 2.
 from __future__ import annotations
 
 import asyncio
+import copy
+import importlib
 import json
+import logging
+import re
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -125,7 +129,53 @@ def serve(
     """Run the HTTP/WebSocket API (uvicorn on the ``api.app:create_app`` factory)."""
     import uvicorn
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        log_config=uvicorn_log_config(),
+    )
+
+
+# ``token=`` (``access_token=`` too) in a logged URL: old WebSocket clients still send ``?token=``.
+_TOKEN_PARAM = re.compile(r"([?&;][\w.-]*token=)[^&#\s\"']*", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``text`` with the value of every ``token=`` query parameter replaced by ``[redacted]``."""
+    return _TOKEN_PARAM.sub(r"\1[redacted]", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats with uvicorn's formatter ``inner`` and redacts the whole line, a traceback included."""
+
+    def __init__(self, inner: str, **options: Any) -> None:
+        super().__init__()
+        module, _, name = inner.rpartition(".")
+        self._inner: logging.Formatter = getattr(importlib.import_module(module), name)(**options)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(self._inner.format(record))
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's logging config with every line redacted (``RedactingFormatter``).
+
+    The root logger (Baton's own warnings and errors) gets the same handler, so its lines are
+    redacted too, instead of going through Python's bare last resort.
+    """
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    for formatter in config["formatters"].values():
+        # by name, so a worker process (``--workers``) resolves it by importing this module
+        formatter["inner"] = formatter.pop("()")
+        formatter["()"] = "api.cli.RedactingFormatter"
+    config["root"] = {"handlers": ["default"], "level": "WARNING"}
+    return config
 
 
 if __name__ == "__main__":

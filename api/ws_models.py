@@ -1,7 +1,15 @@
 """WebSocket messages: a Pydantic discriminated union on ``type``, one model per kind.
 
 Server events carry ``seq``, their position in the stream the socket follows (one stream per
-conversation, one per agent). ``ping`` is not sequenced and never replayed.
+conversation, one per agent). ``ping`` and ``error`` are not sequenced and never replayed.
+
+Every connection starts with a snapshot (a ``handoff_state`` with ``snapshot: true`` on a
+conversation socket, ``agent_state`` on an agent socket). It is never appended to the stream: its
+``seq`` is the stream head read before the socket went live, so it reflects at least every event up
+to that seq, and every event sent after it has a higher seq, except the replay of ``(since, seq]``
+when the client asked for one. A client keeps its cursor at ``min(its since, snapshot.seq)``: a
+fresh connection starts at the head, a resumed one still takes its replay, and one that is ahead of
+the stream (it was reset) takes the new events. A state event right after a snapshot may repeat it.
 """
 
 from __future__ import annotations
@@ -10,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from desk.models import AgentStatus
 
 
 def _now() -> datetime:
@@ -48,9 +58,16 @@ class BotMessageEvent(_Event):
 
 
 class HandoffStateEvent(_Event):
-    """A handoff changed: started, queued, offered, accepted, returned, rolled back..."""
+    """A handoff changed (started, queued, offered, accepted, returned, rolled back...), or the snapshot.
+
+    A snapshot's ``state`` is one of ``none`` (no human handoff yet), ``pending`` (in the queue),
+    ``offered``, ``accepted``, ``active`` (with ``agent_id``) or ``ended`` (the last one is over).
+    """
 
     type: Literal["handoff_state"] = "handoff_state"
+    snapshot: bool = Field(
+        default=False, description="The state sent first on connecting (not in the stream)."
+    )
     handoff_id: str
     state: str = Field(examples=["pending", "accepted", "rolled_back"])
     kind: str = "human"
@@ -92,6 +109,30 @@ class HandoffCompleteEvent(_Event):
     agent_id: str | None = None
 
 
+class AgentHandoff(BaseModel):
+    """A handoff offered to an agent (``expires_at`` set) or held by them."""
+
+    handoff_id: str
+    conversation_id: str
+    status: Literal["offered", "accepted", "active"]
+    priority: int
+    urgency: str
+    required_skills: list[str]
+    reason: str = ""
+    expires_at: datetime | None = Field(default=None, description="When an offer lapses.")
+    brief: dict[str, Any] = Field(default_factory=dict)
+
+
+class AgentStateEvent(_Event):
+    """The snapshot an agent socket starts with: the agent's status and their handoffs."""
+
+    type: Literal["agent_state"] = "agent_state"
+    snapshot: Literal[True] = True
+    agent_id: str
+    status: AgentStatus
+    handoffs: list[AgentHandoff] = Field(default_factory=list)
+
+
 class TypingEvent(_Event):
     """Someone is typing."""
 
@@ -119,6 +160,7 @@ ServerEvent = Annotated[
     | AgentMessageEvent
     | BotMessageEvent
     | HandoffStateEvent
+    | AgentStateEvent
     | OfferEvent
     | TransferRequestEvent
     | HandoffCompleteEvent
@@ -132,6 +174,13 @@ SERVER_EVENT: TypeAdapter[ServerEvent] = TypeAdapter(ServerEvent)  # type: ignor
 
 class _ClientMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class ClientAuth(_ClientMessage):
+    """Either socket, first message: the token (browsers cannot send an ``Authorization`` header)."""
+
+    type: Literal["auth"]
+    token: str = Field(min_length=1, max_length=512)
 
 
 class ClientCustomerMessage(_ClientMessage):
@@ -163,6 +212,7 @@ class ClientPong(_ClientMessage):
 
 
 ClientMessage = Annotated[
-    ClientCustomerMessage | ClientAgentMessage | ClientTyping | ClientPong, Field(discriminator="type")
+    ClientAuth | ClientCustomerMessage | ClientAgentMessage | ClientTyping | ClientPong,
+    Field(discriminator="type"),
 ]
 CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)  # type: ignore[arg-type]

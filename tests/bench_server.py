@@ -354,7 +354,7 @@ class Follower:
                     await self.ws.send('{"type":"pong"}')
                 elif event["type"] == "error":
                     self.errors.append(event)
-                elif event.get("seq"):
+                elif event.get("seq") and not event.get("snapshot"):  # the state sent first is not in the log
                     self.events.append(event)
 
     async def send(self, message: dict[str, Any]) -> None:

@@ -43,7 +43,8 @@ async def test_reconnect_replays_exactly_the_missed_events(tmp_path: Path) -> No
             path = f"/v1/conversations/{cid}/ws"
             async with api.ws(path, token) as ws:
                 await api.say(cid, token, "Hi")
-                seen = await events(ws, 2)  # customer_message + concierge greeting
+                state, *seen = await events(ws, 3)  # the state, customer_message + concierge greeting
+            assert (state["type"], state["state"], state["seq"]) == ("handoff_state", "none", 0)
             assert [e["seq"] for e in seen] == [1, 2]
             last = seen[-1]["seq"]
             missed = await api.say(cid, token, SELL)  # said while the socket was down
@@ -51,7 +52,9 @@ async def test_reconnect_replays_exactly_the_missed_events(tmp_path: Path) -> No
             assert missed_count >= 3
 
             async with api.ws(path, token, since=last) as ws:
-                replay = await events(ws, missed_count)
+                state, *replay = await events(ws, 1 + missed_count)
+                # the state as of the head comes first; the events after ``since`` follow it
+                assert (state["snapshot"], state["seq"]) == (True, missed["seq"])
                 assert [e["seq"] for e in replay] == list(range(last + 1, missed["seq"] + 1))
                 assert replay[0]["type"] == "customer_message"
                 assert replay[0]["text"] == SELL
@@ -61,7 +64,7 @@ async def test_reconnect_replays_exactly_the_missed_events(tmp_path: Path) -> No
                 assert live["seq"] == missed["seq"] + 1
 
             async with api.ws(path, token, since=0) as ws:  # full history, in order
-                history = await events(ws, live["seq"])
+                _, *history = await events(ws, 1 + live["seq"])
                 assert [e["seq"] for e in history] == list(range(1, live["seq"] + 1))
             view = (await http.get(f"/v1/conversations/{cid}", headers=api.auth(token))).json()
             assert view["seq"] >= live["seq"]

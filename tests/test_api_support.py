@@ -11,11 +11,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlencode
 
 import httpx
 import uvicorn
@@ -30,6 +31,7 @@ SELL = (
 )
 DISTRESS = "Honestly I'm devastated. My ex-husband's lawyer says there's a lien on the title."
 ROOT = Path(__file__).resolve().parent.parent
+TokenVia = Literal["message", "header", "query"]
 
 
 def free_port() -> int:
@@ -74,22 +76,28 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
 
 
 @contextmanager
-def serve_subprocesses(*envs: dict[str, str], workers: int = 1) -> Iterator[list[str]]:
-    """``baton serve`` as real subprocesses started together; yields their URLs once all are ready."""
+def serve_subprocesses(
+    *envs: dict[str, str], workers: int = 1, logs: list[Path] | None = None
+) -> Iterator[list[str]]:
+    """``baton serve`` as real subprocesses started together; yields their URLs once all are ready.
+
+    Each server's stdout and stderr go to a file; ``logs``, when given, receives their paths.
+    """
     procs: list[subprocess.Popen[bytes]] = []
     urls: list[str] = []
-    logs: list[Path] = []
+    paths: list[Path] = []
     try:
         for env in envs:
-            logs.append(Path(tempfile.mkstemp(prefix="baton-serve-", suffix=".log")[1]))
+            paths.append(Path(tempfile.mkstemp(prefix="baton-serve-", suffix=".log")[1]))
             port = free_port()
             full = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
             cmd = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)]
-            procs.append(
-                subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            )
+            with paths[-1].open("wb") as out:  # a file, not an unread pipe that fills up and blocks the server
+                procs.append(subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=out, stderr=subprocess.STDOUT))
             urls.append(f"http://127.0.0.1:{port}")
-        for proc, url, log in zip(procs, urls, logs, strict=True):
+        if logs is not None:
+            logs.extend(paths)
+        for proc, url, log in zip(procs, urls, paths, strict=True):
             _wait_ready(proc, url, log)
         yield urls
     finally:
@@ -146,9 +154,26 @@ class Api:
             f"/v1/handoffs/{handoff_id}/{action}", json=body, headers=self.auth(token)
         )
 
-    def ws(self, path: str, token: str, since: int | None = None) -> Any:
-        query = f"?token={token}" + (f"&since={since}" if since is not None else "")
-        return connect(self.url.replace("http", "ws", 1) + path + query, open_timeout=10)
+    @asynccontextmanager
+    async def ws(
+        self, path: str, token: str, since: int | None = None, *, via: TokenVia = "message"
+    ) -> AsyncIterator[ClientConnection]:
+        """A socket on ``path``; the token goes in the first message (as browsers send it) by default.
+
+        ``via="header"`` sends ``Authorization: Bearer`` (other clients), ``"query"`` the legacy
+        ``?token=`` (still accepted, redacted from the logs).
+        """
+        query: dict[str, str | int] = {} if since is None else {"since": since}
+        headers = {}
+        if via == "query":
+            query["token"] = token
+        elif via == "header" and token:
+            headers["Authorization"] = f"Bearer {token}"
+        url = self.url.replace("http", "ws", 1) + path + (f"?{urlencode(query)}" if query else "")
+        async with connect(url, additional_headers=headers, open_timeout=10) as ws:
+            if via == "message":
+                await ws.send(json.dumps({"type": "auth", "token": token}))
+            yield ws
 
 
 async def next_event(ws: ClientConnection, type_: str, timeout: float = 15) -> dict[str, Any]:

@@ -1,9 +1,20 @@
 """WebSocket bridge: customers and agents follow their event stream live, with replay after ``since``.
 
-``WS /v1/conversations/{id}/ws?token=&since=SEQ`` (the conversation's customer) and
-``WS /v1/agents/{id}/ws?token=&since=SEQ`` (that agent). Without ``since`` only new events are sent;
-with it, exactly the events after ``SEQ`` first, in order, then live ones. The server pings every
-``ws_ping_s``; a socket that sends nothing (not even ``pong``) for ``ws_idle_s`` is closed (4408).
+``WS /v1/conversations/{id}/ws?since=SEQ`` (the conversation's customer, or the admin) and
+``WS /v1/agents/{id}/ws?since=SEQ`` (that agent).
+
+The token never needs the URL (URLs land in access logs, proxies and browser history):
+
+* browsers send ``{"type": "auth", "token": "..."}`` as the first message, within
+  ``min(5 s, ws_idle_s)`` of connecting, else the socket is closed 4401;
+* other clients may send ``Authorization: Bearer <token>`` with the handshake instead;
+* ``?token=`` still works for old clients; ``baton serve`` redacts it from every log line.
+
+A bad token closes 4401, someone else's 4403. The stream head is read before the socket is accepted,
+so nothing published once the client sees it open is missed. The first event is a snapshot of the
+current state whose ``seq`` is that head (see ``api/ws_models.py``); then, with ``since``, exactly
+the events after ``since``, in order; then live ones. The server pings every ``ws_ping_s``; a socket
+that sends nothing (not even ``pong``) for ``ws_idle_s`` is closed (4408).
 """
 
 from __future__ import annotations
@@ -11,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from typing import Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
@@ -23,15 +36,22 @@ from api.routes.handoffs import visible
 from api.turns import CustomerTurn, HumanTurn, TurnService, check_length
 from api.ws_models import (
     CLIENT_MESSAGE,
+    AgentHandoff,
+    AgentStateEvent,
     ClientAgentMessage,
+    ClientAuth,
     ClientCustomerMessage,
     ClientMessage,
     ClientTyping,
     ErrorEvent,
+    HandoffStateEvent,
     PingEvent,
     TypingEvent,
+    _Event,
 )
 from desk.errors import DeskError
+from desk.errors import NotFound as DeskNotFound
+from desk.lifecycle import HELD, TERMINAL, WAITING
 from graph.actions import Reply
 from graph.runtime import ConversationNotFound, NothingToRollBack, NotInterrupted
 
@@ -39,17 +59,40 @@ router = APIRouter(tags=["websockets"])
 log = logging.getLogger("baton.api.ws")
 
 _CLOSE_CODES = {401: 4401, 403: 4403, 404: 4404}
+_AUTH_TIMEOUT_S = 5.0
+_AUTH_HINT = 'send {"type": "auth", "token": "..."} first (or an Authorization: Bearer header)'
 Handler = Callable[[ClientMessage], Awaitable[None]]
+
+
+def _handshake_token(ws: WebSocket) -> str | None:
+    """A token sent with the handshake: ``Authorization: Bearer``, or the legacy ``?token=``."""
+    scheme, _, value = ws.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return ws.query_params.get("token") or None
 
 
 class _Socket:
     """One connection: a send lock, the follower, the pinger and the reader."""
 
-    def __init__(self, ws: WebSocket, role: str) -> None:
+    def __init__(self, ws: WebSocket, role: str, stream: str, head: int) -> None:
         self.ws = ws
         self.role = role
         self.app = ws.app
+        self.stream = stream
+        self.head = head
         self._send_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, ws: WebSocket, role: str, stream: str) -> _Socket:
+        """Read the stream head, then accept.
+
+        In this order, whatever is published once the client sees the socket open (and before it
+        has authenticated) comes after the head, so it is sent.
+        """
+        head = await ws.app.state.engine.events.head(stream)
+        await ws.accept()
+        return cls(ws, role, stream, head)
 
     async def send(self, text: str) -> None:
         async with self._send_lock:
@@ -62,14 +105,53 @@ class _Socket:
         await self.error(exc.code, exc.message)
         await self.ws.close(code=_CLOSE_CODES.get(exc.status, 4400), reason=exc.message[:120])
 
-    async def run(self, stream: str, since: int | None, handler: Handler) -> None:
-        events = self.app.state.engine.events
-        start = await events.head(stream) if since is None else max(0, since)
+    async def authenticate(self) -> Principal | None:
+        """Who is connecting; None when the socket was refused (4401) or went away."""
+        app = self.app
+        try:
+            token = _handshake_token(self.ws) or await self._first_message_token()
+            return await resolve(token, app.state.admin_token, app.state.store)
+        except ApiError as exc:
+            await self.refuse(exc)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        return None
+
+    async def _first_message_token(self) -> str:
+        timeout = min(_AUTH_TIMEOUT_S, self.app.state.settings.ws_idle_s)
+        try:
+            raw = await asyncio.wait_for(self.ws.receive_text(), timeout=timeout)
+        except TimeoutError:
+            raise ApiError(
+                401, "unauthorized", f"no auth message within {timeout:g}s: {_AUTH_HINT}"
+            ) from None
+        except KeyError:  # a binary frame
+            raise ApiError(401, "unauthorized", _AUTH_HINT) from None
+        try:
+            return ClientAuth.model_validate_json(raw).token
+        except ValidationError:  # never echoed: the message may hold a token
+            raise ApiError(401, "unauthorized", _AUTH_HINT) from None
+
+    async def run(self, since: int | None, state: Callable[[], Awaitable[_Event]], handler: Handler) -> None:
+        """Send the snapshot ``state()`` stamped with the head, then follow the stream from ``since``.
+
+        A ``since`` beyond the head (the stream was reset) is the head.
+        """
+        start = self.head if since is None else min(max(0, since), self.head)
+        try:
+            snapshot = await state()
+        except Exception:
+            log.exception("%s socket: could not read the current state", self.role)
+            with contextlib.suppress(Exception):
+                await self.ws.close(code=1011, reason="internal error")
+            return
+        snapshot.seq = self.head
         settings = self.app.state.settings
         metrics = self.app.state.metrics
         metrics.sockets.labels(role=self.role).inc()
+        events = self.app.state.engine.events
         tasks = [
-            asyncio.create_task(self._follow(events.follow(stream, start))),
+            asyncio.create_task(self._follow(snapshot.model_dump_json(), events.follow(self.stream, start))),
             asyncio.create_task(self._ping(settings.ws_ping_s)),
             asyncio.create_task(self._read(settings.ws_idle_s, handler)),
         ]
@@ -88,8 +170,9 @@ class _Socket:
                     await task
             metrics.sockets.labels(role=self.role).dec()
 
-    async def _follow(self, stream: object) -> None:
-        async for data in stream:  # type: ignore[attr-defined]
+    async def _follow(self, snapshot: str, stream: AsyncIterator[str]) -> None:
+        await self.send(snapshot)  # first: the follower only starts after it
+        async for data in stream:
             await self.send(data)
 
     async def _ping(self, every: float) -> None:
@@ -115,6 +198,9 @@ class _Socket:
                 fields = ", ".join(".".join(map(str, e["loc"])) or "message" for e in exc.errors())
                 await self.error("validation_error", f"invalid message: {fields}")
                 continue
+            if isinstance(message, ClientAuth):
+                await self.error("conflict", "this socket is already authenticated")
+                continue
             try:
                 await handler(message)
             except ApiError as exc:
@@ -128,23 +214,89 @@ class _Socket:
                 await self.error("internal_error", "the server failed to handle this message")
 
 
-async def _principal(sock: _Socket, token: str | None) -> Principal | None:
-    app = sock.app
+async def customer_state(engine: ConversationEngine, conversation_id: str) -> HandoffStateEvent:
+    """Where the conversation's human handoff stands now: the snapshot a customer socket starts with."""
+    record = await engine.store.conversation(conversation_id) or {}
+    handoff_id: str | None = record.get("handoff_id")
+    agent_id: str | None = record.get("agent_id")
+    state, position, wait = "none", None, None
+    if handoff_id:
+        try:
+            handoff = await engine.desk.get(handoff_id)
+        except DeskNotFound:  # being submitted, or lost by a desk restart until recovery gives it back
+            state = "accepted" if agent_id else "pending"
+        else:
+            agent_id = handoff.assigned_agent_id
+            if handoff.status in TERMINAL:
+                state = "ended"
+            elif handoff.status in HELD:
+                state = handoff.status
+            elif handoff.status in WAITING:
+                state = handoff.status
+                position, wait = await engine.desk.queue_position(handoff_id)
+            else:  # declined, timed out or transferred: being queued again
+                state = "pending"
+    else:
+        try:
+            view = await engine.runtime.get(conversation_id)
+        except ConversationNotFound:  # created, nothing said yet
+            view = None
+        humans = [h for h in view.handoffs if h.get("kind") == "human"] if view else []
+        if humans:
+            handoff_id = humans[-1]["id"]
+            # still "active" in the graph with no desk handoff: it is being queued right now
+            state = "pending" if humans[-1]["status"] == "active" else "ended"
+    return HandoffStateEvent(
+        snapshot=True,
+        conversation_id=conversation_id,
+        handoff_id=handoff_id or "",
+        state=state,
+        agent_id=agent_id if state in ("accepted", "active") else None,
+        queue_position=position,
+        expected_wait_s=wait,
+    )
+
+
+async def agent_state(engine: ConversationEngine, agent_id: str) -> AgentStateEvent:
+    """The agent's status and the handoffs offered to or held by them: the agent socket's snapshot."""
+    desk = engine.desk
     try:
-        return await resolve(token, app.state.admin_token, app.state.store)
-    except ApiError as exc:
-        await sock.refuse(exc)
-        return None
+        status = (await desk.get_agent(agent_id)).status
+    except DeskNotFound:  # a desk that lost its agents until recovery registers them again
+        status = "offline"
+    mine: list[AgentHandoff] = []
+    for h in await desk.list(agent_id=agent_id):
+        expires_at = None
+        kind: Literal["offered", "accepted", "active"]
+        if h.status == "offered" and h.offered_agent_id == agent_id:
+            kind = "offered"
+            if h.offers:  # as the offer event computed it
+                expires_at = h.offers[-1].offered_at + timedelta(seconds=desk.config.accept_timeout_s)
+        elif h.status in ("accepted", "active") and h.assigned_agent_id == agent_id:
+            kind = "accepted" if h.status == "accepted" else "active"
+        else:
+            continue
+        mine.append(
+            AgentHandoff(
+                handoff_id=h.handoff_id,
+                conversation_id=h.conversation_id,
+                status=kind,
+                priority=h.priority,
+                urgency=h.urgency,
+                required_skills=h.required_skills,
+                reason=h.reason,
+                expires_at=expires_at,
+                brief=h.brief,
+            )
+        )
+    return AgentStateEvent(agent_id=agent_id, status=status, handoffs=mine)
 
 
 @router.websocket("/v1/conversations/{conversation_id}/ws")
-async def customer_socket(
-    ws: WebSocket, conversation_id: str, token: str | None = None, since: int | None = None
-) -> None:
+async def customer_socket(ws: WebSocket, conversation_id: str, since: int | None = None) -> None:
     """The customer's live view of a conversation; customer messages may be sent here too."""
-    await ws.accept()
-    sock = _Socket(ws, "customer")
-    principal = await _principal(sock, token)
+    sock = await _Socket.open(ws, "customer", conv_stream(conversation_id))
+    principal = await sock.authenticate()
     if principal is None:
         return
     if not (principal.is_customer_of(conversation_id) or principal.role == "admin"):
@@ -167,17 +319,14 @@ async def customer_socket(
         elif isinstance(message, ClientAgentMessage):
             raise ApiError(403, "forbidden", "agent messages go through the agent socket")
 
-    await sock.run(conv_stream(conversation_id), since, handle)
+    await sock.run(since, lambda: customer_state(engine, conversation_id), handle)
 
 
 @router.websocket("/v1/agents/{agent_id}/ws")
-async def agent_socket(
-    ws: WebSocket, agent_id: str, token: str | None = None, since: int | None = None
-) -> None:
+async def agent_socket(ws: WebSocket, agent_id: str, since: int | None = None) -> None:
     """The agent's live stream: offers, transfers, customer messages of held conversations."""
-    await ws.accept()
-    sock = _Socket(ws, "agent")
-    principal = await _principal(sock, token)
+    sock = await _Socket.open(ws, "agent", agent_stream(agent_id))
+    principal = await sock.authenticate()
     if principal is None:
         return
     if not principal.is_agent(agent_id):
@@ -200,4 +349,4 @@ async def agent_socket(
         elif isinstance(message, ClientCustomerMessage):
             raise ApiError(403, "forbidden", "customer messages go through the conversation socket")
 
-    await sock.run(agent_stream(agent_id), since, handle)
+    await sock.run(since, lambda: agent_state(engine, agent_id), handle)
