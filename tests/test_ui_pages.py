@@ -77,21 +77,29 @@ def admin(server: UiServer) -> httpx.Client:
 
 
 ERRORS: dict[int, list[str]] = {}
+SOCKETS: dict[int, list[str]] = {}
 
 
 def new_page(browser: Any, width: int = 1280, height: int = 860) -> tuple[Any, Any]:
-    """A fresh context (own sessionStorage) and page; JavaScript errors are collected per page."""
+    """A fresh context (own sessionStorage) and page; JavaScript errors and socket URLs are collected."""
     context = browser.new_context(viewport={"width": width, "height": height})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     errors = ERRORS.setdefault(id(page), [])
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sockets = SOCKETS.setdefault(id(page), [])
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     return context, page
 
 
 def js_errors(page: Any) -> list[str]:
     """Uncaught JavaScript errors seen on ``page``."""
     return ERRORS.get(id(page), [])
+
+
+def socket_urls(page: Any) -> list[str]:
+    """The URL of every WebSocket ``page`` opened."""
+    return SOCKETS.get(id(page), [])
 
 
 def send_widget(page: Any, text: str) -> None:
@@ -139,6 +147,16 @@ def test_handoff_round_trip(browser: Any, server: UiServer) -> None:
     expect(offer).to_be_visible()
     expect(offer.locator(".countdown")).to_have_text(re.compile(r"\d+s"))
     shot(console, "console-offer")
+
+    # reloaded pages get where things stand from the state each socket starts with
+    console.reload()
+    expect(console.locator("body")).to_have_attribute("data-conn", "open")
+    expect(offer).to_be_visible()
+    expect(offer.locator(".countdown")).to_have_text(re.compile(r"\d+s"))
+    widget.reload()
+    expect(widget.locator("body")).to_have_attribute("data-conn", "open")
+    expect(widget.locator("#w-queue")).to_contain_text("An agent is being connected")
+
     offer.get_by_role("button", name="Accept").click()
     expect(widget.locator(".msg.system").last).to_contain_text("An agent has joined")
     expect(widget.locator("#w-queue")).to_be_hidden()
@@ -202,6 +220,10 @@ def test_handoff_round_trip(browser: Any, server: UiServer) -> None:
     for text in said:
         expect(widget.get_by_text(text, exact=True)).to_have_count(1)
     expect(widget.locator("#w-with")).to_contain_text("one of our agents")
+    console.reload()  # the conversation is still the agent's: the console's socket state says so
+    expect(console.locator("body")).to_have_attribute("data-conn", "open")
+    console.locator("#c-mine button").first.click()
+    expect(console.locator("#c-transcript .bubble").last).to_have_text(missed[-1])
 
     # return to the AI with a note, then the customer rates the conversation
     console.click("#c-actions summary:has-text('Return to AI')")
@@ -215,6 +237,10 @@ def test_handoff_round_trip(browser: Any, server: UiServer) -> None:
     shot(widget, "widget")
     assert js_errors(widget) == []
     assert js_errors(console) == []
+    customer_token = widget.evaluate("window.batonWidget.session().token")
+    for page, secret in ((widget, customer_token), (console, agent_token)):  # sent in the first message
+        assert socket_urls(page)
+        assert not [u for u in socket_urls(page) if "token" in u or secret in u]
 
     # analytics (admin): the handoff, its trigger and the rating show up
     analytics_ctx, analytics = new_page(browser, 1280, 1000)

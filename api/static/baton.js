@@ -46,9 +46,14 @@ const Baton = (() => {
   }
 
   /**
-   * A WebSocket that follows one event stream: reconnects with exponential backoff (waiting for the
-   * browser to be online), resumes with ?since=<last seq> and drops anything already seen, so every
-   * sequenced event reaches onEvent exactly once and in order.
+   * A WebSocket that follows one event stream: authenticates with its first message (a token in the
+   * URL would land in server logs), reconnects with exponential backoff (waiting for the browser to
+   * be online), resumes with ?since=<last seq> and drops anything already seen, so every sequenced
+   * event reaches onEvent exactly once and in order.
+   *
+   * Every connection starts with a snapshot of the current state (event.snapshot) whose seq is the
+   * stream head: it always reaches onEvent, then the stream is "open". The cursor becomes
+   * min(cursor, head): a fresh stream starts at the head, a resumed one still takes its replay.
    */
   class Stream {
     constructor(path, token, { since = 0, onEvent, onStatus }) {
@@ -64,9 +69,8 @@ const Baton = (() => {
 
     _url() {
       const proto = location.protocol === "https:" ? "wss:" : "ws:";
-      const q = new URLSearchParams({ token: this.token });
-      if (this.seq !== null) q.set("since", String(this.seq));  // null: only new events
-      return `${proto}//${location.host}${this.path}?${q}`;
+      const q = this.seq === null ? "" : `?since=${this.seq}`;  // null: only new events
+      return `${proto}//${location.host}${this.path}${q}`;
     }
 
     _connect() {
@@ -76,11 +80,18 @@ const Baton = (() => {
       this.log.push({ since: this.seq, at: Date.now() });
       const ws = new WebSocket(this._url());
       this.ws = ws;
-      ws.onopen = () => { this.attempt = 0; this.onStatus("open"); };
+      ws.onopen = () => { ws.send(JSON.stringify({ type: "auth", token: this.token })); };
       ws.onmessage = (message) => {
         let event;
         try { event = JSON.parse(message.data); } catch { return; }
         if (event.type === "ping") { this.send({ type: "pong" }); return; }
+        if (event.snapshot) {
+          this.seq = this.seq === null ? event.seq : Math.min(this.seq, event.seq);
+          this.attempt = 0;
+          this.onEvent(event);
+          this.onStatus("open");
+          return;
+        }
         if (event.seq) {
           if (this.seq !== null && event.seq <= this.seq) return;  // replayed and already shown
           this.seq = event.seq;

@@ -33,7 +33,6 @@
       showPresence();
       $("c-tab-desk").classList.remove("hidden");
       show("desk");
-      await refreshList();
       stream = new Stream(`/v1/agents/${encodeURIComponent(auth.agentId)}/ws`, token, {
         since: null, onEvent, onStatus,
       }).start();
@@ -47,7 +46,6 @@
   function onStatus(status) {
     $("c-conn").textContent = status === "open" ? "" : { connecting: "Connecting…", reconnecting: "Reconnecting…", down: "Connection lost, retrying…", offline: "Offline" }[status] || status;
     document.body.dataset.conn = status;
-    if (status === "open") refreshList().catch(() => {});
   }
 
   function show(view) {
@@ -77,21 +75,23 @@
   }
 
   // -- queue and my conversations ----------------------------------------------------------------
-  async function refreshList() {
-    if (!auth || auth.role !== "agent") return;
-    const list = await api("GET", "/v1/handoffs", auth.token);
-    for (const h of list) {
-      if (h.status === "offered" && h.offered_agent_id === auth.agentId && !offers.has(h.handoff_id)) {
-        const last = (h.offers || []).at(-1) || {};
-        offers.set(h.handoff_id, {
-          handoff_id: h.handoff_id, conversation_id: h.conversation_id, priority: h.priority, urgency: h.urgency,
-          required_skills: h.required_skills, reason: h.reason, expires_at: last.expires_at || null, brief: h.brief,
-        });
-      }
-      if (["accepted", "active"].includes(h.status) && h.assigned_agent_id === auth.agentId && !mine.has(h.handoff_id)) {
-        mine.set(h.handoff_id, { handoff_id: h.handoff_id, conversation_id: h.conversation_id, status: h.status, unread: 0, brief: h.brief });
-      }
+  /**
+   * The state each (re)connection starts with (agent_state): presence, the offers and the
+   * conversations held, as they are now. A held one that is gone ended while the socket was down.
+   */
+  function syncState(ev) {
+    presence = ev.status;
+    showPresence();
+    offers.clear();
+    const held = new Set();
+    for (const h of ev.handoffs) {
+      if (h.status === "offered") { offers.set(h.handoff_id, h); continue; }  // the fields of an offer event
+      held.add(h.handoff_id);
+      const entry = mine.get(h.handoff_id);
+      if (entry) entry.status = h.status;
+      else mine.set(h.handoff_id, { handoff_id: h.handoff_id, conversation_id: h.conversation_id, status: h.status, unread: 0, brief: h.brief });
     }
+    for (const id of [...mine.keys()]) if (!held.has(id)) finish(id, "This conversation ended while you were offline.");
     renderQueue();
   }
 
@@ -325,8 +325,11 @@
         }
         break;
       }
-      case "handoff_state":
-        if (ev.state === "offer_withdrawn") { offers.delete(ev.handoff_id); renderQueue(); }
+      case "agent_state":
+        syncState(ev);
+        break;
+      case "handoff_state":  // withdrawn, or accepted (here or in another tab): no longer an offer
+        if (["offer_withdrawn", "accepted", "active"].includes(ev.state)) { offers.delete(ev.handoff_id); renderQueue(); }
         break;
       case "handoff_complete":
         if (mine.has(ev.handoff_id)) finish(ev.handoff_id, `Conversation ${ev.outcome.replace(/_/g, " ")}.`);

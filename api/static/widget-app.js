@@ -49,6 +49,13 @@
     queueBox.classList.remove("hidden");
   }
 
+  /** The state a (re)connection starts with: where the handoff stands now (it says nothing new). */
+  function syncState(event) {
+    if (["accepted", "active"].includes(event.state)) { queueBox.classList.add("hidden"); setWith("agent"); }
+    else if (["pending", "offered"].includes(event.state)) showQueue(event);
+    else queueBox.classList.add("hidden");
+  }
+
   function showCsat() {
     if (rated) return;
     const stars = csatBox.querySelector(".stars");
@@ -86,6 +93,7 @@
         typingLine.textContent = "";
         break;
       case "handoff_state":
+        if (event.snapshot) { syncState(event); break; }
         if (event.message && !recentlySaid(event.message)) addMessage("system", "system", event.message);
         if (["accepted", "active"].includes(event.state)) { queueBox.classList.add("hidden"); setWith("agent"); }
         else if (["pending", "offered"].includes(event.state)) showQueue(event);
