@@ -2,13 +2,13 @@
 
 Whatever the model returns that does not validate degrades to the offline analyzer with a logged
 warning; a conversation never fails because an endpoint misbehaved. The offline analysis (and the
-intent classifier's first fit for a policy version) runs in a worker thread, so a long message never
-holds the event loop that answers every other request.
+intent classifier's first fit for a policy version) runs in the analysis threads
+(:func:`graph.textutil.off_loop`), so a long message never holds the event loop that answers every
+other request.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from graph.analyzer import OfflineAnalyzer
 from graph.signals import Signals
+from graph.textutil import off_loop
 from policies.loader import LoadedPolicy
 from prompts import load_prompt
 
@@ -70,7 +71,7 @@ class SignalService:
     ) -> Signals:
         """Signals for the latest customer turn; ``since`` as in ``OfflineAnalyzer.analyze``."""
         # The worker thread gets its own copies: it never reads state the event loop may change.
-        offline = await asyncio.to_thread(
+        offline = await off_loop(
             self._offline, list(customer_turns), dict(customer) if customer else None, loaded, since
         )
         if self.model is None or not customer_turns:

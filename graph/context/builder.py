@@ -2,13 +2,12 @@
 
 Both paths share one contract (:class:`~graph.context.models.Brief`) for bot->bot and bot->human
 handoffs. The model path never crashes a conversation: any failure logs a warning and returns the
-offline brief. :func:`build_brief` does its reading, retrieval and token counting in worker threads,
-so a long conversation never holds the event loop.
+offline brief. :func:`build_brief` does its reading, retrieval and token counting in the analysis threads
+(:func:`graph.textutil.off_loop`), so a long conversation never holds the event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -34,7 +33,7 @@ from graph.context.grounding import find_turn, occurs_in
 from graph.context.models import Brief, BriefDraft, Fact, SimilarCase
 from graph.context.openers import make_openers
 from graph.context.sections import SectionInput, build_sections, check_sections
-from graph.textutil import normalize_value
+from graph.textutil import normalize_value, off_loop
 from graph.transcript import Turn
 from prompts import load_prompt
 
@@ -198,7 +197,7 @@ async def build_brief(
     turns, sections = list(turns), list(sections)
     signals = dict(signals) if signals is not None else None
     if model is None:
-        return await asyncio.to_thread(
+        return await off_loop(
             build_brief_offline,
             turns,
             target=target,
@@ -207,7 +206,7 @@ async def build_brief(
             signals=signals,
             retriever=retriever,
         )
-    offline = await asyncio.to_thread(
+    offline = await off_loop(
         _offline_unbudgeted, turns, target=target, sections=sections, signals=signals, retriever=retriever
     )
     user = load_prompt("brief_user").format(
@@ -220,11 +219,11 @@ async def build_brief(
         structured = model.with_structured_output(BriefDraft, method="function_calling")
         raw = await structured.ainvoke(messages)
         draft = raw if isinstance(raw, BriefDraft) else BriefDraft.model_validate(raw)
-        brief = await asyncio.to_thread(_from_draft, draft, offline, turns)
+        brief = await off_loop(_from_draft, draft, offline, turns)
     except (ValidationError, ValueError, TypeError) as exc:
         logger.warning("brief model output did not validate (%s); using the offline brief", exc)
         brief = offline
     except Exception as exc:  # network, timeout, server 500: never crash a conversation
         logger.warning("brief model call failed (%s: %s); using the offline brief", type(exc).__name__, exc)
         brief = offline
-    return await asyncio.to_thread(fit_budget, brief, budget_tokens)
+    return await off_loop(fit_budget, brief, budget_tokens)
