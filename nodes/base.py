@@ -16,6 +16,7 @@ from langgraph.runtime import Runtime
 
 from graph.deps import BatonContext
 from graph.state import BatonState, HandoffRecord
+from graph.textutil import off_loop
 from graph.transcript import Turn, to_turns
 from nodes.slots import Extractor
 from prompts import load_prompt
@@ -189,7 +190,7 @@ def make_bot(spec: BotSpec, opening_for: OpeningFn) -> BotNode:
         messages = state["messages"]
         collected = state.get("collected", {})
         turns = to_turns(messages)
-        new = find_slot_values(spec, turns, collected)
+        new = await off_loop(find_slot_values, spec, turns, dict(collected))  # CPU: off the event loop
         opening = opening_for(state, spec)
         merged = {**collected, **new}
         missing = next_missing(spec, merged)

@@ -2,19 +2,34 @@
 
 Each extractor reads one customer turn and returns the value it states, or ``None``. ``asked`` is True
 when the bot's previous message asked for exactly this slot, so a bare answer ("next spring", "2M")
-can be attributed to it.
+can be attributed to it. A bot looks through every earlier turn for each slot it still misses, after
+every turn, so each extractor remembers what it found per text (:func:`per_text`): a turn is read once.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
 from graph.context.lexicon import BUDGET_CUE_RE, FINANCING_RE, TIMELINE_RE
 from graph.lexicon import LOOSE_EMAIL_RE
-from graph.textutil import parse_money
+from graph.textutil import DigestCache, parse_money
 
 Extractor = Callable[[str, bool], "str | None"]
+_FOUND: DigestCache[str | None] = DigestCache(16384)
+
+
+def per_text(extract: Extractor) -> Extractor:
+    """``extract`` that reads each distinct text once (per ``asked``) and then answers from a cache."""
+
+    @functools.wraps(extract)
+    def cached(text: str, asked: bool) -> str | None:
+        salt = f"{extract.__module__}.{extract.__qualname__}:{asked}"
+        return _FOUND.get_or_compute(text, lambda t: extract(t, asked), salt=salt)
+
+    return cached
+
 
 _STREET = re.compile(
     r"\b\d{1,6}\s+(?:[A-Z][\w.'-]*\s+){1,4}(?:st(?:reet)?|ave(?:nue)?|rd|road|blvd|boulevard|dr(?:ive)?|"
@@ -64,16 +79,19 @@ def _first(pattern: re.Pattern[str], text: str, group: int = 0) -> str | None:
     return m.group(group).strip() if m else None
 
 
+@per_text
 def address(text: str, asked: bool) -> str | None:
     """A street address ("12 Oak Street", "450 Park Ave, Apt 3")."""
     return _first(_STREET, text)
 
 
+@per_text
 def timeline(text: str, asked: bool) -> str | None:
     """When the customer wants to move, buy or sell."""
     return _first(TIMELINE_RE, text)
 
 
+@per_text
 def motivation(text: str, asked: bool) -> str | None:
     """Why they are selling ("relocating for a new job"), or the whole answer when asked directly."""
     found = _first(_MOTIVATION, text)
@@ -82,6 +100,7 @@ def motivation(text: str, asked: bool) -> str | None:
     return text.strip()[:120] if asked and len(text.split()) >= 2 else None
 
 
+@per_text
 def money(text: str, asked: bool) -> str | None:
     """A price or value; a bare number counts when the bot just asked for it."""
     amounts = parse_money(text)
@@ -96,6 +115,7 @@ def money(text: str, asked: bool) -> str | None:
     return None
 
 
+@per_text
 def budget(text: str, asked: bool) -> str | None:
     """A buyer's budget: an amount next to a budget cue, or any amount when asked."""
     if asked or BUDGET_CUE_RE.search(text):
@@ -103,6 +123,7 @@ def budget(text: str, asked: bool) -> str | None:
     return None
 
 
+@per_text
 def area(text: str, asked: bool) -> str | None:
     """Where they want to live ("in Brookline", "near Central Park")."""
     found = _first(_AREA, text, 1)
@@ -111,16 +132,19 @@ def area(text: str, asked: bool) -> str | None:
     return text.strip()[:60] if asked and 0 < len(text.split()) <= 5 else None
 
 
+@per_text
 def financing(text: str, asked: bool) -> str | None:
     """Financing status: pre-approved, cash, needs a mortgage."""
     return _first(FINANCING_RE, text)
 
 
+@per_text
 def email_or_account(text: str, asked: bool) -> str | None:
     """An email address or an account id."""
     return _first(LOOSE_EMAIL_RE, text) or _first(_ACCOUNT, text, 1)
 
 
+@per_text
 def order_id(text: str, asked: bool) -> str | None:
     """An order number; a bare code counts when asked."""
     found = _first(_ORDER, text, 1)
@@ -132,6 +156,7 @@ def order_id(text: str, asked: bool) -> str | None:
     return None
 
 
+@per_text
 def issue(text: str, asked: bool) -> str | None:
     """A description of the problem (the sentence that states it)."""
     if not _ISSUE_CUE.search(text) and not asked:
@@ -140,16 +165,19 @@ def issue(text: str, asked: bool) -> str | None:
     return sentence.strip()[:160] or None
 
 
+@per_text
 def plan(text: str, asked: bool) -> str | None:
     """The customer's plan ("Standard plan")."""
     return _first(_PLAN, text)
 
 
+@per_text
 def seats(text: str, asked: bool) -> str | None:
     """Team size ("25 users")."""
     return _first(_SEATS, text)
 
 
+@per_text
 def device(text: str, asked: bool) -> str | None:
     """Device or browser; a named one ("iPhone") beats a generic "app"."""
     found = [m.group(0) for m in _DEVICE.finditer(text)]
@@ -158,11 +186,13 @@ def device(text: str, asked: bool) -> str | None:
     return choices[0] if choices else None
 
 
+@per_text
 def error_message(text: str, asked: bool) -> str | None:
     """An error code or quoted error text."""
     return _first(_ERROR, text)
 
 
+@per_text
 def charge(text: str, asked: bool) -> str | None:
     """The billing item in question, with its amount if given."""
     what = _first(_CHARGE, text)
@@ -172,6 +202,7 @@ def charge(text: str, asked: bool) -> str | None:
     return f"{what} of {amount}" if amount else what
 
 
+@per_text
 def features(text: str, asked: bool) -> str | None:
     """Property features a luxury client cares about."""
     found = sorted({m.group(0).lower() for m in _FEATURES.finditer(text)})

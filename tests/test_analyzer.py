@@ -6,16 +6,26 @@ import asyncio
 import threading
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import pytest
+from conftest import make_settings
+from langchain_core.messages import HumanMessage
+from langgraph.runtime import Runtime
 
 import graph.analyzer
+import nodes.slots
 from graph.analyzer import OfflineAnalyzer
+from graph.deps import BatonContext
 from graph.lexicon import sentiment_score
+from graph.policy_store import PolicyStore
 from graph.priority import handoff_priority
 from graph.runtime import BatonRuntime
 from graph.signal_service import SignalService
 from graph.textutil import contains_value, normalize_value, parse_money
+from graph.transcript import Turn
+from nodes.base import BotSpec, Slot, find_slot_values, make_bot
+from nodes.seller_bot import SPEC as SELLER
 from policies.loader import LoadedPolicy
 
 
@@ -229,3 +239,53 @@ async def test_router_reads_a_turn_off_the_event_loop(
     result = await turn
     assert released == [True]
     assert result.active_agent == "concierge_bot"
+
+
+# --- the bots' slot readers: each turn read once, off the event loop ------------------------------
+
+
+def test_bots_read_each_turn_once_for_a_missing_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A bot looks through every earlier customer turn for each slot it still misses, after every turn;
+    # a turn it has read already must not be scanned again (the price is never stated here).
+    read: list[str] = []
+
+    def counting_parse_money(text: str) -> list[float]:
+        read.append(text)
+        return parse_money(text)
+
+    monkeypatch.setattr(nodes.slots, "parse_money", counting_parse_money)
+    texts = [f"{text} (ref {uuid.uuid4().hex[:6]})" for text in CONVERSATION[1:3] * 4]
+    turns: list[Turn] = []
+    for text in texts:
+        turns += [Turn(index=len(turns), role="customer", text=text)]
+        find_slot_values(SELLER, turns, {})
+        turns += [
+            Turn(index=len(turns), role="bot", text="What price are you hoping for?", speaker="seller_bot")
+        ]
+    assert Counter(read) == dict.fromkeys(texts, 1)
+
+
+async def test_bot_reads_slots_off_the_event_loop(tmp_path: Path) -> None:
+    started, release = threading.Event(), threading.Event()
+    released: list[bool] = []
+
+    def waiting(text: str, asked: bool) -> str | None:
+        started.set()
+        released.append(release.wait(timeout=5))  # a safety net: on the loop it could never be set
+        return "found"
+
+    spec = BotSpec(
+        "seller_bot", "seller", "Hi", (Slot("thing", "Which thing?", waiting),), "Done: {summary}", "ok"
+    )
+    settings = make_settings(tmp_path)
+    context = BatonContext(settings=settings, policies=PolicyStore(settings.policy), signals=SignalService())
+    node = make_bot(spec, lambda state, bot: None)
+    reply = asyncio.create_task(
+        node({"messages": [HumanMessage("a thing")]}, runtime=Runtime(context=context))
+    )  # type: ignore[typeddict-item]
+    while not started.is_set():
+        await asyncio.sleep(0.01)
+    release.set()
+    update = await reply
+    assert released == [True]
+    assert update["collected"] == {"thing": {"value": "found", "turn": 0, "by": "seller_bot"}}
