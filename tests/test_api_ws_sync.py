@@ -45,19 +45,23 @@ async def test_an_event_published_before_the_socket_authenticates_is_delivered(t
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             api = Api(url, http)
             cid, token = await api.conversation()
-            async with connect(url.replace("http", "ws", 1) + f"/v1/conversations/{cid}/ws") as ws:
-                # The handshake is done, the auth message not sent yet: a turn published now is after
-                # the head the server read, so it must arrive.
-                turn = await api.say(cid, token, "Hi")
-                await ws.send(json.dumps({"type": "auth", "token": token}))
-                got = await events(ws, 1 + turn["seq"])
-                assert await quiet(ws, 0.3) == []
-    state, rest = got[0], got[1:]
-    assert state["type"] == "handoff_state"
-    assert (state["snapshot"], state["state"], state["seq"]) == (True, "none", 0)
-    assert [e["seq"] for e in rest] == list(range(1, turn["seq"] + 1))
-    assert rest[0]["type"] == "customer_message"
-    assert rest[0]["text"] == "Hi"
+            path = f"/v1/conversations/{cid}/ws"
+            async with (
+                connect(url.replace("http", "ws", 1) + path) as late,  # handshake done, not authenticated
+                api.ws(path, token, via="header") as early,
+            ):
+                assert (await events(early, 1))[0]["snapshot"] is True
+                # published (early hears it) while late has not sent its auth message: after the head
+                # the server read for late, so late must get it
+                await early.send(json.dumps({"type": "typing"}))
+                typing = await next_event(early, "typing")
+                await late.send(json.dumps({"type": "auth", "token": token}))
+                state = (await events(late, 1))[0]
+                assert state["type"] == "handoff_state"
+                assert (state["snapshot"], state["state"], state["seq"]) == (True, "none", 0)
+                assert (await events(late, 1))[0] == typing
+                assert await quiet(late, 0.3) == []
+    assert (typing["seq"], typing["role"]) == (1, "customer")
 
 
 async def test_a_fresh_socket_starts_with_the_current_state_and_its_seq(tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ from api.ws_models import (
 from desk.errors import DeskError
 from desk.errors import NotFound as DeskNotFound
 from desk.lifecycle import HELD, TERMINAL, WAITING
+from desk.models import HandoffStatus
 from graph.actions import Reply
 from graph.runtime import ConversationNotFound, NothingToRollBack, NotInterrupted
 
@@ -60,6 +61,7 @@ log = logging.getLogger("baton.api.ws")
 
 _CLOSE_CODES = {401: 4401, 403: 4403, 404: 4404}
 _AUTH_TIMEOUT_S = 5.0
+_AGENT_STATUSES: tuple[HandoffStatus, ...] = ("offered", "accepted", "active")  # lifecycle order
 _AUTH_HINT = 'send {"type": "auth", "token": "..."} first (or an Authorization: Bearer header)'
 Handler = Callable[[ClientMessage], Awaitable[None]]
 
@@ -264,8 +266,15 @@ async def agent_state(engine: ConversationEngine, agent_id: str) -> AgentStateEv
         status = (await desk.get_agent(agent_id)).status
     except DeskNotFound:  # a desk that lost its agents until recovery registers them again
         status = "offline"
+    # By open status (a status-less list reads every handoff the desk keeps), in lifecycle order: one
+    # that moves on between two reads is seen twice, and the later read wins.
+    found = {
+        h.handoff_id: h
+        for wanted in _AGENT_STATUSES
+        for h in await desk.list(status=wanted, agent_id=agent_id)
+    }
     mine: list[AgentHandoff] = []
-    for h in await desk.list(agent_id=agent_id):
+    for h in found.values():
         expires_at = None
         kind: Literal["offered", "accepted", "active"]
         if h.status == "offered" and h.offered_agent_id == agent_id:
