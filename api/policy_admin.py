@@ -82,7 +82,7 @@ class DraftExplainIn(_Body):
     message: str = Field(default="", max_length=4000, examples=["Can I talk to a real person please?"])
     history: list[str] = Field(default_factory=list, max_length=200, description="Earlier customer turns.")
     conversation_id: str | None = Field(
-        default=None, description="Use this conversation's customer turns as the history."
+        default=None, max_length=128, description="Use this conversation's customer turns as the history."
     )
 
 

@@ -314,3 +314,10 @@ async def test_put_refuses_a_deeply_nested_json_body(http: httpx.AsyncClient) ->
     )
     assert r.status_code == 422, r.text[:300]
     assert r.json()["error"]["code"] == "validation_error"
+
+
+async def test_draft_explain_does_not_echo_a_huge_conversation_id(http: httpx.AsyncClient) -> None:
+    body = {"message": "hello", "conversation_id": "c" * 10_000}
+    r = await http.post(f"/v1/policies/{NAME}/draft/explain", json=body, headers=Api.auth(ADMIN))
+    assert r.status_code == 422, r.text[:300]
+    assert len(r.content) < 2_000
