@@ -92,7 +92,8 @@ def serve_subprocesses(
             port = free_port()
             full = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
             cmd = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)]
-            with paths[-1].open("wb") as out:  # a file, not an unread pipe that fills up and blocks the server
+            # a file, not a pipe nobody reads (once full, it blocks the server)
+            with paths[-1].open("wb") as out:
                 procs.append(subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=out, stderr=subprocess.STDOUT))
             urls.append(f"http://127.0.0.1:{port}")
         if logs is not None:
