@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 import uuid
 from collections import Counter
@@ -22,7 +24,7 @@ from graph.policy_store import PolicyStore
 from graph.priority import handoff_priority
 from graph.runtime import BatonRuntime
 from graph.signal_service import SignalService
-from graph.textutil import contains_value, normalize_value, parse_money
+from graph.textutil import contains_value, normalize_value, off_loop, parse_money
 from graph.transcript import Turn
 from nodes.base import BotSpec, Slot, find_slot_values, make_bot
 from nodes.seller_bot import SPEC as SELLER
@@ -204,6 +206,15 @@ def test_reading_each_turn_once_changes_no_signal(since: int) -> None:
             CONVERSATION[:n], {"vip": n == 5}, since=min(since, n - 1)
         )
         assert incremental == cold
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread has its own nice value on Linux only")
+async def test_analysis_threads_yield_the_cpu_to_the_event_loop() -> None:
+    # The event loop answers /healthz; the threads reading turns must never win the CPU from it.
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    assert await off_loop(niceness) == min(19, niceness() + 10)
 
 
 class _OneAnalyzer(SignalService):
