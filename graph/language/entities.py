@@ -1,0 +1,101 @@
+"""Span finding: the shared pipeline's entities, mended by the token grammar and merged where they split.
+
+Order of trust, for overlapping candidates: hand patterns (an e-mail is an e-mail), then the token
+grammar (built for what the entity model cuts short), then the model's entities, merged where the model
+split one value in two: adjacent dates ("Thursday" + "next week"), and a place followed by its region
+("Long Beach" + ", " + "CA").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from graph.language.grammar import grammar_matches
+from graph.language.patterns import pattern_spans
+from graph.language.spans import Span, SpanKind
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+LABEL_KINDS: dict[str, SpanKind] = {
+    "PERSON": "person",
+    "GPE": "place",
+    "LOC": "place",
+    "FAC": "place",
+    "ORG": "organisation",
+    "NORP": "organisation",
+    "DATE": "date",
+    "TIME": "time",
+    "MONEY": "money",
+    "CARDINAL": "number",
+    "QUANTITY": "number",
+    "PERCENT": "number",
+    "PRODUCT": "product",
+    "WORK_OF_ART": "product",
+    "EVENT": "product",
+    "LANGUAGE": "product",
+    "ADDRESS": "address",
+}
+# Labels the model splits one value over when two of them touch.
+_JOINABLE = {"DATE", "TIME"}
+_PLACE_LABELS = {"GPE", "LOC", "FAC"}
+_REGION_LABELS = {"GPE", "LOC", "ORG", "NORP", "FAC"}
+
+
+def _model_entities(doc: Doc) -> list[tuple[str, int, int]]:
+    """The model's entities as ``(label, start_token, end_token)``, with split values joined."""
+    ents = [(e.label_, e.start, e.end) for e in doc.ents]
+    joined: list[tuple[str, int, int]] = []
+    for label, start, end in ents:
+        if joined:
+            last_label, last_start, last_end = joined[-1]
+            if last_end == start and label == last_label and label in _JOINABLE:
+                joined[-1] = (label, last_start, end)
+                continue
+            comma = last_end + 1 == start and doc[last_end].text == ","
+            if comma and last_label in _PLACE_LABELS and label in _REGION_LABELS and end - start <= 2:
+                joined[-1] = (last_label, last_start, end)  # "Long Beach, CA", "London, England"
+                continue
+        if label in _PLACE_LABELS and end + 1 < len(doc) and doc[end].text == ",":
+            region = doc[end + 1]
+            # A two-letter region the model left out: "Vancouver, BC", "atlanta, ga".
+            if len(region.text) == 2 and region.is_alpha and not region.ent_type_ and not region.is_stop:
+                joined.append((label, start, end + 2))
+                continue
+        joined.append((label, start, end))
+    return joined
+
+
+def _kind(label: str, text: str) -> SpanKind | None:
+    kind = LABEL_KINDS.get(label)
+    bare = not any(c.isalpha() or c in "$/:-" for c in text)
+    if kind in ("date", "time", "money") and bare:
+        return "number"  # "88231" or "1367" read as a year: a number until a question says more
+    return kind
+
+
+def find_spans(doc: Doc) -> list[Span]:
+    """Every typed span of a parsed turn, non-overlapping, in text order."""
+    text = doc.text
+    spans = pattern_spans(text)
+
+    def add(label: str, start: int, end: int, source: str) -> None:
+        if end <= start:
+            return
+        first, last = doc[start], doc[end - 1]
+        if end - start == 1 and (first.is_stop or first.is_punct or first.pos_ == "PRON"):
+            return  # "one", "that": not a value
+        if first.lower_ in ("the", "a", "an") and label not in ("DATE", "TIME", "ADDRESS"):
+            first = doc[start + 1]
+        begin, finish = first.idx, last.idx + len(last.text)
+        kind = _kind(label, text[begin:finish])
+        if kind is None or any(s.overlaps(begin, finish) for s in spans):
+            return
+        spans.append(Span(kind, begin, finish, text[begin:finish], "grammar" if source == "g" else "entity"))
+
+    grammar = grammar_matches(doc)
+    for label, start, end in grammar:
+        add(label, start, end, "g")
+    for label, start, end in _model_entities(doc):
+        add(label, start, end, "e")
+    return sorted(spans, key=lambda s: s.start)

@@ -1,0 +1,98 @@
+"""``conversation_facts``: what the customer stated over a conversation, as grounded, keyed mentions.
+
+Each customer turn is read once (:func:`graph.language.reading.read_turn`) against the block of bot or
+agent messages just before it. A span that answers a question takes the question's key; a span found
+on its own takes its kind's key. Numbers count only as answers ("How many tickets?" "4"): a bare
+number in passing ("3 rooms in a 1 star hotel") is not a fact a receiver would ask for again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from graph.language.reading import read_turn
+from graph.language.spans import Span, SpanKind
+from graph.textutil import normalize_value
+from graph.transcript import Turn
+
+# The key of a span nobody asked for, by kind (ABCD's keys where ABCD has one).
+KIND_KEYS: dict[SpanKind, str] = {
+    "person": "person",
+    "place": "place",
+    "organisation": "organisation",
+    "address": "street_address",
+    "date": "date",
+    "time": "time",
+    "money": "amount",
+    "email": "email",
+    "phone": "phone",
+    "url": "url",
+    "zip": "zip_code",
+    "id": "id",
+    "product": "product",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A value the customer stated, as written, citing the turn whose text contains it.
+
+    Attributes:
+        key: The slot it fills: the question's key when it answered one, else its kind's key.
+        value: The value exactly as written in the turn.
+        turn: Index of the turn that states it.
+        kind: What the value is (see :data:`graph.language.spans.SpanKind`).
+        answered: True when it answers the question asked just before, or carries an explicit cue.
+    """
+
+    key: str
+    value: str
+    turn: int
+    kind: SpanKind
+    answered: bool
+
+
+def _mention(span: Span, turn: Turn) -> Mention | None:
+    if span.key:
+        return Mention(span.key, span.text, turn.index, span.kind, True)
+    key = KIND_KEYS.get(span.kind)
+    return None if key is None else Mention(key, span.text, turn.index, span.kind, False)
+
+
+def _contained(value: str, kept: Sequence[Mention]) -> bool:
+    needle = f" {normalize_value(value)} "
+    return any(needle in f" {normalize_value(m.value)} " for m in kept)
+
+
+def conversation_facts(turns: Sequence[Turn]) -> list[Mention]:
+    """Every value the customer stated, answers first, each once (a value inside a longer one drops).
+
+    Args:
+        turns: The conversation; only customer turns state facts, bot and agent turns are the questions.
+
+    Returns:
+        Mentions ranked for a receiver: answers and cued values first, then values found on their own,
+        each group in conversation order.
+    """
+    found: list[Mention] = []
+    block: list[str] = []
+    open_question = False
+    for turn in turns:
+        if turn.role in ("bot", "agent"):
+            block = [*block, turn.text] if open_question else [turn.text]
+            open_question = True
+            continue
+        if turn.role != "customer":
+            continue
+        reading = read_turn(turn.text, " ".join(block) if block else None)
+        found.extend(m for m in (_mention(s, turn) for s in reading.spans) if m is not None)
+        if reading.answers or open_question:
+            block = [] if reading.answers else block  # a question answered is closed
+        open_question = False
+    ranked = sorted(found, key=lambda m: (not m.answered, m.turn))
+    kept: list[Mention] = []
+    for mention in sorted(ranked, key=lambda m: -len(m.value)):
+        if not _contained(mention.value, kept):
+            kept.append(mention)
+    return sorted(kept, key=lambda m: (not m.answered, m.turn))

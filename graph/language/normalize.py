@@ -1,0 +1,89 @@
+"""Normalised values of spans: digits for amounts, numbers and phones, ISO for dates and times.
+
+Computed on demand (:attr:`graph.language.spans.Span.value`), never on the brief's path: dateparser
+costs milliseconds a call and the brief quotes values as written. Returns ``None`` where no normal form
+exists or the libraries cannot read the text.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from graph.language.grammar import DAYPARTS
+
+if TYPE_CHECKING:
+    from dateparser.date import DateDataParser  # type: ignore[import-untyped]
+
+_MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "grand": 1e3, "m": 1e6, "mm": 1e6, "mil": 1e6, "million": 1e6}
+_MULTIPLIERS |= {"b": 1e9, "bn": 1e9, "billion": 1e9}
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_LATE = frozenset(DAYPARTS) - {"morning"}
+_parser_lock = threading.Lock()
+
+
+@functools.cache
+def _date_parser() -> DateDataParser:
+    from dateparser.date import DateDataParser  # type: ignore[import-untyped]
+
+    # English only: detecting the language of every span loads every locale (seconds, then 10 ms a call).
+    return DateDataParser(languages=["en"], settings={"PREFER_DATES_FROM": "future"})
+
+
+def amount(text: str) -> float | None:
+    """The number an amount or count states: "$1.8M" -> 1800000, "sixty dollars" -> 60, "700k" -> 700000."""
+    from number_parser import parse_number
+
+    lower = text.lower().replace("$", " ").replace("€", " ").replace("£", " ")
+    match = _NUMBER.search(lower)
+    if match:
+        value = float(match.group(0).replace(",", ""))
+        rest = lower[match.end() :].split()
+        glued = re.match(r"[a-z]+", lower[match.end() :])
+        suffix = glued.group(0) if glued else (rest[0] if rest else "")
+        if suffix in _MULTIPLIERS:
+            value *= _MULTIPLIERS[suffix]
+        return value
+    words = [
+        w for w in re.findall(r"[a-z-]+", lower) if w not in {"dollars", "dollar", "bucks", "usd", "euros"}
+    ]
+    parsed = parse_number(" ".join(words)) if words else None
+    return float(parsed) if parsed is not None else None
+
+
+def _digits(number: float) -> str:
+    return str(int(number)) if number.is_integer() else f"{number:.2f}"
+
+
+def when(text: str, kind: str) -> str | None:
+    """ISO date (``2027-03-05``) or 24-hour time (``15:30``) of a date or time span, via dateparser."""
+    with _parser_lock:  # DateDataParser keeps per-call state
+        data = _date_parser().get_date_data(text)
+    if data is None or data.date_obj is None:
+        return None
+    moment: datetime = data.date_obj
+    if kind == "date":
+        return moment.date().isoformat()
+    hour = moment.hour
+    if hour < 12 and any(word in text.lower() for word in _LATE):
+        hour += 12  # "afternoon 3:30": dateparser reads the clock and ignores the day part
+    return f"{hour:02d}:{moment.minute:02d}"
+
+
+@functools.lru_cache(maxsize=4096)
+def normalized(kind: str, text: str) -> str | None:
+    """The normal form of a span of ``kind`` written as ``text`` (see the module docstring)."""
+    if kind in ("money", "number"):
+        number = amount(text)
+        return None if number is None else _digits(number)
+    if kind in ("phone", "zip"):
+        digits = re.sub(r"\D", "", text)
+        return digits or None
+    if kind in ("date", "time"):
+        return when(text, kind)
+    if kind in ("email", "url"):
+        return text.strip().lower()
+    return None

@@ -1,0 +1,150 @@
+"""What a bot or agent message asks for, read from its parse, not from keywords.
+
+A question's wh-word and the noun it asks about say what kind of value answers it: "Which city" and
+"Where" ask for a place, "What time" for a time, "How many people" for a number, "What type of car" for
+a category, "checking or savings?" offers a choice, "Do you want ...?" asks yes or no. The noun also
+names the slot ("departure city" -> ``departure_city``, "type of car" -> ``car_type``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from graph.language.grammar import words
+from graph.language.spans import Question
+
+if TYPE_CHECKING:
+    from spacy.tokens import Span as SpacySpan
+    from spacy.tokens import Token
+
+# The kind of value a slot noun asks for. Nouns are the heads of the question's noun phrase; the
+# classes are semantic (what answers "which X?"), not values of any data set.
+NOUN_KINDS: dict[str, str] = {
+    **dict.fromkeys(
+        words("city town place location destination origin area address airport station"), "place"
+    ),
+    **dict.fromkeys(words("country state neighborhood neighbourhood venue region spot street"), "place"),
+    **dict.fromkeys(["time", "hour"], "time"),
+    **dict.fromkeys(["date", "day", "month"], "date"),
+    **dict.fromkeys(words("person recipient contact friend"), "person"),
+    **dict.fromkeys(words("price cost amount budget fee fare total sum"), "money"),
+    **dict.fromkeys(["name", "title"], "name"),
+    **dict.fromkeys(["email", "e-mail", "mail"], "email"),
+    **dict.fromkeys(["phone", "telephone", "cell", "mobile"], "phone"),
+    **dict.fromkeys(["zip", "postcode"], "zip"),
+    **dict.fromkeys(words("type kind sort category genre class style"), "category"),
+}
+_ID_HEADS = {"id", "number", "no", "#", "code"}
+_WH_KINDS = {"where": "place", "when": "when", "who": "person", "whom": "person"}
+_WH_KEYS = {"where": "location", "when": "date", "who": "person", "whom": "person"}
+_GENERIC_OPTIONS = {"other", "one", "type", "kind", "anything", "something", "else", "thing", "all", "both"}
+
+
+def _snake(*words: str) -> str:
+    return "_".join(w.lower().replace("-", "_") for w in words if w).strip("_")
+
+
+def _noun_phrase_key(noun: Token) -> tuple[str, str]:
+    """``(kind, key)`` asked by a noun: "departure city" -> place, "type of car" -> category, car_type."""
+    lemma = noun.lemma_.lower()
+    compounds = [c.lemma_.lower() for c in noun.lefts if c.dep_ in ("compound", "amod") and c.is_alpha]
+    of_object = next(
+        (g for c in noun.rights if c.lower_ == "of" for g in c.children if g.dep_ == "pobj"), None
+    )
+    if lemma in _ID_HEADS and compounds:
+        owner = compounds[-1]
+        kind = NOUN_KINDS.get(owner, "id")
+        return (kind if kind in ("phone", "zip", "email") else "id"), _snake(
+            owner, "id" if kind == "id" else ""
+        )
+    kind = NOUN_KINDS.get(lemma, "other")
+    if kind == "category" and of_object is not None:
+        return "category", _snake(of_object.lemma_, lemma)  # "type of car" -> car_type
+    if kind == "name" and of_object is not None:
+        return "name", _snake(of_object.lemma_, "name")  # "name of the alarm" -> alarm_name
+    if kind == "name" and any(c.lower_ in ("your", "you") for c in noun.lefts):
+        return "person", "customer_name"
+    return kind, _snake(*compounds, lemma)
+
+
+def _options(sent: SpacySpan) -> tuple[str, ...]:
+    """The choices a question offers: "checking or savings", "Music, Sports or any other type"."""
+    for token in sent:
+        conjs = [c for c in token.children if c.dep_ == "conj"]
+        if not conjs or not any(c.lower_ == "or" for c in (*token.children, *conjs[0].children)):
+            continue
+        chain = [token]
+        while conjs:
+            chain.append(conjs[0])
+            conjs = [c for c in conjs[0].children if c.dep_ == "conj"]
+        options = []
+        for option in chain:
+            words = [c for c in option.lefts if c.dep_ in ("compound", "amod") and c.i == option.i - 1]
+            phrase = " ".join([*(w.text for w in words), option.text])
+            if (
+                option.lower_ not in _GENERIC_OPTIONS
+                and option.pos_ not in ("PRON", "DET")
+                and option.is_alpha
+            ):
+                options.append(phrase)
+        if len(options) >= 2:
+            return tuple(options)
+    return ()
+
+
+def read_sentence(sent: SpacySpan) -> Question:
+    """The question one sentence asks (:data:`graph.language.spans.NO_QUESTION`-like when none)."""
+    tokens = [t for t in sent if not t.is_punct]
+    if not tokens:
+        return Question()
+    options = _options(sent)
+    wh = next((t for t in tokens if t.tag_ in ("WDT", "WP", "WRB", "WP$")), None)
+    if wh is not None:
+        lower = wh.lower_
+        if lower in ("which", "what", "whose") and wh.dep_ == "det":
+            kind, key = _noun_phrase_key(wh.head)
+            return Question(kind if not options else "choice", key, options)
+        if lower == "how":
+            nxt = wh.nbor(1) if wh.i + 1 < sent.end else None
+            if nxt is not None and nxt.lower_ == "much":
+                return Question("money", "amount", options)
+            if nxt is not None and nxt.lower_ == "many":
+                noun = nxt.head if nxt.head.pos_ in ("NOUN", "PROPN") else None
+                return Question(
+                    "number", _snake("number_of", noun.lower_ if noun is not None else ""), options
+                )
+            if nxt is not None and nxt.lower_ == "long":
+                return Question("when", "duration", options)
+        if lower in _WH_KINDS:
+            return Question(_WH_KINDS[lower], _WH_KEYS[lower], options)
+        if lower in ("what", "which"):
+            # "What is the name of the alarm?", "What is your destination?": the noun is the subject.
+            noun = next(
+                (t for t in tokens if t.dep_ in ("nsubj", "attr", "nsubjpass") and t.pos_ == "NOUN"), None
+            )
+            if noun is not None:
+                kind, key = _noun_phrase_key(noun)
+                return Question(kind if not options else "choice", key, options)
+            return Question("choice" if options else "other", "", options)
+    if options:
+        return Question("choice", "", options)
+    root = sent.root
+    if (
+        sent.text.rstrip().endswith("?")
+        and root.pos_ in ("NOUN", "PROPN")
+        and tokens[0].pos_ not in ("AUX", "VERB")
+    ):
+        kind, key = _noun_phrase_key(root)  # "Departure date?", "Number of tickets?"
+        if root.lemma_.lower() == "number" and key == "number":
+            of_object = next((g for c in root.rights if c.lower_ == "of" for g in c.children), None)
+            return Question("number", _snake("number_of", of_object.lower_ if of_object is not None else ""))
+        return Question(kind, key)
+    if (
+        sent.text.rstrip().endswith("?")
+        and tokens[-1].pos_ == "ADP"
+        and tokens[-1].lower_ in ("from", "to", "in", "at")
+    ):
+        return Question("place", "location")  # "Departing from?"
+    if sent.text.rstrip().endswith("?") or tokens[0].lemma_.lower() in ("confirm", "verify"):
+        return Question("yes_no")
+    return Question()
