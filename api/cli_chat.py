@@ -79,8 +79,8 @@ class Terminal:
     async def say(self, conversation: str, text: str) -> TurnResult:
         """A customer turn through the one door; a human handoff it starts is taken by this agent."""
         outcome = await self.turns.turn(self.admin, CustomerTurn(conversation, (text,)))
-        if outcome.result.handoff and outcome.result.handoff["kind"] == "human":
-            await self._take(outcome.result.handoff["id"])
+        if outcome.result.handoff and outcome.result.handoff.kind == "human":
+            await self._take(outcome.result.handoff.id)
         return outcome.result
 
     async def act(self, conversation: str, action: Reply | ReturnToAI | Close) -> TurnResult:
@@ -141,18 +141,19 @@ def show(console: Console, result: TurnResult, *, routed: bool = True) -> None:
     if result.handoff:
         h = result.handoff
         console.print(
-            f"  [bold yellow]handoff[/] {h['from_agent']} -> {h['to']} ({h['kind']}), trigger {h['trigger']}, "
-            f"urgency {h['urgency']}, priority {h['priority']}, skills {h['required_skills']}",
+            f"  [bold yellow]handoff[/] {h.from_agent} -> {h.to} ({h.kind}), trigger {h.trigger}, "
+            f"urgency {h.urgency}, priority {h.priority}, skills {h.required_skills}",
         )
-        brief = h.get("brief", {})
+        brief = h.brief
         if brief.get("summary"):
             console.print(f"  [bold]brief[/]: {brief['summary']}", highlight=False)
         for fact in brief.get("facts", [])[:8]:
             console.print(f"    - {fact['key']}: {fact['value']} (turn {fact['turn']})", highlight=False)
-    if result.pending_interrupt:
+    waiting = result.pending_interrupt
+    if waiting:
         console.print(
-            f"  [bold red]paused[/] waiting for a human agent (handoff {result.pending_interrupt['handoff_id'][:8]}, "
-            f"{result.pending_interrupt['waiting_customer_messages']} customer message(s) waiting)"
+            f"  [bold red]paused[/] waiting for a human agent (handoff {waiting.handoff_id[:8]}, "
+            f"{waiting.waiting_customer_messages} customer message(s) waiting)"
         )
 
 
@@ -182,7 +183,7 @@ async def run_demo(console: Console, policy: Path | None) -> None:
         view = await runtime.get(conversation)
         console.print(
             f"[bold]done[/]: {len(view.transcript)} messages, {len(view.handoffs)} handoffs "
-            f"({', '.join(h['from_agent'] + '->' + h['to'] + ':' + h['status'] for h in view.handoffs)}), "
+            f"({', '.join(f'{h.from_agent}->{h.to}:{h.status}' for h in view.handoffs)}), "
             f"active agent {view.active_agent}"
         )
 

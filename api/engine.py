@@ -21,7 +21,7 @@ import secrets
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, get_args
+from typing import Any
 
 import redis.asyncio as aioredis
 from langchain_core.messages import HumanMessage
@@ -40,18 +40,33 @@ from api.ws_models import (
 )
 from desk.base import Desk
 from desk.errors import Conflict, DeskError
-from desk.models import CustomerNotice, Handoff, HandoffRequest, Urgency
+from desk.models import CustomerNotice, Handoff, HandoffRequest
 from graph.actions import Close, Reply, ReturnToAI
 from graph.runtime import BatonRuntime, NotInterrupted, StreamTap
 from graph.runtime_models import TurnResult
+from graph.state import HandoffRecord
 
 log = logging.getLogger("baton.api.engine")
-_URGENCIES = set(get_args(Urgency))
 # Conversations whose lock the current task holds: the desk awaits ``on_revert`` inside an action
 # that already holds the lock, and a second acquire of the same lock would wait for itself.
 _HELD: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
     "baton_held_locks", default=frozenset()
 )
+
+
+def desk_request(conversation_id: str, record: HandoffRecord) -> HandoffRequest:
+    """The desk's view of a graph handoff: what the desk needs to queue, offer and brief it."""
+    return HandoffRequest(
+        handoff_id=record.id,
+        conversation_id=conversation_id,
+        priority=max(1, min(100, record.priority)),
+        urgency=record.urgency,
+        required_skills=list(record.required_skills),
+        optional_skills=list(record.optional_skills),
+        reason=record.reason,
+        trigger=record.trigger,
+        brief=record.brief,
+    )
 
 
 def conv_stream(conversation_id: str) -> str:
@@ -185,7 +200,7 @@ class ConversationEngine:
         return outcome
 
     async def handoff_started_elsewhere(
-        self, conversation_id: str, record: dict[str, Any], *, recorded: bool = False
+        self, conversation_id: str, record: HandoffRecord, *, recorded: bool = False
     ) -> None:
         """A handoff the desk does not know yet (re-submitted after a restart when ``recorded``)."""
         view = await self.runtime.get(conversation_id)
@@ -199,39 +214,28 @@ class ConversationEngine:
         )
         await self._started(record, TurnOutcome(result=result, seq=0), recorded=recorded)
 
-    async def _started(self, record: dict[str, Any], outcome: TurnOutcome, *, recorded: bool = False) -> None:
+    async def _started(self, record: HandoffRecord, outcome: TurnOutcome, *, recorded: bool = False) -> None:
         """Give a new human handoff to the desk (``recorded``: re-submitted after a restart)."""
         cid = outcome.result.conversation_id
         if not recorded:
-            await self.store.add_handoff(record["id"], cid, record["kind"], record["trigger"], record["to"])
+            await self.store.add_handoff(record.id, cid, record.kind, record.trigger, record.to)
         if self.metrics:
-            self.metrics.handoffs.labels(kind=record["kind"], trigger=record["trigger"]).inc()
-        if record["kind"] != "human":
-            state = HandoffStateEvent(handoff_id=record["id"], state="completed", kind="bot", to=record["to"])
+            self.metrics.handoffs.labels(kind=record.kind, trigger=record.trigger).inc()
+        if record.kind != "human":
+            state = HandoffStateEvent(handoff_id=record.id, state="completed", kind="bot", to=record.to)
             outcome.seq = await self.publish(cid, state)
             return
-        urgency = record["urgency"] if record["urgency"] in _URGENCIES else "medium"
-        request = HandoffRequest(
-            handoff_id=record["id"],
-            conversation_id=cid,
-            priority=max(1, min(100, int(record["priority"]))),
-            urgency=urgency,
-            required_skills=list(record["required_skills"]),
-            optional_skills=list(record["optional_skills"]),
-            reason=record["reason"],
-            trigger=record["trigger"],
-            brief=record["brief"],
-        )
-        await self.store.set_assignment(cid, record["id"], None)
-        await self.store.open_handoff(record["id"], cid, self.prefix)
+        request = desk_request(cid, record)
+        await self.store.set_assignment(cid, record.id, None)
+        await self.store.open_handoff(record.id, cid, self.prefix)
         handoff = await self.desk.submit(request)
         position = await self.desk.queue_position(handoff.handoff_id)
         outcome.queue_position, outcome.expected_wait_s = position.position, position.expected_wait_s
         state = HandoffStateEvent(
             handoff_id=handoff.handoff_id,
             state=handoff.status,
-            to=record["to"],
-            message=record["narration"],
+            to=record.to,
+            message=record.narration,
             queue_position=position.position,
             expected_wait_s=position.expected_wait_s,
         )
@@ -410,8 +414,8 @@ class ConversationEngine:
         """End the desk handoff a fork left behind (the new head waits on another one, or none)."""
         record = await self.store.conversation(conversation_id) or {}
         handoff_id = record.get("handoff_id")
-        pending = result.pending_interrupt or {}
-        if not handoff_id or pending.get("handoff_id") == handoff_id:
+        pending = result.pending_interrupt
+        if not handoff_id or (pending is not None and pending.handoff_id == handoff_id):
             return
         with contextlib.suppress(DeskError):
             await self.desk.cancel(handoff_id, "the conversation was forked from an earlier checkpoint")

@@ -10,22 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol, get_args
+from typing import Protocol
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 
+from api.engine import desk_request
 from api.store import ApiStore
 from desk.base import Desk
 from desk.errors import DeskError
 from desk.errors import NotFound as DeskNotFound
-from desk.models import AgentSpec, HandoffRequest, HeldStatus, Urgency
+from desk.models import AgentSpec, HeldStatus
 from graph.runtime import BatonRuntime, ConversationNotFound
 from graph.runtime_models import ConversationView
+from graph.state import HandoffRecord
 
 log = logging.getLogger("baton.api.recovery")
 _YIELD_EVERY = 50
-_URGENCIES = frozenset(get_args(Urgency))
 
 
 class RecoveryHost(Protocol):
@@ -38,7 +39,7 @@ class RecoveryHost(Protocol):
     prefix: str
 
     async def handoff_started_elsewhere(
-        self, conversation_id: str, record: dict[str, Any], *, recorded: bool = False
+        self, conversation_id: str, record: HandoffRecord, *, recorded: bool = False
     ) -> None:
         """Submit a handoff the desk does not know (``recorded``: it was announced before)."""
         ...
@@ -85,7 +86,7 @@ async def recover(service: RecoveryHost) -> tuple[int, int]:
         except ConversationNotFound:
             view = None
         record = view.handoff if view else None
-        if view is None or view.pending_interrupt is None or not record or record["id"] != handoff_id:
+        if view is None or view.pending_interrupt is None or not record or record.id != handoff_id:
             await service.store.close_handoff(handoff_id)  # it ended before the restart
             continue
         if await _restore_held(service, view, record):
@@ -104,22 +105,22 @@ async def recover(service: RecoveryHost) -> tuple[int, int]:
     return agents, handoffs
 
 
-async def _restore_held(service: RecoveryHost, view: ConversationView, record: dict[str, Any]) -> bool:
+async def _restore_held(service: RecoveryHost, view: ConversationView, record: HandoffRecord) -> bool:
     """Give a handoff back to the agent the store says held it; False when nobody did or they can't.
 
     ``active`` once the agent has written since the handoff began, else ``accepted``. An agent the
     desk does not know or who is full gets nothing: the handoff is submitted again instead.
     """
-    cid, handoff_id = view.conversation_id, str(record["id"])
+    cid, handoff_id = view.conversation_id, record.id
     held = await service.store.conversation(cid) or {}
     agent_id = held.get("agent_id")
     if not agent_id or held.get("handoff_id") != handoff_id:
         return False
-    since = int(record.get("message_index", 0))
+    since = record.message_index
     wrote = any(t.role == "agent" and t.index >= since for t in view.transcript)
     status: HeldStatus = "active" if wrote else "accepted"
     try:
-        await service.desk.restore(_request(cid, record), str(agent_id), status)
+        await service.desk.restore(desk_request(cid, record), str(agent_id), status)
     except DeskNotFound:
         log.warning("handoff %s: agent %s is gone; submitting it again", handoff_id, agent_id)
         return False
@@ -137,22 +138,6 @@ async def _known(desk: Desk, handoff_id: str) -> bool:
     except DeskNotFound:
         return False
     return True
-
-
-def _request(cid: str, record: dict[str, Any]) -> HandoffRequest:
-    """The desk request of a graph handoff record, as the service first submitted it."""
-    urgency = record["urgency"] if record["urgency"] in _URGENCIES else "medium"
-    return HandoffRequest(
-        handoff_id=record["id"],
-        conversation_id=cid,
-        priority=max(1, min(100, int(record["priority"]))),
-        urgency=urgency,
-        required_skills=list(record["required_skills"]),
-        optional_skills=list(record["optional_skills"]),
-        reason=record["reason"],
-        trigger=record["trigger"],
-        brief=record["brief"],
-    )
 
 
 def _intact_key(service: RecoveryHost) -> str:

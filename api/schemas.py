@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from desk.models import AgentId, AgentStatus, Handoff
 from graph.runtime_models import TurnReply
+from graph.state import HandoffRecord
 from graph.transcript import Turn
 
 _MAX_TEXT = 4000
+
+
+def _whole_number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# A JSON integer as JSON Schema reads one: 2 or 2.0, never "2", true or 2.5 (pydantic's lax int takes
+# the string and the bool, its strict int refuses 2.0).
+JsonInt = Annotated[int, BeforeValidator(_whole_number), Strict()]
 
 
 class _Body(BaseModel):
@@ -21,7 +31,9 @@ class _Body(BaseModel):
 class CustomerProfile(_Body):
     """What the caller knows about the customer; policies can route on it (e.g. VIPs to a person)."""
 
-    vip: bool = Field(default=False, description="VIP customers may always get a person.", examples=[False])
+    vip: bool = Field(
+        default=False, strict=True, description="VIP customers may always get a person.", examples=[False]
+    )
     plan: str | None = Field(default=None, description="Subscription plan.", examples=["premium"])
     name: str | None = Field(default=None, max_length=200, description="Display name.", examples=["Dana"])
 
@@ -30,6 +42,14 @@ class ConversationCreate(_Body):
     """Start a conversation."""
 
     customer: CustomerProfile | None = Field(default=None, description="Optional customer profile.")
+    profile_signature: str | None = Field(
+        default=None,
+        max_length=200,
+        description="`sha256=<hex>` HMAC (key BATON_PROFILE_SECRET) of the `customer` object's canonical "
+        "JSON (keys sorted, no spaces, null fields left out). Without it or the admin token, fields that "
+        "change routing (vip, plan) are kept as an unverified claim.",
+        examples=["sha256=9f2c..."],
+    )
 
 
 class ConversationCreated(BaseModel):
@@ -63,6 +83,20 @@ class HandoffInfo(BaseModel):
     queue_position: int | None = Field(default=None, description="1-based queue position; 0 = offered.")
     expected_wait_s: float | None = Field(default=None, description="Expected wait in seconds.")
 
+    @classmethod
+    def of(
+        cls, record: HandoffRecord, queue_position: int | None, expected_wait_s: float | None
+    ) -> HandoffInfo:
+        """The customer's view of a handoff record, with the desk's queue position and wait."""
+        shown = record.model_dump(include={"kind", "to", "trigger", "urgency", "priority", "narration"})
+        return cls(
+            handoff_id=record.id,
+            **shown,
+            status="pending" if record.kind == "human" else record.status,
+            queue_position=queue_position,
+            expected_wait_s=expected_wait_s,
+        )
+
 
 class MessageOut(BaseModel):
     """The outcome of a customer turn."""
@@ -82,8 +116,12 @@ class ConversationOut(BaseModel):
     status: str = Field(examples=["human"])
     active_agent: str = Field(examples=["human_agent"])
     transcript: list[Turn] = Field(description="Every message, in order.")
-    handoff: dict[str, Any] | None = Field(default=None, description="Current or latest handoff.")
-    handoffs: list[dict[str, Any]] = Field(default_factory=list, description="All handoffs so far.")
+    handoff: HandoffRecord | None = Field(
+        default=None, description="Current or latest handoff (not for customers)."
+    )
+    handoffs: list[HandoffRecord] = Field(
+        default_factory=list, description="All handoffs so far (not for customers)."
+    )
     agent_id: str | None = Field(default=None, description="Human agent holding the conversation.")
     seq: int = Field(description="Latest seq of the conversation stream (for ?since= on the socket).")
 
@@ -131,12 +169,12 @@ class AgentCreate(_Body):
         examples=["agent-maria"],
     )
     name: str = Field(min_length=1, max_length=200, examples=["Maria"])
-    skills: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] | list[str] = Field(
+    skills: dict[str, Annotated[float, Field(ge=0.0, le=1.0, strict=True)]] | list[str] = Field(
         default_factory=list,
         description="Skill -> proficiency 0-1, or a list (proficiency 1).",
         examples=[{"real_estate": 0.9, "empathy": 0.8}, ["real_estate"]],
     )
-    max_concurrent: int = Field(default=1, ge=1, le=50, examples=[2])
+    max_concurrent: JsonInt = Field(default=1, ge=1, le=50, examples=[2])
     status: AgentStatus = Field(default="offline", description="Initial status.", examples=["online"])
 
 
@@ -174,10 +212,20 @@ class ReplyIn(_Body):
 
 
 class TransferIn(_Body):
-    """Transfer to another agent or to a skill set (exactly one)."""
+    """Transfer to another agent, a queue of the policy, or a skill set (exactly one)."""
 
-    to_agent_id: str | None = Field(default=None, examples=["agent-lee"])
-    to_skills: list[str] | None = Field(default=None, examples=[["legal"]])
+    to_agent_id: str | None = Field(
+        default=None, max_length=100, description="A registered agent.", examples=["agent-lee"]
+    )
+    to_queue: str | None = Field(
+        default=None,
+        max_length=100,
+        description="A human target of the policy (its skills).",
+        examples=["human_agent"],
+    )
+    to_skills: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None, max_length=20, description="Skills some registered agent has.", examples=[["legal"]]
+    )
     reason: str = Field(default="", max_length=500, examples=["needs a legal specialist"])
 
 

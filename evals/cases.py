@@ -192,7 +192,7 @@ async def route_of(runtime: BatonRuntime, case: EvalCase) -> str:
             result = await runtime.post_message(thread, turn.text)
     view = await runtime.get(thread)
     if view.pending_interrupt is not None and view.handoff is not None:
-        return str(view.handoff["to"])
+        return view.handoff.to
     return result.active_agent if case.turns else ""
 
 

@@ -42,4 +42,4 @@ class GraphProvider:
         if result.handoff is None:
             msg = f"{case_id}: the forced handoff did not start"
             raise RuntimeError(msg)
-        return Brief.model_validate({**result.handoff["brief"], "transcript": list(turns)})
+        return Brief.model_validate({**result.handoff.brief, "transcript": list(turns)})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -41,21 +41,3 @@ class Close(_Action):
 HumanAction = Annotated[Reply | ReturnToAI | Close, Field(discriminator="type")]
 # mypy cannot see through the Annotated union; pydantic accepts it.
 HUMAN_ACTION: TypeAdapter[Reply | ReturnToAI | Close] = TypeAdapter(HumanAction)  # type: ignore[arg-type]
-
-
-class HandoffPayload(BaseModel):
-    """What ``interrupt()`` exposes to whoever resumes the run (the desk, the console, an SDK client)."""
-
-    handoff_id: str
-    reason: str
-    trigger: str
-    urgency: str
-    priority: int = Field(ge=1, le=100)
-    required_skills: list[str]
-    optional_skills: list[str]
-    queue: str
-    rule_id: str
-    policy_version: str
-    narration: str
-    waiting_customer_messages: int = Field(description="Customer turns since the last human reply.")
-    brief: dict[str, Any]

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from graph.context import extract_facts
 from graph.context.models import SimilarCase
 from graph.retrieval import CaseStore
+from graph.state import HandoffRecord
 from graph.transcript import Turn
 
 _NUMBER = re.compile(r"[$€£]?\d[\d,.:/-]*(?:\s?(?:k|m|million|thousand)\b)?", re.IGNORECASE)
@@ -68,24 +68,20 @@ class CaseMemory:
             for c in self.store.similar_cases(query, k=3, min_score=self._min_score)
         ]
 
-    def remember(self, record: Mapping[str, Any]) -> None:
+    def remember(self, record: HandoffRecord) -> None:
         """Index a human handoff that ended with a note (returned to AI or closed)."""
-        brief = record.get("brief") or {}
+        brief = record.brief
         facts = [(str(f["key"]), str(f["value"])) for f in brief.get("facts", []) if f.get("value")]
         summary = scrub(str(brief.get("goal") or brief.get("summary") or "").strip(), facts)
-        note = scrub(str(record.get("note") or "").strip(), facts)
+        note = scrub(record.note.strip(), facts)
         if not summary or not note:
             return  # nothing a later agent could learn from
         try:
             self.store.add_case(
-                str(record["id"]),
+                record.id,
                 summary,
                 note,
-                {
-                    "target": record.get("to"),
-                    "trigger": record.get("trigger"),
-                    "outcome": record.get("status"),
-                },
+                {"target": record.to, "trigger": record.trigger, "outcome": record.status},
             )
         except Exception:  # the conversation must go on even if the index is unavailable
-            log.warning("could not index handoff %s in case memory", record.get("id"), exc_info=True)
+            log.warning("could not index handoff %s in case memory", record.id, exc_info=True)

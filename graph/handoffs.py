@@ -10,10 +10,13 @@ rules (after them, before the default), and the routing decision records which o
         return "estate" in ctx.text.lower()
 
     @registry.before_handoff
-    def premium_only(ctx: HandoffContext, draft: HandoffDraft) -> HandoffDraft | None:
-        if draft.target == "luxury_specialist" and ctx.customer.get("plan") != "premium":
+    def premium_only(ctx: HandoffContext, proposed: HandoffRecord) -> HandoffRecord | None:
+        if proposed.to == "luxury_specialist" and ctx.customer.get("plan") != "premium":
             raise HandoffRejected("the luxury specialist needs a premium plan")
         return None
+
+A hook sees the proposed ``HandoffRecord`` (``status="proposed"``, no brief yet) and may return an
+amended copy (``proposed.changed(urgency="high")``); ``after_handoff`` hooks see the completed record.
 """
 
 from __future__ import annotations
@@ -23,9 +26,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from graph.signals import Signals
+from graph.state import HandoffRecord
 from graph.transcript import Turn
 from policies.models import Urgency
 
@@ -49,25 +51,11 @@ class HandoffContext:
     customer: Mapping[str, Any] = field(default_factory=dict)
 
 
-class HandoffDraft(BaseModel):
-    """A handoff about to happen; ``before_handoff`` hooks may return an enriched copy."""
-
-    model_config = ConfigDict(frozen=True)
-
-    target: str
-    rule_id: str
-    reason: str
-    trigger: str
-    urgency: Urgency = "medium"
-    required_skills: list[str] = Field(default_factory=list)
-    optional_skills: list[str] = Field(default_factory=list)
-    narration: str = ""
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-
 ConditionFn = Callable[[HandoffContext], "bool | str | None"]
-BeforeHook = Callable[[HandoffContext, HandoffDraft], "HandoffDraft | Awaitable[HandoffDraft | None] | None"]
-AfterHook = Callable[[HandoffContext, Mapping[str, Any]], "Awaitable[None] | None"]
+BeforeHook = Callable[
+    [HandoffContext, HandoffRecord], "HandoffRecord | Awaitable[HandoffRecord | None] | None"
+]
+AfterHook = Callable[[HandoffContext, HandoffRecord], "Awaitable[None] | None"]
 
 
 @dataclass(frozen=True)
@@ -152,17 +140,17 @@ class HandoffRegistry:
                 return cond, target
         return None
 
-    async def run_before(self, ctx: HandoffContext, draft: HandoffDraft) -> HandoffDraft:
+    async def run_before(self, ctx: HandoffContext, proposed: HandoffRecord) -> HandoffRecord:
         """Apply every ``before_handoff`` hook in order; a hook may raise ``HandoffRejected``."""
         for hook in self.before:
-            result = hook(ctx, draft)
+            result = hook(ctx, proposed)
             if inspect.isawaitable(result):
                 result = await result
-            if isinstance(result, HandoffDraft):
-                draft = result
-        return draft
+            if isinstance(result, HandoffRecord):
+                proposed = result
+        return proposed
 
-    async def run_after(self, ctx: HandoffContext, record: Mapping[str, Any]) -> None:
+    async def run_after(self, ctx: HandoffContext, record: HandoffRecord) -> None:
         """Notify every ``after_handoff`` hook."""
         for hook in self.after:
             result = hook(ctx, record)

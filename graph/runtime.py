@@ -31,7 +31,7 @@ from graph.policy_store import PolicyStore
 from graph.runtime_models import CheckpointInfo, ConversationView, TurnReply, TurnResult
 from graph.settings import Settings, get_settings
 from graph.signal_service import SignalService
-from graph.state import HandoffRecord
+from graph.state import HandoffRecord, WaitingHandoff, all_handoffs, current_handoff
 from graph.transcript import SYSTEM_NAME, to_turns
 from nodes.names import BOT_NODES, HUMAN_AGENT, ROUTER
 
@@ -75,6 +75,11 @@ class StreamTap:
 
 # Where a ``values`` stream chunk carries the run's pending interrupts (the constant is private upstream).
 _INTERRUPT = "__interrupt__"
+
+
+def _pending(interrupts: Sequence[Interrupt]) -> WaitingHandoff | None:
+    """What the first pending interrupt waits on (the human node's payload)."""
+    return WaitingHandoff.model_validate(interrupts[0].value) if interrupts else None
 
 
 def _config(conversation_id: str) -> RunnableConfig:
@@ -186,7 +191,7 @@ class BatonRuntime:
         tap: StreamTap | None = None,
     ) -> tuple[TurnResult, dict[str, Any]]:
         before, after, interrupts = await self._stream(conversation_id, payload, config, tap)
-        old_handoff = (before.get("handoff") or {}).get("id")
+        old_handoff = (before.get("handoff") or {}).get("id")  # JSON of HandoffRecord
         # ``before`` already holds the customer's new turn; replies never include customer turns.
         old_count = len(before.get("messages", []))
         return self._result(conversation_id, after, interrupts, old_count, old_handoff), after
@@ -205,16 +210,14 @@ class BatonRuntime:
             for t in turns[old_count:]
             if t.role != "customer"
         ]
-        record = values.get("handoff")
-        started = record if record and record["id"] != old_handoff else None
-        pending = interrupts[0].value if interrupts else None
+        record = current_handoff(values)
         return TurnResult(
             conversation_id=conversation_id,
             status=values.get("status", "bot"),
             active_agent=values.get("active_agent", ""),
             replies=replies,
-            handoff=dict(started) if started else None,
-            pending_interrupt=pending,
+            handoff=record if record and record.id != old_handoff else None,
+            pending_interrupt=_pending(interrupts),
             routing=dict(values["routing"]) if values.get("routing") else None,
         )
 
@@ -257,8 +260,8 @@ class BatonRuntime:
             command: Command[Any] = Command(resume=action.model_dump(mode="json"))
             result, values = await self._run(conversation_id, command, tap=tap)
         if self.memory is not None and not isinstance(action, Reply):
-            ended = values.get("handoff")
-            if ended and ended["status"] in ("returned", "closed"):
+            ended = current_handoff(values)
+            if ended and ended.status in ("returned", "closed"):
                 await asyncio.to_thread(self.memory.remember, ended)
         return result
 
@@ -300,10 +303,10 @@ class BatonRuntime:
             signals=values.get("signals", {}),
             collected=values.get("collected", {}),
             routing=dict(values["routing"]) if values.get("routing") else None,
-            handoff=dict(values["handoff"]) if values.get("handoff") else None,
-            handoffs=[dict(h) for h in values.get("handoffs", {}).values()],
+            handoff=current_handoff(values),
+            handoffs=all_handoffs(values),
             consultations=[dict(c) for c in values.get("consultations", [])],
-            pending_interrupt=snap.interrupts[0].value if snap.interrupts else None,
+            pending_interrupt=_pending(snap.interrupts),
             checkpoint_id=str(snap.config["configurable"].get("checkpoint_id", "")),
         )
 
@@ -336,34 +339,32 @@ class BatonRuntime:
         """
         async with self._lock(conversation_id):
             head = await self._snapshot(conversation_id)
-            record: HandoffRecord | None = head.values.get("handoff")
-            if not record or record["kind"] != "human" or record["status"] != "active":
+            record = current_handoff(head.values)
+            if not record or record.kind != "human" or record.status != "active":
                 msg = f"conversation {conversation_id} has no human handoff in progress"
                 raise NothingToRollBack(msg)
             pre = await self._pre_handoff(conversation_id, record)
             policy = self.context.policies.current().policy
-            bot = record["from_agent"] if record["from_agent"] in BOT_NODES else policy.entry
+            bot = record.from_agent if record.from_agent in BOT_NODES else policy.entry
             text = notice or policy.handoff.no_agent_message
-            rolled = HandoffRecord(
-                **{**record, "status": "rolled_back", "note": text, "ended_at": len(head.values["messages"])}
-            )  # type: ignore[typeddict-item]
+            rolled = record.changed(status="rolled_back", note=text, ended_at=len(head.values["messages"]))
             pre_ids = {m.id for m in pre.values.get("messages", [])}
             carried = [m for m in head.values["messages"] if m.id not in pre_ids]
-            marker = AIMessage(f"Handoff to {record['to']} rolled back: {reason}", name=SYSTEM_NAME)
+            marker = AIMessage(f"Handoff to {record.to} rolled back: {reason}", name=SYSTEM_NAME)
             fork = await self.graph.aupdate_state(
                 pre.config,
                 {
                     "messages": [*carried, marker],
                     "status": "bot",
                     "active_agent": bot,
-                    "handoff": rolled,
-                    "handoffs": {rolled["id"]: rolled},
+                    "handoff": rolled.to_state(),
+                    "handoffs": {rolled.id: rolled.to_state()},
                 },
                 as_node=ROUTER,
             )
             old_count = len(head.values["messages"])
             _, after, interrupts = await self._stream(conversation_id, Command(goto=bot), fork, tap)
-            return self._result(conversation_id, after, interrupts, old_count, record["id"])
+            return self._result(conversation_id, after, interrupts, old_count, record.id)
 
     async def fork(
         self,
@@ -482,9 +483,9 @@ class BatonRuntime:
 
     async def _pre_handoff(self, conversation_id: str, record: HandoffRecord) -> StateSnapshot:
         """The newest checkpoint about to route the turn that triggered ``record``."""
-        wanted = record["message_index"] + 1
+        wanted = record.message_index + 1
         async for snap in self.graph.aget_state_history(_config(conversation_id)):
             if snap.next == (ROUTER,) and len(snap.values.get("messages", [])) == wanted:
                 return snap
-        msg = f"no pre-handoff checkpoint for handoff {record['id']} in {conversation_id}"
+        msg = f"no pre-handoff checkpoint for handoff {record.id} in {conversation_id}"
         raise NothingToRollBack(msg)

@@ -7,6 +7,7 @@ from typing import Any
 from langgraph.types import StateSnapshot
 from pydantic import BaseModel, Field
 
+from graph.state import HandoffRecord, WaitingHandoff
 from graph.transcript import Role, Turn
 
 
@@ -26,8 +27,8 @@ class TurnResult(BaseModel):
     status: str
     active_agent: str
     replies: list[TurnReply]
-    handoff: dict[str, Any] | None = Field(default=None, description="Handoff started by this turn.")
-    pending_interrupt: dict[str, Any] | None = Field(default=None, description="Payload waiting for a human.")
+    handoff: HandoffRecord | None = Field(default=None, description="Handoff started by this turn.")
+    pending_interrupt: WaitingHandoff | None = Field(default=None, description="What waits for a human.")
     routing: dict[str, Any] | None = None
 
 
@@ -41,10 +42,10 @@ class ConversationView(BaseModel):
     signals: dict[str, Any]
     collected: dict[str, Any]
     routing: dict[str, Any] | None
-    handoff: dict[str, Any] | None
-    handoffs: list[dict[str, Any]]
+    handoff: HandoffRecord | None
+    handoffs: list[HandoffRecord]
     consultations: list[dict[str, Any]]
-    pending_interrupt: dict[str, Any] | None
+    pending_interrupt: WaitingHandoff | None
     checkpoint_id: str
 
 

@@ -1,16 +1,20 @@
 """Graph state: LangGraph's ``MessagesState`` plus what routing and handoffs need.
 
-Everything stored here is plain JSON (TypedDicts, not Pydantic objects) so checkpoints round-trip
-through every checkpointer without custom deserializers.
+Everything stored here is plain JSON (TypedDicts and dumped models, not Pydantic objects) so
+checkpoints round-trip through every checkpointer without custom deserializers.
 """
 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, NotRequired
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from langgraph.graph import MessagesState
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import TypedDict
+
+from policies.models import Urgency
 
 Status = Literal["bot", "awaiting_human", "human", "closed"]
 
@@ -26,30 +30,89 @@ class RoutingDecision(TypedDict):
     explanation: str
 
 
-class HandoffRecord(TypedDict):
-    """A handoff as data: who handed to whom, why, and under which rule (never parsed from text)."""
+HandoffStatus = Literal["proposed", "active", "completed", "returned", "rolled_back", "closed"]
 
-    id: str
-    from_agent: str
-    to: str
+
+class HandoffRecord(BaseModel):
+    """The one shape of a handoff: who handed to whom, why, under which rule, with which brief.
+
+    A rule or code condition proposes one (``status="proposed"``, no brief yet), ``before_handoff``
+    hooks may amend it, the router completes it; the interrupt payload, the desk's request and the API's
+    views are derived from it. In graph state it is stored as JSON (``to_state``) so checkpoints need no
+    custom deserializer; ``of`` reads it back, old checkpoints (a TypedDict of these fields) included.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str = Field(description="Same id in the graph, the desk and the API.")
+    from_agent: str = Field(description="Who handed off (a bot, or 'router' for a new conversation).")
+    to: str = Field(description="The target: a bot node or a human queue of the policy.")
     kind: Literal["bot", "human"]
-    queue: str
-    reason: str
-    trigger: str
-    urgency: str
-    priority: int
-    required_skills: list[str]
-    optional_skills: list[str]
-    rule_id: str
-    policy_version: str
-    narration: str
-    created_at: str
-    status: Literal["active", "completed", "returned", "rolled_back", "closed"]
-    brief: dict[str, Any]
-    message_index: int
-    note: NotRequired[str]
-    returned_to: NotRequired[str]
-    ended_at: NotRequired[int]
+    queue: str = Field(default="", description="Human queue (the target) for human handoffs.")
+    reason: str = ""
+    trigger: str = Field(description="explicit_request, sentiment_based, complexity_based, code, ...")
+    urgency: Urgency = "medium"
+    priority: int = Field(default=50, description="Desk priority 1-100.")
+    required_skills: list[str] = Field(default_factory=list)
+    optional_skills: list[str] = Field(default_factory=list)
+    rule_id: str = Field(description="Policy rule id, 'code:<name>', 'manual' or 'default'.")
+    policy_version: str = ""
+    narration: str = Field(default="", description="What the customer is told about the handoff.")
+    created_at: str = ""
+    status: HandoffStatus = "active"
+    brief: dict[str, Any] = Field(default_factory=dict, description="The context brief (JSON of Brief).")
+    message_index: int = Field(default=0, description="Index of the message that triggered the handoff.")
+    note: str = Field(default="", description="The team's note when it ended (never shown to the customer).")
+    returned_to: str | None = None
+    ended_at: int | None = Field(default=None, description="Message count when the handoff ended.")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="A code handoff's own data.")
+
+    @classmethod
+    def of(cls, value: Mapping[str, Any] | HandoffRecord | None) -> HandoffRecord | None:
+        """The record from graph state (JSON), or ``None``."""
+        if value is None or isinstance(value, HandoffRecord):
+            return value
+        return cls.model_validate(value)
+
+    def to_state(self) -> dict[str, Any]:
+        """The JSON form graph state stores."""
+        return self.model_dump(mode="json")
+
+    def changed(self, **changes: Any) -> HandoffRecord:
+        """A copy with ``changes`` applied and validated."""
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+    def waiting(self, customer_messages: int) -> WaitingHandoff:
+        """The interrupt payload: this handoff and how many customer turns wait for the human."""
+        return WaitingHandoff.model_validate(
+            {**self.model_dump(), "handoff_id": self.id, "waiting_customer_messages": customer_messages}
+        )
+
+
+class WaitingHandoff(HandoffRecord):
+    """What ``interrupt()`` exposes to whoever resumes the run: the handoff, plus who is waiting."""
+
+    handoff_id: str = Field(description="The handoff's id (same as ``id``), as the desk and the API name it.")
+    waiting_customer_messages: int = Field(description="Customer turns since the last human reply.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_v1(cls, data: Any) -> Any:
+        """Payloads paused before this model existed carried no ``id``, ``kind``, ``to`` or origin."""
+        if isinstance(data, Mapping) and "id" not in data and "handoff_id" in data:
+            queue = data.get("queue", "")
+            return {"id": data["handoff_id"], "kind": "human", "to": queue, "from_agent": "", **data}
+        return data
+
+
+def current_handoff(state: Mapping[str, Any]) -> HandoffRecord | None:
+    """The conversation's current (or latest) handoff."""
+    return HandoffRecord.of(state.get("handoff"))
+
+
+def all_handoffs(state: Mapping[str, Any]) -> list[HandoffRecord]:
+    """Every handoff of the conversation, oldest first."""
+    return [HandoffRecord.model_validate(h) for h in (state.get("handoffs") or {}).values()]
 
 
 class Consultation(TypedDict):
@@ -74,8 +137,8 @@ class BatonState(MessagesState):
     status: Status
     signals: dict[str, Any]
     routing: RoutingDecision
-    handoff: HandoffRecord | None
-    handoffs: Annotated[dict[str, HandoffRecord], merge_dicts]
+    handoff: dict[str, Any] | None  # HandoffRecord.to_state()
+    handoffs: Annotated[dict[str, dict[str, Any]], merge_dicts]  # id -> HandoffRecord.to_state()
     collected: Annotated[dict[str, Any], merge_dicts]
     consultations: Annotated[list[Consultation], operator.add]
     customer: dict[str, Any]

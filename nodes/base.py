@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.runtime import Runtime
 
 from graph.deps import BatonContext
-from graph.state import BatonState, HandoffRecord
+from graph.state import BatonState, current_handoff
 from graph.textutil import off_loop
 from graph.transcript import Turn, to_turns
 from nodes.slots import Extractor
@@ -218,13 +218,13 @@ def make_bot(spec: BotSpec, opening_for: OpeningFn) -> BotNode:
             "collected": new,
         }
         delivered: list[str] = []
-        record = state.get("handoff")
+        record = current_handoff(state)
         if opening and record is not None:
-            delivered.append(f"{record['id']}:{record['status']}")
-            if record["status"] == "active" and record["kind"] == "bot":
-                done = HandoffRecord(**{**record, "status": "completed"})  # type: ignore[typeddict-item]
-                update["handoff"] = done
-                update["handoffs"] = {done["id"]: done}
+            delivered.append(f"{record.id}:{record.status}")
+            if record.status == "active" and record.kind == "bot":
+                done = record.changed(status="completed")
+                update["handoff"] = done.to_state()
+                update["handoffs"] = {done.id: done.to_state()}
         if missing is None:
             delivered.append(f"done:{spec.name}")
         if delivered:

@@ -6,16 +6,16 @@ payload: only an explicit resume carrying a typed ``HumanAction`` moves the conv
 
 from __future__ import annotations
 
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from graph.actions import HUMAN_ACTION, Close, HandoffPayload, Reply, ReturnToAI
+from graph.actions import HUMAN_ACTION, Close, Reply, ReturnToAI
 from graph.deps import BatonContext
-from graph.state import BatonState, HandoffRecord
+from graph.state import BatonState, current_handoff
 from graph.transcript import HUMAN_AGENT_NAME, SYSTEM_NAME
 from nodes.names import BOT_NODES, HUMAN_AGENT, BotName
 
@@ -33,31 +33,13 @@ def _waiting(state: BatonState, since: int) -> int:
     return count
 
 
-def _with(record: HandoffRecord, **changes: Any) -> HandoffRecord:
-    return cast(HandoffRecord, {**record, **changes})
-
-
 async def human_agent(state: BatonState, *, runtime: Runtime[BatonContext]) -> Command[Goto]:
     """Pause for the human; apply their reply, return-to-AI or close when resumed."""
-    record = state.get("handoff")
-    if record is None or record["kind"] != "human":
+    record = current_handoff(state)
+    if record is None or record.kind != "human":
         msg = "human_agent reached without a human handoff record"
         raise RuntimeError(msg)
-    payload = HandoffPayload(
-        handoff_id=record["id"],
-        reason=record["reason"],
-        trigger=record["trigger"],
-        urgency=record["urgency"],
-        priority=record["priority"],
-        required_skills=record["required_skills"],
-        optional_skills=record["optional_skills"],
-        queue=record["queue"],
-        rule_id=record["rule_id"],
-        policy_version=record["policy_version"],
-        narration=record["narration"],
-        waiting_customer_messages=_waiting(state, record["message_index"]),
-        brief=record["brief"],
-    )
+    payload = record.waiting(_waiting(state, record.message_index))
     action = HUMAN_ACTION.validate_python(interrupt(payload.model_dump(mode="json")))
 
     if isinstance(action, Reply):
@@ -77,13 +59,13 @@ async def human_agent(state: BatonState, *, runtime: Runtime[BatonContext]) -> C
         )
     if isinstance(action, ReturnToAI):
         policy = runtime.context.policies.current().policy
-        fallback = record["from_agent"] if record["from_agent"] in BOT_NODES else policy.entry
+        fallback = record.from_agent if record.from_agent in BOT_NODES else policy.entry
         target = action.target or fallback
         if target not in BOT_NODES:
             msg = f"cannot return to {target!r}: not a bot"
             raise ValueError(msg)
-        closed = _with(
-            record, status="returned", note=action.note, returned_to=target, ended_at=len(state["messages"])
+        closed = record.changed(
+            status="returned", note=action.note, returned_to=target, ended_at=len(state["messages"])
         )
         note = f"Human agent returned the conversation to {target}" + (
             f": {action.note}" if action.note else ""
@@ -94,19 +76,19 @@ async def human_agent(state: BatonState, *, runtime: Runtime[BatonContext]) -> C
                 "messages": [AIMessage(note, name=SYSTEM_NAME)],
                 "status": "bot",
                 "active_agent": target,
-                "handoff": closed,
-                "handoffs": {closed["id"]: closed},
+                "handoff": closed.to_state(),
+                "handoffs": {closed.id: closed.to_state()},
             },
         )
     assert isinstance(action, Close)
-    closed = _with(record, status="closed", note=action.note, ended_at=len(state["messages"]))
+    closed = record.changed(status="closed", note=action.note, ended_at=len(state["messages"]))
     messages = [AIMessage(action.text, name=HUMAN_AGENT_NAME)] if action.text else []
     return Command(
         goto=cast(Goto, END),
         update={
             "messages": messages,
             "status": "closed",
-            "handoff": closed,
-            "handoffs": {closed["id"]: closed},
+            "handoff": closed.to_state(),
+            "handoffs": {closed.id: closed.to_state()},
         },
     )

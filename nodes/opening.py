@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from graph.context import Brief, opening_message
-from graph.state import BatonState
+from graph.state import BatonState, current_handoff
 from nodes.base import BotSpec
 
 log = logging.getLogger(__name__)
@@ -16,23 +16,23 @@ def opening_for(state: BatonState, spec: BotSpec) -> str | None:
 
     A handoff is acknowledged once: the key ``<handoff id>:<status>`` is recorded in ``delivered``.
     """
-    record = state.get("handoff")
+    record = current_handoff(state)
     if record is None:
         return None
-    key = f"{record['id']}:{record['status']}"
+    key = f"{record.id}:{record.status}"
     if key in state.get("delivered", []):
         return None
-    if record["status"] == "active" and record["to"] == spec.name:
+    if record.status == "active" and record.to == spec.name:
         try:
-            brief = Brief.model_validate(record["brief"])
+            brief = Brief.model_validate(record.brief)
         except ValueError as exc:  # a brief from an older version must not break the turn
-            log.warning("unreadable brief on handoff %s: %s", record["id"], exc)
+            log.warning("unreadable brief on handoff %s: %s", record.id, exc)
             return f"Hi, I'm the {spec.title}. I've read our conversation so far."
         return opening_message(brief, spec.title)
-    if record["status"] in ("returned", "rolled_back") and state.get("active_agent") == spec.name:
-        if record["status"] == "returned":
+    if record.status in ("returned", "rolled_back") and state.get("active_agent") == spec.name:
+        if record.status == "returned":
             # The agent's note is for the team (it stays on the handoff record); the customer hears this.
             return "Thanks for your patience. I'm back with you, with everything you and our specialist discussed."
         # A rollback's note is the customer notice the desk or the admin chose.
-        return record.get("note", "").strip() or "I'm back with you and I still have everything you told me."
+        return record.note.strip() or "I'm back with you and I still have everything you told me."
     return None

@@ -8,6 +8,8 @@ is never re-routed: the turn is recorded and the human node pauses again.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -17,15 +19,15 @@ from langgraph.types import Command, Send
 
 from graph.context import build_brief
 from graph.deps import BatonContext
-from graph.handoffs import HandoffContext, HandoffDraft, HandoffRejected
+from graph.handoffs import HandoffContext, HandoffRejected
 from graph.priority import URGENCY_MULTIPLIER, handoff_priority
 from graph.signals import Signals
-from graph.state import BatonState, ConsultTask, HandoffRecord, RoutingDecision
+from graph.state import BatonState, ConsultTask, HandoffRecord, RoutingDecision, all_handoffs
 from graph.transcript import to_turns
 from nodes.names import BOT_NODES, CONSULT, HUMAN_AGENT, BotName
 from policies.evaluator import first_match
 from policies.loader import LoadedPolicy
-from policies.models import Rule
+from policies.models import Rule, Urgency
 
 Goto = BotName | Literal["human_agent", "consult"]
 DESTINATIONS: tuple[str, ...] = (*BOT_NODES, HUMAN_AGENT, CONSULT)
@@ -40,13 +42,60 @@ _TRIGGER_REASON = {
 }
 
 
-def _draft_from_rule(rule: Rule, signals: Signals) -> HandoffDraft:
+@dataclass(frozen=True)
+class _Turn:
+    """What a proposal needs to know about the turn being routed."""
+
+    loaded: LoadedPolicy
+    active: str
+    message_index: int
+    signals: Signals
+
+
+def _propose(
+    turn: _Turn,
+    target: str,
+    *,
+    rule_id: str,
+    reason: str,
+    trigger: str,
+    urgency: Urgency = "medium",
+    required_skills: Sequence[str] = (),
+    optional_skills: Sequence[str] = (),
+    narration: str = "",
+    metadata: Mapping[str, Any] | None = None,
+) -> HandoffRecord:
+    """A proposed handoff (no brief yet) that ``before_handoff`` hooks may amend or veto."""
+    spec = turn.loaded.policy.targets[target]
+    return HandoffRecord(
+        id=uuid.uuid4().hex,
+        from_agent=turn.active or "router",
+        to=target,
+        kind=spec.kind,
+        queue=target if spec.kind == "human" else "",
+        reason=reason,
+        trigger=trigger,
+        urgency=urgency,
+        required_skills=sorted({*required_skills, *spec.skills}),
+        optional_skills=list(optional_skills),
+        rule_id=rule_id,
+        policy_version=turn.loaded.version,
+        narration=narration,
+        created_at=datetime.now(UTC).isoformat(),
+        status="proposed",
+        message_index=turn.message_index,
+        metadata=dict(metadata or {}),
+    )
+
+
+def _from_rule(turn: _Turn, rule: Rule) -> HandoffRecord:
     assert rule.target is not None
     reason = rule.description or _TRIGGER_REASON.get(rule.trigger, f"rule {rule.id}")
-    if signals.evidence:
-        reason += f" ({'; '.join(signals.evidence[:3])})"
-    return HandoffDraft(
-        target=rule.target,
+    if turn.signals.evidence:
+        reason += f" ({'; '.join(str(e) for e in turn.signals.evidence[:3])})"
+    return _propose(
+        turn,
+        rule.target,
         rule_id=rule.id,
         reason=reason,
         trigger=rule.trigger,
@@ -58,61 +107,62 @@ def _draft_from_rule(rule: Rule, signals: Signals) -> HandoffDraft:
 
 
 def _decide(
-    loaded: LoadedPolicy, ctx: BatonContext, hctx: HandoffContext, context: dict[str, Any]
-) -> tuple[HandoffDraft | None, Rule | None, str]:
-    """Return (handoff draft or None to stay, matched consult rule, explanation)."""
-    policy = loaded.policy
+    turn: _Turn, ctx: BatonContext, hctx: HandoffContext, context: dict[str, Any]
+) -> tuple[HandoffRecord | None, Rule | None, str]:
+    """Return (proposed handoff or None to stay, matched consult rule, explanation)."""
+    policy = turn.loaded.policy
     rule = first_match(policy, context)
     if rule is not None and rule.consult:
         return None, rule, f"rule {rule.id}: consult {', '.join(rule.consult)}"
     if rule is not None:
-        return _draft_from_rule(rule, hctx.signals), None, f"rule {rule.id} matched"
+        return _from_rule(turn, rule), None, f"rule {rule.id} matched"
     code = ctx.registry.first_match(hctx)
     if code is not None:
         cond, target = code
-        draft = HandoffDraft(
-            target=target,
+        proposed = _propose(
+            turn,
+            target,
             rule_id=f"code:{cond.name}",
             reason=f"code condition {cond.name}",
             trigger="code",
             urgency=cond.urgency,
-            required_skills=list(cond.required_skills),
+            required_skills=cond.required_skills,
             narration=cond.narration,
-            metadata=dict(cond.metadata),
+            metadata=cond.metadata,
         )
-        return draft, None, f"code condition {cond.name} fired"
+        return proposed, None, f"code condition {cond.name} fired"
     if hctx.active_agent:
         return None, None, "no rule fired; staying with the current agent"
     default = policy.default
-    draft = HandoffDraft(
-        target=default.target,
+    proposed = _propose(
+        turn,
+        default.target,
         rule_id="default",
         reason="new conversation",
         trigger="intent_based",
         narration=default.narration,
     )
-    return draft, None, "no rule fired; default target"
+    return proposed, None, "no rule fired; default target"
 
 
 def _case_start(state: BatonState) -> int:
     """Customer turns before the last human handoff ended: the human already dealt with those."""
-    ended = max(
-        (h.get("ended_at", 0) for h in state.get("handoffs", {}).values() if h["kind"] == "human"), default=0
-    )
+    ended = max((h.ended_at or 0 for h in all_handoffs(state) if h.kind == "human"), default=0)
     return sum(1 for m in state["messages"][:ended] if m.type == "human")
 
 
-def _manual_draft(loaded: LoadedPolicy, escalation: dict[str, Any]) -> HandoffDraft:
+def _manual(turn: _Turn, escalation: dict[str, Any]) -> HandoffRecord:
     """A handoff someone asked for outside the policy (an escalate button, an admin, an eval)."""
-    targets = loaded.policy.targets
+    targets = turn.loaded.policy.targets
     target = escalation.get("target") or next(
-        (name for name, spec in targets.items() if spec.kind == "human"), loaded.policy.entry
+        (name for name, spec in targets.items() if spec.kind == "human"), turn.loaded.policy.entry
     )
     if target not in targets:
-        msg = f"cannot escalate to {target!r}: not a target of policy {loaded.policy.name!r}"
+        msg = f"cannot escalate to {target!r}: not a target of policy {turn.loaded.policy.name!r}"
         raise ValueError(msg)
-    return HandoffDraft(
-        target=target,
+    return _propose(
+        turn,
+        target,
         rule_id="manual",
         reason=str(escalation.get("reason") or "manual escalation"),
         trigger=str(escalation.get("trigger") or "explicit_request"),
@@ -120,12 +170,12 @@ def _manual_draft(loaded: LoadedPolicy, escalation: dict[str, Any]) -> HandoffDr
     )
 
 
-def _narration(draft: HandoffDraft, loaded: LoadedPolicy, kind: str) -> str:
-    if draft.narration:
-        return draft.narration
-    target = loaded.policy.targets[draft.target]
-    who = target.description or draft.target.replace("_", " ")
-    if kind == "human":
+def _narration(proposed: HandoffRecord, loaded: LoadedPolicy) -> str:
+    if proposed.narration:
+        return proposed.narration
+    target = loaded.policy.targets[proposed.to]
+    who = target.description or proposed.to.replace("_", " ")
+    if proposed.kind == "human":
         return (
             f"I'm connecting you with {who}. They'll see our whole conversation, "
             "so you won't need to repeat anything."
@@ -162,12 +212,13 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
     hctx = HandoffContext(text=latest, signals=signals, turns=turns, active_agent=active, customer=customer)
     update: dict[str, Any] = {"signals": signals.model_dump(), "status": "bot", "escalation": None}
     escalation = state.get("escalation")
-    draft: HandoffDraft | None
+    turn = _Turn(loaded, active, len(messages) - 1, signals)
+    proposed: HandoffRecord | None
     if escalation:
-        draft, consult_rule = _manual_draft(loaded, escalation), None
-        explanation = f"manual escalation: {draft.reason}"
+        proposed, consult_rule = _manual(turn, escalation), None
+        explanation = f"manual escalation: {proposed.reason}"
     else:
-        draft, consult_rule, explanation = _decide(loaded, ctx, hctx, context)
+        proposed, consult_rule, explanation = _decide(turn, ctx, hctx, context)
 
     if consult_rule is not None:
         asker = active or policy.entry
@@ -196,17 +247,17 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
         ]
         return Command(goto=sends, update=update)
 
-    if draft is not None and draft.target != active:
+    if proposed is not None and proposed.to != active:
         try:
-            draft = await ctx.registry.run_before(hctx, draft)
+            proposed = await ctx.registry.run_before(hctx, proposed)
         except HandoffRejected as exc:
-            explanation += f"; handoff to {draft.target} vetoed: {exc.reason}"
-            draft = None
-    if draft is None or draft.target == active:
+            explanation += f"; handoff to {proposed.to} vetoed: {exc.reason}"
+            proposed = None
+    if proposed is None or proposed.to == active:
         target = active or policy.entry
         update["routing"] = RoutingDecision(
             target=target,
-            rule_id="stay" if draft is None else draft.rule_id,
+            rule_id="stay" if proposed is None else proposed.rule_id,
             policy=policy.name,
             policy_version=loaded.version,
             handoff=False,
@@ -214,66 +265,55 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
         )
         return Command(goto=target, update=update)  # type: ignore[arg-type]
 
-    target_spec = policy.targets[draft.target]
-    kind: Literal["bot", "human"] = target_spec.kind
-    node = HUMAN_AGENT if kind == "human" else draft.target
+    target_spec = policy.targets[proposed.to]
+    kind = target_spec.kind  # a hook may have changed the target: its kind and queue follow it
+    node = HUMAN_AGENT if kind == "human" else proposed.to
     # The first assignment of a new conversation to a bot hands nothing over: no brief needed.
     first_assignment = not active and kind == "bot"
     update["routing"] = RoutingDecision(
-        target=draft.target,
-        rule_id=draft.rule_id,
+        target=proposed.to,
+        rule_id=proposed.rule_id,
         policy=policy.name,
         policy_version=loaded.version,
         handoff=not first_assignment,
         explanation=explanation,
     )
     if first_assignment:
-        return Command(goto=node, update={**update, "active_agent": draft.target})  # type: ignore[arg-type]
+        return Command(goto=node, update={**update, "active_agent": proposed.to})  # type: ignore[arg-type]
 
     brief = await build_brief(
         turns,
-        target=draft.target,
+        target=proposed.to,
         sections=target_spec.sections,
         model=ctx.model,
         budget_tokens=ctx.settings.brief_budget_tokens,
         signals=signals.model_dump(),
         retriever=ctx.retriever,
     )
-    urgency = draft.urgency
-    if URGENCY_MULTIPLIER[urgency] > URGENCY_MULTIPLIER[brief.urgency]:
-        brief = brief.model_copy(update={"urgency": urgency})  # the rule knows why this is urgent
-    narration = _narration(draft, loaded, kind)
-    record = HandoffRecord(
-        id=uuid.uuid4().hex,
-        from_agent=active or "router",
-        to=draft.target,
+    # One urgency for the handoff and its brief: the more urgent of the rule's and the brief's reading.
+    urgency = max(proposed.urgency, brief.urgency, key=URGENCY_MULTIPLIER.__getitem__)
+    brief = brief.model_copy(update={"urgency": urgency})
+    record = proposed.changed(
         kind=kind,
-        queue=draft.target if kind == "human" else "",
-        reason=draft.reason,
-        trigger=draft.trigger,
+        queue=proposed.to if kind == "human" else "",
         urgency=urgency,
         priority=handoff_priority(
             urgency=urgency,
             lead_score=signals.lead_score,
             sentiment=signals.sentiment,
-            explicit_request=draft.trigger == "explicit_request",
+            explicit_request=proposed.trigger == "explicit_request",
         ),
-        required_skills=sorted({*draft.required_skills, *target_spec.skills}),
-        optional_skills=draft.optional_skills,
-        rule_id=draft.rule_id,
-        policy_version=loaded.version,
-        narration=narration,
-        created_at=datetime.now(UTC).isoformat(),
+        required_skills=sorted({*proposed.required_skills, *target_spec.skills}),
+        narration=_narration(proposed.changed(kind=kind), loaded),
         status="active",
         brief=brief.model_dump(mode="json", exclude={"transcript"}),
-        message_index=len(messages) - 1,
     )
     speaker = active or policy.entry
     update.update(
-        handoff=record,
-        handoffs={record["id"]: record},
-        messages=[AIMessage(narration, name=speaker)],
-        active_agent=HUMAN_AGENT if kind == "human" else draft.target,
+        handoff=record.to_state(),
+        handoffs={record.id: record.to_state()},
+        messages=[AIMessage(record.narration, name=speaker)],
+        active_agent=HUMAN_AGENT if kind == "human" else proposed.to,
         status="awaiting_human" if kind == "human" else "bot",
     )
     await ctx.registry.run_after(hctx, record)

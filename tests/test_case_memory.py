@@ -18,7 +18,7 @@ async def test_a_returned_handoff_becomes_a_similar_case(tmp_path: Path) -> None
         await rt.post_message("first", "Hi")
         first = await rt.post_message("first", LIEN)
         assert first.pending_interrupt is not None
-        assert first.pending_interrupt["brief"]["similar_cases"] == []  # nothing remembered yet
+        assert first.pending_interrupt.brief["similar_cases"] == []  # nothing remembered yet
         await rt.resume("first", ReturnToAI(note="Title company released the lien after probate paperwork"))
         assert rt.memory is not None
         assert rt.memory.store.count()["resolved_cases"] == 1
@@ -28,7 +28,7 @@ async def test_a_returned_handoff_becomes_a_similar_case(tmp_path: Path) -> None
             "second", "We need to sell mom's house; the attorney found a lien on the title from the estate."
         )
     assert second.pending_interrupt is not None
-    cases = second.pending_interrupt["brief"]["similar_cases"]
+    cases = second.pending_interrupt.brief["similar_cases"]
     assert cases, "the earlier resolution should be offered to the next agent"
     assert "probate" in cases[0]["resolution"]
     assert cases[0]["score"] > 0.45
@@ -36,22 +36,27 @@ async def test_a_returned_handoff_becomes_a_similar_case(tmp_path: Path) -> None
 
 def test_remembered_cases_carry_no_customer_identifiers(tmp_path: Path) -> None:
     from graph.case_memory import CaseMemory
+    from graph.state import HandoffRecord
 
     memory = CaseMemory(tmp_path)
     memory.remember(
-        {
-            "id": "h1",
-            "to": "human_agent",
-            "status": "closed",
-            "note": "Listed at 905k for Carol, called her on 617-555-0142",
-            "brief": {
+        HandoffRecord(
+            id="h1",
+            from_agent="seller_bot",
+            to="human_agent",
+            kind="human",
+            trigger="explicit_request",
+            rule_id="human_explicit",
+            status="closed",
+            note="Listed at 905k for Carol, called her on 617-555-0142",
+            brief={
                 "goal": "I want to sell my house at 12 Quince Lane for about 910k",
                 "facts": [
                     {"key": "customer_name", "value": "Carol Zabriskie", "turn": 0},
                     {"key": "phone", "value": "617-555-0142", "turn": 0},
                 ],
             },
-        }
+        )
     )
     (case,) = memory.similar("I want to sell my house")
     text = case.summary + " " + case.resolution

@@ -82,7 +82,7 @@ async def test_fork_with_an_edit_changes_the_route(runtime: BatonRuntime, conver
     # Had we known the customer is a VIP, the same turn goes to a human instead of the seller bot.
     forked = await runtime.fork(conversation_id, before_sell.checkpoint_id, {"customer": {"vip": True}})
     assert forked.pending_interrupt is not None
-    assert forked.pending_interrupt["rule_id"] == "human_vip"
+    assert forked.pending_interrupt.rule_id == "human_vip"
     view = await runtime.get(conversation_id)
     assert view.transcript[-2].text == SELL  # the same customer turn, routed differently
 
@@ -98,7 +98,7 @@ async def test_rollback_returns_to_the_ai_from_the_pre_handoff_checkpoint(
     pre = next(
         h
         for h in await runtime.checkpoints(conversation_id)
-        if h.next == ["router"] and h.messages == record["message_index"] + 1
+        if h.next == ["router"] and h.messages == record.message_index + 1
     )
 
     result = await runtime.rollback(
@@ -116,7 +116,7 @@ async def test_rollback_returns_to_the_ai_from_the_pre_handoff_checkpoint(
     for turn in head.transcript:
         assert turn.text in texts
     assert any("rolled back" in t for t in texts)
-    assert view.handoffs[-1]["status"] == "rolled_back"
+    assert view.handoffs[-1].status == "rolled_back"
     # The new head descends from the pre-handoff checkpoint, not from the interrupted one.
     history = await runtime.checkpoints(conversation_id)
     lineage = {h.checkpoint_id: h.parent_id for h in history}

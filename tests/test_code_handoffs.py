@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import make_settings
 
-from graph.handoffs import HandoffContext, HandoffDraft, HandoffRegistry, HandoffRejected
+from graph.handoffs import HandoffContext, HandoffRegistry, HandoffRejected
 from graph.runtime import BatonRuntime
+from graph.state import HandoffRecord
 
 
 async def test_decorated_condition_fires_after_yaml_rules(tmp_path: Path) -> None:
@@ -41,21 +40,23 @@ async def test_dynamic_condition_returns_the_target(tmp_path: Path) -> None:
         result = await rt.post_message("c2", "The secret word is banana")
     assert result.active_agent == "seller_bot"
     assert result.handoff is not None
-    assert result.handoff["trigger"] == "code"
+    assert result.handoff.trigger == "code"
 
 
 async def test_before_hook_can_veto_with_a_reason(tmp_path: Path) -> None:
     registry = HandoffRegistry()
-    seen: list[Mapping[str, Any]] = []
+    seen: list[HandoffRecord] = []
 
     @registry.before_handoff
-    def premium_only(ctx: HandoffContext, draft: HandoffDraft) -> HandoffDraft | None:
-        if draft.target == "luxury_specialist" and ctx.customer.get("plan") != "premium":
+    def premium_only(ctx: HandoffContext, proposed: HandoffRecord) -> HandoffRecord | None:
+        assert proposed.status == "proposed"
+        assert proposed.brief == {}  # the brief is built only for a handoff that goes ahead
+        if proposed.to == "luxury_specialist" and ctx.customer.get("plan") != "premium":
             raise HandoffRejected("the luxury specialist needs a premium plan")
         return None
 
     @registry.after_handoff
-    def record(ctx: HandoffContext, handoff: Mapping[str, Any]) -> None:
+    def record(ctx: HandoffContext, handoff: HandoffRecord) -> None:
         seen.append(handoff)
 
     async with BatonRuntime.open(make_settings(tmp_path), registry=registry, checkpoint_url="memory") as rt:
@@ -69,7 +70,7 @@ async def test_before_hook_can_veto_with_a_reason(tmp_path: Path) -> None:
             "c4", "I'm looking at oceanfront estates above 5 million", customer={"plan": "premium"}
         )
     assert allowed.active_agent == "luxury_specialist"
-    assert [h["to"] for h in seen] == []  # first assignment of a new conversation is not a handoff
+    assert [h.to for h in seen] == []  # first assignment of a new conversation is not a handoff
     assert allowed.handoff is None
 
 
@@ -77,14 +78,16 @@ async def test_before_hook_can_enrich_the_handoff(tmp_path: Path) -> None:
     registry = HandoffRegistry()
 
     @registry.before_handoff
-    async def add_skill(ctx: HandoffContext, draft: HandoffDraft) -> HandoffDraft:
-        return draft.model_copy(update={"required_skills": [*draft.required_skills, "spanish"]})
+    async def add_skill(ctx: HandoffContext, proposed: HandoffRecord) -> HandoffRecord:
+        return proposed.changed(required_skills=[*proposed.required_skills, "spanish"], urgency="critical")
 
     async with BatonRuntime.open(make_settings(tmp_path), registry=registry, checkpoint_url="memory") as rt:
         await rt.post_message("c5", "Hi")
         result = await rt.post_message("c5", "Can I speak to a person please?")
     assert result.pending_interrupt is not None
-    assert "spanish" in result.pending_interrupt["required_skills"]
+    assert "spanish" in result.pending_interrupt.required_skills
+    assert result.pending_interrupt.urgency == "critical"
+    assert result.pending_interrupt.brief["urgency"] == "critical"  # one urgency for handoff and brief
 
 
 async def test_code_targets_are_checked_against_the_policy(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
 
 from api.app import create_app
-from graph.actions import HandoffPayload
+from graph.state import WaitingHandoff
 from tests.test_api_support import ADMIN, api_settings
 
 SELL = (
@@ -158,9 +158,10 @@ async def test_wait_returns_the_bot_reply(client: LangGraphClient) -> None:
 async def test_handoff_pauses_with_a_typed_interrupt(client: LangGraphClient) -> None:
     thread_id = await new_thread(client)
     result = await to_human(client, thread_id)
-    payload = HandoffPayload.model_validate(result["__interrupt__"][0]["value"])
+    payload = WaitingHandoff.model_validate(result["__interrupt__"][0]["value"])
     assert payload.trigger == "sentiment_based"
-    assert payload.urgency == "high"
+    assert payload.urgency in ("high", "critical")
+    assert payload.brief["urgency"] == payload.urgency
     state = await client.threads.get_state(thread_id)
     assert state["next"] == ["human_agent"]
     [task] = state["tasks"]

@@ -234,7 +234,7 @@ async def test_conversation_reaches_a_human_and_resumes(
             assert back.replies
             assert back.replies[-1].text.strip()
         view = await runtime.get(cid)
-        assert view.handoffs[-1]["status"] == "returned"
+        assert view.handoffs[-1].status == "returned"
     messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     broken = [m for m in messages if "failed" in m]
     assert not broken, f"endpoint calls failed during the conversation: {broken}"

@@ -234,7 +234,7 @@ async def test_runtime_turns_use_the_model_for_signals_briefs_and_replies(
     assert second.replies[-1].speaker == "seller_bot"
     assert second.replies[-1].text == seller  # what the customer gets is the model's reply
     assert second.handoff is not None
-    brief = second.handoff["brief"]
+    brief = second.handoff.brief
     assert brief["source"] == "llm"
     assert brief["summary"].startswith("Dana Whitfield is relocating")
     view = await memory_runtime.get(conversation_id)

@@ -66,19 +66,7 @@ async def post_message(
     result = outcome.result
     handoff = None
     if result.handoff:
-        h = result.handoff
-        handoff = HandoffInfo(
-            handoff_id=h["id"],
-            kind=h["kind"],
-            to=h["to"],
-            trigger=h["trigger"],
-            urgency=h["urgency"],
-            priority=h["priority"],
-            narration=h["narration"],
-            status="pending" if h["kind"] == "human" else h["status"],
-            queue_position=outcome.queue_position,
-            expected_wait_s=outcome.expected_wait_s,
-        )
+        handoff = HandoffInfo.of(result.handoff, outcome.queue_position, outcome.expected_wait_s)
     return MessageOut(
         conversation_id=conversation_id,
         status=result.status,

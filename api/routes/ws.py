@@ -243,11 +243,11 @@ async def customer_state(engine: ConversationEngine, conversation_id: str) -> Ha
             view = await engine.runtime.get(conversation_id)
         except ConversationNotFound:  # created, nothing said yet
             view = None
-        humans = [h for h in view.handoffs if h.get("kind") == "human"] if view else []
+        humans = [h for h in view.handoffs if h.kind == "human"] if view else []
         if humans:
-            handoff_id = humans[-1]["id"]
+            handoff_id = humans[-1].id
             # still "active" in the graph with no desk handoff: it is being queued right now
-            state = "pending" if humans[-1]["status"] == "active" else "ended"
+            state = "pending" if humans[-1].status == "active" else "ended"
     return HandoffStateEvent(
         snapshot=True,
         conversation_id=conversation_id,
