@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import operator
-import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+import regex
 from pydantic import BaseModel, Field
 
 from policies.models import AllOf, AnyOf, Condition, Policy, Rule, When
@@ -20,6 +21,8 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
 }
+
+log = logging.getLogger("baton.policies")
 
 
 class ConditionTrace(BaseModel):
@@ -54,9 +57,26 @@ def lookup(context: Mapping[str, Any], name: str) -> Any:
     return current
 
 
+# A product owner's pattern runs on every customer turn: the ``regex`` engine with a time limit, so a
+# pattern that backtracks catastrophically ("(x+x+)+y") fails one condition instead of stalling turns.
+MATCH_TIMEOUT_S = 0.05
+
+
 @lru_cache(maxsize=512)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+def _regex(pattern: str) -> regex.Pattern[str]:
+    return regex.compile(pattern, regex.IGNORECASE)
+
+
+def _matches(pattern: str, text: str) -> bool:
+    try:
+        return _regex(pattern).search(text, timeout=MATCH_TIMEOUT_S) is not None
+    except TimeoutError:
+        log.warning(
+            "policy pattern %.80r gave up after %.0f ms; the condition does not hold",
+            pattern,
+            MATCH_TIMEOUT_S * 1000,
+        )
+        return False
 
 
 def compare(cond: Condition, actual: Any) -> bool:
@@ -75,7 +95,7 @@ def compare(cond: Condition, actual: Any) -> bool:
         members = cond.value if isinstance(cond.value, list) else [cond.value]
         return (actual in members) is (cond.op == "in")
     # matches
-    return actual is not None and _regex(str(cond.value)).search(str(actual)) is not None
+    return actual is not None and _matches(str(cond.value), str(actual))
 
 
 def holds(when: When, context: Mapping[str, Any], trace: list[ConditionTrace] | None = None) -> bool:

@@ -6,9 +6,9 @@ with a short message instead of being carried, and echoed, whole.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
+import regex
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from policies.limits import MAX_ITEMS, MAX_NAME, MAX_TEXT, NAME_PATTERN, quote
@@ -77,8 +77,8 @@ class Condition(_Frozen):
                 msg = "operator 'matches' needs a regular expression string"
                 raise ValueError(msg)
             try:
-                re.compile(self.value)
-            except re.error as exc:
+                regex.compile(self.value)  # the engine the evaluator runs (policies/evaluator.py)
+            except regex.error as exc:
                 msg = f"invalid regular expression {quote(self.value)}: {exc}"
                 raise ValueError(msg) from exc
         if self.op in (">", ">=", "<", "<=") and (

@@ -94,3 +94,19 @@ def test_explain_traces_every_rule_with_actual_values() -> None:
     assert [t.matched for t in traces] == [False, True, True]
     assert traces[1].conditions[0].actual == 0.7
     assert traces[0].conditions[0].result is False
+
+
+def test_a_backtracking_policy_pattern_gives_up_instead_of_stalling_turns() -> None:
+    """``(x+x+)+y`` takes Python's ``re`` minutes on 40 x's; the evaluator's engine stops at a time limit."""
+    import threading
+
+    from policies.evaluator import compare
+    from policies.models import Condition
+
+    slow = Condition(field="text", op="matches", value="(x+x+)+y")
+    outcome: list[bool] = []
+    worker = threading.Thread(target=lambda: outcome.append(compare(slow, "x" * 40)), daemon=True)
+    worker.start()
+    worker.join(timeout=30)  # a safety net for the old engine, not a speed assertion
+    assert outcome == [False]
+    assert compare(Condition(field="text", op="matches", value=r"\blien\b"), "There is a LIEN on it")
