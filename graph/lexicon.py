@@ -8,6 +8,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+# Contact details (an e-mail or a phone number) as the analyzer and the concierge read them: the
+# patterns live with the language layer's other hand patterns, re-exported here for those callers.
+from graph.language.patterns import CONTACT_RE as CONTACT_RE
+from graph.language.patterns import LOOSE_EMAIL_RE as LOOSE_EMAIL_RE
+
 POSITIVE = frozenset(
     [
         "good",
@@ -145,13 +150,6 @@ HUMAN_REQUEST_PATTERNS = (
     re.compile(r"\bi want (a|an) (human|person|real agent|representative)\b", re.I),
     re.compile(r"\b(are you|is this) a (bot|robot|machine)\b", re.I),
 )
-# Contact details (an email address or a phone number) as the analyzer and the concierge read them.
-# The lookbehind lets an address start only where a run of address characters starts: without it
-# every letter of a long word restarted a scan to the end of the word (quadratic: a 40,000-character
-# message took 14 s). A match can never start mid-run anyway, so what is found does not change.
-LOOSE_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.]+")
-CONTACT_RE = re.compile(rf"{LOOSE_EMAIL_RE.pattern}|\+?\d[\d\s().-]{{8,}}\d")
-
 _WORD = re.compile(r"[a-z']+")
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from graph.context.lexicon import BUDGET_CUE_RE, FINANCING_RE, TIMELINE_RE
-from graph.lexicon import LOOSE_EMAIL_RE
+from graph.language.patterns import ACCOUNT_CUE_RE, LOOSE_EMAIL_RE, ORDER_CUE_RE
 from graph.textutil import DigestCache, parse_money
 
 Extractor = Callable[[str, bool], "str | None"]
@@ -44,12 +44,6 @@ _MOTIVATION = re.compile(
     re.IGNORECASE,
 )
 _AREA = re.compile(r"\b(?:in|near|around|close to)\s+((?:the\s+)?[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+){0,2})")
-# Possessive \s*+ (as in graph/context/lexicon.py's TICKET_RE): sharing a long run of spaces between
-# two \s* every possible way was quadratic, and only the other \s* could take what one gives back.
-_ORDER = re.compile(r"\b(?:order(?:\s*+(?:id|number|no\.?|#))?\s*+[:#]?\s*+)([A-Z0-9-]{5,})\b", re.IGNORECASE)
-_ACCOUNT = re.compile(
-    r"\b(?:account(?:\s*+(?:id|number|no\.?|#))?\s*+[:#]?\s*+)([A-Z0-9-]{5,})\b", re.IGNORECASE
-)
 _PLAN = re.compile(
     r"\b(free|basic|standard|starter|pro|premium|business|enterprise|team)\s+(?:plan|tier)\b", re.I
 )
@@ -71,7 +65,7 @@ _FEATURES = re.compile(
 )
 _BARE_AMOUNT = re.compile(
     r"^\s*\$?\s?(\d[\d,.]*)\s*+(k|m|million|thousand)?\s*+\.?\s*+$", re.I
-)  # \s*+ as _ORDER
+)  # \s*+ as ORDER_CUE_RE
 
 
 def _first(pattern: re.Pattern[str], text: str, group: int = 0) -> str | None:
@@ -141,13 +135,13 @@ def financing(text: str, asked: bool) -> str | None:
 @per_text
 def email_or_account(text: str, asked: bool) -> str | None:
     """An email address or an account id."""
-    return _first(LOOSE_EMAIL_RE, text) or _first(_ACCOUNT, text, 1)
+    return _first(LOOSE_EMAIL_RE, text) or _first(ACCOUNT_CUE_RE, text, 1)
 
 
 @per_text
 def order_id(text: str, asked: bool) -> str | None:
     """An order number; a bare code counts when asked."""
-    found = _first(_ORDER, text, 1)
+    found = _first(ORDER_CUE_RE, text, 1)
     if found and any(ch.isdigit() for ch in found):
         return found
     bare = text.strip().strip(".#")

@@ -311,7 +311,7 @@ def collected() -> tuple[list[Found], set[tuple[str, str]]]:
 
 
 def test_collector_finds_the_package_patterns(collected: tuple[list[Found], set[tuple[str, str]]]) -> None:
-    from graph.context.lexicon import EMAIL_RE
+    from graph.language.patterns import EMAIL_RE
     from graph.lexicon import CONTACT_RE, DISTRESS_PATTERNS
     from graph.textutil import MONEY_RE
 

@@ -1,8 +1,12 @@
-"""Offline fact extraction: regular patterns plus the question the customer was answering.
+"""Offline fact extraction: the language layer's reading of every customer turn, plus retail rules.
 
-Only customer turns yield facts (they are what the receiver must not ask again). A bare value is read
-in the light of the previous bot/agent question: "9342308357" is a phone after "what is your phone
-number?" and an order id after "order id?". Every fact cites the turn whose text contains its value.
+Only customer turns yield facts (they are what the receiver must not ask again). The language layer
+(:func:`graph.language.conversation_facts`) finds places, dates, times, amounts, names, addresses and
+the answers to the questions asked; the retail rules below add what ABCD-style support conversations
+state in fixed shapes (ids, membership levels, brands, what was tried) under the keys receivers ask by.
+A bare value is read in the light of the previous bot/agent question: "9342308357" is a phone after
+"what is your phone number?" and an order id after "order id?". Every fact cites the turn whose text
+contains its value.
 """
 
 from __future__ import annotations
@@ -14,13 +18,21 @@ from dataclasses import dataclass, field
 from graph.context import lexicon as lx
 from graph.context.grounding import occurs_in
 from graph.context.models import Entity, EntityType, Fact
+from graph.language import patterns as pt
+from graph.language.facts import Mention, conversation_facts
+from graph.language.pipeline import shared_pipeline
 from graph.textutil import MONEY_RE, DigestCache, normalize_value
 from graph.transcript import Turn
 
 # Which fact a bot/agent question asks for. Checked on the lower-cased question text.
 ASK_PATTERNS: dict[str, re.Pattern[str]] = {
     "security_answer": re.compile(r"security|maiden|first pet|pet'?s name|mother'?s|secret question"),
-    "customer_name": re.compile(r"(?<!user )(?<!pet's )(?<!pet )\bname\b(?!\s+on\s+the\s+card)"),
+    # The customer's own name ("your full name", "a name please", "name on the account"), not the name
+    # of a thing ("the name of the alarm") or of a card.
+    "customer_name": re.compile(
+        r"\b(?:your|a|full|first|last|current)\s+(?:(?:full|first|last|first and last)\s+)?name\b"
+        r"(?!\s+of\b)(?!\s+on\s+the\s+card)|\bname on (?:the|your) account"
+    ),
     "account_id": re.compile(r"account\s*(?:id|number|#|no\b)|\bids\b"),
     "order_id": re.compile(r"order\s*(?:id|number|#|no\b)|order ids|\bids\b"),
     "phone": re.compile(r"phone|telephone|\bcell\b|mobile"),
@@ -104,16 +116,16 @@ class _TurnScan:
 
 def _ids(scan: _TurnScan) -> None:
     text = scan.turn.text
-    for m in lx.EMAIL_RE.finditer(text):
+    for m in pt.EMAIL_RE.finditer(text):
         scan.add("email", m.group(0), m.span())
         scan.add("username", m.group(0).split("@", 1)[0])  # ABCD-style accounts: username = local part
-    for m in lx.PHONE_RE.finditer(text):
+    for m in pt.PHONE_RE.finditer(text):
         if scan.free(*m.span()):
             scan.add("phone", m.group(0).strip(), m.span())
-    for m in lx.TICKET_RE.finditer(text):
+    for m in pt.TICKET_RE.finditer(text):
         if scan.free(*m.span("v")) and any(c.isdigit() for c in m.group("v")):
             scan.add("ticket_id", m.group("v"), m.span("v"))
-    for m in lx.TEN_DIGITS_RE.finditer(text):
+    for m in pt.TEN_DIGITS_RE.finditer(text):
         if not scan.free(*m.span()):
             continue
         left = scan.left(m.start())
@@ -126,7 +138,7 @@ def _ids(scan: _TurnScan) -> None:
         else:
             key = "order_id"
         scan.add(key, m.group(0), m.span())
-    for m in lx.ALNUM10_RE.finditer(text):
+    for m in pt.ALNUM10_RE.finditer(text):
         token = m.group(0)
         if not scan.free(*m.span()) or token.isdigit():
             continue
@@ -139,13 +151,13 @@ def _ids(scan: _TurnScan) -> None:
             scan.add("username", token, m.span())
         else:
             scan.add("account_id", token, m.span())
-    for m in lx.USERNAME_CUE_RE.finditer(text):
+    for m in pt.USERNAME_CUE_RE.finditer(text):
         group = "v" if m.group("v") else "w"
         if scan.free(*m.span(group)) and m.group(group).lower() not in {"is", "and", "please"}:
             scan.add("username", m.group(group), m.span(group))
     if "username" in scan.asked:
         for m in re.finditer(r"[A-Za-z][\w.-]+", text):
-            if scan.free(*m.span()) and lx.HANDLE_RE.match(m.group(0)):
+            if scan.free(*m.span()) and pt.HANDLE_RE.match(m.group(0)):
                 scan.add("username", m.group(0), m.span())
                 break
 
@@ -156,14 +168,14 @@ def _places(scan: _TurnScan) -> None:
         if scan.free(*m.span()):
             scan.add("street_address", m.group(0), m.span())
     has_street = any(f.key == "street_address" for f in scan.facts)
-    for m in lx.STATE_ZIP_RE.finditer(text):
+    for m in pt.STATE_ZIP_RE.finditer(text):
         # "in 46201" could be Indiana or a preposition: lower-case states need a street address too.
         if scan.free(*m.span("v")) and (text[m.start()].isupper() or has_street):
             scan.add("zip_code", m.group("v"), m.span("v"))
-    for m in lx.ZIP_CUE_RE.finditer(text):
+    for m in pt.ZIP_CUE_RE.finditer(text):
         if scan.free(*m.span("v")):
             scan.add("zip_code", m.group("v"), m.span("v"))
-    for m in lx.PIN_CUE_RE.finditer(text):
+    for m in pt.PIN_CUE_RE.finditer(text):
         if scan.free(*m.span("v")):
             scan.add("pin_number", m.group("v"), m.span("v"))
 
@@ -289,8 +301,10 @@ def _names(scan: _TurnScan) -> None:
         ):
             scan.add("customer_name", bare, (0, len(text)))
             return
-    # A name typed on its own, even without a question ("Joyce Wu", "Joyce wu").
-    if re.fullmatch(rf"{lx.NAME_WORD}(?:\s+[A-Za-z][a-z'-]+){{1,2}}", bare) and _is_name(bare):
+    # A name typed on its own, even without a question ("Joyce Wu", "Joyce wu"), when the tagger reads
+    # it as proper nouns: "Permission granted" and "Seven days" are capitalised too.
+    typed = re.fullmatch(rf"{lx.NAME_WORD}(?:\s+[A-Za-z][a-z'-]+){{1,2}}", bare) and _is_name(bare)
+    if typed and all(t.pos_ == "PROPN" for t in shared_pipeline().parse(bare)):
         scan.add("customer_name", bare, (0, len(text)))
 
 
@@ -360,8 +374,8 @@ def turn_facts(turn: Turn, asked: frozenset[str] = frozenset()) -> list[Fact]:
     return [Fact(key=key, value=value, turn=turn.index) for key, value in found]
 
 
-def extract_facts(turns: Sequence[Turn]) -> list[Fact]:
-    """Grounded facts from every customer turn, first mention kept, duplicates dropped."""
+def _retail_facts(turns: Sequence[Turn]) -> list[Fact]:
+    """Facts the retail rules find in every customer turn, first mention kept, duplicates dropped."""
     context = question_context(turns)
     facts: list[Fact] = []
     seen: set[tuple[str, str]] = set()
@@ -374,6 +388,42 @@ def extract_facts(turns: Sequence[Turn]) -> list[Fact]:
                 seen.add(ident)
                 facts.append(fact)
     return facts
+
+
+def _inside(short: str, long: str) -> bool:
+    return f" {normalize_value(short)} " in f" {normalize_value(long)} "
+
+
+def merge_mentions(retail: Sequence[Fact], mentions: Sequence[Mention]) -> list[Fact]:
+    """The retail facts, then the language layer's mentions that add a value, in the layer's rank.
+
+    A mention inside a retail value adds nothing; a mention from the same turn that contains a retail
+    value ("12th of this month" around "this month") is the fuller reading: it takes the retail fact's
+    place and keeps its key, which receivers ask by.
+    """
+    facts = list(retail)
+    for mention in mentions:
+        if any(_inside(mention.value, f.value) for f in facts):
+            continue
+        wider = next(
+            (i for i, f in enumerate(facts) if f.turn == mention.turn and _inside(f.value, mention.value)),
+            None,
+        )
+        if wider is not None:
+            facts[wider] = facts[wider].model_copy(update={"value": mention.value})
+            continue
+        facts.append(Fact(key=mention.key, value=mention.value, turn=mention.turn))
+    return facts
+
+
+def extract_facts(turns: Sequence[Turn]) -> list[Fact]:
+    """Grounded facts from every customer turn, ranked for a receiver, each value once.
+
+    The retail rules' facts come first (ids, names, contact details under their usual keys), then the
+    language layer's: answers to the questions asked, then values found on their own, then typed noun
+    phrases (:func:`graph.language.conversation_facts`). The budget sheds facts from the end.
+    """
+    return merge_mentions(_retail_facts(turns), conversation_facts(turns))
 
 
 def extract_entities(turns: Sequence[Turn], facts: Sequence[Fact] = ()) -> list[Entity]:

@@ -1,7 +1,8 @@
-"""Word lists and regular expressions the offline extractors share.
+"""Word lists and regular expressions of the retail rules (brands, membership, what was tried ...).
 
 Kept as readable data so a prompt engineer can see (and extend) why a value was or was not picked up.
 Brands are a small gazetteer of common apparel and electronics brands, not values from any data set.
+Formats with a fixed shape (e-mails, phones, ids, zip codes) are in :mod:`graph.language.patterns`.
 """
 
 from __future__ import annotations
@@ -45,22 +46,6 @@ BOUGHT_RE = re.compile(
     re.IGNORECASE,
 )
 
-# The local part is capped at RFC 5321's 64 characters: uncapped, every dot of "a.a.a.a..." started a
-# scan to the end of the run (quadratic).
-EMAIL_RE = re.compile(r"\b[A-Za-z0-9][\w.+-]{0,63}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\b")
-PHONE_RE = re.compile(
-    r"(?<![\w$])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?\d{3}[\s.-]?\d{4}|\d{3}[.-]\d{3}[.-]\d{4}|\d{3}\s\d{3}\s\d{4})"
-    r"(?![\w])"
-)
-TEN_DIGITS_RE = re.compile(r"(?<![\w$.,-])\d{10}(?![\w.,]\d)(?!\w)")
-ALNUM10_RE = re.compile(r"(?<![\w@.-])[A-Za-z0-9]{10}(?![\w@-])")
-# Possessive \s*+: only another \s* could take the spaces one gives back, so giving them back never
-# helps, and trying every way of sharing a long run of spaces between three \s* is cubic.
-TICKET_RE = re.compile(
-    r"\b(?:ticket|case|reference|ref|confirmation)\s*+(?:number|no\.?|#|id)?\s*+(?:is\s*+)?"
-    r"[:#]?\s*+(?P<v>[A-Z0-9-]{4,})\b",
-    re.IGNORECASE,
-)
 # (?<!,\d{3},): a digit group right after a complete ",ddd," group is never where a match starts (the
 # group before it starts the same match first); without it each group of "1,000,000,..." rescanned
 # the rest of the number (quadratic).
@@ -94,15 +79,6 @@ ADDRESS_RE = re.compile(
     rf"(?:[ \t]+(?:{STREET_SUFFIX})\b)?\.?(?:[ \t]+(?:apt|unit|suite|#)\.?[ \t]*\w+)?",
     re.IGNORECASE,
 )
-# City, ST 12345 (the zip code after a US state abbreviation).
-US_STATES = (
-    "al|ak|az|ar|ca|co|ct|de|fl|ga|hi|id|il|in|ia|ks|ky|la|me|md|ma|mi|mn|ms|mo|mt|ne|nv|nh|nj|nm|ny|nc|"
-    "nd|oh|ok|or|pa|ri|sc|sd|tn|tx|ut|vt|va|wa|wv|wi|wy|dc"
-)
-STATE_ZIP_RE = re.compile(rf"\b(?i:{US_STATES})\.?,?\s+(?P<v>\d{{5}})(?:-\d{{4}})?\b")
-# \s*+ as in TICKET_RE.
-ZIP_CUE_RE = re.compile(r"\b(?:zip|postal)(?:\s*+code)?\s*+(?:is|:|=|-)?\s*+(?P<v>\d{5})\b", re.I)
-PIN_CUE_RE = re.compile(r"\bpin(?:\s*+(?:number|code|#))?\s*+(?:is|:|=|-)?\s*+(?P<v>\d{4,6})\b", re.I)
 SIZE_RE = re.compile(
     r"\bsize\s+(?:\d{1,2}(?:\.5)?|xx?s|xx?l|xxxl|s|m|l|small|medium|large|extra[ -]large)\b", re.IGNORECASE
 )
@@ -115,14 +91,6 @@ PAYMENT_RE = re.compile(
     r"bank transfer|wire transfer|amex|american express|visa|mastercard|discover card)\b",
     re.IGNORECASE,
 )
-# "<handle> is my username" has no cue before the handle, so the handle starts after a non-letter and
-# is capped at 64 characters: uncapped, each letter of a long word started a scan to its end.
-USERNAME_CUE_RE = re.compile(
-    r"\buser\s?name(?:\s*(?:is|:|=|-)\s*|\s+(?=[A-Za-z][\w.-]*\d))(?P<v>[A-Za-z][\w.-]{2,})|"
-    r"(?<![A-Za-z])(?P<w>[A-Za-z][\w.-]{2,63})\s+is\s+my\s+user\s?name",
-    re.IGNORECASE,
-)
-HANDLE_RE = re.compile(r"^[A-Za-z][A-Za-z._-]*\d[\w.-]*$")
 # Troubleshooting the customer reports having done (past tense, or a gerund with a cue like "tried").
 TRIED_ACTION = (
     r"log(?:ged|ging)\s+(?:out|off)(?:\s+and\s+(?:(?:log(?:ged|ging)\s+)?back\s+in|log(?:ged|ging)\s+in))?|"

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 from graph.language.grammar import grammar_matches
 from graph.language.patterns import pattern_spans
+from graph.language.phrases import naming_spans, typed_phrases
 from graph.language.spans import Span, SpanKind
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Token
 
 LABEL_KINDS: dict[str, SpanKind] = {
     "PERSON": "person",
@@ -37,7 +38,7 @@ LABEL_KINDS: dict[str, SpanKind] = {
     "ADDRESS": "address",
 }
 # Labels the model splits one value over when two of them touch.
-_JOINABLE = {"DATE", "TIME"}
+_JOINABLE = {"DATE", "TIME", "GPE"}
 _PLACE_LABELS = {"GPE", "LOC", "FAC"}
 _REGION_LABELS = {"GPE", "LOC", "ORG", "NORP", "FAC"}
 
@@ -53,17 +54,30 @@ def _model_entities(doc: Doc) -> list[tuple[str, int, int]]:
                 joined[-1] = (label, last_start, end)
                 continue
             comma = last_end + 1 == start and doc[last_end].text == ","
-            if comma and last_label in _PLACE_LABELS and label in _REGION_LABELS and end - start <= 2:
-                joined[-1] = (last_label, last_start, end)  # "Long Beach, CA", "London, England"
+            placed = last_label in _PLACE_LABELS or _is_state(doc[start]) or label in _PLACE_LABELS
+            if (
+                comma
+                and placed
+                and last_label in _REGION_LABELS
+                and label in _REGION_LABELS
+                and end - start <= 2
+            ):
+                joined[-1] = ("GPE", last_start, end)  # "Long Beach, CA", "London, England", "Anaheim, CA"
                 continue
         if label in _PLACE_LABELS and end + 1 < len(doc) and doc[end].text == ",":
             region = doc[end + 1]
-            # A two-letter region the model left out: "Vancouver, BC", "atlanta, ga".
-            if len(region.text) == 2 and region.is_alpha and not region.ent_type_ and not region.is_stop:
+            # A region the model left out: "Vancouver, BC", "Portland, OR", "toronto, ontario".
+            if not region.ent_type_ and (_is_state(region) or region.pos_ == "PROPN"):
                 joined.append((label, start, end + 2))
                 continue
         joined.append((label, start, end))
     return joined
+
+
+def _is_state(token: Token) -> bool:
+    """A two-letter region code: "CA", "OR", "Ca", "ga" (lower case only when not a word: "in")."""
+    text = token.text
+    return len(text) == 2 and text.isalpha() and (text[0].isupper() or not token.is_stop)
 
 
 def _kind(label: str, text: str) -> SpanKind | None:
@@ -87,6 +101,12 @@ def find_spans(doc: Doc) -> list[Span]:
             return  # "one", "that": not a value
         if first.lower_ in ("the", "a", "an") and label not in ("DATE", "TIME", "ADDRESS"):
             first = doc[start + 1]
+        if (
+            label == "DATE"
+            and first.pos_ == "DET"
+            and not any(t.like_num or t.pos_ == "PROPN" for t in doc[start:end])
+        ):
+            return  # "that day", "the year", "these days": a reference back, not a date
         begin, finish = first.idx, last.idx + len(last.text)
         kind = _kind(label, text[begin:finish])
         if kind is None or any(s.overlaps(begin, finish) for s in spans):
@@ -96,6 +116,12 @@ def find_spans(doc: Doc) -> list[Span]:
     grammar = grammar_matches(doc)
     for label, start, end in grammar:
         add(label, start, end, "g")
+    for extra in naming_spans(doc):
+        if not any(s.overlaps(extra.start, extra.end) for s in spans):
+            spans.append(extra)
     for label, start, end in _model_entities(doc):
         add(label, start, end, "e")
+    for extra in typed_phrases(doc):
+        if not any(s.overlaps(extra.start, extra.end) for s in spans):
+            spans.append(extra)
     return sorted(spans, key=lambda s: s.start)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from graph.language.reading import read_turn
-from graph.language.spans import Span, SpanKind
+from graph.language.spans import Span, SpanKind, SpanSource
 from graph.textutil import normalize_value
 from graph.transcript import Turn
 
@@ -44,6 +44,7 @@ class Mention:
         turn: Index of the turn that states it.
         kind: What the value is (see :data:`graph.language.spans.SpanKind`).
         answered: True when it answers the question asked just before, or carries an explicit cue.
+        source: How its span was found (a typed noun phrase is the weakest evidence).
     """
 
     key: str
@@ -51,13 +52,20 @@ class Mention:
     turn: int
     kind: SpanKind
     answered: bool
+    source: SpanSource
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """Sort key for a receiver: answers and cued values, then entities, then noun phrases."""
+        tier = 0 if self.answered else 2 if self.source == "phrase" else 1
+        return tier, self.turn
 
 
 def _mention(span: Span, turn: Turn) -> Mention | None:
     if span.key:
-        return Mention(span.key, span.text, turn.index, span.kind, True)
-    key = KIND_KEYS.get(span.kind)
-    return None if key is None else Mention(key, span.text, turn.index, span.kind, False)
+        return Mention(span.key, span.text, turn.index, span.kind, True, span.source)
+    key = span.text.split()[-1].lower() if span.source == "phrase" else KIND_KEYS.get(span.kind)
+    return None if key is None else Mention(key, span.text, turn.index, span.kind, False, span.source)
 
 
 def _contained(value: str, kept: Sequence[Mention]) -> bool:
@@ -90,9 +98,8 @@ def conversation_facts(turns: Sequence[Turn]) -> list[Mention]:
         if reading.answers or open_question:
             block = [] if reading.answers else block  # a question answered is closed
         open_question = False
-    ranked = sorted(found, key=lambda m: (not m.answered, m.turn))
     kept: list[Mention] = []
-    for mention in sorted(ranked, key=lambda m: -len(m.value)):
+    for mention in sorted(sorted(found, key=lambda m: m.rank), key=lambda m: -len(m.value)):
         if not _contained(mention.value, kept):
             kept.append(mention)
-    return sorted(kept, key=lambda m: (not m.answered, m.turn))
+    return sorted(kept, key=lambda m: m.rank)

@@ -88,6 +88,7 @@ def _date_patterns() -> list[list[Token]]:
         [{"LOWER": {"IN": ["next", "this", "last", "coming"]}}, {"LOWER": {"IN": WEEKDAYS}}],
         [{"LOWER": "day"}, {"LOWER": "after"}, {"LOWER": "tomorrow"}],
         [{"LOWER": "later"}, {"LOWER": "today"}],
+        [{"LOWER": "the"}, _ORDINAL],  # "on the 11th" (not "the 3rd floor": see grammar_matches)
     ]
 
 
@@ -111,7 +112,11 @@ def _money_patterns() -> list[list[Token]]:
 
 def _address_patterns() -> list[list[Token]]:
     number: Token = {"TEXT": {"REGEX": r"^\d{1,6}[A-Za-z]?$"}}
-    name: Token = {"IS_ALPHA": True, "IS_STOP": False, "OP": "{1,4}"}
+    name: Token = {
+        "LOWER": {"REGEX": r"^(?:[a-z][a-z'.-]*|\d{1,3}(?:st|nd|rd|th))$"},
+        "IS_STOP": False,
+        "OP": "{1,4}",
+    }
     street: Token = {"LOWER": {"IN": STREET_TYPES}}
     dot: Token = {"ORTH": ".", "OP": "?"}
     comma: Token = {"ORTH": ",", "OP": "?"}
@@ -160,6 +165,8 @@ def grammar_matches(doc: Doc) -> list[tuple[str, int, int]]:
     found = sorted(((labels[m], s, e) for m, s, e in raw), key=lambda x: (x[1], -(x[2] - x[1])))
     kept: list[tuple[str, int, int]] = []
     for label, start, end in sorted(found, key=lambda x: -(x[2] - x[1])):
+        if label == "DATE" and doc[start].lower_ == "the" and end < len(doc) and doc[end].pos_ == "NOUN":
+            continue  # "the 3rd floor" is an ordinal, not a date
         if all(end <= s or start >= e for _, s, e in kept):
             kept.append((label, start, end))
     return sorted(kept, key=lambda x: x[1])

@@ -32,11 +32,12 @@ NOUN_KINDS: dict[str, str] = {
     **dict.fromkeys(["email", "e-mail", "mail"], "email"),
     **dict.fromkeys(["phone", "telephone", "cell", "mobile"], "phone"),
     **dict.fromkeys(["zip", "postcode"], "zip"),
-    **dict.fromkeys(words("type kind sort category genre class style"), "category"),
+    **dict.fromkeys(words("type kind sort category genre class style range level"), "category"),
 }
-_ID_HEADS = {"id", "number", "no", "#", "code"}
+ID_HEADS = {"id", "number", "no", "#", "code"}
 _WH_KINDS = {"where": "place", "when": "when", "who": "person", "whom": "person"}
 _WH_KEYS = {"where": "location", "when": "date", "who": "person", "whom": "person"}
+_REQUEST_VERBS = {"tell", "give", "share", "provide", "know", "specify", "enter", "send", "confirm"}
 _GENERIC_OPTIONS = {"other", "one", "type", "kind", "anything", "something", "else", "thing", "all", "both"}
 
 
@@ -51,7 +52,7 @@ def _noun_phrase_key(noun: Token) -> tuple[str, str]:
     of_object = next(
         (g for c in noun.rights if c.lower_ == "of" for g in c.children if g.dep_ == "pobj"), None
     )
-    if lemma in _ID_HEADS and compounds:
+    if lemma in ID_HEADS and compounds:
         owner = compounds[-1]
         kind = NOUN_KINDS.get(owner, "id")
         return (kind if kind in ("phone", "zip", "email") else "id"), _snake(
@@ -128,6 +129,9 @@ def read_sentence(sent: SpacySpan) -> Question:
             return Question("choice" if options else "other", "", options)
     if options:
         return Question("choice", "", options)
+    asked = _requested(sent)
+    if asked is not None:
+        return asked
     root = sent.root
     if (
         sent.text.rstrip().endswith("?")
@@ -146,5 +150,38 @@ def read_sentence(sent: SpacySpan) -> Question:
     ):
         return Question("place", "location")  # "Departing from?"
     if sent.text.rstrip().endswith("?") or tokens[0].lemma_.lower() in ("confirm", "verify"):
-        return Question("yes_no")
+        return _slot_in_yes_no(sent) or Question("yes_no")
     return Question()
+
+
+def _requested(sent: SpacySpan) -> Question | None:
+    """An imperative request for a value: "Tell me the type of movie", "Let me know your budget"."""
+    for token in sent:
+        if token.dep_ != "dobj" or token.pos_ != "NOUN" or token.head.lemma_.lower() not in _REQUEST_VERBS:
+            continue
+        verb = token.head
+        if any(c.dep_ in ("nsubj", "nsubjpass") and c.lower_ != "you" for c in verb.children):
+            continue  # "I know the time" states, it does not ask
+        kind, key = _noun_phrase_key(token)
+        if kind != "other":
+            return Question(kind, key)
+    return None
+
+
+def _slot_in_yes_no(sent: SpacySpan) -> Question | None:
+    """A yes/no question that names an open slot: "Is there a particular genre you like?"."""
+    for token in sent:
+        if token.pos_ != "NOUN" or NOUN_KINDS.get(token.lemma_.lower(), "other") in ("other", "name"):
+            continue
+        dets = {c.lower_ for c in token.children if c.dep_ == "det"}
+        modifiers = {c.lower_ for c in token.children if c.dep_ == "amod"}
+        if dets & {"a", "an", "any"} or modifiers & {
+            "particular",
+            "preferred",
+            "specific",
+            "favorite",
+            "favourite",
+        }:
+            kind, key = _noun_phrase_key(token)
+            return Question(kind, key)
+    return None

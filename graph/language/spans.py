@@ -22,9 +22,9 @@ SpanKind = Literal[
     "product",
     "answer",
 ]
-# Where a span came from: the model's entities (possibly merged by the token grammar), a hand pattern,
-# or the reading of the turn as the answer to the question asked just before.
-SpanSource = Literal["entity", "grammar", "pattern", "answer"]
+# Where a span came from: the model's entities, the token grammar, a hand pattern, a typed noun phrase
+# ("checking account": weaker evidence, ranked last), or the turn read as the answer to the question.
+SpanSource = Literal["entity", "grammar", "pattern", "phrase", "answer"]
 
 
 @dataclass(frozen=True, slots=True)

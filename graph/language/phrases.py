@@ -1,0 +1,105 @@
+"""Names and typed noun phrases: values the entity model has no label for.
+
+Two constructions of English carry them. A name is given with a naming verb or noun: "an alarm called
+music practice", "Title it Cleaning", "in the name Phone home". A kind of thing is a noun phrase whose
+modifier classifies its head: "my checking account", "Rock songs", "the kitchen speaker", "premium
+economy". Only noun modifiers (and capitalised adjectives, "a Standard car") count: an adjective in
+lower case is as often an opinion ("nice movies") as a kind.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from graph.language.questions import ID_HEADS, NOUN_KINDS
+from graph.language.spans import Span
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Token
+
+_NAMING_VERBS = {"call", "name", "title", "label"}
+_NAMING_NOUNS = {"name", "title", "label"}
+_STOP_AFTER = {"CCONJ", "ADP", "AUX", "PUNCT", "SCONJ"}
+MAX_NAME_TOKENS = 5
+
+
+def _name_from(doc: Doc, start: int) -> tuple[int, int] | None:
+    """Tokens from ``start`` up to a conjunction, preposition or punctuation (at most five)."""
+    while start < len(doc) and (doc[start].pos_ == "DET" or doc[start].lower_ in ("as", "it")):
+        start += 1
+    if start > 0 and doc[start - 1].pos_ == "DET" and start + 1 < len(doc) and doc[start].pos_ == "NOUN":
+        start += 1  # "calling the alarm Grocery run": the thing named, then its name
+    end = start
+    while end < len(doc) and end - start < MAX_NAME_TOKENS and doc[end].pos_ not in _STOP_AFTER:
+        if doc[end].lower_ == "please" or (end > start and doc[end].pos_ == "PRON"):
+            break
+        end += 1
+    if end < len(doc) and doc[end].pos_ == "ADP" and end + 1 < len(doc) and doc[end + 1].pos_ == "NOUN":
+        end += 2  # "Leave for home": a short prepositional tail belongs to the name
+    return (start, end) if end > start else None
+
+
+def naming_spans(doc: Doc) -> list[Span]:
+    """Names given with a naming word: "called X", "named X", "titled X", "Title it X", "the name X"."""
+    found: list[Span] = []
+    for token in doc:
+        lemma = token.lemma_.lower()
+        start: int | None = None
+        if lemma in _NAMING_VERBS and token.pos_ == "VERB":
+            start = token.i + 1
+        elif lemma in _NAMING_NOUNS and token.pos_ == "NOUN" and token.i + 1 < len(doc):
+            follows = doc[token.i + 1].pos_ not in ("ADP", "PUNCT", "AUX", "CCONJ")
+            start = token.i + 1 if follows else None  # "in the name Phone home", "with name Cooking"
+        if start is None:
+            continue
+        where = _name_from(doc, start)
+        if where is None:
+            continue
+        first, last = doc[where[0]], doc[where[1] - 1]
+        if first.pos_ in ("PRON", "NUM") or first.like_num:
+            continue
+        owner = _named_thing(token)
+        key = f"{owner}_name" if owner else "name"
+        end_char = last.idx + len(last.text)
+        found.append(Span("product", first.idx, end_char, doc.text[first.idx : end_char], "grammar", key))
+    return found
+
+
+def _named_thing(token: Token) -> str:
+    """The noun a naming word names: "an alarm called X" -> alarm, "Title it X" -> ""."""
+    head = token.head
+    if token.dep_ == "acl" and head.pos_ == "NOUN":
+        return head.lemma_.lower()
+    for child in token.children:
+        if child.dep_ == "dobj" and child.pos_ == "NOUN":
+            return child.lemma_.lower()
+    return ""
+
+
+def _classifier(token: Token) -> bool:
+    if token.dep_ not in ("compound", "amod") or token.is_stop or token.like_num or not token.is_alpha:
+        return False
+    if token.i > 0 and token.nbor(-1).text == "-":
+        return False  # "one-way flight": the modifier is the tail of a hyphenated word
+    if token.tag_ == "VBG":
+        return True  # "checking account", "parking spot"
+    return token.pos_ in ("NOUN", "PROPN") or (token.pos_ == "ADJ" and token.is_title and token.i > 0)
+
+
+def typed_phrases(doc: Doc) -> list[Span]:
+    """Noun phrases whose modifiers classify the head: "checking account", "kitchen speaker"."""
+    found: list[Span] = []
+    for head in doc:
+        if head.tag_ not in ("NN", "NNS") or head.ent_type_ or head.is_stop or not head.is_alpha:
+            continue
+        if head.lemma_.lower() in NOUN_KINDS or head.lemma_.lower() in ID_HEADS:
+            continue  # "phone number", "return date", "price range" name a slot, they do not fill it
+        start = head.i
+        while start > 0 and doc[start - 1].head.i in range(start, head.i + 1) and _classifier(doc[start - 1]):
+            start -= 1
+        if start == head.i:
+            continue
+        first = doc[start]
+        end_char = head.idx + len(head.text)
+        found.append(Span("product", first.idx, end_char, doc.text[first.idx : end_char], "phrase", ""))
+    return found
