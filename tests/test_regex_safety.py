@@ -40,10 +40,10 @@ _FLAGS_AT = {"compile": 1, "search": 2, "match": 2, "fullmatch": 2, "findall": 2
 _FLAGS_AT |= {"sub": 4, "subn": 4, "split": 3}
 
 # ``re`` calls whose pattern is not a literal, and why every pattern reaching them is still checked.
+# (A policy's ``matches`` operand runs on the ``regex`` engine with a time limit, policies/evaluator.py;
+# the shipped policies' operands are collected below all the same.)
 INDIRECT_SITES = {
     ("graph.case_memory", "scrub"): "re.escape of a stored value: a literal, linear by construction",
-    ("policies.evaluator", "_regex"): "a policy's `matches` operand: the shipped policies' are collected",
-    ("policies.models", "_check_value"): "compiled only to report a syntax error, never matched",
 }
 
 
@@ -198,13 +198,13 @@ _RUNS_AFTER_WORD = (" ", "a", "Aa ")
 
 
 def _words(source: str, limit: int = 3) -> list[str]:
-    """Up to ``limit`` literal words of a pattern (escapes and group syntax removed), spread evenly."""
-    plain = re.sub(r"\\.|\(\?P?<\w+>|\(\?[a-zA-Z]+", " ", source)
-    words = sorted({w.lower() for w in re.findall(r"[A-Za-z][A-Za-z']+", plain)})
+    """Up to ``limit`` literal words of a pattern, the first one (often its cue) included, spread evenly."""
+    plain = re.sub(r"\\.|\(\?P?<\w+>|\(\?[a-zA-Z]+", " ", source)  # escapes and group syntax
+    words = list(dict.fromkeys(w.lower() for w in re.findall(r"[A-Za-z][A-Za-z']+", plain)))
     if len(words) <= limit:
         return words
-    step = len(words) / limit
-    return [words[int(i * step)] for i in range(limit)]
+    step = (len(words) - 1) / (limit - 1)
+    return [words[round(i * step)] for i in range(limit)]
 
 
 def adversarial(source: str) -> list[tuple[str, str, str]]:
