@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from desk.errors import Conflict, DeskError, IllegalTransition, InvalidRequest, NotFound
 from graph.runtime import (
@@ -43,6 +44,53 @@ class ErrorEnvelope(BaseModel):
     """Every non-2xx response body."""
 
     error: ErrorBody
+
+
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
+_ERROR_DOCS: dict[int, dict[str, Any]] = {
+    401: {
+        "description": "No token, or a token that is not valid.",
+        "headers": {"WWW-Authenticate": {"description": "`Bearer`.", "schema": {"type": "string"}}},
+    },
+    403: {"description": "The token is valid but may not do this."},
+    404: {"description": "No such resource (or not one this service serves)."},
+    409: {"description": "The resource's current state does not allow this."},
+    413: {"description": "The request body is larger than `BATON_MAX_BODY_BYTES`."},
+    422: {"description": "The request is invalid; `details` says where."},
+    429: {"description": "Too many messages in this conversation.", "headers": _RETRY_AFTER},
+    503: {"description": "The service is busy; send again later.", "headers": _RETRY_AFTER},
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses=`` entries for the error statuses a route (or router) can answer.
+
+    Each is documented with the envelope, so the schema lists every status a client can get back.
+
+    Args:
+        *statuses: Any of 401, 403, 404, 409, 413, 422, 429 and 503.
+    """
+    return {status: {"model": ErrorEnvelope, **_ERROR_DOCS[status]} for status in statuses}
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """The methods the OpenAPI document lists for this URL's path, for the ``Allow`` header of a 405.
+
+    The router names only the first route that matched, while a path is served by one route per
+    method. Where a literal segment and a parameter both match, the literal path is the resource
+    (OpenAPI's path matching). None for paths the document leaves out (the pages).
+    """
+    url = request.scope["path"].removeprefix(request.scope.get("root_path", ""))
+    found: dict[tuple[bool, ...], list[str]] = {}
+    for template, operations in request.app.openapi()["paths"].items():
+        if compile_path(template)[0].match(url):
+            found[tuple(not part.startswith("{") for part in template.split("/"))] = [
+                method.upper() for method in operations if method in _HTTP_METHODS
+            ]
+    return ", ".join(sorted(found[max(found)])) if found else None
 
 
 class ApiError(Exception):
@@ -144,12 +192,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:
+            # FastAPI's only 400 is a body it could not parse (not UTF-8): invalid JSON is a 422 here.
+            detail = {"field": "", "location": "body", "message": str(exc.detail), "type": "json_invalid"}
+            return error_response(422, "validation_error", "invalid request: body", [detail])
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405 and (allow := _allowed_methods(request)):
+            headers["Allow"] = allow
         return error_response(
             exc.status_code,
             codes.get(exc.status_code, "http_error"),
             str(exc.detail),
-            headers=dict(exc.headers) if exc.headers else None,
+            headers=headers or None,
         )
 
     async def domain(request: Request, exc: Exception) -> JSONResponse:

@@ -25,13 +25,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import require_admin
 from api.cli_policy import Explanation, explain_policy
 from api.deps import PrincipalDep, RuntimeDep, SettingsDep
-from api.errors import ApiError, policy_issues
+from api.errors import ApiError, error_responses, policy_issues
 from graph.policy_store import PolicyStore, check_policy_text
 from graph.runtime import BatonRuntime
 from policies.limits import MAX_BYTES, MAX_NAME, NAME_PATTERN
 from policies.loader import LoadedPolicy, PolicyError, policy_version
 
-router = APIRouter(prefix="/v1/policies", tags=["policy admin"])
+router = APIRouter(
+    prefix="/v1/policies", tags=["policy admin"], responses=error_responses(401, 403, 404, 422)
+)
 _history_lock = threading.Lock()
 
 PolicyName = Annotated[
@@ -201,7 +203,9 @@ def publish_version(
     return loaded, _version_out(entry, loaded.version, latest=True)
 
 
-@router.post("/{name}/check", summary="Validate a draft without publishing it")
+@router.post(
+    "/{name}/check", responses=error_responses(413), summary="Validate a draft without publishing it"
+)
 async def check_draft(
     name: PolicyName, body: DraftIn, principal: PrincipalDep, runtime: RuntimeDep
 ) -> CheckOut:
@@ -215,7 +219,9 @@ async def check_draft(
     return CheckOut(ok=True, version=loaded.version, issues=[])
 
 
-@router.post("/{name}/diff", summary="Diff a draft against the published version")
+@router.post(
+    "/{name}/diff", responses=error_responses(413), summary="Diff a draft against the published version"
+)
 async def diff_draft(
     name: PolicyName, body: DraftIn, principal: PrincipalDep, runtime: RuntimeDep
 ) -> DiffOut:
@@ -235,7 +241,11 @@ async def diff_draft(
     )
 
 
-@router.post("/{name}/draft/explain", summary="Which rule of a draft fires for a message, and why")
+@router.post(
+    "/{name}/draft/explain",
+    responses=error_responses(413),
+    summary="Which rule of a draft fires for a message, and why",
+)
 async def explain_draft(
     name: PolicyName, body: DraftExplainIn, principal: PrincipalDep, runtime: RuntimeDep
 ) -> Explanation:
@@ -254,7 +264,11 @@ async def explain_draft(
     return await explain_policy(loaded, turns)
 
 
-@router.post("/{name}/publish", summary="Validate, publish (hot-swap) and record a version")
+@router.post(
+    "/{name}/publish",
+    responses=error_responses(413),
+    summary="Validate, publish (hot-swap) and record a version",
+)
 async def publish(
     name: PolicyName, body: PublishIn, principal: PrincipalDep, runtime: RuntimeDep, settings: SettingsDep
 ) -> VersionOut:
@@ -293,7 +307,7 @@ async def version_text(
     return VersionText(**out.model_dump(), yaml=match["yaml"])
 
 
-@router.post("/{name}/rollback", summary="Publish an earlier version again")
+@router.post("/{name}/rollback", responses=error_responses(413), summary="Publish an earlier version again")
 async def rollback(
     name: PolicyName, body: RollbackIn, principal: PrincipalDep, runtime: RuntimeDep, settings: SettingsDep
 ) -> VersionOut:

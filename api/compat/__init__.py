@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends
 
 from api.compat import assistants, runs, threads
 from api.deps import get_principal
+from api.errors import error_responses
 
 # Every route, present and future, needs a token (``x-api-key`` as the SDK sends it, or Bearer).
-router = APIRouter(dependencies=[Depends(get_principal)])
+router = APIRouter(dependencies=[Depends(get_principal)], responses=error_responses(401, 422))
 router.include_router(assistants.router)
 router.include_router(threads.router)
 router.include_router(runs.router)

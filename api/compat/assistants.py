@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from api.compat.models import AssistantSearch, RunInput
 from api.compat.serde import now_iso
 from api.deps import RuntimeDep
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from graph.builder import GRAPH_ID
 
 # The platform derives a graph's default assistant id the same way: uuid5 of the graph id.
@@ -18,6 +18,7 @@ ASSISTANT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, GRAPH_ID))
 _CREATED_AT = now_iso()
 
 router = APIRouter(prefix="/assistants", tags=["langgraph-compat"])
+_ONE = error_responses(404)  # anything but baton (by name or uuid)
 
 
 def resolve_assistant(assistant_id: str) -> str:
@@ -45,7 +46,7 @@ def assistant_json() -> dict[str, Any]:
     }
 
 
-@router.post("/search", summary="Search assistants (there is one: baton)")
+@router.post("/search", summary="Search assistants (there is one: baton)", responses=error_responses(413))
 async def search_assistants(body: AssistantSearch) -> list[dict[str, Any]]:
     """The ``baton`` assistant when it matches the filters."""
     found = assistant_json()
@@ -58,21 +59,21 @@ async def search_assistants(body: AssistantSearch) -> list[dict[str, Any]]:
     return [found][body.offset : body.offset + body.limit] if matches else []
 
 
-@router.get("/{assistant_id}", summary="Get an assistant")
+@router.get("/{assistant_id}", summary="Get an assistant", responses=_ONE)
 async def get_assistant(assistant_id: str) -> dict[str, Any]:
     """``baton`` (by name or uuid)."""
     resolve_assistant(assistant_id)
     return assistant_json()
 
 
-@router.get("/{assistant_id}/graph", summary="The assistant's graph (nodes and edges)")
+@router.get("/{assistant_id}/graph", summary="The assistant's graph (nodes and edges)", responses=_ONE)
 async def get_assistant_graph(assistant_id: str, runtime: RuntimeDep) -> dict[str, Any]:
     """The compiled graph's drawable JSON, as LangGraph Studio reads it."""
     resolve_assistant(assistant_id)
     return runtime.graph.get_graph().to_json()
 
 
-@router.get("/{assistant_id}/schemas", summary="The assistant's JSON schemas")
+@router.get("/{assistant_id}/schemas", summary="The assistant's JSON schemas", responses=_ONE)
 async def get_assistant_schemas(assistant_id: str, runtime: RuntimeDep) -> dict[str, Any]:
     """Run input (customer turns only), output and state schemas; the context is server-side."""
     resolve_assistant(assistant_id)

@@ -21,11 +21,15 @@ from api.compat.records import CompatStore, Event, RunRecord, RunStatus, StoreDe
 from api.compat.serde import CUSTOMER_STREAM_MODES, jsonable, sse_frame
 from api.compat.state import find_thread, require_thread
 from api.deps import PrincipalDep, TurnsDep
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from api.turns import TurnService
 from graph.builder import GRAPH_ID
 
-router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["langgraph-compat"])
+router = APIRouter(
+    prefix="/threads/{thread_id}/runs", tags=["langgraph-compat"], responses=error_responses(403, 404)
+)
+# A new run: the thread may be busy or deleted, and the door may refuse the turn for its rate or load.
+_START = error_responses(409, 413, 429, 503)
 
 
 async def _start(
@@ -147,7 +151,7 @@ def _sse_response(
     )
 
 
-@router.post("", summary="Create a background run")
+@router.post("", summary="Create a background run", responses=_START)
 async def create_run(
     thread_id: str, body: RunCreate, principal: PrincipalDep, turns: TurnsDep, store: StoreDep
 ) -> JSONResponse:
@@ -156,7 +160,7 @@ async def create_run(
     return JSONResponse(run.to_json(), headers=_location(run))
 
 
-@router.post("/wait", summary="Run and wait for the result")
+@router.post("/wait", summary="Run and wait for the result", responses=_START)
 async def wait_run(
     thread_id: str, body: RunCreate, principal: PrincipalDep, turns: TurnsDep, store: StoreDep
 ) -> JSONResponse:
@@ -172,7 +176,7 @@ async def wait_run(
     return JSONResponse(_final(run), headers=_location(run))
 
 
-@router.post("/stream", summary="Run and stream its events (SSE)")
+@router.post("/stream", summary="Run and stream its events (SSE)", responses=_START)
 async def stream_run(
     thread_id: str, body: RunCreate, principal: PrincipalDep, turns: TurnsDep, store: StoreDep
 ) -> StreamingResponse:
@@ -247,7 +251,9 @@ async def cancel_run(
     return Response(status_code=204)
 
 
-@router.delete("/{run_id}", status_code=204, summary="Delete a finished run's record")
+@router.delete(
+    "/{run_id}", status_code=204, summary="Delete a finished run's record", responses=error_responses(409)
+)
 async def delete_run(
     thread_id: str, run_id: str, principal: PrincipalDep, turns: TurnsDep, store: StoreDep
 ) -> Response:

@@ -9,10 +9,11 @@ from fastapi import APIRouter, status
 from api.auth import AGENT_PREFIX, Principal, forbidden, new_token, require_admin
 from api.deps import DeskDep, PrincipalDep, StoreDep
 from api.desk_events import remember_agent
+from api.errors import error_responses
 from api.schemas import AgentCreate, AgentCreated, Ok, StatusIn
 from desk.models import Agent, AgentSpec
 
-router = APIRouter(prefix="/v1/agents", tags=["agents"])
+router = APIRouter(prefix="/v1/agents", tags=["agents"], responses=error_responses(401, 403, 422))
 
 
 def require_self_or_admin(principal: Principal, agent_id: str, what: str) -> None:
@@ -21,7 +22,7 @@ def require_self_or_admin(principal: Principal, agent_id: str, what: str) -> Non
         raise forbidden(what)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(409, 413))
 async def create_agent(
     body: AgentCreate, principal: PrincipalDep, desk: DeskDep, store: StoreDep
 ) -> AgentCreated:
@@ -50,14 +51,14 @@ async def list_agents(principal: PrincipalDep, desk: DeskDep) -> list[Agent]:
     return await desk.list_agents()
 
 
-@router.get("/{agent_id}")
+@router.get("/{agent_id}", responses=error_responses(404))
 async def get_agent(agent_id: str, principal: PrincipalDep, desk: DeskDep) -> Agent:
     """One agent (the agent or the admin)."""
     require_self_or_admin(principal, agent_id, f"read agent {agent_id}")
     return await desk.get_agent(agent_id)
 
 
-@router.put("/{agent_id}/status")
+@router.put("/{agent_id}/status", responses=error_responses(404, 413))
 async def set_status(
     agent_id: str, body: StatusIn, principal: PrincipalDep, desk: DeskDep, store: StoreDep
 ) -> Agent:
@@ -68,7 +69,7 @@ async def set_status(
     return agent
 
 
-@router.post("/{agent_id}/heartbeat")
+@router.post("/{agent_id}/heartbeat", responses=error_responses(404))
 async def heartbeat(agent_id: str, principal: PrincipalDep, desk: DeskDep) -> Ok:
     """The agent's client is alive (the agent or the admin)."""
     require_self_or_admin(principal, agent_id, f"heartbeat for agent {agent_id}")

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Request, status
 from api.auth import CUSTOMER_PREFIX, forbidden, new_token, require_admin, trusted_profile
 from api.deps import EngineDep, PrincipalDep, RuntimeDep, SettingsDep, StoreDep, TurnsDep
 from api.engine import conv_stream
+from api.errors import error_responses
 from api.schemas import (
     ConversationCreate,
     ConversationCreated,
@@ -32,7 +33,7 @@ from graph.runtime_models import CheckpointInfo
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 413, 422))
 async def create_conversation(
     request: Request,
     store: StoreDep,
@@ -54,7 +55,7 @@ async def create_conversation(
     return ConversationCreated(conversation_id=conversation_id, customer_token=token)
 
 
-@router.post("/{conversation_id}/messages")
+@router.post("/{conversation_id}/messages", responses=error_responses(401, 403, 404, 409, 413, 422, 429, 503))
 async def post_message(
     conversation_id: str, body: MessageIn, principal: PrincipalDep, turns: TurnsDep
 ) -> MessageOut:
@@ -77,7 +78,7 @@ async def post_message(
     )
 
 
-@router.get("/{conversation_id}")
+@router.get("/{conversation_id}", responses=error_responses(401, 403, 404, 422))
 async def get_conversation(
     conversation_id: str, principal: PrincipalDep, runtime: RuntimeDep, turns: TurnsDep, engine: EngineDep
 ) -> ConversationOut:
@@ -113,7 +114,7 @@ async def get_conversation(
     )
 
 
-@router.get("/{conversation_id}/checkpoints")
+@router.get("/{conversation_id}/checkpoints", responses=error_responses(401, 403, 404, 422))
 async def list_checkpoints(
     conversation_id: str, principal: PrincipalDep, runtime: RuntimeDep, limit: int = 100
 ) -> list[CheckpointInfo]:
@@ -122,7 +123,7 @@ async def list_checkpoints(
     return await runtime.checkpoints(conversation_id, limit=max(1, min(limit, 1000)))
 
 
-@router.post("/{conversation_id}/rollback")
+@router.post("/{conversation_id}/rollback", responses=error_responses(401, 403, 404, 409, 413, 422))
 async def rollback(
     conversation_id: str,
     principal: PrincipalDep,
@@ -140,7 +141,7 @@ async def rollback(
     )
 
 
-@router.post("/{conversation_id}/csat")
+@router.post("/{conversation_id}/csat", responses=error_responses(401, 403, 404, 413, 422))
 async def csat(
     conversation_id: str, body: CsatIn, principal: PrincipalDep, store: StoreDep, turns: TurnsDep
 ) -> Ok:

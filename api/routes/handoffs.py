@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body
 
 from api.auth import Principal, forbidden
 from api.deps import DeskDep, PrincipalDep, RuntimeDep, TurnsDep
+from api.errors import error_responses
 from api.schemas import CompleteIn, DeclineIn, HandoffDetail, ReplyIn, ReturnIn, TransferIn, TurnOut
 from api.turns import HumanTurn
 from desk.base import Desk
@@ -21,7 +22,9 @@ from graph.actions import Close, Reply, ReturnToAI
 from graph.runtime import ConversationNotFound
 from graph.runtime_models import TurnResult
 
-router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"])
+router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"], responses=error_responses(401, 403, 422))
+# Every action on one handoff: it may be unknown, or in a state that does not allow the action.
+_ACTION = error_responses(404, 409, 413)
 
 
 async def visible(desk: Desk, handoff_id: str, principal: Principal) -> Handoff:
@@ -61,7 +64,7 @@ async def list_handoffs(
     return await desk.list(status=status, agent_id=principal.subject)
 
 
-@router.get("/{handoff_id}")
+@router.get("/{handoff_id}", responses=error_responses(404))
 async def get_handoff(
     handoff_id: str, principal: PrincipalDep, desk: DeskDep, runtime: RuntimeDep
 ) -> HandoffDetail:
@@ -74,13 +77,13 @@ async def get_handoff(
     return HandoffDetail(handoff=handoff, brief=handoff.brief, transcript=transcript)
 
 
-@router.post("/{handoff_id}/accept")
+@router.post("/{handoff_id}/accept", responses=error_responses(404, 409))
 async def accept(handoff_id: str, principal: PrincipalDep, turns: TurnsDep) -> Handoff:
     """Accept an offer made to you."""
     return await turns.accept(principal, handoff_id)
 
 
-@router.post("/{handoff_id}/decline")
+@router.post("/{handoff_id}/decline", responses=_ACTION)
 async def decline(
     handoff_id: str,
     principal: PrincipalDep,
@@ -99,13 +102,13 @@ async def _act(
     return _turn(outcome.result)
 
 
-@router.post("/{handoff_id}/reply")
+@router.post("/{handoff_id}/reply", responses=_ACTION)
 async def reply(handoff_id: str, body: ReplyIn, principal: PrincipalDep, turns: TurnsDep) -> TurnOut:
     """Write to the customer (resumes the paused run with ``Reply``)."""
     return await _act(turns, principal, handoff_id, Reply(text=body.text, agent_id=principal.subject))
 
 
-@router.post("/{handoff_id}/transfer")
+@router.post("/{handoff_id}/transfer", responses=_ACTION)
 async def transfer(handoff_id: str, body: TransferIn, principal: PrincipalDep, turns: TurnsDep) -> Handoff:
     """Transfer to a known agent, a queue of the policy, or skills some agent has; the brief goes along."""
     return await turns.transfer(
@@ -118,7 +121,7 @@ async def transfer(handoff_id: str, body: TransferIn, principal: PrincipalDep, t
     )
 
 
-@router.post("/{handoff_id}/return")
+@router.post("/{handoff_id}/return", responses=_ACTION)
 async def return_to_ai(
     handoff_id: str, principal: PrincipalDep, turns: TurnsDep, body: Annotated[ReturnIn | None, Body()] = None
 ) -> TurnOut:
@@ -132,7 +135,7 @@ async def return_to_ai(
     return await _act(turns, principal, handoff_id, action)
 
 
-@router.post("/{handoff_id}/complete")
+@router.post("/{handoff_id}/complete", responses=_ACTION)
 async def complete(
     handoff_id: str,
     principal: PrincipalDep,

@@ -13,12 +13,12 @@ from pydantic import ValidationError
 from api.auth import require_admin
 from api.cli_policy import Explanation, explain_policy
 from api.deps import PrincipalDep, RuntimeDep, SettingsDep
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from api.policy_admin import PolicyName, PublishIn, publish_version, serving_store
 from api.schemas import ExplainIn, PolicyOut
 from policies.loader import LoadedPolicy
 
-router = APIRouter(prefix="/v1/policies", tags=["policies"])
+router = APIRouter(prefix="/v1/policies", tags=["policies"], responses=error_responses(401, 403, 404, 422))
 
 _YAML_TYPES = ("text/yaml", "application/yaml", "application/x-yaml", "text/x-yaml", "text/plain")
 
@@ -56,6 +56,7 @@ async def get_policy(name: PolicyName, principal: PrincipalDep, runtime: Runtime
 @router.put(
     "/{name}",
     summary="Publish a policy (POST .../publish with a plain YAML body allowed)",
+    responses=error_responses(413),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -79,7 +80,7 @@ async def put_policy(
     return _out(loaded)
 
 
-@router.post("/{name}/explain")
+@router.post("/{name}/explain", responses=error_responses(413))
 async def explain(
     name: PolicyName, body: ExplainIn, principal: PrincipalDep, runtime: RuntimeDep
 ) -> Explanation:
