@@ -41,10 +41,6 @@ GRAPH_MODE: dict[str, GraphMode] = {
 }
 
 
-def _unsupported(field: str, why: str) -> ApiError:
-    return ApiError(422, "unsupported", f"{field} is not supported: {why}")
-
-
 def _action(raw: Any) -> Reply | ReturnToAI | Close:
     try:
         return HUMAN_ACTION.validate_python(raw)
@@ -72,15 +68,10 @@ def recursion_limit(body: RunCreate) -> int | None:
 
 
 def make_request(thread_id: str, body: RunCreate) -> TurnRequest:
-    """The door's request for a run body; 422 on anything Baton cannot run faithfully."""
-    if body.context:
-        raise _unsupported("context", "Baton runs with its server-side context (model, policies, desk)")
-    if body.interrupt_before or body.interrupt_after:
-        raise _unsupported("interrupt_before/interrupt_after", "Baton pauses only at the human node")
-    if body.webhook or body.after_seconds:
-        raise _unsupported("webhook/after_seconds", "runs start now and report through the API")
-    if body.multitask_strategy in ("interrupt", "rollback"):
-        raise _unsupported(f"multitask_strategy {body.multitask_strategy!r}", "use 'enqueue' or 'reject'")
+    """The door's request for a run body; 422 on anything Baton cannot run faithfully.
+
+    What Baton never supports (a context, static interrupts, webhooks, delayed runs) the model refuses.
+    """
     recursion_limit(body)
     fork_from = body.fork_from()
     command = body.command

@@ -6,14 +6,30 @@ that Baton does not support (static interrupts, webhooks, delayed runs) are refu
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator
+
+from api.schemas import JsonInt
+from nodes.names import BotName
 
 StreamMode = Literal[
     "values", "updates", "messages", "messages-tuple", "custom", "debug", "tasks", "checkpoints"
 ]
-MultitaskStrategy = Literal["reject", "enqueue", "interrupt", "rollback"]
+# The platform's "interrupt" and "rollback" (cancel the active run) are not supported.
+MultitaskStrategy = Literal["reject", "enqueue"]
+# What the checkpointer can filter on: it refuses other metadata keys, and SQLite integers are 64-bit
+# (a larger one is compared as a float).
+_FILTER_KEY = r"^[A-Za-z0-9_.-]+$"
+FilterValue = (
+    Annotated[int, Strict(), Field(ge=-(2**63), le=2**63 - 1)]
+    | float
+    | str
+    | bool
+    | dict[str, Any]
+    | list[Any]
+    | None
+)
 
 
 class _Body(BaseModel):
@@ -37,7 +53,9 @@ class ThreadCreate(_Body):
     if_exists: Literal["raise", "do_nothing"] = Field(
         default="raise", description="What to do when the id is taken: 409, or return the existing thread."
     )
-    supersteps: list[dict[str, Any]] | None = Field(default=None, description="Not supported; must be empty.")
+    supersteps: list[dict[str, Any]] | None = Field(
+        default=None, max_length=0, description="Not supported (post the turns as runs): empty or absent."
+    )
 
 
 class ThreadPatch(_Body):
@@ -55,8 +73,8 @@ class ThreadSearch(_Body):
     )
     ids: list[str] | None = None
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: JsonInt = Field(default=10, ge=1, le=1000)
+    offset: JsonInt = Field(default=0, ge=0)
     sort_by: Literal["thread_id", "status", "created_at", "updated_at"] = "updated_at"
     sort_order: Literal["asc", "desc"] = "desc"
 
@@ -74,15 +92,17 @@ class StateAt(_Body):
     """``POST /threads/{thread_id}/state/checkpoint``."""
 
     checkpoint: CheckpointRef
-    subgraphs: bool = False
+    subgraphs: bool = Field(default=False, strict=True)
 
 
 class HistoryQuery(_Body):
     """``POST /threads/{thread_id}/history``: newest first."""
 
-    limit: int = Field(default=10, ge=1, le=1000)
+    limit: JsonInt = Field(default=10, ge=1, le=1000)
     before: str | CheckpointRef | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: dict[Annotated[str, StringConstraints(pattern=_FILTER_KEY)], FilterValue] | None = Field(
+        default=None, json_schema_extra={"propertyNames": {"pattern": _FILTER_KEY}}
+    )
     checkpoint: CheckpointRef | None = None
 
 
@@ -92,8 +112,8 @@ class AssistantSearch(_Body):
     graph_id: str | None = None
     name: str | None = None
     metadata: dict[str, Any] | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: JsonInt = Field(default=10, ge=1, le=1000)
+    offset: JsonInt = Field(default=0, ge=0)
 
 
 class CustomerMessage(_Body):
@@ -151,7 +171,7 @@ class RunCommand(BaseModel):
         examples=[{"type": "reply", "text": "Hi Dana, I'm Maria."}],
         description="A human action.",
     )
-    goto: str | None = Field(default=None, description="A bot node to run next (thread must not be paused).")
+    goto: BotName | None = Field(default=None, description="A bot to run next (thread must not be paused).")
 
 
 class RunCreate(_Body):
@@ -166,15 +186,21 @@ class RunCreate(_Body):
     metadata: dict[str, Any] = Field(default_factory=dict)
     config: dict[str, Any] | None = None
     context: dict[str, Any] | None = Field(
-        default=None, description="Must be empty: Baton's context is server-side."
+        default=None, max_length=0, description="Must be empty: Baton's context is server-side."
     )
-    multitask_strategy: MultitaskStrategy = "enqueue"
+    multitask_strategy: MultitaskStrategy = Field(
+        default="enqueue", description="A run on a busy thread waits (enqueue) or is refused (reject)."
+    )
     if_not_exists: Literal["create", "reject"] = "reject"
     on_disconnect: Literal["cancel", "continue"] = "continue"
-    interrupt_before: list[str] | Literal["*"] | None = None
-    interrupt_after: list[str] | Literal["*"] | None = None
-    webhook: str | None = None
-    after_seconds: int | None = None
+    interrupt_before: list[str] | None = Field(
+        default=None, max_length=0, description="Not supported (Baton pauses only at the human node)."
+    )
+    interrupt_after: list[str] | None = Field(default=None, max_length=0, description="Not supported.")
+    webhook: None = Field(default=None, description="Not supported: runs report through the API.")
+    after_seconds: JsonInt | None = Field(
+        default=None, ge=0, le=0, description="Not supported: runs start now."
+    )
 
     def modes(self) -> list[StreamMode]:
         """Requested stream modes, de-duplicated, in order."""

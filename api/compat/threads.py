@@ -22,12 +22,12 @@ from api.compat.state import (
     thread_json,
 )
 from api.deps import PrincipalDep, RuntimeDep, TurnsDep
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 
 router = APIRouter(prefix="/threads", tags=["langgraph-compat"])
 
 
-@router.post("", summary="Create a thread")
+@router.post("", summary="Create a thread", responses=error_responses(403, 409, 413))
 async def create_thread(
     body: ThreadCreate, principal: PrincipalDep, runtime: RuntimeDep, store: StoreDep, turns: TurnsDep
 ) -> dict[str, Any]:
@@ -35,8 +35,6 @@ async def create_thread(
 
     A customer may only "create" its own conversation with ``if_exists: do_nothing``, which returns it.
     """
-    if body.supersteps:
-        raise ApiError(422, "unsupported", "supersteps are not supported: post the turns as runs instead")
     thread_id = body.thread_id or str(uuid.uuid4())
     if principal.role != "admin" and not (
         principal.is_customer_of(thread_id) and body.if_exists == "do_nothing"
@@ -54,7 +52,7 @@ async def create_thread(
     return customer_thread(thread) if principal.role == "customer" else thread
 
 
-@router.post("/search", summary="Search threads")
+@router.post("/search", summary="Search threads", responses=error_responses(413))
 async def search_threads(
     body: ThreadSearch, principal: PrincipalDep, runtime: RuntimeDep, store: StoreDep, turns: TurnsDep
 ) -> list[dict[str, Any]]:
@@ -79,7 +77,7 @@ async def search_threads(
     return found[body.offset : body.offset + body.limit]
 
 
-@router.get("/{thread_id}", summary="Get a thread")
+@router.get("/{thread_id}", summary="Get a thread", responses=error_responses(403, 404))
 async def get_thread(
     thread_id: str, principal: PrincipalDep, runtime: RuntimeDep, store: StoreDep, turns: TurnsDep
 ) -> dict[str, Any]:
@@ -89,7 +87,7 @@ async def get_thread(
     return customer_thread(thread) if principal.role == "customer" else thread
 
 
-@router.patch("/{thread_id}", summary="Update a thread's metadata")
+@router.patch("/{thread_id}", summary="Update a thread's metadata", responses=error_responses(403, 404, 413))
 async def patch_thread(
     thread_id: str,
     body: ThreadPatch,
@@ -106,7 +104,12 @@ async def patch_thread(
     return thread_json(store, record, await runtime.graph.aget_state(thread_config(thread_id)))
 
 
-@router.delete("/{thread_id}", status_code=204, summary="Delete a thread and its checkpoints")
+@router.delete(
+    "/{thread_id}",
+    status_code=204,
+    summary="Delete a thread and its checkpoints",
+    responses=error_responses(403, 404, 409),
+)
 async def delete_thread(
     thread_id: str, principal: PrincipalDep, store: StoreDep, turns: TurnsDep
 ) -> Response:
@@ -121,7 +124,7 @@ async def delete_thread(
     return Response(status_code=204)
 
 
-@router.get("/{thread_id}/state", summary="The thread's current state")
+@router.get("/{thread_id}/state", summary="The thread's current state", responses=error_responses(403, 404))
 async def get_state(
     thread_id: str, principal: PrincipalDep, runtime: RuntimeDep, store: StoreDep, turns: TurnsDep
 ) -> dict[str, Any]:
@@ -130,7 +133,11 @@ async def get_state(
     return _view(principal, state_json(await runtime.graph.aget_state(thread_config(thread_id)), thread_id))
 
 
-@router.get("/{thread_id}/state/{checkpoint_id}", summary="The state at one checkpoint")
+@router.get(
+    "/{thread_id}/state/{checkpoint_id}",
+    summary="The state at one checkpoint",
+    responses=error_responses(403, 404),
+)
 async def get_state_at(
     thread_id: str,
     checkpoint_id: str,
@@ -144,7 +151,11 @@ async def get_state_at(
     return _view(principal, state_json(await snapshot_at(runtime, thread_id, checkpoint_id), thread_id))
 
 
-@router.post("/{thread_id}/state/checkpoint", summary="The state at one checkpoint (by object)")
+@router.post(
+    "/{thread_id}/state/checkpoint",
+    summary="The state at one checkpoint (by object)",
+    responses=error_responses(403, 404, 413),
+)
 async def post_state_at(
     thread_id: str,
     body: StateAt,
@@ -164,7 +175,11 @@ async def post_state_at(
     return _view(principal, state_json(snap, thread_id))
 
 
-@router.post("/{thread_id}/state", summary="Update the thread's state")
+@router.post(
+    "/{thread_id}/state",
+    summary="Update the thread's state",
+    responses=error_responses(403, 404, 409, 413),
+)
 async def update_state(
     thread_id: str, body: StateUpdate, principal: PrincipalDep, store: StoreDep, turns: TurnsDep
 ) -> dict[str, Any]:
@@ -202,7 +217,11 @@ async def _history(runtime: RuntimeDep, thread_id: str, query: HistoryQuery) -> 
     ]
 
 
-@router.post("/{thread_id}/history", summary="The thread's checkpoints, newest first")
+@router.post(
+    "/{thread_id}/history",
+    summary="The thread's checkpoints, newest first",
+    responses=error_responses(403, 404, 413),
+)
 async def post_history(
     thread_id: str,
     body: HistoryQuery,
@@ -216,7 +235,11 @@ async def post_history(
     return [_view(principal, s) for s in await _history(runtime, thread_id, body)]
 
 
-@router.get("/{thread_id}/history", summary="The thread's checkpoints, newest first (query form)")
+@router.get(
+    "/{thread_id}/history",
+    summary="The thread's checkpoints, newest first (query form)",
+    responses=error_responses(403, 404),
+)
 async def get_history(
     thread_id: str,
     principal: PrincipalDep,

@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import re
 import time
 from collections import Counter
 from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from api.auth import require_admin
-from api.deps import DeskDep, MetricsDep, PrincipalDep, RuntimeDep, ServiceDep, StoreDep
-from api.errors import ApiError
+from api.deps import DeskDep, EngineDep, MetricsDep, PrincipalDep, RuntimeDep, StoreDep
+from api.errors import ApiError, error_responses
 from api.recovery import desk_intact
 from graph.runtime import ConversationNotFound
 
@@ -79,14 +81,39 @@ def _unix_time(name: str, value: datetime) -> float:
     return ts
 
 
+_WHEN = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?"
+)
+
+
+def _date_or_time(value: Any) -> Any:
+    """Only what the schema says (an RFC 3339 date-time or a date): no Unix times, no partial times."""
+    if isinstance(value, str) and _WHEN.fullmatch(value):
+        return value
+    msg = "expected an RFC 3339 date-time (2026-03-12T14:30:00Z) or a date (2026-03-12)"
+    raise ValueError(msg)
+
+
+When = Annotated[
+    datetime,
+    BeforeValidator(_date_or_time),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+    ),
+]
+
+
 def _bad_window(name: str, message: str) -> ApiError:
     detail = {"field": name, "location": "query", "message": message, "type": "value_error"}
     return ApiError(422, "validation_error", f"invalid request: {name}", details=[detail])
 
 
-@router.get("/v1/analytics/handoffs")
+@router.get("/v1/analytics/handoffs", responses=error_responses(401, 403, 422))
 async def handoff_analytics(
-    principal: PrincipalDep, store: StoreDep, since: datetime | None = None, until: datetime | None = None
+    principal: PrincipalDep,
+    store: StoreDep,
+    since: Annotated[When | None, Query(description="Start of the window (a date is its midnight).")] = None,
+    until: Annotated[When | None, Query(description="End of the window (default: now).")] = None,
 ) -> HandoffAnalytics:
     """Counts, rates, timings and CSAT from desk events and conversation records (admin).
 
@@ -95,8 +122,9 @@ async def handoff_analytics(
             after ``until``.
     """
     require_admin(principal, "read analytics")
-    lo = _unix_time("since", since) if since else 0.0
     hi = _unix_time("until", until) if until else time.time() + 1
+    # No data is older than 1970; a window that ends earlier is empty, not inverted.
+    lo = _unix_time("since", since) if since else min(0.0, hi)
     if lo > hi:
         raise _bad_window("until", "until is before since")
     conversations = await store.count_conversations(lo, hi)
@@ -169,7 +197,7 @@ class DeskRecovering(Exception):
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-async def readyz(runtime: RuntimeDep, desk: DeskDep, store: StoreDep, service: ServiceDep) -> Response:
+async def readyz(runtime: RuntimeDep, desk: DeskDep, store: StoreDep, service: EngineDep) -> Response:
     """Checkpointer, desk and store reachable, and the desk rebuilt if Redis lost its data."""
 
     async def checkpointer() -> None:
