@@ -148,6 +148,11 @@ class TurnService:
             if snap.interrupts:
                 msg = f"conversation {request.conversation_id} is waiting for a human: resume it with a human action"
                 raise ApiError(409, "awaiting_human", msg)
+            if not snap.values.get("messages"):
+                # LangGraph runs a jump on a thread with no turn beside a second writer of the state, and
+                # the checkpoint it leaves cannot be read back (every read of the thread would be a 500).
+                msg = f"conversation {request.conversation_id} has not started: send a customer turn first"
+                raise ApiError(409, "not_started", msg)
             return Ticket(principal, request, request.conversation_id)
         self._check_texts(request.texts)
         past = await self.engine.runtime.snapshot(request.conversation_id, request.checkpoint_id)
