@@ -394,6 +394,7 @@ class ConversationEngine:
                     await self.desk.cancel(handoff_id, "conversation deleted")
                 await self._finished(conversation_id, handoff_id, "cancelled", record.get("agent_id"))
             await self.runtime.delete(conversation_id)
+            await self.events.erase(conv_stream(conversation_id))  # the stream holds the transcript too
             await self.store.delete_conversation(conversation_id)
 
     async def register(self, conversation_id: str) -> bool:

@@ -77,6 +77,10 @@ class EventLog(Protocol):
         """True for the first caller (across workers) that claims ``key``."""
         ...
 
+    async def erase(self, stream: str) -> None:
+        """Forget every event of ``stream`` (a deleted conversation; its id is never used again)."""
+        ...
+
 
 @dataclass(eq=False)
 class _Stream:
@@ -135,6 +139,12 @@ class LocalEventLog:
         if wake is not None:
             wake.set()
         return seq
+
+    async def erase(self, stream: str) -> None:
+        """Forget the stream's events, here and in the store."""
+        async with self._lock:
+            await self._store.erase_events(stream)
+            self._streams.pop(stream)
 
     async def read(self, stream: str, since: int) -> list[str]:
         """From the ring when it covers ``since``, else from the store."""
@@ -222,6 +232,10 @@ class RedisEventLog:
         """Latest seq."""
         raw = await self._redis.get(self._keys(stream)[0])
         return int(raw or 0)
+
+    async def erase(self, stream: str) -> None:
+        """Delete the stream and its seq counter."""
+        await self._redis.delete(*self._keys(stream))
 
     async def append(self, stream: str, event: _Event) -> int:
         """INCR + XADD atomically."""

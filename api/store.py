@@ -159,6 +159,10 @@ class Lru(Generic[K, V]):
         if len(self._data) > self.maxsize:
             self._data.popitem(last=False)
 
+    def pop(self, key: K) -> V | None:
+        """Remove ``key``; its value, or None when absent."""
+        return self._data.pop(key, None)
+
     def __len__(self) -> int:
         return len(self._data)
 
@@ -373,6 +377,10 @@ class ApiStore:
         await self.db.execute(
             "INSERT INTO baton_api_events (stream, seq, data) VALUES (?, ?, ?)", (stream, seq, data)
         )
+
+    async def erase_events(self, stream: str) -> None:
+        """Delete every persisted event of ``stream``."""
+        await self.db.execute("DELETE FROM baton_api_events WHERE stream = ?", (stream,))
 
     async def events_after(self, stream: str, since: int) -> list[str]:
         """Persisted events of ``stream`` with ``seq > since``, in order."""

@@ -308,3 +308,18 @@ async def test_a_customers_profile_claim_never_triggers_routing(tmp_path: Path) 
             vip, vip_token = created.json()["conversation_id"], created.json()["customer_token"]
             out = await api.say(vip, vip_token, "Hi, I'd like some help with my listing")
             assert out["handoff"]["trigger"] == "vip"
+
+
+async def test_admin_delete_erases_transcript_stream_and_handoff(world: World) -> None:
+    w = world
+    events = w.app.state.engine.events
+    assert await events.read(conv_stream(w.c1), 0)
+    r = await w.api.http.delete(f"/threads/{w.c1}", headers=key(ADMIN))
+    assert r.status_code == 204, r.text
+    assert await events.read(conv_stream(w.c1), 0) == []  # the stream held the transcript too
+    handoff = (await w.api.http.get(f"/v1/handoffs/{w.handoff_id}", headers=Api.auth(ADMIN))).json()
+    assert handoff["handoff"]["status"] == "cancelled"
+    assert (await w.api.http.get(f"/threads/{w.c1}", headers=key(ADMIN))).status_code == 404
+    assert (await w.api.http.get(f"/v1/conversations/{w.c1}", headers=Api.auth(w.cust1))).status_code == 404
+    again = await w.api.http.post("/threads", json={"thread_id": w.c1}, headers=key(ADMIN))
+    assert again.status_code == 409  # ids are not reused: old tokens may still be cached somewhere

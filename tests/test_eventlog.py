@@ -19,7 +19,8 @@ import redis.asyncio as aioredis
 from bench_server import RedisProcess
 from conftest import REDIS_URL, service_missing
 
-from api.eventlog import RedisEventLog
+from api.eventlog import LocalEventLog, RedisEventLog
+from api.store import ApiStore, open_db
 from api.ws_models import CustomerMessageEvent
 from desk.redis_desk import reconnecting
 
@@ -213,3 +214,23 @@ async def test_followers_continue_after_a_redis_restart(tmp_path: Path) -> None:
         await log.aclose()
         await client.aclose()
         server.kill()
+
+
+async def test_erase_forgets_a_stream_in_memory_and_in_the_store(tmp_path: Path) -> None:
+    async with open_db("", tmp_path) as db:
+        log = LocalEventLog(ApiStore(db))
+        for n in range(3):
+            await log.append("c:gone", CustomerMessageEvent(text=f"secret {n}"))
+        await log.append("c:kept", CustomerMessageEvent(text="kept"))
+        await log.erase("c:gone")
+        assert await log.read("c:gone", 0) == []
+        assert len(await log.read("c:kept", 0)) == 1
+        assert await ApiStore(db).events_after("c:gone", 0) == []  # gone from the store, not only the cache
+
+
+async def test_redis_erase_forgets_a_stream(log: RedisEventLog) -> None:
+    stream = f"c:gone-{uuid.uuid4().hex}"
+    await log.append(stream, CustomerMessageEvent(text="secret"))
+    await log.erase(stream)
+    assert await log.read(stream, 0) == []
+    assert await log.head(stream) == 0
