@@ -16,9 +16,11 @@ from evals.cases import CaseError, run_cases
 from evals.compare import compare
 from evals.context import ContextReport, DirectProvider, run_context_eval
 from evals.providers import GraphProvider
-from evals.report import HEADLINE, write_report
+from evals.report import DOMAIN_COLUMNS, HEADLINE, write_report
 from evals.report_routing import write_routing_report
 from evals.routing import run_routing_eval
+from evals.suite import ContextSuite, dataset_name
+from evals.turn_latency import TurnTimer
 from graph.runtime import BatonRuntime
 from graph.settings import get_settings
 
@@ -41,25 +43,56 @@ def _need_file(path: Path) -> None:
 
 
 async def _context(
-    dataset: Path, limit: int | None, provider: str, policy: Path, progress: bool
-) -> ContextReport:
+    datasets: list[Path],
+    limit: int | None,
+    provider: str,
+    policy: Path,
+    progress: bool,
+    timer: TurnTimer | None,
+) -> dict[str, ContextReport]:
+    reports: dict[str, ContextReport] = {}
     if provider == "direct":
-        return await run_context_eval(dataset, provider=DirectProvider(), limit=limit, progress=progress)
+        for dataset in datasets:
+            reports[dataset_name(dataset)] = await run_context_eval(
+                dataset, provider=DirectProvider(), limit=limit, progress=progress, timer=timer
+            )
+        return reports
     settings = get_settings().model_copy(update={"policy": policy})
     async with BatonRuntime.open(settings, checkpoint_url="memory") as runtime:
-        return await run_context_eval(
-            dataset, provider=GraphProvider(runtime), limit=limit, progress=progress
-        )
+        for dataset in datasets:
+            reports[dataset_name(dataset)] = await run_context_eval(
+                dataset, provider=GraphProvider(runtime), limit=limit, progress=progress, timer=timer
+            )
+    return reports
+
+
+def _print_context(name: str, result: ContextReport) -> None:
+    table = Table("metric", "baton", *result.baselines, title=name)
+    data = result.model_dump()
+    for key in HEADLINE:
+        if key == "n":
+            continue
+        table.add_row(key, f"{data[key]}", *(f"{getattr(b, key)}" for b in result.baselines.values()))
+    out.print(table)
+    if result.per_domain:
+        domains = Table("domain", *DOMAIN_COLUMNS, title=f"{name}: per domain")
+        for domain, scores in result.per_domain.items():
+            domains.add_row(domain or "(none)", *(f"{getattr(scores, c)}" for c in DOMAIN_COLUMNS))
+        out.print(domains)
 
 
 @eval_app.command("context")
 def context_cmd(
-    dataset: Annotated[Path, typer.Option(help="ABCD-style JSONL (turns, facts, handoff_at).")],
+    dataset: Annotated[
+        list[Path], typer.Option(help="ABCD-style JSONL (turns, facts, handoff_at); repeat for several.")
+    ],
     report: Annotated[Path, typer.Option(help="Where to write the JSON report.")],
     html: Annotated[
         Path | None, typer.Option(help="Also write an HTML report (Markdown and PNGs beside it).")
     ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N conversations.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Only the first N conversations of each dataset.")
+    ] = None,
     provider: Annotated[
         Literal["graph", "direct"],
         typer.Option(help="graph: through the LangGraph graph; direct: the builder only."),
@@ -67,25 +100,34 @@ def context_cmd(
     policy: Annotated[
         Path, typer.Option(help="Policy whose human target receives the handoff.")
     ] = SUPPORT_POLICY,
+    turn_latency: Annotated[
+        bool, typer.Option(help="Also time the offline signals + brief of every customer turn.")
+    ] = True,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Replay each conversation up to its handoff, brief the receiver, and score what was carried."""
-    _need_file(dataset)
-    result = asyncio.run(_context(dataset, limit, provider, policy, progress))
+    """Replay each conversation up to its handoff, brief the receiver, and score what was carried.
+
+    With one dataset the report is one ContextReport; with several, a suite with one report per
+    dataset (each beside its own baselines).
+    """
+    for path in dataset:
+        _need_file(path)
+    names = [dataset_name(path) for path in dataset]
+    if len(set(names)) != len(names):
+        raise _fail(f"datasets need distinct file names, got {names}")
+    timer = TurnTimer.for_policy(policy) if turn_latency else None
+    results = asyncio.run(_context(dataset, limit, provider, policy, progress, timer))
     report.parent.mkdir(parents=True, exist_ok=True)
-    result.save(report)
+    saved: ContextReport | ContextSuite
+    saved = next(iter(results.values())) if len(results) == 1 else ContextSuite(datasets=results)
+    saved.save(report)
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)
-        written, _ = write_report(result, html.parent)
+        written, _ = write_report(saved, html.parent)
         if written != html:
             shutil.move(written, html)
-    table = Table("metric", "baton", *result.baselines)
-    data = result.model_dump()
-    for key in HEADLINE:
-        if key == "n":
-            continue
-        table.add_row(key, f"{data[key]}", *(f"{getattr(b, key)}" for b in result.baselines.values()))
-    out.print(table)
+    for name, result in results.items():
+        _print_context(name, result)
     out.print(f"wrote {report}" + (f" and {html}" if html else ""))
 
 

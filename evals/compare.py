@@ -19,6 +19,9 @@ LOWER_IS_BETTER = frozenset(
         "repeat_question_rate",
         "latency_ms_p50",
         "latency_ms_p95",
+        "turn_latency_ms_p50",
+        "turn_latency_ms_p95",
+        "turn_latency_ms_p99",
     }
 )
 
@@ -70,9 +73,16 @@ def compare(a_json: Path | str | Mapping[str, Any], b_json: Path | str | Mapping
         b_json: The candidate report.
     """
     a, b = _load(a_json), _load(b_json)
-    out = _table("baton", a, b)
+    if "datasets" in a and "datasets" in b:  # suites: one set of tables per dataset both ran
+        shared = [n for n in a["datasets"] if n in b["datasets"]]
+        return "\n".join(_report_tables(a["datasets"][n], b["datasets"][n], f"{n}: ") for n in shared)
+    return _report_tables(a, b)
+
+
+def _report_tables(a: Mapping[str, Any], b: Mapping[str, Any], prefix: str = "") -> str:
+    out = _table(f"{prefix}baton", a, b)
     base_a: Mapping[str, Any] = a.get("baselines", {})
     base_b: Mapping[str, Any] = b.get("baselines", {})
     for name in [n for n in base_a if n in base_b]:
-        out += _table(f"baseline: {name}", base_a[name], base_b[name])
+        out += _table(f"{prefix}baseline: {name}", base_a[name], base_b[name])
     return "\n".join(out)

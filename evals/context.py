@@ -1,11 +1,13 @@
-"""Context-transfer eval on ABCD: does the brief carry what the customer already said?
+"""Context-transfer eval on ABCD-shaped data (ABCD, SGD): does the brief carry what the customer said?
 
-Each ABCD row is cut at ``handoff_at``; the provider briefs the receiver on ``turns[:handoff_at]``
+Each row is cut at ``handoff_at``; the provider briefs the receiver on ``turns[:handoff_at]``
 (customer -> customer, agent -> bot, action -> system, since actions are console logs). Two baselines
 bracket the score: ``blind`` (a cold transfer, no facts) and ``last_n`` (a receiver that reads only the
-last 6 messages: the gold facts whose value occurs there).
+last 6 messages: the gold facts whose value occurs there). Scores are also given per ``department``
+(ABCD's department, SGD's first service), and, with a :class:`~evals.turn_latency.TurnTimer`, the
+offline signals + brief latency of every customer turn.
 
-Run: ``python -m evals.context --dataset /path/abcd_dev.jsonl --out test-artifacts/context.json``.
+Run: ``baton eval context --dataset A.jsonl [--dataset B.jsonl] --report reports/context.json``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
 from evals import metrics
+from evals.turn_latency import TurnTimer
 from graph.context import HUMAN_SECTIONS, Brief, Fact, build_brief, count_tokens
 from graph.context.grounding import find_turn
 from graph.transcript import Turn
@@ -114,6 +117,11 @@ class CaseResult(BaseModel):
     latency_ms: float
     per_key: dict[str, list[int]] = Field(default_factory=dict, description="key -> [carried, total]")
     error: str = ""
+    department: str = ""
+    precise: int = Field(default=0, description="Brief facts whose value carries a gold value.")
+    turn_latency_ms: list[float] = Field(
+        default_factory=list, description="Offline signals + brief, per turn."
+    )
 
 
 class Failure(BaseModel):
@@ -131,6 +139,7 @@ class SystemScores(BaseModel):
     """The headline numbers for one system (Baton or a baseline)."""
 
     fact_recall: float
+    fact_precision: float | None = None
     grounding_precision: float | None
     summary_tokens_median: float
     brief_tokens_median: float
@@ -140,6 +149,19 @@ class SystemScores(BaseModel):
     latency_ms_p95: float
     n: int
     per_key_recall: dict[str, float]
+    turn_latency_ms_p50: float | None = None
+    turn_latency_ms_p95: float | None = None
+    turn_latency_ms_p99: float | None = None
+
+
+class DomainScores(BaseModel):
+    """Baton's scores on the conversations of one department, beside the last-6 baseline's recall."""
+
+    n: int
+    fact_recall: float
+    fact_precision: float | None
+    repeat_question_rate: float
+    last_n_fact_recall: float
 
 
 class ContextReport(SystemScores):
@@ -147,6 +169,7 @@ class ContextReport(SystemScores):
 
     failures: list[Failure]
     baselines: dict[str, SystemScores]
+    per_domain: dict[str, DomainScores] = Field(default_factory=dict)
     meta: dict[str, Any] = Field(default_factory=dict)
     cases: list[CaseResult] = Field(default_factory=list, exclude=True)
 
@@ -182,7 +205,9 @@ def _score(
     return CaseResult(
         case_id=row.id,
         system=system,
+        department=row.department,
         gold=len(gold),
+        precise=sum(metrics.is_precise(f, gold) for f in facts),
         carried=sum(metrics.carried(g, facts) for g in gold),
         asked_again=sum(metrics.would_ask_again(g, facts) for g in gold),
         facts=len(facts),
@@ -217,8 +242,14 @@ def _aggregate(cases: Sequence[CaseResult]) -> SystemScores:
     def r(x: float) -> float:
         return x if math.isnan(x) else round(x, 4)
 
+    turn_ms = [ms for c in cases for ms in c.turn_latency_ms]
+
+    def turn(q: float) -> float | None:
+        return r(metrics.percentile(turn_ms, q)) if turn_ms else None
+
     return SystemScores(
         fact_recall=r(sum(c.carried for c in cases) / gold) if gold else 1.0,
+        fact_precision=r(sum(c.precise for c in cases) / facts) if facts else None,
         grounding_precision=r(sum(c.grounded for c in cases) / facts) if facts else None,
         summary_tokens_median=r(metrics.median([c.summary_tokens for c in cases])),
         brief_tokens_median=r(metrics.median([c.brief_tokens for c in cases])),
@@ -228,7 +259,32 @@ def _aggregate(cases: Sequence[CaseResult]) -> SystemScores:
         latency_ms_p95=r(metrics.percentile([c.latency_ms for c in cases], 95)),
         n=len(cases),
         per_key_recall={k: round(h / t, 4) for k, (h, t) in sorted(totals.items(), key=lambda kv: -kv[1][1])},
+        turn_latency_ms_p50=turn(50),
+        turn_latency_ms_p95=turn(95),
+        turn_latency_ms_p99=turn(99),
     )
+
+
+def _per_domain(baton: Sequence[CaseResult], last_n: Sequence[CaseResult]) -> dict[str, DomainScores]:
+    """Scores per department (rows without one are grouped under ``""``)."""
+    domains: dict[str, list[CaseResult]] = defaultdict(list)
+    for case in baton:
+        domains[case.department].append(case)
+    window = {c.case_id: c for c in last_n}
+    out: dict[str, DomainScores] = {}
+    for name in sorted(domains):
+        cases = domains[name]
+        scores = _aggregate(cases)
+        seen = [window[c.case_id] for c in cases if c.case_id in window]
+        gold = sum(c.gold for c in seen)
+        out[name] = DomainScores(
+            n=len(cases),
+            fact_recall=scores.fact_recall,
+            fact_precision=scores.fact_precision,
+            repeat_question_rate=scores.repeat_question_rate,
+            last_n_fact_recall=round(sum(c.carried for c in seen) / gold, 4) if gold else 1.0,
+        )
+    return out
 
 
 def _failures(row: AbcdRow, brief: Brief | None) -> list[Failure]:
@@ -248,11 +304,18 @@ def _failures(row: AbcdRow, brief: Brief | None) -> list[Failure]:
 
 
 async def run_context_eval(
-    dataset: Path, *, provider: BriefProvider, limit: int | None = None, progress: bool = True
+    dataset: Path,
+    *,
+    provider: BriefProvider,
+    limit: int | None = None,
+    progress: bool = True,
+    timer: TurnTimer | None = None,
 ) -> ContextReport:
     """Brief every conversation in ``dataset`` through ``provider`` and score it against the baselines.
 
     A provider error is recorded on the case (scored as an empty brief) instead of aborting the run.
+    With a ``timer``, every customer turn before the handoff is also read as production reads it
+    (signals, then the offline brief so far) and timed: the ``turn_latency_ms_*`` figures.
     """
     rows = load_rows(dataset, limit)
     started = time.perf_counter()
@@ -261,6 +324,7 @@ async def run_context_eval(
     failures: list[Failure] = []
     for row in tqdm(rows, desc="context eval", unit="conv", disable=not progress):
         turns = row.briefing_turns()
+        turn_ms = timer(turns) if timer is not None else []
         t0 = time.perf_counter()
         brief: Brief | None = None
         error = ""
@@ -279,6 +343,7 @@ async def run_context_eval(
                 brief_tokens=brief.token_count if brief else 0,
                 latency_ms=round(latency, 2),
                 error=error,
+                turn_latency_ms=turn_ms,
             )
         )
         failures.extend(_failures(row, brief))
@@ -289,6 +354,7 @@ async def run_context_eval(
         **scores.model_dump(),
         failures=failures[:MAX_FAILURES],
         baselines={name: _aggregate(cases) for name, cases in baseline_cases.items()},
+        per_domain=_per_domain(baton, baseline_cases["last_n"]),
         meta={
             "dataset": str(dataset),
             "provider": type(provider).__name__,

@@ -77,6 +77,24 @@ def fact_recall(gold_facts: Sequence[KeyValue], brief_facts: Sequence[KeyValue])
     return sum(carried(g, brief_facts) for g in gold_facts) / len(gold_facts)
 
 
+def is_precise(fact: KeyValue, gold_facts: Iterable[KeyValue]) -> bool:
+    """True when the brief fact's value carries some gold value of its conversation (keys ignored)."""
+    return any(value_matches(g.value, fact.value) for g in gold_facts)
+
+
+def fact_precision(gold_facts: Sequence[KeyValue], brief_facts: Sequence[KeyValue]) -> float:
+    """Share of the brief's facts whose value carries a gold value of the conversation.
+
+    The counterpart of :func:`fact_recall`: a brief that lists every noun of the transcript recalls
+    everything and is useless. Pass all the conversation's gold facts stated before the handoff; a
+    value the gold does not record counts against the brief (the gold's annotators chose what a
+    receiver needs). No brief facts gives 1.0 (nothing was claimed).
+    """
+    if not brief_facts:
+        return 1.0
+    return sum(is_precise(f, gold_facts) for f in brief_facts) / len(brief_facts)
+
+
 def is_grounded(fact: FactLike, turns: Sequence[Turn]) -> bool:
     """True when the fact's value occurs in the text of the turn it cites."""
     cited = next((t for t in turns if t.index == fact.turn), None)

@@ -15,8 +15,11 @@ from graph.context import Brief
 from graph.transcript import Turn
 
 DATASET = Path("/work/shared/datasets/abcd_dev.jsonl")
+SGD = DATASET.with_name("sgd_dev.jsonl")
 TOP_KEYS = {
     "fact_recall",
+    "fact_precision",
+    "per_domain",
     "grounding_precision",
     "summary_tokens_median",
     "brief_tokens_median",
@@ -50,7 +53,9 @@ def test_keys_and_ranges(report: ContextReport) -> None:
     assert 0.0 <= data["repeat_question_rate"] <= 0.1
     assert data["latency_ms_p50"] <= data["latency_ms_p95"]
     assert set(data["baselines"]) == {"blind", "last_n"}
-    assert set(data["baselines"]["blind"]) == set(data) - {"failures", "baselines", "meta"}
+    assert set(data["baselines"]["blind"]) == set(data) - {"failures", "baselines", "meta", "per_domain"}
+    assert 0.0 < data["fact_precision"] <= 1.0
+    assert data["baselines"]["blind"]["fact_precision"] is None  # a cold transfer claims nothing
 
 
 def test_baselines_ordering(report: ContextReport) -> None:
@@ -92,3 +97,39 @@ def test_report_files_and_compare(report: ContextReport, tmp_path: Path) -> None
     assert "| fact_recall |" in table
     assert "-0.5 | worse |" in table
     assert "## baseline: blind" in table
+
+
+def test_per_domain_scores_add_up(report: ContextReport) -> None:
+    rows = load_rows(DATASET, limit=10)
+    assert {r.department for r in rows} == set(report.per_domain)
+    assert sum(d.n for d in report.per_domain.values()) == report.n
+    for name, scores in report.per_domain.items():
+        cases = [c for c in report.cases if c.system == "baton" and c.department == name]
+        assert scores.fact_recall == round(sum(c.carried for c in cases) / sum(c.gold for c in cases), 4)
+
+
+@pytest.mark.skipif(not SGD.is_file(), reason="SGD dev set not available")
+def test_cli_runs_several_datasets_beside_their_baselines(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    path, page = tmp_path / "suite.json", tmp_path / "suite.html"
+    args = ["eval", "context", "--dataset", str(SGD), "--dataset", str(DATASET), "--report", str(path)]
+    args += ["--limit", "2", "--provider", "direct", "--no-progress", "--html", str(page)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(path.read_text())
+    assert set(data["datasets"]) == {"sgd_dev", "abcd_dev"}
+    for name, one in data["datasets"].items():
+        assert one["n"] == 2
+        assert set(one["baselines"]) == {"blind", "last_n"}
+        assert one["fact_precision"] is not None
+        assert one["turn_latency_ms_p50"] <= one["turn_latency_ms_p95"] <= one["turn_latency_ms_p99"]
+        assert one["per_domain"], name
+    text = page.read_text()
+    assert "<h2>sgd_dev</h2>" in text
+    assert "<h2>abcd_dev</h2>" in text
+    assert "Per domain" in text
+    assert (tmp_path / "sgd_dev_recall_per_key.png").is_file()
+    assert "## sgd_dev: baton" in compare(path, path)

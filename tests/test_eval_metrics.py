@@ -7,6 +7,7 @@ import math
 import pytest
 
 from evals.metrics import (
+    fact_precision,
     fact_recall,
     grounding_precision,
     median,
@@ -46,6 +47,19 @@ def test_fact_recall_counts_structured_facts_only() -> None:
     assert fact_recall(gold, brief) == pytest.approx(2 / 3)
     assert fact_recall([], brief) == 1.0
     assert fact_recall(gold, []) == 0.0
+
+
+def test_fact_precision_counts_brief_facts_that_carry_a_gold_value() -> None:
+    gold = [f("city", "Long Beach, CA"), f("pickup_time", "afternoon 3:30"), f("recipient_name", "Khadija")]
+    brief = [
+        f("place", "Long Beach, CA"),  # exact
+        f("time", "the afternoon 3:30"),  # carries the gold value with one extra word
+        f("customer_name", "International Airport"),  # invented: no gold value
+        f("person", "Khadija please send it today"),  # a pasted clause carries nothing
+    ]
+    assert fact_precision(gold, brief) == pytest.approx(2 / 4)
+    assert fact_precision(gold, []) == 1.0
+    assert fact_precision([], brief) == 0.0
 
 
 def test_grounding_precision() -> None:
