@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,11 @@ class Settings(BaseSettings):
     )
     model_timeout_s: float = Field(default=30.0, description="Per-call timeout for the chat model.")
     model_max_tokens: int = Field(default=512, description="Completion token cap for the chat model.")
+    model_structured_output: Literal["auto", "json_schema", "function_calling", "json_object"] = Field(
+        default="auto",
+        description="How briefs and signals ask for JSON: auto = json_schema for OpenAI itself, "
+        "function_calling (a forced tool call) for any other endpoint.",
+    )
     offline: bool = Field(default=False, description="Force the offline analyzers even if a model is set.")
     brief_budget_tokens: int = Field(default=400, description="Token budget of a handoff brief.")
     case_memory: bool = Field(default=True, description="Index resolved handoffs and cite similar cases.")

@@ -19,6 +19,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import ValidationError
 
 from graph.analyzer import OfflineAnalyzer
+from graph.models import structured
 from graph.signals import Signals
 from graph.textutil import off_loop
 from policies.loader import LoadedPolicy
@@ -99,14 +100,39 @@ class SignalService:
         )
         system = load_prompt("signals").format(intents=intents or "- unknown")
         history = "\n".join(f"customer: {t}" for t in customer_turns[-6:])
-        structured = self.model.with_structured_output(Signals, method="function_calling")
-        result = await structured.ainvoke([SystemMessage(system), HumanMessage(history)])
-        if isinstance(result, Signals):
-            return result
+        schema = signals_schema(list(loaded.policy.intents))
+        result = await structured(self.model, schema).ainvoke([SystemMessage(system), HumanMessage(history)])
         if isinstance(result, Mapping):
             return Signals.model_validate(result)
         msg = f"unexpected structured output {type(result).__name__}"
         raise TypeError(msg)
+
+
+_NOT_ASKED = frozenset({"vip", "evidence"})
+
+
+def _bare(spec: dict[str, Any]) -> dict[str, Any]:
+    # Titles and defaults only lengthen the prompt a forced tool call or grammar is built from.
+    return {k: v for k, v in spec.items() if k not in {"title", "default"}}
+
+
+def signals_schema(intents: Sequence[str]) -> dict[str, Any]:
+    """The JSON schema the model fills: every judgement field of :class:`Signals`, all required.
+
+    ``intent`` may only be one of the policy's intents (or ``unknown``); ``vip`` and ``evidence`` are
+    not asked for, since the merge takes them from the trusted profile and the patterns.
+    """
+    fields = Signals.model_json_schema()["properties"]
+    properties = {name: _bare(spec) for name, spec in fields.items() if name not in _NOT_ASKED}
+    properties["intent"] = {"type": "string", "enum": [*intents, "unknown"]}
+    return {
+        "title": "Signals",
+        "description": "What the customer's messages say, for routing.",
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
 
 
 def merge_signals(model: Signals, offline: Signals, intents: set[str]) -> Signals:

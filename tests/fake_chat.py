@@ -4,7 +4,8 @@
 :class:`ScriptExhausted` when the script runs out, so a test that makes one call too many fails loudly.
 It implements what Baton's nodes use and langchain_core's fakes do not: ``bind_tools`` (records the
 tools), ``with_structured_output`` (parses the next response into the schema, honouring
-``include_raw``), tool calls that survive streaming, and a record of every call's messages in ``.calls``.
+``include_raw``), tool calls that survive streaming, and a record of every call's messages in ``.calls``
+and of every structured-output request (schema, method, extra arguments) in ``.structured``.
 
 A scripted response may be an ``AIMessage``, a string (content), a dict (structured output; sent as a
 tool call when tools or a schema are bound, else as JSON content), or an exception instance (raised).
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -25,6 +26,14 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, Field, PrivateAttr
+
+
+class StructuredRequest(NamedTuple):
+    """One ``with_structured_output`` call: what a real endpoint would have been asked for."""
+
+    schema: Any
+    method: str
+    kwargs: dict[str, Any]
 
 
 class ScriptExhausted(AssertionError):
@@ -44,6 +53,7 @@ class ScriptedChatModel(BaseChatModel):
     responses: list[Any]
     calls: list[list[BaseMessage]] = Field(default_factory=list)
     tools: list[dict[str, Any]] = Field(default_factory=list)
+    structured: list[StructuredRequest] = Field(default_factory=list)
     _cursor: int = PrivateAttr(default=0)
 
     @property
@@ -132,6 +142,7 @@ class ScriptedChatModel(BaseChatModel):
         self, schema: Any, *, method: str = "function_calling", include_raw: bool = False, **kwargs: Any
     ) -> Runnable[Any, Any]:
         """Parse the next scripted response into ``schema`` (a Pydantic class or a JSON-schema dict)."""
+        self.structured.append(StructuredRequest(schema, method, dict(kwargs)))
         self.bind_tools([schema])
         parse = _parser(schema)
 

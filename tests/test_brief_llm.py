@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from graph.context import BriefDraft, build_brief
 from graph.context.grounding import occurs_in
+from graph.context.llm_brief import facts_schema
 from graph.transcript import Turn
 from tests.fake_chat import ScriptedChatModel, ScriptExhausted, tool_call
 
@@ -28,17 +29,24 @@ OPENERS = [
 ]
 
 
-def draft(**overrides: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "summary": "Rodriguez wants to cancel order 9342308357. Identity given.",
-        "goal": "Cancel order 9342308357.",
-        "facts": [
+def facts_answer(*facts: dict[str, object]) -> dict[str, object]:
+    return {
+        "facts": list(facts)
+        or [
             {"key": "order_id", "value": "9342308357", "turn": 1},
             {"key": "customer_name", "value": "Rodriguez Domingo", "turn": 1},  # wrong turn: re-cited
             {"key": "email", "value": "rod@example.com", "turn": 3},  # invented: dropped
-        ],
+        ]
+    }
+
+
+def summary_answer(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "summary": "Rodriguez wants to cancel order 9342308357. Identity given.",
+        "goal": "Cancel order 9342308357.",
         "urgency": "medium",
         "next_step": "Cancel the order and confirm.",
+        "open_questions": [],
         "openers": OPENERS,
     }
     data.update(overrides)
@@ -123,42 +131,83 @@ def test_scripted_exception_is_raised() -> None:
 # --- the brief's model path ------------------------------------------------------------------------
 
 
-async def test_valid_output_gives_llm_brief_with_only_grounded_facts() -> None:
-    model = ScriptedChatModel(responses=[draft()])
+async def test_valid_answers_give_llm_brief_with_only_grounded_facts() -> None:
+    model = ScriptedChatModel(responses=[facts_answer(), summary_answer()])
     brief = await build_brief(TURNS, target="human_agent", model=model)
     assert brief.source == "llm"
     assert brief.summary.startswith("Rodriguez wants")
+    assert (brief.goal, brief.urgency) == ("Cancel order 9342308357.", "medium")
     values = {f.value: f.turn for f in brief.facts}
-    assert "rod@example.com" not in values  # ungrounded: dropped
+    assert "rod@example.com" not in values  # not in the cited turn nor any other: dropped
     assert values["Rodriguez Domingo"] == 3  # re-cited to the turn that says it
     assert values["OVXGGYVD6I"] == 4  # merged in from the offline extractor
     assert all(occurs_in(TURNS[f.turn].text, f.value) for f in brief.facts)
     assert brief.openers == OPENERS
-    assert model.tools[0]["function"]["name"] == "BriefDraft"
-    assert "[4] customer: Account ID: OVXGGYVD6I" in str(model.calls[0][1].content)
+    assert [r.schema["title"] for r in model.structured] == ["BriefFacts", "BriefSummary"]
+    facts_call, summary_call = (str(call[1].content) for call in model.calls)
+    assert "[4] customer: Account ID: OVXGGYVD6I" in facts_call
+    assert "- order_id: 9342308357" in summary_call  # the second call sees the grounded facts
+    assert "rod@example.com" not in summary_call
+    assert model.remaining == 0
+
+
+def test_facts_schema_only_lets_the_model_cite_customer_turns() -> None:
+    item = facts_schema(TURNS)["properties"]["facts"]["items"]
+    assert item["properties"]["turn"]["enum"] == [1, 3, 4]
+    assert item["properties"]["value"]["maxLength"] <= 80  # bounded: a small model cannot ramble on
+
+
+async def test_invalid_answers_fall_back_with_warnings(caplog: pytest.LogCaptureFixture) -> None:
+    model = ScriptedChatModel(responses=[{"facts": "nope"}, {"summary": 42}])
+    with caplog.at_level(logging.WARNING, logger="graph.context.llm_brief"):
+        brief = await build_brief(TURNS, target="human_agent", model=model)
+    assert brief.source == "offline"
+    assert brief == await build_brief(TURNS, target="human_agent")
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m.split(" from")[0] for m in messages] == ["brief BriefFacts", "brief BriefSummary"]
+    assert all("did not validate" in m for m in messages)
+
+
+async def test_one_valid_part_is_kept_when_the_other_does_not_validate() -> None:
+    model = ScriptedChatModel(responses=[facts_answer(), {"summary": "x", "urgency": "whenever"}])
+    brief = await build_brief(TURNS, target="human_agent", model=model)
+    offline = await build_brief(TURNS, target="human_agent")
+    assert brief.source == "llm"
+    assert (brief.summary, brief.goal, brief.urgency) == (offline.summary, offline.goal, offline.urgency)
+    assert {"9342308357", "Rodriguez Domingo"} <= {f.value for f in brief.facts}
+
+
+async def test_invented_numbers_and_factless_openers_are_not_trusted() -> None:
+    answer = summary_answer(
+        summary="Rodriguez wants to cancel order 5550001234.",  # a number no turn contains
+        openers=["Hi! Thanks for waiting.", *OPENERS[:1]],  # the first mentions no fact
+    )
+    model = ScriptedChatModel(responses=[facts_answer(), answer])
+    brief = await build_brief(TURNS, target="human_agent", model=model)
+    offline = await build_brief(TURNS, target="human_agent")
+    assert brief.source == "llm"
+    assert brief.summary == offline.summary
+    assert brief.goal == "Cancel order 9342308357."
+    assert brief.openers[0] == OPENERS[0]
+    assert "Hi! Thanks for waiting." not in brief.openers
+    assert len(brief.openers) == 3
 
 
 async def test_generic_openers_are_replaced() -> None:
-    model = ScriptedChatModel(responses=[draft(openers=["Hello! How can I help you today?"])])
+    model = ScriptedChatModel(
+        responses=[facts_answer(), summary_answer(openers=["Order 9342308357: how can I help you today?"])]
+    )
     brief = await build_brief(TURNS, target="human_agent", model=model)
     assert len(brief.openers) == 3
     assert not any("how can i help" in o.lower() for o in brief.openers)
 
 
-async def test_invalid_output_falls_back_with_warning(caplog: pytest.LogCaptureFixture) -> None:
-    model = ScriptedChatModel(responses=[{"summary": 42, "facts": "nope"}])
-    with caplog.at_level(logging.WARNING, logger="graph.context.builder"):
-        brief = await build_brief(TURNS, target="human_agent", model=model)
-    assert brief.source == "offline"
-    assert "9342308357" in {f.value for f in brief.facts}
-    assert any("did not validate" in r.getMessage() for r in caplog.records)
-
-
-async def test_model_error_falls_back(caplog: pytest.LogCaptureFixture) -> None:
+async def test_model_error_falls_back_without_a_second_call(caplog: pytest.LogCaptureFixture) -> None:
     model = ScriptedChatModel(responses=[ConnectionError("server 500")])
-    with caplog.at_level(logging.WARNING, logger="graph.context.builder"):
+    with caplog.at_level(logging.WARNING, logger="graph.context.llm_brief"):
         brief = await build_brief(TURNS, target="human_agent", model=model)
     assert brief.source == "offline"
+    assert len(model.calls) == 1
     assert any("ConnectionError" in r.getMessage() for r in caplog.records)
 
 

@@ -50,7 +50,6 @@ def model_signals(**overrides: Any) -> dict[str, Any]:
         "property_value": None,
         "lead_score": 0.7,
         "timeline": "moderate",
-        "evidence": ["wants to sell"],
     }
     data.update(overrides)
     return data
@@ -83,8 +82,12 @@ async def test_model_signals_keep_judgement_and_offline_facts(
     assert signals.timeline == "moderate"
     assert signals.explicit_human_request is True  # the model missed it, the patterns did not
     assert signals.property_value == 850_000
-    assert signals.evidence[0] == "model signals"
+    assert str(signals.evidence[0]) == "model signals"
     assert model.tools[0]["function"]["name"] == "Signals"
+    asked = model.structured[0].schema["properties"]
+    assert asked["intent"]["enum"] == [*loaded.policy.intents, "unknown"]  # a grammar keeps it in policy
+    assert "vip" not in asked  # only the trusted profile decides that
+    assert "evidence" not in asked
     system, human = model.calls[0]
     assert isinstance(system, SystemMessage)
     assert "- immediate_seller:" in system.text
@@ -101,7 +104,7 @@ async def test_intent_outside_the_policy_is_replaced_by_the_offline_one(
     offline = _offline(service, SELL, loaded)
     assert signals.intent == offline.intent != "order_pizza"
     assert signals.intent_confidence == offline.intent_confidence
-    assert signals.evidence[0] == "model signals"  # the rest of the model's answer is still used
+    assert str(signals.evidence[0]) == "model signals"  # the rest of the model's answer is still used
 
 
 @pytest.mark.parametrize(
@@ -119,7 +122,7 @@ async def test_invalid_model_signals_fall_back_with_a_warning(
     with caplog.at_level(logging.WARNING, logger="graph.signal_service"):
         signals = await _extract(service, model, SELL_TO_A_PERSON, loaded)
     assert signals == _offline(service, SELL_TO_A_PERSON, loaded)
-    assert "model signals" not in signals.evidence
+    assert "model signals" not in [str(e) for e in signals.evidence]
     assert any("did not validate" in r.getMessage() for r in caplog.records)
 
 
@@ -205,18 +208,22 @@ async def test_runtime_turns_use_the_model_for_signals_briefs_and_replies(
     seller = "Thanks Dana, I have 12 Oak Street. When would you ideally like to sell?"
     model = ScriptedChatModel(
         responses=[
-            model_signals(intent="general_question", intent_confidence=0.9, evidence=[]),  # turn 1 router
+            model_signals(intent="general_question", intent_confidence=0.9),  # turn 1 router
             hello,  # turn 1 concierge
             model_signals(),  # turn 2 router: a seller -> seller_bot
-            {  # turn 2 brief for seller_bot
-                "summary": "Dana Whitfield is relocating and wants to sell 12 Oak Street.",
-                "goal": "Sell the house at 12 Oak Street.",
+            {  # turn 2 brief for seller_bot: the facts...
                 "facts": [
                     {"key": "address", "value": "12 Oak Street", "turn": 2},
                     {"key": "customer_name", "value": "Dana Whitfield", "turn": 0},  # wrong turn
                     {"key": "price", "value": "$1,000,000", "turn": 2},  # invented
-                ],
+                ]
+            },
+            {  # ... then the prose
+                "summary": "Dana Whitfield is relocating and wants to sell 12 Oak Street.",
+                "goal": "Sell the house at 12 Oak Street.",
                 "urgency": "medium",
+                "next_step": "Ask when Dana wants to sell.",
+                "open_questions": [],
                 "openers": ["a", "b", "c"],
             },
             seller,  # turn 2 seller_bot
@@ -238,13 +245,13 @@ async def test_runtime_turns_use_the_model_for_signals_briefs_and_replies(
     assert brief["source"] == "llm"
     assert brief["summary"].startswith("Dana Whitfield is relocating")
     view = await memory_runtime.get(conversation_id)
-    assert view.signals["evidence"][0] == "model signals"
+    assert str(Signals.model_validate(view.signals).evidence[0]) == "model signals"
     text_of = {t.index: t.text for t in view.transcript}
     values = {f["value"]: f["turn"] for f in brief["facts"]}
     assert values["Dana Whitfield"] == 2  # re-cited to the turn that says it
     assert "$1,000,000" not in values  # ungrounded: dropped
     assert all(occurs_in(text_of[f["turn"]], f["value"]) for f in brief["facts"])
-    assert model.remaining == 0  # exactly the calls scripted: two on turn 1, three on turn 2
+    assert model.remaining == 0  # exactly the calls scripted: two on turn 1, four on turn 2
 
 
 async def test_runtime_falls_back_to_offline_when_the_model_misbehaves(

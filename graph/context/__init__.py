@@ -1,7 +1,8 @@
 """Context transfer: the handoff brief every receiver reads first (the transcript stays attached)."""
 
-from graph.context.builder import build_brief, build_brief_offline, ground_facts, render_transcript
+from graph.context.builder import build_brief, build_brief_offline
 from graph.context.extract import extract_facts
+from graph.context.llm_brief import ground_facts, render_transcript
 from graph.context.models import Brief, BriefDraft, Entity, Fact, SentimentView, SimilarCase
 from graph.context.openers import opening_message
 from graph.context.sections import (
