@@ -34,7 +34,7 @@ def _clauses(doc: Doc) -> list[SpacySpan]:
 
 
 def _questions(message: str) -> tuple[tuple[Question, ...], frozenset[str]]:
-    doc = shared_pipeline().parse(message)
+    doc = shared_pipeline().parse(message, entities=False)
     asked = tuple(q for q in (read_sentence(s) for s in _clauses(doc)) if q.kind)
     words = frozenset(t.lemma_.lower() for t in doc if t.is_alpha)
     return asked, words
