@@ -9,9 +9,11 @@ import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from api import pages, policy_admin
 from api.auth import load_admin_token
@@ -170,6 +172,28 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
         app.include_router(module.router)
     app.include_router(compat_router)
 
+    _document_message_limit(app, settings.max_message_chars)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+# Request bodies whose text is a message: the configured limit, not the models' ceiling, is what the
+# service accepts, so that is what the OpenAPI document says.
+_MESSAGE_FIELDS = {"MessageIn": "text", "ReplyIn": "text", "CompleteIn": "text"}
+
+
+def _document_message_limit(app: FastAPI, limit: int) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            for model, field in _MESSAGE_FIELDS.items():
+                props = schema.get("components", {}).get("schemas", {}).get(model, {}).get("properties", {})
+                if field in props:
+                    props[field]["maxLength"] = limit
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -12,6 +12,9 @@ from graph.state import HandoffRecord
 from graph.transcript import Turn
 
 _MAX_TEXT = 4000
+# Messages: the configured BATON_MAX_MESSAGE_CHARS is enforced by the door (api/turns.py) and written
+# into the OpenAPI document by api/app.py; this is only the ceiling no setting can raise.
+MESSAGE_CEILING = 100_000
 
 
 def _whole_number(value: Any) -> Any:
@@ -63,7 +66,7 @@ class MessageIn(_Body):
     """A customer message."""
 
     text: str = Field(
-        min_length=1, max_length=_MAX_TEXT, description="What the customer wrote.", examples=["Hi"]
+        min_length=1, max_length=MESSAGE_CEILING, description="What the customer wrote.", examples=["Hi"]
     )
 
 
@@ -208,7 +211,7 @@ class DeclineIn(_Body):
 class ReplyIn(_Body):
     """The agent writes to the customer."""
 
-    text: str = Field(min_length=1, max_length=_MAX_TEXT, examples=["Hi Dana, I'm Maria."])
+    text: str = Field(min_length=1, max_length=MESSAGE_CEILING, examples=["Hi Dana, I'm Maria."])
 
 
 class TransferIn(_Body):
@@ -242,7 +245,9 @@ class CompleteIn(_Body):
     """Close the conversation."""
 
     note: str = Field(default="", max_length=2000, examples=["resolved"])
-    text: str = Field(default="", max_length=_MAX_TEXT, description="Optional last message to the customer.")
+    text: str = Field(
+        default="", max_length=MESSAGE_CEILING, description="Optional last message to the customer."
+    )
 
 
 # -- policies -----------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""Typed payloads that cross the human-in-the-loop boundary: what the human node asks and is told."""
+"""Typed payloads that cross the human-in-the-loop boundary: what the human node asks and is told.
+
+Text lengths here are absolute ceilings; the configured limit (BATON_MAX_MESSAGE_CHARS) is the door's.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,9 @@ class Reply(_Action):
     """The human writes to the customer; the run pauses again for the next turn."""
 
     type: Literal["reply"] = "reply"
-    text: str = Field(min_length=1, max_length=4000, examples=["Hi Dana, I can see your offer on 12 Oak St."])
+    text: str = Field(
+        min_length=1, max_length=100_000, examples=["Hi Dana, I can see your offer on 12 Oak St."]
+    )
 
 
 class ReturnToAI(_Action):
@@ -35,7 +40,7 @@ class Close(_Action):
 
     type: Literal["close"] = "close"
     note: str = Field(default="", max_length=2000)
-    text: str = Field(default="", max_length=4000, description="Optional last message to the customer.")
+    text: str = Field(default="", max_length=100_000, description="Optional last message to the customer.")
 
 
 HumanAction = Annotated[Reply | ReturnToAI | Close, Field(discriminator="type")]

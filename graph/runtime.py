@@ -408,6 +408,9 @@ class BatonRuntime:
             raise InvalidStateUpdate(msg)
         async with self._lock(conversation_id):
             head = await self._snapshot(conversation_id)
+            if not head.values.get("messages"):
+                # A jump on a thread with no turn leaves a checkpoint LangGraph cannot read back.
+                raise ConversationNotFound(conversation_id)
             if head.interrupts:
                 msg = f"conversation {conversation_id} is waiting for a human: resume it with a human action"
                 raise AwaitingHuman(msg)

@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     desk_recover_s: float = Field(
         default=30.0, gt=0, description="How often the desk is re-checked against the checkpoints."
     )
-    max_message_chars: int = Field(default=4000, ge=1, description="Longest customer/agent message.")
+    max_message_chars: int = Field(
+        default=4000, ge=1, le=100_000, description="Longest customer/agent message (every door; else 422)."
+    )
     max_body_bytes: int = Field(default=256_000, ge=1024, description="Largest request body (else 413).")
     rate_limit_per_minute: int = Field(default=30, ge=1, description="Messages per conversation per minute.")
     # 8 gave the most handoffs/s at R=100 on 2 cores (4: 41/s, 8: 48/s, 16: 28/s, none: 21/s).

@@ -150,3 +150,25 @@ async def test_routing_profile_fields_need_the_admin_or_a_signature(held: Held) 
     assert r.json()["error"]["code"] == "invalid_signature"
     r = await api.http.post("/v1/conversations", json={"customer": profile}, headers=Api.auth(held.token))
     assert r.status_code == 401  # only the admin's token vouches for a profile
+
+
+@pytest.mark.parametrize("limit", [100, 5000])
+async def test_the_configured_message_limit_is_what_rest_accepts_and_documents(
+    tmp_path: Path, limit: int
+) -> None:
+    app = create_app(api_settings(tmp_path, max_message_chars=limit))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as http:
+            api = Api("http://test", http)
+            schema = (await http.get("/openapi.json")).json()["components"]["schemas"]
+            assert schema["MessageIn"]["properties"]["text"]["maxLength"] == limit
+            assert schema["ReplyIn"]["properties"]["text"]["maxLength"] == limit
+            cid, token = await api.conversation()
+            url = f"/v1/conversations/{cid}/messages"
+            ok = await http.post(
+                url, json={"text": "I'd like to sell my house. " * (limit // 30)}, headers=Api.auth(token)
+            )
+            assert ok.status_code == 200, ok.text
+            long = await http.post(url, json={"text": "x" * (limit + 1)}, headers=Api.auth(token))
+            assert long.status_code == 422

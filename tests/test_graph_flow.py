@@ -6,7 +6,7 @@ import pytest
 
 from graph.actions import Close, Reply, ReturnToAI
 from graph.priority import handoff_priority
-from graph.runtime import BatonRuntime, NotInterrupted
+from graph.runtime import BatonRuntime, ConversationNotFound, NotInterrupted
 from graph.transcript import HUMAN_AGENT_NAME
 
 SELL = (
@@ -215,3 +215,12 @@ async def test_escalate_hands_off_outside_the_policy(
     assert result.pending_interrupt is not None
     assert result.handoff is not None
     assert result.handoff.rule_id == "manual"
+
+
+async def test_goto_on_a_thread_with_no_turn_is_refused_and_leaves_it_readable(
+    memory_runtime: BatonRuntime, conversation_id: str
+) -> None:
+    with pytest.raises(ConversationNotFound):
+        await memory_runtime.goto(conversation_id, "seller_bot")
+    result = await memory_runtime.post_message(conversation_id, "Hi")
+    assert result.active_agent == "concierge_bot"
