@@ -222,3 +222,63 @@ async def test_brief_is_built_off_the_event_loop() -> None:
     brief = await build
     assert released == [True]
     assert brief.source == "offline"
+
+
+def test_facts_outside_retail_come_from_the_language_layer() -> None:
+    turns = convo(
+        ("customer", "I'd like to rent a car in Long Beach, CA."),
+        ("bot", "What time will you pick it up?"),
+        ("customer", "At half past 3 in the afternoon."),
+        ("bot", "What type of car would you like?"),
+        ("customer", "A compact car please"),
+        ("bot", "What is the name of the person driving?"),
+        ("customer", "It's for Khadija"),
+    )
+    facts = {(f.key, f.value) for f in extract_facts(turns)}
+    assert ("place", "Long Beach, CA") in facts
+    assert ("time", "half past 3 in the afternoon") in facts
+    assert ("car_type", "compact car") in facts
+    assert any(value == "Khadija" for _, value in facts)
+    assert all(key != "customer_name" for key, _ in facts)  # the driver's name, not the customer's
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        (("bot", "Where will you pick it up?"), ("customer", "SFO International Airport")),
+        (("bot", "What is the name of the alarm?"), ("customer", "Music Practice")),
+        (("bot", "What type of food would you like?"), ("customer", "Something Persian.")),
+        (("bot", "How long should I make the reservation for."), ("customer", "Seven days.")),
+        (("bot", "Please confirm the transfer."), ("customer", "Permission Granted")),
+    ],
+)
+def test_no_customer_name_is_invented(lines: tuple[tuple[Role, str], ...]) -> None:
+    assert all(f.key != "customer_name" for f in extract_facts(convo(*lines)))
+
+
+def test_the_customer_name_still_comes_from_its_question_or_an_introduction() -> None:
+    asked = convo(("bot", "May I have your full name please?"), ("customer", "crystal minh"))
+    introduced = convo(("customer", "Hi, my name is Crystal Minh and my order never came"))
+    alone = convo(("customer", "Crystal Minh"))
+    for turns in (asked, introduced, alone):
+        assert [f.value.lower() for f in extract_facts(turns) if f.key == "customer_name"] == ["crystal minh"]
+
+
+def test_a_fuller_reading_replaces_a_retail_fragment() -> None:
+    turns = convo(("customer", "I want to leave on the 12th of this month."))
+    dates = [f.value for f in extract_facts(turns) if f.key == "date"]
+    assert dates == ["12th of this month"]
+
+
+def test_the_budget_sheds_the_lowest_ranked_facts_first() -> None:
+    from graph.context.budget import KEPT_FACTS
+
+    many = [Fact(key=f"k{i}", value=f"value number {i} " + "word " * 12, turn=0) for i in range(40)]
+    turns = convo(("customer", " ".join(f.value for f in many)))
+    brief = build_brief_offline(turns, target="human_agent").model_copy(update={"facts": many})
+    from graph.context.budget import fit_budget
+
+    fitted = fit_budget(brief, 400)
+    assert KEPT_FACTS <= len(fitted.facts) < len(many)
+    assert fitted.facts == many[: len(fitted.facts)]  # a prefix: the tail went first
+    assert fitted.token_count <= 400 or len(fitted.facts) == KEPT_FACTS

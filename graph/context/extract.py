@@ -374,9 +374,8 @@ def turn_facts(turn: Turn, asked: frozenset[str] = frozenset()) -> list[Fact]:
     return [Fact(key=key, value=value, turn=turn.index) for key, value in found]
 
 
-def _retail_facts(turns: Sequence[Turn]) -> list[Fact]:
+def _retail_facts(turns: Sequence[Turn], context: dict[int, frozenset[str]]) -> list[Fact]:
     """Facts the retail rules find in every customer turn, first mention kept, duplicates dropped."""
-    context = question_context(turns)
     facts: list[Fact] = []
     seen: set[tuple[str, str]] = set()
     for turn in turns:
@@ -423,7 +422,21 @@ def extract_facts(turns: Sequence[Turn]) -> list[Fact]:
     language layer's: answers to the questions asked, then values found on their own, then typed noun
     phrases (:func:`graph.language.conversation_facts`). The budget sheds facts from the end.
     """
-    return merge_mentions(_retail_facts(turns), conversation_facts(turns))
+    context = question_context(turns)
+    mentions = conversation_facts(turns)
+    # A name nobody asked for that answers another question ("What is the name of the alarm?" "Music
+    # Practice") is that answer, not the customer's name.
+    answers = {(m.turn, normalize_value(m.value)) for m in mentions if m.answered}
+    retail = [
+        f
+        for f in _retail_facts(turns, context)
+        if not (
+            f.key == "customer_name"
+            and "customer_name" not in context.get(f.turn, frozenset())
+            and (f.turn, normalize_value(f.value)) in answers
+        )
+    ]
+    return merge_mentions(retail, mentions)
 
 
 def extract_entities(turns: Sequence[Turn], facts: Sequence[Fact] = ()) -> list[Entity]:

@@ -54,14 +54,10 @@ def _model_entities(doc: Doc) -> list[tuple[str, int, int]]:
                 joined[-1] = (label, last_start, end)
                 continue
             comma = last_end + 1 == start and doc[last_end].text == ","
-            placed = last_label in _PLACE_LABELS or _is_state(doc[start]) or label in _PLACE_LABELS
-            if (
-                comma
-                and placed
-                and last_label in _REGION_LABELS
-                and label in _REGION_LABELS
-                and end - start <= 2
-            ):
+            state = end - start == 1 and _is_state(doc[start])  # the model calls "CA" a product, too
+            placed = last_label in _PLACE_LABELS or state or label in _PLACE_LABELS
+            regional = label in _REGION_LABELS or state
+            if comma and placed and last_label in _REGION_LABELS and regional and end - start <= 2:
                 joined[-1] = ("GPE", last_start, end)  # "Long Beach, CA", "London, England", "Anaheim, CA"
                 continue
         if label in _PLACE_LABELS and end + 1 < len(doc) and doc[end].text == ",":

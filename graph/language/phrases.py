@@ -67,13 +67,12 @@ def naming_spans(doc: Doc) -> list[Span]:
 
 def _named_thing(token: Token) -> str:
     """The noun a naming word names: "an alarm called X" -> alarm, "Title it X" -> ""."""
-    head = token.head
-    if token.dep_ == "acl" and head.pos_ == "NOUN":
-        return head.lemma_.lower()
     for child in token.children:
         if child.dep_ == "dobj" and child.pos_ == "NOUN":
             return child.lemma_.lower()
-    return ""
+    before = token.doc[max(0, token.i - 3) : token.i]
+    noun = next((t for t in reversed(before) if t.pos_ == "NOUN"), None)
+    return noun.lemma_.lower() if noun is not None else ""
 
 
 def _classifier(token: Token) -> bool:

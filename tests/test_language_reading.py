@@ -1,0 +1,142 @@
+"""The language layer's reading of a customer turn: spans, their kinds and values, and answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.language import Question, read_question, read_turn, shared_pipeline
+from graph.language.spans import TurnReading
+
+
+def spans(reading: TurnReading) -> list[tuple[str, str]]:
+    return [(s.kind, s.text) for s in reading.spans]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("Set it for half past 3 in the afternoon.", "time", "half past 3 in the afternoon"),
+        ("Name it Cleaning and set it at afternoon 3:30.", "time", "afternoon 3:30"),
+        ("Leaving morning 11:30.", "time", "morning 11:30"),
+        ("Make it 10 o'clock in the morning", "time", "10 o'clock in the morning"),
+        ("I'm departing from Long Beach, CA to San Diego.", "place", "Long Beach, CA"),
+        ("Please look for hotels in London, England.", "place", "London, England"),
+        (
+            "Take me to 1367 North McDowell Boulevard #110 please",
+            "address",
+            "1367 North McDowell Boulevard #110",
+        ),
+        ("We are pre-approved for 700k", "money", "700k"),
+        ("I would like to transfer sixty dollars.", "money", "sixty dollars"),
+        ("I'd go up to $1.8M if it has a pool", "money", "$1.8M"),
+        ("I'd like to visit on the 5th of march.", "date", "5th of march"),
+        ("I am departing Thursday next week.", "date", "Thursday next week"),
+        ("Write to me at jane.doe@example.com", "email", "jane.doe@example.com"),
+        ("My account is 88231", "id", "88231"),
+    ],
+)
+def test_a_value_split_or_missed_by_the_model_is_one_span(text: str, kind: str, value: str) -> None:
+    reading = read_turn(text)
+    assert (kind, value) in spans(reading)
+    for span in reading.spans:
+        assert text[span.start : span.end] == span.text  # exact offsets into the turn
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "normalised"),
+    [
+        ("money", "We are pre-approved for 700k", "700000"),
+        ("money", "I would like to transfer sixty dollars.", "60"),
+        ("money", "I'd go up to $1.8M if it has a pool", "1800000"),
+        ("time", "Set it for half past 3 in the afternoon.", None),
+        ("time", "Name it Cleaning and set it at afternoon 3:30.", "15:30"),
+    ],
+)
+def test_values_are_normalised(kind: str, text: str, normalised: str | None) -> None:
+    (span,) = read_turn(text).of_kind(kind)  # type: ignore[arg-type]
+    assert span.value == normalised
+
+
+def test_dates_normalise_to_iso() -> None:
+    (span,) = read_turn("I'd like to visit on March 5th.").of_kind("date")
+    assert span.value is not None
+    assert span.value.endswith("-03-05")
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Which city should I look in?", Question("place", "city")),
+        ("What type of car would you like?", Question("category", "car_type")),
+        ("What time would you like to leave?", Question("time", "time")),
+        ("How many people will be there?", Question("number", "number_of_people")),
+        ("What is the name of the alarm?", Question("name", "alarm_name")),
+        ("Who are you sending it to?", Question("person", "person")),
+        ("What is your budget?", Question("money", "budget")),
+        ("Departure date?", Question("date", "departure_date")),
+        ("Do you want checking or savings?", Question("choice", "", ("checking", "savings"))),
+        ("Would you like me to book it?", Question("yes_no")),
+        ("Tell me the type of movie you want to see, please.", Question("category", "movie_type")),
+        ("Thanks, your ride is booked.", None),
+    ],
+)
+def test_questions_are_read_from_their_parse(message: str, expected: Question | None) -> None:
+    assert read_question(message) == ((expected,) if expected else ())
+
+
+def test_a_message_can_ask_several_things() -> None:
+    kinds = [q.kind for q in read_question("Departing from? Destination? And how many tickets?")]
+    assert kinds == ["place", "place", "number"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "text", "key", "value"),
+    [
+        ("Which city should I look in?", "Search for the weather in San Lorenzo.", "city", "San Lorenzo"),
+        ("What is the name of the alarm?", "Make it Leave for home", "alarm_name", "Leave for home"),
+        ("Who are you sending it to?", "send to dad please", "person", "dad"),
+        ("Checking or savings?", "go to savings", "choice", "savings"),
+        ("What type of car would you like?", "A compact car please", "car_type", "compact car"),
+        ("What is your budget?", "We are pre-approved for 700k", "budget", "700k"),
+        ("What kind of movie?", "Something funny", "movie_kind", "funny"),
+        ("When do you want the alarm?", "at evening 4:15", "date", "evening 4:15"),
+        ("How many tickets?", "4 of us", "number_of_tickets", "4"),
+    ],
+)
+def test_answers_are_read_against_the_question(asked: str, text: str, key: str, value: str) -> None:
+    reading = read_turn(text, asked)
+    assert [(s.key, s.text) for s in reading.answers] == [(key, value)]
+
+
+def test_the_same_turn_reads_differently_after_another_question() -> None:
+    assert read_turn("4 of us").answers == []
+    assert read_turn("4 of us", "How many tickets?").answers[0].key == "number_of_tickets"
+
+
+def test_a_question_the_customer_asks_back_is_not_an_answer() -> None:
+    assert read_turn("What is its price per night?", "What kind of hotel?").answers == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We're selling the condo on Courtland Court",
+        "I'll pick it up at SFO International Airport tomorrow",
+    ],
+)
+def test_places_are_not_people(text: str) -> None:
+    assert read_turn(text).of_kind("person") == []
+
+
+def test_a_three_bedroom_colonial_in_newton_states_the_city() -> None:
+    assert ("place", "Newton") in spans(read_turn("Looking for a 3-bedroom colonial in Newton"))
+
+
+def test_names_given_with_a_naming_word() -> None:
+    reading = read_turn("Yes, make an alarm called music practice.")
+    assert [(s.key, s.text) for s in reading.spans if s.key] == [("alarm_name", "music practice")]
+
+
+def test_a_turn_is_parsed_once_for_all_its_readers() -> None:
+    text = "I need a cab to the Cartoon Museum for two people."
+    assert shared_pipeline().parse(text) is shared_pipeline().parse(text)
