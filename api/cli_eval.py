@@ -14,7 +14,7 @@ from rich.table import Table
 
 from evals.cases import CaseError, run_cases
 from evals.compare import compare
-from evals.context import ContextReport, DirectProvider, run_context_eval
+from evals.context import BriefProvider, ContextReport, DirectProvider, RowPart, run_context_eval
 from evals.providers import GraphProvider
 from evals.report import DOMAIN_COLUMNS, HEADLINE, write_report
 from evals.report_routing import write_routing_report
@@ -49,21 +49,21 @@ async def _context(
     policy: Path,
     progress: bool,
     timer: TurnTimer | None,
+    part: RowPart,
 ) -> dict[str, ContextReport]:
-    reports: dict[str, ContextReport] = {}
-    if provider == "direct":
-        for dataset in datasets:
-            reports[dataset_name(dataset)] = await run_context_eval(
-                dataset, provider=DirectProvider(), limit=limit, progress=progress, timer=timer
+    async def run(briefs: BriefProvider) -> dict[str, ContextReport]:
+        return {
+            dataset_name(dataset): await run_context_eval(
+                dataset, provider=briefs, limit=limit, progress=progress, timer=timer, part=part
             )
-        return reports
+            for dataset in datasets
+        }
+
+    if provider == "direct":
+        return await run(DirectProvider())
     settings = get_settings().model_copy(update={"policy": policy})
     async with BatonRuntime.open(settings, checkpoint_url="memory") as runtime:
-        for dataset in datasets:
-            reports[dataset_name(dataset)] = await run_context_eval(
-                dataset, provider=GraphProvider(runtime), limit=limit, progress=progress, timer=timer
-            )
-    return reports
+        return await run(GraphProvider(runtime))
 
 
 def _print_context(name: str, result: ContextReport) -> None:
@@ -103,6 +103,9 @@ def context_cmd(
     turn_latency: Annotated[
         bool, typer.Option(help="Also time the offline signals + brief of every customer turn.")
     ] = True,
+    rows: Annotated[
+        RowPart, typer.Option(help="all rows, or the even (development) or odd (check) half (0-based).")
+    ] = "all",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Replay each conversation up to its handoff, brief the receiver, and score what was carried.
@@ -116,7 +119,7 @@ def context_cmd(
     if len(set(names)) != len(names):
         raise _fail(f"datasets need distinct file names, got {names}")
     timer = TurnTimer.for_policy(policy) if turn_latency else None
-    results = asyncio.run(_context(dataset, limit, provider, policy, progress, timer))
+    results = asyncio.run(_context(dataset, limit, provider, policy, progress, timer, rows))
     report.parent.mkdir(parents=True, exist_ok=True)
     saved: ContextReport | ContextSuite
     saved = next(iter(results.values())) if len(results) == 1 else ContextSuite(datasets=results)
@@ -157,6 +160,30 @@ def routing_cmd(
         table.add_row(key, f"{data[key]:.4f}", *(f"{b[key]:.4f}" for b in data.get("baselines", {}).values()))
     out.print(table)
     out.print(f"wrote {report}" + (f" and {html}" if html else ""))
+
+
+@eval_app.command("signals")
+def signals_cmd(
+    dataset: Annotated[Path, typer.Option(help="JSONL of labelled messages (text, history, labels).")],
+    report: Annotated[Path | None, typer.Option(help="Also write the JSON report here.")] = None,
+) -> None:
+    """Per-signal precision and recall of the offline analyzer, and the messages it gets wrong."""
+    from evals.signals import DatasetError, run_signal_eval, summary  # loads the language models
+
+    _need_file(dataset)
+    try:
+        result = run_signal_eval(dataset)
+    except DatasetError as exc:
+        raise _fail(str(exc)) from exc
+    table = Table("signal", "support", "precision", "recall", "f1")
+    for row in summary(result):
+        table.add_row(*row)
+    out.print(table)
+    out.print(f"macro F1 {result.macro_f1:.2f} over {result.n} messages", highlight=False)
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        result.save(report)
+        out.print(f"wrote {report}")
 
 
 @eval_app.command("compare")

@@ -182,13 +182,22 @@ class ContextReport(SystemScores):
                 out.write(case.model_dump_json() + "\n")
 
 
-def load_rows(dataset: Path, limit: int | None = None) -> list[AbcdRow]:
-    """Read ABCD rows from JSONL (the first ``limit`` when given)."""
+RowPart = Literal["all", "even", "odd"]
+
+
+def load_rows(dataset: Path, limit: int | None = None, part: RowPart = "all") -> list[AbcdRow]:
+    """Read rows from JSONL: ``part`` keeps the even or odd rows (0-based), then the first ``limit``.
+
+    Even and odd rows split a dev file into a development half and a check half: rules are built
+    looking at one and measured on the other.
+    """
     rows: list[AbcdRow] = []
     with dataset.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                rows.append(AbcdRow.model_validate_json(line))
+        lines = (line for line in handle if line.strip())
+        for position, line in enumerate(lines):
+            if part != "all" and position % 2 != (part == "odd"):
+                continue
+            rows.append(AbcdRow.model_validate_json(line))
             if limit is not None and len(rows) >= limit:
                 break
     return rows
@@ -310,6 +319,7 @@ async def run_context_eval(
     limit: int | None = None,
     progress: bool = True,
     timer: TurnTimer | None = None,
+    part: RowPart = "all",
 ) -> ContextReport:
     """Brief every conversation in ``dataset`` through ``provider`` and score it against the baselines.
 
@@ -317,7 +327,7 @@ async def run_context_eval(
     With a ``timer``, every customer turn before the handoff is also read as production reads it
     (signals, then the offline brief so far) and timed: the ``turn_latency_ms_*`` figures.
     """
-    rows = load_rows(dataset, limit)
+    rows = load_rows(dataset, limit, part)
     started = time.perf_counter()
     baton: list[CaseResult] = []
     baseline_cases: dict[str, list[CaseResult]] = defaultdict(list)
@@ -357,6 +367,7 @@ async def run_context_eval(
         per_domain=_per_domain(baton, baseline_cases["last_n"]),
         meta={
             "dataset": str(dataset),
+            "rows": part,
             "provider": type(provider).__name__,
             "elapsed_s": round(time.perf_counter() - started, 2),
             "errors": sum(1 for c in baton if c.error),

@@ -133,3 +133,9 @@ def test_cli_runs_several_datasets_beside_their_baselines(tmp_path: Path) -> Non
     assert "Per domain" in text
     assert (tmp_path / "sgd_dev_recall_per_key.png").is_file()
     assert "## sgd_dev: baton" in compare(path, path)
+
+
+def test_rows_split_into_a_development_and_a_check_half() -> None:
+    every = [r.id for r in load_rows(DATASET, limit=6)]
+    assert [r.id for r in load_rows(DATASET, limit=3, part="even")] == every[0::2]
+    assert [r.id for r in load_rows(DATASET, limit=3, part="odd")] == every[1::2]
