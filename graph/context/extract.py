@@ -389,29 +389,57 @@ def _retail_facts(turns: Sequence[Turn], context: dict[int, frozenset[str]]) -> 
     return facts
 
 
+_DATE_KEYS = frozenset({"date", "timeline"})
+
+
 def _inside(short: str, long: str) -> bool:
     return f" {normalize_value(short)} " in f" {normalize_value(long)} "
 
 
-def merge_mentions(retail: Sequence[Fact], mentions: Sequence[Mention]) -> list[Fact]:
+def _overlap(text: str, a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are found in ``text`` (first occurrences) and share a character."""
+    lower = text.lower()
+    start_a, start_b = lower.find(a.lower()), lower.find(b.lower())
+    if start_a < 0 or start_b < 0:
+        return False
+    return start_a < start_b + len(b) and start_b < start_a + len(a)
+
+
+def merge_mentions(
+    retail: Sequence[Fact], mentions: Sequence[Mention], turns: Sequence[Turn] = ()
+) -> list[Fact]:
     """The retail facts, then the language layer's mentions that add a value, in the layer's rank.
 
-    A mention inside a retail value adds nothing; a mention from the same turn that contains a retail
+    A mention inside a retail value adds nothing. A mention of the same turn that contains a retail
     value ("12th of this month" around "this month") is the fuller reading: it takes the retail fact's
-    place and keeps its key, which receivers ask by.
+    place and keeps its key, which receivers ask by. Of two overlapping readings of a date ("on
+    Wednesday", "Wednesday next week") the longer is kept.
     """
+    texts = {t.index: t.text for t in turns}
     facts = list(retail)
     for mention in mentions:
         if any(_inside(mention.value, f.value) for f in facts):
             continue
-        wider = next(
-            (i for i, f in enumerate(facts) if f.turn == mention.turn and _inside(f.value, mention.value)),
-            None,
-        )
+        text = texts.get(mention.turn, "")
+        same_turn = [(i, f) for i, f in enumerate(facts) if f.turn == mention.turn]
+        wider = next((i for i, f in same_turn if _inside(f.value, mention.value)), None)
         if wider is not None:
             facts[wider] = facts[wider].model_copy(update={"value": mention.value})
             continue
-        facts.append(Fact(key=mention.key, value=mention.value, turn=mention.turn))
+        # Two readings of one date that overlap ("on Wednesday" and "Wednesday next week"): the longer.
+        dated = mention.kind in ("date", "time")
+        rival = next(
+            (
+                i
+                for i, f in same_turn
+                if dated and f.key in _DATE_KEYS and _overlap(text, f.value, mention.value)
+            ),
+            None,
+        )
+        if rival is None:
+            facts.append(Fact(key=mention.key, value=mention.value, turn=mention.turn))
+        elif len(mention.value) > len(facts[rival].value):
+            facts[rival] = facts[rival].model_copy(update={"value": mention.value})
     return facts
 
 
@@ -424,19 +452,21 @@ def extract_facts(turns: Sequence[Turn]) -> list[Fact]:
     """
     context = question_context(turns)
     mentions = conversation_facts(turns)
-    # A name nobody asked for that answers another question ("What is the name of the alarm?" "Music
-    # Practice") is that answer, not the customer's name.
-    answers = {(m.turn, normalize_value(m.value)) for m in mentions if m.answered}
+    # A name typed alone that nobody asked for and that answers another question ("What is the name of
+    # the alarm?" "Music Practice") is that answer, not the customer's name.
+    answers = {(m.turn, normalize_value(m.value)) for m in mentions if m.answered and m.key != "person"}
+    texts = {t.index: normalize_value(t.text) for t in turns}
     retail = [
         f
         for f in _retail_facts(turns, context)
         if not (
             f.key == "customer_name"
             and "customer_name" not in context.get(f.turn, frozenset())
+            and texts.get(f.turn) == normalize_value(f.value)  # typed alone, with no introduction
             and (f.turn, normalize_value(f.value)) in answers
         )
     ]
-    return merge_mentions(retail, mentions)
+    return merge_mentions(retail, mentions, turns)
 
 
 def extract_entities(turns: Sequence[Turn], facts: Sequence[Fact] = ()) -> list[Entity]:

@@ -155,7 +155,8 @@ def _answer(
     if is_question or question.kind not in _OPEN:
         return None
     phrase = _named(doc) if question.kind in ("name", "other") else None
-    phrase = phrase or _core_phrase(doc, question_words)
+    if question.kind != "other":  # an untyped question ("What would you like to do?") takes names only
+        phrase = phrase or _core_phrase(doc, question_words)
     if phrase is None:
         return None
     start, end = phrase.start_char, phrase.end_char

@@ -84,6 +84,23 @@ def _kind(label: str, text: str) -> SpanKind | None:
     return kind
 
 
+def _uncovered(doc: Doc, start: int, end: int, spans: list[Span]) -> tuple[int, int]:
+    """The part of an entity after (or before) a span that claimed its other end, edges trimmed.
+
+    "Kennedy St., San Lima, Texas" after the address "4395 Kennedy St." keeps "San Lima, Texas".
+    """
+
+    def free(i: int) -> bool:
+        token = doc[i]
+        return not any(s.overlaps(token.idx, token.idx + len(token.text)) for s in spans)
+
+    while start < end and (not free(start) or doc[start].is_punct):
+        start += 1
+    while end > start and (not free(end - 1) or doc[end - 1].is_punct):
+        end -= 1
+    return start, end
+
+
 def find_spans(doc: Doc) -> list[Span]:
     """Every typed span of a parsed turn, non-overlapping, in text order."""
     text = doc.text
@@ -93,8 +110,8 @@ def find_spans(doc: Doc) -> list[Span]:
         if end <= start:
             return
         first, last = doc[start], doc[end - 1]
-        if end - start == 1 and (first.is_stop or first.is_punct or first.pos_ == "PRON"):
-            return  # "one", "that": not a value
+        if all(t.is_stop or t.is_punct or t.pos_ == "PRON" for t in doc[start:end]):
+            return  # "one", "that", "up to": not a value
         if first.lower_ in ("the", "a", "an") and label not in ("DATE", "TIME", "ADDRESS"):
             first = doc[start + 1]
         if (
@@ -116,6 +133,7 @@ def find_spans(doc: Doc) -> list[Span]:
         if not any(s.overlaps(extra.start, extra.end) for s in spans):
             spans.append(extra)
     for label, start, end in _model_entities(doc):
+        start, end = _uncovered(doc, start, end, spans)
         add(label, start, end, "e")
     for extra in typed_phrases(doc):
         if not any(s.overlaps(extra.start, extra.end) for s in spans):

@@ -117,7 +117,7 @@ def _address_patterns() -> list[list[Token]]:
         "IS_STOP": False,
         "OP": "{1,4}",
     }
-    street: Token = {"LOWER": {"IN": STREET_TYPES}}
+    street: Token = {"LOWER": {"IN": STREET_TYPES + [f"{t}." for t in STREET_TYPES]}}  # "St." is one token
     dot: Token = {"ORTH": ".", "OP": "?"}
     comma: Token = {"ORTH": ",", "OP": "?"}
     unit_word: Token = {"LOWER": {"IN": UNIT_WORDS}}
