@@ -128,6 +128,17 @@ def test_places_are_not_people(text: str) -> None:
     assert read_turn(text).of_kind("person") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("I am departing from Anaheim and going to SD.", "SD"),
+        ("No, I'd like to go to the Clover Theater.", "the Clover Theater"),  # the article is the name's
+    ],
+)
+def test_places_after_a_preposition_of_place(text: str, place: str) -> None:
+    assert place in [s.text for s in read_turn(text).spans if s.kind in ("place", "organisation")]
+
+
 def test_a_three_bedroom_colonial_in_newton_states_the_city() -> None:
     assert ("place", "Newton") in spans(read_turn("Looking for a 3-bedroom colonial in Newton"))
 

@@ -101,6 +101,28 @@ def _uncovered(doc: Doc, start: int, end: int, spans: list[Span]) -> tuple[int, 
     return start, end
 
 
+_LOCATIVE = {"to", "in", "from", "at", "near", "around", "into", "towards"}
+
+
+def _place_objects(doc: Doc) -> list[tuple[int, int]]:
+    """Proper nouns the model left unlabelled after a preposition of place: "going to SD", "to sf".
+
+    The object and the proper nouns compounded before it; the token must be a proper noun or written
+    in capitals, so "go to savings" stays out.
+    """
+    found: list[tuple[int, int]] = []
+    for token in doc:
+        if token.dep_ != "pobj" or token.ent_type_ or token.head.lower_ not in _LOCATIVE:
+            continue
+        if not (token.pos_ == "PROPN" or (token.is_upper and len(token) >= 2)) or token.is_stop:
+            continue
+        start = token.i
+        while start > 0 and doc[start - 1].dep_ == "compound" and doc[start - 1].pos_ == "PROPN":
+            start -= 1
+        found.append((start, token.i + 1))
+    return found
+
+
 def find_spans(doc: Doc) -> list[Span]:
     """Every typed span of a parsed turn, non-overlapping, in text order."""
     text = doc.text
@@ -112,8 +134,6 @@ def find_spans(doc: Doc) -> list[Span]:
         first, last = doc[start], doc[end - 1]
         if all(t.is_stop or t.is_punct or t.pos_ == "PRON" for t in doc[start:end]):
             return  # "one", "that", "up to": not a value
-        if first.lower_ in ("the", "a", "an") and label not in ("DATE", "TIME", "ADDRESS"):
-            first = doc[start + 1]
         if (
             label == "DATE"
             and first.pos_ == "DET"
@@ -135,6 +155,8 @@ def find_spans(doc: Doc) -> list[Span]:
     for label, start, end in _model_entities(doc):
         start, end = _uncovered(doc, start, end, spans)
         add(label, start, end, "e")
+    for start, end in _place_objects(doc):
+        add("GPE", start, end, "g")
     for extra in typed_phrases(doc):
         if not any(s.overlaps(extra.start, extra.end) for s in spans):
             spans.append(extra)
