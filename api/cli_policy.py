@@ -34,7 +34,7 @@ class Explanation(BaseModel):
         shown = self.signals.model_dump(exclude={"evidence"}, exclude_defaults=True)
         console.print("[bold]signals[/] " + escape(", ".join(f"{k}={v}" for k, v in shown.items())))
         for cue in self.signals.evidence:
-            console.print(f"  - {escape(cue)}")
+            console.print(f"  - {escape(str(cue))}")
         table = Table("rule", "result", "comparisons")
         for rule in self.rules:
             comparisons = "; ".join(

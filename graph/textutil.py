@@ -66,6 +66,14 @@ def parse_money(text: str) -> list[float]:
     return amounts
 
 
+_WORD = re.compile(r"[a-z']+")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (apostrophes kept, so "don't" stays one token)."""
+    return _WORD.findall(text.lower())
+
+
 def normalize_value(value: str) -> str:
     """Normalise a fact value for comparison: case, accents, spacing, punctuation, digit grouping."""
     text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()

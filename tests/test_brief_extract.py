@@ -15,7 +15,7 @@ import graph.context.extract
 from graph.context import HUMAN_SECTIONS, Fact, SimilarCase, build_brief, build_brief_offline
 from graph.context.extract import asked_keys, extract_facts, extract_turn
 from graph.context.grounding import occurs_in
-from graph.lexicon import sentiment_score
+from graph.language.cues import sentiment_score
 from graph.transcript import Role, Turn
 
 

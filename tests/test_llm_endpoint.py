@@ -128,7 +128,7 @@ async def test_signals_are_valid_whichever_path(
     if offline.explicit_human_request:
         assert signals.explicit_human_request  # the patterns' finding is never dropped
     name = f"signals[{text[:24]}...]"
-    if signals.evidence[:1] == ["model signals"]:
+    if [str(e) for e in signals.evidence[:1]] == ["model signals"]:
         record(name, "llm", f"intent={signals.intent} sentiment={signals.sentiment}")
     else:
         assert signals == offline
@@ -163,7 +163,7 @@ async def test_brief_is_grounded_whichever_path(
     model: BaseChatModel, loaded: LoadedPolicy, caplog: pytest.LogCaptureFixture
 ) -> None:
     target = loaded.policy.targets["human_agent"]
-    with caplog.at_level(logging.WARNING, logger="graph.context.builder"):
+    with caplog.at_level(logging.WARNING, logger="graph.context.llm_brief"):
         brief = await build_brief(TURNS, target="human_agent", sections=target.sections, model=model)
     assert isinstance(brief, Brief)
     assert brief.source in {"llm", "offline"}
@@ -184,7 +184,7 @@ async def test_brief_is_grounded_whichever_path(
         record(
             "brief",
             "fallback",
-            assert_logged_fallback(warnings_from(caplog, "graph.context.builder"), "brief"),
+            assert_logged_fallback(warnings_from(caplog, "graph.context.llm_brief"), "brief"),
         )
 
 
@@ -203,7 +203,8 @@ async def test_conversation_reaches_a_human_and_resumes(
             for text in ["Hi", SELL, PRICE, PERSON]:
                 result = await runtime.post_message(cid, text)
                 view = await runtime.get(cid)
-                paths.append("llm" if view.signals["evidence"][:1] == ["model signals"] else "fallback")
+                evidence = [e["note"] for e in view.signals["evidence"][:1]]
+                paths.append("llm" if evidence == ["model signals"] else "fallback")
                 if result.pending_interrupt is not None:
                     break  # the tiny model may judge an earlier turn worth a human: fine
                 assert result.status == "bot"

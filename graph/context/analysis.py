@@ -12,8 +12,8 @@ from typing import Any, get_args
 
 from graph.context.models import Fact, SentimentView, Trend, Urgency
 from graph.context.tokens import count_tokens
-from graph.lexicon import DISTRESS_PATTERNS, LEGAL_PATTERNS, any_match, sentiment_score, words
-from graph.textutil import DigestCache
+from graph.language.cues import cue_texts, sentiment_score
+from graph.textutil import DigestCache, words
 from graph.transcript import Turn
 
 SUMMARY_MAX_TOKENS = 60
@@ -187,8 +187,9 @@ def urgency_of(
     given = (signals or {}).get("urgency")
     if isinstance(given, str) and given in get_args(Urgency):
         return given  # type: ignore[return-value]
-    text = " ".join(t.text for t in turns if t.role == "customer")
-    distress, legal = any_match(DISTRESS_PATTERNS, text), any_match(LEGAL_PATTERNS, text)
+    customer = [t.text for t in turns if t.role == "customer"]
+    text = " ".join(customer)
+    distress, legal = cue_texts(customer, "distress"), cue_texts(customer, "legal")
     if distress and legal:
         return "critical"
     if distress or legal or _URGENT.search(text) or sentiment.now < -0.5:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from graph.context.analysis import clip_words, sentences
 from graph.context.models import Fact, SectionValue, SentimentView, Urgency
-from graph.lexicon import DISTRESS_PATTERNS, LEGAL_PATTERNS, any_match, words
+from graph.language.cues import cue_texts
+from graph.textutil import words
 from graph.transcript import Turn
 
 
@@ -116,8 +117,8 @@ def _showing_preferences(inp: SectionInput) -> SectionValue:
 
 # Human agent.
 def _complexity(inp: SectionInput) -> SectionValue:
-    customer_text = " ".join(t.text for t in inp.turns if t.role == "customer")
-    score = len(inp.tried) + len(inp.open_questions) + (2 if any_match(LEGAL_PATTERNS, customer_text) else 0)
+    customer = [t.text for t in inp.turns if t.role == "customer"]
+    score = len(inp.tried) + len(inp.open_questions) + (2 if cue_texts(customer, "legal") else 0)
     score += len(inp.turns) // 15
     level = "high" if score >= 4 else "medium" if score >= 2 else "low"
     return (
@@ -133,7 +134,7 @@ def _emotional_context(inp: SectionInput) -> SectionValue:
     rapport = "good" if thanks or inp.sentiment.label == "positive" else "neutral"
     if inp.sentiment.label == "negative":
         rapport = "strained"
-    distress = any_match(DISTRESS_PATTERNS, text)
+    distress = cue_texts(customer, "distress")
     stress = (
         "high" if distress or inp.sentiment.now < -0.5 else "elevated" if inp.sentiment.now < -0.2 else "low"
     )
@@ -145,9 +146,10 @@ def _emotional_context(inp: SectionInput) -> SectionValue:
 
 
 def _urgency_factors(inp: SectionInput) -> SectionValue:
-    text = " ".join(t.text for t in inp.turns if t.role == "customer")
-    factors = [f"distress: {m}" for m in any_match(DISTRESS_PATTERNS, text)]
-    factors += [f"legal: {m}" for m in any_match(LEGAL_PATTERNS, text)]
+    customer = [t.text for t in inp.turns if t.role == "customer"]
+    text = " ".join(customer)
+    factors = [f"distress: {m}" for m in cue_texts(customer, "distress")]
+    factors += [f"legal: {m}" for m in cue_texts(customer, "legal")]
     if re.search(r"\b(?:asap|urgent\w*|immediately|right now|today|deadline)\b", text, re.IGNORECASE):
         factors.append("time pressure stated")
     if inp.sentiment.label == "negative":

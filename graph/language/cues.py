@@ -1,0 +1,414 @@
+"""The cues in one customer turn that the router's signals are made of, each with its evidence span.
+
+A turn is parsed once by the shared spaCy pipeline and split into clauses (:mod:`graph.language.scope`).
+Each clause, with every place and other name replaced by a neutral stand-in, is embedded by the
+offline MiniLM model and compared with the prototype descriptions of every cue
+(:mod:`graph.language.prototypes`). A cue is read where its prototypes are close enough and closer than
+ordinary talk; the parse then says whether it is affirmed or denied (the clause and its nearest
+prototype agree or disagree on negation, judged on the word that carries the cue) and, for a request
+for a person, whether the clause asks at all and names a person to ask for. Sentiment is VADER's
+(Hutto & Gilbert, 2014) on the same name-masked text, so "Grief Lane" is not sad.
+
+Every turn is read once: :func:`read_cues` keeps its result in a digest-keyed cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+import numpy.typing as npt
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from graph.embeddings import get_embedder
+from graph.language.pipeline import shared_pipeline
+from graph.language.prototypes import (
+    CALL_VERBS,
+    NEUTRAL,
+    PROTOTYPES,
+    SEEDS,
+    SOPHISTICATION_TERMS,
+    TRANSACTION_TERMS,
+    CueKind,
+)
+from graph.language.scope import Clause, clauses, is_request, iterative, masked, names, negated
+from graph.language.timeframe import TimePhrase, time_phrases
+from graph.textutil import DigestCache, parse_money
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Token
+
+FloatArray = npt.NDArray[np.float32]
+
+# How close (cosine) a clause must be to a cue's nearest prototype. Chosen on the dev half of
+# evals/data/signals_dev.jsonl, as round numbers.
+THRESHOLDS: Final[dict[str, float]] = {
+    "human_request": 0.4,
+    "distress": 0.5,
+    "legal": 0.45,
+    "failure": 0.55,
+    "financing": 0.55,
+    "timeline": 0.65,
+    "vip_claim": 0.6,
+    "budget": 0.3,
+}
+# A failure said with its aspect ("still", "keeps", "tried"), or a legal matter that names its legal
+# word ("in court"), needs less of the prototypes' wording.
+ITERATIVE_FAILURE_THRESHOLD: Final[float] = 0.4
+SEEDED_LEGAL_THRESHOLD: Final[float] = 0.35
+# A feeling the customer ascribes to themselves ("I'm desperate") needs less, too; VADER's valence
+# (-4 .. 4) of the feeling word must be at least this negative.
+FELT_DISTRESS_THRESHOLD: Final[float] = 0.35
+FELT_VALENCE: Final[float] = -1.0
+_HEDGES = frozenset({"little", "bit", "slightly", "somewhat", "kinda"})
+# Kinds a clause must also carry more strongly than ordinary talk (``NEUTRAL``); a request for a person
+# has its own gates (a request, a person, not talk about one) and a timeline is read from phrases.
+_NEUTRAL_CHECKED = frozenset({"distress", "legal", "failure", "financing", "vip_claim"})
+# A long turn is read in at most this many clauses (those with a seed word or an amount first).
+MAX_CLAUSES: Final[int] = 12
+_CLAUSE_KINDS = ("human_request", "distress", "legal", "failure", "financing", "vip_claim")
+# Names that hide a term of the trade ("Portfolio Street"); an organisation may be the buyer's LLC.
+_TERM_HIDING_NAMES = frozenset({"PLACE", "GPE", "LOC", "PERSON"})
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One cue in a turn.
+
+    Attributes:
+        kind: Which cue (a request for a person, distress, a legal matter ...).
+        label: Its value where a cue has several: legal ``high``/``low``, a timeline, financing
+            ``ready``/``not_ready``, the term found; else the kind's single label.
+        text: The evidence, exactly as written: ``turn[start:end]``.
+        start: Character offset of the evidence in the turn.
+        end: Offset one past its last character.
+        negated: The cue is named but denied ("I do not want to speak to a human").
+        score: Cosine similarity to the nearest prototype (the compound score for sentiment).
+    """
+
+    kind: CueKind
+    label: str
+    text: str
+    start: int
+    end: int
+    negated: bool = False
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class TurnCues:
+    """Everything one turn says that the signals are made of."""
+
+    cues: tuple[Cue, ...] = ()
+    sentiment: float = 0.0
+    amounts: tuple[float, ...] = ()  # money amounts of 10,000 and more
+    budget_amounts: tuple[float, ...] = ()  # those stated as a budget
+    questions: int = 0
+    words: int = 0
+    terms: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def find(self, kind: CueKind, label: str | None = None, *, negated: bool = False) -> list[Cue]:
+        """The cues of ``kind`` (and ``label``) that are affirmed, or denied with ``negated=True``."""
+        return [
+            c
+            for c in self.cues
+            if c.kind == kind and (label is None or c.label == label) and c.negated == negated
+        ]
+
+
+@dataclass(frozen=True)
+class _Bank:
+    """The prototypes' unit vectors, with their kind, label and whether each is itself negated."""
+
+    vectors: FloatArray
+    kinds: tuple[str, ...]
+    labels: tuple[str, ...]
+    negated: tuple[bool, ...]
+    neutral: FloatArray
+    index: dict[str, npt.NDArray[np.int64]]
+
+
+_bank: _Bank | None = None
+_bank_lock = threading.Lock()
+_vader = SentimentIntensityAnalyzer()
+_VADER_WORDS: dict[str, float] = _vader.lexicon
+_cache: DigestCache[TurnCues] = DigestCache(8192)
+_TERMS: dict[str, tuple[tuple[str, ...], ...]] = {}
+
+
+def _anchors(kind: str, clause: Clause, found: dict[int, str]) -> list[Token]:
+    """The words of ``clause`` that carry cue ``kind`` (outside names), else its head."""
+    seeds = SEEDS.get(kind, frozenset())
+    words = [t for t in clause.tokens if t.lemma_.lower() in seeds and t.i not in found]
+    if kind == "distress":
+        # The words that carry the feeling ("*No stress*", "I'm not *worried*"), by VADER's lexicon.
+        words += [t for t in clause.tokens if _VADER_WORDS.get(t.lower_, 0.0) < 0 and t.i not in found]
+    if kind == "human_request":
+        # "call me back", "ring us": a call asked for is a person asked for.
+        words += [
+            t
+            for t in clause.tokens
+            if t.lemma_.lower() in CALL_VERBS and any(c.lower_ in ("me", "us") for c in t.children)
+        ]
+        return words
+    return words or [clause.head]
+
+
+def _build_bank() -> _Bank:
+    pipeline = shared_pipeline()
+    texts, kinds, labels, denied = [], [], [], []
+    for kind, by_label in PROTOTYPES.items():
+        for label, prototypes in by_label.items():
+            for text in prototypes:
+                doc = pipeline.parse(text)
+                clause = clauses(doc)[0]
+                anchors = _anchors(kind, clause, {}) or [clause.head]
+                texts.append(text)
+                kinds.append(kind)
+                labels.append(label)
+                denied.append(all(negated(a) for a in anchors))
+    embedder = get_embedder()
+    vectors = embedder.embed(texts)
+    index = {k: np.array([i for i, x in enumerate(kinds) if x == k], dtype=np.int64) for k in PROTOTYPES}
+    for kind, terms in (("sophistication", SOPHISTICATION_TERMS), ("transaction", TRANSACTION_TERMS)):
+        _TERMS[kind] = tuple(tuple(t.lower_ for t in pipeline.parse(term)) for term in terms)
+    return _Bank(vectors, tuple(kinds), tuple(labels), tuple(denied), embedder.embed(list(NEUTRAL)), index)
+
+
+def _prototype_bank() -> _Bank:
+    global _bank
+    if _bank is None:
+        with _bank_lock:
+            if _bank is None:
+                _bank = _build_bank()
+    return _bank
+
+
+def warm() -> None:
+    """Load the pipeline, the embedding model and the prototypes now (start-up), not on a turn."""
+    _prototype_bank()
+
+
+def _embed(texts: list[str], whole: str) -> FloatArray:
+    embedder = get_embedder()
+    if texts == [whole]:  # the usual one-clause turn: the intent classifier embeds the same text
+        return embedder.embed_one(whole)[None, :]
+    return embedder.embed(texts)
+
+
+def _chosen(found: list[Clause], doc: Doc) -> list[Clause]:
+    if len(found) <= MAX_CLAUSES:
+        return found
+    seeds = frozenset().union(*SEEDS.values(), CALL_VERBS)
+
+    def salient(c: Clause) -> bool:
+        return any(t.lemma_.lower() in seeds or t.like_num for t in c.tokens)
+
+    keep = sorted(found, key=lambda c: not salient(c))[:MAX_CLAUSES]
+    return sorted(keep, key=lambda c: c.start)
+
+
+def _nearest(kind: str, row: FloatArray, denied: bool) -> tuple[int, int]:
+    """The nearest prototype of ``kind`` whose own negation is / is not ``denied`` (-1 when none)."""
+    bank = _prototype_bank()
+    same = [i for i in bank.index[kind] if bank.negated[i] == denied]
+    other = [i for i in bank.index[kind] if bank.negated[i] != denied]
+    best_same = max(same, key=lambda i: row[i], default=-1)
+    best_other = max(other, key=lambda i: row[i], default=-1)
+    return int(best_same), int(best_other)
+
+
+def _polar_match(
+    kind: str, row: FloatArray, denied: bool, threshold: float | None = None
+) -> tuple[int, bool] | None:
+    """The prototype a text matches and whether the cue is denied, or None below the threshold.
+
+    A text matches a prototype of its own polarity first: "I can't cope" is the distress of "I can't
+    cope anymore", "No rush" the long timeline of "no rush". Only when no such prototype is close
+    does the nearest one of the opposite polarity say what the text denies: "I do not want to speak
+    to a human" denies "Can I speak to a human", "It works now" denies "It still doesn't work".
+    """
+    same, other = _nearest(kind, row, denied)
+    threshold = THRESHOLDS[kind] if threshold is None else threshold
+    if same >= 0 and row[same] >= threshold:
+        return same, False
+    if other >= 0 and row[other] >= threshold:
+        return other, True
+    return None
+
+
+def _felt(clause: Clause, found: dict[int, str]) -> bool:
+    """The customer says they feel something bad: "I'm desperate", "we are so scared", "I feel sick".
+
+    A first-person subject, a predicate VADER rates clearly negative, not denied, not hedged ("a little
+    nervous").
+    """
+    for tok in clause.tokens:
+        feeling = tok.dep_ in ("acomp", "attr", "oprd")  # "I'm desperate", not "I lost my phone"
+        if tok.i in found or not feeling or _VADER_WORDS.get(tok.lower_, 0.0) > FELT_VALENCE:
+            continue
+        predicate = tok.head
+        subject = next((c for c in predicate.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+        hedged = any(c.lower_ in _HEDGES for c in tok.subtree)
+        if subject is not None and subject.lower_ in ("i", "we") and not hedged and not negated(tok):
+            return True
+    return False
+
+
+def _irrealis(clause: Clause) -> bool:
+    """A clause about what may or will be done ("I can check again", "let's try again") reports nothing."""
+    head = clause.head
+    return any(t.tag_ == "MD" for t in clause.tokens) or (head.tag_ == "VB" and head.lemma_ == "let")
+
+
+def _asks_for_a_person(clause: Clause, found: dict[int, str]) -> bool:
+    """The parse's part of a request for a person: a request that names a person (or a call)."""
+    return bool(_anchors("human_request", clause, found)) and is_request(clause)
+
+
+def _clause_cue(
+    kind: str, clause: Clause, row: FloatArray, neutral: float, found: dict[int, str], core: FloatArray | None
+) -> Cue | None:
+    bank = _prototype_bank()
+    anchors = _anchors(kind, clause, found)
+    if kind == "human_request":
+        if not _asks_for_a_person(clause, found):
+            return None
+        idx = bank.index["human_request"]
+        if core is not None and core[idx].max() > row[idx].max():
+            row = core  # "call me back about this listing": the request is the rest
+    aspect = kind == "failure" and iterative(clause.tokens)
+    # A failure is reported: something tried that went wrong ("it didn't work") or that persists
+    # ("still", "keeps"); "the app crashes" states the problem, "I can check again" plans.
+    past = any(t.tag_ in ("VBD", "VBN") for t in clause.tokens)
+    if kind == "failure" and (_irrealis(clause) or not (past or iterative(clause.head.sent))):
+        return None
+    seeded = kind == "legal" and anchors != [clause.head]
+    felt = kind == "distress" and _felt(clause, found)
+    threshold = (
+        ITERATIVE_FAILURE_THRESHOLD
+        if aspect
+        else SEEDED_LEGAL_THRESHOLD
+        if seeded
+        else FELT_DISTRESS_THRESHOLD
+        if felt
+        else None
+    )
+    match = _polar_match(kind, row, all(negated(a) for a in anchors), threshold)
+    if match is None:
+        return None
+    best, denied = match
+    score = float(row[best])
+    if kind in _NEUTRAL_CHECKED and not (aspect or felt) and score <= neutral:
+        return None
+    if kind == "human_request" and float(row[bank.index["about_person"]].max()) >= score:
+        return None
+    label = bank.labels[best]
+    return Cue(kind, label, clause.text, clause.start, clause.end, denied, round(score, 3))  # type: ignore[arg-type]
+
+
+def _timeline_cue(phrase: TimePhrase, row: FloatArray | None) -> Cue | None:
+    if phrase.label is not None:  # a duration decides
+        return Cue("timeline", phrase.label, phrase.text, phrase.start, phrase.end, phrase.negated, 1.0)
+    if row is None:
+        return None
+    match = _polar_match("timeline", row, phrase.negated)
+    if match is None:
+        return None
+    best, denied = match
+    label = _prototype_bank().labels[best]
+    return Cue("timeline", label, phrase.text, phrase.start, phrase.end, denied, round(float(row[best]), 3))
+
+
+def _term_cues(doc: Doc, found: dict[int, str]) -> tuple[list[Cue], dict[str, frozenset[str]]]:
+    cues: list[Cue] = []
+    terms: dict[str, frozenset[str]] = {}
+    lower = [t.lower_ for t in doc]
+    for kind, patterns in _TERMS.items():
+        hits: set[str] = set()
+        for words in patterns:
+            n = len(words)
+            for i in range(len(lower) - n + 1):
+                if tuple(lower[i : i + n]) != words:
+                    continue
+                span = doc[i : i + n]
+                if any(found.get(t.i) in _TERM_HIDING_NAMES for t in span) or negated(span.root):
+                    continue
+                term = span.text.lower()
+                hits.add(term)
+                cues.append(Cue(kind, term, span.text, span.start_char, span.end_char))  # type: ignore[arg-type]
+        terms[kind] = frozenset(hits)
+    return cues, terms
+
+
+def _sentiment(doc: Doc, parts: list[Clause], found: dict[int, str]) -> tuple[float, Cue | None]:
+    score = float(_vader.polarity_scores(masked(doc, found))["compound"])
+    if score > -0.3 or not parts:
+        return score, None
+    worst = min(parts, key=lambda c: _vader.polarity_scores(c.masked_text(found))["compound"])
+    return score, Cue("sentiment", "negative", worst.text, worst.start, worst.end, score=round(score, 3))
+
+
+def _read(text: str) -> TurnCues:
+    doc = shared_pipeline().parse(text)
+    found = names(doc)
+    parts = _chosen(clauses(doc), doc)
+    phrases = time_phrases(doc, parts, found)
+    open_phrases = [p for p in phrases if p.label is None]
+    bank = _prototype_bank()
+    cores = {i: c.core_text(found) for i, c in enumerate(parts) if _asks_for_a_person(c, found)}
+    core_texts = {i: t for i, t in cores.items() if t}
+    texts = [c.masked_text(found) for c in parts] + [p.text for p in open_phrases] + list(core_texts.values())
+    vectors = _embed(texts, text.strip()) if texts else np.zeros((0, bank.vectors.shape[1]), np.float32)
+    sims = vectors @ bank.vectors.T
+    first_core = len(parts) + len(open_phrases)
+    core_rows = {i: sims[first_core + n] for n, i in enumerate(core_texts)}
+    neutral = (vectors[: len(parts)] @ bank.neutral.T).max(axis=1) if parts else np.zeros(0)
+    cues: list[Cue] = []
+    budget: list[float] = []
+    amounts: list[float] = []
+    for i, (clause, row, neutral_sim) in enumerate(zip(parts, sims[: len(parts)], neutral, strict=True)):
+        for kind in _CLAUSE_KINDS:
+            cue = _clause_cue(kind, clause, row, float(neutral_sim), found, core_rows.get(i))
+            if cue is not None:
+                cues.append(cue)
+        large = [a for a in parse_money(clause.text) if a >= 10_000]
+        amounts += large
+        idx = bank.index["budget"]
+        nearest = int(idx[int(np.argmax(row[idx]))])
+        if large and bank.labels[nearest] == "budget" and row[nearest] >= THRESHOLDS["budget"]:
+            budget += large
+    rows = dict(zip((id(p) for p in open_phrases), sims[len(parts) : first_core], strict=True))
+    for phrase in phrases:
+        cue = _timeline_cue(phrase, rows.get(id(phrase)))
+        if cue is not None:
+            cues.append(cue)
+    term_cues, terms = _term_cues(doc, found)
+    sentiment, negative = _sentiment(doc, parts, found)
+    return TurnCues(
+        cues=tuple([*cues, *term_cues, *([negative] if negative else [])]),
+        sentiment=sentiment,
+        amounts=tuple(amounts),
+        budget_amounts=tuple(budget),
+        questions=text.count("?"),
+        words=len(text.split()),
+        terms=terms,
+    )
+
+
+def read_cues(text: str) -> TurnCues:
+    """The cues of one customer turn, read on first sight and cached by a digest of the text."""
+    return _cache.get_or_compute(text, _read)
+
+
+def sentiment_score(text: str) -> float:
+    """How the customer sounds in one turn, -1 (very negative) to 1 (very positive); names masked."""
+    return read_cues(text).sentiment
+
+
+def cue_texts(texts: Sequence[str], kind: CueKind) -> list[str]:
+    """The words of every affirmed cue of ``kind`` in ``texts`` (one customer turn each), in order."""
+    return [cue.text for text in texts for cue in read_cues(text).find(kind)]

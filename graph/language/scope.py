@@ -1,0 +1,287 @@
+"""What the dependency parse says about where a cue may be read: clauses, negation scope and places.
+
+Three questions every cue reader asks of a parsed turn:
+
+* which **clause** a word belongs to: "I don't want to wait any more, let me talk to a human" is two
+  clauses, and the negation of the first says nothing about the second;
+* whether a word is **negated**: a negation ("not", "n't", "never"), a determiner "no" or a governing
+  "without" on the word or on a word that governs it within its clause ("I do not want to *speak* to a
+  human", "never had a *lawsuit*", "sell without going to *court*"). Negation passes down into a
+  complement ("want to speak") and into the nouns a verb takes, not into an adverbial or relative
+  clause, nor into a coordinated verb; "Can't I talk to a person?" is a request, not a negation;
+* whether a word is part of a **place** or another name: "Courtland Court", "Probate Lane", "12 Lien
+  Street", "Smith Legal LLC". The model's entities (``doc.ents``) mark most of them; a street name the
+  model misses is a run of proper nouns (or, with a house number, any nouns) ending in a street type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from spacy.tokens import Doc, Token
+
+# Entity labels whose words name something: a cue word inside one is part of a name, not a cue.
+NAME_LABELS = frozenset({"GPE", "LOC", "FAC", "ORG", "PERSON", "NORP", "PRODUCT", "WORK_OF_ART", "EVENT"})
+# Street types (USPS suffixes). Those that are also common words ("court", "place") make a street only
+# when capitalised or after a house number: "we're going to court" is not an address.
+STREET_TYPES = frozenset(
+    {"street", "st", "avenue", "ave", "lane", "ln", "road", "rd", "boulevard", "blvd", "drive", "parkway"}
+    | {"pkwy", "highway", "hwy", "alley", "crescent", "terrace", "avenida"}
+)
+AMBIGUOUS_STREET_TYPES = frozenset(
+    {"court", "ct", "place", "pl", "way", "circle", "square", "trail", "plaza", "row", "close", "dr", "hill"}
+)
+# What a name is replaced by before a clause is embedded, so its words cannot pull the clause's meaning.
+NEUTRAL_NAMES = {
+    "PLACE": "Main Street",
+    "GPE": "Springfield",
+    "LOC": "Springfield",
+    "ORG": "Acme",
+    "PERSON": "Sam",
+    "NORP": "local",
+    "PRODUCT": "Acme",
+    "WORK_OF_ART": "Acme",
+    "EVENT": "the event",
+}
+
+# Relations across which a negation does not reach the dependent (its own clause or a separate verb).
+_SCOPE_BARRIERS = frozenset({"advcl", "relcl", "parataxis", "ccomp", "conj", "csubj", "mark", "npadvmod"})
+# "I don't think we need a lawyer" denies the complement; "I can't believe he died" does not.
+_NEG_RAISING = frozenset({"think", "believe", "expect", "suppose", "imagine", "reckon", "say", "mean"})
+_NOMINAL = frozenset({"NOUN", "PROPN", "PRON", "NUM", "ADJ"})
+_NEGATING_DETS = frozenset({"no", "neither"})
+_NEGATING_WORDS = frozenset({"nobody", "nothing", "none", "nowhere"})
+_CLAUSE_DEPS = frozenset({"conj", "parataxis", "advcl"})
+_TOPIC_PREPOSITIONS = frozenset({"about", "regarding", "concerning", "re"})
+_VERBAL = frozenset({"VERB", "AUX"})
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A clause of a turn: its head (main predicate) and its own words, in order.
+
+    Attributes:
+        head: The clause's main predicate (or a fragment's root noun).
+        tokens: The clause's tokens, excluding those of clauses nested in it.
+        start: Character offset of the clause's first word in the turn.
+        end: Offset one past its last word (punctuation at either end excluded).
+    """
+
+    head: Token
+    tokens: tuple[Token, ...]
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        """The clause as written (``turn[start:end]``)."""
+        return self.head.doc.text[self.start : self.end]
+
+    def masked_text(self, names: dict[int, str]) -> str:
+        """The clause with every named thing replaced by a neutral stand-in (see :func:`masked`)."""
+        return masked([t for t in self.tokens if self.start <= t.idx < self.end], names)
+
+    def core_text(self, names: dict[int, str]) -> str | None:
+        """The clause without what it is about ("call me back *about this listing*"), None if nothing is.
+
+        What a request is about pulls its embedding toward the topic; the request itself is the rest.
+        """
+        topics = [t for t in self.tokens if t.dep_ == "prep" and t.lemma_.lower() in _TOPIC_PREPOSITIONS]
+        if not topics:
+            return None
+        dropped = {d.i for t in topics for d in t.subtree}
+        return masked(
+            [t for t in self.tokens if self.start <= t.idx < self.end and t.i not in dropped], names
+        )
+
+    @property
+    def has_verb(self) -> bool:
+        """False for a fragment such as "A human please" or "Agent!"."""
+        return any(t.pos_ in _VERBAL for t in self.tokens)
+
+
+def masked(tokens: Iterable[Token], names: dict[int, str]) -> str:
+    """The words of ``tokens`` with each name (see :func:`names`) replaced by one neutral stand-in."""
+    parts: list[str] = []
+    previous = ""
+    for tok in tokens:
+        label = names.get(tok.i)
+        word = NEUTRAL_NAMES[label] if label else tok.text
+        if not (label and word == previous):  # one stand-in per name, however many words it has
+            parts.append(word + tok.whitespace_)
+        previous = word if label else ""
+    return "".join(parts).strip()
+
+
+def _is_clause_head(tok: Token) -> bool:
+    if tok.dep_ == "ROOT":
+        return True
+    if tok.pos_ not in _VERBAL:
+        return False
+    if tok.dep_ in _CLAUSE_DEPS:
+        # a "verb" coordinated with a noun is a mis-tagged noun: "no lien or lawsuit"
+        return tok.dep_ != "conj" or tok.head.pos_ in _VERBAL
+    # A complement set off from its head by punctuation is a clause of its own: "I don't want to wait
+    # any more, let me talk to a human" (the parser hangs "want" under "let"), "my lawyer says this is
+    # a breach, I'm desperate".
+    if tok.dep_ != "ccomp":
+        return False
+    between = tok.doc[tok.i : tok.head.i] if tok.i < tok.head.i else tok.doc[tok.head.i : tok.i]
+    return any(t.is_punct for t in between)
+
+
+def clauses(doc: Doc) -> list[Clause]:
+    """Split a parsed turn into clauses (sentences, then coordinated, adverbial and fronted clauses)."""
+    members: dict[int, list[Token]] = {}
+    for tok in doc:
+        node = tok
+        while not _is_clause_head(node):
+            node = node.head
+        members.setdefault(node.i, []).append(tok)
+    out = []
+    for head_i, toks in sorted(members.items(), key=lambda kv: kv[1][0].i):
+        words = [t for t in toks if not (t.is_punct or t.is_space or t.dep_ == "cc")]
+        if not words:
+            continue
+        start, last = words[0], words[-1]
+        out.append(Clause(doc[head_i], tuple(toks), start.idx, last.idx + len(last.text)))
+    return out
+
+
+def _street_tokens(doc: Doc) -> set[int]:
+    """Indices of the words of street names the model did not mark (``12 Lien Street``, ``Grief Lane``)."""
+    found: set[int] = set()
+    for tok in doc:
+        kind = tok.lower_.rstrip(".")
+        if kind not in STREET_TYPES and kind not in AMBIGUOUS_STREET_TYPES:
+            continue
+        parts = [t for t in tok.lefts if t.dep_ in ("compound", "nummod", "amod") and t.i < tok.i]
+        numbered = any(t.like_num for t in parts) or (tok.i > 1 and doc[tok.i - 2].like_num)
+        named = [t for t in parts if t.dep_ == "compound" or t.pos_ == "PROPN"]
+        capitalised = tok.text[:1].isupper() and tok.i > 0 and all(t.text[:1].isupper() for t in named)
+        if not named and not numbered:
+            continue
+        if kind in AMBIGUOUS_STREET_TYPES and not (capitalised or numbered):
+            continue
+        if kind in STREET_TYPES or capitalised or numbered:
+            found.update([tok.i, *(t.i for t in parts)])
+    return found
+
+
+def names(doc: Doc) -> dict[int, str]:
+    """Token index -> kind of name it belongs to ("PLACE" for streets, else the entity label).
+
+    Only entities with a capitalised word or a digit count: the small model sometimes tags a lone
+    lower-case word ("human") as a name, and a cue word is never hidden on that evidence alone.
+    """
+    found: dict[int, str] = {}
+    for ent in doc.ents:
+        if ent.label_ in NAME_LABELS and any(t.text[:1].isupper() or t.like_num for t in ent):
+            label = "PLACE" if ent.label_ == "FAC" else ent.label_
+            found.update(dict.fromkeys((t.i for t in ent), label))
+    found.update(dict.fromkeys(_street_tokens(doc), "PLACE"))
+    return found
+
+
+def _subject(tok: Token) -> Token | None:
+    return next((c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass", "expl")), None)
+
+
+def _rhetorical(verb: Token, neg: Token) -> bool:
+    """ "Can't I talk to a person?", "Why don't you call me?": an inverted question asks, it denies nothing."""
+    subject = _subject(verb)
+    sentence = verb.sent.text.rstrip()
+    return subject is not None and neg.i < subject.i and sentence.endswith("?")
+
+
+def _negates(node: Token) -> bool:
+    nominal = node.pos_ in _NOMINAL and node.pos_ != "ADJ"
+    for child in node.children:
+        # "I want a human, not a bot": a "not" after a noun denies what follows it, not the noun
+        if child.dep_ == "neg" and not _rhetorical(node, child) and not (nominal and child.i > node.i):
+            return True
+        # "We haven't been pre-approved": the parser may hang the negation on an auxiliary
+        if child.dep_ in ("aux", "auxpass") and any(g.dep_ == "neg" for g in child.children):
+            return True
+        if child.dep_ == "det" and child.lower_ in _NEGATING_DETS:
+            return True
+        if child.dep_ in ("nsubj", "dobj") and child.lower_ in _NEGATING_WORDS:
+            return True
+    return node.dep_ in ("pobj", "pcomp") and node.head.lower_ == "without"
+
+
+def _passes(node: Token) -> bool:
+    """Whether a negation on ``node.head`` reaches ``node``."""
+    dep = node.dep_
+    if dep not in _SCOPE_BARRIERS:
+        return True
+    if dep == "conj":  # "no lien or lawsuit": a negated noun's conjuncts share it; a second verb does not
+        return node.head.pos_ in _NOMINAL and node.pos_ != "AUX"
+    if dep == "ccomp":
+        head = node.head
+        modal = any(c.tag_ == "MD" for c in head.children)
+        return head.lemma_ in _NEG_RAISING and not modal
+    return False
+
+
+def negated(tok: Token) -> bool:
+    """Whether ``tok`` is in the scope of a negation (see the module docstring)."""
+    node = tok
+    while True:
+        if _negates(node):
+            return True
+        if node.head.i == node.i or not _passes(node):
+            return False
+        node = node.head
+
+
+# Aspect: what says a thing goes on or happens again ("still", "again", "keeps", "three times", "tried").
+_ITERATIVE_ADVERBS = frozenset({"still", "again", "already", "anymore", "repeatedly", "constantly"})
+_ITERATIVE_VERBS = frozenset({"keep", "try", "attempt"})
+_MANY = frozenset({"several", "multiple", "many", "few", "couple", "numerous"})
+
+
+def iterative(tokens: Iterable[Token]) -> bool:
+    """Whether words say something persists or was tried, which a repeated failure needs.
+
+    Aspect is grammar, like negation: a closed class of adverbs ("still", "again", "anymore"), the
+    verbs of repetition and attempt ("it keeps failing", "I tried that"), and counted times
+    ("three times", "several times").
+    """
+    for tok in tokens:
+        lemma = tok.lemma_.lower()
+        if lemma in _ITERATIVE_ADVERBS and tok.pos_ == "ADV":
+            return True
+        if lemma in _ITERATIVE_VERBS and tok.pos_ == "VERB":
+            return True
+        if lemma == "time" and any(c.like_num or c.lower_ in _MANY for c in tok.children):
+            return True
+    return False
+
+
+def is_request(clause: Clause) -> bool:
+    """Whether a clause asks for something rather than states it.
+
+    An imperative ("Put me through to ..."), a modal question or offer ("Could someone call me back?",
+    "I'd like ..."), a first-person want or need ("I need to speak with ..."), an existential question
+    ("is there a real person ..."), "please", or a fragment with no verb ("A human please", "Agent!").
+    """
+    if not clause.has_verb:
+        return True
+    for tok in clause.tokens:
+        if tok.lower_ in ("please", "pls", "plz"):
+            return True
+        if tok.tag_ == "MD" and tok.lemma_ in ("can", "could", "may", "would", "will"):
+            return True
+        if tok.lemma_ in ("want", "need", "prefer", "wish", "like", "rather", "request", "demand", "insist"):
+            subject = _subject(tok)
+            if subject is not None and subject.lower_ in ("i", "we"):
+                return True
+    head = clause.head
+    if head.tag_ == "VB" and _subject(head) is None and not any(c.dep_ == "aux" for c in head.children):
+        return True  # imperative
+    return head.lemma_ == "be" and any(c.dep_ == "expl" for c in head.children)

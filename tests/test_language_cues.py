@@ -1,0 +1,195 @@
+"""The language layer's cues: negation and its scope, paraphrase, place names, evidence spans."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.language.cues import Cue, TurnCues, cue_texts, read_cues, sentiment_score
+from graph.language.pipeline import shared_pipeline
+from graph.language.prototypes import CueKind
+from graph.language.scope import clauses, names, negated
+
+
+def affirmed(text: str, kind: CueKind) -> list[Cue]:
+    return read_cues(text).find(kind)
+
+
+def spans_hold(cues: TurnCues, text: str) -> None:
+    for cue in cues.cues:
+        assert text[cue.start : cue.end] == cue.text, cue
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Put me through to one of your staff",
+        "Could a human being call me back about this listing?",
+        "is there a real person I can talk to",
+        "get me your manager",
+        "I don't want to wait any more, let me talk to a human",
+        "Can't I just talk to a human?",
+        "representative please",
+    ],
+)
+def test_a_request_for_a_person_in_other_words(text: str) -> None:
+    assert affirmed(text, "human_request"), read_cues(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I do not want to speak to a human, just the price please",
+        "I'd rather not talk to an agent yet",
+        "My agent says we should list at 525k",
+        "Someone stole my wallet",
+        "I talked to someone at your office last week",
+    ],
+)
+def test_no_request_for_a_person(text: str) -> None:
+    assert not affirmed(text, "human_request"), read_cues(text)
+
+
+def test_a_denied_request_keeps_its_evidence_as_denied() -> None:
+    text = "I do not want to speak to a human, just the price please"
+    denied = read_cues(text).find("human_request", negated=True)
+    assert [c.text for c in denied] == [text]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We're selling the condo on Courtland Court",
+        "the house on Probate Lane",
+        "We live at 12 Lien Street and want to sell",
+        "Our house is at 44 Justice Avenue",
+        "we live on grief lane",
+    ],
+)
+def test_a_word_inside_a_street_name_is_no_cue(text: str) -> None:
+    cues = read_cues(text)
+    assert not cues.find("legal"), cues
+    assert not cues.find("distress"), cues
+    assert sentiment_score(text) > -0.3
+
+
+def test_a_street_name_hides_its_words_but_not_the_rest_of_the_turn() -> None:
+    text = "There's a lien on our place at 12 Court Street"
+    legal = affirmed(text, "legal")
+    assert legal
+    assert legal[0].label == "high"
+    spans_hold(read_cues(text), text)
+
+
+@pytest.mark.parametrize(
+    "text", ["never had a lawsuit", "We want to sell without going to court", "no liens, no disputes"]
+)
+def test_negated_legal_words_are_not_legal(text: str) -> None:
+    assert not affirmed(text, "legal"), read_cues(text)
+
+
+def test_legal_in_other_words() -> None:
+    assert affirmed("The neighbours are suing us over the driveway", "legal")
+
+
+@pytest.mark.parametrize(
+    ("text", "distressed"),
+    [
+        ("my mom just passed and I don't know what to do with her house", True),
+        ("I just can't cope with all of this anymore", True),
+        ("I'm not worried at all, just curious about prices", False),
+        ("No stress, we're just exploring our options", False),
+        ("I can't wait to see the new place!", False),
+    ],
+)
+def test_distress_with_and_without_negation(text: str, distressed: bool) -> None:
+    assert bool(affirmed(text, "distress")) is distressed, read_cues(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("I need to sell my condo ASAP", "immediate"),
+        ("We'd like to sell within two months", "moderate"),
+        ("no rush, maybe next year", "long"),
+        ("We're not in a hurry at all", "long"),
+    ],
+)
+def test_timeline_from_the_phrase_that_says_when(text: str, label: str) -> None:
+    assert {c.label for c in affirmed(text, "timeline")} == {label}, read_cues(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I talked to someone at your office last week", "I got it 8 days ago", "How long do transfers take?"],
+)
+def test_a_past_or_asked_time_is_no_timeline(text: str) -> None:
+    assert not affirmed(text, "timeline"), read_cues(text)
+
+
+def test_a_denied_hurry_is_no_urgency() -> None:
+    cues = read_cues("It's not urgent, we don't need to move right away")
+    assert not cues.find("timeline", "immediate")
+
+
+@pytest.mark.parametrize(
+    ("text", "failing"),
+    [
+        ("I tried that already and it didn't help", True),
+        ("My credit card keeps getting rejected", True),
+        ("It works now, thanks!", False),
+        ("Ok, I can check again", False),
+    ],
+)
+def test_repeated_failure(text: str, failing: bool) -> None:
+    assert bool(affirmed(text, "failure")) is failing, read_cues(text)
+
+
+def test_financing_ready_or_not() -> None:
+    assert affirmed("We're pre-approved for $750,000", "financing")[0].label == "ready"
+    assert affirmed("I'm not pre-approved yet", "financing")[0].label == "not_ready"
+
+
+def test_budget_and_value_amounts() -> None:
+    cues = read_cues("Our budget is up to $900,000, the house we sold went for $1.2M")
+    assert cues.amounts == (900_000, 1_200_000)
+    assert cues.budget_amounts == (900_000,)
+
+
+def test_evidence_spans_are_the_customers_words() -> None:
+    text = "Honestly I'm devastated. My ex-husband's lawyer says there's a lien on the title."
+    cues = read_cues(text)
+    spans_hold(cues, text)
+    assert [c.text for c in cues.find("distress")] == ["Honestly I'm devastated"]
+    assert cues.find("legal", "high")[0].text == "My ex-husband's lawyer says there's a lien on the title"
+
+
+def test_each_turn_is_read_once() -> None:
+    text = "Could a human being call me back about this listing? (ref 91x)"
+    assert read_cues(text) is read_cues(text)
+
+
+def test_cue_texts_for_the_brief() -> None:
+    turns = ["We live on Court Street", "The estate is still in probate", "I'm overwhelmed"]
+    assert cue_texts(turns, "legal") == ["The estate is still in probate"]
+    assert cue_texts(turns, "distress") == ["I'm overwhelmed"]
+
+
+def test_sentiment() -> None:
+    assert sentiment_score("This is ridiculous, I'm so frustrated!!") < -0.6
+    assert sentiment_score("Thanks, that was really helpful") > 0.5
+    assert sentiment_score("not bad") > 0
+    assert abs(sentiment_score("I want to sell my house")) < 0.2
+
+
+def test_negation_scope_by_clause() -> None:
+    doc = shared_pipeline().parse("I don't want to wait any more, let me talk to a human")
+    parts = clauses(doc)
+    assert [c.text for c in parts] == ["I don't want to wait any more", "let me talk to a human"]
+    wait, human = doc[4], doc[-1]
+    assert negated(wait)
+    assert not negated(human)
+
+
+def test_names_cover_streets_the_model_misses() -> None:
+    doc = shared_pipeline().parse("the house on Probate Lane")
+    assert {doc[i].text for i in names(doc)} == {"Probate", "Lane"}
