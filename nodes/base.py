@@ -1,7 +1,10 @@
 """The shared engine behind every bot node: a qualification dialogue offline, a prompt with a model.
 
-A bot never asks for what the customer already said: before asking, it reads every earlier customer
-turn (including those said to another bot or a human) for each missing slot.
+A bot never asks for what the customer already said: before asking, it hears every customer turn
+(including those said to another bot or a human) through the language layer, each turn against the
+message it answers (:mod:`nodes.hearing`), and its slot readers (:mod:`nodes.slots`) take their values
+from that. A question the customer asks is answered from what the bot knows, or acknowledged
+(:mod:`nodes.replies`), and never taken as a slot value; a request for a person is never a value either.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from graph.deps import BatonContext
 from graph.state import BatonState, current_handoff
 from graph.textutil import off_loop
 from graph.transcript import Turn, to_turns
-from nodes.slots import Extractor
+from nodes.hearing import Found, Heard, Reader, ask_for, hear_conversation
+from nodes.replies import Answer, next_missing, offline_reply, value_of
 from prompts import load_prompt
 
 log = logging.getLogger(__name__)
@@ -26,12 +30,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Slot:
-    """One thing a bot needs to know, how to ask for it, and how to spot it in a turn."""
+    """One thing a bot needs to know, how to ask for it, and how to read it from a heard turn."""
 
     name: str
     question: str
-    extract: Extractor
+    read: Reader
     label: str = ""
+    ask: bool = True  # False: noted when the customer says it, never asked for
 
     @property
     def title(self) -> str:
@@ -50,87 +55,37 @@ class BotSpec:
     done: str
     after_done: str
     advice: Callable[[Mapping[str, Any]], str] = field(default=lambda collected: "")
+    knowledge: tuple[Answer, ...] = ()
+
+    def __post_init__(self) -> None:
+        for slot in self.slots:
+            ask_for(slot.question, slot.name)
 
     def slot(self, name: str) -> Slot | None:
         """The slot called ``name``, if this bot has one."""
         return next((s for s in self.slots if s.name == name), None)
 
 
-def _value(collected: Mapping[str, Any], name: str) -> str | None:
-    item = collected.get(name)
-    if isinstance(item, Mapping):
-        value = item.get("value")
-        return str(value) if value is not None else None
-    return None
-
-
-def find_slot_values(spec: BotSpec, turns: Sequence[Turn], collected: Mapping[str, Any]) -> dict[str, Any]:
+def find_slot_values(
+    spec: BotSpec, turns: Sequence[Turn] | Sequence[Heard], collected: Mapping[str, Any]
+) -> dict[str, Any]:
     """Fill every missing slot from anything the customer has said so far (latest statement wins)."""
+    heard = [t for t in turns if isinstance(t, Heard)] or hear_conversation(
+        [t for t in turns if isinstance(t, Turn)]
+    )
     found: dict[str, Any] = {}
-    last_question = ""
-    asked_before: dict[int, str] = {}
-    for turn in turns:
-        if turn.role == "customer":
-            asked_before[turn.index] = last_question
-        elif turn.role in ("bot", "agent"):
-            last_question = turn.text
     for slot in spec.slots:
-        if _value(collected, slot.name) is not None:
+        if value_of(collected, slot.name) is not None:
             continue
-        for turn in reversed(turns):
-            if turn.role != "customer":
-                continue
-            asked = slot.question.lower() in asked_before.get(turn.index, "").lower()
-            value = slot.extract(turn.text, asked)
-            if value:
-                found[slot.name] = {"value": value, "turn": turn.index, "by": spec.name}
+        for turn in reversed(heard):
+            value = slot.read(turn, turn.asked == slot.name)
+            if isinstance(value, str):
+                value = Found(value)
+            if value is not None and value.value:
+                item = {"value": value.value, "turn": turn.index, "by": spec.name}
+                found[slot.name] = item | ({"label": value.label} if value.label else {})
                 break
     return found
-
-
-def _title(spec: BotSpec, name: str) -> str:
-    slot = spec.slot(name)
-    return slot.title if slot else name.replace("_", " ")
-
-
-def next_missing(spec: BotSpec, collected: Mapping[str, Any]) -> Slot | None:
-    """The first slot still unknown."""
-    return next((s for s in spec.slots if _value(collected, s.name) is None), None)
-
-
-def offline_reply(
-    spec: BotSpec,
-    *,
-    collected: Mapping[str, Any],
-    new: Mapping[str, Any],
-    opening: str | None,
-    first_time: bool = False,
-    summarized: bool = False,
-) -> str:
-    """Compose a rule-based reply: greeting or opening, acknowledgement, next question or summary."""
-    parts: list[str] = []
-    if opening:
-        parts.append(opening)
-    elif first_time:
-        parts.append(spec.greeting)
-    if new and not opening:
-        noted = ", ".join(f"{_title(spec, k)}: {v['value']}" for k, v in new.items())
-        parts.append(f"Thanks, noted ({noted}).")
-    merged = {**collected, **new}
-    missing = next_missing(spec, merged)
-    if missing is not None:
-        parts.append(missing.question)
-    elif summarized and not new:
-        parts.append(spec.after_done)
-    else:
-        summary = "; ".join(
-            f"{s.title}: {_value(merged, s.name)}" for s in spec.slots if _value(merged, s.name)
-        )
-        parts.append(spec.done.format(summary=summary))
-        advice = spec.advice(merged)
-        if advice:
-            parts.append(advice)
-    return " ".join(parts)
 
 
 def _history_for_model(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
@@ -156,7 +111,7 @@ async def model_reply(
     if ctx.model is None:
         return None
     known = (
-        "\n".join(f"- {k}: {_value(collected, k)}" for k in collected if _value(collected, k))
+        "\n".join(f"- {k}: {value_of(collected, k)}" for k in collected if value_of(collected, k))
         or "- nothing yet"
     )
     system = load_prompt(spec.name).format(title=spec.title, known_facts=known, instruction=instruction)
@@ -183,6 +138,46 @@ class BotNode(Protocol):
     def __call__(self, state: BatonState, *, runtime: Runtime[BatonContext]) -> Awaitable[dict[str, Any]]: ...
 
 
+def _current(turns: Sequence[Turn], heard: Sequence[Heard]) -> Heard | None:
+    """The customer turn this run answers: the latest, unless a person or the system spoke since.
+
+    A handoff's narration by the previous bot may follow it; a human's messages and the note of a
+    return to the AI mean the bot speaks without a new customer turn.
+    """
+    if not heard:
+        return None
+    latest = heard[-1]
+    after = [t for t in turns if t.index > latest.index]
+    return latest if all(t.role == "bot" for t in after) else None
+
+
+def _settled(state: BatonState) -> bool:
+    """A person already dealt with the case: they closed it or returned it to the AI."""
+    record = current_handoff(state)
+    return record is not None and record.kind == "human" and record.status in ("closed", "returned")
+
+
+def _read(
+    spec: BotSpec, turns: Sequence[Turn], collected: Mapping[str, Any]
+) -> tuple[Heard | None, dict[str, Any]]:
+    heard = hear_conversation(turns)
+    return _current(turns, heard), find_slot_values(spec, heard, collected)
+
+
+def _instruction(opening: str | None, latest: Heard | None, missing: Slot | None, settled: bool) -> str:
+    parts = [f"Open by showing you already know: {opening}."] if opening else []
+    if latest is not None and latest.wants_person:
+        parts.append("The customer asked for a person: say you have passed it on; it is not an answer.")
+    elif latest is not None and latest.asks:
+        parts.append(
+            "The customer asked a question: answer it from what you know, or say our agent will cover "
+            "it; it is not an answer to your question."
+        )
+    asks_more = missing is not None and not (settled and latest is not None and latest.asks)
+    parts.append(f"Then ask: {missing.question}" if asks_more and missing else "Then propose the next step.")
+    return " ".join(parts)
+
+
 def make_bot(spec: BotSpec, opening_for: OpeningFn) -> BotNode:
     """Build the LangGraph node function for ``spec``."""
 
@@ -190,15 +185,17 @@ def make_bot(spec: BotSpec, opening_for: OpeningFn) -> BotNode:
         messages = state["messages"]
         collected = state.get("collected", {})
         turns = to_turns(messages)
-        new = await off_loop(find_slot_values, spec, turns, dict(collected))  # CPU: off the event loop
+        latest, new = await off_loop(_read, spec, turns, dict(collected))  # CPU: off the event loop
         opening = opening_for(state, spec)
         merged = {**collected, **new}
         missing = next_missing(spec, merged)
-        instruction = (f"Open by showing you already know: {opening}. " if opening else "") + (
-            f"Then ask: {missing.question}" if missing else "Summarise and propose the next step."
-        )
+        settled = _settled(state)
         reply = await model_reply(
-            runtime.context, spec, messages=messages, collected=merged, instruction=instruction
+            runtime.context,
+            spec,
+            messages=messages,
+            collected=merged,
+            instruction=_instruction(opening, latest, missing, settled),
         )
         if reply is None:
             spoke = any(m.type == "ai" and m.name == spec.name for m in messages)
@@ -210,6 +207,8 @@ def make_bot(spec: BotSpec, opening_for: OpeningFn) -> BotNode:
                 opening=opening,
                 first_time=not spoke,
                 summarized=summarized,
+                latest=latest,
+                settled=settled,
             )
         update: dict[str, Any] = {
             "messages": [AIMessage(reply, name=spec.name)],

@@ -23,13 +23,13 @@ SPEC = BotSpec(
     title="luxury property specialist",
     greeting="Hello, I'm the luxury property specialist.",
     slots=(
-        Slot("property_value", "What value range are we talking about?", slots.money, "value"),
+        Slot("property_value", "What value range are we talking about?", slots.money(least=100_000), "value"),
         Slot("features", "Which features matter most to you (views, privacy, acreage...)?", slots.features),
         Slot("timeline", "What timeline are you working with?", slots.timeline),
         Slot(
             "structure",
             "Will the transaction involve a trust, an LLC or an exchange?",
-            slots.motivation,
+            slots.transaction,
             "ownership structure",
         ),
     ),

@@ -7,14 +7,18 @@ from nodes.base import BotSpec, Slot, make_bot
 from nodes.names import SALES_BOT
 from nodes.opening import opening_for
 
+# The nouns that name what each slot is about (a slot's subject, not a reading of customer text).
+_PLAN = ("plan", "tier", "package", "subscription")
+_TEAM = ("user", "seat", "person", "people", "employee", "agent", "licence", "license", "member")
+
 SPEC = BotSpec(
     name=SALES_BOT,
     title="sales specialist",
     greeting="Hi, I'm the sales specialist.",
     slots=(
-        Slot("plan", "Which plan are you on today?", slots.plan, "current plan"),
-        Slot("seats", "How many people would use it?", slots.seats, "team size"),
-        Slot("use_case", "What would you mainly use it for?", slots.motivation, "use case"),
+        Slot("plan", "Which plan are you on today?", slots.noun(_PLAN), "current plan"),
+        Slot("seats", "How many people would use it?", slots.noun(_TEAM, counted=True), "team size"),
+        Slot("use_case", "What would you mainly use it for?", slots.answer, "use case"),
     ),
     done="Based on {summary}, I'll put together the options that fit.",
     after_done=(

@@ -1,203 +1,326 @@
-"""Slot extractors for the bots' qualification dialogues.
+"""Slot readers: each bot slot takes its value from the language layer's reading of a customer turn.
 
-Each extractor reads one customer turn and returns the value it states, or ``None``. ``asked`` is True
-when the bot's previous message asked for exactly this slot, so a bare answer ("next spring", "2M")
-can be attributed to it. A bot looks through every earlier turn for each slot it still misses, after
-every turn, so each extractor remembers what it found per text (:func:`per_text`): a turn is read once.
+A reader gets a heard turn (:class:`nodes.hearing.Heard`) and whether the turn answers the slot's own
+question, and picks its value from the layer's reading: a budget or a price from the money spans
+("700k", "2M", "sixty dollars"), an area from the place spans, an address from the address spans, a
+timeline from the time phrases, a name from the customer introducing themselves, an account from its
+id. The turn's own words count as an answer only when the turn answers the slot's own question, and
+never when the turn asks something itself or asks for a person.
 """
 
 from __future__ import annotations
 
-import functools
-import re
-from collections.abc import Callable
+from collections.abc import Iterable
 
-from graph.context.lexicon import BUDGET_CUE_RE, FINANCING_RE, TIMELINE_RE
-from graph.language.patterns import ACCOUNT_CUE_RE, LOOSE_EMAIL_RE, ORDER_CUE_RE
-from graph.textutil import DigestCache, parse_money
+from graph.language.normalize import amount
+from graph.language.spans import Span, SpanKind
+from nodes.hearing import Found, Heard, Reader, clip, hear
 
-Extractor = Callable[[str, bool], "str | None"]
-_FOUND: DigestCache[str | None] = DigestCache(16384)
-
-
-def per_text(extract: Extractor) -> Extractor:
-    """``extract`` that reads each distinct text once (per ``asked``) and then answers from a cache."""
-
-    @functools.wraps(extract)
-    def cached(text: str, asked: bool) -> str | None:
-        salt = f"{extract.__module__}.{extract.__qualname__}:{asked}"
-        return _FOUND.get_or_compute(text, lambda t: extract(t, asked), salt=salt)
-
-    return cached
+# Prepositions that say a time phrase is a deadline or a window ("*within* two months", "*by* March").
+_TIME_PREPOSITIONS = frozenset({"in", "within", "by", "before", "until", "till", "around", "after", "over"})
+# Places named as where the customer comes from or goes to are not where their home is.
+_AWAY = frozenset({"from", "to"})
+_NO = frozenset({"no", "nope", "nah", "none", "nothing"})
 
 
-_STREET = re.compile(
-    r"\b\d{1,6}\s+(?:[A-Z][\w.'-]*\s+){1,4}(?:st(?:reet)?|ave(?:nue)?|rd|road|blvd|boulevard|dr(?:ive)?|"
-    r"ln|lane|way|ct|court|pl(?:ace)?|ter(?:race)?|cir(?:cle)?|pkwy|parkway|hwy|highway)\b\.?"
-    r"(?:,?\s+(?:apt|unit|#)\s*\w+)?",
-    re.IGNORECASE,
-)
-_MOTIVATION = re.compile(
-    r"\b(relocat\w+|moving (?:to|for|because)|new job|job (?:offer|transfer)|downsiz\w+|upsiz\w+|"
-    r"growing family|baby|kids|retir\w+|divorc\w+|inherit\w+|estate|passed away|investment|"
-    r"cash out|financial (?:reasons|trouble)|too (?:big|small)|empty nest\w*|closer to \w+)\b",
-    re.IGNORECASE,
-)
-_AREA = re.compile(r"\b(?:in|near|around|close to)\s+((?:the\s+)?[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+){0,2})")
-_PLAN = re.compile(
-    r"\b(free|basic|standard|starter|pro|premium|business|enterprise|team)\s+(?:plan|tier)\b", re.I
-)
-_SEATS = re.compile(r"\b(\d{1,5})\s+(?:seats|users|people|employees|agents|licen[cs]es)\b", re.I)
-_DEVICE = re.compile(
-    r"\b(iphone|ipad|android|windows|mac(?:book|os)?|linux|chrome|firefox|safari|edge|app|browser)\b", re.I
-)
-_ERROR = re.compile(r"\b(error(?: code)?[:\s]+[\w-]+|[\"“][^\"”]{4,60}[\"”]|\b[45]\d\d\b)", re.I)
-_ISSUE_CUE = re.compile(
-    r"\b(can'?t|cannot|won'?t|doesn'?t|not working|broken|error|problem|issue|charged|wrong|missing|"
-    r"late|never (?:arrived|came)|refund|cancel|crash\w*|fail\w*)\b",
-    re.I,
-)
-_CHARGE = re.compile(r"\b(charge[ds]?|bill(?:ed|ing)?|invoice|refund|fee|subscription|renew\w*)\b", re.I)
-_FEATURES = re.compile(
-    r"\b(pool|view|waterfront|ocean|lake|gated|privacy|wine cellar|guest house|acre\w*|"
-    r"\d+\s*(?:bed(?:room)?s?|bath(?:room)?s?)|garage|home office|gym|elevator|penthouse)\b",
-    re.I,
-)
-_BARE_AMOUNT = re.compile(
-    r"^\s*\$?\s?(\d[\d,.]*)\s*+(k|m|million|thousand)?\s*+\.?\s*+$", re.I
-)  # \s*+ as ORDER_CUE_RE
+def _word_before(text: str, span: Span) -> str:
+    words = text[: span.start].split()
+    return words[-1].lower().strip(",") if words else ""
 
 
-def _first(pattern: re.Pattern[str], text: str, group: int = 0) -> str | None:
-    m = pattern.search(text)
-    return m.group(group).strip() if m else None
+def _join(text: str, spans: list[Span]) -> str:
+    """Spans that follow each other with only "or", "and" or commas between them, as one value."""
+    first, last = spans[0], spans[0]
+    for span in spans[1:]:
+        gap = text[last.end : span.start].replace(",", " ").split()
+        if any(w.lower() not in ("or", "and") for w in gap):
+            break
+        last = span
+    return text[first.start : last.end]
 
 
-@per_text
-def address(text: str, asked: bool) -> str | None:
+def _amount(span: Span) -> float | None:
+    """The amount a span states; "around two million" reads from its first number word on."""
+    value = span.value
+    if value is not None:
+        return float(value)
+    words = span.text.split()
+    for start in range(1, len(words)):
+        found = amount(" ".join(words[start:]))
+        if found is not None:
+            return found
+    return None
+
+
+def dollars(value: float) -> str:
+    """ "$850,000", "$49.99"."""
+    return f"${value:,.0f}" if value.is_integer() or value >= 1000 else f"${value:,.2f}"
+
+
+def money(*, least: float = 0.0, budget: bool = False) -> Reader:
+    """An amount: the money spans of a turn, and its numbers when it answers the slot's question.
+
+    Args:
+        least: Smallest amount that counts ("3" is not a house price, "$50" not a budget).
+        budget: Prefer the amounts the customer states as a budget (the layer's budget cue) to others
+            ("we sold ours for 500k and can spend 700k").
+    """
+
+    def read(heard: Heard, asked: bool) -> Found | None:
+        kinds: tuple[SpanKind, ...] = ("money", "number") if asked else ("money",)
+        spans = [s for s in heard.spans(*kinds) if s.kind == "money" or asked or s.key]
+        amounts = [a for a in map(_amount, spans) if a is not None and a >= least]
+        budgets = [a for a in amounts if a in heard.cues.budget_amounts]
+        if budget and budgets:
+            amounts = budgets
+        return Found(dollars(max(amounts))) if amounts else None
+
+    return read
+
+
+def place(*, away: bool = False) -> Reader:
+    """A town, city or area: the place spans, or the answer to the slot's own question.
+
+    Args:
+        away: Also take places the customer comes from or goes to ("relocating to Denver").
+    """
+
+    def read(heard: Heard, asked: bool) -> Found | None:
+        kinds: tuple[SpanKind, ...] = ("place", "organisation") if asked else ("place",)
+        spans = [s for s in heard.spans(*kinds) if away or _word_before(heard.text, s) not in _AWAY]
+        if spans:
+            return Found(_join(heard.text, spans))
+        answer = heard.open_answer() if asked else None
+        return Found(answer) if answer and len(answer.split()) <= 5 else None
+
+    return read
+
+
+def address(heard: Heard, asked: bool) -> Found | None:
     """A street address ("12 Oak Street", "450 Park Ave, Apt 3")."""
-    return _first(_STREET, text)
+    spans = heard.spans("address")
+    if spans:
+        return Found(spans[0].text)
+    answer = heard.open_answer() if asked else None
+    return Found(answer) if answer and any(c.isdigit() for c in answer) else None
 
 
-@per_text
-def timeline(text: str, asked: bool) -> str | None:
-    """When the customer wants to move, buy or sell."""
-    return _first(TIMELINE_RE, text)
+def timeline(heard: Heard, asked: bool) -> Found | None:
+    """When the customer wants to move: the layer's time phrases ("within two months", "ASAP")."""
+    cues = heard.cues.find("timeline") + heard.cues.find("timeline", negated=True)
+    if cues:
+        cue = min(cues, key=lambda c: c.start)
+        before = heard.text[: cue.start].split()
+        lead = before[-1] if before and before[-1].lower() in _TIME_PREPOSITIONS else ""
+        return Found(f"{lead} {cue.text}".strip(), cue.label)
+    spans = [s for s in heard.spans("date", "time") if asked or s.key]
+    if spans:
+        return Found(_join(heard.text, spans))
+    answer = heard.open_answer() if asked else None
+    return Found(answer) if answer else None
 
 
-@per_text
-def motivation(text: str, asked: bool) -> str | None:
-    """Why they are selling ("relocating for a new job"), or the whole answer when asked directly."""
-    found = _first(_MOTIVATION, text)
-    if found:
-        return found
-    return text.strip()[:120] if asked and len(text.split()) >= 2 else None
+def financing(heard: Heard, asked: bool) -> Found | None:
+    """How the purchase is paid for: the layer's financing cue ("we're pre-approved", "cash")."""
+    cues = heard.cues.find("financing") + heard.cues.find("financing", negated=True)
+    if cues:
+        cue = cues[0]
+        ready = cue.label == "ready" and not cue.negated
+        return Found(clip(cue.text, 12), "ready" if ready else "not_ready")
+    answer = heard.open_answer() if asked else None
+    return Found(answer) if answer else None
 
 
-@per_text
-def money(text: str, asked: bool) -> str | None:
-    """A price or value; a bare number counts when the bot just asked for it."""
-    amounts = parse_money(text)
-    if amounts:
-        return f"${max(amounts):,.0f}"
-    m = _BARE_AMOUNT.match(text)
-    if asked and m:
-        value = float(m.group(1).replace(",", ""))
-        scale = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6}.get((m.group(2) or "").lower(), 1.0)
-        value *= scale
-        return f"${value:,.0f}" if value >= 1000 else None
-    return None
+def motivation(heard: Heard, asked: bool) -> Found | None:
+    """Why the customer wants to move: a reason they give, or their situation beside their request.
 
-
-@per_text
-def budget(text: str, asked: bool) -> str | None:
-    """A buyer's budget: an amount next to a budget cue, or any amount when asked."""
-    if asked or BUDGET_CUE_RE.search(text):
-        return money(text, asked)
-    return None
-
-
-@per_text
-def area(text: str, asked: bool) -> str | None:
-    """Where they want to live ("in Brookline", "near Central Park")."""
-    found = _first(_AREA, text, 1)
-    if found:
-        return found
-    return text.strip()[:60] if asked and 0 < len(text.split()) <= 5 else None
-
-
-@per_text
-def financing(text: str, asked: bool) -> str | None:
-    """Financing status: pre-approved, cash, needs a mortgage."""
-    return _first(FINANCING_RE, text)
-
-
-@per_text
-def email_or_account(text: str, asked: bool) -> str | None:
-    """An email address or an account id."""
-    return _first(LOOSE_EMAIL_RE, text) or _first(ACCOUNT_CUE_RE, text, 1)
-
-
-@per_text
-def order_id(text: str, asked: bool) -> str | None:
-    """An order number; a bare code counts when asked."""
-    found = _first(ORDER_CUE_RE, text, 1)
-    if found and any(ch.isdigit() for ch in found):
-        return found
-    bare = text.strip().strip(".#")
-    if asked and re.fullmatch(r"[A-Z0-9-]{5,20}", bare, re.I) and any(ch.isdigit() for ch in bare):
-        return bare
-    return None
-
-
-@per_text
-def issue(text: str, asked: bool) -> str | None:
-    """A description of the problem (the sentence that states it)."""
-    if not _ISSUE_CUE.search(text) and not asked:
+    "because we're downsizing", "we're relocating for a new job" (said with "I'd like to sell"), or
+    the whole answer to "What's prompting the move?"; never a question or a request for a person.
+    """
+    if heard.wants_person:
         return None
-    sentence = next((s for s in re.split(r"(?<=[.!?])\s+", text) if _ISSUE_CUE.search(s)), text)
-    return sentence.strip()[:160] or None
+    reasons = heard.said.of_kind("reason")
+    if not reasons and asked:
+        answer = heard.open_answer()
+        return Found(answer) if answer else None
+    if not reasons and heard.said.of_kind("request"):
+        taken = [(s.start, s.end) for s in heard.spans("address", "money", "id", "email", "phone")]
+        cued = [(c.start, c.end) for c in heard.cues.cues if c.kind in ("financing", "budget", "timeline")]
+        reasons = [
+            s
+            for s in heard.said.of_kind("situation")
+            if not any(s.start < e and b < s.end for b, e in [*taken, *cued])
+        ]
+    return Found(clip("; ".join(s.text for s in reasons))) if reasons else None
 
 
-@per_text
-def plan(text: str, asked: bool) -> str | None:
-    """The customer's plan ("Standard plan")."""
-    return _first(_PLAN, text)
+def customer_name(heard: Heard, asked: bool) -> Found | None:
+    """The customer's own name: as they introduce themselves, or a person named in reply to the question."""
+    if heard.said.intro_name:
+        return Found(heard.said.intro_name)
+    people = [s for s in heard.spans("person") if asked or s.key == "customer_name"]
+    return Found(people[0].text) if people else None
 
 
-@per_text
-def seats(text: str, asked: bool) -> str | None:
-    """Team size ("25 users")."""
-    return _first(_SEATS, text)
+def contact(heard: Heard, asked: bool) -> Found | None:
+    """An e-mail address or a phone number."""
+    spans = heard.spans("email", "phone")
+    if not spans and asked:
+        spans = [s for s in heard.spans("number", "id") if sum(c.isdigit() for c in s.text) >= 7]
+    return Found(spans[0].text) if spans else None
 
 
-@per_text
-def device(text: str, asked: bool) -> str | None:
-    """Device or browser; a named one ("iPhone") beats a generic "app"."""
-    found = [m.group(0) for m in _DEVICE.finditer(text)]
-    named = [f for f in found if f.lower() not in ("app", "browser")]
-    choices = named or found
-    return choices[0] if choices else None
+def identifier(key: str, *, email: bool = False) -> Reader:
+    """An id the customer gives: named by its cue ("my account is 88231"), or in reply to the question.
+
+    Args:
+        key: The layer's key for the id ("account_id", "order_id").
+        email: An e-mail address identifies the account as well as its id does.
+    """
+
+    def read(heard: Heard, asked: bool) -> Found | None:
+        spans = heard.spans("email") if email else []
+        spans += [s for s in heard.spans("id") if s.key == key]
+        if asked and not spans:
+            spans = [s for s in heard.spans("id", "number") if sum(c.isdigit() for c in s.text) >= 4]
+        if asked and not spans:
+            words = heard.text.strip().strip(".#").split()
+            if len(words) == 1 and any(c.isdigit() for c in words[0]):
+                return Found(words[0])  # a bare code: "A1234X"
+        return Found(spans[0].text) if spans else None
+
+    return read
 
 
-@per_text
-def error_message(text: str, asked: bool) -> str | None:
-    """An error code or quoted error text."""
-    return _first(_ERROR, text)
-
-
-@per_text
-def charge(text: str, asked: bool) -> str | None:
-    """The billing item in question, with its amount if given."""
-    what = _first(_CHARGE, text)
-    if not what:
+def issue(heard: Heard, asked: bool) -> Found | None:
+    """What goes wrong: the layer's failure cue, the customer's situation or request, or their answer."""
+    if heard.wants_person:
         return None
-    amount = money(text, False)
-    return f"{what} of {amount}" if amount else what
+    failures = heard.cues.find("failure")
+    if failures:
+        return Found(clip(failures[0].text))
+    if asked:
+        answer = heard.open_answer()
+        return Found(answer) if answer else None
+    stated = heard.said.of_kind("situation", "request")
+    return Found(clip(stated[0].text)) if stated else None
 
 
-@per_text
-def features(text: str, asked: bool) -> str | None:
-    """Property features a luxury client cares about."""
-    found = sorted({m.group(0).lower() for m in _FEATURES.finditer(text)})
-    return ", ".join(found) if found else None
+def request(heard: Heard, asked: bool) -> Found | None:
+    """What the customer asks us to do ("I'd like a refund"), or their answer to the question."""
+    if heard.wants_person:
+        return None
+    if asked:
+        answer = heard.open_answer()
+        return Found(answer) if answer else None
+    requests = heard.said.of_kind("request")
+    return Found(clip(requests[0].text)) if requests else None
+
+
+def goal(heard: Heard, asked: bool) -> Found | None:
+    """What the customer wants to do ("buy a flat", "sell my house at 12 Oak Street")."""
+    if heard.wants_person:
+        return None
+    if heard.said.action:
+        return Found(heard.said.action)
+    choices = [s for s in heard.reading.answers if s.key == "choice"]
+    if asked and choices:
+        return Found(choices[0].text)
+    answer = heard.open_answer() if asked else None
+    return Found(answer) if answer else None
+
+
+def noun(
+    heads: Iterable[str], *, counted: bool = False, bare: bool = False, kinds: tuple[SpanKind, ...] = ()
+) -> Reader:
+    """A noun phrase the slot is about: "Standard plan", "25 users", "error code E42", "iPhone".
+
+    Args:
+        heads: Lemmas of the nouns that name the slot's subject ("plan", "user", "code").
+        counted: Only phrases with a number ("25 users", not "users").
+        bare: A head noun on its own counts ("app"); else it needs a modifier ("Standard plan").
+        kinds: Span kinds that fill the slot on their own (a product name), unless they hold a digit.
+    """
+    names = frozenset(heads)
+
+    def read(heard: Heard, asked: bool) -> Found | None:
+        spans = [s for s in heard.spans(*kinds) if not any(c.isdigit() for c in s.text)] if kinds else []
+        if spans:
+            return Found(spans[0].text)
+        phrases = [
+            phrase
+            for lemma, phrase in heard.said.nouns
+            if lemma in names and (phrase[:1].isdigit() if counted else bare or " " in phrase)
+        ]
+        if phrases:
+            return Found(max(phrases, key=lambda p: p != p.lower()))  # a name ("iPhone") over "app"
+        if asked and counted:
+            numbers = heard.spans("number")
+            return Found(numbers[0].text) if numbers else None
+        return _answer_or_none(heard) if asked else None
+
+    return read
+
+
+def features(heard: Heard, asked: bool) -> Found | None:
+    """What a home must have: "with a pool and privacy", "it must have parking", a "waterfront home"."""
+    wants = list(heard.said.wants)
+    if not wants and asked and not (heard.asks or heard.wants_person):
+        wants = [phrase for _, phrase in heard.said.nouns]
+    return Found(", ".join(wants)) if wants else None
+
+
+def transaction(heard: Heard, asked: bool) -> Found | None:
+    """How the deal is structured: the layer's transaction terms ("1031 exchange", "trust")."""
+    terms = sorted({c.label for c in heard.cues.find("transaction")})
+    if terms:
+        return Found(", ".join(terms))
+    return _answer_or_none(heard) if asked else None
+
+
+def answer(heard: Heard, asked: bool) -> Found | None:
+    """Only the answer to the slot's own question (a use case, a preference)."""
+    return _answer_or_none(heard) if asked else None
+
+
+def _answer_or_none(heard: Heard) -> Found | None:
+    """The open answer, or "none" when the customer answers no ("No", "nope, nothing")."""
+    first = heard.text.strip().split()[:1]
+    if first and first[0].lower().strip(",.!") in _NO:
+        return Found("none")
+    found = heard.open_answer()
+    return Found(found) if found else None
+
+
+def first_of(*readers: Reader) -> Reader:
+    """The first of ``readers`` that finds a value."""
+
+    def read(heard: Heard, asked: bool) -> Found | str | None:
+        for reader in readers:
+            found = reader(heard, asked)
+            if found:
+                return found
+        return None
+
+    return read
+
+
+def clause_about(lemmas: Iterable[str]) -> Reader:
+    """The clause that talks about the slot's subject ("I was charged twice this month" for a charge)."""
+    words = frozenset(lemmas)
+
+    def read(heard: Heard, asked: bool) -> Found | None:
+        if heard.wants_person:
+            return None
+        about = [s for s in heard.said.said if s.lemmas & words and s.kind not in ("filler", "question")]
+        if about:
+            return Found(clip(about[0].text))
+        return _answer_or_none(heard) if asked else None
+
+    return read
+
+
+def label_of(reader: Reader, text: str) -> str:
+    """The label ``reader`` gives a value written as ``text`` (an older record kept only the value)."""
+    found = reader(hear(-1, text), False) if text else None
+    return found.label if isinstance(found, Found) else ""

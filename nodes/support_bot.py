@@ -13,8 +13,12 @@ SPEC = BotSpec(
     greeting="Hi, I'm the support assistant.",
     slots=(
         Slot("issue", "What seems to be the problem?", slots.issue),
-        Slot("account", "Could you give me the email or account id on your account?", slots.email_or_account),
-        Slot("order_id", "Which order is this about (order id)?", slots.order_id, "order id"),
+        Slot(
+            "account",
+            "Could you give me the email or account id on your account?",
+            slots.identifier("account_id", email=True),
+        ),
+        Slot("order_id", "Which order is this about (order id)?", slots.identifier("order_id"), "order id"),
     ),
     done="Thanks, I have everything: {summary}. I'm looking into it now.",
     after_done=(

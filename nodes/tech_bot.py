@@ -7,14 +7,35 @@ from nodes.base import BotSpec, Slot, make_bot
 from nodes.names import TECH_BOT
 from nodes.opening import opening_for
 
+# The nouns that name each slot's subject (not a reading of customer text).
+_DEVICE = (
+    "phone",
+    "iphone",
+    "android",
+    "ipad",
+    "laptop",
+    "computer",
+    "tablet",
+    "browser",
+    "app",
+    "device",
+    "pc",
+    "mac",
+)
+_ERROR = ("error", "code", "message")
+
 SPEC = BotSpec(
     name=TECH_BOT,
     title="technical specialist",
     greeting="Hi, I'm the technical specialist.",
     slots=(
         Slot("issue", "What exactly happens when it fails?", slots.issue, "symptom"),
-        Slot("device", "Which device and browser or app are you using?", slots.device),
-        Slot("error", "Do you see an error message or code?", slots.error_message),
+        Slot(
+            "device",
+            "Which device and browser or app are you using?",
+            slots.noun(_DEVICE, bare=True, kinds=("product",)),
+        ),
+        Slot("error", "Do you see an error message or code?", slots.noun(_ERROR)),
     ),
     done="Thanks: {summary}. Let's work through the fix step by step.",
     after_done=(

@@ -9,12 +9,12 @@ from conftest import make_settings
 
 from graph.runtime import BatonRuntime
 from graph.transcript import Turn
-from nodes import slots
-from nodes.base import find_slot_values, next_missing, offline_reply
+from nodes.base import BotSpec, find_slot_values
 from nodes.billing_bot import SPEC as BILLING
 from nodes.buyer_bot import SPEC as BUYER
 from nodes.concierge_bot import SPEC as CONCIERGE
 from nodes.luxury_specialist import SPEC as LUXURY
+from nodes.replies import next_missing, offline_reply
 from nodes.sales_bot import SPEC as SALES
 from nodes.seller_bot import SPEC as SELLER
 from nodes.support_bot import SPEC as SUPPORT
@@ -71,12 +71,7 @@ CASES = [
 
 @pytest.mark.parametrize(("spec", "policy", "said", "slot", "value"), CASES, ids=[c[0].name for c in CASES])
 async def test_bot_uses_what_was_said_before_the_handoff(
-    tmp_path: Path,
-    spec,
-    policy: str,
-    said: str,
-    slot: str,
-    value: str,  # type: ignore[no-untyped-def]
+    tmp_path: Path, spec: BotSpec, policy: str, said: str, slot: str, value: str
 ) -> None:
     async with BatonRuntime.open(make_settings(tmp_path, policy), checkpoint_url="memory") as rt:
         await rt.post_message("c", "Hello")
@@ -102,9 +97,12 @@ def test_bare_answers_count_only_when_asked() -> None:
     assert find_slot_values(SELLER, turns, {})["price_expectation"]["value"] == "$900,000"
     unasked = [Turn(index=0, role="customer", text="900k", speaker="customer")]
     assert "price_expectation" in find_slot_values(SELLER, unasked, {})  # "900k" has a magnitude: an amount
-    assert slots.money("3 bedrooms", asked=False) is None
-    assert slots.order_id("12345", asked=False) is None
-    assert slots.order_id("12345", asked=True) == "12345"
+    rooms = [Turn(index=0, role="customer", text="3 bedrooms", speaker="customer")]
+    assert "price_expectation" not in find_slot_values(SELLER, rooms, {})
+    bare = [Turn(index=0, role="customer", text="12345", speaker="customer")]
+    assert "order_id" not in find_slot_values(SUPPORT, bare, {})
+    asked = [Turn(index=0, role="bot", text=SUPPORT.slots[2].question), *bare]
+    assert find_slot_values(SUPPORT, asked, {})["order_id"]["value"] == "12345"
 
 
 def test_offline_reply_asks_the_next_missing_slot_then_summarises() -> None:

@@ -1,0 +1,346 @@
+"""What a customer's clauses state beyond typed values: reasons, requests, wants, who they are.
+
+The language layer (:mod:`graph.language`) reads typed values (places, dates, amounts, names) and cues
+(a request for a person, distress, financing). A bot and a brief also need what the customer says about
+their situation: why they sell ("we're relocating for a new job"), what they ask for ("sell my house"),
+what a home must have ("parking") or must not ("no ground floor"), what a question is about ("fees"),
+and whether a name is the customer introducing themselves. Each is read from the dependency parse of
+the shared pipeline, with :mod:`graph.language.scope` for clauses and negation, through closed classes
+of function words (causal subordinators, the copula, "with"), never a list of reasons or values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from graph.language.pipeline import shared_pipeline
+from graph.language.reading import read_turn
+from graph.language.scope import Clause, clauses, is_request, negated
+from graph.textutil import DigestCache
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Token
+
+ClauseKind = Literal["question", "request", "reason", "situation", "value", "other", "filler"]
+
+# Subordinators that introduce a cause ("because we're downsizing", "since my job moved") or a result
+# ("so the house is too big"): either says why.
+_CAUSAL_MARKS = frozenset({"because", "since", "as", "cause", "cuz", "so"})
+# Prepositions of cause: "because of a job relocation", "due to the divorce".
+_CAUSAL_PREPS = frozenset({"because", "due", "owing"})
+_FIRST_PERSON = frozenset({"i", "we", "my", "our", "me", "us"})
+_SELF_SUBJECTS = frozenset({"i", "this", "it", "me"})
+# Verbs whose object is a feature wanted ("we want a garage"), and those that want a modal to say so
+# ("it must have parking"; "we have two kids" states a fact).
+_WANTING = frozenset({"want", "need", "require", "prefer"})
+_HAVING = frozenset({"have", "include"})
+_MAX_ACTION_WORDS = 10
+_MODIFIERS = frozenset({"compound", "amod", "nummod", "punct", "npadvmod"})
+_CONTENT = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV", "AUX", "PRON", "X", "SYM"})
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """One clause of a turn and what it does.
+
+    Attributes:
+        kind: A question, a request, a reason (why), a situation (a statement about the customer), a
+            value (a copula naming a typed value: "my email is ..."), filler ("Hi", "Thanks!"), or other.
+        text: The clause as written, without a leading subordinator ("because").
+        start: Character offset of ``text`` in the turn.
+        end: Offset one past its last character.
+        lemmas: Lower-case lemmas of the clause's words.
+    """
+
+    kind: ClauseKind
+    text: str
+    start: int
+    end: int
+    lemmas: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Statements:
+    """What one customer turn states, read once per text.
+
+    Attributes:
+        said: The turn's clauses, in order.
+        intro_name: The name the customer introduces themselves with ("I'm Dana"), else "".
+        action: What the turn's first request asks to do ("sell my house at 12 Oak Street"), else "".
+        wants: Features the customer wants ("pool", "parking").
+        avoids: Features the customer does not want ("ground floor").
+        nouns: Every noun phrase head, as ``(lemma, phrase)``: ``("plan", "Standard plan")``,
+            ``("user", "25 users")``, ``("code", "error code E42")``.
+        topics: The noun phrases the turn's questions are about ("fees", "parking").
+        topic_words: Lemmas of the content words of the turn's questions.
+    """
+
+    said: tuple[Said, ...] = ()
+    intro_name: str = ""
+    action: str = ""
+    wants: tuple[str, ...] = ()
+    avoids: tuple[str, ...] = ()
+    nouns: tuple[tuple[str, str], ...] = ()
+    topics: tuple[str, ...] = ()
+    topic_words: frozenset[str] = frozenset()
+
+    def of_kind(self, *kinds: ClauseKind) -> list[Said]:
+        """The clauses of the given kinds, in order."""
+        return [s for s in self.said if s.kind in kinds]
+
+    @property
+    def asks(self) -> bool:
+        """True when the turn asks a question."""
+        return any(s.kind == "question" for s in self.said)
+
+
+_CACHE: DigestCache[Statements] = DigestCache(8192)
+
+
+def read_statements(text: str) -> Statements:
+    """What ``text`` states (see :class:`Statements`), parsed once and cached by a digest of the text."""
+    return _CACHE.get_or_compute(text, _read)
+
+
+def _asking(clause: Clause) -> bool:
+    sent = clause.head.sent
+    first = next((t for t in sent if not (t.is_punct or t.pos_ == "INTJ")), None)
+    wh_first = (
+        first is not None and first.tag_ in ("WDT", "WP", "WRB", "WP$") and first.i >= clause.tokens[0].i
+    )
+    return sent.text.rstrip().endswith("?") or wh_first
+
+
+def _cause(clause: Clause) -> tuple[int, int] | None:
+    """The span of a causal clause without its subordinator, or of the object of "because of"."""
+    head = clause.head
+    mark = next((c for c in head.children if c.dep_ == "mark" and c.lower_ in _CAUSAL_MARKS), None)
+    if head.dep_ == "advcl" and mark is not None:
+        words = [t for t in clause.tokens if t.i != mark.i and not t.is_punct]
+        return (words[0].idx, words[-1].idx + len(words[-1].text)) if words else None
+    for tok in clause.tokens:
+        if tok.lemma_.lower() in _CAUSAL_PREPS and tok.dep_ in ("prep", "mark", "advmod"):
+            objects = [g for c in tok.children for g in (c, *c.children) if g.dep_ == "pobj"]
+            if objects:
+                obj = objects[0]
+                first = tok.doc[obj.left_edge.i]
+                last = tok.doc[obj.right_edge.i]
+                return first.idx, last.idx + len(last.text)
+    return None
+
+
+def _names_a_value(clause: Clause, spans: list[tuple[int, int]]) -> bool:
+    """A copula that names a typed value ("my email is ...", "it's 88231") or introduces the speaker,
+    or a fragment that is only values ("88231", "next spring", "$2M")."""
+    inside = [any(s <= t.idx < e for s, e in spans) for t in clause.tokens if t.pos_ in _CONTENT]
+    if not clause.has_verb and inside and all(inside):
+        return True
+    head = clause.head
+    if head.lemma_ != "be":
+        return False
+    attrs = [c for c in head.children if c.dep_ in ("attr", "acomp")]
+    return any(any(s <= a.idx < e for s, e in spans) for a in attrs) or any(
+        a.ent_type_ == "PERSON" for a in attrs
+    )
+
+
+def _kind(clause: Clause, spans: list[tuple[int, int]]) -> ClauseKind:
+    if not any(t.pos_ in _CONTENT for t in clause.tokens):
+        return "filler"
+    if _asking(clause):
+        return "question"
+    if _cause(clause) is not None:
+        return "reason"
+    if _names_a_value(clause, spans):
+        return "value"
+    if is_request(clause) or _intends(clause.head):
+        return "request"
+    subject = next((c for c in clause.head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    if clause.has_verb and subject is not None and (subject.pos_ != "PRON" or _first_person(subject)):
+        return "situation"
+    return "other"
+
+
+def _first_person(subject: Token | None) -> bool:
+    if subject is None:
+        return False
+    return subject.lower_ in _FIRST_PERSON or any(c.lower_ in _FIRST_PERSON for c in subject.children)
+
+
+def _intends(head: Token) -> bool:
+    """ "Looking to sell our condo", "We're hoping to buy": a verb with a verbal complement, said by us."""
+    subject = next((c for c in head.children if c.dep_ == "nsubj"), None)
+    has_plan = any(c.dep_ == "xcomp" and c.pos_ == "VERB" for c in head.children)
+    return has_plan and (subject is None or subject.lower_ in _FIRST_PERSON)
+
+
+def _action(clause: Clause) -> str:
+    """The deepest verb of a request and what follows it: "I'd like to sell my house" -> "sell my house"."""
+    verb = clause.head
+    while True:
+        nxt = next((c for c in verb.children if c.dep_ in ("xcomp", "ccomp") and c.pos_ == "VERB"), None)
+        if nxt is None:
+            break
+        verb = nxt
+    if verb.pos_ not in ("VERB", "AUX"):
+        return ""  # a fragment ("A waterfront home with a pool") asks for no action
+    doc = verb.doc
+    end = min(verb.right_edge.i + 1, clause.tokens[-1].i + 1)
+    words = [t for t in doc[verb.i : end] if not t.is_punct or t.i < end - 1]
+    while words and (words[-1].is_punct or words[-1].lower_ in ("please", "pls")):
+        words.pop()
+    words = words[:_MAX_ACTION_WORDS]
+    return "".join(t.text_with_ws for t in words).strip() if words else ""
+
+
+def _phrase(noun: Token, *, codes: bool = False) -> str:
+    """A noun with the modifiers just before it, without determiners: "a big garden" -> "big garden".
+
+    ``codes`` also takes a code written after the noun: "error code E42", "error 404".
+    """
+    start = noun.i
+    doc = noun.doc
+    while start > 0 and doc[start - 1].dep_ in _MODIFIERS and _under(doc[start - 1], noun):
+        start -= 1
+    end = noun.i + 1
+    while codes and end < len(doc) and (doc[end].like_num or doc[end].pos_ in ("PROPN", "X", "NUM")):
+        end += 1
+    return doc[start:end].text
+
+
+def _under(tok: Token, noun: Token) -> bool:
+    """``tok`` modifies ``noun`` directly or through another modifier ("3-bedroom colonial")."""
+    node = tok
+    for _ in range(3):
+        if node.head.i == noun.i:
+            return True
+        node = node.head
+    return False
+
+
+def _conjuncts(tok: Token) -> list[Token]:
+    found = [tok]
+    for child in tok.children:
+        if child.dep_ == "conj" and child.pos_ in ("NOUN", "PROPN"):
+            found += _conjuncts(child)
+    return found
+
+
+def _features(doc: Doc) -> tuple[list[str], list[str]]:
+    """Features wanted ("with a pool", "must have parking") and refused ("no ground floor")."""
+    wants: list[str] = []
+    avoids: list[str] = []
+    for tok in doc:
+        if tok.pos_ not in ("NOUN", "PROPN") or tok.ent_type_ in ("MONEY", "DATE", "TIME", "CARDINAL"):
+            continue
+        head = tok.head
+        if any(c.dep_ == "det" and c.lower_ == "no" for c in tok.children):
+            avoids.append(_phrase(tok))
+        elif tok.dep_ == "pobj" and head.lower_ == "with":
+            target = avoids if negated(tok) else wants
+            target.extend(_phrase(t) for t in _conjuncts(tok))
+            described = head.head
+            if described.pos_ in ("NOUN", "PROPN", "ADV"):
+                wants.extend(c.text for c in described.children if c.dep_ == "compound" and c.pos_ == "NOUN")
+        elif tok.dep_ == "dobj" and _requires(head):
+            target = avoids if negated(tok) else wants
+            target.extend(_phrase(t) for t in _conjuncts(tok))
+    return list(dict.fromkeys(wants)), list(dict.fromkeys(avoids))
+
+
+def _requires(verb: Token) -> bool:
+    """ "We want a garage", "it must have parking", "we need to have a yard": a requirement, not a fact."""
+    lemma = verb.lemma_.lower()
+    if lemma in _WANTING:
+        return True
+    if lemma not in _HAVING:
+        return False
+    modal = any(c.tag_ == "MD" for c in verb.children)
+    return modal or (verb.dep_ == "xcomp" and verb.head.lemma_.lower() in _WANTING)
+
+
+def _intro_name(doc: Doc) -> str:
+    """The name after "I'm", "my name is", "this is", "call me" (the speaker introducing themselves)."""
+    for ent in doc.ents:
+        if ent.label_ != "PERSON":
+            continue
+        root = ent.root
+        while root.dep_ == "compound" and root.head.i != root.i:
+            root = root.head  # "This is Ana Silva calling": the name modifies the attribute
+        head = root.head
+        if root.dep_ == "attr" and head.lemma_ == "be":
+            subject = next((c for c in head.children if c.dep_ == "nsubj"), None)
+            if subject is not None and (
+                subject.lower_ in _SELF_SUBJECTS
+                or (subject.lemma_ == "name" and any(c.lower_ == "my" for c in subject.children))
+            ):
+                return ent.text
+        if head.lemma_ == "call" and any(c.lower_ == "me" for c in head.children):
+            return ent.text
+        if ent.start == next((t.i for t in doc if not (t.is_punct or t.pos_ == "INTJ")), -1) and all(
+            t.is_punct or t.ent_type_ == "PERSON" or t.pos_ == "INTJ" for t in doc
+        ):
+            return ent.text  # the name typed on its own
+    for tok in doc:  # "Call me Bob": the model often tags no entity after "call me"
+        if tok.lemma_ == "call" and any(c.lower_ == "me" for c in tok.children):
+            names = [c for c in tok.children if c.pos_ == "PROPN" and c.dep_ in ("npadvmod", "oprd", "dobj")]
+            if names:
+                return names[0].text
+    return ""
+
+
+def _topics(doc: Doc, questions: list[Clause]) -> tuple[list[str], set[str]]:
+    phrases: list[str] = []
+    lemmas: set[str] = set()
+    for clause in questions:
+        members = {t.i for t in clause.tokens}
+        for chunk in doc.noun_chunks:
+            if chunk.root.i not in members or chunk.root.pos_ == "PRON" or chunk.root.tag_ in ("WP", "WDT"):
+                continue
+            words = [t for t in chunk if t.pos_ not in ("DET", "PRON") and t.tag_ != "PRP$"]
+            if words:
+                phrases.append(" ".join(t.text for t in words))
+        lemmas.update(
+            t.lemma_.lower()
+            for t in clause.tokens
+            if t.pos_ in ("NOUN", "VERB", "ADJ", "ADV", "PROPN") and t.is_alpha
+        )
+    return phrases, lemmas
+
+
+def _read(text: str) -> Statements:
+    doc = shared_pipeline().parse(text)
+    spans = [(s.start, s.end) for s in read_turn(text).spans]
+    said: list[Said] = []
+    requests: list[Clause] = []
+    questions: list[Clause] = []
+    intro = _intro_name(doc)
+    for clause in clauses(doc):
+        kind = _kind(clause, spans)
+        if intro and intro in clause.text and kind in ("request", "other", "situation"):
+            kind = "value"  # "Call me Bob", "This is Ana calling": an introduction
+        start, end = (_cause(clause) if kind == "reason" else None) or (clause.start, clause.end)
+        words = frozenset(t.lemma_.lower() for t in clause.tokens if not t.is_punct)
+        said.append(Said(kind, text[start:end], start, end, words))
+        if kind == "request":
+            requests.append(clause)
+        elif kind == "question":
+            questions.append(clause)
+    wants, avoids = _features(doc)
+    nouns = tuple(
+        (t.lemma_.lower(), _phrase(t, codes=True))
+        for t in doc
+        if t.pos_ in ("NOUN", "PROPN") and t.dep_ != "compound"
+    )
+    topics, asked_words = _topics(doc, questions)
+    return Statements(
+        said=tuple(said),
+        intro_name=intro,
+        action=next((a for a in map(_action, requests) if a), ""),
+        wants=tuple(wants),
+        avoids=tuple(avoids),
+        nouns=nouns,
+        topics=tuple(dict.fromkeys(topics)),
+        topic_words=frozenset(asked_words),
+    )

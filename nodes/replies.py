@@ -1,0 +1,144 @@
+"""What a bot says offline: the next slot question, an acknowledgement, an answer, a summary.
+
+A customer who asks something gets an answer from what the bot knows about its own process, or an
+acknowledgement of the topic ("Good question — I'll make sure our agent covers fees."), then the next
+slot question; a request for a person is acknowledged. Once a person has dealt with the case, a
+question gets its answer and the bot does not start its qualification again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nodes.base import BotSpec, Slot
+    from nodes.hearing import Heard
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Something a bot knows about its own process, and the questions it answers.
+
+    Attributes:
+        about: Sets of lemmas; a question whose content words include every lemma of one set is
+            answered ({"long", "take"} answers "How long does it take?").
+        text: The answer, one or two sentences.
+    """
+
+    about: tuple[frozenset[str], ...]
+    text: str
+
+    def answers(self, words: frozenset[str]) -> bool:
+        """True when a question with these content lemmas is one this answer covers."""
+        return any(needed <= words for needed in self.about)
+
+
+def knows(text: str, *about: str) -> Answer:
+    """An :class:`Answer`: each of ``about`` is a space-separated set of lemmas ("long take")."""
+    return Answer(tuple(frozenset(a.split()) for a in about), text)
+
+
+def value_of(collected: Mapping[str, Any], name: str) -> str | None:
+    """The value collected for slot ``name``, or ``None``."""
+    item = collected.get(name)
+    if isinstance(item, Mapping):
+        value = item.get("value")
+        return str(value) if value is not None else None
+    return None
+
+
+def _title(spec: BotSpec, name: str) -> str:
+    slot = spec.slot(name)
+    return slot.title if slot else name.replace("_", " ")
+
+
+def next_missing(spec: BotSpec, collected: Mapping[str, Any]) -> Slot | None:
+    """The first slot still unknown that the bot asks for."""
+    return next((s for s in spec.slots if s.ask and value_of(collected, s.name) is None), None)
+
+
+def offline_reply(
+    spec: BotSpec,
+    *,
+    collected: Mapping[str, Any],
+    new: Mapping[str, Any],
+    opening: str | None,
+    first_time: bool = False,
+    summarized: bool = False,
+    latest: Heard | None = None,
+    settled: bool = False,
+) -> str:
+    """Compose a rule-based reply: greeting or opening, acknowledgement, an answer, the next question.
+
+    Args:
+        spec: The bot.
+        collected: Slot values known before this turn.
+        new: Slot values found now (from this turn or an earlier one no bot had read yet).
+        opening: The bot's first line after a handoff to it, if any.
+        first_time: The bot has not spoken in this conversation yet (it greets).
+        summarized: The bot already summarised a complete qualification.
+        latest: The customer's turn being answered (None when the bot speaks without one).
+        settled: A person already dealt with the case (closed or returned it): a question gets an
+            answer, not the qualification again.
+    """
+    parts: list[str] = []
+    if opening:
+        parts.append(opening)
+    elif first_time:
+        parts.append(spec.greeting)
+    said_now = {k: v for k, v in new.items() if latest is None or v.get("turn") == latest.index}
+    if said_now and not opening:
+        noted = ", ".join(f"{_title(spec, k)}: {v['value']}" for k, v in said_now.items())
+        parts.append(f"Thanks, noted ({noted}).")
+    merged = {**collected, **new}
+    missing = next_missing(spec, merged)
+    aside = respond_to(spec, latest) if latest is not None else None
+    if aside:
+        parts.append(aside)
+    if aside and (settled or (missing is None and summarized)):
+        parts.append("Is there anything else I can help you with?")
+    elif missing is not None:
+        parts.append(f"In the meantime, {_lower_first(missing.question)}" if aside else missing.question)
+    elif summarized and not new:
+        parts.append(spec.after_done)
+    else:
+        summary = "; ".join(
+            f"{s.title}: {value_of(merged, s.name)}" for s in spec.slots if value_of(merged, s.name)
+        )
+        parts.append(spec.done.format(summary=summary))
+        advice = spec.advice(merged)
+        if advice:
+            parts.append(advice)
+    return " ".join(parts)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def respond_to(spec: BotSpec, heard: Heard) -> str | None:
+    """What the bot says to a turn that asks for a person or asks a question, else ``None``.
+
+    A question is answered from what the bot knows about its own process, or acknowledged by its
+    topic ("Good question — I'll make sure our agent covers fees.").
+    """
+    if heard.wants_person:
+        return "I've passed on that you'd like to talk to a person; one of our agents will be in touch."
+    if not heard.asks:
+        return None
+    words = heard.said.topic_words
+    known = next((a.text for a in (*spec.knowledge, *_general(spec)) if a.answers(words)), None)
+    if known:
+        return known
+    topics = heard.said.topics
+    if len(topics) == 1:
+        return f"Good question — I'll make sure our agent covers {topics[0]}."
+    return "Good question — I'll make sure our agent gets back to you on that."
+
+
+def _general(spec: BotSpec) -> tuple[Answer, ...]:
+    """What every bot can answer: what happens next is the first sentence of its closing message."""
+    first = spec.after_done.split(". ")[0].rstrip(".") + "."
+    return (knows(first, "next", "happen", "step"),)
