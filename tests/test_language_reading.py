@@ -57,6 +57,23 @@ def test_values_are_normalised(kind: str, text: str, normalised: str | None) -> 
     assert span.value == normalised
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "8449 Lexington Ave  Raleigh, TX 30212",
+        "Sure.  My account ID is JG1WSZVJ2Z.  My Order ID is 2196576296.",
+    ],
+)
+def test_every_span_holds_a_value(text: str) -> None:
+    # Double spaces are tokens of their own: what is left of an entity around them is no value.
+    assert all(any(c.isalnum() for c in s.text) for s in read_turn(text).spans)
+
+
+def test_a_number_word_answers_how_many() -> None:
+    reading = read_turn("at least four, plus an office", "How many bedrooms do you need?")
+    assert [(s.key, s.value) for s in reading.answers] == [("number_of_bedrooms", "4")]
+
+
 def test_dates_normalise_to_iso() -> None:
     (span,) = read_turn("I'd like to visit on March 5th.").of_kind("date")
     assert span.value is not None

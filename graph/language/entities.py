@@ -84,6 +84,11 @@ def _kind(label: str, text: str) -> SpanKind | None:
     return kind
 
 
+def _empty(token: Token) -> bool:
+    """A token that carries no value: spaces, punctuation, pronouns, stop words other than numbers."""
+    return token.is_space or token.is_punct or token.pos_ == "PRON" or (token.is_stop and not token.like_num)
+
+
 def _uncovered(doc: Doc, start: int, end: int, spans: list[Span]) -> tuple[int, int]:
     """The part of an entity after (or before) a span that claimed its other end, edges trimmed.
 
@@ -94,9 +99,9 @@ def _uncovered(doc: Doc, start: int, end: int, spans: list[Span]) -> tuple[int, 
         token = doc[i]
         return not any(s.overlaps(token.idx, token.idx + len(token.text)) for s in spans)
 
-    while start < end and (not free(start) or doc[start].is_punct):
+    while start < end and (not free(start) or doc[start].is_punct or doc[start].is_space):
         start += 1
-    while end > start and (not free(end - 1) or doc[end - 1].is_punct):
+    while end > start and (not free(end - 1) or doc[end - 1].is_punct or doc[end - 1].is_space):
         end -= 1
     return start, end
 
@@ -132,8 +137,8 @@ def find_spans(doc: Doc) -> list[Span]:
         if end <= start:
             return
         first, last = doc[start], doc[end - 1]
-        if all(t.is_stop or t.is_punct or t.pos_ == "PRON" for t in doc[start:end]):
-            return  # "one", "that", "up to": not a value
+        if all(_empty(t) for t in doc[start:end]):
+            return  # "that", "up to", "  ": not a value
         if (
             label == "DATE"
             and first.pos_ == "DET"

@@ -35,23 +35,19 @@ def _date_parser() -> DateDataParser:
 
 def amount(text: str) -> float | None:
     """The number an amount or count states: "$1.8M" -> 1800000, "sixty dollars" -> 60, "700k" -> 700000."""
-    from number_parser import parse_number
+    from number_parser import parse
 
     lower = text.lower().replace("$", " ").replace("€", " ").replace("£", " ")
+    if not any(c.isdigit() for c in lower):
+        lower = parse(lower)  # number words as digits: "at least four" -> "at least 4"
     match = _NUMBER.search(lower)
-    if match:
-        value = float(match.group(0).replace(",", ""))
-        rest = lower[match.end() :].split()
-        glued = re.match(r"[a-z]+", lower[match.end() :])
-        suffix = glued.group(0) if glued else (rest[0] if rest else "")
-        if suffix in _MULTIPLIERS:
-            value *= _MULTIPLIERS[suffix]
-        return value
-    words = [
-        w for w in re.findall(r"[a-z-]+", lower) if w not in {"dollars", "dollar", "bucks", "usd", "euros"}
-    ]
-    parsed = parse_number(" ".join(words)) if words else None
-    return float(parsed) if parsed is not None else None
+    if not match:
+        return None
+    value = float(match.group(0).replace(",", ""))
+    glued = re.match(r"\s?([a-z]+)", lower[match.end() :])
+    if glued and glued.group(1) in _MULTIPLIERS:
+        value *= _MULTIPLIERS[glued.group(1)]
+    return value
 
 
 def _digits(number: float) -> str:
