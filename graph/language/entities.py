@@ -38,7 +38,7 @@ LABEL_KINDS: dict[str, SpanKind] = {
     "ADDRESS": "address",
 }
 # Labels the model splits one value over when two of them touch.
-_JOINABLE = {"DATE", "TIME", "GPE"}
+_JOINABLE = {"DATE", "TIME", "GPE", "ORG", "FAC"}
 _PLACE_LABELS = {"GPE", "LOC", "FAC"}
 _REGION_LABELS = {"GPE", "LOC", "ORG", "NORP", "FAC"}
 
