@@ -23,7 +23,9 @@ from api.cli_chat import run_chat, run_demo
 from api.cli_eval import eval_app
 from api.cli_policy import explain_policy
 from desk.cli import desk_app
+from graph.handoffs import HandoffLoadError, load_registry
 from graph.policy_store import check_policy_file
+from graph.settings import get_settings
 from policies.loader import PolicyError
 
 app = typer.Typer(help="Baton: conversation handoffs between bots and humans.", no_args_is_help=True)
@@ -129,6 +131,12 @@ def serve(
     """Run the HTTP/WebSocket API (uvicorn on the ``api.app:create_app`` factory)."""
     import uvicorn
 
+    settings = get_settings()
+    modules = [m.strip() for m in settings.handoff_modules.split(",") if m.strip()]
+    try:  # fail here, with a message, rather than in every worker's start-up
+        load_registry(modules)
+    except HandoffLoadError as exc:
+        raise fail(str(exc)) from exc
     uvicorn.run(
         "api.app:create_app",
         factory=True,

@@ -66,6 +66,7 @@ def desk_request(conversation_id: str, record: HandoffRecord) -> HandoffRequest:
         reason=record.reason,
         trigger=record.trigger,
         brief=record.brief,
+        metadata=record.metadata,
     )
 
 

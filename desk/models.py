@@ -180,6 +180,9 @@ class HandoffRequest(BaseModel):
     reason: str = ""
     trigger: str = ""
     brief: dict[str, Any] = Field(default_factory=dict, description="Opaque context brief (JSON).")
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="What a code handoff attached (shown to agents)."
+    )
     created_at: datetime | None = Field(default=None, description="Defaults to the desk clock's now.")
 
 

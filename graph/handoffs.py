@@ -21,6 +21,8 @@ amended copy (``proposed.changed(urgency="high")``); ``after_handoff`` hooks see
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,11 +53,14 @@ class HandoffContext:
     customer: Mapping[str, Any] = field(default_factory=dict)
 
 
-ConditionFn = Callable[[HandoffContext], "bool | str | None"]
+ConditionFn = Callable[[HandoffContext], "bool | str | Awaitable[bool | str | None] | None"]
 BeforeHook = Callable[
     [HandoffContext, HandoffRecord], "HandoffRecord | Awaitable[HandoffRecord | None] | None"
 ]
-AfterHook = Callable[[HandoffContext, HandoffRecord], "Awaitable[None] | None"]
+AfterHook = Callable[
+    [HandoffContext, HandoffRecord], "HandoffRecord | Awaitable[HandoffRecord | None] | None"
+]
+ENTRY_POINT_GROUP = "baton.handoffs"
 
 
 @dataclass(frozen=True)
@@ -70,9 +75,11 @@ class CodeHandoff:
     narration: str
     metadata: Mapping[str, Any]
 
-    def fire(self, ctx: HandoffContext) -> str | None:
-        """Return the target this condition hands to for ``ctx``, or ``None``."""
+    async def fire(self, ctx: HandoffContext) -> str | None:
+        """Return the target this condition hands to for ``ctx``, or ``None`` (async conditions awaited)."""
         result = self.fn(ctx)
+        if inspect.isawaitable(result):
+            result = await result
         if isinstance(result, str):
             return result or None
         if result is True:
@@ -81,6 +88,15 @@ class CodeHandoff:
                 raise TypeError(msg)
             return self.target
         return None
+
+
+class HandoffFallback(Exception):
+    """Raised by an ``after_handoff`` hook: hand to ``target`` instead (e.g. the queue is closed)."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        self.target = target
+        self.reason = reason
+        super().__init__(f"fall back to {target}: {reason}")
 
 
 class HandoffRegistry:
@@ -124,18 +140,28 @@ class HandoffRegistry:
         return fn
 
     def after_handoff(self, fn: AfterHook) -> AfterHook:
-        """Register a hook run after a handoff was recorded."""
+        """Register a hook run on the completed handoff before it is committed.
+
+        It may return an amended copy (``record.changed(...)``) or raise ``HandoffFallback`` to hand to
+        another target instead.
+        """
         self.after.append(fn)
         return fn
+
+    def merge(self, other: HandoffRegistry) -> None:
+        """Add another registry's conditions and hooks after this one's."""
+        self.conditions.extend(other.conditions)
+        self.before.extend(other.before)
+        self.after.extend(other.after)
 
     def static_targets(self) -> set[str]:
         """Targets named in decorators, checked against the policy at start-up."""
         return {c.target for c in self.conditions if c.target is not None}
 
-    def first_match(self, ctx: HandoffContext) -> tuple[CodeHandoff, str] | None:
+    async def first_match(self, ctx: HandoffContext) -> tuple[CodeHandoff, str] | None:
         """The first registered condition that fires, with its target."""
         for cond in self.conditions:
-            target = cond.fire(ctx)
+            target = await cond.fire(ctx)
             if target:
                 return cond, target
         return None
@@ -150,12 +176,57 @@ class HandoffRegistry:
                 proposed = result
         return proposed
 
-    async def run_after(self, ctx: HandoffContext, record: HandoffRecord) -> None:
-        """Notify every ``after_handoff`` hook."""
+    async def run_after(self, ctx: HandoffContext, record: HandoffRecord) -> HandoffRecord:
+        """Apply every ``after_handoff`` hook in order; a hook may raise ``HandoffFallback``."""
         for hook in self.after:
             result = hook(ctx, record)
             if inspect.isawaitable(result):
-                await result
+                result = await result
+            if isinstance(result, HandoffRecord):
+                record = result
+        return record
+
+
+class HandoffLoadError(ImportError):
+    """A module named in BATON_HANDOFF_MODULES (or an entry point) could not be loaded."""
+
+
+def load_registry(modules: Sequence[str], *, entry_points: bool = True) -> HandoffRegistry:
+    """The code handoffs a server runs: the package decorators', each module's, each entry point's.
+
+    A module (or an entry point's object) may provide ``register(registry)`` (called with the
+    registry) or a ``registry`` (a ``HandoffRegistry``, merged); a module with neither registers at
+    import through this package's ``@handoff``/``@before_handoff``/``@after_handoff`` decorators.
+
+    Raises:
+        HandoffLoadError: A module or an entry point cannot be loaded.
+    """
+    sources: list[object] = []
+    for name in modules:
+        try:
+            sources.append(importlib.import_module(name))
+        except Exception as exc:
+            msg = f"cannot load code handoffs from module {name!r}: {exc}"
+            raise HandoffLoadError(msg) from exc
+    if entry_points:
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                sources.append(ep.load())
+            except Exception as exc:
+                msg = f"cannot load code handoffs from entry point {ep.name!r} ({ep.value}): {exc}"
+                raise HandoffLoadError(msg) from exc
+    registry = HandoffRegistry()
+    registry.merge(default_registry)  # imports above may have used the decorators
+    for source in sources:
+        provided = source if isinstance(source, HandoffRegistry) else getattr(source, "registry", None)
+        register = getattr(source, "register", None)
+        if isinstance(provided, HandoffRegistry):
+            registry.merge(provided)
+        elif callable(register):
+            register(registry)
+        elif callable(source) and not isinstance(source, type) and not inspect.ismodule(source):
+            source(registry)  # an entry point naming a register function
+    return registry
 
 
 default_registry = HandoffRegistry()

@@ -25,7 +25,7 @@ from graph.builder import BatonGraph, build_graph
 from graph.case_memory import CaseMemory
 from graph.checkpointer import open_checkpointer
 from graph.deps import BatonContext
-from graph.handoffs import HandoffRegistry, default_registry
+from graph.handoffs import HandoffRegistry, load_registry
 from graph.models import make_chat_model
 from graph.policy_store import PolicyStore
 from graph.runtime_models import CheckpointInfo, ConversationView, TurnReply, TurnResult
@@ -107,7 +107,9 @@ class BatonRuntime:
         """Open the checkpointer, load the policy and compile the graph for the process's lifetime."""
         settings = settings or get_settings()
         model = make_chat_model(settings)
-        registry = registry or default_registry
+        if registry is None:
+            modules = [m.strip() for m in settings.handoff_modules.split(",") if m.strip()]
+            registry = load_registry(modules)
         policies = PolicyStore(settings.policy)
         unknown = registry.static_targets() - set(policies.current().policy.targets)
         if unknown:

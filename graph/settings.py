@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         description="How briefs and signals ask for JSON: auto = json_schema for OpenAI itself, "
         "function_calling (a forced tool call) for any other endpoint.",
     )
+    model_quote_values: bool = Field(
+        default=False,
+        description="Offer the brief's fact values to the model as an enum of the customer's phrases, so "
+        "a grammar-constrained endpoint can only quote them (for small local models).",
+    )
     offline: bool = Field(default=False, description="Force the offline analyzers even if a model is set.")
     brief_budget_tokens: int = Field(default=400, description="Token budget of a handoff brief.")
     case_memory: bool = Field(default=True, description="Index resolved handoffs and cite similar cases.")
@@ -70,6 +75,11 @@ class Settings(BaseSettings):
         description="Customer turns run at once per worker before new ones get 503 (0: no limit).",
     )
     webhook_urls: str = Field(default="", description="Comma-separated URLs that receive handoff events.")
+    handoff_modules: str = Field(
+        default="",
+        description="Comma-separated modules with code handoffs (register(registry), a registry, or the "
+        "@handoff decorators); entry points of the group baton.handoffs load too.",
+    )
     profile_secret: SecretStr | None = Field(
         default=None,
         description="HMAC key for signed customer profiles (vip, plan...): only a profile signed with it, "

@@ -7,6 +7,7 @@ is never re-routed: the turn is recorded and the human node pauses again.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,16 +20,17 @@ from langgraph.types import Command, Send
 
 from graph.context import build_brief
 from graph.deps import BatonContext
-from graph.handoffs import HandoffContext, HandoffRejected
+from graph.handoffs import HandoffContext, HandoffFallback, HandoffRejected
 from graph.priority import URGENCY_MULTIPLIER, handoff_priority
 from graph.signals import Signals
 from graph.state import BatonState, ConsultTask, HandoffRecord, RoutingDecision, all_handoffs
-from graph.transcript import to_turns
+from graph.transcript import Turn, to_turns
 from nodes.names import BOT_NODES, CONSULT, HUMAN_AGENT, BotName
 from policies.evaluator import first_match
 from policies.loader import LoadedPolicy
 from policies.models import Rule, Urgency
 
+log = logging.getLogger("baton.router")
 Goto = BotName | Literal["human_agent", "consult"]
 DESTINATIONS: tuple[str, ...] = (*BOT_NODES, HUMAN_AGENT, CONSULT)
 
@@ -106,7 +108,7 @@ def _from_rule(turn: _Turn, rule: Rule) -> HandoffRecord:
     )
 
 
-def _decide(
+async def _decide(
     turn: _Turn, ctx: BatonContext, hctx: HandoffContext, context: dict[str, Any]
 ) -> tuple[HandoffRecord | None, Rule | None, str]:
     """Return (proposed handoff or None to stay, matched consult rule, explanation)."""
@@ -116,7 +118,7 @@ def _decide(
         return None, rule, f"rule {rule.id}: consult {', '.join(rule.consult)}"
     if rule is not None:
         return _from_rule(turn, rule), None, f"rule {rule.id} matched"
-    code = ctx.registry.first_match(hctx)
+    code = await ctx.registry.first_match(hctx)
     if code is not None:
         cond, target = code
         proposed = _propose(
@@ -218,18 +220,11 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
         proposed, consult_rule = _manual(turn, escalation), None
         explanation = f"manual escalation: {proposed.reason}"
     else:
-        proposed, consult_rule, explanation = _decide(turn, ctx, hctx, context)
+        proposed, consult_rule, explanation = await _decide(turn, ctx, hctx, context)
 
     if consult_rule is not None:
         asker = active or policy.entry
-        update["routing"] = RoutingDecision(
-            target=asker,
-            rule_id=consult_rule.id,
-            policy=policy.name,
-            policy_version=loaded.version,
-            handoff=False,
-            explanation=explanation,
-        )
+        update["routing"] = _decision(loaded, asker, consult_rule.id, explanation, handoff=False)
         update["active_agent"] = asker
         sends = [
             Send(
@@ -255,32 +250,67 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
             proposed = None
     if proposed is None or proposed.to == active:
         target = active or policy.entry
-        update["routing"] = RoutingDecision(
-            target=target,
-            rule_id="stay" if proposed is None else proposed.rule_id,
-            policy=policy.name,
-            policy_version=loaded.version,
-            handoff=False,
-            explanation=explanation,
-        )
+        rule_id = "stay" if proposed is None else proposed.rule_id
+        update["routing"] = _decision(loaded, target, rule_id, explanation, handoff=False)
         return Command(goto=target, update=update)  # type: ignore[arg-type]
 
-    target_spec = policy.targets[proposed.to]
-    kind = target_spec.kind  # a hook may have changed the target: its kind and queue follow it
-    node = HUMAN_AGENT if kind == "human" else proposed.to
     # The first assignment of a new conversation to a bot hands nothing over: no brief needed.
-    first_assignment = not active and kind == "bot"
-    update["routing"] = RoutingDecision(
-        target=proposed.to,
-        rule_id=proposed.rule_id,
-        policy=policy.name,
+    if not active and policy.targets[proposed.to].kind == "bot":
+        update["routing"] = _decision(loaded, proposed.to, proposed.rule_id, explanation, handoff=False)
+        return Command(goto=proposed.to, update={**update, "active_agent": proposed.to})  # type: ignore[arg-type]
+
+    record = await _complete(proposed, turns, signals, ctx, loaded)
+    try:
+        record = await ctx.registry.run_after(hctx, record)
+    except HandoffFallback as fallback:
+        if fallback.target not in policy.targets or fallback.target == active:
+            log.warning(
+                "after_handoff fell back to %r, which this policy cannot hand to; ignored", fallback.target
+            )
+        else:
+            explanation += f"; fell back to {fallback.target}: {fallback.reason}"
+            instead = _propose(
+                turn,
+                fallback.target,
+                rule_id=f"{proposed.rule_id}:fallback",
+                reason=fallback.reason,
+                trigger=proposed.trigger,
+                urgency=proposed.urgency,
+                metadata=proposed.metadata,
+            )
+            record = await _complete(instead, turns, signals, ctx, loaded)
+    update["routing"] = _decision(loaded, record.to, record.rule_id, explanation, handoff=True)
+    speaker = active or policy.entry
+    update.update(
+        handoff=record.to_state(),
+        handoffs={record.id: record.to_state()},
+        messages=[AIMessage(record.narration, name=speaker)],
+        active_agent=HUMAN_AGENT if record.kind == "human" else record.to,
+        status="awaiting_human" if record.kind == "human" else "bot",
+    )
+    node = HUMAN_AGENT if record.kind == "human" else record.to
+    return Command(goto=node, update=update)  # type: ignore[arg-type]
+
+
+def _decision(
+    loaded: LoadedPolicy, target: str, rule_id: str, explanation: str, *, handoff: bool
+) -> RoutingDecision:
+    return RoutingDecision(
+        target=target,
+        rule_id=rule_id,
+        policy=loaded.policy.name,
         policy_version=loaded.version,
-        handoff=not first_assignment,
+        handoff=handoff,
         explanation=explanation,
     )
-    if first_assignment:
-        return Command(goto=node, update={**update, "active_agent": proposed.to})  # type: ignore[arg-type]
 
+
+async def _complete(
+    proposed: HandoffRecord, turns: list[Turn], signals: Signals, ctx: BatonContext, loaded: LoadedPolicy
+) -> HandoffRecord:
+    """The proposal made a handoff: its target's kind, queue and skills, the brief, priority, narration."""
+    target_spec = loaded.policy.targets[proposed.to]
+    kind = target_spec.kind  # a hook may have changed the target: its kind and queue follow it
     brief = await build_brief(
         turns,
         target=proposed.to,
@@ -293,7 +323,7 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
     # One urgency for the handoff and its brief: the more urgent of the rule's and the brief's reading.
     urgency = max(proposed.urgency, brief.urgency, key=URGENCY_MULTIPLIER.__getitem__)
     brief = brief.model_copy(update={"urgency": urgency})
-    record = proposed.changed(
+    return proposed.changed(
         kind=kind,
         queue=proposed.to if kind == "human" else "",
         urgency=urgency,
@@ -308,13 +338,3 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
         status="active",
         brief=brief.model_dump(mode="json", exclude={"transcript"}),
     )
-    speaker = active or policy.entry
-    update.update(
-        handoff=record.to_state(),
-        handoffs={record.id: record.to_state()},
-        messages=[AIMessage(record.narration, name=speaker)],
-        active_agent=HUMAN_AGENT if kind == "human" else proposed.to,
-        status="awaiting_human" if kind == "human" else "bot",
-    )
-    await ctx.registry.run_after(hctx, record)
-    return Command(goto=node, update=update)  # type: ignore[arg-type]

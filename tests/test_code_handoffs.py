@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import make_settings
 
-from graph.handoffs import HandoffContext, HandoffRegistry, HandoffRejected
+from api.app import create_app
+from graph.handoffs import HandoffContext, HandoffFallback, HandoffRegistry, HandoffRejected
 from graph.runtime import BatonRuntime
 from graph.state import HandoffRecord
+from tests.test_api_support import ADMIN, Api, api_settings
 
 
 async def test_decorated_condition_fires_after_yaml_rules(tmp_path: Path) -> None:
@@ -110,4 +114,69 @@ def test_dynamic_condition_returning_true_is_an_error() -> None:
         return True
 
     with pytest.raises(TypeError, match="must return a target name"):
-        registry.conditions[0].fire(None)  # type: ignore[arg-type]
+        asyncio.run(registry.conditions[0].fire(None))  # type: ignore[arg-type]
+
+
+async def test_async_conditions_are_awaited(tmp_path: Path) -> None:
+    """A coroutine condition used to be truthy and never awaited: the handoff never fired."""
+    registry = HandoffRegistry()
+
+    @registry.handoff("human_agent")
+    async def looks_up(ctx: HandoffContext) -> bool:
+        await asyncio.sleep(0)
+        return "escrow" in ctx.text.lower()
+
+    async with BatonRuntime.open(make_settings(tmp_path), registry=registry, checkpoint_url="memory") as rt:
+        await rt.post_message("a1", "Hi")
+        calm = await rt.post_message("a1", "What neighbourhoods do you cover?")
+        assert calm.handoff is None
+        fired = await rt.post_message("a1", "Where does the escrow deposit go?")
+    assert fired.handoff is not None
+    assert fired.handoff.rule_id == "code:looks_up"
+
+
+async def test_after_hook_can_fall_back_to_another_target(tmp_path: Path) -> None:
+    registry = HandoffRegistry()
+
+    @registry.after_handoff
+    def queue_closed(ctx: HandoffContext, record: HandoffRecord) -> None:
+        if record.kind == "human":
+            raise HandoffFallback("seller_bot", "the human queue is closed tonight")
+
+    async with BatonRuntime.open(make_settings(tmp_path), registry=registry, checkpoint_url="memory") as rt:
+        await rt.post_message("f1", "Hi")
+        result = await rt.post_message("f1", "Can I speak to a person please?")
+    assert result.status == "bot"
+    assert result.active_agent == "seller_bot"
+    assert result.handoff is not None
+    assert result.handoff.to == "seller_bot"
+    assert result.handoff.reason == "the human queue is closed tonight"
+    assert result.routing is not None
+    assert "fell back to seller_bot" in result.routing["explanation"]
+
+
+async def test_the_server_runs_code_handoffs_named_in_its_settings(tmp_path: Path) -> None:
+    """BATON_HANDOFF_MODULES: an async condition and an after hook from a module, in the real app."""
+    app = create_app(api_settings(tmp_path, handoff_modules="tests.plugins.code_handoffs"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as http:
+            api = Api("http://test", http)
+            cid, token = await api.conversation()
+            await api.say(cid, token, "Hi")
+            turn = await api.say(cid, token, "My promo code is SPRING24")
+            assert turn["handoff"]["trigger"] == "code"
+            detail = await http.get(f"/v1/handoffs/{turn['handoff']['handoff_id']}", headers=Api.auth(ADMIN))
+    metadata = detail.json()["handoff"]["metadata"]
+    assert metadata == {"campaign": "spring-open-house", "crm_lead": "L-42"}  # condition's, then the hook's
+
+
+def test_serve_refuses_a_handoff_module_it_cannot_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    monkeypatch.setenv("BATON_HANDOFF_MODULES", "no_such_package.handoffs")
+    result = CliRunner().invoke(cli, ["serve", "--port", "1"])
+    assert result.exit_code == 2
+    assert "no_such_package.handoffs" in result.output

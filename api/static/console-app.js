@@ -199,6 +199,9 @@
     const sections = Object.entries(b.sections || {}).map(([k, v]) => el("div", {},
       el("strong", {}, `${k.replace(/_/g, " ")}: `),
       typeof v === "string" ? v : Array.isArray(v) ? v.join("; ") : Object.entries(v).map(([a, c]) => `${a}: ${c}`).join("; ")));
+    // What a code handoff attached (a campaign, a CRM lead): shown as given, as text.
+    const attached = Object.entries(h.metadata || {}).map(([k, v]) => el("div", { class: "handoff-meta" },
+      el("strong", {}, `${k.replace(/_/g, " ")}: `), typeof v === "string" ? v : JSON.stringify(v)));
     box.replaceChildren(
       el("h2", { id: "c-brief-h" }, "Brief"),
       el("section", { "aria-label": "5-second view" },
@@ -214,7 +217,8 @@
         el("h3", {}, "Already tried"), list(b.tried),
         el("h3", {}, "Open questions"), list(b.open_questions),
         b.next_step ? [el("h3", {}, "Suggested next step"), el("p", {}, b.next_step)] : null,
-        sections.length ? [el("h3", {}, "Details"), ...sections] : null),
+        sections.length ? [el("h3", {}, "Details"), ...sections] : null,
+        attached.length ? [el("h3", {}, "From the handoff"), ...attached] : null),
       el("h3", {}, "Suggested replies"),
       b.openers && b.openers.length
         ? el("div", { class: "openers" }, ...b.openers.map((text) => el("button", {
