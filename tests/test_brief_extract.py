@@ -282,3 +282,10 @@ def test_the_budget_sheds_the_lowest_ranked_facts_first() -> None:
     assert KEPT_FACTS <= len(fitted.facts) < len(many)
     assert fitted.facts == many[: len(fitted.facts)]  # a prefix: the tail went first
     assert fitted.token_count <= 400 or len(fitted.facts) == KEPT_FACTS
+
+
+def test_entities_are_typed_by_what_the_layer_read() -> None:
+    turns = convo(("customer", "Looking for a 3-bedroom colonial in Newton, pre-approved for 700k"))
+    types = {e.value: e.type for e in build_brief_offline(turns, target="human_agent").entities}
+    assert types["Newton"] == "place"
+    assert types["700k"] == "amount"

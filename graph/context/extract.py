@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from graph.context.models import Entity, EntityType, Fact
 from graph.context.retail import extract_turn
 from graph.language.facts import Mention, conversation_facts
+from graph.language.spans import SpanKind
 from graph.textutil import DigestCache, normalize_value
 from graph.transcript import Turn
 
@@ -132,6 +133,20 @@ def _retail_facts(turns: Sequence[Turn], context: dict[int, frozenset[str]]) -> 
     return facts
 
 
+KIND_TO_ENTITY: dict[SpanKind, EntityType] = {
+    "person": "name",
+    "place": "place",
+    "organisation": "organisation",
+    "address": "address",
+    "date": "date",
+    "time": "time",
+    "money": "amount",
+    "email": "email",
+    "phone": "phone",
+    "id": "id",
+    "zip": "address",
+    "product": "product",
+}
 _DATE_KEYS = frozenset({"date", "timeline"})
 
 
@@ -214,7 +229,15 @@ def extract_facts(turns: Sequence[Turn]) -> list[Fact]:
 
 def extract_entities(turns: Sequence[Turn], facts: Sequence[Fact] = ()) -> list[Entity]:
     """Typed mentions from every turn (facts first, then values bots, agents and the system stated)."""
-    entities = [Entity(type=KEY_TO_ENTITY.get(f.key, "other"), value=f.value, turn=f.turn) for f in facts]
+    # A fact the language layer found is typed by what its span is ("Newton" is a place).
+    kinds = {(m.turn, normalize_value(m.value)): m.kind for m in conversation_facts(turns)}
+
+    def typed(fact: Fact) -> EntityType:
+        if fact.key in KEY_TO_ENTITY:
+            return KEY_TO_ENTITY[fact.key]
+        return KIND_TO_ENTITY.get(kinds.get((fact.turn, normalize_value(fact.value)), "answer"), "other")
+
+    entities = [Entity(type=typed(f), value=f.value, turn=f.turn) for f in facts]
     seen = {normalize_value(e.value) for e in entities}
     for turn in turns:
         if turn.role == "customer":

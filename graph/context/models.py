@@ -8,7 +8,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from graph.transcript import Turn
 
-EntityType = Literal["name", "id", "email", "phone", "amount", "date", "product", "address", "other"]
+EntityType = Literal[
+    "name",
+    "id",
+    "email",
+    "phone",
+    "amount",
+    "date",
+    "product",
+    "address",
+    "other",
+    "place",
+    "time",
+    "organisation",
+]
 Urgency = Literal["low", "medium", "high", "critical"]
 Trend = Literal["improving", "stable", "worsening"]
 SectionValue = str | list[str] | dict[str, str | list[str]]
