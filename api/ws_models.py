@@ -198,6 +198,26 @@ class ClientAgentMessage(_ClientMessage):
     text: str = Field(min_length=1)
 
 
+class ClientTransferRequest(_ClientMessage):
+    """Agent socket: transfer a held handoff (same rules as POST /v1/handoffs/{id}/transfer)."""
+
+    type: Literal["transfer_request"]
+    handoff_id: str = Field(min_length=1)
+    to_agent_id: str | None = Field(default=None, max_length=100)
+    to_queue: str | None = Field(default=None, max_length=100)
+    to_skills: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=20)
+    reason: str = Field(default="", max_length=500)
+
+
+class ClientHandoffComplete(_ClientMessage):
+    """Agent socket: close a held conversation (same as POST /v1/handoffs/{id}/complete)."""
+
+    type: Literal["handoff_complete"]
+    handoff_id: str = Field(min_length=1)
+    note: str = Field(default="", max_length=2000)
+    text: str = Field(default="", description="Optional last message to the customer.")
+
+
 class ClientTyping(_ClientMessage):
     """Either socket: typing indicator."""
 
@@ -212,7 +232,13 @@ class ClientPong(_ClientMessage):
 
 
 ClientMessage = Annotated[
-    ClientAuth | ClientCustomerMessage | ClientAgentMessage | ClientTyping | ClientPong,
+    ClientAuth
+    | ClientCustomerMessage
+    | ClientAgentMessage
+    | ClientTransferRequest
+    | ClientHandoffComplete
+    | ClientTyping
+    | ClientPong,
     Field(discriminator="type"),
 ]
 CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)  # type: ignore[arg-type]

@@ -41,7 +41,9 @@ from api.ws_models import (
     ClientAgentMessage,
     ClientAuth,
     ClientCustomerMessage,
+    ClientHandoffComplete,
     ClientMessage,
+    ClientTransferRequest,
     ClientTyping,
     ErrorEvent,
     HandoffStateEvent,
@@ -53,7 +55,7 @@ from desk.errors import DeskError
 from desk.errors import NotFound as DeskNotFound
 from desk.lifecycle import HELD, TERMINAL, WAITING
 from desk.models import HandoffStatus
-from graph.actions import Reply
+from graph.actions import Close, Reply
 from graph.runtime import ConversationNotFound, NothingToRollBack, NotInterrupted
 
 router = APIRouter(tags=["websockets"])
@@ -352,6 +354,19 @@ async def agent_socket(ws: WebSocket, agent_id: str, since: int | None = None) -
             check_length(message.text, app.state.settings.max_message_chars)
             action = Reply(text=message.text, agent_id=agent_id)
             await turns.turn(principal, HumanTurn(action, handoff_id=message.handoff_id))
+        elif isinstance(message, ClientTransferRequest):
+            await turns.transfer(
+                principal,
+                message.handoff_id,
+                to_agent_id=message.to_agent_id,
+                to_queue=message.to_queue,
+                to_skills=message.to_skills,
+                reason=message.reason,
+            )
+        elif isinstance(message, ClientHandoffComplete):
+            check_length(message.text, app.state.settings.max_message_chars)
+            close = Close(note=message.note, text=message.text, agent_id=agent_id)
+            await turns.turn(principal, HumanTurn(close, handoff_id=message.handoff_id))
         elif isinstance(message, ClientTyping) and message.handoff_id:
             handoff = await visible(engine.desk, message.handoff_id, principal)
             await engine.publish(handoff.conversation_id, TypingEvent(role="agent", agent_id=agent_id))
