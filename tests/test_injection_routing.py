@@ -184,3 +184,34 @@ async def test_brief_has_no_facts_from_another_thread(server: BatonServer) -> No
         brief = json.dumps(detail.json()["brief"])
         for fact in ("Zabriskie", "Carol", "617-555-0142", "Quince", "910"):
             assert fact not in brief, f"{fact!r} from another conversation is in the brief"
+
+
+# Red team of the language layer: the customer's meaning routes, not the words it contains.
+RED_TEAM = [
+    ("Put me through to one of your staff", "human_explicit_request"),
+    ("Could a human being call me back about this listing?", "human_explicit_request"),
+    ("I do not want to speak to a human, just the price please", None),
+    ("We're selling the condo on Courtland Court", None),
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), RED_TEAM)
+async def test_red_team_routes_as_the_policy_explains_with_its_evidence(
+    server: BatonServer, text: str, rule: str | None
+) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        customer = await new_customer(http)
+        await say(http, customer, "Hi")
+        turn = await say(http, customer, text)
+        expected = await explain(http, server, text, ["Hi"])
+    if rule is None:
+        assert expected["fired"] not in ("human_explicit_request", "human_complex"), expected["signals"]
+        assert turn["handoff"] is None or turn["handoff"]["to"] != "human_agent"
+        return
+    assert expected["fired"] == rule
+    assert turn["handoff"]["to"] == expected["target"] == "human_agent"
+    # The API carries the evidence as typed spans of the customer's own words.
+    [cue] = [e for e in expected["signals"]["evidence"] if e["signal"] == "explicit_human_request"]
+    assert text[cue["start"] : cue["end"]] == cue["text"]
+    assert cue["turn"] == 1
+    assert not cue["negated"]

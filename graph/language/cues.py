@@ -30,11 +30,10 @@ from graph.language.prototypes import (
     NEUTRAL,
     PROTOTYPES,
     SEEDS,
-    SOPHISTICATION_TERMS,
-    TRANSACTION_TERMS,
     CueKind,
 )
-from graph.language.scope import Clause, clauses, is_request, iterative, masked, names, negated
+from graph.language.scope import Clause, clauses, irrealis, is_request, iterative, masked, names, negated
+from graph.language.terms import find_terms, load_terms
 from graph.language.timeframe import TimePhrase, time_phrases
 from graph.textutil import DigestCache, parse_money
 
@@ -70,8 +69,6 @@ _NEUTRAL_CHECKED = frozenset({"distress", "legal", "failure", "financing", "vip_
 # A long turn is read in at most this many clauses (those with a seed word or an amount first).
 MAX_CLAUSES: Final[int] = 12
 _CLAUSE_KINDS = ("human_request", "distress", "legal", "failure", "financing", "vip_claim")
-# Names that hide a term of the trade ("Portfolio Street"); an organisation may be the buyer's LLC.
-_TERM_HIDING_NAMES = frozenset({"PLACE", "GPE", "LOC", "PERSON"})
 
 
 @dataclass(frozen=True)
@@ -136,7 +133,6 @@ _bank_lock = threading.Lock()
 _vader = SentimentIntensityAnalyzer()
 _VADER_WORDS: dict[str, float] = _vader.lexicon
 _cache: DigestCache[TurnCues] = DigestCache(8192)
-_TERMS: dict[str, tuple[tuple[str, ...], ...]] = {}
 
 
 def _anchors(kind: str, clause: Clause, found: dict[int, str]) -> list[Token]:
@@ -173,8 +169,6 @@ def _build_bank() -> _Bank:
     embedder = get_embedder()
     vectors = embedder.embed(texts)
     index = {k: np.array([i for i, x in enumerate(kinds) if x == k], dtype=np.int64) for k in PROTOTYPES}
-    for kind, terms in (("sophistication", SOPHISTICATION_TERMS), ("transaction", TRANSACTION_TERMS)):
-        _TERMS[kind] = tuple(tuple(t.lower_ for t in pipeline.parse(term)) for term in terms)
     return _Bank(vectors, tuple(kinds), tuple(labels), tuple(denied), embedder.embed(list(NEUTRAL)), index)
 
 
@@ -190,6 +184,7 @@ def _prototype_bank() -> _Bank:
 def warm() -> None:
     """Load the pipeline, the embedding model and the prototypes now (start-up), not on a turn."""
     _prototype_bank()
+    load_terms()
 
 
 def _embed(texts: list[str], whole: str) -> FloatArray:
@@ -199,7 +194,7 @@ def _embed(texts: list[str], whole: str) -> FloatArray:
     return embedder.embed(texts)
 
 
-def _chosen(found: list[Clause], doc: Doc) -> list[Clause]:
+def _chosen(found: list[Clause]) -> list[Clause]:
     if len(found) <= MAX_CLAUSES:
         return found
     seeds = frozenset().union(*SEEDS.values(), CALL_VERBS)
@@ -258,12 +253,6 @@ def _felt(clause: Clause, found: dict[int, str]) -> bool:
     return False
 
 
-def _irrealis(clause: Clause) -> bool:
-    """A clause about what may or will be done ("I can check again", "let's try again") reports nothing."""
-    head = clause.head
-    return any(t.tag_ == "MD" for t in clause.tokens) or (head.tag_ == "VB" and head.lemma_ == "let")
-
-
 def _asks_for_a_person(clause: Clause, found: dict[int, str]) -> bool:
     """The parse's part of a request for a person: a request that names a person (or a call)."""
     return bool(_anchors("human_request", clause, found)) and is_request(clause)
@@ -284,7 +273,7 @@ def _clause_cue(
     # A failure is reported: something tried that went wrong ("it didn't work") or that persists
     # ("still", "keeps"); "the app crashes" states the problem, "I can check again" plans.
     past = any(t.tag_ in ("VBD", "VBN") for t in clause.tokens)
-    if kind == "failure" and (_irrealis(clause) or not (past or iterative(clause.head.sent))):
+    if kind == "failure" and (irrealis(clause) or not (past or iterative(clause.head.sent))):
         return None
     seeded = kind == "legal" and anchors != [clause.head]
     felt = kind == "distress" and _felt(clause, found)
@@ -323,27 +312,6 @@ def _timeline_cue(phrase: TimePhrase, row: FloatArray | None) -> Cue | None:
     return Cue("timeline", label, phrase.text, phrase.start, phrase.end, denied, round(float(row[best]), 3))
 
 
-def _term_cues(doc: Doc, found: dict[int, str]) -> tuple[list[Cue], dict[str, frozenset[str]]]:
-    cues: list[Cue] = []
-    terms: dict[str, frozenset[str]] = {}
-    lower = [t.lower_ for t in doc]
-    for kind, patterns in _TERMS.items():
-        hits: set[str] = set()
-        for words in patterns:
-            n = len(words)
-            for i in range(len(lower) - n + 1):
-                if tuple(lower[i : i + n]) != words:
-                    continue
-                span = doc[i : i + n]
-                if any(found.get(t.i) in _TERM_HIDING_NAMES for t in span) or negated(span.root):
-                    continue
-                term = span.text.lower()
-                hits.add(term)
-                cues.append(Cue(kind, term, span.text, span.start_char, span.end_char))  # type: ignore[arg-type]
-        terms[kind] = frozenset(hits)
-    return cues, terms
-
-
 def _sentiment(doc: Doc, parts: list[Clause], found: dict[int, str]) -> tuple[float, Cue | None]:
     score = float(_vader.polarity_scores(masked(doc, found))["compound"])
     if score > -0.3 or not parts:
@@ -355,7 +323,7 @@ def _sentiment(doc: Doc, parts: list[Clause], found: dict[int, str]) -> tuple[fl
 def _read(text: str) -> TurnCues:
     doc = shared_pipeline().parse(text)
     found = names(doc)
-    parts = _chosen(clauses(doc), doc)
+    parts = _chosen(clauses(doc))
     phrases = time_phrases(doc, parts, found)
     open_phrases = [p for p in phrases if p.label is None]
     bank = _prototype_bank()
@@ -386,7 +354,12 @@ def _read(text: str) -> TurnCues:
         cue = _timeline_cue(phrase, rows.get(id(phrase)))
         if cue is not None:
             cues.append(cue)
-    term_cues, terms = _term_cues(doc, found)
+    found_terms = find_terms(doc, found)
+    term_cues = [Cue(t.kind, t.term, t.text, t.start, t.end) for t in found_terms]  # type: ignore[arg-type]
+    terms = {
+        kind: frozenset(t.term for t in found_terms if t.kind == kind)
+        for kind in ("sophistication", "transaction")
+    }
     sentiment, negative = _sentiment(doc, parts, found)
     return TurnCues(
         cues=tuple([*cues, *term_cues, *([negative] if negative else [])]),

@@ -263,6 +263,12 @@ def iterative(tokens: Iterable[Token]) -> bool:
     return False
 
 
+def irrealis(clause: Clause) -> bool:
+    """A clause about what may or will be done ("I can check again", "let's try again") reports nothing."""
+    head = clause.head
+    return any(t.tag_ == "MD" for t in clause.tokens) or (head.tag_ == "VB" and head.lemma_ == "let")
+
+
 def is_request(clause: Clause) -> bool:
     """Whether a clause asks for something rather than states it.
 

@@ -46,6 +46,8 @@ _SHORT_CLAUSE_WORDS: Final = 4
 
 
 # Verbs whose complement is a plan or a wish: a time phrase under one says when the customer wants it.
+# Words that put a date ahead of now: "in two weeks", "within 30 days", "by June", "next month".
+_AHEAD = frozenset({"in", "within", "by", "next", "before", "until"})
 _PLANNING = frozenset(
     {"want", "need", "hope", "plan", "like", "wish", "intend", "aim", "expect", "have", "must"}
 )
@@ -54,28 +56,36 @@ _PLANNING = frozenset(
 def _about_a_plan(root: Token) -> bool:
     """Whether a time phrase dates something wanted or planned, not something that happened.
 
-    "We need to move *next month*", "Can we list it *this week*?", "*ASAP*" count; "I got it *8 days
-    ago*", "I tried it *this morning*" (past) and "*How long* does it take?" (a question) do not.
+    The nearest verb above the phrase decides: a wish, a plan or a modal ("We need to move *next
+    month*", "Can we list it *this week*?") counts, a past tense ("I got it *8 days ago*", "I tried it
+    *this morning*") does not, and neither does a question about time ("*How long* does it take?").
+    Otherwise an imperative, a fragment ("*ASAP* please"), a predicate ("it's *urgent*") or a date
+    ahead ("the job starts *in two weeks*") counts.
     """
     if root.doc[root.left_edge.i].tag_ in ("WRB", "WP", "WDT"):
         return False
-    node = root
-    verbs: list[Token] = []
+    node, head = root, None
     while True:
         if node.pos_ in ("VERB", "AUX"):
-            verbs.append(node)
-        if node.head.i == node.i:
+            head = node
+            if node.tag_ == "MD" or any(c.tag_ == "MD" for c in node.children):
+                return True
+            if node.lemma_.lower() in _PLANNING:
+                return True
+            if node.tag_ in ("VBD", "VBN") or any(c.tag_ == "VBD" for c in node.children):
+                return False
+        if node.head.i == node.i or (head is not None and _is_boundary(node)):
             break
         node = node.head
-    if not verbs:
+    if head is None:
         return True  # a fragment: "No rush.", "ASAP please"
-    modal = any(c.tag_ == "MD" for v in verbs for c in v.children) or any(v.tag_ == "MD" for v in verbs)
-    past = [v for v in verbs if v.tag_ in ("VBD", "VBN") or any(c.tag_ == "VBD" for c in v.children)]
-    if past and not modal:
-        return False
-    planning = any(v.lemma_.lower() in _PLANNING for v in verbs)
-    imperative = verbs[-1].tag_ == "VB" and not any(c.dep_ in ("nsubj", "aux") for c in verbs[-1].children)
-    return modal or planning or imperative or root.pos_ in ("ADJ",) or root.dep_ in ("acomp", "attr")
+    imperative = head.tag_ == "VB" and not any(c.dep_ in ("nsubj", "aux") for c in head.children)
+    ahead = any(t.lower_ in _AHEAD for t in root.doc[root.left_edge.i : root.i + 1])
+    return imperative or ahead or root.pos_ == "ADJ" or root.dep_ in ("acomp", "attr")
+
+
+def _is_boundary(node: Token) -> bool:
+    return node.dep_ in ("ROOT", "conj", "advcl", "parataxis", "ccomp", "relcl")
 
 
 @dataclass(frozen=True)
@@ -120,9 +130,10 @@ def _phrase(span: Span, *, decide: bool = False) -> TimePhrase:
 
 
 def _adverbial(tok: Token) -> bool:
-    return (
-        tok.dep_ in ("advmod", "npadvmod") and not tok.is_stop and tok.pos_ in ("ADV", "PROPN", "NOUN", "ADJ")
-    )
+    # A function word alone ("just", "now") says little; with words of its own it is a phrase
+    # ("as soon as possible", "right now").
+    content = not tok.is_stop or any(True for _ in tok.children)
+    return tok.dep_ in ("advmod", "npadvmod") and content and tok.pos_ in ("ADV", "PROPN", "NOUN", "ADJ")
 
 
 def time_phrases(doc: Doc, parts: list[Clause], names: dict[int, str]) -> list[TimePhrase]:
