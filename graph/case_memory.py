@@ -18,6 +18,12 @@ from graph.retrieval import CaseStore
 from graph.state import HandoffRecord
 from graph.transcript import Turn
 
+# What says whose case it was: who the customer is and how to reach them. Places, dates and the kinds
+# of things discussed ("probate paperwork") are what makes a case similar, and stay.
+IDENTIFYING = frozenset(
+    {"customer_name", "person", "name", "username", "email", "phone", "url", "account_id", "order_id"}
+    | {"ticket_id", "id", "street_address", "zip_code", "pin_number", "security_answer"}
+)
 _NUMBER = re.compile(r"[$€£]?\d[\d,.:/-]*(?:\s?(?:k|m|million|thousand)\b)?", re.IGNORECASE)
 
 
@@ -28,7 +34,8 @@ def scrub(text: str, facts: Iterable[tuple[str, str]]) -> str:
     how it was solved, never whose it was.
     """
     found = list(facts)
-    found += [(f.key, f.value) for f in extract_facts([Turn(index=0, role="customer", text=text)])]
+    stated = extract_facts([Turn(index=0, role="customer", text=text)])
+    found += [(f.key, f.value) for f in stated if f.key in IDENTIFYING]
     for key, value in sorted(found, key=lambda kv: -len(kv[1])):
         if len(value) < 2:
             continue

@@ -165,6 +165,14 @@ def test_names_given_with_a_naming_word() -> None:
     assert [(s.key, s.text) for s in reading.spans if s.key] == [("alarm_name", "music practice")]
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["Title company released the lien after probate paperwork", "Ask the title company about the lien"],
+)
+def test_a_naming_word_that_names_nothing(text: str) -> None:
+    assert [s for s in read_turn(text).spans if s.key.endswith("name")] == []
+
+
 def test_a_turn_is_parsed_once_for_all_its_readers() -> None:
     text = "I need a cab to the Cartoon Museum for two people."
     assert shared_pipeline().parse(text) is shared_pipeline().parse(text)

@@ -46,8 +46,13 @@ def naming_spans(doc: Doc) -> list[Span]:
         lemma = token.lemma_.lower()
         start: int | None = None
         if lemma in _NAMING_VERBS and token.pos_ == "VERB":
-            start = token.i + 1
-        elif lemma in _NAMING_NOUNS and token.pos_ == "NOUN" and token.i + 1 < len(doc):
+            # "called X", "named X"; "Title it X", "calling the alarm X": not "Title company released".
+            after = doc[token.i + 1] if token.i + 1 < len(doc) else None
+            objected = after is not None and (after.lower_ in ("it", "this", "that") or after.pos_ == "DET")
+            start = token.i + 1 if token.tag_ == "VBN" or objected else None
+        elif lemma in _NAMING_NOUNS and token.pos_ == "NOUN" and token.i + 1 < len(doc) and token.i > 0:
+            if doc[token.i - 1].pos_ not in ("DET", "ADP") or not doc[token.i + 1].is_title:
+                continue  # "in the name Phone home", "with name Cooking"; "the title company" names nothing
             follows = doc[token.i + 1].pos_ not in ("ADP", "PUNCT", "AUX", "CCONJ")
             start = token.i + 1 if follows else None  # "in the name Phone home", "with name Cooking"
         if start is None:
