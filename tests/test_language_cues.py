@@ -29,6 +29,7 @@ def spans_hold(cues: TurnCues, text: str) -> None:
         "I don't want to wait any more, let me talk to a human",
         "Can't I just talk to a human?",
         "representative please",
+        "Can I speak with whoever is in charge of the listing?",
     ],
 )
 def test_a_request_for_a_person_in_other_words(text: str) -> None:
@@ -109,6 +110,7 @@ def test_distress_with_and_without_negation(text: str, distressed: bool) -> None
     ("text", "label"),
     [
         ("I need to sell my condo ASAP", "immediate"),
+        ("We need to move before school starts in three weeks", "immediate"),
         ("We'd like to sell within two months", "moderate"),
         ("no rush, maybe next year", "long"),
         ("We're not in a hurry at all", "long"),

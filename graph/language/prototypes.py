@@ -56,7 +56,6 @@ PROTOTYPES: dict[str, dict[str, tuple[str, ...]]] = {
             "My agent told me the house is worth more",
             "I already have a real estate agent",
             "I talked to someone at the bank yesterday",
-            "Who is the listing agent for this property",
             "Someone stole my card",
             "My husband will call you tomorrow",
             "The staff at the open house were helpful",

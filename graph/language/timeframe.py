@@ -80,7 +80,8 @@ def _about_a_plan(root: Token) -> bool:
     if head is None:
         return True  # a fragment: "No rush.", "ASAP please"
     imperative = head.tag_ == "VB" and not any(c.dep_ in ("nsubj", "aux") for c in head.children)
-    ahead = any(t.lower_ in _AHEAD for t in root.doc[root.left_edge.i : root.i + 1])
+    words = [*root.doc[root.left_edge.i : root.i + 1], root.head]  # "three weeks" and its "in"
+    ahead = any(t.lower_ in _AHEAD for t in words)
     return imperative or ahead or root.pos_ == "ADJ" or root.dep_ in ("acomp", "attr")
 
 
