@@ -107,7 +107,7 @@
         valid ? " (draft)" : " (published policy; the draft has problems)"),
         el("h3", {}, "Signals"),
         el("p", {}, signals.map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ")),
-        (r.signals.evidence || []).length ? el("ul", {}, ...r.signals.evidence.map((e) => el("li", {}, typeof e === "string" ? e : JSON.stringify(e)))) : null,
+        (r.signals.evidence || []).length ? el("ul", {}, ...r.signals.evidence.map((e) => el("li", {}, typeof e === "string" ? e : e.note || JSON.stringify(e)))) : null,
         el("h3", {}, "Every rule"),
         el("table", {},
           el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "rule"), el("th", { scope: "col" }, "result"), el("th", { scope: "col" }, "why"))),
