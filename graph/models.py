@@ -5,7 +5,8 @@ Briefs and signals ask the model for JSON that fits a schema. How depends on the
 most other OpenAI-compatible servers take a forced tool call (llama-cpp-python turns the tool's
 parameters into a grammar, vLLM into guided decoding); llama-cpp-python and llama.cpp's own server also
 take ``response_format`` ``{"type": "json_object", "schema": ...}``. The chosen method travels in the
-model's ``metadata``, so every caller of :func:`structured` asks the same way.
+model's ``metadata``, so every caller of :func:`structured` asks the same way; so does
+``BATON_MODEL_QUOTE_VALUES`` (:func:`quotes_values`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from graph.settings import Settings
 
 StructuredMethod = Literal["json_schema", "function_calling", "json_object"]
 METHOD_KEY = "baton_structured_output"
+QUOTE_KEY = "baton_quote_values"
 DEFAULT_METHOD: StructuredMethod = "function_calling"
 
 
@@ -42,6 +44,11 @@ def method_of(model: BaseChatModel) -> StructuredMethod:
     """The method :func:`make_chat_model` chose for ``model`` (a forced tool call when unset)."""
     method = (model.metadata or {}).get(METHOD_KEY, DEFAULT_METHOD)
     return method if method in get_args(StructuredMethod) else DEFAULT_METHOD
+
+
+def quotes_values(model: BaseChatModel) -> bool:
+    """Whether ``model``'s fact values are to be quoted from the customer's turns (an enum)."""
+    return bool((model.metadata or {}).get(QUOTE_KEY, False))
 
 
 def structured(model: BaseChatModel, schema: Mapping[str, Any]) -> Runnable[LanguageModelInput, Any]:
@@ -83,5 +90,5 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
         temperature=0,
         max_tokens=settings.model_max_tokens,  # type: ignore[call-arg]
         extra_body={"max_tokens": settings.model_max_tokens},
-        metadata={METHOD_KEY: structured_method(settings)},
+        metadata={METHOD_KEY: structured_method(settings), QUOTE_KEY: settings.model_quote_values},
     )

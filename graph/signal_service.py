@@ -108,19 +108,38 @@ class SignalService:
         raise TypeError(msg)
 
 
-_NOT_ASKED = frozenset({"vip", "evidence"})
+# The profile decides vip; amounts are values the patterns read from the text (a model's amount could
+# only be trusted where the text states it, which is where the patterns find it); the merge writes
+# its own evidence.
+_NOT_ASKED = frozenset({"vip", "property_value", "budget", "evidence"})
+
+
+SCORE_STEP = 0.05
+MAX_COUNT = 9
 
 
 def _bare(spec: dict[str, Any]) -> dict[str, Any]:
-    # Titles and defaults only lengthen the prompt a forced tool call or grammar is built from.
-    return {k: v for k, v in spec.items() if k not in {"title", "default"}}
+    """``spec`` without title and default, a bounded number as the grid of values it may take.
+
+    llama.cpp's schema-to-grammar converter ignores ``minimum``/``maximum``, so a small model wrote
+    ``"complexity": 2`` and the whole answer failed; an ``enum`` is enforced by every constrained
+    decoder (a score to 0.05 is finer than any policy threshold needs).
+    """
+    spec = {k: v for k, v in spec.items() if k not in {"title", "default"}}
+    low, high = spec.get("minimum"), spec.get("maximum")
+    if spec.get("type") == "number" and low is not None and high is not None:
+        steps = round((high - low) / SCORE_STEP)
+        spec["enum"] = [round(low + i * SCORE_STEP, 2) for i in range(steps + 1)]
+    elif spec.get("type") == "integer" and low == 0 and high is None:
+        spec["enum"] = list(range(MAX_COUNT + 1))
+    return spec
 
 
 def signals_schema(intents: Sequence[str]) -> dict[str, Any]:
-    """The JSON schema the model fills: every judgement field of :class:`Signals`, all required.
+    """The JSON schema the model fills: the judgement fields of :class:`Signals`, all required.
 
-    ``intent`` may only be one of the policy's intents (or ``unknown``); ``vip`` and ``evidence`` are
-    not asked for, since the merge takes them from the trusted profile and the patterns.
+    ``intent`` may only be one of the policy's intents (or ``unknown``); what the merge takes from the
+    trusted profile and the patterns (``vip``, the amounts, ``evidence``) is not asked for.
     """
     fields = Signals.model_json_schema()["properties"]
     properties = {name: _bare(spec) for name, spec in fields.items() if name not in _NOT_ASKED}
@@ -138,17 +157,17 @@ def signals_schema(intents: Sequence[str]) -> dict[str, Any]:
 def merge_signals(model: Signals, offline: Signals, intents: set[str]) -> Signals:
     """Trust the model for judgement calls, the patterns for facts they cannot miss.
 
-    An intent outside the policy's list is replaced by the offline classifier's; a human request,
-    an amount or a VIP cue found by the patterns is never dropped because the model overlooked it;
-    sentiment is the mean of both readings and distress needs a negative lexicon reading too.
+    An intent outside the policy's list is replaced by the offline classifier's; a human request or
+    a failed attempt found by the patterns is never dropped because the model overlooked it; the
+    amounts and ``vip`` are the patterns' and the profile's alone; sentiment is the mean of both
+    readings and distress needs a negative lexicon reading too.
     """
     data = model.model_dump()
     if model.intent not in intents:
         data["intent"], data["intent_confidence"] = offline.intent, offline.intent_confidence
     data["explicit_human_request"] = model.explicit_human_request or offline.explicit_human_request
     data["vip"] = offline.vip  # the trusted profile decides, never the text or the model
-    data["property_value"] = model.property_value or offline.property_value
-    data["budget"] = model.budget or offline.budget
+    data["property_value"], data["budget"] = offline.property_value, offline.budget
     # A weak model can read hostility into "Hi"; sentiment and distress need the lexicon's agreement.
     data["sentiment"] = round((model.sentiment + offline.sentiment) / 2, 3)
     data["emotional_distress"] = offline.emotional_distress or (

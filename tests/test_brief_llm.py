@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from graph.context import BriefDraft, build_brief
 from graph.context.grounding import occurs_in
 from graph.context.llm_brief import facts_schema
+from graph.models import QUOTE_KEY
 from graph.transcript import Turn
 from tests.fake_chat import ScriptedChatModel, ScriptExhausted, tool_call
 
@@ -46,7 +47,6 @@ def summary_answer(**overrides: object) -> dict[str, object]:
         "goal": "Cancel order 9342308357.",
         "urgency": "medium",
         "next_step": "Cancel the order and confirm.",
-        "open_questions": [],
         "openers": OPENERS,
     }
     data.update(overrides)
@@ -155,6 +155,16 @@ def test_facts_schema_only_lets_the_model_cite_customer_turns() -> None:
     item = facts_schema(TURNS)["properties"]["facts"]["items"]
     assert item["properties"]["turn"]["enum"] == [1, 3, 4]
     assert item["properties"]["value"]["maxLength"] <= 80  # bounded: a small model cannot ramble on
+
+
+async def test_quoted_values_are_the_customers_own_phrases() -> None:
+    model = ScriptedChatModel(responses=[facts_answer(), summary_answer()], metadata={QUOTE_KEY: True})
+    await build_brief(TURNS, target="human_agent", model=model)
+    offered = model.structured[0].schema["properties"]["facts"]["items"]["properties"]["value"]["enum"]
+    assert {"9342308357", "Rodriguez Domingo", "OVXGGYVD6I", "Account ID: OVXGGYVD6I"} <= set(offered)
+    customer = [t for t in TURNS if t.role == "customer"]
+    assert all(any(occurs_in(t.text, v) for t in customer) for v in offered)
+    assert not any("How can I help" in v for v in offered)  # the bot's words are never offered
 
 
 async def test_invalid_answers_fall_back_with_warnings(caplog: pytest.LogCaptureFixture) -> None:

@@ -96,6 +96,23 @@ async def test_model_signals_keep_judgement_and_offline_facts(
     assert model.remaining == 0
 
 
+async def test_scores_are_a_grid_and_amounts_are_the_patterns(
+    service: SignalService, loaded: LoadedPolicy
+) -> None:
+    # An endpoint without a grammar may still answer an amount: only the patterns' reading is used.
+    model = ScriptedChatModel(responses=[model_signals(property_value=9_999_999.0)])
+    signals = await _extract(service, model, SELL_TO_A_PERSON, loaded)
+    assert signals.property_value == 850_000
+    asked = model.structured[0].schema["properties"]
+    assert "property_value" not in asked
+    assert "budget" not in asked
+    # llama.cpp's grammars ignore minimum/maximum: a bounded score is offered as the values it may take.
+    assert asked["sentiment"]["enum"][0] == -1.0
+    assert asked["sentiment"]["enum"][-1] == 1.0
+    assert all(0 <= v <= 1 for v in asked["lead_score"]["enum"])
+    assert asked["failed_attempts"]["enum"][0] == 0
+
+
 async def test_intent_outside_the_policy_is_replaced_by_the_offline_one(
     service: SignalService, loaded: LoadedPolicy
 ) -> None:
@@ -223,7 +240,6 @@ async def test_runtime_turns_use_the_model_for_signals_briefs_and_replies(
                 "goal": "Sell the house at 12 Oak Street.",
                 "urgency": "medium",
                 "next_step": "Ask when Dana wants to sell.",
-                "open_questions": [],
                 "openers": ["a", "b", "c"],
             },
             seller,  # turn 2 seller_bot

@@ -84,7 +84,6 @@ async def test_the_brief_asks_with_the_models_method() -> None:
             "goal": "Get order 9342308357 delivered.",
             "urgency": "medium",
             "next_step": "Trace the parcel.",
-            "open_questions": [],
             "openers": [],
         },
     ]

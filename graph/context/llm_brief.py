@@ -3,8 +3,9 @@
 A small model cannot fill the whole :class:`~graph.context.models.BriefDraft` in one go, so the model
 is asked twice, each time for a flat, bounded schema (:func:`facts_schema`, then :data:`SUMMARY_SCHEMA`)
 that a grammar-constrained endpoint can enforce: the facts first (each citing one of the customer's
-turns), then the summary, goal, urgency, next step, open questions and openers, with the grounded facts
-in the prompt. Both calls share the transcript prefix, so a local server evaluates it once.
+turns), then the summary, goal, urgency, next step and openers, with the grounded facts in the
+prompt. Both calls share the transcript prefix, so a local server evaluates it once. What was tried,
+resolved or still asked stays the offline reading of the customer's own turns.
 
 Nothing the model says is trusted as is: a fact whose value is not in the turn it cites is re-cited
 to the customer turn that says it or dropped; a text that quotes a number the transcript does not
@@ -26,7 +27,7 @@ from pydantic import BaseModel, Field, ValidationError
 from graph.context.analysis import sentences
 from graph.context.grounding import find_turn, occurs_in
 from graph.context.models import Brief, BriefDraft, DraftFact, Fact, Urgency
-from graph.models import structured
+from graph.models import quotes_values, structured
 from graph.textutil import normalize_value, off_loop
 from graph.transcript import Turn
 from prompts import load_prompt
@@ -34,10 +35,15 @@ from prompts import load_prompt
 logger = logging.getLogger(__name__)
 
 MAX_FACTS = 10
+MAX_QUOTE_WORDS = 6
+MAX_QUOTES = 1500
+_WORD = re.compile(r"\S+")
+_EDGE = "\"'.,;:!?()[]"
 _GENERIC_OPENER = re.compile(r"how (?:can|may) i (?:help|assist)", re.IGNORECASE)
 _NUMBER = re.compile(r"\d{3,}")
-_TEXT = {"type": "string", "maxLength": 240}
-_LINE = {"type": "string", "maxLength": 160}
+# Bounds a receiver can read in seconds, and a small model on one CPU thread can write in seconds.
+_TEXT = {"type": "string", "maxLength": 200}
+_LINE = {"type": "string", "maxLength": 100}
 
 SUMMARY_SCHEMA: dict[str, Any] = {
     "title": "BriefSummary",
@@ -48,10 +54,9 @@ SUMMARY_SCHEMA: dict[str, Any] = {
         "goal": _LINE,
         "urgency": {"type": "string", "enum": ["low", "medium", "high", "critical"]},
         "next_step": _LINE,
-        "open_questions": {"type": "array", "items": _LINE, "maxItems": 3},
         "openers": {"type": "array", "items": _LINE, "maxItems": 3},
     },
-    "required": ["summary", "goal", "urgency", "next_step", "open_questions", "openers"],
+    "required": ["summary", "goal", "urgency", "next_step", "openers"],
     "additionalProperties": False,
 }
 
@@ -69,7 +74,6 @@ class SummaryAnswer(BaseModel):
     goal: str
     urgency: Urgency = "low"
     next_step: str = ""
-    open_questions: list[str] = Field(default_factory=list)
     openers: list[str] = Field(default_factory=list)
 
 
@@ -77,18 +81,37 @@ class ModelCallFailed(Exception):
     """The endpoint itself failed (network, timeout, server error): no further call is worth making."""
 
 
-def facts_schema(turns: Sequence[Turn]) -> dict[str, Any]:
+def quotes(turns: Sequence[Turn]) -> list[str]:
+    """Every phrase of up to :data:`MAX_QUOTE_WORDS` words of the customer's turns, latest turns first.
+
+    Phrases are cut at whitespace and keep the turn's own characters (``"Long Beach, CA"``), so each
+    one occurs in its turn; at most :data:`MAX_QUOTES` of them, so the grammar stays small.
+    """
+    found: dict[str, None] = {}
+    for turn in reversed([t for t in turns if t.role == "customer"]):
+        words = list(_WORD.finditer(turn.text))
+        for i, first in enumerate(words):
+            for last in words[i : i + MAX_QUOTE_WORDS]:
+                phrase = turn.text[first.start() : last.end()].strip(_EDGE)
+                if phrase and len(found) < MAX_QUOTES:
+                    found.setdefault(phrase)
+    return list(found)
+
+
+def facts_schema(turns: Sequence[Turn], *, quote: bool = False) -> dict[str, Any]:
     """The facts call's schema: ``turn`` may only name one of the customer's turns.
 
     Strings and the list are bounded so a grammar-constrained small model finishes within its token
-    cap instead of repeating itself until it is cut off mid-JSON.
+    cap instead of repeating itself until it is cut off mid-JSON. With ``quote`` the value is one of
+    :func:`quotes`, so such a model can only copy what the customer wrote.
     """
     customer = [t.index for t in turns if t.role == "customer"]
+    value = {"type": "string", "enum": quotes(turns)} if quote else {"type": "string", "maxLength": 60}
     fact = {
         "type": "object",
         "properties": {
             "key": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$"},
-            "value": {"type": "string", "minLength": 1, "maxLength": 60},
+            "value": value,
             "turn": {"type": "integer", "enum": customer},
         },
         "required": ["key", "value", "turn"],
@@ -170,9 +193,6 @@ def draft_to_brief(draft: BriefDraft, offline: Brief, turns: Sequence[Turn]) -> 
             "summary": summary,
             "goal": checked(draft.goal, offline.goal),
             "facts": facts,
-            "resolved": draft.resolved or offline.resolved,
-            "tried": list(dict.fromkeys([*offline.tried, *draft.tried])),
-            "open_questions": [q for q in draft.open_questions if checked(q, "")] or offline.open_questions,
             "urgency": draft.urgency,
             "next_step": checked(draft.next_step, offline.next_step),
             "openers": openers,
@@ -225,9 +245,8 @@ async def brief_from_model(
     try:
         if any(t.role == "customer" for t in turns):
             task = load_prompt("brief_facts")
-            facts = await _ask(
-                model, facts_schema(turns), FactsAnswer, _messages(task, turns, target, sections)
-            )
+            schema = facts_schema(turns, quote=quotes_values(model))
+            facts = await _ask(model, schema, FactsAnswer, _messages(task, turns, target, sections))
     except ModelCallFailed:
         return offline
     known = [Fact(**f.model_dump()) for f in facts.facts] if facts is not None else []
@@ -249,7 +268,6 @@ async def brief_from_model(
         goal=offline.goal,
         urgency=offline.urgency,
         next_step=offline.next_step,
-        open_questions=offline.open_questions,
         openers=offline.openers,
     )
     draft = BriefDraft(
