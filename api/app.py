@@ -34,6 +34,7 @@ from desk.config import DeskConfig, load_config
 from desk.factory import make_desk
 from desk.models import CustomerNotice, Handoff
 from desk.redis_desk import reconnecting
+from graph.language import cues, shared_pipeline
 from graph.runtime import BatonRuntime
 from graph.settings import Settings, get_settings
 
@@ -129,6 +130,8 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             if webhooks is not None:
                 webhooks.start()
             await recover(engine)
+            # The language layer's models (spaCy, embeddings, cue prototypes) load now, not on a turn.
+            await asyncio.to_thread(_warm_language)
             if settings.gc_freeze:
                 # Models, policies and libraries loaded at start-up live as long as the process; a
                 # full collection used to walk all ~200k of them again (~160 ms per pass, a latency
@@ -197,3 +200,8 @@ def _document_message_limit(app: FastAPI, limit: int) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _warm_language() -> None:
+    shared_pipeline().warm()
+    cues.warm()

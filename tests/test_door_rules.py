@@ -50,6 +50,8 @@ async def held(tmp_path: Path) -> AsyncIterator[Held]:
             for text in ("Hi", SELL):
                 await api.say(cid, token, text)
             handoff_id = (await api.say(cid, token, DISTRESS))["handoff"]["handoff_id"]
+            # A slow machine can take longer than the heartbeat window over the three turns above.
+            await http.post("/v1/agents/maria/heartbeat", headers=Api.auth(maria))
             assert (await api.act(handoff_id, "accept", maria)).status_code == 200
             await api.agent("agent-lee", {"legal": 0.9})
             yield Held(app, api, cid, token, maria, handoff_id)
