@@ -95,6 +95,8 @@ def test_dates_normalise_to_iso() -> None:
         ("Would you like me to book it?", Question("yes_no")),
         ("Tell me the type of movie you want to see, please.", Question("category", "movie_type")),
         ("Thanks, your ride is booked.", None),
+        ("I found 10 hotels. There is a lovely 1 star hotel called Bahia Resort Hotel.", None),
+        ("checking or savings", Question("choice", "", ("checking", "savings"))),
     ],
 )
 def test_questions_are_read_from_their_parse(message: str, expected: Question | None) -> None:

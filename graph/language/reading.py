@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from graph.language.answers import answer_spans
@@ -33,7 +34,17 @@ def _clauses(doc: Doc) -> list[SpacySpan]:
     return parts
 
 
+# A message can ask something only with a question mark, a wh-word, a choice ("or") or a request verb:
+# a statement ("I found 10 hotels.") is not parsed at all (a parse costs more than the rest of a turn).
+_ASKING = re.compile(
+    r"\?|\b(?:wh(?:at|ich|ere|en|o|om|ose)|how|or|tell|let|give|share|provide|specify|enter|send|confirm|verify)\b",
+    re.IGNORECASE,
+)
+
+
 def _questions(message: str) -> tuple[tuple[Question, ...], frozenset[str]]:
+    if not _ASKING.search(message):
+        return (), frozenset()
     doc = shared_pipeline().parse(message, entities=False)
     asked = tuple(q for q in (read_sentence(s) for s in _clauses(doc)) if q.kind)
     words = frozenset(t.lemma_.lower() for t in doc if t.is_alpha)
