@@ -127,6 +127,11 @@ def test_answers_are_read_against_the_question(asked: str, text: str, key: str, 
     assert [(s.key, s.text) for s in reading.answers] == [(key, value)]
 
 
+def test_a_chosen_option_keeps_its_kind() -> None:
+    (answer,) = read_turn("Let us go with Paris please", "Paris or London?").answers
+    assert (answer.kind, answer.text, answer.key) == ("place", "Paris", "choice")
+
+
 def test_the_same_turn_reads_differently_after_another_question() -> None:
     assert read_turn("4 of us").answers == []
     assert read_turn("4 of us", "How many tickets?").answers[0].key == "number_of_tickets"

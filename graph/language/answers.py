@@ -145,9 +145,11 @@ def _answer(
     where = _option_span(doc, question) if question.options else None
     if where is not None:
         start, end = where
+        key = question.key or "choice"
         hit = next((i for i, s in enumerate(spans) if s.overlaps(start, end)), None)
-        answer = Span("answer", start, end, text[start:end], "answer", question.key or "choice")
-        return (hit, answer) if hit is None or not spans[hit].key else None
+        if hit is None:
+            return None, Span("answer", start, end, text[start:end], "answer", key)
+        return None if spans[hit].key else (hit, replace(spans[hit], key=key))  # the span keeps its kind
     accepted = ACCEPTS.get(question.kind, ())
     for i, span in enumerate(spans):
         if span.kind in accepted and not span.key:
