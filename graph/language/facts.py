@@ -95,8 +95,8 @@ def conversation_facts(turns: Sequence[Turn]) -> list[Mention]:
             continue
         reading = read_turn(turn.text, " ".join(block) if block else None)
         found.extend(m for m in (_mention(s, turn) for s in reading.spans) if m is not None)
-        if reading.answers or open_question:
-            block = [] if reading.answers else block  # a question answered is closed
+        if reading.answers:
+            block = []  # a question answered is closed; one left open carries to the next customer turn
         open_question = False
     kept: list[Mention] = []
     for mention in sorted(sorted(found, key=lambda m: m.rank), key=lambda m: -len(m.value)):
