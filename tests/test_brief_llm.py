@@ -203,6 +203,15 @@ async def test_invented_numbers_and_factless_openers_are_not_trusted() -> None:
     assert len(brief.openers) == 3
 
 
+async def test_prose_that_repeats_the_instructions_is_not_an_answer() -> None:
+    echo = "At most 3 short sentences: who, what they want, where it stands."  # a 135M model did this
+    model = ScriptedChatModel(responses=[facts_answer(), summary_answer(summary=echo, next_step=echo)])
+    brief = await build_brief(TURNS, target="human_agent", model=model)
+    offline = await build_brief(TURNS, target="human_agent")
+    assert (brief.summary, brief.next_step) == (offline.summary, offline.next_step)
+    assert brief.goal == "Cancel order 9342308357."  # the rest of the answer is still used
+
+
 async def test_generic_openers_are_replaced() -> None:
     model = ScriptedChatModel(
         responses=[facts_answer(), summary_answer(openers=["Order 9342308357: how can I help you today?"])]

@@ -159,9 +159,13 @@ async def test_bot_reply_is_a_non_empty_string(
     record("bot reply", "llm", f"{len(reply)} chars: {reply[:60]!r}")
 
 
+@pytest.mark.parametrize("method", ["function_calling", "json_object"])
 async def test_brief_is_grounded_whichever_path(
-    model: BaseChatModel, loaded: LoadedPolicy, caplog: pytest.LogCaptureFixture
+    settings: Settings, loaded: LoadedPolicy, method: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Both ways llama-cpp-python turns a schema into a grammar: a forced tool call, response_format.
+    model = make_chat_model(settings.model_copy(update={"model_structured_output": method}))
+    assert model is not None
     target = loaded.policy.targets["human_agent"]
     with caplog.at_level(logging.WARNING, logger="graph.context.llm_brief"):
         brief = await build_brief(TURNS, target="human_agent", sections=target.sections, model=model)
@@ -178,14 +182,31 @@ async def test_brief_is_grounded_whichever_path(
     opening = opening_message(brief, "Maria from our agents team")
     assert isinstance(opening, str)
     assert opening.startswith("Hi")
+    name = f"brief[{method}]"
     if brief.source == "llm":
-        record("brief", "llm", f"{len(brief.facts)} grounded facts, summary {brief.summary[:60]!r}")
+        record(name, "llm", f"{len(brief.facts)} grounded facts, summary {brief.summary[:60]!r}")
     else:
         record(
-            "brief",
-            "fallback",
-            assert_logged_fallback(warnings_from(caplog, "graph.context.llm_brief"), "brief"),
+            name, "fallback", assert_logged_fallback(warnings_from(caplog, "graph.context.llm_brief"), name)
         )
+
+
+async def test_an_unsupported_method_degrades_to_the_offline_brief(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # llama-cpp-python's server refuses response_format type json_schema (an error 500): never a failed turn.
+    model = make_chat_model(settings.model_copy(update={"model_structured_output": "json_schema"}))
+    assert model is not None
+    with caplog.at_level(logging.WARNING, logger="graph.context.llm_brief"):
+        brief = await build_brief(TURNS, target="human_agent", model=model)
+    if brief.source == "llm":  # a server that learned json_schema: the path works, nothing to degrade
+        record("brief[json_schema]", "llm")
+        return
+    assert brief == await build_brief(TURNS, target="human_agent")
+    failures = warnings_from(caplog, "graph.context.llm_brief")
+    assert len(failures) == 1  # the first call failed: no second call was made
+    assert "failed" in failures[0]
+    record("brief[json_schema]", "fallback", failures[0][:160])
 
 
 # --- a whole conversation -------------------------------------------------------------------------

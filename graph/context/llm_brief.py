@@ -9,7 +9,8 @@ resolved or still asked stays the offline reading of the customer's own turns.
 
 Nothing the model says is trusted as is: a fact whose value is not in the turn it cites is re-cited
 to the customer turn that says it or dropped; a text that quotes a number the transcript does not
-contain, or an opener that mentions no grounded fact, is replaced by the offline one. A part that does
+contain or repeats the instructions, or an opener that mentions no grounded fact, is replaced by the
+offline one. A part that does
 not validate keeps the offline reading with a logged warning; a failed call stops the model path.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -41,6 +43,8 @@ _WORD = re.compile(r"\S+")
 _EDGE = "\"'.,;:!?()[]"
 _GENERIC_OPENER = re.compile(r"how (?:can|may) i (?:help|assist)", re.IGNORECASE)
 _NUMBER = re.compile(r"\d{3,}")
+ECHO_WORDS = 5
+_ECHO_WORD = re.compile(r"[a-z0-9']+")
 # Bounds a receiver can read in seconds, and a small model on one CPU thread can write in seconds.
 _TEXT = {"type": "string", "maxLength": 200}
 _LINE = {"type": "string", "maxLength": 100}
@@ -165,13 +169,31 @@ def _invents_numbers(text: str, transcript: str) -> bool:
     return any(number not in transcript for number in _NUMBER.findall(text))
 
 
+def _ngrams(text: str) -> set[tuple[str, ...]]:
+    words = _ECHO_WORD.findall(text.lower())
+    return {tuple(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1)}
+
+
+@lru_cache(maxsize=1)
+def _instruction_ngrams() -> frozenset[tuple[str, ...]]:
+    return frozenset(
+        _ngrams(" ".join(load_prompt(n) for n in ("brief_system", "brief_facts", "brief_summary")))
+    )
+
+
+def _echoes_instructions(text: str) -> bool:
+    """True when ``text`` repeats :data:`ECHO_WORDS` words of the prompt (a small model's non-answer)."""
+    return not _ngrams(text).isdisjoint(_instruction_ngrams())
+
+
 def draft_to_brief(draft: BriefDraft, offline: Brief, turns: Sequence[Turn]) -> Brief:
     """The offline brief updated with what survives the checks of the model's ``draft``."""
     transcript = "\n".join(t.text for t in turns)
 
     def checked(text: str, fallback: str) -> str:
         text = text.strip()
-        return text if text and not _invents_numbers(text, transcript) else fallback
+        trusted = text and not _invents_numbers(text, transcript) and not _echoes_instructions(text)
+        return text if trusted else fallback
 
     llm_facts = [
         Fact(key=f.key.strip().lower().replace(" ", "_"), value=f.value.strip(), turn=f.turn)
