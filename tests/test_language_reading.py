@@ -91,6 +91,8 @@ def test_dates_normalise_to_iso() -> None:
         ("Who are you sending it to?", Question("person", "person")),
         ("What is your budget?", Question("money", "budget")),
         ("Departure date?", Question("date", "departure_date")),
+        ("What is your price range?", Question("money", "price_range")),
+        ("What timeline are you working with?", Question("when", "timeline")),
         ("Do you want checking or savings?", Question("choice", "", ("checking", "savings"))),
         ("Would you like me to book it?", Question("yes_no")),
         ("Tell me the type of movie you want to see, please.", Question("category", "movie_type")),
@@ -120,6 +122,7 @@ def test_a_message_can_ask_several_things() -> None:
         ("What kind of movie?", "Something funny", "movie_kind", "funny"),
         ("When do you want the alarm?", "at evening 4:15", "date", "evening 4:15"),
         ("How many tickets?", "4 of us", "number_of_tickets", "4"),
+        ("What is your timeline?", "hoping to move by spring", "timeline", "by spring"),
     ],
 )
 def test_answers_are_read_against_the_question(asked: str, text: str, key: str, value: str) -> None:

@@ -33,6 +33,7 @@ MONTHS = words(
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec"
 )
+SEASONS = words("spring summer fall autumn winter")
 WEEKDAYS = words("monday tuesday wednesday thursday friday saturday sunday")
 STREET_TYPES = words(
     "street st avenue ave boulevard blvd road rd drive dr lane ln way court ct place pl parkway pkwy "
@@ -89,6 +90,13 @@ def _date_patterns() -> list[list[Token]]:
         [{"LOWER": "day"}, {"LOWER": "after"}, {"LOWER": "tomorrow"}],
         [{"LOWER": "later"}, {"LOWER": "today"}],
         [{"LOWER": "the"}, _ORDINAL],  # "on the 11th" (not "the 3rd floor": see grammar_matches)
+        # "next spring", "by early summer", "winter 2027"
+        [
+            {"LOWER": {"IN": ["this", "next", "last", "by", "before", "until"]}},
+            {"LOWER": {"IN": ["early", "late", "mid"]}, "OP": "?"},
+            {"LOWER": {"IN": SEASONS}},
+        ],
+        [{"LOWER": {"IN": SEASONS}}, {"TEXT": {"REGEX": r"^\d{4}$"}}],
     ]
 
 

@@ -26,6 +26,7 @@ NOUN_KINDS: dict[str, str] = {
     **dict.fromkeys(words("country state neighborhood neighbourhood venue region spot street"), "place"),
     **dict.fromkeys(["time", "hour"], "time"),
     **dict.fromkeys(["date", "day", "month"], "date"),
+    **dict.fromkeys(words("timeline timeframe deadline schedule"), "when"),
     **dict.fromkeys(words("person recipient contact friend"), "person"),
     **dict.fromkeys(words("price cost amount budget fee fare total sum"), "money"),
     **dict.fromkeys(["name", "title"], "name"),
@@ -59,6 +60,12 @@ def _noun_phrase_key(noun: Token) -> tuple[str, str]:
             owner, "id" if kind == "id" else ""
         )
     kind = NOUN_KINDS.get(lemma, "other")
+    if (
+        kind == "category"
+        and compounds
+        and NOUN_KINDS.get(compounds[-1], "other") not in ("other", "category")
+    ):
+        return NOUN_KINDS[compounds[-1]], _snake(*compounds, lemma)  # "price range" asks for money
     if kind == "category" and of_object is not None:
         return "category", _snake(of_object.lemma_, lemma)  # "type of car" -> car_type
     if kind == "name" and of_object is not None:
