@@ -5,10 +5,20 @@ from __future__ import annotations
 import logging
 
 from graph.context import Brief, opening_message
+from graph.context.prose import customer_name
 from graph.state import BatonState, current_handoff
+from graph.transcript import to_turns
 from nodes.base import BotSpec
 
 log = logging.getLogger(__name__)
+
+
+def _known_name(state: BatonState) -> str:
+    """The customer's name as the bots heard it (a brief travels without its transcript)."""
+    item = state.get("collected", {}).get("customer_name")
+    if isinstance(item, dict) and item.get("value"):
+        return str(item["value"])
+    return customer_name(to_turns(state["messages"]), ())
 
 
 def opening_for(state: BatonState, spec: BotSpec) -> str | None:
@@ -28,7 +38,7 @@ def opening_for(state: BatonState, spec: BotSpec) -> str | None:
         except ValueError as exc:  # a brief from an older version must not break the turn
             log.warning("unreadable brief on handoff %s: %s", record.id, exc)
             return f"Hi, I'm the {spec.title}. I've read our conversation so far."
-        return opening_message(brief, spec.title)
+        return opening_message(brief, f"the {spec.title}", name=_known_name(state))
     if record.status in ("returned", "rolled_back") and state.get("active_agent") == spec.name:
         if record.status == "returned":
             # The agent's note is for the team (it stays on the handoff record); the customer hears this.

@@ -139,18 +139,10 @@ def motivation(heard: Heard, asked: bool) -> Found | None:
     """
     if heard.wants_person:
         return None
-    reasons = heard.said.of_kind("reason")
+    reasons = heard.said.reasons
     if not reasons and asked:
         answer = heard.open_answer()
         return Found(answer) if answer else None
-    if not reasons and heard.said.of_kind("request"):
-        taken = [(s.start, s.end) for s in heard.spans("address", "money", "id", "email", "phone")]
-        cued = [(c.start, c.end) for c in heard.cues.cues if c.kind in ("financing", "budget", "timeline")]
-        reasons = [
-            s
-            for s in heard.said.of_kind("situation")
-            if not any(s.start < e and b < s.end for b, e in [*taken, *cued])
-        ]
     return Found(clip("; ".join(s.text for s in reasons))) if reasons else None
 
 

@@ -47,7 +47,7 @@ BUYER = [
 
 def turns_of(lines: list[tuple[str, str]]) -> list[Turn]:
     roles: list[Role] = ["customer", "bot", "agent", "system"]
-    return [Turn(index=i, role=roles[roles.index(r)], text=t) for i, (r, t) in enumerate(lines)]
+    return [Turn(index=i, role=next(x for x in roles if x == r), text=t) for i, (r, t) in enumerate(lines)]
 
 
 def test_every_fact_is_grounded_in_its_turn() -> None:
@@ -162,7 +162,7 @@ def test_opening_message_cites_facts() -> None:
     message = opening_message(brief, "the orders assistant")
     assert message.startswith("Hi Rodriguez, this is the orders assistant.")
     assert "9342308357" in message
-    assert "you'd like to cancel your order" in message
+    assert "you would like to cancel your order" in message
     assert "how can i help" not in message.lower()
 
 
@@ -180,3 +180,68 @@ def test_urgency_and_signals() -> None:
     calm = build_brief_offline(turns, target="x", signals={"urgency": "low", "sentiment": 0.5})
     assert calm.urgency == "low"
     assert calm.sentiment.now == 0.5
+
+
+DANA = [
+    ("bot", "Hi, welcome! Are you looking to buy, sell, or something else?"),
+    (
+        "customer",
+        "My name is Dana Whitfield. I'd like to sell my house at 12 Oak Street, we're relocating for a new job.",
+    ),
+    ("bot", "When would you ideally like to sell?"),
+    ("customer", "We'd like to sell within two months, hoping for around $850,000."),
+    ("customer", "Honestly I'm devastated. My ex-husband's lawyer says there's a lien on the title."),
+]
+MAPLE = [
+    ("customer", "Hi, I'm Dana and I need to sell 48 Maple Avenue in Newton by March"),
+    ("bot", "What's prompting the move?"),
+    ("customer", "We're downsizing now that the kids are gone"),
+]
+
+
+def test_the_summary_is_written_about_the_customer_not_quoted() -> None:
+    summary = build_brief_offline(turns_of(DANA), target="human_agent", budget_tokens=2000).summary
+    assert summary.startswith(
+        "Dana Whitfield would like to sell their house at 12 Oak Street within two months (around $850,000), "
+        "because they're relocating for a new job."
+    )
+    assert "Dana is devastated" in summary
+    assert "lien on the title" in summary
+    assert '"' not in summary
+    assert "says:" not in summary
+    assert count_tokens(summary) <= 60
+
+
+def test_openers_read_like_a_person_and_use_the_first_name() -> None:
+    brief = build_brief_offline(turns_of(MAPLE), target="seller_bot", sections=SELLER_SECTIONS)
+    assert brief.openers[0] == "Hi Dana, I see you need to sell 48 Maple Avenue in Newton by March."
+    assert all(o.startswith("Hi Dana,") for o in brief.openers)
+    message = opening_message(brief, "the seller specialist")
+    assert message == (
+        "Hi Dana, this is the seller specialist. I see you need to sell 48 Maple Avenue in Newton by March."
+    )
+
+
+def test_openers_never_use_a_key_name_as_text() -> None:
+    lines = [
+        ("customer", "We're selling our condo, hoping to get 300k"),
+        ("customer", "It's a 3-bedroom colonial"),
+    ]
+    brief = build_brief_offline(turns_of(lines), target="seller_bot", sections=SELLER_SECTIONS)
+    text = " ".join([*brief.openers, opening_message(brief, "the seller specialist")])
+    assert "300k" in text
+    for form in ("amount of", "the amount", "rooms 3", "choice", "property type", "date you gave"):
+        assert form not in text, text
+
+
+def test_sections_come_from_the_layer_not_whole_sentences() -> None:
+    seller = build_brief_offline(turns_of(MAPLE), target="seller_bot", sections=SELLER_SECTIONS)
+    assert seller.sections["property_details"] == {"street_address": "48 Maple Avenue", "place": "Newton"}
+    assert seller.sections["motivation"] == ["We're downsizing now that the kids are gone"]
+    assert seller.sections["timeline"] == ["by March"]
+    buyer = build_brief_offline(turns_of(BUYER), target="buyer_bot", sections=BUYER_SECTIONS)
+    criteria = buyer.sections["criteria"]
+    assert isinstance(criteria, dict)
+    assert "parking" in criteria["must_haves"]
+    assert criteria["deal_breakers"] == ["ground floor"]
+    assert buyer.sections["showing_preferences"] == ["We can do showings on weekends"]

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, get_args
 
 from graph.context.models import Fact, SentimentView, Trend, Urgency
-from graph.context.tokens import count_tokens
+from graph.context.summary import write_summary
 from graph.language.cues import cue_texts, sentiment_score
 from graph.textutil import DigestCache, words
 from graph.transcript import Turn
@@ -127,38 +127,15 @@ def goal_of(turns: Sequence[Turn], facts: Sequence[Fact]) -> str:
     return clip_words(best[2], 25)
 
 
-def _terminated(sentence: str) -> str:
-    sentence = sentence.rstrip(" ,;:")
-    return sentence if sentence[-1:] in {".", "!", "?", "…"} else sentence + "."
-
-
 def summarize(turns: Sequence[Turn], facts: Sequence[Fact], max_tokens: int = SUMMARY_MAX_TOKENS) -> str:
-    """Up to three short sentences: the top-ranked customer sentences plus what they already gave us."""
+    """Two short sentences in the third person: the request with its facts and reason, the latest concern.
+
+    The request is the customer's best-scoring sentence (as for the goal), retold by
+    :func:`graph.context.summary.write_summary`; no turn is quoted whole.
+    """
     ranked = _scored_sentences(turns, facts)
-    by_score = sorted(ranked, key=lambda s: (-s[0], s[1]))
-    # The goal, plus the latest thing the customer raised: that is usually why the handoff happens now.
-    latest = max(ranked, key=lambda s: s[1]) if ranked else None
-    scored = by_score[:1] + ([latest] if latest and by_score and latest is not by_score[0] else by_score[1:2])
-    chosen = [_terminated(clip_words(text, 20)) for _, _, text in sorted(scored, key=lambda s: s[1])]
-    name = next((f.value for f in facts if f.key == "customer_name"), "")
-    who = name or "The customer"
-    parts = [f'{who} says: "{" ".join(chosen)}"'] if chosen else [f"{who} has not stated a request yet."]
-    given = list(dict.fromkeys(f.key.replace("_", " ") for f in facts if f.key != "customer_name"))
-    if given:
-        parts.append(f"Already provided: {', '.join(given[:6])}.")
-    summary = " ".join(parts)
-    texts = [text for _, _, text in sorted(scored, key=lambda s: s[1])]
-    for limit in (14, 10):  # shorten both sentences before giving one up
-        if count_tokens(summary) <= max_tokens or len(chosen) < 2:
-            break
-        chosen = [_terminated(clip_words(text, limit)) for text in texts]
-        summary = " ".join([f'{who} says: "{" ".join(chosen)}"', *parts[1:]])
-    if count_tokens(summary) > max_tokens and len(chosen) > 1:
-        chosen = chosen[:1]
-        summary = " ".join([f'{who} says: "{chosen[0]}"', *parts[1:]])
-    if count_tokens(summary) > max_tokens:
-        summary = " ".join([f'{who} says: "{clip_words(chosen[0] if chosen else "", 12)}"', *parts[1:]])
-    return summary
+    best = max(ranked, key=lambda s: (s[0], -s[1]))[2] if ranked else ""
+    return write_summary(turns, facts, best, max_tokens)
 
 
 def sentiment_of(turns: Sequence[Turn], signals: Mapping[str, Any] | None = None) -> SentimentView:

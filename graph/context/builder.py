@@ -75,7 +75,7 @@ def _offline_unbudgeted(
         open_questions=questions,
         urgency=urgency,
         next_step=next_step_of(goal, facts),
-        openers=make_openers(facts, goal, questions),
+        openers=make_openers(facts, goal, questions, turns),
         sections=build_sections(sections, inp),
         similar_cases=_similar(retriever, goal),
         target=target,

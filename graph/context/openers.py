@@ -1,181 +1,197 @@
-"""Openers: the receiver's first words, which prove the context arrived (never "how can I help?")."""
+"""Openers: the receiver's first words, which prove the context arrived (never "how can I help?").
+
+Each opener speaks to the customer by first name when it is known, retells their request in the
+second person ("Hi Dana, I see you need to sell 48 Maple Avenue in Newton by March.") and cites the
+other facts as a person would ("your order 9342308357", "a budget of $400k"), never by a key name.
+The first sentence of each carries a citation, so trimming to one sentence (the budget does that)
+keeps what proves the context arrived.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from graph.context.analysis import clip_words, second_person
 from graph.context.models import Brief, Fact
+from graph.context.prose import best_clause, customer_name, first_name, listing, retell, retell_goal
+from graph.context.statements import read_statements
+from graph.context.summary import attach, fact_sort
+from graph.textutil import normalize_value
+from graph.transcript import Turn
 
-# Which facts are worth citing first: the ones a receiver would otherwise ask for.
-_CITE_ORDER = (
-    "order_id",
-    "product",
-    "plan",
-    "account_id",
-    "membership_level",
-    "amount",
-    "budget",
-    "price_expectation",
-    "already_tried",
-    "street_address",
-    "property_type",
-    "timeline",
-    "financing",
-    "date",
-    "size",
-    "payment_method",
-    "email",
-    "username",
-    "phone",
-    "brand",
-    "ticket_id",
-)
+# How a fact is cited to the customer, by key; a key not listed is cited by its value alone when the
+# value names itself (a time, a place, an amount, a name or a number).
 _PHRASES = {
     "order_id": "your order {v}",
     "account_id": "your account {v}",
-    "product": "the {v}",
-    "brand": "the {v} item",
-    "plan": "you're on the {v}",
-    "membership_level": "your {v} membership",
-    "amount": "the amount of {v}",
-    "budget": "your budget of {v}",
-    "price_expectation": "your price of {v}",
-    "already_tried": "that you already tried {v}",
-    "street_address": "the address {v}",
-    "zip_code": "zip code {v}",
-    "email": "your email {v}",
-    "username": "your username {v}",
-    "phone": "your number {v}",
-    "date": "the date you gave ({v})",
-    "timeline": "your timeline ({v})",
-    "financing": "that you're {v}",
-    "property_type": "the {v}",
-    "size": "{v}",
-    "payment_method": "your {v}",
     "ticket_id": "ticket {v}",
+    "username": "your username {v}",
+    "email": "your email {v}",
+    "phone": "your number {v}",
+    "zip_code": "the {v} zip code",
+    "membership_level": "your {v} membership",
+    "plan": "the {v}",
+    "budget": "a budget of {v}",
+    "price_expectation": "a price of {v}",
+    "financing": "that you're {v}",
 }
-_WANT = re.compile(
-    r"\b(?:i(?:'d| would) like to|i want to|i need to|i wanted to|i(?:'m| am) trying to|i(?:'m| am) "
-    r"looking to|i was wondering if|i want|i need)\s+(?P<rest>[^.?!]+)",
-    re.IGNORECASE,
+# Facts a receiver uses but does not read back to the customer.
+_UNCITED = frozenset({"customer_name", "choice", "pin_number", "security_answer"})
+# The order in which facts are worth citing: those a receiver would otherwise ask for first.
+_CITE_ORDER = (
+    "order_id",
+    "account_id",
+    "street_address",
+    "timeline",
+    "budget",
+    "price_expectation",
+    "amount",
+    "plan",
+    "financing",
+    "already_tried",
+    "product",
+    "membership_level",
+    "date",
+    "email",
+    "username",
+    "phone",
+    "ticket_id",
 )
-_ACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"cancel", re.I), "let me confirm the cancellation with you"),
-    (
-        re.compile(r"refund|return|exchange|send (?:it|something) back", re.I),
-        "let me get the return or refund moving",
-    ),
-    (re.compile(r"charg|bill|fee|pay|price|cost|promo", re.I), "let me go through that charge with you"),
-    (
-        re.compile(r"password|username|log ?in|sign ?in|access|locked", re.I),
-        "let me get you back into your account",
-    ),
-    (re.compile(r"address|update|change", re.I), "let me make that change now"),
-    (re.compile(r"status|where|track|deliver|ship|arriv", re.I), "let me check exactly where things stand"),
+_MAX_ACTION_WORDS = 8
+# Verbs of wanting, having or knowing: "I want it from Tuesday" asks for nothing to help with.
+_NOT_ACTIONS = frozenset(
+    {"want", "need", "like", "love", "have", "know", "see", "wonder", "think", "hope", "be"}
 )
 
 
-def _cite(facts: Sequence[Fact], limit: int) -> list[str]:
-    """Up to ``limit`` short phrases citing the most useful facts (one per key)."""
+def _said(value: str, text: str) -> bool:
+    return f" {normalize_value(value)} " in f" {normalize_value(text)} "
+
+
+def _citable(fact: Fact) -> bool:
+    if fact.key in _UNCITED or fact.key == fact.value.split()[-1].lower():
+        return False  # a noun phrase keyed by its own head ("shipping order") cites nothing new
+    if fact.key in _PHRASES or fact_sort(fact):
+        return True
+    return any(c.isdigit() for c in fact.value) or fact.value[:1].isupper()
+
+
+def cite(facts: Sequence[Fact], limit: int, *, besides: str = "") -> list[str]:
+    """Up to ``limit`` phrases citing the most useful facts, one per key, none already in ``besides``."""
     by_key: dict[str, str] = {}
     for fact in facts:
-        by_key.setdefault(fact.key, fact.value)
+        if _citable(fact) and not _said(fact.value, besides):
+            by_key.setdefault(fact.key, fact.value)
     keys = [k for k in _CITE_ORDER if k in by_key] + [k for k in by_key if k not in _CITE_ORDER]
-    keys = [k for k in keys if k != "customer_name"]
-    return [_PHRASES.get(k, k.replace("_", " ") + " {v}").format(v=by_key[k]) for k in keys[:limit]]
+    return [_phrase(k, by_key[k]) for k in keys[:limit]]
 
 
-def _join(parts: Sequence[str]) -> str:
-    if len(parts) <= 1:
-        return "".join(parts)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
+def _phrase(key: str, value: str) -> str:
+    if key == "already_tried":
+        done = retell(value, "second")[0]
+        verb = done.split()[0].lower()
+        if verb.endswith("ed"):
+            return f"that you already {done}"  # "logged out", not "tried logged out"
+        return f"that you've already tried {'' if verb.endswith('ing') else 'to '}{done}"
+    return _PHRASES.get(key, "{v}").format(v=value)
 
 
-def goal_phrase(goal: str) -> str:
-    """The goal as a clause addressed to the customer ("you'd like to cancel your order")."""
-    m = _WANT.search(goal)
-    if m:
-        return "you'd like to " + clip_words(second_person(m.group("rest").strip()), 14)
-    text = clip_words(second_person(goal.rstrip("?.! ")), 14)
-    if goal.rstrip().endswith("?"):
-        return f'you asked "{text}"'
-    return "you mentioned " + (text[0].lower() + text[1:] if text else "your request")
+def _request(goal: str, facts: Sequence[Fact], turns: Sequence[Turn]) -> str:
+    """ "you need to sell 48 Maple Avenue in Newton by March": the goal retold, with its time and place."""
+    told = retell_goal(goal, "second", "") or ""
+    if not told:
+        return ""
+    goal_turn = next((t.index for t in turns if t.role == "customer" and goal in t.text), -1)
+    return told + attach(told, facts, sorts=("time", "place"), turns=turns, goal_turn=goal_turn)
 
 
 def _action(goal: str) -> str:
-    for pattern, action in _ACTIONS:
-        if pattern.search(goal):
-            return action
-    return "let me take it from here"
+    """ "Let me help you cancel your order." from the request's own verb, else a plain hand-over.
+
+    A verb of wanting or knowing ("I want it", "I'd like to know ...") is not something to help with.
+    """
+    best = best_clause(goal)
+    action = read_statements(best.text).action if best is not None and best.kind == "request" else ""
+    verb = action.split()[0].lower() if action else ""
+    told = retell(action, "second")[0] if action else ""
+    if not verb or verb in _NOT_ACTIONS or len(told.split()) > _MAX_ACTION_WORDS:
+        return "I'll take it from here."
+    return f"Let me help you {told.rstrip(',;:')}."
 
 
-def first_name(facts: Sequence[Fact]) -> str:
-    """The customer's first name, title-cased, or ``""``."""
-    name = next((f.value for f in facts if f.key == "customer_name"), "")
-    return name.split()[0].title() if name else ""
+def _pickup(question: str) -> str:
+    told = retell_goal(question if question.endswith("?") else question + "?", "second", "")
+    return told or "you had a question"
 
 
-def tidy(text: str) -> str:
-    """Fix punctuation left where clipped or quoted text meets a template's own full stop."""
-    return re.sub(r'([…?!])"?\.', lambda m: m.group(0)[:-1], text)
+def _names_a_fact(text: str, facts: Sequence[Fact]) -> bool:
+    return any(_said(f.value, text) for f in facts if f.key not in _UNCITED)
 
 
-def make_openers(facts: Sequence[Fact], goal: str, open_questions: Sequence[str]) -> list[str]:
+def make_openers(
+    facts: Sequence[Fact], goal: str, open_questions: Sequence[str], turns: Sequence[Turn] = ()
+) -> list[str]:
     """Exactly three opening replies for the receiver, each citing known facts or the stated goal.
 
-    The first sentence of each opener carries the citation, so trimming to one sentence (the budget
-    does that) keeps what proves the context arrived.
+    Args:
+        facts: The brief's facts, ranked.
+        goal: The customer's goal sentence.
+        open_questions: The customer's latest questions.
+        turns: The conversation, for the name the customer introduced themselves with.
     """
-    name = first_name(facts)
-    hi = f"Hi {name}" if name else "Hi"
-    cites = _cite(facts, 3)
-    want = goal_phrase(goal)
-    last = open_questions[-1] if open_questions else ""
-    pickup = f'you asked "{clip_words(second_person(last), 14)}"' if last else want
-    action = _action(goal)
-    if not cites:
-        return [
-            tidy(o)
-            for o in [
-                f"{hi}, I can see {want}. {action.capitalize()}.",
-                f"{hi}, I've read your conversation, so you won't need to repeat anything; {action}.",
-                f"Picking up where you left off: {pickup}.",
-            ]
-        ]
-    return [
-        tidy(o)
-        for o in [
-            f"{hi}, I can see {cites[0]}, and that {want}. {action.capitalize()}.",
-            f"{hi}, I already have {_join(cites)}, so you won't need to repeat anything. "
-            f"{action.capitalize()}.",
-            f"Picking up where you left off with {cites[0]}: {pickup}.",
-        ]
-    ]
+    full_name = customer_name(turns, facts)
+    name = first_name(full_name)
+    hi = f"Hi {name}, " if name else "Hi, "
+    request = _request(goal, facts, turns)
+    cites = cite(facts, 3, besides=f"{request} {full_name}")
+    noted = listing(cites)
+    # A citation comes early in each first sentence: the budget may clip an opener to a few words.
+    if request and cites and not _names_a_fact(request, facts):
+        first = f"{hi}I've noted {listing(cites[:2])}, and I see {request}."
+    elif request:
+        first = f"{hi}I see {request}." + (f" I've also noted {noted}." if cites else "")
+    else:
+        first = f"{hi}I've noted {noted}." if cites else f"{hi}I've read your conversation so far."
+    if cites:
+        second = (
+            f"{hi}I already have everything you've told us ({noted}), so you won't need to repeat anything."
+        )
+    else:
+        second = f"{hi}I've read your whole conversation, so you won't need to repeat anything."
+    pickup = _pickup(open_questions[-1]) if open_questions else request or "your request"
+    if cites and not _names_a_fact(pickup, facts):
+        third = f"{hi}with {cites[0]} noted, let's pick up where you left off: {pickup}."
+    else:
+        third = f"{hi}picking up where you left off: {pickup}."
+    return [_tidy(first), _tidy(f"{second} {_action(goal)}"), _tidy(third)]
 
 
 def short_openers(facts: Sequence[Fact]) -> list[str]:
     """Three minimal openers that still cite a fact (the budget's last resort before word clipping)."""
-    cites = _cite(facts, 2) or ["your conversation so far"]
-    return [
-        f"I can see {cites[0]}.",
-        f"I already have {_join(cites)}.",
-        f"Picking up with {cites[0]}.",
-    ]
+    cites = cite(facts, 2) or ["your conversation so far"]
+    return [f"I can see {cites[0]}.", f"I already have {listing(cites)}.", f"Picking up with {cites[0]}."]
 
 
-def opening_message(brief: Brief, receiver_name: str) -> str:
+def opening_message(brief: Brief, receiver_name: str, *, name: str = "") -> str:
     """The first message a specialist bot sends after a handoff: it names itself and cites 1-3 facts.
 
     Args:
         brief: The handoff brief the bot received.
         receiver_name: How the bot introduces itself, e.g. ``"the billing assistant"``.
+        name: The customer's name when the bot knows it (it may have heard them introduce themselves).
     """
-    name = first_name(brief.facts)
-    cites = _cite(brief.facts, 3)
-    hello = f"Hi {name}, this is {receiver_name}." if name else f"Hi, this is {receiver_name}."
-    seen = f"I can see {_join(cites)}, and that {goal_phrase(brief.goal)}."
-    if not cites:
-        seen = f"I can see {goal_phrase(brief.goal)}."
-    return tidy(f"{hello} {seen} {_action(brief.goal).capitalize()}.")
+    full_name = name or customer_name(brief.transcript, brief.facts)
+    first = first_name(full_name)
+    hello = f"Hi {first}, this is {receiver_name}." if first else f"Hi, this is {receiver_name}."
+    request = _request(brief.goal, brief.facts, brief.transcript)
+    cites = cite(brief.facts, 3, besides=f"{request} {full_name}")
+    if request:
+        seen = f"I see {request}" + (f", and I've noted {listing(cites)}." if cites else ".")
+    else:
+        seen = f"I've noted {listing(cites)}." if cites else "I've read our conversation so far."
+    return _tidy(f"{hello} {seen}")
+
+
+def _tidy(text: str) -> str:
+    """One space between words, no doubled stops ("by March..", "…."), a capital after a stop."""
+    text = " ".join(text.split()).replace("..", ".").replace("….", "…").replace("?.", "?")
+    return text

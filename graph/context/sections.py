@@ -1,20 +1,31 @@
 """Per-target brief sections: each receiver gets the few views it needs, built from facts and turns.
 
+Every section reads the language layer, never a pattern of its own: the grounded facts
+(:func:`graph.context.extract.extract_facts`), what the customer's clauses state (reasons, wanted and
+refused features: :mod:`graph.context.statements`) and the cues the router reads (distress, legal,
+timeline, failure: :mod:`graph.language.cues`).
+
 The routing policy lists section names per target; :data:`KNOWN_SECTIONS` is the closed set of names,
 so a typo in a policy fails at start-up with the list of valid names instead of yielding an empty brief.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from graph.context.analysis import clip_words, sentences
+from graph.context.analysis import clip_words
 from graph.context.models import Fact, SectionValue, SentimentView, Urgency
-from graph.language.cues import cue_texts
-from graph.textutil import words
+from graph.context.statements import Statements, read_statements
+from graph.context.summary import fact_sort
+from graph.language.cues import cue_texts, read_cues
 from graph.transcript import Turn
+
+# Lemmas of a question that asks why ("What's prompting the move?", "Why are you selling?").
+_WHY = frozenset({"why", "reason", "prompt", "motivate", "cause"})
+# Lemmas of a clause about viewing a home ("We can do showings on weekends", "visit on Saturday").
+_SHOWING = frozenset({"show", "showing", "tour", "visit", "view", "viewing"})
+_SECTION_WORDS = 24
 
 
 class UnknownSectionError(ValueError):
@@ -37,16 +48,18 @@ class SectionInput:
         """Fact values for ``keys``, in conversation order."""
         return [f.value for f in self.facts if f.key in keys]
 
-    def customer_sentences(self, pattern: re.Pattern[str], limit: int = 2) -> list[str]:
-        """Customer sentences matching ``pattern``, clipped for a quick read."""
-        found = [
-            clip_words(s, 24)
-            for t in self.turns
-            if t.role == "customer"
-            for s in sentences(t.text)
-            if pattern.search(s)
-        ]
-        return found[:limit]
+    def sorted_values(self, sort: str) -> list[str]:
+        """Fact values holding a time, a place or an amount (see :func:`graph.context.summary.fact_sort`)."""
+        return [f.value for f in self.facts if fact_sort(f) == sort]
+
+    @property
+    def customer(self) -> list[str]:
+        """The customer's turns, as written."""
+        return [t.text for t in self.turns if t.role == "customer"]
+
+    def statements(self) -> list[Statements]:
+        """What each customer turn states (read once per text)."""
+        return [read_statements(text) for text in self.customer]
 
 
 NOT_STATED = "Not stated yet"
@@ -62,63 +75,74 @@ def _facts_dict(inp: SectionInput, keys: Sequence[str]) -> dict[str, str | list[
 
 
 def _or_not_stated(values: list[str]) -> str | list[str]:
+    values = list(dict.fromkeys(clip_words(v, _SECTION_WORDS) for v in values))
     return values if values else NOT_STATED
 
 
 # Real-estate seller bot.
 def _property_details(inp: SectionInput) -> SectionValue:
     found = _facts_dict(inp, ("street_address", "zip_code", "property_type", "rooms", "square_feet"))
+    places = [v for v in inp.sorted_values("place") if v not in found.values()]
+    if places:
+        found["place"] = places[0]
     return found or NOT_STATED
 
 
-_MOTIVATION = re.compile(
-    r"\b(?:because|relocat\w*|moving|divorc\w*|downsiz\w*|upsiz\w*|retir\w*|new job|family|kids|estate)", re.I
-)
-_MUST_HAVE = re.compile(r"\b(?:must|need|has to|have to|looking for|want)\b", re.I)
-_DEAL_BREAKER = re.compile(
-    r"\b(?:no\s+\w+|don't want|do not want|deal ?breaker|avoid|not interested|won't)\b", re.I
-)
-_SHOWING = re.compile(
-    r"\b(?:show\w*|tour|visit|see (?:it|the)|weekend|evening|morning|afternoon|available)\b", re.I
-)
+def _answers_why(turns: Sequence[Turn]) -> list[str]:
+    """The customer's own words right after a bot or agent asked why."""
+    found: list[str] = []
+    asked_why = False
+    for turn in turns:
+        if turn.role in ("bot", "agent"):
+            asked = read_statements(turn.text)
+            asked_why = asked.asks and bool(asked.topic_words & _WHY)
+        elif turn.role == "customer" and asked_why:
+            said = read_statements(turn.text).of_kind("situation", "reason", "request", "other")
+            found += [s.text for s in said]
+            asked_why = False
+    return found
 
 
 def _motivation(inp: SectionInput) -> SectionValue:
-    return _or_not_stated(inp.customer_sentences(_MOTIVATION))
+    reasons = [s.text for st in inp.statements() for s in st.reasons]
+    return _or_not_stated(reasons + _answers_why(inp.turns))
 
 
 def _timeline(inp: SectionInput) -> SectionValue:
-    return _or_not_stated(inp.values("timeline", "date"))
+    return _or_not_stated(inp.values("timeline") + inp.sorted_values("time"))
 
 
 def _price_expectation(inp: SectionInput) -> SectionValue:
-    return _or_not_stated(inp.values("price_expectation") or inp.values("amount"))
+    return _or_not_stated(inp.values("price_expectation") or inp.sorted_values("money"))
 
 
 # Real-estate buyer bot.
 def _budget(inp: SectionInput) -> SectionValue:
-    return _or_not_stated(inp.values("budget") or inp.values("amount"))
+    return _or_not_stated(inp.values("budget") or inp.sorted_values("money"))
 
 
 def _criteria(inp: SectionInput) -> SectionValue:
-    must = inp.values("rooms", "property_type") + inp.customer_sentences(_MUST_HAVE, 2)
-    breakers = inp.customer_sentences(_DEAL_BREAKER, 2)
-    return {"must_haves": must, "deal_breakers": breakers}
+    statements = inp.statements()
+    must = inp.values("rooms", "property_type") + [w for st in statements for w in st.wants]
+    breakers = [a for st in statements for a in st.avoids]
+    return {"must_haves": list(dict.fromkeys(must)), "deal_breakers": list(dict.fromkeys(breakers))}
 
 
 def _financing_status(inp: SectionInput) -> SectionValue:
-    values = inp.values("financing")
-    return values[0] if values else "Unknown: ask before booking showings"
+    values = inp.values("financing") or cue_texts(inp.customer, "financing")
+    return clip_words(values[0], _SECTION_WORDS) if values else "Unknown: ask before booking showings"
 
 
 def _showing_preferences(inp: SectionInput) -> SectionValue:
-    return _or_not_stated(inp.customer_sentences(_SHOWING))
+    said = [
+        s.text for st in inp.statements() for s in st.said if s.lemmas & _SHOWING and s.kind != "question"
+    ]
+    return _or_not_stated(said)
 
 
 # Human agent.
 def _complexity(inp: SectionInput) -> SectionValue:
-    customer = [t.text for t in inp.turns if t.role == "customer"]
-    score = len(inp.tried) + len(inp.open_questions) + (2 if cue_texts(customer, "legal") else 0)
+    score = len(inp.tried) + len(inp.open_questions) + (2 if cue_texts(inp.customer, "legal") else 0)
     score += len(inp.turns) // 15
     level = "high" if score >= 4 else "medium" if score >= 2 else "low"
     return (
@@ -128,34 +152,37 @@ def _complexity(inp: SectionInput) -> SectionValue:
 
 
 def _emotional_context(inp: SectionInput) -> SectionValue:
-    customer = [t.text for t in inp.turns if t.role == "customer"]
-    text = " ".join(customer)
-    thanks = len(re.findall(r"\bthanks?\b|\bthank you\b|\bappreciate", text, re.IGNORECASE))
-    rapport = "good" if thanks or inp.sentiment.label == "positive" else "neutral"
+    customer = inp.customer
+    warm = any(read_cues(text).sentiment > 0.5 for text in customer)
+    rapport = "good" if warm or inp.sentiment.label == "positive" else "neutral"
     if inp.sentiment.label == "negative":
         rapport = "strained"
     distress = cue_texts(customer, "distress")
     stress = (
         "high" if distress or inp.sentiment.now < -0.5 else "elevated" if inp.sentiment.now < -0.2 else "low"
     )
-    avg_words = sum(len(words(c)) for c in customer) / max(1, len(customer))
+    avg_words = sum(len(c.split()) for c in customer) / max(1, len(customer))
     style = "brief, to the point" if avg_words < 8 else "detailed"
-    if re.search(r"\b(?:lol|haha|gonna|wanna|hey)\b|!{2,}", text, re.IGNORECASE):
+    # Written as one types to a friend: no capital to start, or a run of "!!".
+    if customer and (
+        sum(c[:1].islower() for c in customer) > len(customer) / 2 or any("!!" in c for c in customer)
+    ):
         style += ", casual"
     return {"rapport": rapport, "stress": stress, "communication_style": style}
 
 
 def _urgency_factors(inp: SectionInput) -> SectionValue:
-    customer = [t.text for t in inp.turns if t.role == "customer"]
-    text = " ".join(customer)
+    customer = inp.customer
     factors = [f"distress: {m}" for m in cue_texts(customer, "distress")]
     factors += [f"legal: {m}" for m in cue_texts(customer, "legal")]
-    if re.search(r"\b(?:asap|urgent\w*|immediately|right now|today|deadline)\b", text, re.IGNORECASE):
-        factors.append("time pressure stated")
+    soon = [c.text for text in customer for c in read_cues(text).find("timeline", "immediate")]
+    if soon:
+        factors.append(f"time pressure: {soon[0]}")
     if inp.sentiment.label == "negative":
         factors.append(f"negative sentiment ({inp.sentiment.trend})")
-    if re.search(r"\b(?:again|second time|already (?:called|contacted|asked))\b", text, re.IGNORECASE):
-        factors.append("repeat contact")
+    failures = cue_texts(customer, "failure")
+    if failures:
+        factors.append(f"still failing: {clip_words(failures[-1], 12)}")
     return factors or [f"none beyond {inp.urgency} urgency"]
 
 

@@ -14,14 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from graph.language.cues import read_cues
 from graph.language.pipeline import shared_pipeline
 from graph.language.reading import read_turn
 from graph.language.scope import Clause, clauses, is_request, negated
+from graph.language.spans import Span
 from graph.textutil import DigestCache
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
 
+ClauseForm = Literal["", "imperative", "gerund", "fragment", "predicate"]
 ClauseKind = Literal["question", "request", "reason", "situation", "value", "other", "filler"]
 
 # Subordinators that introduce a cause ("because we're downsizing", "since my job moved") or a result
@@ -36,6 +39,9 @@ _SELF_SUBJECTS = frozenset({"i", "this", "it", "me"})
 _WANTING = frozenset({"want", "need", "require", "prefer"})
 _HAVING = frozenset({"have", "include"})
 _MAX_ACTION_WORDS = 10
+# A clause that carries one of these values or cues says what, how or when, not why.
+_VALUE_KINDS = frozenset({"address", "money", "id", "email", "phone"})
+_PLAN_CUES = frozenset({"financing", "budget", "timeline"})
 _MODIFIERS = frozenset({"compound", "amod", "nummod", "punct", "npadvmod"})
 _CONTENT = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV", "AUX", "PRON", "X", "SYM"})
 
@@ -51,6 +57,9 @@ class Said:
         start: Character offset of ``text`` in the turn.
         end: Offset one past its last character.
         lemmas: Lower-case lemmas of the clause's words.
+        form: A clause without a subject: "imperative" ("Tell me my alarms"), "gerund" ("Looking to
+            sell our condo"), "predicate" ("was wondering how ...") or "fragment" (no verb: "A 2 bed
+            condo"); "" for a clause with one.
     """
 
     kind: ClauseKind
@@ -58,6 +67,7 @@ class Said:
     start: int
     end: int
     lemmas: frozenset[str] = frozenset()
+    form: ClauseForm = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +76,10 @@ class Statements:
 
     Attributes:
         said: The turn's clauses, in order.
+        reasons: Why the customer wants what they ask: a reason they give ("because we're downsizing"),
+            else, in a turn that asks for something, their situation beside it ("I'd like to sell,
+            *we're relocating for a new job*"); never a clause that only states a value, financing or
+            a timeline.
         intro_name: The name the customer introduces themselves with ("I'm Dana"), else "".
         action: What the turn's first request asks to do ("sell my house at 12 Oak Street"), else "".
         wants: Features the customer wants ("pool", "parking").
@@ -77,6 +91,7 @@ class Statements:
     """
 
     said: tuple[Said, ...] = ()
+    reasons: tuple[Said, ...] = ()
     intro_name: str = ""
     action: str = ""
     wants: tuple[str, ...] = ()
@@ -104,12 +119,19 @@ def read_statements(text: str) -> Statements:
 
 
 def _asking(clause: Clause) -> bool:
+    """A question, with or without its "?": "What are your fees", "can you tell me ...", "is there ..."."""
     sent = clause.head.sent
-    first = next((t for t in sent if not (t.is_punct or t.pos_ == "INTJ")), None)
-    wh_first = (
-        first is not None and first.tag_ in ("WDT", "WP", "WRB", "WP$") and first.i >= clause.tokens[0].i
+    if sent.text.rstrip().endswith("?"):
+        return True
+    words = [t for t in sent if not (t.is_punct or t.pos_ == "INTJ")]
+    if not words or words[0].i < clause.tokens[0].i:
+        return False  # the question word belongs to an earlier clause of the sentence
+    first = words[0]
+    # "can you ...", "is there ...": a modal or an auxiliary before its subject asks
+    inverted = first.tag_ == "MD" or first.pos_ == "AUX"
+    return first.tag_ in ("WDT", "WP", "WRB", "WP$") or (
+        inverted and len(words) > 1 and words[1].dep_ in ("nsubj", "expl")
     )
-    return sent.text.rstrip().endswith("?") or wh_first
 
 
 def _cause(clause: Clause) -> tuple[int, int] | None:
@@ -154,12 +176,23 @@ def _kind(clause: Clause, spans: list[tuple[int, int]]) -> ClauseKind:
         return "reason"
     if _names_a_value(clause, spans):
         return "value"
-    if is_request(clause) or _intends(clause.head):
+    if (is_request(clause) and not negated(clause.head)) or _intends(clause.head):
         return "request"
     subject = next((c for c in clause.head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
     if clause.has_verb and subject is not None and (subject.pos_ != "PRON" or _first_person(subject)):
         return "situation"
     return "other"
+
+
+def _form(clause: Clause) -> ClauseForm:
+    if not clause.has_verb:
+        return "fragment"
+    head = clause.head
+    if any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in head.children):
+        return ""
+    if head.tag_ in ("VBD", "VBZ", "VBP") or any(c.dep_ in ("aux", "auxpass") for c in head.children):
+        return "predicate"  # "was wondering how ...", "keeps declining": the subject is elsewhere
+    return "imperative" if head.tag_ == "VB" else "gerund" if head.tag_ == "VBG" else ""
 
 
 def _first_person(subject: Token | None) -> bool:
@@ -179,7 +212,7 @@ def _action(clause: Clause) -> str:
     """The deepest verb of a request and what follows it: "I'd like to sell my house" -> "sell my house"."""
     verb = clause.head
     while True:
-        nxt = next((c for c in verb.children if c.dep_ in ("xcomp", "ccomp") and c.pos_ == "VERB"), None)
+        nxt = next((c for c in verb.children if c.dep_ == "xcomp" and c.pos_ == "VERB"), None)
         if nxt is None:
             break
         verb = nxt
@@ -300,7 +333,11 @@ def _topics(doc: Doc, questions: list[Clause]) -> tuple[list[str], set[str]]:
                 continue
             words = [t for t in chunk if t.pos_ not in ("DET", "PRON") and t.tag_ != "PRP$"]
             if words:
-                phrases.append(" ".join(t.text for t in words))
+                # "Total cost?" is capitalised for the sentence, not for the word
+                lead = (
+                    words[0].lower_ if words[0].is_sent_start and words[0].pos_ != "PROPN" else words[0].text
+                )
+                phrases.append(" ".join([lead, *(t.text for t in words[1:])]))
         lemmas.update(
             t.lemma_.lower()
             for t in clause.tokens
@@ -309,9 +346,21 @@ def _topics(doc: Doc, questions: list[Clause]) -> tuple[list[str], set[str]]:
     return phrases, lemmas
 
 
+def _reasons(text: str, said: list[Said], spans: list[Span]) -> tuple[Said, ...]:
+    reasons = [s for s in said if s.kind == "reason"]
+    if reasons or not any(s.kind == "request" for s in said):
+        return tuple(reasons)
+    taken = [(s.start, s.end) for s in spans if s.kind in _VALUE_KINDS]
+    taken += [(c.start, c.end) for c in read_cues(text).cues if c.kind in _PLAN_CUES]
+    return tuple(
+        s for s in said if s.kind == "situation" and not any(s.start < e and b < s.end for b, e in taken)
+    )
+
+
 def _read(text: str) -> Statements:
     doc = shared_pipeline().parse(text)
-    spans = [(s.start, s.end) for s in read_turn(text).spans]
+    typed = read_turn(text).spans
+    spans = [(s.start, s.end) for s in typed]
     said: list[Said] = []
     requests: list[Clause] = []
     questions: list[Clause] = []
@@ -322,7 +371,7 @@ def _read(text: str) -> Statements:
             kind = "value"  # "Call me Bob", "This is Ana calling": an introduction
         start, end = (_cause(clause) if kind == "reason" else None) or (clause.start, clause.end)
         words = frozenset(t.lemma_.lower() for t in clause.tokens if not t.is_punct)
-        said.append(Said(kind, text[start:end], start, end, words))
+        said.append(Said(kind, text[start:end], start, end, words, _form(clause)))
         if kind == "request":
             requests.append(clause)
         elif kind == "question":
@@ -336,6 +385,7 @@ def _read(text: str) -> Statements:
     topics, asked_words = _topics(doc, questions)
     return Statements(
         said=tuple(said),
+        reasons=_reasons(text, said, list(typed)),
         intro_name=intro,
         action=next((a for a in map(_action, requests) if a), ""),
         wants=tuple(wants),

@@ -1,0 +1,219 @@
+"""Prose for briefs: the customer's own words retold, in the third person for a summary and in the
+second person for the receiver's openers, read from the dependency parse (never quoted whole).
+
+"I'd like to sell my house at 12 Oak Street" becomes "Dana Whitfield would like to sell their house at
+12 Oak Street" in a summary and "you'd like to sell your house at 12 Oak Street" in an opener. The
+customer's "you" (the company) becomes "we"/"us". Only pronouns, the verbs they govern and leading
+fillers ("Honestly", "Hi") change; every other word is the customer's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+from graph.context.models import Fact
+from graph.context.statements import Said, read_statements
+from graph.language.pipeline import shared_pipeline
+from graph.textutil import DigestCache
+from graph.transcript import Turn
+
+if TYPE_CHECKING:
+    from spacy.tokens import Token
+
+Person = Literal["second", "third"]
+
+_SUBJECTS = frozenset({"i", "we"})
+_OBJECTS = {"second": {"me": "you", "us": "you"}, "third": {"me": "them", "us": "them"}}
+_POSSESSIVES = {
+    "second": {"my": "your", "our": "your", "mine": "yours", "ours": "yours", "myself": "yourself"},
+    "third": {"my": "their", "our": "their", "mine": "theirs", "ours": "theirs", "myself": "themselves"},
+}
+_COMPANY = {"your": "our", "yours": "ours", "yourself": "ourselves", "yourselves": "ourselves"}
+_PLURAL_BE = {"am": "are", "'m": "'re", "m": "'re", "was": "were"}
+_SINGULAR = {"am": "is", "'m": " is", "m": " is", "are": "is", "'re": " is", "were": "was"}
+_SINGULAR |= {"have": "has", "'ve": " has", "do": "does", "'d": " would", "'ll": " will"}
+_FINITE = frozenset({"VBP", "VBZ", "VBD", "MD"})
+_SIBILANT = ("s", "sh", "ch", "x", "z", "o")
+_LEADING = frozenset({"INTJ", "PUNCT", "CCONJ"})
+_CACHE: DigestCache[tuple[str, bool]] = DigestCache(8192)
+
+
+def _third_singular(verb: str) -> str:
+    """ "want" -> "wants", "try" -> "tries", "go" -> "goes" (a verb whose subject became one person)."""
+    low = verb.lower()
+    if low in ("be", "am", "are"):
+        return "is"
+    if low == "have":
+        return "has"
+    if low.endswith(_SIBILANT):
+        return verb + "es"
+    if low.endswith("y") and len(low) > 1 and low[-2] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def _subject(tok: Token) -> Token | None:
+    """The subject a finite verb or auxiliary agrees with."""
+    verb = tok.head if tok.dep_ in ("aux", "auxpass") else tok
+    return next((c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+
+
+def _finite_first(tok: Token) -> bool:
+    """The verb that agrees: an auxiliary, or a main verb without one ("I *am* moving", "I *need*")."""
+    if tok.tag_ not in _FINITE and tok.lower_ not in _SINGULAR:
+        return False
+    if tok.dep_ in ("aux", "auxpass"):
+        return not any(c.dep_ in ("aux", "auxpass") and c.i < tok.i for c in tok.head.children)
+    return not any(c.dep_ in ("aux", "auxpass") for c in tok.children)
+
+
+def _retell(text: str, person: Person, who: str) -> tuple[str, bool]:
+    doc = shared_pipeline().parse(text)
+    start = 0
+    while start < len(doc) and (
+        doc[start].pos_ in _LEADING
+        or (doc[start].dep_ in ("advmod", "intj") and doc[start].i < doc[start].head.i)
+    ):
+        start += 1  # "Honestly I'm devastated", "Hi, I need ...", "So we want ..."
+    agree: dict[int, str] = {}  # verb index -> "you", "they" or "one" (the named customer)
+    named = False
+    pieces: list[str] = []
+    for tok in doc[start:]:
+        low = tok.lower_
+        word = tok.text
+        if low in _SUBJECTS and tok.dep_ in ("nsubj", "nsubjpass"):
+            if person == "second":
+                word, agree[tok.head.i] = "you", "you"
+            elif who and not named:
+                word, agree[tok.head.i], named = who, "one", True
+            else:
+                word, agree[tok.head.i] = "they", "they"
+        elif low in _OBJECTS[person]:
+            word = _OBJECTS[person][low]
+        elif (
+            low in ("my", "our")
+            and person == "third"
+            and who
+            and not named
+            and tok.head.dep_.startswith("nsubj")
+        ):
+            word, named = f"{who}'s", True  # "My order never arrived" -> "Joseph's order never arrived"
+        elif low in _POSSESSIVES[person]:
+            word = _POSSESSIVES[person][low]
+        elif low == "you":
+            word = "we" if tok.dep_.startswith("nsubj") else "us"
+        elif low in _COMPANY:
+            word = _COMPANY[low]
+        elif _finite_first(tok):
+            subject = _subject(tok)
+            mode = agree.get(subject.head.i) if subject is not None and subject.lower_ in _SUBJECTS else None
+            if mode in ("you", "they"):
+                word = _PLURAL_BE.get(low, word)
+            elif mode == "one":
+                word = _SINGULAR.get(low) or (_third_singular(word) if tok.tag_ == "VBP" else word)
+        if word.startswith(" ") and pieces and pieces[-1].endswith(" "):
+            word = word[1:]
+        elif word[:1].isalpha() and pieces and pieces[-1][-1:].isalpha() and word != tok.text:
+            word = " " + word  # "I" "'m" -> "Dana" " is"
+        pieces.append(word + tok.whitespace_)
+    return "".join(pieces).strip(), named
+
+
+def retell(text: str, person: Person, who: str = "") -> tuple[str, bool]:
+    """``text`` (the customer's words) with their pronouns moved to ``person``.
+
+    Args:
+        text: A clause or sentence the customer wrote.
+        person: "second" (to the customer: "you", "your") or "third" (about them: "they", "their").
+        who: In the third person, the name the first "I"/"we" (or "my"/"our" subject) becomes.
+
+    Returns:
+        The retold text, and whether ``who`` took the place of the customer's subject.
+    """
+    return _CACHE.get_or_compute(text, lambda t: _retell(t, person, who), salt=f"{person}:{who}")
+
+
+def customer_name(turns: Sequence[Turn], facts: Sequence[Fact]) -> str:
+    """The customer's name: a ``customer_name`` fact, else the name they introduced themselves with."""
+    named = next((f.value for f in facts if f.key == "customer_name"), "")
+    for turn in turns:
+        if named:
+            break
+        if turn.role == "customer":
+            named = read_statements(turn.text).intro_name
+    # "joyce Wu" typed in a hurry is still a name
+    return " ".join(w[:1].upper() + w[1:] for w in named.split())
+
+
+def first_name(name: str) -> str:
+    """The first word of a name, capitalised ("joseph banter" -> "Joseph")."""
+    return name.split()[0].capitalize() if name.split() else ""
+
+
+def listing(items: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def best_clause(text: str) -> Said | None:
+    """The clause of a sentence that states the customer's goal: a request, else a question, else any."""
+    said = read_statements(text).said
+    for kinds in (("request",), ("question",), ("situation", "reason", "value", "other")):
+        found = [s for s in said if s.kind in kinds]
+        if found:
+            return found[0]
+    return None
+
+
+def retell_goal(sentence: str, person: Person, who: str) -> str | None:
+    """The customer's goal sentence retold as one clause about (or to) them.
+
+    A request keeps its verb ("Dana would like to sell their house"), a request of us becomes "asks us
+    to ..." / "you'd like us to ...", another question "asks about fees" / "you asked about fees", and
+    a statement keeps its words ("Joseph's order never arrived", "the app crashes on your iPhone").
+    """
+    said = best_clause(sentence)
+    if said is None:
+        return None
+    subject = who or "the customer"
+    if said.kind == "question":
+        action = read_statements(said.text).action
+        return _question(said, action, read_statements(sentence).topics, person, subject)
+    # A clause whose subject is elsewhere ("Wanted to see when I owe ...") gets the customer first.
+    text, named = retell(said.text, person, "" if said.form == "predicate" else subject)
+    rest = lower_first(text)
+    if person == "second":
+        lead = {
+            "imperative": "you'd like us to ",
+            "gerund": "you're ",
+            "fragment": "you're looking for ",
+            "predicate": "you ",
+        }
+        return lead.get(said.form, "") + rest
+    if named and said.form != "predicate":
+        return text
+    lead = {"imperative": "wants us to", "gerund": "is", "fragment": "is looking for", "predicate": ""}
+    return " ".join(w for w in (subject, lead.get(said.form, "says"), rest) if w)
+
+
+def _question(said: Said, action: str, topics: Sequence[str], person: Person, subject: str) -> str:
+    words = said.text.lower().split()
+    of_us = len(words) > 1 and words[1] == "you"
+    by_them = len(words) > 1 and words[1] in ("i", "we")
+    if action and (of_us or by_them):
+        act = retell(action, person)[0]
+        if person == "second":
+            return f"you'd like {'us ' if of_us else ''}to {act}"
+        return f"{subject} asks {'us ' if of_us else ''}to {act}"
+    about = listing(list(topics[:2]))
+    if person == "second":
+        return f"you asked about {about}" if about else "you have a question"
+    return f"{subject} asks about {about}" if about else f"{subject} has a question"
+
+
+def lower_first(text: str) -> str:
+    """``text`` with its first letter in lower case, unless the word is a name or an acronym."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() or text[1:2] == " " else text

@@ -1,0 +1,184 @@
+"""The brief's five-second summary, written about the customer in the third person.
+
+"Dana Whitfield would like to sell their house at 12 Oak Street within two months (around $850,000),
+because they're relocating for a new job. Dana is devastated; their ex-husband's lawyer says there's
+a lien on the title." The first sentence is the customer's request retold (:mod:`graph.context.prose`),
+with the when, how much and where they gave and the reason they gave; the second is what they raised
+last. Every value comes from the facts or the customer's own clauses; no turn is quoted whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from graph.context.models import Fact
+from graph.context.prose import best_clause, customer_name, first_name, lower_first, retell, retell_goal
+from graph.context.statements import Said, read_statements
+from graph.context.tokens import count_tokens
+from graph.textutil import normalize_value
+from graph.transcript import Turn
+
+# Words before an amount that say it is approximate ("around $850,000").
+_APPROXIMATE = frozenset({"around", "about", "roughly", "approximately", "approx", "circa", "~"})
+# A time value that reads on its own after a verb phrase ("within two months", "next Tuesday").
+_TIME_LEADS = frozenset(
+    {"in", "within", "by", "before", "after", "until", "around", "on", "at", "next", "this"}
+)
+_TIME_KEYS = frozenset({"timeline", "date", "time", "duration"})
+_MONEY_KEYS = frozenset({"amount", "budget", "price_expectation", "price"})
+_PLACE_KEYS = frozenset({"place", "city", "area", "location", "neighbourhood", "neighborhood"})
+_RAISED = ("situation", "question", "request", "reason")
+_MAX_WORDS = 40
+# Customer turns after the request whose values belong to it (answers to the follow-up questions).
+_NEAR_TURNS = 2
+
+
+def fact_sort(fact: Fact) -> str:
+    """What kind of value a fact holds, from its key: "time", "money", "place" or ""."""
+    key = fact.key
+    if key in _TIME_KEYS or key.endswith(("_date", "_time", "_day")):
+        return "time"
+    if key in _MONEY_KEYS or fact.value[:1] in "$€£":
+        return "money"
+    if key in _PLACE_KEYS or key.endswith(("_city", "_location")):
+        return "place"
+    return ""
+
+
+def _inside(value: str, text: str) -> bool:
+    return f" {normalize_value(value)} " in f" {normalize_value(text)} "
+
+
+def _approximate(fact: Fact, turns: Sequence[Turn]) -> bool:
+    text = next((t.text for t in turns if t.index == fact.turn), "")
+    before = text[: text.find(fact.value)].split() if fact.value in text else []
+    return bool(before) and before[-1].lower() in _APPROXIMATE
+
+
+def attach(
+    clause: str,
+    facts: Sequence[Fact],
+    *,
+    sorts: Sequence[str] = ("time", "place", "money"),
+    turns: Sequence[Turn] = (),
+    goal_turn: int = -1,
+) -> str:
+    """When, where and how much to add to a retold request: " within two months in Newton ($850,000)".
+
+    A kind of value the request already names ("by March") is not added again. With the turns, only
+    facts stated with the request or just after it count, so a fact from a later, unrelated request
+    (a second task in the same chat) is not attached to this one.
+    """
+    customer = [t.index for t in turns if t.role == "customer" and t.index >= goal_turn]
+    near = set(customer[: _NEAR_TURNS + 1])
+    extras = ""
+    for sort in sorts:
+        if any(_inside(f.value, clause) for f in facts if fact_sort(f) == sort):
+            continue
+        # A fact whose slot the request names ("with a return date") would read as a form field.
+        same = [f for f in facts if fact_sort(f) == sort and not _inside(f.key.replace("_", " "), clause)]
+        fact = next((f for f in same if not turns or f.turn in near), None)
+        if fact is None:
+            continue
+        if sort == "money":
+            extras += f" ({'around ' if _approximate(fact, turns) else ''}{fact.value})"
+        elif sort == "place":
+            extras += f" in {fact.value}"
+        else:
+            timed = fact.value.split()[0].lower() in _TIME_LEADS
+            extras += f" {fact.value}" if timed else f" ({fact.value})"
+    return extras
+
+
+def _goal_turn(turns: Sequence[Turn], goal: str) -> int:
+    return next((t.index for t in turns if t.role == "customer" and goal and goal in t.text), -1)
+
+
+def _reason(turns: Sequence[Turn], goal: str) -> Said | None:
+    """The first reason the customer gives that is not the clause the summary retells already."""
+    for turn in turns:
+        if turn.role == "customer":
+            for said in read_statements(turn.text).reasons:
+                if not _inside(said.text, goal):
+                    return said
+    return None
+
+
+def _raised_last(turns: Sequence[Turn], after: int, used: Sequence[str], facts: Sequence[Fact]) -> list[Said]:
+    """The clauses of the latest customer turn (after the goal's) that raise something new.
+
+    A fragment ("in transit", "Correct.") answers a question and a clause holding a fact states a
+    value the brief lists already; neither is a concern.
+    """
+    values = [f.value for f in facts]
+    for turn in reversed(turns):
+        if turn.role != "customer" or turn.index < after:
+            continue
+        goal_end = max((turn.text.find(u) + len(u) for u in used if u in turn.text), default=0)
+        said = [
+            s
+            for s in read_statements(turn.text).said
+            if s.kind in _RAISED
+            and s.start >= goal_end
+            and (
+                s.kind == "question" or (s.form != "fragment" and not any(_inside(v, s.text) for v in values))
+            )
+            and not any(s.text in u or u in s.text for u in used)
+        ]
+        if said:
+            questions = [s for s in said if s.kind == "question"]
+            return [s for s in said if s.kind != "question" or s is questions[0]][:2]
+    return []
+
+
+def _told(said: Said, who: str, *, lead: bool) -> str:
+    """A clause the customer raised, retold: the first names them, the next one only swaps pronouns."""
+    if said.kind == "question":
+        return retell_goal(said.text + "?", "third", who) or ""
+    if lead:
+        return retell_goal(said.text, "third", who) or ""
+    return retell(said.text, "third")[0]
+
+
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip(",;:")
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "?", "!", "…")) else text + "."
+
+
+def _clip(text: str, words: int) -> str:
+    parts = text.split()
+    return text if len(parts) <= words else " ".join(parts[:words]).rstrip(",;:") + "…"
+
+
+def write_summary(turns: Sequence[Turn], facts: Sequence[Fact], goal: str, max_tokens: int) -> str:
+    """Two short sentences about the customer: their request with its facts and reason, then their latest concern.
+
+    Args:
+        turns: The conversation.
+        facts: The brief's grounded facts.
+        goal: The customer's sentence that best states their request (unclipped).
+        max_tokens: Token budget of the summary (o200k_base).
+    """
+    name = customer_name(turns, facts)
+    clause = retell_goal(goal, "third", name) if goal else None
+    if clause is None:
+        return f"{name or 'The customer'} has not stated a request yet."
+    goal_turn = _goal_turn(turns, goal)
+    first = _clip(clause, _MAX_WORDS) + attach(clause, facts, turns=turns, goal_turn=goal_turn)
+    told = best_clause(goal)
+    reason = _reason(turns, told.text if told is not None else goal)
+    if reason is not None:
+        first += f", because {lower_first(retell(reason.text, 'third')[0])}"
+    used = [goal, *([reason.text] if reason is not None else [])]
+    raised = _raised_last(turns, goal_turn, used, facts)
+    retold = [_told(s, first_name(name), lead=i == 0) for i, s in enumerate(raised)]
+    second = "; ".join(t for t in retold if t and not _inside(t, first))
+    summary = " ".join(_sentence(s) for s in (first, second) if s)
+    if count_tokens(summary) > max_tokens:
+        summary = _sentence(first)
+    words = _MAX_WORDS
+    while count_tokens(summary) > max_tokens and words > 8:
+        words -= 6
+        summary = _sentence(_clip(first, words))
+    return summary
