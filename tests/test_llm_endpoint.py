@@ -239,7 +239,7 @@ async def test_conversation_reaches_a_human_and_resumes(
             rule = result.routing["rule_id"]
             assert result.status == "awaiting_human"
             assert result.active_agent == "human_agent"
-            brief = payload["brief"]
+            brief = payload.brief
             assert brief["source"] in {"llm", "offline"}
             transcript = {t.index: t.text for t in (await runtime.get(cid)).transcript}
             assert all(occurs_in(transcript[f["turn"]], f["value"]) for f in brief["facts"])
