@@ -20,7 +20,7 @@ import logging
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -35,6 +35,7 @@ from graph.transcript import Turn
 from prompts import load_prompt
 
 logger = logging.getLogger(__name__)
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 MAX_FACTS = 10
 MAX_QUOTE_WORDS = 6
@@ -45,7 +46,7 @@ _GENERIC_OPENER = re.compile(r"how (?:can|may) i (?:help|assist)", re.IGNORECASE
 _NUMBER = re.compile(r"\d{3,}")
 ECHO_WORDS = 5
 _ECHO_WORD = re.compile(r"[a-z0-9']+")
-# Bounds a receiver can read in seconds, and a small model on one CPU thread can write in seconds.
+# Bounds a receiver can read in seconds, and a small model on a CPU can write in seconds.
 _TEXT = {"type": "string", "maxLength": 200}
 _LINE = {"type": "string", "maxLength": 100}
 
@@ -224,8 +225,8 @@ def draft_to_brief(draft: BriefDraft, offline: Brief, turns: Sequence[Turn]) -> 
 
 
 async def _ask(
-    model: BaseChatModel, schema: dict[str, Any], answer: type[BaseModel], messages: list[BaseMessage]
-) -> Any:
+    model: BaseChatModel, schema: dict[str, Any], answer: type[AnswerT], messages: list[BaseMessage]
+) -> AnswerT | None:
     """One structured call; ``None`` when the answer does not validate, :class:`ModelCallFailed` on error."""
     part = schema["title"]
     try:
