@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from graph.context.prose import indirect, retell
+
 if TYPE_CHECKING:
     from nodes.base import BotSpec, Slot
     from nodes.hearing import Heard
@@ -135,6 +137,10 @@ def respond_to(spec: BotSpec, heard: Heard) -> str | None:
     topics = heard.said.topics
     if len(topics) == 1:
         return f"Good question — I'll make sure our agent covers {topics[0]}."
+    asked = next((s.text for s in heard.said.said if s.kind == "question"), "")
+    reported = indirect(asked + "?") if asked else None
+    if reported:  # "how long it usually takes to sell", "whether there is anything you need to prepare"
+        return f"Good question — I'll make sure our agent tells you {retell(reported, 'second')[0]}."
     return "Good question — I'll make sure our agent gets back to you on that."
 
 

@@ -19,7 +19,9 @@ from nodes.base import BotSpec, find_slot_values
 from nodes.billing_bot import SPEC as BILLING
 from nodes.buyer_bot import SPEC as BUYER
 from nodes.concierge_bot import SPEC as CONCIERGE
+from nodes.hearing import hear
 from nodes.luxury_specialist import SPEC as LUXURY
+from nodes.replies import offline_reply
 from nodes.sales_bot import SPEC as SALES
 from nodes.seller_bot import SPEC as SELLER
 from nodes.support_bot import SPEC as SUPPORT
@@ -301,3 +303,27 @@ def test_reasons_are_the_motivation_in_several_phrasings() -> None:
         ("We need to sell since my husband got a job in Denver.", "my husband got a job in Denver"),
     ]:
         assert find_slot_values(SELLER, _turns(*_pairs([text])), {})["motivation"]["value"] == reason
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("What are your fees?", "Good question — I'll make sure our agent covers fees."),
+        ("Is there anything I need to prepare?", "tells you whether there is anything you need to prepare."),
+        ("How long does it take to sell?", "photos and the listing can usually follow within a week."),
+    ],
+)
+def test_a_question_is_answered_or_acknowledged_then_the_next_slot_follows(question: str, said: str) -> None:
+    reply = offline_reply(SELLER, collected={}, new={}, opening=None, latest=hear(0, question))
+    assert said in reply
+    assert reply.endswith("In the meantime, what is the address of the property you'd like to sell?")
+
+
+def test_after_a_person_settled_the_case_a_question_gets_no_slot_question() -> None:
+    reply = offline_reply(
+        CONCIERGE, collected={}, new={}, opening=None, latest=hear(0, "is there parking?"), settled=True
+    )
+    assert (
+        reply
+        == "Good question — I'll make sure our agent covers parking. Is there anything else I can help you with?"
+    )

@@ -30,6 +30,7 @@ _POSSESSIVES = {
     "third": {"my": "their", "our": "their", "mine": "theirs", "ours": "theirs", "myself": "themselves"},
 }
 _COMPANY = {"your": "our", "yours": "ours", "yourself": "ourselves", "yourselves": "ourselves"}
+_EXPANDED = {"'s": "is", "'re": "are", "'m": "am", "'ve": "have", "'ll": "will", "'d": "would"}
 _PLURAL_BE = {"am": "are", "'m": "'re", "m": "'re", "was": "were"}
 _SINGULAR = {"am": "is", "'m": " is", "m": " is", "are": "is", "'re": " is", "were": "was"}
 _SINGULAR |= {"have": "has", "'ve": " has", "do": "does", "'d": " would", "'ll": " will"}
@@ -37,6 +38,42 @@ _FINITE = frozenset({"VBP", "VBZ", "VBD", "MD"})
 _SIBILANT = ("s", "sh", "ch", "x", "z", "o")
 _LEADING = frozenset({"INTJ", "PUNCT", "CCONJ"})
 _CACHE: DigestCache[tuple[str, bool]] = DigestCache(8192)
+# Modals that open a request put as a question ("Can you send ...", "Could I see ...").
+_REQUESTING = frozenset({"can", "could", "would", "will", "may"})
+# After a request with a verb: a question, a bare request ("A 2 bed condo"), then any statement.
+_GOAL_KINDS = (("question",), ("request",), ("situation", "reason", "value", "other"))
+# First words of a direct question: a question word, an auxiliary or a modal.
+_QUESTION_STARTS = frozenset(
+    [
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "where",
+        "when",
+        "why",
+        "how",
+        "is",
+        "are",
+        "was",
+        "were",
+        "am",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "shall",
+        "may",
+        "might",
+        "have",
+        "has",
+    ]
+)
 
 
 def _third_singular(verb: str) -> str:
@@ -73,7 +110,11 @@ def _retell(text: str, person: Person, who: str) -> tuple[str, bool]:
     start = 0
     while start < len(doc) and (
         doc[start].pos_ in _LEADING
-        or (doc[start].dep_ in ("advmod", "intj") and doc[start].i < doc[start].head.i)
+        or (
+            doc[start].dep_ in ("advmod", "intj")
+            and doc[start].tag_ != "WRB"  # "how long", "where": the question, not a filler
+            and doc[start].i < doc[start].head.i
+        )
     ):
         start += 1  # "Honestly I'm devastated", "Hi, I need ...", "So we want ..."
     agree: dict[int, str] = {}  # verb index -> "you", "they" or "one" (the named customer)
@@ -161,8 +202,8 @@ def listing(items: Sequence[str]) -> str:
 def best_clause(text: str) -> Said | None:
     """The clause of a sentence that states the customer's goal: a request, else a question, else any."""
     said = read_statements(text).said
-    for kinds in (("request",), ("question",), ("situation", "reason", "value", "other")):
-        found = [s for s in said if s.kind in kinds]
+    requests = [s for s in said if s.kind == "request" and s.form != "fragment"]
+    for found in (requests, *([s for s in said if s.kind in kinds] for kinds in _GOAL_KINDS)):
         if found:
             return found[0]
     return None
@@ -180,8 +221,7 @@ def retell_goal(sentence: str, person: Person, who: str) -> str | None:
         return None
     subject = who or "the customer"
     if said.kind == "question":
-        action = read_statements(said.text).action
-        return _question(said, action, read_statements(sentence).topics, person, subject)
+        return _question(said, read_statements(sentence).topics, person, subject)
     # A clause whose subject is elsewhere ("Wanted to see when I owe ...") gets the customer first.
     text, named = retell(said.text, person, "" if said.form == "predicate" else subject)
     rest = lower_first(text)
@@ -199,19 +239,80 @@ def retell_goal(sentence: str, person: Person, who: str) -> str | None:
     return " ".join(w for w in (subject, lead.get(said.form, "says"), rest) if w)
 
 
-def _question(said: Said, action: str, topics: Sequence[str], person: Person, subject: str) -> str:
-    words = said.text.lower().split()
-    of_us = len(words) > 1 and words[1] == "you"
-    by_them = len(words) > 1 and words[1] in ("i", "we")
-    if action and (of_us or by_them):
+def _question(said: Said, topics: Sequence[str], person: Person, subject: str) -> str:
+    words = said.text.split()
+    modal = len(words) > 2 and words[0].lower() in _REQUESTING
+    of_us = modal and words[1].lower() == "you"
+    by_them = modal and words[1].lower() in ("i", "we")
+    if of_us or by_them:  # "Can you send me the forms" asks us to do something; "Can I ..." to be let
+        action = " ".join(w for w in words[2:] if w.lower() not in ("please", "pls"))
         act = retell(action, person)[0]
         if person == "second":
             return f"you'd like {'us ' if of_us else ''}to {act}"
         return f"{subject} asks {'us ' if of_us else ''}to {act}"
+    reported = indirect(said.text)
+    if reported:
+        told = retell(reported, person)[0]
+        return f"you asked {told}" if person == "second" else f"{subject} asks {told}"
     about = listing(list(topics[:2]))
     if person == "second":
         return f"you asked about {about}" if about else "you have a question"
     return f"{subject} asks about {about}" if about else f"{subject} has a question"
+
+
+def indirect(question: str) -> str | None:
+    """A direct question in reported order: "How long does it take to sell?" -> "how long it takes to
+    sell", "What are your fees?" -> "what your fees are", "is there parking?" -> "whether there is
+    parking". ``None`` when the order cannot be undone without a past-tense form ("did it ...").
+    """
+    text = question.strip().rstrip("?").strip()
+    # "Not sure yet, what do you think it's worth": the question starts after the comma
+    for part in reversed(text.split(",")):
+        first = part.split()[0].lower() if part.split() else ""
+        if first in _QUESTION_STARTS:
+            text = part.strip()
+            break
+    doc = shared_pipeline().parse(text)
+    words = [t for t in doc if not (t.is_punct or t.pos_ in ("INTJ", "CCONJ"))]
+    if not words:
+        return None
+    wh = words[0].tag_ in ("WDT", "WP", "WRB", "WP$")
+    aux_at = next(
+        (i for i, t in enumerate(words) if t.tag_ == "MD" or t.pos_ == "AUX" or t.lemma_ == "do"), None
+    )
+    if aux_at is None or (wh and words[0].dep_.startswith("nsubj")):
+        return _joined(words) if wh else None  # "what happens next", "who handles the closing"
+    aux = words[aux_at]
+    subject = next((t for t in words[aux_at + 1 :] if t.dep_ in ("nsubj", "nsubjpass", "expl")), None)
+    if subject is None or (not wh and aux_at != 0):
+        return None
+    span = range(subject.left_edge.i, subject.right_edge.i + 1)
+    lead = words[:aux_at] if wh else []
+    rest = [t for t in words[aux_at + 1 :] if t.i not in span]
+    subject_words = [t for t in words if t.i in span]
+    if aux.lemma_ == "do":
+        if aux.lower_ == "did":
+            return None
+        verb = next((t for t in rest if t.pos_ == "VERB" and t.tag_ == "VB"), None)
+        swap = {verb.i: _third_singular(verb.text)} if verb is not None and aux.lower_ == "does" else {}
+        told = _joined([*lead, *subject_words, *rest], swap)
+    else:  # "what's the fee" -> "what the fee is": a contraction moved away is written out
+        swap = {aux.i: _EXPANDED[aux.lower_]} if aux.lower_ in _EXPANDED else {}
+        told = _joined([*lead, *subject_words, aux, *rest], swap)
+    return told if wh else f"whether {told}"
+
+
+def _joined(tokens: Sequence[Token], swap: dict[int, str] | None = None) -> str:
+    """Tokens in a new order, spaced as written ("it's" stays one word), the first in lower case."""
+    swap = swap or {}
+    out = ""
+    for tok in tokens:
+        word = swap.get(tok.i, tok.text)
+        if tok.i == 0 and tok.pos_ != "PROPN" and not tok.is_upper:
+            word = word.lower()  # capitalised only because it started the question
+        glued = (tok.text.startswith("'") or tok.lower_ == "n't") and tok.i not in swap
+        out += word if not out or glued else " " + word
+    return out
 
 
 def lower_first(text: str) -> str:

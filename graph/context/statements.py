@@ -34,6 +34,8 @@ _CAUSAL_MARKS = frozenset({"because", "since", "as", "cause", "cuz", "so"})
 _CAUSAL_PREPS = frozenset({"because", "due", "owing"})
 _FIRST_PERSON = frozenset({"i", "we", "my", "our", "me", "us"})
 _SELF_SUBJECTS = frozenset({"i", "this", "it", "me"})
+# Entity types a proper noun after "I'm" has when it is not the speaker's name ("I'm in Boston").
+_NOT_NAMES = frozenset({"GPE", "LOC", "FAC", "DATE", "TIME", "MONEY", "CARDINAL", "NORP"})
 # Verbs whose object is a feature wanted ("we want a garage"), and those that want a modal to say so
 # ("it must have parking"; "we have two kids" states a fact).
 _WANTING = frozenset({"want", "need", "require", "prefer"})
@@ -302,25 +304,35 @@ def _intro_name(doc: Doc) -> str:
         while root.dep_ == "compound" and root.head.i != root.i:
             root = root.head  # "This is Ana Silva calling": the name modifies the attribute
         head = root.head
-        if root.dep_ == "attr" and head.lemma_ == "be":
-            subject = next((c for c in head.children if c.dep_ == "nsubj"), None)
-            if subject is not None and (
-                subject.lower_ in _SELF_SUBJECTS
-                or (subject.lemma_ == "name" and any(c.lower_ == "my" for c in subject.children))
-            ):
-                return ent.text
-        if head.lemma_ == "call" and any(c.lower_ == "me" for c in head.children):
+        if (_introduces(head) and root.dep_ == "attr") or (
+            head.lemma_ == "call" and any(c.lower_ == "me" for c in head.children)
+        ):
             return ent.text
         if ent.start == next((t.i for t in doc if not (t.is_punct or t.pos_ == "INTJ")), -1) and all(
             t.is_punct or t.ent_type_ == "PERSON" or t.pos_ == "INTJ" for t in doc
         ):
             return ent.text  # the name typed on its own
-    for tok in doc:  # "Call me Bob": the model often tags no entity after "call me"
-        if tok.lemma_ == "call" and any(c.lower_ == "me" for c in tok.children):
-            names = [c for c in tok.children if c.pos_ == "PROPN" and c.dep_ in ("npadvmod", "oprd", "dobj")]
-            if names:
-                return names[0].text
+    for tok in doc:  # "I'm Priya", "Call me Bob": the model often tags no person there
+        if tok.pos_ != "PROPN" or tok.ent_type_ in _NOT_NAMES or tok.dep_ == "compound":
+            continue
+        calls = tok.head.lemma_ == "call" and any(c.lower_ == "me" for c in tok.head.children)
+        if (tok.dep_ == "attr" and _introduces(tok.head)) or (
+            calls and tok.dep_ in ("npadvmod", "oprd", "dobj")
+        ):
+            first = min([tok.i, *(c.i for c in tok.children if c.dep_ == "compound" and c.pos_ == "PROPN")])
+            return doc[first : tok.i + 1].text
     return ""
+
+
+def _introduces(verb: Token) -> bool:
+    """ "I'm ...", "this is ...", "my name is ...": a copula whose subject is the speaker."""
+    if verb.lemma_ != "be":
+        return False
+    subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+    return subject is not None and (
+        subject.lower_ in _SELF_SUBJECTS
+        or (subject.lemma_ == "name" and any(c.lower_ == "my" for c in subject.children))
+    )
 
 
 def _topics(doc: Doc, questions: list[Clause]) -> tuple[list[str], set[str]]:
