@@ -37,7 +37,8 @@ pytest: install browser
 
 test: install lint typecheck pytest
 
-# The `llm`-marked tests against a real endpoint: a local llama.cpp server with SmolLM2-135M.
+# The `llm`-marked tests against a real endpoint: a local llama.cpp server with SmolLM2-135M, and the
+# measurement of 20 SGD dev briefs and their signals (test-artifacts/llm-eval.json, printed).
 # The first run builds llama-cpp-python from source (minutes); the wheel and model are cached.
 LLM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/baton/llm
 
