@@ -63,14 +63,16 @@ def _plot_recall(report: ContextReport, out: Path) -> None:
     plt.close(fig)
 
 
-def _plot_hist(values: dict[str, list[float]], title: str, xlabel: str, out: Path) -> None:
+def _plot_hist(
+    values: dict[str, list[float]], title: str, xlabel: str, out: Path, ylabel: str = "conversations"
+) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for name, data in values.items():
         if data:
             ax.hist(data, bins=30, alpha=0.6, label=name)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("conversations")
+    ax.set_ylabel(ylabel)
     ax.legend()
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -104,7 +106,7 @@ def write_plots(report: ContextReport, out_dir: Path, prefix: str = "") -> list[
         per_turn = [ms for c in report.cases if c.system == "baton" for ms in c.turn_latency_ms]
         if per_turn:
             paths.append(out_dir / f"{prefix}turn_latency.png")
-            _plot_hist({"baton": per_turn}, "Offline signals + brief per turn", "ms", paths[-1])
+            _plot_hist({"baton": per_turn}, "Offline signals + brief per turn", "ms", paths[-1], "turns")
     return paths
 
 
