@@ -21,6 +21,8 @@ _TIME_PREPOSITIONS = frozenset({"in", "within", "by", "before", "until", "till",
 # Places named as where the customer comes from or goes to are not where their home is.
 _AWAY = frozenset({"from", "to"})
 _NO = frozenset({"no", "nope", "nah", "none", "nothing"})
+# Words between the ends of a range or the items of a list of values.
+_RANGE_WORDS = frozenset({"to", "and", "or", "-", "between", "from"})
 
 
 def _word_before(text: str, span: Span) -> str:
@@ -29,27 +31,54 @@ def _word_before(text: str, span: Span) -> str:
 
 
 def _join(text: str, spans: list[Span]) -> str:
-    """Spans that follow each other with only "or", "and" or commas between them, as one value."""
+    """Spans that follow each other with only "or", "and", "to", a dash or commas between them, as one
+    value ("Brookline or Newton", "$400k to $500k")."""
     first, last = spans[0], spans[0]
     for span in spans[1:]:
-        gap = text[last.end : span.start].replace(",", " ").split()
-        if any(w.lower() not in ("or", "and") for w in gap):
+        gap = text[last.end : span.start].replace(",", " ").replace("-", " - ").split()
+        if any(w.lower() not in _RANGE_WORDS for w in gap):
             break
         last = span
     return text[first.start : last.end]
 
 
-def _amount(span: Span) -> float | None:
-    """The amount a span states; "around two million" reads from its first number word on."""
-    value = span.value
-    if value is not None:
-        return float(value)
-    words = span.text.split()
-    for start in range(1, len(words)):
+def _amount(text: str) -> float | None:
+    """The amount a phrase states; "around two million" reads from its first number word on."""
+    words = text.split()
+    half = next(
+        (i for i, w in enumerate(words[:-1]) if w.lower() == "half" and words[i + 1] in ("a", "an")), -1
+    )
+    if half >= 0:  # "half a million": the number parser reads it as "a million"
+        whole = amount(" ".join(words[half + 1 :]))
+        return whole / 2 if whole is not None else None
+    for start in range(len(words)):
         found = amount(" ".join(words[start:]))
         if found is not None:
             return found
     return None
+
+
+def _range(text: str) -> tuple[float, float] | None:
+    """The amounts a phrase states, low and high: "600-650k", "4 to 5 million", "$2M" (low == high).
+
+    A magnitude written once applies to both ends ("between 400 and 500 thousand").
+    """
+    parts: list[list[str]] = [[]]
+    for word in text.replace("–", " - ").replace("-", " - ").split():
+        if word.lower() in _RANGE_WORDS and parts[-1]:
+            parts.append([])
+        elif word.lower() not in _RANGE_WORDS:
+            parts[-1].append(word)
+    last = parts[-1][-1] if parts[-1] else ""
+    magnitude = last.lstrip("$€£0123456789.,")
+    ends = []
+    for part in parts:
+        if part and magnitude and part is not parts[-1] and not part[-1].lstrip("$€£0123456789.,"):
+            part = [*part, magnitude] if len(magnitude) > 2 else [*part[:-1], part[-1] + magnitude]
+        value = _amount(" ".join(part)) if part else None
+        if value is not None:
+            ends.append(value)
+    return (min(ends), max(ends)) if ends else None
 
 
 def dollars(value: float) -> str:
@@ -69,11 +98,15 @@ def money(*, least: float = 0.0, budget: bool = False) -> Reader:
     def read(heard: Heard, asked: bool) -> Found | None:
         kinds: tuple[SpanKind, ...] = ("money", "number") if asked else ("money",)
         spans = [s for s in heard.spans(*kinds) if s.kind == "money" or asked or s.key]
-        amounts = [a for a in map(_amount, spans) if a is not None and a >= least]
-        budgets = [a for a in amounts if a in heard.cues.budget_amounts]
+        found = [r for r in (_range(_join(heard.text, spans[i:])) for i in range(len(spans))) if r]
+        found = [r for r in found if r[1] >= least]
+        budgets = [r for r in found if r[1] in heard.cues.budget_amounts]
         if budget and budgets:
-            amounts = budgets
-        return Found(dollars(max(amounts))) if amounts else None
+            found = budgets
+        if not found:
+            return None
+        low, high = max(found, key=lambda r: r[1])
+        return Found(dollars(high) if low == high or low < least else f"{dollars(low)} to {dollars(high)}")
 
     return read
 
@@ -148,10 +181,12 @@ def motivation(heard: Heard, asked: bool) -> Found | None:
 
 def customer_name(heard: Heard, asked: bool) -> Found | None:
     """The customer's own name: as they introduce themselves, or a person named in reply to the question."""
-    if heard.said.intro_name:
-        return Found(heard.said.intro_name)
-    people = [s for s in heard.spans("person") if asked or s.key == "customer_name"]
-    return Found(people[0].text) if people else None
+    people = [s.text for s in heard.spans("person") if asked or s.key == "customer_name"]
+    name = heard.said.intro_name or (people[0] if people else "")
+    if not name:
+        return None
+    # "this is dana": typed in lower case, still a name
+    return Found(" ".join(w[:1].upper() + w[1:] for w in name.split()) if name.islower() else name)
 
 
 def contact(heard: Heard, asked: bool) -> Found | None:

@@ -257,6 +257,10 @@ def _turns(*lines: tuple[str, str]) -> list[Turn]:
     [
         (BUYER, "budget", "2M", "$2,000,000"),
         (BUYER, "budget", "around two million", "$2,000,000"),
+        (BUYER, "budget", "around half a million", "$500,000"),
+        (BUYER, "budget", "somewhere between 400 and 500 thousand", "$400,000 to $500,000"),
+        (SELLER, "price_expectation", "Not really sure, maybe 600-650k?", "$600,000 to $650,000"),
+        (LUXURY, "property_value", "Around 4 to 5 million", "$4,000,000 to $5,000,000"),
         (SELLER, "price_expectation", "900k", "$900,000"),
         (BILLING, "charge", "sixty dollars", "$60"),
         (BUYER, "area", "Brookline or Newton", "Brookline or Newton"),
@@ -301,6 +305,10 @@ def test_reasons_are_the_motivation_in_several_phrasings() -> None:
         ("I'd like to sell my house, we're relocating for a new job", "we're relocating for a new job"),
         ("Moving because of a job relocation", "a job relocation"),
         ("We need to sell since my husband got a job in Denver.", "my husband got a job in Denver"),
+        (
+            "My job is transferring me to Denver so we have to sell by June",
+            "My job is transferring me to Denver",
+        ),
     ]:
         assert find_slot_values(SELLER, _turns(*_pairs([text])), {})["motivation"]["value"] == reason
 
@@ -327,3 +335,11 @@ def test_after_a_person_settled_the_case_a_question_gets_no_slot_question() -> N
         reply
         == "Good question — I'll make sure our agent covers parking. Is there anything else I can help you with?"
     )
+
+
+@pytest.mark.parametrize(
+    "said", ["My name is Dana Whitfield", "Dana here, looking to sell", "this is dana", "I'm Dana"]
+)
+def test_the_customer_introducing_themselves_is_their_name(said: str) -> None:
+    found = find_slot_values(CONCIERGE, _turns(("customer", said)), {})
+    assert found["customer_name"]["value"].split()[0] == "Dana"

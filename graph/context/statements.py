@@ -29,7 +29,7 @@ ClauseKind = Literal["question", "request", "reason", "situation", "value", "oth
 
 # Subordinators that introduce a cause ("because we're downsizing", "since my job moved") or a result
 # ("so the house is too big"): either says why.
-_CAUSAL_MARKS = frozenset({"because", "since", "as", "cause", "cuz", "so"})
+_CAUSAL_MARKS = frozenset({"because", "since", "as", "cause", "cuz"})
 # Prepositions of cause: "because of a job relocation", "due to the divorce".
 _CAUSAL_PREPS = frozenset({"because", "due", "owing"})
 _FIRST_PERSON = frozenset({"i", "we", "my", "our", "me", "us"})
@@ -143,6 +143,12 @@ def _cause(clause: Clause) -> tuple[int, int] | None:
     if head.dep_ == "advcl" and mark is not None:
         words = [t for t in clause.tokens if t.i != mark.i and not t.is_punct]
         return (words[0].idx, words[-1].idx + len(words[-1].text)) if words else None
+    # "My job is moving me to Denver, so we have to sell": the clause before "so" is the reason
+    if any(
+        c.dep_ == "advcl" and any(m.lower_ == "so" for m in c.children if m.dep_ == "mark")
+        for c in head.children
+    ):
+        return clause.start, clause.end
     for tok in clause.tokens:
         if tok.lemma_.lower() in _CAUSAL_PREPS and tok.dep_ in ("prep", "mark", "advmod"):
             objects = [g for c in tok.children for g in (c, *c.children) if g.dep_ == "pobj"]
@@ -312,16 +318,23 @@ def _intro_name(doc: Doc) -> str:
             t.is_punct or t.ent_type_ == "PERSON" or t.pos_ == "INTJ" for t in doc
         ):
             return ent.text  # the name typed on its own
-    for tok in doc:  # "I'm Priya", "Call me Bob": the model often tags no person there
+    for tok in doc:  # "I'm Priya", "Call me Bob", "Dana here": the model often tags no person there
         if tok.pos_ != "PROPN" or tok.ent_type_ in _NOT_NAMES or tok.dep_ == "compound":
             continue
         calls = tok.head.lemma_ == "call" and any(c.lower_ == "me" for c in tok.head.children)
-        if (tok.dep_ == "attr" and _introduces(tok.head)) or (
-            calls and tok.dep_ in ("npadvmod", "oprd", "dobj")
+        here = tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "here" and tok.i == _first_word(doc)
+        if (
+            (tok.dep_ == "attr" and _introduces(tok.head))
+            or (calls and tok.dep_ in ("npadvmod", "oprd", "dobj"))
+            or here
         ):
             first = min([tok.i, *(c.i for c in tok.children if c.dep_ == "compound" and c.pos_ == "PROPN")])
             return doc[first : tok.i + 1].text
     return ""
+
+
+def _first_word(doc: Doc) -> int:
+    return next((t.i for t in doc if not (t.is_punct or t.pos_ == "INTJ")), -1)
 
 
 def _introduces(verb: Token) -> bool:
@@ -379,8 +392,9 @@ def _read(text: str) -> Statements:
     intro = _intro_name(doc)
     for clause in clauses(doc):
         kind = _kind(clause, spans)
-        if intro and intro in clause.text and kind in ("request", "other", "situation"):
-            kind = "value"  # "Call me Bob", "This is Ana calling": an introduction
+        introducing = clause.head.lemma_ in ("be", "call") or clause.head.pos_ == "PROPN"
+        if intro and intro in clause.text and introducing and kind in ("request", "other", "situation"):
+            kind = "value"  # "Call me Bob", "This is Ana calling": an introduction, not a request
         start, end = (_cause(clause) if kind == "reason" else None) or (clause.start, clause.end)
         words = frozenset(t.lemma_.lower() for t in clause.tokens if not t.is_punct)
         said.append(Said(kind, text[start:end], start, end, words, _form(clause)))
