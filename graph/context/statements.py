@@ -3,10 +3,11 @@
 The language layer (:mod:`graph.language`) reads typed values (places, dates, amounts, names) and cues
 (a request for a person, distress, financing). A bot and a brief also need what the customer says about
 their situation: why they sell ("we're relocating for a new job"), what they ask for ("sell my house"),
-what a home must have ("parking") or must not ("no ground floor"), what a question is about ("fees"),
-and whether a name is the customer introducing themselves. Each is read from the dependency parse of
-the shared pipeline, with :mod:`graph.language.scope` for clauses and negation, through closed classes
-of function words (causal subordinators, the copula, "with"), never a list of reasons or values.
+what a home must have ("parking") or must not ("no ground floor", :mod:`graph.context.nouns`), what a
+question is about ("fees"), and whether a name is the customer introducing themselves. Each is read
+from the dependency parse of the shared pipeline, with :mod:`graph.language.scope` for clauses and
+negation, through closed classes of function words (causal subordinators, the copula, "with"), never
+a list of reasons or values.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from graph.context.nouns import features, intro_name, noun_phrase
 from graph.language.cues import read_cues
 from graph.language.pipeline import shared_pipeline
 from graph.language.reading import read_turn
@@ -33,18 +35,10 @@ _CAUSAL_MARKS = frozenset({"because", "since", "as", "cause", "cuz"})
 # Prepositions of cause: "because of a job relocation", "due to the divorce".
 _CAUSAL_PREPS = frozenset({"because", "due", "owing"})
 _FIRST_PERSON = frozenset({"i", "we", "my", "our", "me", "us"})
-_SELF_SUBJECTS = frozenset({"i", "this", "it", "me"})
-# Entity types a proper noun after "I'm" has when it is not the speaker's name ("I'm in Boston").
-_NOT_NAMES = frozenset({"GPE", "LOC", "FAC", "DATE", "TIME", "MONEY", "CARDINAL", "NORP"})
-# Verbs whose object is a feature wanted ("we want a garage"), and those that want a modal to say so
-# ("it must have parking"; "we have two kids" states a fact).
-_WANTING = frozenset({"want", "need", "require", "prefer"})
-_HAVING = frozenset({"have", "include"})
 _MAX_ACTION_WORDS = 10
 # A clause that carries one of these values or cues says what, how or when, not why.
 _VALUE_KINDS = frozenset({"address", "money", "id", "email", "phone"})
 _PLAN_CUES = frozenset({"financing", "budget", "timeline"})
-_MODIFIERS = frozenset({"compound", "amod", "nummod", "punct", "npadvmod"})
 _CONTENT = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV", "AUX", "PRON", "X", "SYM"})
 
 
@@ -235,119 +229,6 @@ def _action(clause: Clause) -> str:
     return "".join(t.text_with_ws for t in words).strip() if words else ""
 
 
-def _phrase(noun: Token, *, codes: bool = False) -> str:
-    """A noun with the modifiers just before it, without determiners: "a big garden" -> "big garden".
-
-    ``codes`` also takes a code written after the noun: "error code E42", "error 404".
-    """
-    start = noun.i
-    doc = noun.doc
-    while start > 0 and doc[start - 1].dep_ in _MODIFIERS and _under(doc[start - 1], noun):
-        start -= 1
-    end = noun.i + 1
-    while codes and end < len(doc) and (doc[end].like_num or doc[end].pos_ in ("PROPN", "X", "NUM")):
-        end += 1
-    return doc[start:end].text
-
-
-def _under(tok: Token, noun: Token) -> bool:
-    """``tok`` modifies ``noun`` directly or through another modifier ("3-bedroom colonial")."""
-    node = tok
-    for _ in range(3):
-        if node.head.i == noun.i:
-            return True
-        node = node.head
-    return False
-
-
-def _conjuncts(tok: Token) -> list[Token]:
-    found = [tok]
-    for child in tok.children:
-        if child.dep_ == "conj" and child.pos_ in ("NOUN", "PROPN"):
-            found += _conjuncts(child)
-    return found
-
-
-def _features(doc: Doc) -> tuple[list[str], list[str]]:
-    """Features wanted ("with a pool", "must have parking") and refused ("no ground floor")."""
-    wants: list[str] = []
-    avoids: list[str] = []
-    for tok in doc:
-        if tok.pos_ not in ("NOUN", "PROPN") or tok.ent_type_ in ("MONEY", "DATE", "TIME", "CARDINAL"):
-            continue
-        head = tok.head
-        if any(c.dep_ == "det" and c.lower_ == "no" for c in tok.children):
-            avoids.append(_phrase(tok))
-        elif tok.dep_ == "pobj" and head.lower_ == "with":
-            target = avoids if negated(tok) else wants
-            target.extend(_phrase(t) for t in _conjuncts(tok))
-            described = head.head
-            if described.pos_ in ("NOUN", "PROPN", "ADV"):
-                wants.extend(c.text for c in described.children if c.dep_ == "compound" and c.pos_ == "NOUN")
-        elif tok.dep_ == "dobj" and _requires(head):
-            target = avoids if negated(tok) else wants
-            target.extend(_phrase(t) for t in _conjuncts(tok))
-    return list(dict.fromkeys(wants)), list(dict.fromkeys(avoids))
-
-
-def _requires(verb: Token) -> bool:
-    """ "We want a garage", "it must have parking", "we need to have a yard": a requirement, not a fact."""
-    lemma = verb.lemma_.lower()
-    if lemma in _WANTING:
-        return True
-    if lemma not in _HAVING:
-        return False
-    modal = any(c.tag_ == "MD" for c in verb.children)
-    return modal or (verb.dep_ == "xcomp" and verb.head.lemma_.lower() in _WANTING)
-
-
-def _intro_name(doc: Doc) -> str:
-    """The name after "I'm", "my name is", "this is", "call me" (the speaker introducing themselves)."""
-    for ent in doc.ents:
-        if ent.label_ != "PERSON":
-            continue
-        root = ent.root
-        while root.dep_ == "compound" and root.head.i != root.i:
-            root = root.head  # "This is Ana Silva calling": the name modifies the attribute
-        head = root.head
-        if (_introduces(head) and root.dep_ == "attr") or (
-            head.lemma_ == "call" and any(c.lower_ == "me" for c in head.children)
-        ):
-            return ent.text
-        if ent.start == next((t.i for t in doc if not (t.is_punct or t.pos_ == "INTJ")), -1) and all(
-            t.is_punct or t.ent_type_ == "PERSON" or t.pos_ == "INTJ" for t in doc
-        ):
-            return ent.text  # the name typed on its own
-    for tok in doc:  # "I'm Priya", "Call me Bob", "Dana here": the model often tags no person there
-        if tok.pos_ != "PROPN" or tok.ent_type_ in _NOT_NAMES or tok.dep_ == "compound":
-            continue
-        calls = tok.head.lemma_ == "call" and any(c.lower_ == "me" for c in tok.head.children)
-        here = tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "here" and tok.i == _first_word(doc)
-        if (
-            (tok.dep_ == "attr" and _introduces(tok.head))
-            or (calls and tok.dep_ in ("npadvmod", "oprd", "dobj"))
-            or here
-        ):
-            first = min([tok.i, *(c.i for c in tok.children if c.dep_ == "compound" and c.pos_ == "PROPN")])
-            return doc[first : tok.i + 1].text
-    return ""
-
-
-def _first_word(doc: Doc) -> int:
-    return next((t.i for t in doc if not (t.is_punct or t.pos_ == "INTJ")), -1)
-
-
-def _introduces(verb: Token) -> bool:
-    """ "I'm ...", "this is ...", "my name is ...": a copula whose subject is the speaker."""
-    if verb.lemma_ != "be":
-        return False
-    subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
-    return subject is not None and (
-        subject.lower_ in _SELF_SUBJECTS
-        or (subject.lemma_ == "name" and any(c.lower_ == "my" for c in subject.children))
-    )
-
-
 def _topics(doc: Doc, questions: list[Clause]) -> tuple[list[str], set[str]]:
     phrases: list[str] = []
     lemmas: set[str] = set()
@@ -389,7 +270,7 @@ def _read(text: str) -> Statements:
     said: list[Said] = []
     requests: list[Clause] = []
     questions: list[Clause] = []
-    intro = _intro_name(doc)
+    intro = intro_name(doc)
     for clause in clauses(doc):
         kind = _kind(clause, spans)
         introducing = clause.head.lemma_ in ("be", "call") or clause.head.pos_ == "PROPN"
@@ -402,9 +283,9 @@ def _read(text: str) -> Statements:
             requests.append(clause)
         elif kind == "question":
             questions.append(clause)
-    wants, avoids = _features(doc)
+    wants, avoids = features(doc)
     nouns = tuple(
-        (t.lemma_.lower(), _phrase(t, codes=True))
+        (t.lemma_.lower(), noun_phrase(t, codes=True))
         for t in doc
         if t.pos_ in ("NOUN", "PROPN") and t.dep_ != "compound"
     )
