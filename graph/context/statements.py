@@ -254,7 +254,8 @@ def _topics(doc: Doc, questions: list[Clause]) -> tuple[list[str], set[str]]:
 
 def _reasons(text: str, said: list[Said], spans: list[Span]) -> tuple[Said, ...]:
     reasons = [s for s in said if s.kind == "reason"]
-    if reasons or not any(s.kind == "request" for s in said):
+    # a goal stated ("I'd like to sell", or "Selling." in reply to "buying or selling?") with a situation
+    if reasons or not any(s.kind == "request" or s.form == "gerund" for s in said):
         return tuple(reasons)
     taken = [(s.start, s.end) for s in spans if s.kind in _VALUE_KINDS]
     taken += [(c.start, c.end) for c in read_cues(text).cues if c.kind in _PLAN_CUES]
