@@ -195,3 +195,19 @@ def test_negation_scope_by_clause() -> None:
 def test_names_cover_streets_the_model_misses() -> None:
     doc = shared_pipeline().parse("the house on Probate Lane")
     assert {doc[i].text for i in names(doc)} == {"Probate", "Lane"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["How long does it usually take to sell?", "Selling.", "What happens after the valuation?"],
+)
+def test_talk_about_selling_is_no_legal_matter_and_no_financing(text: str) -> None:
+    """Resemblance alone (no legal word, or one word said) once read these as a lien-level legal case."""
+    cues = read_cues(text)
+    assert not cues.find("legal")
+    assert not cues.find("financing")
+
+
+def test_a_legal_matter_or_financing_said_in_few_words_still_counts() -> None:
+    assert read_cues("There's a lien on the title").find("legal", "high")
+    assert read_cues("We're pre-approved").find("financing", "ready")

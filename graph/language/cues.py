@@ -61,6 +61,12 @@ SEEDED_LEGAL_THRESHOLD: Final[float] = 0.35
 # A feeling the customer ascribes to themselves ("I'm desperate") needs less, too; VADER's valence
 # (-4 .. 4) of the feeling word must be at least this negative.
 FELT_DISTRESS_THRESHOLD: Final[float] = 0.35
+# A legal matter named in no legal word ("the bank is foreclosing") must resemble one closely: talk about
+# selling sits near the prototypes' "sale" ("How long does it take to sell?" scored 0.47).
+UNSEEDED_LEGAL_THRESHOLD: Final[float] = 0.6
+# A resemblance counts only for a clause that says something: a one-word turn ("Selling.") is near
+# everything a little.
+MIN_CONTENT_WORDS: Final[int] = 2
 FELT_VALENCE: Final[float] = -1.0
 _HEDGES = frozenset({"little", "bit", "slightly", "somewhat", "kinda"})
 # Kinds a clause must also carry more strongly than ordinary talk (``NEUTRAL``); a request for a person
@@ -253,6 +259,10 @@ def _felt(clause: Clause, found: dict[int, str]) -> bool:
     return False
 
 
+def _content_words(clause: Clause) -> int:
+    return sum(1 for t in clause.tokens if t.is_alpha and not t.is_stop)
+
+
 def _asks_for_a_person(clause: Clause, found: dict[int, str]) -> bool:
     """The parse's part of a request for a person: a request that names a person (or a call)."""
     return bool(_anchors("human_request", clause, found)) and is_request(clause)
@@ -286,6 +296,10 @@ def _clause_cue(
         if felt
         else None
     )
+    if kind in ("legal", "financing") and not seeded and _content_words(clause) < MIN_CONTENT_WORDS:
+        return None  # "Selling.": too little said for a resemblance to mean a legal matter or a mortgage
+    if kind == "legal" and not seeded:
+        threshold = UNSEEDED_LEGAL_THRESHOLD
     match = _polar_match(kind, row, all(negated(a) for a in anchors), threshold)
     if match is None:
         return None
