@@ -2,7 +2,7 @@
 
 A customer turn is read (:func:`hear`) for its typed spans against the bot or agent messages just
 before it (:func:`graph.language.reading.read_turn`), its cues (:func:`graph.language.cues.read_cues`)
-and what its clauses state (:func:`graph.context.statements.read_statements`); each part is cached by a
+and what its clauses state (:func:`graph.language.statements.read_statements`); each part is cached by a
 digest of the text. The slot a message asks for is known from the bots' own questions, whichever bot
 asked: the bots share what they collect.
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from graph.context.statements import Statements, read_statements
 from graph.language.cues import TurnCues, read_cues
 from graph.language.reading import read_turn
 from graph.language.spans import Span, SpanKind, TurnReading
+from graph.language.statements import Statements, read_statements
 from graph.transcript import Turn
 
 _OPEN_ANSWER_WORDS = 24

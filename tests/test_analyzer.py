@@ -16,8 +16,8 @@ from conftest import make_settings
 from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 
-import graph.context.statements
 import graph.language.cues
+import graph.language.statements
 from graph.analyzer import OfflineAnalyzer
 from graph.deps import BatonContext
 from graph.language.cues import TurnCues
@@ -256,13 +256,13 @@ def test_bots_read_each_turn_once_for_a_missing_slot(monkeypatch: pytest.MonkeyP
     # A bot looks through every earlier customer turn for each slot it still misses, after every turn;
     # a turn it has read already must not be scanned again (the price is never stated here).
     read: list[str] = []
-    parse = graph.context.statements._read
+    parse = graph.language.statements._read
 
-    def counting_parse(text: str) -> graph.context.statements.Statements:
+    def counting_parse(text: str) -> graph.language.statements.Statements:
         read.append(text)
         return parse(text)
 
-    monkeypatch.setattr(graph.context.statements, "_read", counting_parse)
+    monkeypatch.setattr(graph.language.statements, "_read", counting_parse)
     texts = [f"{text} (ref {uuid.uuid4().hex[:6]})" for text in CONVERSATION[1:3] * 4]
     turns: list[Turn] = []
     for text in texts:

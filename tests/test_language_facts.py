@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from graph.language import conversation_facts
 from graph.transcript import Role, Turn
 
@@ -45,3 +47,21 @@ def test_answers_rank_before_values_found_on_their_own() -> None:
     ranked = [(m.key, m.answered, m.source) for m in conversation_facts(turns)]
     assert ranked[0] == ("budget", True, "grammar")
     assert ranked[-1][2] == "phrase"  # a typed noun phrase is the weakest evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Hi, I'm Dana and I want to sell my place in Newton", "Dana"),
+        ("Dana here, selling 48 Maple Avenue", "Dana"),
+        ("My name is Dana Whitfield.", "Dana Whitfield"),
+    ],
+)
+def test_a_customer_who_introduces_themselves_gives_their_name(text: str, name: str) -> None:
+    facts = conversation_facts([Turn(index=0, role="customer", text=text)])
+    assert ("customer_name", name) in [(m.key, m.value) for m in facts]
+
+
+def test_talk_about_others_is_no_customer_name() -> None:
+    facts = conversation_facts([Turn(index=0, role="customer", text="My agent was Maria Lopez, she left")])
+    assert "customer_name" not in [m.key for m in facts]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from graph.language import Question, read_question, read_turn, shared_pipeline
+from graph.language.normalize import amount
 from graph.language.spans import TurnReading
 
 
@@ -186,3 +187,31 @@ def test_a_naming_word_that_names_nothing(text: str) -> None:
 def test_a_turn_is_parsed_once_for_all_its_readers() -> None:
     text = "I need a cab to the Cartoon Museum for two people."
     assert shared_pipeline().parse(text) is shared_pipeline().parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("half a million", 500_000),
+        ("a quarter of a million", 250_000),
+        ("two and a half million", 2_500_000),
+        ("about half a million dollars", 500_000),
+        ("700k", 700_000),
+        ("sixty dollars", 60),
+    ],
+)
+def test_amounts_with_fractions(text: str, value: int) -> None:
+    assert amount(text) == value
+
+
+@pytest.mark.parametrize(
+    ("question", "key"),
+    [
+        ("May I have your name?", "customer_name"),
+        ("Could we get your phone number?", "phone"),
+        ("Can I take your email address?", "email"),
+    ],
+)
+def test_a_polite_question_asks_for_the_value_it_names(question: str, key: str) -> None:
+    (asked,) = read_question(question)
+    assert asked.key == key

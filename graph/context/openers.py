@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from graph.context.models import Brief, Fact
 from graph.context.prose import best_clause, customer_name, first_name, listing, retell, retell_goal
-from graph.context.statements import read_statements
 from graph.context.summary import attach, fact_sort
+from graph.language.statements import read_statements
 from graph.textutil import normalize_value
 from graph.transcript import Turn
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 from graph.context.models import Fact
-from graph.context.statements import Said, read_statements
 from graph.language.pipeline import shared_pipeline
+from graph.language.statements import Said, read_statements
 from graph.textutil import DigestCache
 from graph.transcript import Turn
 

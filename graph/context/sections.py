@@ -2,7 +2,7 @@
 
 Every section reads the language layer, never a pattern of its own: the grounded facts
 (:func:`graph.context.extract.extract_facts`), what the customer's clauses state (reasons, wanted and
-refused features: :mod:`graph.context.statements`) and the cues the router reads (distress, legal,
+refused features: :mod:`graph.language.statements`) and the cues the router reads (distress, legal,
 timeline, failure: :mod:`graph.language.cues`).
 
 The routing policy lists section names per target; :data:`KNOWN_SECTIONS` is the closed set of names,
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from graph.context.analysis import clip_words
 from graph.context.models import Fact, SectionValue, SentimentView, Urgency
-from graph.context.statements import Statements, read_statements
 from graph.context.summary import fact_sort
 from graph.language.cues import cue_texts, read_cues
+from graph.language.statements import Statements, read_statements
 from graph.transcript import Turn
 
 # Lemmas of a question that asks why ("What's prompting the move?", "Why are you selling?").

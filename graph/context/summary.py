@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from graph.context.models import Fact
 from graph.context.prose import best_clause, customer_name, first_name, lower_first, retell, retell_goal
-from graph.context.statements import Said, read_statements
 from graph.context.tokens import count_tokens
+from graph.language.statements import Said, read_statements
 from graph.textutil import normalize_value
 from graph.transcript import Turn
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from graph.language.nouns import intro_name
+from graph.language.pipeline import shared_pipeline
 from graph.language.reading import read_turn
 from graph.language.spans import Span, SpanKind, SpanSource
 from graph.textutil import normalize_value
@@ -68,6 +70,14 @@ def _mention(span: Span, turn: Turn) -> Mention | None:
     return None if key is None else Mention(key, span.text, turn.index, span.kind, False, span.source)
 
 
+def _introduced(text: str) -> str:
+    """The name the customer introduces themselves with, or "" (only turns that could say one)."""
+    lower = text.lower()
+    if not any(cue in lower for cue in ("i'm", "i am", "name", "this is", "call me", "here")):
+        return ""  # most turns introduce nobody: spare them a parse
+    return intro_name(shared_pipeline().parse(text))
+
+
 def _contained(value: str, kept: Sequence[Mention]) -> bool:
     needle = f" {normalize_value(value)} "
     return any(needle in f" {normalize_value(m.value)} " for m in kept)
@@ -95,6 +105,9 @@ def conversation_facts(turns: Sequence[Turn]) -> list[Mention]:
             continue
         reading = read_turn(turn.text, " ".join(block) if block else None)
         found.extend(m for m in (_mention(s, turn) for s in reading.spans) if m is not None)
+        name = _introduced(turn.text)
+        if name:  # "I'm Dana", "Dana here", "my name is Dana Whitfield": the customer's own name
+            found.append(Mention("customer_name", name, turn.index, "person", True, "entity"))
         if reading.answers:
             block = []  # a question answered is closed; one left open carries to the next customer turn
         open_question = False

@@ -33,11 +33,34 @@ def _date_parser() -> DateDataParser:
     return DateDataParser(languages=["en"], settings={"PREFER_DATES_FROM": "future"})
 
 
+_FRACTIONS = {"half": 0.5, "quarter": 0.25}
+_SMALL = {"a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0}
+# "half a million", "a quarter of a million", "two and a half million": number_parser reads the
+# multiplier and drops the fraction ("half a 1000000").
+_FRACTION = re.compile(
+    r"\b(?:(\d+(?:\.\d+)?|a|an|one|two|three|four|five) and an? (half|quarter)|(half|quarter)(?: of)? an?)"
+    r" (million|mil|thousand|grand|billion)\b"
+)
+
+
+def _fraction(lower: str) -> float | None:
+    match = _FRACTION.search(lower)
+    if match is None:
+        return None
+    whole, plus, part, unit = match.groups()
+    base = (float(whole) if whole[0].isdigit() else _SMALL[whole]) + _FRACTIONS[plus] if whole else 0.0
+    value = base if whole else _FRACTIONS[part]
+    return value * _MULTIPLIERS["million" if unit == "mil" else unit]
+
+
 def amount(text: str) -> float | None:
     """The number an amount or count states: "$1.8M" -> 1800000, "sixty dollars" -> 60, "700k" -> 700000."""
     from number_parser import parse
 
     lower = text.lower().replace("$", " ").replace("€", " ").replace("£", " ")
+    fraction = _fraction(" ".join(lower.split()))
+    if fraction is not None:
+        return fraction
     if not any(c.isdigit() for c in lower):
         lower = parse(lower)  # number words as digits: "at least four" -> "at least 4"
     match = _NUMBER.search(lower)

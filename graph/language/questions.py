@@ -39,6 +39,7 @@ ID_HEADS = {"id", "number", "no", "#", "code"}
 _WH_KINDS = {"where": "place", "when": "when", "who": "person", "whom": "person"}
 _WH_KEYS = {"where": "location", "when": "date", "who": "person", "whom": "person"}
 _REQUEST_VERBS = {"tell", "give", "share", "provide", "know", "specify", "enter", "send", "confirm"}
+_TAKING_VERBS = {"have", "get", "take", "grab", "ask"}
 _GENERIC_OPTIONS = {"other", "one", "type", "kind", "anything", "something", "else", "thing", "all", "both"}
 
 
@@ -60,6 +61,9 @@ def _noun_phrase_key(noun: Token) -> tuple[str, str]:
             owner, "id" if kind == "id" else ""
         )
     kind = NOUN_KINDS.get(lemma, "other")
+    if compounds and NOUN_KINDS.get(compounds[-1]) in ("email", "phone", "zip"):
+        owner = NOUN_KINDS[compounds[-1]]
+        return owner, owner if owner != "zip" else "zip_code"  # "email address" is an e-mail, not a place
     if (
         kind == "category"
         and compounds
@@ -162,12 +166,22 @@ def read_sentence(sent: SpacySpan) -> Question:
 
 
 def _requested(sent: SpacySpan) -> Question | None:
-    """An imperative request for a value: "Tell me the type of movie", "Let me know your budget"."""
+    """A request for a value: "Tell me the type of movie", "Let me know your budget", and the polite
+    question form "May I have your name?" / "Could we get your phone number?" (asks for *your* X)."""
     for token in sent:
-        if token.dep_ != "dobj" or token.pos_ != "NOUN" or token.head.lemma_.lower() not in _REQUEST_VERBS:
+        if token.dep_ != "dobj" or token.pos_ != "NOUN":
             continue
         verb = token.head
-        if any(c.dep_ in ("nsubj", "nsubjpass") and c.lower_ != "you" for c in verb.children):
+        subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
+        polite = (
+            verb.lemma_.lower() in _TAKING_VERBS
+            and any(c.dep_ == "aux" and c.tag_ == "MD" for c in verb.children)
+            and any(s.lower_ in ("i", "we") for s in subjects)
+            and any(c.dep_ == "poss" and c.lower_ == "your" for c in token.children)
+        )
+        if not polite and verb.lemma_.lower() not in _REQUEST_VERBS:
+            continue
+        if not polite and any(s.lower_ != "you" for s in subjects):
             continue  # "I know the time" states, it does not ask
         kind, key = _noun_phrase_key(token)
         if kind != "other":

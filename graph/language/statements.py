@@ -3,7 +3,7 @@
 The language layer (:mod:`graph.language`) reads typed values (places, dates, amounts, names) and cues
 (a request for a person, distress, financing). A bot and a brief also need what the customer says about
 their situation: why they sell ("we're relocating for a new job"), what they ask for ("sell my house"),
-what a home must have ("parking") or must not ("no ground floor", :mod:`graph.context.nouns`), what a
+what a home must have ("parking") or must not ("no ground floor", :mod:`graph.language.nouns`), what a
 question is about ("fees"), and whether a name is the customer introducing themselves. Each is read
 from the dependency parse of the shared pipeline, with :mod:`graph.language.scope` for clauses and
 negation, through closed classes of function words (causal subordinators, the copula, "with"), never
@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from graph.context.nouns import features, intro_name, noun_phrase
 from graph.language.cues import read_cues
+from graph.language.nouns import features, intro_name, noun_phrase
 from graph.language.pipeline import shared_pipeline
 from graph.language.reading import read_turn
 from graph.language.scope import Clause, clauses, is_request, negated
