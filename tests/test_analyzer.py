@@ -21,12 +21,13 @@ import graph.language.statements
 from graph.analyzer import OfflineAnalyzer
 from graph.deps import BatonContext
 from graph.language.cues import TurnCues
+from graph.language.patterns import parse_money
 from graph.policy_store import PolicyStore
 from graph.priority import handoff_priority
 from graph.runtime import BatonRuntime
 from graph.signal_service import SignalService
 from graph.signals import Signals
-from graph.textutil import contains_value, normalize_value, off_loop, parse_money
+from graph.textutil import contains_value, normalize_value, off_loop
 from graph.transcript import Turn
 from nodes.base import BotSpec, Slot, find_slot_values, make_bot
 from nodes.seller_bot import SPEC as SELLER

@@ -311,9 +311,7 @@ def collected() -> tuple[list[Found], set[tuple[str, str]]]:
 
 
 def test_collector_finds_the_package_patterns(collected: tuple[list[Found], set[tuple[str, str]]]) -> None:
-    from graph.language.patterns import EMAIL_RE
-    from graph.lexicon import CONTACT_RE
-    from graph.textutil import MONEY_RE
+    from graph.language.patterns import CONTACT_RE, EMAIL_RE, MONEY_RE
 
     sources = {f.source for f in collected[0]}
     assert {CONTACT_RE.pattern, EMAIL_RE.pattern, MONEY_RE.pattern} <= sources

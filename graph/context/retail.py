@@ -14,12 +14,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from graph.context import lexicon as lx
 from graph.context.grounding import occurs_in
 from graph.context.models import Fact
 from graph.language import patterns as pt
+from graph.language import retail_terms as lx
+from graph.language.patterns import MONEY_RE
 from graph.language.pipeline import shared_pipeline
-from graph.textutil import MONEY_RE
 from graph.transcript import Turn
 
 _QUESTION_WORDS = re.compile(r"\b(?:try|should i|can i|could i|how do i|do i)\s+$", re.IGNORECASE)

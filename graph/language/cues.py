@@ -24,6 +24,7 @@ import numpy.typing as npt
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from graph.embeddings import get_embedder
+from graph.language.patterns import parse_money
 from graph.language.pipeline import shared_pipeline
 from graph.language.prototypes import (
     CALL_VERBS,
@@ -35,7 +36,7 @@ from graph.language.prototypes import (
 from graph.language.scope import Clause, clauses, irrealis, is_request, iterative, masked, names, negated
 from graph.language.terms import find_terms, load_terms
 from graph.language.timeframe import TimePhrase, time_phrases
-from graph.textutil import DigestCache, parse_money
+from graph.textutil import DigestCache
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token

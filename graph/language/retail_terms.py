@@ -1,4 +1,4 @@
-"""Word lists and regular expressions of the retail rules (brands, membership, what was tried ...).
+"""Word lists and regular expressions of the retail rules (graph/context/retail.py): brands, membership, tried.
 
 Kept as readable data so a prompt engineer can see (and extend) why a value was or was not picked up.
 Brands are a small gazetteer of common apparel and electronics brands, not values from any data set.
@@ -169,4 +169,3 @@ NAME_SUFFIX_RE = re.compile(
     rf"(?P<v>{NAME_WORD}(?:\s+{NAME_WORD}){{1,2}})\s+(?i:is my name|is the name|is my full name|here)\b"
 )
 NAME_PAIR_RE = re.compile(rf"\b(?P<v>{NAME_WORD}(?:\s+{NAME_WORD}){{1,2}})\b")
-SYSTEM_NAME_RE = re.compile(rf"\b(?:pulled up for|account for|customer:?)\s+(?P<v>{NAME_WORD}\s+{NAME_WORD})")
