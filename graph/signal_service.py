@@ -19,8 +19,9 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import ValidationError
 
 from graph.analyzer import OfflineAnalyzer
+from graph.language.cues import mentions_a_person
 from graph.models import structured
-from graph.signals import Signals
+from graph.signals import Evidence, Signals
 from graph.textutil import off_loop
 from policies.loader import LoadedPolicy
 from prompts import load_prompt
@@ -85,7 +86,8 @@ class SignalService:
         except Exception as exc:  # network errors, timeouts, server 500s
             log.warning("model signal extraction failed, using offline analyzer: %s", exc)
             return offline
-        return merge_signals(from_model, offline, set(loaded.policy.intents))
+        names_a_person = await off_loop(mentions_a_person, customer_turns[-1])
+        return merge_signals(from_model, offline, set(loaded.policy.intents), names_a_person=names_a_person)
 
     def _offline(
         self, customer_turns: list[str], customer: dict[str, Any] | None, loaded: LoadedPolicy, since: int
@@ -154,18 +156,27 @@ def signals_schema(intents: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def merge_signals(model: Signals, offline: Signals, intents: set[str]) -> Signals:
-    """Trust the model for judgement calls, the patterns for facts they cannot miss.
+def merge_signals(
+    model: Signals, offline: Signals, intents: set[str], *, names_a_person: bool = False
+) -> Signals:
+    """Trust the model for judgement calls, the language layer for what it reads reliably.
 
     An intent outside the policy's list is replaced by the offline classifier's; a human request or
-    a failed attempt found by the patterns is never dropped because the model overlooked it; the
-    amounts and ``vip`` are the patterns' and the profile's alone; sentiment is the mean of both
-    readings and distress needs a negative lexicon reading too.
+    a failed attempt found by the layer is never dropped because the model overlooked it, and the
+    model's human request counts only when the turn names a person or a call (``names_a_person``: a
+    small model read one into "Hi") and the layer did not read it as declined; the amounts and ``vip``
+    are the layer's and the profile's alone; sentiment is the mean of both readings and distress needs
+    a negative reading of the layer too.
     """
     data = model.model_dump()
     if model.intent not in intents:
         data["intent"], data["intent_confidence"] = offline.intent, offline.intent_confidence
-    data["explicit_human_request"] = model.explicit_human_request or offline.explicit_human_request
+    declined = any(
+        isinstance(e, Evidence) and e.signal == "explicit_human_request" and e.negated
+        for e in offline.evidence
+    )
+    model_asks = model.explicit_human_request and names_a_person and not declined
+    data["explicit_human_request"] = offline.explicit_human_request or model_asks
     data["vip"] = offline.vip  # the trusted profile decides, never the text or the model
     data["property_value"], data["budget"] = offline.property_value, offline.budget
     # A weak model can read hostility into "Hi"; sentiment and distress need the lexicon's agreement.

@@ -15,7 +15,7 @@ from graph.policy_store import PolicyStore
 from graph.runtime import BatonRuntime
 from graph.settings import Settings
 from graph.signal_service import SignalService, merge_signals
-from graph.signals import Signals
+from graph.signals import Evidence, Signals
 from nodes.base import model_reply
 from nodes.concierge_bot import SPEC as CONCIERGE
 from policies.loader import LoadedPolicy
@@ -283,3 +283,24 @@ async def test_runtime_falls_back_to_offline_when_the_model_misbehaves(
     assert any("did not validate" in m for m in messages)
     assert any("empty reply" in m for m in messages)
     assert model.remaining == 0
+
+
+def test_a_models_request_for_a_person_needs_a_person_named_and_not_declined() -> None:
+    """SmolLM2 read a request for a person into "Hi"; the layer found no person there."""
+    asks = Signals(intent="immediate_seller", intent_confidence=0.8, explicit_human_request=True)
+    offline = Signals(intent="immediate_seller", intent_confidence=0.8)
+    intents = {"immediate_seller"}
+    assert not merge_signals(asks, offline, intents, names_a_person=False).explicit_human_request
+    assert merge_signals(asks, offline, intents, names_a_person=True).explicit_human_request
+    declined = offline.model_copy(
+        update={"evidence": [Evidence(note="declined", signal="explicit_human_request", negated=True)]}
+    )
+    assert not merge_signals(asks, declined, intents, names_a_person=True).explicit_human_request
+
+
+def test_mentions_a_person_is_read_from_the_turn() -> None:
+    from graph.language.cues import mentions_a_person
+
+    assert not mentions_a_person("Hi")
+    assert mentions_a_person("could someone from your team ring me")
+    assert not mentions_a_person("We live on Agent Street")  # a name hides its words

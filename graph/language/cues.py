@@ -387,6 +387,16 @@ def _read(text: str) -> TurnCues:
     )
 
 
+def mentions_a_person(text: str) -> bool:
+    """Whether the turn names a person or a call at all (outside names): "agent", "someone", "call me".
+
+    Not a request by itself; a model's reading that the customer asked for a person needs this much.
+    """
+    doc = shared_pipeline().parse(text)
+    found = names(doc)
+    return any(_anchors("human_request", c, found) for c in clauses(doc))
+
+
 def read_cues(text: str) -> TurnCues:
     """The cues of one customer turn, read on first sight and cached by a digest of the text."""
     return _cache.get_or_compute(text, _read)
