@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from graph.analyzer import OfflineAnalyzer
 from graph.language.cues import mentions_a_person
-from graph.models import structured
+from graph.chat_model import structured
 from graph.signals import Evidence, Signals
 from graph.textutil import off_loop
 from policies.loader import LoadedPolicy

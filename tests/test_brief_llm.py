@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from graph.context import BriefDraft, build_brief
 from graph.context.grounding import occurs_in
 from graph.context.llm_brief import facts_schema
-from graph.models import QUOTE_KEY
+from graph.chat_model import QUOTE_KEY
 from graph.transcript import Turn
 from tests.fake_chat import ScriptedChatModel, ScriptExhausted, tool_call
 

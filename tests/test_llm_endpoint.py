@@ -25,7 +25,7 @@ from graph.actions import Reply, ReturnToAI
 from graph.context import Brief, build_brief, opening_message
 from graph.context.grounding import occurs_in
 from graph.deps import BatonContext
-from graph.models import make_chat_model
+from graph.chat_model import make_chat_model
 from graph.policy_store import PolicyStore
 from graph.runtime import BatonRuntime
 from graph.settings import Settings

@@ -31,7 +31,7 @@ from evals.context import DirectProvider, load_rows, run_context_eval
 from evals.providers import GraphProvider
 from graph.context import Brief, Fact
 from graph.context.llm_brief import FactsAnswer, SummaryAnswer, ground_facts
-from graph.models import METHOD_KEY, QUOTE_KEY
+from graph.chat_model import METHOD_KEY, QUOTE_KEY
 from graph.runtime import BatonRuntime
 from graph.settings import Settings
 from graph.signals import Signals

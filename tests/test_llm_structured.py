@@ -8,7 +8,7 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from graph.context import build_brief
-from graph.models import METHOD_KEY, make_chat_model, method_of, structured, structured_method
+from graph.chat_model import METHOD_KEY, make_chat_model, method_of, structured, structured_method
 from graph.settings import Settings
 from graph.signal_service import signals_schema
 from graph.transcript import Turn

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 from graph.context.analysis import sentences
 from graph.context.grounding import find_turn, occurs_in
 from graph.context.models import Brief, BriefDraft, DraftFact, Fact, Urgency
-from graph.models import quotes_values, structured
+from graph.chat_model import quotes_values, structured
 from graph.textutil import normalize_value, off_loop
 from graph.transcript import Turn
 from prompts import load_prompt

@@ -112,9 +112,6 @@ class BriefDraft(BaseModel):
     summary: str = Field(description="At most 3 short sentences for a busy agent.")
     goal: str = Field(description="The customer's goal in one sentence.")
     facts: list[DraftFact] = Field(default_factory=list, description="Each value copied verbatim.")
-    resolved: list[str] = Field(default_factory=list)
-    tried: list[str] = Field(default_factory=list)
-    open_questions: list[str] = Field(default_factory=list)
     urgency: Urgency = "low"
     next_step: str = ""
     openers: list[str] = Field(default_factory=list, description="Exactly 3 openers citing facts.")
