@@ -23,10 +23,10 @@ from langgraph.types import StreamMode as GraphMode
 from graph.actions import Close, Reply, ReturnToAI
 from graph.builder import BatonGraph, build_graph
 from graph.case_memory import CaseMemory
+from graph.chat_model import make_chat_model
 from graph.checkpointer import open_checkpointer
 from graph.deps import BatonContext
 from graph.handoffs import HandoffRegistry, load_registry
-from graph.chat_model import make_chat_model
 from graph.policy_store import PolicyStore
 from graph.runtime_models import CheckpointInfo, ConversationView, TurnReply, TurnResult
 from graph.settings import Settings, get_settings

@@ -19,8 +19,8 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import ValidationError
 
 from graph.analyzer import OfflineAnalyzer
-from graph.language.cues import mentions_a_person
 from graph.chat_model import structured
+from graph.language.cues import mentions_a_person
 from graph.signals import Evidence, Signals
 from graph.textutil import off_loop
 from policies.loader import LoadedPolicy

@@ -9,10 +9,10 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel
 
+from graph.chat_model import QUOTE_KEY
 from graph.context import BriefDraft, build_brief
 from graph.context.grounding import occurs_in
 from graph.context.llm_brief import facts_schema
-from graph.chat_model import QUOTE_KEY
 from graph.transcript import Turn
 from tests.fake_chat import ScriptedChatModel, ScriptExhausted, tool_call
 

@@ -22,10 +22,10 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
 from graph.actions import Reply, ReturnToAI
+from graph.chat_model import make_chat_model
 from graph.context import Brief, build_brief, opening_message
 from graph.context.grounding import occurs_in
 from graph.deps import BatonContext
-from graph.chat_model import make_chat_model
 from graph.policy_store import PolicyStore
 from graph.runtime import BatonRuntime
 from graph.settings import Settings

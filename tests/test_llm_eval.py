@@ -29,9 +29,9 @@ from pydantic import BaseModel, ValidationError
 from evals import metrics
 from evals.context import DirectProvider, load_rows, run_context_eval
 from evals.providers import GraphProvider
+from graph.chat_model import METHOD_KEY, QUOTE_KEY
 from graph.context import Brief, Fact
 from graph.context.llm_brief import FactsAnswer, SummaryAnswer, ground_facts
-from graph.chat_model import METHOD_KEY, QUOTE_KEY
 from graph.runtime import BatonRuntime
 from graph.settings import Settings
 from graph.signals import Signals

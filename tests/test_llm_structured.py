@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage
 
-from graph.context import build_brief
 from graph.chat_model import METHOD_KEY, make_chat_model, method_of, structured, structured_method
+from graph.context import build_brief
 from graph.settings import Settings
 from graph.signal_service import signals_schema
 from graph.transcript import Turn

@@ -26,10 +26,10 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, ValidationError
 
+from graph.chat_model import quotes_values, structured
 from graph.context.analysis import sentences
 from graph.context.grounding import find_turn, occurs_in
 from graph.context.models import Brief, BriefDraft, DraftFact, Fact, Urgency
-from graph.chat_model import quotes_values, structured
 from graph.textutil import normalize_value, off_loop
 from graph.transcript import Turn
 from prompts import load_prompt
