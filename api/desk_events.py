@@ -60,16 +60,7 @@ async def handle_desk_event(engine: ConversationEngine, event: DeskEvent) -> Non
         engine.webhooks.send(body.encode())
     if isinstance(event, HandoffOffered):
         handoff = await engine.desk.get(event.handoff_id)
-        offer = OfferEvent(
-            conversation_id=event.conversation_id,
-            handoff_id=event.handoff_id,
-            priority=handoff.priority,
-            urgency=handoff.urgency,
-            required_skills=handoff.required_skills,
-            reason=handoff.reason,
-            expires_at=event.expires_at,
-            brief=handoff.brief,
-        )
+        offer = OfferEvent.of(handoff, event.expires_at)
         await engine.events.append(agent_stream(event.agent_id), offer)
     elif isinstance(event, HandoffTimedOut):
         state = HandoffStateEvent(

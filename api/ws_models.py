@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from desk.models import AgentStatus
+from desk.models import AgentStatus, Handoff
 
 
 def _now() -> datetime:
@@ -89,6 +89,15 @@ class OfferEvent(_Event):
     reason: str = ""
     expires_at: datetime | None = None
     brief: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict, description="What a code handoff attached.")
+
+    @classmethod
+    def of(cls, handoff: Handoff, expires_at: datetime | None) -> OfferEvent:
+        """The agent's view of an offered desk handoff."""
+        shown = handoff.model_dump(
+            include={"conversation_id", "handoff_id", "priority", "urgency", "required_skills", "reason"}
+        )
+        return cls(**shown, expires_at=expires_at, brief=handoff.brief, metadata=handoff.metadata)
 
 
 class TransferRequestEvent(_Event):
