@@ -194,9 +194,14 @@ def warm() -> None:
     load_terms()
 
 
+_END_PUNCT = ".!?…;:, "
+
+
 def _embed(texts: list[str], whole: str) -> FloatArray:
     embedder = get_embedder()
-    if texts == [whole]:  # the usual one-clause turn: the intent classifier embeds the same text
+    if len(texts) == 1 and texts[0].rstrip(_END_PUNCT) == whole.rstrip(_END_PUNCT):
+        # The usual one-clause turn with no name masked: the intent classifier already embedded the
+        # turn (a clause only loses its final punctuation), so reuse it: one model run, not two.
         return embedder.embed_one(whole)[None, :]
     return embedder.embed(texts)
 
