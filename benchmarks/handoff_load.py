@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import contextlib
 import math
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +37,8 @@ from typing import Any
 
 import common
 import httpx
-from bench_server import BatonServer, drop_postgres
+from bench_server import BatonServer, RedisProcess, drop_postgres
+from cpu_account import SQLCOUNT_DIR, CpuAccount
 from load_actors import ADMIN, MAX_CONCURRENT, Agent, Stats, arrivals, register_agents, relay
 from load_server import latency_delta, sample_rss, server_env, server_gc, server_latency, tree_rss_mb
 
@@ -58,7 +60,12 @@ def summary(stats: Stats, n: int) -> dict[str, Any]:
 
 
 async def search(
-    http: httpx.AsyncClient, agents: list[Agent], rates: list[float], batch: int, timeout: float
+    http: httpx.AsyncClient,
+    agents: list[Agent],
+    rates: list[float],
+    batch: int,
+    timeout: float,
+    account: CpuAccount | None,
 ) -> tuple[float | None, list[dict[str, Any]]]:
     """Batches at increasing rates; the highest whose offered p99 <= 100 ms (stops at the first miss)."""
     best, rows = None, []
@@ -66,12 +73,15 @@ async def search(
         stats = Stats()
         for agent in agents:
             agent.stats = stats
+        before = account.snapshot() if account else None
         await arrivals(http, stats, batch, rate, timeout)
-        row = {"rate": rate, "errors": stats.error_count, **summary(stats, batch)}
+        await asyncio.sleep(1.0)  # the last accepts
+        cpu = account.report(before, account.snapshot(), len(stats.offered_ms)) if account and before else {}
+        row = {"rate": rate, "errors": stats.error_count, **summary(stats, batch), **cpu}
         rows.append(row)
         print(
             f"  search rate {rate:>6.1f}/s: offered p99 {row['offered_ms_p99']} ms, "
-            f"errors {row['errors']}, shed {row['shed']}"
+            f"errors {row['errors']}, shed {row['shed']}, cpu/handoff {row.get('cpu_ms_per_handoff')} ms"
         )
         p99 = row["offered_ms_p99"]
         if p99 is None or p99 > 100 or stats.errors:  # shed turns count: latency includes the retry
@@ -83,18 +93,36 @@ async def search(
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     """Run the benchmark; returns the JSON report."""
     server: BatonServer | None = None
+    redis_proc: RedisProcess | None = None
+    account: CpuAccount | None = None
     base = args.url
     pids: list[int] = []
     if base is None:
-        env, workers = server_env(args.profile, args.redis_db)
         tmp = Path(tempfile.mkdtemp(prefix="baton-load-"))
+        redis_url = args.redis_url
+        if args.profile == "scaled" and not redis_url:  # our own, so its CPU and commands are ours alone
+            redis_proc = RedisProcess(tmp / "redis", appendonly=False).start()
+            redis_url = redis_proc.url
+        env, workers = server_env(args.profile, redis_url or "")
+        sql_dir = tmp / "sqlcount"
+        sql_dir.mkdir()
+        path = os.environ.get("PYTHONPATH", "")
+        env.update({"BATON_BENCH_SQL_DIR": str(sql_dir), "PYTHONPATH": f"{SQLCOUNT_DIR}:{path}".rstrip(":")})
         server = BatonServer(tmp / "data", admin_token=ADMIN, workers=workers, env=env)
         print(f"starting baton serve ({args.profile}, {workers} worker(s)) in {tmp}")
         await asyncio.to_thread(server.start, 180)
         base, pids = server.url, [server.proc.pid] if server.proc else []
+        account = CpuAccount(
+            pids,
+            postgres_url=env.get("BATON_CHECKPOINT_URL"),
+            redis_pid=redis_proc.proc.pid if redis_proc and redis_proc.proc else None,
+            redis_url=redis_url or None,
+            sql_dir=sql_dir,
+        )
     ws_base = base.replace("http", "ws", 1)
     limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections)
     stats = Stats()
+    cpu: dict[str, Any] = {}
     gc_stats: dict[str, float] = {}
     peak, stop = [0.0], asyncio.Event()
     sampler = asyncio.create_task(sample_rss(pids, peak, stop))
@@ -116,11 +144,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             rss_before = tree_rss_mb(pids)
             print(f"measuring: {args.conversations} handoffs at {args.rate}/s")
             scrape = await server_latency(http)
+            cpu_before = account.snapshot() if account else None
             t0 = time.perf_counter()
             open_pairs = await arrivals(http, stats, args.conversations, args.rate, args.timeout)
             elapsed = time.perf_counter() - t0
-            server_ms = latency_delta(scrape, await server_latency(http))
             await asyncio.sleep(2.0)  # let the last accepts land
+            if account and cpu_before:
+                cpu = account.report(cpu_before, account.snapshot(), len(stats.offered_ms))
+            server_ms = latency_delta(scrape, await server_latency(http))
             rss_hold = tree_rss_mb(pids)
             held = len(stats.accepted)
             phase = summary(stats, args.conversations)
@@ -131,7 +162,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             best, rows = (None, [])
             if args.search:
                 print(f"search: batches of {args.batch} at {args.rates}")
-                best, rows = await search(http, agents, args.rates, args.batch, args.timeout)
+                best, rows = await search(http, agents, args.rates, args.batch, args.timeout, account)
     finally:
         stop.set()
         await sampler
@@ -141,6 +172,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.to_thread(server.stop)
             if "BATON_CHECKPOINT_URL" in server.extra_env:
                 drop_postgres(server.extra_env["BATON_CHECKPOINT_URL"])
+        if redis_proc is not None:
+            redis_proc.kill()
     report: dict[str, Any] = {
         "profile": args.profile if args.url is None else "external",
         "conversations": args.conversations,
@@ -150,6 +183,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "errors": stats.error_count,
         "error_kinds": sorted({e.split(" on handoff")[0][:80] for e in stats.errors})[:20],
         **phase,
+        **cpu,
         "turns_per_s": common.r(stats.turns / elapsed if elapsed else None),
         "handoffs_per_s": common.r(len(stats.offered_ms) / elapsed if elapsed else None),
         "relay_pairs": len(pairs),
@@ -188,7 +222,9 @@ def parse() -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--connections", type=int, default=200, help="HTTP connection pool size")
     p.add_argument("--timeout", type=float, default=60.0, help="per request / per offer timeout (s)")
-    p.add_argument("--redis-db", type=int, default=7)
+    p.add_argument(
+        "--redis-url", default=None, help="scaled profile's Redis (default: a redis-server of its own)"
+    )
     args = p.parse_args()
     if args.url and not args.url.startswith(("http://127.", "http://localhost", "http://[::1]")):
         p.error("--url must point at this machine (127.0.0.1 / localhost)")

@@ -23,7 +23,7 @@ async def sample_rss(pids: list[int], peak: list[float], stop: asyncio.Event) ->
             await asyncio.wait_for(stop.wait(), 0.5)
 
 
-def server_env(profile: str, redis_db: int) -> tuple[dict[str, str], int]:
+def server_env(profile: str, redis_url: str) -> tuple[dict[str, str], int]:
     """Environment and worker count of a profile."""
     env = {"BATON_RATE_LIMIT_PER_MINUTE": "1000"}
     if profile == "embedded":
@@ -31,7 +31,7 @@ def server_env(profile: str, redis_db: int) -> tuple[dict[str, str], int]:
     env.update(
         {
             "BATON_CHECKPOINT_URL": fresh_postgres("postgresql://postgres@127.0.0.1:5432/test"),
-            "BATON_REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+            "BATON_REDIS_URL": redis_url,
             "BATON_REDIS_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:",
         }
     )

@@ -398,7 +398,8 @@ class HandoffActions(DeskCore):
     async def queue_position(self, handoff_id: str) -> QueuePosition:
         """1-based position of a pending handoff and its expected wait.
 
-        Offered/accepted/active handoffs report ``(0, 0.0)``; terminal ones ``(0, None)``.
+        An offered handoff reports ``(0, what is left of the agents' measured response time)``,
+        accepted/active ones ``(0, 0.0)``, terminal ones ``(0, None)``.
         """
         now = self.clock.now()
 
@@ -406,6 +407,11 @@ class HandoffActions(DeskCore):
             handoff = await tx.handoff(handoff_id)
             if handoff.status in TERMINAL:
                 return QueuePosition(0, None)
+            if handoff.status == "offered" and handoff.offers:
+                agent = await tx.maybe_agent(handoff.offers[-1].agent_id)
+                respond = assign.response_s([agent] if agent else [], self.config)
+                waited = (now - handoff.offers[-1].offered_at).total_seconds()
+                return QueuePosition(0, max(0.0, respond - waited))
             if handoff.status != "pending":
                 return QueuePosition(0, 0.0)
             position = await tx.count_ahead(handoff) + 1

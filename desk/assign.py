@@ -188,10 +188,11 @@ def queue_score(handoff: Handoff) -> float:
 def expected_wait_s(
     position: int, handoff: Handoff, agents: list[Agent], now: datetime, config: DeskConfig
 ) -> float | None:
-    """Rough wait estimate for the handoff at 1-based queue ``position``.
+    """Wait estimate for the handoff at 1-based queue ``position``, from measured desk figures.
 
     Agents that could take it (online, fresh, in schedule, holding the required skills) serve the
-    queue in parallel: handoffs within the free slots wait ~0, the rest wait one mean handle time per
+    queue in parallel: a handoff within the free slots waits for an agent to answer the offer (their
+    measured mean offer -> accept time, ``response_s``); the rest also wait one mean handle time per
     full round of slots. ``None`` when no agent could take it at all.
     """
     able = [
@@ -206,9 +207,16 @@ def expected_wait_s(
     if slots == 0:
         return None
     free = sum(max(0, a.max_concurrent - a.load) for a in able)
+    respond = response_s(able, config)
     if position <= free:
-        return 0.0
+        return respond
     known = [a.performance.avg_handle_time_s for a in able if a.performance.avg_handle_time_s > 0]
     aht = sum(known) / len(known) if known else config.default_handle_time_s
     rounds = math.ceil((position - free) / slots)
-    return float(rounds * aht)
+    return float(rounds * aht + respond)
+
+
+def response_s(agents: list[Agent], config: DeskConfig) -> float:
+    """How long ``agents`` take to accept an offer: their measured mean, else half the accept timeout."""
+    known = [a.performance.avg_accept_s for a in agents if a.performance.avg_accept_s > 0]
+    return sum(known) / len(known) if known else config.accept_timeout_s / 2

@@ -108,6 +108,7 @@ class Performance(BaseModel):
     avg_rating: float = Field(default=4.0, ge=0.0, le=5.0, description="Mean customer rating, 0-5.")
     avg_handle_time_s: float = Field(default=0.0, ge=0.0, description="Mean handle time; 0 = unknown.")
     acceptance_rate: float = Field(default=1.0, ge=0.0, le=1.0, description="Accepted / offered.")
+    avg_accept_s: float = Field(default=0.0, ge=0.0, description="Mean offer -> accept time; 0 = unknown.")
     ratings: int = Field(default=0, ge=0, description="Number of ratings behind avg_rating.")
     handled: int = Field(default=0, ge=0, description="Completed handoffs behind avg_handle_time_s.")
     offers: int = Field(default=0, ge=0, description="Offers received.")
@@ -121,6 +122,7 @@ class AgentSpec(BaseModel):
 
     id: AgentId
     display_name: str = Field(default="", examples=["Dana"])
+    team: str = Field(default="", max_length=64, description="Shown to customers: 'Dana from our sales team'.")
     skills: dict[str, float] = Field(default_factory=dict, examples=[{"billing": 0.9, "fr": 0.6}])
     max_concurrent: int = Field(default=1, ge=1, le=50)
     status: AgentStatus = "offline"
@@ -177,6 +179,12 @@ class HandoffRequest(BaseModel):
     required_skills: list[str] = Field(default_factory=list)
     optional_skills: list[str] = Field(default_factory=list)
     preferred_agent_id: str | None = None
+    no_agent: NoticeKind | None = Field(
+        default=None, description="What happens when nobody takes it (the policy's choice; None: the desk's)."
+    )
+    no_agent_after_s: float | None = Field(
+        default=None, gt=0, description="How long it waits before that (None: the desk's expires_after_s)."
+    )
     reason: str = ""
     trigger: str = ""
     brief: dict[str, Any] = Field(default_factory=dict, description="Opaque context brief (JSON).")

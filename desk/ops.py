@@ -101,6 +101,9 @@ def close_offer(
         perf.offers += 1
         perf.accepts += outcome == "accepted"
         perf.acceptance_rate = perf.accepts / perf.offers
+        if outcome == "accepted" and handoff.offers:  # the measured response time behind wait estimates
+            took = max(0.0, (now - handoff.offers[-1].offered_at).total_seconds())
+            perf.avg_accept_s += (took - perf.avg_accept_s) / perf.accepts
 
 
 async def release_agent(tx: Tx, handoff: Handoff, now: datetime, outcome: OfferOutcome, reason: str) -> None:
@@ -224,16 +227,21 @@ async def check_exhausted(tx: Tx, handoff: Handoff, now: datetime, config: DeskC
     if handoff.status != "pending":
         return False
     out_of_offers = handoff.offers_this_round() >= config.max_offers
-    out_of_time = assign.waited_s(handoff, now) >= config.expires_after_s
+    out_of_time = assign.waited_s(handoff, now) >= expires_after_s(handoff, config)
     if not (out_of_offers or out_of_time):
         return False
     await no_agent(tx, handoff, now, config, why="max_offers" if out_of_offers else "expired")
     return True
 
 
+def expires_after_s(handoff: Handoff, config: DeskConfig) -> float:
+    """How long a handoff waits before the no-agent policy: the routing policy's, else the desk's."""
+    return handoff.no_agent_after_s or config.expires_after_s
+
+
 async def no_agent(tx: Tx, handoff: Handoff, now: datetime, config: DeskConfig, why: str) -> None:
-    """Apply ``no_agent_policy`` to a pending handoff nobody took."""
-    policy = config.no_agent_policy
+    """Apply the no-agent policy (the handoff's own, from the routing policy, else the desk's)."""
+    policy = handoff.no_agent or config.no_agent_policy
     base = {"ts": now, "handoff_id": handoff.handoff_id, "conversation_id": handoff.conversation_id}
     if policy == "queue":
         position = await tx.count_ahead(handoff) + 1
@@ -341,7 +349,7 @@ def timer_due(handoff: Handoff, now: datetime, config: DeskConfig) -> bool:
     if waited >= config.stuck_after_s and (alerted is None or alerted >= config.stuck_after_s):
         return True
     return handoff.status == "pending" and (
-        waited >= config.expires_after_s or handoff.offers_this_round() >= config.max_offers
+        waited >= expires_after_s(handoff, config) or handoff.offers_this_round() >= config.max_offers
     )
 
 
