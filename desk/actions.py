@@ -153,12 +153,14 @@ class HandoffActions(DeskCore):
         return await self._run(fn)
 
     def _check_pull(self, handoff: Handoff, agent: Agent) -> None:
-        """An agent may pull a pending handoff it is not excluded from, holding the required skills."""
+        """An agent may pull a pending handoff when online, holding the required skills, with room.
+
+        Exclusion (a missed or declined offer) only keeps the desk from offering it to them again;
+        picking it from the queue is their own choice, so it is allowed while the handoff waits.
+        """
         problem = ""
         if agent.status == "offline":
             problem = "is offline"
-        elif agent.id in handoff.excluded_agent_ids:
-            problem = "already passed on it"
         elif not all(s in agent.skills for s in handoff.required_skills):
             problem = f"lacks required skills {handoff.required_skills}"
         elif agent.load >= agent.max_concurrent:

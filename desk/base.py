@@ -120,6 +120,10 @@ class Desk(Protocol):
         """Send the conversation back to the AI (calls ``on_revert``)."""
         ...
 
+    async def offer_to(self, handoff_id: str, agent_id: str, reason: str = "") -> Handoff:
+        """Offer a waiting handoff to the agent a supervisor picked (withdrawing any other offer)."""
+        ...
+
     async def cancel(self, handoff_id: str, reason: str = "") -> Handoff:
         """Cancel a non-terminal handoff (no callback)."""
         ...

@@ -25,11 +25,12 @@ from desk.models import (
 )
 from desk.ops import TickReport
 from desk.store import Tx
+from desk.supervise import SupervisorActions
 
 log = logging.getLogger("baton.desk")
 
 
-class BaseDesk(HandoffActions):
+class BaseDesk(HandoffActions, SupervisorActions):
     """Shared implementation of the ``Desk`` protocol; backends supply storage and events."""
 
     # -- agents --------------------------------------------------------------------------------
