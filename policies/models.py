@@ -34,6 +34,7 @@ Trigger = Literal[
     "code",
 ]
 NoAgentPolicy = Literal["queue", "callback", "ai"]
+WaitSeconds = Annotated[float, Field(gt=0, le=86_400)]
 
 
 class _Frozen(BaseModel):
@@ -139,6 +140,12 @@ class Rule(_Frozen):
     required_skills: list[Key] = Field(default_factory=list, max_length=MAX_ITEMS)
     optional_skills: list[Key] = Field(default_factory=list, max_length=MAX_ITEMS)
     narration: Text = Field(default="", description="What the customer is told when this rule hands off.")
+    no_agent: NoAgentPolicy | None = Field(
+        default=None, description="When no agent takes this rule's human handoff (else handoff.no_agent)."
+    )
+    no_agent_after_s: WaitSeconds | None = Field(
+        default=None, description="Seconds this rule's handoff waits for an agent (else handoff.no_agent_after_s)."
+    )
 
     @model_validator(mode="after")
     def _target_or_consult(self) -> Rule:
@@ -156,9 +163,16 @@ class Default(_Frozen):
 
 
 class HandoffSettings(_Frozen):
-    """What happens around a human handoff."""
+    """What happens around a human handoff; a rule's own ``no_agent`` settings take precedence."""
 
-    no_agent: NoAgentPolicy = "ai"
+    no_agent: NoAgentPolicy | None = Field(
+        default=None,
+        description="When no agent takes a human handoff: queue (keep waiting), callback or ai "
+        "(continue with the bot). Unset: the desk's no_agent_policy.",
+    )
+    no_agent_after_s: WaitSeconds | None = Field(
+        default=None, description="Seconds a handoff waits for an agent first. Unset: the desk's expires_after_s."
+    )
     no_agent_message: Text = (
         "All of our specialists are busy right now, so I'll keep helping you here. "
         "Nothing you told me is lost."
@@ -184,3 +198,19 @@ class Policy(_Frozen):
             msg = "a policy needs at least one target"
             raise ValueError(msg)
         return value
+
+    @model_validator(mode="after")
+    def _no_agent_on_human_rules(self) -> Policy:
+        for rule in self.rules:
+            target = self.targets.get(rule.target or "")
+            if (rule.no_agent or rule.no_agent_after_s) and (target is None or target.kind != "human"):
+                msg = f"rule {rule.id!r}: no_agent settings apply to a human target only"
+                raise ValueError(msg)
+        return self
+
+    def no_agent_for(self, rule_id: str) -> tuple[NoAgentPolicy | None, float | None]:
+        """The no-agent choice and wait for a handoff by ``rule_id``: the rule's, else the policy's."""
+        rule = next((r for r in self.rules if r.id == rule_id), None)
+        choice = (rule.no_agent if rule else None) or self.handoff.no_agent
+        wait = (rule.no_agent_after_s if rule else None) or self.handoff.no_agent_after_s
+        return choice, wait
