@@ -26,6 +26,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from langchain_core.messages import HumanMessage
 
+from api import experiments
 from api.eventlog import EventLog
 from api.metrics import Metrics
 from api.store import ApiStore
@@ -196,6 +197,7 @@ class ConversationEngine:
             seq = await self.publish(conversation_id, CustomerMessageEvent(text=text), agent_id=agent_id)
         seq = max(seq, await self.publish_replies(result, agent_id))
         outcome = TurnOutcome(result=result, seq=seq)
+        await experiments.record_turn(self.store, conversation_id, result)
         if result.handoff:
             await self._started(result.handoff, outcome)
         return outcome
@@ -220,6 +222,7 @@ class ConversationEngine:
         cid = outcome.result.conversation_id
         if not recorded:
             await self.store.add_handoff(record.id, cid, record.kind, record.trigger, record.to)
+            await experiments.record_handoff(self.store, cid, record)
         if self.metrics:
             self.metrics.handoffs.labels(kind=record.kind, trigger=record.trigger).inc()
         if record.kind != "human":

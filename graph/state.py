@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from langgraph.graph import MessagesState
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 from policies.models import Urgency
 
@@ -28,6 +28,8 @@ class RoutingDecision(TypedDict):
     policy_version: str
     handoff: bool
     explanation: str
+    experiment: NotRequired[str]  # set while the policy's experiment runs (older decisions lack it)
+    variant: NotRequired[str]
 
 
 HandoffStatus = Literal["proposed", "active", "completed", "returned", "rolled_back", "closed"]
@@ -66,6 +68,8 @@ class HandoffRecord(BaseModel):
     returned_to: str | None = None
     ended_at: int | None = Field(default=None, description="Message count when the handoff ended.")
     metadata: dict[str, Any] = Field(default_factory=dict, description="A code handoff's own data.")
+    experiment: str = Field(default="", description="The policy experiment running when it was decided.")
+    variant: str = Field(default="", description="The experiment's variant this conversation is in.")
 
     @classmethod
     def of(cls, value: Mapping[str, Any] | HandoffRecord | None) -> HandoffRecord | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -27,6 +27,7 @@ from graph.state import BatonState, ConsultTask, HandoffRecord, RoutingDecision,
 from graph.transcript import Turn, to_turns
 from nodes.names import BOT_NODES, CONSULT, HUMAN_AGENT, BotName
 from policies.evaluator import first_match
+from policies.experiments import Arm, routing_policy
 from policies.loader import LoadedPolicy
 from policies.models import Rule, Urgency
 
@@ -52,6 +53,7 @@ class _Turn:
     active: str
     message_index: int
     signals: Signals
+    arm: Arm | None = None
 
 
 def _propose(
@@ -87,6 +89,8 @@ def _propose(
         status="proposed",
         message_index=turn.message_index,
         metadata=dict(metadata or {}),
+        experiment=turn.arm.experiment if turn.arm else "",
+        variant=turn.arm.variant if turn.arm else "",
     )
 
 
@@ -192,7 +196,7 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
     if status in ("awaiting_human", "human"):
         return Command(goto=HUMAN_AGENT)
 
-    loaded = ctx.policies.current()
+    loaded, arm = _experiment_arm(ctx.policies.current(), runtime)
     policy = loaded.policy
     messages = state["messages"]
     turns = to_turns(messages)
@@ -214,7 +218,7 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
     hctx = HandoffContext(text=latest, signals=signals, turns=turns, active_agent=active, customer=customer)
     update: dict[str, Any] = {"signals": signals.model_dump(), "status": "bot", "escalation": None}
     escalation = state.get("escalation")
-    turn = _Turn(loaded, active, len(messages) - 1, signals)
+    turn = _Turn(loaded, active, len(messages) - 1, signals, arm)
     proposed: HandoffRecord | None
     if escalation:
         proposed, consult_rule = _manual(turn, escalation), None
@@ -224,7 +228,7 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
 
     if consult_rule is not None:
         asker = active or policy.entry
-        update["routing"] = _decision(loaded, asker, consult_rule.id, explanation, handoff=False)
+        update["routing"] = _decision(loaded, arm, asker, consult_rule.id, explanation, handoff=False)
         update["active_agent"] = asker
         sends = [
             Send(
@@ -251,12 +255,12 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
     if proposed is None or proposed.to == active:
         target = active or policy.entry
         rule_id = "stay" if proposed is None else proposed.rule_id
-        update["routing"] = _decision(loaded, target, rule_id, explanation, handoff=False)
+        update["routing"] = _decision(loaded, arm, target, rule_id, explanation, handoff=False)
         return Command(goto=target, update=update)  # type: ignore[arg-type]
 
     # The first assignment of a new conversation to a bot hands nothing over: no brief needed.
     if not active and policy.targets[proposed.to].kind == "bot":
-        update["routing"] = _decision(loaded, proposed.to, proposed.rule_id, explanation, handoff=False)
+        update["routing"] = _decision(loaded, arm, proposed.to, proposed.rule_id, explanation, handoff=False)
         return Command(goto=proposed.to, update={**update, "active_agent": proposed.to})  # type: ignore[arg-type]
 
     record = await _complete(proposed, turns, signals, ctx, loaded)
@@ -279,7 +283,7 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
                 metadata=proposed.metadata,
             )
             record = await _complete(instead, turns, signals, ctx, loaded)
-    update["routing"] = _decision(loaded, record.to, record.rule_id, explanation, handoff=True)
+    update["routing"] = _decision(loaded, arm, record.to, record.rule_id, explanation, handoff=True)
     speaker = active or policy.entry
     update.update(
         handoff=record.to_state(),
@@ -293,9 +297,9 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
 
 
 def _decision(
-    loaded: LoadedPolicy, target: str, rule_id: str, explanation: str, *, handoff: bool
+    loaded: LoadedPolicy, arm: Arm | None, target: str, rule_id: str, explanation: str, *, handoff: bool
 ) -> RoutingDecision:
-    return RoutingDecision(
+    decision = RoutingDecision(
         target=target,
         rule_id=rule_id,
         policy=loaded.policy.name,
@@ -303,6 +307,20 @@ def _decision(
         handoff=handoff,
         explanation=explanation,
     )
+    if arm is not None:
+        decision["experiment"], decision["variant"] = arm.experiment, arm.variant
+    return decision
+
+
+def _experiment_arm(loaded: LoadedPolicy, runtime: Runtime[BatonContext]) -> tuple[LoadedPolicy, Arm | None]:
+    """The policy this conversation routes with: its variant's while the policy's experiment runs.
+
+    The variant follows from the thread id alone (policies/experiments.py), so it is the same on every
+    turn, after a restart and on every worker.
+    """
+    info = getattr(runtime, "execution_info", None)
+    policy, arm = routing_policy(loaded.policy, (info.thread_id if info else None) or "")
+    return (replace(loaded, policy=policy) if arm else loaded), arm
 
 
 async def _complete(

@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from policies.bounded_yaml import LimitExceeded, load
+from policies.experiments import ExperimentPolicy, experiment_issues, experiment_of, variant_policies
 from policies.limits import MAX_BYTES, MAX_ISSUES, MAX_MESSAGE, clip, names, quote
 from policies.models import AllOf, AnyOf, Condition, Policy, When
 
@@ -163,7 +164,7 @@ def parse_policy(text: str, source: str = "<policy>") -> tuple[Policy, yaml.Node
         line = _mark(root)[0] if root is not None else 1
         raise PolicyError(source, [PolicyIssue("a policy must be a YAML mapping", line, 1)])
     try:
-        return Policy.model_validate(data), root
+        return ExperimentPolicy.model_validate(data), root  # a Policy that may declare an experiment
     except ValidationError as exc:
         raise PolicyError(source, _issues_from_validation(exc, root)) from exc
 
@@ -281,6 +282,32 @@ def validate_policy(
             problem = _check_condition(cond, spec, policy.intents)
             if problem:
                 add(problem, *loc, "value")
+    for message, loc in experiment_issues(policy):
+        add(message, *loc)
+    if not issues and experiment_of(policy) is not None:
+        _check_variants(policy, root, source, nodes=nodes, fields=fields)
+    if issues:
+        raise PolicyError(source, issues)
+
+
+def _check_variants(
+    policy: Policy,
+    root: yaml.Node | None,
+    source: str,
+    *,
+    nodes: Iterable[str] | None,
+    fields: Mapping[str, FieldSpec] | None,
+) -> None:
+    """Each variant's policy must be as valid as the policy itself (its targets, fields and values)."""
+    issues: list[PolicyIssue] = []
+    for i, (variant, varied) in enumerate(variant_policies(policy)):
+        line, col, path = _locate(root, ("experiment", "variants", i))
+        try:
+            validate_policy(varied, None, source, nodes=nodes, fields=fields)
+        except PolicyError as exc:
+            issues += [
+                PolicyIssue(f"variant {variant.name}: {e.message}", line, col, path) for e in exc.issues
+            ]
     if issues:
         raise PolicyError(source, issues)
 
