@@ -22,6 +22,7 @@ from desk.events import (
 from desk.lifecycle import HELD, TERMINAL, transition
 from desk.models import (
     Agent,
+    AuditEntry,
     CustomerNotice,
     Handoff,
     HandoffRequest,
@@ -51,6 +52,7 @@ class HandoffActions(DeskCore):
             data["created_at"] = request.created_at or now
             handoff = Handoff(**data)
             handoff.history.append(TransitionRecord(from_status=None, to_status="pending", at=now))
+            handoff.audit.append(AuditEntry(at=now, actor=handoff.created_by, action="created"))
             handoff.updated_at, handoff.round_started_at = now, handoff.created_at
             tx.put_handoff(handoff)
             tx.emit(
@@ -124,6 +126,7 @@ class HandoffActions(DeskCore):
                     assign.score_agent(agent, handoff, now, self.config).score,
                     now,
                     self.config,
+                    auto=False,  # this very call accepts it
                 )
             if len(agent.active_handoff_ids) >= agent.max_concurrent:
                 msg = f"agent {agent_id} is at capacity ({agent.max_concurrent})"

@@ -12,6 +12,7 @@ from desk.models import (
     Agent,
     AgentSpec,
     AgentStatus,
+    ContextNote,
     CustomerNotice,
     Handoff,
     HandoffRequest,
@@ -122,6 +123,14 @@ class Desk(Protocol):
 
     async def offer_to(self, handoff_id: str, agent_id: str, reason: str = "") -> Handoff:
         """Offer a waiting handoff to the agent a supervisor picked (withdrawing any other offer)."""
+        ...
+
+    async def update(self, handoff_id: str, actor: str, changes: dict[str, Any]) -> Handoff:
+        """Change an open handoff's routing fields (``desk.edits.EDITABLE``), audited as ``actor``."""
+        ...
+
+    async def add_context(self, handoff_id: str, actor: str, notes: builtins.list[ContextNote]) -> Handoff:
+        """Add facts or notes for the agent to an open handoff, audited as ``actor``."""
         ...
 
     async def cancel(self, handoff_id: str, reason: str = "") -> Handoff:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from desk import assign, ops
 from desk.actions import HandoffActions
+from desk.edits import HandoffEdits
 from desk.errors import Conflict
 from desk.events import (
     AgentStatusChanged,
@@ -30,7 +31,7 @@ from desk.supervise import SupervisorActions
 log = logging.getLogger("baton.desk")
 
 
-class BaseDesk(HandoffActions, SupervisorActions):
+class BaseDesk(HandoffActions, SupervisorActions, HandoffEdits):
     """Shared implementation of the ``Desk`` protocol; backends supply storage and events."""
 
     # -- agents --------------------------------------------------------------------------------

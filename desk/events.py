@@ -49,6 +49,7 @@ class HandoffAccepted(_HandoffEvent):
     type: Literal["handoff_accepted"] = "handoff_accepted"
     agent_id: str
     time_to_accept_s: float
+    auto: bool = Field(default=False, description="Accepted by the desk for an auto-accept agent.")
 
 
 class HandoffStarted(_HandoffEvent):
@@ -149,6 +150,15 @@ class HandoffNotice(_HandoffEvent):
     notice: CustomerNotice
 
 
+class HandoffUpdated(_HandoffEvent):
+    """Someone changed a handoff from outside its lifecycle (fields, context): the audit trail."""
+
+    type: Literal["handoff_updated"] = "handoff_updated"
+    actor: str
+    action: str
+    changes: dict[str, Any] = Field(default_factory=dict)
+
+
 class AgentStatusChanged(_Event):
     """An agent's status changed (by the agent, or ``heartbeat_expired``)."""
 
@@ -175,6 +185,7 @@ DeskEvent = Annotated[
     | HandoffCancelled
     | HandoffStuck
     | HandoffNotice
+    | HandoffUpdated
     | AgentStatusChanged,
     Field(discriminator="type"),
 ]

@@ -115,6 +115,17 @@ class Performance(BaseModel):
     accepts: int = Field(default=0, ge=0, description="Offers accepted.")
 
 
+class NotificationPreferences(BaseModel):
+    """How the agent wants to hear about offers (stored and returned; the console reads them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sound: bool = Field(default=True, description="Play a sound on a new offer.")
+    desktop: bool = Field(default=False, description="Show a browser notification on a new offer.")
+    email: bool = Field(default=False, description="E-mail offers missed while away.")
+    min_priority: int = Field(default=1, ge=1, le=100, description="Alert only from this priority on.")
+
+
 class AgentSpec(BaseModel):
     """What a caller registers; re-registering an id updates the profile and keeps runtime state."""
 
@@ -122,12 +133,18 @@ class AgentSpec(BaseModel):
 
     id: AgentId
     display_name: str = Field(default="", examples=["Dana"])
-    team: str = Field(default="", max_length=64, description="Shown to customers: 'Dana from our sales team'.")
+    team: str = Field(
+        default="", max_length=64, description="Shown to customers: 'Dana from our sales team'."
+    )
     skills: dict[str, float] = Field(default_factory=dict, examples=[{"billing": 0.9, "fr": 0.6}])
     max_concurrent: int = Field(default=1, ge=1, le=50)
     status: AgentStatus = "offline"
     schedule: Schedule | None = Field(default=None, description="None = always available.")
     performance: Performance = Field(default_factory=Performance)
+    auto_accept: bool = Field(default=False, description="An offer to this agent is accepted at once.")
+    notifications: NotificationPreferences = Field(
+        default_factory=lambda: NotificationPreferences(), description="How the console alerts the agent."
+    )
 
     @field_validator("skills")
     @classmethod
@@ -167,6 +184,34 @@ class Agent(AgentSpec):
         return len(self.active_handoff_ids) + len(self.offered_handoff_ids)
 
 
+TriggerSource = Literal["user", "ai", "system"]
+AuditAction = Literal["created", "updated", "context_added", "assigned"]
+
+
+class ContextNote(BaseModel):
+    """A fact or note added to a handoff from outside the conversation (a CRM, a supervisor, the agent).
+
+    Grounded by who added it, never by a turn: the brief shows it as "added by <by>".
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["fact", "note"] = Field(default="note", examples=["fact"])
+    key: str = Field(default="", max_length=100, description="Fact name (facts only).", examples=["plan"])
+    text: str = Field(min_length=1, max_length=2000, examples=["Enterprise, renews 2027-03-01"])
+    by: str = Field(default="", description="Who added it: 'admin' or an agent id.", examples=["admin"])
+    at: datetime | None = Field(default=None, description="When it was added (desk clock).")
+
+
+class AuditEntry(BaseModel):
+    """One change made to a handoff from outside its lifecycle (update, context, assignment)."""
+
+    at: datetime
+    actor: str = Field(description="'admin' or the agent id that made the change.")
+    action: AuditAction
+    changes: dict[str, Any] = Field(default_factory=dict, description="Field -> new value.")
+
+
 class HandoffRequest(BaseModel):
     """What the graph submits when a conversation needs a human."""
 
@@ -192,6 +237,17 @@ class HandoffRequest(BaseModel):
         default_factory=dict, description="What a code handoff attached (shown to agents)."
     )
     created_at: datetime | None = Field(default=None, description="Defaults to the desk clock's now.")
+    # Seed 000's request fields (stored handoffs without them load with these defaults).
+    campaign_id: str = Field(default="", description="The campaign the lead came from.")
+    lead_id: str = Field(default="", description="The CRM's lead id.")
+    trigger_source: TriggerSource = Field(default="ai", description="user, ai or system.")
+    trigger_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    ai_confidence: float | None = Field(default=None, ge=0.0, le=1.0, description="Intent confidence.")
+    estimated_handle_time_min: float | None = Field(default=None, ge=0.0, description="Expected minutes.")
+    context_notes: list[ContextNote] = Field(
+        default_factory=list, description="Facts and notes added from outside; the brief shows them."
+    )
+    created_by: str = Field(default="graph", description="'graph', or who created it from outside.")
 
 
 class Offer(BaseModel):
@@ -265,6 +321,7 @@ class Handoff(HandoffRequest):
     round_started_at: datetime | None = Field(default=None, description="Start of the current offer round.")
     stuck_alerted_at: datetime | None = None
     notified_at: datetime | None = None
+    audit: list[AuditEntry] = Field(default_factory=list, description="Who changed what, and when.")
 
     def clone(self) -> Handoff:
         """A private copy, cheaper than a deep copy (records that are never mutated are shared)."""
@@ -279,6 +336,8 @@ class Handoff(HandoffRequest):
                 "transfers": list(self.transfers),
                 "human_segment": list(self.human_segment),
                 "metrics": self.metrics.model_copy(),
+                "context_notes": list(self.context_notes),
+                "audit": list(self.audit),
             }
         )
 

@@ -15,12 +15,14 @@ from desk.config import DeskConfig
 from desk.errors import Conflict, InvalidRequest
 from desk.events import (
     AgentStatusChanged,
+    HandoffAccepted,
     HandoffExpired,
     HandoffNotice,
     HandoffOffered,
     HandoffRequeued,
     HandoffRestored,
     HandoffReturnedToAi,
+    HandoffStarted,
     HandoffStuck,
     HandoffTimedOut,
 )
@@ -61,8 +63,20 @@ def _remove(ids: list[str], item: str) -> None:
         ids.remove(item)
 
 
-def offer(tx: Tx, handoff: Handoff, agent: Agent, score: float, now: datetime, config: DeskConfig) -> None:
-    """Offer ``handoff`` to ``agent`` (reserves one of the agent's slots)."""
+def offer(
+    tx: Tx,
+    handoff: Handoff,
+    agent: Agent,
+    score: float,
+    now: datetime,
+    config: DeskConfig,
+    *,
+    auto: bool = True,
+) -> None:
+    """Offer ``handoff`` to ``agent`` (reserves one of the agent's slots).
+
+    An agent with ``auto_accept`` takes it in the same step (``auto=False``: the caller accepts).
+    """
     transition(handoff, "offered", now, reason=f"offered to {agent.id}")
     handoff.offered_agent_id = agent.id
     handoff.offers.append(Offer(agent_id=agent.id, offered_at=now, score=score))
@@ -83,6 +97,26 @@ def offer(tx: Tx, handoff: Handoff, agent: Agent, score: float, now: datetime, c
             expires_at=now + timedelta(seconds=config.accept_timeout_s),
         )
     )
+    if auto and agent.auto_accept and len(agent.active_handoff_ids) < agent.max_concurrent:
+        _accept_now(tx, handoff, agent, now, config)
+
+
+def _accept_now(tx: Tx, handoff: Handoff, agent: Agent, now: datetime, config: DeskConfig) -> None:
+    """The desk accepts an offer on behalf of an auto-accept agent (as ``accept`` records it)."""
+    transition(handoff, "accepted", now, reason=f"auto-accepted by {agent.id}")
+    close_offer(handoff, agent, "accepted", now, "auto_accept")
+    handoff.assigned_agent_id = agent.id
+    handoff.metrics.time_to_accept_s = since(handoff.created_at, now)
+    agent.active_handoff_ids.append(handoff.handoff_id)
+    agent.last_assigned_at = now
+    base = {"handoff_id": handoff.handoff_id, "conversation_id": handoff.conversation_id}
+    accepted = handoff.metrics.time_to_accept_s or 0.0
+    tx.emit(HandoffAccepted(ts=now, **base, agent_id=agent.id, time_to_accept_s=accepted, auto=True))
+    if config.auto_start_on_accept:
+        transition(handoff, "active", now, reason="auto_start")
+        tx.emit(HandoffStarted(ts=now, **base, agent_id=agent.id))
+    tx.put_handoff(handoff)
+    tx.put_agent(agent)
 
 
 def close_offer(
