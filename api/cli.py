@@ -23,9 +23,11 @@ from api.cli_chat import run_chat, run_demo
 from api.cli_eval import eval_app
 from api.cli_policy import explain_policy
 from desk.cli import desk_app
+from evals.experiments import render_variant_routes, variant_routes, with_variant
 from graph.handoffs import HandoffLoadError, load_registry
 from graph.policy_store import check_policy_file
 from graph.settings import get_settings
+from policies.experiments import experiment_of
 from policies.loader import PolicyError
 
 app = typer.Typer(help="Baton: conversation handoffs between bots and humans.", no_args_is_help=True)
@@ -90,6 +92,9 @@ def policy_explain(
         Path | None, typer.Option(help="Earlier customer turns: a JSON list of strings or one per line.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
+    variant: Annotated[
+        str | None, typer.Option(help="Explain under this variant of the policy's experiment.")
+    ] = None,
 ) -> None:
     """Show which rule fires for MESSAGE and why (every rule, every comparison, the signals)."""
     try:
@@ -100,13 +105,22 @@ def policy_explain(
         raise fail(str(exc)) from exc
     try:
         loaded = check_policy_file(file)
-    except PolicyError as exc:
+        declared = loaded.policy  # with its experiment: every variant is compared below
+        loaded = with_variant(loaded, variant)
+    except (PolicyError, ValueError) as exc:
         raise fail(str(exc)) from exc
     explanation = asyncio.run(explain_policy(loaded, [*turns, message]))
+    routes = variant_routes(
+        declared, explanation.signals, [*turns, message], getattr(explanation, "times", None)
+    )
     if as_json:
-        out.print_json(explanation.model_dump_json())
+        data = explanation.model_dump(mode="json")
+        out.print_json(data=data | ({"variants": [r.model_dump() for r in routes]} if routes else {}))
     else:
         explanation.render(out)
+        experiment = experiment_of(declared)
+        if experiment is not None:
+            render_variant_routes(out, experiment.id, routes)
 
 
 def _read_history(path: Path) -> list[str]:

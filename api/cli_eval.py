@@ -15,6 +15,7 @@ from rich.table import Table
 from evals.cases import CaseError, run_cases
 from evals.compare import compare
 from evals.context import BriefProvider, ContextReport, DirectProvider, RowPart, run_context_eval
+from evals.experiments import PolicyArm, arm_files, compare_routes, render_routes, resolve_arms
 from evals.providers import GraphProvider
 from evals.report import DOMAIN_COLUMNS, HEADLINE, write_report
 from evals.report_routing import write_routing_report
@@ -23,6 +24,7 @@ from evals.suite import ContextSuite, dataset_name
 from evals.turn_latency import TurnTimer
 from graph.runtime import BatonRuntime
 from graph.settings import get_settings
+from policies.loader import PolicyError
 
 eval_app = typer.Typer(
     help="Measure context preservation and routing on real conversations.", no_args_is_help=True
@@ -98,8 +100,12 @@ def context_cmd(
         typer.Option(help="graph: through the LangGraph graph; direct: the builder only."),
     ] = "graph",
     policy: Annotated[
-        Path, typer.Option(help="Policy whose human target receives the handoff.")
-    ] = SUPPORT_POLICY,
+        list[str] | None,
+        typer.Option(
+            help="Policy whose human target receives the handoff: FILE, FILE#VARIANT or VARIANT (of the "
+            "last FILE, else of the support policy); repeat to compare arms side by side."
+        ),
+    ] = None,
     turn_latency: Annotated[
         bool, typer.Option(help="Also time the offline signals + brief of every customer turn.")
     ] = True,
@@ -118,8 +124,20 @@ def context_cmd(
     names = [dataset_name(path) for path in dataset]
     if len(set(names)) != len(names):
         raise _fail(f"datasets need distinct file names, got {names}")
-    timer = TurnTimer.for_policy(policy) if turn_latency else None
-    results = asyncio.run(_context(dataset, limit, provider, policy, progress, timer, rows))
+    try:
+        arms = resolve_arms(policy or [str(SUPPORT_POLICY)], SUPPORT_POLICY)
+    except (ValueError, PolicyError) as exc:
+        raise _fail(str(exc)) from exc
+    if len(arms) > 1:
+        if html is not None:
+            raise _fail("--html writes one report; compare arms without it (or run each arm alone)")
+        asyncio.run(_compare_arms(arms, dataset, report, limit, provider, progress, rows))
+        return
+    folder, files = arm_files(arms)
+    with folder:
+        only = files[arms[0].label]
+        timer = TurnTimer.for_policy(only) if turn_latency else None
+        results = asyncio.run(_context(dataset, limit, provider, only, progress, timer, rows))
     report.parent.mkdir(parents=True, exist_ok=True)
     saved: ContextReport | ContextSuite
     saved = next(iter(results.values())) if len(results) == 1 else ContextSuite(datasets=results)
@@ -132,6 +150,44 @@ def context_cmd(
     for name, result in results.items():
         _print_context(name, result)
     out.print(f"wrote {report}" + (f" and {html}" if html else ""))
+
+
+async def _compare_arms(
+    arms: list[PolicyArm],
+    datasets: list[Path],
+    report: Path,
+    limit: int | None,
+    provider: str,
+    progress: bool,
+    part: RowPart,
+) -> None:
+    """Each arm's briefs and routing on the same conversations, side by side (``--policy`` repeated)."""
+    folder, files = arm_files(arms)
+    with folder:
+        briefs = {
+            arm.label: await _context(datasets, limit, provider, files[arm.label], progress, None, part)
+            for arm in arms
+        }
+    routes = {
+        dataset_name(path): await compare_routes(arms, path, limit=limit, part=part) for path in datasets
+    }
+    for name in routes:
+        table = Table("metric", *(arm.label for arm in arms), title=f"{name}: briefs per arm")
+        for key in HEADLINE:
+            cells = [f"{briefs[arm.label][name].model_dump()[key]}" for arm in arms]
+            table.add_row(key, *cells)
+        out.print(table)
+        render_routes(out, f"{name}: routing at the handoff point", routes[name])
+    report.parent.mkdir(parents=True, exist_ok=True)
+    saved = {
+        "arms": {
+            label: {name: result.model_dump(mode="json") for name, result in results.items()}
+            for label, results in briefs.items()
+        },
+        "routing": {name: {k: v.model_dump() for k, v in t.items()} for name, t in routes.items()},
+    }
+    report.write_text(json.dumps(saved, indent=2), encoding="utf-8")
+    out.print(f"wrote {report}")
 
 
 @eval_app.command("routing")
