@@ -25,7 +25,19 @@ from api.eventlog import EventLog, LocalEventLog, RedisEventLog
 from api.limits import BodySizeLimit, RateLimiter, TurnGate
 from api.metrics import Metrics, RequestMetrics
 from api.recovery import keep_recovering, recover
-from api.routes import agents, conversations, experiments, handoffs, ops, policies, ws
+from api.routes import (
+    agents,
+    conversations,
+    customers,
+    experiments,
+    handoffs,
+    notes,
+    ops,
+    policies,
+    replies,
+    supervisor,
+    ws,
+)
 from api.store import ApiStore, open_db
 from api.turns import TurnService
 from api.webhooks import WebhookSender
@@ -172,6 +184,8 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
     app.state.metrics = metrics
     install_error_handlers(app)
     for module in (conversations, agents, handoffs, policies, experiments, ops, ws, policy_admin, pages):
+        app.include_router(module.router)
+    for module in (notes, customers, replies, supervisor):  # the agent console's own routes
         app.include_router(module.router)
     app.include_router(compat_router)
 

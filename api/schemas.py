@@ -39,6 +39,13 @@ class CustomerProfile(_Body):
     )
     plan: str | None = Field(default=None, description="Subscription plan.", examples=["premium"])
     name: str | None = Field(default=None, max_length=200, description="Display name.", examples=["Dana"])
+    id: str | None = Field(
+        default=None,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$",
+        description="Your id of the customer: agents see their earlier conversations (trusted ids only).",
+        examples=["crm-10442"],
+    )
 
 
 class ConversationCreate(_Body):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from desk import assign, ops
 from desk.core import DeskCore
 from desk.errors import Conflict
-from desk.lifecycle import WAITING
+from desk.lifecycle import TERMINAL, WAITING
 from desk.models import Handoff
 from desk.store import Tx
 
@@ -41,12 +41,12 @@ class SupervisorActions(DeskCore):
                 raise Conflict(msg)
             agent = await tx.agent(agent_id)
             problem = ""
-            if not assign.is_available(agent, now, self.config):
+            if agent.load >= agent.max_concurrent:
+                problem = f"agent {agent_id} is at capacity ({agent.max_concurrent})"
+            elif not assign.is_available(agent, now, self.config):
                 problem = f"agent {agent_id} is not available ({agent.status})"
             elif not all(s in agent.skills for s in handoff.required_skills):
                 problem = f"agent {agent_id} lacks required skills {handoff.required_skills}"
-            elif agent.load >= agent.max_concurrent:
-                problem = f"agent {agent_id} is at capacity ({agent.max_concurrent})"
             if problem:
                 raise Conflict(problem)
             if handoff.status == "offered":
@@ -56,7 +56,7 @@ class SupervisorActions(DeskCore):
                 await ops.lapse_offer(tx, handoff, now, self.config, outcome="revoked", reason=why)
                 if previous in handoff.excluded_agent_ids:
                     handoff.excluded_agent_ids.remove(previous)
-                if handoff.status != "pending":  # the no-agent policy took it on the way
+                if handoff.status in TERMINAL:  # the no-agent policy took it on the way
                     tx.put_handoff(handoff)
                     return handoff
                 agent = await tx.agent(agent_id)  # lapse_offer may have stored a changed copy

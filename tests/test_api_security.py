@@ -104,6 +104,16 @@ MATRIX: list[tuple[str, str, object, str, set[str]]] = [
     ("GET", "/v1/policies/real_estate", None, "c1", {"admin"}),
     ("POST", "/v1/policies/real_estate/explain", {"message": "sell my house"}, "c1", {"admin"}),
     ("GET", "/v1/analytics/handoffs", None, "c1", {"admin"}),
+    # the agent console's routes: maria is offered c1's handoff, lee is not on it
+    ("GET", "/v1/conversations/{c1}/notes", None, "c1", {"agent", "admin"}),
+    ("POST", "/v1/conversations/{c1}/notes", {"text": "for the team"}, "c1", {"agent", "admin"}),
+    ("GET", "/v1/conversations/{c1}/customer", None, "c1", {"agent", "admin"}),
+    ("GET", "/v1/saved-replies", None, "c1", {"agent", "other_agent", "admin"}),
+    ("PUT", "/v1/saved-replies/all", {"replies": []}, "c1", {"admin"}),
+    ("GET", "/v1/desk/queue", None, "c1", {"agent", "other_agent", "admin"}),
+    ("GET", "/v1/desk/transfer-targets", None, "c1", {"agent", "other_agent", "admin"}),
+    ("GET", "/v1/desk/live", None, "c1", {"admin"}),
+    ("POST", "/v1/desk/handoffs/{h1}/reassign", {"to_agent_id": "maria"}, "c1", {"admin"}),
 ]
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request, status
 
 from api.auth import CUSTOMER_PREFIX, forbidden, new_token, require_admin, trusted_profile
+from api.console_store import console_store
 from api.deps import EngineDep, PrincipalDep, RuntimeDep, SettingsDep, StoreDep, TurnsDep
 from api.engine import conv_stream
 from api.errors import error_responses
@@ -52,6 +53,8 @@ async def create_conversation(
         sent = body.customer.model_dump(exclude_none=True)
         profile = await trusted_profile(request, settings, sent, body.profile_signature)
     await store.add_conversation(conversation_id, token, profile)
+    if isinstance(profile.get("id"), str):  # trusted only: an unverified id sits under "claimed"
+        await console_store(request).remember_customer(conversation_id, profile["id"])
     return ConversationCreated(conversation_id=conversation_id, customer_token=token)
 
 
