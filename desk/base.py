@@ -12,6 +12,7 @@ from desk.models import (
     Agent,
     AgentSpec,
     AgentStatus,
+    AuditAction,
     ContextNote,
     CustomerNotice,
     Handoff,
@@ -57,6 +58,10 @@ class Desk(Protocol):
 
     async def set_status(self, agent_id: str, status: AgentStatus) -> Agent:
         """Change an agent's status (counts as a heartbeat)."""
+        ...
+
+    async def configure_agent(self, agent_id: str, changes: dict[str, Any]) -> Agent:
+        """Change an agent's schedule, auto-accept or notification preferences."""
         ...
 
     async def heartbeat(self, agent_id: str) -> None:
@@ -131,6 +136,12 @@ class Desk(Protocol):
 
     async def add_context(self, handoff_id: str, actor: str, notes: builtins.list[ContextNote]) -> Handoff:
         """Add facts or notes for the agent to an open handoff, audited as ``actor``."""
+        ...
+
+    async def audit(
+        self, handoff_id: str, actor: str, action: AuditAction, changes: dict[str, Any]
+    ) -> Handoff:
+        """Record on the handoff's audit trail a change another operation made (an assignment)."""
         ...
 
     async def cancel(self, handoff_id: str, reason: str = "") -> Handoff:

@@ -14,10 +14,12 @@ from desk.core import DeskCore
 from desk.errors import Conflict, InvalidRequest
 from desk.events import HandoffUpdated
 from desk.lifecycle import TERMINAL
-from desk.models import AuditAction, AuditEntry, ContextNote, Handoff
+from desk.models import Agent, AuditAction, AuditEntry, ContextNote, Handoff
 from desk.ops import skills_of
 from desk.store import Tx
 
+# Agent settings ``configure_agent`` may change (the rest is the profile, re-registered as a whole).
+AGENT_SETTINGS = frozenset({"schedule", "auto_accept", "notifications"})
 # Fields ``update`` may change; anything else about a handoff moves only through its lifecycle.
 EDITABLE = frozenset(
     {
@@ -124,6 +126,43 @@ class HandoffEdits(DeskCore):
             return handoff
 
         return await self._run(fn)
+
+    async def audit(
+        self, handoff_id: str, actor: str, action: AuditAction, changes: dict[str, Any]
+    ) -> Handoff:
+        """Record a change another operation made (an assignment) on the handoff's audit trail."""
+        now = self.clock.now()
+
+        async def fn(tx: Tx) -> Handoff:
+            handoff = await tx.handoff(handoff_id)
+            _audit(tx, handoff, actor, action, changes, now)
+            return handoff
+
+        return await self._run(fn)
+
+    async def configure_agent(self, agent_id: str, changes: dict[str, Any]) -> Agent:
+        """Change an agent's schedule, auto-accept or notification preferences (``AGENT_SETTINGS``).
+
+        Raises:
+            InvalidRequest: An unknown field or nothing to change.
+            NotFound: Unknown agent.
+        """
+        unknown = sorted(set(changes) - AGENT_SETTINGS)
+        if unknown or not changes:
+            msg = f"cannot change {', '.join(unknown)}" if unknown else "nothing to change"
+            raise InvalidRequest(msg)
+
+        async def fn(tx: Tx) -> Agent:
+            agent = await tx.agent(agent_id)
+            validated = Agent.model_validate({**agent.model_dump(), **changes})
+            for name in changes:
+                setattr(agent, name, getattr(validated, name))
+            tx.put_agent(agent)
+            return agent
+
+        await self._run(fn)
+        await self._dispatch()  # a schedule that opens now, or auto-accept, may take waiting handoffs
+        return await self._run(lambda tx: tx.agent(agent_id))
 
 
 def _json(changes: dict[str, Any]) -> dict[str, Any]:

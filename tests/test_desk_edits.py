@@ -96,3 +96,16 @@ async def test_an_agent_outside_their_schedule_gets_no_offer(desk: BaseDesk) -> 
     assert (await desk.submit(request("h1", "billing"))).status == "pending"
     await desk.register_agent(spec("day", {"billing": 0.2}))
     assert (await desk.get("h1")).offered_agent_id == "day"
+
+
+async def test_configure_agent_opens_a_schedule_and_auto_accepts(desk: BaseDesk) -> None:
+    closed = Schedule(timezone="UTC", weekly={"mon": [TimeSlot(start=time(18), end=time(23))]})
+    await desk.register_agent(spec("maria", {"billing": 0.9}, schedule=closed))
+    assert (await desk.submit(request("h1", "billing"))).status == "pending"
+    agent = await desk.configure_agent("maria", {"schedule": None, "auto_accept": True})
+    assert (agent.schedule, agent.auto_accept) == (None, True)
+    assert (await desk.get("h1")).assigned_agent_id == "maria"  # offered and taken on the change
+    with pytest.raises(InvalidRequest):
+        await desk.configure_agent("maria", {"skills": {"legal": 1.0}})
+    with pytest.raises(NotFound):
+        await desk.configure_agent("nobody", {"auto_accept": True})
