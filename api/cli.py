@@ -27,6 +27,7 @@ from evals.experiments import render_variant_routes, variant_routes, with_varian
 from graph.handoffs import HandoffLoadError, load_registry
 from graph.policy_store import check_policy_file
 from graph.settings import get_settings
+from graph.turn_times import TIME_FIELDS
 from policies.experiments import experiment_of
 from policies.loader import PolicyError
 
@@ -78,9 +79,12 @@ def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML to valid
     except PolicyError as exc:
         raise fail(f"{len(exc.issues)} problem(s) in {file}\n{exc}") from exc
     p = loaded.policy
+    for warning in loaded.warnings:  # valid, but a rule says something the author did not mean
+        out.print(f"[yellow]warning[/] {escape(warning.render(str(file)))}")
     out.print(
         f"[green]ok[/] {file}: policy {p.name!r} version {loaded.version}, "
         f"{len(p.targets)} targets, {len(p.intents)} intents, {len(p.rules)} rules"
+        + (f", {len(loaded.warnings)} warning(s)" if loaded.warnings else "")
     )
 
 
@@ -94,6 +98,14 @@ def policy_explain(
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
     variant: Annotated[
         str | None, typer.Option(help="Explain under this variant of the policy's experiment.")
+    ] = None,
+    minutes: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="Explain as if the conversation began MINUTES ago and is still unresolved "
+            "(sets elapsed_minutes, unresolved_minutes and waiting_minutes).",
+        ),
     ] = None,
 ) -> None:
     """Show which rule fires for MESSAGE and why (every rule, every comparison, the signals)."""
@@ -109,7 +121,8 @@ def policy_explain(
         loaded = with_variant(loaded, variant)
     except (PolicyError, ValueError) as exc:
         raise fail(str(exc)) from exc
-    explanation = asyncio.run(explain_policy(loaded, [*turns, message]))
+    times = dict.fromkeys(TIME_FIELDS, minutes) if minutes is not None else None
+    explanation = asyncio.run(explain_policy(loaded, [*turns, message], times))
     routes = variant_routes(
         declared, explanation.signals, [*turns, message], getattr(explanation, "times", None)
     )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from graph.signal_service import SignalService
 from graph.signals import Signals
+from graph.turn_times import TIME_FIELDS
 from policies.evaluator import RuleTrace, explain
 from policies.loader import LoadedPolicy
 
@@ -22,6 +23,9 @@ class Explanation(BaseModel):
     version: str
     message: str
     signals: Signals
+    times: dict[str, float | None] = Field(
+        default_factory=dict, description="Conversation times in minutes the time-based fields compare."
+    )
     fired: str | None
     target: str | None
     rules: list[RuleTrace]
@@ -33,6 +37,9 @@ class Explanation(BaseModel):
         )
         shown = self.signals.model_dump(exclude={"evidence"}, exclude_defaults=True)
         console.print("[bold]signals[/] " + escape(", ".join(f"{k}={v}" for k, v in shown.items())))
+        known = {k: v for k, v in self.times.items() if v is not None}
+        if known:
+            console.print("[bold]times[/] " + ", ".join(f"{k}={v:g}" for k, v in known.items()))
         for cue in self.signals.evidence:
             console.print(f"  - {escape(str(cue))}")
         table = Table("rule", "result", "comparisons")
@@ -53,10 +60,18 @@ class Explanation(BaseModel):
             )
 
 
-async def explain_policy(loaded: LoadedPolicy, customer_turns: Sequence[str]) -> Explanation:
-    """Analyse ``customer_turns`` offline and trace every rule of the policy."""
+async def explain_policy(
+    loaded: LoadedPolicy, customer_turns: Sequence[str], times: Mapping[str, float | None] | None = None
+) -> Explanation:
+    """Analyse ``customer_turns`` offline and trace every rule of the policy.
+
+    ``times`` are the conversation's ``TIME_FIELDS`` (from its turn stamps, or given); without them a
+    time comparison shows ``None`` and does not hold.
+    """
     signals = await SignalService().extract(customer_turns, None, loaded)
     context = {
+        **dict.fromkeys(TIME_FIELDS),
+        **(times or {}),
         **signals.model_dump(exclude={"evidence"}),
         "active_agent": "",
         "turn_count": len(customer_turns),
@@ -76,6 +91,7 @@ async def explain_policy(loaded: LoadedPolicy, customer_turns: Sequence[str]) ->
         version=loaded.version,
         message=customer_turns[-1],
         signals=signals,
+        times={k: context[k] for k in TIME_FIELDS},
         fired=fired.rule_id if fired else None,
         target=target,
         rules=traces,

@@ -64,6 +64,11 @@ class CheckOut(BaseModel):
     ok: bool = Field(description="True when the draft is valid.")
     version: str = Field(description="Content hash the draft would have.", examples=["3511a3976382"])
     issues: list[dict[str, Any]] = Field(description="Each problem with line, column, path and message.")
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Valid but probably not meant: a comparison that can never be true for the field's "
+        "range, or a value read on a field's old scale. Same shape as issues; they do not block publishing.",
+    )
 
 
 class DiffOut(BaseModel):
@@ -216,7 +221,10 @@ async def check_draft(
         loaded = _check(body.yaml, store, name)
     except PolicyError as exc:
         return CheckOut(ok=False, version=policy_version(body.yaml), issues=policy_issues(exc))
-    return CheckOut(ok=True, version=loaded.version, issues=[])
+    warnings = [
+        {"line": w.line, "column": w.column, "path": w.path, "message": w.message} for w in loaded.warnings
+    ]
+    return CheckOut(ok=True, version=loaded.version, issues=[], warnings=warnings)
 
 
 @router.post(

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from graph.language.cues import Cue, TurnCues, read_cues
 from graph.language.patterns import CONTACT_RE
 from graph.language.prototypes import CueKind
-from graph.signals import Evidence, LegalComplexity, Signals, Timeline
+from graph.signals import LEAD_SCORE_MAX, Evidence, LegalComplexity, Signals, Timeline
 
 # How the evidence line of each cue reads; the second item is the Signals field it supports.
 _NOTES: dict[str, tuple[str, str]] = {
@@ -197,7 +197,7 @@ class OfflineAnalyzer:
             out.cue(case_turns[i].find("failure")[0], start + i)
 
         contact = any(CONTACT_RE.search(t) for t in customer_turns)
-        lead = _clamp(
+        lead = LEAD_SCORE_MAX * _clamp(  # the cues add up to a fraction; the score runs 0-10
             (0.25 if property_value or budget else 0.0)
             + {"immediate": 0.25, "moderate": 0.15, "long": 0.0, "unknown": 0.0}[timeline]
             + (0.25 if financing else 0.0)
@@ -215,7 +215,7 @@ class OfflineAnalyzer:
             budget=budget,
             legal_complexity=legal,
             emotional_distress=distress,
-            lead_score=lead,
+            lead_score=round(lead, 2),
             financing_ready=financing,
             timeline=timeline,
             buyer_sophistication=sophistication,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -27,3 +28,5 @@ class BatonContext:
     model: BaseChatModel | None = None
     registry: HandoffRegistry = field(default_factory=HandoffRegistry)
     retriever: Callable[[str], Sequence[SimilarCase]] | None = None
+    clock: Callable[[], float] = time.time
+    """Unix time for turn stamps and time-based rules (tests pass a fake clock)."""

@@ -33,6 +33,7 @@ from graph.settings import Settings, get_settings
 from graph.signal_service import SignalService
 from graph.state import HandoffRecord, WaitingHandoff, all_handoffs, current_handoff
 from graph.transcript import SYSTEM_NAME, to_turns
+from graph.turn_times import stamp
 from nodes.names import BOT_NODES, HUMAN_AGENT, ROUTER
 
 
@@ -240,6 +241,8 @@ class BatonRuntime:
             tap: Extra stream modes to watch.
         """
         messages = [HumanMessage(text)] if isinstance(text, str) else list(text)
+        now = self.context.clock()
+        messages = [stamp(m, now) for m in messages]  # the time-based rules read when each turn came
         update: dict[str, Any] = {"messages": messages}
         if customer is not None:
             update["customer"] = dict(customer)

@@ -130,8 +130,9 @@ def _bare(spec: dict[str, Any]) -> dict[str, Any]:
     spec = {k: v for k, v in spec.items() if k not in {"title", "default"}}
     low, high = spec.get("minimum"), spec.get("maximum")
     if spec.get("type") == "number" and low is not None and high is not None:
-        steps = round((high - low) / SCORE_STEP)
-        spec["enum"] = [round(low + i * SCORE_STEP, 2) for i in range(steps + 1)]
+        step = SCORE_STEP * max(1.0, (high - low) / 2)  # about 40 values whatever the range (0-10: 0.25)
+        steps = round((high - low) / step)
+        spec["enum"] = [round(low + i * step, 2) for i in range(steps + 1)]
     elif spec.get("type") == "integer" and low == 0 and high is None:
         spec["enum"] = list(range(MAX_COUNT + 1))
     return spec

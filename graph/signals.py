@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.fields import FieldInfo
 
+from graph.turn_times import TIME_FIELDS
 from policies.loader import FieldSpec
 
 LegalComplexity = Literal["none", "low", "high"]
 Timeline = Literal["immediate", "moderate", "long", "unknown"]
 Sophistication = Literal["low", "medium", "high"]
+
+LEAD_SCORE_MAX = 10.0
+"""The lead score runs 0-10, the scale product owners write (seed 001); it ran 0-1 before."""
+OLD_SCALES = {"lead_score": 1.0}
+"""Fields whose scale grew: an old policy's fraction below this is rescaled with a warning."""
 
 
 class Evidence(BaseModel):
@@ -50,7 +57,12 @@ class Signals(BaseModel):
     budget: float | None = Field(default=None, description="Buyer's budget if stated.")
     legal_complexity: LegalComplexity = "none"
     emotional_distress: bool = False
-    lead_score: float = Field(default=0.0, ge=0.0, le=1.0, description="How sales-ready the lead is.")
+    lead_score: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=LEAD_SCORE_MAX,
+        description="How sales-ready the lead is: 0 cold .. 10 ready to sign (seed 001's 'lead_score >= 8.0').",
+    )
     financing_ready: bool = False
     timeline: Timeline = "unknown"
     buyer_sophistication: Sophistication = "low"
@@ -72,24 +84,38 @@ class Signals(BaseModel):
         return [str(e) for e in ordered[:limit]]
 
 
-def _spec(annotation: object) -> FieldSpec:
+def _bound(info: FieldInfo, name: str) -> float | None:
+    """The ``ge``/``le`` a field declares (the policy check reads this one declaration)."""
+    found = (getattr(m, name, None) for m in info.metadata)
+    return next((float(v) for v in found if isinstance(v, int | float)), None)
+
+
+def _spec(name: str, info: FieldInfo) -> FieldSpec:
+    annotation = info.annotation
     args = get_args(annotation)
+    text = info.description or ""
     if args and all(isinstance(a, str) for a in args):  # a Literal
-        return FieldSpec(kind=str, choices=args)
+        return FieldSpec(kind=str, choices=args, description=text)
     if annotation is bool:
-        return FieldSpec(kind=bool)
-    if annotation is int:
-        return FieldSpec(kind=(int, float))
-    if annotation is float or args:  # float | None
-        return FieldSpec(kind=(int, float))
-    return FieldSpec(kind=str)
+        return FieldSpec(kind=bool, description=text)
+    if annotation is int or annotation is float or args:  # float | None too
+        return FieldSpec(
+            kind=(int, float),
+            minimum=_bound(info, "ge"),
+            maximum=_bound(info, "le"),
+            old_maximum=OLD_SCALES.get(name),
+            description=text,
+        )
+    return FieldSpec(kind=str, description=text)
 
 
-# Fields a policy `when` may test: every signal plus facts about the conversation itself.
+# Fields a policy `when` may test: every signal plus facts about the conversation itself (the
+# times are minutes from real turn timestamps, see graph/turn_times.py).
 CONDITION_FIELDS: dict[str, FieldSpec] = {
-    **{name: _spec(f.annotation) for name, f in Signals.model_fields.items() if name != "evidence"},
-    "active_agent": FieldSpec(kind=str),
-    "turn_count": FieldSpec(kind=(int, float)),
+    **{name: _spec(name, f) for name, f in Signals.model_fields.items() if name != "evidence"},
+    "active_agent": FieldSpec(kind=str, description="The bot holding the conversation ('' when new)."),
+    "turn_count": FieldSpec(kind=(int, float), minimum=1, description="Customer turns so far."),
     "status": FieldSpec(kind=str, choices=("bot", "awaiting_human", "human", "closed")),
-    "text": FieldSpec(kind=str),
+    "text": FieldSpec(kind=str, description="The customer's latest message."),
+    **TIME_FIELDS,
 }

@@ -21,6 +21,7 @@ from graph.deps import BatonContext
 from graph.state import BatonState, current_handoff
 from graph.textutil import off_loop
 from graph.transcript import Turn, to_turns
+from graph.turn_times import stamp
 from nodes.hearing import Found, Heard, Reader, ask_for, hear_conversation
 from nodes.replies import Answer, next_missing, offline_reply, value_of
 from prompts import load_prompt
@@ -211,7 +212,7 @@ def make_bot(spec: BotSpec, opening_for: OpeningFn) -> BotNode:
                 settled=settled,
             )
         update: dict[str, Any] = {
-            "messages": [AIMessage(reply, name=spec.name)],
+            "messages": [stamp(AIMessage(reply, name=spec.name), runtime.context.clock())],
             "active_agent": spec.name,
             "status": "bot",
             "collected": new,

@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 
 from graph.deps import BatonContext
 from graph.state import BatonState, Consultation, ConsultTask
+from graph.turn_times import stamp
 from nodes import buyer_bot, luxury_specialist, sales_bot, seller_bot
 from nodes.base import BotSpec
 
@@ -48,4 +49,5 @@ async def consult_merge(state: BatonState, *, runtime: Runtime[BatonContext]) ->
     asker = state.get("active_agent") or runtime.context.policies.current().policy.entry
     lines = [f"I checked with our {c['specialist'].replace('_', ' ')}: {c['answer']}" for c in answers]
     reply = " ".join(lines) or "I checked with our specialists but have nothing to add yet."
-    return {"messages": [AIMessage(reply, name=asker)], "active_agent": asker}
+    answer = stamp(AIMessage(reply, name=asker), runtime.context.clock())
+    return {"messages": [answer], "active_agent": asker}

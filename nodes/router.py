@@ -23,8 +23,9 @@ from graph.deps import BatonContext
 from graph.handoffs import HandoffContext, HandoffFallback, HandoffRejected
 from graph.priority import URGENCY_MULTIPLIER, handoff_priority
 from graph.signals import Signals
-from graph.state import BatonState, ConsultTask, HandoffRecord, RoutingDecision, all_handoffs
+from graph.state import BatonState, ConsultTask, HandoffRecord, RoutingDecision
 from graph.transcript import Turn, to_turns
+from graph.turn_times import TIME_FIELDS, case_opened, conversation_times, stamp
 from nodes.names import BOT_NODES, CONSULT, HUMAN_AGENT, BotName
 from policies.evaluator import first_match
 from policies.experiments import Arm, routing_policy
@@ -41,6 +42,7 @@ _TRIGGER_REASON = {
     "complexity_based": "the case is too complex for automation",
     "qualification_based": "the lead is qualified",
     "repeated_failure": "automated help failed repeatedly",
+    "time_based": "the conversation went on too long without a resolution",
     "vip": "VIP customer",
 }
 
@@ -153,8 +155,7 @@ async def _decide(
 
 def _case_start(state: BatonState) -> int:
     """Customer turns before the last human handoff ended: the human already dealt with those."""
-    ended = max((h.ended_at or 0 for h in all_handoffs(state) if h.kind == "human"), default=0)
-    return sum(1 for m in state["messages"][:ended] if m.type == "human")
+    return sum(1 for m in state["messages"][: case_opened(state)] if m.type == "human")
 
 
 def _manual(turn: _Turn, escalation: dict[str, Any]) -> HandoffRecord:
@@ -214,6 +215,7 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
         "status": status,
         "text": latest,
         "customer": customer,
+        **conversation_times(state, ctx.clock()),
     }
     hctx = HandoffContext(text=latest, signals=signals, turns=turns, active_agent=active, customer=customer)
     update: dict[str, Any] = {"signals": signals.model_dump(), "status": "bot", "escalation": None}
@@ -225,6 +227,8 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
         explanation = f"manual escalation: {proposed.reason}"
     else:
         proposed, consult_rule, explanation = await _decide(turn, ctx, hctx, context)
+        if proposed is not None and proposed.trigger == "time_based":  # say which times it read
+            explanation += " (" + ", ".join(f"{k}={context[k]}" for k in TIME_FIELDS) + ")"
 
     if consult_rule is not None:
         asker = active or policy.entry
@@ -288,7 +292,7 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
     update.update(
         handoff=record.to_state(),
         handoffs={record.id: record.to_state()},
-        messages=[AIMessage(record.narration, name=speaker)],
+        messages=[stamp(AIMessage(record.narration, name=speaker), ctx.clock())],
         active_agent=HUMAN_AGENT if record.kind == "human" else record.to,
         status="awaiting_human" if record.kind == "human" else "bot",
     )

@@ -18,8 +18,9 @@ from pydantic import ValidationError
 
 from policies.bounded_yaml import LimitExceeded, load
 from policies.experiments import ExperimentPolicy, experiment_issues, experiment_of, variant_policies
+from policies.field_ranges import conditions, range_warnings, rescaled
 from policies.limits import MAX_BYTES, MAX_ISSUES, MAX_MESSAGE, clip, names, quote
-from policies.models import AllOf, AnyOf, Condition, Policy, When
+from policies.models import Condition, Policy
 
 HUMAN_NODE = "human_agent"
 
@@ -60,10 +61,20 @@ class PolicyError(ValueError):
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """What a condition field holds, so `property_value > "abc"` is caught at load time."""
+    """What a condition field holds, so `property_value > "abc"` is caught at load time.
+
+    ``minimum``/``maximum`` are the range the field can take: a comparison that can never hold
+    inside it (``lead_score >= 80`` on a 0-10 score) loads with a warning. ``old_maximum`` marks a
+    field whose scale grew (``lead_score`` ran 0-1, now 0-10): a fraction strictly between 0 and
+    ``old_maximum`` in an old policy is read on the old scale, rescaled, and warned about.
+    """
 
     kind: type | tuple[type, ...]
     choices: tuple[Any, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    old_maximum: float | None = None
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,7 @@ class LoadedPolicy:
     version: str
     source: str
     text: str = field(repr=False)
+    warnings: tuple[PolicyIssue, ...] = ()
 
 
 def policy_version(text: str) -> str:
@@ -169,17 +181,6 @@ def parse_policy(text: str, source: str = "<policy>") -> tuple[Policy, yaml.Node
         raise PolicyError(source, _issues_from_validation(exc, root)) from exc
 
 
-def _conditions(when: When, loc: tuple[int | str, ...]) -> Iterable[tuple[Condition, tuple[int | str, ...]]]:
-    if isinstance(when, Condition):
-        yield when, loc
-    elif isinstance(when, AllOf):
-        for i, sub in enumerate(when.all):
-            yield from _conditions(sub, (*loc, "all", i))
-    elif isinstance(when, AnyOf):
-        for i, sub in enumerate(when.any):
-            yield from _conditions(sub, (*loc, "any", i))
-
-
 def _check_condition(cond: Condition, spec: FieldSpec, intents: Iterable[str]) -> str | None:
     values = cond.value if isinstance(cond.value, list) else [cond.value]
     if cond.op == "matches":
@@ -272,7 +273,7 @@ def validate_policy(
                     add(f"cannot consult {quote(ref)}: only bots can be consulted", "rules", i, key)
         if fields is None:
             continue
-        for cond, loc in _conditions(rule.when, ("rules", i, "when")):
+        for cond, loc in conditions(rule.when, ("rules", i, "when")):
             if cond.field.startswith("customer."):
                 continue
             spec = fields.get(cond.field)
@@ -323,7 +324,15 @@ def load_policy_text(
     """Parse and fully validate policy text (see ``validate_policy`` for the keyword arguments)."""
     policy, root = parse_policy(text, source)
     validate_policy(policy, root, source, nodes=nodes, fields=fields, name=name)
-    return LoadedPolicy(policy=policy, version=policy_version(text), source=source, text=text)
+    warnings: list[PolicyIssue] = []
+    if fields is not None:
+        policy, notes = rescaled(policy, fields)
+        for message, loc in [*notes, *range_warnings(policy, fields)]:
+            line, col, path = _locate(root, loc)
+            warnings.append(PolicyIssue(message, line, col, path))
+    return LoadedPolicy(
+        policy=policy, version=policy_version(text), source=source, text=text, warnings=tuple(warnings)
+    )
 
 
 def load_policy(

@@ -30,6 +30,7 @@ Trigger = Literal[
     "qualification_based",
     "intent_based",
     "repeated_failure",
+    "time_based",
     "vip",
     "code",
 ]

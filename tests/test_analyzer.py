@@ -55,7 +55,7 @@ def test_amounts_and_seller_timeline() -> None:
     assert s.intent_confidence == pytest.approx(0.95)
     assert s.property_value == 1_800_000
     assert s.timeline == "immediate"
-    assert s.lead_score >= 0.5
+    assert s.lead_score >= 5.0  # of 10
 
 
 def test_financed_buyer_with_budget() -> None:
@@ -144,10 +144,10 @@ def test_value_normalisation() -> None:
 @pytest.mark.parametrize(
     ("urgency", "lead", "sentiment", "explicit", "expected"),
     [
-        ("medium", 0.5, 0.0, False, 50),
-        ("low", 0.5, 0.0, False, 25),
-        ("high", 0.9, 0.0, False, 100),  # 50 * 1.5 * 1.5 = 112.5 -> clamped
-        ("medium", 0.5, -0.6, True, 91),  # 50 * 1.3 * 1.4
+        ("medium", 5.0, 0.0, False, 50),
+        ("low", 5.0, 0.0, False, 25),
+        ("high", 9.0, 0.0, False, 100),  # 50 * 1.5 * 1.5 = 112.5 -> clamped
+        ("medium", 5.0, -0.6, True, 91),  # 50 * 1.3 * 1.4
         ("critical", 0.0, 0.0, False, 100),
     ],
 )

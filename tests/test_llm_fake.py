@@ -109,7 +109,8 @@ async def test_scores_are_a_grid_and_amounts_are_the_patterns(
     # llama.cpp's grammars ignore minimum/maximum: a bounded score is offered as the values it may take.
     assert asked["sentiment"]["enum"][0] == -1.0
     assert asked["sentiment"]["enum"][-1] == 1.0
-    assert all(0 <= v <= 1 for v in asked["lead_score"]["enum"])
+    assert asked["lead_score"]["enum"][-1] == 10.0  # the 0-10 score product owners write rules on
+    assert 8.0 in asked["lead_score"]["enum"]
     assert asked["failed_attempts"]["enum"][0] == 0
 
 

@@ -77,10 +77,12 @@
     valid = check.ok;
     const bad = new Set(check.issues.map((i) => i.line).filter(Boolean));
     paintGutter(bad);
-    $("p-issues").replaceChildren(...(check.issues.length ? check.issues.map((i) => el("li", {},
-      el("button", { type: "button", class: "issue", onclick: () => i.line && goToLine(i.line, i.column) },
-        i.line ? `Line ${i.line}${i.column ? `:${i.column}` : ""}: ` : "", i.path ? `${i.path}: ` : "", i.message)))
-      : [el("li", { class: "muted" }, "No problems: this draft can be published.")]));
+    const item = (i, warn) => el("li", {},
+      el("button", { type: "button", class: warn ? "issue warning" : "issue", onclick: () => i.line && goToLine(i.line, i.column) },
+        warn ? "Warning: " : "", i.line ? `Line ${i.line}${i.column ? `:${i.column}` : ""}: ` : "", i.path ? `${i.path}: ` : "", i.message));
+    const warnings = (check.warnings || []).map((w) => item(w, true));
+    $("p-issues").replaceChildren(...(check.issues.length ? check.issues.map((i) => item(i, false))
+      : [el("li", { class: "muted" }, "No problems: this draft can be published."), ...warnings]));
     $("p-diff").replaceChildren(...(diff.changed ? diff.diff.split("\n").map((line) => el("span", {
       class: line.startsWith("+++") || line.startsWith("---") ? "hunk" : line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : line.startsWith("@@") ? "hunk" : null,
     }, `${line}\n`)) : ["No changes."]));
