@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: install run demo test test-llm lint format typecheck pytest browser clean
+.PHONY: install run demo test test-llm lint format typecheck pytest browser voice clean
 
 install: $(STAMP)
 
@@ -32,7 +32,11 @@ typecheck: install
 browser:
 	@bash .ci/browser.sh || { [ "$$CI" != "true" ] && echo "warning: no Chromium; browser tests will skip"; }
 
-pytest: install browser
+# Debian's eSpeak NG for the voice channel's speech out; outside CI its tests skip when it cannot install.
+voice:
+	@bash .ci/voice.sh || { [ "$$CI" != "true" ] && echo "warning: no espeak-ng; voice tests will skip"; }
+
+pytest: install browser voice
 	$(VENV)/bin/pytest -q
 
 test: install lint typecheck pytest

@@ -39,6 +39,7 @@ from api.routes import (
     ws,
 )
 from api.store import ApiStore, open_db
+from api.routes.voice import router as voice_router
 from api.turns import TurnService
 from api.webhooks import WebhookSender
 from desk.base import Desk
@@ -185,6 +186,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
     install_error_handlers(app)
     for module in (conversations, agents, handoffs, policies, experiments, ops, ws, policy_admin, pages):
         app.include_router(module.router)
+    app.include_router(voice_router)  # the voice channel: one more door to the turn service
     for module in (notes, customers, replies, supervisor):  # the agent console's own routes
         app.include_router(module.router)
     app.include_router(compat_router)

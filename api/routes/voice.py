@@ -1,0 +1,313 @@
+"""The voice door: ``WS /v1/conversations/{id}/voice``, one more way into the one turn service.
+
+Authentication is the conversation socket's (``{"type": "auth", "token": "..."}`` first, or an
+``Authorization: Bearer`` header; never the URL): the conversation's customer or the admin. Then:
+
+* the client streams binary frames of 16-bit mono PCM at 16 kHz (the microphone);
+* voice activity detection finds the end of each caller turn (or the client sends
+  ``{"type": "voice.end"}``); the turn is transcribed (``voice.transcript``) and posted as a normal
+  customer turn through ``TurnService`` (auth, rate limit, load shedding, lock, checkpoints, desk);
+* every event of the conversation's stream is forwarded as on the conversation socket, and what the
+  caller should hear (bot and agent messages, the handoff narration, the wait and position) follows
+  as ``voice.audio`` (a base64 WAV);
+* speech while a reply plays is a barge-in: the server sends ``voice.barge_in`` (stop playback);
+* when the wait for a person runs out, the failure options are spoken and the caller's next turn is
+  read as a choice (keep waiting, call me back, continue with the assistant).
+
+Limits: a frame over ``max_frame_bytes`` or a call over ``max_call_s`` of audio closes 4413 after an
+``error`` event; a turn over ``max_utterance_s`` is dropped with ``audio_too_long``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from api.auth import Principal
+from api.engine import ConversationEngine, conv_stream
+from api.errors import ApiError
+from api.routes.ws import _Socket, customer_state
+from api.turns import CustomerTurn, TurnService
+from api.voice.audio import RATE, seconds
+from api.voice.choices import OPTIONS, Choice, options_prompt, read_choice
+from api.voice.notes import Heard, add_note, note_turn
+from api.voice.settings import VoiceSettings
+from api.voice.speech import Speech, SpeechUnavailable, Transcript
+from api.voice.spoken import WAITING_STATES, Spoken, spoken
+from api.voice.vad import Endpointer, SpeechStarted, TooLong, Utterance
+from api.ws_models import PingEvent
+from desk.errors import DeskError
+
+router = APIRouter(tags=["voice"])
+log = logging.getLogger("baton.api.voice")
+
+CLOSE_TOO_LARGE = 4413
+NOT_HEARD = "Sorry, I didn't catch that. Could you say it again?"
+_OFFERED: list[Choice] = ["queue", "callback", "ai"]
+
+
+def voice_of(app: Any) -> tuple[VoiceSettings, Speech]:
+    """The app's voice settings and engines, made on first use (the recogniser loads once per process)."""
+    state = app.state
+    if getattr(state, "voice", None) is None:
+        settings = VoiceSettings()
+        state.voice = (settings, Speech.from_settings(settings))
+    voice: tuple[VoiceSettings, Speech] = state.voice
+    return voice
+
+
+class VoiceCall:
+    """One caller: the endpointer over their audio, the queue of turns, what is being played."""
+
+    def __init__(self, sock: _Socket, principal: Principal, conversation_id: str) -> None:
+        self.sock = sock
+        self.principal = principal
+        self.cid = conversation_id
+        self.app = sock.app
+        self.settings, self.speech = voice_of(self.app)
+        s = self.settings
+        self.endpointer = Endpointer(
+            end_silence_ms=s.end_silence_ms,
+            max_utterance_s=s.max_utterance_s,
+            aggressiveness=s.vad_aggressiveness,
+        )
+        self.turns: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()
+        self.sent_s = 0.0
+        self.playing_until = 0.0  # monotonic time the client's queued audio should end
+        self.end_of_speech: float | None = None  # the turn waiting for its first reply audio
+        self.choosing = False
+        self.announced: set[str] = set()
+        self.heard: list[Heard] = []
+
+    # -- sending ------------------------------------------------------------------------------
+    async def send(self, payload: dict[str, Any]) -> None:
+        await self.sock.send(json.dumps(payload))
+
+    async def say(self, line: Spoken) -> None:
+        """Synthesise and send one line; the first after a caller turn carries the turn's latency."""
+        try:
+            audio = await self.speech.tts.synthesize(line.text)
+        except (SpeechUnavailable, OSError) as exc:
+            log.warning("voice: cannot speak: %s", exc)
+            await self.sock.error("speech_unavailable", "replies cannot be spoken now; read them instead")
+            return
+        payload: dict[str, Any] = {
+            "type": "voice.audio",
+            "text": line.text,
+            "for": line.source,
+            "seq": line.seq,
+            "mime": audio.mime,
+            "seconds": audio.seconds,
+            "audio": base64.b64encode(audio.wav).decode(),
+        }
+        if self.end_of_speech is not None:
+            payload["latency_ms"] = round((time.monotonic() - self.end_of_speech) * 1000, 1)
+            self.end_of_speech = None
+        now = time.monotonic()
+        self.playing_until = max(now, self.playing_until) + audio.seconds
+        await self.send(payload)
+
+    # -- the stream: forward every event, speak what the caller should hear ----------------------
+    async def follow(self, since: int | None) -> None:
+        engine: ConversationEngine = self.app.state.engine
+        snapshot = await customer_state(engine, self.cid)
+        snapshot.seq = self.sock.head
+        self.announced.update([snapshot.handoff_id] if snapshot.handoff_id else [])
+        await self.sock.send(snapshot.model_dump_json())
+        await self.send(
+            {
+                "type": "voice.ready",
+                "sample_rate": RATE,
+                "encoding": "pcm_s16le",
+                "max_utterance_s": self.settings.max_utterance_s,
+                "stt": self.speech.stt.name,
+                "tts": self.speech.tts.name,
+            }
+        )
+        start = self.sock.head if since is None else min(max(0, since), self.sock.head)
+        async for raw in engine.events.follow(conv_stream(self.cid), start):
+            await self.sock.send(raw)
+            line = spoken(raw)
+            if line is None:
+                continue
+            await self.say(line)
+            if line.source == "handoff_state" and line.state in WAITING_STATES:
+                if line.handoff_id in self.announced and line.queue_position is not None:
+                    # the wait ran out and the caller kept their place: offer the policy's way out
+                    self.choosing = True
+                    await self.say(Spoken(options_prompt(_OFFERED), "voice.options", 0))
+                self.announced.add(line.handoff_id)
+            elif line.source == "handoff_state":
+                self.choosing = False
+
+    # -- the caller's audio ---------------------------------------------------------------------
+    async def read(self) -> None:
+        ws, s = self.sock.ws, self.settings
+        while True:
+            try:
+                message = await asyncio.wait_for(ws.receive(), timeout=self.app.state.settings.ws_idle_s)
+            except TimeoutError:
+                await ws.close(code=4408, reason="idle")
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            data: bytes | None = message.get("bytes")
+            if data is None:
+                await self.control(message.get("text") or "")
+                continue
+            if len(data) > s.max_frame_bytes:
+                return await self.refuse(
+                    "frame_too_large", f"audio frames are at most {s.max_frame_bytes} bytes"
+                )
+            self.sent_s += seconds(data)
+            if self.sent_s > s.max_call_s:
+                return await self.refuse("call_too_long", f"a call sends at most {s.max_call_s:g} s of audio")
+            for event in self.endpointer.feed(data):
+                await self.on_vad(event)
+
+    async def refuse(self, code: str, message: str) -> None:
+        await self.sock.error(code, message)
+        await self.sock.ws.close(code=CLOSE_TOO_LARGE, reason=message[:120])
+
+    async def control(self, text: str) -> None:
+        try:
+            kind = json.loads(text).get("type")
+        except (ValueError, AttributeError):
+            kind = None
+        if kind == "voice.end":
+            utterance = self.endpointer.flush()
+            if utterance is not None:
+                await self.on_vad(utterance)
+        elif kind == "voice.playback_done":
+            self.playing_until = 0.0
+        elif kind not in ("pong", "auth"):
+            await self.sock.error(
+                "validation_error", "voice sockets take audio frames, voice.end, voice.playback_done"
+            )
+
+    async def on_vad(self, event: SpeechStarted | Utterance | TooLong) -> None:
+        if isinstance(event, SpeechStarted):
+            if time.monotonic() < self.playing_until:
+                self.playing_until = 0.0
+                await self.send({"type": "voice.barge_in"})
+            await self.send({"type": "voice.speech_started"})
+        elif isinstance(event, TooLong):
+            await self.sock.error(
+                "audio_too_long", f"a turn lasts at most {event.seconds:g} s; say it in parts"
+            )
+        else:
+            self.turns.put_nowait((event.pcm, time.monotonic()))
+
+    # -- turns, one at a time, in order -------------------------------------------------------------
+    async def work(self) -> None:
+        while True:
+            pcm, ended = await self.turns.get()
+            try:
+                await self.turn(pcm, ended)
+            except ApiError as exc:
+                await self.sock.error(exc.code, exc.message)
+            except DeskError as exc:
+                await self.sock.error(exc.code, str(exc))
+
+    async def turn(self, pcm: bytes, ended: float) -> None:
+        try:
+            heard = await self.speech.stt.transcribe(pcm)
+        except (SpeechUnavailable, OSError) as exc:
+            log.warning("voice: cannot transcribe: %s", exc)
+            await self.sock.error("speech_unavailable", "speech cannot be recognised now; type instead")
+            return
+        low = heard.confidence is not None and heard.confidence < self.settings.confirm_below
+        await self.send(
+            {
+                "type": "voice.transcript",
+                "text": heard.text,
+                "confidence": heard.confidence,
+                "to_confirm": low,
+                "seconds": round(seconds(pcm), 2),
+            }
+        )
+        self.end_of_speech = ended
+        if not heard.text.strip():
+            await self.say(Spoken(NOT_HEARD, "voice.not_heard", 0))
+            return
+        if self.choosing and await self.choose(heard):
+            return
+        turns: TurnService = self.app.state.turns
+        outcome = await turns.turn(self.principal, CustomerTurn(self.cid, (heard.text,)))
+        self.heard.append(Heard(heard, low))
+        started = outcome.result.handoff is not None and outcome.result.handoff.kind == "human"
+        await note_turn(self.app.state.engine, self.cid, self.heard, started)
+
+    async def choose(self, heard: Transcript) -> bool:
+        """The waiting caller's spoken choice; False when the words name none (a normal turn then)."""
+        choice = read_choice(heard.text)
+        if choice is None:
+            return False
+        self.choosing = False
+        engine: ConversationEngine = self.app.state.engine
+        said = await add_note(
+            engine, self.cid, f'Caller chose by voice: {OPTIONS[choice]} (heard "{heard.text}").'
+        )
+        if choice == "queue":
+            line = "Alright, you keep your place in line."
+        elif choice == "callback":
+            line = "Thanks. I've noted that you'd like a call back; the team can see it with your request."
+        else:
+            line = "Alright. I've noted that you'd rather continue with the assistant; the team can see it."
+        if not said:
+            line = "Sorry, your request could not be passed on. Please stay on the line."
+        await self.say(Spoken(line, "voice.choice", 0))
+        return True
+
+
+async def _ping(sock: _Socket, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        await sock.send(PingEvent().model_dump_json())
+
+
+@router.websocket("/v1/conversations/{conversation_id}/voice")
+async def voice_socket(ws: WebSocket, conversation_id: str, since: int | None = None) -> None:
+    """A caller's voice channel (see the module docstring for the protocol)."""
+    sock = await _Socket.open(ws, "voice", conv_stream(conversation_id))
+    principal = await sock.authenticate()
+    if principal is None:
+        return
+    if not (principal.is_customer_of(conversation_id) or principal.role == "admin"):
+        await sock.refuse(
+            ApiError(403, "forbidden", f"this token may not access conversation {conversation_id}")
+        )
+        return
+    try:
+        await ws.app.state.turns.require_known(conversation_id)
+    except Exception:
+        await sock.refuse(ApiError(404, "not_found", f"no conversation {conversation_id}"))
+        return
+    call = VoiceCall(sock, principal, conversation_id)
+    tasks = [
+        asyncio.create_task(call.follow(since)),
+        asyncio.create_task(call.read()),
+        asyncio.create_task(call.work()),
+        asyncio.create_task(_ping(sock, ws.app.state.settings.ws_ping_s)),
+    ]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            exc = None if task.cancelled() else task.exception()
+            if exc is not None and not isinstance(exc, WebSocketDisconnect | RuntimeError):
+                log.error("voice socket task failed", exc_info=exc)
+                with contextlib.suppress(Exception):
+                    await ws.close(code=1011, reason="internal error")
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
