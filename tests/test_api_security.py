@@ -104,6 +104,13 @@ MATRIX: list[tuple[str, str, object, str, set[str]]] = [
     ("GET", "/v1/policies/real_estate", None, "c1", {"admin"}),
     ("POST", "/v1/policies/real_estate/explain", {"message": "sell my house"}, "c1", {"admin"}),
     ("GET", "/v1/analytics/handoffs", None, "c1", {"admin"}),
+    # experiments: the security policy declares none, so the admin's writes are 404s that change nothing
+    ("GET", "/v1/experiments", None, "c1", {"admin"}),
+    ("GET", "/v1/experiments/luxury_threshold", None, "c1", {"admin"}),
+    ("GET", "/v1/experiments/luxury_threshold/analytics", None, "c1", {"admin"}),
+    ("POST", "/v1/experiments/luxury_threshold/start", {}, "c1", {"admin"}),
+    ("POST", "/v1/experiments/luxury_threshold/stop", {}, "c1", {"admin"}),
+    ("POST", "/v1/experiments/luxury_threshold/promote", {"variant": "b"}, "c1", {"admin"}),
     # the agent console's routes: maria is offered c1's handoff, lee is not on it
     ("GET", "/v1/conversations/{c1}/notes", None, "c1", {"agent", "admin"}),
     ("POST", "/v1/conversations/{c1}/notes", {"text": "for the team"}, "c1", {"agent", "admin"}),
