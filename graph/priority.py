@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 HOT_LEAD = 8.0
 """A lead score (0-10) above this makes a hot lead."""
 URGENCY_MULTIPLIER = {"low": 0.5, "medium": 1.0, "high": 1.5, "critical": 2.0}
@@ -24,4 +26,5 @@ def handoff_priority(*, urgency: str, lead_score: float, sentiment: float, expli
         priority *= 1.3
     if explicit_request:
         priority *= 1.4
-    return min(100, max(1, round(priority)))
+    # Halves round up as seed 000's Math.round does (Python's round(32.5) is 32, banker's rounding).
+    return min(100, max(1, math.floor(priority + 0.5)))

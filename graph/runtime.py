@@ -271,15 +271,33 @@ class BatonRuntime:
         return result
 
     async def escalate(
-        self, conversation_id: str, *, reason: str, target: str | None = None, urgency: str = "medium"
+        self,
+        conversation_id: str,
+        *,
+        reason: str,
+        target: str | None = None,
+        urgency: str = "medium",
+        trigger: str = "explicit_request",
+        details: Mapping[str, Any] | None = None,
+        tap: StreamTap | None = None,
     ) -> TurnResult:
-        """Hand the conversation to a human (or ``target``) now, outside the policy's rules."""
-        escalation = {"reason": reason, "target": target, "urgency": urgency, "trigger": "explicit_request"}
+        """Hand the conversation to a human (or ``target``) now, outside the policy's rules.
+
+        ``details`` are the caller's own handoff fields (skills, priority, campaign, lead, context
+        notes, ...; see ``graph.handoff_fields``), carried into the handoff record as given.
+        """
+        escalation = {
+            **(details or {}),
+            "reason": reason,
+            "target": target,
+            "urgency": urgency,
+            "trigger": trigger,
+        }
         async with self._lock(conversation_id):
             snap = await self._snapshot(conversation_id)
             if not snap.values.get("messages"):
                 raise ConversationNotFound(conversation_id)
-            return (await self._run(conversation_id, {"escalation": escalation}))[0]
+            return (await self._run(conversation_id, {"escalation": escalation}, tap=tap))[0]
 
     async def seed_history(self, conversation_id: str, messages: Sequence[BaseMessage]) -> None:
         """Load an existing transcript into a new conversation (imports, evals) without running bots."""

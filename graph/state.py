@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from langgraph.graph import MessagesState
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from policies.models import Urgency
 
@@ -33,6 +33,7 @@ class RoutingDecision(TypedDict):
 
 
 HandoffStatus = Literal["proposed", "active", "completed", "returned", "rolled_back", "closed"]
+TriggerSource = Literal["user", "ai", "system"]
 
 
 class HandoffRecord(BaseModel):
@@ -70,6 +71,26 @@ class HandoffRecord(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict, description="A code handoff's own data.")
     experiment: str = Field(default="", description="The policy experiment running when it was decided.")
     variant: str = Field(default="", description="The experiment's variant this conversation is in.")
+    # Seed 000's request fields; defaults keep checkpoints written before them loading.
+    campaign_id: str = Field(default="", description="The campaign the lead came from (CRM).")
+    lead_id: str = Field(default="", description="The CRM's lead id.")
+    trigger_source: TriggerSource = Field(
+        default="ai", description="Who triggered it: the customer, the AI (a rule, a signal) or a system."
+    )
+    trigger_confidence: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="How sure the trigger is (the cue's or the caller's)."
+    )
+    ai_confidence: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="The intent classifier's confidence at the handoff."
+    )
+    estimated_handle_time_min: float | None = Field(
+        default=None, ge=0.0, description="Expected minutes of human work (seed 000's estimate)."
+    )
+    preferred_agent_id: str | None = Field(default=None, description="An agent the caller asked for.")
+    context_notes: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Facts and notes given with a handoff created from outside (JSON of desk ContextNote).",
+    )
 
     @classmethod
     def of(cls, value: Mapping[str, Any] | HandoffRecord | None) -> HandoffRecord | None:

@@ -20,6 +20,7 @@ from langgraph.types import Command, Send
 
 from graph.context import build_brief
 from graph.deps import BatonContext
+from graph.handoff_fields import CRITICAL_SENTIMENT, from_escalation, seed_fields
 from graph.handoffs import HandoffContext, HandoffFallback, HandoffRejected
 from graph.priority import URGENCY_MULTIPLIER, handoff_priority
 from graph.signals import Signals
@@ -174,6 +175,8 @@ def _manual(turn: _Turn, escalation: dict[str, Any]) -> HandoffRecord:
         reason=str(escalation.get("reason") or "manual escalation"),
         trigger=str(escalation.get("trigger") or "explicit_request"),
         urgency=escalation.get("urgency") or "medium",
+        required_skills=escalation.get("required_skills") or (),
+        optional_skills=escalation.get("optional_skills") or (),
     )
 
 
@@ -287,6 +290,10 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
                 metadata=proposed.metadata,
             )
             record = await _complete(instead, turns, signals, ctx, loaded)
+    if escalation:  # a caller outside the graph gave these: they win over the router's own reading
+        record = record.changed(
+            **from_escalation(escalation), priority=escalation.get("priority") or record.priority
+        )
     update["routing"] = _decision(loaded, arm, record.to, record.rule_id, explanation, handoff=True)
     speaker = active or policy.entry
     update.update(
@@ -342,8 +349,14 @@ async def _complete(
         signals=signals.model_dump(),
         retriever=ctx.retriever,
     )
-    # One urgency for the handoff and its brief: the more urgent of the rule's and the brief's reading.
-    urgency = max(proposed.urgency, brief.urgency, key=URGENCY_MULTIPLIER.__getitem__)
+    # One urgency for the handoff and its brief: the most urgent of the rule's, the brief's and the
+    # sentiment's reading (seed 000: very negative sentiment is critical).
+    readings = [
+        proposed.urgency,
+        brief.urgency,
+        *(["critical"] if signals.sentiment < CRITICAL_SENTIMENT else []),
+    ]
+    urgency = max(readings, key=URGENCY_MULTIPLIER.__getitem__)
     brief = brief.model_copy(update={"urgency": urgency})
     return proposed.changed(
         kind=kind,
@@ -359,4 +372,5 @@ async def _complete(
         narration=_narration(proposed.changed(kind=kind), loaded),
         status="active",
         brief=brief.model_dump(mode="json", exclude={"transcript"}),
+        **seed_fields(proposed, signals, len(turns)),
     )

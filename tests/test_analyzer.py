@@ -149,6 +149,8 @@ def test_value_normalisation() -> None:
         ("high", 9.0, 0.0, False, 100),  # 50 * 1.5 * 1.5 = 112.5 -> clamped
         ("medium", 5.0, -0.6, True, 91),  # 50 * 1.3 * 1.4
         ("critical", 0.0, 0.0, False, 100),
+        ("low", 0.0, -0.6, False, 33),  # 32.5: halves round up as seed 000's Math.round (round() gives 32)
+        ("low", 9.0, 0.0, True, 53),  # 52.5 (round() gives 52)
     ],
 )
 def test_priority_formula(urgency: str, lead: float, sentiment: float, explicit: bool, expected: int) -> None:
