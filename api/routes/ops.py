@@ -19,6 +19,7 @@ from api.auth import require_admin
 from api.deps import DeskDep, EngineDep, MetricsDep, PrincipalDep, RuntimeDep, StoreDep
 from api.errors import ApiError, error_responses
 from api.recovery import desk_intact
+from api.routes.callbacks import WaitingDep
 from graph.runtime import ConversationNotFound
 
 router = APIRouter(tags=["operations"])
@@ -58,6 +59,11 @@ class HandoffAnalytics(BaseModel):
     rollbacks: int = Field(description="Handoffs no agent took, rolled back to the AI.")
     completion_rate: float | None = Field(description="Completed / ended human handoffs.")
     csat: Csat
+    callbacks: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Callbacks requested in the window: requested, by_status, by_reason, outcomes, "
+        "without_contact, median_time_to_done_s.",
+    )
 
 
 def _pct(values: list[float]) -> Percentiles:
@@ -112,6 +118,7 @@ def _bad_window(name: str, message: str) -> ApiError:
 async def handoff_analytics(
     principal: PrincipalDep,
     store: StoreDep,
+    waiting: WaitingDep,
     since: Annotated[When | None, Query(description="Start of the window (a date is its midnight).")] = None,
     until: Annotated[When | None, Query(description="End of the window (default: now).")] = None,
 ) -> HandoffAnalytics:
@@ -170,6 +177,7 @@ async def handoff_analytics(
             count=len(ratings),
             distribution={str(r): ratings.count(r) for r in range(1, 6)},
         ),
+        callbacks=await waiting.callbacks.summary(lo, hi),
     )
 
 
