@@ -38,6 +38,7 @@ from api.routes import (
     supervisor,
     ws,
 )
+from api.routes.analytics import router as analytics_router
 from api.routes.callbacks import router as callbacks_router
 from api.store import ApiStore, open_db
 from api.routes.voice import router as voice_router
@@ -193,6 +194,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
     install_error_handlers(app)
     for module in (conversations, agents, handoffs, policies, experiments, ops, ws, policy_admin, pages):
         app.include_router(module.router)
+    app.include_router(analytics_router)  # per agent and per policy version
     app.include_router(voice_router)  # the voice channel: one more door to the turn service
     for module in (notes, customers, replies, supervisor):  # the agent console's own routes
         app.include_router(module.router)

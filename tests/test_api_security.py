@@ -105,6 +105,8 @@ MATRIX: list[tuple[str, str, object, str, set[str]]] = [
     ("GET", "/v1/policies/real_estate", None, "c1", {"admin"}),
     ("POST", "/v1/policies/real_estate/explain", {"message": "sell my house"}, "c1", {"admin"}),
     ("GET", "/v1/analytics/handoffs", None, "c1", {"admin"}),
+    ("GET", "/v1/analytics/agents", None, "c1", {"admin"}),
+    ("GET", "/v1/analytics/policies", None, "c1", {"admin"}),
     # waiting and callbacks: c2 waits for nobody (409 for those allowed), cb-none does not exist (404)
     ("GET", "/v1/conversations/{c1}/queue", None, "c1", {"customer", "admin"}),
     ("POST", "/v1/conversations/{c2}/queue/leave", None, "c2", {"customer", "admin"}),
