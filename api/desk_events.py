@@ -8,7 +8,6 @@ import contextlib
 import hashlib
 import logging
 
-from api.customer_lines import AGENT_LOST
 from api.engine import ConversationEngine, agent_stream
 from api.store import ApiStore
 from api.ws_models import HandoffStateEvent, OfferEvent, TransferRequestEvent
@@ -16,6 +15,7 @@ from desk.errors import NotFound as DeskNotFound
 from desk.events import (
     AgentStatusChanged,
     DeskEvent,
+    HandoffAccepted,
     HandoffNotice,
     HandoffOffered,
     HandoffRequeued,
@@ -63,6 +63,9 @@ async def handle_desk_event(engine: ConversationEngine, event: DeskEvent) -> Non
         handoff = await engine.desk.get(event.handoff_id)
         offer = OfferEvent.of(handoff, event.expires_at)
         await engine.events.append(agent_stream(event.agent_id), offer)
+    elif isinstance(event, HandoffAccepted) and event.auto:
+        # the desk accepted for an auto-accept agent: nobody called the engine's accept
+        await engine.joined(await engine.desk.get(event.handoff_id), event.agent_id)
     elif isinstance(event, HandoffTimedOut):
         state = HandoffStateEvent(
             conversation_id=event.conversation_id,
@@ -87,7 +90,7 @@ async def handle_desk_event(engine: ConversationEngine, event: DeskEvent) -> Non
         await engine.publish(event.conversation_id, state)
     elif isinstance(event, HandoffRequeued):
         await engine.store.set_assignment(event.conversation_id, event.handoff_id, None)
-        state = HandoffStateEvent(handoff_id=event.handoff_id, state="pending", message=AGENT_LOST)
+        state = HandoffStateEvent(handoff_id=event.handoff_id, state="pending", message=event.reason)
         await engine.publish(event.conversation_id, state)
     elif isinstance(event, AgentStatusChanged):
         with contextlib.suppress(DeskNotFound):

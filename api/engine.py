@@ -19,15 +19,14 @@ import contextvars
 import logging
 import secrets
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
 from langchain_core.messages import HumanMessage
 
-from api import analytics, experiments
-from api.customer_lines import STILL_WAITING, agent_line
+from api import experiments
 from api.eventlog import EventLog
 from api.metrics import Metrics
 from api.store import ApiStore
@@ -42,7 +41,7 @@ from api.ws_models import (
 )
 from desk.base import Desk
 from desk.errors import Conflict, DeskError
-from desk.models import CustomerNotice, Handoff, HandoffRequest
+from desk.models import ContextNote, CustomerNotice, Handoff, HandoffRequest
 from graph.actions import Close, Reply, ReturnToAI
 from graph.runtime import BatonRuntime, NotInterrupted, StreamTap
 from graph.runtime_models import TurnResult
@@ -56,7 +55,7 @@ _HELD: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
 )
 
 
-def desk_request(conversation_id: str, record: HandoffRecord) -> HandoffRequest:
+def desk_request(conversation_id: str, record: HandoffRecord, created_by: str = "graph") -> HandoffRequest:
     """The desk's view of a graph handoff: what the desk needs to queue, offer and brief it."""
     return HandoffRequest(
         handoff_id=record.id,
@@ -69,6 +68,15 @@ def desk_request(conversation_id: str, record: HandoffRecord) -> HandoffRequest:
         trigger=record.trigger,
         brief=record.brief,
         metadata=record.metadata,
+        preferred_agent_id=record.preferred_agent_id,
+        campaign_id=record.campaign_id,
+        lead_id=record.lead_id,
+        trigger_source=record.trigger_source,
+        trigger_confidence=record.trigger_confidence,
+        ai_confidence=record.ai_confidence,
+        estimated_handle_time_min=record.estimated_handle_time_min,
+        context_notes=[ContextNote.model_validate(n) for n in record.context_notes],
+        created_by=created_by,
     )
 
 
@@ -114,8 +122,6 @@ class ConversationEngine:
     redis: aioredis.Redis | None = None
     prefix: str = "baton:"
     metrics: Metrics | None = None
-    # Records a callback when nobody took a handoff under ``no_agent: callback``; returns the bot's line.
-    on_callback: Callable[[Handoff], Awaitable[str]] | None = None
     _returns: dict[str, _Return] = field(default_factory=dict)
     _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary
@@ -220,24 +226,35 @@ class ConversationEngine:
         )
         await self._started(record, TurnOutcome(result=result, seq=0), recorded=recorded)
 
-    async def _started(self, record: HandoffRecord, outcome: TurnOutcome, *, recorded: bool = False) -> None:
+    async def escalate(
+        self, conversation_id: str, actor: str, escalation: dict[str, Any], *, tap: StreamTap | None = None
+    ) -> TurnOutcome:
+        """A handoff asked for from outside the graph (a CRM, a supervisor) as ``actor``.
+
+        The run pauses at the human node as for a handoff a rule started (brief, narration, desk).
+        """
+        async with self.locked(conversation_id):
+            result = await self.runtime.escalate(conversation_id, **escalation, tap=tap)
+        outcome = TurnOutcome(result=result, seq=await self.publish_replies(result, None))
+        if result.handoff:
+            await self._started(result.handoff, outcome, created_by=actor)
+        return outcome
+
+    async def _started(
+        self, record: HandoffRecord, outcome: TurnOutcome, *, recorded: bool = False, created_by: str = "graph"
+    ) -> None:
         """Give a new human handoff to the desk (``recorded``: re-submitted after a restart)."""
         cid = outcome.result.conversation_id
         if not recorded:
             await self.store.add_handoff(record.id, cid, record.kind, record.trigger, record.to)
             await experiments.record_handoff(self.store, cid, record)
-            policy_name = self.runtime.context.policies.current().policy.name
-            await analytics.record_policy(self.store, cid, record, policy_name)
         if self.metrics:
             self.metrics.handoffs.labels(kind=record.kind, trigger=record.trigger).inc()
         if record.kind != "human":
             state = HandoffStateEvent(handoff_id=record.id, state="completed", kind="bot", to=record.to)
             outcome.seq = await self.publish(cid, state)
             return
-        request = desk_request(cid, record)
-        # The routing policy decides what happens when nobody takes it (its rule's choice, else its own).
-        routing = self.runtime.context.policies.current().policy
-        request.no_agent, request.no_agent_after_s = routing.no_agent_for(record.rule_id)
+        request = desk_request(cid, record, created_by)
         await self.store.set_assignment(cid, record.id, None)
         await self.store.open_handoff(record.id, cid, self.prefix)
         handoff = await self.desk.submit(request)
@@ -256,16 +273,22 @@ class ConversationEngine:
 
     # -- agent side ----------------------------------------------------------------------------
     async def accept(self, handoff_id: str, agent_id: str) -> Handoff:
-        """Accept an offer; the customer hears who joined ("Maria from our sales team joined the chat.")."""
+        """Accept an offer; the customer hears that an agent joined."""
         handoff = await self.desk.accept(handoff_id, agent_id)
-        cid = handoff.conversation_id
+        await self.joined(handoff, agent_id)
+        return handoff
+
+    async def joined(self, handoff: Handoff, agent_id: str) -> None:
+        """An agent took the handoff (an accept, or the desk's for an auto-accept agent): tell everyone."""
+        handoff_id, cid = handoff.handoff_id, handoff.conversation_id
         await self.store.set_assignment(cid, handoff_id, agent_id)
-        name, line = agent_line(await self.desk.get_agent(agent_id), taken_over=bool(handoff.transfers))
         state = HandoffStateEvent(
-            handoff_id=handoff_id, state=handoff.status, agent_id=agent_id, agent_name=name, message=line
+            handoff_id=handoff_id,
+            state=handoff.status,
+            agent_id=agent_id,
+            message="An agent has joined the chat.",
         )
         await self.publish(cid, state, agent_id=agent_id)
-        return handoff
 
     async def _graph_waiting(self, conversation_id: str) -> None:
         view = await self.runtime.get(conversation_id)
@@ -286,7 +309,6 @@ class ConversationEngine:
                 raise Conflict(msg)
             action = Reply(text=text, agent_id=agent_id)
             result = await self.runtime.resume(handoff.conversation_id, action, tap=tap)
-        await analytics.record_reply(self.store, handoff.handoff_id, agent_id)  # time to first reply
         await self.publish_replies(result, agent_id, handoff.handoff_id)
         return result
 
@@ -336,17 +358,9 @@ class ConversationEngine:
         await self.publish(cid, done, agent_id=agent_id)
 
     async def rollback(
-        self,
-        conversation_id: str,
-        reason: str,
-        notice: str | None,
-        *,
-        tap: StreamTap | None = None,
-        outcome: str = "rolled_back",
+        self, conversation_id: str, reason: str, notice: str | None, *, tap: StreamTap | None = None
     ) -> TurnResult:
-        """Roll a human handoff back to the AI (an admin, or the customer leaving the queue); the desk
-        handoff is cancelled, as one change. The bot says ``notice`` (the customer's one line);
-        ``reason`` is for the team."""
+        """Roll a human handoff back to the AI by hand; the desk handoff is cancelled, as one change."""
         async with self.locked(conversation_id):
             record = await self.store.conversation(conversation_id) or {}
             result = await self.runtime.rollback(conversation_id, reason=reason, notice=notice, tap=tap)
@@ -356,10 +370,10 @@ class ConversationEngine:
                     await self.desk.cancel(handoff_id, reason)
         if self.metrics:
             self.metrics.rollbacks.inc()
-        state = HandoffStateEvent(handoff_id=handoff_id or "", state=outcome)  # the bot says the notice
+        state = HandoffStateEvent(handoff_id=handoff_id or "", state="rolled_back", message=notice or "")
         await self.publish(conversation_id, state, agent_id=agent_id)
         await self.publish_replies(result, None)
-        await self._finished(conversation_id, handoff_id or "", outcome, agent_id)
+        await self._finished(conversation_id, handoff_id or "", "rolled_back", agent_id)
         return result
 
     # -- operator changes (forks, jumps, state writes, deletes) ---------------------------------
@@ -458,27 +472,24 @@ class ConversationEngine:
             await self._finished(cid, handoff.handoff_id, "returned_to_ai", pending.agent_id)
             return
         reason = f"no agent took the handoff ({handoff.outcome or handoff.status})"
-        # "continue with the AI" speaks the policy's own no-agent message; a callback is recorded and
-        # its line says what happens next. The bot says it: the customer reads it once.
+        # "continue with the AI" speaks the policy's own no-agent message; a callback promise is the desk's
         text = None if notice.kind == "ai" else notice.message
-        if notice.kind == "callback" and self.on_callback is not None:
-            text = await self.on_callback(handoff)
         async with self.locked(cid):
             result = await self.runtime.rollback(cid, reason=reason, notice=text)
         if self.metrics:
             self.metrics.rollbacks.inc()
-        ended = "callback" if notice.kind == "callback" else "rolled_back"
-        await self.publish(cid, HandoffStateEvent(handoff_id=handoff.handoff_id, state=ended))
+        told = text or self.runtime.context.policies.current().policy.handoff.no_agent_message
+        state = HandoffStateEvent(handoff_id=handoff.handoff_id, state="rolled_back", message=told)
+        await self.publish(cid, state)
         await self.publish_replies(result, None)
-        await self._finished(cid, handoff.handoff_id, ended, None)
+        await self._finished(cid, handoff.handoff_id, "rolled_back", None)
 
     async def on_notice(self, handoff: Handoff, notice: CustomerNotice) -> None:
-        """Queue policy: the wait ran out and the customer keeps their place; the widget's queue panel
-        shows position and wait from the same numbers (one source, never two differently rounded texts)."""
+        """Queue policy: tell the waiting customer their position."""
         state = HandoffStateEvent(
             handoff_id=handoff.handoff_id,
             state=handoff.status,
-            message=STILL_WAITING,
+            message=notice.message,
             queue_position=notice.queue_position,
             expected_wait_s=notice.expected_wait_s,
         )

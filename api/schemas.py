@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
-from desk.models import AgentId, AgentStatus, Handoff
+from desk.models import AgentId, AgentStatus, Handoff, NotificationPreferences, Schedule
 from graph.runtime_models import TurnReply
 from graph.state import HandoffRecord
 from graph.transcript import Turn
@@ -39,12 +39,6 @@ class CustomerProfile(_Body):
     )
     plan: str | None = Field(default=None, description="Subscription plan.", examples=["premium"])
     name: str | None = Field(default=None, max_length=200, description="Display name.", examples=["Dana"])
-    phone: str | None = Field(
-        default=None, max_length=40, description="For a callback (saves asking).", examples=["+4915112345"]
-    )
-    email: str | None = Field(
-        default=None, max_length=254, description="For a callback (saves asking).", examples=["dana@x.com"]
-    )
     id: str | None = Field(
         default=None,
         max_length=128,
@@ -185,9 +179,6 @@ class AgentCreate(_Body):
         examples=["agent-maria"],
     )
     name: str = Field(min_length=1, max_length=200, examples=["Maria"])
-    team: str = Field(
-        default="", max_length=64, description="Shown: 'Maria from our sales team'.", examples=["sales"]
-    )
     skills: dict[str, Annotated[float, Field(ge=0.0, le=1.0, strict=True)]] | list[str] = Field(
         default_factory=list,
         description="Skill -> proficiency 0-1, or a list (proficiency 1).",
@@ -195,6 +186,13 @@ class AgentCreate(_Body):
     )
     max_concurrent: JsonInt = Field(default=1, ge=1, le=50, examples=[2])
     status: AgentStatus = Field(default="offline", description="Initial status.", examples=["online"])
+    schedule: Schedule | None = Field(
+        default=None, description="Working hours; outside them the desk offers nothing. None: always."
+    )
+    auto_accept: bool = Field(default=False, description="Accept every offer at once.")
+    notifications: NotificationPreferences = Field(
+        default_factory=lambda: NotificationPreferences(), description="How the console alerts the agent."
+    )
 
 
 class AgentCreated(BaseModel):

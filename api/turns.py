@@ -18,6 +18,7 @@ from langchain_core.messages import HumanMessage
 from api.auth import SELF_DECLARED, Principal, forbidden
 from api.engine import ConversationEngine, TurnOutcome
 from api.errors import ApiError
+from api.handoff_admin import actor_of, admit_escalation, stamped
 from api.limits import RateLimiter, TurnGate
 from desk.models import Handoff
 from graph.actions import Close, Reply, ReturnToAI
@@ -65,7 +66,19 @@ class GotoTurn:
     bot: str
 
 
-TurnRequest = CustomerTurn | HumanTurn | ForkTurn | GotoTurn
+@dataclass(frozen=True)
+class EscalationTurn:
+    """Hand the conversation to a person from outside the graph (a CRM, a supervisor; admin).
+
+    ``escalation`` holds ``BatonRuntime.escalate``'s arguments (reason, target, urgency, trigger,
+    details); ``api/handoff_admin.py`` builds it from the API body.
+    """
+
+    conversation_id: str
+    escalation: Mapping[str, Any]
+
+
+TurnRequest = CustomerTurn | HumanTurn | ForkTurn | GotoTurn | EscalationTurn
 
 
 @dataclass
@@ -136,6 +149,9 @@ class TurnService:
             return await self._admit_customer(principal, request)
         if isinstance(request, HumanTurn):
             return await self._admit_human(principal, request)
+        if isinstance(request, EscalationTurn):
+            await admit_escalation(self, principal, request)
+            return Ticket(principal, request, request.conversation_id)
         if principal.role != "admin":
             what = "fork conversations" if isinstance(request, ForkTurn) else "move conversations to a bot"
             raise forbidden(what)
@@ -181,6 +197,10 @@ class TurnService:
                 assert ticket.agent_id is not None
                 result = await self._act(ticket.handoff, ticket.agent_id, request.action, tap)
                 return TurnOutcome(result=result, seq=0)
+            if isinstance(request, EscalationTurn):
+                actor = actor_of(ticket.principal)
+                escalation = stamped(request.escalation, actor)
+                return await engine.escalate(request.conversation_id, actor, escalation, tap=tap)
             if isinstance(request, GotoTurn):
                 return TurnOutcome(
                     result=await engine.goto(request.conversation_id, request.bot, tap=tap), seq=0

@@ -74,7 +74,6 @@ class HandoffStateEvent(_Event):
     to: str = ""
     agent_id: str | None = None
     message: str = Field(default="", description="What the customer is told (narration, notice).")
-    agent_name: str = Field(default="", description="The agent's display name (when one joined).")
     queue_position: int | None = None
     expected_wait_s: float | None = None
 
@@ -98,7 +97,27 @@ class OfferEvent(_Event):
         shown = handoff.model_dump(
             include={"conversation_id", "handoff_id", "priority", "urgency", "required_skills", "reason"}
         )
-        return cls(**shown, expires_at=expires_at, brief=handoff.brief, metadata=handoff.metadata)
+        return cls(**shown, expires_at=expires_at, brief=agent_brief(handoff), metadata=handoff.metadata)
+
+
+def agent_brief(handoff: Handoff) -> dict[str, Any]:
+    """The brief as agents see it: the graph's brief, seed 000's request fields, and the context notes
+    added from outside (``added``, each grounded by who added it instead of a turn)."""
+    request = handoff.model_dump(mode="json", include=set(SEED_FIELDS))
+    added = [n.model_dump(mode="json") for n in handoff.context_notes]
+    return {**handoff.brief, "request": request, "added": added}
+
+
+# Seed 000's handoff request fields, shown with the brief.
+SEED_FIELDS = (
+    "campaign_id",
+    "lead_id",
+    "trigger_source",
+    "trigger_confidence",
+    "ai_confidence",
+    "estimated_handle_time_min",
+    "created_by",
+)
 
 
 class TransferRequestEvent(_Event):

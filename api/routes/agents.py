@@ -1,4 +1,4 @@
-"""Human agents: registration (admin), status and heartbeats (the agent or the admin)."""
+"""Human agents: registration (admin), status, heartbeats and settings (the agent or the admin), assignment."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import uuid
 
 from fastapi import APIRouter, status
 
+from api import handoff_admin
 from api.auth import AGENT_PREFIX, Principal, forbidden, new_token, require_admin
-from api.deps import DeskDep, PrincipalDep, StoreDep
+from api.deps import DeskDep, PrincipalDep, StoreDep, TurnsDep
 from api.desk_events import remember_agent
-from api.errors import error_responses
+from api.errors import ApiError, error_responses
+from api.handoff_schemas import AgentSettings, AssignIn
 from api.schemas import AgentCreate, AgentCreated, Ok, StatusIn
-from desk.models import Agent, AgentSpec
+from desk.models import Agent, AgentSpec, Handoff
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"], responses=error_responses(401, 403, 422))
 
@@ -33,10 +35,12 @@ async def create_agent(
     spec = AgentSpec(
         id=agent_id,
         display_name=body.name,
-        team=body.team,
         skills=skills,
         max_concurrent=body.max_concurrent,
         status=body.status,
+        schedule=body.schedule,
+        auto_accept=body.auto_accept,
+        notifications=body.notifications,
     )
     await desk.register_agent(spec)
     await store.set_agent_profile(agent_id, spec.model_dump_json())
@@ -77,3 +81,35 @@ async def heartbeat(agent_id: str, principal: PrincipalDep, desk: DeskDep) -> Ok
     await desk.get_agent(agent_id)
     await desk.heartbeat(agent_id)
     return Ok()
+
+
+@router.patch("/{agent_id}", responses=error_responses(404, 413))
+async def configure(
+    agent_id: str, body: AgentSettings, principal: PrincipalDep, desk: DeskDep, store: StoreDep
+) -> Agent:
+    """Set the availability schedule, auto-accept and notification preferences (the agent or the admin).
+
+    Only the fields given change; ``"schedule": null`` means always available. Outside the schedule
+    the desk offers the agent nothing; with auto-accept an offer is accepted at once.
+    """
+    require_self_or_admin(principal, agent_id, f"configure agent {agent_id}")
+    given = body.model_dump(exclude_unset=True)
+    nulls = sorted(k for k, v in given.items() if v is None and k != "schedule")
+    if nulls or not given:
+        field = nulls[0] if nulls else "body"
+        message = f"{field} cannot be null" if nulls else "give at least one setting to change"
+        details = [{"field": field, "location": "body", "message": message}]
+        raise ApiError(422, "validation_error", message, details=details)
+    agent = await desk.configure_agent(agent_id, given)
+    await remember_agent(store, agent)  # a desk that loses its data gets the settings back
+    return agent
+
+
+@router.post("/{agent_id}/assign", responses=error_responses(404, 409, 413))
+async def assign(agent_id: str, body: AssignIn, principal: PrincipalDep, turns: TurnsDep) -> Handoff:
+    """Offer a waiting handoff to this agent now (admin); an auto-accept agent takes it at once.
+
+    Seed 000's assignment: the desk's rules hold (the agent is available, has the required skills
+    and a free slot, else 409); a handoff an agent already holds moves with a transfer (409 here).
+    """
+    return await handoff_admin.assign(turns, principal, agent_id, body.handoff_id)

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, status
 
+from api import handoff_admin
 from api.auth import Principal, forbidden
 from api.deps import DeskDep, PrincipalDep, RuntimeDep, TurnsDep
-from api.errors import error_responses
+from api.errors import ApiError, error_responses
+from api.handoff_admin import escalation_of
+from api.handoff_schemas import ContextIn, HandoffCreate, HandoffCreated, HandoffUpdate
 from api.schemas import CompleteIn, DeclineIn, HandoffDetail, ReplyIn, ReturnIn, TransferIn, TurnOut
-from api.turns import HumanTurn
+from api.turns import EscalationTurn, HumanTurn
+from api.ws_models import agent_brief
 from desk.base import Desk
 from desk.models import Handoff, HandoffStatus
 from graph.actions import Close, Reply, ReturnToAI
@@ -64,6 +68,27 @@ async def list_handoffs(
     return await desk.list(status=status, agent_id=principal.subject)
 
 
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(404, 409, 413))
+async def create_handoff(body: HandoffCreate, principal: PrincipalDep, turns: TurnsDep) -> HandoffCreated:
+    """Hand a conversation to a person from outside the graph: a CRM, a supervisor escalating (admin).
+
+    The conversation pauses at the human node exactly as when a rule hands off: the customer hears
+    the narration, the brief is built, the desk queues and offers it. 409 when the conversation has
+    not started or already waits for (or is with) a person; 422 for an unknown queue, agent or skill.
+    """
+    outcome = await turns.turn(principal, EscalationTurn(body.conversation_id, escalation_of(body)))
+    record = outcome.result.handoff
+    if record is None:  # pragma: no cover - an admitted escalation always hands off
+        raise ApiError(409, "not_handed_off", f"conversation {body.conversation_id} was not handed off")
+    handoff = await turns.engine.desk.get(record.id)
+    return HandoffCreated(
+        handoff=handoff,
+        narration=record.narration,
+        queue_position=outcome.queue_position,
+        expected_wait_s=outcome.expected_wait_s,
+    )
+
+
 @router.get("/{handoff_id}", responses=error_responses(404))
 async def get_handoff(
     handoff_id: str, principal: PrincipalDep, desk: DeskDep, runtime: RuntimeDep
@@ -74,7 +99,24 @@ async def get_handoff(
         transcript = (await runtime.get(handoff.conversation_id)).transcript
     except ConversationNotFound:
         transcript = []
-    return HandoffDetail(handoff=handoff, brief=handoff.brief, transcript=transcript)
+    return HandoffDetail(handoff=handoff, brief=agent_brief(handoff), transcript=transcript)
+
+
+@router.patch("/{handoff_id}", responses=error_responses(404, 409, 413))
+async def update_handoff(
+    handoff_id: str, body: HandoffUpdate, principal: PrincipalDep, turns: TurnsDep
+) -> Handoff:
+    """Change priority, urgency, skills, preferred agent, campaign, lead or handle time (admin).
+
+    A waiting handoff takes its new place in the queue at once; 409 once it has ended.
+    """
+    return await handoff_admin.update(turns, principal, handoff_id, body)
+
+
+@router.post("/{handoff_id}/context", responses=error_responses(404, 409, 413))
+async def add_context(handoff_id: str, body: ContextIn, principal: PrincipalDep, turns: TurnsDep) -> Handoff:
+    """Add facts or notes the agent sees in the brief, as "added by <you>" (admin, or the agent who has it)."""
+    return await handoff_admin.add_context(turns, principal, handoff_id, body)
 
 
 @router.post("/{handoff_id}/accept", responses=error_responses(404, 409))
