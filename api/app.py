@@ -38,11 +38,15 @@ from api.routes import (
     supervisor,
     ws,
 )
+from api.routes.analytics import router as analytics_router
+from api.routes.callbacks import router as callbacks_router
 from api.store import ApiStore, open_db
 from api.routes.voice import router as voice_router
 from api.turns import TurnService
+from api.waiting import WaitingService
 from api.webhooks import WebhookSender
 from desk.base import Desk
+from desk.callbacks import CallbackStore
 from desk.config import DeskConfig, load_config
 from desk.factory import make_desk
 from desk.models import CustomerNotice, Handoff
@@ -127,6 +131,10 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 metrics=metrics,
             )
             holder.append(engine)
+            callbacks = CallbackStore(db)
+            await callbacks.setup()
+            app.state.waiting = WaitingService(engine=engine, callbacks=callbacks)
+            engine.on_callback = app.state.waiting.on_no_agent
             limiter = RateLimiter(
                 settings.rate_limit_per_minute, redis, settings.redis_prefix, refused=metrics.rate_limited
             )
@@ -186,10 +194,12 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
     install_error_handlers(app)
     for module in (conversations, agents, handoffs, policies, experiments, ops, ws, policy_admin, pages):
         app.include_router(module.router)
+    app.include_router(analytics_router)  # per agent and per policy version
     app.include_router(voice_router)  # the voice channel: one more door to the turn service
     for module in (notes, customers, replies, supervisor):  # the agent console's own routes
         app.include_router(module.router)
     app.include_router(compat_router)
+    app.include_router(callbacks_router)
 
     _document_message_limit(app, settings.max_message_chars)
     app.add_middleware(RequestMetrics, metrics=metrics)

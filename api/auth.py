@@ -106,7 +106,7 @@ def require_conversation(principal: Principal, conversation_id: str, *, admin: b
 
 
 # Profile fields a customer may state about themselves; the rest can change routing.
-SELF_DECLARED = frozenset({"name"})
+SELF_DECLARED = frozenset({"name", "phone", "email"})  # the customer's own details; they route nothing
 
 
 def profile_signature(profile: dict[str, Any], secret: str) -> str:

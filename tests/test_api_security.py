@@ -85,6 +85,7 @@ def _token(w: World, who: str, owner: str) -> str | None:
     }[who]
 
 
+AGENTS_ADMIN = {"agent", "other_agent", "admin"}
 # (method, path template, body, owner conversation, principals allowed)
 MATRIX: list[tuple[str, str, object, str, set[str]]] = [
     ("GET", "/v1/conversations/{c1}", None, "c1", {"customer", "admin"}),
@@ -104,6 +105,15 @@ MATRIX: list[tuple[str, str, object, str, set[str]]] = [
     ("GET", "/v1/policies/real_estate", None, "c1", {"admin"}),
     ("POST", "/v1/policies/real_estate/explain", {"message": "sell my house"}, "c1", {"admin"}),
     ("GET", "/v1/analytics/handoffs", None, "c1", {"admin"}),
+    ("GET", "/v1/analytics/agents", None, "c1", {"admin"}),
+    ("GET", "/v1/analytics/policies", None, "c1", {"admin"}),
+    # waiting and callbacks: c2 waits for nobody (409 for those allowed), cb-none does not exist (404)
+    ("GET", "/v1/conversations/{c1}/queue", None, "c1", {"customer", "admin"}),
+    ("POST", "/v1/conversations/{c2}/queue/leave", None, "c2", {"customer", "admin"}),
+    ("POST", "/v1/conversations/{c2}/callback", {"contact": "+4915112345678"}, "c2", {"customer", "admin"}),
+    ("GET", "/v1/callbacks", None, "c1", {"agent", "other_agent", "admin"}),
+    ("POST", "/v1/callbacks/cb-none/take", None, "c1", {"agent", "other_agent"}),
+    ("POST", "/v1/callbacks/cb-none/complete", {"outcome": "no_answer"}, "c1", AGENTS_ADMIN),
     # experiments: the security policy declares none, so the admin's writes are 404s that change nothing
     ("GET", "/v1/experiments", None, "c1", {"admin"}),
     ("GET", "/v1/experiments/luxury_threshold", None, "c1", {"admin"}),

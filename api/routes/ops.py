@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import re
 import time
-from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,21 +13,16 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
+from api import analytics
+from api.analytics import Summary
 from api.auth import require_admin
 from api.deps import DeskDep, EngineDep, MetricsDep, PrincipalDep, RuntimeDep, StoreDep
 from api.errors import ApiError, error_responses
 from api.recovery import desk_intact
+from api.routes.callbacks import WaitingDep
 from graph.runtime import ConversationNotFound
 
 router = APIRouter(tags=["operations"])
-
-
-class Percentiles(BaseModel):
-    """p50/p95 of a duration in seconds (None without data)."""
-
-    p50: float | None = Field(default=None, examples=[4.2])
-    p95: float | None = Field(default=None, examples=[28.0])
-    count: int = Field(default=0, examples=[12])
 
 
 class Csat(BaseModel):
@@ -40,35 +33,19 @@ class Csat(BaseModel):
     distribution: dict[str, int] = Field(default_factory=dict, examples=[{"1": 0, "5": 7}])
 
 
-class HandoffAnalytics(BaseModel):
-    """Handoff statistics over ``[since, until)``."""
+class HandoffAnalytics(Summary):
+    """Handoff statistics over ``[since, until)``: counts are of handoffs, never of events."""
 
     since: datetime
     until: datetime
     conversations: int = Field(description="Conversations started.")
-    human_handoffs: int = Field(description="Handoffs to a person started by the graph.")
-    bot_handoffs: int = Field(description="Bot-to-bot handoffs.")
     handoff_rate: float | None = Field(description="Human handoffs / conversations.")
-    trigger_mix: dict[str, int] = Field(description="Human handoffs by trigger.")
-    time_to_assign_s: Percentiles = Field(description="Creation to first offer.")
-    time_to_accept_s: Percentiles = Field(description="Creation to acceptance.")
-    accepted: int
-    completed: int
-    returned_by_agent: int
-    rollbacks: int = Field(description="Handoffs no agent took, rolled back to the AI.")
-    completion_rate: float | None = Field(description="Completed / ended human handoffs.")
     csat: Csat
-
-
-def _pct(values: list[float]) -> Percentiles:
-    if not values:
-        return Percentiles()
-    ordered = sorted(values)
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))], 3)
-
-    return Percentiles(p50=at(0.5), p95=at(0.95), count=len(ordered))
+    callbacks: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Callbacks requested in the window: requested, by_status, by_reason, outcomes, "
+        "without_contact, median_time_to_done_s.",
+    )
 
 
 def _unix_time(name: str, value: datetime) -> float:
@@ -103,6 +80,20 @@ When = Annotated[
 ]
 
 
+def window(since: datetime | None, until: datetime | None) -> tuple[float, float]:
+    """``[since, until)`` as Unix times: until defaults to now, since to 1970.
+
+    Raises:
+        ApiError: 422 when either is out of the supported date range, or since is after until.
+    """
+    hi = _unix_time("until", until) if until else time.time() + 1
+    # No data is older than 1970; a window that ends earlier is empty, not inverted.
+    lo = _unix_time("since", since) if since else min(0.0, hi)
+    if lo > hi:
+        raise _bad_window("until", "until is before since")
+    return lo, hi
+
+
 def _bad_window(name: str, message: str) -> ApiError:
     detail = {"field": name, "location": "query", "message": message, "type": "value_error"}
     return ApiError(422, "validation_error", f"invalid request: {name}", details=[detail])
@@ -112,6 +103,7 @@ def _bad_window(name: str, message: str) -> ApiError:
 async def handoff_analytics(
     principal: PrincipalDep,
     store: StoreDep,
+    waiting: WaitingDep,
     since: Annotated[When | None, Query(description="Start of the window (a date is its midnight).")] = None,
     until: Annotated[When | None, Query(description="End of the window (default: now).")] = None,
 ) -> HandoffAnalytics:
@@ -122,54 +114,24 @@ async def handoff_analytics(
             after ``until``.
     """
     require_admin(principal, "read analytics")
-    hi = _unix_time("until", until) if until else time.time() + 1
-    # No data is older than 1970; a window that ends earlier is empty, not inverted.
-    lo = _unix_time("since", since) if since else min(0.0, hi)
-    if lo > hi:
-        raise _bad_window("until", "until is before since")
-    conversations = await store.count_conversations(lo, hi)
-    started = await store.handoffs(lo, hi)
-    human = [t for kind, t, _ in started if kind == "human"]
-    events = await store.desk_events(lo, hi)
-    created: dict[str, float] = {}
-    assign: list[float] = []
-    accept: list[float] = []
-    kinds: Counter[str] = Counter()
-    for ev in events:
-        kinds[ev["type"]] += 1
-        ts = datetime.fromisoformat(ev["ts"]).timestamp()
-        if ev["type"] == "handoff_created":
-            created[ev["handoff_id"]] = ts
-        elif ev["type"] == "handoff_offered" and ev["handoff_id"] in created:
-            assign.append(ts - created.pop(ev["handoff_id"]))
-        elif ev["type"] == "handoff_accepted":
-            accept.append(float(ev["time_to_accept_s"]))
-    returned = sum(1 for e in events if e["type"] == "handoff_returned_to_ai" and e.get("agent_id"))
-    rollbacks = kinds["handoff_expired"] + sum(
-        1 for e in events if e["type"] == "handoff_returned_to_ai" and not e.get("agent_id")
-    )
-    ended = kinds["handoff_completed"] + returned + rollbacks + kinds["handoff_cancelled"]
-    ratings = await store.csat(lo, hi)
+    lo, hi = window(since, until)
+    inputs = await analytics.load(store, lo, hi)
+    summary = analytics.summarize(inputs)
+    ratings = list(inputs.ratings.values())
     return HandoffAnalytics(
+        **summary.model_dump(),
         since=datetime.fromtimestamp(lo).astimezone(),
         until=datetime.fromtimestamp(hi).astimezone(),
-        conversations=conversations,
-        human_handoffs=len(human),
-        bot_handoffs=len(started) - len(human),
-        handoff_rate=round(len(human) / conversations, 4) if conversations else None,
-        trigger_mix=dict(Counter(human)),
-        time_to_assign_s=_pct(assign),
-        time_to_accept_s=_pct(accept),
-        accepted=kinds["handoff_accepted"],
-        completed=kinds["handoff_completed"],
-        returned_by_agent=returned,
-        rollbacks=rollbacks,
-        completion_rate=round(kinds["handoff_completed"] / ended, 4) if ended else None,
+        conversations=inputs.conversations,
+        handoff_rate=round(summary.human_handoffs / inputs.conversations, 4)
+        if inputs.conversations
+        else None,
         csat=Csat(
             average=round(sum(ratings) / len(ratings), 3) if ratings else None,
             count=len(ratings),
             distribution={str(r): ratings.count(r) for r in range(1, 6)},
         ),
+        callbacks=await waiting.callbacks.summary(lo, hi),
     )
 
 

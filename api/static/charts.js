@@ -111,6 +111,7 @@ const BatonCharts = (() => {
     const q = (a, b) => `/v1/analytics/handoffs?since=${encodeURIComponent(new Date(a).toISOString())}&until=${encodeURIComponent(new Date(b).toISOString())}`;
     const buckets = Array.from({ length: count }, (_, i) => [start + i * size, start + (i + 1) * size]);
     const [total, ...parts] = await Promise.all([q(start, end), ...buckets.map(([a, b]) => q(a, b))].map((p) => api("GET", p, auth.token)));
+    const figures = typeof BatonAnalytics === "undefined" ? [] : await BatonAnalytics.sections(total, auth, start, end);
     const labels = buckets.map(([a]) => fmtTime(a, size * count));
     const over = [
       { name: "to a person", values: parts.map((p) => p.human_handoffs), color: COLORS[0] },
@@ -143,6 +144,7 @@ const BatonCharts = (() => {
       card("Customer satisfaction", bars("CSAT ratings 1 to 5", ["1", "2", "3", "4", "5"], [
         { name: "ratings", values: [1, 2, 3, 4, 5].map((r) => total.csat.distribution[String(r)] || 0), color: COLORS[1] },
       ]), total.csat.count ? `${total.csat.count} ratings, average ${total.csat.average}` : "No ratings yet."),
+      ...figures,
       registerForm(auth));
   }
 

@@ -26,7 +26,17 @@
     yaml.value = policy.yaml;
     await update();
     await loadVersions();
+    document.dispatchEvent(new CustomEvent("baton:policy-signed-in", { detail: { token } }));
   }
+
+  // The experiment panel (policies-experiments.js) published a version: show it.
+  document.addEventListener("baton:policy-changed", async () => {
+    const policy = await api("GET", base(), token);
+    setPublished(policy.yaml, policy.version);
+    yaml.value = policy.yaml;
+    await update();
+    await loadVersions();
+  });
 
   function setPublished(text, version) {
     published = text;
@@ -130,6 +140,7 @@
       await update();
       await loadVersions();
       $("p-state").textContent = `Published version ${v.version}`;
+      document.dispatchEvent(new CustomEvent("baton:policy-published"));
     } catch (err) {
       $("p-error").textContent = `Not published: ${err.message}`;
       await update();
@@ -162,6 +173,7 @@
       await update();
       await loadVersions();
       $("p-state").textContent = `Rolled back: serving ${v.version}`;
+      document.dispatchEvent(new CustomEvent("baton:policy-published"));
     } catch (err) { $("p-error").textContent = err.message; }
   }
 
