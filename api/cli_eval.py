@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from evals.cases import CaseError, run_cases
@@ -35,7 +36,7 @@ SUPPORT_POLICY = Path(__file__).resolve().parent.parent / "policies" / "support.
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)  # messages quote user input
     return typer.Exit(code=2)
 
 

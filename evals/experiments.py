@@ -70,7 +70,7 @@ def resolve_arms(values: Sequence[str], default: Path) -> list[PolicyArm]:
         elif not variant:
             path_part, variant = str(last), path_part  # a bare name: a variant of the last policy
         base = check_policy_file(Path(path_part))
-        label = value if "#" in value or not variant else variant
+        label = variant or value
         if not variant:
             arms.append(PolicyArm(label, base, None, base.policy))
             continue
@@ -83,6 +83,8 @@ def resolve_arms(values: Sequence[str], default: Path) -> list[PolicyArm]:
         except KeyError as exc:
             raise ValueError(exc.args[0]) from exc
         arms.append(PolicyArm(label, base, variant, apply_variant(base.policy, chosen)))
+    if len({a.label for a in arms}) != len(arms):  # the same variant name in two files: say which
+        arms = [replace(arm, label=value) for arm, value in zip(arms, values, strict=True)]
     labels = [a.label for a in arms]
     if len(set(labels)) != len(labels):
         msg = f"each --policy must name a different arm, got {labels}"
@@ -157,19 +159,17 @@ async def compare_routes(
 
 
 def render_routes(console: Console, dataset: str, tallies: dict[str, RouteTally]) -> None:
-    """A table of the arms side by side, the first arm as the reference."""
-    table = Table(
-        "arm", "conversations", "to a person", "routed unlike the first", "top rules", title=dataset
+    """The arms side by side (the first is the reference), then how often each rule fires in each."""
+    labels = list(tallies)
+    table = Table("", *map(escape, labels), title=dataset)
+    table.add_row("conversations", *(str(t.n) for t in tallies.values()))
+    table.add_row("to a person", *(f"{t.to_human} ({t.human_rate:.0%})" for t in tallies.values()))
+    table.add_row("routed unlike the first", *(str(t.differs) for t in tallies.values()))
+    rules = sorted(
+        {r for t in tallies.values() for r in t.rules}, key=lambda r: -tallies[labels[0]].rules.get(r, 0)
     )
-    for label, tally in tallies.items():
-        top = ", ".join(f"{rule} {count}" for rule, count in list(tally.rules.items())[:3])
-        table.add_row(
-            escape(label),
-            str(tally.n),
-            f"{tally.to_human} ({tally.human_rate:.0%})",
-            str(tally.differs),
-            escape(top),
-        )
+    for rule in rules:
+        table.add_row(f"rule {escape(rule)}", *(str(t.rules.get(rule, 0)) for t in tallies.values()))
     console.print(table)
 
 

@@ -16,16 +16,18 @@ import hashlib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from policies.bounded_yaml import load
-from policies.limits import names, quote
+from policies.limits import MAX_NAME, names, quote
 from policies.models import Key, Name, Policy, Text, Trigger, Urgency, When
 
 MAX_VARIANTS = 10
+VariantName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$", max_length=MAX_NAME)]
+"""A variant's name: "A", "B", "lower_threshold" (the verdict reads "B is better on CSAT ...")."""
 SHARE_TOLERANCE = 1e-6
 ExperimentStatus = Literal["draft", "running", "stopped"]
 
@@ -63,7 +65,7 @@ class TargetOverride(_Frozen):
 class Variant(_Frozen):
     """One arm of an experiment: a share of the traffic and the overrides it applies."""
 
-    name: Name
+    name: VariantName
     share: float = Field(gt=0, le=1, description="Fraction of conversations that get this variant.")
     description: Text = ""
     rules: dict[Name, RuleOverride] = Field(default_factory=dict, max_length=100)

@@ -25,13 +25,13 @@ from policies.experiments import (
     Experiment,
     ExperimentPolicy,
     ExperimentStatus,
+    VariantName,
     experiment_of,
     promoted_text,
     with_status,
 )
 from policies.limits import MAX_NAME, NAME_PATTERN
 from policies.loader import PolicyError, parse_policy
-from policies.models import Name
 
 router = APIRouter(
     prefix="/v1/experiments", tags=["experiments"], responses=error_responses(401, 403, 404, 422)
@@ -84,7 +84,7 @@ class ActionIn(_Body):
 class PromoteIn(ActionIn):
     """The variant whose policy becomes the policy."""
 
-    variant: Name = Field(examples=["lower_threshold"])
+    variant: VariantName = Field(examples=["lower_threshold"])
 
 
 def _changes(experiment: Experiment, name: str) -> list[str]:
