@@ -155,10 +155,10 @@ def test_handoff_round_trip(browser: Any, server: UiServer) -> None:
     expect(offer.locator(".countdown")).to_have_text(re.compile(r"\d+s"))
     widget.reload()
     expect(widget.locator("body")).to_have_attribute("data-conn", "open")
-    expect(widget.locator("#w-queue")).to_contain_text("An agent is being connected")
+    expect(widget.locator("#w-queue")).to_contain_text("An agent is about to join")
 
     offer.get_by_role("button", name="Accept").click()
-    expect(widget.locator(".msg.system").last).to_contain_text("An agent has joined")
+    expect(widget.locator(".msg.system").last).to_have_text("Maria joined the chat.")
     expect(widget.locator("#w-queue")).to_be_hidden()
 
     # progressive disclosure: 5-second view visible, 30-second view opens, facts link to turns
@@ -177,14 +177,14 @@ def test_handoff_round_trip(browser: Any, server: UiServer) -> None:
     expect(widget.locator(".msg.agent .bubble").last).to_have_text(
         "Hi, I'm Maria. I can see you're selling 12 Elm Street."
     )
-    expect(widget.locator(".msg.agent .who").last).to_have_text("Agent")
-    expect(widget.locator("#w-with")).to_contain_text("one of our agents")
+    expect(widget.locator(".msg.agent .who").last).to_have_text("Maria")
+    expect(widget.locator("#w-with")).to_contain_text("chatting with Maria")
 
     # typing both ways
     widget.type("#w-input", "Gre")
     expect(console.locator("#c-typing")).to_contain_text("Customer is typing")
     console.type("#c-text", "On")
-    expect(widget.locator("#w-typing")).to_contain_text("Agent is typing")
+    expect(widget.locator("#w-typing")).to_contain_text("Maria is typing")
     console.fill("#c-text", "")
     widget.fill("#w-input", "")
     send_widget(widget, "Great, when can you visit?")
@@ -219,7 +219,7 @@ def test_handoff_round_trip(browser: Any, server: UiServer) -> None:
     said = ["Great, when can you visit?", "Hi, I'm Maria. I can see you're selling 12 Elm Street.", *missed]
     for text in said:
         expect(widget.get_by_text(text, exact=True)).to_have_count(1)
-    expect(widget.locator("#w-with")).to_contain_text("one of our agents")
+    expect(widget.locator("#w-with")).to_contain_text("chatting with Maria")
     console.reload()  # the conversation is still the agent's: the console's socket state says so
     expect(console.locator("body")).to_have_attribute("data-conn", "open")
     console.locator("#c-mine button").first.click()

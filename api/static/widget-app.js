@@ -1,18 +1,28 @@
-/* The customer chat widget: talks to the bot, narrates handoffs, follows the conversation live. */
+/* The customer chat widget: talks to the bot, narrates handoffs, follows the conversation live.
+ *
+ * The transcript is the conversation's event stream: a fresh chat follows it from now, a reload replays
+ * it from the start (?since=0), so greeting, messages and state lines ("Maria from our sales team joined
+ * the chat.") come back exactly as they were shown. The waiting panel lives in widget-queue.js. Other
+ * modules (a voice button) hook in through window.batonWidget: send(text), on(fn) for every event. */
 "use strict";
 
 (() => {
-  const { el, api, Stream, speakerName, fmtWait } = Baton;
+  const { el, api, Stream, speakerName } = Baton;
   const KEY = "baton.widget";
+  const GREETING = "Hi! How can we help today?";
   const $ = (id) => document.getElementById(id);
   const list = $("w-messages"), input = $("w-input"), form = $("w-form");
-  const typingLine = $("w-typing"), queueBox = $("w-queue"), csatBox = $("w-csat");
+  const typingLine = $("w-typing"), csatBox = $("w-csat"), confirmBox = $("w-confirm");
   const errorBox = $("w-error"), connLine = $("w-conn"), dot = $("w-dot"), withLine = $("w-with");
 
   let session = null;  // {cid, token}
   let stream = null;
   let pending = [];  // optimistic customer bubbles waiting for their customer_message event
   let typingTimer = null, lastTypingSent = 0, rated = false;
+  let mode = "bot";  // bot | waiting | agent | ended: who answers the customer now
+  let lastBot = "concierge_bot";  // the bot that spoke last (who answers once a person is gone)
+  const agentNames = {};  // agent id -> display name, from the "joined" state events
+  const listeners = [];
 
   const save = () => sessionStorage.setItem(KEY, JSON.stringify({ ...session, rated }));
   function load() {
@@ -21,8 +31,7 @@
 
   function scroll() { list.scrollTop = list.scrollHeight; }
 
-  function addMessage(role, speaker, text, extra) {
-    const who = role === "system" ? "" : speakerName(speaker, role);
+  function addMessage(role, who, text, extra) {
     const item = el("li", { class: `msg ${role} ${extra || ""}`.trim() },
       who ? el("div", { class: "who" }, who) : null,
       el("div", { class: "bubble" }, text));
@@ -36,24 +45,25 @@
     return [...list.querySelectorAll(".msg .bubble")].slice(-3).some((b) => b.textContent === text);
   }
 
-  function setWith(role, speaker) {
-    withLine.textContent = role === "agent" ? "You're chatting with one of our agents"
-      : `You're chatting with our ${speakerName(speaker, "bot").toLowerCase()}`;
+  function typing(text) {
+    clearTimeout(typingTimer);
+    typingLine.textContent = text || "";
   }
 
-  function showQueue(event) {
-    if (event.queue_position === null || event.queue_position === undefined) return;
-    const where = event.queue_position > 0 ? `You're number ${event.queue_position} in line` : "An agent is being connected";
-    const wait = event.expected_wait_s ? ` · expected wait ${fmtWait(event.expected_wait_s)}` : "";
-    queueBox.textContent = `${where}${wait}. Keep this window open; you can keep typing.`;
-    queueBox.classList.remove("hidden");
+  function setMode(next, name) {
+    mode = next;
+    if (next === "agent") withLine.textContent = name ? `You're chatting with ${name}` : "You're chatting with one of our agents";
+    else if (next === "waiting") withLine.textContent = "Waiting for an agent · our assistant is still here";
+    else if (next === "ended") withLine.textContent = "The agent has finished · our assistant is here if you need more";
+    if (next !== "bot") typing("");
+    document.body.dataset.mode = next;
   }
 
-  /** The state a (re)connection starts with: where the handoff stands now (it says nothing new). */
-  function syncState(event) {
-    if (["accepted", "active"].includes(event.state)) { queueBox.classList.add("hidden"); setWith("agent"); }
-    else if (["pending", "offered"].includes(event.state)) showQueue(event);
-    else queueBox.classList.add("hidden");
+  function setBot(speaker) {
+    lastBot = speaker || lastBot;
+    mode = "bot";
+    document.body.dataset.mode = "bot";
+    withLine.textContent = `You're chatting with our ${speakerName(lastBot, "bot").toLowerCase()}`;
   }
 
   function showCsat() {
@@ -74,43 +84,50 @@
     } catch (err) { errorBox.textContent = err.message; }
   }
 
+  /** Where the handoff stands (a live change, or the snapshot a connection starts with). */
+  function onState(event) {
+    if (event.agent_id && event.agent_name) agentNames[event.agent_id] = event.agent_name;
+    if (["accepted", "active"].includes(event.state)) setMode("agent", agentNames[event.agent_id]);
+    else if (["pending", "offered", "transferred"].includes(event.state)) setMode("waiting");
+    if (!event.snapshot && event.message && !recentlySaid(event.message)) addMessage("system", "", event.message);
+    BatonQueue.refresh();
+  }
+
   function onEvent(event) {
     switch (event.type) {
       case "customer_message": {
         const mine = pending.findIndex((p) => p.text === event.text);
         if (mine >= 0) { pending[mine].node.classList.remove("pending"); pending.splice(mine, 1); }
-        else addMessage("customer", "customer", event.text);
+        else addMessage("customer", "You", event.text);
         break;
       }
       case "bot_message":
-        addMessage(event.role === "system" ? "system" : "bot", event.speaker, event.text);
-        if (event.role !== "system") setWith("bot", event.speaker);
-        typingLine.textContent = "";
+        if (event.role === "system") break;  // never shown to customers (the server sends none)
+        addMessage("bot", speakerName(event.speaker, "bot"), event.text);
+        lastBot = event.speaker || lastBot;
+        if (mode === "bot" || mode === "ended") setBot(event.speaker);
+        typing("");
         break;
       case "agent_message":
-        addMessage("agent", "human_agent", event.text);
-        setWith("agent");
-        typingLine.textContent = "";
+        addMessage("agent", agentNames[event.agent_id] || "Agent", event.text);
+        setMode("agent", agentNames[event.agent_id]);
         break;
       case "handoff_state":
-        if (event.snapshot) { syncState(event); break; }
-        if (event.message && !recentlySaid(event.message)) addMessage("system", "system", event.message);
-        if (["accepted", "active"].includes(event.state)) { queueBox.classList.add("hidden"); setWith("agent"); }
-        else if (["pending", "offered"].includes(event.state)) showQueue(event);
-        else if (["rolled_back", "cancelled", "expired"].includes(event.state)) queueBox.classList.add("hidden");
+        if (event.kind === "bot") break;  // a bot-to-bot handoff: the bots' own lines say it
+        onState(event);
         break;
       case "handoff_complete":
-        queueBox.classList.add("hidden");
-        if (event.outcome !== "completed") {  // back with a bot: the bot's own message named it already
-          const last = [...list.querySelectorAll(".msg.bot .who")].at(-1);
-          withLine.textContent = `You're back with our ${last ? last.textContent.toLowerCase() : "assistant"}`;
+        if (event.outcome === "completed") { setMode("ended"); showCsat(); }
+        else {
+          setBot(lastBot);
+          withLine.textContent = `You're back with our ${speakerName(lastBot, "bot").toLowerCase()}`;
+          if (event.outcome === "returned_to_ai") showCsat();
         }
-        showCsat();
+        BatonQueue.refresh();
         break;
       case "typing":
-        if (event.role === "customer") break;
-        typingLine.textContent = `${event.role === "agent" ? "Agent" : "Assistant"} is typing…`;
-        clearTimeout(typingTimer);
+        if (event.role === "customer" || (event.role !== "agent" && mode !== "bot")) break;
+        typing(`${event.role === "agent" ? agentNames[event.agent_id] || "Agent" : "Assistant"} is typing…`);
         typingTimer = setTimeout(() => { typingLine.textContent = ""; }, 4000);
         break;
       case "error":
@@ -119,6 +136,7 @@
       default:
         break;
     }
+    for (const fn of listeners) fn(event);
   }
 
   function onStatus(status) {
@@ -134,15 +152,13 @@
     window.batonWidget.stream = stream;
   }
 
+  /** A reload: the whole history again, from the stream's first event. */
   async function resume(saved) {
     session = { cid: saved.cid, token: saved.token }; rated = Boolean(saved.rated);
-    const view = await api("GET", `/v1/conversations/${session.cid}`, session.token);
-    for (const turn of view.transcript) addMessage(turn.role, turn.speaker, turn.text);
-    const last = [...view.transcript].reverse().find((t) => t.role === "bot" || t.role === "agent");
-    if (view.status === "human" || view.agent_id) setWith("agent");
-    else if (last) setWith(last.role, last.speaker);
+    const view = await api("GET", `/v1/conversations/${session.cid}`, session.token);  // 404: start over
+    greet();
     if (view.status === "closed") showCsat();
-    follow(view.seq);
+    follow(0);
   }
 
   async function start() {
@@ -159,9 +175,9 @@
         return await api("POST", `/v1/conversations/${session.cid}/messages`, session.token, { text });
       } catch (err) {
         if (err.status !== 503 || attempt >= 5) throw err;
-        typingLine.textContent = "We're busy; sending again in a moment…";
+        typing("We're busy; sending again in a moment…");
         await new Promise((r) => setTimeout(r, Math.max(1, err.retryAfter) * 1000));
-        typingLine.textContent = "Assistant is typing…";
+        typing("Assistant is typing…");
       }
     }
   }
@@ -169,20 +185,34 @@
   async function send(text) {
     errorBox.textContent = "";
     if (!session) await start();
-    const node = addMessage("customer", "customer", text, "pending");
+    const node = addMessage("customer", "You", text, "pending");
     pending.push({ text, node });
-    typingLine.textContent = "Assistant is typing…";
+    if (mode === "bot" || mode === "ended") typing("Assistant is typing…");  // nobody types for a queue
     try {
       const out = await postTurn(text);
       // The socket delivers the turn; if it is down, reconnecting with ?since= fetches what it missed.
       if (stream && stream.seq < out.seq && !stream.ws) stream._connectSoon(0);
-      if (out.handoff && out.handoff.kind === "human") showQueue(out.handoff);
+      if (out.handoff && out.handoff.kind === "human") { setMode("waiting"); BatonQueue.refresh(); }
     } catch (err) {
       node.classList.add("failed");
       errorBox.textContent = `Not sent: ${err.message}`;
       pending = pending.filter((p) => p.node !== node);
-      typingLine.textContent = "";
+    } finally {
+      if (typingLine.textContent === "Assistant is typing…") typing("");  // the run is over either way
     }
+  }
+
+  function reset() {
+    sessionStorage.removeItem(KEY);
+    if (stream) stream.stop();
+    stream = null; session = null; pending = []; rated = false;
+    list.replaceChildren(); csatBox.classList.add("hidden"); confirmBox.classList.add("hidden");
+    BatonQueue.reset();
+    setBot("concierge_bot");
+    Object.keys(agentNames).forEach((k) => delete agentNames[k]);
+    typing("");
+    greet();
+    input.focus();
   }
 
   form.addEventListener("submit", (e) => {
@@ -197,25 +227,42 @@
     const now = Date.now();
     if (stream && now - lastTypingSent > 2000) { lastTypingSent = now; stream.send({ type: "typing" }); }
   });
-  $("w-new").addEventListener("click", () => {
-    sessionStorage.removeItem(KEY);
-    if (stream) stream.stop();
-    stream = null; session = null; pending = []; rated = false;
-    list.replaceChildren(); queueBox.classList.add("hidden"); csatBox.classList.add("hidden");
-    setWith("bot", "concierge_bot");
-    greet();
-    input.focus();
+  // "New chat" while waiting would leave an agent an offer from an abandoned chat: ask, then withdraw.
+  $("w-new").addEventListener("click", async () => {
+    const state = session ? (await BatonQueue.refresh()).state : "none";
+    if (!["waiting", "offered"].includes(state)) { reset(); return; }
+    confirmBox.classList.remove("hidden");
+    $("w-confirm-yes").focus();
   });
+  $("w-confirm-yes").addEventListener("click", async () => {
+    await BatonQueue.leave();
+    reset();
+  });
+  $("w-confirm-no").addEventListener("click", () => { confirmBox.classList.add("hidden"); input.focus(); });
 
   function greet() {
-    addMessage("bot", "concierge_bot", "Hi! How can we help today?", "greeting");
+    addMessage("bot", speakerName("concierge_bot", "bot"), GREETING, "greeting");
   }
 
-  window.batonWidget = { stream: null, session: () => session };
+  window.batonWidget = {
+    stream: null,
+    session: () => session,
+    send,
+    on: (fn) => { listeners.push(fn); },
+  };
+  BatonQueue.attach({
+    session: () => session,
+    onState: (status) => {
+      if (["waiting", "offered"].includes(status.state)) setMode("waiting");
+      else if (status.state === "with_agent") setMode("agent", status.agent_name);
+      else if (mode === "waiting") setBot(lastBot);
+    },
+  });
   const saved = load();
   if (saved && saved.cid && saved.token) {
     resume(saved).catch((err) => {
       sessionStorage.removeItem(KEY); session = null;
+      list.replaceChildren();
       errorBox.textContent = `Could not resume the conversation (${err.message}); starting a new one.`;
       greet();
     });
