@@ -28,6 +28,7 @@ from api.deps import PrincipalDep, RuntimeDep, SettingsDep
 from api.errors import ApiError, error_responses, policy_issues
 from graph.policy_store import PolicyStore, check_policy_text
 from graph.runtime import BatonRuntime
+from graph.turn_times import conversation_times
 from policies.limits import MAX_BYTES, MAX_NAME, NAME_PATTERN
 from policies.loader import LoadedPolicy, PolicyError, policy_version
 
@@ -262,14 +263,17 @@ async def explain_draft(
     store = serving_store(runtime, name)
     loaded = _check(body.yaml, store) if body.yaml else store.current()
     turns = list(body.history)
+    times = None
     if body.conversation_id:
         view = await runtime.get(body.conversation_id)
+        snap = await runtime.snapshot(body.conversation_id)  # its turn stamps: the time-based fields
+        times = conversation_times(snap.values, runtime.context.clock())
         turns = [t.text for t in view.transcript if t.role == "customer"] + turns
     if body.message:
         turns.append(body.message)
     if not turns:
         raise ApiError(422, "validation_error", "give a message or a conversation with customer turns")
-    return await explain_policy(loaded, turns)
+    return await explain_policy(loaded, turns, times)
 
 
 @router.post(

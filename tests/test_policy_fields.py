@@ -263,3 +263,25 @@ async def test_the_editor_check_returns_warnings_beside_ok(tmp_path: Path) -> No
     assert (
         warning["line"] == draft.splitlines().index("    when: {field: lead_score, op: '>', value: 10}") + 1
     )
+
+
+async def test_explaining_a_live_conversation_reads_its_turn_stamps(tmp_path: Path) -> None:
+    policy = tmp_path / "support.yaml"
+    policy.write_text((POLICIES / "support.yaml").read_text().replace("rules:\n", "rules:\n" + TIME_RULE, 1))
+    app = create_app(api_settings(tmp_path, policy=policy))
+    clock = FakeClock()
+    async with app.router.lifespan_context(app):
+        app.state.runtime.context.clock = clock
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as http:
+            api = Api("http://test", http)
+            cid, token = await api.conversation()
+            await api.say(cid, token, "Where is my order? It was supposed to come on Monday.")
+            clock.advance(12)
+            body = {"conversation_id": cid, "message": "Any news about the delivery?"}
+            r = await http.post("/v1/policies/support/draft/explain", json=body, headers=Api.auth(ADMIN))
+    assert r.status_code == 200, r.text
+    explained = r.json()
+    assert explained["fired"] == "too_long_without_resolution"
+    assert explained["times"]["unresolved_minutes"] == 12.0
+    assert explained["times"]["elapsed_minutes"] == 12.0
