@@ -346,6 +346,8 @@ class ConversationEngine:
             await self._graph_waiting(cid)
             await self.desk.complete(handoff.handoff_id, agent_id, notes=note)
             result = await self.runtime.resume(cid, Close(note=note, text=text, agent_id=agent_id), tap=tap)
+        if text:  # a closing line the customer reads is an agent's reply too
+            await analytics.record_reply(self.store, handoff.handoff_id, agent_id)
         await self.publish_replies(result, agent_id, handoff.handoff_id)
         await self._finished(cid, handoff.handoff_id, "completed", agent_id)
         return result
