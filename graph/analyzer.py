@@ -123,7 +123,8 @@ class OfflineAnalyzer:
         """
         if not customer_turns:
             return Signals()
-        turns = [self.features(t) for t in customer_turns]
+        turns = [self.features(t) for t in customer_turns[:-1]]
+        turns.append(read_cues(customer_turns[-1], with_turn=self._intents is not None))
         last = len(turns) - 1
         latest = turns[-1]
         start = since if since < len(turns) else last

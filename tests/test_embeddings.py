@@ -63,3 +63,42 @@ def test_chroma_embedding_function(embedder: MiniLMEmbedder) -> None:
     rebuilt = MiniLMEmbeddingFunction.build_from_config(fn.get_config())
     assert MiniLMEmbeddingFunction.name() == rebuilt.name()
     assert not fn.is_legacy()
+
+
+def test_cached_vector_equals_a_fresh_one() -> None:
+    cached = MiniLMEmbedder()
+    fresh = MiniLMEmbedder(cache_size=0)
+    texts = ["Yes.", "I want to fly to Seattle on March 3rd", "Yes.", "my card is still not working"]
+    first = cached.embed(texts)  # fills the cache (the repeated "Yes." is run once)
+    again = cached.embed(list(reversed(texts)))  # all hits now
+    alone = np.stack([fresh.embed([t])[0] for t in texts])
+    np.testing.assert_allclose(first, alone, atol=1e-5)
+    np.testing.assert_allclose(again[::-1], alone, atol=1e-5)
+
+
+def test_cache_key_is_what_the_uncased_model_reads() -> None:
+    embedder = MiniLMEmbedder()
+    a = embedder.embed_one("Book a table  for TWO")
+    assert embedder.embed_one("book a table for two") is a  # same tokens, one entry
+    assert embedder.embed_one("book a table for two?") is not a  # the "?" is a token
+    fresh = MiniLMEmbedder(cache_size=0)
+    np.testing.assert_allclose(a, fresh.embed_one("book a table for two"), atol=1e-5)
+
+
+def test_long_texts_are_not_cached() -> None:
+    embedder = MiniLMEmbedder(cache_max_chars=10)
+    first = embedder.embed_one("a text longer than ten characters")
+    assert embedder.embed_one("a text longer than ten characters") is not first
+
+
+def test_runs_are_cut_where_they_pay() -> None:
+    from graph.embeddings import RUN_COST_TOKENS, _groups
+
+    # Short clauses share a run; a long text next to one short one gets its own run.
+    assert _groups([5, 6, 7], 16) == [slice(0, 3)]
+    assert _groups([3, 3 * RUN_COST_TOKENS], 16) == [slice(0, 1), slice(1, 2)]
+    # Every row is in exactly one run, and no run is longer than allowed.
+    cuts = _groups(list(range(1, 41)), 4)
+    assert [i for s in cuts for i in range(s.start, s.stop)] == list(range(40))
+    assert max(s.stop - s.start for s in cuts) <= 4
+    assert _groups([], 16) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from graph.language.cues import Cue, TurnCues, cue_texts, read_cues, sentiment_score
@@ -211,3 +212,19 @@ def test_talk_about_selling_is_no_legal_matter_and_no_financing(text: str) -> No
 def test_a_legal_matter_or_financing_said_in_few_words_still_counts() -> None:
     assert read_cues("There's a lien on the title").find("legal", "high")
     assert read_cues("We're pre-approved").find("financing", "ready")
+
+
+def test_the_turn_embedded_with_its_clauses_reads_the_same_and_feeds_the_intent_classifier() -> None:
+    from graph.embeddings import get_embedder
+    from graph.language.cues import _read
+
+    text = "The app keeps crashing on Birch Court Road, and honestly I need someone to call me back today."
+    alone = _read(text)
+    together = _read(text, with_turn=True)
+    assert together == alone
+    embedder = get_embedder()
+    key = embedder._key(text)
+    assert key is not None
+    assert key in embedder._cache  # the classifier's embed_one finds it
+    fresh = type(embedder)(cache_size=0)
+    np.testing.assert_allclose(embedder.embed_one(text), fresh.embed_one(text), atol=1e-5)

@@ -197,12 +197,16 @@ def warm() -> None:
 _END_PUNCT = ".!?…;:, "
 
 
-def _embed(texts: list[str], whole: str) -> FloatArray:
+def _embed(texts: list[str], whole: str, *, with_turn: bool) -> FloatArray:
     embedder = get_embedder()
     if len(texts) == 1 and texts[0].rstrip(_END_PUNCT) == whole.rstrip(_END_PUNCT):
-        # The usual one-clause turn with no name masked: the intent classifier already embedded the
-        # turn (a clause only loses its final punctuation), so reuse it: one model run, not two.
+        # The usual one-clause turn with no name masked: the clause is the turn (it only loses its final
+        # punctuation), so the turn's vector serves both the cues and the intent classifier.
         return embedder.embed_one(whole)[None, :]
+    if with_turn:
+        # The intent classifier embeds the whole turn next: embedding it with the clauses costs one
+        # model run instead of two, and the embedder's cache hands it the vector.
+        return embedder.embed([*texts, whole])[: len(texts)]
     return embedder.embed(texts)
 
 
@@ -340,7 +344,7 @@ def _sentiment(doc: Doc, parts: list[Clause], found: dict[int, str]) -> tuple[fl
     return score, Cue("sentiment", "negative", worst.text, worst.start, worst.end, score=round(score, 3))
 
 
-def _read(text: str) -> TurnCues:
+def _read(text: str, with_turn: bool = False) -> TurnCues:
     doc = shared_pipeline().parse(text)
     found = names(doc)
     parts = _chosen(clauses(doc))
@@ -350,7 +354,8 @@ def _read(text: str) -> TurnCues:
     cores = {i: c.core_text(found) for i, c in enumerate(parts) if _asks_for_a_person(c, found)}
     core_texts = {i: t for i, t in cores.items() if t}
     texts = [c.masked_text(found) for c in parts] + [p.text for p in open_phrases] + list(core_texts.values())
-    vectors = _embed(texts, text.strip()) if texts else np.zeros((0, bank.vectors.shape[1]), np.float32)
+    empty = np.zeros((0, bank.vectors.shape[1]), np.float32)
+    vectors = _embed(texts, text.strip(), with_turn=with_turn) if texts else empty
     sims = vectors @ bank.vectors.T
     first_core = len(parts) + len(open_phrases)
     core_rows = {i: sims[first_core + n] for n, i in enumerate(core_texts)}
@@ -402,9 +407,13 @@ def mentions_a_person(text: str) -> bool:
     return any(_anchors("human_request", c, found) for c in clauses(doc))
 
 
-def read_cues(text: str) -> TurnCues:
-    """The cues of one customer turn, read on first sight and cached by a digest of the text."""
-    return _cache.get_or_compute(text, _read)
+def read_cues(text: str, *, with_turn: bool = False) -> TurnCues:
+    """The cues of one customer turn, read on first sight and cached by a digest of the text.
+
+    ``with_turn``: the whole turn's embedding is wanted next (the router's intent classifier), so it is
+    computed in the same model run as the clauses' and left in the embedder's cache.
+    """
+    return _cache.get_or_compute(text, lambda t: _read(t, with_turn))
 
 
 def sentiment_score(text: str) -> float:
