@@ -7,16 +7,20 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import redis.asyncio as aioredis
 import yaml
 from websockets.asyncio.client import ClientConnection
 
 from api.app import create_app
 from api.customer_lines import LEFT_QUEUE, STILL_WAITING, callback_promise
 from desk.config import DeskConfig
+from tests.conftest import REDIS_URL, service_missing
 from tests.test_api_support import ADMIN, DISTRESS, SELL, Api, api_settings, next_event, serve_in_thread
 
 POLICIES = Path(__file__).resolve().parent.parent / "policies"
@@ -25,6 +29,21 @@ INTERNAL = ("rolled back", "human_agent", "no agent took", "expired", "heartbeat
 SKILLS = {"real_estate": 0.9, "empathy": 0.8, "legal": 0.7, "luxury": 0.6}
 # Slow desk defaults: whatever happens sooner was decided by the routing policy.
 SLOW_DESK = DeskConfig(expires_after_s=300, accept_timeout_s=30, no_agent_policy="ai")
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def desk_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The in-process desk, or the Redis desk (and Redis event streams) under a fresh key prefix."""
+    if request.param == "memory":
+        return {}
+    redis = aioredis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        await redis.ping()
+    except (OSError, aioredis.RedisError) as exc:
+        service_missing("Redis", str(exc))
+    finally:
+        await redis.aclose()
+    return {"redis_url": REDIS_URL, "redis_prefix": f"baton-test-{uuid.uuid4().hex[:8]}:"}
 
 
 def policy_file(tmp_path: Path, handoff: dict[str, Any], rule: dict[str, Any] | None = None) -> Path:
@@ -91,9 +110,11 @@ async def register(api: Api, agent_id: str, name: str, team: str, status: str = 
     return str(r.json()["agent_token"])
 
 
-async def test_policy_callback_beats_the_desk_and_becomes_work_with_an_outcome(tmp_path: Path) -> None:
+async def test_policy_callback_beats_the_desk_and_becomes_work_with_an_outcome(
+    tmp_path: Path, desk_settings: dict[str, Any]
+) -> None:
     policy = policy_file(tmp_path, {"no_agent": "callback", "no_agent_after_s": 1})
-    app = create_app(api_settings(tmp_path, policy=policy), desk_config=SLOW_DESK)
+    app = create_app(api_settings(tmp_path, policy=policy, **desk_settings), desk_config=SLOW_DESK)
     with serve_in_thread(app) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             api = Api(url, http)
@@ -151,11 +172,13 @@ async def test_policy_callback_beats_the_desk_and_becomes_work_with_an_outcome(t
             assert after["status"] == "bot"
 
 
-async def test_a_rules_queue_choice_beats_the_policys_and_the_customer_can_leave(tmp_path: Path) -> None:
+async def test_a_rules_queue_choice_beats_the_policys_and_the_customer_can_leave(
+    tmp_path: Path, desk_settings: dict[str, Any]
+) -> None:
     policy = policy_file(
         tmp_path, {"no_agent": "callback"}, rule={"no_agent": "queue", "no_agent_after_s": 1}
     )
-    app = create_app(api_settings(tmp_path, policy=policy), desk_config=SLOW_DESK)
+    app = create_app(api_settings(tmp_path, policy=policy, **desk_settings), desk_config=SLOW_DESK)
     with serve_in_thread(app) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             api = Api(url, http)
