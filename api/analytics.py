@@ -115,6 +115,8 @@ class Inputs:
     """agent id -> display name."""
     first_seen: float | None = None
     """Earliest handoff or conversation in the data (the start of an open window)."""
+    read: dict[str, Trail] | None = field(default=None, repr=False)
+    """The trails, once ``trails()`` has read them."""
 
     def only(self, handoffs: Iterable[StartedHandoff]) -> Inputs:
         """The same window restricted to ``handoffs`` (a group: a policy version, a variant)."""
@@ -131,6 +133,7 @@ class Inputs:
             ratings={k: v for k, v in self.ratings.items() if k in cids},
             names=self.names,
             first_seen=self.first_seen,
+            read=None if self.read is None else {k: v for k, v in self.read.items() if k in ids},
         )
 
 
@@ -260,9 +263,11 @@ class Summary(BaseModel):
 
 
 def trails(inputs: Inputs) -> dict[str, Trail]:
-    """Every human handoff's trail (desk events of handoffs only the desk knows count too)."""
-    ids = {h.id for h in inputs.handoffs if h.kind == "human"} | {k for k in inputs.trails if k}
-    return {hid: read_trail(inputs.trails.get(hid, [])) for hid in sorted(ids)}
+    """Every human handoff's trail (desk events of handoffs only the desk knows count too), read once."""
+    if inputs.read is None:
+        ids = {h.id for h in inputs.handoffs if h.kind == "human"} | {k for k in inputs.trails if k}
+        inputs.read = {hid: read_trail(inputs.trails.get(hid, [])) for hid in sorted(ids)}
+    return inputs.read
 
 
 def summarize(inputs: Inputs) -> Summary:
@@ -332,12 +337,14 @@ def agent_performance(inputs: Inputs) -> list[AgentPerformance]:
     for hid, events in inputs.trails.items():
         if events and hid not in cid:
             cid[hid] = str(events[0].get("conversation_id") or "")
-    agents: set[str] = set()
-    for t in read.values():
-        agents |= set(t.offers) | set(t.accepted_by) | {a for a, _ in t.segments}
+    worked: dict[str, dict[str, Trail]] = defaultdict(
+        dict
+    )  # agent -> the handoffs offered to or taken by them
+    for hid, t in read.items():
+        for agent in {*t.offers, *t.accepted_by}:
+            worked[agent][hid] = t
     out = []
-    for agent in agents:
-        mine = {hid: t for hid, t in read.items() if agent in t.offers or agent in t.accepted_by}
+    for agent, mine in worked.items():
         offers = sum(t.offers[agent] for t in mine.values())
         accepted = sum(1 for t in mine.values() if agent in t.accepted_by)
         completed = [hid for hid, t in mine.items() if t.ended == "completed" and t.ended_by == agent]
