@@ -66,6 +66,8 @@ class PolicyStore:
                         self._current = check_policy_file(self.path, nodes=self.nodes)
                         self.last_error = None
                         log.info("reloaded policy %s (version %s)", self.path, self._current.version)
+                        for warning in self._current.warnings:  # valid, but probably not what was meant
+                            log.warning("policy %s", warning.render(str(self.path)))
                     except PolicyError as exc:
                         self.last_error = exc
                         log.error("rejected policy edit, still serving %s:\n%s", self._current.version, exc)
