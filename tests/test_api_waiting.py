@@ -305,3 +305,23 @@ async def test_the_bot_does_not_ask_again_what_was_answered_while_queued(tmp_pat
             assert all(question not in text for text in after)
             view = (await http.get(f"/v1/conversations/{cid}", headers=api.auth(ADMIN))).json()
             assert view["status"] == "bot"
+
+
+async def test_carrying_on_with_the_ai_says_the_policys_line_once(tmp_path: Path) -> None:
+    policy = policy_file(tmp_path, {"no_agent": "ai", "no_agent_after_s": 1})
+    app = create_app(
+        api_settings(tmp_path, policy=policy),
+        desk_config=SLOW_DESK.model_copy(update={"no_agent_policy": "callback"}),
+    )
+    with serve_in_thread(app) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            api = Api(url, http)
+            cid, token = await api.conversation()
+            async with api.ws(f"/v1/conversations/{cid}/ws", token) as ws:
+                await hand_off(api, cid, token)
+                await until_state(ws, "rolled_back")
+                assert (await next_event(ws, "handoff_complete"))["outcome"] == "rolled_back"
+            said = await history(api, cid, token)
+            assert_customer_safe(said)
+            line = yaml.safe_load(policy.read_text())["handoff"]["no_agent_message"]
+            assert sum(line in t for t in lines(said)) == 1  # the state change is told once
