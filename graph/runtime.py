@@ -167,7 +167,9 @@ class BatonRuntime:
             payload,
             config,
             context=self.context,
-            durability="sync",
+            # "sync" (default) keeps a checkpoint per step for time travel; "exit" writes one per run
+            # before the turn is answered (settings.checkpoint_durability, benchmarks/README.md).
+            durability=self.context.settings.checkpoint_durability,
             stream_mode=modes if tap else "values",
         ):
             if tap is not None:
