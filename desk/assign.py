@@ -5,8 +5,8 @@ Scoring follows the reference router (section 2.2) with the weights of ``DeskCon
 * skill: mean proficiency over the skills the handoff asks for now (required, plus optional ones
   until ``relax_after_s``; after that optional skills still count, with 0 for an agent who lacks
   them, so holders of optional skills rank higher but non-holders stay eligible). No skills asked = 1.
-* performance: ``0.75 * ref + 0.25 * acceptance_rate`` where ``ref = rating/5``, averaged with
-  ``max(0, 1 - aht_minutes/30)`` when the handle time is known (the reference formula).
+* performance: the reference formula, ``rating/5`` averaged with ``max(0, 1 - aht_minutes/30)`` when
+  the handle time is known; ``DeskConfig.acceptance_share`` (default 0) blends in the acceptance rate.
 * availability: candidates are online with a fresh heartbeat, so this measures how long they stay:
   ``min(1, seconds_left_in_slot / availability_horizon_s)``; 1 without a schedule.
 * load: ``1 - (active + offered) / max_concurrent``.
@@ -121,21 +121,22 @@ def _eligible(agent: Agent, handoff: Handoff, needed: list[str], now: datetime, 
     return is_available(agent, now, config)
 
 
-def performance_score(agent: Agent) -> float:
-    """Reference performance score (rating and handle time) blended with the acceptance rate."""
+def performance_score(agent: Agent, acceptance_share: float = 0.0) -> float:
+    """Seed 000's performance score: rating / 5, averaged with ``max(0, 1 - aht_minutes / 30)`` when the
+    handle time is known; ``acceptance_share`` of it may go to the acceptance rate (0 by default)."""
     perf = agent.performance
     ref = perf.avg_rating / 5.0
     if perf.avg_handle_time_s > 0:
         time_score = max(0.0, 1.0 - (perf.avg_handle_time_s / 60.0) / 30.0)
         ref = (ref + time_score) / 2.0
-    return 0.75 * ref + 0.25 * perf.acceptance_rate
+    return (1.0 - acceptance_share) * ref + acceptance_share * perf.acceptance_rate
 
 
 def score_agent(agent: Agent, handoff: Handoff, now: datetime, config: DeskConfig) -> Scored:
     """Score ``agent`` for ``handoff`` (see the module docstring for the formula)."""
     asked = list(dict.fromkeys([*handoff.required_skills, *handoff.optional_skills]))
     skill = sum(agent.skills.get(s, 0.0) for s in asked) / len(asked) if asked else 1.0
-    performance = performance_score(agent)
+    performance = performance_score(agent, config.acceptance_share)
     remaining = slot_remaining_s(agent.schedule, now)
     availability = 1.0 if remaining is None else min(1.0, remaining / config.availability_horizon_s)
     load = max(0.0, 1.0 - agent.load / agent.max_concurrent)

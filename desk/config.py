@@ -51,6 +51,12 @@ class DeskConfig(BaseModel):
     no_agent_policy: NoAgentPolicy = "ai"
     auto_start_on_accept: bool = Field(default=False, description="accept() also moves to active.")
     availability_horizon_s: float = Field(default=1800.0, gt=0, description="Slot time that scores 1.")
+    acceptance_share: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of the performance sub-score given to the acceptance rate (0: seed 000's formula).",
+    )
     default_handle_time_s: float = Field(default=300.0, gt=0, description="Wait estimate fallback.")
 
 

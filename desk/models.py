@@ -55,6 +55,14 @@ AgentId = Annotated[
 """The one rule for agent ids: each is a URL path segment (``/v1/agents/{id}``) and a Redis key part."""
 
 
+def _not_a_number(value: Any) -> Any:
+    """Times and dates are written as ISO text ("09:00", "2026-12-24"); pydantic would read 0 as one."""
+    if isinstance(value, int | float):
+        msg = f"write it as ISO text, not the number {value!r}"
+        raise ValueError(msg)  # pydantic turns a ValueError into a 422 naming the field
+    return value
+
+
 class TimeSlot(BaseModel):
     """A working slot in the agent's local time; ``end <= start`` means the slot crosses midnight."""
 
@@ -62,6 +70,11 @@ class TimeSlot(BaseModel):
 
     start: time = Field(description="Local start time, e.g. '09:00'.", examples=["09:00"])
     end: time = Field(description="Local end time, e.g. '17:00'.", examples=["17:00"])
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _iso_text(cls, value: Any) -> Any:
+        return _not_a_number(value)
 
 
 class DateRange(BaseModel):
@@ -71,6 +84,11 @@ class DateRange(BaseModel):
 
     start: date
     end: date
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _iso_text(cls, value: Any) -> Any:
+        return _not_a_number(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> DateRange:
@@ -118,7 +136,7 @@ class Performance(BaseModel):
 class NotificationPreferences(BaseModel):
     """How the agent wants to hear about offers (stored and returned; the console reads them)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # 0 is not false, "5" not a priority
 
     sound: bool = Field(default=True, description="Play a sound on a new offer.")
     desktop: bool = Field(default=False, description="Show a browser notification on a new offer.")
