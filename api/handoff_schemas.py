@@ -7,12 +7,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool
+from pydantic.json_schema import SkipJsonSchema
 
-from api.schemas import JsonInt, _Body
+from api.schemas import _Body, _whole_number
 from desk.models import AgentId, ContextNote, Handoff, NotificationPreferences, Schedule, Urgency
 
 Skill = Annotated[str, Field(min_length=1, max_length=100)]
+Skills = Annotated[list[Skill], Field(max_length=20)]
+# Constraints before the validator, so the schema says minimum/maximum also inside an optional field.
+Priority = Annotated[int, Strict(), Field(ge=1, le=100), BeforeValidator(_whole_number)]
+ShortText = Annotated[str, Field(max_length=100)]
+Minutes = Annotated[float, Field(ge=0.0, le=1440.0)]
 OutsideTrigger = Literal[
     "manual", "explicit_request", "sentiment_based", "complexity_based", "time_based", "qualification_based"
 ]
@@ -63,8 +69,8 @@ class HandoffCreate(_Body):
     trigger_confidence: float | None = Field(default=None, ge=0.0, le=1.0, examples=[0.9])
     ai_confidence: float | None = Field(default=None, ge=0.0, le=1.0, examples=[0.72])
     urgency: Urgency = Field(default="medium", examples=["high"])
-    priority: JsonInt | None = Field(
-        default=None, ge=1, le=100, description="Desk priority; default: seed 000's formula.", examples=[80]
+    priority: Priority | None = Field(
+        default=None, description="Desk priority; default: seed 000's formula.", examples=[80]
     )
     required_skills: list[Skill] = Field(default_factory=list, max_length=20, examples=[["real_estate"]])
     optional_skills: list[Skill] = Field(default_factory=list, max_length=20)
@@ -94,17 +100,21 @@ class HandoffUpdate(_Body):
     """Change a waiting or held handoff's routing fields (only the fields given change)."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"priority": 90, "preferred_agent_id": "agent-maria"}]}
+        json_schema_extra={
+            "minProperties": 1,
+            "examples": [{"priority": 90, "preferred_agent_id": "agent-maria"}],
+        }
     )
 
-    priority: JsonInt | None = Field(default=None, ge=1, le=100, examples=[90])
-    urgency: Urgency | None = Field(default=None, examples=["critical"])
-    required_skills: list[Skill] | None = Field(default=None, max_length=20, examples=[["legal"]])
-    optional_skills: list[Skill] | None = Field(default=None, max_length=20)
+    # ``SkipJsonSchema[None]``: leaving a field out keeps it; only ``preferred_agent_id`` may be null.
+    priority: Priority | SkipJsonSchema[None] = Field(default=None, examples=[90])
+    urgency: Urgency | SkipJsonSchema[None] = Field(default=None, examples=["critical"])
+    required_skills: Skills | SkipJsonSchema[None] = Field(default=None, examples=[["legal"]])
+    optional_skills: Skills | SkipJsonSchema[None] = None
     preferred_agent_id: AgentId | None = Field(default=None, description="null clears it.")
-    campaign_id: str | None = Field(default=None, max_length=100)
-    lead_id: str | None = Field(default=None, max_length=100)
-    estimated_handle_time_min: float | None = Field(default=None, ge=0.0, le=1440.0)
+    campaign_id: ShortText | SkipJsonSchema[None] = None
+    lead_id: ShortText | SkipJsonSchema[None] = None
+    estimated_handle_time_min: Minutes | SkipJsonSchema[None] = None
 
 
 class ContextIn(_Body):
@@ -124,6 +134,7 @@ class AgentSettings(_Body):
 
     model_config = ConfigDict(
         json_schema_extra={
+            "minProperties": 1,
             "examples": [
                 {
                     "schedule": {
@@ -134,12 +145,14 @@ class AgentSettings(_Body):
                     "auto_accept": True,
                     "notifications": {"sound": True, "desktop": True, "email": False, "min_priority": 1},
                 }
-            ]
+            ],
         }
     )
 
     schedule: Schedule | None = Field(
         default=None, description="Weekly slots in a timezone; null: always available."
     )
-    auto_accept: bool | None = Field(default=None, description="Accept every offer at once.")
-    notifications: NotificationPreferences | None = None
+    auto_accept: StrictBool | SkipJsonSchema[None] = Field(
+        default=None, description="Accept every offer at once."
+    )
+    notifications: NotificationPreferences | SkipJsonSchema[None] = None

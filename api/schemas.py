@@ -189,7 +189,7 @@ class AgentCreate(_Body):
     schedule: Schedule | None = Field(
         default=None, description="Working hours; outside them the desk offers nothing. None: always."
     )
-    auto_accept: bool = Field(default=False, description="Accept every offer at once.")
+    auto_accept: bool = Field(default=False, strict=True, description="Accept every offer at once.")
     notifications: NotificationPreferences = Field(
         default_factory=lambda: NotificationPreferences(), description="How the console alerts the agent."
     )

@@ -131,6 +131,12 @@ MATRIX: list[tuple[str, str, object, str, set[str]]] = [
     ("GET", "/v1/desk/transfer-targets", None, "c1", {"agent", "other_agent", "admin"}),
     ("GET", "/v1/desk/live", None, "c1", {"admin"}),
     ("POST", "/v1/desk/handoffs/{h1}/reassign", {"to_agent_id": "maria"}, "c1", {"admin"}),
+    # seed 000's handoff API: c1 already waits for a person (409 for the admin), no handoff "nope" (404)
+    ("POST", "/v1/handoffs", {"conversation_id": "{c1}"}, "c1", {"admin"}),
+    ("PATCH", "/v1/handoffs/{h1}", {"lead_id": "L-1"}, "c1", {"admin"}),
+    ("POST", "/v1/handoffs/{h1}/context", {"notes": [{"text": "called twice"}]}, "c1", {"agent", "admin"}),
+    ("POST", "/v1/agents/maria/assign", {"handoff_id": "nope"}, "c1", {"admin"}),
+    ("PATCH", "/v1/agents/maria", {"notifications": {"sound": True}}, "c1", {"agent", "admin"}),
 ]
 
 
@@ -139,6 +145,8 @@ async def test_authorization_matrix(world: World) -> None:
     failures = []
     for method, template, body, owner, allowed in MATRIX:
         path = template.format(c1=w.c1, c2=w.c2, h1=w.h1)
+        if isinstance(body, dict) and body.get("conversation_id") == "{c1}":
+            body = {**body, "conversation_id": w.c1}
         for who in PRINCIPALS:
             if who == "agent" and "handoffs/" in path and method == "POST" and who not in allowed:
                 continue  # the offered agent's mutating actions are exercised in the story test
