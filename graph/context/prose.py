@@ -19,7 +19,7 @@ from graph.textutil import DigestCache
 from graph.transcript import Turn
 
 if TYPE_CHECKING:
-    from spacy.tokens import Token
+    from spacy.tokens import Doc, Span, Token
 
 Person = Literal["second", "third"]
 
@@ -105,8 +105,21 @@ def _finite_first(tok: Token) -> bool:
     return not any(c.dep_ in ("aux", "auxpass") for c in tok.children)
 
 
-def _retell(text: str, person: Person, who: str) -> tuple[str, bool]:
-    doc = shared_pipeline().parse(text)
+def _tokens(text: str, source: str | None, at: int) -> Doc | Span:
+    """The parsed tokens of ``text``; of its place in ``source`` when it is a part of that text.
+
+    A clause of a turn is read in the turn's parse (which its reader parsed just before), not parsed
+    again on its own: one parse per turn.
+    """
+    if source is not None and source[at : at + len(text)] == text:
+        span = shared_pipeline().parse(source).char_span(at, at + len(text), alignment_mode="expand")
+        if span is not None and len(span):
+            return span
+    return shared_pipeline().parse(text)
+
+
+def _retell(text: str, person: Person, who: str, source: str | None = None, at: int = 0) -> tuple[str, bool]:
+    doc = _tokens(text, source, at)
     start = 0
     while start < len(doc) and (
         doc[start].pos_ in _LEADING
@@ -161,18 +174,26 @@ def _retell(text: str, person: Person, who: str) -> tuple[str, bool]:
     return "".join(pieces).strip(), named
 
 
-def retell(text: str, person: Person, who: str = "") -> tuple[str, bool]:
+def retell(
+    text: str, person: Person, who: str = "", *, source: str | None = None, at: int = 0
+) -> tuple[str, bool]:
     """``text`` (the customer's words) with their pronouns moved to ``person``.
 
     Args:
         text: A clause or sentence the customer wrote.
         person: "second" (to the customer: "you", "your") or "third" (about them: "they", "their").
         who: In the third person, the name the first "I"/"we" (or "my"/"our" subject) becomes.
+        source: The turn or sentence ``text`` was read from (``source[at:]`` starts with it): the
+            clause is retold from that parse instead of being parsed alone.
+        at: Character offset of ``text`` in ``source``.
 
     Returns:
         The retold text, and whether ``who`` took the place of the customer's subject.
     """
-    return _CACHE.get_or_compute(text, lambda t: _retell(t, person, who), salt=f"{person}:{who}")
+    if source is None:
+        return _CACHE.get_or_compute(text, lambda t: _retell(t, person, who), salt=f"{person}:{who}")
+    salt = f"{person}:{who}:{at}:{len(text)}"
+    return _CACHE.get_or_compute(source, lambda src: _retell(text, person, who, src, at), salt=salt)
 
 
 def customer_name(turns: Sequence[Turn], facts: Sequence[Fact]) -> str:
@@ -221,9 +242,15 @@ def retell_goal(sentence: str, person: Person, who: str) -> str | None:
         return None
     subject = who or "the customer"
     if said.kind == "question":
-        return _question(said, read_statements(sentence).topics, person, subject)
+        return _question(said, read_statements(sentence).topics, person, subject, sentence)
+    return retell_said(said, sentence, person, subject)
+
+
+def retell_said(said: Said, source: str, person: Person, subject: str) -> str:
+    """A request or statement clause ``said`` of ``source`` retold about (or to) the customer."""
     # A clause whose subject is elsewhere ("Wanted to see when I owe ...") gets the customer first.
-    text, named = retell(said.text, person, "" if said.form == "predicate" else subject)
+    who = "" if said.form == "predicate" else subject
+    text, named = retell(said.text, person, who, source=source, at=said.start)
     rest = lower_first(text)
     if person == "second":
         lead = {
@@ -239,14 +266,16 @@ def retell_goal(sentence: str, person: Person, who: str) -> str | None:
     return " ".join(w for w in (subject, lead.get(said.form, "says"), rest) if w)
 
 
-def _question(said: Said, topics: Sequence[str], person: Person, subject: str) -> str:
+def _question(said: Said, topics: Sequence[str], person: Person, subject: str, source: str) -> str:
     words = said.text.split()
     modal = len(words) > 2 and words[0].lower() in _REQUESTING
     of_us = modal and words[1].lower() == "you"
     by_them = modal and words[1].lower() in ("i", "we")
     if of_us or by_them:  # "Can you send me the forms" asks us to do something; "Can I ..." to be let
         action = " ".join(w for w in words[2:] if w.lower() not in ("please", "pls"))
-        act = retell(action, person)[0]
+        # Read in the sentence's parse when the action is the clause's own words ("send me the forms").
+        at = said.start + max(0, said.text.find(action))
+        act = retell(action, person, source=source, at=at)[0]
         if person == "second":
             return f"you'd like {'us ' if of_us else ''}to {act}"
         return f"{subject} asks {'us ' if of_us else ''}to {act}"

@@ -12,7 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from graph.context.models import Fact
-from graph.context.prose import best_clause, customer_name, first_name, lower_first, retell, retell_goal
+from graph.context.prose import (
+    best_clause,
+    customer_name,
+    first_name,
+    lower_first,
+    retell,
+    retell_goal,
+    retell_said,
+)
 from graph.context.tokens import count_tokens
 from graph.language.statements import Said, read_statements
 from graph.textutil import normalize_value
@@ -94,21 +102,24 @@ def _goal_turn(turns: Sequence[Turn], goal: str) -> int:
     return next((t.index for t in turns if t.role == "customer" and goal and goal in t.text), -1)
 
 
-def _reason(turns: Sequence[Turn], goal: str) -> Said | None:
-    """The first reason the customer gives that is not the clause the summary retells already."""
+def _reason(turns: Sequence[Turn], goal: str) -> tuple[Said, str] | None:
+    """The first reason the customer gives that is not the clause the summary retells already, and
+    the turn it is in."""
     for turn in turns:
         if turn.role == "customer":
             for said in read_statements(turn.text).reasons:
                 if not _inside(said.text, goal):
-                    return said
+                    return said, turn.text
     return None
 
 
-def _raised_last(turns: Sequence[Turn], after: int, used: Sequence[str], facts: Sequence[Fact]) -> list[Said]:
+def _raised_last(
+    turns: Sequence[Turn], after: int, used: Sequence[str], facts: Sequence[Fact]
+) -> tuple[list[Said], str]:
     """The clauses of the latest customer turn (after the goal's) that raise something new.
 
     A fragment ("in transit", "Correct.") answers a question and a clause holding a fact states a
-    value the brief lists already; neither is a concern.
+    value the brief lists already; neither is a concern. Returns the clauses and their turn's text.
     """
     values = [f.value for f in facts]
     for turn in reversed(turns):
@@ -127,17 +138,20 @@ def _raised_last(turns: Sequence[Turn], after: int, used: Sequence[str], facts: 
         ]
         if said:
             questions = [s for s in said if s.kind == "question"]
-            return [s for s in said if s.kind != "question" or s is questions[0]][:2]
-    return []
+            return [s for s in said if s.kind != "question" or s is questions[0]][:2], turn.text
+    return [], ""
 
 
-def _told(said: Said, who: str, *, lead: bool) -> str:
-    """A clause the customer raised, retold: the first names them, the next one only swaps pronouns."""
+def _told(said: Said, source: str, who: str, *, lead: bool) -> str:
+    """A clause the customer raised, retold: the first names them, the next one only swaps pronouns.
+
+    Read in its turn's parse (``source``), except a question, which is retold as a question on its own.
+    """
     if said.kind == "question":
         return retell_goal(said.text + "?", "third", who) or ""
     if lead:
-        return retell_goal(said.text, "third", who) or ""
-    return retell(said.text, "third")[0]
+        return retell_said(said, source, "third", who or "the customer")
+    return retell(said.text, "third", source=source, at=said.start)[0]
 
 
 def _sentence(text: str) -> str:
@@ -167,12 +181,13 @@ def write_summary(turns: Sequence[Turn], facts: Sequence[Fact], goal: str, max_t
     goal_turn = _goal_turn(turns, goal)
     first = _clip(clause, _MAX_WORDS) + attach(clause, facts, turns=turns, goal_turn=goal_turn)
     told = best_clause(goal)
-    reason = _reason(turns, told.text if told is not None else goal)
-    if reason is not None:
-        first += f", because {lower_first(retell(reason.text, 'third')[0])}"
-    used = [goal, *([reason.text] if reason is not None else [])]
-    raised = _raised_last(turns, goal_turn, used, facts)
-    retold = [_told(s, first_name(name), lead=i == 0) for i, s in enumerate(raised)]
+    found = _reason(turns, told.text if told is not None else goal)
+    if found is not None:
+        reason, source = found
+        first += f", because {lower_first(retell(reason.text, 'third', source=source, at=reason.start)[0])}"
+    used = [goal, *([found[0].text] if found is not None else [])]
+    raised, raised_in = _raised_last(turns, goal_turn, used, facts)
+    retold = [_told(s, raised_in, first_name(name), lead=i == 0) for i, s in enumerate(raised)]
     second = "; ".join(t for t in retold if t and not _inside(t, first))
     summary = " ".join(_sentence(s) for s in (first, second) if s)
     if count_tokens(summary) > max_tokens:
