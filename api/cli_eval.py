@@ -77,6 +77,9 @@ def _print_context(name: str, result: ContextReport) -> None:
             continue
         table.add_row(key, f"{data[key]}", *(f"{getattr(b, key)}" for b in result.baselines.values()))
     out.print(table)
+    load = result.meta.get("load_average_1m")
+    if load:  # wall-clock latency on a shared machine means little without it
+        out.print(f"{name}: load average (1 min) at start / end of the run: {load[0]} / {load[-1]}")
     if result.per_domain:
         domains = Table("domain", *DOMAIN_COLUMNS, title=f"{name}: per domain")
         for domain, scores in result.per_domain.items():

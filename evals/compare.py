@@ -22,6 +22,9 @@ LOWER_IS_BETTER = frozenset(
         "turn_latency_ms_p50",
         "turn_latency_ms_p95",
         "turn_latency_ms_p99",
+        "turn_cpu_ms_p50",
+        "turn_cpu_ms_p95",
+        "turn_cpu_ms_p99",
     }
 )
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
 from evals import metrics
-from evals.turn_latency import TurnTimer
+from evals.turn_latency import TurnTimer, TurnTimes, load_average
 from graph.context import HUMAN_SECTIONS, Brief, Fact, build_brief, count_tokens
 from graph.context.grounding import find_turn
 from graph.transcript import Turn
@@ -122,6 +122,9 @@ class CaseResult(BaseModel):
     turn_latency_ms: list[float] = Field(
         default_factory=list, description="Offline signals + brief, per turn."
     )
+    turn_cpu_ms: list[float] = Field(
+        default_factory=list, description="CPU time of the same work, per turn (steadier on a busy box)."
+    )
 
 
 class Failure(BaseModel):
@@ -152,6 +155,9 @@ class SystemScores(BaseModel):
     turn_latency_ms_p50: float | None = None
     turn_latency_ms_p95: float | None = None
     turn_latency_ms_p99: float | None = None
+    turn_cpu_ms_p50: float | None = None
+    turn_cpu_ms_p95: float | None = None
+    turn_cpu_ms_p99: float | None = None
 
 
 class DomainScores(BaseModel):
@@ -252,9 +258,10 @@ def _aggregate(cases: Sequence[CaseResult]) -> SystemScores:
         return x if math.isnan(x) else round(x, 4)
 
     turn_ms = [ms for c in cases for ms in c.turn_latency_ms]
+    cpu_ms = [ms for c in cases for ms in c.turn_cpu_ms]
 
-    def turn(q: float) -> float | None:
-        return r(metrics.percentile(turn_ms, q)) if turn_ms else None
+    def turn(q: float, values: list[float] = turn_ms) -> float | None:
+        return r(metrics.percentile(values, q)) if values else None
 
     return SystemScores(
         fact_recall=r(sum(c.carried for c in cases) / gold) if gold else 1.0,
@@ -271,6 +278,9 @@ def _aggregate(cases: Sequence[CaseResult]) -> SystemScores:
         turn_latency_ms_p50=turn(50),
         turn_latency_ms_p95=turn(95),
         turn_latency_ms_p99=turn(99),
+        turn_cpu_ms_p50=turn(50, cpu_ms),
+        turn_cpu_ms_p95=turn(95, cpu_ms),
+        turn_cpu_ms_p99=turn(99, cpu_ms),
     )
 
 
@@ -328,13 +338,13 @@ async def run_context_eval(
     (signals, then the offline brief so far) and timed: the ``turn_latency_ms_*`` figures.
     """
     rows = load_rows(dataset, limit, part)
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), load_average()
     baton: list[CaseResult] = []
     baseline_cases: dict[str, list[CaseResult]] = defaultdict(list)
     failures: list[Failure] = []
     for row in tqdm(rows, desc="context eval", unit="conv", disable=not progress):
         turns = row.briefing_turns()
-        turn_ms = timer(turns) if timer is not None else []
+        turn_ms = timer(turns) if timer is not None else TurnTimes()
         t0 = time.perf_counter()
         brief: Brief | None = None
         error = ""
@@ -353,7 +363,8 @@ async def run_context_eval(
                 brief_tokens=brief.token_count if brief else 0,
                 latency_ms=round(latency, 2),
                 error=error,
-                turn_latency_ms=turn_ms,
+                turn_latency_ms=turn_ms.wall,
+                turn_cpu_ms=turn_ms.cpu,
             )
         )
         failures.extend(_failures(row, brief))
@@ -370,6 +381,7 @@ async def run_context_eval(
             "rows": part,
             "provider": type(provider).__name__,
             "elapsed_s": round(time.perf_counter() - started, 2),
+            "load_average_1m": [load_before, load_average()],  # at the start and at the end
             "errors": sum(1 for c in baton if c.error),
             "missed_facts": len(failures),
         },

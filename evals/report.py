@@ -28,6 +28,9 @@ HEADLINE = (
     "turn_latency_ms_p50",
     "turn_latency_ms_p95",
     "turn_latency_ms_p99",
+    "turn_cpu_ms_p50",
+    "turn_cpu_ms_p95",
+    "turn_cpu_ms_p99",
     "n",
 )
 DOMAIN_COLUMNS = ("n", "fact_recall", "fact_precision", "repeat_question_rate", "last_n_fact_recall")

@@ -119,6 +119,7 @@ def test_cli_runs_several_datasets_beside_their_baselines(tmp_path: Path) -> Non
     args += ["--limit", "2", "--provider", "direct", "--no-progress", "--html", str(page)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
+    assert "load average (1 min)" in result.output
     data = json.loads(path.read_text())
     assert set(data["datasets"]) == {"sgd_dev", "abcd_dev"}
     for name, one in data["datasets"].items():
@@ -126,6 +127,8 @@ def test_cli_runs_several_datasets_beside_their_baselines(tmp_path: Path) -> Non
         assert set(one["baselines"]) == {"blind", "last_n"}
         assert one["fact_precision"] is not None
         assert one["turn_latency_ms_p50"] <= one["turn_latency_ms_p95"] <= one["turn_latency_ms_p99"]
+        assert 0 < one["turn_cpu_ms_p50"] <= one["turn_cpu_ms_p95"] <= one["turn_cpu_ms_p99"]
+        assert len(one["meta"]["load_average_1m"]) == 2
         assert one["per_domain"], name
     text = page.read_text()
     assert "<h2>sgd_dev</h2>" in text
