@@ -45,8 +45,18 @@ const BatonQueue = (() => {
     if (waiting) timer = setTimeout(refresh, 5000);  // the estimate moves while the customer waits
   }
 
-  /** Ask the server where the customer stands now and show it. */
-  async function refresh() {
+  /** Ask the server where the customer stands now and show it. Every call gets a fetch that starts
+   * after it; calls made while that fetch has not started yet share it (a reload replays every state
+   * event of the conversation at once), and fetches never overlap. */
+  let chain = Promise.resolve(), next = null;
+  function refresh() {
+    if (next) return next;
+    next = chain.then(() => { next = null; return fetchStatus(); });
+    chain = next.catch(() => {});
+    return next;
+  }
+
+  async function fetchStatus() {
     const session = ctx && ctx.session();
     if (!session) { status = { state: "none" }; render(); return status; }
     try {
