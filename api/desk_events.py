@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import logging
 
+from api.customer_lines import AGENT_LOST
 from api.engine import ConversationEngine, agent_stream
 from api.store import ApiStore
 from api.ws_models import HandoffStateEvent, OfferEvent, TransferRequestEvent
@@ -90,7 +91,7 @@ async def handle_desk_event(engine: ConversationEngine, event: DeskEvent) -> Non
         await engine.publish(event.conversation_id, state)
     elif isinstance(event, HandoffRequeued):
         await engine.store.set_assignment(event.conversation_id, event.handoff_id, None)
-        state = HandoffStateEvent(handoff_id=event.handoff_id, state="pending", message=event.reason)
+        state = HandoffStateEvent(handoff_id=event.handoff_id, state="pending", message=AGENT_LOST)
         await engine.publish(event.conversation_id, state)
     elif isinstance(event, AgentStatusChanged):
         with contextlib.suppress(DeskNotFound):

@@ -19,7 +19,7 @@ import contextvars
 import logging
 import secrets
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 from langchain_core.messages import HumanMessage
 
 from api import experiments
+from api.customer_lines import STILL_WAITING, agent_line
 from api.eventlog import EventLog
 from api.metrics import Metrics
 from api.store import ApiStore
@@ -122,6 +123,8 @@ class ConversationEngine:
     redis: aioredis.Redis | None = None
     prefix: str = "baton:"
     metrics: Metrics | None = None
+    # Records a callback when nobody took a handoff under ``no_agent: callback``; returns the bot's line.
+    on_callback: Callable[[Handoff], Awaitable[str]] | None = None
     _returns: dict[str, _Return] = field(default_factory=dict)
     _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary
@@ -255,6 +258,9 @@ class ConversationEngine:
             outcome.seq = await self.publish(cid, state)
             return
         request = desk_request(cid, record, created_by)
+        # The routing policy decides what happens when nobody takes it (its rule's choice, else its own).
+        routing = self.runtime.context.policies.current().policy
+        request.no_agent, request.no_agent_after_s = routing.no_agent_for(record.rule_id)
         await self.store.set_assignment(cid, record.id, None)
         await self.store.open_handoff(record.id, cid, self.prefix)
         handoff = await self.desk.submit(request)
@@ -273,7 +279,7 @@ class ConversationEngine:
 
     # -- agent side ----------------------------------------------------------------------------
     async def accept(self, handoff_id: str, agent_id: str) -> Handoff:
-        """Accept an offer; the customer hears that an agent joined."""
+        """Accept an offer; the customer hears who joined ("Maria from our sales team joined the chat.")."""
         handoff = await self.desk.accept(handoff_id, agent_id)
         await self.joined(handoff, agent_id)
         return handoff
@@ -282,11 +288,9 @@ class ConversationEngine:
         """An agent took the handoff (an accept, or the desk's for an auto-accept agent): tell everyone."""
         handoff_id, cid = handoff.handoff_id, handoff.conversation_id
         await self.store.set_assignment(cid, handoff_id, agent_id)
+        name, line = agent_line(await self.desk.get_agent(agent_id), taken_over=bool(handoff.transfers))
         state = HandoffStateEvent(
-            handoff_id=handoff_id,
-            state=handoff.status,
-            agent_id=agent_id,
-            message="An agent has joined the chat.",
+            handoff_id=handoff_id, state=handoff.status, agent_id=agent_id, agent_name=name, message=line
         )
         await self.publish(cid, state, agent_id=agent_id)
 
@@ -360,9 +364,17 @@ class ConversationEngine:
         await self.publish(cid, done, agent_id=agent_id)
 
     async def rollback(
-        self, conversation_id: str, reason: str, notice: str | None, *, tap: StreamTap | None = None
+        self,
+        conversation_id: str,
+        reason: str,
+        notice: str | None,
+        *,
+        tap: StreamTap | None = None,
+        outcome: str = "rolled_back",
     ) -> TurnResult:
-        """Roll a human handoff back to the AI by hand; the desk handoff is cancelled, as one change."""
+        """Roll a human handoff back to the AI (an admin, or the customer leaving the queue); the desk
+        handoff is cancelled, as one change. The bot says ``notice`` (the customer's one line);
+        ``reason`` is for the team."""
         async with self.locked(conversation_id):
             record = await self.store.conversation(conversation_id) or {}
             result = await self.runtime.rollback(conversation_id, reason=reason, notice=notice, tap=tap)
@@ -372,10 +384,10 @@ class ConversationEngine:
                     await self.desk.cancel(handoff_id, reason)
         if self.metrics:
             self.metrics.rollbacks.inc()
-        state = HandoffStateEvent(handoff_id=handoff_id or "", state="rolled_back", message=notice or "")
+        state = HandoffStateEvent(handoff_id=handoff_id or "", state=outcome)  # the bot says the notice
         await self.publish(conversation_id, state, agent_id=agent_id)
         await self.publish_replies(result, None)
-        await self._finished(conversation_id, handoff_id or "", "rolled_back", agent_id)
+        await self._finished(conversation_id, handoff_id or "", outcome, agent_id)
         return result
 
     # -- operator changes (forks, jumps, state writes, deletes) ---------------------------------
@@ -474,24 +486,27 @@ class ConversationEngine:
             await self._finished(cid, handoff.handoff_id, "returned_to_ai", pending.agent_id)
             return
         reason = f"no agent took the handoff ({handoff.outcome or handoff.status})"
-        # "continue with the AI" speaks the policy's own no-agent message; a callback promise is the desk's
+        # "continue with the AI" speaks the policy's own no-agent message; a callback is recorded and
+        # its line says what happens next. The bot says it: the customer reads it once.
         text = None if notice.kind == "ai" else notice.message
+        if notice.kind == "callback" and self.on_callback is not None:
+            text = await self.on_callback(handoff)
         async with self.locked(cid):
             result = await self.runtime.rollback(cid, reason=reason, notice=text)
         if self.metrics:
             self.metrics.rollbacks.inc()
-        told = text or self.runtime.context.policies.current().policy.handoff.no_agent_message
-        state = HandoffStateEvent(handoff_id=handoff.handoff_id, state="rolled_back", message=told)
-        await self.publish(cid, state)
+        ended = "callback" if notice.kind == "callback" else "rolled_back"
+        await self.publish(cid, HandoffStateEvent(handoff_id=handoff.handoff_id, state=ended))
         await self.publish_replies(result, None)
-        await self._finished(cid, handoff.handoff_id, "rolled_back", None)
+        await self._finished(cid, handoff.handoff_id, ended, None)
 
     async def on_notice(self, handoff: Handoff, notice: CustomerNotice) -> None:
-        """Queue policy: tell the waiting customer their position."""
+        """Queue policy: the wait ran out and the customer keeps their place; the widget's queue panel
+        shows position and wait from the same numbers (one source, never two differently rounded texts)."""
         state = HandoffStateEvent(
             handoff_id=handoff.handoff_id,
             state=handoff.status,
-            message=notice.message,
+            message=STILL_WAITING,
             queue_position=notice.queue_position,
             expected_wait_s=notice.expected_wait_s,
         )

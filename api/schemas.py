@@ -39,6 +39,12 @@ class CustomerProfile(_Body):
     )
     plan: str | None = Field(default=None, description="Subscription plan.", examples=["premium"])
     name: str | None = Field(default=None, max_length=200, description="Display name.", examples=["Dana"])
+    phone: str | None = Field(
+        default=None, max_length=40, description="For a callback (saves asking).", examples=["+4915112345"]
+    )
+    email: str | None = Field(
+        default=None, max_length=254, description="For a callback (saves asking).", examples=["dana@x.com"]
+    )
     id: str | None = Field(
         default=None,
         max_length=128,
@@ -179,6 +185,9 @@ class AgentCreate(_Body):
         examples=["agent-maria"],
     )
     name: str = Field(min_length=1, max_length=200, examples=["Maria"])
+    team: str = Field(
+        default="", max_length=64, description="Shown: 'Maria from our sales team'.", examples=["sales"]
+    )
     skills: dict[str, Annotated[float, Field(ge=0.0, le=1.0, strict=True)]] | list[str] = Field(
         default_factory=list,
         description="Skill -> proficiency 0-1, or a list (proficiency 1).",

@@ -74,6 +74,7 @@ class HandoffStateEvent(_Event):
     to: str = ""
     agent_id: str | None = None
     message: str = Field(default="", description="What the customer is told (narration, notice).")
+    agent_name: str = Field(default="", description="The agent's display name (when one joined).")
     queue_position: int | None = None
     expected_wait_s: float | None = None
 

@@ -35,6 +35,7 @@ async def create_agent(
     spec = AgentSpec(
         id=agent_id,
         display_name=body.name,
+        team=body.team,
         skills=skills,
         max_concurrent=body.max_concurrent,
         status=body.status,
