@@ -4,8 +4,8 @@ once, then compute every figure from those rows with pure functions.
 Every figure is computed per handoff from its trail of desk events, never by counting events: a
 transfer makes a second ``handoff_accepted`` for the same handoff, which is one accepted handoff (the
 double count this module exists to avoid), one more segment of handle time, and a second agent's work.
-The functions take an ``Inputs`` (or a subset of its handoffs), so a caller can group first (by policy
-version here; by experiment variant in ``api/experiments.py``) and compute the same figures per group.
+The functions take an ``Inputs``; ``Inputs.only(handoffs)`` narrows it to a group (a policy version
+here; an experiment's variants can be grouped the same way) and every figure is computed per group.
 """
 
 from __future__ import annotations
