@@ -21,6 +21,7 @@ _TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".svg": "image/svg+xml",
     ".png": "image/png",
+    ".ico": "image/x-icon",
 }
 # Pages are re-read on each request (cheap, and an edit shows up without a restart) but the browser
 # revalidates them; the CSP keeps everything same-origin. Only the customer widget is meant to live in
@@ -84,6 +85,14 @@ async def serving_policy(request: Request) -> JSONResponse:
     runtime: BatonRuntime = request.app.state.runtime
     current = runtime.context.policies.current()
     return JSONResponse({"name": current.policy.name, "version": current.version})
+
+
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    """The icon browsers ask every page's origin for (a 404 on each page load otherwise)."""
+    response = _file("favicon.ico")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @router.get("/ui/{name}")

@@ -77,13 +77,16 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: f
 
 
 @contextmanager
-def run_server(tmp: Path, policy: str = "real_estate.yaml", timeout_s: float = 90.0) -> Iterator[UiServer]:
+def run_server(
+    tmp: Path, policy: str = "real_estate.yaml", timeout_s: float = 90.0, env: dict[str, str] | None = None
+) -> Iterator[UiServer]:
     """Start Baton (offline model, in-process desk, SQLite in ``tmp``) and stop it afterwards."""
     tmp.mkdir(parents=True, exist_ok=True)
     policy_file = tmp / policy
     shutil.copy(ROOT / "policies" / policy, policy_file)
     data_dir = tmp / "data"
     port = free_port()
+    extra = env
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BATON_", "OPENAI_"))}
     env.update(
         BATON_DATA_DIR=str(data_dir),
@@ -94,6 +97,7 @@ def run_server(tmp: Path, policy: str = "real_estate.yaml", timeout_s: float = 9
         BATON_WS_PING_S="5",
         PYTHONUNBUFFERED="1",
     )
+    env.update(extra or {})
     log = tmp / "server.log"
     cmd = [
         sys.executable, "-m", "uvicorn", "--factory", "tests.ui_server:create_ui_app",

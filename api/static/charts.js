@@ -65,7 +65,18 @@ const BatonCharts = (() => {
     return g;
   }
 
+  // A chart's viewBox is scaled to its card; its text is sized in viewBox units so that it is at least
+  // MIN_PX on screen however narrow the card is.
+  const MIN_PX = 12.5;
+  const fit = new ResizeObserver((entries) => {
+    for (const { target } of entries) {
+      const scale = target.clientWidth / target.viewBox.baseVal.width;
+      if (scale > 0) target.style.fontSize = `${Math.max(12, MIN_PX / scale).toFixed(2)}px`;
+    }
+  });
+
   function card(title, chart, note) {
+    for (const node of [chart].flat()) if (node instanceof SVGSVGElement) fit.observe(node);
     return el("section", { class: "panel chart", "aria-label": title }, el("h2", {}, title), chart, note ? el("p", { class: "muted" }, note) : null);
   }
 
@@ -94,9 +105,10 @@ const BatonCharts = (() => {
       const d = Object.fromEntries(new FormData(form).entries());
       try {
         const made = await api("POST", "/v1/agents", auth.token, {
-          name: d.name, id: d.id || null, skills: d.skills.split(",").map((s) => s.trim()).filter(Boolean), status: "online",
+          // offline until they sign in and go online: an agent marked online now would miss offers
+          name: d.name, id: d.id || null, skills: d.skills.split(",").map((s) => s.trim()).filter(Boolean), status: "offline",
         });
-        out.replaceChildren(el("p", { class: "notice" }, `Agent ${made.agent_id} registered. Token (shown once): `, el("code", {}, made.agent_token)));
+        out.replaceChildren(el("p", { class: "notice" }, `Agent ${made.agent_id} registered (offline until they sign in). Token (shown once): `, el("code", {}, made.agent_token)));
       } catch (err) { out.replaceChildren(el("p", { class: "error" }, err.message)); }
     });
     return el("section", { class: "panel", "aria-label": "Register an agent" }, el("h2", {}, "Register an agent"), form, out);

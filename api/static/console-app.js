@@ -10,6 +10,9 @@
   let stream = null;
   const offers = new Map();  // handoff_id -> offer event
   const mine = new Map();  // handoff_id -> {handoff_id, conversation_id, status, unread}
+  const missed = new Set();  // handoff ids whose offer to this agent lapsed
+  let savedReplies = {};  // saved replies of the agent's teams
+  let waitingTimer = null;
   let current = null;  // {handoff, brief, transcript}
   let nextIndex = 0, typingTimer = null, lastTyping = 0, presence = "offline";
 
@@ -29,17 +32,23 @@
     $("c-who").textContent = auth.role === "admin" ? "Signed in as admin" : `${auth.name} (${auth.agentId})`;
     $("c-nav").classList.remove("hidden");
     $("c-presence").classList.toggle("hidden", auth.role !== "agent");
+    // agents get no tab that would only answer 403
+    $("c-tab-analytics").classList.toggle("hidden", auth.role !== "admin");
+    $("c-tab-live").classList.toggle("hidden", auth.role !== "admin");
     if (auth.role === "agent") {
       showPresence();
+      $("c-alerts").replaceChildren(...BatonNotify.controls());
       $("c-tab-desk").classList.remove("hidden");
       show("desk");
+      api("GET", "/v1/saved-replies", token).then((r) => { savedReplies = r.teams; if (current) renderBrief(current); }).catch(() => {});
+      pollWaiting();
       stream = new Stream(`/v1/agents/${encodeURIComponent(auth.agentId)}/ws`, token, {
         since: null, onEvent, onStatus,
       }).start();
       window.batonConsole.stream = stream;
     } else {
       $("c-tab-desk").classList.add("hidden");
-      show("analytics");
+      show("analytics");  // the live desk is one click away
     }
   }
 
@@ -51,8 +60,11 @@
   function show(view) {
     $("c-desk").classList.toggle("hidden", view !== "desk");
     $("c-analytics").classList.toggle("hidden", view !== "analytics");
+    $("c-live").classList.toggle("hidden", view !== "live");
     $("c-tab-desk").setAttribute("aria-selected", String(view === "desk"));
     $("c-tab-analytics").setAttribute("aria-selected", String(view === "analytics"));
+    $("c-tab-live").setAttribute("aria-selected", String(view === "live"));
+    if (view === "live") BatonLive.render($("c-live"), auth); else BatonLive.stop();
     if (view === "analytics") BatonCharts.render($("c-charts"), auth).catch((err) => {
       $("c-charts").replaceChildren(el("p", { class: "error", role: "alert" }, err.status === 403 ? "Analytics need the admin token." : err.message));
     });
@@ -105,7 +117,7 @@
     queue.replaceChildren(...items.map((o) => {
       const left = secondsLeft(o);
       const summary = (o.brief && o.brief.summary) || o.reason || "New conversation";
-      return el("li", { class: "queue-item", "data-handoff": o.handoff_id },
+      return el("li", { class: "queue-item", "data-handoff": o.handoff_id, "data-conversation": o.conversation_id },
         el("div", { class: "row" },
           el("strong", { class: "grow" }, `Priority ${o.priority}`),
           el("span", { class: "countdown", "aria-label": "seconds left to accept" }, left === null ? "" : `${left}s`)),
@@ -118,6 +130,7 @@
           el("button", { type: "button", onclick: () => decline(o.handoff_id) }, "Decline")));
     }));
     $("c-queue-empty").classList.toggle("hidden", items.length > 0);
+    notifyCount();
     const list = $("c-mine");
     list.replaceChildren(...[...mine.values()].map((m) => el("li", {
       class: `queue-item ${current && current.handoff.handoff_id === m.handoff_id ? "selected" : ""}`,
@@ -125,6 +138,36 @@
       type: "button", class: "grow", "data-handoff": m.handoff_id, onclick: () => open(m.handoff_id),
       "aria-label": `Open conversation ${m.conversation_id}${m.unread ? `, ${m.unread} new` : ""}`,
     }, ((m.brief && m.brief.goal) || m.conversation_id).slice(0, 60), m.unread ? ` (${m.unread} new)` : ""))));
+  }
+
+  /** Offers plus unread customer messages: the tab title and the favicon badge show it. */
+  function notifyCount() {
+    let unread = 0;
+    for (const m of mine.values()) unread += m.unread;
+    BatonNotify.setCount(offers.size + unread);
+  }
+
+  /** Handoffs waiting for anyone this agent could take (a missed offer among them), each with Pick. */
+  async function pollWaiting() {
+    clearTimeout(waitingTimer);
+    if (!auth || auth.role !== "agent") return;
+    try {
+      const items = await api("GET", "/v1/desk/queue", auth.token);
+      $("c-waiting").replaceChildren(...items.map((w) => {
+        const wasMissed = w.missed || missed.has(w.handoff_id);
+        const waited = w.waited_s < 90 ? `${Math.round(w.waited_s)}s` : `${Math.round(w.waited_s / 60)} min`;
+        return el("li", { class: `queue-item${wasMissed ? " missed" : ""}`, "data-handoff": w.handoff_id, "data-conversation": w.conversation_id },
+          el("div", { class: "row" },
+            el("strong", { class: "grow" }, `Waiting ${waited}`),
+            wasMissed ? el("span", { class: "pill missed" }, "missed") : null),
+          el("div", { class: "meta" }, el("span", { class: `pill ${w.urgency}` }, `urgency: ${w.urgency}`),
+            ...w.required_skills.map((k) => el("span", { class: "pill" }, k))),
+          el("div", { class: "muted" }, w.summary || "New conversation"),
+          el("button", { type: "button", class: "primary", onclick: () => accept(w.handoff_id) }, "Pick"));
+      }));
+      $("c-waiting-empty").classList.toggle("hidden", items.length > 0);
+    } catch { /* shown again on the next poll */ }
+    waitingTimer = setTimeout(pollWaiting, 4000);
   }
 
   setInterval(() => {
@@ -143,8 +186,10 @@
       const handoff = await api("POST", `/v1/handoffs/${id}/accept`, auth.token);
       const offer = offers.get(id);
       offers.delete(id);
-      mine.set(id, { handoff_id: id, conversation_id: handoff.conversation_id, status: handoff.status, unread: 0, brief: offer && offer.brief });
+      missed.delete(id);
+      mine.set(id, { handoff_id: id, conversation_id: handoff.conversation_id, status: handoff.status, unread: 0, brief: (offer && offer.brief) || handoff.brief });
       renderQueue();
+      pollWaiting();
       await open(id);
       $("c-text").focus();
     } catch (err) { $("c-error").textContent = `Could not accept: ${err.message}`; offers.delete(id); renderQueue(); }
@@ -166,6 +211,9 @@
     renderBrief(detail);
     renderTranscript(detail.transcript);
     renderActions();
+    const cid = detail.handoff.conversation_id;
+    BatonPanels.customer($("c-customer"), auth, cid);
+    BatonPanels.notes($("c-notes-box"), auth, cid);
     const held = ["accepted", "active"].includes(detail.handoff.status);
     $("c-text").disabled = !held;
     $("c-send").disabled = !held;
@@ -224,7 +272,9 @@
         ? el("div", { class: "openers" }, ...b.openers.map((text) => el("button", {
           type: "button", onclick: () => { const t = $("c-text"); t.value = text; t.focus(); },
         }, text)))
-        : el("p", { class: "muted" }, "None."));
+        : el("p", { class: "muted" }, "None."),
+      el("h3", {}, "Saved replies"),
+      BatonPanels.savedReplies(savedReplies, (text) => { const t = $("c-text"); t.value = text; t.focus(); }));
   }
 
   function addTurn(role, speaker, text, index) {
@@ -244,10 +294,11 @@
   }
 
   // -- actions -----------------------------------------------------------------------------------
+  // Field ids are "c-f-<id>": each one unique on the page, so every label names its own field.
   function actionForm(label, fields, submit, danger) {
-    const form = el("form", {}, ...fields.map(([name, text, placeholder]) => el("div", {},
-      el("label", { for: `c-f-${name}` }, text),
-      el("input", { id: `c-f-${name}`, name, placeholder: placeholder || "" }))),
+    const form = el("form", {}, ...fields.map(([id, name, text, placeholder]) => el("div", {},
+      el("label", { for: `c-f-${id}` }, text),
+      el("input", { id: `c-f-${id}`, name, placeholder: placeholder || "" }))),
     el("button", { type: "submit", class: danger ? "danger" : "primary" }, label));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
@@ -265,19 +316,18 @@
     const id = current.handoff.handoff_id;
     const done = (what) => { finish(id, what); };
     box.replaceChildren(
-      actionForm("Transfer", [["to", "Agent ID or skills (comma-separated)", "agent-lee or legal"], ["reason", "Reason", "needs a legal specialist"]], async (d) => {
-        const to = (d.to || "").trim();
-        const body = { reason: d.reason || "" };
-        if (to.startsWith("agent") || !to.includes(",") && mine.has(to)) body.to_agent_id = to;
-        else body.to_skills = to.split(",").map((s) => s.trim()).filter(Boolean);
-        await api("POST", `/v1/handoffs/${id}/transfer`, auth.token, body);
-        done("Transferred.");
+      BatonPanels.transferForm(auth, async (body) => {
+        $("c-error").textContent = "";
+        try {
+          await api("POST", `/v1/handoffs/${id}/transfer`, auth.token, body);
+          done("Transferred.");
+        } catch (err) { $("c-error").textContent = err.message; }
       }),
-      actionForm("Return to AI", [["note", "Note for the assistant", "Valuation visit booked Friday 10am"]], async (d) => {
+      actionForm("Return to AI", [["note", "note", "Note for the assistant", "Valuation visit booked Friday 10am"]], async (d) => {
         await api("POST", `/v1/handoffs/${id}/return`, auth.token, { note: d.note || "" });
         done("Returned to the AI.");
       }),
-      actionForm("Complete", [["note", "Notes", "resolved"], ["text", "Last message to the customer (optional)", ""]], async (d) => {
+      actionForm("Complete", [["complete-note", "note", "Notes", "resolved"], ["complete-text", "text", "Last message to the customer (optional)", ""]], async (d) => {
         await api("POST", `/v1/handoffs/${id}/complete`, auth.token, { note: d.note || "", text: d.text || "" });
         done("Completed.");
       }, true));
@@ -311,6 +361,7 @@
     switch (ev.type) {
       case "offer":
         if (ev.expires_at && Date.parse(ev.expires_at) < Date.now()) break;
+        if (!offers.has(ev.handoff_id)) BatonNotify.alert("New conversation offered", (ev.brief && ev.brief.summary) || ev.reason || "", ev.handoff_id);
         offers.set(ev.handoff_id, ev);
         renderQueue();
         break;
@@ -323,9 +374,13 @@
           const role = ev.type === "customer_message" ? "customer" : ev.type === "agent_message" ? "agent" : (ev.role || "bot");
           addTurn(role, ev.type === "agent_message" ? ev.agent_id : ev.speaker, ev.text, nextIndex++);
           if (ev.type === "customer_message") $("c-typing").textContent = "";
-        } else {
-          const entry = [...mine.values()].find((m) => m.conversation_id === ev.conversation_id);
-          if (entry && ev.type === "customer_message") { entry.unread += 1; renderQueue(); }
+        }
+        const entry = [...mine.values()].find((m) => m.conversation_id === ev.conversation_id);
+        // unread: another conversation, or this one while the tab is in the background
+        if (entry && ev.type === "customer_message" && (!isCurrent || document.visibilityState !== "visible")) {
+          entry.unread += 1;
+          renderQueue();
+          BatonNotify.alert("New message from a customer", ev.text, ev.conversation_id);
         }
         break;
       }
@@ -333,7 +388,13 @@
         syncState(ev);
         break;
       case "handoff_state":  // withdrawn, or accepted (here or in another tab): no longer an offer
+        if (ev.state === "offer_withdrawn" && ev.message === "accept_timeout") {
+          missed.add(ev.handoff_id);  // still waiting: shown as missed under "Waiting", with Pick
+          $("c-error").textContent = "You missed an offer; it is still waiting — pick it from the list if you can take it.";
+          pollWaiting();
+        }
         if (["offer_withdrawn", "accepted", "active"].includes(ev.state)) { offers.delete(ev.handoff_id); renderQueue(); }
+        if (ev.state === "reassigned" && mine.has(ev.handoff_id)) finish(ev.handoff_id, ev.message || "A supervisor moved this conversation.");
         break;
       case "handoff_complete":
         if (mine.has(ev.handoff_id)) finish(ev.handoff_id, `Conversation ${ev.outcome.replace(/_/g, " ")}.`);
@@ -364,6 +425,12 @@
   $("c-presence").addEventListener("click", () => togglePresence().catch((err) => { $("c-error").textContent = err.message; }));
   $("c-tab-desk").addEventListener("click", () => show("desk"));
   $("c-tab-analytics").addEventListener("click", () => show("analytics"));
+  $("c-tab-live").addEventListener("click", () => show("live"));
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState !== "visible" || !current) return;
+    const entry = mine.get(current.handoff.handoff_id);
+    if (entry && entry.unread) { entry.unread = 0; renderQueue(); }
+  });
   $("c-composer").addEventListener("submit", (e) => { e.preventDefault(); send(); });
   $("c-text").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); send(); }
