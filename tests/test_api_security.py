@@ -107,13 +107,6 @@ MATRIX: list[tuple[str, str, object, str, set[str]]] = [
     ("GET", "/v1/analytics/handoffs", None, "c1", {"admin"}),
     ("GET", "/v1/analytics/agents", None, "c1", {"admin"}),
     ("GET", "/v1/analytics/policies", None, "c1", {"admin"}),
-    # waiting and callbacks: c2 waits for nobody (409 for those allowed), cb-none does not exist (404)
-    ("GET", "/v1/conversations/{c1}/queue", None, "c1", {"customer", "admin"}),
-    ("POST", "/v1/conversations/{c2}/queue/leave", None, "c2", {"customer", "admin"}),
-    ("POST", "/v1/conversations/{c2}/callback", {"contact": "+4915112345678"}, "c2", {"customer", "admin"}),
-    ("GET", "/v1/callbacks", None, "c1", {"agent", "other_agent", "admin"}),
-    ("POST", "/v1/callbacks/cb-none/take", None, "c1", {"agent", "other_agent"}),
-    ("POST", "/v1/callbacks/cb-none/complete", {"outcome": "no_answer"}, "c1", AGENTS_ADMIN),
     # experiments: the security policy declares none, so the admin's writes are 404s that change nothing
     ("GET", "/v1/experiments", None, "c1", {"admin"}),
     ("GET", "/v1/experiments/luxury_threshold", None, "c1", {"admin"}),
@@ -121,6 +114,13 @@ MATRIX: list[tuple[str, str, object, str, set[str]]] = [
     ("POST", "/v1/experiments/luxury_threshold/start", {}, "c1", {"admin"}),
     ("POST", "/v1/experiments/luxury_threshold/stop", {}, "c1", {"admin"}),
     ("POST", "/v1/experiments/luxury_threshold/promote", {"variant": "b"}, "c1", {"admin"}),
+    # waiting and callbacks: c2 waits for nobody (409 for those allowed), cb-none does not exist (404)
+    ("GET", "/v1/conversations/{c1}/queue", None, "c1", {"customer", "admin"}),
+    ("POST", "/v1/conversations/{c2}/queue/leave", None, "c2", {"customer", "admin"}),
+    ("POST", "/v1/conversations/{c2}/callback", {"contact": "+4915112345678"}, "c2", {"customer", "admin"}),
+    ("GET", "/v1/callbacks", None, "c1", {"agent", "other_agent", "admin"}),
+    ("POST", "/v1/callbacks/cb-none/take", None, "c1", {"agent", "other_agent"}),
+    ("POST", "/v1/callbacks/cb-none/complete", {"outcome": "no_answer"}, "c1", AGENTS_ADMIN),
     # the agent console's routes: maria is offered c1's handoff, lee is not on it
     ("GET", "/v1/conversations/{c1}/notes", None, "c1", {"agent", "admin"}),
     ("POST", "/v1/conversations/{c1}/notes", {"text": "for the team"}, "c1", {"agent", "admin"}),
@@ -173,6 +173,11 @@ async def test_socket_authorization(world: World) -> None:
         (f"/v1/conversations/{w.c1}/ws", w.a1, 4403),
         ("/v1/agents/maria/ws", w.a2, 4403),
         ("/v1/agents/maria/ws", w.cust1, 4403),
+        # the voice door authenticates as the conversation socket does
+        (f"/v1/conversations/{w.c1}/voice", None, 4401),
+        (f"/v1/conversations/{w.c1}/voice", "cus_bogus", 4401),
+        (f"/v1/conversations/{w.c1}/voice", w.cust2, 4403),
+        (f"/v1/conversations/{w.c1}/voice", w.a1, 4403),
     ]
     for path, token, code in cases:
         async with w.api.ws(path, token or "") as ws:

@@ -26,6 +26,7 @@ import contextlib
 import json
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -36,21 +37,22 @@ from api.errors import ApiError
 from api.routes.ws import _Socket, customer_state
 from api.turns import CustomerTurn, TurnService
 from api.voice.audio import RATE, seconds
-from api.voice.choices import OPTIONS, Choice, options_prompt, read_choice
-from api.voice.notes import Heard, add_note, note_turn
+from api.voice.choices import Choice, options_prompt, read_choice
+from api.voice.choosing import NOBODY_ANSWERED, WHILE_WAITING, act
+from api.voice.notes import Heard, note_turn
 from api.voice.settings import VoiceSettings
 from api.voice.speech import Speech, SpeechUnavailable, Transcript
 from api.voice.spoken import WAITING_STATES, Spoken, spoken
 from api.voice.vad import Endpointer, SpeechStarted, TooLong, Utterance
 from api.ws_models import PingEvent
 from desk.errors import DeskError
+from graph.runtime import ConversationNotFound, NothingToRollBack, NotInterrupted
 
 router = APIRouter(tags=["voice"])
 log = logging.getLogger("baton.api.voice")
 
 CLOSE_TOO_LARGE = 4413
 NOT_HEARD = "Sorry, I didn't catch that. Could you say it again?"
-_OFFERED: list[Choice] = ["queue", "callback", "ai"]
 
 
 def voice_of(app: Any) -> tuple[VoiceSettings, Speech]:
@@ -82,8 +84,11 @@ class VoiceCall:
         self.sent_s = 0.0
         self.playing_until = 0.0  # monotonic time the client's queued audio should end
         self.end_of_speech: float | None = None  # the turn waiting for its first reply audio
-        self.choosing = False
+        self.offered: list[Choice] = []  # the options just spoken; the next turn may pick one
+        self.later: list[Choice] = []  # options to speak after the bot's next line
         self.announced: set[str] = set()
+        self.joined: set[str] = set()
+        self.last_said = "\0"  # the last line spoken from the stream
         self.heard: list[Heard] = []
 
     # -- sending ------------------------------------------------------------------------------
@@ -135,17 +140,39 @@ class VoiceCall:
         async for raw in engine.events.follow(conv_stream(self.cid), start):
             await self.sock.send(raw)
             line = spoken(raw)
-            if line is None:
-                continue
-            await self.say(line)
-            if line.source == "handoff_state" and line.state in WAITING_STATES:
-                if line.handoff_id in self.announced and line.queue_position is not None:
-                    # the wait ran out and the caller kept their place: offer the policy's way out
-                    self.choosing = True
-                    await self.say(Spoken(options_prompt(_OFFERED), "voice.options", 0))
-                self.announced.add(line.handoff_id)
-            elif line.source == "handoff_state":
-                self.choosing = False
+            if line is not None and line.source == "handoff_state" and line.text.startswith(self.last_said):
+                # the bot already said the narration: only the wait and position are new
+                rest = line.text[len(self.last_said) :].strip()
+                line = replace(line, text=rest) if rest else None
+            if line is not None:
+                await self.say(line)
+                self.last_said = line.text
+            await self.track(json.loads(raw))
+            if self.later and line is not None and line.source == "bot_message":
+                # nobody answered: the bot says so first, then the caller hears what they can do
+                self.offered, self.later = self.later, []
+                await self.say(Spoken(options_prompt(self.offered), "voice.options", 0))
+
+    async def track(self, event: dict[str, Any]) -> None:
+        """Offer the failure options when the wait runs out (queue policy) or nobody answered."""
+        if event.get("type") != "handoff_state" or event.get("snapshot"):
+            return
+        handoff_id, state = str(event.get("handoff_id") or ""), str(event.get("state") or "")
+        offered: list[Choice] | None = None
+        if state in WAITING_STATES:
+            if handoff_id in self.announced and event.get("queue_position") is not None:
+                offered = WHILE_WAITING  # the wait ran out and the caller kept their place
+            self.announced.add(handoff_id)
+        elif state in ("accepted", "active"):
+            self.joined.add(handoff_id)
+            self.offered = []
+        elif state in ("rolled_back", "callback") and handoff_id not in self.joined:
+            self.later = NOBODY_ANSWERED  # back with the assistant: a call back is still possible
+        else:
+            self.offered = []
+        if offered:
+            self.offered = offered
+            await self.say(Spoken(options_prompt(offered), "voice.options", 0))
 
     # -- the caller's audio ---------------------------------------------------------------------
     async def read(self) -> None:
@@ -215,6 +242,11 @@ class VoiceCall:
                 await self.sock.error(exc.code, exc.message)
             except DeskError as exc:
                 await self.sock.error(exc.code, str(exc))
+            except (NotInterrupted, NothingToRollBack, ConversationNotFound) as exc:
+                await self.sock.error("conflict", str(exc))
+            except Exception:  # one failed turn must not end the call
+                log.exception("voice turn failed")
+                await self.sock.error("internal_error", "the server failed to handle this turn")
 
     async def turn(self, pcm: bytes, ended: float) -> None:
         try:
@@ -237,7 +269,7 @@ class VoiceCall:
         if not heard.text.strip():
             await self.say(Spoken(NOT_HEARD, "voice.not_heard", 0))
             return
-        if self.choosing and await self.choose(heard):
+        if self.offered and await self.choose(heard):
             return
         turns: TurnService = self.app.state.turns
         outcome = await turns.turn(self.principal, CustomerTurn(self.cid, (heard.text,)))
@@ -246,24 +278,14 @@ class VoiceCall:
         await note_turn(self.app.state.engine, self.cid, self.heard, started)
 
     async def choose(self, heard: Transcript) -> bool:
-        """The waiting caller's spoken choice; False when the words name none (a normal turn then)."""
+        """The caller's spoken choice among the options offered; False when the words name none."""
         choice = read_choice(heard.text)
-        if choice is None:
+        if choice is None or choice not in self.offered:
             return False
-        self.choosing = False
-        engine: ConversationEngine = self.app.state.engine
-        said = await add_note(
-            engine, self.cid, f'Caller chose by voice: {OPTIONS[choice]} (heard "{heard.text}").'
-        )
-        if choice == "queue":
-            line = "Alright, you keep your place in line."
-        elif choice == "callback":
-            line = "Thanks. I've noted that you'd like a call back; the team can see it with your request."
-        else:
-            line = "Alright. I've noted that you'd rather continue with the assistant; the team can see it."
-        if not said:
-            line = "Sorry, your request could not be passed on. Please stay on the line."
-        await self.say(Spoken(line, "voice.choice", 0))
+        self.offered = []
+        line = await act(self.app, self.principal, self.cid, choice, heard)
+        if line is not None:
+            await self.say(Spoken(line, "voice.choice", 0))
         return True
 
 

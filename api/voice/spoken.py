@@ -32,7 +32,7 @@ def wait_line(position: int | None, wait_s: float | None) -> str:
     if position is not None and position > 0:
         parts.append(f"You are number {position} in line.")
     elif position == 0:
-        parts.append("An agent is answering now.")
+        return "An agent is answering now."
     if wait_s is not None and wait_s > 0:
         minutes = max(1, round(wait_s / 60))
         parts.append(f"The expected wait is about {minutes} minute{'s' if minutes != 1 else ''}.")

@@ -103,7 +103,9 @@ class Endpointer:
             speech = b"".join(self._speech[: len(self._speech) - self._end_frames + 3])
             self._reset()
             return None if dropped else Utterance(speech)
-        if not self._dropping and len(self._speech) > self._max_frames:
+        if (
+            not self._dropping and len(self._speech) - self._silent > self._max_frames
+        ):  # a pause is not speech
             self._dropping = True
             self._speech = []
             return TooLong(seconds=self._max_frames * FRAME_MS / 1000)
