@@ -172,6 +172,10 @@ def serve(
         workers=workers,
         log_level="info",
         log_config=uvicorn_log_config(),
+        # A worker answers the supervisor's ping from a thread; while it imports and warms the models
+        # on a busy host that took over uvicorn's default 5 s, so every worker was killed as hung and
+        # restarted forever (--workers 2 at load average 12: never ready, benchmarks/README.md).
+        timeout_worker_healthcheck=120,
     )
 
 
