@@ -110,7 +110,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         env.update({"BATON_BENCH_SQL_DIR": str(sql_dir), "PYTHONPATH": f"{SQLCOUNT_DIR}:{path}".rstrip(":")})
         server = BatonServer(tmp / "data", admin_token=ADMIN, workers=workers, env=env)
         print(f"starting baton serve ({args.profile}, {workers} worker(s)) in {tmp}")
-        await asyncio.to_thread(server.start, 180)
+        try:
+            await asyncio.to_thread(server.start, 300)
+        except BaseException:  # nothing of ours outlives a failed start
+            await asyncio.to_thread(server.stop)
+            if redis_proc is not None:
+                redis_proc.kill()
+            if "BATON_CHECKPOINT_URL" in env:
+                drop_postgres(env["BATON_CHECKPOINT_URL"])
+            raise
         base, pids = server.url, [server.proc.pid] if server.proc else []
         account = CpuAccount(
             pids,
