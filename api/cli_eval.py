@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from api.cli_voice import voice_cmd
 from evals.cases import CaseError, run_cases
 from evals.compare import compare
 from evals.context import BriefProvider, ContextReport, DirectProvider, RowPart, run_context_eval
@@ -277,3 +278,7 @@ def cases_cmd(paths: Annotated[list[Path], typer.Argument(help="YAML case files 
         )
     if failed:
         raise typer.Exit(code=1)
+
+
+# the voice channel's eval lives beside its engines (api/cli_voice.py)
+eval_app.command("voice")(voice_cmd)
