@@ -250,6 +250,15 @@
     // What a code handoff attached (a campaign, a CRM lead): shown as given, as text.
     const attached = Object.entries(h.metadata || {}).map(([k, v]) => el("div", { class: "handoff-meta" },
       el("strong", {}, `${k.replace(/_/g, " ")}: `), typeof v === "string" ? v : JSON.stringify(v)));
+    // Seed 000's request fields, and the facts and notes added from outside (grounded by who added them).
+    const req = b.request || {};
+    const requested = [["campaign", req.campaign_id], ["lead", req.lead_id], ["trigger source", req.trigger_source],
+      ["trigger confidence", req.trigger_confidence], ["AI confidence", req.ai_confidence],
+      ["estimated handle time", req.estimated_handle_time_min == null ? null : `${req.estimated_handle_time_min} min`]]
+      .filter(([, v]) => v !== null && v !== undefined && v !== "")
+      .map(([k, v]) => el("div", { class: "handoff-meta" }, el("strong", {}, `${k}: `), String(v)));
+    const added = list(b.added, (n) => [n.key ? el("strong", {}, `${n.key.replace(/_/g, " ")}: `) : null,
+      n.text, " ", el("span", { class: "muted" }, `(added by ${n.by})`)]);
     box.replaceChildren(
       el("h2", { id: "c-brief-h" }, "Brief"),
       el("section", { "aria-label": "5-second view" },
@@ -266,7 +275,9 @@
         el("h3", {}, "Open questions"), list(b.open_questions),
         b.next_step ? [el("h3", {}, "Suggested next step"), el("p", {}, b.next_step)] : null,
         sections.length ? [el("h3", {}, "Details"), ...sections] : null,
-        attached.length ? [el("h3", {}, "From the handoff"), ...attached] : null),
+        b.added && b.added.length ? [el("h3", {}, "Added to the brief"), added] : null,
+        attached.length ? [el("h3", {}, "From the handoff"), ...attached] : null,
+        requested.length ? [el("h3", {}, "Handoff request"), ...requested] : null),
       el("h3", {}, "Suggested replies"),
       b.openers && b.openers.length
         ? el("div", { class: "openers" }, ...b.openers.map((text) => el("button", {
