@@ -135,6 +135,8 @@ def _issues_from_validation(error: ValidationError, root: yaml.Node | None) -> l
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = f"unknown field {quote(err['loc'][-1])}"
+        elif err["type"] == "literal_error" and err["loc"][-1] == "op":
+            msg = f"unknown operator {quote(err['input'])}. {msg}"
         key = (line, msg)
         if key in seen:
             continue
@@ -144,12 +146,44 @@ def _issues_from_validation(error: ValidationError, root: yaml.Node | None) -> l
     return issues
 
 
-def _yaml_issue(exc: yaml.MarkedYAMLError) -> PolicyIssue:
-    mark = exc.problem_mark or exc.context_mark
+def _runaway_key(text: str, exc: yaml.MarkedYAMLError) -> yaml.Mark | None:
+    """Where a key without ':' starts, when YAML read it as text running into the next line.
+
+    ``description wants X`` followed by ``examples: ...`` is one plain scalar over two lines, and the
+    ':' on the second line is the error YAML reports, a line below the mistake.
+    """
+    if not (exc.problem or "").startswith("mapping values are not allowed") or exc.problem_mark is None:
+        return None
+    last: yaml.Token | None = None
+    try:
+        for token in yaml.scan(text):
+            last = token
+    except yaml.YAMLError:
+        pass
+    if isinstance(last, yaml.ScalarToken) and last.plain and last.start_mark.line < exc.problem_mark.line:
+        start: yaml.Mark = last.start_mark
+        return start
+    return None
+
+
+def _yaml_issue(exc: yaml.MarkedYAMLError, text: str = "") -> PolicyIssue:
+    # "while scanning" a token (a key without ':', an unclosed quote): the scanner notices at the next
+    # line or at the end, but the mistake is the token, where the context mark points. "while parsing"
+    # errors point at the offending token itself.
+    scanning = bool(exc.context and exc.context.startswith("while scanning") and exc.context_mark)
+    mark = exc.context_mark if scanning else exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark else None
     col = mark.column + 1 if mark else None
     prefix = "" if isinstance(exc, LimitExceeded) else "YAML error: "
-    return PolicyIssue(f"{prefix}{exc.problem or exc}", line, col)
+    problem = exc.problem or str(exc)
+    if exc.context == "while scanning a simple key":
+        problem = "this line needs a ':' after its key (or it is a continuation indented too far)"
+    runaway = _runaway_key(text, exc) if text else None
+    if runaway is not None:
+        mark = runaway
+        line, col = mark.line + 1, mark.column + 1
+        problem = "this line needs a ':' after its key (YAML read it as text running into the next line)"
+    return PolicyIssue(f"{prefix}{problem}", line, col)
 
 
 def _check_size(text: str, source: str) -> None:
@@ -169,7 +203,7 @@ def parse_policy(text: str, source: str = "<policy>") -> tuple[Policy, yaml.Node
     try:
         root, data = load(text)
     except yaml.MarkedYAMLError as exc:
-        raise PolicyError(source, [_yaml_issue(exc)]) from exc
+        raise PolicyError(source, [_yaml_issue(exc, text)]) from exc
     except yaml.YAMLError as exc:
         raise PolicyError(source, [PolicyIssue(f"YAML error: {exc}")]) from exc
     if not isinstance(data, dict):

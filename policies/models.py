@@ -9,7 +9,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import regex
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from policies.limits import MAX_ITEMS, MAX_NAME, MAX_TEXT, NAME_PATTERN, quote
 
@@ -103,7 +112,22 @@ class AnyOf(_Frozen):
     any: list[When] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
-When = Annotated[Condition | AllOf | AnyOf, Field(union_mode="left_to_right")]
+def _when_kind(value: Any) -> str:
+    """Which kind of condition ``value`` is, read from its keys (``all``, ``any``, else a comparison).
+
+    Choosing the member before validating gives one error for one mistake: a bad ``op`` used to be
+    reported against every member of the union (five or more messages, most about the wrong kind).
+    """
+    if isinstance(value, dict):
+        return "AllOf" if "all" in value else "AnyOf" if "any" in value else "Condition"
+    return type(value).__name__ if isinstance(value, AllOf | AnyOf) else "Condition"
+
+
+# Tags are the class names: the loader skips capitalised parts of an error's location (not YAML keys).
+When = Annotated[
+    Annotated[Condition, Tag("Condition")] | Annotated[AllOf, Tag("AllOf")] | Annotated[AnyOf, Tag("AnyOf")],
+    Discriminator(_when_kind),
+]
 
 
 class Target(_Frozen):
@@ -145,7 +169,8 @@ class Rule(_Frozen):
         default=None, description="When no agent takes this rule's human handoff (else handoff.no_agent)."
     )
     no_agent_after_s: WaitSeconds | None = Field(
-        default=None, description="Seconds this rule's handoff waits for an agent (else handoff.no_agent_after_s)."
+        default=None,
+        description="Seconds this rule's handoff waits for an agent (else handoff.no_agent_after_s).",
     )
 
     @model_validator(mode="after")
@@ -172,7 +197,8 @@ class HandoffSettings(_Frozen):
         "(continue with the bot). Unset: the desk's no_agent_policy.",
     )
     no_agent_after_s: WaitSeconds | None = Field(
-        default=None, description="Seconds a handoff waits for an agent first. Unset: the desk's expires_after_s."
+        default=None,
+        description="Seconds a handoff waits for an agent first. Unset: the desk's expires_after_s.",
     )
     no_agent_message: Text = (
         "All of our specialists are busy right now, so I'll keep helping you here. "
