@@ -14,7 +14,7 @@ from desk.clock import Clock
 from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.events import DeskEvent, EventPage
-from desk.lifecycle import TERMINAL
+from desk.lifecycle import TERMINAL, WAITING
 from desk.models import Agent, Handoff
 from desk.store import AfterCommit, Tx
 
@@ -31,6 +31,7 @@ class _Store:
         self.dropped = 0
         self.open: set[str] = set()  # non-terminal handoff ids, so the queue never scans history
         self.pending: set[str] = set()  # queued ids, so a dispatch never scans the held handoffs
+        self.waiting: set[str] = set()  # pending or offered: the only ones a tick's timers look at
 
 
 class _MemTx(Tx):
@@ -149,6 +150,10 @@ class InMemoryDesk(BaseDesk):
                     self._store.pending.add(hid)
                 else:
                     self._store.pending.discard(hid)
+                if handoff.status in WAITING:
+                    self._store.waiting.add(hid)
+                else:
+                    self._store.waiting.discard(hid)
             for aid, agent in tx.dirty_agents.items():
                 self._store.agents[aid] = agent.clone()
             self._store.events.extend(tx.events)
@@ -176,8 +181,8 @@ class InMemoryDesk(BaseDesk):
     async def _peek_agents(self) -> builtins.list[Agent]:
         return builtins.list(self._store.agents.values())
 
-    async def _peek_open(self) -> builtins.list[Handoff]:
-        return [self._store.handoffs[i] for i in self._store.open]
+    async def _peek_waiting(self) -> builtins.list[Handoff]:
+        return [self._store.handoffs[i] for i in self._store.waiting]
 
     def subscribe(self, since: str | None = None) -> AsyncIterator[DeskEvent]:
         """Live events from now (or after cursor ``since``); registered immediately, not lazily."""

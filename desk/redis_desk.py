@@ -2,7 +2,8 @@
 
 Layout under ``prefix``: handoffs and agents are hashes ``{v, d, ...}`` (version, JSON document and a
 few indexed fields); ``queue`` is a sorted set scored by priority then creation time; ``open`` and
-``handoffs`` index non-terminal and all handoffs; ``presence`` holds heartbeat times and
+``handoffs`` index non-terminal and all handoffs, ``waiting`` the pending and offered ones (the
+only ones with timers, so a tick never reads the held handoffs); ``presence`` holds heartbeat times and
 ``alive:<id>`` keys expire with the heartbeat TTL; ``ticked`` is when any worker last ticked (a
 longer gap means the desk was down); ``events`` is a Redis Stream.
 
@@ -37,12 +38,12 @@ from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.errors import Conflict
 from desk.events import DeskEvent, EventPage, dump_event, parse_event
-from desk.lifecycle import TERMINAL
+from desk.lifecycle import TERMINAL, WAITING
 from desk.models import Agent, Handoff
 from desk.store import AfterCommit, Tx
 
 T = TypeVar("T")
-_FIXED_KEYS = 5  # queue, open, handoffs, agents, events
+_FIXED_KEYS = 6  # queue, open, handoffs, agents, events, waiting
 _MAX_ATTEMPTS = 200
 _STREAM_MAXLEN = 100_000
 
@@ -51,16 +52,16 @@ local n = tonumber(ARGV[1])
 local p = 2
 local docs = {}
 for i = 1, n do
-  docs[i] = {ARGV[p], ARGV[p+1], ARGV[p+2], ARGV[p+3], ARGV[p+4], ARGV[p+5], ARGV[p+6], ARGV[p+7], ARGV[p+8]}
-  p = p + 9
+  docs[i] = {ARGV[p], ARGV[p+1], ARGV[p+2], ARGV[p+3], ARGV[p+4], ARGV[p+5], ARGV[p+6], ARGV[p+7], ARGV[p+8], ARGV[p+9]}
+  p = p + 10
 end
 for i = 1, n do
-  local cur = redis.call('HGET', KEYS[5 + i], 'v') or '0'
+  local cur = redis.call('HGET', KEYS[6 + i], 'v') or '0'
   if cur ~= docs[i][3] then return {0, 'version', docs[i][2]} end
 end
 local g = tonumber(ARGV[p]); p = p + 1
 for j = 1, g do
-  local key = KEYS[5 + tonumber(ARGV[p])]
+  local key = KEYS[6 + tonumber(ARGV[p])]
   local op, field, val = ARGV[p+1], ARGV[p+2], ARGV[p+3]
   p = p + 4
   local cur = redis.call('HGET', key, field)
@@ -69,13 +70,14 @@ for j = 1, g do
 end
 for i = 1, n do
   local d = docs[i]
-  local key = KEYS[5 + i]
+  local key = KEYS[6 + i]
   local v = tonumber(d[3]) + 1
   if d[1] == 'h' then
     redis.call('HSET', key, 'v', v, 'd', d[4], 'status', d[5], 'offered_to', d[9])
     if d[6] ~= '' then redis.call('ZADD', KEYS[1], d[6], d[2]) else redis.call('ZREM', KEYS[1], d[2]) end
     if d[8] == '1' then redis.call('ZADD', KEYS[2], d[7], d[2]) else redis.call('ZREM', KEYS[2], d[2]) end
     redis.call('ZADD', KEYS[3], d[7], d[2])
+    if d[10] == '1' then redis.call('ZADD', KEYS[6], d[7], d[2]) else redis.call('ZREM', KEYS[6], d[2]) end
   else
     redis.call('HSET', key, 'v', v, 'd', d[4], 'held', d[5], 'cap', d[6])
     redis.call('SADD', KEYS[4], d[2])
@@ -88,6 +90,17 @@ for j = 1, e do
   p = p + 1
 end
 return {1, 'ok', ''}
+"""
+
+# Adds every open handoff whose indexed status is pending or offered to ``waiting`` (atomic, so no
+# commit interleaves; idempotent). KEYS: open, waiting; ARGV[1]: the handoff hash key prefix.
+_INDEX_WAITING = """
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #ids, 2 do
+  local status = redis.call('HGET', ARGV[1] .. ids[i], 'status')
+  if status == 'pending' or status == 'offered' then redis.call('ZADD', KEYS[2], ids[i + 1], ids[i]) end
+end
+return #ids / 2
 """
 
 
@@ -171,7 +184,7 @@ class _RedisTx(Tx):
         return [_str(m) for m in members]
 
     def commit_args(self) -> tuple[list[str], list[str]]:
-        keys = [self._k(n) for n in ("queue", "open", "handoffs", "agents", "events")]
+        keys = [self._k(n) for n in ("queue", "open", "handoffs", "agents", "events", "waiting")]
         argv: list[str] = []
         position: dict[str, int] = {}
         for hid, h in self.dirty_handoffs.items():
@@ -191,6 +204,7 @@ class _RedisTx(Tx):
                 str(_ms(h.created_at)),
                 is_open,
                 h.offered_agent_id or "",
+                "1" if h.status in WAITING else "0",
             ]
         for aid, a in self.dirty_agents.items():
             key = self._k("a", aid)
@@ -198,7 +212,7 @@ class _RedisTx(Tx):
             position[key] = len(keys) - _FIXED_KEYS
             version = self.versions.get(key, "0")
             held, cap = str(len(a.active_handoff_ids)), str(a.max_concurrent)
-            argv += ["a", aid, version, a.model_dump_json(), held, cap, "", "", ""]
+            argv += ["a", aid, version, a.model_dump_json(), held, cap, "", "", "", ""]
         guards: list[str] = []
         for hid, status, aid in self.accept_guards:
             agent = self.agent_cache[aid]
@@ -230,6 +244,8 @@ class RedisDesk(BaseDesk):
         )
         self.prefix = prefix
         self._commit = self.redis.register_script(_COMMIT)
+        self._index_waiting = self.redis.register_script(_INDEX_WAITING)
+        self._waiting_indexed = False
 
     def key(self, *parts: str) -> str:
         """A Redis key under this desk's prefix."""
@@ -267,9 +283,13 @@ class RedisDesk(BaseDesk):
         tx = _RedisTx(self)
         return await tx.agents()
 
-    async def _peek_open(self) -> builtins.list[Handoff]:
+    async def _peek_waiting(self) -> builtins.list[Handoff]:
+        if not self._waiting_indexed:  # data written before the index existed: index it once
+            await self._index_waiting(keys=[self.key("open"), self.key("waiting")], args=[self.key("h", "")])
+            self._waiting_indexed = True
         tx = _RedisTx(self)
-        return await tx.handoffs(await tx.handoff_ids(open_only=True))
+        members: Any = await self.redis.zrange(self.key("waiting"), 0, -1)
+        return await tx.handoffs([_str(m) for m in members])
 
     async def _subscribe(self, since: str | None) -> AsyncIterator[DeskEvent]:
         last = since or await self.cursor()
