@@ -247,6 +247,7 @@
   window.batonWidget = {
     stream: null,
     session: () => session,
+    ensure: async () => { if (!session) await start(); return session; },  // the voice button's hook
     send,
     on: (fn) => { listeners.push(fn); },
   };
