@@ -34,6 +34,7 @@ from api.routes import (
     notes,
     ops,
     policies,
+    policy_disk,
     replies,
     supervisor,
     ws,
@@ -196,7 +197,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
         app.include_router(module.router)
     app.include_router(analytics_router)  # per agent and per policy version
     app.include_router(voice_router)  # the voice channel: one more door to the turn service
-    for module in (notes, customers, replies, supervisor):  # the agent console's own routes
+    for module in (notes, customers, replies, supervisor, policy_disk):  # the console's and editor's own
         app.include_router(module.router)
     app.include_router(compat_router)
     app.include_router(callbacks_router)

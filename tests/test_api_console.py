@@ -13,6 +13,7 @@ import httpx
 
 from api.app import create_app
 from desk.config import DeskConfig
+from tests.conftest import POLICIES
 from tests.test_api_support import ADMIN, SELL, Api, api_settings, next_event, quiet, serve_in_thread
 
 SKILLS = {"real_estate": 0.9, "empathy": 0.8, "legal": 0.7, "luxury": 0.6}
@@ -284,3 +285,31 @@ async def test_an_agent_registered_without_a_status_starts_offline(tmp_path: Pat
             assert r.status_code == 201
             agent = (await http.get("/v1/agents/new", headers=Api.auth(ADMIN))).json()
             assert agent["status"] == "offline"
+
+
+async def test_a_policy_file_refused_on_disk_is_reported(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    good = (POLICIES / "real_estate.yaml").read_text(encoding="utf-8")
+    policy.write_text(good, encoding="utf-8")
+    app = create_app(api_settings(tmp_path, checkpoint_url="", policy=policy))
+    with serve_in_thread(app) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            path = "/v1/policies/real_estate/disk"
+            first = (await http.get(path, headers=Api.auth(ADMIN))).json()
+            assert first["refused"] is False
+            broken = good.replace('op: ">"', 'op: "bigger"', 1)
+            policy.write_text(broken, encoding="utf-8")
+            r = await http.get(path, headers=Api.auth(ADMIN))
+            assert r.status_code == 200, r.text
+            disk = r.json()
+            assert (disk["refused"], disk["serving_version"], disk["yaml"]) == (
+                True,
+                first["serving_version"],
+                broken,
+            )
+            [issue] = disk["issues"]
+            assert issue["message"].startswith("unknown operator 'bigger'")
+            maria = await Api(url, http).agent("maria", SKILLS)
+            assert (await http.get(path, headers=Api.auth(maria))).status_code == 403
+            policy.write_text(good, encoding="utf-8")
+            assert (await http.get(path, headers=Api.auth(ADMIN))).json()["refused"] is False

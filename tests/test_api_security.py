@@ -131,6 +131,7 @@ MATRIX: list[tuple[str, str, object, str, set[str]]] = [
     ("GET", "/v1/desk/transfer-targets", None, "c1", {"agent", "other_agent", "admin"}),
     ("GET", "/v1/desk/live", None, "c1", {"admin"}),
     ("POST", "/v1/desk/handoffs/{h1}/reassign", {"to_agent_id": "maria"}, "c1", {"admin"}),
+    ("GET", "/v1/policies/real_estate/disk", None, "c1", {"admin"}),
     # seed 000's handoff API: c1 already waits for a person (409 for the admin), no handoff "nope" (404)
     ("POST", "/v1/handoffs", {"conversation_id": "{c1}"}, "c1", {"admin"}),
     ("PATCH", "/v1/handoffs/{h1}", {"lead_id": "L-1"}, "c1", {"admin"}),

@@ -346,8 +346,8 @@ def test_small_things(chromium: Any, server: UiServer) -> None:
     """Register form makes offline agents; chart text >= 12 px; tap targets >= 44 px; line-number contrast."""
     from playwright.sync_api import expect
 
-    ctx, page = sign_in(chromium, server, None, server.admin_token)
-    page.click("#c-tab-analytics")
+    ctx, page = sign_in(chromium, server, None, server.admin_token)  # the admin lands on analytics
+    expect(page.locator("#c-tab-analytics")).to_have_attribute("aria-selected", "true")
     expect(page.locator(".tile").first).to_be_visible()
     page.fill("#c-reg-name", "Newbie")
     page.fill("#c-reg-id", "agent-newbie")
@@ -423,3 +423,44 @@ def test_readme_console_screenshots(chromium: Any, server: UiServer) -> None:
     set_status(server, "agent-maria", "offline")
     for ctx in (console_ctx, widget_ctx):
         ctx.close()
+
+
+def test_policy_editor_keeps_the_draft_and_shows_a_refused_file(chromium: Any, server: UiServer) -> None:
+    """A reload keeps an unsaved draft; an invalid edit made on disk is shown, with its problems."""
+    from playwright.sync_api import expect
+
+    ctx, page = new_page(chromium, 1280, 1000)
+    page.goto(f"{server.url}/policies")
+    page.fill("#p-token", server.admin_token)
+    page.click("#p-signin button[type=submit]")
+    editor = page.locator("#p-yaml")
+    expect(editor).to_have_value(re.compile(r"^# Routing policy"))
+    original = editor.input_value()
+    draft = original.replace("rules:\n", "rules:\n  # a thought for later\n", 1)
+    editor.fill(draft)
+    expect(page.locator("#p-state")).to_contain_text("Valid draft")
+    page.reload()
+    expect(editor).to_have_value(draft)
+    expect(page.locator("#p-draft")).to_contain_text("Restored your unsaved draft")
+    page.locator("#p-draft").get_by_role("button", name="Discard it").click()
+    expect(editor).to_have_value(original)
+    page.reload()
+    expect(editor).to_have_value(original)  # discarded for good
+    # someone edits the file on disk and breaks it: the service keeps serving, the editor says so
+    on_disk = server.policy.read_text(encoding="utf-8")
+    broken = on_disk.replace('op: ">"', 'op: "bigger"', 1)
+    server.policy.write_text(broken, encoding="utf-8")
+    try:
+        page.reload()
+        expect(page.locator("#p-disk")).to_contain_text("refused (1 problem)")
+        page.locator("#p-disk").get_by_role("button", name="Open the refused file").click()
+        expect(editor).to_have_value(broken)
+        bad_line = next(n for n, line in enumerate(broken.splitlines(), 1) if '"bigger"' in line)
+        expect(page.locator("#p-issues .issue")).to_have_count(1)
+        expect(page.locator("#p-issues .issue").first).to_contain_text(f"Line {bad_line}")
+        expect(page.locator("#p-issues .issue").first).to_contain_text("unknown operator 'bigger'")
+        shot(page, "policies-refused")
+    finally:
+        server.policy.write_text(on_disk, encoding="utf-8")
+    assert js_errors(page) == []
+    ctx.close()

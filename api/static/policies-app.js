@@ -24,9 +24,52 @@
     $("p-name").textContent = name;
     setPublished(policy.yaml, policy.version);
     yaml.value = policy.yaml;
+    const draft = loadDraft();
+    if (draft && draft.text !== policy.yaml) {  // a reload keeps what was typed and not published
+      yaml.value = draft.text;
+      notice("p-draft", `Restored your unsaved draft (${new Date(draft.at).toLocaleString()}).`, "Discard it", async () => {
+        dropDraft(); yaml.value = published; await update();
+      });
+    }
     await update();
     await loadVersions();
+    await showDisk();
     document.dispatchEvent(new CustomEvent("baton:policy-signed-in", { detail: { token } }));
+  }
+
+  // -- the unsaved draft survives a reload (per policy, in this browser) ----------------------------
+  const draftKey = () => `baton.policy.draft.${name}`;
+  function loadDraft() {
+    try { return JSON.parse(localStorage.getItem(draftKey()) || "null"); } catch { return null; }
+  }
+  function saveDraft() {
+    if (yaml.value === published) dropDraft();
+    else localStorage.setItem(draftKey(), JSON.stringify({ text: yaml.value, at: Date.now() }));
+  }
+  function dropDraft() {
+    localStorage.removeItem(draftKey());
+    const shown = $("p-draft");
+    if (shown) shown.remove();
+  }
+
+  /** A notice above the editor with one action (replaces an earlier notice with the same id). */
+  function notice(id, text, action, onAction) {
+    const old = $(id);
+    if (old) old.remove();
+    const button = el("button", { type: "button" }, action);
+    const box = el("p", { class: "notice row", id }, el("span", { class: "grow" }, text), button);
+    button.addEventListener("click", () => { box.remove(); onAction(); });
+    $("p-notices").append(box);
+  }
+
+  /** An edit on disk that the service refused (the previous version keeps serving): say so, offer it. */
+  async function showDisk() {
+    let disk;
+    try { disk = await api("GET", `${base()}/disk`, token); } catch { return; }
+    if (!disk.refused) return;
+    const n = disk.issues.length;
+    notice("p-disk", `The policy file on disk was changed and refused (${n} problem${n === 1 ? "" : "s"}); version ${disk.serving_version} keeps serving.`,
+      "Open the refused file", async () => { yaml.value = disk.yaml || ""; saveDraft(); await update(); });
   }
 
   // The experiment panel (policies-experiments.js) published a version: show it.
@@ -34,6 +77,7 @@
     const policy = await api("GET", base(), token);
     setPublished(policy.yaml, policy.version);
     yaml.value = policy.yaml;
+    dropDraft();
     await update();
     await loadVersions();
   });
@@ -136,6 +180,8 @@
     try {
       const v = await api("POST", `${base()}/publish`, token, { yaml: yaml.value, published_by: $("p-by").value || "admin", note: $("p-note").value });
       setPublished(yaml.value, v.version);
+      dropDraft();
+      $("p-disk")?.remove();
       $("p-note").value = "";
       await update();
       await loadVersions();
@@ -160,6 +206,7 @@
   async function loadVersion(version) {
     const v = await api("GET", `${base()}/versions/${version}`, token);
     yaml.value = v.yaml;
+    saveDraft();
     await update();
   }
 
@@ -170,6 +217,7 @@
       const policy = await api("GET", base(), token);
       setPublished(policy.yaml, v.version);
       yaml.value = policy.yaml;
+      dropDraft();
       await update();
       await loadVersions();
       $("p-state").textContent = `Rolled back: serving ${v.version}`;
@@ -179,6 +227,7 @@
 
   // -- wiring ----------------------------------------------------------------------------------
   yaml.addEventListener("input", () => {
+    saveDraft();
     paintGutter(new Set());
     clearTimeout(timer);
     timer = setTimeout(update, 350);
@@ -193,7 +242,7 @@
     } else if (e.key === "Escape") yaml.dataset.escaped = "1";
   });
   $("p-publish").addEventListener("click", publish);
-  $("p-discard").addEventListener("click", async () => { yaml.value = published; await update(); });
+  $("p-discard").addEventListener("click", async () => { yaml.value = published; dropDraft(); await update(); });
   $("p-try").addEventListener("submit", (e) => { e.preventDefault(); tryDraft(); });
   $("p-signin-form").addEventListener("submit", async (e) => {
     e.preventDefault();
