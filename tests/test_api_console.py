@@ -6,10 +6,16 @@ desk and a supervisor's reassignment. Notes and saved replies survive a restart.
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import redis.asyncio as aioredis
+from conftest import service_missing
+from test_desk_helpers import REDIS_URL
 
 from api.app import create_app
 from desk.config import DeskConfig
@@ -21,10 +27,32 @@ ASK = "Can I talk to a real person please?"
 NOTE = "Internal: spouse co-owns the house, confirm before quoting."
 
 
-def _app(tmp_path: Path, **desk: Any) -> Any:
+def _app(tmp_path: Path, backend: dict[str, Any] | None = None, **desk: Any) -> Any:
     # SQLite checkpoints and API store in tmp_path, so a second app on the same dir is a restart
-    settings = api_settings(tmp_path, checkpoint_url="")
+    settings = api_settings(tmp_path, checkpoint_url="", **(backend or {}))
     return create_app(settings, desk_config=DeskConfig(**desk) if desk else None)
+
+
+@pytest.fixture(params=["embedded", pytest.param("redis", marks=pytest.mark.services)])
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[dict[str, Any]]:
+    """The in-process desk, or the scaled profile's Redis desk on a key prefix of its own."""
+    if request.param == "embedded":
+        yield {}
+        return
+    redis = aioredis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        await redis.ping()
+    except (OSError, aioredis.RedisError) as exc:
+        await redis.aclose()
+        service_missing("Redis", str(exc))
+    prefix = f"baton-test-{uuid.uuid4().hex[:8]}:"
+    try:
+        yield {"redis_url": REDIS_URL, "redis_prefix": prefix}
+    finally:
+        keys = [key async for key in redis.scan_iter(f"{prefix}*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
 
 
 async def _handoff(api: Api, cid: str, token: str) -> str:
@@ -42,8 +70,10 @@ async def _trusted_conversation(api: Api, customer_id: str) -> tuple[str, str]:
     return r.json()["conversation_id"], r.json()["customer_token"]
 
 
-async def test_a_missed_offer_shows_and_can_be_picked_from_the_queue(tmp_path: Path) -> None:
-    with serve_in_thread(_app(tmp_path, accept_timeout_s=1.0, expires_after_s=120.0)) as url:
+async def test_a_missed_offer_shows_and_can_be_picked_from_the_queue(
+    tmp_path: Path, backend: dict[str, Any]
+) -> None:
+    with serve_in_thread(_app(tmp_path, backend, accept_timeout_s=1.0, expires_after_s=120.0)) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             api = Api(url, http)
             maria = await api.agent("maria", SKILLS)
@@ -205,8 +235,8 @@ async def _accepted(api: Api, token: str) -> tuple[str, str]:
     return cid, hid
 
 
-async def test_transfer_targets_live_desk_and_reassign(tmp_path: Path) -> None:
-    with serve_in_thread(_app(tmp_path)) as url:
+async def test_transfer_targets_live_desk_and_reassign(tmp_path: Path, backend: dict[str, Any]) -> None:
+    with serve_in_thread(_app(tmp_path, backend)) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             api = Api(url, http)
             maria = await api.agent("maria", SKILLS)
