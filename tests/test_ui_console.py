@@ -160,9 +160,16 @@ def test_notifications_count_offers_and_customer_messages(chromium: Any, server:
         "document.dispatchEvent(new Event('visibilitychange'))"
     )
     expect(console).to_have_title("Baton · Agent console")
-    expect(console.locator("#c-sound")).to_have_text("Sound off")
+    # the switch follows, and stores, the agent's notification preferences
+    expect(console.locator("#c-sound")).to_have_text("Sound on")
     console.click("#c-sound")
-    expect(console.locator("#c-sound")).to_have_attribute("aria-pressed", "true")
+    expect(console.locator("#c-sound")).to_have_attribute("aria-pressed", "false")
+    with admin(server) as api:
+        for _ in range(50):
+            if api.get("/v1/agents/agent-nia").json()["notifications"]["sound"] is False:
+                break
+            console.wait_for_timeout(100)
+        assert api.get("/v1/agents/agent-nia").json()["notifications"]["sound"] is False
     assert js_errors(console) == []
     set_status(server, "agent-nia", "offline")
     for ctx in (console_ctx, widget_ctx):

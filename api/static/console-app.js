@@ -22,6 +22,8 @@
       const agent = await api("GET", `/v1/agents/${encodeURIComponent(agentId)}`, token);
       auth = { token, agentId, role: "agent", name: agent.display_name || agentId };
       presence = agent.status;
+      BatonNotify.configure(agent.notifications, (notifications) =>
+        api("PATCH", `/v1/agents/${encodeURIComponent(agentId)}`, token, { notifications }));
     } else {
       await api("GET", "/v1/agents", token);  // only the admin may list agents
       auth = { token, agentId: null, role: "admin", name: "Admin" };
@@ -372,7 +374,7 @@
     switch (ev.type) {
       case "offer":
         if (ev.expires_at && Date.parse(ev.expires_at) < Date.now()) break;
-        if (!offers.has(ev.handoff_id)) BatonNotify.alert("New conversation offered", (ev.brief && ev.brief.summary) || ev.reason || "", ev.handoff_id);
+        if (!offers.has(ev.handoff_id)) BatonNotify.alert("New conversation offered", (ev.brief && ev.brief.summary) || ev.reason || "", ev.handoff_id, ev.priority);
         offers.set(ev.handoff_id, ev);
         renderQueue();
         break;

@@ -5,6 +5,9 @@ const BatonNotify = (() => {
   const KEY = "baton.console.sound";
   const baseTitle = document.title;
   let count = 0, audio = null;
+  // The agent's stored preferences (PATCH /v1/agents/{id}: sound, desktop, min_priority), when the
+  // desk has them; without them the sound switch is remembered in this browser only.
+  let prefs = null, savePrefs = null;
 
   function icon() {
     let link = document.querySelector("link[rel~='icon']");
@@ -42,7 +45,19 @@ const BatonNotify = (() => {
     badge(n);
   }
 
-  function soundOn() { return localStorage.getItem(KEY) === "on"; }
+  function soundOn() { return prefs ? prefs.sound !== false : localStorage.getItem(KEY) === "on"; }
+
+  /** Use the agent's stored preferences; ``save(prefs)`` stores a changed copy. */
+  function configure(stored, save) {
+    prefs = stored ? { ...stored } : null;
+    savePrefs = stored ? save : null;
+  }
+
+  function setPref(key, value) {
+    if (!prefs) { if (key === "sound") localStorage.setItem(KEY, value ? "on" : "off"); return; }
+    prefs[key] = value;
+    if (savePrefs) savePrefs({ ...prefs }).catch(() => {});
+  }
 
   function beep() {
     if (!soundOn()) return;
@@ -57,9 +72,12 @@ const BatonNotify = (() => {
     } catch { /* no audio device: the title and badge still tell */ }
   }
 
-  /** Something new: a sound (if on) and a desktop notification (if allowed and the tab is not in view). */
-  function alert(title, body, tag) {
+  /** Something new: a sound (if on) and a desktop notification (if allowed and the tab is not in view).
+   * ``priority``: an offer's; below the agent's ``min_priority`` it only counts in the title and badge. */
+  function alert(title, body, tag, priority) {
+    if (prefs && priority !== undefined && priority < (prefs.min_priority || 1)) return;
     beep();
+    if (prefs && prefs.desktop === false) return;
     if (!("Notification" in window) || Notification.permission !== "granted") return;
     if (document.visibilityState === "visible" && document.hasFocus()) return;
     try { new Notification(title, { body, tag, icon: icon().href }); } catch { /* some browsers need a service worker */ }
@@ -70,7 +88,7 @@ const BatonNotify = (() => {
     const { el } = Baton;
     const sound = el("button", { type: "button", id: "c-sound", "aria-pressed": String(soundOn()) }, soundOn() ? "Sound on" : "Sound off");
     sound.addEventListener("click", () => {
-      localStorage.setItem(KEY, soundOn() ? "off" : "on");
+      setPref("sound", !soundOn());
       sound.textContent = soundOn() ? "Sound on" : "Sound off";
       sound.setAttribute("aria-pressed", String(soundOn()));
       beep();
@@ -82,11 +100,15 @@ const BatonNotify = (() => {
       desk.textContent = { granted: "Desktop alerts on", denied: "Desktop alerts blocked", unsupported: "No desktop alerts", default: "Allow desktop alerts" }[state()];
       desk.disabled = state() !== "default";
     };
-    desk.addEventListener("click", async () => { if (supported) { await Notification.requestPermission(); show(); } });
+    desk.addEventListener("click", async () => {
+      if (!supported) return;
+      if (await Notification.requestPermission() === "granted") setPref("desktop", true);
+      show();
+    });
     show();
     return [sound, desk];
   }
 
   badge(0);
-  return { setCount, alert, controls, get count() { return count; } };
+  return { setCount, alert, controls, configure, get count() { return count; } };
 })();
