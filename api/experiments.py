@@ -51,7 +51,12 @@ _ready: weakref.WeakSet[Db] = weakref.WeakSet()  # databases whose tables exist
 async def _tables(db: Db) -> Db:
     if db not in _ready:  # SQLite takes DOUBLE PRECISION as REAL
         for stmt in SCHEMA:
-            await db.execute(stmt)
+            try:
+                await db.execute(stmt)
+            except Exception:
+                # Postgres: another worker created it at the same moment (IF NOT EXISTS is not atomic
+                # there); now it exists, and a second try says so or raises the real problem.
+                await db.execute(stmt)
         _ready.add(db)
     return db
 
