@@ -405,6 +405,14 @@ def contrast(fg: str, bg: str) -> float:
     return (hi + 0.05) / (lo + 0.05)
 
 
+def readme_shot(page: Any, name: str) -> None:
+    """A README screenshot, quantized to a palette: small enough to keep in git."""
+    png = DOCS / name
+    page.evaluate("window.scrollTo(0, 0)")
+    Image.open(io.BytesIO(page.screenshot(type="png"))).convert("RGB").quantize(256).save(png, optimize=True)
+    assert png.stat().st_size < 150_000
+
+
 def test_readme_console_screenshots(chromium: Any, server: UiServer) -> None:
     """Regenerate the README's console screenshot (a held chat with the customer panel) small enough for git."""
     from playwright.sync_api import expect
@@ -421,12 +429,13 @@ def test_readme_console_screenshots(chromium: Any, server: UiServer) -> None:
     expect(console.locator("#c-notes .note")).to_have_count(1)
     DOCS.mkdir(parents=True, exist_ok=True)
     console.set_viewport_size({"width": 1280, "height": 1180})  # down to the customer's history
-    console.evaluate("window.scrollTo(0, 0)")
-    png = DOCS / "console.png"
-    Image.open(io.BytesIO(console.screenshot(type="png"))).convert("RGB").quantize(256).save(
-        png, optimize=True
-    )
-    assert png.stat().st_size < 150_000
+    readme_shot(console, "console.png")
+    sup_ctx, sup = sign_in(chromium, server, None, server.admin_token)
+    sup.click("#c-tab-live")
+    expect(sup.locator("#c-live tr[data-handoff]").first).to_be_visible()
+    sup.set_viewport_size({"width": 1280, "height": 900})
+    readme_shot(sup, "console-live.png")
+    sup_ctx.close()
     set_status(server, "agent-maria", "offline")
     for ctx in (console_ctx, widget_ctx):
         ctx.close()

@@ -5,6 +5,7 @@
 const BatonLive = (() => {
   const { el, api } = Baton;
   let timer = null;
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
   const secs = (s) => (s < 90 ? `${Math.round(s)}s` : `${Math.round(s / 60)} min`);
 
   function reassign(auth, handoffId, agents, onDone) {
@@ -38,7 +39,7 @@ const BatonLive = (() => {
     const again = () => render(root, auth);
     const agents = table("Agents", ["Agent", "Status", "Load", "Skills"], live.agents.map((a) => el("tr", { "data-agent": a.id },
       el("td", {}, `${a.display_name} (${a.id})`), el("td", {}, el("span", { class: `pill status-${a.status}` }, a.status)),
-      el("td", {}, `${a.held} chats + ${a.load - a.held} offers / ${a.max_concurrent}`), el("td", {}, a.skills.join(", ")))), "No agents registered.");
+      el("td", {}, `${plural(a.held, "chat")} + ${plural(a.load - a.held, "offer")} / ${a.max_concurrent}`), el("td", {}, a.skills.join(", ")))), "No agents registered.");
     const queue = table("Queue", ["Waiting", "Priority", "Summary", "Offered to", ""], live.queue.map((q) => el("tr", { "data-handoff": q.handoff_id },
       el("td", {}, secs(q.waited_s)), el("td", {}, `${q.priority} · ${q.urgency}`), el("td", {}, q.summary),
       el("td", {}, q.offered_agent_id || "—"), el("td", {}, reassign(auth, q.handoff_id, live.agents, again)))), "Nobody is waiting.");
