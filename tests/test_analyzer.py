@@ -185,9 +185,9 @@ def test_each_turn_is_read_once_however_long_the_conversation(monkeypatch: pytes
     read: list[str] = []
     reader = graph.language.cues._read
 
-    def counting_read(text: str) -> TurnCues:
+    def counting_read(text: str, with_turn: bool = False) -> TurnCues:
         read.append(text)
-        return reader(text)
+        return reader(text, with_turn)
 
     monkeypatch.setattr(graph.language.cues, "_read", counting_read)
     turns = [f"{text} (ref {uuid.uuid4().hex[:6]})" for text in CONVERSATION * 3]
