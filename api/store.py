@@ -94,12 +94,23 @@ class _Sqlite:
         await self.fetchall("SELECT 1")
 
 
+_SCHEMA_LOCK = 0x6261746F6E  # "baton": the advisory lock key for schema creation
+
+
 class _Postgres:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         async with self._pool.connection() as conn:
+            if sql.lstrip().upper().startswith("CREATE "):
+                # `CREATE ... IF NOT EXISTS` is not atomic in Postgres: two workers starting on a
+                # fresh database both try to insert the catalog row and one dies on
+                # UniqueViolation. A transaction-scoped advisory lock makes them take turns.
+                async with conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                    await conn.execute(sql.replace("?", "%s"), tuple(params))
+                return
             await conn.execute(sql.replace("?", "%s"), tuple(params))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
