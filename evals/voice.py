@@ -209,7 +209,10 @@ async def measure_latency(texts: list[str], data_dir: Path, progress: bool) -> l
     from api.app import create_app
     from graph.settings import Settings
 
-    settings = Settings(data_dir=data_dir, offline=True, checkpoint_url="memory", case_memory=False)
+    # idle sockets are closed after ws_idle_s; a turn on a loaded box can take longer than the default
+    settings = Settings(
+        data_dir=data_dir, offline=True, checkpoint_url="memory", case_memory=False, ws_idle_s=600
+    )
     tts = ESpeakNG()
     out: list[float] = []
     with _serve(create_app(settings)) as host:
@@ -238,10 +241,14 @@ async def run_voice_eval(
     spoken, heard = await transcribe_turns(dataset, turns, progress)
     text, voice, surviving = await context_sides(dataset, spoken)
     firsts = list({h.case_id: h.text for h in reversed(heard)}.values())[::-1]  # each call's first turn
+    latency_error = ""
+    latencies: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        latencies = (
-            await measure_latency(firsts[:latency_turns], Path(tmp), progress) if latency_turns else []
-        )
+        try:
+            if latency_turns:
+                latencies = await measure_latency(firsts[:latency_turns], Path(tmp), progress)
+        except Exception as exc:  # the recognition figures stand without it
+            latency_error = f"{type(exc).__name__}: {exc}"
     errors, total = sum(h.errors for h in heard), sum(h.words for h in heard)
     scores = [h.confidence for h in heard if h.confidence is not None]
     return VoiceReport(
@@ -267,6 +274,7 @@ async def run_voice_eval(
             "load_average_before": load_before,
             "load_average_after": load_average(),
             "cpus": os.cpu_count(),
+            "latency_error": latency_error,
         },
         heard=heard,
     )

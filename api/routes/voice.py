@@ -38,7 +38,7 @@ from api.routes.ws import _Socket, customer_state
 from api.turns import CustomerTurn, TurnService
 from api.voice.audio import RATE, seconds
 from api.voice.choices import Choice, options_prompt, read_choice
-from api.voice.choosing import NOBODY_ANSWERED, WHILE_WAITING, act
+from api.voice.choosing import NOBODY_ANSWERED, WHILE_WAITING, VoiceHeardEvent, act
 from api.voice.notes import Heard, note_turn
 from api.voice.settings import VoiceSettings
 from api.voice.speech import Speech, SpeechUnavailable, Transcript
@@ -274,6 +274,9 @@ class VoiceCall:
         turns: TurnService = self.app.state.turns
         outcome = await turns.turn(self.principal, CustomerTurn(self.cid, (heard.text,)))
         self.heard.append(Heard(heard, low))
+        record = await self.app.state.engine.store.conversation(self.cid) or {}
+        marked = VoiceHeardEvent(text=heard.text, confidence=heard.confidence, to_confirm=low)
+        await self.app.state.engine.publish(self.cid, marked, agent_id=record.get("agent_id"))
         started = outcome.result.handoff is not None and outcome.result.handoff.kind == "human"
         await note_turn(self.app.state.engine, self.cid, self.heard, started)
 

@@ -45,17 +45,22 @@
       if (!playing && mic) setState("listening", "Listening");
       return;
     }
-    playing = queue.shift();
+    const audio = queue.shift();
+    playing = audio;
     setState("speaking", "Speaking");
-    const done = () => { URL.revokeObjectURL(playing.src); playing = null; playNext(); };
-    playing.onended = done;
-    playing.onerror = done;
-    playing.play().catch(done);
+    const done = () => {  // once per clip, and only while it is still the one playing (not after a barge-in)
+      audio.onended = null; audio.onerror = null;
+      if (playing !== audio) return;
+      URL.revokeObjectURL(audio.src); playing = null; playNext();
+    };
+    audio.onended = done;
+    audio.onerror = done;
+    audio.play().catch(done);
   }
 
   function stopPlayback() {
     queue.splice(0).forEach((a) => URL.revokeObjectURL(a.src));
-    if (playing) { playing.pause(); URL.revokeObjectURL(playing.src); playing = null; }
+    if (playing) { const audio = playing; playing = null; audio.pause(); URL.revokeObjectURL(audio.src); }
   }
 
   function enqueue(event) {

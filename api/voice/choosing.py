@@ -36,6 +36,15 @@ class VoiceChoiceEvent(_Event):
     done_by: str = ""
 
 
+class VoiceHeardEvent(_Event):
+    """A customer turn came in by voice: what was heard and how sure the recogniser was (for the console)."""
+
+    type: Literal["voice_heard"] = "voice_heard"
+    text: str
+    confidence: float | None = None
+    to_confirm: bool = False
+
+
 async def act(app: Any, principal: Principal, cid: str, choice: Choice, heard: Transcript) -> str | None:
     """Carry out ``choice``; the line to speak, or None when the stream will say what happened."""
     engine: ConversationEngine = app.state.engine

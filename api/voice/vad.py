@@ -51,6 +51,7 @@ class Endpointer:
         self._vad = webrtcvad.Vad(aggressiveness)
         self._end_frames = max(1, end_silence_ms // FRAME_MS)
         self._max_frames = int(max_utterance_s * 1000 / FRAME_MS)
+        self._max_s = max_utterance_s
         self._pending = b""
         self._window: deque[tuple[bytes, bool]] = deque(maxlen=_WINDOW)
         self._speech: list[bytes] = []
@@ -108,5 +109,5 @@ class Endpointer:
         ):  # a pause is not speech
             self._dropping = True
             self._speech = []
-            return TooLong(seconds=self._max_frames * FRAME_MS / 1000)
+            return TooLong(seconds=self._max_s)
         return None

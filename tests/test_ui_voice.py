@@ -1,0 +1,158 @@
+"""The widget's microphone in a real headless Chromium, fed by a WAV file that eSpeak NG spoke.
+
+Chromium's fake capture device plays the file into ``getUserMedia``; the widget streams it to the voice
+socket of a real Baton process. The caller greets the bot, asks for a person, hears the narration,
+hears the agent's typed reply spoken, and is back with the bot when the agent returns the conversation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import service_missing
+from test_ui_pages import ARGS, ARTIFACTS, CHROMIUM, TIMEOUT_MS, js_errors, new_page, shot
+from ui_server import UiServer, run_server
+
+from api.voice.audio import silence, write_wav
+from tests.voice_support import need_espeak
+
+pytestmark = pytest.mark.slow
+TURN_S = 120  # a voice turn on a loaded 2-core box: recognition, the turn, speech
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    with run_server(tmp_path_factory.mktemp("ui-voice"), timeout_s=240) as running:
+        yield running
+
+
+async def _caller_wav(path: Path) -> Path:
+    """Two caller turns with a long pause between them, then silence."""
+    tts = need_espeak()
+    pcm = (
+        silence(1.0)
+        + await tts.speak_pcm("hello there")
+        + silence(8.0)
+        + await tts.speak_pcm("let me talk to a real person")
+        + silence(2.0)
+    )
+    path.write_bytes(write_wav(pcm))
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        service_missing("playwright", str(exc))
+    if not Path(CHROMIUM).exists():
+        service_missing("chromium", f"{CHROMIUM} is missing (run .ci/browser.sh)")
+    import asyncio
+
+    wav = asyncio.run(_caller_wav(tmp_path_factory.mktemp("voice") / "caller.wav"))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    fake_mic = [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}%noloop",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *fake_mic], headless=True)
+        yield chromium
+        chromium.close()
+
+
+def _played(page: Any) -> list[dict[str, Any]]:
+    return list(page.evaluate("window.batonVoice.played"))
+
+
+def _wait_played(page: Any, source: str, count: int = 1, timeout_s: float = TURN_S) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        lines = [p for p in _played(page) if p["for"] == source]
+        if len(lines) >= count:
+            return lines
+        page.wait_for_timeout(250)
+    raise AssertionError(f"no {count} {source} line(s) played in {timeout_s}s: {_played(page)}")
+
+
+def _offered(api: httpx.Client, agent: dict[str, str]) -> str:
+    """The handoff the desk offers the agent (its next tick)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        handoffs = api.get("/v1/handoffs", headers=agent).json()
+        if handoffs:
+            return str(handoffs[0]["handoff_id"])
+        time.sleep(0.25)
+    raise AssertionError("no handoff was offered to the agent")
+
+
+def test_a_caller_talks_to_the_bot_reaches_a_person_and_comes_back(browser: Any, server: UiServer) -> None:
+    from playwright.sync_api import expect
+
+    admin = {"Authorization": f"Bearer {server.admin_token}"}
+    with httpx.Client(base_url=server.url, timeout=30) as api:
+        _, widget = new_page(browser, 420, 760)
+        widget.goto(f"{server.url}/widget")
+        widget.click("#w-mic")
+        expect(widget.locator("#w-mic")).to_have_attribute("aria-pressed", "true")
+
+        # turn 1: the greeting reaches the concierge bot, whose reply is spoken
+        expect(widget.locator(".msg.customer.spoken")).to_have_count(1, timeout=TURN_S * 1000)
+        first = _wait_played(widget, "bot_message")[0]
+        assert first["latency_ms"] > 0
+        # turn 2: a person is asked for; the narration is the bot's line, then the wait
+        try:
+            expect(widget.locator(".msg.customer.spoken")).to_have_count(2, timeout=TURN_S * 1000)
+        except AssertionError:
+            print("voice log:", widget.evaluate("window.batonVoice.log"), "played:", _played(widget))
+            print("chat:", widget.locator(".msg .bubble").all_text_contents())
+            raise
+        expect(widget.locator(".msg.customer.spoken").nth(1)).to_contain_text("real person")
+        narration = _wait_played(widget, "bot_message", 2)[1]
+        assert "licensed agents" in narration["text"]
+        shot(widget, "widget-voice-handoff")
+
+        # the agent signs in now (an agent with no heartbeat for minutes is taken off the desk)
+        made = api.post(
+            "/v1/agents",
+            headers=admin,
+            json={
+                "id": "agent-ana",
+                "name": "Ana",
+                "skills": {"real_estate": 0.9, "empathy": 0.8},
+                "status": "online",
+            },
+        )
+        assert made.status_code == 201, made.text
+        agent = {"Authorization": f"Bearer {made.json()['agent_token']}"}
+
+        hid = _offered(api, agent)
+        brief = api.get(f"/v1/handoffs/{hid}", headers=agent).json()["brief"]
+        assert any(n["text"].startswith("Channel: voice (pocketsphinx)") for n in brief["added"])
+        assert api.post(f"/v1/handoffs/{hid}/accept", headers=agent).status_code == 200
+        reply = "Hi, this is Ana. Which neighbourhood are you looking at?"
+        assert api.post(f"/v1/handoffs/{hid}/reply", headers=agent, json={"text": reply}).status_code == 200
+        assert _wait_played(widget, "agent_message")[0]["text"] == reply  # typed, then spoken
+        expect(widget.locator(".msg.agent .bubble").last).to_have_text(reply)
+
+        back = api.post(f"/v1/handoffs/{hid}/return", headers=agent, json={"note": "wants to browse first"})
+        assert back.status_code == 200, back.text
+        after = _wait_played(widget, "bot_message", 3)[2]
+        assert "wants to browse" not in after["text"]  # the note is the team's
+        expect(widget.locator("#w-with")).to_contain_text("back with our")
+        shot(widget, "widget-voice-back")
+
+        widget.click("#w-mic")
+        expect(widget.locator("#w-mic")).to_have_attribute("aria-pressed", "false")
+        assert js_errors(widget) == []
