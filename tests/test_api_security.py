@@ -38,7 +38,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     tmp = tmp_path_factory.mktemp("security")
     policy = tmp / "policy.yaml"
     shutil.copy(POLICIES / "real_estate.yaml", policy)
-    app = create_app(api_settings(tmp, policy=policy, rate_limit_per_minute=8, max_body_bytes=64_000))
+    # maria's offer must outlive the matrix, however slow a busy machine makes it
+    desk = tmp / "desk.yaml"
+    desk.write_text("accept_timeout_s: 900\nexpires_after_s: 1800\nstuck_after_s: 1800\n")
+    settings = api_settings(
+        tmp, policy=policy, rate_limit_per_minute=8, max_body_bytes=64_000, desk_config=desk
+    )
+    app = create_app(settings)
     with serve_in_thread(app) as url:
         yield url, policy
 
