@@ -284,7 +284,7 @@ async def test_transfer_targets_live_desk_and_reassign(tmp_path: Path, backend: 
             unknown = await http.post(
                 f"/v1/desk/handoffs/{hid}/reassign", json={"to_agent_id": "nobody"}, headers=Api.auth(ADMIN)
             )
-            assert unknown.status_code == 422
+            assert unknown.status_code == 404
             assert (await api.act(hid, "accept", lee)).status_code == 200
             assert (await api.act(hid, "complete", lee, {"note": "done"})).status_code == 200
             # a waiting one: offered by the desk to maria, moved to lee by the supervisor

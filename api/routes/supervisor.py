@@ -229,10 +229,10 @@ async def reassign(
     require_admin(principal, "reassign handoffs")
     handoff = await desk.get(handoff_id)
     known = {a.id for a in await desk.list_agents()}
-    if body.to_agent_id not in known:
+    if body.to_agent_id not in known:  # a well-formed id of nobody: not found, like an unknown handoff
         msg = f"no agent {body.to_agent_id!r}"
         detail = [{"field": "to_agent_id", "location": "body", "message": msg}]
-        raise ApiError(422, "invalid_target", msg, details=detail)
+        raise ApiError(404, "not_found", msg, details=detail)
     reason = body.reason or "reassigned by a supervisor"
     if handoff.status in WAITING:
         return await desk.offer_to(handoff_id, body.to_agent_id, reason)
