@@ -41,8 +41,8 @@ from api.routes import (
 )
 from api.routes.analytics import router as analytics_router
 from api.routes.callbacks import router as callbacks_router
-from api.store import ApiStore, open_db
 from api.routes.voice import router as voice_router
+from api.store import ApiStore, open_db
 from api.turns import TurnService
 from api.waiting import WaitingService
 from api.webhooks import WebhookSender

@@ -26,7 +26,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from langchain_core.messages import HumanMessage
 
-from api import experiments
+from api import analytics, experiments
 from api.customer_lines import STILL_WAITING, agent_line
 from api.eventlog import EventLog
 from api.metrics import Metrics
@@ -244,13 +244,20 @@ class ConversationEngine:
         return outcome
 
     async def _started(
-        self, record: HandoffRecord, outcome: TurnOutcome, *, recorded: bool = False, created_by: str = "graph"
+        self,
+        record: HandoffRecord,
+        outcome: TurnOutcome,
+        *,
+        recorded: bool = False,
+        created_by: str = "graph",
     ) -> None:
         """Give a new human handoff to the desk (``recorded``: re-submitted after a restart)."""
         cid = outcome.result.conversation_id
         if not recorded:
             await self.store.add_handoff(record.id, cid, record.kind, record.trigger, record.to)
             await experiments.record_handoff(self.store, cid, record)
+            policy_name = self.runtime.context.policies.current().policy.name
+            await analytics.record_policy(self.store, cid, record, policy_name)
         if self.metrics:
             self.metrics.handoffs.labels(kind=record.kind, trigger=record.trigger).inc()
         if record.kind != "human":
@@ -313,6 +320,7 @@ class ConversationEngine:
                 raise Conflict(msg)
             action = Reply(text=text, agent_id=agent_id)
             result = await self.runtime.resume(handoff.conversation_id, action, tap=tap)
+        await analytics.record_reply(self.store, handoff.handoff_id, agent_id)  # time to first reply
         await self.publish_replies(result, agent_id, handoff.handoff_id)
         return result
 

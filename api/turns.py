@@ -317,7 +317,10 @@ class TurnService:
         """
         agent_id = _agent(principal)
         handoff = await self.engine.desk.get(handoff_id)
-        if handoff.status != "pending" and agent_id not in (handoff.offered_agent_id, handoff.assigned_agent_id):
+        if handoff.status != "pending" and agent_id not in (
+            handoff.offered_agent_id,
+            handoff.assigned_agent_id,
+        ):
             raise forbidden(f"act on handoff {handoff_id}")
         return await self.engine.accept(handoff_id, agent_id)
 

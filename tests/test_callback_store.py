@@ -61,7 +61,8 @@ async def test_a_callback_is_worked_once_and_survives_a_restart(db_url: str, tmp
         store = CallbackStore(db)
         await store.setup()
         got = await store.get(made.id)
-        assert got.contact is not None and got.contact.value == "+491511234567"
+        assert got.contact is not None
+        assert got.contact.value == "+491511234567"
         assert made.id in [c.id for c in await store.list("open")]
         wins = await asyncio.gather(
             store.take(made.id, "maria"), store.take(made.id, "lee"), return_exceptions=True
