@@ -50,6 +50,7 @@ from api.ws_models import (
     PingEvent,
     TypingEvent,
     _Event,
+    agent_brief,
 )
 from desk.errors import DeskError
 from desk.errors import NotFound as DeskNotFound
@@ -297,7 +298,7 @@ async def agent_state(engine: ConversationEngine, agent_id: str) -> AgentStateEv
                 required_skills=h.required_skills,
                 reason=h.reason,
                 expires_at=expires_at,
-                brief=h.brief,
+                brief=agent_brief(h),  # the same view as the offer
             )
         )
     return AgentStateEvent(agent_id=agent_id, status=status, handoffs=mine)
