@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -45,7 +46,7 @@ async def open_checkpointer(url: str, data_dir: Path) -> AsyncIterator[BaseCheck
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
         async with AsyncPostgresSaver.from_conn_string(url) as saver:
-            await saver.setup()
+            await _setup_in_turn(saver, url)
             yield saver
         return
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -61,3 +62,32 @@ async def open_checkpointer(url: str, data_dir: Path) -> AsyncIterator[BaseCheck
         await saver.conn.execute("PRAGMA synchronous=NORMAL")
         await saver.setup()
         yield saver
+
+
+# The advisory lock key for LangGraph's Postgres migrations ("baton-ck").
+_MIGRATION_LOCK = 0x626174_6F6E636B
+
+
+async def _setup_in_turn(saver: Any, url: str) -> None:
+    """Run the saver's migrations holding a Postgres advisory lock.
+
+    Two workers starting together on a fresh database both insert migration 0 and one dies on
+    ``checkpoint_migrations_pkey``; with the lock the second finds the migrations done.
+    """
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as lock:
+        # Poll rather than block: a session waiting in pg_advisory_lock holds a snapshot, and the
+        # migrations' CREATE INDEX CONCURRENTLY waits for every snapshot: both would wait forever.
+        while not await _try_lock(lock):
+            await asyncio.sleep(0.05)
+        try:
+            await saver.setup()
+        finally:
+            await lock.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+
+
+async def _try_lock(conn: Any) -> bool:
+    cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_MIGRATION_LOCK,))
+    row = await cur.fetchone()
+    return bool(row and row[0])
