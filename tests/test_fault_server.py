@@ -119,7 +119,10 @@ async def test_kill9_mid_handoff_agent_can_resume(
         accepted = await http.post(f"/v1/handoffs/{handoff_id}/accept", headers=agent.auth)
         assert accepted.status_code == 200, accepted.text
         detail = (await http.get(f"/v1/handoffs/{handoff_id}", headers=agent.auth)).json()
-        assert detail["brief"] == view["handoff"]["brief"]
+        # The agent's brief is the checkpointed one plus the request fields and notes added from outside.
+        shown = {k: v for k, v in detail["brief"].items() if k not in ("request", "added")}
+        assert shown == view["handoff"]["brief"]
+        assert detail["brief"]["added"] == []
         reply = await http.post(
             f"/v1/handoffs/{handoff_id}/reply", json={"text": "Hi Dana, Maria here."}, headers=agent.auth
         )

@@ -73,12 +73,14 @@
   }
 
   // The experiment panel (policies-experiments.js) published a version: show it.
-  document.addEventListener("baton:policy-changed", async () => {
+  // Its message (detail.message) is shown after the re-check, which would otherwise overwrite it.
+  document.addEventListener("baton:policy-changed", async (event) => {
     const policy = await api("GET", base(), token);
     setPublished(policy.yaml, policy.version);
     yaml.value = policy.yaml;
     dropDraft();
     await update();
+    if (event.detail?.message) $("p-state").textContent = event.detail.message;
     await loadVersions();
   });
 

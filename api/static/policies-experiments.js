@@ -53,9 +53,10 @@
     try {
       await api("POST", `/v1/experiments/${encodeURIComponent(experiment.id)}/${action}`, token,
         { ...body, published_by: $("p-by").value || "admin" });
-      document.dispatchEvent(new CustomEvent("baton:policy-changed"));
-      $("p-state").textContent = action === "promote" ? `Promoted ${body.variant}: its policy is serving`
+      const message = action === "promote" ? `Promoted ${body.variant}: its policy is serving`
         : `Experiment ${action === "start" ? "started" : "stopped"}`;
+      $("p-state").textContent = message;
+      document.dispatchEvent(new CustomEvent("baton:policy-changed", { detail: { message } }));
       await load();
     } catch (err) { $("p-exp-error").textContent = `${action} failed: ${err.message}`; }
   }
