@@ -301,15 +301,10 @@ async def _ping(sock: _Socket, every: float) -> None:
 @router.websocket("/v1/conversations/{conversation_id}/voice")
 async def voice_socket(ws: WebSocket, conversation_id: str, since: int | None = None) -> None:
     """A caller's voice channel (see the module docstring for the protocol)."""
-    sock = await _Socket.open(ws, "voice", conv_stream(conversation_id))
-    principal = await sock.authenticate()
-    if principal is None:
+    opened = await _Socket.for_customer(ws, "voice", conversation_id)
+    if opened is None:
         return
-    if not (principal.is_customer_of(conversation_id) or principal.role == "admin"):
-        await sock.refuse(
-            ApiError(403, "forbidden", f"this token may not access conversation {conversation_id}")
-        )
-        return
+    sock, principal = opened
     try:
         await ws.app.state.turns.require_known(conversation_id)
     except Exception:

@@ -99,6 +99,25 @@ class _Socket:
         await ws.accept()
         return cls(ws, role, stream, head)
 
+    @classmethod
+    async def for_customer(
+        cls, ws: WebSocket, role: str, conversation_id: str
+    ) -> tuple[_Socket, Principal] | None:
+        """Open a socket on a conversation's stream for its customer (or an admin).
+
+        None when it was refused: no or bad token (4401), someone else's conversation (4403).
+        """
+        sock = await cls.open(ws, role, conv_stream(conversation_id))
+        principal = await sock.authenticate()
+        if principal is None:
+            return None
+        if not (principal.is_customer_of(conversation_id) or principal.role == "admin"):
+            await sock.refuse(
+                ApiError(403, "forbidden", f"this token may not access conversation {conversation_id}")
+            )
+            return None
+        return sock, principal
+
     async def send(self, text: str) -> None:
         async with self._send_lock:
             await self.ws.send_text(text)
@@ -307,15 +326,10 @@ async def agent_state(engine: ConversationEngine, agent_id: str) -> AgentStateEv
 @router.websocket("/v1/conversations/{conversation_id}/ws")
 async def customer_socket(ws: WebSocket, conversation_id: str, since: int | None = None) -> None:
     """The customer's live view of a conversation; customer messages may be sent here too."""
-    sock = await _Socket.open(ws, "customer", conv_stream(conversation_id))
-    principal = await sock.authenticate()
-    if principal is None:
+    opened = await _Socket.for_customer(ws, "customer", conversation_id)
+    if opened is None:
         return
-    if not (principal.is_customer_of(conversation_id) or principal.role == "admin"):
-        await sock.refuse(
-            ApiError(403, "forbidden", f"this token may not access conversation {conversation_id}")
-        )
-        return
+    sock, principal = opened
     app = ws.app
     engine: ConversationEngine = app.state.engine
     turns: TurnService = app.state.turns
