@@ -248,6 +248,9 @@ class HandoffRequest(BaseModel):
     no_agent_after_s: float | None = Field(
         default=None, gt=0, description="How long it waits before that (None: the desk's expires_after_s)."
     )
+    accept_timeout_s: float | None = Field(
+        default=None, gt=0, description="How long an offer of it stands (None: the desk's accept_timeout_s)."
+    )
     reason: str = ""
     trigger: str = ""
     brief: dict[str, Any] = Field(default_factory=dict, description="Opaque context brief (JSON).")
