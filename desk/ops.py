@@ -94,7 +94,7 @@ def offer(
             agent_id=agent.id,
             attempt=handoff.metrics.offer_count,
             score=score,
-            expires_at=now + timedelta(seconds=config.accept_timeout_s),
+            expires_at=now + timedelta(seconds=accept_timeout_s(handoff, config)),
         )
     )
     if auto and agent.auto_accept and len(agent.active_handoff_ids) < agent.max_concurrent:
@@ -365,11 +365,22 @@ async def vanish(tx: Tx, agent_id: str, now: datetime, config: DeskConfig, repor
     report.agents_lost += 1
 
 
+def accept_timeout_s(handoff: Handoff, config: DeskConfig) -> float:
+    """How long an offer of this handoff stands: the routing policy's, else the desk's."""
+    return handoff.accept_timeout_s or config.accept_timeout_s
+
+
+def offer_deadline(handoff: Handoff, config: DeskConfig) -> datetime | None:
+    """When the current offer lapses (None before the first offer)."""
+    if not handoff.offers:
+        return None
+    return handoff.offers[-1].offered_at + timedelta(seconds=accept_timeout_s(handoff, config))
+
+
 def offer_lapsed(handoff: Handoff, now: datetime, config: DeskConfig) -> bool:
-    """Whether the current offer is older than ``accept_timeout_s``."""
-    if handoff.status != "offered" or not handoff.offers:
-        return False
-    return (now - handoff.offers[-1].offered_at).total_seconds() >= config.accept_timeout_s
+    """Whether the current offer has passed its deadline."""
+    deadline = offer_deadline(handoff, config)
+    return handoff.status == "offered" and deadline is not None and now >= deadline
 
 
 def timer_due(handoff: Handoff, now: datetime, config: DeskConfig) -> bool:
