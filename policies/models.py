@@ -6,7 +6,7 @@ with a short message instead of being carried, and echoed, whole.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import regex
 from pydantic import (
@@ -172,6 +172,11 @@ class Rule(_Frozen):
         default=None,
         description="Seconds this rule's handoff waits for an agent (else handoff.no_agent_after_s).",
     )
+    accept_timeout_s: WaitSeconds | None = Field(
+        default=None,
+        description="Seconds an agent has to accept an offer of this rule's handoff "
+        "(else handoff.accept_timeout_s).",
+    )
 
     @model_validator(mode="after")
     def _target_or_consult(self) -> Rule:
@@ -189,7 +194,7 @@ class Default(_Frozen):
 
 
 class HandoffSettings(_Frozen):
-    """What happens around a human handoff; a rule's own ``no_agent`` settings take precedence."""
+    """What happens around a human handoff; a rule's own settings take precedence."""
 
     no_agent: NoAgentPolicy | None = Field(
         default=None,
@@ -200,10 +205,23 @@ class HandoffSettings(_Frozen):
         default=None,
         description="Seconds a handoff waits for an agent first. Unset: the desk's expires_after_s.",
     )
+    accept_timeout_s: WaitSeconds | None = Field(
+        default=None,
+        description="Seconds an agent has to accept an offer before it goes to the next one. "
+        "Unset: the desk's accept_timeout_s.",
+    )
     no_agent_message: Text = (
         "All of our specialists are busy right now, so I'll keep helping you here. "
         "Nothing you told me is lost."
     )
+
+
+class RuleHandoff(NamedTuple):
+    """What the policy chose for one handoff; it travels on the desk's handoff request."""
+
+    no_agent: NoAgentPolicy | None
+    no_agent_after_s: float | None
+    accept_timeout_s: float | None
 
 
 class Policy(_Frozen):
@@ -230,14 +248,21 @@ class Policy(_Frozen):
     def _no_agent_on_human_rules(self) -> Policy:
         for rule in self.rules:
             target = self.targets.get(rule.target or "")
-            if (rule.no_agent or rule.no_agent_after_s) and (target is None or target.kind != "human"):
-                msg = f"rule {rule.id!r}: no_agent settings apply to a human target only"
+            own = rule.no_agent or rule.no_agent_after_s or rule.accept_timeout_s
+            if own and (target is None or target.kind != "human"):
+                msg = (
+                    f"rule {rule.id!r}: no_agent, no_agent_after_s and accept_timeout_s "
+                    "apply to a human target only"
+                )
                 raise ValueError(msg)
         return self
 
-    def no_agent_for(self, rule_id: str) -> tuple[NoAgentPolicy | None, float | None]:
-        """The no-agent choice and wait for a handoff by ``rule_id``: the rule's, else the policy's."""
+    def handoff_for(self, rule_id: str) -> RuleHandoff:
+        """The no-agent choice, wait and accept timeout of a handoff by ``rule_id``: each the rule's,
+        else the policy's (None: the desk's)."""
         rule = next((r for r in self.rules if r.id == rule_id), None)
-        choice = (rule.no_agent if rule else None) or self.handoff.no_agent
-        wait = (rule.no_agent_after_s if rule else None) or self.handoff.no_agent_after_s
-        return choice, wait
+        return RuleHandoff(
+            no_agent=(rule.no_agent if rule else None) or self.handoff.no_agent,
+            no_agent_after_s=(rule.no_agent_after_s if rule else None) or self.handoff.no_agent_after_s,
+            accept_timeout_s=(rule.accept_timeout_s if rule else None) or self.handoff.accept_timeout_s,
+        )

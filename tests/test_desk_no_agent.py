@@ -1,8 +1,10 @@
-"""The routing policy's no-agent choice and wait, honoured by both desks; wait estimates from measured figures."""
+"""The routing policy's no-agent choice, wait and accept timeout, honoured by both desks; wait estimates
+from measured figures."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from test_desk_helpers import DeskFactory, Recorder, desk_factory_for, request, spec, travel
@@ -53,9 +55,45 @@ async def test_a_handoffs_own_choice_and_wait_beat_the_desk_config(
 
 async def test_the_choice_survives_storage(make: DeskFactory) -> None:
     desk = await make()
-    await desk.submit(request("h1", "x", no_agent="callback", no_agent_after_s=45))
+    await desk.submit(request("h1", "x", no_agent="callback", no_agent_after_s=45, accept_timeout_s=12))
     stored = await desk.get("h1")
-    assert (stored.no_agent, stored.no_agent_after_s) == ("callback", 45)
+    assert (stored.no_agent, stored.no_agent_after_s, stored.accept_timeout_s) == ("callback", 45, 12)
+
+
+async def test_offers_lapse_at_their_own_handoffs_accept_timeout(make: DeskFactory, clock: FakeClock) -> None:
+    """Two rules' handoffs (10 s and 60 s) and one that keeps the desk's 30 s, offered at once."""
+    desk = await make(DeskConfig(accept_timeout_s=30, expires_after_s=3600, stuck_after_s=3600))
+    for agent_id in ("ana", "bo", "cy"):
+        await desk.register_agent(spec(agent_id, {"x": 0.9}, max_concurrent=1))
+    start = clock.now()
+    await desk.submit(request("fast", "x", accept_timeout_s=10))
+    await desk.submit(request("slow", "x", accept_timeout_s=60))
+    await desk.submit(request("plain", "x"))
+
+    async def lapsed() -> dict[str, float]:
+        """Handoff -> seconds from its first offer to the offer's timeout."""
+        out = {}
+        for hid in ("fast", "slow", "plain"):
+            first = (await desk.get(hid)).offers[0]
+            if first.outcome == "timed_out":
+                assert first.responded_at is not None
+                out[hid] = (first.responded_at - first.offered_at).total_seconds()
+        return out
+
+    assert {(await desk.get(h)).status for h in ("fast", "slow", "plain")} == {"offered"}
+    await travel(desk, clock, 9, step=1)
+    assert await lapsed() == {}
+    await travel(desk, clock, 1, step=1)
+    assert await lapsed() == {"fast": 10}
+    await travel(desk, clock, 19, step=1)
+    assert await lapsed() == {"fast": 10}
+    await travel(desk, clock, 1, step=1)
+    assert await lapsed() == {"fast": 10, "plain": 30}
+    await travel(desk, clock, 29, step=1)
+    assert "slow" not in await lapsed()
+    await travel(desk, clock, 1, step=1)
+    assert await lapsed() == {"fast": 10, "plain": 30, "slow": 60}
+    assert clock.now() - start == timedelta(seconds=60)
 
 
 async def test_wait_estimate_uses_the_measured_response_time(make: DeskFactory, clock: FakeClock) -> None:
