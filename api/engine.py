@@ -265,9 +265,11 @@ class ConversationEngine:
             outcome.seq = await self.publish(cid, state)
             return
         request = desk_request(cid, record, created_by)
-        # The routing policy decides what happens when nobody takes it (its rule's choice, else its own).
+        # The routing policy decides how long offers stand and what happens when nobody takes it
+        # (its rule's choice, else its own).
         routing = self.runtime.context.policies.current().policy
-        request.no_agent, request.no_agent_after_s = routing.no_agent_for(record.rule_id)
+        chosen = routing.handoff_for(record.rule_id)
+        request.no_agent, request.no_agent_after_s, request.accept_timeout_s = chosen
         await self.store.set_assignment(cid, record.id, None)
         await self.store.open_handoff(record.id, cid, self.prefix)
         handoff = await self.desk.submit(request)
