@@ -1,6 +1,7 @@
-"""A customer waiting for a person, over the real app: the policy's no-agent choice (per policy and per
-rule) beats desk.yaml, callbacks are real work with outcomes in analytics, leave queue, one wait figure
-everywhere, agents' names, a colleague taking over, and no internal text in anything the customer reads."""
+"""A customer waiting for a person, over the real app: the policy's no-agent choice and accept timeout
+(per policy and per rule) beat desk.yaml, callbacks are real work with outcomes in analytics, leave
+queue, one wait figure everywhere, agents' names, a colleague taking over, and no internal text in
+anything the customer reads."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import json
 import shutil
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -325,3 +327,25 @@ async def test_carrying_on_with_the_ai_says_the_policys_line_once(tmp_path: Path
             assert_customer_safe(said)
             line = yaml.safe_load(policy.read_text())["handoff"]["no_agent_message"]
             assert sum(line in t for t in lines(said)) == 1  # the state change is told once
+
+
+async def test_the_rules_accept_timeout_travels_with_the_handoff_to_the_offer(tmp_path: Path) -> None:
+    policy = policy_file(tmp_path, {"accept_timeout_s": 50}, rule={"accept_timeout_s": 7})
+    app = create_app(api_settings(tmp_path, policy=policy), desk_config=SLOW_DESK)
+    with serve_in_thread(app) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            api = Api(url, http)
+            maria = await register(api, "maria", "Maria", "sales")
+            cid, token = await api.conversation()
+            async with api.ws("/v1/agents/maria/ws", maria) as agent:
+                handoff_id = (await hand_off(api, cid, token))["handoff"]["handoff_id"]
+                offer = await next_event(agent, "offer")
+            detail = (await http.get(f"/v1/handoffs/{handoff_id}", headers=api.auth(ADMIN))).json()
+            assert (
+                detail["handoff"]["accept_timeout_s"] == 7
+            )  # the rule's, not the policy's 50 or the desk's 30
+            offered_at = datetime.fromisoformat(detail["handoff"]["offers"][0]["offered_at"])
+            assert datetime.fromisoformat(offer["expires_at"]) - offered_at == timedelta(seconds=7)
+            async with api.ws("/v1/agents/maria/ws", maria) as agent:
+                snapshot = json.loads(await agent.recv())  # a reconnecting console reads the same deadline
+            assert [h["expires_at"] for h in snapshot["handoffs"]] == [offer["expires_at"]]

@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
 from typing import Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -56,6 +55,7 @@ from desk.errors import DeskError
 from desk.errors import NotFound as DeskNotFound
 from desk.lifecycle import HELD, TERMINAL, WAITING
 from desk.models import HandoffStatus
+from desk.ops import offer_deadline
 from graph.actions import Close, Reply
 from graph.runtime import ConversationNotFound, NothingToRollBack, NotInterrupted
 
@@ -301,8 +301,7 @@ async def agent_state(engine: ConversationEngine, agent_id: str) -> AgentStateEv
         kind: Literal["offered", "accepted", "active"]
         if h.status == "offered" and h.offered_agent_id == agent_id:
             kind = "offered"
-            if h.offers:  # as the offer event computed it
-                expires_at = h.offers[-1].offered_at + timedelta(seconds=desk.config.accept_timeout_s)
+            expires_at = offer_deadline(h, desk.config)  # as the offer event computed it
         elif h.status in ("accepted", "active") and h.assigned_agent_id == agent_id:
             kind = "accepted" if h.status == "accepted" else "active"
         else:
