@@ -168,6 +168,7 @@ class BatonState(MessagesState):
     consultations: Annotated[list[Consultation], operator.add]
     customer: dict[str, Any]
     delivered: Annotated[list[str], operator.add]  # one-time messages already said
+    open_items: Annotated[dict[str, dict[str, Any]], merge_dicts]  # id -> graph.open_items.OpenItem
     escalation: dict[str, Any] | None
 
 
