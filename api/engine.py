@@ -91,6 +91,10 @@ def agent_stream(agent_id: str) -> str:
     return f"a:{agent_id}"
 
 
+SUPERVISOR_STREAM = "s:desk"
+"""Event stream of the supervisors' (and the admin's) live desk."""
+
+
 @dataclass
 class TurnOutcome:
     """A run's result plus what the API adds: the desk's queue position and the stream seq."""
@@ -275,11 +279,11 @@ class ConversationEngine:
         handoff = await self.desk.submit(request)
         position = await self.desk.queue_position(handoff.handoff_id)
         outcome.queue_position, outcome.expected_wait_s = position.position, position.expected_wait_s
+        # No message: the bot said the narration (a turn of the transcript); this says where they stand.
         state = HandoffStateEvent(
             handoff_id=handoff.handoff_id,
             state=handoff.status,
             to=record.to,
-            message=record.narration,
             queue_position=position.position,
             expected_wait_s=position.expected_wait_s,
         )
