@@ -45,10 +45,14 @@ async def story(api: Api) -> None:
         assert handoff["narration"]
         assert handoff["queue_position"] is not None
         hid = handoff["handoff_id"]
+        said = await next_event(customer, "bot_message")
+        while said["text"] != handoff["narration"]:
+            said = await next_event(customer, "bot_message")
         state = await next_event(customer, "handoff_state")
         while state["handoff_id"] != hid:
             state = await next_event(customer, "handoff_state")
-        assert state["message"] == handoff["narration"]
+        assert state["message"] == ""  # the narration was said once, by the bot
+        assert state["seq"] > said["seq"]
 
         offer = await next_event(agent, "offer")
         assert offer["handoff_id"] == hid

@@ -40,7 +40,8 @@
     return item;
   }
 
-  /** The bot often narrates the handoff itself; the state event then carries the same sentence. */
+  /** The bot says the narration; streams recorded before it was sent once also carried it on the
+   *  state event, so a reload of such a chat shows it once. */
   function recentlySaid(text) {
     return [...list.querySelectorAll(".msg .bubble")].slice(-3).some((b) => b.textContent === text);
   }
