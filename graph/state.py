@@ -170,6 +170,9 @@ class BatonState(MessagesState):
     delivered: Annotated[list[str], operator.add]  # one-time messages already said
     open_items: Annotated[dict[str, dict[str, Any]], merge_dicts]  # id -> graph.open_items.OpenItem
     escalation: dict[str, Any] | None
+    # The router's intent reading of each customer turn (JSON of graph.context.models.IntentShift), for
+    # the brief's intent history; checkpoints from before it have none.
+    intent_log: Annotated[list[dict[str, Any]], operator.add]
 
 
 class ConsultTask(TypedDict):
