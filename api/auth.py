@@ -1,4 +1,5 @@
-"""Bearer tokens per role: admin, customer (one conversation), agent (their handoffs)."""
+"""Bearer tokens per role: admin, supervisor (the desk, not its settings), customer (one
+conversation), agent (their handoffs)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from fastapi import Request
 
 from api.errors import ApiError
 from api.store import ApiStore
+from api.supervisor_store import SupervisorStore
 from graph.private_files import make_private_dir
 from graph.settings import Settings
 
-Role = Literal["admin", "customer", "agent"]
+Role = Literal["admin", "supervisor", "customer", "agent"]
 CUSTOMER_PREFIX = "cus_"
 AGENT_PREFIX = "agt_"
+SUPERVISOR_PREFIX = "sup_"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,16 @@ class Principal:
     def is_agent(self, agent_id: str) -> bool:
         """True for ``agent_id``'s token."""
         return self.role == "agent" and self.subject == agent_id
+
+    @property
+    def oversees(self) -> bool:
+        """The admin or a supervisor: sees the whole desk, its briefs, notes and analytics."""
+        return self.role in ("admin", "supervisor")
+
+    @property
+    def actor(self) -> str:
+        """Who did something, for notes and audit trails: 'admin', or the agent's or supervisor's id."""
+        return "admin" if self.role == "admin" else self.subject
 
 
 def new_token(prefix: str) -> str:
@@ -64,7 +77,9 @@ def load_admin_token(configured: str | None, data_dir: Path) -> tuple[str, bool]
     return token, True
 
 
-async def resolve(token: str | None, admin_token: str, store: ApiStore) -> Principal:
+async def resolve(
+    token: str | None, admin_token: str, store: ApiStore, supervisors: SupervisorStore
+) -> Principal:
     """Map a token to a principal.
 
     Raises:
@@ -84,6 +99,10 @@ async def resolve(token: str | None, admin_token: str, store: ApiStore) -> Princ
         agent_id = await store.agent_by_token(token)
         if agent_id:
             return Principal("agent", agent_id)
+    elif token.startswith(SUPERVISOR_PREFIX):
+        supervisor = await supervisors.by_token(token)
+        if supervisor:
+            return Principal("supervisor", supervisor.id)
     raise ApiError(401, "invalid_token", "the token is not valid", headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -95,6 +114,12 @@ def forbidden(what: str) -> ApiError:
 def require_admin(principal: Principal, what: str) -> None:
     """Only the admin token passes."""
     if principal.role != "admin":
+        raise forbidden(what)
+
+
+def require_oversight(principal: Principal, what: str) -> None:
+    """The admin and supervisors pass (the desk's live view, reassignments, analytics)."""
+    if not principal.oversees:
         raise forbidden(what)
 
 

@@ -2,7 +2,7 @@
 
 Same database as ``ApiStore`` (SQLite in the data dir, or Postgres with several workers), so all of it
 survives a restart with either desk. The tables are created on first use; nothing here is ever sent to
-a customer: notes have no event and no customer route.
+a customer: notes have no customer route, and their events go to the team's streams only.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ _SCHEMA = (
 
 
 class Note(BaseModel):
-    """An internal note on a conversation: agents and admins only, never the customer."""
+    """An internal note on a conversation: for the team (agents on it, supervisors, admin), never the customer."""
 
     id: str = Field(examples=["n-3f2a9c1d7b"])
     conversation_id: str
-    author: str = Field(description="Agent id, or 'admin'.", examples=["agent-maria"])
+    author: str = Field(description="Agent or supervisor id, or 'admin'.", examples=["agent-maria"])
     text: str = Field(examples=["Customer prefers a call after 5pm."])
     created_at: float = Field(description="Unix seconds.")
 

@@ -71,7 +71,7 @@ def get_metrics(request: Request) -> Metrics:
 async def get_principal(
     request: Request,
     authorization: Annotated[
-        str | None, Header(description="Bearer token (admin, customer or agent).")
+        str | None, Header(description="Bearer token (admin, supervisor, customer or agent).")
     ] = None,
     x_api_key: Annotated[
         str | None,
@@ -84,7 +84,8 @@ async def get_principal(
         scheme, _, value = authorization.partition(" ")
         token = value.strip() if scheme.lower() == "bearer" else None
     token = token or (x_api_key.strip() if x_api_key else None)
-    return await resolve(token, request.app.state.admin_token, request.app.state.store)
+    state = request.app.state
+    return await resolve(token, state.admin_token, state.store, state.supervisors)
 
 
 TurnsDep = Annotated[TurnService, Depends(get_turns)]

@@ -4,8 +4,9 @@ Creating one is a turn (the graph runs to the human node: brief, narration, desk
 ``EscalationTurn`` that ``TurnService`` admits here and runs through the conversation engine. The
 other three change only the desk handoff (each atomically, each on its audit trail):
 
-* create, update and assign: the admin (Baton's supervisor role); agents and customers get 403;
-* add context: the admin, or the agent the handoff is offered or assigned to; customers never.
+* create and update: the admin; assign: the admin or a supervisor; agents and customers get 403;
+* add context: the admin, or the agent the handoff is offered or assigned to; customers and
+  supervisors never (a supervisor writes to the team in the conversation's notes).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from api.auth import Principal, forbidden, require_admin
+from api.auth import Principal, forbidden, require_admin, require_oversight
 from api.errors import ApiError
 from api.handoff_schemas import ContextIn, HandoffCreate, HandoffUpdate
 from desk.models import Handoff
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
 
 
 def actor_of(principal: Principal) -> str:
-    """The name the audit trail records: 'admin', or the agent's id."""
-    return "admin" if principal.role == "admin" else principal.subject
+    """The name the audit trail records: 'admin', or the agent's or supervisor's id."""
+    return principal.actor
 
 
 def escalation_of(body: HandoffCreate) -> dict[str, Any]:
@@ -111,7 +112,7 @@ async def update(turns: TurnService, principal: Principal, handoff_id: str, body
 
 async def add_context(turns: TurnService, principal: Principal, handoff_id: str, body: ContextIn) -> Handoff:
     """Add facts or notes the agent sees in the brief (admin, or the agent who has the handoff)."""
-    if principal.role == "customer":
+    if principal.role in ("customer", "supervisor"):
         raise forbidden("change handoffs")
     desk = turns.engine.desk
     if principal.role == "agent":
@@ -122,12 +123,12 @@ async def add_context(turns: TurnService, principal: Principal, handoff_id: str,
 
 
 async def assign(turns: TurnService, principal: Principal, agent_id: str, handoff_id: str) -> Handoff:
-    """Offer a waiting handoff to ``agent_id`` now (admin); an auto-accept agent takes it at once.
+    """Offer a waiting handoff to ``agent_id`` now (admin, supervisor); an auto-accept agent takes it at once.
 
     The desk's rules for any offer hold: the agent is available, has the required skills and a free
     slot (409 otherwise); a handoff someone holds moves with a transfer instead (409).
     """
-    require_admin(principal, "assign handoffs")
+    require_oversight(principal, "assign handoffs")
     desk = turns.engine.desk
     await desk.get_agent(agent_id)  # 404 before anything changes
     actor = actor_of(principal)

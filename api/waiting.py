@@ -214,8 +214,9 @@ class WaitingService:
         raise forbidden(what)
 
     async def work_list(self, principal: Principal, status: CallbackStatus | None) -> list[Callback]:
-        """Callbacks for agents to work (agents and the admin)."""
-        self._staff(principal, "list callbacks")
+        """Callbacks for agents to work (agents, the admin and supervisors)."""
+        if not principal.oversees:
+            self._staff(principal, "list callbacks")
         return await self.callbacks.list(status)
 
     async def take(self, principal: Principal, callback_id: str) -> Callback:

@@ -1,15 +1,17 @@
 """WebSocket messages: a Pydantic discriminated union on ``type``, one model per kind.
 
 Server events carry ``seq``, their position in the stream the socket follows (one stream per
-conversation, one per agent). ``ping`` and ``error`` are not sequenced and never replayed.
+conversation, one per agent, one for supervisors). ``ping`` and ``error`` are not sequenced and
+never replayed.
 
 Every connection starts with a snapshot (a ``handoff_state`` with ``snapshot: true`` on a
-conversation socket, ``agent_state`` on an agent socket). It is never appended to the stream: its
-``seq`` is the stream head read before the socket went live, so it reflects at least every event up
-to that seq, and every event sent after it has a higher seq, except the replay of ``(since, seq]``
-when the client asked for one. A client keeps its cursor at ``min(its since, snapshot.seq)``: a
-fresh connection starts at the head, a resumed one still takes its replay, and one that is ahead of
-the stream (it was reset) takes the new events. A state event right after a snapshot may repeat it.
+conversation socket, ``agent_state`` on an agent socket, ``desk_state`` on the supervisors'
+socket). It is never appended to the stream: its ``seq`` is the stream head read before the socket
+went live, so it reflects at least every event up to that seq, and every event sent after it has a
+higher seq, except the replay of ``(since, seq]`` when the client asked for one. A client keeps its
+cursor at ``min(its since, snapshot.seq)``: a fresh connection starts at the head, a resumed one
+still takes its replay, and one that is ahead of the stream (it was reset) takes the new events. A
+state event right after a snapshot may repeat it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from api.console_store import Note
 from desk.models import AgentStatus, Handoff
 
 
@@ -73,7 +76,11 @@ class HandoffStateEvent(_Event):
     kind: str = "human"
     to: str = ""
     agent_id: str | None = None
-    message: str = Field(default="", description="What the customer is told (narration, notice).")
+    message: str = Field(
+        default="",
+        description="A line for the customer that no message says (a notice, a transfer); never the "
+        "handoff's narration, which the bot says once as a message.",
+    )
     agent_name: str = Field(default="", description="The agent's display name (when one joined).")
     queue_position: int | None = None
     expected_wait_s: float | None = None
@@ -179,6 +186,21 @@ class ErrorEvent(_Event):
     message: str
 
 
+class NoteEvent(_Event):
+    """A colleague added an internal note to a conversation (agents on it and supervisors only)."""
+
+    type: Literal["note_added"] = "note_added"
+    note: Note
+
+
+class DeskStateEvent(_Event):
+    """The supervisors' socket's snapshot: who follows it (the live view reads the desk by REST)."""
+
+    type: Literal["desk_state"] = "desk_state"
+    snapshot: bool = True
+    role: str = Field(examples=["supervisor"])
+
+
 class PingEvent(_Event):
     """Heartbeat; answer with ``pong``."""
 
@@ -195,6 +217,8 @@ ServerEvent = Annotated[
     | TransferRequestEvent
     | HandoffCompleteEvent
     | TypingEvent
+    | NoteEvent
+    | DeskStateEvent
     | ErrorEvent
     | PingEvent,
     Field(discriminator="type"),

@@ -29,6 +29,7 @@ class World:
     cust2: str
     a1: str
     a2: str
+    sup: str
     h1: str
     policy_file: Path
 
@@ -54,12 +55,17 @@ async def _setup(url: str, policy: Path) -> World:
         api = Api(url, http)
         a1 = await api.agent("maria", {"real_estate": 0.9, "empathy": 0.8})
         a2 = await api.agent("lee", {"legal": 0.9})
+        made = await http.post(
+            "/v1/supervisors", json={"id": "sup-olga", "name": "Olga"}, headers=api.auth(ADMIN)
+        )
+        assert made.status_code == 201, made.text
+        sup = str(made.json()["supervisor_token"])
         c1, cust1 = await api.conversation()
         c2, cust2 = await api.conversation()
         for text in ("Hi", SELL, DISTRESS):
             turn = await api.say(c1, cust1, text)
         await api.say(c2, cust2, "Hi")
-        return World(api, c1, cust1, c2, cust2, a1, a2, turn["handoff"]["handoff_id"], policy)
+        return World(api, c1, cust1, c2, cust2, a1, a2, sup, turn["handoff"]["handoff_id"], policy)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +81,7 @@ async def world(shared: World) -> AsyncIterator[World]:
         yield shared
 
 
-PRINCIPALS = ("none", "wrong", "customer", "other_customer", "agent", "other_agent", "admin")
+PRINCIPALS = ("none", "wrong", "customer", "other_customer", "agent", "other_agent", "supervisor", "admin")
 
 
 def _token(w: World, who: str, owner: str) -> str | None:
@@ -87,11 +93,15 @@ def _token(w: World, who: str, owner: str) -> str | None:
         "other_customer": w.cust2 if own_c1 else w.cust1,
         "agent": w.a1,
         "other_agent": w.a2,
+        "supervisor": w.sup,
         "admin": ADMIN,
     }[who]
 
 
 AGENTS_ADMIN = {"agent", "other_agent", "admin"}
+# The admin and supervisors: the desk's live view, reassigning, the queue, analytics, every brief and note.
+OVERSIGHT = {"supervisor", "admin"}
+ANY_TOKEN = {"customer", "other_customer", "agent", "other_agent", "supervisor", "admin"}
 # (method, path template, body, owner conversation, principals allowed)
 MATRIX: list[tuple[str, str, object, str, set[str]]] = [
     ("GET", "/v1/conversations/{c1}", None, "c1", {"customer", "admin"}),
@@ -100,23 +110,24 @@ MATRIX: list[tuple[str, str, object, str, set[str]]] = [
     ("POST", "/v1/conversations/{c2}/rollback", {"reason": "test"}, "c2", {"admin"}),
     ("POST", "/v1/conversations/{c1}/csat", {"rating": 4}, "c1", {"customer"}),
     ("POST", "/v1/agents", {"id": "x", "name": "X", "skills": ["legal"]}, "c1", {"admin"}),
-    ("GET", "/v1/agents", None, "c1", {"admin"}),
+    ("GET", "/v1/agents", None, "c1", OVERSIGHT),
+    ("GET", "/v1/agents/maria", None, "c1", {"agent"} | OVERSIGHT),
     ("PUT", "/v1/agents/maria/status", {"status": "online"}, "c1", {"agent", "admin"}),
     ("POST", "/v1/agents/maria/heartbeat", None, "c1", {"agent", "admin"}),
-    ("GET", "/v1/handoffs", None, "c1", {"agent", "other_agent", "admin"}),
-    ("GET", "/v1/handoffs/{h1}", None, "c1", {"agent", "admin"}),
+    ("GET", "/v1/handoffs", None, "c1", {"agent", "other_agent"} | OVERSIGHT),
+    ("GET", "/v1/handoffs/{h1}", None, "c1", {"agent"} | OVERSIGHT),
     ("POST", "/v1/handoffs/{h1}/reply", {"text": "hi"}, "c1", {"agent"}),
     ("POST", "/v1/handoffs/{h1}/transfer", {"to_skills": ["legal"]}, "c1", set()),
     ("POST", "/v1/handoffs/{h1}/complete", {}, "c1", set()),
     ("GET", "/v1/policies/real_estate", None, "c1", {"admin"}),
     ("POST", "/v1/policies/real_estate/explain", {"message": "sell my house"}, "c1", {"admin"}),
-    ("GET", "/v1/analytics/handoffs", None, "c1", {"admin"}),
-    ("GET", "/v1/analytics/agents", None, "c1", {"admin"}),
-    ("GET", "/v1/analytics/policies", None, "c1", {"admin"}),
+    ("GET", "/v1/analytics/handoffs", None, "c1", OVERSIGHT),
+    ("GET", "/v1/analytics/agents", None, "c1", OVERSIGHT),
+    ("GET", "/v1/analytics/policies", None, "c1", OVERSIGHT),
     # experiments: the security policy declares none, so the admin's writes are 404s that change nothing
     ("GET", "/v1/experiments", None, "c1", {"admin"}),
     ("GET", "/v1/experiments/luxury_threshold", None, "c1", {"admin"}),
-    ("GET", "/v1/experiments/luxury_threshold/analytics", None, "c1", {"admin"}),
+    ("GET", "/v1/experiments/luxury_threshold/analytics", None, "c1", OVERSIGHT),
     ("POST", "/v1/experiments/luxury_threshold/start", {}, "c1", {"admin"}),
     ("POST", "/v1/experiments/luxury_threshold/stop", {}, "c1", {"admin"}),
     ("POST", "/v1/experiments/luxury_threshold/promote", {"variant": "b"}, "c1", {"admin"}),
@@ -124,26 +135,30 @@ MATRIX: list[tuple[str, str, object, str, set[str]]] = [
     ("GET", "/v1/conversations/{c1}/queue", None, "c1", {"customer", "admin"}),
     ("POST", "/v1/conversations/{c2}/queue/leave", None, "c2", {"customer", "admin"}),
     ("POST", "/v1/conversations/{c2}/callback", {"contact": "+4915112345678"}, "c2", {"customer", "admin"}),
-    ("GET", "/v1/callbacks", None, "c1", {"agent", "other_agent", "admin"}),
+    ("GET", "/v1/callbacks", None, "c1", {"agent", "other_agent"} | OVERSIGHT),
     ("POST", "/v1/callbacks/cb-none/take", None, "c1", {"agent", "other_agent"}),
     ("POST", "/v1/callbacks/cb-none/complete", {"outcome": "no_answer"}, "c1", AGENTS_ADMIN),
     # the agent console's routes: maria is offered c1's handoff, lee is not on it
-    ("GET", "/v1/conversations/{c1}/notes", None, "c1", {"agent", "admin"}),
-    ("POST", "/v1/conversations/{c1}/notes", {"text": "for the team"}, "c1", {"agent", "admin"}),
-    ("GET", "/v1/conversations/{c1}/customer", None, "c1", {"agent", "admin"}),
-    ("GET", "/v1/saved-replies", None, "c1", {"agent", "other_agent", "admin"}),
+    ("GET", "/v1/conversations/{c1}/notes", None, "c1", {"agent"} | OVERSIGHT),
+    ("POST", "/v1/conversations/{c1}/notes", {"text": "for the team"}, "c1", {"agent"} | OVERSIGHT),
+    ("GET", "/v1/conversations/{c1}/customer", None, "c1", {"agent"} | OVERSIGHT),
+    ("GET", "/v1/saved-replies", None, "c1", {"agent", "other_agent"} | OVERSIGHT),
     ("PUT", "/v1/saved-replies/all", {"replies": []}, "c1", {"admin"}),
-    ("GET", "/v1/desk/queue", None, "c1", {"agent", "other_agent", "admin"}),
-    ("GET", "/v1/desk/transfer-targets", None, "c1", {"agent", "other_agent", "admin"}),
-    ("GET", "/v1/desk/live", None, "c1", {"admin"}),
-    ("POST", "/v1/desk/handoffs/{h1}/reassign", {"to_agent_id": "maria"}, "c1", {"admin"}),
+    ("GET", "/v1/desk/queue", None, "c1", {"agent", "other_agent"} | OVERSIGHT),
+    ("GET", "/v1/desk/transfer-targets", None, "c1", {"agent", "other_agent"} | OVERSIGHT),
+    ("GET", "/v1/desk/live", None, "c1", OVERSIGHT),
+    ("POST", "/v1/desk/handoffs/{h1}/reassign", {"to_agent_id": "maria"}, "c1", OVERSIGHT),
     ("GET", "/v1/policies/real_estate/disk", None, "c1", {"admin"}),
     # seed 000's handoff API: c1 already waits for a person (409 for the admin), no handoff "nope" (404)
     ("POST", "/v1/handoffs", {"conversation_id": "{c1}"}, "c1", {"admin"}),
     ("PATCH", "/v1/handoffs/{h1}", {"lead_id": "L-1"}, "c1", {"admin"}),
     ("POST", "/v1/handoffs/{h1}/context", {"notes": [{"text": "called twice"}]}, "c1", {"agent", "admin"}),
-    ("POST", "/v1/agents/maria/assign", {"handoff_id": "nope"}, "c1", {"admin"}),
+    ("POST", "/v1/agents/maria/assign", {"handoff_id": "nope"}, "c1", OVERSIGHT),
     ("PATCH", "/v1/agents/maria", {"notifications": {"sound": True}}, "c1", {"agent", "admin"}),
+    # accounts: anyone may ask who their token is; only the admin registers and lists supervisors
+    ("GET", "/v1/me", None, "c1", ANY_TOKEN),
+    ("POST", "/v1/supervisors", {"id": "sup-x", "name": "X"}, "c1", {"admin"}),
+    ("GET", "/v1/supervisors", None, "c1", {"admin"}),
 ]
 
 
@@ -180,6 +195,12 @@ async def test_socket_authorization(world: World) -> None:
         (f"/v1/conversations/{w.c1}/ws", w.a1, 4403),
         ("/v1/agents/maria/ws", w.a2, 4403),
         ("/v1/agents/maria/ws", w.cust1, 4403),
+        ("/v1/agents/maria/ws", w.sup, 4403),
+        (f"/v1/conversations/{w.c1}/ws", w.sup, 4403),
+        # the supervisors' desk stream: the admin and supervisors only
+        ("/v1/desk/ws", None, 4401),
+        ("/v1/desk/ws", w.cust1, 4403),
+        ("/v1/desk/ws", w.a1, 4403),
         # the voice door authenticates as the conversation socket does
         (f"/v1/conversations/{w.c1}/voice", None, 4401),
         (f"/v1/conversations/{w.c1}/voice", "cus_bogus", 4401),

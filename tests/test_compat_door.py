@@ -41,6 +41,7 @@ class World:
     cust2: str
     maria: str
     lee: str
+    sup: str
     handoff_id: str
 
 
@@ -63,10 +64,13 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             r = await api.act(handoff_id, "accept", maria)
             assert r.status_code == 200, r.text
             await api.say(c2, cust2, "Hi")
-            yield World(app, api, c1, cust1, c2, cust2, maria, lee, handoff_id)
+            made = await http.post("/v1/supervisors", json={"name": "Olga"}, headers=api.auth(ADMIN))
+            sup = made.json()["supervisor_token"]
+            yield World(app, api, c1, cust1, c2, cust2, maria, lee, sup, handoff_id)
 
 
-PRINCIPALS = ("none", "wrong", "customer", "other_customer", "agent", "other_agent", "admin")
+# a supervisor watches the desk through the console's own routes: the platform API is not theirs
+PRINCIPALS = ("none", "wrong", "customer", "other_customer", "agent", "other_agent", "supervisor", "admin")
 
 
 def _token(w: World, who: str) -> str | None:
@@ -77,16 +81,18 @@ def _token(w: World, who: str) -> str | None:
         "other_customer": w.cust2,
         "agent": w.maria,
         "other_agent": w.lee,
+        "supervisor": w.sup,
         "admin": ADMIN,
     }[who]
 
 
 READERS = {"customer", "agent", "admin"}
+ANY_TOKEN = {"customer", "other_customer", "agent", "other_agent", "supervisor", "admin"}
 RESUME = {"command": {"resume": {"type": "reply", "text": "Hi Dana, Maria here."}}, "assistant_id": "baton"}
 # (method, path template, body, principals allowed); every path is about c1.
 MATRIX: list[tuple[str, str, Any, set[str]]] = [
-    ("GET", "/assistants/baton", None, {"customer", "other_customer", "agent", "other_agent", "admin"}),
-    ("POST", "/assistants/search", {}, {"customer", "other_customer", "agent", "other_agent", "admin"}),
+    ("GET", "/assistants/baton", None, ANY_TOKEN),
+    ("POST", "/assistants/search", {}, ANY_TOKEN),
     ("GET", "/threads/{c1}", None, READERS),
     ("GET", "/threads/{c1}/state", None, READERS),
     ("GET", "/threads/{c1}/history", None, READERS),
@@ -103,7 +109,7 @@ MATRIX: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/threads/{c1}/state", {"values": {"status": "bot"}, "as_node": "seller_bot"}, {"admin"}),
     ("PATCH", "/threads/{c1}", {"metadata": {"x": 1}}, {"admin"}),
     ("POST", "/threads", {"thread_id": "{c1}", "if_exists": "raise"}, {"admin"}),
-    ("POST", "/threads/search", {}, {"customer", "other_customer", "agent", "other_agent", "admin"}),
+    ("POST", "/threads/search", {}, ANY_TOKEN),
 ]
 
 

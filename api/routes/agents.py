@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, status
 
 from api import handoff_admin
-from api.auth import AGENT_PREFIX, Principal, forbidden, new_token, require_admin
+from api.auth import AGENT_PREFIX, Principal, forbidden, new_token, require_admin, require_oversight
 from api.deps import DeskDep, PrincipalDep, StoreDep, TurnsDep
 from api.desk_events import remember_agent
 from api.errors import ApiError, error_responses
@@ -52,15 +52,16 @@ async def create_agent(
 
 @router.get("")
 async def list_agents(principal: PrincipalDep, desk: DeskDep) -> list[Agent]:
-    """Every agent (admin)."""
-    require_admin(principal, "list agents")
+    """Every agent (admin, supervisors)."""
+    require_oversight(principal, "list agents")
     return await desk.list_agents()
 
 
 @router.get("/{agent_id}", responses=error_responses(404))
 async def get_agent(agent_id: str, principal: PrincipalDep, desk: DeskDep) -> Agent:
-    """One agent (the agent or the admin)."""
-    require_self_or_admin(principal, agent_id, f"read agent {agent_id}")
+    """One agent (the agent, the admin or a supervisor)."""
+    if not principal.oversees:
+        require_self_or_admin(principal, agent_id, f"read agent {agent_id}")
     return await desk.get_agent(agent_id)
 
 
@@ -108,7 +109,7 @@ async def configure(
 
 @router.post("/{agent_id}/assign", responses=error_responses(404, 409, 413))
 async def assign(agent_id: str, body: AssignIn, principal: PrincipalDep, turns: TurnsDep) -> Handoff:
-    """Offer a waiting handoff to this agent now (admin); an auto-accept agent takes it at once.
+    """Offer a waiting handoff to this agent now (admin, supervisors); an auto-accept agent takes it at once.
 
     Seed 000's assignment: the desk's rules hold (the agent is available, has the required skills
     and a free slot, else 409); a handoff an agent already holds moves with a transfer (409 here).

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api import analytics
 from api.analytics import AgentPerformance, PolicyVersionOutcomes
-from api.auth import require_admin
+from api.auth import require_oversight
 from api.deps import PrincipalDep, StoreDep
 from api.errors import error_responses
 from api.routes.ops import When, window
@@ -52,7 +52,7 @@ async def agent_analytics(
     Raises:
         ApiError: 422 for a window out of range or inverted.
     """
-    require_admin(principal, "read analytics")
+    require_oversight(principal, "read analytics")
     lo, hi = window(since, until)
     start, end = _when(lo, hi)
     return AgentAnalytics(
@@ -69,7 +69,7 @@ async def policy_analytics(
     Raises:
         ApiError: 422 for a window out of range or inverted.
     """
-    require_admin(principal, "read analytics")
+    require_oversight(principal, "read analytics")
     lo, hi = window(since, until)
     start, end = _when(lo, hi)
     return PolicyAnalytics(

@@ -89,7 +89,7 @@ async def customer_panel(
     runtime: RuntimeDep,
     store: ConsoleStoreDep,
 ) -> CustomerPanel:
-    """The customer of a conversation and their earlier conversations (agents on it, admin)."""
+    """The customer of a conversation and their earlier conversations (agents on it, supervisors, admin)."""
     await require_staff_on(principal, conversation_id, turns, desk)
     record = await turns.require_known(conversation_id)
     facts: list[dict[str, Any]] = []

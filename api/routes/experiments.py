@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import require_admin
+from api.auth import require_admin, require_oversight
 from api.deps import PrincipalDep, RuntimeDep, SettingsDep, StoreDep
 from api.errors import ApiError, error_responses
 from api.experiments import ExperimentAnalytics, compare, observe
@@ -257,7 +257,7 @@ async def experiment_analytics(
 ) -> ExperimentAnalytics:
     """Handoff rate, time to accept, completion, rollbacks, CSAT and the repeat-question rate of every
     variant, each against the control; also for an experiment that was promoted or removed since."""
-    require_admin(principal, "read analytics")
+    require_oversight(principal, "read analytics")
     order = _declared_order(runtime, settings, experiment_id)
     observed = await observe(store, runtime, experiment_id)
     if not order and not observed:

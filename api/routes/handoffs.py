@@ -1,6 +1,7 @@
 """The agent's desk: list and read handoffs, accept, decline, reply, transfer, return, complete.
 
-An agent acts only on handoffs offered or assigned to them; the admin may read everything. Every
+An agent acts only on handoffs offered or assigned to them; the admin and supervisors may read
+everything. Every
 action goes through the one door (``api/turns.py``); ``reply``, ``return`` and ``complete`` resume the
 paused graph run with an explicit command.
 """
@@ -32,11 +33,11 @@ _ACTION = error_responses(404, 409, 413)
 
 
 async def visible(desk: Desk, handoff_id: str, principal: Principal) -> Handoff:
-    """The handoff, if the caller may see it: offered or assigned to the agent, or the admin."""
+    """The handoff, if the caller may see it: offered or assigned to the agent, the admin or a supervisor."""
     if principal.role == "customer":
         raise forbidden("access handoffs")
     handoff = await desk.get(handoff_id)
-    if principal.role == "admin":
+    if principal.oversees:
         return handoff
     if principal.subject in (handoff.assigned_agent_id, handoff.offered_agent_id):
         return handoff
@@ -61,8 +62,8 @@ def _agent_only(principal: Principal) -> None:
 async def list_handoffs(
     principal: PrincipalDep, desk: DeskDep, status: HandoffStatus | None = None
 ) -> list[Handoff]:
-    """Admin: every handoff; agent: those offered or assigned to them."""
-    if principal.role == "admin":
+    """Admin and supervisors: every handoff; agent: those offered or assigned to them."""
+    if principal.oversees:
         return await desk.list(status=status)
     _agent_only(principal)
     return await desk.list(status=status, agent_id=principal.subject)

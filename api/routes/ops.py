@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from api import analytics
 from api.analytics import Summary
-from api.auth import require_admin
+from api.auth import require_oversight
 from api.deps import DeskDep, EngineDep, MetricsDep, PrincipalDep, RuntimeDep, StoreDep
 from api.errors import ApiError, error_responses
 from api.recovery import desk_intact
@@ -113,7 +113,7 @@ async def handoff_analytics(
         ApiError: 422 when ``since`` or ``until`` is out of the supported date range, or ``since`` is
             after ``until``.
     """
-    require_admin(principal, "read analytics")
+    require_oversight(principal, "read analytics")
     lo, hi = window(since, until)
     inputs = await analytics.load(store, lo, hi)
     summary = analytics.summarize(inputs)

@@ -49,8 +49,8 @@ class SavedRepliesIn(BaseModel):
 
 @router.get("")
 async def list_replies(principal: PrincipalDep, desk: DeskDep, store: ConsoleStoreDep) -> SavedReplies:
-    """An agent's teams' replies (``all`` and their skills), or every team's (admin)."""
-    if principal.role == "admin":
+    """An agent's teams' replies (``all`` and their skills), or every team's (admin, supervisors)."""
+    if principal.oversees:
         return SavedReplies(teams=await store.replies())
     if principal.role != "agent":
         raise forbidden("read saved replies")

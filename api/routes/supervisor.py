@@ -2,11 +2,12 @@
 
 * ``GET /v1/desk/queue``: handoffs waiting for a person. An agent sees the pending ones they could
   take (and picks one with ``POST /v1/handoffs/{id}/accept``), marked ``missed`` when their own offer
-  lapsed; the admin sees every waiting one and who it is offered to.
+  lapsed; the admin and supervisors see every waiting one and who it is offered to.
 * ``GET /v1/desk/transfer-targets``: colleagues with presence and load, the policy's queues and the
   skills some agent has: what a transfer may name.
-* ``GET /v1/desk/live`` and ``POST /v1/desk/handoffs/{id}/reassign``: the admin's (supervisor's) view
-  of agents, queue and held conversations, and moving a conversation to the agent they pick.
+* ``GET /v1/desk/live`` and ``POST /v1/desk/handoffs/{id}/reassign``: the supervisors' (and the
+  admin's) view of agents, queue and held conversations, and moving a conversation to the agent they
+  pick.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.auth import Principal, forbidden, require_admin
+from api.auth import Principal, forbidden, require_oversight
 from api.deps import DeskDep, EngineDep, PrincipalDep
 from api.engine import agent_stream
 from api.errors import ApiError, error_responses
@@ -43,7 +44,9 @@ class WaitingItem(BaseModel):
     summary: str = Field(default="", description="The brief's summary (or the reason).")
     goal: str = ""
     missed: bool = Field(default=False, description="Offered to the caller before, and the offer lapsed.")
-    offered_agent_id: str | None = Field(default=None, description="Admin only: who it is offered to now.")
+    offered_agent_id: str | None = Field(
+        default=None, description="Admin and supervisors only: who it is offered to now."
+    )
 
 
 class AgentLoad(BaseModel):
@@ -165,11 +168,12 @@ async def _open(desk: Desk, statuses: frozenset[HandoffStatus]) -> list[Handoff]
 
 @router.get("/queue")
 async def queue(principal: PrincipalDep, desk: DeskDep) -> list[WaitingItem]:
-    """Waiting handoffs: an agent's pickable ones (pending, skills held), or every waiting one (admin)."""
+    """Waiting handoffs: an agent's pickable ones (pending, skills held), or every waiting one (admin,
+    supervisors)."""
     _staff(principal)
     now = _now()
     waiting = await _open(desk, WAITING)
-    if principal.role == "admin":
+    if principal.oversees:
         return [_waiting(h, now, None) for h in _queue_order(waiting)]
     agent = await desk.get_agent(principal.subject)
     mine = [h for h in waiting if h.status == "pending" and all(s in agent.skills for s in h.required_skills)]
@@ -193,8 +197,8 @@ async def transfer_targets(principal: PrincipalDep, desk: DeskDep, engine: Engin
 
 @router.get("/live")
 async def live(principal: PrincipalDep, desk: DeskDep) -> LiveDesk:
-    """Agents with status and load, the queue with waits, and who holds what (admin)."""
-    require_admin(principal, "see the live desk")
+    """Agents with status and load, the queue with waits, and who holds what (admin, supervisors)."""
+    require_oversight(principal, "see the live desk")
     now = _now()
     handoffs = await _open(desk, WAITING | HELD)
     held = [
@@ -221,12 +225,12 @@ async def live(principal: PrincipalDep, desk: DeskDep) -> LiveDesk:
 async def reassign(
     handoff_id: str, body: ReassignIn, principal: PrincipalDep, desk: DeskDep, engine: EngineDep
 ) -> Handoff:
-    """Offer a waiting handoff to the agent picked, or move a held one to them (admin).
+    """Offer a waiting handoff to the agent picked, or move a held one to them (admin, supervisors).
 
     A held conversation goes as a transfer from its agent (the brief and their messages go along, the
     customer hears they are being transferred) and that agent is told a supervisor moved it.
     """
-    require_admin(principal, "reassign handoffs")
+    require_oversight(principal, "reassign handoffs")
     handoff = await desk.get(handoff_id)
     known = {a.id for a in await desk.list_agents()}
     if body.to_agent_id not in known:  # a well-formed id of nobody: not found, like an unknown handoff

@@ -134,7 +134,7 @@ class _Socket:
         app = self.app
         try:
             token = _handshake_token(self.ws) or await self._first_message_token()
-            return await resolve(token, app.state.admin_token, app.state.store)
+            return await resolve(token, app.state.admin_token, app.state.store, app.state.supervisors)
         except ApiError as exc:
             await self.refuse(exc)
         except (WebSocketDisconnect, RuntimeError):
