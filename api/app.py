@@ -26,9 +26,11 @@ from api.limits import BodySizeLimit, RateLimiter, TurnGate
 from api.metrics import Metrics, RequestMetrics
 from api.recovery import keep_recovering, recover
 from api.routes import (
+    accounts,
     agents,
     conversations,
     customers,
+    desk_ws,
     experiments,
     handoffs,
     notes,
@@ -43,6 +45,7 @@ from api.routes.analytics import router as analytics_router
 from api.routes.callbacks import router as callbacks_router
 from api.routes.voice import router as voice_router
 from api.store import ApiStore, open_db
+from api.supervisor_store import SupervisorStore
 from api.turns import TurnService
 from api.waiting import WaitingService
 from api.webhooks import WebhookSender
@@ -134,6 +137,8 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             holder.append(engine)
             callbacks = CallbackStore(db)
             await callbacks.setup()
+            supervisors = SupervisorStore(db)
+            await supervisors.setup()
             app.state.waiting = WaitingService(engine=engine, callbacks=callbacks)
             engine.on_callback = app.state.waiting.on_no_agent
             limiter = RateLimiter(
@@ -147,6 +152,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             app.state.engine = engine
             app.state.turns = TurnService(engine=engine, settings=settings, limiter=limiter, gate=gate)
             app.state.admin_token = admin_token
+            app.state.supervisors = supervisors
             app.state.limiter = limiter
             app.state.webhooks = webhooks
             if webhooks is not None:
@@ -197,7 +203,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
         app.include_router(module.router)
     app.include_router(analytics_router)  # per agent and per policy version
     app.include_router(voice_router)  # the voice channel: one more door to the turn service
-    for module in (notes, customers, replies, supervisor, policy_disk):  # the console's and editor's own
+    for module in (notes, customers, replies, supervisor, accounts, desk_ws, policy_disk):  # console, editor
         app.include_router(module.router)
     app.include_router(compat_router)
     app.include_router(callbacks_router)
