@@ -251,7 +251,7 @@ class TurnService:
         return merged
 
     async def _admit_human(self, principal: Principal, request: HumanTurn) -> Ticket:
-        if principal.role == "customer":
+        if principal.role in ("customer", "supervisor"):
             raise forbidden("act as an agent")
         handoff = await self._handoff_for(request)
         held_by = handoff.assigned_agent_id
