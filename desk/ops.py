@@ -398,6 +398,30 @@ def timer_due(handoff: Handoff, now: datetime, config: DeskConfig) -> bool:
     )
 
 
+def timer_deadline(handoff: Handoff, config: DeskConfig) -> datetime | None:
+    """When ``timer_due`` may first hold for this handoff (None: held or ended, no timer).
+
+    The tick reads only the handoffs whose deadline has passed (a heap in process, a sorted set on
+    Redis) instead of every waiting one. It is a millisecond early, so float rounding never makes a
+    tick miss a timer; ``run_timers`` re-checks with ``timer_due``.
+    """
+    if handoff.status not in ("pending", "offered"):
+        return None
+    start = handoff.round_started_at or handoff.created_at
+    stuck = start + timedelta(seconds=config.stuck_after_s)
+    if handoff.stuck_alerted_at is not None:
+        stuck = max(stuck, handoff.stuck_alerted_at + timedelta(seconds=config.stuck_after_s))
+    due = [stuck]
+    if handoff.status == "offered":
+        offer = offer_deadline(handoff, config)
+        due += [] if offer is None else [offer]
+    elif handoff.offers_this_round() >= config.max_offers:
+        due.append(start)  # out of offers: the no-agent policy applies at the next tick
+    else:
+        due.append(start + timedelta(seconds=expires_after_s(handoff, config)))
+    return min(due) - timedelta(milliseconds=1)
+
+
 async def run_timers(tx: Tx, handoff_id: str, now: datetime, config: DeskConfig, report: TickReport) -> None:
     """Process one handoff's due timers; re-checks state so concurrent workers never double-apply."""
     handoff = await tx.maybe_handoff(handoff_id)
