@@ -430,9 +430,12 @@ def test_readme_console_screenshots(chromium: Any, server: UiServer) -> None:
     DOCS.mkdir(parents=True, exist_ok=True)
     console.set_viewport_size({"width": 1280, "height": 1180})  # down to the customer's history
     readme_shot(console, "console.png")
-    sup_ctx, sup = sign_in(chromium, server, None, server.admin_token)
-    sup.click("#c-tab-live")
-    expect(sup.locator("#c-live tr[data-handoff]").first).to_be_visible()
+    with admin(server) as api:  # a supervisor's live desk, the conversation open with the team's note
+        made = api.post("/v1/supervisors", json={"id": "sup-olga", "name": "Olga"}).json()
+    sup_ctx, sup = sign_in(chromium, server, None, made["supervisor_token"])
+    held = sup.locator(f"#c-live tr[data-conversation='{cid}']")
+    held.get_by_role("button", name="Open").click()
+    expect(sup.locator("#lv-conversation .note")).to_have_count(1)
     sup.set_viewport_size({"width": 1280, "height": 900})
     readme_shot(sup, "console-live.png")
     sup_ctx.close()

@@ -157,7 +157,7 @@ const BatonCharts = (() => {
         { name: "ratings", values: [1, 2, 3, 4, 5].map((r) => total.csat.distribution[String(r)] || 0), color: COLORS[1] },
       ]), total.csat.count ? `${total.csat.count} ratings, average ${total.csat.average}` : "No ratings yet."),
       ...figures,
-      registerForm(auth));
+      auth.role === "admin" ? registerForm(auth) : null);  // registering agents is the admin's
   }
 
   return { render };

@@ -1,8 +1,10 @@
-/* Agent console: presence, live offer queue, progressive brief, live chat, transfer/return/complete. */
+/* Agent console: sign-in for every role, presence, live offer queue, the open conversation (brief and
+   transcript from console-brief.js), live chat, transfer/return/complete. Supervisors and the admin
+   get the live desk (console-live.js) and analytics instead of a desk of their own. */
 "use strict";
 
 (() => {
-  const { el, api, Stream, speakerName } = Baton;
+  const { el, api, Stream } = Baton;
   const KEY = "baton.console";
   const $ = (id) => document.getElementById(id);
 
@@ -14,29 +16,36 @@
   let savedReplies = {};  // saved replies of the agent's teams
   let waitingTimer = null;
   let current = null;  // {handoff, brief, transcript}
-  let nextIndex = 0, typingTimer = null, lastTyping = 0, presence = "offline";
+  let transcript = null;  // BatonBrief.Transcript of the open conversation
+  let typingTimer = null, lastTyping = 0, presence = "offline";
 
   // -- sign in ---------------------------------------------------------------------------------
-  async function signIn(token, agentId) {
+  /** An agent id and token, or a token alone: GET /v1/me says whose it is. */
+  async function signIn(token, given) {
+    const me = given ? null : await api("GET", "/v1/me", token);
+    const agentId = given || (me.role === "agent" ? me.id : null);
     if (agentId) {
       const agent = await api("GET", `/v1/agents/${encodeURIComponent(agentId)}`, token);
       auth = { token, agentId, role: "agent", name: agent.display_name || agentId };
       presence = agent.status;
       BatonNotify.configure(agent.notifications, (notifications) =>
         api("PATCH", `/v1/agents/${encodeURIComponent(agentId)}`, token, { notifications }));
+    } else if (me.role === "admin" || me.role === "supervisor") {
+      auth = { token, agentId: null, role: me.role, name: me.display_name };
     } else {
-      await api("GET", "/v1/agents", token);  // only the admin may list agents
-      auth = { token, agentId: null, role: "admin", name: "Admin" };
+      throw new Error("this is a customer's token; sign in with an agent's, a supervisor's or the admin's");
     }
-    sessionStorage.setItem(KEY, JSON.stringify({ token, agentId }));
+    sessionStorage.setItem(KEY, JSON.stringify({ token, agentId: given }));
     $("c-signin").classList.add("hidden");
     $("c-me").classList.remove("hidden");
-    $("c-who").textContent = auth.role === "admin" ? "Signed in as admin" : `${auth.name} (${auth.agentId})`;
+    $("c-who").textContent = auth.role === "admin" ? "Signed in as admin"
+      : auth.role === "supervisor" ? `${auth.name} (supervisor)` : `${auth.name} (${auth.agentId})`;
     $("c-nav").classList.remove("hidden");
     $("c-presence").classList.toggle("hidden", auth.role !== "agent");
-    // agents get no tab that would only answer 403
-    $("c-tab-analytics").classList.toggle("hidden", auth.role !== "admin");
-    $("c-tab-live").classList.toggle("hidden", auth.role !== "admin");
+    // nobody gets a tab that would only answer 403: supervisors watch the desk, only the admin edits policies
+    $("c-tab-analytics").classList.toggle("hidden", auth.role === "agent");
+    $("c-tab-live").classList.toggle("hidden", auth.role === "agent");
+    $("c-policies").classList.toggle("hidden", auth.role !== "admin");
     if (auth.role === "agent") {
       showPresence();
       $("c-alerts").replaceChildren(...BatonNotify.controls());
@@ -50,7 +59,8 @@
       window.batonConsole.stream = stream;
     } else {
       $("c-tab-desk").classList.add("hidden");
-      show("analytics");  // the live desk is one click away
+      BatonLive.follow(auth, onStatus);
+      show(auth.role === "admin" ? "analytics" : "live");  // the admin's other tab is one click away
     }
   }
 
@@ -68,7 +78,7 @@
     $("c-tab-live").setAttribute("aria-selected", String(view === "live"));
     if (view === "live") BatonLive.render($("c-live"), auth); else BatonLive.stop();
     if (view === "analytics") BatonCharts.render($("c-charts"), auth).catch((err) => {
-      $("c-charts").replaceChildren(el("p", { class: "error", role: "alert" }, err.status === 403 ? "Analytics need the admin token." : err.message));
+      $("c-charts").replaceChildren(el("p", { class: "error", role: "alert" }, err.status === 403 ? "Analytics need a supervisor's or the admin's token." : err.message));
     });
   }
 
@@ -211,7 +221,8 @@
     const entry = mine.get(id);
     if (entry) entry.unread = 0;
     renderBrief(detail);
-    renderTranscript(detail.transcript);
+    transcript = new BatonBrief.Transcript($("c-transcript"), auth.agentId);
+    transcript.reset(detail.transcript);
     renderActions();
     const cid = detail.handoff.conversation_id;
     BatonPanels.customer($("c-customer"), auth, cid);
@@ -222,104 +233,25 @@
     renderQueue();
   }
 
-  function turnLink(turn, label) {
-    return el("button", {
-      type: "button", class: "fact-link", "aria-label": `Show turn ${turn} in the transcript`,
-      onclick: () => {
-        const node = document.getElementById(`turn-${turn}`);
-        if (!node) return;
-        node.scrollIntoView({ behavior: "smooth", block: "center" });
-        node.classList.remove("flash"); void node.offsetWidth; node.classList.add("flash");
-        node.focus({ preventScroll: true });
-      },
-    }, label);
-  }
-
-  function list(items, render) {
-    if (!items || !items.length) return el("p", { class: "muted" }, "None.");
-    return el("ul", {}, ...items.map((i) => el("li", {}, render ? render(i) : String(i))));
-  }
-
+  /** The brief, with the generated openers and the team's saved replies that fill the composer. */
   function renderBrief(detail) {
-    const b = detail.brief || {};
-    const h = detail.handoff;
-    const sentiment = b.sentiment || {};
-    const box = $("c-brief");
-    const facts = list(b.facts, (f) => [el("strong", {}, `${f.key.replace(/_/g, " ")}: `), f.value, " ", turnLink(f.turn, `(turn ${f.turn})`)]);
-    const sections = Object.entries(b.sections || {}).map(([k, v]) => el("div", {},
-      el("strong", {}, `${k.replace(/_/g, " ")}: `),
-      typeof v === "string" ? v : Array.isArray(v) ? v.join("; ") : Object.entries(v).map(([a, c]) => `${a}: ${c}`).join("; ")));
-    // What a code handoff attached (a campaign, a CRM lead): shown as given, as text.
-    const attached = Object.entries(h.metadata || {}).map(([k, v]) => el("div", { class: "handoff-meta" },
-      el("strong", {}, `${k.replace(/_/g, " ")}: `), typeof v === "string" ? v : JSON.stringify(v)));
-    // Seed 000's request fields, and the facts and notes added from outside (grounded by who added them).
-    const req = b.request || {};
-    const requested = [["campaign", req.campaign_id], ["lead", req.lead_id], ["trigger source", req.trigger_source],
-      ["trigger confidence", req.trigger_confidence], ["AI confidence", req.ai_confidence],
-      ["estimated handle time", req.estimated_handle_time_min == null ? null : `${req.estimated_handle_time_min} min`]]
-      .filter(([, v]) => v !== null && v !== undefined && v !== "")
-      .map(([k, v]) => el("div", { class: "handoff-meta" }, el("strong", {}, `${k}: `), String(v)));
-    const added = list(b.added, (n) => [n.key ? el("strong", {}, `${n.key.replace(/_/g, " ")}: `) : null,
-      n.text, " ", el("span", { class: "muted" }, `(added by ${n.by})`)]);
-    box.replaceChildren(
-      el("h2", { id: "c-brief-h" }, "Brief"),
-      el("section", { "aria-label": "5-second view" },
-        el("h3", {}, "In 5 seconds"),
-        el("dl", { class: "five" },
-          el("dt", {}, "Summary"), el("dd", { id: "c-summary" }, b.summary || h.reason || "—"),
-          el("dt", {}, "Goal"), el("dd", {}, b.goal || "—"),
-          el("dt", {}, "Sentiment"), el("dd", {}, el("span", { class: `pill ${sentiment.label || ""}` }, `${sentiment.label || "unknown"}${sentiment.trend ? `, ${sentiment.trend}` : ""}`)),
-          el("dt", {}, "Urgency"), el("dd", {}, el("span", { class: `pill ${b.urgency || h.urgency}` }, b.urgency || h.urgency), ` · priority ${h.priority} · ${h.trigger || ""}`))),
-      el("details", { id: "c-thirty" },
-        el("summary", {}, "In 30 seconds: facts, what was tried, open questions"),
-        el("h3", {}, "Facts"), facts,
-        el("h3", {}, "Already tried"), list(b.tried),
-        el("h3", {}, "Open questions"), list(b.open_questions),
-        b.next_step ? [el("h3", {}, "Suggested next step"), el("p", {}, b.next_step)] : null,
-        sections.length ? [el("h3", {}, "Details"), ...sections] : null,
-        b.added && b.added.length ? [el("h3", {}, "Added to the brief"), added] : null,
-        attached.length ? [el("h3", {}, "From the handoff"), ...attached] : null,
-        requested.length ? [el("h3", {}, "Handoff request"), ...requested] : null),
+    const insert = (text) => { const t = $("c-text"); t.value = text; t.focus(); };
+    const openers = (detail.brief || {}).openers || [];
+    BatonBrief.render($("c-brief"), detail, { extra: [
       el("h3", {}, "Suggested replies"),
-      b.openers && b.openers.length
-        ? el("div", { class: "openers" }, ...b.openers.map((text) => el("button", {
-          type: "button", onclick: () => { const t = $("c-text"); t.value = text; t.focus(); },
-        }, text)))
+      openers.length
+        ? el("div", { class: "openers" }, ...openers.map((text) => el("button", { type: "button", onclick: () => insert(text) }, text)))
         : el("p", { class: "muted" }, "None."),
       el("h3", {}, "Saved replies"),
-      BatonPanels.savedReplies(savedReplies, (text) => { const t = $("c-text"); t.value = text; t.focus(); }));
-  }
-
-  function addTurn(role, speaker, text, index) {
-    const ol = $("c-transcript");
-    const who = role === "customer" ? "Customer" : role === "agent" ? (speaker === auth.agentId ? "You" : "Agent") : speakerName(speaker, role);
-    const item = el("li", { class: `msg ${role === "customer" ? "agent-view-customer bot" : role === "agent" ? "customer" : role}`, id: index === undefined ? null : `turn-${index}`, tabindex: "-1" },
-      el("div", { class: "who" }, who, index === undefined ? "" : ` · turn ${index}`),
-      el("div", { class: "bubble" }, text));
-    ol.append(item);
-    ol.scrollTop = ol.scrollHeight;
-  }
-
-  function renderTranscript(turns) {
-    $("c-transcript").replaceChildren();
-    for (const t of turns) addTurn(t.role, t.speaker, t.text, t.index);
-    nextIndex = turns.length ? turns[turns.length - 1].index + 1 : 0;
+      BatonPanels.savedReplies(savedReplies, insert)] });
   }
 
   // -- actions -----------------------------------------------------------------------------------
-  // Field ids are "c-f-<id>": each one unique on the page, so every label names its own field.
   function actionForm(label, fields, submit, danger) {
-    const form = el("form", {}, ...fields.map(([id, name, text, placeholder]) => el("div", {},
-      el("label", { for: `c-f-${id}` }, text),
-      el("input", { id: `c-f-${id}`, name, placeholder: placeholder || "" }))),
-    el("button", { type: "submit", class: danger ? "danger" : "primary" }, label));
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      const data = Object.fromEntries(new FormData(form).entries());
+    return BatonPanels.actionForm(label, fields, async (data) => {
       $("c-error").textContent = "";
       try { await submit(data); } catch (err) { $("c-error").textContent = err.message; }
-    });
-    return el("details", {}, el("summary", {}, label), form);
+    }, danger);
   }
 
   function renderActions() {
@@ -385,7 +317,7 @@
       case "customer_message": case "agent_message": case "bot_message": {
         if (isCurrent) {
           const role = ev.type === "customer_message" ? "customer" : ev.type === "agent_message" ? "agent" : (ev.role || "bot");
-          addTurn(role, ev.type === "agent_message" ? ev.agent_id : ev.speaker, ev.text, nextIndex++);
+          transcript.add(role, ev.type === "agent_message" ? ev.agent_id : ev.speaker, ev.text);
           if (ev.type === "customer_message") $("c-typing").textContent = "";
         }
         const entry = [...mine.values()].find((m) => m.conversation_id === ev.conversation_id);
@@ -399,6 +331,9 @@
       }
       case "agent_state":
         syncState(ev);
+        break;
+      case "note_added":  // a colleague's (or a supervisor's) note: shown if that conversation is open
+        BatonPanels.noteAdded(ev.note);
         break;
       case "handoff_state":  // withdrawn, or accepted (here or in another tab): no longer an offer
         if (ev.state === "offer_withdrawn" && ev.message === "accept_timeout") {

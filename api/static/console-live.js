@@ -1,10 +1,12 @@
-/* Admin (supervisor) views: the live desk (agents, queue with waits, held chats, reassign) and the
-   saved-replies editor. Refreshed every few seconds while shown. */
+/* The supervisors' (and the admin's) live desk: agents, the queue with waits, held chats, reassign,
+   and any conversation's brief, transcript and notes (new notes arrive over the desk's socket). The
+   admin also edits saved replies here. Refreshed every few seconds while shown. */
 "use strict";
 
 const BatonLive = (() => {
-  const { el, api } = Baton;
+  const { el, api, Stream } = Baton;
   let timer = null;
+  let opened = null;  // the conversation pane, kept across refreshes
   const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
   const secs = (s) => (s < 90 ? `${Math.round(s)}s` : `${Math.round(s / 60)} min`);
 
@@ -17,10 +19,41 @@ const BatonLive = (() => {
     go.addEventListener("click", async () => {
       if (!select.value) return;
       out.textContent = "";
-      try { await api("POST", `/v1/desk/handoffs/${encodeURIComponent(handoffId)}/reassign`, auth.token, { to_agent_id: select.value }); onDone(); }
+      try { await api("POST", `/v1/desk/handoffs/${encodeURIComponent(handoffId)}/reassign`, auth.token, { to_agent_id: select.value }); select.value = ""; onDone(); }
       catch (err) { out.textContent = err.message; }
     });
     return el("div", { class: "row" }, select, go, out);
+  }
+
+  /** Notes over the desk's socket (WS /v1/desk/ws); ``onStatus`` shows the connection as the desk's does. */
+  function follow(auth, onStatus) {
+    new Stream("/v1/desk/ws", auth.token, {
+      since: null, onStatus,
+      onEvent: (ev) => { if (ev.type === "note_added") BatonPanels.noteAdded(ev.note); },
+    }).start();
+  }
+
+  /** A conversation's brief, transcript and notes, read-only but for the notes. */
+  async function openConversation(auth, handoffId) {
+    const detail = await api("GET", `/v1/handoffs/${encodeURIComponent(handoffId)}`, auth.token);
+    const cid = detail.handoff.conversation_id;
+    const brief = el("div", { class: "brief" });
+    const ol = el("ol", { class: "messages", "aria-label": "Transcript" });
+    const notes = el("div", { class: "side-panel", "aria-label": "Internal notes" });
+    BatonBrief.render(brief, detail, { prefix: "lv" });
+    new BatonBrief.Transcript(ol, null).reset(detail.transcript);
+    const close = el("button", { type: "button", onclick: () => { opened.remove(); opened = null; } }, "Close");
+    const pane = el("section", { class: "panel live-conversation", id: "lv-conversation", "data-conversation": cid, "aria-label": "Conversation" },
+      el("div", { class: "row" }, el("h2", { class: "grow" }, `Conversation ${cid}`), close),
+      el("div", { class: "live-columns" }, brief, el("div", {}, ol, notes)));
+    if (opened) opened.replaceWith(pane); else document.getElementById("c-live").prepend(pane);
+    opened = pane;
+    ol.scrollTop = ol.scrollHeight;  // the latest turns first
+    await BatonPanels.notes(notes, auth, cid);
+  }
+
+  function openButton(auth, handoffId) {
+    return el("button", { type: "button", class: "open-conversation", onclick: () => openConversation(auth, handoffId) }, "Open");
   }
 
   function table(caption, head, rows, empty) {
@@ -33,6 +66,10 @@ const BatonLive = (() => {
   async function render(root, auth) {
     clearTimeout(timer);
     if (root.closest(".hidden")) return;
+    if ([...root.querySelectorAll(".reassign-to")].some((s) => s.value)) {  // a refresh would drop the pick
+      timer = setTimeout(() => render(root, auth), 3000);
+      return;
+    }
     let live;
     try { live = await api("GET", "/v1/desk/live", auth.token); }
     catch (err) { root.replaceChildren(el("p", { class: "error", role: "alert" }, err.message)); return; }
@@ -40,13 +77,16 @@ const BatonLive = (() => {
     const agents = table("Agents", ["Agent", "Status", "Load", "Skills"], live.agents.map((a) => el("tr", { "data-agent": a.id },
       el("td", {}, `${a.display_name} (${a.id})`), el("td", {}, el("span", { class: `pill status-${a.status}` }, a.status)),
       el("td", {}, `${plural(a.held, "chat")} + ${plural(a.load - a.held, "offer")} / ${a.max_concurrent}`), el("td", {}, a.skills.join(", ")))), "No agents registered.");
-    const queue = table("Queue", ["Waiting", "Priority", "Summary", "Offered to", ""], live.queue.map((q) => el("tr", { "data-handoff": q.handoff_id },
+    const queue = table("Queue", ["Waiting", "Priority", "Summary", "Offered to", ""], live.queue.map((q) => el("tr", { "data-handoff": q.handoff_id, "data-conversation": q.conversation_id },
       el("td", {}, secs(q.waited_s)), el("td", {}, `${q.priority} · ${q.urgency}`), el("td", {}, q.summary),
-      el("td", {}, q.offered_agent_id || "—"), el("td", {}, reassign(auth, q.handoff_id, live.agents, again)))), "Nobody is waiting.");
-    const held = table("Conversations with agents", ["Agent", "For", "Summary", ""], live.held.map((h) => el("tr", { "data-handoff": h.handoff_id },
+      el("td", { class: "offered-to" }, q.offered_agent_id || "—"),
+      el("td", {}, openButton(auth, q.handoff_id), reassign(auth, q.handoff_id, live.agents, again)))), "Nobody is waiting.");
+    const held = table("Conversations with agents", ["Agent", "For", "Summary", ""], live.held.map((h) => el("tr", { "data-handoff": h.handoff_id, "data-conversation": h.conversation_id },
       el("td", {}, h.agent_id), el("td", {}, secs(h.since_s)), el("td", {}, h.summary),
-      el("td", {}, reassign(auth, h.handoff_id, live.agents.filter((a) => a.id !== h.agent_id), again)))), "No conversation is with an agent.");
-    root.replaceChildren(el("p", { class: "muted", role: "status" }, `Live desk · ${new Date(live.at).toLocaleTimeString()}`), agents, queue, held, await repliesEditor(auth));
+      el("td", {}, openButton(auth, h.handoff_id), reassign(auth, h.handoff_id, live.agents.filter((a) => a.id !== h.agent_id), again)))), "No conversation is with an agent.");
+    // saved replies are a setting: the admin's to edit
+    const replies = auth.role === "admin" ? await repliesEditor(auth) : null;
+    root.replaceChildren(...[opened, el("p", { class: "muted", role: "status" }, `Live desk · ${new Date(live.at).toLocaleTimeString()}`), agents, queue, held, replies].filter(Boolean));
     timer = setTimeout(again, 3000);
   }
 
@@ -85,5 +125,5 @@ const BatonLive = (() => {
 
   function stop() { clearTimeout(timer); }
 
-  return { render, stop };
+  return { render, stop, follow };
 })();

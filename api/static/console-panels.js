@@ -34,26 +34,47 @@ const BatonPanels = (() => {
       earlier.length ? el("ul", { class: "history", id: "c-history" }, ...earlier) : el("p", { class: "muted", id: "c-history" }, "None."));
   }
 
-  /** Internal notes: the team's, never sent to the customer. */
+  const noteLists = new Map();  // box -> {cid, list, ids}: the notes shown now, for live additions
+
+  function noteItem(n) {
+    return el("li", { class: "note", "data-note": n.id },
+      el("div", { class: "who" }, `${n.author} · ${when(n.created_at)}`), el("div", {}, n.text));
+  }
+
+  /** Internal notes: the team's, never sent to the customer; a colleague's new one appears live. */
   async function notes(box, auth, cid) {
     const path = `/v1/conversations/${encodeURIComponent(cid)}/notes`;
     const list = el("ol", { class: "notes", id: "c-notes", "aria-live": "polite" });
-    const text = el("textarea", { id: "c-note-text", rows: 2, maxlength: 2000, placeholder: "Only agents see this" });
+    const text = el("textarea", { id: "c-note-text", rows: 2, maxlength: 2000, placeholder: "Only the team sees this" });
     const error = el("div", { class: "error", role: "alert" });
-    const show = (items) => list.replaceChildren(...items.map((n) => el("li", { class: "note" },
-      el("div", { class: "who" }, `${n.author} · ${when(n.created_at)}`), el("div", {}, n.text))));
+    const shown = { cid, list, ids: new Set() };
+    const show = (items) => {
+      shown.ids = new Set(items.map((n) => n.id));
+      list.replaceChildren(...items.map(noteItem));
+    };
     const form = el("form", { class: "note-form" },
-      el("label", { for: "c-note-text" }, "Internal note (agents only, never sent to the customer)"), text,
+      el("label", { for: "c-note-text" }, "Internal note (the team only, never sent to the customer)"), text,
       el("button", { type: "submit", id: "c-note-add" }, "Add note"), error);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       if (!text.value.trim()) return;
       error.textContent = "";
-      try { await api("POST", path, auth.token, { text: text.value.trim() }); text.value = ""; show(await api("GET", path, auth.token)); }
+      try { noteAdded(await api("POST", path, auth.token, { text: text.value.trim() })); text.value = ""; }
       catch (err) { error.textContent = err.message; }
     });
+    noteLists.set(box, shown);
     box.replaceChildren(el("h3", {}, "Internal notes"), list, form);
     try { show(await api("GET", path, auth.token)); } catch (err) { error.textContent = err.message; }
+  }
+
+  /** A note added (here, by a colleague, by a supervisor): appended wherever its conversation is shown. */
+  function noteAdded(note) {
+    for (const [box, shown] of noteLists) {
+      if (!box.isConnected || shown.list.parentNode !== box) { noteLists.delete(box); continue; }
+      if (shown.cid !== note.conversation_id || shown.ids.has(note.id)) continue;
+      shown.ids.add(note.id);
+      shown.list.append(noteItem(note));
+    }
   }
 
   /** Saved replies of the agent's teams, as buttons that fill the composer. */
@@ -65,6 +86,20 @@ const BatonPanels = (() => {
       el("div", { class: "openers" }, ...replies.map((r) => el("button", {
         type: "button", title: r.text, onclick: () => insert(r.text),
       }, el("strong", {}, `${r.title}: `), r.text))))));
+  }
+
+  /** An action behind a disclosure: labelled fields and a submit button. Field ids are "c-f-<id>":
+   *  each one unique on the page, so every label names its own field. */
+  function actionForm(label, fields, submit, danger) {
+    const form = el("form", {}, ...fields.map(([id, name, text, placeholder]) => el("div", {},
+      el("label", { for: `c-f-${id}` }, text),
+      el("input", { id: `c-f-${id}`, name, placeholder: placeholder || "" }))),
+    el("button", { type: "submit", class: danger ? "danger" : "primary" }, label));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      submit(Object.fromEntries(new FormData(form).entries()));
+    });
+    return el("details", {}, el("summary", {}, label), form);
   }
 
   /** A transfer form whose target is picked from a list: agents (presence, load), queues, skills. */
@@ -101,5 +136,5 @@ const BatonPanels = (() => {
     return details;
   }
 
-  return { customer, notes, savedReplies, transferForm };
+  return { customer, notes, noteAdded, savedReplies, actionForm, transferForm };
 })();
