@@ -93,6 +93,12 @@ def test_a_supervisor_reassigns_a_waiting_handoff(chromium: Any, server: UiServe
     raj.press("#c-text", "Enter")
     expect(widget.locator(".msg.agent .bubble").last).to_have_text("Hi, Raj here. I'll take it from here.")
     expect(widget.locator(".msg.system .bubble", has_text="Raj")).to_have_count(1)  # who joined
+    small = sup.evaluate(
+        "[...document.querySelectorAll('button, input, select, summary, .topbar nav a')]"
+        ".filter((b) => b.offsetParent).map((b) => [b.textContent || b.id, b.getBoundingClientRect().height])"
+        ".filter(([, h]) => h < 44)"
+    )
+    assert small == [], small  # tap targets, the live desk's Open and Reassign included
     shot(sup, "console-supervisor")
     # the supervisor's analytics: the figures, without the admin's agent registration
     sup.click("#c-tab-analytics")
