@@ -11,7 +11,15 @@ from api.voice.audio import RATE, read_wav, resample, seconds, silence, write_wa
 from api.voice.choices import options_prompt, read_choice
 from api.voice.notes import Heard, channel_note
 from api.voice.settings import VoiceSettings
-from api.voice.speech import ESpeakNG, OpenAIAudio, PocketSphinx, Speech, Transcript
+from api.voice.speech import (
+    ESpeakNG,
+    HearWithFallback,
+    OpenAIAudio,
+    PocketSphinx,
+    SpeakWithFallback,
+    Speech,
+    Transcript,
+)
 from api.voice.spoken import spoken, wait_line
 from api.voice.vad import Endpointer, SpeechStarted, TooLong, Utterance
 from tests.voice_support import need_espeak, spoken_pcm
@@ -183,7 +191,10 @@ def test_the_engines_follow_the_settings() -> None:
     offline = Speech.from_settings(VoiceSettings(openai_base_url=None))
     assert (offline.stt.name, offline.tts.name) == ("pocketsphinx", "espeak-ng")
     remote = Speech.from_settings(VoiceSettings(openai_base_url="http://127.0.0.1:9/v1"))
-    assert isinstance(remote.stt, OpenAIAudio)
-    assert remote.tts is remote.stt
+    assert isinstance(remote.stt, HearWithFallback)
+    assert isinstance(remote.tts, SpeakWithFallback)
+    assert isinstance(remote.stt.first, OpenAIAudio)
+    assert remote.tts.first is remote.stt.first  # one client for both directions
+    assert (remote.stt.then.name, remote.tts.then.name) == ("pocketsphinx", "espeak-ng")  # when it fails
     forced = Speech.from_settings(VoiceSettings(engine="offline", openai_base_url="http://127.0.0.1:9/v1"))
     assert forced.stt.name == "pocketsphinx"

@@ -25,6 +25,9 @@ class VoiceSettings(BaseSettings):
     stt_model: str = Field(default="whisper-1", description="Model name for /audio/transcriptions.")
     tts_model: str = Field(default="tts-1", description="Model name for /audio/speech.")
     tts_voice: str = Field(default="alloy", description="Voice for /audio/speech.")
+    remote_timeout_s: float = Field(
+        default=30.0, gt=0, description="Longest wait for the audio endpoints before the offline engine."
+    )
     espeak_voice: str = Field(
         default="en-us+f2", description="eSpeak NG voice (the one PocketSphinx reads best of six tried)."
     )

@@ -2,22 +2,25 @@
 
 Offline: PocketSphinx (the wheel ships its en-US acoustic model, language model and dictionary) and
 eSpeak NG (Debian's ``espeak-ng``). With ``OPENAI_BASE_URL`` set: the OpenAI-compatible
-``/audio/transcriptions`` and ``/audio/speech`` endpoints (a local whisper server works the same way).
-Nothing is downloaded at run time.
+``/audio/transcriptions`` and ``/audio/speech`` endpoints (a local whisper server works the same way); when the server fails (an error status after
+one retry, no answer within ``remote_timeout_s``), the offline engine takes that turn or line instead,
+so a caller is still heard. Nothing is downloaded at run time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import shutil
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from api.voice.audio import RATE, Audio, read_wav, resample, seconds, write_wav
+from api.voice.audio import RATE, Audio, AudioError, read_wav, resample, seconds, write_wav
 from api.voice.settings import VoiceSettings
 
+log = logging.getLogger("baton.api.voice")
 _FILLERS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[BREATH]", "[COUGH]", "[UM]", "[UH]"}
 
 
@@ -131,16 +134,33 @@ class OpenAIAudio:
         from openai import AsyncOpenAI
 
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
-        self.client = AsyncOpenAI(base_url=settings.openai_base_url, api_key=key)
+        # a caller is waiting: one retry, and a bounded wait (the client's default is ten minutes)
+        self.client = AsyncOpenAI(
+            base_url=settings.openai_base_url, api_key=key, timeout=settings.remote_timeout_s, max_retries=1
+        )
         self.settings = settings
         self.name = f"openai:{settings.stt_model}/{settings.tts_model}"
 
+    def _failed(self, exc: Exception, path: str) -> SpeechUnavailable:
+        import openai
+
+        where = f"the speech server at {self.client.base_url}"
+        if isinstance(exc, openai.APIStatusError):
+            said = str(exc.message)[:200]
+            return SpeechUnavailable(f"{where} answered {exc.status_code} on {path}: {said}")
+        return SpeechUnavailable(f"{where} did not answer on {path}: {type(exc).__name__}: {exc}")
+
     async def transcribe(self, pcm: bytes) -> Transcript:
-        result = await self.client.audio.transcriptions.create(
-            file=("speech.wav", write_wav(pcm), "audio/wav"),
-            model=self.settings.stt_model,
-            response_format="verbose_json",
-        )
+        import openai
+
+        try:
+            result = await self.client.audio.transcriptions.create(
+                file=("speech.wav", write_wav(pcm), "audio/wav"),
+                model=self.settings.stt_model,
+                response_format="verbose_json",
+            )
+        except openai.APIError as exc:
+            raise self._failed(exc, "/audio/transcriptions") from exc
         text = getattr(result, "text", result if isinstance(result, str) else "")
         logprobs = [
             s.avg_logprob for s in getattr(result, "segments", None) or [] if s.avg_logprob is not None
@@ -149,10 +169,49 @@ class OpenAIAudio:
         return Transcript(text=str(text).strip(), confidence=confidence, engine=self.name)
 
     async def synthesize(self, text: str) -> Audio:
-        response = await self.client.audio.speech.create(
-            input=text, model=self.settings.tts_model, voice=self.settings.tts_voice, response_format="wav"
-        )
-        return _as_audio(response.content)
+        import openai
+
+        try:
+            response = await self.client.audio.speech.create(
+                input=text,
+                model=self.settings.tts_model,
+                voice=self.settings.tts_voice,
+                response_format="wav",
+            )
+            return _as_audio(response.content)
+        except openai.APIError as exc:
+            raise self._failed(exc, "/audio/speech") from exc
+        except AudioError as exc:
+            msg = f"the speech server at {self.client.base_url} sent no WAV from /audio/speech: {exc}"
+            raise SpeechUnavailable(msg) from exc
+
+
+class HearWithFallback:
+    """The remote recogniser; the offline one for a turn the remote one cannot hear."""
+
+    def __init__(self, first: SpeechToText, then: SpeechToText) -> None:
+        self.first, self.then, self.name = first, then, first.name
+
+    async def transcribe(self, pcm: bytes) -> Transcript:
+        try:
+            return await self.first.transcribe(pcm)
+        except SpeechUnavailable as exc:
+            log.warning("voice: %s; %s hears this turn", exc, self.then.name)
+            return await self.then.transcribe(pcm)
+
+
+class SpeakWithFallback:
+    """The remote synthesiser; the offline one for a line the remote one cannot say."""
+
+    def __init__(self, first: TextToSpeech, then: TextToSpeech) -> None:
+        self.first, self.then, self.name = first, then, first.name
+
+    async def synthesize(self, text: str) -> Audio:
+        try:
+            return await self.first.synthesize(text)
+        except SpeechUnavailable as exc:
+            log.warning("voice: %s; %s says this line", exc, self.then.name)
+            return await self.then.synthesize(text)
 
 
 def _as_audio(wav: bytes) -> Audio:
@@ -169,11 +228,15 @@ class Speech:
 
     @classmethod
     def from_settings(cls, settings: VoiceSettings) -> Speech:
-        """Remote endpoints when asked for (or ``auto`` with a base URL), else the offline engines."""
+        """Remote endpoints when asked for (or ``auto`` with a base URL), else the offline engines.
+
+        The remote pair falls back to the offline one, turn by turn, when the server fails.
+        """
+        offline = cls(stt=PocketSphinx(), tts=ESpeakNG(settings.espeak_voice, settings.espeak_speed))
         remote = settings.engine == "openai" or (settings.engine == "auto" and settings.openai_base_url)
-        if remote:
-            if not settings.openai_base_url and settings.openai_api_key is None:
-                raise SpeechUnavailable("BATON_VOICE_ENGINE=openai needs OPENAI_BASE_URL or OPENAI_API_KEY")
-            both = OpenAIAudio(settings)
-            return cls(stt=both, tts=both)
-        return cls(stt=PocketSphinx(), tts=ESpeakNG(settings.espeak_voice, settings.espeak_speed))
+        if not remote:
+            return offline
+        if not settings.openai_base_url and settings.openai_api_key is None:
+            raise SpeechUnavailable("BATON_VOICE_ENGINE=openai needs OPENAI_BASE_URL or OPENAI_API_KEY")
+        both = OpenAIAudio(settings)
+        return cls(stt=HearWithFallback(both, offline.stt), tts=SpeakWithFallback(both, offline.tts))
