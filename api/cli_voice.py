@@ -19,6 +19,9 @@ def voice_cmd(
     dataset: Annotated[Path, typer.Option(help="SGD/ABCD-shaped JSONL (customer turns, facts).")],
     turns: Annotated[int, typer.Option(min=1, help="Customer turns to speak and transcribe.")] = 100,
     latency_turns: Annotated[int, typer.Option(min=0, help="Calls timed over the voice socket.")] = 30,
+    latency_audio: Annotated[
+        str, typer.Option(help="How the timed calls send audio: pcm, or webm as the widget's MediaRecorder.")
+    ] = "pcm",
     report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
@@ -31,7 +34,18 @@ def voice_cmd(
     if shutil.which("espeak-ng") is None:
         err.print("[bold red]error:[/] espeak-ng is not installed (make voice)", highlight=False)
         raise typer.Exit(code=2)
-    result = asyncio.run(run_voice_eval(dataset, turns=turns, latency_turns=latency_turns, progress=progress))
+    if latency_audio not in ("pcm", "webm"):
+        err.print("[bold red]error:[/] --latency-audio is pcm or webm", highlight=False)
+        raise typer.Exit(code=2)
+    result = asyncio.run(
+        run_voice_eval(
+            dataset,
+            turns=turns,
+            latency_turns=latency_turns,
+            latency_audio=latency_audio,
+            progress=progress,
+        )
+    )
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(result.model_dump_json(indent=2), encoding="utf-8")
@@ -47,6 +61,6 @@ def voice_cmd(
     if result.latency_turns:
         out.print(
             f"end of speech -> first reply audio: p50 {result.latency_ms_p50} ms, "
-            f"p95 {result.latency_ms_p95} ms over {result.latency_turns} calls "
+            f"p95 {result.latency_ms_p95} ms over {result.latency_turns} calls ({result.latency_audio}) "
             f"(load {result.meta['load_average_before']} -> {result.meta['load_average_after']})"
         )

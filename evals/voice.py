@@ -6,7 +6,9 @@
   the recogniser heard, through the context eval beside the text originals: how many gold facts the
   brief still carries once recognition errors are in.
 * **Latency**: end of speech → first reply audio, as the voice socket measures it (``latency_ms`` on
-  the first ``voice.audio`` after a turn), over a real server and socket, offline.
+  the first ``voice.audio`` after a turn), over a real server and socket, offline; the caller's audio
+  is sent as raw PCM or, with ``audio="webm"``, as the widget's MediaRecorder sends it (Opus in WebM,
+  a chunk per 100 ms, decoded by the server as it arrives).
 
 Run: ``baton eval voice --dataset ../shared/datasets/sgd_dev.jsonl --report reports/voice.json``.
 """
@@ -33,6 +35,7 @@ from tqdm import tqdm
 from websockets.asyncio.client import connect
 
 from api.voice.audio import silence
+from api.voice.opus import OpusStream
 from api.voice.speech import ESpeakNG, PocketSphinx
 from evals.context import DirectProvider, run_context_eval
 from evals.metrics import percentile
@@ -94,6 +97,7 @@ class VoiceReport(BaseModel):
     latency_ms_p50: float | None = None
     latency_ms_p95: float | None = None
     latency_turns: int = 0
+    latency_audio: str = Field(default="pcm", description="How the calls sent their audio: pcm or webm.")
     meta: dict[str, Any] = Field(default_factory=dict)
     heard: list[TurnHeard] = Field(default_factory=list, exclude=True)
 
@@ -187,11 +191,16 @@ def _serve(app: Any) -> Iterator[str]:
         thread.join(15)
 
 
-async def _first_reply_ms(host: str, cid: str, token: str, pcm: bytes) -> float | None:
+async def _first_reply_ms(host: str, cid: str, token: str, pcm: bytes, audio: str) -> float | None:
     async with connect(f"ws://{host}/v1/conversations/{cid}/voice", open_timeout=30, max_size=None) as ws:
         await ws.send(json.dumps({"type": "auth", "token": token}))
-        for i in range(0, len(pcm), 960):  # 30 ms frames, as a browser sends them
-            await ws.send(pcm[i : i + 960])
+        if audio == "webm":  # the widget: MediaRecorder's chunks
+            await ws.send(json.dumps({"type": "voice.format", "mime": "audio/webm;codecs=opus"}))
+            for chunk in OpusStream("webm").chunks(pcm):
+                await ws.send(chunk)
+        else:
+            for i in range(0, len(pcm), 960):  # 30 ms frames, as a Web Audio client sends them
+                await ws.send(pcm[i : i + 960])
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             event = json.loads(await asyncio.wait_for(ws.recv(), timeout=120))
@@ -202,7 +211,9 @@ async def _first_reply_ms(host: str, cid: str, token: str, pcm: bytes) -> float 
     return None
 
 
-async def measure_latency(texts: list[str], data_dir: Path, progress: bool) -> list[float]:
+async def measure_latency(
+    texts: list[str], data_dir: Path, progress: bool, audio: str = "pcm"
+) -> list[float]:
     """Each text as the first turn of a new call over the real voice socket; the server's latency_ms."""
     import httpx
 
@@ -222,7 +233,9 @@ async def measure_latency(texts: list[str], data_dir: Path, progress: bool) -> l
             ):
                 created = (await http.post("/v1/conversations")).json()
                 pcm = silence(0.3) + await tts.speak_pcm(text) + silence(1.0)
-                ms = await _first_reply_ms(host, created["conversation_id"], created["customer_token"], pcm)
+                ms = await _first_reply_ms(
+                    host, created["conversation_id"], created["customer_token"], pcm, audio
+                )
                 if ms is not None and i > 0:  # the first call loads the recogniser: a warm-up, not counted
                     out.append(ms)
     return out
@@ -233,6 +246,7 @@ async def run_voice_eval(
     *,
     turns: int = 100,
     latency_turns: int = 30,
+    latency_audio: str = "pcm",
     confirm_below: float = 0.5,
     progress: bool = True,
 ) -> VoiceReport:
@@ -246,7 +260,7 @@ async def run_voice_eval(
     with tempfile.TemporaryDirectory() as tmp:
         try:
             if latency_turns:
-                latencies = await measure_latency(firsts[:latency_turns], Path(tmp), progress)
+                latencies = await measure_latency(firsts[:latency_turns], Path(tmp), progress, latency_audio)
         except Exception as exc:  # the recognition figures stand without it
             latency_error = f"{type(exc).__name__}: {exc}"
     errors, total = sum(h.errors for h in heard), sum(h.words for h in heard)
@@ -266,6 +280,7 @@ async def run_voice_eval(
         latency_ms_p50=round(percentile(latencies, 50), 1) if latencies else None,
         latency_ms_p95=round(percentile(latencies, 95), 1) if latencies else None,
         latency_turns=len(latencies),
+        latency_audio=latency_audio,
         meta={
             "dataset": str(dataset),
             "conversations": len(spoken),

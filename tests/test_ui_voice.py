@@ -1,7 +1,8 @@
 """The widget's microphone in a real headless Chromium, fed by a WAV file that eSpeak NG spoke.
 
-Chromium's fake capture device plays the file into ``getUserMedia``; the widget streams it to the voice
-socket of a real Baton process. The caller greets the bot, asks for a person, hears the narration,
+Chromium's fake capture device plays the file into ``getUserMedia``; the widget records it with
+MediaRecorder (Opus in WebM) and streams the chunks to the voice socket of a real Baton process, which
+decodes them as they come. The caller greets the bot, asks for a person, hears the narration,
 hears the agent's typed reply spoken, and is back with the bot when the agent returns the conversation.
 """
 
@@ -107,8 +108,16 @@ def test_a_caller_talks_to_the_bot_reaches_a_person_and_comes_back(browser: Any,
         widget.click("#w-mic")
         expect(widget.locator("#w-mic")).to_have_attribute("aria-pressed", "true")
 
+        # the microphone is recorded by MediaRecorder, and the server took its format
+        expect(widget.locator("body")).not_to_have_attribute("data-voice", "connecting")  # the socket is open
+        assert widget.evaluate("window.batonVoice.format") == "audio/webm;codecs=opus"
         # turn 1: the greeting reaches the concierge bot, whose reply is spoken
         expect(widget.locator(".msg.customer.spoken")).to_have_count(1, timeout=TURN_S * 1000)
+        log = widget.evaluate("window.batonVoice.log")
+        assert {"type": "voice.format", "mime": "audio/webm;codecs=opus", "sample_rate": 16000} in log
+        heard = [e["text"] for e in log if e["type"] == "voice.transcript" and e["text"]]
+        assert heard  # decoded Opus, heard by PocketSphinx, shown as the customer's turn
+        expect(widget.locator(".msg.customer.spoken .bubble").first).to_have_text(heard[0])
         first = _wait_played(widget, "bot_message")[0]
         assert first["latency_ms"] > 0
         # turn 2: a person is asked for; the narration is the bot's line, then the wait

@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from api.app import create_app
 from api.voice.audio import read_wav, silence
+from api.voice.contact import ASK
 from desk.config import DeskConfig
 from tests.test_api_support import Api, api_settings, serve_in_thread
 from tests.voice_support import need_espeak, spoken_pcm, stream, until
@@ -126,11 +127,16 @@ async def test_nobody_answers_the_options_are_spoken_and_a_spoken_choice_is_unde
                 heard = await until(ws, "voice.transcript")
                 chosen = await until(ws, "voice_choice")
                 assert (chosen["choice"], chosen["heard"]) == ("callback", heard["text"])
-                answer = await until(ws, "voice.audio", **{"for": "voice.choice"})
-                assert "call back" in answer["text"]
-            view = await http.get(f"/v1/conversations/{cid}/events?since=0", headers=api.auth(token))
-            if view.status_code == 200:  # the stream keeps the choice with the conversation
-                assert "voice_choice" in view.text
+                # no phone number or e-mail is known: the caller is asked for one, and it is read back
+                assert (await until(ws, "voice.audio", **{"for": "voice.contact"}))["text"] == ASK
+                await stream(ws, await spoken_pcm("five five five, one two three, four five six seven"))
+                read_back = (await until(ws, "voice.audio", **{"for": "voice.contact"}))["text"]
+                assert read_back == "I heard 5 5 5, 1 2 3, 4 5 6 7. Is that right?"
+                await stream(ws, await spoken_pcm("yes"))
+                thanks = await until(ws, "voice.audio", **{"for": "voice.contact"})
+                assert thanks["text"] == "Thanks! One of our agents will call you back at 5551234567."
+            status = (await http.get(f"/v1/conversations/{cid}/queue", headers=api.auth(token))).json()
+            assert status["callback"]["contact"] == "5551234567"
 
 
 async def test_limits_are_refused_with_a_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,16 +1,23 @@
-"""Real speech for the voice tests: eSpeak NG says it, the caller's socket streams it like a microphone."""
+"""Speech for the voice tests: eSpeak NG says it, the caller's socket streams it like a microphone.
+
+Also what a browser's MediaRecorder would send (``stream_opus``), a voiced signal that webrtcvad takes
+for speech without eSpeak NG, and the scripted engines for tests that stub the transcript stage.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import shutil
+from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 from websockets.asyncio.client import ClientConnection
 
-from api.voice.audio import silence
-from api.voice.speech import ESpeakNG
+from api.voice.audio import RATE, Audio, silence, write_wav
+from api.voice.opus import OpusStream
+from api.voice.speech import ESpeakNG, Transcript
 from tests.conftest import service_missing
 
 FRAME = 960  # 30 ms of 16 kHz PCM, what a browser's audio callback sends at a time
@@ -46,3 +53,49 @@ async def until(ws: ClientConnection, type_: str, timeout: float = 60, **match: 
             await ws.send('{"type": "pong"}')
         if event["type"] == type_ and all(event.get(k) == v for k, v in match.items()):
             return dict(event)
+
+
+def voiced(secs: float, pitch: float = 140.0) -> bytes:
+    """A buzz with a voice's harmonics, pitch wobble and syllable rhythm: speech to webrtcvad."""
+    t = np.arange(int(RATE * secs)) / RATE
+    phase = 2 * np.pi * np.cumsum(pitch + 20 * np.sin(2 * np.pi * 3 * t)) / RATE
+    wave = sum(np.sin(k * phase) / k for k in range(1, 12)) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t))
+    return bytes((wave / np.abs(wave).max() * 9000).astype("<i2").tobytes())
+
+
+async def stream_opus(ws: ClientConnection, opus: OpusStream, pcm: bytes) -> None:
+    """Send ``pcm`` as MediaRecorder would: the encoded bytes of every 100 ms, as fast as the socket takes them."""
+    for chunk in opus.chunks(pcm):
+        await ws.send(chunk)
+        await asyncio.sleep(0)
+
+
+class ScriptedSTT:
+    """Hears the next line of its script on each turn; raises when the script runs out."""
+
+    name = "scripted"
+
+    def __init__(self, lines: Iterable[str], confidence: float = 0.9) -> None:
+        self.lines = list(lines)
+        self.confidence = confidence
+        self.heard: list[bytes] = []
+
+    async def transcribe(self, pcm: bytes) -> Transcript:
+        if not self.lines:
+            msg = f"the scripted recogniser ran out of lines at turn {len(self.heard) + 1}"
+            raise AssertionError(msg)
+        self.heard.append(pcm)
+        return Transcript(self.lines.pop(0), self.confidence, self.name)
+
+
+class QuietTTS:
+    """Speaks every line as 0.2 s of silence and remembers the texts."""
+
+    name = "quiet"
+
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    async def synthesize(self, text: str) -> Audio:
+        self.said.append(text)
+        return Audio(wav=write_wav(silence(0.2)), seconds=0.2)

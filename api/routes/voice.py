@@ -3,7 +3,9 @@
 Authentication is the conversation socket's (``{"type": "auth", "token": "..."}`` first, or an
 ``Authorization: Bearer`` header; never the URL): the conversation's customer or the admin. Then:
 
-* the client streams binary frames of 16-bit mono PCM at 16 kHz (the microphone);
+* the client streams the microphone: binary frames of 16-bit mono PCM at 16 kHz, or, after
+  ``{"type": "voice.format", "mime": "audio/webm;codecs=opus"}`` (or Ogg Opus), MediaRecorder's
+  chunks, decoded as they arrive (``api/voice/decode.py``);
 * voice activity detection finds the end of each caller turn (or the client sends
   ``{"type": "voice.end"}``); the turn is transcribed (``voice.transcript``) and posted as a normal
   customer turn through ``TurnService`` (auth, rate limit, load shedding, lock, checkpoints, desk);
@@ -12,10 +14,12 @@ Authentication is the conversation socket's (``{"type": "auth", "token": "..."}`
   as ``voice.audio`` (a base64 WAV);
 * speech while a reply plays is a barge-in: the server sends ``voice.barge_in`` (stop playback);
 * when the wait for a person runs out, the failure options are spoken and the caller's next turn is
-  read as a choice (keep waiting, call me back, continue with the assistant).
+  read as a choice (keep waiting, call me back, continue with the assistant); a call back without a
+  known phone number or e-mail asks for a number, reads it back and records it once confirmed.
 
 Limits: a frame over ``max_frame_bytes`` or a call over ``max_call_s`` of audio closes 4413 after an
-``error`` event; a turn over ``max_utterance_s`` is dropped with ``audio_too_long``.
+``error`` event, audio that cannot be decoded 4415; a turn over ``max_utterance_s`` is dropped with
+``audio_too_long``.
 """
 
 from __future__ import annotations
@@ -38,12 +42,23 @@ from api.routes.ws import _Socket, customer_state
 from api.turns import CustomerTurn, TurnService
 from api.voice.audio import RATE, seconds
 from api.voice.choices import Choice, options_prompt, read_choice
-from api.voice.choosing import NOBODY_ANSWERED, WHILE_WAITING, VoiceHeardEvent, act
+from api.voice.choosing import (
+    NOBODY_ANSWERED,
+    WHILE_WAITING,
+    VoiceHeardEvent,
+    act,
+    confirmed,
+    contact_of,
+    record_choice,
+)
+from api.voice.contact import ASK, NumberDialogue
+from api.voice.decode import PCM, Mark
+from api.voice.intake import FORMATS, Intake, Refused
 from api.voice.notes import Heard, note_turn
 from api.voice.settings import VoiceSettings
 from api.voice.speech import Speech, SpeechUnavailable, Transcript
-from api.voice.spoken import WAITING_STATES, Spoken, spoken
-from api.voice.vad import Endpointer, SpeechStarted, TooLong, Utterance
+from api.voice.spoken import WAITING_STATES, Spoken, speakable, spoken
+from api.voice.vad import Endpointer, SpeechStarted, TooLong, Utterance, VadEvent
 from api.ws_models import PingEvent
 from desk.errors import DeskError
 from graph.runtime import ConversationNotFound, NothingToRollBack, NotInterrupted
@@ -51,7 +66,6 @@ from graph.runtime import ConversationNotFound, NothingToRollBack, NotInterrupte
 router = APIRouter(tags=["voice"])
 log = logging.getLogger("baton.api.voice")
 
-CLOSE_TOO_LARGE = 4413
 NOT_HEARD = "Sorry, I didn't catch that. Could you say it again?"
 
 
@@ -80,8 +94,8 @@ class VoiceCall:
             max_utterance_s=s.max_utterance_s,
             aggressiveness=s.vad_aggressiveness,
         )
+        self.intake = Intake(s)
         self.turns: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()
-        self.sent_s = 0.0
         self.playing_until = 0.0  # monotonic time the client's queued audio should end
         self.end_of_speech: float | None = None  # the turn waiting for its first reply audio
         self.offered: list[Choice] = []  # the options just spoken; the next turn may pick one
@@ -90,6 +104,9 @@ class VoiceCall:
         self.joined: set[str] = set()
         self.last_said = "\0"  # the last line spoken from the stream
         self.heard: list[Heard] = []
+        self.handoff = ""  # the handoff the options are about (a callback asked for is recorded on it)
+        self.settled: set[str] = set()  # handoffs the caller already chose for (no second offer)
+        self.asking: NumberDialogue | None = None
 
     # -- sending ------------------------------------------------------------------------------
     async def send(self, payload: dict[str, Any]) -> None:
@@ -98,7 +115,7 @@ class VoiceCall:
     async def say(self, line: Spoken) -> None:
         """Synthesise and send one line; the first after a caller turn carries the turn's latency."""
         try:
-            audio = await self.speech.tts.synthesize(line.text)
+            audio = await self.speech.tts.synthesize(speakable(line.text))
         except (SpeechUnavailable, OSError) as exc:
             log.warning("voice: cannot speak: %s", exc)
             await self.sock.error("speech_unavailable", "replies cannot be spoken now; read them instead")
@@ -130,7 +147,8 @@ class VoiceCall:
             {
                 "type": "voice.ready",
                 "sample_rate": RATE,
-                "encoding": "pcm_s16le",
+                "encoding": PCM,
+                "formats": FORMATS,
                 "max_utterance_s": self.settings.max_utterance_s,
                 "stt": self.speech.stt.name,
                 "tts": self.speech.tts.name,
@@ -162,11 +180,13 @@ class VoiceCall:
         if state in WAITING_STATES:
             if handoff_id in self.announced and event.get("queue_position") is not None:
                 offered = WHILE_WAITING  # the wait ran out and the caller kept their place
+                self.handoff = handoff_id
             self.announced.add(handoff_id)
         elif state in ("accepted", "active"):
             self.joined.add(handoff_id)
             self.offered = []
-        elif state in ("rolled_back", "callback") and handoff_id not in self.joined:
+        elif state in ("rolled_back", "callback") and handoff_id not in self.joined | self.settled:
+            self.handoff = handoff_id
             self.later = NOBODY_ANSWERED  # back with the assistant: a call back is still possible
         else:
             self.offered = []
@@ -176,7 +196,7 @@ class VoiceCall:
 
     # -- the caller's audio ---------------------------------------------------------------------
     async def read(self) -> None:
-        ws, s = self.sock.ws, self.settings
+        ws = self.sock.ws
         while True:
             try:
                 message = await asyncio.wait_for(ws.receive(), timeout=self.app.state.settings.ws_idle_s)
@@ -186,38 +206,56 @@ class VoiceCall:
             if message["type"] == "websocket.disconnect":
                 return
             data: bytes | None = message.get("bytes")
-            if data is None:
-                await self.control(message.get("text") or "")
-                continue
-            if len(data) > s.max_frame_bytes:
-                return await self.refuse(
-                    "frame_too_large", f"audio frames are at most {s.max_frame_bytes} bytes"
-                )
-            self.sent_s += seconds(data)
-            if self.sent_s > s.max_call_s:
-                return await self.refuse("call_too_long", f"a call sends at most {s.max_call_s:g} s of audio")
-            for event in self.endpointer.feed(data):
-                await self.on_vad(event)
+            try:
+                if data is not None:
+                    self.intake.frame(data)
+                else:
+                    await self.control(message.get("text") or "")
+            except Refused as exc:
+                if not await self.refused(exc):
+                    return
 
-    async def refuse(self, code: str, message: str) -> None:
-        await self.sock.error(code, message)
-        await self.sock.ws.close(code=CLOSE_TOO_LARGE, reason=message[:120])
+    async def refused(self, exc: Refused) -> bool:
+        """Tell the client; False when the socket is closed over it."""
+        await self.sock.error(exc.code, exc.message)
+        if exc.close is None:
+            return True
+        await self.sock.ws.close(code=exc.close, reason=exc.message[:120])
+        return False
 
     async def control(self, text: str) -> None:
         try:
-            kind = json.loads(text).get("type")
+            message = json.loads(text)
+            kind = message.get("type")
         except (ValueError, AttributeError):
-            kind = None
+            message, kind = {}, None
         if kind == "voice.end":
-            utterance = self.endpointer.flush()
-            if utterance is not None:
-                await self.on_vad(utterance)
+            self.intake.end()
         elif kind == "voice.playback_done":
             self.playing_until = 0.0
+        elif kind == "voice.format":
+            await self.send(self.intake.choose(str(message.get("mime") or "")))
         elif kind not in ("pong", "auth"):
             await self.sock.error(
-                "validation_error", "voice sockets take audio frames, voice.end, voice.playback_done"
+                "validation_error",
+                "voice sockets take audio frames, voice.format, voice.end, voice.playback_done",
             )
+
+    async def listen(self) -> None:
+        """The caller's audio, decoded, through voice activity detection, in the order it was said."""
+        while True:
+            try:
+                pcm = await self.intake.next()
+            except Refused as exc:
+                await self.refused(exc)
+                return
+            if isinstance(pcm, Mark):  # push to talk: what was said before voice.end is the turn
+                utterance = self.endpointer.flush()
+                events: list[VadEvent] = [utterance] if utterance is not None else []
+            else:
+                events = self.endpointer.feed(pcm)
+            for event in events:
+                await self.on_vad(event)
 
     async def on_vad(self, event: SpeechStarted | Utterance | TooLong) -> None:
         if isinstance(event, SpeechStarted):
@@ -262,6 +300,7 @@ class VoiceCall:
                 "text": heard.text,
                 "confidence": heard.confidence,
                 "to_confirm": low,
+                "engine": heard.engine,
                 "seconds": round(seconds(pcm), 2),
             }
         )
@@ -269,6 +308,8 @@ class VoiceCall:
         if not heard.text.strip():
             await self.say(Spoken(NOT_HEARD, "voice.not_heard", 0))
             return
+        if self.asking is not None:
+            return await self.number(heard)
         if self.offered and await self.choose(heard):
             return
         turns: TurnService = self.app.state.turns
@@ -285,11 +326,31 @@ class VoiceCall:
         choice = read_choice(heard.text)
         if choice is None or choice not in self.offered:
             return False
-        self.offered = []
-        line = await act(self.app, self.principal, self.cid, choice, heard)
+        offered, self.offered = self.offered, []
+        self.settled.add(self.handoff)
+        if choice == "callback" and await contact_of(self.app, self.cid) is None:
+            self.asking = NumberDialogue(self.handoff, tuple(offered))
+            await record_choice(self.app, self.cid, choice, heard, "asking for a number")
+            await self.say(Spoken(ASK, "voice.contact", 0))
+            return True
+        line = await act(self.app, self.principal, self.cid, choice, heard, self.handoff)
         if line is not None:
             await self.say(Spoken(line, "voice.choice", 0))
         return True
+
+    async def number(self, heard: Transcript) -> None:
+        """The caller's answer while asked for a number (``api/voice/contact.py``)."""
+        asking = self.asking
+        assert asking is not None
+        step = asking.hear(heard.text)
+        self.asking = None if step.over else asking
+        line = step.line
+        if step.contact is not None:
+            line = await confirmed(self.app, self.principal, self.cid, step.contact, asking.handoff_id)
+        elif step.choice is not None:
+            line = await act(self.app, self.principal, self.cid, step.choice, heard, asking.handoff_id)
+        if line is not None:
+            await self.say(Spoken(line, "voice.contact", 0))
 
 
 async def _ping(sock: _Socket, every: float) -> None:
@@ -314,6 +375,7 @@ async def voice_socket(ws: WebSocket, conversation_id: str, since: int | None = 
     tasks = [
         asyncio.create_task(call.follow(since)),
         asyncio.create_task(call.read()),
+        asyncio.create_task(call.listen()),
         asyncio.create_task(call.work()),
         asyncio.create_task(_ping(sock, ws.app.state.settings.ws_ping_s)),
     ]
@@ -326,6 +388,7 @@ async def voice_socket(ws: WebSocket, conversation_id: str, since: int | None = 
                 with contextlib.suppress(Exception):
                     await ws.close(code=1011, reason="internal error")
     finally:
+        call.intake.close()
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -1,8 +1,9 @@
 /* The widget's microphone: talk to the bots and the agents, hear their replies.
  *
  * A click opens the conversation's voice socket (/v1/conversations/{id}/voice, token in the first
- * message) and streams the microphone as 16-bit PCM at 16 kHz (Web Audio resamples; the server's voice
- * activity detection needs the audio as it is spoken, so it is sent raw, not as MediaRecorder's Opus).
+ * message), names the format (voice.format) and streams the microphone as MediaRecorder records it:
+ * Opus in WebM (Chromium) or Ogg (Firefox), a chunk every 100 ms, which the server decodes as it comes
+ * so that its voice activity detection hears the audio as it is spoken.
  * The server ends each turn at the caller's pause, posts it as a normal customer turn (it shows in the
  * chat like a typed one, marked as spoken) and sends every line to hear as a WAV, played in order.
  * Speaking over a reply stops it (the server's voice.barge_in). A second click stops the microphone.
@@ -12,7 +13,9 @@
 (() => {
   const widget = window.batonWidget;
   const form = document.getElementById("w-form");
-  if (!widget || !form || !navigator.mediaDevices) return;
+  if (!widget || !form || !navigator.mediaDevices || !window.MediaRecorder) return;
+  const FORMATS = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus"];  // what the server decodes
+  const CHUNK_MS = 100;  // how often the recorder hands over audio: the end of a turn is heard this late at most
 
   const button = Baton.el("button", {
     type: "button", id: "w-mic", class: "mic", "aria-pressed": "false", title: "Talk instead of typing",
@@ -24,13 +27,13 @@
     "body[data-voice=listening] #w-mic, body[data-voice=speaking] #w-mic { background: #c62828; color: #fff; }"));
   form.append(status);
 
-  let ws = null, mic = null, ctx = null, node = null;
+  let ws = null, mic = null, recorder = null;
   const queue = [];  // Audio elements waiting to play
   let playing = null;
   const heard = [];  // transcripts not yet matched to their chat bubble
   const played = [];  // what was played, for the page's own tests and support
   const log = [];  // the voice socket's own events (transcripts, barge-ins, errors), newest last
-  window.batonVoice = { played, log, state: () => document.body.dataset.voice || "off" };
+  window.batonVoice = { played, log, format: null, state: () => document.body.dataset.voice || "off" };
 
   function setState(state, text) {
     document.body.dataset.voice = state;
@@ -102,37 +105,43 @@
 
   async function start() {
     setState("connecting", "Connecting the microphone");
+    const format = FORMATS.find((f) => MediaRecorder.isTypeSupported(f));
+    if (!format) throw new Error("this browser cannot record Opus audio");
     const session = await widget.ensure();
     mic = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true } });
-    ctx = new AudioContext({ sampleRate: 16000 });  // the browser resamples the microphone for us
-    const source = ctx.createMediaStreamSource(mic);
-    node = ctx.createScriptProcessor(2048, 1, 1);
-    node.onaudioprocess = (e) => {
-      if (!ws || ws.readyState !== WebSocket.OPEN) return;
-      const input = e.inputBuffer.getChannelData(0);
-      const pcm = new Int16Array(input.length);
-      for (let i = 0; i < input.length; i += 1) pcm[i] = Math.max(-1, Math.min(1, input[i])) * 0x7fff;
-      ws.send(pcm.buffer);
-    };
-    source.connect(node);
-    node.connect(ctx.destination);  // a script processor only runs when connected; it outputs silence
+    recorder = new MediaRecorder(mic, { mimeType: format, audioBitsPerSecond: 32000 });
+    // Blobs go out in the order they are sent: no need to wait for each one's bytes.
+    recorder.ondataavailable = (e) => { if (e.data.size && ws && ws.readyState === WebSocket.OPEN) ws.send(e.data); };
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     ws = new WebSocket(`${proto}//${location.host}/v1/conversations/${session.cid}/voice`);
-    ws.onopen = () => { ws.send(JSON.stringify({ type: "auth", token: session.token })); setState("listening", "Listening"); };
+    ws.onopen = () => {
+      ws.send(JSON.stringify({ type: "auth", token: session.token }));
+      ws.send(JSON.stringify({ type: "voice.format", mime: format }));  // before the first chunk
+      window.batonVoice.format = format;
+      recorder.start(CHUNK_MS);
+      setState("listening", "Listening");
+    };
     ws.onmessage = onMessage;
     ws.onclose = () => { if (mic) stop(); };
   }
 
   function stop() {
-    if (mic) mic.getTracks().forEach((t) => t.stop());
-    if (node) node.disconnect();
-    if (ctx) ctx.close();
-    const socket = ws;
-    mic = null; ctx = null; node = null; ws = null;
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify({ type: "voice.end" }));  // what was said before the click still counts
-      setTimeout(() => socket.close(), 30000);  // replies to that last turn are still on their way
-      socket.onclose = null;
+    const socket = ws, rec = recorder, stream = mic;
+    mic = null; recorder = null; ws = null;
+    const finish = () => {
+      if (stream) stream.getTracks().forEach((t) => t.stop());
+      if (socket && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ type: "voice.end" }));  // what was said before the click still counts
+        setTimeout(() => socket.close(), 30000);  // replies to that last turn are still on their way
+        socket.onclose = null;
+      }
+    };
+    if (rec && rec.state !== "inactive") {
+      rec.onstop = finish;  // after the last chunk (its dataavailable comes first)
+      rec.ondataavailable = (e) => { if (e.data.size && socket && socket.readyState === WebSocket.OPEN) socket.send(e.data); };
+      rec.stop();
+    } else {
+      finish();
     }
     if (!playing) setState("off");
   }

@@ -2,6 +2,7 @@
 
 Recognition errors are expected, so each choice is a handful of phrases a recogniser gets right
 (short, common words), matched as whole words; anything else is no choice and the options are repeated.
+A read-back ("Is that right?") is answered yes or no, read the same way.
 """
 
 from __future__ import annotations
@@ -39,3 +40,17 @@ def options_prompt(offered: list[Choice]) -> str:
     if len(said) > 1:
         said[-1] = f"or {said[-1]}"
     return "You can " + ", ".join(said) + "."
+
+
+_YES = frozenset({"yes", "yeah", "yep", "yup", "correct", "right", "sure", "ok", "okay", "exactly"})
+_NO = frozenset({"no", "nope", "nah", "wrong", "not", "incorrect", "isn't"})
+
+
+def read_yes_no(text: str) -> bool | None:
+    """True for yes, False for no, None for neither; a "no" word wins ("no, that's not right")."""
+    words = set("".join(c if c.isalnum() or c == "'" else " " for c in text.lower()).split())
+    if words & _NO:
+        return False
+    if words & _YES:
+        return True
+    return None

@@ -8,10 +8,12 @@ stream, so they are never spoken either.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 WAITING_STATES = ("pending", "offered")
+_LONG_NUMBER = re.compile(r"\d{5,}")  # a run of digits no one reads as a quantity (phone, id)
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,8 @@ def spoken(raw: str) -> Spoken | None:
                 queue_position=event.get("queue_position"),
             )
     return None
+
+
+def speakable(text: str) -> str:
+    """``text`` as a synthesiser should read it: a phone number digit by digit, not as one large number."""
+    return _LONG_NUMBER.sub(lambda m: " ".join(m.group(0)), text)
