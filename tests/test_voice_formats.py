@@ -193,3 +193,28 @@ async def test_a_mediarecorder_caller_is_heard_as_they_speak_and_can_barge_in(tm
                 await until(ws, "voice.transcript")
                 await ws.send(opus.close())
                 await asyncio.sleep(0)
+
+
+async def test_compressed_audio_counts_toward_the_call_limit_as_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATON_VOICE_MAX_CALL_S", "1.5")
+    with serve_in_thread(create_app(api_settings(tmp_path))) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            api = Api(url, http)
+            cid, token = await api.conversation()
+            async with api.ws(f"/v1/conversations/{cid}/voice", token) as ws:
+                await until(ws, "voice.ready")
+                await ws.send(json.dumps({"type": "voice.format", "mime": WEBM}))
+                await until(ws, "voice.format")
+                # 3 s of audio in a few kilobytes: the limit is on what it decodes to, not on the bytes
+                await ws.send(OpusStream("webm").encode(silence(3.0)))
+                refused = await until(ws, "error")
+                assert (refused["code"], refused["message"]) == (
+                    "call_too_long",
+                    "a call sends at most 1.5 s of audio",
+                )
+                with pytest.raises(ConnectionClosed) as closed:
+                    await until(ws, "never")
+                assert closed.value.rcvd is not None
+                assert closed.value.rcvd.code == 4413

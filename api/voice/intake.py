@@ -8,6 +8,7 @@ is a ``Mark`` in the same order, so the turn ends after the audio sent before it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from api.voice.audio import RATE, seconds
 from api.voice.decode import CONTAINERS, PCM, Decoded, Failed, Mark, StreamDecoder, UnsupportedAudio
@@ -50,7 +51,8 @@ class Intake:
             loop = asyncio.get_running_loop()
 
             def emit(item: Decoded) -> None:  # from the decoder's thread
-                loop.call_soon_threadsafe(self._queue.put_nowait, item)
+                with contextlib.suppress(RuntimeError):  # the loop closed: the call is over anyway
+                    loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
             try:
                 self._decoder = StreamDecoder(mime, emit, max_s=self.settings.max_call_s + 1)
