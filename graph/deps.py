@@ -13,6 +13,7 @@ from graph.handoffs import HandoffRegistry
 from graph.settings import Settings
 
 if TYPE_CHECKING:
+    from graph.context.history import CustomerHistory
     from graph.context.models import SimilarCase
     from graph.policy_store import PolicyStore
     from graph.signal_service import SignalService
@@ -28,5 +29,7 @@ class BatonContext:
     model: BaseChatModel | None = None
     registry: HandoffRegistry = field(default_factory=HandoffRegistry)
     retriever: Callable[[str], Sequence[SimilarCase]] | None = None
+    history: CustomerHistory | None = None
+    """Earlier conversations of a conversation's customer, for briefs (the service sets it)."""
     clock: Callable[[], float] = time.time
     """Unix time for turn stamps and time-based rules (tests pass a fake clock)."""

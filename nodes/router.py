@@ -19,6 +19,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
 
 from graph.context import build_brief
+from graph.context.history import BriefPast, earlier_conversations, intent_reading, intent_readings
 from graph.deps import BatonContext
 from graph.handoff_fields import CRITICAL_SENTIMENT, from_escalation, seed_fields
 from graph.handoffs import HandoffContext, HandoffFallback, HandoffRejected
@@ -222,6 +223,7 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
     }
     hctx = HandoffContext(text=latest, signals=signals, turns=turns, active_agent=active, customer=customer)
     update: dict[str, Any] = {"signals": signals.model_dump(), "status": "bot", "escalation": None}
+    update["intent_log"] = [intent_reading(signals.intent, signals.intent_confidence, len(messages) - 1)]
     escalation = state.get("escalation")
     turn = _Turn(loaded, active, len(messages) - 1, signals, arm)
     proposed: HandoffRecord | None
@@ -270,7 +272,11 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
         update["routing"] = _decision(loaded, arm, proposed.to, proposed.rule_id, explanation, handoff=False)
         return Command(goto=proposed.to, update={**update, "active_agent": proposed.to})  # type: ignore[arg-type]
 
-    record = await _complete(proposed, turns, signals, ctx, loaded)
+    info = getattr(runtime, "execution_info", None)
+    past = BriefPast(
+        intent_readings([*state.get("intent_log", []), *update["intent_log"]]), info.thread_id if info else ""
+    )
+    record = await _complete(proposed, turns, signals, ctx, loaded, past)
     try:
         record = await ctx.registry.run_after(hctx, record)
     except HandoffFallback as fallback:
@@ -289,7 +295,7 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
                 urgency=proposed.urgency,
                 metadata=proposed.metadata,
             )
-            record = await _complete(instead, turns, signals, ctx, loaded)
+            record = await _complete(instead, turns, signals, ctx, loaded, past)
     if escalation:  # a caller outside the graph gave these: they win over the router's own reading
         record = record.changed(
             **from_escalation(escalation), priority=escalation.get("priority") or record.priority
@@ -335,7 +341,12 @@ def _experiment_arm(loaded: LoadedPolicy, runtime: Runtime[BatonContext]) -> tup
 
 
 async def _complete(
-    proposed: HandoffRecord, turns: list[Turn], signals: Signals, ctx: BatonContext, loaded: LoadedPolicy
+    proposed: HandoffRecord,
+    turns: list[Turn],
+    signals: Signals,
+    ctx: BatonContext,
+    loaded: LoadedPolicy,
+    past: BriefPast,
 ) -> HandoffRecord:
     """The proposal made a handoff: its target's kind, queue and skills, the brief, priority, narration."""
     target_spec = loaded.policy.targets[proposed.to]
@@ -348,6 +359,8 @@ async def _complete(
         budget_tokens=ctx.settings.brief_budget_tokens,
         signals=signals.model_dump(),
         retriever=ctx.retriever,
+        intents=past.intents,
+        earlier=await earlier_conversations(ctx.history, past.conversation_id),
     )
     # One urgency for the handoff and its brief: the most urgent of the rule's, the brief's and the
     # sentiment's reading (seed 000: very negative sentiment is critical).

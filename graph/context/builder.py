@@ -24,10 +24,12 @@ from graph.context.analysis import (
     urgency_of,
 )
 from graph.context.budget import fit_budget
+from graph.context.business import business_of, earlier_of, intent_history
 from graph.context.extract import extract_entities, extract_facts
 from graph.context.llm_brief import brief_from_model
-from graph.context.models import Brief, SimilarCase
+from graph.context.models import Brief, EarlierConversation, IntentShift, SimilarCase
 from graph.context.openers import make_openers
+from graph.context.relationship import objections_of, rapport_of
 from graph.context.sections import SectionInput, build_sections, check_sections
 from graph.textutil import off_loop
 from graph.transcript import Turn
@@ -55,6 +57,8 @@ def _offline_unbudgeted(
     sections: Sequence[str],
     signals: Mapping[str, Any] | None,
     retriever: Retriever | None,
+    intents: Sequence[IntentShift] = (),
+    earlier: Sequence[EarlierConversation] = (),
 ) -> Brief:
     check_sections(sections)
     facts = extract_facts(turns)
@@ -63,7 +67,9 @@ def _offline_unbudgeted(
     urgency = urgency_of(turns, sentiment, signals)
     tried, resolved = tried_and_resolved(turns, facts)
     questions = open_questions_of(turns)
-    inp = SectionInput(turns, facts, goal, sentiment, urgency, tried, questions)
+    objections = objections_of(turns)
+    rapport = rapport_of(turns, sentiment, objections)
+    inp = SectionInput(turns, facts, goal, sentiment, urgency, tried, questions, rapport)
     return Brief(
         summary=summarize(turns, facts),
         goal=goal,
@@ -78,6 +84,11 @@ def _offline_unbudgeted(
         openers=make_openers(facts, goal, questions, turns),
         sections=build_sections(sections, inp),
         similar_cases=_similar(retriever, goal),
+        intent_history=intent_history(intents, turns),
+        objections=objections,
+        rapport=rapport,
+        business=business_of(facts, signals, objections),
+        earlier=earlier_of(earlier),
         target=target,
         source="offline",
         transcript=list(turns),
@@ -92,6 +103,8 @@ def build_brief_offline(
     budget_tokens: int = 400,
     signals: Mapping[str, Any] | None = None,
     retriever: Retriever | None = None,
+    intents: Sequence[IntentShift] = (),
+    earlier: Sequence[EarlierConversation] = (),
 ) -> Brief:
     """Build a brief with no model: pattern extractors, sentence ranking and templates.
 
@@ -102,11 +115,21 @@ def build_brief_offline(
         budget_tokens: Token budget for the brief without its transcript.
         signals: Optional analyzer signals (``sentiment`` float, ``urgency`` label) that take precedence.
         retriever: Optional callback returning similar past cases for the goal.
+        intents: The router's intent reading of each customer turn (collapsed to changes in the brief).
+        earlier: The customer's earlier conversations, newest first (the brief keeps three).
 
     Raises:
         UnknownSectionError: If a section name is unknown.
     """
-    brief = _offline_unbudgeted(turns, target=target, sections=sections, signals=signals, retriever=retriever)
+    brief = _offline_unbudgeted(
+        turns,
+        target=target,
+        sections=sections,
+        signals=signals,
+        retriever=retriever,
+        intents=intents,
+        earlier=earlier,
+    )
     return fit_budget(brief, budget_tokens)
 
 
@@ -119,19 +142,23 @@ async def build_brief(
     budget_tokens: int = 400,
     signals: Mapping[str, Any] | None = None,
     retriever: Retriever | None = None,
+    intents: Sequence[IntentShift] = (),
+    earlier: Sequence[EarlierConversation] = (),
 ) -> Brief:
     """Build the handoff brief, with the model when one is given, offline otherwise.
 
     The model fills a :class:`BriefDraft` in two small structured calls
     (:func:`graph.context.llm_brief.brief_from_model`); its facts are grounded against the transcript
     (ungrounded ones are dropped), the offline extractor's facts are merged in, and the result is
-    fitted to the budget. A part that fails or does not validate keeps the offline reading.
+    fitted to the budget. A part that fails or does not validate keeps the offline reading. The intent
+    history, objections, rapport, business context and earlier conversations are computed in code on
+    both paths (the model is not asked for them).
 
     Raises:
         UnknownSectionError: If a section name is unknown (a configuration error, not a model failure).
     """
     # The worker threads get their own copies: they never read state the event loop may change.
-    turns, sections = list(turns), list(sections)
+    turns, sections, intents, earlier = list(turns), list(sections), list(intents), list(earlier)
     signals = dict(signals) if signals is not None else None
     if model is None:
         return await off_loop(
@@ -142,9 +169,18 @@ async def build_brief(
             budget_tokens=budget_tokens,
             signals=signals,
             retriever=retriever,
+            intents=intents,
+            earlier=earlier,
         )
     offline = await off_loop(
-        _offline_unbudgeted, turns, target=target, sections=sections, signals=signals, retriever=retriever
+        _offline_unbudgeted,
+        turns,
+        target=target,
+        sections=sections,
+        signals=signals,
+        retriever=retriever,
+        intents=intents,
+        earlier=earlier,
     )
     brief = await brief_from_model(model, turns, offline, target=target, sections=sections)
     return await off_loop(fit_budget, brief, budget_tokens)

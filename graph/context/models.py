@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from graph.language.objections import ObjectionKind
 from graph.transcript import Turn
 
 EntityType = Literal[
@@ -68,6 +69,83 @@ class SimilarCase(BaseModel):
     score: float = 0.0
 
 
+class IntentShift(BaseModel):
+    """Where the router's reading of the customer's intent changed, and the turn it changed at."""
+
+    model_config = ConfigDict(frozen=True)
+
+    intent: str
+    turn: int = Field(description="Index of the customer turn the intent was first read in.")
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class RaisedObjection(BaseModel):
+    """A customer's pushback, and the bot's or agent's reply that answered it (if one did)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ObjectionKind
+    text: str = Field(description="The customer's clause, as written.")
+    turn: int
+    answered: bool
+    answer: str = Field(default="", description="The reply that addressed it, clipped.")
+    answer_turn: int | None = None
+
+
+class RapportNote(BaseModel):
+    """One piece of evidence for the rapport score: a warm or a frustrated customer turn."""
+
+    model_config = ConfigDict(frozen=True)
+
+    turn: int
+    note: str = Field(description="What the turn shows, with the customer's words.")
+
+
+class Rapport(BaseModel):
+    """How the relationship stands, 0 (broken) to 10 (warm), and the turns that say so."""
+
+    model_config = ConfigDict(frozen=True)
+
+    score: int = Field(ge=0, le=10)
+    evidence: list[RapportNote] = Field(default_factory=list)
+
+
+class BusinessFact(BaseModel):
+    """A value of the business context, with the turn that stated it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: str
+    turn: int
+
+
+LeadStage = Literal["new", "qualifying", "qualified", "negotiating"]
+
+
+class BusinessContext(BaseModel):
+    """Where the deal stands: a lead's stage and property, or a support customer's account and order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["lead", "account"]
+    stage: LeadStage | None = Field(default=None, description="A lead's stage (leads only).")
+    basis: str = Field(default="", description="Why that stage, in a few words.")
+    details: dict[str, BusinessFact] = Field(
+        default_factory=dict, description="Property (address, type, value) or account (account, plan, order)."
+    )
+
+
+class EarlierConversation(BaseModel):
+    """One earlier conversation of the same customer, in one line (the console's history, condensed)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    conversation_id: str
+    date: str = Field(description="When it started, YYYY-MM-DD.")
+    outcome: str = Field(examples=["closed by the agent"])
+    summary: str = Field(default="", description="Its brief's summary or first message, clipped.")
+
+
 class Brief(BaseModel):
     """The handoff brief: a fast path for the receiver; the full transcript stays attached."""
 
@@ -84,6 +162,15 @@ class Brief(BaseModel):
     openers: list[str] = Field(default_factory=list, description="Three opening replies citing facts.")
     sections: dict[str, SectionValue] = Field(default_factory=dict)
     similar_cases: list[SimilarCase] = Field(default_factory=list)
+    intent_history: list[IntentShift] = Field(
+        default_factory=list, description="The router's intent per customer turn, collapsed to changes."
+    )
+    objections: list[RaisedObjection] = Field(default_factory=list)
+    rapport: Rapport | None = Field(default=None, description="None when no turn shows warmth or strain.")
+    business: BusinessContext | None = None
+    earlier: list[EarlierConversation] = Field(
+        default_factory=list, description="The customer's earlier conversations, newest first (at most 3)."
+    )
     target: str
     source: Literal["llm", "offline"] = "offline"
     token_count: int = Field(default=0, description="o200k_base tokens of the brief without transcript.")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from graph.context.analysis import clip_words
-from graph.context.models import Fact, SectionValue, SentimentView, Urgency
+from graph.context.models import Fact, Rapport, SectionValue, SentimentView, Urgency
 from graph.context.summary import fact_sort
 from graph.language.cues import cue_texts, read_cues
 from graph.language.statements import Statements, read_statements
@@ -43,6 +43,7 @@ class SectionInput:
     urgency: Urgency
     tried: Sequence[str]
     open_questions: Sequence[str]
+    rapport: Rapport | None = None
 
     def values(self, *keys: str) -> list[str]:
         """Fact values for ``keys``, in conversation order."""
@@ -153,10 +154,8 @@ def _complexity(inp: SectionInput) -> SectionValue:
 
 def _emotional_context(inp: SectionInput) -> SectionValue:
     customer = inp.customer
-    warm = any(read_cues(text).sentiment > 0.5 for text in customer)
-    rapport = "good" if warm or inp.sentiment.label == "positive" else "neutral"
-    if inp.sentiment.label == "negative":
-        rapport = "strained"
+    # The brief's own rapport score (graph.context.relationship.rapport_of): one definition.
+    rapport = f"{inp.rapport.score}/10" if inp.rapport is not None else "no evidence yet"
     distress = cue_texts(customer, "distress")
     stress = (
         "high" if distress or inp.sentiment.now < -0.5 else "elevated" if inp.sentiment.now < -0.2 else "low"
