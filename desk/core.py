@@ -67,12 +67,14 @@ class DeskCore(ABC):
         """Read-only snapshot of all agents (for tick pre-checks)."""
 
     @abstractmethod
-    async def _peek_waiting(self) -> builtins.list[Handoff]:
+    async def _peek_waiting(self, due_by: datetime | None = None) -> builtins.list[Handoff]:
         """Read-only snapshot of the pending and offered handoffs, the only ones with timers.
 
         Held (accepted, active) handoffs are most of the open ones and have no timer, so the tick
         reads this index instead of every open handoff (with 10,000 held that was 10,000 reads a
-        second per worker on Redis; benchmarks/README.md).
+        second per worker on Redis; benchmarks/README.md). With ``due_by``, only those whose
+        ``ops.timer_deadline`` is at or before it: the index is ordered by deadline, so a tick reads
+        the handoffs it has work for, not every waiting one.
         """
 
     @abstractmethod
@@ -110,29 +112,38 @@ class DeskCore(ABC):
 
     # -- timers --------------------------------------------------------------------------------
     async def _dispatch(self) -> int:
-        """Offer queued handoffs, in queue order, to the best free agents. Returns offers made."""
+        """Offer queued handoffs, in queue order, to the best free agents. Returns offers made.
+
+        Only candidates are scored: agents the backend's index has online with a free slot, and of
+        those the holders of the skills a handoff needs (``Tx.skill_holders``). ``assign.pick``
+        re-checks eligibility, so the choice is the one a scan of every agent makes.
+        """
         now = self.clock.now()
-        if not any(assign.is_available(a, now, self.config) for a in await self._peek_agents()):
-            return 0  # cheap exit: nobody could take an offer
 
         async def fn(tx: Tx) -> int:
             ids = await tx.queue()
             if not ids:
                 return 0
-            # Score on read-only views and copy only what an offer changes: cloning every agent and
-            # every queued handoff per dispatch made each submit O(open handoffs) (benchmarks/README.md).
-            agents = {a.id: a for a in await tx.view_agents()}
+            # Read-only views; only what an offer changes is copied (benchmarks/README.md).
+            free = {a.id: a for a in await tx.available_agents() if assign.is_available(a, now, self.config)}
             made = 0
             for view in await tx.view_handoffs(ids):
-                if not any(assign.is_available(a, now, self.config) for a in agents.values()):
+                if not free:
                     break
                 if view.status != "pending":
                     continue
-                best = assign.pick(view, list(agents.values()), now, self.config)
+                holders = await tx.skill_holders(assign.skills_needed(view, now, self.config))
+                candidates = (
+                    list(free.values()) if holders is None else [free[i] for i in holders if i in free]
+                )
+                best = assign.pick(view, candidates, now, self.config)
                 if best is not None:
                     agent = await tx.agent(best.agent_id)
                     ops.offer(tx, await tx.handoff(view.handoff_id), agent, best.score, now, self.config)
-                    agents[agent.id] = agent
+                    if assign.is_available(agent, now, self.config):
+                        free[agent.id] = agent
+                    else:
+                        free.pop(agent.id)
                     made += 1
             return made
 

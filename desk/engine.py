@@ -197,7 +197,7 @@ class BaseDesk(HandoffActions, SupervisorActions, HandoffEdits):
                         ops.vanish, agent_id=agent.id, now=now, config=self.config, report=report
                     )
                 )
-        for handoff in await self._peek_waiting():
+        for handoff in await self._peek_waiting(due_by=now):
             if ops.timer_due(handoff, now, self.config):
                 timers = functools.partial(
                     ops.run_timers, handoff_id=handoff.handoff_id, now=now, config=self.config, report=report

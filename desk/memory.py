@@ -8,13 +8,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
-from desk import assign
+from desk import assign, ops
 from desk.base import OnNotice, OnRevert
 from desk.clock import Clock
 from desk.config import DeskConfig
 from desk.engine import BaseDesk
-from desk.events import DeskEvent, EventPage
-from desk.lifecycle import TERMINAL, WAITING
+from desk.events import DeskEvent, EventPage, dump_event, parse_event
+from desk.lifecycle import TERMINAL
+from desk.memory_store import MemoryStore, meta_of
 from desk.models import Agent, Handoff
 from desk.store import AfterCommit, Tx
 
@@ -23,25 +24,13 @@ _SUBSCRIBER_BUFFER = 10_000
 _HISTORY = 100_000  # events kept for ``events_since``, as the Redis desk's stream MAXLEN
 
 
-class _Store:
-    def __init__(self) -> None:
-        self.handoffs: dict[str, Handoff] = {}
-        self.agents: dict[str, Agent] = {}
-        self.events: list[DeskEvent] = []  # the newest events; events[0] has cursor ``dropped``
-        self.dropped = 0
-        self.open: set[str] = set()  # non-terminal handoff ids, so the queue never scans history
-        self.pending: set[str] = set()  # queued ids, so a dispatch never scans the held handoffs
-        self.waiting: set[str] = set()  # pending or offered: the only ones a tick's timers look at
-
-
 class _MemTx(Tx):
-    def __init__(self, store: _Store) -> None:
+    def __init__(self, store: MemoryStore) -> None:
         super().__init__()
         self._store = store
 
     async def _load_handoffs(self, ids: list[str]) -> list[Handoff | None]:
-        found = [self._store.handoffs.get(i) for i in ids]
-        return [None if h is None else h.clone() for h in found]
+        return [self._store.copy(i) for i in ids]
 
     async def _load_agents(self, ids: list[str]) -> list[Agent | None]:
         found = [self._store.agents.get(i) for i in ids]
@@ -50,15 +39,9 @@ class _MemTx(Tx):
     async def agent_ids(self) -> list[str]:
         return sorted(set(self._store.agents) | set(self.dirty_agents))
 
-    def _current(self, open_only: bool = True) -> list[Handoff]:
-        store = self._store.handoffs
-        merged = {i: store[i] for i in self._store.open} if open_only else dict(store)
-        merged.update(self.handoff_cache)
-        return list(merged.values())
-
     def _pending(self) -> list[Handoff]:
         """Queued handoffs as this transaction sees them (its own writes win over the store)."""
-        store, cache = self._store.handoffs, self.handoff_cache
+        store, cache = self._store.live, self.handoff_cache
         merged = [cache.get(i) or store[i] for i in self._store.pending]
         merged.extend(h for i, h in cache.items() if i not in self._store.pending)
         return [h for h in merged if h.status == "pending"]
@@ -76,14 +59,34 @@ class _MemTx(Tx):
         merged = {**self._store.agents, **self.agent_cache}
         return [merged[i] for i in sorted(merged)]
 
+    async def available_agents(self) -> list[Agent]:
+        store, cache = self._store.agents, self.agent_cache
+        found = [cache.get(i) or store[i] for i in self._store.available | set(cache)]
+        return [a for a in found if a.status == "online" and a.load < a.max_concurrent]
+
+    async def skill_holders(self, skills: list[str]) -> set[str] | None:
+        if not skills:
+            return None
+        indexed = sorted((self._store.holders.get(s, set()) for s in skills), key=len)
+        found = set(indexed[0]).intersection(*indexed[1:])
+        found.update(a.id for a in self.agent_cache.values() if all(s in a.skills for s in skills))
+        return found
+
     async def view_handoffs(self, ids: list[str]) -> list[Handoff]:
-        store, cache = self._store.handoffs, self.handoff_cache
-        found = [cache.get(i) or store.get(i) for i in ids]
+        cache = self.handoff_cache
+        found = [cache.get(i) or self._store.view(i) for i in ids]
         return [h for h in found if h is not None]
 
-    async def handoff_ids(self, open_only: bool) -> list[str]:
-        found = [h for h in self._current(open_only) if not (open_only and h.status in TERMINAL)]
-        return [h.handoff_id for h in sorted(found, key=lambda h: (h.created_at, h.handoff_id))]
+    async def handoff_ids(self, open_only: bool, agent_id: str | None = None) -> list[str]:
+        meta = self._store.meta
+        rows = {i: meta[i] for i in (self._store.open if open_only else meta)}
+        rows.update((i, meta_of(h)) for i, h in self.handoff_cache.items())
+        kept = [
+            (created, i)
+            for i, (created, status, assigned, offered) in rows.items()
+            if not (open_only and status in TERMINAL) and agent_id in (None, assigned, offered)
+        ]
+        return [i for _created, i in sorted(kept)]
 
 
 class _Subscription:
@@ -92,7 +95,7 @@ class _Subscription:
     def __init__(self, desk: InMemoryDesk, backlog: list[DeskEvent]) -> None:
         self._desk = desk
         self.queue: asyncio.Queue[DeskEvent | None] = asyncio.Queue(maxsize=_SUBSCRIBER_BUFFER)
-        for event in backlog[-_SUBSCRIBER_BUFFER:]:
+        for event in backlog:
             self.queue.put_nowait(event)
         self._closed = False
 
@@ -131,7 +134,7 @@ class InMemoryDesk(BaseDesk):
         on_notice: OnNotice | None = None,
     ) -> None:
         super().__init__(config, clock=clock, on_revert=on_revert, on_notice=on_notice)
-        self._store = _Store()
+        self._store = MemoryStore()
         self._lock = asyncio.Lock()
         self._subscribers: set[_Subscription] = set()
         self._ticked: datetime | None = None
@@ -140,23 +143,11 @@ class InMemoryDesk(BaseDesk):
         async with self._lock:
             tx = _MemTx(self._store)
             result = await fn(tx)
-            for hid, handoff in tx.dirty_handoffs.items():
-                self._store.handoffs[hid] = handoff.clone()
-                if handoff.status in TERMINAL:
-                    self._store.open.discard(hid)
-                else:
-                    self._store.open.add(hid)
-                if handoff.status == "pending":
-                    self._store.pending.add(hid)
-                else:
-                    self._store.pending.discard(hid)
-                if handoff.status in WAITING:
-                    self._store.waiting.add(hid)
-                else:
-                    self._store.waiting.discard(hid)
-            for aid, agent in tx.dirty_agents.items():
-                self._store.agents[aid] = agent.clone()
-            self._store.events.extend(tx.events)
+            for handoff in tx.dirty_handoffs.values():
+                self._store.put_handoff(handoff, ops.timer_deadline(handoff, self.config))
+            for agent in tx.dirty_agents.values():
+                self._store.put_agent(agent.clone())
+            self._store.events.extend(dump_event(e) for e in tx.events)  # text: no tracked objects
             excess = len(self._store.events) - _HISTORY
             if excess > _HISTORY // 10:  # trim in chunks, not on every commit
                 del self._store.events[:excess]
@@ -181,20 +172,22 @@ class InMemoryDesk(BaseDesk):
     async def _peek_agents(self) -> builtins.list[Agent]:
         return builtins.list(self._store.agents.values())
 
-    async def _peek_waiting(self) -> builtins.list[Handoff]:
-        return [self._store.handoffs[i] for i in self._store.waiting]
+    async def _peek_waiting(self, due_by: datetime | None = None) -> builtins.list[Handoff]:
+        if due_by is None:
+            return builtins.list(self._store.live.values())
+        return [self._store.live[i] for i in self._store.due(due_by)]
 
     def subscribe(self, since: str | None = None) -> AsyncIterator[DeskEvent]:
         """Live events from now (or after cursor ``since``); registered immediately, not lazily."""
-        backlog = [] if since is None else self._store.events[self._index(since) :]
-        sub = _Subscription(self, backlog)
+        kept = [] if since is None else self._store.events[self._index(since) :][-_SUBSCRIBER_BUFFER:]
+        sub = _Subscription(self, [parse_event(e) for e in kept])
         self._subscribers.add(sub)
         return sub
 
     async def events_since(self, cursor: str | None = None, limit: int = 1000) -> EventPage:
         """Event history after ``cursor`` (an index into the in-process log)."""
         start = self._index(cursor)
-        page = self._store.events[start : start + limit]
+        page = [parse_event(e) for e in self._store.events[start : start + limit]]
         return EventPage(events=page, cursor=str(self._store.dropped + start + len(page)))
 
     async def cursor(self) -> str:

@@ -2,14 +2,16 @@
 
 Layout under ``prefix``: handoffs and agents are hashes ``{v, d, ...}`` (version, JSON document and a
 few indexed fields); ``queue`` is a sorted set scored by priority then creation time; ``open`` and
-``handoffs`` index non-terminal and all handoffs, ``waiting`` the pending and offered ones (the
-only ones with timers, so a tick never reads the held handoffs); ``presence`` holds heartbeat times and
+``handoffs`` index non-terminal and all handoffs, ``waiting`` the pending and offered ones scored by
+their timer deadline (``ops.timer_deadline``: a tick reads only the due ones, never the held
+handoffs); ``avail`` holds the agents online with a free slot and ``skill:<name>`` the agents with
+that skill (an offer reads and scores only their intersection); ``presence`` holds heartbeat times and
 ``alive:<id>`` keys expire with the heartbeat TTL; ``ticked`` is when any worker last ticked (a
 longer gap means the desk was down); ``events`` is a Redis Stream.
 
 Every operation reads what it needs, computes the new state in Python (the same engine as the
-in-memory desk) and commits with ``_COMMIT``, one Lua script that checks the version of every
-document it writes plus explicit guards (an accept re-checks "still offered/pending" and "agent
+in-memory desk) and commits with ``desk.redis_scripts.COMMIT``, one Lua script that checks the version
+of every document it writes plus explicit guards (an accept re-checks "still offered/pending" and "agent
 under capacity"), then writes the documents, the indexes and the events together. A lost race
 re-runs the operation on fresh state, where the loser sees the winner's result (``Conflict``).
 That makes ``tick()`` safe from any number of workers: each timer fires in exactly one commit.
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import json
+import math
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -31,77 +35,22 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from desk import assign
+from desk import assign, ops
 from desk.base import OnNotice, OnRevert
 from desk.clock import Clock
 from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.errors import Conflict
 from desk.events import DeskEvent, EventPage, dump_event, parse_event
-from desk.lifecycle import TERMINAL, WAITING
+from desk.lifecycle import TERMINAL
 from desk.models import Agent, Handoff
+from desk.redis_scripts import COMMIT, INDEX_AGENTS, INDEX_WAITING
 from desk.store import AfterCommit, Tx
 
 T = TypeVar("T")
-_FIXED_KEYS = 6  # queue, open, handoffs, agents, events, waiting
+_FIXED_KEYS = 7  # queue, open, handoffs, agents, events, waiting, avail
 _MAX_ATTEMPTS = 200
 _STREAM_MAXLEN = 100_000
-
-_COMMIT = """
-local n = tonumber(ARGV[1])
-local p = 2
-local docs = {}
-for i = 1, n do
-  docs[i] = {ARGV[p], ARGV[p+1], ARGV[p+2], ARGV[p+3], ARGV[p+4], ARGV[p+5], ARGV[p+6], ARGV[p+7], ARGV[p+8], ARGV[p+9]}
-  p = p + 10
-end
-for i = 1, n do
-  local cur = redis.call('HGET', KEYS[6 + i], 'v') or '0'
-  if cur ~= docs[i][3] then return {0, 'version', docs[i][2]} end
-end
-local g = tonumber(ARGV[p]); p = p + 1
-for j = 1, g do
-  local key = KEYS[6 + tonumber(ARGV[p])]
-  local op, field, val = ARGV[p+1], ARGV[p+2], ARGV[p+3]
-  p = p + 4
-  local cur = redis.call('HGET', key, field)
-  if op == 'eq' and cur ~= val then return {0, 'guard', field} end
-  if op == 'lt' and tonumber(cur or '0') >= tonumber(val) then return {0, 'guard', field} end
-end
-for i = 1, n do
-  local d = docs[i]
-  local key = KEYS[6 + i]
-  local v = tonumber(d[3]) + 1
-  if d[1] == 'h' then
-    redis.call('HSET', key, 'v', v, 'd', d[4], 'status', d[5], 'offered_to', d[9])
-    if d[6] ~= '' then redis.call('ZADD', KEYS[1], d[6], d[2]) else redis.call('ZREM', KEYS[1], d[2]) end
-    if d[8] == '1' then redis.call('ZADD', KEYS[2], d[7], d[2]) else redis.call('ZREM', KEYS[2], d[2]) end
-    redis.call('ZADD', KEYS[3], d[7], d[2])
-    if d[10] == '1' then redis.call('ZADD', KEYS[6], d[7], d[2]) else redis.call('ZREM', KEYS[6], d[2]) end
-  else
-    redis.call('HSET', key, 'v', v, 'd', d[4], 'held', d[5], 'cap', d[6])
-    redis.call('SADD', KEYS[4], d[2])
-  end
-end
-local e = tonumber(ARGV[p]); p = p + 1
-local maxlen = ARGV[p]; p = p + 1
-for j = 1, e do
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', maxlen, '*', 'e', ARGV[p])
-  p = p + 1
-end
-return {1, 'ok', ''}
-"""
-
-# Adds every open handoff whose indexed status is pending or offered to ``waiting`` (atomic, so no
-# commit interleaves; idempotent). KEYS: open, waiting; ARGV[1]: the handoff hash key prefix.
-_INDEX_WAITING = """
-local ids = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-for i = 1, #ids, 2 do
-  local status = redis.call('HGET', ARGV[1] .. ids[i], 'status')
-  if status == 'pending' or status == 'offered' then redis.call('ZADD', KEYS[2], ids[i + 1], ids[i]) end
-end
-return #ids / 2
-"""
 
 
 def reconnecting() -> dict[str, Any]:
@@ -126,11 +75,16 @@ def _ms(when: datetime) -> int:
     return round(when.timestamp() * 1000)
 
 
+def _skills_json(agent: Agent) -> str:
+    return json.dumps(sorted(agent.skills), separators=(",", ":"))
+
+
 class _RedisTx(Tx):
     def __init__(self, desk: RedisDesk) -> None:
         super().__init__()
         self._r = desk.redis
         self._k = desk.key
+        self._config = desk.config
         self.versions: dict[str, str] = {}
 
     async def _hmget(self, keys: list[str]) -> list[Any]:
@@ -163,6 +117,19 @@ class _RedisTx(Tx):
             out.append(agent)
         return out
 
+    async def available_agents(self) -> list[Agent]:
+        members: Any = await self._r.smembers(self._k("avail"))
+        ids = sorted({_str(m) for m in members} | set(self.agent_cache))
+        return [a for a in await self.agents(ids) if a.status == "online" and a.load < a.max_concurrent]
+
+    async def skill_holders(self, skills: list[str]) -> set[str] | None:
+        if not skills:
+            return None
+        members: Any = await self._r.sinter([self._k("skill", s) for s in skills])
+        found = {_str(m) for m in members}
+        found.update(a.id for a in self.agent_cache.values() if all(s in a.skills for s in skills))
+        return found
+
     async def agent_ids(self) -> list[str]:
         members: Any = await self._r.smembers(self._k("agents"))
         stored = {_str(m) for m in members}
@@ -178,13 +145,13 @@ class _RedisTx(Tx):
             return int(rank)
         return int(await self._r.zcount(self._k("queue"), "-inf", f"({assign.queue_score(handoff)}"))
 
-    async def handoff_ids(self, open_only: bool) -> list[str]:
+    async def handoff_ids(self, open_only: bool, agent_id: str | None = None) -> list[str]:
         index = self._k("open" if open_only else "handoffs")
         members: Any = await self._r.zrange(index, 0, -1)
         return [_str(m) for m in members]
 
     def commit_args(self) -> tuple[list[str], list[str]]:
-        keys = [self._k(n) for n in ("queue", "open", "handoffs", "agents", "events", "waiting")]
+        keys = [self._k(n) for n in ("queue", "open", "handoffs", "agents", "events", "waiting", "avail")]
         argv: list[str] = []
         position: dict[str, int] = {}
         for hid, h in self.dirty_handoffs.items():
@@ -194,6 +161,7 @@ class _RedisTx(Tx):
             queued = str(assign.queue_score(h)) if h.status == "pending" else ""
             is_open = "0" if h.status in TERMINAL else "1"
             version = self.versions.get(key, "0")
+            deadline = ops.timer_deadline(h, self._config)
             argv += [
                 "h",
                 hid,
@@ -204,7 +172,7 @@ class _RedisTx(Tx):
                 str(_ms(h.created_at)),
                 is_open,
                 h.offered_agent_id or "",
-                "1" if h.status in WAITING else "0",
+                "" if deadline is None else str(math.floor(deadline.timestamp() * 1000)),
             ]
         for aid, a in self.dirty_agents.items():
             key = self._k("a", aid)
@@ -212,7 +180,20 @@ class _RedisTx(Tx):
             position[key] = len(keys) - _FIXED_KEYS
             version = self.versions.get(key, "0")
             held, cap = str(len(a.active_handoff_ids)), str(a.max_concurrent)
-            argv += ["a", aid, version, a.model_dump_json(), held, cap, "", "", "", ""]
+            free = "1" if a.status == "online" and a.load < a.max_concurrent else "0"
+            skills = _skills_json(a)
+            argv += [
+                "a",
+                aid,
+                version,
+                a.model_dump_json(),
+                held,
+                cap,
+                free,
+                skills,
+                self._k("skill", ""),
+                "",
+            ]
         guards: list[str] = []
         for hid, status, aid in self.accept_guards:
             agent = self.agent_cache[aid]
@@ -243,15 +224,27 @@ class RedisDesk(BaseDesk):
             aioredis.from_url(redis, **reconnecting()) if isinstance(redis, str) else redis
         )
         self.prefix = prefix
-        self._commit = self.redis.register_script(_COMMIT)
-        self._index_waiting = self.redis.register_script(_INDEX_WAITING)
-        self._waiting_indexed = False
+        self._commit = self.redis.register_script(COMMIT)
+        self._index_waiting = self.redis.register_script(INDEX_WAITING)
+        self._index_agents = self.redis.register_script(INDEX_AGENTS)
+        self._indexed = False
 
     def key(self, *parts: str) -> str:
         """A Redis key under this desk's prefix."""
         return self.prefix + ":".join(parts)
 
+    async def _index_old_data(self) -> None:
+        """Index what a desk of an earlier release stored without the ``waiting``/``avail``/``skill:`` keys."""
+        if self._indexed:
+            return
+        await self._index_waiting(keys=[self.key("open"), self.key("waiting")], args=[self.key("h", "")])
+        await self._index_agents(
+            keys=[self.key("agents"), self.key("avail")], args=[self.key("a", ""), self.key("skill", "")]
+        )
+        self._indexed = True
+
     async def _atomic(self, fn: Callable[[Tx], Awaitable[T]]) -> tuple[T, builtins.list[AfterCommit]]:
+        await self._index_old_data()
         for attempt in range(_MAX_ATTEMPTS):
             tx = _RedisTx(self)
             result = await fn(tx)
@@ -283,12 +276,11 @@ class RedisDesk(BaseDesk):
         tx = _RedisTx(self)
         return await tx.agents()
 
-    async def _peek_waiting(self) -> builtins.list[Handoff]:
-        if not self._waiting_indexed:  # data written before the index existed: index it once
-            await self._index_waiting(keys=[self.key("open"), self.key("waiting")], args=[self.key("h", "")])
-            self._waiting_indexed = True
+    async def _peek_waiting(self, due_by: datetime | None = None) -> builtins.list[Handoff]:
+        await self._index_old_data()
         tx = _RedisTx(self)
-        members: Any = await self.redis.zrange(self.key("waiting"), 0, -1)
+        top = "+inf" if due_by is None else repr(due_by.timestamp() * 1000)
+        members: Any = await self.redis.zrangebyscore(self.key("waiting"), "-inf", top)
         return await tx.handoffs([_str(m) for m in members])
 
     async def _subscribe(self, since: str | None) -> AsyncIterator[DeskEvent]:

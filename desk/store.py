@@ -60,8 +60,27 @@ class Tx(ABC):
         """Pending handoffs strictly ahead of ``handoff`` in the queue."""
 
     @abstractmethod
-    async def handoff_ids(self, open_only: bool) -> list[str]:
-        """Ids of all handoffs, or only non-terminal ones, in creation order."""
+    async def handoff_ids(self, open_only: bool, agent_id: str | None = None) -> list[str]:
+        """Ids of all handoffs, or only non-terminal ones, in creation order.
+
+        With ``agent_id`` a backend may leave out handoffs neither offered nor assigned to that agent
+        (callers still filter: the in-process desk answers an agent's list without reading the rest).
+        """
+
+    @abstractmethod
+    async def available_agents(self) -> list[Agent]:
+        """Agents online with a free slot, for scoring only (never mutate them), from an index.
+
+        A superset of those an offer may go to: heartbeat and schedule change with the clock, so the
+        caller checks them. Agents this transaction wrote are included as it sees them.
+        """
+
+    @abstractmethod
+    async def skill_holders(self, skills: list[str]) -> set[str] | None:
+        """Ids of the agents holding every one of ``skills`` (None when ``skills`` is empty: anyone).
+
+        From a per-skill index, plus agents this transaction wrote; the caller re-checks skills.
+        """
 
     # -- reads ---------------------------------------------------------------------------------
     async def handoffs(self, ids: list[str]) -> list[Handoff]:

@@ -1,0 +1,123 @@
+"""What the in-process desk holds: handoffs (held ones compactly), agents, events and read indexes.
+
+A held or ended handoff (most of them: 10,000 held in the load benchmark) is kept as its JSON bytes,
+one object the garbage collector does not track, instead of a Pydantic tree of ~50 tracked objects
+and ~10 KB. Every full collection walked those trees, and each request in flight waited for it: that
+was the WebSocket relay's p99 with 10,000 held (benchmarks/README.md). Waiting handoffs (pending,
+offered), which every dispatch and tick reads, stay objects. Events are kept as JSON text likewise.
+
+The indexes answer the reads that used to scan everything: ``available`` and ``holders`` (agents
+online with a free slot, agents by skill) give an offer its candidates; a heap of timer deadlines
+(``ops.timer_deadline``) gives a tick the handoffs it has work for.
+"""
+
+from __future__ import annotations
+
+import heapq
+from datetime import datetime
+
+from desk.lifecycle import TERMINAL, WAITING
+from desk.models import Agent, Handoff, HandoffStatus
+
+# created_at, status, assigned agent, offered agent: what listing and sorting need without a parse.
+# A tuple of atomic values, so the collector stops tracking it after its first pass.
+Meta = tuple[datetime, HandoffStatus, str | None, str | None]
+
+
+def meta_of(handoff: Handoff) -> Meta:
+    """The fields ``handoff_ids`` filters and sorts on."""
+    return (handoff.created_at, handoff.status, handoff.assigned_agent_id, handoff.offered_agent_id)
+
+
+class MemoryStore:
+    """Desk state of one process; the ``InMemoryDesk`` writes it only when a transaction commits."""
+
+    def __init__(self) -> None:
+        self.live: dict[str, Handoff] = {}  # waiting (pending, offered) handoffs as objects
+        self.packed: dict[str, bytes] = {}  # every other handoff as its JSON
+        self.meta: dict[str, Meta] = {}
+        self.open: set[str] = set()  # non-terminal handoff ids, so the queue never scans history
+        self.pending: set[str] = set()  # queued ids, so a dispatch never scans the held handoffs
+        self.agents: dict[str, Agent] = {}
+        self.available: set[str] = set()  # agents online with a free slot
+        self.holders: dict[str, set[str]] = {}  # skill -> agents that have it
+        self.events: list[str] = []  # the newest events as JSON; events[0] has cursor ``dropped``
+        self.dropped = 0
+        self._deadlines: dict[str, float] = {}  # handoff id -> its timer deadline (epoch seconds)
+        self._timers: list[tuple[float, str]] = []  # heap of (deadline, id); stale entries are skipped
+
+    # -- handoffs ------------------------------------------------------------------------------
+    def view(self, handoff_id: str) -> Handoff | None:
+        """The handoff for reading only (the stored object itself while it waits)."""
+        live = self.live.get(handoff_id)
+        if live is not None:
+            return live
+        packed = self.packed.get(handoff_id)
+        return None if packed is None else Handoff.model_validate_json(packed)
+
+    def copy(self, handoff_id: str) -> Handoff | None:
+        """A private copy of the handoff, for a transaction to change."""
+        live = self.live.get(handoff_id)
+        return live.clone() if live is not None else self.view(handoff_id)
+
+    def put_handoff(self, handoff: Handoff, deadline: datetime | None) -> None:
+        """Store a committed handoff (a copy) and move its indexes and timer."""
+        hid = handoff.handoff_id
+        self.meta[hid] = meta_of(handoff)
+        if handoff.status in WAITING:
+            self.live[hid] = handoff.clone()
+            self.packed.pop(hid, None)
+        else:
+            self.packed[hid] = handoff.model_dump_json().encode()
+            self.live.pop(hid, None)
+        if handoff.status in TERMINAL:
+            self.open.discard(hid)
+        else:
+            self.open.add(hid)
+        if handoff.status == "pending":
+            self.pending.add(hid)
+        else:
+            self.pending.discard(hid)
+        self._schedule(hid, deadline)
+
+    def _schedule(self, handoff_id: str, deadline: datetime | None) -> None:
+        if deadline is None:
+            self._deadlines.pop(handoff_id, None)
+            return
+        when = deadline.timestamp()
+        if self._deadlines.get(handoff_id) == when:
+            return
+        self._deadlines[handoff_id] = when
+        heapq.heappush(self._timers, (when, handoff_id))
+        if len(self._timers) > 2 * len(self._deadlines) + 64:  # mostly moved or finished timers: rebuild
+            self._timers = [(t, i) for i, t in self._deadlines.items()]
+            heapq.heapify(self._timers)
+
+    def due(self, by: datetime) -> list[str]:
+        """Waiting handoffs whose timer deadline is at or before ``by`` (they stay until a commit moves it)."""
+        limit, heap, found = by.timestamp(), self._timers, {}
+        while heap and heap[0][0] <= limit:
+            when, hid = heapq.heappop(heap)
+            if self._deadlines.get(hid) == when:
+                found[hid] = when
+        for hid, when in found.items():
+            heapq.heappush(heap, (when, hid))
+        return list(found)
+
+    # -- agents --------------------------------------------------------------------------------
+    def put_agent(self, agent: Agent) -> None:
+        """Store a committed agent (a copy the caller no longer changes) and move its indexes."""
+        old = self.agents.get(agent.id)
+        before, after = set(old.skills) if old is not None else set(), set(agent.skills)
+        for skill in before - after:
+            holders = self.holders[skill]
+            holders.discard(agent.id)
+            if not holders:
+                del self.holders[skill]
+        for skill in after - before:
+            self.holders.setdefault(skill, set()).add(agent.id)
+        if agent.status == "online" and agent.load < agent.max_concurrent:
+            self.available.add(agent.id)
+        else:
+            self.available.discard(agent.id)
+        self.agents[agent.id] = agent

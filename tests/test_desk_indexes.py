@@ -1,0 +1,295 @@
+"""The desk's read indexes: an offer scores only indexed candidates, a tick reads only due timers.
+
+Both must change nothing but the cost: the agent chosen is the one a scan of every agent picks, and
+every timer fires when ``timer_due`` says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_desk_helpers import DeskFactory, Recorder, desk_factory_for, request, spec, travel
+
+from desk import assign, ops
+from desk.clock import FakeClock
+from desk.config import DeskConfig
+from desk.engine import BaseDesk
+from desk.memory import InMemoryDesk
+from desk.models import Agent, Handoff, HandoffRequest, Offer
+from desk.redis_desk import RedisDesk
+from desk.store import Tx
+
+CONFIG = DeskConfig(heartbeat_ttl_s=1e9, accept_timeout_s=30, max_offers=10, expires_after_s=3600)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def make(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[DeskFactory]:
+    async for factory in desk_factory_for(request.param, clock, Recorder()):
+        yield factory
+
+
+class PickSpy:
+    """Records the agents every ``assign.pick`` call was given (the ones the desk scores)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.scored: list[set[str]] = []
+        real = assign.pick
+
+        def spy(handoff: Handoff, agents: list[Agent], *args: Any) -> assign.Scored | None:
+            self.scored.append({a.id for a in agents})
+            return real(handoff, agents, *args)
+
+        monkeypatch.setattr(assign, "pick", spy)
+        self.full_scan = real
+
+
+def as_handoff(req: HandoffRequest, clock: FakeClock) -> Handoff:
+    """The handoff ``submit`` creates from ``req`` now (for a full-scan pick to compare with)."""
+    return Handoff(**{**req.model_dump(), "created_at": clock.now()})
+
+
+async def test_an_offer_scores_only_indexed_candidates_and_picks_as_a_full_scan(
+    make: DeskFactory, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = await make(CONFIG)
+    for i in range(300):
+        skills = {"billing": 0.5 + (i % 7) / 20}
+        if i % 25 == 0:  # 12 French speakers among 300
+            skills["fr"] = 0.6 + (i % 4) / 10
+        status = "away" if i % 75 == 0 else "online"  # 4 of the French speakers are away
+        await desk.register_agent(
+            spec(f"a{i:03d}", skills, status=status, max_concurrent=2 if i == 25 else 5)
+        )
+    await desk.restore(request("held-1", "fr"), "a025")
+    await desk.restore(request("held-2", "fr"), "a025")  # a025 speaks French but is full
+    free_french = {
+        a.id
+        for a in await desk.list_agents()
+        if "fr" in a.skills and a.status == "online" and a.load < a.max_concurrent
+    }
+    assert len(free_french) == 7
+
+    spy = PickSpy(monkeypatch)
+    everyone = await desk.list_agents()
+    req = request("h-fr", "fr", optional_skills=["billing"])
+    expected = spy.full_scan(as_handoff(req, clock), everyone, clock.now(), CONFIG)
+    offered = await desk.submit(req)
+
+    assert expected is not None
+    assert offered.offered_agent_id == expected.agent_id
+    assert spy.scored == [free_french]  # 7 scored, not 300
+
+
+async def test_a_handoff_without_skills_is_scored_against_the_free_agents_only(
+    make: DeskFactory, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = await make(CONFIG)
+    for i in range(40):
+        await desk.register_agent(spec(f"a{i:02d}", {"sales": 0.5}, status="online" if i < 3 else "offline"))
+    spy = PickSpy(monkeypatch)
+    everyone = await desk.list_agents()
+    expected = spy.full_scan(as_handoff(request("h"), clock), everyone, clock.now(), CONFIG)
+    offered = await desk.submit(request("h"))
+    assert expected is not None
+    assert offered.offered_agent_id == expected.agent_id
+    assert spy.scored == [{"a00", "a01", "a02"}]
+
+
+async def indexed(desk: BaseDesk, skills: list[str]) -> tuple[set[str], set[str] | None]:
+    """What the backend's indexes answer: free agents, holders of ``skills``."""
+
+    async def fn(tx: Tx) -> tuple[set[str], set[str] | None]:
+        return {a.id for a in await tx.available_agents()}, await tx.skill_holders(skills)
+
+    return await desk._run(fn)
+
+
+async def test_the_indexes_follow_status_capacity_and_skill_changes(
+    make: DeskFactory, clock: FakeClock
+) -> None:
+    desk = await make(CONFIG)
+    await desk.register_agent(spec("ana", {"fr": 0.9, "billing": 0.8}, max_concurrent=1))
+    await desk.register_agent(spec("bo", {"billing": 0.9}))
+    assert await indexed(desk, ["fr", "billing"]) == ({"ana", "bo"}, {"ana"})
+    assert await indexed(desk, []) == ({"ana", "bo"}, None)
+
+    await desk.submit(request("h1", "fr"))  # offered to ana: her one slot is reserved
+    assert await indexed(desk, ["fr"]) == ({"bo"}, {"ana"})
+    await desk.decline("h1", "ana")  # the slot is free again; nobody else speaks French
+    assert (await indexed(desk, ["fr"]))[0] == {"ana", "bo"}
+
+    await desk.set_status("bo", "away")
+    assert (await indexed(desk, ["billing"]))[0] == {"ana"}
+    # New skills replace the old; bo is offered h1 (nobody else could take it) and keeps a free slot.
+    await desk.register_agent(spec("bo", {"fr": 0.7}, status="online", max_concurrent=2))
+    assert (await desk.get("h1")).offered_agent_id == "bo"
+    assert await indexed(desk, ["billing"]) == ({"ana", "bo"}, {"ana"})
+    assert await indexed(desk, ["fr"]) == ({"ana", "bo"}, {"ana", "bo"})
+    assert await indexed(desk, ["fr", "de"]) == ({"ana", "bo"}, set())
+
+
+@pytest.mark.services
+async def test_redis_indexes_agents_written_before_the_index(clock: FakeClock) -> None:
+    """A desk started on agents stored without ``avail``/``skill:`` keys indexes them once, then offers."""
+    async for make in desk_factory_for("redis", clock, Recorder()):
+        old = await make(CONFIG)
+        assert isinstance(old, RedisDesk)
+        await old.register_agent(spec("ana", {"fr": 0.9}))
+        await old.register_agent(spec("bo", {"billing": 0.9}))
+        keys = [k async for k in old.redis.scan_iter(match=old.key("skill", "*"))]
+        await old.redis.delete(old.key("avail"), *keys)
+        for agent_id in ("ana", "bo"):
+            await old.redis.hdel(
+                old.key("a", agent_id), "skills"
+            )  # as a desk of the previous release left it
+
+        new = await make(CONFIG)  # same prefix
+        assert await indexed(new, ["fr"]) == ({"ana", "bo"}, {"ana"})
+        assert (await new.submit(request("h", "fr"))).offered_agent_id == "ana"
+
+
+# -- property: the indexed dispatch picks what a full scan picks ------------------------------------
+agent_specs = st.lists(
+    st.tuples(
+        st.dictionaries(st.sampled_from(["x", "y", "z"]), st.floats(0, 1), max_size=3),
+        st.sampled_from(["online", "online", "online", "away", "offline"]),
+        st.integers(1, 3),  # capacity
+        st.integers(0, 3),  # handoffs it already holds (restored, capped at capacity)
+        st.floats(1, 5),  # rating
+    ),
+    min_size=1,
+    max_size=12,
+)
+needs = st.tuples(
+    st.lists(st.sampled_from(["x", "y", "z"]), max_size=2, unique=True),
+    st.lists(st.sampled_from(["x", "y", "z"]), max_size=2, unique=True),
+    st.one_of(st.none(), st.integers(0, 11)),  # preferred agent
+)
+
+
+@given(agent_specs, needs)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_indexed_dispatch_picks_what_a_full_scan_picks(
+    agents: list[tuple[dict[str, float], str, int, int, float]], need: tuple[list[str], list[str], int | None]
+) -> None:
+    async def run() -> None:
+        clock = FakeClock()
+        desk = InMemoryDesk(CONFIG, clock=clock)
+        for i, (skills, status, cap, held, rating) in enumerate(agents):
+            performance = {"avg_rating": rating}
+            await desk.register_agent(
+                spec(f"a{i}", skills, status="online", max_concurrent=cap, performance=performance)
+            )
+            for j in range(min(held, cap)):
+                await desk.restore(request(f"held-{i}-{j}"), f"a{i}")
+            await desk.set_status(f"a{i}", status)  # type: ignore[arg-type]
+        required, optional, preferred = need
+        req = request("h", *required, optional_skills=optional)
+        if preferred is not None:
+            req = req.model_copy(update={"preferred_agent_id": f"a{preferred}"})
+        expected = assign.pick(as_handoff(req, clock), await desk.list_agents(), clock.now(), CONFIG)
+        offered = await desk.submit(req)
+        assert offered.offered_agent_id == (expected.agent_id if expected else None)
+
+    asyncio.run(run())
+
+
+# -- timers ----------------------------------------------------------------------------------------
+async def due_ids(desk: BaseDesk, clock: FakeClock) -> set[str]:
+    return {h.handoff_id for h in await desk._peek_waiting(due_by=clock.now())}
+
+
+async def test_a_tick_reads_only_handoffs_whose_timer_is_due(make: DeskFactory, clock: FakeClock) -> None:
+    desk = await make(CONFIG.model_copy(update={"stuck_after_s": 600}))
+    await desk.register_agent(spec("ana", {"billing": 0.9}, max_concurrent=3))
+    await desk.submit(request("fast", "billing", accept_timeout_s=5))  # its own accept timeout
+    await desk.submit(request("slow", "billing"))  # the desk's: 30 s
+    await desk.submit(request("held", "billing"))
+    await desk.accept("held", "ana")
+    for i in range(20):
+        await desk.submit(request(f"queued{i}", "sales"))  # nobody sells: pending until expiry or stuck
+    assert await due_ids(desk, clock) == set()
+
+    clock.advance(5)
+    assert await due_ids(desk, clock) == {"fast"}
+    await desk.tick()
+    fast = await desk.get("fast")
+    assert [o.outcome for o in fast.offers][:1] == ["timed_out"]
+
+    clock.advance(25)
+    assert "slow" in await due_ids(desk, clock)
+    assert not any(i.startswith("queued") for i in await due_ids(desk, clock))
+    await desk.tick()
+    assert (await desk.get("slow")).offers[0].outcome == "timed_out"
+    assert (await desk.get("held")).status == "accepted"
+
+    clock.advance(600 - 30)  # the queued ones are stuck now: all of them are due, once
+    assert {f"queued{i}" for i in range(20)} <= await due_ids(desk, clock)
+    report = await desk.tick()
+    assert report.stuck >= 20
+    assert not any(i.startswith("queued") for i in await due_ids(desk, clock))
+
+
+async def test_timers_still_fire_when_travelling_in_steps(make: DeskFactory, clock: FakeClock) -> None:
+    desk = await make(DeskConfig(accept_timeout_s=30, max_offers=2, expires_after_s=100))
+    await desk.register_agent(spec("ana", {"billing": 0.9}))
+    await desk.register_agent(spec("bo", {"billing": 0.8}))
+    await desk.submit(request("h", "billing"))
+    await travel(
+        desk, clock, 61, step=1, keep=("ana", "bo")
+    )  # neither answers: two lapses, then out of offers
+    handoff = await desk.get("h")
+    assert [o.outcome for o in handoff.offers] == ["timed_out", "timed_out"]
+    assert handoff.status == "returned_to_ai"
+
+
+@given(
+    st.sampled_from(["pending", "offered"]),
+    st.lists(st.floats(0, 200), max_size=4),
+    st.one_of(st.none(), st.floats(0, 300)),
+    st.one_of(st.none(), st.floats(0.5, 90)),
+    st.one_of(st.none(), st.floats(1, 400)),
+    st.floats(0, 1000),
+)
+def test_no_timer_is_due_before_its_deadline(
+    status: str,
+    offer_times: list[float],
+    alerted: float | None,
+    accept_timeout: float | None,
+    no_agent_after: float | None,
+    at: float,
+) -> None:
+    """``timer_due`` never holds before ``timer_deadline``: the index never hides a due timer."""
+    config = DeskConfig(accept_timeout_s=30, max_offers=2, expires_after_s=120, stuck_after_s=60)
+    start = FakeClock().now()
+    if status == "offered" and not offer_times:
+        offer_times = [0.0]
+    handoff = Handoff(
+        handoff_id="h",
+        conversation_id="c",
+        created_at=start,
+        status=status,  # type: ignore[arg-type]
+        offers=[
+            Offer(agent_id=f"x{i}", offered_at=start + timedelta(seconds=t))
+            for i, t in enumerate(sorted(offer_times))
+        ],
+        stuck_alerted_at=None if alerted is None else start + timedelta(seconds=alerted),
+        accept_timeout_s=accept_timeout,
+        no_agent_after_s=no_agent_after,
+    )
+    deadline = ops.timer_deadline(handoff, config)
+    assert deadline is not None
+    now = start + timedelta(seconds=at)
+    if ops.timer_due(handoff, now, config):
+        assert deadline <= now
