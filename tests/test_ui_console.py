@@ -255,6 +255,11 @@ def test_customer_history_and_internal_note(chromium: Any, server: UiServer) -> 
     expect(past).to_contain_text("closed by the agent")
     expect(past).to_contain_text("valuation booked for Friday")
     expect(console.locator("#c-customer")).to_contain_text("crm-7")
+    # ... and the brief itself lists that conversation, one line, in the 5- and the 30-second view
+    expect(console.locator("#c-brief")).to_contain_text("1 earlier conversation(s)")
+    expect(console.locator(f"#c-earlier [data-conversation='{first_cid}']")).to_contain_text(
+        "closed by the agent"
+    )
     # an internal note, with the customer's page open
     note = "Spouse co-owns the house: confirm before quoting."
     console.fill("#c-note-text", note)

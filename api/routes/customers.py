@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.console_store import ConsoleStoreDep
+from api.customer_history import OUTCOMES
 from api.deps import DeskDep, PrincipalDep, RuntimeDep, TurnsDep
 from api.errors import error_responses
 from api.routes.notes import require_staff_on
@@ -20,15 +21,6 @@ from graph.runtime import ConversationNotFound
 from graph.state import HandoffRecord
 
 router = APIRouter(prefix="/v1/conversations", tags=["customers"], responses=error_responses(401, 403, 404))
-
-# What each ended handoff status means to an agent reading the history.
-OUTCOMES = {
-    "active": "open",
-    "completed": "completed by the bot",
-    "returned": "returned to the AI by the agent",
-    "rolled_back": "nobody took it; back to the AI",
-    "closed": "closed by the agent",
-}
 
 
 class PastHandoff(BaseModel):

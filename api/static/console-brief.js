@@ -24,6 +24,35 @@ const BatonBrief = (() => {
     return el("ul", {}, ...items.map((i) => el("li", {}, render ? render(i) : String(i))));
   }
 
+  const words = (k) => String(k).replace(/_/g, " ");
+
+  /** The relationship and business parts (issue 15 §3): each item links the turn it comes from. */
+  function context(b, prefix) {
+    const out = [];
+    const r = b.rapport;
+    if (r) out.push(el("h3", {}, "Rapport"), el("div", { id: `${prefix}-rapport` },
+      el("span", { class: `pill ${r.score >= 7 ? "positive" : r.score <= 3 ? "negative" : "neutral"}` }, `${r.score}/10`),
+      list(r.evidence, (n) => [n.note, " ", turnLink(n.turn, `(turn ${n.turn})`)])));
+    if (b.objections && b.objections.length) out.push(el("h3", {}, "Objections"),
+      el("ul", { id: `${prefix}-objections` }, ...b.objections.map((o) => el("li", {},
+        el("strong", {}, `${words(o.kind)}: `), `“${o.text}” `, turnLink(o.turn, `(turn ${o.turn})`), " → ",
+        o.answered
+          ? [o.answer ? `“${o.answer}” ` : "answered ", o.answer_turn == null ? null : turnLink(o.answer_turn, `(turn ${o.answer_turn})`)]
+          : el("span", { class: "pill negative" }, "unanswered")))));
+    const biz = b.business;
+    if (biz) out.push(el("h3", {}, biz.kind === "lead" ? "Lead" : "Account"), el("div", { id: `${prefix}-business` },
+      biz.stage ? el("div", {}, el("strong", {}, "stage: "), biz.stage, biz.basis ? ` (${biz.basis})` : "") : null,
+      ...Object.entries(biz.details || {}).map(([k, d]) => el("div", {}, el("strong", {}, `${words(k)}: `), d.value, " ",
+        turnLink(d.turn, `(turn ${d.turn})`)))));
+    if (b.intent_history && b.intent_history.length) out.push(el("h3", {}, "Intent history"),
+      el("ol", { id: `${prefix}-intents`, class: "intents" }, ...b.intent_history.map((i) => el("li", {},
+        `${words(i.intent)} (${Math.round(i.confidence * 100)}%) `, turnLink(i.turn, `(turn ${i.turn})`)))));
+    if (b.earlier && b.earlier.length) out.push(el("h3", {}, "Earlier conversations"),
+      el("ul", { id: `${prefix}-earlier` }, ...b.earlier.map((c) => el("li", { "data-conversation": c.conversation_id },
+        el("strong", {}, c.date), " · ", el("span", { class: "pill" }, c.outcome), c.summary ? ` ${c.summary}` : ""))));
+    return out;
+  }
+
   /**
    * The brief of a handoff detail (GET /v1/handoffs/{id}) into ``box``. ``extra`` is shown last (the
    * desk's openers and saved replies); ``prefix`` names the ids ("c": the desk's #c-summary).
@@ -56,10 +85,13 @@ const BatonBrief = (() => {
           el("dt", {}, "Summary"), el("dd", { id: `${prefix}-summary` }, b.summary || h.reason || "—"),
           el("dt", {}, "Goal"), el("dd", {}, b.goal || "—"),
           el("dt", {}, "Sentiment"), el("dd", {}, el("span", { class: `pill ${sentiment.label || ""}` }, `${sentiment.label || "unknown"}${sentiment.trend ? `, ${sentiment.trend}` : ""}`)),
-          el("dt", {}, "Urgency"), el("dd", {}, el("span", { class: `pill ${b.urgency || h.urgency}` }, b.urgency || h.urgency), ` · priority ${h.priority} · ${h.trigger || ""}`))),
+          el("dt", {}, "Urgency"), el("dd", {}, el("span", { class: `pill ${b.urgency || h.urgency}` }, b.urgency || h.urgency), ` · priority ${h.priority} · ${h.trigger || ""}`),
+          b.business && b.business.stage ? [el("dt", {}, "Lead stage"), el("dd", {}, b.business.stage)] : null,
+          b.earlier && b.earlier.length ? [el("dt", {}, "Returning"), el("dd", {}, `${b.earlier.length} earlier conversation(s), last ${b.earlier[0].date}: ${b.earlier[0].outcome}`)] : null)),
       el("details", { id: `${prefix}-thirty` },
-        el("summary", {}, "In 30 seconds: facts, what was tried, open questions"),
+        el("summary", {}, "In 30 seconds: facts, objections, rapport, what was tried, open questions"),
         el("h3", {}, "Facts"), facts,
+        ...context(b, prefix),
         el("h3", {}, "Already tried"), list(b.tried),
         el("h3", {}, "Open questions"), list(b.open_questions),
         b.next_step ? [el("h3", {}, "Suggested next step"), el("p", {}, b.next_step)] : null,
