@@ -18,6 +18,8 @@ from fastapi.openapi.utils import get_openapi
 from api import pages, policy_admin
 from api.auth import load_admin_token
 from api.compat import router as compat_router
+from api.console_store import ConsoleStore
+from api.customer_history import StoredCustomerHistory
 from api.desk_events import consume_desk_events
 from api.engine import ConversationEngine
 from api.errors import install_error_handlers
@@ -149,6 +151,9 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             app.state.runtime = runtime
             app.state.desk = desk
             app.state.store = store
+            # Briefs list the customer's earlier conversations: the graph asks the console's store.
+            app.state.console_store = ConsoleStore(db)
+            runtime.context.history = StoredCustomerHistory(app.state.console_store, runtime)
             app.state.engine = engine
             app.state.turns = TurnService(engine=engine, settings=settings, limiter=limiter, gate=gate)
             app.state.admin_token = admin_token
