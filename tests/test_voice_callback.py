@@ -222,3 +222,33 @@ async def test_a_caller_whose_number_is_known_is_not_asked(tmp_path: Path) -> No
                 assert (await until(ws, "voice_choice"))["done_by"] == "callback recorded"
             [callback] = (await http.get("/v1/callbacks", headers=api.auth(ADMIN))).json()
             assert callback["contact"] == {"kind": "phone", "value": "+14155550199"}
+
+
+async def test_a_caller_whose_number_is_never_understood_is_told_the_request_stands(tmp_path: Path) -> None:
+    stt = ScriptedSTT(["hello there", PERSON, "call me back", *["sorry what"] * TURNS])
+    app = create_app(api_settings(tmp_path), desk_config=DeskConfig(expires_after_s=1.0))
+    app.state.voice = (VoiceSettings(), Speech(stt=stt, tts=QuietTTS()))
+    with serve_in_thread(app) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            api = Api(url, http)
+            cid, token = await api.conversation()
+            async with api.ws(f"/v1/conversations/{cid}/voice", token) as ws:
+                await until(ws, "voice.ready")
+                await _turn(ws)
+                await _spoken(ws, "bot_message")
+                await _turn(ws)
+                await until(ws, "handoff_state", timeout=30, state="rolled_back")
+                await _spoken(ws, "voice.options")
+                await _turn(ws)
+                assert await _spoken(ws, "voice.contact") == ASK
+                for _ in range(TURNS - 1):
+                    await _turn(ws, 0.5)
+                    assert await _spoken(ws, "voice.contact") == ASK_AGAIN
+                await _turn(ws, 0.5)
+                assert await _spoken(ws, "voice.contact") == GIVE_UP
+                gave_up = await until(ws, "voice_choice", done_by="recorded without a number")
+                assert gave_up["choice"] == "callback"
+            assert stt.lines == []
+            assert (
+                await http.get("/v1/callbacks", headers=api.auth(ADMIN))
+            ).json() == []  # no number, no call

@@ -185,6 +185,7 @@ class VoiceCall:
         elif state in ("accepted", "active"):
             self.joined.add(handoff_id)
             self.offered = []
+            self.asking = None  # a person joined: the caller talks to them now
         elif state in ("rolled_back", "callback") and handoff_id not in self.joined | self.settled:
             self.handoff = handoff_id
             self.later = NOBODY_ANSWERED  # back with the assistant: a call back is still possible
@@ -327,7 +328,8 @@ class VoiceCall:
         if choice is None or choice not in self.offered:
             return False
         offered, self.offered = self.offered, []
-        self.settled.add(self.handoff)
+        if choice != "queue":  # they left the line: its end is not news (a caller who waits may hear it)
+            self.settled.add(self.handoff)
         if choice == "callback" and await contact_of(self.app, self.cid) is None:
             self.asking = NumberDialogue(self.handoff, tuple(offered))
             await record_choice(self.app, self.cid, choice, heard, "asking for a number")
@@ -349,6 +351,8 @@ class VoiceCall:
             line = await confirmed(self.app, self.principal, self.cid, step.contact, asking.handoff_id)
         elif step.choice is not None:
             line = await act(self.app, self.principal, self.cid, step.choice, heard, asking.handoff_id)
+        elif step.over:  # gave up: the request stands, without a number
+            await record_choice(self.app, self.cid, "callback", heard, "recorded without a number")
         if line is not None:
             await self.say(Spoken(line, "voice.contact", 0))
 
