@@ -77,7 +77,8 @@
   function onMessage(message) {
     let event;
     try { event = JSON.parse(message.data); } catch { return; }
-    if (event.type === "ping") { ws.send(JSON.stringify({ type: "pong" })); return; }
+    // the socket that asked (after a stop, `ws` is gone but replies to the last turn still come)
+    if (event.type === "ping") { message.target.send(JSON.stringify({ type: "pong" })); return; }
     if (event.type.startsWith("voice.") && event.type !== "voice.audio") log.push(event);
     if (event.type === "error") log.push(event);
     if (event.type === "voice.audio") enqueue(event);
