@@ -44,9 +44,11 @@ if TYPE_CHECKING:
 FloatArray = npt.NDArray[np.float32]
 
 # How close (cosine) a clause must be to a cue's nearest prototype. Chosen on the dev half of
-# evals/data/signals_dev.jsonl, as round numbers.
+# evals/data/signals_dev.jsonl, as round numbers; a request for a person sits 0.02 lower since the
+# encoder's int8 activations (graph/encoder_build.py) move a similarity by about 0.01 either way, and
+# none of the dev or check messages lies between 0.36 and 0.40.
 THRESHOLDS: Final[dict[str, float]] = {
-    "human_request": 0.4,
+    "human_request": 0.38,
     "distress": 0.5,
     "legal": 0.45,
     "failure": 0.55,
