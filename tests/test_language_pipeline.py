@@ -30,3 +30,33 @@ def test_pipeline_reads_entities_without_importing_the_model_package() -> None:
     assert ("Khadija", "PERSON") in labels
     assert ("San Lorenzo", "GPE") in labels
     assert MODEL_PACKAGE not in sys.modules
+
+
+class _NoModelRuns:
+    """Stands in for the loaded pipeline: its vocabulary is there, running it is a test failure."""
+
+    def __init__(self, nlp: object) -> None:
+        self.vocab = nlp.vocab  # type: ignore[attr-defined]
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        raise AssertionError("the model ran for a part of a text parsed just before")
+
+
+def test_a_part_of_a_recent_parse_is_copied_from_it_not_parsed_again() -> None:
+    pipeline = Pipeline()
+    turn = pipeline.parse("Hi there. I want to watch some nice movies by Peter Farrelly in London.")
+    pipeline._nlp = _NoModelRuns(pipeline._nlp)  # type: ignore[assignment]
+    clause = pipeline.parse("watch some nice movies by Peter Farrelly")
+    assert [t.tag_ for t in clause] == [t.tag_ for t in turn[6:13]]  # the tags it had in its sentence
+    assert [t.dep_ for t in clause].count("ROOT") == 1  # "watch" heads the part now
+    assert clause[0].dep_ == "ROOT"
+    assert [e.text for e in clause.ents] == ["Peter Farrelly"]
+    sentence = pipeline.parse("I want to watch some nice movies by Peter Farrelly in London.", entities=False)
+    assert sentence.text.startswith("I want")
+
+
+def test_text_not_on_token_edges_of_a_recent_parse_is_parsed() -> None:
+    pipeline = Pipeline()
+    pipeline.parse("We're selling the condo on Courtland Court.")
+    part = pipeline.parse("lling the condo")  # inside a word: no copy can give these tokens
+    assert part[0].text == "lling"
