@@ -2,14 +2,15 @@
 
 Read the way :mod:`graph.language.cues` reads its cues: the turn is parsed once by the shared pipeline
 and split into clauses (:mod:`graph.language.scope`); each clause, names masked, is embedded by the
-offline MiniLM model (the cue reader embedded the same texts a moment earlier, so the embedder's cache
-answers) and compared with plain-word prototypes of each kind of objection. An objection is read where
-its nearest prototype is close enough and closer than ordinary talk; the parse decides the polarity, so
-"the fee is fine, not too high" denies what "the fee is too high" says, and "I'm not interested"
-matches its own negated prototype while "I'm interested" does not.
+offline MiniLM model (a one-clause turn reuses the vector the cue reader left in the embedder's cache)
+and compared with plain-word prototypes of each kind of objection. An objection is read where its
+nearest prototype is close enough and nearer than ordinary talk and than agreement on the same topic
+("The price is fine"); the parse decides the polarity, so "the commission is not a problem" denies
+what "your commission is too high" says, and "I'm not interested" matches its own negated prototype
+while "I'm interested" does not. A short "No thanks" to an offer of further help declines nothing.
 
-:func:`addresses` says how closely a bot's or agent's reply speaks to an objection, so a brief can pair
-each objection with the reply that answered it.
+:func:`answer_to` finds the sentence of a bot's or agent's reply that speaks to an objection, so a
+brief can pair each objection with the reply that answered it.
 """
 
 from __future__ import annotations
@@ -261,6 +262,11 @@ def _read(text: str, asked: str) -> tuple[Objection, ...]:
             continue  # "No thanks" to "Anything else?" ends the chat; it turns nothing down
         out.append(Objection(kind, clause.text, clause.start, clause.end, round(float(row[best]), 3)))
     return tuple(out)
+
+
+def warm() -> None:
+    """Embed the prototypes now (start-up), not at the first handoff."""
+    _prototype_bank()
 
 
 def read_objections(text: str, asked: str = "") -> tuple[Objection, ...]:
