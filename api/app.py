@@ -57,7 +57,7 @@ from desk.config import DeskConfig, load_config
 from desk.factory import make_desk
 from desk.models import CustomerNotice, Handoff
 from desk.redis_desk import reconnecting
-from graph.language import cues, shared_pipeline
+from graph.language import cues, objections, shared_pipeline
 from graph.runtime import BatonRuntime
 from graph.settings import Settings, get_settings
 
@@ -243,3 +243,4 @@ def _document_message_limit(app: FastAPI, limit: int) -> None:
 def _warm_language() -> None:
     shared_pipeline().warm()
     cues.warm()
+    objections.warm()
