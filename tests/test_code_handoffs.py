@@ -128,7 +128,7 @@ async def test_async_conditions_are_awaited(tmp_path: Path) -> None:
 
     async with BatonRuntime.open(make_settings(tmp_path), registry=registry, checkpoint_url="memory") as rt:
         await rt.post_message("a1", "Hi")
-        calm = await rt.post_message("a1", "What neighbourhoods do you cover?")
+        calm = await rt.post_message("a1", "Thanks, that is helpful.")
         assert calm.handoff is None
         fired = await rt.post_message("a1", "Where does the escrow deposit go?")
     assert fired.handoff is not None
