@@ -114,9 +114,9 @@ class DeskCore(ABC):
     async def _dispatch(self) -> int:
         """Offer queued handoffs, in queue order, to the best free agents. Returns offers made.
 
-        Only candidates are scored: agents the backend's index has online with a free slot, and of
-        those the holders of the skills a handoff needs (``Tx.skill_holders``). ``assign.pick``
-        re-checks eligibility, so the choice is the one a scan of every agent makes.
+        Only candidates are read and scored: agents the backend's index has online with a free slot
+        (``Tx.available_ids``) that hold the skills a handoff needs (``Tx.skill_holders``).
+        ``assign.pick`` re-checks eligibility, so the choice is the one a scan of every agent makes.
         """
         now = self.clock.now()
 
@@ -124,27 +124,30 @@ class DeskCore(ABC):
             ids = await tx.queue()
             if not ids:
                 return 0
-            # Read-only views; only what an offer changes is copied (benchmarks/README.md).
-            free = {a.id: a for a in await tx.available_agents() if assign.is_available(a, now, self.config)}
+            free = await tx.available_ids()  # shrinks as offers fill agents or they prove unavailable
+            seen: dict[str, Agent] = {}  # read-only views; only what an offer changes is copied
             made = 0
             for view in await tx.view_handoffs(ids):
                 if not free:
-                    break
+                    break  # cheap exit: nobody could take an offer
                 if view.status != "pending":
                     continue
                 holders = await tx.skill_holders(assign.skills_needed(view, now, self.config))
-                candidates = (
-                    list(free.values()) if holders is None else [free[i] for i in holders if i in free]
-                )
+                wanted = free if holders is None else free & holders
+                unread = sorted(wanted - seen.keys())
+                if unread:
+                    seen.update((a.id, a) for a in await tx.view_agents(unread))
+                candidates = [seen[i] for i in wanted if i in seen]
                 best = assign.pick(view, candidates, now, self.config)
-                if best is not None:
-                    agent = await tx.agent(best.agent_id)
-                    ops.offer(tx, await tx.handoff(view.handoff_id), agent, best.score, now, self.config)
-                    if assign.is_available(agent, now, self.config):
-                        free[agent.id] = agent
-                    else:
-                        free.pop(agent.id)
-                    made += 1
+                if best is None:  # heartbeat and schedule are not indexed: drop who cannot take any
+                    free -= {a.id for a in candidates if not assign.is_available(a, now, self.config)}
+                    continue
+                agent = await tx.agent(best.agent_id)
+                ops.offer(tx, await tx.handoff(view.handoff_id), agent, best.score, now, self.config)
+                seen[agent.id] = agent
+                if agent.load >= agent.max_concurrent:
+                    free.discard(agent.id)
+                made += 1
             return made
 
         return await self._run(fn)

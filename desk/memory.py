@@ -55,14 +55,22 @@ class _MemTx(Tx):
             1 for h in self._pending() if h.handoff_id != handoff.handoff_id and assign.queue_key(h) < key
         )
 
-    async def view_agents(self) -> list[Agent]:
-        merged = {**self._store.agents, **self.agent_cache}
-        return [merged[i] for i in sorted(merged)]
-
-    async def available_agents(self) -> list[Agent]:
+    async def view_agents(self, ids: list[str] | None = None) -> list[Agent]:
+        if ids is None:
+            merged = {**self._store.agents, **self.agent_cache}
+            return [merged[i] for i in sorted(merged)]
         store, cache = self._store.agents, self.agent_cache
-        found = [cache.get(i) or store[i] for i in self._store.available | set(cache)]
-        return [a for a in found if a.status == "online" and a.load < a.max_concurrent]
+        found = [cache.get(i) or store.get(i) for i in ids]
+        return [a for a in found if a is not None]
+
+    async def available_ids(self) -> set[str]:
+        found = set(self._store.available)
+        for agent in self.agent_cache.values():
+            if agent.status == "online" and agent.load < agent.max_concurrent:
+                found.add(agent.id)
+            else:
+                found.discard(agent.id)
+        return found
 
     async def skill_holders(self, skills: list[str]) -> set[str] | None:
         if not skills:

@@ -117,10 +117,15 @@ class _RedisTx(Tx):
             out.append(agent)
         return out
 
-    async def available_agents(self) -> list[Agent]:
+    async def available_ids(self) -> set[str]:
         members: Any = await self._r.smembers(self._k("avail"))
-        ids = sorted({_str(m) for m in members} | set(self.agent_cache))
-        return [a for a in await self.agents(ids) if a.status == "online" and a.load < a.max_concurrent]
+        found = {_str(m) for m in members}
+        for agent in self.agent_cache.values():
+            if agent.status == "online" and agent.load < agent.max_concurrent:
+                found.add(agent.id)
+            else:
+                found.discard(agent.id)
+        return found
 
     async def skill_holders(self, skills: list[str]) -> set[str] | None:
         if not skills:

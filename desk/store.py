@@ -68,11 +68,11 @@ class Tx(ABC):
         """
 
     @abstractmethod
-    async def available_agents(self) -> list[Agent]:
-        """Agents online with a free slot, for scoring only (never mutate them), from an index.
+    async def available_ids(self) -> set[str]:
+        """Ids of the agents online with a free slot (as this transaction sees them), from an index.
 
         A superset of those an offer may go to: heartbeat and schedule change with the clock, so the
-        caller checks them. Agents this transaction wrote are included as it sees them.
+        caller checks them.
         """
 
     @abstractmethod
@@ -128,9 +128,10 @@ class Tx(ABC):
             raise NotFound(msg)
         return found
 
-    async def view_agents(self) -> list[Agent]:
-        """All agents for scoring only (never mutate them); backends may skip the private copies."""
-        return await self.agents()
+    async def view_agents(self, ids: list[str] | None = None) -> list[Agent]:
+        """Agents for scoring only (all when ``ids`` is None; never mutate them); backends may skip
+        the private copies."""
+        return await self.agents(ids)
 
     async def view_handoffs(self, ids: list[str]) -> list[Handoff]:
         """Handoffs for reading only (never mutate them); backends may skip the private copies."""

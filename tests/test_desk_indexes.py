@@ -106,11 +106,21 @@ async def test_a_handoff_without_skills_is_scored_against_the_free_agents_only(
     assert spy.scored == [{"a00", "a01", "a02"}]
 
 
+async def test_an_agent_a_queued_handoff_excludes_still_gets_the_next_one(make: DeskFactory) -> None:
+    desk = await make(CONFIG)
+    await desk.register_agent(spec("ana", {"billing": 0.9}))
+    await desk.submit(request("h1", "billing"))
+    await desk.decline("h1", "ana")  # h1 waits for anyone but ana, first in the queue
+    offered = await desk.submit(request("h2", "billing"))
+    assert (offered.status, offered.offered_agent_id) == ("offered", "ana")
+    assert (await desk.get("h1")).status == "pending"
+
+
 async def indexed(desk: BaseDesk, skills: list[str]) -> tuple[set[str], set[str] | None]:
     """What the backend's indexes answer: free agents, holders of ``skills``."""
 
     async def fn(tx: Tx) -> tuple[set[str], set[str] | None]:
-        return {a.id for a in await tx.available_agents()}, await tx.skill_holders(skills)
+        return await tx.available_ids(), await tx.skill_holders(skills)
 
     return await desk._run(fn)
 
@@ -201,6 +211,53 @@ def test_indexed_dispatch_picks_what_a_full_scan_picks(
         expected = assign.pick(as_handoff(req, clock), await desk.list_agents(), clock.now(), CONFIG)
         offered = await desk.submit(req)
         assert offered.offered_agent_id == (expected.agent_id if expected else None)
+
+    asyncio.run(run())
+
+
+@given(
+    agent_specs,
+    st.lists(needs.map(lambda n: n[:2]), min_size=1, max_size=6),
+    st.sets(st.integers(0, 11)),
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_dispatch_over_a_queue_offers_what_full_scans_offer(
+    agents: list[tuple[dict[str, float], str, int, int, float]],
+    queued: list[tuple[list[str], list[str]]],
+    fresh: set[int],
+) -> None:
+    """Agents online but silent are in the index and not available: the dispatch drops them as it goes."""
+
+    async def run() -> None:
+        clock = FakeClock()
+        config = CONFIG.model_copy(update={"heartbeat_ttl_s": 30})
+        desk = InMemoryDesk(config, clock=clock)
+        for i, (skills, status, cap, held, rating) in enumerate(agents):
+            performance = {"avg_rating": rating}
+            await desk.register_agent(
+                spec(f"a{i}", skills, status="online", max_concurrent=cap, performance=performance)
+            )
+            for j in range(min(held, cap)):
+                await desk.restore(request(f"held-{i}-{j}"), f"a{i}")
+            await desk.set_status(f"a{i}", status)  # type: ignore[arg-type]
+        clock.advance(60)  # every heartbeat is stale; nothing ticks, so online agents stay online
+        for k, (required, optional) in enumerate(queued):
+            assert (
+                await desk.submit(request(f"q{k}", *required, optional_skills=optional))
+            ).status == "pending"
+        for i in sorted(fresh):
+            if i < len(agents):
+                await desk._write_heartbeat(f"a{i}", clock.now())
+
+        views = {a.id: a for a in await desk.list_agents()}
+        expected: dict[str, str | None] = {}
+        for handoff in sorted([await desk.get(f"q{k}") for k in range(len(queued))], key=assign.queue_key):
+            best = assign.pick(handoff, list(views.values()), clock.now(), config)
+            expected[handoff.handoff_id] = best.agent_id if best else None
+            if best is not None:
+                views[best.agent_id].offered_handoff_ids.append(handoff.handoff_id)
+        await desk._dispatch()
+        assert {k: (await desk.get(k)).offered_agent_id for k in expected} == expected
 
     asyncio.run(run())
 
