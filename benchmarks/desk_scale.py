@@ -1,7 +1,8 @@
 """Cost of one handoff's desk work (submit + accept) as the number of held handoffs grows.
 
 In-process ``InMemoryDesk`` (the embedded profile's desk), 200 agents x 50 slots, no HTTP: isolates
-the desk's own scaling from the graph and the API.
+the desk's own scaling from the graph and the API. ``--skills N`` spreads the agents over N skills
+(each handoff needs one), so an offer has 200 / N candidates instead of 200.
 
     .venv/bin/python benchmarks/desk_scale.py --json benchmarks/results/desk_scale.json
 """
@@ -21,7 +22,12 @@ from desk.memory import InMemoryDesk
 from desk.models import AgentSpec, HandoffRequest
 
 
-async def one(desk: InMemoryDesk) -> None:
+def skill(i: int, skills: int) -> str:
+    """The i-th agent's (or handoff's) skill when ``skills`` skills are spread evenly."""
+    return "real_estate" if skills == 1 else f"skill{i % skills}"
+
+
+async def one(desk: InMemoryDesk, needs: str = "real_estate") -> None:
     """Submit a handoff and accept it as the agent it was offered to."""
     hid = uuid.uuid4().hex
     request = HandoffRequest(
@@ -29,7 +35,7 @@ async def one(desk: InMemoryDesk) -> None:
         conversation_id=f"c-{hid}",
         priority=50,
         urgency="high",
-        required_skills=["real_estate"],
+        required_skills=[needs],
     )
     handoff = await desk.submit(request)
     assert handoff.offered_agent_id is not None
@@ -40,27 +46,28 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     """Fill the desk to each level and time ``--sample`` more handoffs there."""
     desk = InMemoryDesk(DeskConfig(heartbeat_ttl_s=1e9))
     for i in range(args.agents):
-        spec = AgentSpec(id=f"a{i}", skills={"real_estate": 1.0}, max_concurrent=50, status="online")
+        spec = AgentSpec(id=f"a{i}", skills={skill(i, args.skills): 1.0}, max_concurrent=50, status="online")
         await desk.register_agent(spec)
     held, rows = 0, []
     for level in args.levels:
         while held < level:
-            await one(desk)
+            await one(desk, skill(held, args.skills))
             held += 1
         started = time.perf_counter()
-        for _ in range(args.sample):
-            await one(desk)
+        for i in range(args.sample):
+            await one(desk, skill(held + i, args.skills))
         held += args.sample
         ms = (time.perf_counter() - started) / args.sample * 1000
         rows.append({"held": held, "submit_accept_ms": round(ms, 2)})
         print(f"held {held:6d}: submit + accept {ms:7.2f} ms")
-    return {"agents": args.agents, "rows": rows}
+    return {"agents": args.agents, "skills": args.skills, "rows": rows}
 
 
 def parse() -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--agents", type=int, default=200)
+    p.add_argument("--skills", type=int, default=1, help="skills the agents are spread over")
     p.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=[100, 1000, 5000, 9900])
     p.add_argument("--sample", type=int, default=50)
     p.add_argument("--json", default=None)
