@@ -94,6 +94,8 @@ def compare(cond: Condition, actual: Any) -> bool:
     if cond.op in ("in", "not_in"):
         members = cond.value if isinstance(cond.value, list) else [cond.value]
         return (actual in members) is (cond.op == "in")
+    if cond.op == "contains":
+        return isinstance(actual, list | tuple) and cond.value in actual
     # matches
     return actual is not None and _matches(str(cond.value), str(actual))
 

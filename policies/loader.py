@@ -66,7 +66,8 @@ class FieldSpec:
     ``minimum``/``maximum`` are the range the field can take: a comparison that can never hold
     inside it (``lead_score >= 80`` on a 0-10 score) loads with a warning. ``old_maximum`` marks a
     field whose scale grew (``lead_score`` ran 0-1, now 0-10): a fraction strictly between 0 and
-    ``old_maximum`` in an old policy is read on the old scale, rescaled, and warned about.
+    ``old_maximum`` in an old policy is read on the old scale, rescaled, and warned about. ``many``
+    marks a field that holds a list of ``kind`` values (``intents``), tested with ``contains``.
     """
 
     kind: type | tuple[type, ...]
@@ -75,6 +76,7 @@ class FieldSpec:
     maximum: float | None = None
     old_maximum: float | None = None
     description: str = ""
+    many: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,15 +217,23 @@ def parse_policy(text: str, source: str = "<policy>") -> tuple[Policy, yaml.Node
         raise PolicyError(source, _issues_from_validation(exc, root)) from exc
 
 
+# Fields whose values are the policy's intent names.
+_INTENT_FIELDS = frozenset({"intent", "intents"})
+
+
 def _check_condition(cond: Condition, spec: FieldSpec, intents: Iterable[str]) -> str | None:
     values = cond.value if isinstance(cond.value, list) else [cond.value]
+    if spec.many and cond.op != "contains":
+        return f"field {quote(cond.field)} holds a list; test it with 'contains'"
+    if cond.op == "contains" and not spec.many:
+        return f"'contains' tests a list field; {quote(cond.field)} holds one value (use '==' or 'in')"
     if cond.op == "matches":
         return (
             None
             if spec.kind is str or str in get_args(spec.kind) or spec.kind == (str,)
             else (f"field {quote(cond.field)} is not text; 'matches' needs text")
         )
-    if cond.field == "intent":
+    if cond.field in _INTENT_FIELDS:
         known = set(intents)
         unknown = [v for v in values if v not in known and v != "unknown"]
         if known and unknown:

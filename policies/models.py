@@ -30,7 +30,7 @@ Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 Scalar = str | int | float | bool | None
 ConditionValue = Scalar | list[Scalar]
 
-Op = Literal[">", ">=", "<", "<=", "==", "!=", "in", "not_in", "matches"]
+Op = Literal[">", ">=", "<", "<=", "==", "!=", "in", "not_in", "matches", "contains"]
 Urgency = Literal["low", "medium", "high", "critical"]
 Trigger = Literal[
     "explicit_request",

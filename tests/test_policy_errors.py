@@ -33,11 +33,11 @@ def test_one_bad_operator_is_one_problem_at_its_place() -> None:
 def test_a_bad_operator_deep_in_any_and_all_is_still_one_problem() -> None:
     rule = (
         "rules:\n  - id: nested\n    when:\n      all:\n        - any:\n"
-        "            - {field: text, op: contains, value: x}\n    target: human_agent\n"
+        "            - {field: text, op: includes, value: x}\n    target: human_agent\n"
     )
     [(line, path, _)] = _problems(SHIPPED.replace("rules:\n", rule, 1))
     assert path == "rules[0].when.all[0].any[0].op"
-    assert line == _line_of(SHIPPED.replace("rules:\n", rule, 1), "contains")
+    assert line == _line_of(SHIPPED.replace("rules:\n", rule, 1), "includes")
 
 
 def test_a_key_without_colon_is_reported_on_its_own_line() -> None:
