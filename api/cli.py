@@ -37,8 +37,9 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(eval_app, name="eval")
 app.add_typer(desk_app, name="desk")
 
-out = Console()
-err = Console(stderr=True)
+# No emoji codes: "policy.yaml:100:13" is a line and a column, not ":100:" (rich would print 💯).
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 
 def fail(message: str) -> typer.Exit:
