@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from graph.language.cues import Cue, TurnCues, read_cues
+from graph.language.needs import need_clauses
 from graph.language.patterns import CONTACT_RE
 from graph.language.prototypes import CueKind
 from graph.signals import LEAD_SCORE_MAX, Evidence, LegalComplexity, Signals, Timeline
@@ -30,6 +31,11 @@ _NOTES: dict[str, tuple[str, str]] = {
     "transaction": ("complex transaction", "transaction_complexity"),
     "sophistication": ("sophisticated buyer", "buyer_sophistication"),
 }
+
+
+# A clause's intent is a need of its own only when the classifier is this sure of it: a turn's clauses
+# are short, and "I want it now" must not read as a second request.
+NEED_CONFIDENCE = 0.7
 
 
 class IntentPredictor(Protocol):
@@ -133,6 +139,7 @@ class OfflineAnalyzer:
         out = _Collector()
 
         intent, confidence = self._intent(customer_turns, latest.words, out)
+        needs = self._needs(customer_turns[-1], intent, confidence, last, out)
 
         earlier = [t.sentiment for t in case_turns[-4:-1]]
         # How the customer feels now: earlier anger makes it worse, earlier calm does not dilute it.
@@ -208,6 +215,7 @@ class OfflineAnalyzer:
         return Signals(
             intent=intent,
             intent_confidence=_clamp(confidence),
+            intents=needs,
             sentiment=max(-1.0, min(1.0, sentiment)),
             complexity=complexity,
             explicit_human_request=bool(human),
@@ -281,3 +289,35 @@ class OfflineAnalyzer:
                 intent, confidence = alt_intent, alt_conf
         out.note(f"intent {intent} ({confidence:.2f})")
         return intent, confidence
+
+    def _needs(self, text: str, intent: str, confidence: float, turn: int, out: _Collector) -> list[str]:
+        """The needs the latest turn states, one per clause, in the order said (``Signals.intents``).
+
+        Each clause the turn splits into is classified on its own; the clauses are the ones the cue
+        reader embedded with the turn, so their vectors come from the embedder's cache (no model run).
+        """
+        if self._intents is None:
+            return []
+        parts = need_clauses(text)
+        found: list[str] = []
+        for part in parts if len(parts) > 1 else ():
+            label, score = self._intents.predict_intent(part.masked)
+            if score < NEED_CONFIDENCE and not part.declined:
+                continue
+            what = "declined" if part.declined else "need"
+            evidence = Evidence(
+                note=f"{what} {label} ({score:.2f}): {part.text!r}",
+                signal="intents",
+                text=part.text,
+                start=part.start,
+                end=part.end,
+                turn=turn,
+                negated=part.declined,
+                value=label,
+            )
+            (out.denied if part.declined else out.items).append(evidence)
+            if not part.declined and label not in found:
+                found.append(label)
+        if not found and confidence >= NEED_CONFIDENCE and not any(p.declined for p in parts):
+            found = [intent]  # one clause, or none sure on its own: the turn's own intent
+        return found

@@ -111,9 +111,9 @@ class SignalService:
 
 
 # The profile decides vip; amounts are values the patterns read from the text (a model's amount could
-# only be trusted where the text states it, which is where the patterns find it); the merge writes
-# its own evidence.
-_NOT_ASKED = frozenset({"vip", "property_value", "budget", "evidence"})
+# only be trusted where the text states it, which is where the patterns find it); the needs of each
+# clause are the layer's clauses classified; the merge writes its own evidence.
+_NOT_ASKED = frozenset({"vip", "property_value", "budget", "intents", "evidence"})
 
 
 SCORE_STEP = 0.05
@@ -165,9 +165,9 @@ def merge_signals(
     An intent outside the policy's list is replaced by the offline classifier's; a human request or
     a failed attempt found by the layer is never dropped because the model overlooked it, and the
     model's human request counts only when the turn names a person or a call (``names_a_person``: a
-    small model read one into "Hi") and the layer did not read it as declined; the amounts and ``vip``
-    are the layer's and the profile's alone; sentiment is the mean of both readings and distress needs
-    a negative reading of the layer too.
+    small model read one into "Hi") and the layer did not read it as declined; the amounts, ``vip``
+    and the needs of each clause (``intents``) are the layer's and the profile's alone; sentiment is
+    the mean of both readings and distress needs a negative reading of the layer too.
     """
     data = model.model_dump()
     if model.intent not in intents:
@@ -180,6 +180,7 @@ def merge_signals(
     data["explicit_human_request"] = offline.explicit_human_request or model_asks
     data["vip"] = offline.vip  # the trusted profile decides, never the text or the model
     data["property_value"], data["budget"] = offline.property_value, offline.budget
+    data["intents"] = offline.intents
     # A weak model can read hostility into "Hi"; sentiment and distress need the lexicon's agreement.
     data["sentiment"] = round((model.sentiment + offline.sentiment) / 2, 3)
     data["emotional_distress"] = offline.emotional_distress or (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.fields import FieldInfo
@@ -37,6 +37,7 @@ class Evidence(BaseModel):
     end: int | None = Field(default=None, ge=0, description="Offset one past the span's last character.")
     turn: int | None = Field(default=None, ge=0, description="Index of the turn among the customer's turns.")
     negated: bool = Field(default=False, description="The cue is there but denied ('I don't want a human').")
+    value: str = Field(default="", description="What the span says of the signal: a need's intent.")
 
     def __str__(self) -> str:
         return self.note
@@ -49,6 +50,12 @@ class Signals(BaseModel):
 
     intent: str = Field(default="unknown", description="Best intent among the policy's intents.")
     intent_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    intents: list[str] = Field(
+        default_factory=list,
+        description="Every need the latest turn states, clause by clause, in the order said: "
+        "'I was double charged, and I'd like to upgrade' holds billing and upgrade intents; "
+        "a declined one ('I don't want to upgrade') is none.",
+    )
     sentiment: float = Field(default=0.0, ge=-1.0, le=1.0, description="-1 angry .. 1 delighted.")
     complexity: float = Field(default=0.0, ge=0.0, le=1.0, description="How hard the case is.")
     explicit_human_request: bool = Field(default=False, description="Customer asked for a person.")
@@ -94,6 +101,8 @@ def _spec(name: str, info: FieldInfo) -> FieldSpec:
     annotation = info.annotation
     args = get_args(annotation)
     text = info.description or ""
+    if get_origin(annotation) is list:
+        return FieldSpec(kind=str, many=True, description=text)
     if args and all(isinstance(a, str) for a in args):  # a Literal
         return FieldSpec(kind=str, choices=args, description=text)
     if annotation is bool:
