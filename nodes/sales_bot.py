@@ -1,4 +1,5 @@
-"""Sales bot: current plan, team size and use case, then the right offer."""
+"""Sales bot: the plan wanted (noted when said), current plan, team size and use case, then the right
+offer."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ SPEC = BotSpec(
     title="sales specialist",
     greeting="Hi, I'm the sales specialist.",
     slots=(
-        Slot("plan", "Which plan are you on today?", slots.noun(_PLAN), "current plan"),
+        # "upgrade to the Enterprise plan" is the plan wanted, never the current one: noted, not asked.
+        Slot(
+            "wanted_plan",
+            "Which plan would you like?",
+            slots.noun(_PLAN, role="goal"),
+            "wanted plan",
+            ask=False,
+        ),
+        Slot("plan", "Which plan are you on today?", slots.noun(_PLAN, role="held"), "current plan"),
         Slot("seats", "How many people would use it?", slots.noun(_TEAM, counted=True), "team size"),
         Slot("use_case", "What would you mainly use it for?", slots.answer, "use case"),
     ),

@@ -11,6 +11,7 @@ never when the turn asks something itself or asks for a person.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from graph.language.normalize import amount
 from graph.language.spans import Span, SpanKind
@@ -258,7 +259,12 @@ def goal(heard: Heard, asked: bool) -> Found | None:
 
 
 def noun(
-    heads: Iterable[str], *, counted: bool = False, bare: bool = False, kinds: tuple[SpanKind, ...] = ()
+    heads: Iterable[str],
+    *,
+    counted: bool = False,
+    bare: bool = False,
+    kinds: tuple[SpanKind, ...] = (),
+    role: Literal["", "goal", "held"] = "",
 ) -> Reader:
     """A noun phrase the slot is about: "Standard plan", "25 users", "error code E42", "iPhone".
 
@@ -267,6 +273,11 @@ def noun(
         counted: Only phrases with a number ("25 users", not "users").
         bare: A head noun on its own counts ("app"); else it needs a modifier ("Standard plan").
         kinds: Span kinds that fill the slot on their own (a product name), unless they hold a digit.
+        role: "held": what the customer has now ("I'm on the Basic plan", "my Standard plan"), never
+            what they want to move to; "goal": what they want to move to or get ("upgrade to the
+            Enterprise plan", "switch to Pro"). A name said in that role counts without its head noun
+            ("switch to *Pro*"). Unset: any phrase. In reply to the slot's own question, any phrase
+            that is not the other role's counts.
     """
     names = frozenset(heads)
 
@@ -274,16 +285,24 @@ def noun(
         spans = [s for s in heard.spans(*kinds) if not any(c.isdigit() for c in s.text)] if kinds else []
         if spans:
             return Found(spans[0].text)
+        goals, held = heard.said.goals, heard.said.held
+        mine, other = (goals, held) if role == "goal" else (held, goals)
+        nouns = heard.said.nouns
+        if role:  # in reply to the slot's question, anything but the other role
+            nouns = tuple(n for n in nouns if n not in other) if asked else mine
         phrases = [
             phrase
-            for lemma, phrase in heard.said.nouns
-            if lemma in names and (phrase[:1].isdigit() if counted else bare or " " in phrase)
+            for lemma, phrase in nouns
+            if (lemma in names and (phrase[:1].isdigit() if counted else bare or " " in phrase))
+            or (role and phrase[:1].isupper() and (lemma, phrase) in mine)  # "switch to *Pro*"
         ]
         if phrases:
             return Found(max(phrases, key=lambda p: p != p.lower()))  # a name ("iPhone") over "app"
         if asked and counted:
             numbers = heard.spans("number")
             return Found(numbers[0].text) if numbers else None
+        if role and other:
+            return None  # "Upgrade to Enterprise" in reply to "Which plan are you on?" says no current plan
         return _answer_or_none(heard) if asked else None
 
     return read

@@ -6,7 +6,7 @@ list of names or features.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from graph.language.scope import negated
 
@@ -21,6 +21,19 @@ _NOT_NAMES = frozenset({"GPE", "LOC", "FAC", "DATE", "TIME", "MONEY", "CARDINAL"
 _WANTING = frozenset({"want", "need", "require", "prefer"})
 _HAVING = frozenset({"have", "include"})
 _MODIFIERS = frozenset({"compound", "amod", "nummod", "punct", "npadvmod"})
+# Prepositions of a change's goal ("upgrade *to* Pro", "move us *into* Business") and of its source.
+_GOAL_PREPOSITIONS = frozenset({"to", "into"})
+_SOURCE_PREPOSITIONS = frozenset({"from"})
+# "I'm *on* Basic", "we're *with* the Team plan": where the speaker is.
+_PLACE_PREPOSITIONS = frozenset({"on", "with"})
+_SPEAKER = frozenset({"i", "we"})
+_SPEAKERS_OWN = frozenset({"my", "our"})
+# Verbs whose object the speaker has now ("we have the Team plan", "we use Basic").
+_HOLDING = frozenset({"have", "use"})
+# Names the goal of a change may not be ("talk to Sam", "move to Denver").
+_NOT_GOALS = frozenset({"PERSON", "GPE", "LOC", "FAC", "NORP"})
+
+NounRole = Literal["goal", "held", ""]
 
 
 def noun_phrase(noun: Token, *, codes: bool = False) -> str:
@@ -134,3 +147,41 @@ def _introduces(verb: Token) -> bool:
         subject.lower_ in _SELF_SUBJECTS
         or (subject.lemma_ == "name" and any(c.lower_ == "my" for c in subject.children))
     )
+
+
+def _speaker_subject(verb: Token) -> bool:
+    subject = next((c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    if subject is None and verb.dep_ in ("conj", "xcomp"):  # "I'm on Basic and want ...": shared subject
+        return _speaker_subject(verb.head)
+    return subject is not None and subject.lower_ in _SPEAKER
+
+
+def noun_role(noun: Token) -> NounRole:
+    """Whether a noun names what the customer wants to move to or get ("goal"), what they have now
+    ("held"), or neither.
+
+    Read from the parse: the goal of a change is the object of "to"/"into" on a verb ("upgrade to
+    *the Enterprise plan*", "switch to *Pro*") or what a verb of wanting takes ("I'd like *the Pro
+    plan*"); what the customer has is where they are ("I'm on *Basic*"), the source of a change
+    ("upgrade from *Basic*"), what they have or use ("we use *the Starter plan*") or what is theirs
+    ("*my Standard plan*"). A negated one ("I'm not on Pro") is neither.
+    """
+    if negated(noun):
+        return ""
+    head = noun.head
+    if noun.dep_ == "pobj" and head.head.pos_ in ("VERB", "AUX"):
+        verb, prep = head.head, head.lower_
+        if prep in _GOAL_PREPOSITIONS and verb.lemma_ != "be" and noun.ent_type_ not in _NOT_GOALS:
+            return "goal"
+        if prep in _SOURCE_PREPOSITIONS and verb.lemma_ != "be":
+            return "held"
+        if prep in _PLACE_PREPOSITIONS and verb.lemma_ == "be" and _speaker_subject(verb):
+            return "held"
+    if noun.dep_ == "dobj" and _speaker_subject(head):
+        if _requires(head) or head.lemma_.lower() == "like":  # "we want Pro", "I'd like the Pro plan"
+            return "goal"
+        if head.lemma_.lower() in _HOLDING:
+            return "held"
+    if any(c.dep_ == "poss" and c.lower_ in _SPEAKERS_OWN for c in noun.children):
+        return "held"
+    return ""

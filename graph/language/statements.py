@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from graph.language.cues import read_cues
-from graph.language.nouns import features, intro_name, noun_phrase
+from graph.language.nouns import features, intro_name, noun_phrase, noun_role
 from graph.language.pipeline import shared_pipeline
 from graph.language.reading import read_turn
 from graph.language.scope import Clause, clauses, is_request, negated
@@ -82,6 +82,10 @@ class Statements:
         avoids: Features the customer does not want ("ground floor").
         nouns: Every noun phrase head, as ``(lemma, phrase)``: ``("plan", "Standard plan")``,
             ``("user", "25 users")``, ``("code", "error code E42")``.
+        goals: The nouns that name what the customer wants to move to or get ("upgrade to *the
+            Enterprise plan*", "I'd like *the Pro plan*"), as in ``nouns``.
+        held: The nouns that name what the customer has now ("I'm on *the Basic plan*", "*my
+            Standard plan*", "upgrade from *Basic*"), as in ``nouns``.
         topics: The noun phrases the turn's questions are about ("fees", "parking").
         topic_words: Lemmas of the content words of the turn's questions.
     """
@@ -93,6 +97,8 @@ class Statements:
     wants: tuple[str, ...] = ()
     avoids: tuple[str, ...] = ()
     nouns: tuple[tuple[str, str], ...] = ()
+    goals: tuple[tuple[str, str], ...] = ()
+    held: tuple[tuple[str, str], ...] = ()
     topics: tuple[str, ...] = ()
     topic_words: frozenset[str] = frozenset()
 
@@ -285,11 +291,9 @@ def _read(text: str) -> Statements:
         elif kind == "question":
             questions.append(clause)
     wants, avoids = features(doc)
-    nouns = tuple(
-        (t.lemma_.lower(), noun_phrase(t, codes=True))
-        for t in doc
-        if t.pos_ in ("NOUN", "PROPN") and t.dep_ != "compound"
-    )
+    heads = [t for t in doc if t.pos_ in ("NOUN", "PROPN") and t.dep_ != "compound"]
+    nouns = tuple((t.lemma_.lower(), noun_phrase(t, codes=True)) for t in heads)
+    roles = [noun_role(t) for t in heads]
     topics, asked_words = _topics(doc, questions)
     return Statements(
         said=tuple(said),
@@ -299,6 +303,8 @@ def _read(text: str) -> Statements:
         wants=tuple(wants),
         avoids=tuple(avoids),
         nouns=nouns,
+        goals=tuple(n for n, role in zip(nouns, roles, strict=True) if role == "goal"),
+        held=tuple(n for n, role in zip(nouns, roles, strict=True) if role == "held"),
         topics=tuple(dict.fromkeys(topics)),
         topic_words=frozenset(asked_words),
     )
