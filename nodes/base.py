@@ -18,12 +18,13 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.runtime import Runtime
 
 from graph.deps import BatonContext
+from graph.open_items import hidden_from, open_items, pending_items
 from graph.state import BatonState, current_handoff
 from graph.textutil import off_loop
 from graph.transcript import Turn, to_turns
 from graph.turn_times import stamp
 from nodes.hearing import Found, Heard, Reader, ask_for, hear_conversation
-from nodes.replies import Answer, next_missing, offline_reply, value_of
+from nodes.replies import Answer, later_line, next_missing, offer_line, offline_reply, value_of
 from prompts import load_prompt
 
 log = logging.getLogger(__name__)
@@ -159,10 +160,24 @@ def _settled(state: BatonState) -> bool:
 
 
 def _read(
-    spec: BotSpec, turns: Sequence[Turn], collected: Mapping[str, Any]
+    spec: BotSpec,
+    turns: Sequence[Turn],
+    collected: Mapping[str, Any],
+    hidden: Mapping[int, list[tuple[int, int]]],
 ) -> tuple[Heard | None, dict[str, Any]]:
-    heard = hear_conversation(turns)
+    """What the bot hears, without the clauses that state another target's open item (blanked, so
+    every offset stays that of the turn as written)."""
+    heard = hear_conversation([_blanked(t, hidden.get(t.index, ())) for t in turns])
     return _current(turns, heard), find_slot_values(spec, heard, collected)
+
+
+def _blanked(turn: Turn, spans: Sequence[tuple[int, int]]) -> Turn:
+    if not spans:
+        return turn
+    text = turn.text
+    for start, end in spans:
+        text = text[:start] + " " * (end - start) + text[end:]
+    return turn.model_copy(update={"text": text})
 
 
 def _instruction(opening: str | None, latest: Heard | None, missing: Slot | None, settled: bool) -> str:
@@ -179,6 +194,30 @@ def _instruction(opening: str | None, latest: Heard | None, missing: Slot | None
     return " ".join(parts)
 
 
+@dataclass(frozen=True)
+class _ItemLines:
+    """What a bot says about the open items another target takes up, and what that changes."""
+
+    later: str = ""  # each new item noted, once
+    offer: str = ""  # the first open item offered, once the bot's own part is done
+    items: dict[str, Any] = field(default_factory=dict)  # open_items update
+    delivered: tuple[str, ...] = ()
+
+
+def _item_lines(state: BatonState, spec: BotSpec, *, done: bool) -> _ItemLines:
+    """A new open item is noted once; when the bot's own part is ``done``, the first one is offered."""
+    said = state.get("delivered", [])
+    others = [i for i in pending_items(state) if i.target != spec.name]
+    offered = next((i for i in others if i.status == "open"), None) if done else None
+    new = [i for i in others if f"open:{i.id}" not in said]
+    return _ItemLines(
+        later=" ".join(later_line(i) for i in new if i is not offered),
+        offer=offer_line(offered) if offered else "",
+        items={offered.id: offered.changed(status="offered").to_state()} if offered else {},
+        delivered=tuple(f"open:{i.id}" for i in new),
+    )
+
+
 def make_bot(spec: BotSpec, opening_for: OpeningFn) -> BotNode:
     """Build the LangGraph node function for ``spec``."""
 
@@ -186,11 +225,13 @@ def make_bot(spec: BotSpec, opening_for: OpeningFn) -> BotNode:
         messages = state["messages"]
         collected = state.get("collected", {})
         turns = to_turns(messages)
-        latest, new = await off_loop(_read, spec, turns, dict(collected))  # CPU: off the event loop
+        hidden = hidden_from(open_items(state), spec.name)
+        latest, new = await off_loop(_read, spec, turns, dict(collected), hidden)  # CPU: off the event loop
         opening = opening_for(state, spec)
         merged = {**collected, **new}
         missing = next_missing(spec, merged)
         settled = _settled(state)
+        lines = _item_lines(state, spec, done=missing is None)
         reply = await model_reply(
             runtime.context,
             spec,
@@ -198,7 +239,9 @@ def make_bot(spec: BotSpec, opening_for: OpeningFn) -> BotNode:
             collected=merged,
             instruction=_instruction(opening, latest, missing, settled),
         )
-        if reply is None:
+        if reply is not None:
+            reply = " ".join(filter(None, [reply, lines.later]))
+        else:
             spoke = any(m.type == "ai" and m.name == spec.name for m in messages)
             summarized = f"done:{spec.name}" in state.get("delivered", [])
             reply = offline_reply(
@@ -210,14 +253,18 @@ def make_bot(spec: BotSpec, opening_for: OpeningFn) -> BotNode:
                 summarized=summarized,
                 latest=latest,
                 settled=settled,
+                later=lines.later,
             )
+        reply = " ".join(filter(None, [reply, lines.offer]))
         update: dict[str, Any] = {
             "messages": [stamp(AIMessage(reply, name=spec.name), runtime.context.clock())],
             "active_agent": spec.name,
             "status": "bot",
             "collected": new,
         }
-        delivered: list[str] = []
+        delivered: list[str] = list(lines.delivered)
+        if lines.items:
+            update["open_items"] = lines.items
         record = current_handoff(state)
         if opening and record is not None:
             delivered.append(f"{record.id}:{record.status}")

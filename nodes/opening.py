@@ -6,9 +6,12 @@ import logging
 
 from graph.context import Brief, opening_message
 from graph.context.prose import customer_name
+from graph.open_items import open_items
 from graph.state import BatonState, current_handoff
+from graph.textutil import normalize_value
 from graph.transcript import to_turns
 from nodes.base import BotSpec
+from nodes.replies import told
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,8 @@ def opening_for(state: BatonState, spec: BotSpec) -> str | None:
         except ValueError as exc:  # a brief from an older version must not break the turn
             log.warning("unreadable brief on handoff %s: %s", record.id, exc)
             return f"Hi, I'm the {spec.title}. I've read our conversation so far."
-        return opening_message(brief, f"the {spec.title}", name=_known_name(state))
+        opening = opening_message(brief, f"the {spec.title}", name=_known_name(state))
+        return " ".join([opening, *_picked_up(state, spec, opening)])
     if record.status in ("returned", "rolled_back") and state.get("active_agent") == spec.name:
         if record.status == "returned":
             # The agent's note is for the team (it stays on the handoff record); the customer hears this.
@@ -46,3 +50,17 @@ def opening_for(state: BatonState, spec: BotSpec) -> str | None:
         # A rollback's note is the customer notice the desk or the admin chose.
         return record.note.strip() or "I'm back with you and I still have everything you told me."
     return None
+
+
+def _picked_up(state: BatonState, spec: BotSpec, opening: str) -> list[str]:
+    """A line for each open item this bot took up that the opening does not already say."""
+    lines = []
+    for item in open_items(state):
+        said = told(item)
+        if (
+            item.target == spec.name
+            and item.status == "taken"
+            and normalize_value(said) not in normalize_value(opening)
+        ):
+            lines.append(f"Picking up where you left off: {said}.")
+    return lines

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from graph.context.prose import indirect, retell
 
 if TYPE_CHECKING:
+    from graph.open_items import OpenItem
     from nodes.base import BotSpec, Slot
     from nodes.hearing import Heard
 
@@ -71,6 +72,7 @@ def offline_reply(
     summarized: bool = False,
     latest: Heard | None = None,
     settled: bool = False,
+    later: str = "",
 ) -> str:
     """Compose a rule-based reply: greeting or opening, acknowledgement, an answer, the next question.
 
@@ -84,6 +86,8 @@ def offline_reply(
         latest: The customer's turn being answered (None when the bot speaks without one).
         settled: A person already dealt with the case (closed or returned it): a question gets an
             answer, not the qualification again.
+        later: A line about what another specialist takes up afterwards (:func:`later_line`), said
+            before the next question.
     """
     parts: list[str] = []
     if opening:
@@ -99,6 +103,8 @@ def offline_reply(
     aside = respond_to(spec, latest) if latest is not None else None
     if aside:
         parts.append(aside)
+    if later:
+        parts.append(later)
     if aside and (settled or (missing is None and summarized)):
         parts.append("Is there anything else I can help you with?")
     elif missing is not None:
@@ -148,3 +154,27 @@ def _general(spec: BotSpec) -> tuple[Answer, ...]:
     """What every bot can answer: what happens next is the first sentence of its closing message."""
     first = spec.after_done.split(". ")[0].rstrip(".") + "."
     return (knows(first, "next", "happen", "step"),)
+
+
+def told(item: OpenItem) -> str:
+    """The item retold to the customer ("you'd like to upgrade to the Pro plan"), else quoted."""
+    retold = retell(item.text, "second")[0]
+    return retold if retold.lower().startswith("you") else f'"{item.text}"'
+
+
+def _that(item: OpenItem) -> str:
+    said = told(item)
+    return f"your question ({said})" if said.startswith('"') else f"that {said}"
+
+
+def later_line(item: OpenItem) -> str:
+    """What a bot says when a turn with a second need reaches it: the other need is kept, not dropped."""
+    return f"I've also noted {_that(item)}: our {item.target_title} will take that up once we're done here."
+
+
+def offer_line(item: OpenItem) -> str:
+    """What a bot says once its own part is done: it offers the open item's specialist."""
+    return (
+        f"You also mentioned {_that(item)}: shall I bring in our {item.target_title} for that now? "
+        "They'll have everything you've told me."
+    )

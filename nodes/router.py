@@ -1,8 +1,9 @@
 """Router: reads each customer turn, extracts signals, applies the policy, hands off with Command.
 
-Order of decision: the policy's rules (file order), then conditions registered in code, then "stay
-with the current agent" (or the policy's default for a new conversation). A thread waiting for a human
-is never re-routed: the turn is recorded and the human node pauses again.
+Order of decision: the policy's rules (file order), then conditions registered in code, then an open
+item the customer takes up (:mod:`graph.open_items`), then "stay with the current agent" (or the
+policy's default for a new conversation). A thread waiting for a human is never re-routed: the turn
+is recorded and the human node pauses again.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from graph.context.history import BriefPast, earlier_conversations, intent_readi
 from graph.deps import BatonContext
 from graph.handoff_fields import CRITICAL_SENTIMENT, from_escalation, seed_fields
 from graph.handoffs import HandoffContext, HandoffFallback, HandoffRejected
+from graph.language.needs import reply_to_offer
+from graph.open_items import OpenItem, pending_items, settle, taken_up, with_open_items
 from graph.priority import URGENCY_MULTIPLIER, handoff_priority
 from graph.signals import Signals
 from graph.state import BatonState, ConsultTask, HandoffRecord, RoutingDecision
+from graph.textutil import off_loop
 from graph.transcript import Turn, to_turns
 from graph.turn_times import TIME_FIELDS, case_opened, conversation_times, stamp
 from nodes.names import BOT_NODES, CONSULT, HUMAN_AGENT, BotName
@@ -58,6 +62,9 @@ class _Turn:
     message_index: int
     signals: Signals
     arm: Arm | None = None
+    open_items: tuple[OpenItem, ...] = ()  # pending ones
+    answer: str = ""  # how the turn answers an offered open item: "yes", "no" or ""
+    customer: Mapping[str, Any] | None = None
 
 
 def _propose(
@@ -141,6 +148,11 @@ async def _decide(
             metadata=cond.metadata,
         )
         return proposed, None, f"code condition {cond.name} fired"
+    item = taken_up(turn.open_items, turn.signals.intents, turn.answer, hctx.active_agent)
+    if item is not None:
+        reason = f"the customer's open item: {item.text!r}"
+        proposed = _propose(turn, item.target, rule_id="open_item", reason=reason, trigger="intent_based")
+        return proposed, None, f"open item {item.intent} (turn {item.turn}) taken up by {item.target}"
     if hctx.active_agent:
         return None, None, "no rule fired; staying with the current agent"
     default = policy.default
@@ -225,7 +237,9 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
     update: dict[str, Any] = {"signals": signals.model_dump(), "status": "bot", "escalation": None}
     update["intent_log"] = [intent_reading(signals.intent, signals.intent_confidence, len(messages) - 1)]
     escalation = state.get("escalation")
-    turn = _Turn(loaded, active, len(messages) - 1, signals, arm)
+    items = tuple(pending_items(state))
+    answer = await off_loop(reply_to_offer, latest) if any(i.status == "offered" for i in items) else ""
+    turn = _Turn(loaded, active, len(messages) - 1, signals, arm, items, answer, customer)
     proposed: HandoffRecord | None
     if escalation:
         proposed, consult_rule = _manual(turn, escalation), None
@@ -237,7 +251,7 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
 
     if consult_rule is not None:
         asker = active or policy.entry
-        update["routing"] = _decision(loaded, arm, asker, consult_rule.id, explanation, handoff=False)
+        _decided(update, turn, asker, consult_rule.id, explanation, handoff=False)
         update["active_agent"] = asker
         sends = [
             Send(
@@ -264,19 +278,19 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
     if proposed is None or proposed.to == active:
         target = active or policy.entry
         rule_id = "stay" if proposed is None else proposed.rule_id
-        update["routing"] = _decision(loaded, arm, target, rule_id, explanation, handoff=False)
+        _decided(update, turn, target, rule_id, explanation, handoff=False)
         return Command(goto=target, update=update)  # type: ignore[arg-type]
 
     # The first assignment of a new conversation to a bot hands nothing over: no brief needed.
     if not active and policy.targets[proposed.to].kind == "bot":
-        update["routing"] = _decision(loaded, arm, proposed.to, proposed.rule_id, explanation, handoff=False)
+        _decided(update, turn, proposed.to, proposed.rule_id, explanation, handoff=False)
         return Command(goto=proposed.to, update={**update, "active_agent": proposed.to})  # type: ignore[arg-type]
 
     info = getattr(runtime, "execution_info", None)
     past = BriefPast(
         intent_readings([*state.get("intent_log", []), *update["intent_log"]]), info.thread_id if info else ""
     )
-    record = await _complete(proposed, turns, signals, ctx, loaded, past)
+    record = await _complete(proposed, turns, signals, ctx, loaded, past, items)
     try:
         record = await ctx.registry.run_after(hctx, record)
     except HandoffFallback as fallback:
@@ -295,12 +309,12 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
                 urgency=proposed.urgency,
                 metadata=proposed.metadata,
             )
-            record = await _complete(instead, turns, signals, ctx, loaded, past)
+            record = await _complete(instead, turns, signals, ctx, loaded, past, items)
     if escalation:  # a caller outside the graph gave these: they win over the router's own reading
         record = record.changed(
             **from_escalation(escalation), priority=escalation.get("priority") or record.priority
         )
-    update["routing"] = _decision(loaded, arm, record.to, record.rule_id, explanation, handoff=True)
+    _decided(update, turn, record.to, record.rule_id, explanation, handoff=True)
     speaker = active or policy.entry
     update.update(
         handoff=record.to_state(),
@@ -311,6 +325,20 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
     )
     node = HUMAN_AGENT if record.kind == "human" else record.to
     return Command(goto=node, update=update)  # type: ignore[arg-type]
+
+
+def _decided(
+    update: dict[str, Any], turn: _Turn, target: str, rule_id: str, explanation: str, *, handoff: bool
+) -> None:
+    """Record the routing decision in ``update``, with what it changes in the open items."""
+    policy, signals, customer = turn.loaded.policy, turn.signals, turn.customer or {}
+    rule = next((r for r in policy.rules if r.id == rule_id), None)
+    items = settle(turn.open_items, policy, rule, signals, target, turn.message_index, customer, turn.answer)
+    if opened := [i["intent"] for i in items.values() if i["status"] == "open"]:
+        explanation += f"; left open for later: {', '.join(opened)}"
+    if items:
+        update["open_items"] = items
+    update["routing"] = _decision(turn.loaded, turn.arm, target, rule_id, explanation, handoff=handoff)
 
 
 def _decision(
@@ -347,8 +375,10 @@ async def _complete(
     ctx: BatonContext,
     loaded: LoadedPolicy,
     past: BriefPast,
+    items: Sequence[OpenItem] = (),
 ) -> HandoffRecord:
-    """The proposal made a handoff: its target's kind, queue and skills, the brief, priority, narration."""
+    """The proposal made a handoff: its target's kind, queue and skills, the brief (listing the open
+    ``items``), priority, narration."""
     target_spec = loaded.policy.targets[proposed.to]
     kind = target_spec.kind  # a hook may have changed the target: its kind and queue follow it
     brief = await build_brief(
@@ -362,6 +392,7 @@ async def _complete(
         intents=past.intents,
         earlier=await earlier_conversations(ctx.history, past.conversation_id),
     )
+    brief = await off_loop(with_open_items, brief, items, ctx.settings.brief_budget_tokens)
     # One urgency for the handoff and its brief: the most urgent of the rule's, the brief's and the
     # sentiment's reading (seed 000: very negative sentiment is critical).
     readings = [
