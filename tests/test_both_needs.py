@@ -104,7 +104,8 @@ def test_intents_is_a_list_field_tested_with_contains() -> None:
     with pytest.raises(PolicyError, match="holds a list; test it with 'contains'"):
         load_policy_text(wrong_op, "support.yaml", fields=CONDITION_FIELDS)
     not_a_list = text.replace(
-        "{field: intents, op: contains, value: tech_issue}", "{field: intent, op: contains, value: tech_issue}"
+        "{field: intents, op: contains, value: tech_issue}",
+        "{field: intent, op: contains, value: tech_issue}",
     )
     with pytest.raises(PolicyError, match="'contains' tests a list field"):
         load_policy_text(not_a_list, "support.yaml", fields=CONDITION_FIELDS)
