@@ -18,6 +18,7 @@ import pytest
 from api.auth import AGENT_PREFIX, CUSTOMER_PREFIX, Principal, new_token, resolve
 from api.errors import ApiError
 from api.store import ApiStore, Lru, open_db
+from api.supervisor_store import SupervisorStore
 from tests.conftest import POSTGRES_URL, _postgres_ok, service_missing
 
 ADMIN = "adm_store_test"
@@ -83,13 +84,15 @@ async def test_wrong_token_is_rejected_after_the_right_one_is_cached(
     c1, t1, c2, t2 = _cid(), new_token(CUSTOMER_PREFIX), _cid(), new_token(CUSTOMER_PREFIX)
     await store.add_conversation(c1, t1, {})
     await store.add_conversation(c2, t2, {})
-    assert await resolve(t1, ADMIN, store) == Principal("customer", c1)
-    assert await resolve(t1, ADMIN, store) == Principal("customer", c1)  # from the cache now
+    assert await resolve(t1, ADMIN, store, SupervisorStore(store.db)) == Principal("customer", c1)
+    assert await resolve(t1, ADMIN, store, SupervisorStore(store.db)) == Principal(
+        "customer", c1
+    )  # from the cache now
     for wrong in (t1 + "x", t1[:-1], CUSTOMER_PREFIX, new_token(CUSTOMER_PREFIX)):
         with pytest.raises(ApiError) as caught:
-            await resolve(wrong, ADMIN, store)
+            await resolve(wrong, ADMIN, store, SupervisorStore(store.db))
         assert caught.value.status == 401
-    assert await resolve(t2, ADMIN, store) == Principal("customer", c2)
+    assert await resolve(t2, ADMIN, store, SupervisorStore(store.db)) == Principal("customer", c2)
     assert not await store.has_conversation(_cid())
 
 
@@ -112,7 +115,7 @@ async def test_a_failed_insert_caches_nothing(stores: tuple[ApiStore, ApiStore])
         await store.add_conversation(cid, other, {})
     assert await store.conversation_for_token(other) is None
     with pytest.raises(ApiError):
-        await resolve(other, ADMIN, store)
+        await resolve(other, ADMIN, store, SupervisorStore(store.db))
     assert await store.conversation_for_token(token) == cid
 
 
@@ -120,12 +123,12 @@ async def test_a_rotated_agent_token_is_rejected_by_every_store(stores: tuple[Ap
     a, b = stores
     agent, old, new = f"agent-{uuid.uuid4().hex}", new_token(AGENT_PREFIX), new_token(AGENT_PREFIX)
     await a.set_agent_token(agent, old)
-    assert await resolve(old, ADMIN, b) == Principal("agent", agent)
+    assert await resolve(old, ADMIN, b, SupervisorStore(b.db)) == Principal("agent", agent)
     await a.set_agent_token(agent, new)
     for store in (a, b):
         with pytest.raises(ApiError):
-            await resolve(old, ADMIN, store)
-        assert await resolve(new, ADMIN, store) == Principal("agent", agent)
+            await resolve(old, ADMIN, store, SupervisorStore(store.db))
+        assert await resolve(new, ADMIN, store, SupervisorStore(store.db)) == Principal("agent", agent)
 
 
 async def test_lookups_stay_right_past_the_cache_size(db_url: str, tmp_path: Path) -> None:
