@@ -1,5 +1,5 @@
 """One human handoff's story, read from its desk events in order: who was offered it, who took it and
-for how long, how it ended. Analytics (``api/analytics.py``) computes every figure from these.
+for how long, how it ended. Analytics (``api/analytics_figures.py``) computes every figure from these.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-from api import analytics
+from api import analytics, analytics_figures
 from api.store import ApiStore, open_db
 from graph.state import HandoffRecord
 
@@ -88,14 +88,14 @@ async def measure(store: ApiStore, n: int, runs: int) -> dict[str, float]:
         inputs = await analytics.load(store, T0, until)
         timings["load"].append(time.perf_counter() - start)
         for name, fn in (
-            ("summarize", analytics.summarize),
-            ("agents", analytics.agent_performance),
-            ("policies", analytics.policy_outcomes),
+            ("summarize", analytics_figures.summarize),
+            ("agents", analytics_figures.agent_performance),
+            ("policies", analytics_figures.policy_outcomes),
         ):
             start = time.perf_counter()
             fn(inputs)  # type: ignore[operator]
             timings[name].append(time.perf_counter() - start)
-    summary = analytics.summarize(inputs)
+    summary = analytics_figures.summarize(inputs)
     assert summary.accepted == n - n // 20, summary.accepted  # every handoff but the abandoned, once
     return {name: round(statistics.median(values) * 1000, 1) for name, values in timings.items()}
 

@@ -25,7 +25,7 @@ import psycopg
 import pytest
 from test_desk_helpers import Recorder, desk_factory_for, request, spec
 
-from api import analytics
+from api import analytics, analytics_figures
 from api.app import create_app
 from api.store import ApiStore, open_db
 from desk.clock import FakeClock
@@ -175,7 +175,7 @@ async def test_a_scripted_day_gives_the_figures_worked_out_by_hand(
     inputs = await script(*backends)
     events = [e["type"] for trail in inputs.trails.values() for e in trail]
     assert events.count("handoff_accepted") == 4  # what the old count showed
-    s = analytics.summarize(inputs)
+    s = analytics_figures.summarize(inputs)
     assert s.accepted == 3  # h1 (once, though two agents accepted it), h2, h3
     assert (s.human_handoffs, s.bot_handoffs, s.transfers) == (4, 1, 1)
     assert (s.window_hours, s.handoffs_per_hour) == (2.0, 2.0)
@@ -189,9 +189,9 @@ async def test_a_scripted_day_gives_the_figures_worked_out_by_hand(
     first = s.time_to_first_reply_s
     assert (first.count, first.p50, first.p95, first.average) == (2, 30.0, 40.0, 35.0)
 
-    agents = {a.agent_id: a for a in analytics.agent_performance(inputs)}
+    agents = {a.agent_id: a for a in analytics_figures.agent_performance(inputs)}
     maria, lee = agents["maria"], agents["lee"]
-    assert [a.agent_id for a in analytics.agent_performance(inputs)] == [
+    assert [a.agent_id for a in analytics_figures.agent_performance(inputs)] == [
         "maria",
         "lee",
     ]  # 2 accepted each, more offers
@@ -223,8 +223,11 @@ async def test_a_scripted_day_gives_the_figures_worked_out_by_hand(
     )
     assert (lee.csat_average, lee.csat_count) == (5.0, 1)
 
-    versions = {v.policy_version: v for v in analytics.policy_outcomes(inputs)}
-    assert [v.policy_version for v in analytics.policy_outcomes(inputs)] == ["v1", "v2"]  # newest first
+    versions = {v.policy_version: v for v in analytics_figures.policy_outcomes(inputs)}
+    assert [v.policy_version for v in analytics_figures.policy_outcomes(inputs)] == [
+        "v1",
+        "v2",
+    ]  # newest first
     v1, v2 = versions["v1"], versions["v2"]
     assert (v1.policy, v1.handoffs, v1.human_handoffs, v1.conversations) == ("real_estate", 3, 2, 3)
     assert v1.by_rule == {"human_explicit_request": 1, "human_distress": 1, "buyers": 1}

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api import analytics
-from api.analytics import AgentPerformance, PolicyVersionOutcomes
+from api import analytics, analytics_figures
+from api.analytics_figures import AgentPerformance, PolicyVersionOutcomes
 from api.auth import require_oversight
 from api.deps import PrincipalDep, StoreDep
 from api.errors import error_responses
@@ -56,7 +56,9 @@ async def agent_analytics(
     lo, hi = window(since, until)
     start, end = _when(lo, hi)
     return AgentAnalytics(
-        since=start, until=end, agents=analytics.agent_performance(await analytics.load(store, lo, hi))
+        since=start,
+        until=end,
+        agents=analytics_figures.agent_performance(await analytics.load(store, lo, hi)),
     )
 
 
@@ -73,5 +75,7 @@ async def policy_analytics(
     lo, hi = window(since, until)
     start, end = _when(lo, hi)
     return PolicyAnalytics(
-        since=start, until=end, versions=analytics.policy_outcomes(await analytics.load(store, lo, hi))
+        since=start,
+        until=end,
+        versions=analytics_figures.policy_outcomes(await analytics.load(store, lo, hi)),
     )

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
-from api import analytics
-from api.analytics import Summary
+from api import analytics, analytics_figures
+from api.analytics_figures import Summary
 from api.auth import require_oversight
 from api.deps import DeskDep, EngineDep, MetricsDep, PrincipalDep, RuntimeDep, StoreDep
 from api.errors import ApiError, error_responses
@@ -116,7 +116,7 @@ async def handoff_analytics(
     require_oversight(principal, "read analytics")
     lo, hi = window(since, until)
     inputs = await analytics.load(store, lo, hi)
-    summary = analytics.summarize(inputs)
+    summary = analytics_figures.summarize(inputs)
     ratings = list(inputs.ratings.values())
     return HandoffAnalytics(
         **summary.model_dump(),
