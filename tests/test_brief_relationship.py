@@ -138,7 +138,7 @@ def test_warmth_raises_rapport_with_the_warm_turn_as_evidence() -> None:
     assert 6 in [n.turn for n in brief.rapport.evidence]
     assert all(_turn(SELLER, n.turn).role == "customer" for n in brief.rapport.evidence)
     # one definition: the human section shows the same score
-    assert brief.sections["emotional_context"]["rapport"] == f"{brief.rapport.score}/10"  # type: ignore[index]
+    assert brief.sections["emotional_context"]["rapport"] == f"good ({brief.rapport.score}/10)"  # type: ignore[index]
 
 
 def test_frustration_and_distress_lower_rapport_with_their_words_as_evidence() -> None:

@@ -109,6 +109,11 @@ class Rapport(BaseModel):
     score: int = Field(ge=0, le=10)
     evidence: list[RapportNote] = Field(default_factory=list)
 
+    @property
+    def label(self) -> str:
+        """The score in a word: above the neutral 5 "good", below it "strained"."""
+        return "good" if self.score > 5 else "strained" if self.score < 5 else "neutral"
+
 
 class BusinessFact(BaseModel):
     """A value of the business context, with the turn that stated it."""

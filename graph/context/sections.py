@@ -155,7 +155,9 @@ def _complexity(inp: SectionInput) -> SectionValue:
 def _emotional_context(inp: SectionInput) -> SectionValue:
     customer = inp.customer
     # The brief's own rapport score (graph.context.relationship.rapport_of): one definition.
-    rapport = f"{inp.rapport.score}/10" if inp.rapport is not None else "no evidence yet"
+    rapport = (
+        f"{inp.rapport.label} ({inp.rapport.score}/10)" if inp.rapport is not None else "no evidence yet"
+    )
     distress = cue_texts(customer, "distress")
     stress = (
         "high" if distress or inp.sentiment.now < -0.5 else "elevated" if inp.sentiment.now < -0.2 else "low"
