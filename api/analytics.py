@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.db import Db
 from api.handoff_trail import Trail
-from api.store import ApiStore, Db
+from api.store import ApiStore
 from graph.state import HandoffRecord
 
 SCHEMA = (

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from pydantic import BaseModel, Field
 
-from api.store import Db
+from api.db import Db
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS baton_api_notes (

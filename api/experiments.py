@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from api.db import Db
 from api.experiment_stats import (
     MIN_N,
     Better,
@@ -31,7 +32,7 @@ from api.experiment_stats import (
     rate_difference,
     wilson,
 )
-from api.store import ApiStore, Db
+from api.store import ApiStore
 from graph.language.reading import read_question
 from graph.runtime import BatonRuntime, ConversationNotFound
 from graph.runtime_models import ConversationView, TurnResult

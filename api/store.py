@@ -1,24 +1,19 @@
 """The API's small durable store: tokens, conversation records, CSAT, desk events and event logs.
 
-SQLite under ``data_dir`` by default; the same tables in Postgres when the checkpointer is Postgres
-(so several workers share them). SQL is written once with ``?`` placeholders.
+The tables and the typed queries on them; ``api.db`` connects to SQLite or Postgres and runs them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
-from psycopg_pool import AsyncConnectionPool
-
-from graph.private_files import private_sqlite
+from api.db import Db, connect
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS baton_api_conversations (
@@ -55,98 +50,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class Db(Protocol):
-    """The two operations the store needs."""
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Run a statement."""
-        ...
-
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a query."""
-        ...
-
-    async def ping(self) -> None:
-        """Raise if the database is unreachable."""
-        ...
-
-
-class _Sqlite:
-    """One ``sqlite3`` connection; statements run inline on the event loop.
-
-    Each is a few microseconds on a local WAL file, far less than the ~0.4 ms thread round trip that
-    running it off the loop (aiosqlite) cost. Nothing awaits between a statement and its commit, so
-    no lock is needed. The connection is in autocommit mode: every ``execute`` is its own transaction,
-    committed before it returns.
-    """
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._conn.execute(sql, tuple(params))
-
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = self._conn.execute(sql, tuple(params)).fetchall()
-        return rows
-
-    async def ping(self) -> None:
-        await self.fetchall("SELECT 1")
-
-
-_SCHEMA_LOCK = 0x6261746F6E  # "baton": the advisory lock key for schema creation
-
-
-class _Postgres:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        self._pool = pool
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        async with self._pool.connection() as conn:
-            if sql.lstrip().upper().startswith("CREATE "):
-                # `CREATE ... IF NOT EXISTS` is not atomic in Postgres: two workers starting on a
-                # fresh database both try to insert the catalog row and one dies on
-                # UniqueViolation. A transaction-scoped advisory lock makes them take turns.
-                async with conn.transaction():
-                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                    await conn.execute(sql.replace("?", "%s"), tuple(params))
-                return
-            await conn.execute(sql.replace("?", "%s"), tuple(params))
-
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(sql.replace("?", "%s"), tuple(params))
-            return [tuple(r) for r in await cur.fetchall()]
-
-    async def ping(self) -> None:
-        await self.fetchall("SELECT 1")
-
-
-@asynccontextmanager
-async def open_db(checkpoint_url: str, data_dir: Path) -> AsyncIterator[Db]:
-    """Postgres when the checkpointer is Postgres, else SQLite ``data_dir/api.sqlite``."""
-    db: Db
-    if checkpoint_url.startswith(("postgres://", "postgresql://")):
-        async with AsyncConnectionPool(checkpoint_url, min_size=1, max_size=8, open=False) as pool:
-            await pool.open(wait=True, timeout=10)
-            db = _Postgres(pool)
-            for stmt in SCHEMA:
-                await db.execute(stmt)
-            yield db
-        return
-    path = private_sqlite(data_dir / "api.sqlite")  # holds transcripts and desk events: 0600
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL survives a killed process (only an OS crash can lose the last commits), and
-        # spares an fsync per event: with FULL every append waited ~6 ms for the disk.
-        conn.execute("PRAGMA synchronous=NORMAL")
-        db = _Sqlite(conn)
-        for stmt in SCHEMA:
-            await db.execute(stmt.replace("DOUBLE PRECISION", "REAL"))
-        yield db
-    finally:
-        conn.close()
+def open_db(checkpoint_url: str, data_dir: Path) -> AbstractAsyncContextManager[Db]:
+    """The API's database (see ``api.db.connect``) with the store's tables created."""
+    return connect(checkpoint_url, data_dir, SCHEMA)
 
 
 class Lru(Generic[K, V]):

@@ -11,7 +11,8 @@ import time
 
 from pydantic import BaseModel, Field
 
-from api.store import Db, token_hash
+from api.db import Db
+from api.store import token_hash
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS baton_api_supervisors (
     id TEXT PRIMARY KEY, display_name TEXT NOT NULL, token_hash TEXT NOT NULL,

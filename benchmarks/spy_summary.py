@@ -22,7 +22,7 @@ COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
     ("checkpointer SQL calls (aiosqlite hop, loop side)", ("aiosqlite", "sqlite/aio.py")),
     ("LangGraph runtime, checkpoint serde", ("langgraph", "(graph/runtime.py", "serde/", "pregel/")),
     ("desk (assignment, timers)", ("(desk/",)),
-    ("API store (SQLite/Postgres)", ("(api/store.py",)),
+    ("API store (SQLite/Postgres)", ("(api/store.py", "(api/db.py")),
     (
         "API handlers, auth, event log",
         ("(api/routes/", "(api/handoffs.py", "(api/auth.py", "(api/eventlog.py"),

@@ -36,7 +36,7 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS baton_callbacks (
 
 
 class SqlDb(Protocol):
-    """The two statements the store needs (``api.store.Db`` satisfies it)."""
+    """The two statements the store needs (``api.db.Db`` satisfies it)."""
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run a statement."""
