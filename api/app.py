@@ -24,6 +24,7 @@ from api.desk_events import consume_desk_events
 from api.engine import ConversationEngine
 from api.errors import install_error_handlers
 from api.eventlog import EventLog, LocalEventLog, RedisEventLog
+from api.handoff_lifecycle import HandoffLifecycle
 from api.limits import BodySizeLimit, RateLimiter, TurnGate
 from api.metrics import Metrics, RequestMetrics
 from api.recovery import keep_recovering, recover
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             else None
         )
         config = desk_config or load_config(settings.desk_config)
-        holder: list[ConversationEngine] = []
+        holder: list[HandoffLifecycle] = []
 
         async def on_revert(handoff: Handoff, notice: CustomerNotice) -> None:
             await holder[0].on_revert(handoff, notice)
@@ -136,13 +137,14 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 prefix=settings.redis_prefix,
                 metrics=metrics,
             )
-            holder.append(engine)
+            handoffs = HandoffLifecycle(engine)
+            holder.append(handoffs)
             callbacks = CallbackStore(db)
             await callbacks.setup()
             supervisors = SupervisorStore(db)
             await supervisors.setup()
-            app.state.waiting = WaitingService(engine=engine, callbacks=callbacks)
-            engine.on_callback = app.state.waiting.on_no_agent
+            app.state.waiting = WaitingService(engine=engine, handoffs=handoffs, callbacks=callbacks)
+            handoffs.on_callback = app.state.waiting.on_no_agent
             limiter = RateLimiter(
                 settings.rate_limit_per_minute, redis, settings.redis_prefix, refused=metrics.rate_limited
             )
@@ -155,7 +157,9 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             app.state.console_store = ConsoleStore(db)
             runtime.context.history = StoredCustomerHistory(app.state.console_store, runtime)
             app.state.engine = engine
-            app.state.turns = TurnService(engine=engine, settings=settings, limiter=limiter, gate=gate)
+            app.state.turns = TurnService(
+                engine=engine, handoffs=handoffs, settings=settings, limiter=limiter, gate=gate
+            )
             app.state.admin_token = admin_token
             app.state.supervisors = supervisors
             app.state.limiter = limiter

@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from api import agent_handoffs
 from api.app import create_app
 from api.auth import Principal
 from api.errors import ApiError
@@ -92,7 +93,7 @@ class Terminal:
     async def _take(self, handoff_id: str) -> None:
         handoff = await self.turns.engine.desk.get(handoff_id)
         if handoff.offered_agent_id == self.agent_id:
-            await self.turns.accept(self.agent, handoff_id)
+            await agent_handoffs.accept(self.turns, self.agent, handoff_id)
 
 
 @asynccontextmanager

@@ -5,9 +5,10 @@ It trusts its caller: who may do what, limits and load shedding are the turn ser
 
 * every change to a conversation runs under its lock (per process, and in Redis across workers),
   held across the desk and the graph together so the two never disagree;
-* a run that starts a human handoff submits it to the desk; agent actions resume the paused run with
-  a typed command; when no agent takes a handoff the desk calls ``on_revert`` and the conversation is
-  rolled back to the AI;
+* customer turns, escalations and operator changes (forks, jumps, state writes, deletes) run the
+  graph; a run that starts a human handoff submits it to the desk, and a change that ends one
+  records it (``finished``); what agents and the desk do to a handoff in between (accept, reply,
+  return, complete, rollback, the desk's callbacks) is ``api/handoff_lifecycle.py``'s;
 * every message becomes an event on the conversation's stream (and the agent's when one holds it).
 """
 
@@ -19,7 +20,7 @@ import contextvars
 import logging
 import secrets
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ import redis.asyncio as aioredis
 from langchain_core.messages import HumanMessage
 
 from api import analytics, experiments
-from api.customer_lines import STILL_WAITING, agent_line
+from api.customer_lines import agent_line
 from api.eventlog import EventLog
 from api.metrics import Metrics
 from api.store import ApiStore
@@ -41,10 +42,9 @@ from api.ws_models import (
     _Event,
 )
 from desk.base import Desk
-from desk.errors import Conflict, DeskError
-from desk.models import ContextNote, CustomerNotice, Handoff, HandoffRequest
-from graph.actions import Close, Reply, ReturnToAI
-from graph.runtime import BatonRuntime, NotInterrupted, StreamTap
+from desk.errors import DeskError
+from desk.models import ContextNote, Handoff, HandoffRequest
+from graph.runtime import BatonRuntime, StreamTap
 from graph.runtime_models import TurnResult
 from graph.state import HandoffRecord
 
@@ -106,16 +106,6 @@ class TurnOutcome:
 
 
 @dataclass
-class _Return:
-    agent_id: str
-    note: str
-    target: str | None
-    tap: StreamTap | None
-    result: TurnResult | None = None
-    error: BaseException | None = None
-
-
-@dataclass
 class ConversationEngine:
     """Owns every change to a conversation's graph state, its desk handoff and its events."""
 
@@ -127,9 +117,6 @@ class ConversationEngine:
     redis: aioredis.Redis | None = None
     prefix: str = "baton:"
     metrics: Metrics | None = None
-    # Records a callback when nobody took a handoff under ``no_agent: callback``; returns the bot's line.
-    on_callback: Callable[[Handoff], Awaitable[str]] | None = None
-    _returns: dict[str, _Return] = field(default_factory=dict)
     _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary
     )
@@ -290,13 +277,7 @@ class ConversationEngine:
         if not recorded:  # a re-submitted handoff was already announced to the customer
             outcome.seq = await self.publish(cid, state)
 
-    # -- agent side ----------------------------------------------------------------------------
-    async def accept(self, handoff_id: str, agent_id: str) -> Handoff:
-        """Accept an offer; the customer hears who joined ("Maria from our sales team joined the chat.")."""
-        handoff = await self.desk.accept(handoff_id, agent_id)
-        await self.joined(handoff, agent_id)
-        return handoff
-
+    # -- a handoff taken, a handoff ended ------------------------------------------------------
     async def joined(self, handoff: Handoff, agent_id: str) -> None:
         """An agent took the handoff (an accept, or the desk's for an auto-accept agent): tell everyone."""
         handoff_id, cid = handoff.handoff_id, handoff.conversation_id
@@ -307,102 +288,13 @@ class ConversationEngine:
         )
         await self.publish(cid, state, agent_id=agent_id)
 
-    async def _graph_waiting(self, conversation_id: str) -> None:
-        view = await self.runtime.get(conversation_id)
-        if view.pending_interrupt is None:
-            msg = f"conversation {conversation_id} is not waiting for a human"
-            raise NotInterrupted(msg)
-
-    async def reply(
-        self, handoff: Handoff, agent_id: str, text: str, *, tap: StreamTap | None = None
-    ) -> TurnResult:
-        """The agent writes: resume the paused run with ``Reply``."""
-        async with self.locked(handoff.conversation_id):
-            handoff = await self.desk.get(handoff.handoff_id)  # as it is now, not as the caller read it
-            if handoff.status == "accepted":
-                handoff = await self.desk.start(handoff.handoff_id, agent_id)
-            elif handoff.status != "active":
-                msg = f"handoff {handoff.handoff_id} is {handoff.status}; accept it before replying"
-                raise Conflict(msg)
-            action = Reply(text=text, agent_id=agent_id)
-            result = await self.runtime.resume(handoff.conversation_id, action, tap=tap)
-        await analytics.record_reply(self.store, handoff.handoff_id, agent_id)  # time to first reply
-        await self.publish_replies(result, agent_id, handoff.handoff_id)
-        return result
-
-    async def return_to_ai(
-        self,
-        handoff: Handoff,
-        agent_id: str,
-        note: str,
-        target: str | None = None,
-        *,
-        tap: StreamTap | None = None,
-    ) -> TurnResult:
-        """The agent hands back: the desk reverts, ``on_revert`` resumes the run with ``ReturnToAI``."""
-        async with self.locked(handoff.conversation_id):
-            await self._graph_waiting(handoff.conversation_id)
-            pending = _Return(agent_id=agent_id, note=note, target=target, tap=tap)
-            self._returns[handoff.handoff_id] = pending
-            try:
-                await self.desk.return_to_ai(handoff.handoff_id, agent_id, note)
-            finally:
-                self._returns.pop(handoff.handoff_id, None)
-        if pending.error is not None:
-            raise pending.error
-        if pending.result is None:  # pragma: no cover - the desk always calls on_revert
-            msg = f"handoff {handoff.handoff_id} was not returned"
-            raise Conflict(msg)
-        return pending.result
-
-    async def complete(
-        self, handoff: Handoff, agent_id: str, note: str, text: str, *, tap: StreamTap | None = None
-    ) -> TurnResult:
-        """The agent finishes: desk ``complete``, then resume the run with ``Close``, as one change."""
-        cid = handoff.conversation_id
-        async with self.locked(cid):
-            await self._graph_waiting(cid)
-            await self.desk.complete(handoff.handoff_id, agent_id, notes=note)
-            result = await self.runtime.resume(cid, Close(note=note, text=text, agent_id=agent_id), tap=tap)
-        if text:  # a closing line the customer reads is an agent's reply too
-            await analytics.record_reply(self.store, handoff.handoff_id, agent_id)
-        await self.publish_replies(result, agent_id, handoff.handoff_id)
-        await self._finished(cid, handoff.handoff_id, "completed", agent_id)
-        return result
-
-    async def _finished(self, cid: str, handoff_id: str, outcome: str, agent_id: str | None) -> None:
+    async def finished(self, cid: str, handoff_id: str, outcome: str, agent_id: str | None) -> None:
+        """A handoff ended (``outcome``): clear the assignment, close the record, tell everyone."""
         await self.store.set_assignment(cid, None, None)
         if handoff_id:
             await self.store.close_handoff(handoff_id)
         done = HandoffCompleteEvent(handoff_id=handoff_id, outcome=outcome, agent_id=agent_id)
         await self.publish(cid, done, agent_id=agent_id)
-
-    async def rollback(
-        self,
-        conversation_id: str,
-        reason: str,
-        notice: str | None,
-        *,
-        tap: StreamTap | None = None,
-        outcome: str = "rolled_back",
-    ) -> TurnResult:
-        """Roll a human handoff back to the AI (an admin, or the customer leaving the queue); the desk
-        handoff is cancelled, as one change. The bot says ``notice`` (the customer's one line);
-        ``reason`` is for the team."""
-        async with self.locked(conversation_id):
-            record = await self.store.conversation(conversation_id) or {}
-            result = await self.runtime.rollback(conversation_id, reason=reason, notice=notice, tap=tap)
-            handoff_id, agent_id = record.get("handoff_id"), record.get("agent_id")
-            if handoff_id:
-                with contextlib.suppress(DeskError):  # already ended in the desk (expired, returned)
-                    await self.desk.cancel(handoff_id, reason)
-        if self.metrics:
-            self.metrics.rollbacks.inc()
-        state = HandoffStateEvent(handoff_id=handoff_id or "", state=outcome)  # the bot says the notice
-        await self.publish(conversation_id, state, agent_id=agent_id)
-        await self.publish_replies(result, None)
-        await self._finished(conversation_id, handoff_id or "", outcome, agent_id)
-        return result
 
     # -- operator changes (forks, jumps, state writes, deletes) ---------------------------------
     async def fork(
@@ -453,7 +345,7 @@ class ConversationEngine:
             if handoff_id:
                 with contextlib.suppress(DeskError):
                     await self.desk.cancel(handoff_id, "conversation deleted")
-                await self._finished(conversation_id, handoff_id, "cancelled", record.get("agent_id"))
+                await self.finished(conversation_id, handoff_id, "cancelled", record.get("agent_id"))
             await self.runtime.delete(conversation_id)
             await self.events.erase(conv_stream(conversation_id))  # the stream holds the transcript too
             await self.store.delete_conversation(conversation_id)
@@ -481,47 +373,4 @@ class ConversationEngine:
             return
         with contextlib.suppress(DeskError):
             await self.desk.cancel(handoff_id, "the conversation was forked from an earlier checkpoint")
-        await self._finished(conversation_id, handoff_id, "cancelled", record.get("agent_id"))
-
-    # -- desk callbacks --------------------------------------------------------------------------
-    async def on_revert(self, handoff: Handoff, notice: CustomerNotice) -> None:
-        """Back to the AI: the agent's ``return`` resumes with ``ReturnToAI``; anything else rolls back."""
-        cid = handoff.conversation_id
-        pending = self._returns.get(handoff.handoff_id)
-        if pending is not None:
-            try:
-                action = ReturnToAI(note=pending.note, target=pending.target, agent_id=pending.agent_id)
-                async with self.locked(cid):
-                    pending.result = await self.runtime.resume(cid, action, tap=pending.tap)
-            except Exception as exc:
-                pending.error = exc
-                raise
-            await self.publish_replies(pending.result, pending.agent_id, handoff.handoff_id)
-            await self._finished(cid, handoff.handoff_id, "returned_to_ai", pending.agent_id)
-            return
-        reason = f"no agent took the handoff ({handoff.outcome or handoff.status})"
-        # "continue with the AI" speaks the policy's own no-agent message; a callback is recorded and
-        # its line says what happens next. The bot says it: the customer reads it once.
-        text = None if notice.kind == "ai" else notice.message
-        if notice.kind == "callback" and self.on_callback is not None:
-            text = await self.on_callback(handoff)
-        async with self.locked(cid):
-            result = await self.runtime.rollback(cid, reason=reason, notice=text)
-        if self.metrics:
-            self.metrics.rollbacks.inc()
-        ended = "callback" if notice.kind == "callback" else "rolled_back"
-        await self.publish(cid, HandoffStateEvent(handoff_id=handoff.handoff_id, state=ended))
-        await self.publish_replies(result, None)
-        await self._finished(cid, handoff.handoff_id, ended, None)
-
-    async def on_notice(self, handoff: Handoff, notice: CustomerNotice) -> None:
-        """Queue policy: the wait ran out and the customer keeps their place; the widget's queue panel
-        shows position and wait from the same numbers (one source, never two differently rounded texts)."""
-        state = HandoffStateEvent(
-            handoff_id=handoff.handoff_id,
-            state=handoff.status,
-            message=STILL_WAITING,
-            queue_position=notice.queue_position,
-            expected_wait_s=notice.expected_wait_s,
-        )
-        await self.publish(handoff.conversation_id, state)
+        await self.finished(conversation_id, handoff_id, "cancelled", record.get("agent_id"))

@@ -2,9 +2,12 @@
 
 REST, the WebSockets and the LangGraph-compatible API only translate shapes; here each request is
 admitted (who may do it, message length, rate limit, load shedding, whether the conversation's state
-allows it) and then run by the conversation engine (lock, graph, desk, events). Admission and running
-are two steps so an API that queues runs (the platform API's background runs) refuses at request time
-and runs later, with the same guarantees as a REST call that does both at once.
+allows it) and then run by the conversation engine (lock, graph, desk, events) or, for an agent's
+action on a handoff, by its lifecycle (``api/handoff_lifecycle.py``). Admission and running are two
+steps so an API that queues runs (the platform API's background runs) refuses at request time and
+runs later, with the same guarantees as a REST call that does both at once. An agent's actions that
+are not turns (accept, decline, transfer: ``api/agent_handoffs.py``) and the admin's handoff API
+(``api/handoff_admin.py``) take this service and go through it too.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from api.auth import SELF_DECLARED, Principal, forbidden
 from api.engine import ConversationEngine, TurnOutcome
 from api.errors import ApiError
 from api.handoff_admin import actor_of, admit_escalation, stamped
+from api.handoff_lifecycle import HandoffLifecycle
 from api.limits import RateLimiter, TurnGate
 from desk.models import Handoff
 from graph.actions import Close, Reply, ReturnToAI
@@ -105,6 +109,7 @@ class TurnService:
     """Auth, limits and state checks in front of the conversation engine."""
 
     engine: ConversationEngine
+    handoffs: HandoffLifecycle
     settings: Settings
     limiter: RateLimiter
     gate: TurnGate
@@ -302,89 +307,14 @@ class TurnService:
     async def _act(
         self, handoff: Handoff, agent_id: str, action: HumanAction, tap: StreamTap | None
     ) -> TurnResult:
-        engine = self.engine
+        handoffs = self.handoffs
         if isinstance(action, Reply):
-            return await engine.reply(handoff, agent_id, action.text, tap=tap)
+            return await handoffs.reply(handoff, agent_id, action.text, tap=tap)
         if isinstance(action, ReturnToAI):
-            return await engine.return_to_ai(handoff, agent_id, action.note, action.target, tap=tap)
-        return await engine.complete(handoff, agent_id, action.note, action.text, tap=tap)
+            return await handoffs.return_to_ai(handoff, agent_id, action.note, action.target, tap=tap)
+        return await handoffs.complete(handoff, agent_id, action.note, action.text, tap=tap)
 
-    # -- agent and operator actions that are not turns ----------------------------------------------
-    async def accept(self, principal: Principal, handoff_id: str) -> Handoff:
-        """Accept an offer made to the calling agent, or pick a waiting handoff from the queue.
-
-        Whether the agent may pick it (online, skills, a free slot) is the desk's check (409).
-        """
-        agent_id = _agent(principal)
-        handoff = await self.engine.desk.get(handoff_id)
-        if handoff.status != "pending" and agent_id not in (
-            handoff.offered_agent_id,
-            handoff.assigned_agent_id,
-        ):
-            raise forbidden(f"act on handoff {handoff_id}")
-        return await self.engine.accept(handoff_id, agent_id)
-
-    async def decline(self, principal: Principal, handoff_id: str, reason: str) -> Handoff:
-        """Decline an offer made to the calling agent; it goes to someone else."""
-        agent_id = _agent(principal)
-        handoff = await self.engine.desk.get(handoff_id)
-        if agent_id not in (handoff.offered_agent_id, handoff.assigned_agent_id):
-            raise forbidden(f"act on handoff {handoff_id}")
-        return await self.engine.desk.decline(handoff_id, agent_id, reason)
-
-    async def transfer(
-        self,
-        principal: Principal,
-        handoff_id: str,
-        *,
-        to_agent_id: str | None = None,
-        to_queue: str | None = None,
-        to_skills: list[str] | None = None,
-        reason: str = "",
-    ) -> Handoff:
-        """Transfer a held handoff to a known agent, a queue of the policy, or known skills.
-
-        Raises:
-            ApiError: 422 when the target is not exactly one of those, or is unknown.
-        """
-        agent_id = _agent(principal)
-        desk = self.engine.desk
-        handoff = await desk.get(handoff_id)
-        if agent_id not in (handoff.offered_agent_id, handoff.assigned_agent_id):
-            raise forbidden(f"act on handoff {handoff_id}")
-        given = [x for x in (to_agent_id, to_queue, to_skills) if x is not None]
-        if len(given) != 1:
-            raise _bad_target("target", "give exactly one of to_agent_id, to_queue or to_skills")
-        if to_agent_id is not None:
-            known = {a.id for a in await desk.list_agents()}
-            if to_agent_id not in known:
-                close = sorted(a for a in known if a.endswith(to_agent_id) or to_agent_id in a)[:3]
-                hint = f"; did you mean {', '.join(close)}?" if close else ""
-                raise _bad_target("to_agent_id", f"no agent {to_agent_id!r}{hint}")
-        policy = self.engine.runtime.context.policies.current().policy
-        queues = {name: spec for name, spec in policy.targets.items() if spec.kind == "human"}
-        if to_queue is not None:
-            if to_queue not in queues:
-                raise _bad_target("to_queue", f"no queue {to_queue!r}; queues: {', '.join(sorted(queues))}")
-            to_skills = list(queues[to_queue].skills)
-        if to_skills is not None:
-            if not to_skills:
-                raise _bad_target("to_skills", "name at least one skill")
-            known_skills = await desk.known_skills()
-            unknown = sorted(set(to_skills) - known_skills)
-            if unknown:
-                raise _bad_target("to_skills", f"no agent has skill(s) {', '.join(unknown)}")
-        view = await self.engine.runtime.get(handoff.conversation_id)
-        segment = [t.model_dump() for t in view.transcript if t.role == "agent"]
-        return await desk.transfer(
-            handoff_id,
-            agent_id,
-            to_agent_id=to_agent_id,
-            to_skills=to_skills if to_agent_id is None else None,
-            reason=reason,
-            human_segment=segment,
-        )
-
+    # -- operator actions that are not turns (an agent's: ``api/agent_handoffs.py``) ----------------
     async def rollback(
         self, principal: Principal, conversation_id: str, reason: str, notice: str | None
     ) -> TurnResult:
@@ -392,7 +322,7 @@ class TurnService:
         if principal.role != "admin":
             raise forbidden("roll back conversations")
         await self.require_known(conversation_id)
-        return await self.engine.rollback(conversation_id, reason, notice)
+        return await self.handoffs.rollback(conversation_id, reason, notice)
 
     async def update_state(
         self,
@@ -428,18 +358,6 @@ def check_length(text: str, limit: int, field: str = "text") -> None:
             f"invalid request: {field}",
             details=[{"field": field, "location": "body", "message": f"at most {limit} characters"}],
         )
-
-
-def _bad_target(field: str, message: str) -> ApiError:
-    return ApiError(
-        422, "invalid_target", message, details=[{"field": field, "location": "body", "message": message}]
-    )
-
-
-def _agent(principal: Principal) -> str:
-    if principal.role != "agent":
-        raise forbidden("act as an agent")
-    return principal.subject
 
 
 def _human(text: str) -> HumanMessage:

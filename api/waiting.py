@@ -17,6 +17,7 @@ from api.auth import Principal, forbidden
 from api.customer_lines import LEFT_QUEUE, agent_line, callback_promise, callback_thanks
 from api.engine import ConversationEngine
 from api.errors import ApiError
+from api.handoff_lifecycle import HandoffLifecycle
 from api.ws_models import HandoffStateEvent
 from desk.callbacks import Callback, CallbackOutcome, CallbackStatus, CallbackStore, Contact, parse_contact
 from desk.errors import InvalidRequest, NotFound
@@ -89,6 +90,7 @@ class WaitingService:
     """Queue status, leave queue and callbacks for customers; the callback work list for agents."""
 
     engine: ConversationEngine
+    handoffs: HandoffLifecycle
     callbacks: CallbackStore
 
     # -- customers -----------------------------------------------------------------------------
@@ -156,7 +158,7 @@ class WaitingService:
     async def leave(self, principal: Principal, cid: str) -> QueueStatus:
         """The customer leaves the queue: the handoff is withdrawn, the bot carries on."""
         await self._waiting(principal, cid)
-        await self.engine.rollback(cid, "the customer left the queue", LEFT_QUEUE, outcome="withdrawn")
+        await self.handoffs.rollback(cid, "the customer left the queue", LEFT_QUEUE, outcome="withdrawn")
         return await self.status(principal, cid)
 
     async def request_callback(self, principal: Principal, cid: str, contact_text: str) -> CallbackView:
@@ -187,7 +189,7 @@ class WaitingService:
             cid, handoff_id=handoff.handoff_id, reason="requested", contact=contact, brief=handoff.brief
         )
         notice = f"{thanks} Meanwhile I'm still here if there's anything else."
-        await self.engine.rollback(cid, "the customer asked for a callback", notice, outcome="callback")
+        await self.handoffs.rollback(cid, "the customer asked for a callback", notice, outcome="callback")
         return _view(cb)
 
     async def on_no_agent(self, handoff: Handoff) -> str:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, status
 
-from api import handoff_admin
+from api import agent_handoffs, handoff_admin
 from api.auth import Principal, forbidden
 from api.deps import DeskDep, PrincipalDep, RuntimeDep, TurnsDep
 from api.errors import ApiError, error_responses
@@ -123,7 +123,7 @@ async def add_context(handoff_id: str, body: ContextIn, principal: PrincipalDep,
 @router.post("/{handoff_id}/accept", responses=error_responses(404, 409))
 async def accept(handoff_id: str, principal: PrincipalDep, turns: TurnsDep) -> Handoff:
     """Accept an offer made to you."""
-    return await turns.accept(principal, handoff_id)
+    return await agent_handoffs.accept(turns, principal, handoff_id)
 
 
 @router.post("/{handoff_id}/decline", responses=_ACTION)
@@ -134,7 +134,7 @@ async def decline(
     body: Annotated[DeclineIn | None, Body()] = None,
 ) -> Handoff:
     """Decline an offer; it goes to someone else."""
-    return await turns.decline(principal, handoff_id, (body or DeclineIn()).reason)
+    return await agent_handoffs.decline(turns, principal, handoff_id, (body or DeclineIn()).reason)
 
 
 async def _act(
@@ -154,7 +154,8 @@ async def reply(handoff_id: str, body: ReplyIn, principal: PrincipalDep, turns: 
 @router.post("/{handoff_id}/transfer", responses=_ACTION)
 async def transfer(handoff_id: str, body: TransferIn, principal: PrincipalDep, turns: TurnsDep) -> Handoff:
     """Transfer to a known agent, a queue of the policy, or skills some agent has; the brief goes along."""
-    return await turns.transfer(
+    return await agent_handoffs.transfer(
+        turns,
         principal,
         handoff_id,
         to_agent_id=body.to_agent_id,

@@ -28,6 +28,7 @@ from typing import Literal
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+from api import agent_handoffs
 from api.auth import Principal, resolve
 from api.engine import ConversationEngine, agent_stream, conv_stream
 from api.errors import ApiError
@@ -369,7 +370,8 @@ async def agent_socket(ws: WebSocket, agent_id: str, since: int | None = None) -
             action = Reply(text=message.text, agent_id=agent_id)
             await turns.turn(principal, HumanTurn(action, handoff_id=message.handoff_id))
         elif isinstance(message, ClientTransferRequest):
-            await turns.transfer(
+            await agent_handoffs.transfer(
+                turns,
                 principal,
                 message.handoff_id,
                 to_agent_id=message.to_agent_id,
