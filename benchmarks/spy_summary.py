@@ -20,7 +20,10 @@ COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
     ("router node: signals + policy", ("router (nodes/router.py",)),
     ("other graph nodes", ("(nodes/",)),
     ("checkpointer SQL calls (aiosqlite hop, loop side)", ("aiosqlite", "sqlite/aio.py")),
-    ("LangGraph runtime, checkpoint serde", ("langgraph", "(graph/runtime.py", "serde/", "pregel/")),
+    (
+        "LangGraph runtime, checkpoint serde",
+        ("langgraph", "(graph/runtime.py", "(graph/runner.py", "(graph/time_travel.py", "serde/", "pregel/"),
+    ),
     ("desk (assignment, timers)", ("(desk/",)),
     ("API store (SQLite/Postgres)", ("(api/store.py", "(api/db.py")),
     (

@@ -1,24 +1,22 @@
 """The runtime every entry point uses (CLI, API, evals): post turns, resume humans, roll back.
 
 One ``BatonRuntime`` per process. Turns of one conversation are serialised by a per-thread lock;
-different conversations run concurrently.
+different conversations run concurrently. This module owns the turns (a customer message, a human's
+resume, an escalation) and reading a conversation; time travel over checkpoints (rollback, fork,
+goto, state writes) is ``graph.time_travel``, and both run the graph through ``graph.runner``.
+Entry points import the runtime's whole vocabulary (``StreamTap``, the errors) from here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import weakref
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.constants import START
-from langgraph.errors import InvalidUpdateError
-from langgraph.types import Command, Interrupt, StateSnapshot
-from langgraph.types import StreamMode as GraphMode
+from langgraph.types import Command, StateSnapshot
 
 from graph.actions import Close, Reply, ReturnToAI
 from graph.builder import BatonGraph, build_graph
@@ -28,63 +26,33 @@ from graph.checkpointer import open_checkpointer
 from graph.deps import BatonContext
 from graph.handoffs import HandoffRegistry, load_registry
 from graph.policy_store import PolicyStore
-from graph.runtime_models import CheckpointInfo, ConversationView, TurnReply, TurnResult
+from graph.runner import GraphRunner, StreamTap, pending, thread_config
+from graph.runtime_errors import (
+    AwaitingHuman,
+    CheckpointNotFound,
+    ConversationNotFound,
+    InvalidStateUpdate,
+    NothingToRollBack,
+    NotInterrupted,
+)
+from graph.runtime_models import CheckpointInfo, ConversationView, TurnResult
 from graph.settings import Settings, get_settings
 from graph.signal_service import SignalService
-from graph.state import HandoffRecord, WaitingHandoff, all_handoffs, current_handoff
-from graph.transcript import SYSTEM_NAME, to_turns
+from graph.state import all_handoffs, current_handoff
+from graph.time_travel import TimeTravel
+from graph.transcript import to_turns
 from graph.turn_times import stamp
-from nodes.names import BOT_NODES, HUMAN_AGENT, ROUTER
 
-
-class ConversationNotFound(LookupError):
-    """No conversation (thread) with that id has any checkpoint."""
-
-
-class CheckpointNotFound(LookupError):
-    """No checkpoint with that id in the conversation."""
-
-
-class NotInterrupted(RuntimeError):
-    """A resume was sent to a conversation that is not waiting for a human."""
-
-
-class NothingToRollBack(RuntimeError):
-    """Rollback asked for a conversation with no human handoff in progress."""
-
-
-class AwaitingHuman(RuntimeError):
-    """A change that would drop the pending human task (a write on a paused head, a jump to a bot)."""
-
-
-class InvalidStateUpdate(ValueError):
-    """A state write the graph refuses (unknown node, a write as the human node, bad values)."""
-
-
-@dataclass(frozen=True)
-class StreamTap:
-    """Extra stream modes a caller watches while a run executes (the LangGraph-compatible API).
-
-    ``emit(mode, chunk)`` receives every chunk of ``modes`` and of ``values`` as the graph yields it,
-    on the event loop, before the run's result is known.
-    """
-
-    modes: tuple[GraphMode, ...]
-    emit: Callable[[str, Any], None]
-    recursion_limit: int | None = None
-
-
-# Where a ``values`` stream chunk carries the run's pending interrupts (the constant is private upstream).
-_INTERRUPT = "__interrupt__"
-
-
-def _pending(interrupts: Sequence[Interrupt]) -> WaitingHandoff | None:
-    """What the first pending interrupt waits on (the human node's payload)."""
-    return WaitingHandoff.model_validate(interrupts[0].value) if interrupts else None
-
-
-def _config(conversation_id: str) -> RunnableConfig:
-    return {"configurable": {"thread_id": conversation_id}}
+__all__ = [
+    "AwaitingHuman",
+    "BatonRuntime",
+    "CheckpointNotFound",
+    "ConversationNotFound",
+    "InvalidStateUpdate",
+    "NotInterrupted",
+    "NothingToRollBack",
+    "StreamTap",
+]
 
 
 class BatonRuntime:
@@ -94,7 +62,8 @@ class BatonRuntime:
         self.graph = graph
         self.context = context
         self.memory = memory
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._runner = GraphRunner(graph, context)
+        self._travel = TimeTravel(self._runner)
 
     @classmethod
     @asynccontextmanager
@@ -131,100 +100,19 @@ class BatonRuntime:
 
     def thread_lock(self, conversation_id: str) -> asyncio.Lock:
         """The lock that serialises runs of one conversation (for callers that drive the graph directly)."""
-        return self._lock(conversation_id)
-
-    def _lock(self, conversation_id: str) -> asyncio.Lock:
-        lock = self._locks.get(conversation_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[conversation_id] = lock
-        return lock
-
-    async def _snapshot(self, conversation_id: str) -> StateSnapshot:
-        return await self.graph.aget_state(_config(conversation_id))
-
-    async def _stream(
-        self,
-        conversation_id: str,
-        payload: Any,
-        config: RunnableConfig | None = None,
-        tap: StreamTap | None = None,
-    ) -> tuple[dict[str, Any], dict[str, Any], tuple[Interrupt, ...]]:
-        """Run the graph once; return the state it started from, the state it ended in, and its interrupts.
-
-        Both states come from the ``values`` stream instead of ``aget_state`` before and after: on
-        SQLite those two reads cost as much as the run itself (benchmarks/README.md). A ``tap`` sees
-        the chunks of the stream modes it asks for as they come.
-        """
-        first: dict[str, Any] | None = None
-        last: dict[str, Any] = {}
-        interrupts: tuple[Interrupt, ...] = ()
-        modes: list[GraphMode] = list(dict.fromkeys(["values", *(tap.modes if tap else ())]))
-        config = config or _config(conversation_id)
-        if tap is not None and tap.recursion_limit:
-            config = {**config, "recursion_limit": tap.recursion_limit}
-        async for part in self.graph.astream(
-            payload,
-            config,
-            context=self.context,
-            # "sync" (default) keeps a checkpoint per step for time travel; "exit" writes one per run
-            # before the turn is answered (settings.checkpoint_durability, benchmarks/README.md).
-            durability=self.context.settings.checkpoint_durability,
-            stream_mode=modes if tap else "values",
-        ):
-            if tap is not None:
-                mode, chunk = cast(tuple[str, Any], part)  # a list of modes streams (mode, chunk) pairs
-                tap.emit(mode, chunk)
-                if mode != "values":
-                    continue
-            else:
-                chunk = part
-            values = dict(chunk)
-            interrupts = values.pop(_INTERRUPT, ()) or interrupts
-            first = values if first is None else first
-            last = values
-        if first is None:  # nothing ran (e.g. an already finished fork): report the stored state
-            snap = await self._snapshot(conversation_id)
-            return snap.values, snap.values, snap.interrupts
-        return first, last, interrupts
+        return self._runner.lock(conversation_id)
 
     async def _run(
         self,
         conversation_id: str,
         payload: Any,
-        config: RunnableConfig | None = None,
         tap: StreamTap | None = None,
     ) -> tuple[TurnResult, dict[str, Any]]:
-        before, after, interrupts = await self._stream(conversation_id, payload, config, tap)
+        before, after, interrupts = await self._runner.stream(conversation_id, payload, tap=tap)
         old_handoff = (before.get("handoff") or {}).get("id")  # JSON of HandoffRecord
         # ``before`` already holds the customer's new turn; replies never include customer turns.
         old_count = len(before.get("messages", []))
-        return self._result(conversation_id, after, interrupts, old_count, old_handoff), after
-
-    def _result(
-        self,
-        conversation_id: str,
-        values: Mapping[str, Any],
-        interrupts: Sequence[Interrupt],
-        old_count: int,
-        old_handoff: str | None,
-    ) -> TurnResult:
-        turns = to_turns(values.get("messages", []))
-        replies = [
-            TurnReply(index=t.index, role=t.role, speaker=t.speaker, text=t.text)
-            for t in turns[old_count:]
-            if t.role != "customer"
-        ]
-        record = current_handoff(values)
-        return TurnResult(
-            conversation_id=conversation_id,
-            status=values.get("status", "bot"),
-            active_agent=values.get("active_agent", ""),
-            replies=replies,
-            handoff=record if record and record.id != old_handoff else None,
-            pending_interrupt=_pending(interrupts),
-            routing=dict(values["routing"]) if values.get("routing") else None,
-        )
+        return self._runner.result(conversation_id, after, interrupts, old_count, old_handoff), after
 
     async def post_message(
         self,
@@ -248,7 +136,7 @@ class BatonRuntime:
         update: dict[str, Any] = {"messages": messages}
         if customer is not None:
             update["customer"] = dict(customer)
-        async with self._lock(conversation_id):
+        async with self._runner.lock(conversation_id):
             return (await self._run(conversation_id, update, tap=tap))[0]
 
     async def resume(
@@ -259,8 +147,8 @@ class BatonRuntime:
         Raises:
             NotInterrupted: The conversation is not waiting for a human.
         """
-        async with self._lock(conversation_id):
-            snap = await self._snapshot(conversation_id)
+        async with self._runner.lock(conversation_id):
+            snap = await self._runner.head(conversation_id)
             if not snap.interrupts:
                 msg = f"conversation {conversation_id} is not waiting for a human"
                 raise NotInterrupted(msg)
@@ -295,8 +183,8 @@ class BatonRuntime:
             "urgency": urgency,
             "trigger": trigger,
         }
-        async with self._lock(conversation_id):
-            snap = await self._snapshot(conversation_id)
+        async with self._runner.lock(conversation_id):
+            snap = await self._runner.head(conversation_id)
             if not snap.values.get("messages"):
                 raise ConversationNotFound(conversation_id)
             return (await self._run(conversation_id, {"escalation": escalation}, tap=tap))[0]
@@ -305,7 +193,7 @@ class BatonRuntime:
         """Load an existing transcript into a new conversation (imports, evals) without running bots."""
         entry = self.context.policies.current().policy.entry
         await self.graph.aupdate_state(
-            _config(conversation_id),
+            thread_config(conversation_id),
             {"messages": list(messages), "active_agent": entry, "status": "bot"},
             as_node=entry,
         )
@@ -316,7 +204,7 @@ class BatonRuntime:
         Raises:
             ConversationNotFound: Unknown id.
         """
-        snap = await self._snapshot(conversation_id)
+        snap = await self._runner.head(conversation_id)
         if not snap.values:
             raise ConversationNotFound(conversation_id)
         values = snap.values
@@ -331,14 +219,14 @@ class BatonRuntime:
             handoff=current_handoff(values),
             handoffs=all_handoffs(values),
             consultations=[dict(c) for c in values.get("consultations", [])],
-            pending_interrupt=_pending(snap.interrupts),
+            pending_interrupt=pending(snap.interrupts),
             checkpoint_id=str(snap.config["configurable"].get("checkpoint_id", "")),
         )
 
     async def checkpoints(self, conversation_id: str, *, limit: int | None = None) -> list[CheckpointInfo]:
         """The conversation's checkpoints, newest first (for audits, replay and rollback)."""
         infos: list[CheckpointInfo] = []
-        async for snap in self.graph.aget_state_history(_config(conversation_id), limit=limit):
+        async for snap in self.graph.aget_state_history(thread_config(conversation_id), limit=limit):
             infos.append(CheckpointInfo.from_snapshot(snap))
         if not infos:
             raise ConversationNotFound(conversation_id)
@@ -352,44 +240,8 @@ class BatonRuntime:
         notice: str | None = None,
         tap: StreamTap | None = None,
     ) -> TurnResult:
-        """Return a conversation in a human handoff to the AI from the checkpoint before the handoff.
-
-        The conversation forks from that checkpoint, but everything said since (the trigger turn, the
-        narration, any waiting customer turns or human replies) is carried over so nothing is lost, the
-        failed handoff stays in ``handoffs`` as ``rolled_back``, and the bot that handed off speaks next
-        with ``notice`` (what the customer is told happens now).
-
-        Raises:
-            NothingToRollBack: No human handoff is in progress.
-        """
-        async with self._lock(conversation_id):
-            head = await self._snapshot(conversation_id)
-            record = current_handoff(head.values)
-            if not record or record.kind != "human" or record.status != "active":
-                msg = f"conversation {conversation_id} has no human handoff in progress"
-                raise NothingToRollBack(msg)
-            pre = await self._pre_handoff(conversation_id, record)
-            policy = self.context.policies.current().policy
-            bot = record.from_agent if record.from_agent in BOT_NODES else policy.entry
-            text = notice or policy.handoff.no_agent_message
-            rolled = record.changed(status="rolled_back", note=text, ended_at=len(head.values["messages"]))
-            pre_ids = {m.id for m in pre.values.get("messages", [])}
-            carried = [m for m in head.values["messages"] if m.id not in pre_ids]
-            marker = AIMessage(f"Handoff to {record.to} rolled back: {reason}", name=SYSTEM_NAME)
-            fork = await self.graph.aupdate_state(
-                pre.config,
-                {
-                    "messages": [*carried, marker],
-                    "status": "bot",
-                    "active_agent": bot,
-                    "handoff": rolled.to_state(),
-                    "handoffs": {rolled.id: rolled.to_state()},
-                },
-                as_node=ROUTER,
-            )
-            old_count = len(head.values["messages"])
-            _, after, interrupts = await self._stream(conversation_id, Command(goto=bot), fork, tap)
-            return self._result(conversation_id, after, interrupts, old_count, record.id)
+        """Return a conversation in a human handoff to the AI (``TimeTravel.rollback``)."""
+        return await self._travel.rollback(conversation_id, reason=reason, notice=notice, tap=tap)
 
     async def fork(
         self,
@@ -399,50 +251,12 @@ class BatonRuntime:
         *,
         tap: StreamTap | None = None,
     ) -> TurnResult:
-        """Time travel: continue the conversation from an earlier checkpoint, optionally edited.
-
-        Resuming an old interrupted checkpoint directly would replay the answer stored there, so the
-        fork is a new checkpoint (child of the old one) that re-enters the graph at the router; a
-        thread that was waiting for a human pauses there again, ready for a fresh ``resume``.
-
-        Raises:
-            ConversationNotFound: Unknown conversation or checkpoint.
-        """
-        async with self._lock(conversation_id):
-            past = await self.snapshot(conversation_id, checkpoint_id)
-            head = await self._snapshot(conversation_id)
-            fork = await self.graph.aupdate_state(past.config, dict(values or {}), as_node=START)
-            _, after, interrupts = await self._stream(conversation_id, None, fork, tap)
-            return self._result(
-                conversation_id,
-                after,
-                interrupts,
-                len(past.values.get("messages", [])),
-                (head.values.get("handoff") or {}).get("id"),
-            )
+        """Continue from an earlier checkpoint, optionally edited (``TimeTravel.fork``)."""
+        return await self._travel.fork(conversation_id, checkpoint_id, values, tap=tap)
 
     async def goto(self, conversation_id: str, bot: str, *, tap: StreamTap | None = None) -> TurnResult:
-        """Let ``bot`` speak next without a customer turn (an operator's jump; never past a paused human).
-
-        Raises:
-            AwaitingHuman: The conversation waits for a human; only a human action moves it on.
-            InvalidStateUpdate: ``bot`` is not a bot node.
-        """
-        if bot not in BOT_NODES:
-            msg = f"cannot go to {bot!r}: not a bot ({', '.join(BOT_NODES)})"
-            raise InvalidStateUpdate(msg)
-        async with self._lock(conversation_id):
-            head = await self._snapshot(conversation_id)
-            if not head.values.get("messages"):
-                # A jump on a thread with no turn leaves a checkpoint LangGraph cannot read back.
-                raise ConversationNotFound(conversation_id)
-            if head.interrupts:
-                msg = f"conversation {conversation_id} is waiting for a human: resume it with a human action"
-                raise AwaitingHuman(msg)
-            old_handoff = (head.values.get("handoff") or {}).get("id")
-            _, after, interrupts = await self._stream(conversation_id, Command(goto=bot), tap=tap)
-            old_count = len(head.values.get("messages", []))
-            return self._result(conversation_id, after, interrupts, old_count, old_handoff)
+        """Let ``bot`` speak next without a customer turn (``TimeTravel.goto``)."""
+        return await self._travel.goto(conversation_id, bot, tap=tap)
 
     async def update_state(
         self,
@@ -452,68 +266,18 @@ class BatonRuntime:
         as_node: str | None = None,
         checkpoint_id: str | None = None,
     ) -> RunnableConfig:
-        """Write ``values`` as if ``as_node`` had run, on the head or on an earlier checkpoint (a fork).
-
-        Nothing may write as the human node, and a paused head is not writable: either would drop the
-        pending human task, which only a typed human action may end.
-
-        Raises:
-            AwaitingHuman: The head waits for a human.
-            InvalidStateUpdate: The graph refuses the write (unknown node, the human node, bad values).
-            CheckpointNotFound: ``checkpoint_id`` is not a checkpoint of the conversation.
-        """
-        if as_node == HUMAN_AGENT:
-            msg = f"cannot write as {HUMAN_AGENT}: resume the conversation with a human action"
-            raise InvalidStateUpdate(msg)
-        async with self._lock(conversation_id):
-            if checkpoint_id:
-                config = (await self.snapshot(conversation_id, checkpoint_id)).config
-            else:
-                config = _config(conversation_id)
-                if (await self._snapshot(conversation_id)).interrupts:
-                    msg = (
-                        f"conversation {conversation_id} is waiting for a human: "
-                        "resume it with a human action, or fork a checkpoint"
-                    )
-                    raise AwaitingHuman(msg)
-            try:
-                return await self.graph.aupdate_state(config, dict(values or {}), as_node=as_node)
-            except (InvalidUpdateError, ValueError, TypeError, KeyError, NotImplementedError) as exc:
-                raise InvalidStateUpdate(str(exc)) from exc
+        """Write ``values`` on the head or on an earlier checkpoint (``TimeTravel.update_state``)."""
+        return await self._travel.update_state(
+            conversation_id, values, as_node=as_node, checkpoint_id=checkpoint_id
+        )
 
     async def delete(self, conversation_id: str) -> None:
         """Delete every checkpoint of the conversation."""
         saver = self.graph.checkpointer
-        async with self._lock(conversation_id):
+        async with self._runner.lock(conversation_id):
             if saver is not None and not isinstance(saver, bool):
                 await saver.adelete_thread(conversation_id)
 
     async def snapshot(self, conversation_id: str, checkpoint_id: str | None = None) -> StateSnapshot:
-        """The state at the head, or at one earlier checkpoint.
-
-        Raises:
-            CheckpointNotFound: ``checkpoint_id`` is given and is not a checkpoint of the conversation.
-        """
-        if not checkpoint_id:
-            return await self._snapshot(conversation_id)
-        config: RunnableConfig = {
-            "configurable": {
-                "thread_id": conversation_id,
-                "checkpoint_ns": "",
-                "checkpoint_id": checkpoint_id,
-            }
-        }
-        snap = await self.graph.aget_state(config)
-        if snap.metadata is None and not snap.values:
-            msg = f"no checkpoint {checkpoint_id} in conversation {conversation_id}"
-            raise CheckpointNotFound(msg)
-        return snap
-
-    async def _pre_handoff(self, conversation_id: str, record: HandoffRecord) -> StateSnapshot:
-        """The newest checkpoint about to route the turn that triggered ``record``."""
-        wanted = record.message_index + 1
-        async for snap in self.graph.aget_state_history(_config(conversation_id)):
-            if snap.next == (ROUTER,) and len(snap.values.get("messages", [])) == wanted:
-                return snap
-        msg = f"no pre-handoff checkpoint for handoff {record.id} in {conversation_id}"
-        raise NothingToRollBack(msg)
+        """The state at the head, or at one earlier checkpoint (``GraphRunner.snapshot``)."""
+        return await self._runner.snapshot(conversation_id, checkpoint_id)

@@ -1,0 +1,166 @@
+"""One graph run on one conversation's thread: the per-thread lock, the streamed run, its result.
+
+``GraphRunner`` is what the runtime's turns (``graph.runtime``) and its time travel
+(``graph.time_travel``) share: it serialises runs of one conversation, streams one run (with an
+optional ``StreamTap``), reads snapshots at the head or at a checkpoint, and turns a run's end state
+into a ``TurnResult``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Interrupt, StateSnapshot
+from langgraph.types import StreamMode as GraphMode
+
+from graph.builder import BatonGraph
+from graph.deps import BatonContext
+from graph.runtime_errors import CheckpointNotFound
+from graph.runtime_models import TurnReply, TurnResult
+from graph.state import WaitingHandoff, current_handoff
+from graph.transcript import to_turns
+
+
+@dataclass(frozen=True)
+class StreamTap:
+    """Extra stream modes a caller watches while a run executes (the LangGraph-compatible API).
+
+    ``emit(mode, chunk)`` receives every chunk of ``modes`` and of ``values`` as the graph yields it,
+    on the event loop, before the run's result is known.
+    """
+
+    modes: tuple[GraphMode, ...]
+    emit: Callable[[str, Any], None]
+    recursion_limit: int | None = None
+
+
+# Where a ``values`` stream chunk carries the run's pending interrupts (the constant is private upstream).
+_INTERRUPT = "__interrupt__"
+
+
+def pending(interrupts: Sequence[Interrupt]) -> WaitingHandoff | None:
+    """What the first pending interrupt waits on (the human node's payload)."""
+    return WaitingHandoff.model_validate(interrupts[0].value) if interrupts else None
+
+
+def thread_config(conversation_id: str) -> RunnableConfig:
+    """The config of a conversation's thread at its head."""
+    return {"configurable": {"thread_id": conversation_id}}
+
+
+class GraphRunner:
+    """Runs the compiled graph over its checkpointer; runs of one conversation never overlap."""
+
+    def __init__(self, graph: BatonGraph, context: BatonContext) -> None:
+        self.graph = graph
+        self.context = context
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def lock(self, conversation_id: str) -> asyncio.Lock:
+        """The lock that serialises runs of one conversation."""
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    async def head(self, conversation_id: str) -> StateSnapshot:
+        """The state at the head of the conversation's thread."""
+        return await self.graph.aget_state(thread_config(conversation_id))
+
+    async def snapshot(self, conversation_id: str, checkpoint_id: str | None = None) -> StateSnapshot:
+        """The state at the head, or at one earlier checkpoint.
+
+        Raises:
+            CheckpointNotFound: ``checkpoint_id`` is given and is not a checkpoint of the conversation.
+        """
+        if not checkpoint_id:
+            return await self.head(conversation_id)
+        config: RunnableConfig = {
+            "configurable": {
+                "thread_id": conversation_id,
+                "checkpoint_ns": "",
+                "checkpoint_id": checkpoint_id,
+            }
+        }
+        snap = await self.graph.aget_state(config)
+        if snap.metadata is None and not snap.values:
+            msg = f"no checkpoint {checkpoint_id} in conversation {conversation_id}"
+            raise CheckpointNotFound(msg)
+        return snap
+
+    async def stream(
+        self,
+        conversation_id: str,
+        payload: Any,
+        config: RunnableConfig | None = None,
+        tap: StreamTap | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any], tuple[Interrupt, ...]]:
+        """Run the graph once; return the state it started from, the state it ended in, and its interrupts.
+
+        Both states come from the ``values`` stream instead of ``aget_state`` before and after: on
+        SQLite those two reads cost as much as the run itself (benchmarks/README.md). A ``tap`` sees
+        the chunks of the stream modes it asks for as they come.
+        """
+        first: dict[str, Any] | None = None
+        last: dict[str, Any] = {}
+        interrupts: tuple[Interrupt, ...] = ()
+        modes: list[GraphMode] = list(dict.fromkeys(["values", *(tap.modes if tap else ())]))
+        config = config or thread_config(conversation_id)
+        if tap is not None and tap.recursion_limit:
+            config = {**config, "recursion_limit": tap.recursion_limit}
+        async for part in self.graph.astream(
+            payload,
+            config,
+            context=self.context,
+            # "sync" (default) keeps a checkpoint per step for time travel; "exit" writes one per run
+            # before the turn is answered (settings.checkpoint_durability, benchmarks/README.md).
+            durability=self.context.settings.checkpoint_durability,
+            stream_mode=modes if tap else "values",
+        ):
+            if tap is not None:
+                mode, chunk = cast(tuple[str, Any], part)  # a list of modes streams (mode, chunk) pairs
+                tap.emit(mode, chunk)
+                if mode != "values":
+                    continue
+            else:
+                chunk = part
+            values = dict(chunk)
+            interrupts = values.pop(_INTERRUPT, ()) or interrupts
+            first = values if first is None else first
+            last = values
+        if first is None:  # nothing ran (e.g. an already finished fork): report the stored state
+            snap = await self.head(conversation_id)
+            return snap.values, snap.values, snap.interrupts
+        return first, last, interrupts
+
+    def result(
+        self,
+        conversation_id: str,
+        values: Mapping[str, Any],
+        interrupts: Sequence[Interrupt],
+        old_count: int,
+        old_handoff: str | None,
+    ) -> TurnResult:
+        """What a run produced: the replies after the first ``old_count`` messages, a new handoff, a pause."""
+        turns = to_turns(values.get("messages", []))
+        replies = [
+            TurnReply(index=t.index, role=t.role, speaker=t.speaker, text=t.text)
+            for t in turns[old_count:]
+            if t.role != "customer"
+        ]
+        record = current_handoff(values)
+        return TurnResult(
+            conversation_id=conversation_id,
+            status=values.get("status", "bot"),
+            active_agent=values.get("active_agent", ""),
+            replies=replies,
+            handoff=record if record and record.id != old_handoff else None,
+            pending_interrupt=pending(interrupts),
+            routing=dict(values["routing"]) if values.get("routing") else None,
+        )
