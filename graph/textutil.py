@@ -33,7 +33,22 @@ def words(text: str) -> list[str]:
 
 
 def normalize_value(value: str) -> str:
-    """Normalise a fact value for comparison: case, accents, spacing, punctuation, digit grouping."""
+    """Normalise a fact value for comparison: case, accents, spacing, punctuation, digit grouping.
+
+    Short texts are cached: a brief compares the same values and turns thousands of times.
+    """
+    return _normalized(value) if len(value) <= _NORMALIZED_MAX_CHARS else _normalize(value)
+
+
+_NORMALIZED_MAX_CHARS = 1_000
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalized(value: str) -> str:
+    return _normalize(value)
+
+
+def _normalize(value: str) -> str:
     text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
     text = re.sub(r"(?<=\d)[,\s.-](?=\d{3}\b)", "", text)  # 1,000,000 / 555-1234 grouping
     text = re.sub(r"[^\w@]+", " ", text)
