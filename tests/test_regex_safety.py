@@ -316,7 +316,8 @@ def test_collector_finds_the_package_patterns(collected: tuple[list[Found], set[
     sources = {f.source for f in collected[0]}
     assert {CONTACT_RE.pattern, EMAIL_RE.pattern, MONEY_RE.pattern} <= sources
     assert r"(?<=\d)[,\s.-](?=\d{3}\b)" in sources  # an inline re.sub literal in graph/textutil.py
-    assert len(sources) > 100
+    # the collector reaches every module (the count falls as the language layer replaces hand patterns)
+    assert len(sources) > 60
 
 
 def test_every_indirect_re_call_is_accounted_for(collected: tuple[list[Found], set[tuple[str, str]]]) -> None:

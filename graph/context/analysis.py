@@ -1,78 +1,45 @@
 """Offline reading of a conversation: goal, summary, sentiment, urgency, what was tried and resolved.
 
 Everything here is extractive or templated, so it runs without a model and is explainable: every
-sentence in the summary is the customer's own, picked by a score a reader can recompute.
+sentence in the summary is the customer's own, picked by a score a reader can recompute. The text is
+read by the language layer (:mod:`graph.language`) that the router's signals use: sentences from the
+shared spaCy parse of the turn, what each clause does from :func:`read_statements`, urgency and what
+failed from :func:`read_cues`; each turn is read once and cached there.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from graph.context.models import Fact, SentimentView, Trend, Urgency
 from graph.context.summary import write_summary
-from graph.language.cues import cue_texts, sentiment_score
+from graph.language.cues import TurnCues, read_cues, sentiment_score
+from graph.language.patterns import SYSTEM_DONE_RE
+from graph.language.pipeline import shared_pipeline
+from graph.language.scope import negated
+from graph.language.statements import ClauseKind, read_statements
 from graph.textutil import DigestCache, words
 from graph.transcript import Turn
 
+if TYPE_CHECKING:
+    from spacy.tokens import Span
+
 SUMMARY_MAX_TOKENS = 60
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
-GOAL_CUE = re.compile(
-    r"\b(?:i(?:'d| would) like|i want|i need|i wanted|i was wondering|i(?:'m| am) trying|trying to|"
-    r"looking (?:to|for)|interested in|can you|could you|how (?:do|can) i|is it possible|help me|"
-    r"cancel\w*|refund\w*|return\w*|exchange|chang\w+|updat\w+|reset|check\w*|status|charged|"
-    r"never (?:got|received)|did(?:n't| not) (?:get|receive)|not working|won't|can't|cannot|"
-    r"sell\w*|buy\w*|purchas\w*|upgrad\w*|order\w*)\b",
-    re.IGNORECASE,
-)
-_CHITCHAT = re.compile(
-    r"^(?:hi|hello|hey|thanks?|thank you|ok(?:ay)?|sure|yes|yeah|no|great|perfect|bye|good\w*)\b[\s!.,]*$",
-    re.IGNORECASE,
-)
-_GREETING = re.compile(
-    r"^(?:(?:hi|hello|hey|good (?:morning|afternoon|evening))(?:\s+there)?[!.,\s]+)+", re.IGNORECASE
-)
-_URGENT = re.compile(r"\b(?:asap|urgent\w*|immediately|right now|emergency|as soon as possible)\b", re.I)
-_SOON = re.compile(
-    r"\b(?:today|tonight|tomorrow|deadline|soon|charged twice|double charge\w*|fraud\w*)\b", re.IGNORECASE
-)
-_AGENT_SUGGESTION = re.compile(r"\b(?:please |could you |can you |)try(?:ing)?\s+(?P<v>[^.?!]{4,60})", re.I)
-_DID_NOT_HELP = re.compile(r"\b(?:didn't|did not|doesn't|does not|still|same|no luck|not work\w*)\b", re.I)
-_WORKED = re.compile(r"\b(?:that worked|it worked|worked|works now|fixed|that did it|all set)\b", re.I)
-_SYSTEM_DONE = re.compile(
-    r"\b(?:has been|have been|was|is now)\s+(?:noted|verified|updated|processed|"
-    r"refunded|changed|cancel+ed|created|sent|issued|applied|reset|pulled up)\b",
-    re.I,
-)
-_PRONOUNS = {
-    "i": "you",
-    "me": "you",
-    "my": "your",
-    "mine": "yours",
-    "myself": "yourself",
-    "i'm": "you're",
-    "im": "you're",
-    "i've": "you've",
-    "i'd": "you'd",
-    "i'll": "you'll",
-    "am": "are",
-    "was": "were",
-}
+# How much a sentence's clauses say about the goal: asking for something or asking a question most,
+# the customer's situation or a reason less; a value, filler or other talk not at all.
+_GOAL_WEIGHTS: dict[ClauseKind, float] = {"request": 2.0, "question": 2.0, "situation": 1.0, "reason": 1.0}
+_MAX_GOAL_SCORE = 4.0
+# A reply that names a failure but sounds this positive (VADER compound) says the step worked:
+# "That worked, thanks!" resembles the failure prototypes without denying them.
+_PLEASED = 0.3
+_MAX_INTRO_WORDS = 6
 
 
 def sentences(text: str) -> list[str]:
-    """Split a turn into sentences (on terminal punctuation and line breaks)."""
-    return [s.strip() for s in _SENTENCE_SPLIT.split(text) if s and s.strip()]
-
-
-def second_person(text: str) -> str:
-    """Rewrite the customer's first person as second person ("my order" -> "your order")."""
-
-    def swap(m: re.Match[str]) -> str:
-        return _PRONOUNS.get(m.group(0).lower(), m.group(0))
-
-    return re.sub(r"\b(?:i'm|i've|i'd|i'll|im|i|me|my|mine|myself|am|was)\b", swap, text, flags=re.I)
+    """The sentences of ``text`` as spaCy splits them (a recent parse's, else by punctuation)."""
+    return shared_pipeline().sentences(text)
 
 
 def clip_words(text: str, limit: int) -> str:
@@ -85,19 +52,44 @@ def clip_words(text: str, limit: int) -> str:
 _SENTIMENTS: DigestCache[float] = DigestCache(8192)
 _SALIENT: DigestCache[tuple[tuple[str, float, bool], ...]] = DigestCache(8192)
 _QUESTIONS: DigestCache[tuple[str, ...]] = DigestCache(8192)
+_STEPS: DigestCache[str] = DigestCache(8192)
+
+
+def _after_greeting(sent: Span) -> int:
+    """Index of the first token of ``sent`` after a leading greeting ("Hi there,", "Hello!")."""
+    i = sent.start
+    while i < sent.end:
+        tok = sent.doc[i]
+        after_intj = i > sent.start and sent.doc[i - 1].pos_ == "INTJ"
+        # an interjection, the adverb it takes ("Hi *there*"), and the punctuation between
+        if tok.pos_ == "INTJ" or tok.is_punct or tok.is_space or (after_intj and tok.pos_ == "ADV"):
+            i += 1
+        else:
+            break
+    return i
 
 
 def _salient(text: str) -> tuple[tuple[str, float, bool], ...]:
-    """A turn's sentences worth summarising: ``(sentence, goal-cue score, is a bare introduction)``."""
+    """A turn's sentences worth summarising: ``(sentence, goal score, is a bare introduction)``.
+
+    A sentence scores by what its clauses do (:data:`_GOAL_WEIGHTS`); a greeting before it is dropped
+    (interjections, by the tagger), and a sentence of fewer than three words is chit-chat or an answer.
+    """
+    said = read_statements(text)  # parses the turn once; the sentences below reuse that parse
+    doc = shared_pipeline().parse(text, entities=False)
     found: list[tuple[str, float, bool]] = []
-    for sent in sentences(text):
-        clean = _GREETING.sub("", sent).strip()
-        if not clean or _CHITCHAT.match(clean) or len(words(clean)) < 3:
+    for sent in doc.sents:
+        first = _after_greeting(sent)
+        if first >= sent.end:
             continue
-        intro = (
-            re.match(r"(?i)(?:my name is|this is|i am|i'm)\b", clean) is not None and len(words(clean)) < 6
-        )
-        found.append((clean, 2.0 * min(len(GOAL_CUE.findall(clean)), 2), intro))
+        start, end = doc[first].idx, sent.end_char
+        clean = text[start:end].strip()
+        if len(words(clean)) < 3:
+            continue
+        kinds = [s.kind for s in said.said if s.start < end and start < s.end]
+        score = min(sum(_GOAL_WEIGHTS.get(k, 0.0) for k in kinds), _MAX_GOAL_SCORE)
+        intro = bool(said.intro_name) and said.intro_name in clean and len(words(clean)) < _MAX_INTRO_WORDS
+        found.append((clean, score, intro))
     return tuple(found)
 
 
@@ -160,18 +152,20 @@ def sentiment_of(turns: Sequence[Turn], signals: Mapping[str, Any] | None = None
 def urgency_of(
     turns: Sequence[Turn], sentiment: SentimentView, signals: Mapping[str, Any] | None = None
 ) -> Urgency:
-    """Urgency from signals when given, else from distress/legal cues, urgency words and sentiment."""
+    """Urgency from signals when given, else from the distress, legal and timeline cues and sentiment."""
     given = (signals or {}).get("urgency")
     if isinstance(given, str) and given in get_args(Urgency):
         return given  # type: ignore[return-value]
-    customer = [t.text for t in turns if t.role == "customer"]
-    text = " ".join(customer)
-    distress, legal = cue_texts(customer, "distress"), cue_texts(customer, "legal")
+    cues = [read_cues(t.text) for t in turns if t.role == "customer"]
+    distress = any(c.find("distress") for c in cues)
+    legal = any(c.find("legal") for c in cues)
     if distress and legal:
         return "critical"
-    if distress or legal or _URGENT.search(text) or sentiment.now < -0.5:
+    # an immediate timeline ("asap", "it's urgent", "by tomorrow") affirmed, not denied ("no rush")
+    soon = any(c.find("timeline", "immediate") for c in cues)
+    if distress or legal or soon or sentiment.now < -0.5:
         return "high"
-    if _SOON.search(text) or sentiment.now < -0.2 or sentiment.trend == "worsening":
+    if sentiment.now < -0.2 or sentiment.trend == "worsening":
         return "medium"
     return "low"
 
@@ -187,17 +181,47 @@ def tried_and_resolved(turns: Sequence[Turn], facts: Sequence[Fact]) -> tuple[li
         if turns[i].role == "customer":
             following = turns[i]
     for turn, reply in zip(turns, replies, strict=True):
-        if turn.role in ("bot", "agent"):
-            m = _AGENT_SUGGESTION.search(turn.text)
-            if m and reply is not None:
-                step = clip_words(m.group("v").strip(), 8)
-                if _DID_NOT_HELP.search(reply.text):
-                    tried.append(f"Suggested: try {step} — did not help")
-                elif _WORKED.search(reply.text):
-                    resolved.append(f"Try {step} — worked")
-        elif turn.role == "system" and _SYSTEM_DONE.search(turn.text):
+        if turn.role in ("bot", "agent") and reply is not None:
+            outcome = _outcome(read_cues(reply.text))
+            step = _STEPS.get_or_compute(turn.text, _suggested_step) if outcome else ""
+            if step and outcome == "failed":
+                tried.append(f"Suggested: try {step} — did not help")
+            elif step:
+                resolved.append(f"Try {step} — worked")
+        elif turn.role == "system" and SYSTEM_DONE_RE.search(turn.text):
             resolved.append(clip_words(turn.text.strip(), 12))
     return list(dict.fromkeys(tried)), list(dict.fromkeys(resolved))
+
+
+def _outcome(reply: TurnCues) -> str:
+    """What a customer's reply says of the step before it: "failed", "worked" or "" (nothing).
+
+    A failure affirmed ("it still doesn't work", "didn't help") failed, unless the reply sounds pleased; one
+    denied ("that fixed it") worked. Negation and scope are the cue reader's.
+    """
+    failed = reply.find("failure")
+    if failed and reply.sentiment < _PLEASED:
+        return "failed"
+    return "worked" if failed or reply.find("failure", negated=True) else ""
+
+
+def _suggested_step(message: str) -> str:
+    """The step a bot or agent suggests trying ("try restarting the app" -> "restarting the app").
+
+    Read from the message's parse (the question reader parsed it): what a "try" that is not denied
+    governs, in the message's words.
+    """
+    doc = shared_pipeline().parse(message, entities=False)
+    for tok in doc:
+        if tok.lemma_.lower() != "try" or tok.pos_ != "VERB" or negated(tok):
+            continue
+        rest = [t for t in tok.subtree if t.i > tok.i and t.dep_ not in ("intj",)]
+        while rest and (rest[-1].is_punct or rest[-1].lower_ in ("please", "pls")):
+            rest.pop()
+        if rest:
+            step = doc[rest[0].i : rest[-1].i + 1].text
+            return clip_words(step, 8)
+    return ""
 
 
 # "I don't know what that means for the sale" is a question even without a question mark.
@@ -220,11 +244,16 @@ def open_questions_of(turns: Sequence[Turn], limit: int = 3) -> list[str]:
 
 
 def _questions(text: str) -> tuple[str, ...]:
-    return tuple(
-        clip_words(s, 20)
-        for s in sentences(text)
-        if (s.endswith("?") or _IMPLICIT_QUESTION.search(s)) and len(words(s)) >= 3
-    )
+    """A turn's question sentences: a question clause (with or without its "?") or a worry put as one."""
+    asked = [s for s in read_statements(text).said if s.kind == "question"]
+    doc = shared_pipeline().parse(text, entities=False)
+    found: list[str] = []
+    for sent in doc.sents:
+        s = sent.text.strip()
+        question = any(sent.start_char <= q.start < sent.end_char for q in asked)
+        if (question or s.endswith("?") or _IMPLICIT_QUESTION.search(s)) and len(words(s)) >= 3:
+            found.append(clip_words(s, 20))
+    return tuple(found)
 
 
 _NEXT_STEPS: tuple[tuple[re.Pattern[str], str], ...] = (

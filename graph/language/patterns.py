@@ -62,6 +62,14 @@ USERNAME_CUE_RE = re.compile(
     re.IGNORECASE,
 )
 HANDLE_RE = re.compile(r"^[A-Za-z][A-Za-z._-]*\d[\w.-]*$")
+# A system line that reports an action done ("Your refund has been processed"). System lines are the
+# desk's or a tool's own templated wording, not customer text, so a fixed shape is the right tool: no
+# reader of customer language applies, and the cue reader's prototypes are customer talk.
+SYSTEM_DONE_RE = re.compile(
+    r"\b(?:has been|have been|was|is now)\s+(?:noted|verified|updated|processed|"
+    r"refunded|changed|cancel+ed|created|sent|issued|applied|reset|pulled up)\b",
+    re.IGNORECASE,
+)
 
 _SHAPES: tuple[tuple[SpanKind, re.Pattern[str], str], ...] = (
     ("email", EMAIL_RE, ""),

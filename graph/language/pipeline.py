@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,6 +84,7 @@ class Pipeline:
         self._nlp: Language | None = None
         self._base_strings = 0
         self._recent: OrderedDict[tuple[str, bool], Doc] = OrderedDict()
+        self._sentencizer: Callable[[Doc], Doc] | None = None
 
     def _load(self) -> Language:
         import spacy
@@ -145,6 +146,22 @@ class Pipeline:
                         tok.dep_ = "ROOT"
                 return part
         return None
+
+    def sentences(self, text: str) -> list[str]:
+        """The sentences of ``text``: those of a recent parse of it, else spaCy's rule-based sentencizer's.
+
+        A customer turn was parsed moments before, so its parse's sentences are free; text Baton wrote
+        itself (a summary, an opener) is split on its punctuation without running the model.
+        """
+        with self._held() as nlp:
+            doc = self._recent.get((text, True)) or self._recent.get((text, False))
+            if doc is None:
+                if self._sentencizer is None:
+                    from spacy.pipeline import Sentencizer
+
+                    self._sentencizer = Sentencizer()
+                doc = self._sentencizer(nlp.make_doc(text))
+            return [s.text.strip() for s in doc.sents if s.text.strip()]
 
     def warm(self) -> None:
         """Load the pipeline now (start-up), not on the first customer turn."""
