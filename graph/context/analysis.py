@@ -110,13 +110,20 @@ def _scored_sentences(turns: Sequence[Turn], facts: Sequence[Fact]) -> list[tupl
     return scored
 
 
+GOAL_WORDS = 25
+
+
 def goal_of(turns: Sequence[Turn], facts: Sequence[Fact]) -> str:
-    """The customer's goal: their best-scoring request sentence, in their words."""
+    """The customer's goal: their best-scoring request sentence, whole and in their words.
+
+    Readers (openers, sections) read it whole, a part of a turn already parsed; the brief shows it
+    clipped to :data:`GOAL_WORDS`.
+    """
     scored = _scored_sentences(turns, facts)
     if not scored:
         return "Not stated yet."
     best = max(scored, key=lambda s: (s[0], -s[1]))
-    return clip_words(best[2], 25)
+    return best[2]
 
 
 def summarize(turns: Sequence[Turn], facts: Sequence[Fact], max_tokens: int = SUMMARY_MAX_TOKENS) -> str:

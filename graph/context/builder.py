@@ -15,6 +15,8 @@ from typing import Any
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from graph.context.analysis import (
+    GOAL_WORDS,
+    clip_words,
     goal_of,
     next_step_of,
     open_questions_of,
@@ -72,7 +74,7 @@ def _offline_unbudgeted(
     inp = SectionInput(turns, facts, goal, sentiment, urgency, tried, questions, rapport)
     return Brief(
         summary=summarize(turns, facts),
-        goal=goal,
+        goal=clip_words(goal, GOAL_WORDS),
         facts=facts,
         entities=extract_entities(turns, facts),
         sentiment=sentiment,
