@@ -1,11 +1,12 @@
 """Fit a brief into its token budget by shedding the least useful parts first, never a grounded fact.
 
-Order of sacrifice (cheapest loss first): similar cases, the intent history beyond its latest three
-changes (seed 001 asks for three), entities that repeat a fact, the remaining entities, the
-relationship and history parts shortened (two rapport notes, objection answers and earlier
-conversations clipped), open questions, resolved items, tried items that repeat a fact or go beyond
-two, the business details (the facts carry the same values; the stage stays), the intent history but
-its latest reading, sections trimmed, openers cut to their first (citing) sentence, then the new parts
+Order of sacrifice (cheapest loss first): similar cases but the best one (clipped), the intent history
+beyond its latest three changes (seed 001 asks for three), entities that repeat a fact, the remaining
+entities, the relationship and history parts shortened (two rapport notes, objection answers and
+earlier conversations clipped), open questions, resolved items, tried items that repeat a fact or go
+beyond two, the business details (the facts carry the same values; the stage stays), the intent
+history but its latest reading, sections trimmed, openers cut to their first (citing) sentence, the
+last similar case (what resolved a case like this one outweighs the rest), then the new parts
 shed item by item (objections to the latest, one earlier conversation, no rapport notes) while openers
 and summary are shortened a little; then objections and rapport, then earlier conversations and the
 business context go, before the summary, goal and openers are cut hard and sections dropped. Last of
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from graph.context.analysis import clip_words, sentences
-from graph.context.models import Brief, Rapport, SectionValue
+from graph.context.models import Brief, Rapport, SectionValue, SimilarCase
 from graph.context.openers import short_openers
 from graph.context.tokens import count_tokens
 from graph.textutil import normalize_value
@@ -48,12 +49,19 @@ def _rapport(rapport: Rapport | None, notes: int) -> Rapport | None:
     return rapport.model_copy(update={"evidence": rapport.evidence[-notes:] if notes else []})
 
 
+def _short_case(case: SimilarCase) -> SimilarCase:
+    """A similar case as one line each: what the customer needed and what resolved it."""
+    return case.model_copy(
+        update={"summary": clip_words(case.summary, 12), "resolution": clip_words(case.resolution, 12)}
+    )
+
+
 def _steps() -> list[Callable[[Brief], dict[str, object]]]:
     def fact_values(b: Brief) -> set[str]:
         return {normalize_value(f.value) for f in b.facts}
 
     return [
-        lambda b: {"similar_cases": []},
+        lambda b: {"similar_cases": [_short_case(c) for c in b.similar_cases[:1]]},
         lambda b: {"intent_history": b.intent_history[-3:]},
         lambda b: {"entities": [e for e in b.entities if normalize_value(e.value) not in fact_values(b)]},
         lambda b: {"entities": []},
@@ -77,6 +85,7 @@ def _steps() -> list[Callable[[Brief], dict[str, object]]]:
         lambda b: {"intent_history": b.intent_history[-1:]},
         lambda b: {"sections": {k: _trim_section(v, 12, 2) for k, v in b.sections.items()}},
         lambda b: {"openers": [sentences(o)[0] if sentences(o) else o for o in b.openers]},
+        lambda b: {"similar_cases": []},
         lambda b: {"rapport": _rapport(b.rapport, 1), "objections": b.objections[-2:]},
         lambda b: {"earlier": b.earlier[:1], "intent_history": []},
         lambda b: {"openers": [clip_words(o, 18) for o in b.openers]},
