@@ -215,7 +215,20 @@ class BaseDesk(HandoffActions, SupervisorActions, HandoffEdits):
         restart longer than the TTL took every accepted chat away from its agent.
         """
         last = await self._last_tick()
-        if last is not None and (now - last).total_seconds() > self.config.heartbeat_ttl_s:
+        if last is None:
+            # This desk never ticked (a new process, a new Redis): agents restored before its first
+            # tick could not heartbeat to it; a slow start (models warming for longer than the TTL
+            # on a busy host) took an accepted chat from its agent at the first tick.
+            excused = [
+                a.id
+                for a in await self._peek_agents()
+                if a.status != "offline" and not assign.heartbeat_fresh(a, now, self.config)
+            ]
+            for agent_id in excused:
+                await self._write_heartbeat(agent_id, now)
+            if excused:
+                log.warning("desk starts; %d agent(s) get time to reconnect", len(excused))
+        elif (now - last).total_seconds() > self.config.heartbeat_ttl_s:
             excused = [
                 a.id
                 for a in await self._peek_agents()

@@ -148,6 +148,22 @@ async def test_a_desk_that_was_down_does_not_count_the_downtime_against_agents(
     assert (await desk.get_agent("maria")).status == "online"
 
 
+async def test_a_desk_that_starts_after_its_agents_went_quiet_gives_them_time_to_reconnect(
+    desk: BaseDesk, clock: FakeClock
+) -> None:
+    """A restart restores agents before the first tick; a start slower than the TTL is not their silence."""
+    await desk.register_agent(spec("maria", {"billing": 0.9}))
+    await desk.submit(request("h1", "billing"))
+    await desk.accept("h1", "maria")
+    clock.advance(desk.config.heartbeat_ttl_s * 3)  # the models warm; no tick has run yet
+    await desk.tick()
+    assert (await desk.get("h1")).status == "accepted"
+    assert (await desk.get_agent("maria")).status == "online"
+    await travel(desk, clock, desk.config.heartbeat_ttl_s + 5, keep=())  # and then she never comes back
+    assert (await desk.get("h1")).status == "pending"
+    assert (await desk.get_agent("maria")).status == "offline"
+
+
 async def test_an_agent_who_does_not_come_back_after_the_downtime_still_loses_the_chat(
     desk: BaseDesk, clock: FakeClock
 ) -> None:
