@@ -52,6 +52,7 @@ from api.supervisor_store import SupervisorStore
 from api.turns import TurnService
 from api.waiting import WaitingService
 from api.webhooks import WebhookSender
+from api.ws_fastpath import BatonApp
 from desk.base import Desk
 from desk.callbacks import CallbackStore
 from desk.config import DeskConfig, load_config
@@ -65,7 +66,7 @@ from graph.settings import Settings, get_settings
 log = logging.getLogger("baton.api")
 
 
-def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | None = None) -> BatonApp:
     """Build the app; services open in the lifespan (one runtime, desk and store per process).
 
     Args:
@@ -200,7 +201,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 if redis is not None:
                     await redis.aclose()
 
-    app = FastAPI(
+    app = BatonApp(
         title="Baton",
         version="0.1.0",
         description="Conversation handoffs between AI bots, specialist bots and human agents.",
@@ -216,6 +217,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
         app.include_router(module.router)
     app.include_router(compat_router)
     app.include_router(callbacks_router)
+    app.serve_sockets_directly(ws.router, voice_router, desk_ws.router)  # api/ws_fastpath.py
 
     _document_message_limit(app, settings.max_message_chars)
     app.add_middleware(RequestMetrics, metrics=metrics)
