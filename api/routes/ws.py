@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Literal
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
@@ -209,7 +209,7 @@ class _Socket:
         failed = task.exception()
         if failed is not None:
             log.error("%s socket follower failed", self.role, exc_info=failed)
-        self._aside = asyncio.create_task(self._close(1011 if failed else 1000))
+        self._set_aside(self._close(1011 if failed else 1000))
 
     async def _close(self, code: int) -> None:
         with contextlib.suppress(Exception):
@@ -220,12 +220,22 @@ class _Socket:
         async for data in stream:
             await self.send(data)
 
+    def _set_aside(self, send: Coroutine[Any, Any, None]) -> None:
+        """Run a short send as a task, held only while it runs (a done task keeps its coroutine)."""
+        task = asyncio.create_task(send)
+        self._aside = task
+        task.add_done_callback(self._aside_done)
+
+    def _aside_done(self, task: asyncio.Task[None]) -> None:
+        if self._aside is task:
+            self._aside = None
+
     def _ping_later(self, every: float) -> None:
         self._pinger = asyncio.get_running_loop().call_later(every, self._ping_now, every)
 
     def _ping_now(self, every: float) -> None:
         """Send a ping from a short-lived task (a failed send is the reader's disconnect to see)."""
-        self._aside = asyncio.create_task(self._ping())
+        self._set_aside(self._ping())
         self._ping_later(every)
 
     async def _ping(self) -> None:
