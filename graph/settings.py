@@ -70,6 +70,15 @@ class Settings(BaseSettings):
         default=True,
         description="Move start-up objects out of the garbage collector's way once the service is up.",
     )
+    gc_young_threshold: int = Field(
+        default=10_000,
+        ge=0,
+        le=1_000_000,
+        description=(
+            "Allocations between young garbage collections (0: Python's own, 700). A request alive"
+            " across awaits outlived 700 and was promoted, so full collections came every few seconds."
+        ),
+    )
     desk_recover_s: float = Field(
         default=30.0, gt=0, description="How often the desk is re-checked against the checkpoints."
     )

@@ -176,15 +176,18 @@ async def test_silent_socket_is_closed_and_pings_are_sent(tmp_path: Path) -> Non
 @pytest.mark.parametrize("freeze", [True, False])
 def test_start_up_objects_are_frozen_and_gc_pauses_are_timed(tmp_path: Path, freeze: bool) -> None:
     gc.unfreeze()
+    before = gc.get_threshold()
     try:
         with serve_in_thread(create_app(api_settings(tmp_path, gc_freeze=freeze))) as url:
             assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
             assert (gc.get_freeze_count() > 0) is freeze
+            assert gc.get_threshold()[0] == 10_000  # young collections: see Settings.gc_young_threshold
             gc.collect()  # every pause is timed, by generation
             metrics = httpx.get(f"{url}/metrics", timeout=10).text
             assert 'baton_gc_pause_seconds_count{generation="2"}' in metrics
             longest = next(line for line in metrics.splitlines() if line.startswith("baton_gc_pause_longest"))
             assert float(longest.split()[-1]) > 0
         assert not [cb for cb in gc.callbacks if getattr(cb, "__qualname__", "") == "Metrics._on_gc"]
+        assert gc.get_threshold() == before  # the process's own thresholds are back
     finally:
         gc.unfreeze()  # the test process builds many apps; frozen objects would never be freed
