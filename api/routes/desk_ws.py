@@ -12,8 +12,8 @@ from fastapi import APIRouter, WebSocket
 
 from api.engine import SUPERVISOR_STREAM
 from api.errors import ApiError
-from api.routes.ws import _Socket
 from api.ws_models import ClientMessage, DeskStateEvent
+from api.ws_socket import LiveSocket
 
 router = APIRouter(tags=["websockets"])
 
@@ -21,7 +21,7 @@ router = APIRouter(tags=["websockets"])
 @router.websocket("/v1/desk/ws")
 async def desk_socket(ws: WebSocket, since: int | None = None) -> None:
     """The live desk's stream (admin, supervisors)."""
-    sock = await _Socket.open(ws, "supervisor", SUPERVISOR_STREAM)
+    sock = await LiveSocket.open(ws, "supervisor", SUPERVISOR_STREAM)
     principal = await sock.authenticate()
     if principal is None:
         return

@@ -38,7 +38,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from api.auth import Principal
 from api.engine import ConversationEngine, conv_stream
 from api.errors import ApiError
-from api.routes.ws import _Socket, customer_state
+from api.routes.ws import customer_state
 from api.turns import CustomerTurn, TurnService
 from api.voice.audio import RATE, seconds
 from api.voice.choices import Choice, options_prompt, read_choice
@@ -60,6 +60,7 @@ from api.voice.speech import Speech, SpeechUnavailable, Transcript
 from api.voice.spoken import WAITING_STATES, Spoken, speakable, spoken
 from api.voice.vad import Endpointer, SpeechStarted, TooLong, Utterance, VadEvent
 from api.ws_models import PingEvent
+from api.ws_socket import LiveSocket
 from desk.errors import DeskError
 from graph.runtime import ConversationNotFound, NothingToRollBack, NotInterrupted
 
@@ -82,7 +83,7 @@ def voice_of(app: Any) -> tuple[VoiceSettings, Speech]:
 class VoiceCall:
     """One caller: the endpointer over their audio, the queue of turns, what is being played."""
 
-    def __init__(self, sock: _Socket, principal: Principal, conversation_id: str) -> None:
+    def __init__(self, sock: LiveSocket, principal: Principal, conversation_id: str) -> None:
         self.sock = sock
         self.principal = principal
         self.cid = conversation_id
@@ -357,7 +358,7 @@ class VoiceCall:
             await self.say(Spoken(line, "voice.contact", 0))
 
 
-async def _ping(sock: _Socket, every: float) -> None:
+async def _ping(sock: LiveSocket, every: float) -> None:
     while True:
         await asyncio.sleep(every)
         await sock.send(PingEvent().model_dump_json())
@@ -366,7 +367,7 @@ async def _ping(sock: _Socket, every: float) -> None:
 @router.websocket("/v1/conversations/{conversation_id}/voice")
 async def voice_socket(ws: WebSocket, conversation_id: str, since: int | None = None) -> None:
     """A caller's voice channel (see the module docstring for the protocol)."""
-    opened = await _Socket.for_customer(ws, "voice", conversation_id)
+    opened = await LiveSocket.for_customer(ws, "voice", conversation_id)
     if opened is None:
         return
     sock, principal = opened
