@@ -215,32 +215,30 @@ class BaseDesk(HandoffActions, SupervisorActions, HandoffEdits):
         restart longer than the TTL took every accepted chat away from its agent.
         """
         last = await self._last_tick()
-        if last is None:
-            # This desk never ticked (a new process, a new Redis): agents restored before its first
-            # tick could not heartbeat to it; a slow start (models warming for longer than the TTL
-            # on a busy host) took an accepted chat from its agent at the first tick.
+        # last None: this desk never ran (a new process, a new Redis); nobody could heartbeat to it yet
+        if last is None or (now - last).total_seconds() > self.config.heartbeat_ttl_s:
+            # Never ran: whoever went stale before the first tick (restored while the models warmed,
+            # a start slower than the TTL). Down: whoever was fresh when it stopped.
             excused = [
                 a.id
                 for a in await self._peek_agents()
-                if a.status != "offline" and not assign.heartbeat_fresh(a, now, self.config)
+                if a.status != "offline"
+                and (
+                    not assign.heartbeat_fresh(a, now, self.config)
+                    if last is None
+                    else assign.heartbeat_fresh(a, last, self.config)
+                )
             ]
             for agent_id in excused:
                 await self._write_heartbeat(agent_id, now)
-            if excused:
+            if last is not None:
+                log.warning(
+                    "desk did not run for %.0f s; %d agent(s) get time to reconnect",
+                    (now - last).total_seconds(),
+                    len(excused),
+                )
+            elif excused:
                 log.warning("desk starts; %d agent(s) get time to reconnect", len(excused))
-        elif (now - last).total_seconds() > self.config.heartbeat_ttl_s:
-            excused = [
-                a.id
-                for a in await self._peek_agents()
-                if a.status != "offline" and assign.heartbeat_fresh(a, last, self.config)
-            ]
-            for agent_id in excused:
-                await self._write_heartbeat(agent_id, now)
-            log.warning(
-                "desk did not run for %.0f s; %d agent(s) get time to reconnect",
-                (now - last).total_seconds(),
-                len(excused),
-            )
         await self._mark_tick(now)  # after the heartbeats: a worker that sees the new mark sees them too
 
     async def run(self, interval: float = 1.0) -> None:
