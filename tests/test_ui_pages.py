@@ -414,6 +414,23 @@ def test_embed_loader(browser: Any, server: UiServer) -> None:
         context.close()
 
 
+def test_the_composer_waits_for_the_widget_script(browser: Any, server: UiServer) -> None:
+    """Until the widget's script runs, Enter cannot submit the form natively (a reload that loses the text)."""
+    from playwright.sync_api import expect
+
+    context, page = new_page(browser)
+    page.route("**/ui/widget-app.js", lambda route: route.abort())
+    page.goto(f"{server.url}/widget")
+    expect(page.locator("#w-input")).to_be_disabled()
+    expect(page.locator("#w-form button[type=submit]")).to_be_disabled()
+    page.unroute("**/ui/widget-app.js")
+    page.reload()
+    send_widget(page, "Hello")
+    expect(page.locator(".msg.bot").nth(1)).to_be_visible()
+    assert "text=" not in page.url
+    context.close()
+
+
 def test_screenshots_are_small() -> None:
     """README screenshots stay small (they live in git)."""
     docs = Path(__file__).resolve().parent.parent / "docs" / "screenshots"

@@ -224,6 +224,9 @@
     lastTypingSent = 0;
     send(text);
   });
+  // The HTML ships the composer disabled: an Enter before this line would submit the form natively, a
+  // reload that loses what the customer typed (a slow iframe on a busy page).
+  form.querySelectorAll("input, button").forEach((node) => { node.disabled = false; });
   input.addEventListener("input", () => {
     const now = Date.now();
     if (stream && now - lastTypingSent > 2000) { lastTypingSent = now; stream.send({ type: "typing" }); }
