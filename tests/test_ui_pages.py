@@ -431,6 +431,22 @@ def test_the_composer_waits_for_the_widget_script(browser: Any, server: UiServer
     context.close()
 
 
+def test_a_sign_in_before_the_console_script_runs_keeps_the_token_out_of_the_url(
+    browser: Any, server: UiServer
+) -> None:
+    """A native submit of the sign-in form (script not run yet) must not put the token in the URL."""
+    context, page = new_page(browser)
+    page.route("**/ui/console-app.js", lambda route: route.abort())
+    page.goto(f"{server.url}/console")
+    page.fill("#c-agent", "agent-maria")
+    page.fill("#c-token", "agt_secret_token_value")
+    with page.expect_navigation():
+        page.press("#c-token", "Enter")
+    assert "agt_secret_token_value" not in page.url
+    assert "agent-maria" not in page.url
+    context.close()
+
+
 def test_screenshots_are_small() -> None:
     """README screenshots stay small (they live in git)."""
     docs = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
