@@ -168,8 +168,9 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             if webhooks is not None:
                 webhooks.start()
             await recover(engine)
-            # The language layer's models (spaCy, embeddings, cue prototypes) load now, not on a turn.
-            await asyncio.to_thread(_warm_language)
+            # The language layer's models (spaCy, embeddings, cue prototypes) and the live policy's
+            # intent classifier load now, not on a customer's turn.
+            await asyncio.to_thread(_warm_language, runtime)
             if settings.gc_freeze:
                 # Models, policies and libraries loaded at start-up live as long as the process; a
                 # full collection used to walk all ~200k of them again (~160 ms per pass, a latency
@@ -253,7 +254,8 @@ def _document_message_limit(app: FastAPI, limit: int) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _warm_language() -> None:
+def _warm_language(runtime: BatonRuntime) -> None:
     shared_pipeline().warm()
     cues.warm()
     objections.warm()
+    runtime.context.signals.analyzer_for(runtime.context.policies.current())

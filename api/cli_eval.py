@@ -19,9 +19,6 @@ from evals.compare import compare
 from evals.context import BriefProvider, ContextReport, DirectProvider, RowPart, run_context_eval
 from evals.experiments import PolicyArm, arm_files, compare_routes, render_routes, resolve_arms
 from evals.providers import GraphProvider
-from evals.report import DOMAIN_COLUMNS, HEADLINE, write_report
-from evals.report_routing import write_routing_report
-from evals.routing import run_routing_eval
 from evals.suite import ContextSuite, dataset_name
 from evals.turn_latency import TurnTimer
 from graph.runtime import BatonRuntime
@@ -71,6 +68,10 @@ async def _context(
 
 
 def _print_context(name: str, result: ContextReport) -> None:
+    # The report modules pull in matplotlib and sklearn (~70 MB): imported by the commands that use
+    # them, never by `baton serve`, which imports this CLI too.
+    from evals.report import DOMAIN_COLUMNS, HEADLINE
+
     table = Table("metric", "baton", *result.baselines, title=name)
     data = result.model_dump()
     for key in HEADLINE:
@@ -148,6 +149,8 @@ def context_cmd(
     saved = next(iter(results.values())) if len(results) == 1 else ContextSuite(datasets=results)
     saved.save(report)
     if html is not None:
+        from evals.report import write_report
+
         html.parent.mkdir(parents=True, exist_ok=True)
         written, _ = write_report(saved, html.parent)
         if written != html:
@@ -167,6 +170,8 @@ async def _compare_arms(
     part: RowPart,
 ) -> None:
     """Each arm's briefs and routing on the same conversations, side by side (``--policy`` repeated)."""
+    from evals.report import HEADLINE
+
     folder, files = arm_files(arms)
     with folder:
         briefs = {
@@ -212,6 +217,9 @@ def routing_cmd(
         raise _fail("give --train FILE (learn from it, score DATASET) or --cv K (cross-validate DATASET)")
     if train is not None:
         _need_file(train)
+    from evals.report_routing import write_routing_report
+    from evals.routing import run_routing_eval
+
     result = run_routing_eval(dataset, train=train, cv=cv, seed=seed)
     report.parent.mkdir(parents=True, exist_ok=True)
     write_routing_report(result, report, html)

@@ -11,11 +11,12 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol
-
-from psycopg_pool import AsyncConnectionPool
+from typing import TYPE_CHECKING, Any, Protocol
 
 from graph.private_files import private_sqlite
+
+if TYPE_CHECKING:
+    from psycopg_pool import AsyncConnectionPool
 
 
 class Db(Protocol):
@@ -90,6 +91,8 @@ async def connect(checkpoint_url: str, data_dir: Path, schema: Sequence[str]) ->
     """Postgres when the checkpointer is Postgres, else SQLite ``data_dir/api.sqlite``, with ``schema`` run."""
     db: Db
     if checkpoint_url.startswith(("postgres://", "postgresql://")):
+        from psycopg_pool import AsyncConnectionPool  # an embedded worker never loads psycopg
+
         async with AsyncConnectionPool(checkpoint_url, min_size=1, max_size=8, open=False) as pool:
             await pool.open(wait=True, timeout=10)
             db = _Postgres(pool)

@@ -11,12 +11,15 @@ import re
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from graph.context import extract_facts
 from graph.context.models import SimilarCase
-from graph.retrieval import CaseStore
 from graph.state import HandoffRecord
 from graph.transcript import Turn
+
+if TYPE_CHECKING:
+    from graph.retrieval import CaseStore
 
 # What says whose case it was: who the customer is and how to reach them. Places, dates and the kinds
 # of things discussed ("probate paperwork") are what makes a case similar, and stay.
@@ -65,6 +68,9 @@ class CaseMemory:
         if self._store is None:
             with self._lock:
                 if self._store is None:
+                    # chromadb (~35 MB with its gRPC and telemetry modules) loads with the first brief.
+                    from graph.retrieval import CaseStore
+
                     self._store = CaseStore(self._data_dir)
         return self._store
 

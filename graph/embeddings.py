@@ -16,13 +16,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
-from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
-from chromadb.utils.embedding_functions import register_embedding_function
 from tokenizers import Tokenizer
 
 from graph.encoder_build import is_dynamic_int8, quantized_path
@@ -287,52 +284,3 @@ def get_embedder() -> MiniLMEmbedder:
             if _instance is None:
                 _instance = MiniLMEmbedder()
     return _instance
-
-
-@register_embedding_function
-class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
-    """chromadb embedding function backed by :class:`MiniLMEmbedder`.
-
-    Passing it to every collection keeps chromadb from reaching for its default embedder, which
-    downloads a model at run time.
-
-    Args:
-        embedder: Embedder to use; the process-wide one when omitted.
-    """
-
-    def __init__(self, embedder: MiniLMEmbedder | None = None) -> None:
-        self._embedder = embedder
-
-    def __call__(self, input: Documents) -> Embeddings:
-        """Embed documents for chromadb.
-
-        Args:
-            input: Document texts.
-
-        Returns:
-            One float32 vector per document.
-        """
-        embedder = self._embedder or get_embedder()
-        return list(embedder.embed(list(input)))
-
-    @staticmethod
-    def name() -> str:
-        """Name chromadb stores in the collection config."""
-        return "baton-minilm-int8"
-
-    def default_space(self) -> Space:
-        """Cosine: the vectors are normalised sentence embeddings."""
-        return "cosine"
-
-    def supported_spaces(self) -> list[Space]:
-        """Spaces in which these vectors are meaningful."""
-        return ["cosine", "ip", "l2"]
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> MiniLMEmbeddingFunction:
-        """Rebuild from a stored config (there is nothing to configure)."""
-        return MiniLMEmbeddingFunction()
-
-    def get_config(self) -> dict[str, Any]:
-        """Serializable config; the model id lets a reader notice a model change."""
-        return {"model_id": MODEL_ID}

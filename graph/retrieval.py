@@ -1,6 +1,6 @@
 """Similar resolved cases and knowledge snippets, in an embedded chromadb under the data directory.
 
-Both collections embed with :class:`graph.embeddings.MiniLMEmbeddingFunction` (chromadb's default
+Both collections embed with :class:`MiniLMEmbeddingFunction` (the bundled MiniLM) (chromadb's default
 embedder downloads a model at run time, which a production box must never do) and use cosine space,
 so a hit's score is ``1 - cosine distance``, clipped to [0, 1].
 """
@@ -14,10 +14,12 @@ from typing import Any
 
 import chromadb
 from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.config import Settings
+from chromadb.utils.embedding_functions import register_embedding_function
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph.embeddings import MiniLMEmbedder, MiniLMEmbeddingFunction
+from graph.embeddings import MODEL_ID, MiniLMEmbedder, get_embedder
 from graph.private_files import make_private_dir
 
 CASES = "resolved_cases"
@@ -25,6 +27,55 @@ KNOWLEDGE = "knowledge"
 _RECOUNT_S = 5.0  # how stale a small count may be before it is read again
 
 MetadataValue = str | int | float | bool
+
+
+@register_embedding_function
+class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
+    """chromadb embedding function backed by :class:`MiniLMEmbedder`.
+
+    Passing it to every collection keeps chromadb from reaching for its default embedder, which
+    downloads a model at run time.
+
+    Args:
+        embedder: Embedder to use; the process-wide one when omitted.
+    """
+
+    def __init__(self, embedder: MiniLMEmbedder | None = None) -> None:
+        self._embedder = embedder
+
+    def __call__(self, input: Documents) -> Embeddings:
+        """Embed documents for chromadb.
+
+        Args:
+            input: Document texts.
+
+        Returns:
+            One float32 vector per document.
+        """
+        embedder = self._embedder or get_embedder()
+        return list(embedder.embed(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        """Name chromadb stores in the collection config."""
+        return "baton-minilm-int8"
+
+    def default_space(self) -> Space:
+        """Cosine: the vectors are normalised sentence embeddings."""
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        """Spaces in which these vectors are meaningful."""
+        return ["cosine", "ip", "l2"]
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> MiniLMEmbeddingFunction:
+        """Rebuild from a stored config (there is nothing to configure)."""
+        return MiniLMEmbeddingFunction()
+
+    def get_config(self) -> dict[str, Any]:
+        """Serializable config; the model id lets a reader notice a model change."""
+        return {"model_id": MODEL_ID}
 
 
 class SimilarCase(BaseModel):

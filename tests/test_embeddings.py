@@ -11,12 +11,12 @@ import pytest
 from graph.embeddings import (
     DIMENSION,
     MiniLMEmbedder,
-    MiniLMEmbeddingFunction,
     _fastest_model,
     default_model_path,
     get_embedder,
 )
 from graph.encoder_build import CACHE_ENV, quantized_path
+from graph.retrieval import MiniLMEmbeddingFunction
 
 
 @pytest.fixture(scope="module")

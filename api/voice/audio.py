@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from math import gcd
 
 import numpy as np
-from scipy.signal import resample_poly
 
 RATE = 16_000  # what PocketSphinx's en-US model and webrtcvad expect
 SAMPLE_BYTES = 2
@@ -36,6 +35,8 @@ def resample(pcm: bytes, src: int, dst: int = RATE) -> bytes:
     """16-bit mono PCM from ``src`` Hz to ``dst`` Hz (polyphase filter: no aliasing from eSpeak's 22 kHz)."""
     if src == dst or not pcm:
         return pcm
+    from scipy.signal import resample_poly  # ~30 MB a worker without callers never needs
+
     g = gcd(src, dst)
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
     out = resample_poly(samples, dst // g, src // g)
