@@ -1,9 +1,15 @@
-"""What one worker's resident memory is made of: the app's imports, then each model the start-up warms.
+"""What one worker's resident memory is made of, and what a real `baton serve` holds as it works.
 
-Runs in a fresh interpreter (``--child``) so nothing the parent imported is counted; reads ``VmRSS``
-after Python starts, after ``import api.app``, after the language layer's spaCy pipeline warms and
-after the cue prototypes (the embedding model) warm, i.e. what ``api/app.py``'s lifespan loads before
-the first request.
+Two parts:
+
+* **start-up steps**, in a fresh interpreter (``--child``) so nothing the parent imported counts:
+  ``VmRSS`` after ``import api.cli`` (what ``baton serve`` imports before uvicorn starts), then after
+  each model the lifespan warms (spaCy pipeline, cue prototypes / embedding model, objection
+  prototypes, the live policy's intent classifier);
+* **a served worker**: a ``baton serve`` subprocess (embedded profile, offline): ``VmRSS`` and
+  ``RssAnon`` (private memory; the rest is shared library pages) at ``/readyz``, after the first
+  customer turn, after the first handoff to a person (briefs, case memory's chromadb) and after
+  ``--handoffs`` more, with each first request's latency (what loading on first use costs a customer).
 
     .venv/bin/python benchmarks/worker_rss.py --json benchmarks/results/worker_rss.json
 """
@@ -11,42 +17,94 @@ the first request.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import common
+import httpx
+from bench_server import BatonServer, new_customer, say
 
-HEAVY = ("spacy", "thinc", "onnxruntime", "chromadb", "sklearn", "scipy", "tiktoken", "numpy", "torch")
+HEAVY = (
+    "spacy", "thinc", "onnxruntime", "chromadb", "sklearn", "scipy", "scipy.stats", "scipy.signal",
+    "matplotlib", "tiktoken", "numpy", "redis", "psycopg", "torch",
+)  # fmt: skip
+FIRST = "Hi, I want to sell my house at 12 Elm Street in Brookline"
+PERSON = "Can I talk to a real person please?"
 
 
-def rss_mb() -> float:
-    """This process's resident set in MiB."""
-    with open("/proc/self/status", encoding="ascii") as status:
+def status_mb(pid: int | str = "self") -> dict[str, float]:
+    """``VmRSS`` and ``RssAnon`` of a process, in MiB."""
+    out: dict[str, float] = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+            key = line.split(":", 1)[0]
+            if key in ("VmRSS", "RssAnon"):
+                out[key] = round(int(line.split()[1]) / 1024, 1)
+    return out
 
 
 def child() -> dict[str, Any]:
-    """The steps, measured in this (fresh) process."""
-    steps: list[dict[str, Any]] = [{"step": "python", "rss_mb": round(rss_mb(), 1), "s": 0.0}]
+    """The start-up steps, measured in this (fresh) process."""
+    steps: list[dict[str, Any]] = [{"step": "python", "rss_mb": status_mb()["VmRSS"], "s": 0.0}]
 
     def step(name: str, fn: Any) -> None:
         t0 = time.perf_counter()
         fn()
-        steps.append({"step": name, "rss_mb": round(rss_mb(), 1), "s": round(time.perf_counter() - t0, 2)})
+        steps.append({"step": name, "rss_mb": status_mb()["VmRSS"], "s": round(time.perf_counter() - t0, 2)})
 
-    step("import api.app", lambda: __import__("api.app"))
-    from graph.language import cues, shared_pipeline
+    step("import api.cli (what `baton serve` imports)", lambda: __import__("api.cli"))
+    from graph.language import cues, objections, shared_pipeline
+    from graph.policy_store import PolicyStore
+    from graph.settings import get_settings
+    from graph.signal_service import SignalService
 
-    step("+ spaCy pipeline (warm)", lambda: shared_pipeline().warm())
-    step("+ cue prototypes / embedding model (warm)", cues.warm)
+    step("+ spaCy pipeline", lambda: shared_pipeline().warm())
+    step("+ cue prototypes / embedding model", cues.warm)
+    step("+ objection prototypes", objections.warm)
+    policy = PolicyStore(get_settings().policy).current()
+    step("+ the policy's intent classifier", lambda: SignalService().analyzer_for(policy))
     return {"steps": steps, "heavy_modules_loaded": [m for m in HEAVY if m in sys.modules]}
+
+
+async def served(handoffs: int) -> dict[str, Any]:
+    """RSS of a real worker at ready, after its first turn, first handoff and ``handoffs`` more."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server = BatonServer(Path(tmp) / "data").start(timeout=180)
+        try:
+            return {"served": await _walk(server, handoffs)}
+        finally:
+            server.stop()
+
+
+async def _walk(server: BatonServer, handoffs: int) -> list[dict[str, Any]]:
+    """One customer's first turn and handoff, then ``handoffs`` more customers to a person."""
+    pid = server.pids()[0]
+    rows: list[dict[str, Any]] = [{"point": "ready", **status_mb(pid)}]
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        customer = await new_customer(http)
+        t0 = time.perf_counter()
+        await say(http, customer, FIRST)
+        rows.append({"point": "after the first turn", "ms": _ms(t0), **status_mb(pid)})
+        t0 = time.perf_counter()
+        await say(http, customer, PERSON)
+        rows.append({"point": "after the first handoff", "ms": _ms(t0), **status_mb(pid)})
+        for _ in range(handoffs):
+            more = await new_customer(http)
+            await say(http, more, FIRST)
+            await say(http, more, PERSON)
+        rows.append({"point": f"after {handoffs} more handoffs", **status_mb(pid)})
+    return rows
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)
 
 
 def main() -> None:
@@ -54,6 +112,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--json", default=None)
+    parser.add_argument("--handoffs", type=int, default=20, help="Handoffs after the first one.")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -70,8 +129,14 @@ def main() -> None:
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     rows = [(f"{s['step']} ({s['s']} s)", f"{s['rss_mb']} MB") for s in result["steps"]]
-    print(common.table(rows, "worker RSS by start-up step"))
+    print(common.table(rows, "start-up steps (fresh interpreter)"))
     print("heavy modules loaded:", ", ".join(result["heavy_modules_loaded"]))
+    result.update(asyncio.run(served(args.handoffs)))
+    rows = [
+        (p["point"] + (f" ({p['ms']} ms)" if "ms" in p else ""), f"{p['VmRSS']} MB ({p['RssAnon']} private)")
+        for p in result["served"]
+    ]
+    print(common.table(rows, "a served worker (baton serve, embedded, offline)"))
     common.write_json(args.json, result)
 
 
