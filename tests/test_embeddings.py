@@ -149,3 +149,10 @@ def test_an_unwritable_model_cache_runs_the_shipped_model(
     blocker.write_text("")
     monkeypatch.setenv(CACHE_ENV, str(blocker / "models"))
     assert _fastest_model() == default_model_path()
+
+
+def test_every_cpu_runs_the_exact_int8_kernel(embedder: MiniLMEmbedder) -> None:
+    # Without VNNI the default u8 x s8 kernel saturates and the same text gets another vector (a
+    # request for a person fell under its threshold on an AVX2 host); the exact kernel is asked for.
+    options = embedder._session.get_session_options()
+    assert options.get_session_config_entry("session.x64quantprecision") == "1"
