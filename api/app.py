@@ -9,9 +9,8 @@ import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -58,10 +57,12 @@ from desk.callbacks import CallbackStore
 from desk.config import DeskConfig, load_config
 from desk.factory import make_desk
 from desk.models import CustomerNotice, Handoff
-from desk.redis_desk import reconnecting
 from graph.language import cues, objections, shared_pipeline
 from graph.runtime import BatonRuntime
 from graph.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 log = logging.getLogger("baton.api")
 
@@ -85,14 +86,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 f"baton: generated admin token {admin_token} (saved in {settings.data_dir / 'admin_token'})",
                 file=sys.stderr,
             )
-        # Sockets hold no connection (one XREAD reader per worker fans events out, api/eventlog.py), so
-        # the pool only serves short commands; 200 leaves headroom over redis-py's default 100 for
-        # bursts of concurrent requests.
-        redis = (
-            aioredis.from_url(settings.redis_url, max_connections=200, **reconnecting())
-            if settings.redis_url
-            else None
-        )
+        redis = _redis_client(settings.redis_url) if settings.redis_url else None
         config = desk_config or load_config(settings.desk_config)
         holder: list[HandoffLifecycle] = []
 
@@ -252,6 +246,18 @@ def _document_message_limit(app: FastAPI, limit: int) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _redis_client(url: str) -> aioredis.Redis:
+    """The worker's Redis pool (the scaled profile; an embedded worker never imports redis)."""
+    import redis.asyncio as aioredis
+
+    from desk.redis_desk import reconnecting
+
+    # Sockets hold no connection (one XREAD reader per worker fans events out, api/eventlog.py), so
+    # the pool only serves short commands; 200 leaves headroom over redis-py's default 100 for
+    # bursts of concurrent requests.
+    return aioredis.from_url(url, max_connections=200, **reconnecting())
 
 
 def _warm_language(runtime: BatonRuntime) -> None:

@@ -22,9 +22,8 @@ import secrets
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis.asyncio as aioredis
 from langchain_core.messages import HumanMessage
 
 from api import analytics, experiments
@@ -47,6 +46,9 @@ from desk.models import ContextNote, Handoff, HandoffRequest
 from graph.runtime import BatonRuntime, StreamTap
 from graph.runtime_models import TurnResult
 from graph.state import HandoffRecord
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis  # only the scaled profile loads redis
 
 log = logging.getLogger("baton.api.engine")
 # Conversations whose lock the current task holds: the desk awaits ``on_revert`` inside an action

@@ -16,13 +16,13 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING, Any, Protocol
 
 from api.store import ApiStore, Lru
 from api.ws_models import _Event
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis  # only the scaled profile loads redis
 
 log = logging.getLogger("baton.api.eventlog")
 
@@ -326,6 +326,8 @@ class RedisEventLog:
                 for raw_key, entries in found or []:
                     self._fan_out(_text(raw_key), requested, self._decode(entries))
             except Exception as exc:  # never die silently: followers wait until Redis answers again
+                from redis.exceptions import RedisError  # loaded: this reader only runs on Redis
+
                 log.warning(
                     "event reader: %s; retrying in %.2fs",
                     exc,

@@ -7,12 +7,15 @@ import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING
 
-import redis.asyncio as aioredis
 from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, error_response
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis  # only the scaled profile loads redis
 
 
 class BodySizeLimit:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import redis.asyncio as aioredis
 from pydantic import ValidationError
 
 from api.engine import desk_request
@@ -24,6 +23,9 @@ from desk.models import AgentSpec, HeldStatus
 from graph.runtime import BatonRuntime, ConversationNotFound
 from graph.runtime_models import ConversationView
 from graph.state import HandoffRecord
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis  # only the scaled profile loads redis
 
 log = logging.getLogger("baton.api.recovery")
 _YIELD_EVERY = 50

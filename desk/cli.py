@@ -7,7 +7,6 @@ import contextlib
 from typing import Annotated
 
 import typer
-from redis.exceptions import RedisError
 from rich.console import Console
 from rich.table import Table
 
@@ -109,6 +108,8 @@ async def _run(
             load=load,
             config=config,
         )
+    from redis.exceptions import RedisError
+
     from desk.redis_desk import RedisDesk, unique_prefix
 
     desk = RedisDesk(redis_url, config, prefix=unique_prefix("baton:desk:sim:"), clock=FakeClock())

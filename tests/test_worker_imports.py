@@ -14,8 +14,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Loaded on first use: plots and reports (evals), resampling (voice), t quantiles (experiment figures),
-# chromadb (the first brief with case memory), psycopg (the Postgres profile).
-LAZY = ("matplotlib", "PIL", "scipy.stats", "scipy.signal", "chromadb", "grpc", "psycopg", "psycopg_pool")
+# chromadb (the first brief with case memory), psycopg and redis (the scaled profile).
+LAZY = (
+    "matplotlib", "PIL", "scipy.stats", "scipy.signal", "chromadb", "grpc", "psycopg", "psycopg_pool", "redis",
+)  # fmt: skip
 
 
 def test_importing_the_cli_loads_no_lazy_library() -> None:
