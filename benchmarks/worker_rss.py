@@ -25,11 +25,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import common
-import httpx
-from bench_server import BatonServer, new_customer, say
+
+if TYPE_CHECKING:
+    from bench_server import BatonServer
 
 HEAVY = (
     "spacy", "thinc", "onnxruntime", "chromadb", "sklearn", "scipy", "scipy.stats", "scipy.signal",
@@ -75,6 +76,8 @@ def child() -> dict[str, Any]:
 
 async def served(handoffs: int) -> dict[str, Any]:
     """RSS of a real worker at ready, after its first turn, first handoff and ``handoffs`` more."""
+    from bench_server import BatonServer  # not in the child: its imports would count as Python's
+
     with tempfile.TemporaryDirectory() as tmp:
         server = BatonServer(Path(tmp) / "data").start(timeout=180)
         try:
@@ -85,6 +88,9 @@ async def served(handoffs: int) -> dict[str, Any]:
 
 async def _walk(server: BatonServer, handoffs: int) -> list[dict[str, Any]]:
     """One customer's first turn and handoff, then ``handoffs`` more customers to a person."""
+    import httpx
+    from bench_server import new_customer, say
+
     pid = server.pids()[0]
     rows: list[dict[str, Any]] = [{"point": "ready", **status_mb(pid)}]
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
