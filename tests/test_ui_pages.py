@@ -409,6 +409,9 @@ def test_embed_loader(browser: Any, server: UiServer) -> None:
         frame.locator("#w-input").fill("Hello")
         frame.locator("#w-input").press("Enter")
         expect(frame.locator(".msg.bot").nth(1)).to_be_visible()
+        widget = next(f for f in page.frames if f.url.startswith(f"{server.url}/widget"))
+        # The voice button works in the frame: the host page delegates the microphone to it.
+        assert widget.evaluate("document.featurePolicy.allowsFeature('microphone')") is True
         shot(page, "widget-embed")
         assert js_errors(page) == []
         context.close()

@@ -39,7 +39,9 @@
       frame.id = "baton-panel";
       frame.title = title;
       frame.src = origin + "/widget?embed=1";
-      frame.setAttribute("allow", "clipboard-write");
+      // The widget's voice button needs the microphone and plays replies: a cross-origin frame gets
+      // neither unless the host page delegates them.
+      frame.setAttribute("allow", "clipboard-write; microphone; autoplay");
       root.appendChild(frame);
     }
     var show = open === undefined ? frame.hidden || !button.classList.contains("open") : open;
