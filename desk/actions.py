@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from desk import assign, ops
+from desk import assign, ops, timers
 from desk.base import QueuePosition
 from desk.core import DeskCore
 from desk.errors import Conflict, InvalidRequest
@@ -135,7 +135,7 @@ class HandoffActions(DeskCore):
             tx.guard_accept(handoff_id, pre_status, agent_id)
             ops.close_offer(handoff, agent, "accepted", now, "")
             handoff.assigned_agent_id = agent_id
-            handoff.metrics.time_to_accept_s = ops.since(handoff.created_at, now)
+            handoff.metrics.time_to_accept_s = timers.since(handoff.created_at, now)
             agent.active_handoff_ids.append(handoff_id)
             agent.last_assigned_at = now
             tx.put_agent(agent)
@@ -250,7 +250,7 @@ class HandoffActions(DeskCore):
                 transition(handoff, "active", now, reason="implicit start")
                 tx.emit(HandoffStarted(ts=now, **self._base(handoff), agent_id=agent_id))
             transition(handoff, "completed", now, reason="completed")
-            handle = ops.since(handoff.timestamp("accepted"), now)
+            handle = timers.since(handoff.timestamp("accepted"), now)
             handoff.outcome, handoff.notes, handoff.rating = "completed", notes, rating
             handoff.metrics.handle_time_s = handle
             agent = await tx.agent(agent_id)

@@ -73,7 +73,7 @@ class DeskCore(ABC):
         Held (accepted, active) handoffs are most of the open ones and have no timer, so the tick
         reads this index instead of every open handoff (with 10,000 held that was 10,000 reads a
         second per worker on Redis; benchmarks/README.md). With ``due_by``, only those whose
-        ``ops.timer_deadline`` is at or before it: the index is ordered by deadline, so a tick reads
+        ``timers.timer_deadline`` is at or before it: the index is ordered by deadline, so a tick reads
         the handoffs it has work for, not every waiting one.
         """
 

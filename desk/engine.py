@@ -9,7 +9,7 @@ import functools
 import logging
 from datetime import datetime
 
-from desk import assign, ops
+from desk import assign, ops, timers
 from desk.actions import HandoffActions
 from desk.edits import HandoffEdits
 from desk.errors import Conflict
@@ -198,11 +198,11 @@ class BaseDesk(HandoffActions, SupervisorActions, HandoffEdits):
                     )
                 )
         for handoff in await self._peek_waiting(due_by=now):
-            if ops.timer_due(handoff, now, self.config):
-                timers = functools.partial(
+            if timers.timer_due(handoff, now, self.config):
+                due = functools.partial(
                     ops.run_timers, handoff_id=handoff.handoff_id, now=now, config=self.config, report=report
                 )
-                await self._run(timers)
+                await self._run(due)
         report.offered = await self._dispatch()
         return report
 

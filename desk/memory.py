@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
-from desk import assign, ops
+from desk import assign, timers
 from desk.base import OnNotice, OnRevert
 from desk.clock import Clock
 from desk.config import DeskConfig
@@ -152,7 +152,7 @@ class InMemoryDesk(BaseDesk):
             tx = _MemTx(self._store)
             result = await fn(tx)
             for handoff in tx.dirty_handoffs.values():
-                self._store.put_handoff(handoff, ops.timer_deadline(handoff, self.config))
+                self._store.put_handoff(handoff, timers.timer_deadline(handoff, self.config))
             for agent in tx.dirty_agents.values():
                 self._store.put_agent(agent.clone())
             self._store.events.extend(dump_event(e) for e in tx.events)  # text: no tracked objects

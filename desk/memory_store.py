@@ -8,7 +8,7 @@ offered), which every dispatch and tick reads, stay objects. Events are kept as 
 
 The indexes answer the reads that used to scan everything: ``available`` and ``holders`` (agents
 online with a free slot, agents by skill) give an offer its candidates; a heap of timer deadlines
-(``ops.timer_deadline``) gives a tick the handoffs it has work for.
+(``timers.timer_deadline``) gives a tick the handoffs it has work for.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Layout under ``prefix``: handoffs and agents are hashes ``{v, d, ...}`` (version, JSON document and a
 few indexed fields); ``queue`` is a sorted set scored by priority then creation time; ``open`` and
 ``handoffs`` index non-terminal and all handoffs, ``waiting`` the pending and offered ones scored by
-their timer deadline (``ops.timer_deadline``: a tick reads only the due ones, never the held
+their timer deadline (``timers.timer_deadline``: a tick reads only the due ones, never the held
 handoffs); ``avail`` holds the agents online with a free slot and ``skill:<name>`` the agents with
 that skill (an offer reads and scores only their intersection); ``presence`` holds heartbeat times and
 ``alive:<id>`` keys expire with the heartbeat TTL; ``ticked`` is when any worker last ticked (a
@@ -35,7 +35,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from desk import assign, ops
+from desk import assign, timers
 from desk.base import OnNotice, OnRevert
 from desk.clock import Clock
 from desk.config import DeskConfig
@@ -166,7 +166,7 @@ class _RedisTx(Tx):
             queued = str(assign.queue_score(h)) if h.status == "pending" else ""
             is_open = "0" if h.status in TERMINAL else "1"
             version = self.versions.get(key, "0")
-            deadline = ops.timer_deadline(h, self._config)
+            deadline = timers.timer_deadline(h, self._config)
             argv += [
                 "h",
                 hid,

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_desk_helpers import DeskFactory, Recorder, desk_factory_for, request, spec, travel
 
-from desk import assign, ops
+from desk import assign, timers
 from desk.clock import FakeClock
 from desk.config import DeskConfig
 from desk.engine import BaseDesk
@@ -345,8 +345,8 @@ def test_no_timer_is_due_before_its_deadline(
         accept_timeout_s=accept_timeout,
         no_agent_after_s=no_agent_after,
     )
-    deadline = ops.timer_deadline(handoff, config)
+    deadline = timers.timer_deadline(handoff, config)
     assert deadline is not None
     now = start + timedelta(seconds=at)
-    if ops.timer_due(handoff, now, config):
+    if timers.timer_due(handoff, now, config):
         assert deadline <= now

@@ -48,7 +48,7 @@ from desk.errors import DeskError
 from desk.errors import NotFound as DeskNotFound
 from desk.lifecycle import HELD, TERMINAL, WAITING
 from desk.models import HandoffStatus
-from desk.ops import offer_deadline
+from desk.timers import offer_deadline
 from graph.actions import Close, Reply
 from graph.runtime import ConversationNotFound
 
