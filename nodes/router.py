@@ -9,122 +9,37 @@ is recorded and the human node pauses again.
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
 
-from graph.context import build_brief
-from graph.context.history import BriefPast, earlier_conversations, intent_reading, intent_readings
+from graph.context.history import BriefPast, intent_reading, intent_readings
 from graph.deps import BatonContext
-from graph.handoff_fields import CRITICAL_SENTIMENT, from_escalation, seed_fields
+from graph.handoff_fields import from_escalation
 from graph.handoffs import HandoffContext, HandoffFallback, HandoffRejected
 from graph.language.needs import reply_to_offer
-from graph.open_items import OpenItem, pending_items, settle, taken_up, with_open_items
-from graph.priority import URGENCY_MULTIPLIER, handoff_priority
-from graph.signals import Signals
+from graph.open_items import pending_items, settle, taken_up
 from graph.state import BatonState, ConsultTask, HandoffRecord, RoutingDecision
 from graph.textutil import off_loop
-from graph.transcript import Turn, to_turns
+from graph.transcript import to_turns
 from graph.turn_times import TIME_FIELDS, case_opened, conversation_times, stamp
 from nodes.names import BOT_NODES, CONSULT, HUMAN_AGENT, BotName
+from nodes.router_proposals import RoutedTurn, complete, from_rule, manual, propose
 from policies.evaluator import first_match
 from policies.experiments import Arm, routing_policy
 from policies.loader import LoadedPolicy
-from policies.models import Rule, Urgency
+from policies.models import Rule
 
 log = logging.getLogger("baton.router")
 Goto = BotName | Literal["human_agent", "consult"]
 DESTINATIONS: tuple[str, ...] = (*BOT_NODES, HUMAN_AGENT, CONSULT)
 
-_TRIGGER_REASON = {
-    "explicit_request": "the customer asked for a person",
-    "sentiment_based": "the customer is upset",
-    "complexity_based": "the case is too complex for automation",
-    "qualification_based": "the lead is qualified",
-    "repeated_failure": "automated help failed repeatedly",
-    "time_based": "the conversation went on too long without a resolution",
-    "vip": "VIP customer",
-}
-
-
-@dataclass(frozen=True)
-class _Turn:
-    """What a proposal needs to know about the turn being routed."""
-
-    loaded: LoadedPolicy
-    active: str
-    message_index: int
-    signals: Signals
-    arm: Arm | None = None
-    open_items: tuple[OpenItem, ...] = ()  # pending ones
-    answer: str = ""  # how the turn answers an offered open item: "yes", "no" or ""
-    customer: Mapping[str, Any] | None = None
-
-
-def _propose(
-    turn: _Turn,
-    target: str,
-    *,
-    rule_id: str,
-    reason: str,
-    trigger: str,
-    urgency: Urgency = "medium",
-    required_skills: Sequence[str] = (),
-    optional_skills: Sequence[str] = (),
-    narration: str = "",
-    metadata: Mapping[str, Any] | None = None,
-) -> HandoffRecord:
-    """A proposed handoff (no brief yet) that ``before_handoff`` hooks may amend or veto."""
-    spec = turn.loaded.policy.targets[target]
-    return HandoffRecord(
-        id=uuid.uuid4().hex,
-        from_agent=turn.active or "router",
-        to=target,
-        kind=spec.kind,
-        queue=target if spec.kind == "human" else "",
-        reason=reason,
-        trigger=trigger,
-        urgency=urgency,
-        required_skills=sorted({*required_skills, *spec.skills}),
-        optional_skills=list(optional_skills),
-        rule_id=rule_id,
-        policy_version=turn.loaded.version,
-        narration=narration,
-        created_at=datetime.now(UTC).isoformat(),
-        status="proposed",
-        message_index=turn.message_index,
-        metadata=dict(metadata or {}),
-        experiment=turn.arm.experiment if turn.arm else "",
-        variant=turn.arm.variant if turn.arm else "",
-    )
-
-
-def _from_rule(turn: _Turn, rule: Rule) -> HandoffRecord:
-    assert rule.target is not None
-    reason = rule.description or _TRIGGER_REASON.get(rule.trigger, f"rule {rule.id}")
-    if turn.signals.evidence:
-        reason += f" ({'; '.join(str(e) for e in turn.signals.evidence[:3])})"
-    return _propose(
-        turn,
-        rule.target,
-        rule_id=rule.id,
-        reason=reason,
-        trigger=rule.trigger,
-        urgency=rule.urgency,
-        required_skills=rule.required_skills,
-        optional_skills=rule.optional_skills,
-        narration=rule.narration,
-    )
-
 
 async def _decide(
-    turn: _Turn, ctx: BatonContext, hctx: HandoffContext, context: dict[str, Any]
+    turn: RoutedTurn, ctx: BatonContext, hctx: HandoffContext, context: dict[str, Any]
 ) -> tuple[HandoffRecord | None, Rule | None, str]:
     """Return (proposed handoff or None to stay, matched consult rule, explanation)."""
     policy = turn.loaded.policy
@@ -132,11 +47,11 @@ async def _decide(
     if rule is not None and rule.consult:
         return None, rule, f"rule {rule.id}: consult {', '.join(rule.consult)}"
     if rule is not None:
-        return _from_rule(turn, rule), None, f"rule {rule.id} matched"
+        return from_rule(turn, rule), None, f"rule {rule.id} matched"
     code = await ctx.registry.first_match(hctx)
     if code is not None:
         cond, target = code
-        proposed = _propose(
+        proposed = propose(
             turn,
             target,
             rule_id=f"code:{cond.name}",
@@ -151,12 +66,12 @@ async def _decide(
     item = taken_up(turn.open_items, turn.signals.intents, turn.answer, hctx.active_agent)
     if item is not None:
         reason = f"the customer's open item: {item.text!r}"
-        proposed = _propose(turn, item.target, rule_id="open_item", reason=reason, trigger="intent_based")
+        proposed = propose(turn, item.target, rule_id="open_item", reason=reason, trigger="intent_based")
         return proposed, None, f"open item {item.intent} (turn {item.turn}) taken up by {item.target}"
     if hctx.active_agent:
         return None, None, "no rule fired; staying with the current agent"
     default = policy.default
-    proposed = _propose(
+    proposed = propose(
         turn,
         default.target,
         rule_id="default",
@@ -170,40 +85,6 @@ async def _decide(
 def _case_start(state: BatonState) -> int:
     """Customer turns before the last human handoff ended: the human already dealt with those."""
     return sum(1 for m in state["messages"][: case_opened(state)] if m.type == "human")
-
-
-def _manual(turn: _Turn, escalation: dict[str, Any]) -> HandoffRecord:
-    """A handoff someone asked for outside the policy (an escalate button, an admin, an eval)."""
-    targets = turn.loaded.policy.targets
-    target = escalation.get("target") or next(
-        (name for name, spec in targets.items() if spec.kind == "human"), turn.loaded.policy.entry
-    )
-    if target not in targets:
-        msg = f"cannot escalate to {target!r}: not a target of policy {turn.loaded.policy.name!r}"
-        raise ValueError(msg)
-    return _propose(
-        turn,
-        target,
-        rule_id="manual",
-        reason=str(escalation.get("reason") or "manual escalation"),
-        trigger=str(escalation.get("trigger") or "explicit_request"),
-        urgency=escalation.get("urgency") or "medium",
-        required_skills=escalation.get("required_skills") or (),
-        optional_skills=escalation.get("optional_skills") or (),
-    )
-
-
-def _narration(proposed: HandoffRecord, loaded: LoadedPolicy) -> str:
-    if proposed.narration:
-        return proposed.narration
-    target = loaded.policy.targets[proposed.to]
-    who = target.description or proposed.to.replace("_", " ")
-    if proposed.kind == "human":
-        return (
-            f"I'm connecting you with {who}. They'll see our whole conversation, "
-            "so you won't need to repeat anything."
-        )
-    return f"Let me bring in our {who}. They have all the context from our conversation."
 
 
 async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Command[Goto]:
@@ -239,10 +120,10 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
     escalation = state.get("escalation")
     items = tuple(pending_items(state))
     answer = await off_loop(reply_to_offer, latest) if any(i.status == "offered" for i in items) else ""
-    turn = _Turn(loaded, active, len(messages) - 1, signals, arm, items, answer, customer)
+    turn = RoutedTurn(loaded, active, len(messages) - 1, signals, arm, items, answer, customer)
     proposed: HandoffRecord | None
     if escalation:
-        proposed, consult_rule = _manual(turn, escalation), None
+        proposed, consult_rule = manual(turn, escalation), None
         explanation = f"manual escalation: {proposed.reason}"
     else:
         proposed, consult_rule, explanation = await _decide(turn, ctx, hctx, context)
@@ -290,7 +171,7 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
     past = BriefPast(
         intent_readings([*state.get("intent_log", []), *update["intent_log"]]), info.thread_id if info else ""
     )
-    record = await _complete(proposed, turns, signals, ctx, loaded, past, items)
+    record = await complete(proposed, turns, signals, ctx, loaded, past, items)
     try:
         record = await ctx.registry.run_after(hctx, record)
     except HandoffFallback as fallback:
@@ -300,7 +181,7 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
             )
         else:
             explanation += f"; fell back to {fallback.target}: {fallback.reason}"
-            instead = _propose(
+            instead = propose(
                 turn,
                 fallback.target,
                 rule_id=f"{proposed.rule_id}:fallback",
@@ -309,7 +190,7 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
                 urgency=proposed.urgency,
                 metadata=proposed.metadata,
             )
-            record = await _complete(instead, turns, signals, ctx, loaded, past, items)
+            record = await complete(instead, turns, signals, ctx, loaded, past, items)
     if escalation:  # a caller outside the graph gave these: they win over the router's own reading
         record = record.changed(
             **from_escalation(escalation), priority=escalation.get("priority") or record.priority
@@ -328,7 +209,7 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
 
 
 def _decided(
-    update: dict[str, Any], turn: _Turn, target: str, rule_id: str, explanation: str, *, handoff: bool
+    update: dict[str, Any], turn: RoutedTurn, target: str, rule_id: str, explanation: str, *, handoff: bool
 ) -> None:
     """Record the routing decision in ``update``, with what it changes in the open items."""
     policy, signals, customer = turn.loaded.policy, turn.signals, turn.customer or {}
@@ -366,55 +247,3 @@ def _experiment_arm(loaded: LoadedPolicy, runtime: Runtime[BatonContext]) -> tup
     info = getattr(runtime, "execution_info", None)
     policy, arm = routing_policy(loaded.policy, (info.thread_id if info else None) or "")
     return (replace(loaded, policy=policy) if arm else loaded), arm
-
-
-async def _complete(
-    proposed: HandoffRecord,
-    turns: list[Turn],
-    signals: Signals,
-    ctx: BatonContext,
-    loaded: LoadedPolicy,
-    past: BriefPast,
-    items: Sequence[OpenItem] = (),
-) -> HandoffRecord:
-    """The proposal made a handoff: its target's kind, queue and skills, the brief (listing the open
-    ``items``), priority, narration."""
-    target_spec = loaded.policy.targets[proposed.to]
-    kind = target_spec.kind  # a hook may have changed the target: its kind and queue follow it
-    brief = await build_brief(
-        turns,
-        target=proposed.to,
-        sections=target_spec.sections,
-        model=ctx.model,
-        budget_tokens=ctx.settings.brief_budget_tokens,
-        signals=signals.model_dump(),
-        retriever=ctx.retriever,
-        intents=past.intents,
-        earlier=await earlier_conversations(ctx.history, past.conversation_id),
-    )
-    brief = await off_loop(with_open_items, brief, items, ctx.settings.brief_budget_tokens)
-    # One urgency for the handoff and its brief: the most urgent of the rule's, the brief's and the
-    # sentiment's reading (seed 000: very negative sentiment is critical).
-    readings = [
-        proposed.urgency,
-        brief.urgency,
-        *(["critical"] if signals.sentiment < CRITICAL_SENTIMENT else []),
-    ]
-    urgency = max(readings, key=URGENCY_MULTIPLIER.__getitem__)
-    brief = brief.model_copy(update={"urgency": urgency})
-    return proposed.changed(
-        kind=kind,
-        queue=proposed.to if kind == "human" else "",
-        urgency=urgency,
-        priority=handoff_priority(
-            urgency=urgency,
-            lead_score=signals.lead_score,
-            sentiment=signals.sentiment,
-            explicit_request=proposed.trigger == "explicit_request",
-        ),
-        required_skills=sorted({*proposed.required_skills, *target_spec.skills}),
-        narration=_narration(proposed.changed(kind=kind), loaded),
-        status="active",
-        brief=brief.model_dump(mode="json", exclude={"transcript"}),
-        **seed_fields(proposed, signals, len(turns)),
-    )
