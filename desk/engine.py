@@ -10,12 +10,12 @@ import logging
 from datetime import datetime
 
 from desk import assign, ops, timers
-from desk.actions import HandoffActions
 from desk.edits import HandoffEdits
 from desk.errors import Conflict
 from desk.events import (
     AgentStatusChanged,
 )
+from desk.handovers import HandoffHandovers
 from desk.models import (
     Agent,
     AgentSpec,
@@ -31,7 +31,7 @@ from desk.supervise import SupervisorActions
 log = logging.getLogger("baton.desk")
 
 
-class BaseDesk(HandoffActions, SupervisorActions, HandoffEdits):
+class BaseDesk(HandoffHandovers, SupervisorActions, HandoffEdits):
     """Shared implementation of the ``Desk`` protocol; backends supply storage and events."""
 
     # -- agents --------------------------------------------------------------------------------
