@@ -144,7 +144,7 @@ class LiveSocket:
             self._follow(snapshot.model_dump_json(), events.follow(self.stream, start))
         )
         follower.add_done_callback(self._follower_done)
-        self._ping_later(settings.ws_ping_s)
+        self.start_pinging(settings.ws_ping_s)
         try:
             await self._read(settings.ws_idle_s, handler)
         except Exception:
@@ -152,14 +152,11 @@ class LiveSocket:
             with contextlib.suppress(Exception):
                 await self.ws.close(code=1011, reason="internal error")
         finally:
-            if self._pinger is not None:
-                self._pinger.cancel()
             follower.remove_done_callback(self._follower_done)
-            for task in (follower, self._aside):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await follower
+            await self.stop_pinging()
             metrics.sockets.labels(role=self.role).dec()
 
     def _follower_done(self, task: asyncio.Task[None]) -> None:
@@ -190,13 +187,23 @@ class LiveSocket:
         if self._aside is task:
             self._aside = None
 
-    def _ping_later(self, every: float) -> None:
+    def start_pinging(self, every: float) -> None:
+        """Ping the client every ``every`` seconds from a timer until ``stop_pinging``."""
         self._pinger = asyncio.get_running_loop().call_later(every, self._ping_now, every)
+
+    async def stop_pinging(self) -> None:
+        """Stop the pings and the short send (a ping or a close) still in flight."""
+        if self._pinger is not None:
+            self._pinger.cancel()
+        if (aside := self._aside) is not None:
+            aside.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await aside
 
     def _ping_now(self, every: float) -> None:
         """Send a ping from a short-lived task (a failed send is the reader's disconnect to see)."""
         self._set_aside(self._ping())
-        self._ping_later(every)
+        self.start_pinging(every)
 
     async def _ping(self) -> None:
         with contextlib.suppress(Exception):

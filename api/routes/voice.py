@@ -59,7 +59,6 @@ from api.voice.settings import VoiceSettings
 from api.voice.speech import Speech, SpeechUnavailable, Transcript
 from api.voice.spoken import WAITING_STATES, Spoken, speakable, spoken
 from api.voice.vad import Endpointer, SpeechStarted, TooLong, Utterance, VadEvent
-from api.ws_models import PingEvent
 from api.ws_socket import LiveSocket
 from desk.errors import DeskError
 from graph.runtime import ConversationNotFound, NothingToRollBack, NotInterrupted
@@ -358,12 +357,6 @@ class VoiceCall:
             await self.say(Spoken(line, "voice.contact", 0))
 
 
-async def _ping(sock: LiveSocket, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        await sock.send(PingEvent().model_dump_json())
-
-
 @router.websocket("/v1/conversations/{conversation_id}/voice")
 async def voice_socket(ws: WebSocket, conversation_id: str, since: int | None = None) -> None:
     """A caller's voice channel (see the module docstring for the protocol)."""
@@ -382,8 +375,8 @@ async def voice_socket(ws: WebSocket, conversation_id: str, since: int | None = 
         asyncio.create_task(call.read()),
         asyncio.create_task(call.listen()),
         asyncio.create_task(call.work()),
-        asyncio.create_task(_ping(sock, ws.app.state.settings.ws_ping_s)),
     ]
+    sock.start_pinging(ws.app.state.settings.ws_ping_s)  # a caller gone is the reader's to see
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -394,6 +387,7 @@ async def voice_socket(ws: WebSocket, conversation_id: str, since: int | None = 
                     await ws.close(code=1011, reason="internal error")
     finally:
         call.intake.close()
+        await sock.stop_pinging()
         for task in tasks:
             task.cancel()
         for task in tasks:
