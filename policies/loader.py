@@ -2,13 +2,14 @@
 
 Hostile input is bounded at each step (see ``policies.limits``): the size before parsing, depth and
 nodes (aliases expanded) while composing, sizes of names, texts and lists in the models, the length
-of every message and the number of problems reported.
+of every message and the number of problems reported. Issues and how they are located in the YAML:
+``policies.issues`` (``PolicyError`` and ``PolicyIssue`` are imported from here too).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -16,47 +17,16 @@ from typing import Any, get_args
 import yaml
 from pydantic import ValidationError
 
-from policies.bounded_yaml import LimitExceeded, load
+from policies.bounded_yaml import load
 from policies.experiments import ExperimentPolicy, experiment_issues, experiment_of, variant_policies
 from policies.field_ranges import conditions, range_warnings, rescaled
-from policies.limits import MAX_BYTES, MAX_ISSUES, MAX_MESSAGE, clip, names, quote
+from policies.issues import PolicyError as PolicyError
+from policies.issues import PolicyIssue as PolicyIssue
+from policies.issues import issues_from_validation, locate, mark, yaml_issue
+from policies.limits import MAX_BYTES, names, quote
 from policies.models import Condition, Policy
 
 HUMAN_NODE = "human_agent"
-
-
-@dataclass(frozen=True)
-class PolicyIssue:
-    """One problem in a policy file, pointing at the exact place."""
-
-    message: str
-    line: int | None = None
-    column: int | None = None
-    path: str = ""
-
-    def __post_init__(self) -> None:
-        # A message may quote a key or value from the document: keep it (and the path) short.
-        object.__setattr__(self, "message", clip(self.message))
-        object.__setattr__(self, "path", clip(self.path, MAX_MESSAGE // 2))
-
-    def render(self, source: str) -> str:
-        """Format as ``file:line:col: path: message`` (the form editors and CI logs understand)."""
-        where = source
-        if self.line is not None:
-            where += f":{self.line}:{self.column or 1}"
-        loc = f" {self.path}:" if self.path else ""
-        return f"{where}:{loc} {self.message}"
-
-
-class PolicyError(ValueError):
-    """A policy file could not be loaded; ``issues`` lists the problems found (at most ``MAX_ISSUES``)."""
-
-    def __init__(self, source: str, issues: Sequence[PolicyIssue]) -> None:
-        self.source = source
-        self.issues = list(issues[:MAX_ISSUES])
-        if len(issues) > MAX_ISSUES:
-            self.issues.append(PolicyIssue(f"... and {len(issues) - MAX_ISSUES} more problems"))
-        super().__init__("\n".join(issue.render(source) for issue in self.issues))
 
 
 @dataclass(frozen=True)
@@ -95,99 +65,6 @@ def policy_version(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-def _mark(node: yaml.Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-def _locate(root: yaml.Node | None, loc: Iterable[int | str]) -> tuple[int | None, int | None, str]:
-    """Walk the YAML node tree along a Pydantic error location; stop at the deepest node found."""
-    node = root
-    parts: list[str] = []
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
-            if match is None:
-                # Pydantic names union members ("Condition", "AllOf"); those are not YAML keys.
-                if (isinstance(key, str) and key[:1].isupper()) or "[" in str(key):
-                    continue
-                # An unknown key: point at the key itself.
-                key_node = next((k for k, _ in node.value if getattr(k, "value", None) == key), None)
-                if key_node is not None:
-                    node = key_node
-                parts.append(str(key))
-                break
-            node = match
-            parts.append(str(key))
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            parts.append(f"[{key}]")
-        else:
-            continue
-    if node is None:
-        return None, None, ".".join(parts)
-    line, col = _mark(node)
-    return line, col, ".".join(parts).replace(".[", "[")
-
-
-def _issues_from_validation(error: ValidationError, root: yaml.Node | None) -> list[PolicyIssue]:
-    issues: list[PolicyIssue] = []
-    seen: set[tuple[int | None, str]] = set()
-    for err in error.errors():
-        line, col, path = _locate(root, err["loc"])
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown field {quote(err['loc'][-1])}"
-        elif err["type"] == "literal_error" and err["loc"][-1] == "op":
-            msg = f"unknown operator {quote(err['input'])}. {msg}"
-        key = (line, msg)
-        if key in seen:
-            continue
-        seen.add(key)
-        issues.append(PolicyIssue(msg, line, col, path))
-    # Union errors repeat once per member; keep the most specific (deepest) few.
-    return issues
-
-
-def _runaway_key(text: str, exc: yaml.MarkedYAMLError) -> yaml.Mark | None:
-    """Where a key without ':' starts, when YAML read it as text running into the next line.
-
-    ``description wants X`` followed by ``examples: ...`` is one plain scalar over two lines, and the
-    ':' on the second line is the error YAML reports, a line below the mistake.
-    """
-    if not (exc.problem or "").startswith("mapping values are not allowed") or exc.problem_mark is None:
-        return None
-    last: yaml.Token | None = None
-    try:
-        for token in yaml.scan(text):
-            last = token
-    except yaml.YAMLError:
-        pass
-    if isinstance(last, yaml.ScalarToken) and last.plain and last.start_mark.line < exc.problem_mark.line:
-        start: yaml.Mark = last.start_mark
-        return start
-    return None
-
-
-def _yaml_issue(exc: yaml.MarkedYAMLError, text: str = "") -> PolicyIssue:
-    # "while scanning" a token (a key without ':', an unclosed quote): the scanner notices at the next
-    # line or at the end, but the mistake is the token, where the context mark points. "while parsing"
-    # errors point at the offending token itself.
-    scanning = bool(exc.context and exc.context.startswith("while scanning") and exc.context_mark)
-    mark = exc.context_mark if scanning else exc.problem_mark or exc.context_mark
-    line = mark.line + 1 if mark else None
-    col = mark.column + 1 if mark else None
-    prefix = "" if isinstance(exc, LimitExceeded) else "YAML error: "
-    problem = exc.problem or str(exc)
-    if exc.context == "while scanning a simple key":
-        problem = "this line needs a ':' after its key (or it is a continuation indented too far)"
-    runaway = _runaway_key(text, exc) if text else None
-    if runaway is not None:
-        mark = runaway
-        line, col = mark.line + 1, mark.column + 1
-        problem = "this line needs a ':' after its key (YAML read it as text running into the next line)"
-    return PolicyIssue(f"{prefix}{problem}", line, col)
-
-
 def _check_size(text: str, source: str) -> None:
     """Refuse a document over ``MAX_BYTES`` (or not encodable) before any parsing work."""
     try:
@@ -205,16 +82,16 @@ def parse_policy(text: str, source: str = "<policy>") -> tuple[Policy, yaml.Node
     try:
         root, data = load(text)
     except yaml.MarkedYAMLError as exc:
-        raise PolicyError(source, [_yaml_issue(exc, text)]) from exc
+        raise PolicyError(source, [yaml_issue(exc, text)]) from exc
     except yaml.YAMLError as exc:
         raise PolicyError(source, [PolicyIssue(f"YAML error: {exc}")]) from exc
     if not isinstance(data, dict):
-        line = _mark(root)[0] if root is not None else 1
+        line = mark(root)[0] if root is not None else 1
         raise PolicyError(source, [PolicyIssue("a policy must be a YAML mapping", line, 1)])
     try:
         return ExperimentPolicy.model_validate(data), root  # a Policy that may declare an experiment
     except ValidationError as exc:
-        raise PolicyError(source, _issues_from_validation(exc, root)) from exc
+        raise PolicyError(source, issues_from_validation(exc, root)) from exc
 
 
 # Fields whose values are the policy's intent names.
@@ -283,7 +160,7 @@ def validate_policy(
     issues: list[PolicyIssue] = []
 
     def add(msg: str, *loc: int | str) -> None:
-        line, col, path = _locate(root, loc)
+        line, col, path = locate(root, loc)
         issues.append(PolicyIssue(msg, line, col, path))
 
     if name is not None and policy.name != name:
@@ -346,7 +223,7 @@ def _check_variants(
     """Each variant's policy must be as valid as the policy itself (its targets, fields and values)."""
     issues: list[PolicyIssue] = []
     for i, (variant, varied) in enumerate(variant_policies(policy)):
-        line, col, path = _locate(root, ("experiment", "variants", i))
+        line, col, path = locate(root, ("experiment", "variants", i))
         try:
             validate_policy(varied, None, source, nodes=nodes, fields=fields)
         except PolicyError as exc:
@@ -372,7 +249,7 @@ def load_policy_text(
     if fields is not None:
         policy, notes = rescaled(policy, fields)
         for message, loc in [*notes, *range_warnings(policy, fields)]:
-            line, col, path = _locate(root, loc)
+            line, col, path = locate(root, loc)
             warnings.append(PolicyIssue(message, line, col, path))
     return LoadedPolicy(
         policy=policy, version=policy_version(text), source=source, text=text, warnings=tuple(warnings)
