@@ -9,14 +9,15 @@ prototype agree or disagree on negation, judged on the word that carries the cue
 for a person, whether the clause asks at all and names a person to ask for. Sentiment is VADER's
 (Hutto & Gilbert, 2014) on the same name-masked text, so "Grief Lane" is not sad.
 
-Every turn is read once: :func:`read_cues` keeps its result in a digest-keyed cache.
+Every turn is read once: :func:`read_cues` keeps its result in a digest-keyed cache. What a reading holds
+(``Cue``, ``TurnCues``, imported from here too) is in :mod:`graph.language.readings`.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -33,6 +34,8 @@ from graph.language.prototypes import (
     SEEDS,
     CueKind,
 )
+from graph.language.readings import Cue as Cue
+from graph.language.readings import TurnCues as TurnCues
 from graph.language.scope import Clause, clauses, irrealis, is_request, iterative, masked, names, negated
 from graph.language.terms import find_terms, load_terms
 from graph.language.timeframe import TimePhrase, time_phrases
@@ -78,51 +81,6 @@ _NEUTRAL_CHECKED = frozenset({"distress", "legal", "failure", "financing", "vip_
 # A long turn is read in at most this many clauses (those with a seed word or an amount first).
 MAX_CLAUSES: Final[int] = 12
 _CLAUSE_KINDS = ("human_request", "distress", "legal", "failure", "financing", "vip_claim")
-
-
-@dataclass(frozen=True)
-class Cue:
-    """One cue in a turn.
-
-    Attributes:
-        kind: Which cue (a request for a person, distress, a legal matter ...).
-        label: Its value where a cue has several: legal ``high``/``low``, a timeline, financing
-            ``ready``/``not_ready``, the term found; else the kind's single label.
-        text: The evidence, exactly as written: ``turn[start:end]``.
-        start: Character offset of the evidence in the turn.
-        end: Offset one past its last character.
-        negated: The cue is named but denied ("I do not want to speak to a human").
-        score: Cosine similarity to the nearest prototype (the compound score for sentiment).
-    """
-
-    kind: CueKind
-    label: str
-    text: str
-    start: int
-    end: int
-    negated: bool = False
-    score: float = 0.0
-
-
-@dataclass(frozen=True)
-class TurnCues:
-    """Everything one turn says that the signals are made of."""
-
-    cues: tuple[Cue, ...] = ()
-    sentiment: float = 0.0
-    amounts: tuple[float, ...] = ()  # money amounts of 10,000 and more
-    budget_amounts: tuple[float, ...] = ()  # those stated as a budget
-    questions: int = 0
-    words: int = 0
-    terms: dict[str, frozenset[str]] = field(default_factory=dict)
-
-    def find(self, kind: CueKind, label: str | None = None, *, negated: bool = False) -> list[Cue]:
-        """The cues of ``kind`` (and ``label``) that are affirmed, or denied with ``negated=True``."""
-        return [
-            c
-            for c in self.cues
-            if c.kind == kind and (label is None or c.label == label) and c.negated == negated
-        ]
 
 
 @dataclass(frozen=True)
