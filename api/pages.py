@@ -26,9 +26,9 @@ _TYPES = {
 # Pages are re-read on each request (cheap, and an edit shows up without a restart) but the browser
 # revalidates them; the CSP keeps everything same-origin. Only the customer widget is meant to live in
 # other sites' iframes; the console and the policy editor act with staff tokens, so framing them
-# elsewhere would invite clickjacking.
+# elsewhere would invite clickjacking. The widget plays spoken replies from blob: URLs (media-src).
 _CSP = (
-    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; media-src 'self' blob:; "
     "style-src 'self'; script-src 'self'; frame-ancestors "
 )
 _HEADERS = {

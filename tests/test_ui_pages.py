@@ -81,12 +81,18 @@ SOCKETS: dict[int, list[str]] = {}
 
 
 def new_page(browser: Any, width: int = 1280, height: int = 860) -> tuple[Any, Any]:
-    """A fresh context (own sessionStorage) and page; JavaScript errors and socket URLs are collected."""
+    """A fresh context (own sessionStorage) and page; JavaScript errors, what the CSP blocked and
+    socket URLs are collected."""
     context = browser.new_context(viewport={"width": width, "height": height})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     errors = ERRORS.setdefault(id(page), [])
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # what the page's Content-Security-Policy blocked (a style, a media URL) fails silently otherwise
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if m.type == "error" and "Security Policy" in m.text else None,
+    )
     sockets = SOCKETS.setdefault(id(page), [])
     page.on("websocket", lambda ws: sockets.append(ws.url))
     return context, page

@@ -8,8 +8,10 @@ hears the agent's typed reply spoken, and is back with the bot when the agent re
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,31 +53,69 @@ async def _caller_wav(path: Path) -> Path:
     return path
 
 
+async def _barging_caller_wav(path: Path) -> Path:
+    """A greeting, then a short interjection every few seconds: one of them falls in a spoken reply."""
+    tts = need_espeak()
+    excuse = await tts.speak_pcm("excuse me")
+    pcm = silence(1.0) + await tts.speak_pcm("hello there") + silence(2.5)
+    for _ in range(12):
+        pcm += excuse + silence(3.0)
+    path.write_bytes(write_wav(pcm))
+    return path
+
+
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def callers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The callers' recordings, spoken before Playwright runs its event loop in this thread."""
+    folder = tmp_path_factory.mktemp("voice")
+    return {
+        "journey": asyncio.run(_caller_wav(folder / "journey.wav")),
+        "barging": asyncio.run(_barging_caller_wav(folder / "barging.wav")),
+    }
+
+
+@pytest.fixture(scope="module")
+def playwright(callers: dict[str, Path]) -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
         service_missing("playwright", str(exc))
     if not Path(CHROMIUM).exists():
         service_missing("chromium", f"{CHROMIUM} is missing (run .ci/browser.sh)")
-    import asyncio
-
-    wav = asyncio.run(_caller_wav(tmp_path_factory.mktemp("voice") / "caller.wav"))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as pw:
+        yield pw
+
+
+@contextmanager
+def _chromium_hearing(pw: Any, wav: Path) -> Iterator[Any]:
+    """Chromium whose fake microphone plays `wav` once, from the moment the page opens it."""
     fake_mic = [
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-audio-capture={wav}%noloop",
         "--autoplay-policy=no-user-gesture-required",
     ]
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *fake_mic], headless=True)
+    chromium = pw.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *fake_mic], headless=True)
+    try:
         yield chromium
+    finally:
         chromium.close()
+
+
+@pytest.fixture
+def browser(playwright: Any, callers: dict[str, Path]) -> Iterator[Any]:
+    with _chromium_hearing(playwright, callers["journey"]) as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def barging_browser(playwright: Any, callers: dict[str, Path]) -> Iterator[Any]:
+    with _chromium_hearing(playwright, callers["barging"]) as chromium:
+        yield chromium
 
 
 def _played(page: Any) -> list[dict[str, Any]]:
@@ -90,6 +130,16 @@ def _wait_played(page: Any, source: str, count: int = 1, timeout_s: float = TURN
             return lines
         page.wait_for_timeout(250)
     raise AssertionError(f"no {count} {source} line(s) played in {timeout_s}s: {_played(page)}")
+
+
+def _wait_until(page: Any, done: Any, timeout_s: float) -> list[dict[str, Any]]:
+    """The played lines once `done(lines)` holds."""
+    deadline = time.monotonic() + timeout_s
+    while not done(lines := _played(page)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"played lines never got there in {timeout_s}s: {lines}")
+        page.wait_for_timeout(250)
+    return lines
 
 
 def _offered(api: httpx.Client, agent: dict[str, str]) -> str:
@@ -125,6 +175,12 @@ def test_a_caller_talks_to_the_bot_reaches_a_person_and_comes_back(browser: Any,
         expect(widget.locator(".msg.customer.spoken .bubble").first).to_have_text(heard[0])
         first = _wait_played(widget, "bot_message")[0]
         assert first["latency_ms"] > 0
+        # the browser played it to its end (a page that may not play blob: audio fails it at once)
+        out = _wait_until(
+            widget, lambda lines: lines[0]["ended"] or lines[0]["failed"], first["seconds"] + 10
+        )
+        assert not out[0]["failed"]
+        assert out[0]["ended"]
         # turn 2: a person is asked for; the narration is the bot's line, then the wait
         try:
             expect(widget.locator(".msg.customer.spoken")).to_have_count(2, timeout=TURN_S * 1000)
@@ -170,3 +226,40 @@ def test_a_caller_talks_to_the_bot_reaches_a_person_and_comes_back(browser: Any,
         widget.click("#w-mic")
         expect(widget.locator("#w-mic")).to_have_attribute("aria-pressed", "false")
         assert js_errors(widget) == []
+
+
+def test_a_caller_who_speaks_over_a_reply_stops_it(barging_browser: Any, server: UiServer) -> None:
+    """Barge-in in the browser: the clip playing pauses where it is, and the widget listens again."""
+    from playwright.sync_api import expect
+
+    _, widget = new_page(barging_browser, 420, 760)
+    widget.goto(f"{server.url}/widget")
+    # every change of the voice state, with its time, to see what follows the barge-in
+    widget.evaluate(
+        """() => { window.voiceStates = [];
+        new MutationObserver(() => window.voiceStates.push([performance.now(), document.body.dataset.voice]))
+          .observe(document.body, { attributes: true, attributeFilter: ["data-voice"] }); }"""
+    )
+    widget.click("#w-mic")
+    expect(widget.locator("#w-mic")).to_have_attribute("aria-pressed", "true")
+    expect(widget.locator("body")).to_have_attribute("data-voice", "listening")
+    expect(widget.locator("#w-mic")).to_have_css("background-color", "rgb(198, 40, 40)")  # widget.css
+
+    try:
+        lines = _wait_until(widget, lambda lines: any(p.get("stopped_after_s", 0) > 0 for p in lines), TURN_S)
+    except AssertionError:
+        print("voice log:", widget.evaluate("window.batonVoice.log"))
+        raise
+    cut = [p for p in lines if p.get("stopped_after_s", 0) > 0]
+    assert any(e["type"] == "voice.barge_in" for e in widget.evaluate("window.batonVoice.log"))
+    line = cut[0]
+    assert not line["ended"]
+    assert line["stopped_after_s"] < line["seconds"]  # stopped before its end
+    states = widget.evaluate("window.voiceStates")
+    after = [state for at, state in states if at >= line["stopped_at"]]
+    assert after, states
+    assert after[0] == "listening", states  # not left "speaking" with nothing playing
+
+    widget.click("#w-mic")
+    expect(widget.locator("#w-mic")).to_have_attribute("aria-pressed", "false")
+    assert js_errors(widget) == []

@@ -22,22 +22,23 @@
   }, "🎤");
   const status = Baton.el("span", { class: "sr-only", id: "w-mic-status", role: "status", "aria-live": "polite" });
   form.insertBefore(button, form.querySelector("button[type=submit]"));
-  document.head.append(Baton.el("style", {},
-    ".msg.customer.spoken .bubble::before { content: '🎤 '; }",
-    "body[data-voice=listening] #w-mic, body[data-voice=speaking] #w-mic { background: #c62828; color: #fff; }"));
   form.append(status);
 
   let ws = null, mic = null, recorder = null;
   const queue = [];  // Audio elements waiting to play
   let playing = null;
   const heard = [];  // transcripts not yet matched to their chat bubble
-  const played = [];  // what was played, for the page's own tests and support
+  // what was played, for the page's own tests and support: each line ended (played to its end),
+  // failed (could not play) or was stopped by a barge-in (stopped_at, stopped_after_s)
+  const played = [];
+  const lines = new Map();  // Audio element -> its entry of `played`, until it ends or is stopped
   const log = [];  // the voice socket's own events (transcripts, barge-ins, errors), newest last
   window.batonVoice = { played, log, format: null, state: () => document.body.dataset.voice || "off" };
 
   function setState(state, text) {
     document.body.dataset.voice = state;
-    button.setAttribute("aria-pressed", String(state !== "off"));
+    // pressed while the microphone is on (replies to the last turn may still play after it is off)
+    button.setAttribute("aria-pressed", String(state === "connecting" || mic !== null));
     status.textContent = text || "";
   }
   setState("off");
@@ -46,30 +47,50 @@
     if (playing || !queue.length) {
       if (!playing && ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "voice.playback_done" }));
       if (!playing && mic) setState("listening", "Listening");
+      else if (!playing && document.body.dataset.voice === "speaking") setState("off");  // mic off meanwhile
       return;
     }
     const audio = queue.shift();
     playing = audio;
     setState("speaking", "Speaking");
-    const done = () => {  // once per clip, and only while it is still the one playing (not after a barge-in)
+    // once per clip, and only while it is still the one playing (not after a barge-in)
+    const done = (outcome) => {
       audio.onended = null; audio.onerror = null;
       if (playing !== audio) return;
+      lines.get(audio)[outcome] = true;
+      lines.delete(audio);
       URL.revokeObjectURL(audio.src); playing = null; playNext();
     };
-    audio.onended = done;
-    audio.onerror = done;
-    audio.play().catch(done);
+    audio.onended = () => done("ended");
+    audio.onerror = () => done("failed");
+    audio.play().catch(() => done("failed"));
   }
 
+  /** A barge-in: the clip playing stops where it is, the queued ones are dropped, the mic listens. */
   function stopPlayback() {
-    queue.splice(0).forEach((a) => URL.revokeObjectURL(a.src));
-    if (playing) { const audio = playing; playing = null; audio.pause(); URL.revokeObjectURL(audio.src); }
+    const at = performance.now();
+    const drop = (audio, stoppedAfter) => {
+      Object.assign(lines.get(audio), { stopped_at: at, stopped_after_s: stoppedAfter });
+      lines.delete(audio);
+      URL.revokeObjectURL(audio.src);
+    };
+    queue.splice(0).forEach((audio) => drop(audio, 0));
+    if (playing) {
+      const audio = playing;
+      playing = null;
+      audio.pause();
+      drop(audio, audio.currentTime);
+    }
+    setState(mic ? "listening" : "off", mic ? "Listening" : "");  // not "speaking" until the next clip
   }
 
   function enqueue(event) {
     const bytes = Uint8Array.from(atob(event.audio), (c) => c.charCodeAt(0));
     const audio = new Audio(URL.createObjectURL(new Blob([bytes], { type: event.mime })));
-    played.push({ text: event.text, for: event.for, seconds: event.seconds, latency_ms: event.latency_ms });
+    const line = { text: event.text, for: event.for, seconds: event.seconds, latency_ms: event.latency_ms,
+      ended: false, failed: false };
+    played.push(line);
+    lines.set(audio, line);
     queue.push(audio);
     playNext();
   }
@@ -144,7 +165,7 @@
     } else {
       finish();
     }
-    if (!playing) setState("off");
+    setState(playing ? "speaking" : "off", playing ? "Speaking" : "");  // the button is released now
   }
 
   button.addEventListener("click", () => {
