@@ -54,6 +54,12 @@ assert set(BOTS) == set(BOT_NODES)
 BatonGraph = CompiledStateGraph[Any, BatonContext, Any, Any]
 
 
+def _entry(state: BatonState) -> str:
+    """Where a run starts: a thread a person holds skips the router (the turn is recorded and the
+    human node pauses again; nothing is routed while a person has the conversation)."""
+    return HUMAN_AGENT if state.get("status") in ("awaiting_human", "human") else ROUTER
+
+
 def build_graph(checkpointer: BaseCheckpointSaver[Any] | None = None) -> BatonGraph:
     """Compile the Baton graph; every bot answers once and ends the run for that turn."""
     builder = StateGraph(BatonState, context_schema=BatonContext)
@@ -65,7 +71,7 @@ def build_graph(checkpointer: BaseCheckpointSaver[Any] | None = None) -> BatonGr
     # mypy cannot match a TypedDict-input node against the overloads; the runtime accepts it.
     builder.add_node(CONSULT, consult, input_schema=ConsultTask)  # type: ignore[call-overload]
     builder.add_node(CONSULT_MERGE, consult_merge)
-    builder.add_edge(START, ROUTER)
+    builder.add_conditional_edges(START, _entry, [ROUTER, HUMAN_AGENT])
     builder.add_edge(CONSULT, CONSULT_MERGE)
     builder.add_edge(CONSULT_MERGE, END)
     return builder.compile(checkpointer=checkpointer, name=GRAPH_ID)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Interrupt, StateSnapshot
+from langgraph.types import Durability, Interrupt, StateSnapshot
 from langgraph.types import StreamMode as GraphMode
 
 from graph.builder import BatonGraph
@@ -60,6 +60,13 @@ class GraphRunner:
         self.graph = graph
         self.context = context
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Threads whose last run here paused at the human node. Their runs (a customer turn while a
+        # person holds the conversation, the person's reply, return or close) write one checkpoint at
+        # the end instead of one per step: time travel never starts inside them (a rollback forks from
+        # before the handoff turn), and the end-of-run checkpoint is written before the run returns, so
+        # kill -9 loses nothing. A hint only: another worker may have moved the thread on, which
+        # changes how many checkpoints one run writes, never what the conversation holds.
+        self._held: set[str] = set()
 
     def lock(self, conversation_id: str) -> asyncio.Lock:
         """The lock that serialises runs of one conversation."""
@@ -118,9 +125,7 @@ class GraphRunner:
             payload,
             config,
             context=self.context,
-            # "sync" (default) keeps a checkpoint per step for time travel; "exit" writes one per run
-            # before the turn is answered (settings.checkpoint_durability, benchmarks/README.md).
-            durability=self.context.settings.checkpoint_durability,
+            durability=self.durability(conversation_id),
             stream_mode=modes if tap else "values",
         ):
             if tap is not None:
@@ -136,8 +141,28 @@ class GraphRunner:
             last = values
         if first is None:  # nothing ran (e.g. an already finished fork): report the stored state
             snap = await self.head(conversation_id)
-            return snap.values, snap.values, snap.interrupts
+            first = last = snap.values
+            interrupts = snap.interrupts
+        self.held(conversation_id, bool(interrupts))
         return first, last, interrupts
+
+    def durability(self, conversation_id: str) -> Durability:
+        """How often a run on this thread writes checkpoints.
+
+        ``settings.checkpoint_durability``: "sync" (default) keeps a checkpoint per step for time
+        travel, "exit" one per run, written before the turn is answered (benchmarks/README.md). Runs
+        on a thread a person holds are "exit" in both (see ``_held``).
+        """
+        if conversation_id in self._held:
+            return "exit"
+        return self.context.settings.checkpoint_durability
+
+    def held(self, conversation_id: str, paused: bool) -> None:
+        """Note whether the thread's latest run paused at the human node (or forget it: ``False``)."""
+        if paused:
+            self._held.add(conversation_id)
+        else:
+            self._held.discard(conversation_id)
 
     def result(
         self,

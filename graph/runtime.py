@@ -152,6 +152,7 @@ class BatonRuntime:
             if not snap.interrupts:
                 msg = f"conversation {conversation_id} is not waiting for a human"
                 raise NotInterrupted(msg)
+            self._runner.held(conversation_id, True)  # also after a restart: one checkpoint per run
             command: Command[Any] = Command(resume=action.model_dump(mode="json"))
             result, values = await self._run(conversation_id, command, tap=tap)
         if self.memory is not None and not isinstance(action, Reply):
@@ -277,6 +278,7 @@ class BatonRuntime:
         async with self._runner.lock(conversation_id):
             if saver is not None and not isinstance(saver, bool):
                 await saver.adelete_thread(conversation_id)
+            self._runner.held(conversation_id, False)
 
     async def snapshot(self, conversation_id: str, checkpoint_id: str | None = None) -> StateSnapshot:
         """The state at the head, or at one earlier checkpoint (``GraphRunner.snapshot``)."""

@@ -27,11 +27,12 @@ class Settings(BaseSettings):
     checkpoint_durability: Literal["sync", "exit"] = Field(
         default="sync",
         description=(
-            "'sync': a checkpoint after every step (2.6 checkpoints and 11 write rows per customer"
-            " turn); time travel (fork before the router, rollback to the pre-handoff checkpoint,"
-            " per-step history) needs it. 'exit': one checkpoint per run, written before the turn is"
-            " answered, so an answered turn still survives kill -9, for ~30% less CPU per turn on"
-            " SQLite; but rollback and mid-turn forks find no per-step checkpoint (benchmarks/README.md)."
+            "'sync': a checkpoint after every step of a routed run; time travel (fork before the"
+            " router, rollback to the pre-handoff checkpoint, per-step history) starts from those."
+            " 'exit': one checkpoint per run, written before the turn is answered, so an answered turn"
+            " still survives kill -9, for less CPU per turn; a rollback then forks from the end of the"
+            " run before the handoff turn. Runs on a thread a person holds write one checkpoint per run"
+            " in both modes (benchmarks/README.md)."
         ),
     )
     redis_url: str = Field(default="", description="redis:// URL for the scaled desk; '' = in-process.")

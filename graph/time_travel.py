@@ -173,10 +173,25 @@ class TimeTravel:
                 raise InvalidStateUpdate(str(exc)) from exc
 
     async def _pre_handoff(self, conversation_id: str, record: HandoffRecord) -> StateSnapshot:
-        """The newest checkpoint about to route the turn that triggered ``record``."""
+        """The newest checkpoint about to route the turn that triggered ``record``.
+
+        A trigger turn run with one checkpoint per run (``checkpoint_durability=exit``, or a worker
+        that believed the thread was still held) has no such checkpoint: then the end of the run
+        before it, and the rollback carries the trigger turn like every later one; on a first turn,
+        the head itself (nothing came before it).
+        """
         wanted = record.message_index + 1
+        head: StateSnapshot | None = None
+        earlier: StateSnapshot | None = None
         async for snap in self._runner.graph.aget_state_history(thread_config(conversation_id)):
-            if snap.next == (ROUTER,) and len(snap.values.get("messages", [])) == wanted:
+            head = head or snap
+            count = len(snap.values.get("messages", []))
+            if snap.next == (ROUTER,) and count == wanted:
                 return snap
-        msg = f"no pre-handoff checkpoint for handoff {record.id} in {conversation_id}"
-        raise NothingToRollBack(msg)
+            if earlier is None and 0 < count < wanted:
+                earlier = snap
+        found = earlier or head
+        if found is None:
+            msg = f"no checkpoint for handoff {record.id} in {conversation_id}"
+            raise NothingToRollBack(msg)
+        return found

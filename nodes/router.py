@@ -2,8 +2,8 @@
 
 Order of decision: the policy's rules (file order), then conditions registered in code, then an open
 item the customer takes up (:mod:`graph.open_items`), then "stay with the current agent" (or the
-policy's default for a new conversation). A thread waiting for a human is never re-routed: the turn
-is recorded and the human node pauses again.
+policy's default for a new conversation). A thread waiting for a human never gets here (the graph's
+entry in ``graph.builder`` sends its turns to the human node, which records them and pauses again).
 """
 
 from __future__ import annotations
@@ -90,9 +90,7 @@ def _case_start(state: BatonState) -> int:
 async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Command[Goto]:
     """Route the latest customer turn (see module docstring)."""
     ctx = runtime.context
-    status = state.get("status", "bot")
-    if status in ("awaiting_human", "human"):
-        return Command(goto=HUMAN_AGENT)
+    status = state.get("status", "bot")  # never a held one: those runs start at the human node
 
     loaded, arm = _experiment_arm(ctx.policies.current(), runtime)
     policy = loaded.policy
