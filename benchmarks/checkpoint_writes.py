@@ -25,12 +25,22 @@ from graph.actions import Close, Reply
 from graph.runtime import BatonRuntime
 from graph.settings import Settings
 
-SCRIPT = ["Hi", "I want to sell my house", "Can I talk to a real person please?"]
-TURNS = len(SCRIPT) + 2  # and a human reply, then a close
+# (kind, what happens): two bot turns, the turn that hands off, a customer turn while the person holds
+# the conversation (a relay), the person's reply and their close (both resumes)
+STEPS: list[tuple[str, str | Reply | Close]] = [
+    ("bot_turn", "Hi"),
+    ("bot_turn", "I want to sell my house"),
+    ("handoff_turn", "Can I talk to a real person please?"),
+    ("relay_turn", "Are you still there?"),
+    ("human_reply", Reply(text="Hello, I'm Maria.")),
+    ("human_close", Close()),
+]
+TURNS = len(STEPS)
+COUNTED = ("aput", "aput_writes", "aget_tuple")
 
 
 async def measure(mode: str, conversations: int) -> dict[str, Any]:
-    """Calls and CPU per turn in one mode."""
+    """Calls and CPU per turn in one mode, in all and by kind of turn."""
     tmp = Path(tempfile.mkdtemp(prefix=f"baton-ckpt-{mode}-"))
     settings = Settings(
         data_dir=tmp / "data",
@@ -40,9 +50,10 @@ async def measure(mode: str, conversations: int) -> dict[str, Any]:
         checkpoint_durability=mode,  # type: ignore[arg-type]
     )
     calls: collections.Counter[str] = collections.Counter()
+    by_kind: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     async with BatonRuntime.open(settings, checkpoint_url="") as runtime:
         saver: Any = runtime.graph.checkpointer
-        for name in ("aput", "aput_writes", "aget_tuple"):
+        for name in COUNTED:
             original = getattr(saver, name)
 
             def counted(original: Any = original, name: str = name) -> Any:
@@ -57,13 +68,19 @@ async def measure(mode: str, conversations: int) -> dict[str, Any]:
             setattr(saver, name, counted())
 
         async def conversation(cid: str) -> None:
-            for text in SCRIPT:
-                await runtime.post_message(cid, text)
-            await runtime.resume(cid, Reply(text="Hello, I'm Maria."))
-            await runtime.resume(cid, Close())
+            for kind, step in STEPS:
+                before, cpu = collections.Counter(calls), time.process_time()
+                if isinstance(step, str):
+                    await runtime.post_message(cid, step)
+                else:
+                    await runtime.resume(cid, step)
+                by_kind[kind]["cpu_ms"] += (time.process_time() - cpu) * 1000
+                by_kind[kind]["turns"] += 1
+                by_kind[kind].update(calls - before)
 
         await conversation("warm-up")
         calls.clear()
+        by_kind.clear()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for i in range(conversations):
             await conversation(f"c{i}")
@@ -74,6 +91,10 @@ async def measure(mode: str, conversations: int) -> dict[str, Any]:
         **{f"{k}_per_turn": round(v / n, 2) for k, v in sorted(calls.items())},
         "cpu_ms_per_turn": round(cpu * 1000 / n, 2),
         "wall_ms_per_turn": round(wall * 1000 / n, 2),
+        "by_kind": {
+            kind: {k: round(v / c["turns"], 2) for k, v in sorted(c.items()) if k != "turns"}
+            for kind, c in by_kind.items()
+        },
     }
 
 
@@ -82,12 +103,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     for _ in range(args.rounds):
         for mode in ("sync", "exit"):
             row = await measure(mode, args.conversations)
-            print(row)
+            print({k: v for k, v in row.items() if k != "by_kind"})
             rows.append(row)
     summary = {}
     for mode in ("sync", "exit"):
         mine = [r for r in rows if r["mode"] == mode]
-        summary[mode] = {k: round(sum(r[k] for r in mine) / len(mine), 2) for k in mine[0] if k != "mode"}
+        figures = {
+            k: round(sum(r[k] for r in mine) / len(mine), 2) for k in mine[0] if k not in ("mode", "by_kind")
+        }
+        for kind, first in mine[0]["by_kind"].items():
+            for k in first:
+                figures[f"{kind}.{k}"] = round(sum(r["by_kind"][kind][k] for r in mine) / len(mine), 2)
+        summary[mode] = figures
     return {
         "conversations": args.conversations,
         "turns_per_conversation": TURNS,
