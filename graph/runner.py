@@ -39,6 +39,9 @@ class StreamTap:
     recursion_limit: int | None = None
 
 
+# Held threads remembered per process (~100 bytes each); more than a worker holds open at once.
+_HELD_MAX = 100_000
+
 # Where a ``values`` stream chunk carries the run's pending interrupts (the constant is private upstream).
 _INTERRUPT = "__interrupt__"
 
@@ -65,8 +68,10 @@ class GraphRunner:
         # the end instead of one per step: time travel never starts inside them (a rollback forks from
         # before the handoff turn), and the end-of-run checkpoint is written before the run returns, so
         # kill -9 loses nothing. A hint only: another worker may have moved the thread on, which
-        # changes how many checkpoints one run writes, never what the conversation holds.
-        self._held: set[str] = set()
+        # changes how many checkpoints one run writes, never what the conversation holds. Threads
+        # another worker moved on stay here, so the oldest are forgotten past _HELD_MAX (insertion
+        # order of a dict): their next run writes per step until a resume notes them again.
+        self._held: dict[str, None] = {}
 
     def lock(self, conversation_id: str) -> asyncio.Lock:
         """The lock that serialises runs of one conversation."""
@@ -159,10 +164,11 @@ class GraphRunner:
 
     def held(self, conversation_id: str, paused: bool) -> None:
         """Note whether the thread's latest run paused at the human node (or forget it: ``False``)."""
+        self._held.pop(conversation_id, None)
         if paused:
-            self._held.add(conversation_id)
-        else:
-            self._held.discard(conversation_id)
+            self._held[conversation_id] = None
+            if len(self._held) > _HELD_MAX:
+                del self._held[next(iter(self._held))]
 
     def result(
         self,

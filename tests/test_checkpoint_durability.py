@@ -184,3 +184,22 @@ def test_answered_turns_survive_kill_9(tmp_path: Path, durability: str) -> None:
             assert snap.interrupts  # still paused for the human: resumable after the restart
 
     asyncio.run(reopen())
+
+
+async def test_the_held_hint_forgets_the_oldest_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threads another worker moved on are never run here again: the hint must not grow forever."""
+    import graph.runner
+
+    monkeypatch.setattr(graph.runner, "_HELD_MAX", 2)
+    async with BatonRuntime.open(make_settings(tmp_path), checkpoint_url="memory") as rt:
+        runner = rt._runner
+        for cid in ("a", "b", "c"):
+            runner.held(cid, True)
+        assert [runner.durability(cid) for cid in ("a", "b", "c")] == ["sync", "exit", "exit"]
+        runner.held("b", True)  # seen again: now the newest, "c" goes next
+        runner.held("d", True)
+        assert [runner.durability(cid) for cid in ("b", "c", "d")] == ["exit", "sync", "exit"]
+        runner.held("d", False)
+        assert runner.durability("d") == "sync"
