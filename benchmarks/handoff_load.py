@@ -160,6 +160,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             if account and cpu_before:
                 cpu = account.report(cpu_before, account.snapshot(), len(stats.offered_ms))
             server_ms = latency_delta(scrape, await server_latency(http))
+            if account and args.idle_s > 0:
+                # what serving costs with nothing happening: held handoffs, agents' sockets, timers
+                idle_before = account.snapshot()
+                await asyncio.sleep(args.idle_s)
+                per_s = account.report(idle_before, account.snapshot(), 1)["cpu_ms_per_handoff_by_process"]
+                cpu["idle_cpu_ms_per_s"] = {g: round(v / args.idle_s, 2) for g, v in per_s.items()}
             rss_hold = tree_rss_mb(pids)
             held = len(stats.accepted)
             phase = summary(stats, args.conversations)
@@ -228,6 +234,7 @@ def parse() -> argparse.Namespace:
     )
     p.add_argument("--batch", type=int, default=200, help="handoffs per search batch")
     p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--idle-s", type=float, default=10.0, help="seconds of idle CPU measured after the phase")
     p.add_argument("--connections", type=int, default=200, help="HTTP connection pool size")
     p.add_argument("--timeout", type=float, default=60.0, help="per request / per offer timeout (s)")
     p.add_argument(
