@@ -123,9 +123,9 @@ class CpuAccount:
             snap.sql = sql_statements(self.sql_dir)
         return snap
 
-    def report(self, before: Snapshot, after: Snapshot, handoffs: int) -> dict[str, Any]:
-        """CPU-ms per handoff by group and in all, plus Redis commands / SQL statements per handoff."""
-        n = max(handoffs, 1)
+    @staticmethod
+    def spent(before: Snapshot, after: Snapshot) -> tuple[dict[str, float], int]:
+        """CPU-ms spent by each group between two snapshots, and how many processes went meanwhile."""
         by_group: dict[str, float] = {}
         lost = 0
         for group, now in after.cpu.items():
@@ -133,6 +133,12 @@ class CpuAccount:
             # a pid that appeared mid-phase counts from 0 (its whole life is inside the phase)
             by_group[group] = sum(ms - then.get(pid, 0.0) for pid, ms in now.items())
             lost += sum(1 for pid in then if pid not in now)
+        return by_group, lost
+
+    def report(self, before: Snapshot, after: Snapshot, handoffs: int) -> dict[str, Any]:
+        """CPU-ms per handoff by group and in all, plus Redis commands / SQL statements per handoff."""
+        n = max(handoffs, 1)
+        by_group, lost = self.spent(before, after)
         out: dict[str, Any] = {
             "cpu_ms_per_handoff": round(sum(by_group.values()) / n, 2),
             "cpu_ms_per_handoff_by_process": {g: round(v / n, 2) for g, v in by_group.items()},

@@ -164,8 +164,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 # what serving costs with nothing happening: held handoffs, agents' sockets, timers
                 idle_before = account.snapshot()
                 await asyncio.sleep(args.idle_s)
-                per_s = account.report(idle_before, account.snapshot(), 1)["cpu_ms_per_handoff_by_process"]
-                cpu["idle_cpu_ms_per_s"] = {g: round(v / args.idle_s, 2) for g, v in per_s.items()}
+                spent, _ = account.spent(idle_before, account.snapshot())
+                cpu["idle_cpu_ms_per_s"] = {g: round(v / args.idle_s, 2) for g, v in spent.items()}
             rss_hold = tree_rss_mb(pids)
             held = len(stats.accepted)
             phase = summary(stats, args.conversations)

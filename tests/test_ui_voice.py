@@ -123,13 +123,9 @@ def _played(page: Any) -> list[dict[str, Any]]:
 
 
 def _wait_played(page: Any, source: str, count: int = 1, timeout_s: float = TURN_S) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        lines = [p for p in _played(page) if p["for"] == source]
-        if len(lines) >= count:
-            return lines
-        page.wait_for_timeout(250)
-    raise AssertionError(f"no {count} {source} line(s) played in {timeout_s}s: {_played(page)}")
+    """The lines played for `source`, once there are `count` of them."""
+    lines = _wait_until(page, lambda lines: len([p for p in lines if p["for"] == source]) >= count, timeout_s)
+    return [p for p in lines if p["for"] == source]
 
 
 def _wait_until(page: Any, done: Any, timeout_s: float) -> list[dict[str, Any]]:

@@ -46,8 +46,7 @@
   function playNext() {
     if (playing || !queue.length) {
       if (!playing && ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "voice.playback_done" }));
-      if (!playing && mic) setState("listening", "Listening");
-      else if (!playing && document.body.dataset.voice === "speaking") setState("off");  // mic off meanwhile
+      if (!playing) quiet();
       return;
     }
     const audio = queue.shift();
@@ -81,7 +80,13 @@
       audio.pause();
       drop(audio, audio.currentTime);
     }
-    setState(mic ? "listening" : "off", mic ? "Listening" : "");  // not "speaking" until the next clip
+    quiet();  // not "speaking" until the next clip
+  }
+
+  /** Nothing plays: listening while the mic is on, else off (the mic was switched off meanwhile). */
+  function quiet() {
+    if (mic) setState("listening", "Listening");
+    else if (document.body.dataset.voice === "speaking") setState("off");
   }
 
   function enqueue(event) {
