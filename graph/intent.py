@@ -27,12 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.sparse import csr_matrix, hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
+from graph import linear_fit
 from graph.embeddings import MODEL_ID, MiniLMEmbedder, get_embedder
-from graph.linear_text import SingleTextScorer
+from graph.linear_text import LinearTextModel
 
 FloatArray = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float64]
@@ -146,18 +144,15 @@ class IntentClassifier:
         index = {label: i for i, label in enumerate(self.classes)}
         self._y = np.array([index[label] for label in labels], dtype=np.int64)
         self._x = np.asarray(embeddings, dtype=np.float32)
-        self._tfidf: TfidfVectorizer | None = None
-        self._lr: LogisticRegression | None = None
-        self._single: SingleTextScorer | None = None
+        self._lr: LinearTextModel | None = None
         if len(self.classes) >= 2:  # LR needs two classes; with one, the kNN vote alone decides
-            if config.char_ngrams is not None:
-                self._tfidf = TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=config.char_ngrams, sublinear_tf=True
-                )
-                self._tfidf.fit(self._texts)
-            self._lr = LogisticRegression(C=config.c, tol=config.tol, max_iter=3000)
-            self._lr.fit(self._features(self._texts, self._x), self._y)
-            self._single = SingleTextScorer(self._tfidf, self._lr, self._x.shape[1], config.embedding_weight)
+            spec = linear_fit.LinearFitSpec(
+                ngram_range=config.char_ngrams,
+                dense_weight=config.embedding_weight,
+                c=config.c,
+                tol=config.tol,
+            )
+            self._lr = linear_fit.fit(self._texts, self._y, self._x, spec)
 
     @classmethod
     def fit(
@@ -208,12 +203,6 @@ class IntentClassifier:
         labels = [label for label, texts in examples.items() for _ in texts]
         return cls.fit(texts, labels, config=config, embedder=embedder)
 
-    def _features(self, texts: Sequence[str], vectors: FloatArray) -> csr_matrix:
-        dense = csr_matrix(vectors * self.config.embedding_weight)
-        if self._tfidf is None:
-            return dense
-        return hstack([dense, self._tfidf.transform(texts)], format="csr")
-
     def _knn(self, sims: Matrix) -> Matrix:
         k = max(1, min(self.config.k, sims.shape[1]))
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
@@ -239,10 +228,7 @@ class IntentClassifier:
         knn = self._knn(vectors.astype(np.float64) @ self._x.T.astype(np.float64))
         if self._lr is None:
             return knn
-        if len(texts) == 1 and self._single is not None:  # the router's case: skip sklearn's batch path
-            lr = self._single.proba(texts[0], vectors[0])[None, :]
-        else:
-            lr = np.asarray(self._lr.predict_proba(self._features(texts, vectors)), dtype=np.float64)
+        lr = np.stack([self._lr.proba(text, vector) for text, vector in zip(texts, vectors, strict=True)])
         blended: Matrix = (1.0 - self.config.knn_weight) * lr + self.config.knn_weight * knn
         return blended
 

@@ -1,58 +1,87 @@
-"""Class probabilities of a fitted ``[w * embedding, TF-IDF] -> LogisticRegression`` for one text.
+"""A fitted ``[w * embedding, char n-gram TF-IDF] -> logistic regression`` as plain arrays.
 
-The router classifies one customer turn at a time. sklearn's ``TfidfVectorizer.transform`` and
-``predict_proba`` are built for batches: for a single short text their validation and sparse-matrix
-assembly cost about 1 ms, most of the router's time (benchmarks/README.md). This scorer computes the
-same numbers with sklearn's own analyzer, a dict lookup per n-gram and one small dot product.
+sklearn fits it (:mod:`graph.linear_fit`); this module scores with numpy alone, so a serving worker
+never imports sklearn and scipy (~80 MB of its resident memory) just to read a few hundred weights.
+The router classifies one customer turn at a time: sklearn's batch ``transform`` + ``predict_proba``
+cost about 1 ms of validation and sparse-matrix assembly for one short text; here it is a dict lookup
+per n-gram and one small dot product. ``tests/test_linear_text.py`` checks both against sklearn.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 Matrix = npt.NDArray[np.float64]
 
+_RUNS_OF_SPACE = re.compile(r"\s\s+")
 
-class SingleTextScorer:
-    """``predict_proba`` of ``lr`` on ``hstack([vector * dense_weight, tfidf.transform([text])])``."""
 
-    def __init__(
-        self, tfidf: TfidfVectorizer | None, lr: LogisticRegression, dense_dims: int, dense_weight: float
-    ) -> None:
-        if tfidf is not None and (tfidf.norm != "l2" or not tfidf.use_idf):
-            msg = "SingleTextScorer reproduces only l2-normalised TF-IDF"
-            raise ValueError(msg)
-        coef = np.asarray(lr.coef_, dtype=np.float64)
-        self._dense_dims = dense_dims
-        self._dense_weight = dense_weight
-        self._dense_coef = np.ascontiguousarray(coef[:, :dense_dims].T)
-        self._sparse_coef = np.ascontiguousarray(coef[:, dense_dims:].T)  # one row per n-gram
-        self._intercept = np.asarray(lr.intercept_, dtype=np.float64)
-        self._binary = coef.shape[0] == 1  # sklearn scores two classes one-vs-rest with a sigmoid
-        self._analyze = tfidf.build_analyzer() if tfidf is not None else None
-        self._vocab: dict[str, int] = dict(tfidf.vocabulary_) if tfidf is not None else {}
-        self._idf: list[float] = tfidf.idf_.tolist() if tfidf is not None else []
-        self._sublinear = bool(tfidf.sublinear_tf) if tfidf is not None else False
+def char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
+    """Character n-grams inside word boundaries, as sklearn's ``analyzer="char_wb"`` (lowercased).
+
+    Each whitespace-separated word is padded with one space on either side; a word shorter than ``n``
+    counts once, as a whole, for the smallest such ``n`` and no larger one.
+    """
+    out: list[str] = []
+    for word in _RUNS_OF_SPACE.sub(" ", text.lower()).split():
+        padded = f" {word} "
+        size = len(padded)
+        for n in range(low, high + 1):
+            if n >= size:
+                out.append(padded)
+                break
+            out.extend(padded[i : i + n] for i in range(size - n + 1))
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class LinearTextModel:
+    """Class scores of one text from its embedding and its character n-grams.
+
+    Attributes:
+        dense_coef: ``(embedding dims, classes)`` weights of the scaled embedding.
+        sparse_coef: ``(vocabulary, classes)`` weights of the TF-IDF block (no rows without it).
+        intercept: ``(classes,)``; one value when sklearn scored two classes with a sigmoid.
+        vocabulary: n-gram -> row of ``sparse_coef``.
+        idf: Inverse document frequency per vocabulary row.
+        ngram_range: ``(low, high)`` of the n-grams; ``None`` without a TF-IDF block.
+        sublinear_tf: ``1 + log(count)`` instead of the count.
+        dense_weight: Scale of the embedding against the unit-norm TF-IDF block.
+    """
+
+    dense_coef: Matrix
+    sparse_coef: Matrix
+    intercept: Matrix
+    vocabulary: dict[str, int]
+    idf: list[float]
+    ngram_range: tuple[int, int] | None
+    sublinear_tf: bool
+    dense_weight: float
 
     def proba(self, text: str, vector: npt.NDArray[np.float32]) -> Matrix:
-        """Class probabilities, shape ``(n_classes,)``, equal to sklearn's up to float rounding."""
-        dense = (vector[: self._dense_dims] * np.float32(self._dense_weight)).astype(np.float64)
-        z = dense @ self._dense_coef + self._intercept
-        if self._analyze is not None:
-            counts = Counter(i for gram in self._analyze(text) if (i := self._vocab.get(gram)) is not None)
+        """Class probabilities, shape ``(classes,)``, equal to sklearn's up to float rounding."""
+        dims = self.dense_coef.shape[0]
+        dense = (vector[:dims] * np.float32(self.dense_weight)).astype(np.float64)
+        z = dense @ self.dense_coef + self.intercept
+        if self.ngram_range is not None:
+            low, high = self.ngram_range
+            vocab = self.vocabulary
+            counts = Counter(
+                i for gram in char_wb_ngrams(text, low, high) if (i := vocab.get(gram)) is not None
+            )
             if counts:
-                idx = list(counts)
-                tf = [1.0 + math.log(c) if self._sublinear else float(c) for c in counts.values()]
-                weights = np.array([t * self._idf[i] for t, i in zip(tf, idx, strict=True)])
+                rows = list(counts)
+                tf = [1.0 + math.log(c) if self.sublinear_tf else float(c) for c in counts.values()]
+                weights = np.array([t * self.idf[i] for t, i in zip(tf, rows, strict=True)])
                 weights /= math.sqrt(float(weights @ weights))
-                z = z + weights @ self._sparse_coef[idx]
-        if self._binary:
+                z = z + weights @ self.sparse_coef[rows]
+        if z.shape[0] == 1:  # two classes: sklearn's one-vs-rest sigmoid
             p = 1.0 / (1.0 + math.exp(-float(z[0])))
             return np.array([1.0 - p, p])
         e = np.exp(z - z.max())

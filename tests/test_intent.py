@@ -113,30 +113,3 @@ def test_example_embeddings_are_cached_by_content(monkeypatch: pytest.MonkeyPatc
     assert calls == [3]
     IntentClassifier.from_examples({**examples, "c": ["cache probe four"]})
     assert calls == [3, 4]
-
-
-SINGLE_TEXTS = [
-    "I need to sell my apartment quickly",
-    "  HUMAN   please!!  ",
-    "zzzz qqqq",  # no n-gram the vectoriser knows
-    "",
-    "Quiero vender mi casa en Málaga",
-    "buy buy buy a house house",
-]
-
-
-@pytest.mark.parametrize(
-    ("examples", "config"),
-    [
-        (EXAMPLES, IntentConfig()),
-        ({k: EXAMPLES[k] for k in ("seller", "buyer")}, IntentConfig()),  # two classes: sklearn's sigmoid
-        (EXAMPLES, IntentConfig(char_ngrams=None)),  # embeddings only
-        (EXAMPLES, IntentConfig(char_ngrams=(1, 3))),
-    ],
-)
-def test_single_text_path_matches_sklearn_batch(examples: dict[str, list[str]], config: IntentConfig) -> None:
-    classifier = IntentClassifier.from_examples(examples, config=config)
-    batch = classifier.probabilities(SINGLE_TEXTS)  # sklearn's transform + predict_proba
-    for row, text in zip(batch, SINGLE_TEXTS, strict=True):
-        single = classifier.probabilities([text])[0]  # the router's per-turn path
-        assert single == pytest.approx(row, abs=1e-6)  # sklearn stays float32 without the TF-IDF block
