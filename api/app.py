@@ -24,6 +24,7 @@ from api.engine import ConversationEngine
 from api.errors import install_error_handlers
 from api.eventlog import EventLog, LocalEventLog, RedisEventLog
 from api.handoff_lifecycle import HandoffLifecycle
+from api.heap import release_free_heap
 from api.limits import BodySizeLimit, RateLimiter, TurnGate
 from api.metrics import Metrics, RequestMetrics
 from api.recovery import keep_recovering, recover
@@ -171,6 +172,8 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 # spike for every request in flight). Frozen, they are skipped.
                 gc.collect()
                 gc.freeze()
+            # After the start-up collection: the models' loading temporaries are free by now.
+            release_free_heap()
             metrics.watch_gc()  # after the start-up collection: it runs before any request is served
             consumer = asyncio.create_task(consume_desk_events(engine))
             # Only a desk in Redis can lose its data while this process lives; the in-process desk

@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from graph.context.tokens import count_tokens, seed_cache
+import tiktoken
+
+from graph.context.tokens import count_tokens, encoder, seed_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,3 +42,21 @@ def test_offline_with_empty_cache_dir(tmp_path: Path) -> None:
     )
     assert int(out.stdout.strip()) == 3
     assert any(tmp_path.iterdir())
+
+
+def test_the_lean_encoder_counts_as_tiktokens_own() -> None:
+    # encoder() drops the Python copy of the ranks after building; the counts must not change.
+    seed_cache("o200k_base")
+    own = tiktoken.get_encoding("o200k_base")
+    lean = encoder("o200k_base")
+    assert lean is not own
+    for text in [
+        "Order 9342308357 is in transit.",
+        "Quiero vender mi casa en Málaga — ÉTÉ ß İstanbul 🏠🏠",
+        "<|endoftext|> is read as text, not as a special token",
+        "word " * 500,
+        "\t\n  mixed   whitespace\r\n",
+    ]:
+        assert lean.encode(text, disallowed_special=()) == own.encode(text, disallowed_special=()), text
+        assert count_tokens(text) == len(own.encode(text, disallowed_special=()))
+    assert lean.max_token_value == own.max_token_value
