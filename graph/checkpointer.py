@@ -11,6 +11,7 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
+from graph.inline_sqlite import InlineSqliteSaver
 from graph.private_files import private_sqlite
 
 
@@ -49,18 +50,13 @@ async def open_checkpointer(url: str, data_dir: Path) -> AsyncIterator[BaseCheck
             await _setup_in_turn(saver, url)
             yield saver
         return
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
     path = (
         Path(url.removeprefix("sqlite:///"))
         if url.startswith("sqlite:///")
         else data_dir / "checkpoints.sqlite"
     )
     private_sqlite(path)  # every conversation's transcript: 0600, like the admin token
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
-        await saver.conn.execute("PRAGMA journal_mode=WAL")
-        await saver.conn.execute("PRAGMA synchronous=NORMAL")
-        await saver.setup()
+    with InlineSqliteSaver.open(path) as saver:
         yield saver
 
 
