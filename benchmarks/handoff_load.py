@@ -3,8 +3,9 @@
 Starts its own ``baton serve`` (temp data dir, free port) unless ``--url`` is given. M agents are
 registered through the admin API, follow their WebSocket, fetch each offered handoff's brief
 (``GET /v1/handoffs/{id}``) and accept it. Customers arrive at ``--rate`` new handoffs per second;
-each says "Hi", then asks for a person (the real_estate policy's explicit-request rule) and stays
-open. Then ``--live-pairs`` customers open their WebSocket and send messages that the holding agent
+each says "Hi" (``--first-turns banking77``: a real customer message each, from
+``../shared/datasets/routing_dev.jsonl``, so the language layer reads text it has not cached), then
+asks for a person (the real_estate policy's explicit-request rule) and stays open. Then ``--live-pairs`` customers open their WebSocket and send messages that the holding agent
 must receive (relay latency). Optionally (``--search``) batches at increasing rates find the highest
 rate whose trigger -> offered p99 stays <= 100 ms.
 
@@ -32,6 +33,7 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,7 @@ import common
 import httpx
 from bench_server import BatonServer, RedisProcess, drop_postgres
 from cpu_account import SQLCOUNT_DIR, CpuAccount
-from load_actors import ADMIN, MAX_CONCURRENT, Agent, Stats, arrivals, register_agents, relay
+from load_actors import ADMIN, MAX_CONCURRENT, Agent, FirstTurns, Stats, arrivals, register_agents, relay
 from load_server import latency_delta, sample_rss, server_env, server_gc, server_latency, tree_rss_mb
 
 
@@ -59,6 +61,16 @@ def summary(stats: Stats, n: int) -> dict[str, Any]:
     }
 
 
+# What customers say first: "Hi" (the language layer reads it once, then serves it from its caches),
+# or Banking77's customer messages (routing_dev.jsonl), which it reads afresh for each customer.
+FIRST_TURNS: dict[str, Callable[[], FirstTurns]] = {
+    "hi": FirstTurns,
+    "banking77": lambda: FirstTurns.from_dataset(
+        common.ROOT.parent / "shared" / "datasets" / "routing_dev.jsonl"
+    ),
+}
+
+
 async def search(
     http: httpx.AsyncClient,
     agents: list[Agent],
@@ -66,6 +78,7 @@ async def search(
     batch: int,
     timeout: float,
     account: CpuAccount | None,
+    first: FirstTurns,
 ) -> tuple[float | None, list[dict[str, Any]]]:
     """Batches at increasing rates; the highest whose offered p99 <= 100 ms (stops at the first miss)."""
     best, rows = None, []
@@ -74,7 +87,7 @@ async def search(
         for agent in agents:
             agent.stats = stats
         before = account.snapshot() if account else None
-        await arrivals(http, stats, batch, rate, timeout)
+        await arrivals(http, stats, batch, rate, timeout, first)
         await asyncio.sleep(1.0)  # the last accepts
         cpu = account.report(before, account.snapshot(), len(stats.offered_ms)) if account and before else {}
         row = {"rate": rate, "errors": stats.error_count, **summary(stats, batch), **cpu}
@@ -130,6 +143,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     ws_base = base.replace("http", "ws", 1)
     limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections)
     stats = Stats()
+    first = FIRST_TURNS[args.first_turns]()
     cpu: dict[str, Any] = {}
     gc_stats: dict[str, float] = {}
     peak, stop = [0.0], asyncio.Event()
@@ -154,7 +168,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             scrape = await server_latency(http)
             cpu_before = account.snapshot() if account else None
             t0 = time.perf_counter()
-            open_pairs = await arrivals(http, stats, args.conversations, args.rate, args.timeout)
+            open_pairs = await arrivals(http, stats, args.conversations, args.rate, args.timeout, first)
             elapsed = time.perf_counter() - t0
             await asyncio.sleep(2.0)  # let the last accepts land
             if account and cpu_before:
@@ -176,7 +190,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             best, rows = (None, [])
             if args.search:
                 print(f"search: batches of {args.batch} at {args.rates}")
-                best, rows = await search(http, agents, args.rates, args.batch, args.timeout, account)
+                best, rows = await search(http, agents, args.rates, args.batch, args.timeout, account, first)
     finally:
         stop.set()
         await sampler
@@ -194,6 +208,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "agents": n_agents,
         "rate": args.rate,
         "held_open": held,
+        "first_turns": args.first_turns,
+        "first_turns_distinct": first.distinct,
+        "first_turn_handoffs": stats.first_turn_handoffs,
         "errors": stats.error_count,
         "error_kinds": sorted({e.split(" on handoff")[0][:80] for e in stats.errors})[:20],
         **phase,
@@ -235,6 +252,12 @@ def parse() -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=200, help="handoffs per search batch")
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--idle-s", type=float, default=10.0, help="seconds of idle CPU measured after the phase")
+    p.add_argument(
+        "--first-turns",
+        choices=sorted(FIRST_TURNS),
+        default="hi",
+        help="each customer's first message: 'Hi' (cached after the first), or Banking77's (1,001 distinct)",
+    )
     p.add_argument("--connections", type=int, default=200, help="HTTP connection pool size")
     p.add_argument("--timeout", type=float, default=60.0, help="per request / per offer timeout (s)")
     p.add_argument(

@@ -1,7 +1,8 @@
 """The simulated people of the handoff load benchmark: customers, agents and the relay phase.
 
-Customers create a conversation, say "Hi", then ask for a person and stay open; agents follow their
-WebSocket, fetch each offered handoff's brief and accept it. Every latency is measured on the
+Customers create a conversation, say "Hi" (or, with ``FirstTurns.from_dataset``, a real customer
+message each, so the server reads text it has not cached), then ask for a person and stay open; agents
+follow their WebSocket, fetch each offered handoff's brief and accept it. Every latency is measured on the
 client's own clock (``time.perf_counter``) and collected in ``Stats``.
 """
 
@@ -9,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,11 +45,32 @@ class Stats:
 
     error_count: int = 0
     shed: int = 0  # turns the server refused with 503 (at capacity) and the customer sent again
+    first_turn_handoffs: int = 0  # customers whose first message already reached a person
 
     def error(self, what: str) -> None:
         self.error_count += 1
         if len(self.errors) < 10_000:  # keep a sample of the kinds, count them all
             self.errors.append(what)
+
+
+class FirstTurns:
+    """What each customer says before asking for a person, in turn (cycling)."""
+
+    def __init__(self, texts: Sequence[str] = ("Hi",)) -> None:
+        if not texts:
+            msg = "no first turns"
+            raise ValueError(msg)
+        self.distinct = len(set(texts))
+        self._cycle: Iterator[str] = itertools.cycle(texts)
+
+    @classmethod
+    def from_dataset(cls, path: Path) -> FirstTurns:
+        """The ``text`` of every row of a JSONL file (Banking77's customer messages: routing_dev.jsonl)."""
+        with path.open(encoding="utf-8") as rows:
+            return cls([json.loads(line)["text"] for line in rows if line.strip()])
+
+    def next(self) -> str:
+        return next(self._cycle)
 
 
 @dataclass
@@ -129,10 +154,12 @@ async def post_turn(
         await asyncio.sleep(float(reply.headers.get("retry-after", "1")))
 
 
-async def customer(http: httpx.AsyncClient, stats: Stats, timeout: float) -> str | None:
-    """One customer: create, "Hi", ask for a person, wait for the offer. Returns the conversation.
+async def customer(http: httpx.AsyncClient, stats: Stats, timeout: float, first: str = "Hi") -> str | None:
+    """One customer: create, say ``first``, ask for a person, wait for the offer. Returns the conversation.
 
-    Latencies start at the trigger's first attempt, so time spent refused (503) and retrying counts.
+    Latencies start at the trigger's first attempt, so time spent refused (503) and retrying counts. A
+    first message that already reached a person (a real one may: "I want to speak to someone") is the
+    trigger then.
     """
     try:
         created = await http.post("/v1/conversations", json={})
@@ -141,12 +168,16 @@ async def customer(http: httpx.AsyncClient, stats: Stats, timeout: float) -> str
             return None
         body = created.json()
         cid, auth = body["conversation_id"], {"Authorization": f"Bearer {body['customer_token']}"}
-        hi = await post_turn(http, stats, cid, auth, "Hi", timeout)
-        if hi.status_code != 200:
-            stats.error(f"hi {hi.status_code}")
-            return None
         started = time.perf_counter()
-        turn = await post_turn(http, stats, cid, auth, TRIGGER, timeout)
+        turn = await post_turn(http, stats, cid, auth, first, timeout)
+        if turn.status_code != 200:
+            stats.error(f"first turn {turn.status_code}")
+            return None
+        if turn.json().get("handoff"):
+            stats.first_turn_handoffs += 1
+        else:
+            started = time.perf_counter()
+            turn = await post_turn(http, stats, cid, auth, TRIGGER, timeout)
         stats.turn_ms.append((time.perf_counter() - started) * 1000)
         handoff = turn.json().get("handoff") if turn.status_code == 200 else None
         if not handoff:
@@ -172,8 +203,16 @@ async def customer(http: httpx.AsyncClient, stats: Stats, timeout: float) -> str
         return None
 
 
-async def arrivals(http: httpx.AsyncClient, stats: Stats, n: int, rate: float, timeout: float) -> list[str]:
-    """Start ``n`` customers at ``rate`` per second; wait for all of them."""
+async def arrivals(
+    http: httpx.AsyncClient,
+    stats: Stats,
+    n: int,
+    rate: float,
+    timeout: float,
+    first: FirstTurns | None = None,
+) -> list[str]:
+    """Start ``n`` customers at ``rate`` per second, each saying ``first``'s next text; wait for all."""
+    first = first or FirstTurns()
     loop = asyncio.get_running_loop()
     start = loop.time()
     tasks = []
@@ -181,7 +220,7 @@ async def arrivals(http: httpx.AsyncClient, stats: Stats, n: int, rate: float, t
         delay = start + i / rate - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(customer(http, stats, timeout)))
+        tasks.append(asyncio.create_task(customer(http, stats, timeout, first.next())))
     done = await asyncio.gather(*tasks)
     return [c for c in done if c]
 

@@ -1,10 +1,13 @@
 """Counts the SQL statements a ``baton serve`` worker sends (benchmarks only, via ``PYTHONPATH``).
 
-Active only when ``BATON_BENCH_SQL_DIR`` is set: wraps psycopg's (Postgres) and aiosqlite's
-(the SQLite checkpointer) cursor ``execute``/``executemany`` and writes ``{pid}.json`` with the
-running counts to that directory every half second, so ``benchmarks/cpu_account.py`` can take
-before/after deltas per phase. A statement inside ``executemany`` counts once per call (one round trip
-in psycopg's pipeline), and its parameter rows under ``*_rows``.
+Active only when ``BATON_BENCH_SQL_DIR`` is set: wraps psycopg's (Postgres) cursor
+``execute``/``executemany`` and has SQLite report every statement it runs (``sqlite3.connect`` gets a
+trace callback: the checkpointer and the API store both run ``sqlite3`` in place), and writes
+``{pid}.json`` with the running counts to that directory every half second, so
+``benchmarks/cpu_account.py`` can take before/after deltas per phase. A Postgres statement inside
+``executemany`` counts once per call (one round trip in psycopg's pipeline), and its parameter rows
+under ``*_rows``; SQLite counts each statement it runs (``BEGIN`` and ``COMMIT`` too, and each row of
+an ``executemany``).
 """
 
 from __future__ import annotations
@@ -34,15 +37,21 @@ def _wrap(cls: Any, name: str, key: str, many: bool) -> None:
     setattr(cls, name, wrapper)
 
 
-def _wrap_plain(cls: Any, name: str, key: str) -> None:
-    """For aiosqlite's ``Connection.execute``: its result is awaited *or* used with ``async with``."""
-    original = getattr(cls, name)
+def _trace_sqlite() -> None:
+    import sqlite3
 
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        COUNTS[key] += 1
-        return original(self, *args, **kwargs)
+    original = sqlite3.connect
 
-    setattr(cls, name, wrapper)
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = original(*args, **kwargs)
+        conn.set_trace_callback(_count_sqlite)
+        return conn
+
+    sqlite3.connect = connect
+
+
+def _count_sqlite(_statement: str) -> None:
+    COUNTS["sqlite_statements"] += 1
 
 
 def _dump(directory: Path) -> None:
@@ -62,13 +71,5 @@ if _DIR:
         _wrap(psycopg.AsyncCursor, "executemany", "postgres_executemany", True)
     except ImportError:
         pass
-    try:
-        import aiosqlite
-
-        _wrap_plain(aiosqlite.Connection, "execute", "sqlite_execute")
-        _wrap_plain(aiosqlite.Connection, "executemany", "sqlite_executemany")
-        _wrap(aiosqlite.Cursor, "execute", "sqlite_execute", False)
-        _wrap(aiosqlite.Cursor, "executemany", "sqlite_executemany", True)
-    except ImportError:
-        pass
+    _trace_sqlite()
     threading.Thread(target=_dump, args=(Path(_DIR),), daemon=True, name="sqlcount").start()
