@@ -2,7 +2,7 @@
 
 Runs scripted conversations through ``BatonRuntime`` (offline, real_estate policy) on SQLite and
 counts the saver's calls per turn (``aput`` = checkpoints, ``aput_writes`` calls and their rows,
-``aget_tuple`` reads), plus process CPU per turn (``time.process_time``, the aiosqlite thread
+``aget_tuple`` reads), plus process CPU per turn (``time.process_time``, every thread
 included). Modes alternate ``--rounds`` times so drift in the machine's load hits both.
 
     .venv/bin/python benchmarks/checkpoint_writes.py --conversations 100 --rounds 2 \\

@@ -10,7 +10,8 @@ resumes and ends. Five turns per conversation.
   runtime takes the states it reports from the ``values`` stream, and a resume reads the state once to
   check that a human is awaited).
 * Bare: router -> bot | human nodes doing trivial work, the same interrupt/resume pattern,
-  ``ainvoke`` only.
+  ``ainvoke`` only; on Baton's checkpointer, or (``--bare-saver langgraph``) on LangGraph's stock
+  ``AsyncSqliteSaver``, which a LangGraph user would pick (Baton's runs ``SqliteSaver`` in place).
 
 A profiled second pass of Baton (pyinstrument, async mode) splits Baton's turn into the analyzer,
 brief building, checkpointer calls and the rest (LangGraph + runtime + nodes' own code).
@@ -23,9 +24,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +118,8 @@ BUCKETS: dict[str, Callable[[str, str], bool]] = {
     "analyzer_classifier": lambda fn, path: fn == "extract" and "signal_service" in path,
     "brief_building": lambda fn, path: fn == "build_brief" and "context" in path,
     "checkpointer": lambda fn, path: (
-        fn in {"aput", "aput_writes", "aget_tuple", "alist"} and "checkpoint" in path
+        fn in {"aput", "aput_writes", "aget_tuple", "alist"}
+        and ("checkpoint" in path or "inline_sqlite" in path)
     ),
 }
 
@@ -138,6 +141,22 @@ def breakdown(root: Any) -> dict[str, float]:
     return totals
 
 
+@contextlib.asynccontextmanager
+async def _bare_saver(kind: str, url: str, tmp: Path) -> AsyncIterator[Any]:
+    """Baton's checkpointer for ``url``, or LangGraph's ``AsyncSqliteSaver`` on the same file."""
+    if kind == "langgraph" and url.startswith("sqlite:///"):
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        async with AsyncSqliteSaver.from_conn_string(url.removeprefix("sqlite:///")) as saver:
+            await saver.conn.execute("PRAGMA journal_mode=WAL")
+            await saver.conn.execute("PRAGMA synchronous=NORMAL")
+            await saver.setup()
+            yield saver
+        return
+    async with open_checkpointer(url, tmp) as saver:
+        yield saver
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     """Run both graphs (after a warm-up) and the profiled Baton pass."""
     conversations = max(1, args.turns // TURNS_PER_CONVERSATION)
@@ -148,7 +167,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(data_dir=tmp / "data", policy=policy, offline=True, case_memory=args.case_memory)
     async with (
         BatonRuntime.open(settings, checkpoint_url=url) as runtime,
-        open_checkpointer(bare_url, tmp) as bare_saver,
+        _bare_saver(args.bare_saver, bare_url, tmp) as bare_saver,
     ):
         await run_baton(runtime, 3, "warm")
         await run_bare(bare_saver, 3, "warm")
@@ -180,6 +199,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     baton_ms, bare_ms = baton_s / turns * 1000, bare_s / turns * 1000
     return {
         "checkpointer": args.checkpointer,
+        "bare_saver": args.bare_saver,
         "case_memory": args.case_memory,
         "turns": turns,
         "baton_ms_per_turn": round(baton_ms, 3),
@@ -211,6 +231,12 @@ def parse() -> argparse.Namespace:
     p.add_argument("--turns", type=int, default=500, help="turns per graph per round (5 per conversation)")
     p.add_argument("--rounds", type=int, default=2, help="interleaved bare/baton rounds")
     p.add_argument("--checkpointer", choices=["sqlite", "memory"], default="sqlite")
+    p.add_argument(
+        "--bare-saver",
+        choices=["same", "langgraph"],
+        default="same",
+        help="the bare graph's SQLite saver: Baton's, or LangGraph's AsyncSqliteSaver",
+    )
     p.add_argument("--case-memory", action="store_true", help="cite similar resolved cases (chromadb)")
     p.add_argument("--no-profile", dest="profile", action="store_false", help="skip the profiled pass")
     p.add_argument("--profile-out", default=None, help="write the pyinstrument text profile here")

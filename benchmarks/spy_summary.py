@@ -19,7 +19,7 @@ COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
     ("router node: brief", ("build_brief (graph/context/",)),
     ("router node: signals + policy", ("router (nodes/router.py",)),
     ("other graph nodes", ("(nodes/",)),
-    ("checkpointer SQL calls (aiosqlite hop, loop side)", ("aiosqlite", "sqlite/aio.py")),
+    ("checkpointer SQL calls (aiosqlite hop, loop side; before 7c8a11f)", ("aiosqlite", "sqlite/aio.py")),
     (
         "LangGraph runtime, checkpoint serde",
         ("langgraph", "(graph/runtime.py", "(graph/runner.py", "(graph/time_travel.py", "serde/", "pregel/"),
@@ -44,10 +44,16 @@ def bucket(frames: list[str]) -> str:
     """The bucket of one stack (root first)."""
     if frames[0].startswith("Thread._bootstrap") or "threading.py" in frames[0]:
         idle = any(w in frames[-1] for w in ("wait", "Queue.get", "aiosqlite/core.py:59"))
-        owner = "aiosqlite (checkpointer SQL)" if any("aiosqlite" in f for f in frames) else "other"
+        owner = "other"
+        if any("aiosqlite" in f for f in frames):
+            owner = "aiosqlite (checkpointer SQL)"
+        elif any("(graph/" in f for f in frames):
+            owner = "analysis (signals, brief: spaCy, embeddings)"
         return f"thread: {owner}, {'idle' if idle else 'busy'}"
     if frames[-1].startswith("Runner.run (asyncio/runners.py"):
         return "event loop: idle (waiting in epoll)"
+    if frames[-1].startswith("SqliteSaver."):  # the statement itself (sqlite3 is C: no frame of its own)
+        return "event loop: checkpointer SQL (sqlite3 in place)"
     stack = ";".join(frames)
     for name, needles in COMPONENTS:
         if any(n in stack for n in needles):
