@@ -13,8 +13,6 @@ import hashlib
 import pickle  # only between this process and the child it starts: nothing from outside is read
 import subprocess
 import sys
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from graph.linear_text import LinearTextModel
+from graph.textutil import DigestCache
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -123,9 +122,7 @@ def fit_in_child(
 
 
 # Fitted models by content: a policy reload, or a second classifier over the same examples, reuses one.
-_FITTED: OrderedDict[str, LinearTextModel] = OrderedDict()
-_FITTED_SIZE = 8
-_FITTED_LOCK = threading.Lock()
+_FITTED: DigestCache[LinearTextModel] = DigestCache(8)
 
 
 def _key(
@@ -143,19 +140,8 @@ def fit(
     texts: Sequence[str], y: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32], spec: LinearFitSpec
 ) -> LinearTextModel:
     """The fitted model: cached by content, else fitted here if sklearn is loaded, else in a child."""
-    key = _key(texts, y, vectors, spec)
-    with _FITTED_LOCK:
-        hit = _FITTED.get(key)
-        if hit is not None:
-            _FITTED.move_to_end(key)
-            return hit
     fitter = fit_here if "sklearn" in sys.modules else fit_in_child
-    model = fitter(texts, y, vectors, spec)
-    with _FITTED_LOCK:
-        _FITTED[key] = model
-        while len(_FITTED) > _FITTED_SIZE:
-            _FITTED.popitem(last=False)
-    return model
+    return _FITTED.get_or_compute(_key(texts, y, vectors, spec), lambda _key: fitter(texts, y, vectors, spec))
 
 
 def _child() -> None:
