@@ -5,7 +5,8 @@ registered through the admin API, follow their WebSocket, fetch each offered han
 (``GET /v1/handoffs/{id}``) and accept it. Customers arrive at ``--rate`` new handoffs per second;
 each says "Hi" (``--first-turns banking77``: a real customer message each, from
 ``../shared/datasets/routing_dev.jsonl``, so the language layer reads text it has not cached), then
-asks for a person (the real_estate policy's explicit-request rule) and stays open. Then ``--live-pairs`` customers open their WebSocket and send messages that the holding agent
+asks for a person (the real_estate policy's explicit-request rule) and stays open. Then
+``--live-pairs`` customers open their WebSocket and send messages that the holding agent
 must receive (relay latency). Optionally (``--search``) batches at increasing rates find the highest
 rate whose trigger -> offered p99 stays <= 100 ms.
 

@@ -41,9 +41,8 @@ class Stats:
     errors: list[str] = field(default_factory=list)
     turns: int = 0
     offered_event: dict[str, asyncio.Event] = field(default_factory=dict)
-    brief_event: dict[str, asyncio.Event] = field(
-        default_factory=dict
-    )  # set once the brief was read (or not)
+    # set once the agent read the handoff's brief (or failed to)
+    brief_event: dict[str, asyncio.Event] = field(default_factory=dict)
     offer_at: dict[str, float] = field(default_factory=dict)
 
     error_count: int = 0
