@@ -23,6 +23,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from graph.encoder_build import is_dynamic_int8, quantized_path
+from graph.textutil import needs_work
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +211,7 @@ class MiniLMEmbedder:
                     out[i] = hit
         if not missing:
             return out
+        needs_work("an embedding")
         rows = list(missing.values())
         vectors = self._run([texts[r[0]] for r in rows])
         with self._cache_lock:

@@ -3,8 +3,8 @@
 Whatever the model returns that does not validate degrades to the offline analyzer with a logged
 warning; a conversation never fails because an endpoint misbehaved. The offline analysis (and the
 intent classifier's first fit for a policy version) runs in the analysis threads
-(:func:`graph.textutil.off_loop`), so a long message never holds the event loop that answers every
-other request.
+(:func:`graph.textutil.off_loop_unless_cached`), so a long message never holds the event loop that
+answers every other request; a turn whose every part was read before is assembled in place.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from graph.analyzer import OfflineAnalyzer
 from graph.chat_model import structured
 from graph.language.cues import mentions_a_person
 from graph.signals import Evidence, Signals
-from graph.textutil import off_loop
+from graph.textutil import DigestCache, needs_work, off_loop_unless_cached
 from policies.loader import LoadedPolicy
 from prompts import load_prompt
 
@@ -36,8 +36,14 @@ class _PolicyIntents:
         from graph.intent import IntentClassifier
 
         self._clf = IntentClassifier.from_examples(examples)
+        # A turn is classified whole, joined with the one before and clause by clause, by the router
+        # and again by the brief: each text once.
+        self._seen: DigestCache[tuple[str, float]] = DigestCache(8192)
 
     def predict_intent(self, text: str) -> tuple[str, float]:
+        return self._seen.get_or_compute(text, self._predict)
+
+    def _predict(self, text: str) -> tuple[str, float]:
         prediction = self._clf.predict(text)
         return prediction.label, float(prediction.confidence)
 
@@ -54,6 +60,7 @@ class SignalService:
         """The offline analyzer whose intent classifier learned this policy version's examples."""
         analyzer = self._analyzers.get(loaded.version)
         if analyzer is None:
+            needs_work("fitting the policy's intent classifier")
             with self._lock:
                 analyzer = self._analyzers.get(loaded.version)
                 if analyzer is None:
@@ -73,7 +80,7 @@ class SignalService:
     ) -> Signals:
         """Signals for the latest customer turn; ``since`` as in ``OfflineAnalyzer.analyze``."""
         # The worker thread gets its own copies: it never reads state the event loop may change.
-        offline = await off_loop(
+        offline = await off_loop_unless_cached(
             self._offline, list(customer_turns), dict(customer) if customer else None, loaded, since
         )
         if self.model is None or not customer_turns:
@@ -86,7 +93,7 @@ class SignalService:
         except Exception as exc:  # network errors, timeouts, server 500s
             log.warning("model signal extraction failed, using offline analyzer: %s", exc)
             return offline
-        names_a_person = await off_loop(mentions_a_person, customer_turns[-1])
+        names_a_person = await off_loop_unless_cached(mentions_a_person, customer_turns[-1])
         return merge_signals(from_model, offline, set(loaded.policy.intents), names_a_person=names_a_person)
 
     def _offline(

@@ -20,7 +20,7 @@ from langgraph.runtime import Runtime
 from graph.deps import BatonContext
 from graph.open_items import hidden_from, open_items, pending_items
 from graph.state import BatonState, current_handoff
-from graph.textutil import off_loop
+from graph.textutil import off_loop_unless_cached
 from graph.transcript import Turn, to_turns
 from graph.turn_times import stamp
 from nodes.hearing import Found, Heard, Reader, ask_for, hear_conversation
@@ -226,7 +226,8 @@ def make_bot(spec: BotSpec, opening_for: OpeningFn) -> BotNode:
         collected = state.get("collected", {})
         turns = to_turns(messages)
         hidden = hidden_from(open_items(state), spec.name)
-        latest, new = await off_loop(_read, spec, turns, dict(collected), hidden)  # CPU: off the event loop
+        # CPU unless every turn was read before: then in place, else off the event loop
+        latest, new = await off_loop_unless_cached(_read, spec, turns, dict(collected), hidden)
         opening = opening_for(state, spec)
         merged = {**collected, **new}
         missing = next_missing(spec, merged)

@@ -23,7 +23,7 @@ from graph.handoffs import HandoffContext, HandoffFallback, HandoffRejected
 from graph.language.needs import reply_to_offer
 from graph.open_items import pending_items, settle, taken_up
 from graph.state import BatonState, ConsultTask, HandoffRecord, RoutingDecision
-from graph.textutil import off_loop
+from graph.textutil import off_loop_unless_cached
 from graph.transcript import to_turns
 from graph.turn_times import TIME_FIELDS, case_opened, conversation_times, stamp
 from nodes.names import BOT_NODES, CONSULT, HUMAN_AGENT, BotName
@@ -117,7 +117,8 @@ async def router(state: BatonState, *, runtime: Runtime[BatonContext]) -> Comman
     update["intent_log"] = [intent_reading(signals.intent, signals.intent_confidence, len(messages) - 1)]
     escalation = state.get("escalation")
     items = tuple(pending_items(state))
-    answer = await off_loop(reply_to_offer, latest) if any(i.status == "offered" for i in items) else ""
+    offered = any(i.status == "offered" for i in items)
+    answer = await off_loop_unless_cached(reply_to_offer, latest) if offered else ""
     turn = RoutedTurn(loaded, active, len(messages) - 1, signals, arm, items, answer, customer)
     proposed: HandoffRecord | None
     if escalation:

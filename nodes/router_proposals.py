@@ -169,7 +169,8 @@ async def complete(
         intents=past.intents,
         earlier=await earlier_conversations(ctx.history, past.conversation_id),
     )
-    brief = await off_loop(with_open_items, brief, items, ctx.settings.brief_budget_tokens)
+    if any(item.pending for item in items):  # refitting the brief around them counts tokens: CPU
+        brief = await off_loop(with_open_items, brief, items, ctx.settings.brief_budget_tokens)
     # One urgency for the handoff and its brief: the most urgent of the rule's, the brief's and the
     # sentiment's reading (seed 000: very negative sentiment is critical).
     readings = [

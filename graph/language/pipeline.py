@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from graph.textutil import cached_only, needs_work
+
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
@@ -95,11 +97,18 @@ class Pipeline:
 
     @contextmanager
     def _held(self) -> Iterator[Language]:
-        with self._lock:
+        # In place on the event loop (``cached_only``) a parse in another thread must not hold the loop:
+        # give up at once and let the caller run in the analysis threads.
+        if not self._lock.acquire(blocking=not cached_only()):
+            needs_work("the pipeline is busy")
+        try:
             if self._nlp is None or len(self._nlp.vocab.strings) - self._base_strings > MAX_NEW_STRINGS:
+                needs_work("loading the pipeline")
                 self._nlp = self._load()
                 self._recent.clear()
             yield self._nlp
+        finally:
+            self._lock.release()
 
     def parse(self, text: str, *, entities: bool = True) -> Doc:
         """Tokens, tags, dependencies and (unless ``entities`` is False) entities of ``text``.
@@ -118,6 +127,7 @@ class Pipeline:
                     return doc
             doc = self._part_of_recent(text, entities)
             if doc is None:
+                needs_work("a parse")
                 doc = nlp(text) if entities else nlp(text, disable=["ner"])
             if len(text) <= RECENT_MAX_CHARS:
                 self._recent[key] = doc
