@@ -30,6 +30,7 @@ import contextlib
 import math
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -263,6 +264,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     server = BatonServer(tmp / "data", admin_token=ADMIN, env=env)
     peer_proc: subprocess.Popen[bytes] | None = None
     report: dict[str, Any] = {}
+    # Both servers run in sessions of their own: stopped with this script (kill, hang-up), the run is
+    # cancelled so the ``finally`` below stops them rather than leaving them serving.
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
     try:
         await asyncio.to_thread(server.start, 180)
         peer_port = free_port()
