@@ -106,6 +106,7 @@ async def search(
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     """Run the benchmark; returns the JSON report."""
+    first = FIRST_TURNS[args.first_turns]()  # before any server starts: a missing dataset leaks nothing
     server: BatonServer | None = None
     redis_proc: RedisProcess | None = None
     account: CpuAccount | None = None
@@ -144,7 +145,6 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     ws_base = base.replace("http", "ws", 1)
     limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections)
     stats = Stats()
-    first = FIRST_TURNS[args.first_turns]()
     cpu: dict[str, Any] = {}
     gc_stats: dict[str, float] = {}
     peak, stop = [0.0], asyncio.Event()
