@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Durability, Interrupt, StateSnapshot
 from langgraph.types import StreamMode as GraphMode
 
@@ -84,6 +85,19 @@ class GraphRunner:
     async def head(self, conversation_id: str) -> StateSnapshot:
         """The state at the head of the conversation's thread."""
         return await self.graph.aget_state(thread_config(conversation_id))
+
+    async def awaits_person(self, conversation_id: str) -> bool:
+        """Whether the thread's head is paused at an ``interrupt`` (the human node waits for a person).
+
+        Read from the head checkpoint's pending writes, where LangGraph keeps a paused task's
+        interrupt: ``aget_state`` finds it there too, after rebuilding every channel and the next
+        tasks (0.4-0.6 ms per resume) that this check does not need.
+        """
+        saver = self.graph.checkpointer
+        if not isinstance(saver, BaseCheckpointSaver):  # compiled without one: nothing can be paused
+            return False
+        saved = await saver.aget_tuple(thread_config(conversation_id))
+        return saved is not None and any(write[1] == _INTERRUPT for write in saved.pending_writes or ())
 
     async def snapshot(self, conversation_id: str, checkpoint_id: str | None = None) -> StateSnapshot:
         """The state at the head, or at one earlier checkpoint.

@@ -148,8 +148,7 @@ class BatonRuntime:
             NotInterrupted: The conversation is not waiting for a human.
         """
         async with self._runner.lock(conversation_id):
-            snap = await self._runner.head(conversation_id)
-            if not snap.interrupts:
+            if not await self._runner.awaits_person(conversation_id):
                 msg = f"conversation {conversation_id} is not waiting for a human"
                 raise NotInterrupted(msg)
             self._runner.held(conversation_id, True)  # also after a restart: one checkpoint per run

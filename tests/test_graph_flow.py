@@ -154,6 +154,32 @@ async def test_resume_without_interrupt_is_refused(runtime: BatonRuntime, conver
         await runtime.resume(conversation_id, Reply(text="hello"))
 
 
+async def test_the_resume_check_agrees_with_the_state_snapshot(
+    runtime: BatonRuntime, conversation_id: str
+) -> None:
+    """``awaits_person`` reads the head's pending writes; the snapshot's interrupts are the truth."""
+    runner = runtime._runner
+
+    async def awaited() -> bool:
+        quick = await runner.awaits_person(conversation_id)
+        assert quick == bool((await runner.head(conversation_id)).interrupts)
+        return quick
+
+    assert not await awaited()  # no checkpoint yet
+    await runtime.post_message(conversation_id, "Hi")
+    assert not await awaited()
+    await _to_human(runtime, conversation_id)
+    assert await awaited()
+    await runtime.post_message(conversation_id, "Are you still there?")  # recorded while a person holds it
+    assert await awaited()
+    await runtime.resume(conversation_id, Reply(text="Hello Dana, I'm here."))
+    assert await awaited()
+    await runtime.resume(conversation_id, ReturnToAI(note="Lien cleared"))
+    assert not await awaited()
+    with pytest.raises(NotInterrupted):
+        await runtime.resume(conversation_id, Reply(text="hello again"))
+
+
 async def test_invalid_resume_payload_is_rejected_by_the_node(
     memory_runtime: BatonRuntime, conversation_id: str
 ) -> None:
