@@ -18,9 +18,6 @@ so the defaults are round numbers rather than tuned ones; the frozen MiniLM enco
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from graph import linear_fit
 from graph.embeddings import MODEL_ID, MiniLMEmbedder, get_embedder
 from graph.linear_text import LinearTextModel
+from graph.textutil import DigestCache
 
 FloatArray = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float64]
@@ -77,22 +75,13 @@ class IntentConfig:
     n_neighbours: int = 3
 
 
-# Embeddings of example sets, keyed by a hash of the texts: a policy reload or a second classifier over
-# the same examples (one per API worker thread, tests) must not pay the embedding time again.
-_EMBED_CACHE: OrderedDict[str, FloatArray] = OrderedDict()
-_EMBED_CACHE_SIZE = 8
-_EMBED_CACHE_LOCK = threading.Lock()
-
-
-def _texts_key(texts: Sequence[str]) -> str:
-    digest = hashlib.sha256(MODEL_ID.encode())
-    for text in texts:
-        digest.update(b"\x1f" + text.encode())
-    return digest.hexdigest()
+# Embeddings of example sets, keyed by a digest of the texts: a policy reload or a second classifier
+# over the same examples (one per API worker thread, tests) must not pay the embedding time again.
+_EXAMPLE_VECTORS: DigestCache[FloatArray] = DigestCache(8)
 
 
 def embed_examples(texts: Sequence[str], embedder: MiniLMEmbedder) -> FloatArray:
-    """Embed an example set, reusing the in-process cache keyed by the texts' hash.
+    """Embed an example set, reusing the in-process cache keyed by the texts' digest.
 
     Args:
         texts: Example texts.
@@ -101,19 +90,14 @@ def embed_examples(texts: Sequence[str], embedder: MiniLMEmbedder) -> FloatArray
     Returns:
         float32 array ``(len(texts), 384)``.
     """
-    key = _texts_key(texts)
-    with _EMBED_CACHE_LOCK:
-        hit = _EMBED_CACHE.get(key)
-        if hit is not None:
-            _EMBED_CACHE.move_to_end(key)
-            return hit
-    vectors = embedder.embed(texts)
-    vectors.setflags(write=False)
-    with _EMBED_CACHE_LOCK:
-        _EMBED_CACHE[key] = vectors
-        while len(_EMBED_CACHE) > _EMBED_CACHE_SIZE:
-            _EMBED_CACHE.popitem(last=False)
-    return vectors
+
+    def embed(_: str) -> FloatArray:
+        vectors = embedder.embed(texts)
+        vectors.setflags(write=False)
+        return vectors
+
+    # Each text behind a separator, so [] and [""] are different sets.
+    return _EXAMPLE_VECTORS.get_or_compute("".join("\x1f" + t for t in texts), embed, salt=MODEL_ID)
 
 
 class IntentClassifier:

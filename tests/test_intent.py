@@ -113,3 +113,23 @@ def test_example_embeddings_are_cached_by_content(monkeypatch: pytest.MonkeyPatc
     assert calls == [3]
     IntentClassifier.from_examples({**examples, "c": ["cache probe four"]})
     assert calls == [3, 4]
+
+
+def test_an_example_set_is_embedded_once_per_process() -> None:
+    from graph.intent import embed_examples
+
+    runs: list[int] = []
+
+    class Counting:
+        def embed(self, texts: Sequence[str]) -> FloatArray:
+            runs.append(len(texts))
+            return get_embedder().embed(texts)
+
+    counting = Counting()
+    texts = ["I want to sell my flat by the canal", "Is the loft on Hale Road still for sale?"]
+    first = embed_examples(texts, counting)  # type: ignore[arg-type]
+    again = embed_examples(list(texts), counting)  # type: ignore[arg-type]
+    assert again is first
+    assert runs == [2]
+    assert embed_examples([*texts, ""], counting).shape == (3, 384)  # type: ignore[arg-type]
+    assert runs == [2, 3]  # one more (empty) example is another set
