@@ -36,8 +36,8 @@ class _PolicyIntents:
         from graph.intent import IntentClassifier
 
         self._clf = IntentClassifier.from_examples(examples)
-        # A turn is classified whole, joined with the one before and clause by clause, by the router
-        # and again by the brief: each text once.
+        # Each text is scored once (a turn, the turn joined with the one before, each clause); a new
+        # one is a miss, so a reading tried in place (off_loop_unless_cached) never scores on the loop.
         self._seen: DigestCache[tuple[str, float]] = DigestCache(8192)
 
     def predict_intent(self, text: str) -> tuple[str, float]:
