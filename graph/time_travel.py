@@ -161,7 +161,7 @@ class TimeTravel:
                 config = (await self._runner.snapshot(conversation_id, checkpoint_id)).config
             else:
                 config = thread_config(conversation_id)
-                if (await self._runner.head(conversation_id)).interrupts:
+                if await self._runner.awaits_person(conversation_id):
                     msg = (
                         f"conversation {conversation_id} is waiting for a human: "
                         "resume it with a human action, or fork a checkpoint"
