@@ -144,7 +144,7 @@ def needs_work(what: str) -> None:
     Raises:
         NotCached: Inside :func:`off_loop_unless_cached`'s attempt in place.
     """
-    if _CACHED_ONLY.get():
+    if cached_only():
         raise NotCached(what)
 
 

@@ -28,17 +28,13 @@ def fresh(text: str) -> str:
     return f"{text} {random.randrange(10**6, 10**7)}"
 
 
-def refusing() -> Callable[[Callable[[], Any]], Any]:
-    """Run ``fn`` as an attempt in place would (readers refuse work)."""
-
-    def run(fn: Callable[[], Any]) -> Any:
-        token = textutil._CACHED_ONLY.set(True)
-        try:
-            return fn()
-        finally:
-            textutil._CACHED_ONLY.reset(token)
-
-    return run
+def in_attempt(fn: Callable[[], Any]) -> Any:
+    """``fn()`` as an attempt in place runs it (readers refuse work)."""
+    token = textutil._CACHED_ONLY.set(True)
+    try:
+        return fn()
+    finally:
+        textutil._CACHED_ONLY.reset(token)
 
 
 @pytest.fixture
@@ -84,7 +80,7 @@ def test_a_miss_in_place_raises_past_except_exception_and_stores_nothing() -> No
             return "degraded"
 
     with pytest.raises(NotCached):
-        refusing()(degrading_reader)
+        in_attempt(degrading_reader)
     assert degrading_reader() == "NEW TEXT"  # nothing half-stored: computed now, outside the attempt
 
 
@@ -92,11 +88,11 @@ def test_the_pipeline_parses_only_outside_an_attempt_and_never_waits_for_its_loc
     pipeline = shared_pipeline()
     text = fresh("We would like to see the apartment on Monday")
     with pytest.raises(NotCached):
-        refusing()(lambda: pipeline.parse(text))
+        in_attempt(lambda: pipeline.parse(text))
     doc = pipeline.parse(text)
-    assert refusing()(lambda: pipeline.parse(text)) is doc  # a recent parse is served in place
+    assert in_attempt(lambda: pipeline.parse(text)) is doc  # a recent parse is served in place
     part = text.split(" on ")[0]
-    assert [t.text for t in refusing()(lambda: pipeline.parse(part))] == part.split()  # a part of one too
+    assert [t.text for t in in_attempt(lambda: pipeline.parse(part))] == part.split()  # a part of one too
 
     held, release = threading.Event(), threading.Event()
 
@@ -110,7 +106,7 @@ def test_the_pipeline_parses_only_outside_an_attempt_and_never_waits_for_its_loc
     try:
         assert held.wait(10)
         with pytest.raises(NotCached):  # another thread parses: give up at once, do not block the loop
-            refusing()(lambda: pipeline.parse(text))
+            in_attempt(lambda: pipeline.parse(text))
     finally:
         release.set()
         holder.join()
@@ -120,9 +116,9 @@ def test_the_embedder_runs_its_model_only_outside_an_attempt() -> None:
     embedder = get_embedder()
     text = fresh("the garden faces south")
     with pytest.raises(NotCached):
-        refusing()(lambda: embedder.embed([text]))
+        in_attempt(lambda: embedder.embed([text]))
     vector = embedder.embed([text])
-    assert (refusing()(lambda: embedder.embed([text])) == vector).all()
+    assert (in_attempt(lambda: embedder.embed([text])) == vector).all()
 
 
 async def test_signals_in_place_equal_signals_from_a_thread(tmp_path: Path, hops: list[str]) -> None:
