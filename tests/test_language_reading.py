@@ -111,6 +111,32 @@ def test_a_message_can_ask_several_things() -> None:
     assert kinds == ["place", "place", "number"]
 
 
+def test_a_template_question_is_parsed_once_whatever_surrounds_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    pipeline = shared_pipeline()
+    parsed: list[str] = []
+    parse = pipeline.parse
+
+    def counting(text: str, *, entities: bool = True) -> object:
+        parsed.append(text)
+        return parse(text, entities=entities)
+
+    monkeypatch.setattr(pipeline, "parse", counting)
+    template = "In the meantime, which charge or invoice is this about?"
+    first = read_question(f"Thanks, noted (request: a refund for order 8812). {template}")
+    second = read_question(f"Good point, I'll make sure our agent covers the late fee. {template}")
+    assert [q.key for q in first] == [q.key for q in second] == ["charge"]
+    # the sentences that ask nothing are not parsed; the question is parsed for the first message only
+    assert parsed.count(template) <= 1
+    assert not [text for text in parsed if "refund" in text or "late fee" in text]
+
+
+def test_the_question_in_a_longer_message_reads_as_on_its_own() -> None:
+    question = "Which city are you departing from?"
+    alone = read_question(question)
+    assert [q.kind for q in alone] == ["place"]
+    assert read_question(f"I found 10 flights for you. {question} I can also book hotels.") == alone
+
+
 @pytest.mark.parametrize(
     ("asked", "text", "key", "value"),
     [

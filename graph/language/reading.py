@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 # Readings per distinct text and question (a brief at the 25th turn reads only the new turns).
 _READINGS: DigestCache[TurnReading] = DigestCache(8192)
 _QUESTIONS: DigestCache[tuple[tuple[Question, ...], frozenset[str]]] = DigestCache(8192)
+_SENTENCES: DigestCache[tuple[tuple[Question, ...], frozenset[str]]] = DigestCache(8192)
 
 
 def _clauses(doc: Doc) -> list[SpacySpan]:
@@ -42,13 +43,29 @@ _ASKING = re.compile(
 )
 
 
+def _sentence_questions(sentence: str) -> tuple[tuple[Question, ...], frozenset[str]]:
+    doc = shared_pipeline().parse(sentence, entities=False)
+    asked = tuple(q for q in (read_sentence(s) for s in _clauses(doc)) if q.kind)
+    return asked, frozenset(t.lemma_.lower() for t in doc if t.is_alpha)
+
+
 def _questions(message: str) -> tuple[tuple[Question, ...], frozenset[str]]:
+    """The questions of ``message`` and the words they use, read one asking sentence at a time.
+
+    A bot's message is mostly a template question beside words that change ("Thanks, noted (request:
+    ...). Which charge or invoice is this about?"): cut on punctuation, only the sentences that can ask
+    are parsed, each once per process, so the question the bot asks every time is not parsed again.
+    """
     if not _ASKING.search(message):
         return (), frozenset()
-    doc = shared_pipeline().parse(message, entities=False)
-    asked = tuple(q for q in (read_sentence(s) for s in _clauses(doc)) if q.kind)
-    words = frozenset(t.lemma_.lower() for t in doc if t.is_alpha)
-    return asked, words
+    asked: list[Question] = []
+    words: set[str] = set()
+    for sentence in shared_pipeline().sentences(message):
+        if _ASKING.search(sentence):
+            questions, used = _SENTENCES.get_or_compute(sentence, _sentence_questions)
+            asked.extend(questions)
+            words |= used
+    return tuple(asked), frozenset(words)
 
 
 def read_question(message: str) -> tuple[Question, ...]:
