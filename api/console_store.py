@@ -155,4 +155,8 @@ def console_store(request: Request) -> ConsoleStore:
     return found
 
 
-ConsoleStoreDep = Annotated[ConsoleStore, Depends(console_store)]
+async def _console_store_dep(request: Request) -> ConsoleStore:
+    return console_store(request)
+
+
+ConsoleStoreDep = Annotated[ConsoleStore, Depends(_console_store_dep)]

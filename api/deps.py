@@ -1,4 +1,8 @@
-"""FastAPI dependencies as ``Annotated`` aliases; routers declare what they need, nothing global."""
+"""FastAPI dependencies as ``Annotated`` aliases; routers declare what they need, nothing global.
+
+Every dependency is ``async def``: FastAPI runs a plain ``def`` one in its thread pool, a thread hop per
+dependency per request for what is an attribute read (``tests/test_async_dependencies.py``).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from graph.runtime import BatonRuntime
 from graph.settings import Settings
 
 
-def get_runtime(request: Request) -> BatonRuntime:
+async def get_runtime(request: Request) -> BatonRuntime:
     """The process's graph runtime, opened by the app's lifespan."""
     runtime: BatonRuntime = request.app.state.runtime
     return runtime
@@ -26,43 +30,43 @@ def get_runtime(request: Request) -> BatonRuntime:
 RuntimeDep = Annotated[BatonRuntime, Depends(get_runtime)]
 
 
-def get_turns(request: Request) -> TurnService:
+async def get_turns(request: Request) -> TurnService:
     """The one door for turns and agent actions (auth, limits, then the engine)."""
     turns: TurnService = request.app.state.turns
     return turns
 
 
-def get_engine(request: Request) -> ConversationEngine:
+async def get_engine(request: Request) -> ConversationEngine:
     """The conversation engine (graph, desk and events; no auth of its own)."""
     engine: ConversationEngine = request.app.state.engine
     return engine
 
 
-def get_desk(request: Request) -> Desk:
+async def get_desk(request: Request) -> Desk:
     """The human-agent desk."""
     desk: Desk = request.app.state.desk
     return desk
 
 
-def get_store(request: Request) -> ApiStore:
+async def get_store(request: Request) -> ApiStore:
     """The API's durable store."""
     store: ApiStore = request.app.state.store
     return store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_limiter(request: Request) -> RateLimiter:
+async def get_limiter(request: Request) -> RateLimiter:
     """Per-conversation message rate limiter."""
     limiter: RateLimiter = request.app.state.limiter
     return limiter
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     """Prometheus metrics."""
     metrics: Metrics = request.app.state.metrics
     return metrics

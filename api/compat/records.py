@@ -140,7 +140,7 @@ class CompatStore:
         return latest is not None and latest.status == "error"
 
 
-def get_store(request: Request) -> CompatStore:
+async def get_store(request: Request) -> CompatStore:
     """The app's compatibility records, created on first use (no app-level set-up needed)."""
     store: CompatStore | None = getattr(request.app.state, "baton_compat", None)
     if store is None:

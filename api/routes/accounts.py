@@ -25,7 +25,7 @@ from desk.models import AgentId
 router = APIRouter(tags=["accounts"], responses=error_responses(401, 403, 422))
 
 
-def get_supervisors(request: Request) -> SupervisorStore:
+async def get_supervisors(request: Request) -> SupervisorStore:
     """The supervisors' accounts, opened by the app's lifespan."""
     store: SupervisorStore = request.app.state.supervisors
     return store

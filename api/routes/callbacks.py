@@ -19,7 +19,7 @@ from desk.callbacks import Callback, CallbackStatus
 router = APIRouter(tags=["callbacks"], responses=error_responses(401, 403, 422))
 
 
-def get_waiting(request: Request) -> WaitingService:
+async def get_waiting(request: Request) -> WaitingService:
     """The waiting-customer and callback service, opened by the app's lifespan."""
     waiting: WaitingService = request.app.state.waiting
     return waiting
