@@ -3,9 +3,14 @@ offline without executing any code of its package."""
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import sys
+from typing import Any
+
+import pytest
+import thinc.backends
 
 from graph.language.pipeline import MODEL_FILES, MODEL_PACKAGE, Pipeline, model_path
 
@@ -60,3 +65,18 @@ def test_text_not_on_token_edges_of_a_recent_parse_is_parsed() -> None:
     pipeline.parse("We're selling the condo on Courtland Court.")
     part = pipeline.parse("lling the condo")  # inside a word: no copy can give these tokens
     assert part[0].text == "lling"
+
+
+def test_a_parse_in_a_fresh_context_does_not_look_up_the_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each call to the analysis threads runs in a fresh copy of the event loop's context, where thinc's
+    # backend variable is unset; thinc then looked the backend up for every model the parser built
+    # (entry points scanned, optional backends imported): ~3% of a real turn's CPU.
+    pipeline = Pipeline()
+    pipeline.warm()
+    lookups: list[Any] = []
+    real = thinc.backends.get_ops
+    monkeypatch.setattr(thinc.backends, "get_ops", lambda *a, **k: lookups.append(a) or real(*a, **k))
+    doc = contextvars.Context().run(pipeline.parse, "My card was charged twice at the airport in Lisbon.")
+    assert [e.text for e in doc.ents] == ["Lisbon"]
+    assert any(t.dep_ == "ROOT" for t in doc)
+    assert lookups == []
