@@ -69,8 +69,8 @@ def test_text_not_on_token_edges_of_a_recent_parse_is_parsed() -> None:
 
 def test_a_parse_in_a_fresh_context_does_not_look_up_the_backend(monkeypatch: pytest.MonkeyPatch) -> None:
     # Each call to the analysis threads runs in a fresh copy of the event loop's context, where thinc's
-    # backend variable is unset; thinc then looked the backend up for every model the parser built
-    # (entry points scanned, optional backends imported): ~3% of a real turn's CPU.
+    # backend variable is unset; thinc then looked the backend up again on every parse (entry points
+    # scanned, optional backends imported): ~3% of a real turn's CPU.
     pipeline = Pipeline()
     pipeline.warm()
     lookups: list[Any] = []
