@@ -1,7 +1,8 @@
 """Case memory: how past human handoffs ended, offered to later briefs as "similar case: ...".
 
 Backed by the embedded chromadb store (``graph.retrieval.CaseStore``) under the data dir, embedding
-offline with the bundled MiniLM model. Opened lazily: a process that never hands off never loads it.
+offline with the bundled MiniLM model. Opened lazily: a process that never hands off, or hands off
+before any case was remembered, never loads it.
 """
 
 from __future__ import annotations
@@ -76,6 +77,11 @@ class CaseMemory:
 
     def similar(self, query: str) -> list[SimilarCase]:
         """Resolved cases whose summary resembles ``query``, best first (the brief's retriever)."""
+        if self._store is None and not (self._data_dir / "chroma").is_dir():
+            # No case was ever remembered under this data dir (``CaseStore`` keeps its database in
+            # ``chroma``): nothing to find, and a worker's first brief need not load chromadb (~31 MB,
+            # ~0.4 s). A case another worker remembers creates the directory; it is looked for again.
+            return []
         return [
             SimilarCase(case_id=c.id, summary=c.summary, resolution=c.resolution, score=round(c.score, 3))
             for c in self.store.similar_cases(query, k=3, min_score=self._min_score)

@@ -63,3 +63,30 @@ def test_remembered_cases_carry_no_customer_identifiers(tmp_path: Path) -> None:
     for leak in ("Carol", "Zabriskie", "617", "Quince", "910", "905"):
         assert leak not in text
     assert "[street_address]" in case.summary
+
+
+def test_no_case_remembered_yet_opens_no_store(tmp_path: Path) -> None:
+    from graph.case_memory import CaseMemory
+    from graph.state import HandoffRecord
+
+    first_worker = CaseMemory(tmp_path)
+    assert first_worker.similar("I want to sell my house") == []
+    assert first_worker._store is None  # chromadb was not opened for an empty memory
+    assert not (tmp_path / "chroma").exists()
+
+    other_worker = CaseMemory(tmp_path)  # another process on the same data dir remembers a case
+    other_worker.remember(
+        HandoffRecord(
+            id="h1",
+            from_agent="seller_bot",
+            to="human_agent",
+            kind="human",
+            trigger="explicit_request",
+            rule_id="human_explicit",
+            status="closed",
+            note="Title company released the lien after probate paperwork",
+            brief={"goal": "I want to sell my house but there is a lien on the title"},
+        )
+    )
+    (case,) = first_worker.similar("selling a house with a lien on the title")
+    assert "probate" in case.resolution
