@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from conftest import make_settings
 
 from graph.actions import ReturnToAI
+from graph.case_memory import CaseMemory
 from graph.runtime import BatonRuntime
+from graph.state import HandoffRecord
 
 LIEN = "I want to sell my house but the lawyer says there's a lien on the title from my late father's estate."
 
@@ -34,22 +37,27 @@ async def test_a_returned_handoff_becomes_a_similar_case(tmp_path: Path) -> None
     assert cases[0]["score"] > 0.45
 
 
-def test_remembered_cases_carry_no_customer_identifiers(tmp_path: Path) -> None:
-    from graph.case_memory import CaseMemory
-    from graph.state import HandoffRecord
+def _closed(note: str, brief: dict[str, Any]) -> HandoffRecord:
+    """A human handoff an agent closed with ``note``."""
+    return HandoffRecord(
+        id="h1",
+        from_agent="seller_bot",
+        to="human_agent",
+        kind="human",
+        trigger="explicit_request",
+        rule_id="human_explicit",
+        status="closed",
+        note=note,
+        brief=brief,
+    )
 
+
+def test_remembered_cases_carry_no_customer_identifiers(tmp_path: Path) -> None:
     memory = CaseMemory(tmp_path)
     memory.remember(
-        HandoffRecord(
-            id="h1",
-            from_agent="seller_bot",
-            to="human_agent",
-            kind="human",
-            trigger="explicit_request",
-            rule_id="human_explicit",
-            status="closed",
-            note="Listed at 905k for Carol, called her on 617-555-0142",
-            brief={
+        _closed(
+            "Listed at 905k for Carol, called her on 617-555-0142",
+            {
                 "goal": "I want to sell my house at 12 Quince Lane for about 910k",
                 "facts": [
                     {"key": "customer_name", "value": "Carol Zabriskie", "turn": 0},
@@ -66,9 +74,6 @@ def test_remembered_cases_carry_no_customer_identifiers(tmp_path: Path) -> None:
 
 
 def test_no_case_remembered_yet_opens_no_store(tmp_path: Path) -> None:
-    from graph.case_memory import CaseMemory
-    from graph.state import HandoffRecord
-
     first_worker = CaseMemory(tmp_path)
     assert first_worker.similar("I want to sell my house") == []
     assert first_worker._store is None  # chromadb was not opened for an empty memory
@@ -76,16 +81,9 @@ def test_no_case_remembered_yet_opens_no_store(tmp_path: Path) -> None:
 
     other_worker = CaseMemory(tmp_path)  # another process on the same data dir remembers a case
     other_worker.remember(
-        HandoffRecord(
-            id="h1",
-            from_agent="seller_bot",
-            to="human_agent",
-            kind="human",
-            trigger="explicit_request",
-            rule_id="human_explicit",
-            status="closed",
-            note="Title company released the lien after probate paperwork",
-            brief={"goal": "I want to sell my house but there is a lien on the title"},
+        _closed(
+            "Title company released the lien after probate paperwork",
+            {"goal": "I want to sell my house but there is a lien on the title"},
         )
     )
     (case,) = first_worker.similar("selling a house with a lien on the title")

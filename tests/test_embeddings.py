@@ -180,7 +180,7 @@ def test_the_shared_embedder_follows_this_cpu(embedder: MiniLMEmbedder) -> None:
     assert _asks_for_exact_kernel(embedder) == exact_int8_kernel_needed(cpu_flags())
 
 
-def test_vectors_do_not_depend_on_the_int8_kernel(embedder: MiniLMEmbedder) -> None:
+def test_vectors_do_not_depend_on_the_int8_kernel() -> None:
     # Where the default kernel runs (a VNNI CPU) it must give the exact kernel's vectors bit for bit:
     # prototypes, thresholds and cached vectors are shared by every machine.
     texts = [
