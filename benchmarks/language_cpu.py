@@ -1,0 +1,105 @@
+"""CPU of the language layer's two model calls on this machine, each beside its alternative.
+
+* **the encoder's int8 kernel**: every Banking77 message of ``routing_dev.jsonl`` (and 20 long joins
+  of them) embedded uncached with onnxruntime's exact u8 x u8 kernel, then with its default one (what
+  a VNNI CPU runs since c09aa89), two passes each; whether the vectors are identical;
+* **a parse in a fresh context** (what every call to the analysis threads is): the pipeline run with
+  thinc's backend unset, so thinc looks it up again, and as ``Pipeline`` runs it, with the backend set
+  (c8ee8b7); chunks of 20 messages alternate between the two.
+
+Thread CPU time (``time.thread_time``), one process, offline.
+
+    .venv/bin/python benchmarks/language_cpu.py --json benchmarks/results/language_cpu.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextvars
+import json
+import time
+from typing import Any
+
+import common
+import numpy as np
+
+from graph.embeddings import MiniLMEmbedder, cpu_flags, exact_int8_kernel_needed
+from graph.language.pipeline import Pipeline
+
+DATASET = common.ROOT.parent / "shared" / "datasets" / "routing_dev.jsonl"
+
+
+def _texts() -> list[str]:
+    with DATASET.open(encoding="utf-8") as rows:
+        return [json.loads(line)["text"] for line in rows if line.strip()]
+
+
+def kernels(texts: list[str], passes: int) -> dict[str, Any]:
+    """Seconds to embed ``texts`` with each kernel, per pass, and whether the vectors agree."""
+    texts = texts + [" ".join(texts[i : i + 12]) for i in range(0, 240, 12)]
+    exact, default = (
+        MiniLMEmbedder(cache_size=0, exact_int8=True),
+        MiniLMEmbedder(cache_size=0, exact_int8=False),
+    )
+    seconds: dict[str, list[float]] = {"exact": [], "default": []}
+    vectors: dict[str, Any] = {}
+    for _ in range(passes):
+        for name, embedder in (("exact", exact), ("default", default)):
+            started = time.thread_time()
+            vectors[name] = embedder.embed(texts)
+            seconds[name].append(round(time.thread_time() - started, 2))
+    return {
+        "texts": len(texts),
+        "seconds": seconds,
+        "identical_vectors": bool(np.array_equal(vectors["exact"], vectors["default"])),
+        "this_cpu_asks_for_exact": exact_int8_kernel_needed(cpu_flags()),
+    }
+
+
+def parses(texts: list[str], chunk: int = 20) -> dict[str, float]:
+    """Milliseconds per parse in a fresh context, thinc's backend looked up vs set."""
+    pipeline = Pipeline()
+    pipeline.warm()
+    nlp = pipeline._nlp
+    if nlp is None:
+        raise RuntimeError("the pipeline did not load")
+    spent = {"looked_up": 0.0, "set": 0.0}
+    counted = dict.fromkeys(spent, 0)
+    for start in range(0, len(texts), chunk):
+        part = texts[start : start + chunk]
+        order = ("looked_up", "set") if (start // chunk) % 2 == 0 else ("set", "looked_up")
+        for mode in order:
+            started = time.thread_time()
+            for text in part:
+                if mode == "looked_up":
+                    contextvars.Context().run(nlp, text)
+                else:
+                    contextvars.Context().run(pipeline._run, nlp, text, True)
+            spent[mode] += time.thread_time() - started
+            counted[mode] += len(part)
+    return {f"{mode}_ms_per_parse": round(spent[mode] / counted[mode] * 1000, 3) for mode in spent}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--passes", type=int, default=2, help="Embedding passes per kernel.")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    texts = _texts()
+    result = {"kernels": kernels(texts, args.passes), "parses": parses(texts)}
+    k = result["kernels"]
+    rows = [
+        (f"embed {k['texts']} texts, exact kernel (s)", " / ".join(map(str, k["seconds"]["exact"]))),
+        (f"embed {k['texts']} texts, default kernel (s)", " / ".join(map(str, k["seconds"]["default"]))),
+        ("identical vectors", k["identical_vectors"]),
+        ("this CPU asks for the exact kernel", k["this_cpu_asks_for_exact"]),
+        *result["parses"].items(),
+    ]
+    print(common.table(rows, "language_cpu"))
+    common.write_json(args.json, result)
+
+
+if __name__ == "__main__":
+    main()
