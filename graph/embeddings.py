@@ -42,7 +42,7 @@ class EmbeddingModelError(RuntimeError):
 # 32 bits in one instruction (VNNI). Without it (AVX2, AVX-512 before VNNI) the kernel sums pairs of
 # products in 16 bits and saturates: the same text got another vector on such a CPU ("whoever is in
 # charge" scored 0.369 as a request for a person, 0.409 in float), so there the exact u8 x u8 kernel is
-# asked for. On a VNNI CPU that kernel gives the same vectors bit for bit at ~1.5x the time
+# asked for. On a VNNI CPU that kernel gives the same vectors bit for bit at 1.5-1.7x the time
 # (benchmarks/README.md), so it is not asked for there.
 _VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
 
