@@ -47,6 +47,7 @@ async def _call(app: BodySizeLimit, chunks: list[bytes], declared: int | None) -
 @pytest.fixture
 def refusals(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     built: list[int] = []
+
     def counting(status: int, *args: Any, **kwargs: Any) -> Any:
         built.append(status)
         return error_response(status, *args, **kwargs)
