@@ -58,6 +58,7 @@ from desk.callbacks import CallbackStore
 from desk.config import DeskConfig, load_config
 from desk.factory import make_desk
 from desk.models import CustomerNotice, Handoff
+from graph import blas
 from graph.language import cues, objections, shared_pipeline
 from graph.runtime import BatonRuntime
 from graph.settings import Settings, get_settings
@@ -163,6 +164,8 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             if webhooks is not None:
                 webhooks.start()
             await recover(engine)
+            if settings.blas_one_thread:
+                blas.hold_to_one_thread()  # before the pipeline loads: it picks its backend by it
             # The language layer's models (spaCy, embeddings, cue prototypes) and the live policy's
             # intent classifier load now, not on a customer's turn.
             await asyncio.to_thread(_warm_language, runtime)

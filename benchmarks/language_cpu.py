@@ -7,7 +7,12 @@
   thinc's backend unset, so thinc looks it up again, and as ``Pipeline`` runs it, with the backend set
   (c8ee8b7); chunks of 20 messages alternate between the two.
 
-Thread CPU time (``time.thread_time``), one process, offline.
+* **the parser's matrix products**: the pipeline loaded while numpy's BLAS may run several threads
+  (BLIS, thinc's default) and again once the process holds it to one thread (what a worker does since
+  graph/blas.py: numpy's OpenBLAS); chunks of 20 messages alternate between the two, and each message's
+  tags, dependencies, lemmas and entities are compared. Process CPU time here, so BLAS threads count.
+
+Thread CPU time (``time.thread_time``) elsewhere, one process, offline.
 
     .venv/bin/python benchmarks/language_cpu.py --json benchmarks/results/language_cpu.json
 """
@@ -23,6 +28,7 @@ from typing import Any
 import common
 import numpy as np
 
+from graph import blas
 from graph.embeddings import MiniLMEmbedder, cpu_flags, exact_int8_kernel_needed
 from graph.language.pipeline import Pipeline
 
@@ -80,6 +86,36 @@ def parses(texts: list[str], chunk: int = 20) -> dict[str, float]:
     return {f"{mode}_ms_per_parse": round(spent[mode] / counted[mode] * 1000, 3) for mode in spent}
 
 
+def backends(texts: list[str], chunk: int = 20) -> dict[str, Any]:
+    """Milliseconds of process CPU per parse through BLIS and through numpy's one-thread BLAS."""
+    pipelines = {"blis": Pipeline()}
+    pipelines["blis"].warm()  # before the process holds BLAS to one thread: thinc's BLIS backend
+    if not blas.hold_to_one_thread():
+        raise RuntimeError("no BLAS to hold to one thread")
+    pipelines["numpy_one_thread"] = Pipeline()
+    pipelines["numpy_one_thread"].warm()
+    spent = dict.fromkeys(pipelines, 0.0)
+    differ = 0
+    for start in range(0, len(texts), chunk):
+        part = texts[start : start + chunk]
+        names = list(pipelines) if (start // chunk) % 2 == 0 else list(pipelines)[::-1]
+        read: dict[str, list[Any]] = {}
+        for name in names:
+            started = time.process_time()
+            read[name] = [pipelines[name].parse(text) for text in part]
+            spent[name] += time.process_time() - started
+        for a, b in zip(read["blis"], read["numpy_one_thread"], strict=True):
+            differ += _reading(a) != _reading(b)
+    out: dict[str, Any] = {
+        f"{name}_ms_per_parse": round(spent[name] / len(texts) * 1000, 3) for name in spent
+    }
+    return {**out, "parses_that_differ": differ, "texts": len(texts)}
+
+
+def _reading(doc: Any) -> list[tuple[str, str, int, str, str]]:
+    return [(t.tag_, t.dep_, t.head.i, t.lemma_, t.ent_type_) for t in doc]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -88,7 +124,8 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     texts = _texts()
-    result = {"kernels": kernels(texts, args.passes), "parses": parses(texts)}
+    # The backends last: they hold this process's BLAS to one thread.
+    result = {"kernels": kernels(texts, args.passes), "parses": parses(texts), "backends": backends(texts)}
     k = result["kernels"]
     rows = [
         (f"embed {k['texts']} texts, exact kernel (s)", " / ".join(map(str, k["seconds"]["exact"]))),
@@ -96,6 +133,7 @@ def main() -> None:
         ("identical vectors", k["identical_vectors"]),
         ("this CPU asks for the exact kernel", k["this_cpu_asks_for_exact"]),
         *result["parses"].items(),
+        *result["backends"].items(),
     ]
     print(common.table(rows, "language_cpu"))
     common.write_json(args.json, result)

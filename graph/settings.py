@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         default=True,
         description="Move start-up objects out of the garbage collector's way once the service is up.",
     )
+    blas_one_thread: bool = Field(
+        default=True,
+        description="Hold numpy's BLAS to one thread per worker (its threads spin between calls); spaCy"
+        " then multiplies through it instead of BLIS.",
+    )
     gc_young_threshold: int = Field(
         default=10_000,
         ge=0,

@@ -50,7 +50,8 @@ def _isolated_env(
 def make_settings(tmp_path: Path, policy: str = "real_estate.yaml", **extra: object) -> Settings:
     """Offline settings on a private data dir with one of the shipped policies."""
     # gc_freeze off: a test process builds hundreds of apps, and frozen objects are never freed.
-    options: dict[str, object] = {"case_memory": False, "gc_freeze": False, **extra}
+    # blas_one_thread off: a process-wide setting that would follow every later test.
+    options: dict[str, object] = {"case_memory": False, "gc_freeze": False, "blas_one_thread": False, **extra}
     return Settings(data_dir=tmp_path / "baton", policy=POLICIES / policy, offline=True, **options)  # type: ignore[arg-type]
 
 

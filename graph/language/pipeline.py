@@ -92,11 +92,17 @@ class Pipeline:
 
     def _load(self) -> Language:
         import spacy
-        from thinc.api import get_current_ops
+        from thinc.api import NumpyOps, get_current_ops, set_current_ops
 
+        from graph import blas
+
+        # Layers keep the backend current when they are built. numpy's BLAS (OpenBLAS) beats BLIS's
+        # generic kernels on CPUs its wheel has none for, with the same parses, but only on one thread
+        # (its threads spin between calls): where the process holds BLAS to one thread, use it.
+        self._ops = NumpyOps(use_blis=False) if blas.single_threaded() else get_current_ops()
+        set_current_ops(self._ops)
         nlp = spacy.load(model_path())
         self._base_strings = len(nlp.vocab.strings)
-        self._ops = get_current_ops()
         return nlp
 
     def _run(self, nlp: Language, text: str, entities: bool) -> Doc:
