@@ -66,6 +66,14 @@ class DeskCore(ABC):
     async def _peek_agents(self) -> builtins.list[Agent]:
         """Read-only snapshot of all agents (for tick pre-checks)."""
 
+    async def _peek_stale(self, now: datetime) -> builtins.list[Agent]:
+        """Read-only snapshot of the agents not offline whose heartbeat is older than the TTL (or none)."""
+        return [
+            a
+            for a in await self._peek_agents()
+            if a.status != "offline" and not assign.heartbeat_fresh(a, now, self.config)
+        ]
+
     @abstractmethod
     async def _peek_waiting(self, due_by: datetime | None = None) -> builtins.list[Handoff]:
         """Read-only snapshot of the pending and offered handoffs, the only ones with timers.

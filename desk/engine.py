@@ -190,13 +190,10 @@ class BaseDesk(HandoffHandovers, SupervisorActions, HandoffEdits):
         now = self.clock.now()
         report = TickReport()
         await self._excuse_downtime(now)
-        for agent in await self._peek_agents():
-            if agent.status != "offline" and not assign.heartbeat_fresh(agent, now, self.config):
-                await self._run(
-                    functools.partial(
-                        ops.vanish, agent_id=agent.id, now=now, config=self.config, report=report
-                    )
-                )
+        for agent in await self._peek_stale(now):
+            await self._run(
+                functools.partial(ops.vanish, agent_id=agent.id, now=now, config=self.config, report=report)
+            )
         for handoff in await self._peek_waiting(due_by=now):
             if timers.timer_due(handoff, now, self.config):
                 due = functools.partial(

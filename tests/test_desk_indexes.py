@@ -22,7 +22,7 @@ from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.memory import InMemoryDesk
 from desk.models import Agent, Handoff, HandoffRequest, Offer
-from desk.redis_desk import RedisDesk
+from desk.redis_desk import RedisDesk, _RedisTx
 from desk.store import Tx
 
 CONFIG = DeskConfig(heartbeat_ttl_s=1e9, accept_timeout_s=30, max_offers=10, expires_after_s=3600)
@@ -350,3 +350,34 @@ def test_no_timer_is_due_before_its_deadline(
     now = start + timedelta(seconds=at)
     if timers.timer_due(handoff, now, config):
         assert deadline <= now
+
+
+async def test_a_tick_reads_only_agents_whose_heartbeat_can_be_stale(
+    make: DeskFactory, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = await make(CONFIG.model_copy(update={"heartbeat_ttl_s": 30}))
+    for i in range(5):
+        await desk.register_agent(spec(f"a{i}", {"billing": 0.9}))
+        await desk.heartbeat(f"a{i}")
+    await desk.tick()  # ticks keep coming (a desk that did not tick excuses the silence)
+    clock.advance(20)
+    for i in range(4):  # a4 stops beating
+        await desk.heartbeat(f"a{i}")
+    await desk.tick()
+    clock.advance(15)  # a0-a3: 15 s old, fresh; a4: 35 s, past the TTL
+    read: list[str] = []
+    if isinstance(desk, RedisDesk):
+        real = _RedisTx._load_agents
+
+        async def spy(tx: _RedisTx, ids: list[str]) -> list[Agent | None]:
+            read.extend(ids)
+            return await real(tx, ids)
+
+        monkeypatch.setattr(_RedisTx, "_load_agents", spy)
+    await desk.tick()
+    read_by_tick = set(read)
+    assert {a.id: a.status for a in await desk.list_agents()} == {
+        "a0": "online", "a1": "online", "a2": "online", "a3": "online", "a4": "offline",
+    }  # fmt: skip
+    if isinstance(desk, RedisDesk):  # every worker ticks every second: fresh agents cost no read
+        assert read_by_tick == {"a4"}
