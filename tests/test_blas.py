@@ -44,13 +44,18 @@ def blis_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
+def _let_blas_run_two_threads() -> None:
+    threadpool_limits(limits=2, user_api="blas")
+    if blas.single_threaded():  # OpenBLAS never runs more threads than the machine has cores
+        pytest.skip("this machine's BLAS runs one thread whatever it is allowed")
+
+
 def _reading(pipeline: Pipeline, text: str) -> list[tuple[str, str, int, str, str]]:
     return [(t.tag_, t.dep_, t.head.i, t.lemma_, t.ent_type_) for t in pipeline.parse(text)]
 
 
 def test_holding_blas_to_one_thread(blas_threads: None) -> None:
-    threadpool_limits(limits=2, user_api="blas")
-    assert not blas.single_threaded()
+    _let_blas_run_two_threads()
     assert blas.hold_to_one_thread()
     assert blas.single_threaded()
 
@@ -58,7 +63,7 @@ def test_holding_blas_to_one_thread(blas_threads: None) -> None:
 def test_on_one_blas_thread_the_pipeline_multiplies_through_numpy_with_the_same_parses(
     blas_threads: None, blis_calls: list[int]
 ) -> None:
-    threadpool_limits(limits=2, user_api="blas")
+    _let_blas_run_two_threads()
     through_blis = Pipeline()
     expected = [_reading(through_blis, text) for text in TEXTS]
     assert blis_calls, "BLIS is the backend while BLAS may run several threads"
@@ -71,7 +76,7 @@ def test_on_one_blas_thread_the_pipeline_multiplies_through_numpy_with_the_same_
 
 def test_a_worker_holds_blas_to_one_thread_unless_told_not_to(tmp_path: Path, blas_threads: None) -> None:
     for held in (False, True):
-        threadpool_limits(limits=2, user_api="blas")
+        _let_blas_run_two_threads()
         with serve_in_thread(create_app(api_settings(tmp_path / str(held), blas_one_thread=held))) as url:
             assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
             assert blas.single_threaded() is held
