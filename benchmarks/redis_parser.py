@@ -3,9 +3,9 @@
 A real ``RedisDesk`` on a real Redis (a fresh key prefix, deleted afterwards) with ``--agents`` agents
 online, twice: once on a client whose pool uses redis-py's pure-Python RESP parser, once on hiredis (the
 default whenever ``hiredis`` is installed). Each round lists every agent (a pipelined HMGET per agent and
-a ZMSCORE: what the desk's tick and a queue position do), reads one handoff and the event stream. The
-two clients alternate in chunks; process CPU per round and per Redis command (counted from the server's
-``INFO commandstats``, which includes the desk's Lua scripts' inner commands) are reported.
+a ZMSCORE, as a dispatch reads its candidates), reads one handoff and the event stream. The two clients
+alternate in chunks; process CPU per round and per Redis command (counted from the server's ``INFO
+commandstats``, so nothing else should use that Redis meanwhile) are reported.
 
     .venv/bin/python benchmarks/redis_parser.py --json benchmarks/results/redis_parser.json
 """
