@@ -64,7 +64,7 @@ class DeskCore(ABC):
 
     @abstractmethod
     async def _peek_agents(self) -> builtins.list[Agent]:
-        """Read-only snapshot of all agents (for tick pre-checks)."""
+        """Read-only snapshot of all agents (known skills, the tick's downtime excuse)."""
 
     async def _peek_stale(self, now: datetime) -> builtins.list[Agent]:
         """Read-only snapshot of the agents not offline whose heartbeat is older than the TTL (or none)."""
