@@ -70,9 +70,14 @@ class DeskCore(ABC):
         """Read-only snapshot of the agents not offline whose heartbeat is older than the TTL (or none)."""
         return [
             a
-            for a in await self._peek_agents()
+            for a in await self._maybe_stale(now)
             if a.status != "offline" and not assign.heartbeat_fresh(a, now, self.config)
         ]
+
+    async def _maybe_stale(self, now: datetime) -> builtins.list[Agent]:
+        """Every agent whose heartbeat may be stale at ``now``: all of them, unless a backend can
+        narrow them down without reading each one."""
+        return await self._peek_agents()
 
     @abstractmethod
     async def _peek_waiting(self, due_by: datetime | None = None) -> builtins.list[Handoff]:

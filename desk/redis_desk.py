@@ -281,22 +281,18 @@ class RedisDesk(BaseDesk):
         tx = _RedisTx(self)
         return await tx.agents()
 
-    async def _peek_stale(self, now: datetime) -> builtins.list[Agent]:
+    async def _maybe_stale(self, now: datetime) -> builtins.list[Agent]:
         # Every worker ticks every second: reading every agent's document to find the few whose
         # heartbeat expired cost one HMGET and a JSON parse per agent per worker per second. The
-        # presence scores say who can be stale; only those documents are read and checked.
-        ids = sorted(_str(m) for m in await self.redis.smembers(self.key("agents")))
+        # presence scores say who can be stale; only those documents are read.
+        tx = _RedisTx(self)
+        ids = await tx.agent_ids()
         if not ids:
             return []
         beats: Any = await self.redis.zmscore(self.key("presence"), ids)
         cutoff = now.timestamp() - self.config.heartbeat_ttl_s
         maybe = [i for i, beat in zip(ids, beats, strict=True) if beat is None or float(beat) < cutoff]
-        if not maybe:
-            return []
-        agents = await _RedisTx(self).view_agents(maybe)
-        return [
-            a for a in agents if a.status != "offline" and not assign.heartbeat_fresh(a, now, self.config)
-        ]
+        return await tx.view_agents(maybe) if maybe else []
 
     async def _peek_waiting(self, due_by: datetime | None = None) -> builtins.list[Handoff]:
         await self._index_old_data()
