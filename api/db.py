@@ -62,6 +62,12 @@ _SCHEMA_LOCK = 0x6261746F6E  # "baton": the advisory lock key for schema creatio
 
 
 class _Postgres:
+    """A pool of autocommit connections: every statement is its own transaction, as on SQLite.
+
+    A pooled connection outside autocommit would send ``BEGIN`` before each statement and
+    ``COMMIT`` when the pool takes it back: three round trips for what one does.
+    """
+
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
 
@@ -93,7 +99,9 @@ async def connect(checkpoint_url: str, data_dir: Path, schema: Sequence[str]) ->
     if checkpoint_url.startswith(("postgres://", "postgresql://")):
         from psycopg_pool import AsyncConnectionPool  # an embedded worker never loads psycopg
 
-        async with AsyncConnectionPool(checkpoint_url, min_size=1, max_size=8, open=False) as pool:
+        async with AsyncConnectionPool(
+            checkpoint_url, min_size=1, max_size=8, open=False, kwargs={"autocommit": True}
+        ) as pool:
             await pool.open(wait=True, timeout=10)
             db = _Postgres(pool)
             for stmt in schema:

@@ -156,6 +156,20 @@ def test_lru_drops_the_least_recently_used() -> None:
     assert len(cache) == 2
 
 
+# -- Postgres: one round trip per statement ------------------------------------------------------
+async def test_postgres_statements_run_without_a_transaction_around_them(tmp_path: Path) -> None:
+    problem = await _postgres_ok()
+    if problem:
+        service_missing("PostgreSQL", problem)
+    async with open_db(POSTGRES_URL, tmp_path) as db:
+        for _ in range(3):  # the pool hands back the same connection: no BEGIN left over either
+            # Inside a BEGIN sent first, now() is when BEGIN ran, before the statement started.
+            assert await db.fetchall("SELECT now() = statement_timestamp()") == [(True,)]
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            await db.fetchall("SELECT 1 / 0")
+        assert await db.fetchall("SELECT 2") == [(2,)], "a failed statement leaves nothing to roll back"
+
+
 # -- SQLite: statements on the loop, each committed before execute returns ------------------------
 async def test_sqlite_write_is_visible_to_a_fresh_connection_at_once(tmp_path: Path) -> None:
     cid, token = _cid(), new_token(CUSTOMER_PREFIX)
