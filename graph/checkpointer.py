@@ -44,9 +44,9 @@ async def open_checkpointer(url: str, data_dir: Path) -> AsyncIterator[BaseCheck
         yield InMemorySaver()
         return
     if kind == "postgres":
-        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from graph.inline_postgres import InlinePostgresSaver  # an embedded worker never loads psycopg
 
-        async with AsyncPostgresSaver.from_conn_string(url) as saver:
+        async with InlinePostgresSaver.from_conn_string(url) as saver:
             await _setup_in_turn(saver, url)
             yield saver
         return
