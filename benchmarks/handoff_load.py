@@ -17,7 +17,11 @@ Measured (client clock, one process, so every latency is one ``perf_counter`` di
 * ``turn``: trigger POST sent -> its response (the turn is checkpointed before it returns).
 * ``shed``: turns refused with 503 (the server at ``BATON_MAX_CONCURRENT_TURNS``) and sent again
   after ``Retry-After``; the latencies above start at the first attempt, so retries count.
-* ``relay``: customer sends ``customer_message`` on its socket -> the agent's socket delivers it.
+* ``relay``: customer sends ``customer_message`` on its socket -> the agent's socket delivers it;
+  split at the event's server timestamp (``ts``, stamped when the turn that recorded the message is
+  done) into ``relay_recorded`` (send -> recorded) and ``relay_delivered`` (recorded -> the agent's
+  socket). ``client_loop_lag``: how late the client's own loop wakes a 5 ms sleep during the relay
+  phase, a delay inside every relay figure.
 
 The client shares the 2 cores with the server: its own event-loop delay is inside every figure.
 
@@ -222,6 +226,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "relay_messages": len(stats.relay_ms),
         "relay_ms_p50": common.r(common.pct(stats.relay_ms, 50)),
         "relay_ms_p99": common.r(common.pct(stats.relay_ms, 99)),
+        "relay_recorded_ms_p50": common.r(common.pct(stats.relay_recorded_ms, 50)),
+        "relay_recorded_ms_p99": common.r(common.pct(stats.relay_recorded_ms, 99)),
+        "relay_delivered_ms_p50": common.r(common.pct(stats.relay_delivered_ms, 50)),
+        "relay_delivered_ms_p99": common.r(common.pct(stats.relay_delivered_ms, 99)),
+        "client_loop_lag_ms_p50": common.r(common.pct(stats.client_lag_ms, 50)),
+        "client_loop_lag_ms_p99": common.r(common.pct(stats.client_lag_ms, 99)),
+        "client_loop_lag_ms_max": common.r(max(stats.client_lag_ms, default=0.0)),
         "rss_mb_before": common.r(rss_before, 1) if pids else None,
         "rss_mb_held": common.r(rss_hold, 1) if pids else None,
         "rss_mb_peak": common.r(peak[0], 1) if pids else None,

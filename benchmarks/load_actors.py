@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,12 @@ class Stats:
     turn_ms: list[float] = field(default_factory=list)
     relay_sent: dict[str, float] = field(default_factory=dict)
     relay_ms: list[float] = field(default_factory=list)
+    # the same relay split at the event's server timestamp (taken when the turn that recorded the
+    # message is done; one host, one clock): customer send -> recorded, recorded -> agent socket
+    relay_sent_wall: dict[str, float] = field(default_factory=dict)
+    relay_recorded_ms: list[float] = field(default_factory=list)
+    relay_delivered_ms: list[float] = field(default_factory=list)
+    client_lag_ms: list[float] = field(default_factory=list)  # the load client's own loop delay
     accepted: dict[str, tuple[str, str]] = field(default_factory=dict)  # cid -> (agent, handoff)
     errors: list[str] = field(default_factory=list)
     turns: int = 0
@@ -115,10 +122,16 @@ class Agent:
         if '"type":"offer"' in text:
             asyncio.get_running_loop().create_task(self._take(json.loads(text), now))
         elif '"type":"customer_message"' in text:
-            body = json.loads(text)["text"]
+            wall = time.time()
+            event = json.loads(text)
+            body = event["text"]
             sent = self.stats.relay_sent.pop(body, None)
             if sent is not None:
                 self.stats.relay_ms.append((now - sent) * 1000)
+                recorded = datetime.fromisoformat(event["ts"]).timestamp()
+                sent_wall = self.stats.relay_sent_wall.pop(body)
+                self.stats.relay_recorded_ms.append((recorded - sent_wall) * 1000)
+                self.stats.relay_delivered_ms.append((wall - recorded) * 1000)
         return seq
 
     async def _take(self, offer: dict[str, Any], now: float) -> None:
@@ -230,6 +243,14 @@ async def arrivals(
     return [c for c in done if c]
 
 
+async def loop_lag(samples: list[float], period: float = 0.005) -> None:
+    """How late this process's loop wakes a ``period`` sleep: the client's delay inside its latencies."""
+    while True:
+        start = time.perf_counter()
+        await asyncio.sleep(period)
+        samples.append((time.perf_counter() - start - period) * 1000)
+
+
 async def relay(ws_base: str, stats: Stats, pairs: list[str], messages: int, rate: float) -> None:
     """Open ``pairs`` customer sockets, then send ``messages`` each at ``rate`` messages/s overall."""
     sockets: list[tuple[str, Any]] = []
@@ -254,6 +275,7 @@ async def relay(ws_base: str, stats: Stats, pairs: list[str], messages: int, rat
         readers.append(asyncio.create_task(drain(ws)))
     await asyncio.sleep(1.0)
     loop = asyncio.get_running_loop()
+    lag = asyncio.create_task(loop_lag(stats.client_lag_ms))
     start, k = loop.time(), 0
     for m in range(messages):
         for cid, ws in sockets:
@@ -263,6 +285,7 @@ async def relay(ws_base: str, stats: Stats, pairs: list[str], messages: int, rat
                 await asyncio.sleep(delay)
             text = f"relay {cid} {m}"
             stats.relay_sent[text] = time.perf_counter()
+            stats.relay_sent_wall[text] = time.time()
             try:
                 await ws.send(json.dumps({"type": "customer_message", "text": text}))
             except websockets.ConnectionClosed:
@@ -270,6 +293,7 @@ async def relay(ws_base: str, stats: Stats, pairs: list[str], messages: int, rat
     deadline = time.perf_counter() + 30
     while stats.relay_sent and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
+    lag.cancel()
     for _ in stats.relay_sent:
         stats.error("relay message lost")
     for _, ws in sockets:
