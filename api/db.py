@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from graph.private_files import private_sqlite
+from graph.wal import checkpoint_in_background
 
 if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
@@ -118,6 +119,7 @@ async def connect(checkpoint_url: str, data_dir: Path, schema: Sequence[str]) ->
         db = _Sqlite(conn)
         for stmt in schema:
             await db.execute(stmt.replace("DOUBLE PRECISION", "REAL"))
-        yield db
+        with checkpoint_in_background(conn, path):
+            yield db
     finally:
         conn.close()

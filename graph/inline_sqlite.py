@@ -20,6 +20,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from graph.wal import checkpoint_in_background
+
 
 class InlineSqliteSaver(SqliteSaver):
     """``SqliteSaver`` whose ``a*`` methods run the synchronous ones in place.
@@ -37,7 +39,8 @@ class InlineSqliteSaver(SqliteSaver):
             conn.execute("PRAGMA synchronous=NORMAL")
             saver = cls(conn)
             saver.setup()
-            yield saver
+            with checkpoint_in_background(conn, path):
+                yield saver
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return self.get_tuple(config)

@@ -1,0 +1,49 @@
+"""WAL checkpoints of a SQLite database on a thread of their own, off the commits on the event loop.
+
+SQLite checkpoints its write-ahead log from inside the commit that fills it past 1,000 pages: that
+commit copies the log into the database file and, with ``synchronous=NORMAL``, waits for an fsync.
+Baton commits on the event loop (the checkpointer and the API store run ``sqlite3`` in place), so
+about one customer turn in a hundred waited ~7 ms for it, and every socket waited with it
+(``benchmarks/README.md``). Here the commits never checkpoint (``wal_autocheckpoint=0``) and a
+thread with its own connection runs a passive checkpoint every second: it copies what
+no reader still needs, never blocks a writer, and releases the GIL while it works. A commit is
+durable once it is in the log, so when the log is copied changes nothing a ``kill -9`` can lose.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+INTERVAL_S = 1.0  # between passive checkpoints: at 20 turns/s about 200 pages each
+
+
+@contextmanager
+def checkpoint_in_background(conn: sqlite3.Connection, path: Path) -> Iterator[None]:
+    """While inside, ``conn``'s commits leave the log to a thread that checkpoints ``path``.
+
+    Args:
+        conn: The connection whose commits must not checkpoint (the one used on the event loop).
+        path: The database file (in WAL mode).
+    """
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=_run, args=(path, INTERVAL_S, stop), name=f"wal-{path.name}", daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _run(path: Path, interval: float, stop: threading.Event) -> None:
+    with closing(sqlite3.connect(str(path), timeout=30, isolation_level=None)) as own:
+        while not stop.wait(interval):
+            own.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        own.execute("PRAGMA wal_checkpoint(PASSIVE)")  # what the last second wrote
