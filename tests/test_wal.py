@@ -73,3 +73,11 @@ async def test_the_thread_checkpoints_while_the_database_is_open(
             await asyncio.sleep(0.05)
         assert _db_size(path) > before + 1000 * PAGE
         _fill(saver.conn, 10)  # the saver writes on while the thread has the log
+
+
+def test_a_failed_checkpoint_is_logged_not_raised(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # The thread must outlive a failure: the log keeps every commit, and the next tick copies it.
+    conn = sqlite3.connect(tmp_path / "c.sqlite")
+    conn.close()
+    graph.wal._checkpoint(conn, tmp_path / "c.sqlite")
+    assert "WAL checkpoint of c.sqlite failed" in caplog.text
