@@ -44,31 +44,26 @@ def _wrap(cls: Any, name: str, key: str, many: bool) -> None:
 def _count_sqlite() -> None:
     import sqlite3
 
-    class Cursor(sqlite3.Cursor):
+    class Counting:
+        """``execute``/``executemany`` counted, for a cursor and a connection alike."""
+
         def execute(self, sql: str, parameters: Any = (), /) -> Any:
             COUNTS["sqlite_execute"] += 1
-            return super().execute(sql, parameters)
+            return super().execute(sql, parameters)  # type: ignore[misc]  # a mixin
 
         def executemany(self, sql: str, rows: Any, /) -> Any:
             rows = list(rows)
             COUNTS["sqlite_executemany"] += 1
             COUNTS["sqlite_executemany_rows"] += len(rows)
-            return super().executemany(sql, rows)
+            return super().executemany(sql, rows)  # type: ignore[misc]
 
-    class Connection(sqlite3.Connection):
+    class Cursor(Counting, sqlite3.Cursor):
+        pass
+
+    class Connection(Counting, sqlite3.Connection):
         # Connection.execute* make a cursor through cursor() and run it in C: counted here once.
         def cursor(self, factory: Any = Cursor) -> Any:
             return super().cursor(factory)
-
-        def execute(self, sql: str, parameters: Any = (), /) -> Any:
-            COUNTS["sqlite_execute"] += 1
-            return super().execute(sql, parameters)
-
-        def executemany(self, sql: str, rows: Any, /) -> Any:
-            rows = list(rows)
-            COUNTS["sqlite_executemany"] += 1
-            COUNTS["sqlite_executemany_rows"] += len(rows)
-            return super().executemany(sql, rows)
 
         def commit(self) -> None:
             COUNTS["sqlite_commits"] += 1
