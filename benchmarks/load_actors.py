@@ -36,11 +36,10 @@ class Stats:
     offered_ms: dict[str, float] = field(default_factory=dict)
     brief_ms: list[float] = field(default_factory=list)
     turn_ms: list[float] = field(default_factory=list)
-    relay_sent: dict[str, float] = field(default_factory=dict)
+    relay_sent: dict[str, tuple[float, float]] = field(default_factory=dict)  # (perf_counter, time)
     relay_ms: list[float] = field(default_factory=list)
     # the same relay split at the event's server timestamp (taken when the turn that recorded the
     # message is done; one host, one clock): customer send -> recorded, recorded -> agent socket
-    relay_sent_wall: dict[str, float] = field(default_factory=dict)
     relay_recorded_ms: list[float] = field(default_factory=list)
     relay_delivered_ms: list[float] = field(default_factory=list)
     client_lag_ms: list[float] = field(default_factory=list)  # the load client's own loop delay
@@ -127,9 +126,9 @@ class Agent:
             body = event["text"]
             sent = self.stats.relay_sent.pop(body, None)
             if sent is not None:
-                self.stats.relay_ms.append((now - sent) * 1000)
+                sent_perf, sent_wall = sent
+                self.stats.relay_ms.append((now - sent_perf) * 1000)
                 recorded = datetime.fromisoformat(event["ts"]).timestamp()
-                sent_wall = self.stats.relay_sent_wall.pop(body)
                 self.stats.relay_recorded_ms.append((recorded - sent_wall) * 1000)
                 self.stats.relay_delivered_ms.append((wall - recorded) * 1000)
         return seq
@@ -284,8 +283,7 @@ async def relay(ws_base: str, stats: Stats, pairs: list[str], messages: int, rat
             if delay > 0:
                 await asyncio.sleep(delay)
             text = f"relay {cid} {m}"
-            stats.relay_sent[text] = time.perf_counter()
-            stats.relay_sent_wall[text] = time.time()
+            stats.relay_sent[text] = (time.perf_counter(), time.time())
             try:
                 await ws.send(json.dumps({"type": "customer_message", "text": text}))
             except websockets.ConnectionClosed:
