@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from graph.private_files import private_sqlite
-from graph.wal import checkpoint_in_background
+from graph.wal import open_wal
 
 if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
@@ -110,16 +110,8 @@ async def connect(checkpoint_url: str, data_dir: Path, schema: Sequence[str]) ->
             yield db
         return
     path = private_sqlite(data_dir / "api.sqlite")  # holds transcripts and desk events: 0600
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL survives a killed process (only an OS crash can lose the last commits), and
-        # spares an fsync per event: with FULL every append waited ~6 ms for the disk.
-        conn.execute("PRAGMA synchronous=NORMAL")
+    with open_wal(path, timeout=30, isolation_level=None) as conn:
         db = _Sqlite(conn)
         for stmt in schema:
             await db.execute(stmt.replace("DOUBLE PRECISION", "REAL"))
-        with checkpoint_in_background(conn, path):
-            yield db
-    finally:
-        conn.close()
+        yield db

@@ -10,9 +10,8 @@ same commit per ``put``, so a checkpoint that was written survives a ``kill -9``
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from graph.wal import checkpoint_in_background
+from graph.wal import open_wal
 
 
 class InlineSqliteSaver(SqliteSaver):
@@ -34,13 +33,10 @@ class InlineSqliteSaver(SqliteSaver):
     @contextmanager
     def open(cls, path: Path) -> Iterator[InlineSqliteSaver]:
         """A saver on the database file at ``path`` (created, WAL, set up), closed on exit."""
-        with closing(sqlite3.connect(str(path), check_same_thread=False)) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+        with open_wal(path) as conn:
             saver = cls(conn)
             saver.setup()
-            with checkpoint_in_background(conn, path):
-                yield saver
+            yield saver
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return self.get_tuple(config)
