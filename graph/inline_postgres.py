@@ -3,10 +3,10 @@
 ``AsyncPostgresSaver`` sends every ``aput``'s blobs, every ``aput_writes``' rows and every read's
 pending writes to a thread (``asyncio.to_thread``) to serialise them: a thread hop, a future and
 two GIL handovers for work of tens of microseconds on a conversation's state. A customer turn
-made 5.3 such hops (``benchmarks/postgres_path.py``). This saver does the same serialisation in place and keeps the stock
-saver's SQL, connection, lock and pipeline, so the rows it writes are the ones the stock saver
-writes (``tests/test_inline_postgres.py`` compares them) and a checkpoint is committed before
-``aput`` returns, as before.
+made 5.3 such hops (``benchmarks/postgres_path.py``). This saver does the same serialisation in
+place and keeps the stock saver's SQL, connection, lock and pipeline, so the rows it writes are the
+ones the stock saver writes (``tests/test_inline_postgres.py`` compares them) and a checkpoint is
+committed before ``aput`` returns, as before.
 """
 
 from __future__ import annotations
