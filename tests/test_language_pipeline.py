@@ -7,10 +7,13 @@ import contextvars
 import hashlib
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+import spacy
 import thinc.backends
+from spacy.tokens import Doc
 
 from graph.language.pipeline import MODEL_FILES, MODEL_PACKAGE, Pipeline, model_path
 
@@ -80,3 +83,38 @@ def test_a_parse_in_a_fresh_context_does_not_look_up_the_backend(monkeypatch: py
     assert [e.text for e in doc.ents] == ["Lisbon"]
     assert any(t.dep_ == "ROOT" for t in doc)
     assert lookups == []
+
+
+SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def _customer_turns(name: str, limit: int) -> list[str]:
+    texts: list[str] = []
+    with (SHARED_DATASETS / name).open(encoding="utf-8") as lines:
+        for line in lines:
+            texts += [t["text"] for t in json.loads(line)["turns"] if t["role"] == "customer"]
+            if len(texts) >= limit:
+                return texts[:limit]
+    return texts
+
+
+def test_the_pipeline_parses_as_the_whole_model_without_its_vocabulary_strings() -> None:
+    # The training vocabulary's strings (~14 MB) stay on disk; every reading of a text must not change.
+    pipeline = Pipeline()
+    pipeline.warm()
+    assert pipeline._nlp is not None
+    assert len(pipeline._nlp.vocab.strings) < 5_000
+    assert "senter" not in pipeline._nlp.component_names
+    whole = spacy.load(model_path())
+    assert len(whole.vocab.strings) > 80_000
+    texts = _customer_turns("abcd_dev.jsonl", 200) + _customer_turns("sgd_dev.jsonl", 200)
+
+    def reading(doc: Doc) -> list[tuple[str, ...]]:
+        return [
+            (t.text, t.tag_, t.pos_, t.dep_, str(t.head.i), t.lemma_, t.norm_, t.ent_type_, t.ent_iob_)
+            for t in doc
+        ]
+
+    differ = [text for text in texts if reading(pipeline._nlp(text)) != reading(whole(text))]
+    assert len(texts) == 400
+    assert differ == []

