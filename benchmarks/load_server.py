@@ -51,7 +51,8 @@ async def server_latency(http: httpx.AsyncClient) -> dict[str, tuple[float, floa
 
 
 async def server_gc(http: httpx.AsyncClient) -> dict[str, float]:
-    """Full (generation 2) garbage collections of one worker so far: count, seconds, longest pause ms."""
+    """One worker's garbage collections so far: full ones (count, seconds, longest pause ms) and, per
+    younger generation, how many ran and how many paused the process over 5 ms."""
     text = (await http.get("/metrics")).text
     found: dict[str, float] = {}
     for line in text.splitlines():
@@ -63,6 +64,17 @@ async def server_gc(http: httpx.AsyncClient) -> dict[str, float]:
             if line.startswith(prefix):
                 value = float(line.rsplit(" ", 1)[1])
                 found[key] = round(value * 1000, 1) if key == "gc_longest_ms" else round(value, 3)
+        for gen in ("0", "1"):
+            value = line.rsplit(" ", 1)[-1]
+            if line.startswith(f'baton_gc_pause_seconds_count{{generation="{gen}"}}'):
+                found[f"gc_gen{gen}_collections"] = float(value)
+            elif line.startswith(f'baton_gc_pause_seconds_bucket{{generation="{gen}",le="0.005"}}'):
+                found[f"gc_gen{gen}_within_5ms"] = float(value)
+    for gen in ("0", "1"):
+        total = found.get(f"gc_gen{gen}_collections")
+        within = found.pop(f"gc_gen{gen}_within_5ms", None)
+        if total is not None and within is not None:
+            found[f"gc_gen{gen}_over_5ms"] = total - within
     return found
 
 

@@ -85,6 +85,14 @@ class Settings(BaseSettings):
             " across awaits outlived 700 and was promoted, so full collections came every few seconds."
         ),
     )
+    gc_after_run: bool = Field(
+        default=True,
+        description=(
+            "Collect the young generation when a graph run ends. A LangGraph run leaves ~360 objects"
+            " in reference cycles (its loop, runner, channels, an interrupt's traceback); left to the"
+            " young threshold, one collection freed ~25 runs' worth at once and paused the loop 5-12 ms."
+        ),
+    )
     desk_recover_s: float = Field(
         default=30.0, gt=0, description="How often the desk is re-checked against the checkpoints."
     )
