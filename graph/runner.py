@@ -64,8 +64,8 @@ def collect_run_garbage() -> None:
     LangGraph's loop, runner, channels and an interrupt's traceback (~360 objects a run) are
     unreachable once the run is done but in cycles. Left to the young threshold, one collection freed
     ~25 runs' worth and paused every request in flight for 5-12 ms (benchmarks/README.md). The older
-    generations stay on Python's own schedule: collecting the middle one here every few runs
-    promoted more objects and brought full collections sooner.
+    generations stay on Python's own schedule: collecting the middle one here every 10 runs as well
+    gave 13 middle collections over 5 ms at 10,000 held, and a longer relay tail.
     """
     gc.collect(0)
 
