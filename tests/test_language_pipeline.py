@@ -15,6 +15,7 @@ import spacy
 import thinc.backends
 from spacy.tokens import Doc
 
+from evals.context import load_rows
 from graph.language.pipeline import MODEL_FILES, MODEL_PACKAGE, Pipeline, model_path
 
 
@@ -89,13 +90,9 @@ SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
 def _customer_turns(name: str, limit: int) -> list[str]:
-    texts: list[str] = []
-    with (SHARED_DATASETS / name).open(encoding="utf-8") as lines:
-        for line in lines:
-            texts += [t["text"] for t in json.loads(line)["turns"] if t["role"] == "customer"]
-            if len(texts) >= limit:
-                return texts[:limit]
-    return texts
+    """The first ``limit`` customer turns of a dataset (``limit`` conversations hold at least that many)."""
+    rows = load_rows(SHARED_DATASETS / name, limit=limit)
+    return [t["text"] for row in rows for t in row.turns if t["role"] == "customer"][:limit]
 
 
 def test_the_pipeline_parses_as_the_whole_model_without_its_vocabulary_strings() -> None:
