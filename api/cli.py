@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from api import listeners
 from api.cli_chat import run_chat, run_demo
 from api.cli_eval import eval_app
 from api.cli_policy import explain_policy
@@ -155,6 +156,15 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Worker processes (share state via Postgres + Redis).")
     ] = 1,
+    reuse_port: Annotated[
+        bool,
+        typer.Option(
+            "--reuse-port/--shared-socket",
+            help="With --workers > 1 on Linux: a socket per worker (SO_REUSEPORT), so the kernel spreads"
+            " connections over them; --shared-socket: uvicorn's one socket, where one worker can end up"
+            " with most of a client's kept-open connections.",
+        ),
+    ] = True,
 ) -> None:
     """Run the HTTP/WebSocket API (uvicorn on the ``api.app:create_app`` factory)."""
     import uvicorn
@@ -165,19 +175,25 @@ def serve(
         load_registry(modules)
     except HandoffLoadError as exc:
         raise fail(str(exc)) from exc
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        log_config=uvicorn_log_config(),
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_level": "info",
+        "log_config": uvicorn_log_config(),
         # A worker answers the supervisor's ping from a thread; while it imports and warms the models
         # on a busy host that took over uvicorn's default 5 s, so every worker was killed as hung and
         # restarted forever (--workers 2 at load average 12: never ready, benchmarks/README.md).
-        timeout_worker_healthcheck=120,
-    )
+        "timeout_worker_healthcheck": 120,
+    }
+    if workers > 1 and reuse_port and port and listeners.available():
+        try:
+            listeners.run_workers(uvicorn.Config("api.app:create_app", **options))
+        except OSError as exc:
+            raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        return
+    uvicorn.run("api.app:create_app", **options)
 
 
 # ``token=`` (``access_token=`` too) in a logged URL: old WebSocket clients still send ``?token=``.
