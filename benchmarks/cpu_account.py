@@ -143,6 +143,11 @@ class CpuAccount:
             "cpu_ms_per_handoff": round(sum(by_group.values()) / n, 2),
             "cpu_ms_per_handoff_by_process": {g: round(v / n, 2) for g, v in by_group.items()},
             "cpu_processes_gone_mid_phase": lost,
+            # how the serving processes (supervisor and workers) shared the work, busiest first
+            "server_cpu_ms_by_process": sorted(
+                (round(ms - before.cpu["server"].get(pid, 0.0)) for pid, ms in after.cpu["server"].items()),
+                reverse=True,
+            ),
         }
         if after.redis_cmds:
             calls = {

@@ -127,7 +127,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         sql_dir.mkdir()
         path = os.environ.get("PYTHONPATH", "")
         env.update({"BATON_BENCH_SQL_DIR": str(sql_dir), "PYTHONPATH": f"{SQLCOUNT_DIR}:{path}".rstrip(":")})
-        server = BatonServer(tmp / "data", admin_token=ADMIN, workers=workers, env=env)
+        serve_args = ("--shared-socket",) if args.shared_socket else ()
+        server = BatonServer(tmp / "data", admin_token=ADMIN, workers=workers, env=env, serve_args=serve_args)
         print(f"starting baton serve ({args.profile}, {workers} worker(s)) in {tmp}")
         try:
             await asyncio.to_thread(server.start, 300)
@@ -192,7 +193,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             print(f"relay: {len(pairs)} live pairs x {args.relay_messages} messages at {args.relay_rate}/s")
             await relay(ws_base, stats, pairs, args.relay_messages, args.relay_rate)
             gc_stats = await server_gc(http)
-            best, rows = (None, [])
+            best: float | None = None
+            rows: list[dict[str, Any]] = []
             if args.search:
                 print(f"search: batches of {args.batch} at {args.rates}")
                 best, rows = await search(http, agents, args.rates, args.batch, args.timeout, account, first)
@@ -272,6 +274,11 @@ def parse() -> argparse.Namespace:
     )
     p.add_argument("--connections", type=int, default=200, help="HTTP connection pool size")
     p.add_argument("--timeout", type=float, default=60.0, help="per request / per offer timeout (s)")
+    p.add_argument(
+        "--shared-socket",
+        action="store_true",
+        help="scaled: the workers share uvicorn's one socket instead of a SO_REUSEPORT socket each",
+    )
     p.add_argument(
         "--redis-url", default=None, help="scaled profile's Redis (default: a redis-server of its own)"
     )

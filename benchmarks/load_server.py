@@ -65,11 +65,11 @@ async def server_gc(http: httpx.AsyncClient) -> dict[str, float]:
                 value = float(line.rsplit(" ", 1)[1])
                 found[key] = round(value * 1000, 1) if key == "gc_longest_ms" else round(value, 3)
         for gen in ("0", "1"):
-            value = line.rsplit(" ", 1)[-1]
+            text = line.rsplit(" ", 1)[-1]
             if line.startswith(f'baton_gc_pause_seconds_count{{generation="{gen}"}}'):
-                found[f"gc_gen{gen}_collections"] = float(value)
+                found[f"gc_gen{gen}_collections"] = float(text)
             elif line.startswith(f'baton_gc_pause_seconds_bucket{{generation="{gen}",le="0.005"}}'):
-                found[f"gc_gen{gen}_within_5ms"] = float(value)
+                found[f"gc_gen{gen}_within_5ms"] = float(text)
     for gen in ("0", "1"):
         total = found.get(f"gc_gen{gen}_collections")
         within = found.pop(f"gc_gen{gen}_within_5ms", None)

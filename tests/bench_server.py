@@ -83,6 +83,7 @@ class BatonServer:
         env: Extra ``BATON_*`` variables (checkpoint/redis URLs, desk config, ...).
         port: Fixed port (default: a free one, kept across restarts).
         log_path: Where stdout/stderr go (default: ``data_dir/../server.log``).
+        serve_args: More ``baton serve`` options (e.g. ``--shared-socket``).
     """
 
     def __init__(
@@ -94,8 +95,10 @@ class BatonServer:
         env: dict[str, str] | None = None,
         port: int | None = None,
         log_path: Path | None = None,
+        serve_args: tuple[str, ...] = (),
     ) -> None:
         self.data_dir = data_dir
+        self.serve_args = serve_args
         self.admin_token = admin_token
         self.workers = workers
         self.extra_env = dict(env or {})
@@ -147,6 +150,7 @@ class BatonServer:
             str(self.port),
             "--workers",
             str(self.workers),
+            *self.serve_args,
         ]
         self.proc = subprocess.Popen(
             cmd,
