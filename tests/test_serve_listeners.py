@@ -72,20 +72,20 @@ def _sockets_by_pid(pids: list[int], port: int) -> tuple[Counter[int], Counter[i
     return listening, accepted
 
 
-def _ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 240) -> None:
+def _listening_when_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 240) -> Counter[int]:
+    """Once two processes of the server listen on ``port`` and it answers ``/readyz``: who listens."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, "baton serve exited"
-        ready = 0
-        for _ in range(10):  # connections land on either worker: both must answer
+        listening, _ = _sockets_by_pid(tree_pids(proc.pid), port)
+        if len(listening) >= 2:  # a worker listens once its start-up is done
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
                     sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-                    ready += sock.recv(64).startswith(b"HTTP/1.1 200")
+                    if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                        return listening
             except OSError:
                 pass
-        if ready == 10:
-            return
         time.sleep(1)
     raise AssertionError("baton serve --workers 2 did not become ready")
 
@@ -117,9 +117,8 @@ async def test_two_workers_each_listen_and_share_kept_open_connections(tmp_path:
     proc = subprocess.Popen(serve, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     kept: list[socket.socket] = []
     try:
-        _ready(port, proc)
+        listening = _listening_when_ready(port, proc)
         workers = [p for p in tree_pids(proc.pid) if p != proc.pid]
-        listening, _ = _sockets_by_pid([proc.pid, *workers], port)
         assert sorted(listening.values()) == [1, 1]  # one socket per worker
         assert proc.pid not in listening  # the supervisor listens on none
 
