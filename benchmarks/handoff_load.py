@@ -77,7 +77,7 @@ FIRST_TURNS: dict[str, Callable[[], FirstTurns]] = {
 
 
 async def search(
-    http: httpx.AsyncClient,
+    http: httpx.AsyncClient | list[httpx.AsyncClient],
     agents: list[Agent],
     rates: list[float],
     batch: int,
@@ -155,6 +155,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     peak, stop = [0.0], asyncio.Event()
     sampler = asyncio.create_task(sample_rss(pids, peak, stop))
     agent_tasks: list[asyncio.Task[None]] = []
+    extra: list[httpx.AsyncClient] = []  # more customer pools (--customer-pools)
     try:
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=args.timeout) as http:
             needed = args.conversations + args.warmup + (len(args.rates) * args.batch if args.search else 0)
@@ -174,7 +175,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             scrape = await server_latency(http)
             cpu_before = account.snapshot() if account else None
             t0 = time.perf_counter()
-            open_pairs = await arrivals(http, stats, args.conversations, args.rate, args.timeout, first)
+            extra = [
+                httpx.AsyncClient(base_url=base, limits=limits, timeout=args.timeout)
+                for _ in range(args.customer_pools - 1)
+            ]
+            customers = [http, *extra]
+            open_pairs = await arrivals(customers, stats, args.conversations, args.rate, args.timeout, first)
             elapsed = time.perf_counter() - t0
             await asyncio.sleep(2.0)  # let the last accepts land
             if account and cpu_before:
@@ -197,8 +203,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             rows: list[dict[str, Any]] = []
             if args.search:
                 print(f"search: batches of {args.batch} at {args.rates}")
-                best, rows = await search(http, agents, args.rates, args.batch, args.timeout, account, first)
+                best, rows = await search(
+                    customers, agents, args.rates, args.batch, args.timeout, account, first
+                )
     finally:
+        for client in extra:
+            await client.aclose()
         stop.set()
         await sampler
         for task in agent_tasks:
@@ -216,6 +226,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "rate": args.rate,
         "held_open": held,
         "first_turns": args.first_turns,
+        "customer_pools": args.customer_pools,
         "first_turns_distinct": first.distinct,
         "first_turn_handoffs": stats.first_turn_handoffs,
         "errors": stats.error_count,
@@ -274,6 +285,13 @@ def parse() -> argparse.Namespace:
     )
     p.add_argument("--connections", type=int, default=200, help="HTTP connection pool size")
     p.add_argument("--timeout", type=float, default=60.0, help="per request / per offer timeout (s)")
+    p.add_argument(
+        "--customer-pools",
+        type=int,
+        default=1,
+        help="HTTP clients the customers take turns on (1: one pool, whose first idle connection carries"
+        " most turns; more: customers on connections of their own, as browsers are)",
+    )
     p.add_argument(
         "--shared-socket",
         action="store_true",

@@ -221,14 +221,19 @@ async def customer(http: httpx.AsyncClient, stats: Stats, timeout: float, first:
 
 
 async def arrivals(
-    http: httpx.AsyncClient,
+    http: httpx.AsyncClient | Sequence[httpx.AsyncClient],
     stats: Stats,
     n: int,
     rate: float,
     timeout: float,
     first: FirstTurns | None = None,
 ) -> list[str]:
-    """Start ``n`` customers at ``rate`` per second, each saying ``first``'s next text; wait for all."""
+    """Start ``n`` customers at ``rate`` per second, each saying ``first``'s next text; wait for all.
+
+    Given several clients, customer ``i`` uses client ``i mod len``: customers whose requests travel
+    on connections of their own, as browsers' do, instead of one pool's first idle connection.
+    """
+    pools = [http] if isinstance(http, httpx.AsyncClient) else list(http)
     first = first or FirstTurns()
     loop = asyncio.get_running_loop()
     start = loop.time()
@@ -237,7 +242,7 @@ async def arrivals(
         delay = start + i / rate - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(customer(http, stats, timeout, first.next())))
+        tasks.append(asyncio.create_task(customer(pools[i % len(pools)], stats, timeout, first.next())))
     done = await asyncio.gather(*tasks)
     return [c for c in done if c]
 
