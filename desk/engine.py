@@ -214,17 +214,14 @@ class BaseDesk(HandoffHandovers, SupervisorActions, HandoffEdits):
         last = await self._last_tick()
         # last None: this desk never ran (a new process, a new Redis); nobody could heartbeat to it yet
         if last is None or (now - last).total_seconds() > self.config.heartbeat_ttl_s:
-            # Never ran: whoever went stale before the first tick (restored while the models warmed,
-            # a start slower than the TTL). Down: whoever was fresh when it stopped.
+            # Never ran: every agent, restored while the models warmed; one still fresh from the
+            # restore has only what is left of its TTL, and a start a little faster than the TTL
+            # took the chat of an agent whose console reconnected a second late. Down: whoever was
+            # fresh when it stopped.
             excused = [
                 a.id
                 for a in await self._peek_agents()
-                if a.status != "offline"
-                and (
-                    not assign.heartbeat_fresh(a, now, self.config)
-                    if last is None
-                    else assign.heartbeat_fresh(a, last, self.config)
-                )
+                if a.status != "offline" and (last is None or assign.heartbeat_fresh(a, last, self.config))
             ]
             for agent_id in excused:
                 await self._write_heartbeat(agent_id, now)

@@ -164,6 +164,26 @@ async def test_a_desk_that_starts_after_its_agents_went_quiet_gives_them_time_to
     assert (await desk.get_agent("maria")).status == "offline"
 
 
+async def test_a_desk_that_starts_within_the_ttl_gives_its_agents_a_whole_ttl_from_its_first_tick(
+    desk: BaseDesk, clock: FakeClock
+) -> None:
+    """Restored agents are still fresh when the first tick comes: they get a whole TTL from it, not the rest."""
+    ttl = desk.config.heartbeat_ttl_s
+    await desk.register_agent(spec("maria", {"billing": 0.9}))
+    await desk.submit(request("h1", "billing"))
+    await desk.accept("h1", "maria")
+    clock.advance(ttl * 0.8)  # the models warm a little faster than the TTL
+    await desk.tick()
+    clock.advance(ttl * 0.5)  # her console reconnects after the server listens
+    await desk.tick()
+    assert (await desk.get("h1")).status == "accepted"
+    assert (await desk.get_agent("maria")).status == "online"
+    clock.advance(ttl * 0.6)  # and if it never does, the TTL still runs out
+    await desk.tick()
+    assert (await desk.get("h1")).status == "pending"
+    assert (await desk.get_agent("maria")).status == "offline"
+
+
 async def test_an_agent_who_does_not_come_back_after_the_downtime_still_loses_the_chat(
     desk: BaseDesk, clock: FakeClock
 ) -> None:
@@ -184,6 +204,7 @@ async def test_an_agent_who_does_not_come_back_after_the_downtime_still_loses_th
 
 
 async def test_an_agent_silent_while_the_desk_ran_is_not_excused(desk: BaseDesk, clock: FakeClock) -> None:
+    await desk.tick()  # the desk runs (its first tick gives every agent it knows a whole TTL)
     await desk.register_agent(spec("maria", {"billing": 0.9}))
     await desk.submit(request("h1", "billing"))
     await desk.accept("h1", "maria")
