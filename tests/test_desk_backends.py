@@ -264,6 +264,7 @@ async def test_stuck_monitor_alerts_and_escalates(desk: BaseDesk, clock: FakeClo
 
 
 async def test_vanished_agent_handoff_requeued(desk: BaseDesk, clock: FakeClock) -> None:
+    await desk.tick()  # the desk runs (its first tick gives every agent it knows a whole TTL)
     await desk.register_agent(spec("ghost", {"billing": 0.9}))
     await desk.register_agent(spec("steady", {"billing": 0.5}, max_concurrent=1))
     await desk.submit(request("h1", "billing"))
