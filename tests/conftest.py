@@ -66,6 +66,21 @@ async def _postgres_ok() -> str | None:
     return None
 
 
+async def require_postgres_and_redis() -> None:
+    """Fail (in CI) or skip a test that runs several workers unless PostgreSQL and Redis answer."""
+    problem = await _postgres_ok()
+    if problem:
+        service_missing("PostgreSQL", problem)
+    try:
+        import redis.asyncio as aioredis
+
+        client = aioredis.from_url(REDIS_URL)
+        await client.ping()
+        await client.aclose()
+    except Exception as exc:
+        service_missing("Redis", str(exc))
+
+
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def checkpoint_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Every checkpointer Baton supports; Postgres is the real server on 127.0.0.1:5432."""

@@ -11,22 +11,14 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.bench_server import drop_postgres, fresh_postgres
-from tests.conftest import POSTGRES_URL, REDIS_URL, _postgres_ok, service_missing
+from tests.conftest import POSTGRES_URL, REDIS_URL, require_postgres_and_redis
 from tests.test_api_support import ADMIN, DISTRESS, SELL, Api, next_event, serve_subprocesses
 
 
 @pytest.mark.slow
 @pytest.mark.services
 async def test_customer_on_worker_a_and_agent_on_worker_b_talk_live(tmp_path: Path) -> None:
-    problem = await _postgres_ok()
-    if problem:
-        service_missing("PostgreSQL", problem)
-    try:
-        r = aioredis.from_url(REDIS_URL)
-        await r.ping()
-        await r.aclose()
-    except Exception as exc:
-        service_missing("Redis", str(exc))
+    await require_postgres_and_redis()
     prefix = f"baton-test-{uuid.uuid4().hex[:8]}:"
     # Its own database: a worker restores every agent and open handoff it finds in the store.
     database = fresh_postgres(POSTGRES_URL)

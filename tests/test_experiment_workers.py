@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from graph.policy_store import check_policy_file
 from policies.experiments import assign, experiment_of
 from tests.bench_server import drop_postgres, fresh_postgres
-from tests.conftest import POSTGRES_URL, REDIS_URL, _postgres_ok, service_missing
+from tests.conftest import POSTGRES_URL, REDIS_URL, require_postgres_and_redis
 from tests.test_api_support import ADMIN, ROOT, Api, free_port
 from tests.test_experiments import SELL_18M, write_experiment
 
@@ -68,15 +68,7 @@ def _workers(*envs: dict[str, str], ready_s: float = 300) -> Iterator[list[str]]
 @pytest.mark.slow
 @pytest.mark.services
 async def test_a_conversation_keeps_its_variant_across_workers(tmp_path: Path) -> None:
-    problem = await _postgres_ok()
-    if problem:
-        service_missing("PostgreSQL", problem)
-    try:
-        r = aioredis.from_url(REDIS_URL)
-        await r.ping()
-        await r.aclose()
-    except Exception as exc:
-        service_missing("Redis", str(exc))
+    await require_postgres_and_redis()
     policy = write_experiment(tmp_path)  # running
     experiment = experiment_of(check_policy_file(policy).policy)
     assert experiment is not None

@@ -17,7 +17,7 @@ import redis
 
 from api import listeners
 from tests.bench_server import ROOT, drop_postgres, free_port, fresh_postgres, tree_pids
-from tests.conftest import POSTGRES_URL, REDIS_URL, _postgres_ok, service_missing
+from tests.conftest import POSTGRES_URL, REDIS_URL, require_postgres_and_redis
 
 pytestmark = pytest.mark.skipif(not listeners.available(), reason="SO_REUSEPORT balancing is Linux's")
 
@@ -93,13 +93,7 @@ def _listening_when_ready(port: int, proc: subprocess.Popen[bytes], timeout: flo
 @pytest.mark.slow
 @pytest.mark.services
 async def test_two_workers_each_listen_and_share_kept_open_connections(tmp_path: Path) -> None:
-    problem = await _postgres_ok()
-    if problem:
-        service_missing("PostgreSQL", problem)
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.RedisError as exc:
-        service_missing("Redis", str(exc))
+    await require_postgres_and_redis()
     database = fresh_postgres(POSTGRES_URL)
     port = free_port()
     prefix = f"baton-test-{uuid.uuid4().hex[:8]}:"
