@@ -1,12 +1,12 @@
 """Desk events become WebSocket events (offers, transfers), webhooks, analytics rows and stored
-agent statuses; with several workers each desk event is claimed by exactly one of them.
+agent statuses; with several workers each desk event goes to one of them (``Desk.deliver``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
-import logging
 
 from api.customer_lines import AGENT_LOST
 from api.engine import ConversationEngine, agent_stream
@@ -26,7 +26,7 @@ from desk.events import (
 )
 from desk.models import Agent, AgentSpec
 
-log = logging.getLogger("baton.api.desk_events")
+DESK_EVENT_GROUP = "api"  # the API workers' consumer group on the desk's events
 
 
 async def remember_agent(store: ApiStore, agent: Agent) -> None:
@@ -41,19 +41,17 @@ async def remember_agent(store: ApiStore, agent: Agent) -> None:
 
 async def consume_desk_events(engine: ConversationEngine) -> None:
     """Forever: turn desk events into socket events, webhooks and analytics rows."""
-    async for event in engine.desk.subscribe():
-        try:
-            await handle_desk_event(engine, event)
-        except Exception:
-            log.exception("failed to handle desk event %s", event.type)
+    await engine.desk.deliver(DESK_EVENT_GROUP, functools.partial(handle_desk_event, engine))
 
 
 async def handle_desk_event(engine: ConversationEngine, event: DeskEvent) -> None:
-    """Record one desk event and tell the people it concerns (once across workers)."""
+    """Record one desk event and tell the people it concerns.
+
+    The desk hands each event to one worker, at least once: after a worker died mid-event another
+    handles it again, and the stored row is keyed by the event's body so it is kept once.
+    """
     body = dump_event(event)
     key = hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
-    if not await engine.events.claim(f"desk:{key}"):
-        return  # another worker handles it
     handoff_id = getattr(event, "handoff_id", None)
     await engine.store.add_desk_event(key, event.type, event.ts.timestamp(), handoff_id, body)
     if engine.metrics:

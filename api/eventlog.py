@@ -28,7 +28,6 @@ log = logging.getLogger("baton.api.eventlog")
 
 _RING = 512
 _STREAMS = 1_000  # streams whose ring and head a worker caches (the store has every event)
-_CLAIMS = 100_000  # as many as the desk keeps events: any it could deliver again is still known
 _PREFIX = '{"seq":0,'
 _BLOCK_MS = 250  # the reader's XREAD BLOCK: how long a newly followed stream can wait to join it
 _COUNT = 100  # entries per stream per XREAD
@@ -73,10 +72,6 @@ class EventLog(Protocol):
         """The latest seq of ``stream`` (0 when empty)."""
         ...
 
-    async def claim(self, key: str) -> bool:
-        """True for the first caller (across workers) that claims ``key``."""
-        ...
-
     async def erase(self, stream: str) -> None:
         """Forget every event of ``stream`` (a deleted conversation; its id is never used again)."""
         ...
@@ -95,20 +90,19 @@ class LocalEventLog:
 
     Memory is bounded: rings and heads are cached for the ``max_streams`` most recently used streams
     (an evicted one is read from the store again), the wake-up of a stream lives only while someone
-    follows it, and only the newest ``max_claims`` claims are remembered.
+    follows it.
     """
 
-    def __init__(self, store: ApiStore, *, max_streams: int = _STREAMS, max_claims: int = _CLAIMS) -> None:
+    def __init__(self, store: ApiStore, *, max_streams: int = _STREAMS) -> None:
         self._store = store
         self._streams: Lru[str, _Stream] = Lru(max_streams)
         self._wake: dict[str, asyncio.Event] = {}
         self._following: collections.Counter[str] = collections.Counter()
         self._lock = asyncio.Lock()
-        self._claimed: Lru[str, bool] = Lru(max_claims)
 
     def sizes(self) -> dict[str, int]:
-        """How many streams, claims and followed streams this log holds in memory."""
-        return {"streams": len(self._streams), "claims": len(self._claimed), "followed": len(self._wake)}
+        """How many streams and followed streams this log holds in memory."""
+        return {"streams": len(self._streams), "followed": len(self._wake)}
 
     async def _cached(self, stream: str) -> _Stream:
         """The stream's cache entry, its head loaded from the store on a miss (hold ``_lock``)."""
@@ -171,13 +165,6 @@ class LocalEventLog:
             if not self._following[stream]:
                 del self._following[stream]
                 self._wake.pop(stream, None)
-
-    async def claim(self, key: str) -> bool:
-        """In one process every claim is local; the newest ``max_claims`` are remembered."""
-        if self._claimed.get(key) is not None:
-            return False
-        self._claimed.put(key, True)
-        return True
 
 
 _APPEND = """
@@ -363,7 +350,3 @@ class RedisEventLog:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
             self._reader = None
-
-    async def claim(self, key: str) -> bool:
-        """SET NX with a day's expiry."""
-        return bool(await self._redis.set(f"{self._prefix}claim:{key}", "1", nx=True, ex=86_400))

@@ -164,6 +164,18 @@ class Desk(Protocol):
         """Live events (from now, or after cursor ``since``); every subscriber gets every event."""
         ...
 
+    async def deliver(
+        self, group: str, handle: Callable[[DeskEvent], Awaitable[None]], *, reclaim_after_s: float = 30.0
+    ) -> None:
+        """Until ``close()``: hand each event to ``handle`` in one of the callers that share ``group``.
+
+        Unlike ``subscribe``, the callers of a group (one per worker) split the events. An event whose
+        handler raised is logged and counts as handled. On Redis, an event a caller took and never
+        finished (its worker was killed) goes to another after ``reclaim_after_s`` (at least once),
+        and events that arrived while no caller ran are handled when one starts.
+        """
+        ...
+
     async def events_since(self, cursor: str | None = None, limit: int = 1000) -> EventPage:
         """Event history after ``cursor`` (from the start when None)."""
         ...

@@ -7,6 +7,7 @@ import builtins
 import contextlib
 import functools
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from desk import assign, ops, timers
@@ -14,6 +15,7 @@ from desk.edits import HandoffEdits
 from desk.errors import Conflict
 from desk.events import (
     AgentStatusChanged,
+    DeskEvent,
 )
 from desk.handovers import HandoffHandovers
 from desk.models import (
@@ -29,6 +31,14 @@ from desk.store import Tx
 from desk.supervise import SupervisorActions
 
 log = logging.getLogger("baton.desk")
+
+
+async def handle_logged(handle: Callable[[DeskEvent], Awaitable[None]], event: DeskEvent) -> None:
+    """Run a ``deliver`` handler; its failure is logged, so one bad event never stops the rest."""
+    try:
+        await handle(event)
+    except Exception:
+        log.exception("failed to handle desk event %s", event.type)
 
 
 class BaseDesk(HandoffHandovers, SupervisorActions, HandoffEdits):

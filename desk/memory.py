@@ -12,7 +12,7 @@ from desk import assign, timers
 from desk.base import OnNotice, OnRevert
 from desk.clock import Clock
 from desk.config import DeskConfig
-from desk.engine import BaseDesk
+from desk.engine import BaseDesk, handle_logged
 from desk.events import DeskEvent, EventPage, dump_event, parse_event
 from desk.lifecycle import TERMINAL
 from desk.memory_store import MemoryStore, meta_of
@@ -145,6 +145,7 @@ class InMemoryDesk(BaseDesk):
         self._store = MemoryStore()
         self._lock = asyncio.Lock()
         self._subscribers: set[_Subscription] = set()
+        self._groups: dict[str, _Subscription] = {}
         self._ticked: datetime | None = None
 
     async def _atomic(self, fn: Callable[[Tx], Awaitable[T]]) -> tuple[T, builtins.list[AfterCommit]]:
@@ -191,6 +192,24 @@ class InMemoryDesk(BaseDesk):
         sub = _Subscription(self, [parse_event(e) for e in kept])
         self._subscribers.add(sub)
         return sub
+
+    async def deliver(
+        self, group: str, handle: Callable[[DeskEvent], Awaitable[None]], *, reclaim_after_s: float = 30.0
+    ) -> None:
+        """Until ``close()``: the callers of ``group`` share one queue, so each event goes to one.
+
+        One process, so nothing is left half-handled by a dead worker: ``reclaim_after_s`` is unused.
+        """
+        sub = self._groups.get(group)
+        if sub is None:
+            sub = self._groups[group] = _Subscription(self, [])
+            self._subscribers.add(sub)
+        while not self._stop.is_set():
+            event = await sub.queue.get()
+            if event is None:  # close(): pass the end on to the group's other callers
+                sub.push(None)
+                return
+            await handle_logged(handle, event)
 
     async def events_since(self, cursor: str | None = None, limit: int = 1000) -> EventPage:
         """Event history after ``cursor`` (an index into the in-process log)."""

@@ -44,6 +44,7 @@ from desk.errors import Conflict
 from desk.events import DeskEvent, EventPage, dump_event, parse_event
 from desk.lifecycle import TERMINAL
 from desk.models import Agent, Handoff
+from desk.redis_delivery import GroupReader
 from desk.redis_scripts import COMMIT, INDEX_AGENTS, INDEX_WAITING
 from desk.store import AfterCommit, Tx
 
@@ -314,6 +315,13 @@ class RedisDesk(BaseDesk):
     def subscribe(self, since: str | None = None) -> AsyncIterator[DeskEvent]:
         """Live events from the stream (after cursor ``since``, else from the first read on)."""
         return self._subscribe(since)
+
+    async def deliver(
+        self, group: str, handle: Callable[[DeskEvent], Awaitable[None]], *, reclaim_after_s: float = 30.0
+    ) -> None:
+        """Until ``close()``: a consumer of the Redis group ``group`` (``desk.redis_delivery``)."""
+        reader = GroupReader(self.redis, self.key("events"), group, handle, reclaim_after_s=reclaim_after_s)
+        await reader.run(self._stop)
 
     async def events_since(self, cursor: str | None = None, limit: int = 1000) -> EventPage:
         """Event history after stream id ``cursor``."""

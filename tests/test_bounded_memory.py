@@ -47,16 +47,14 @@ async def say(log: LocalEventLog, stream: str, text: str) -> int:
 
 
 async def test_event_log_caches_a_bounded_number_of_streams(store: ApiStore) -> None:
-    log = LocalEventLog(store, max_streams=20, max_claims=50)
+    log = LocalEventLog(store, max_streams=20)
     for i in range(300):
         await say(log, f"conv:{i}", "hello")
-        assert await log.claim(f"desk:{i}")
-    assert log.sizes() == {"streams": 20, "claims": 50, "followed": 0}
+    assert log.sizes() == {"streams": 20, "followed": 0}
     # An evicted stream still reads from the store and keeps counting from where it was.
     assert await log.head("conv:0") == 1
     assert await say(log, "conv:0", "again") == 2
     assert [json.loads(d)["text"] for d in await log.read("conv:0", 0)] == ["hello", "again"]
-    assert not await log.claim("desk:299"), "a recent claim is still refused"
 
 
 async def test_a_followed_stream_is_forgotten_when_its_follower_leaves(store: ApiStore) -> None:

@@ -1,0 +1,138 @@
+"""Each desk event to one worker: a Redis consumer group on the desk's event stream.
+
+Every worker used to read every event and race the others for it with a ``SET NX`` claim: per event
+each worker parsed it and paid a round trip, so the work grew with the number of workers, and an
+event claimed by a worker killed before it finished was never handled. In a group, Redis hands an
+event to one consumer and keeps it pending until that consumer acknowledges it; a pending event
+whose consumer went quiet for ``reclaim_after_s`` is taken over by another (at least once). The
+group remembers where it is, so events appended while no worker ran are handled when one starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from desk.engine import handle_logged
+from desk.events import DeskEvent, parse_event
+
+log = logging.getLogger("baton.desk")
+
+Handler = Callable[[DeskEvent], Awaitable[None]]
+
+_BATCH = 100
+_BLOCK_MS = 500  # how long a read waits for events: also how soon close() is noticed
+_SWEEP_S = 10.0  # how often a consumer looks for events a quiet consumer left pending
+_FORGET_IDLE_MS = 3_600_000  # a consumer with nothing pending and idle this long is removed
+_BACKOFF = (0.05, 2.0)
+
+
+def consumer_name() -> str:
+    """Unique per process start, so a restarted worker never inherits a dead one's name."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _raise_if_cancelled() -> None:
+    """redis-py can drop a cancel that lands mid-command (seen with two workers creating the group at
+    once): the task would read forever and a shutdown that awaits it would hang."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+class GroupReader:
+    """One consumer of ``group`` on ``stream``; ``run`` hands every event it gets to ``handle``."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        stream: str,
+        group: str,
+        handle: Handler,
+        *,
+        reclaim_after_s: float,
+        consumer: str | None = None,
+    ) -> None:
+        self.redis = redis
+        self.stream = stream
+        self.group = group
+        self.consumer = consumer or consumer_name()
+        self._handle = handle
+        self._reclaim_ms = max(1, round(reclaim_after_s * 1000))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop``: take over events left pending, read new ones, handle and acknowledge each.
+
+        Redis errors are logged and retried with a backoff: a worker must not lose its consumer to a
+        Redis that is down or restarting. A group deleted under it is created again.
+        """
+        backoff = _BACKOFF[0]
+        next_sweep = 0.0
+        grouped, start = False, "$"
+        while not stop.is_set():
+            _raise_if_cancelled()
+            try:
+                if not grouped:
+                    await self._create_group(start)
+                    grouped = True
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + min(_SWEEP_S, self._reclaim_ms / 1000)
+                    await self._sweep()
+                reply: Any = await self.redis.xreadgroup(
+                    self.group, self.consumer, {self.stream: ">"}, count=_BATCH, block=_BLOCK_MS
+                )
+                for _name, entries in reply or []:
+                    await self._deliver(entries)
+            except (RedisError, OSError) as exc:
+                if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
+                    # The stream went with it (the desk's data cleared, Redis restarted empty):
+                    # whatever the new stream holds came after, so the new group starts at its head.
+                    grouped, start = False, "0"
+                    continue
+                log.warning("desk events: %s; retrying in %.2fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _BACKOFF[1])
+                continue
+            backoff = _BACKOFF[0]
+
+    async def _create_group(self, start: str) -> None:
+        """The group, unless it exists; at first from the stream's end (what came before was handled
+        by workers without a group)."""
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id=start, mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _deliver(self, entries: list[Any]) -> None:
+        for entry_id, fields in entries:
+            if fields:  # a pending entry the stream trimmed away comes back without fields
+                await handle_logged(self._handle, parse_event(fields[b"e"]))
+            await self.redis.xack(self.stream, self.group, entry_id)
+
+    async def _sweep(self) -> None:
+        """Handle what quiet consumers left pending, then forget consumers long gone."""
+        start = "0-0"
+        while True:
+            found: Any = await self.redis.xautoclaim(
+                self.stream, self.group, self.consumer, self._reclaim_ms, start_id=start, count=_BATCH
+            )
+            start, entries = found[0], found[1]
+            if entries:
+                await self._deliver(entries)
+            if start in (b"0-0", "0-0"):  # the cursor went round the whole pending list
+                break
+        consumers: Any = await self.redis.xinfo_consumers(self.stream, self.group)
+        for info in consumers:
+            name = info["name"].decode() if isinstance(info["name"], bytes) else info["name"]
+            if name != self.consumer and not info["pending"] and info["idle"] > _FORGET_IDLE_MS:
+                await self.redis.xgroup_delconsumer(self.stream, self.group, name)
