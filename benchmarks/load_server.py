@@ -12,7 +12,7 @@ from bench_server import fresh_postgres, rss_kb, tree_pids
 
 def tree_rss_mb(pids: list[int]) -> float:
     """Resident memory (MiB) of the server processes and their children."""
-    return sum(rss_kb(p) for root in pids for p in tree_pids(root)) / 1024
+    return float(sum(rss_kb(p) for root in pids for p in tree_pids(root))) / 1024
 
 
 async def sample_rss(pids: list[int], peak: list[float], stop: asyncio.Event) -> None:

@@ -1,7 +1,8 @@
 """Typed desk events: one Pydantic model per kind, a discriminated union on ``type``.
 
 Every lifecycle transition emits exactly one event (committed atomically with the state change).
-Consumers fan out with ``async for ev in desk.subscribe()`` or page through history with
+Consumers fan out with ``async for ev in desk.subscribe()`` (each gets every event), split them among
+workers with ``desk.deliver(group, handle)`` (each event to one), or page through history with
 ``desk.events_since(cursor)``.
 """
 
