@@ -21,8 +21,12 @@ SMOLLM2_VERSION=${SMOLLM2_VERSION:-0.1.2}
 MODEL_ALIAS=${BATON_LLM_ALIAS:-smollm2-135m-instruct}
 CACHE=${BATON_LLM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/baton/llm}
 SERVER_VENV=${BATON_LLM_VENV:-.cache/llm-venv}
-# No llava/mtmd library: the server only loads it for multimodal chat formats.
-CMAKE_ARGS=${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF}
+# No llava/mtmd library: the server only loads it for multimodal chat formats. No AMX: a VM can list
+# amx_tile/amx_int8 in /proc/cpuinfo and still fault on them, and -march=native then builds ggml's AMX
+# matmul, which segfaulted on the first batched decode (an Intel Xeon VM, 2026-12-04); a 135M model
+# gains nothing from it. The backslashes keep each flag list one argument when the build splits these.
+AMX_OFF='-mno-amx-tile\ -mno-amx-int8\ -mno-amx-bf16'
+CMAKE_ARGS=${CMAKE_ARGS:-"-DLLAVA_BUILD=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DCMAKE_C_FLAGS=$AMX_OFF -DCMAKE_CXX_FLAGS=$AMX_OFF"}
 ARTIFACTS=${ARTIFACTS:-test-artifacts}
 mkdir -p "$CACHE" "$ARTIFACTS" "$(dirname "$SERVER_VENV")"
 
@@ -41,7 +45,7 @@ if [[ -z "$wheel" ]]; then
   "$PYTHON" -m venv "$build_venv"
   "$build_venv/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
   if ! CMAKE_ARGS="$CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
-    "$build_venv/bin/pip" wheel --disable-pip-version-check --no-deps \
+    "$build_venv/bin/pip" wheel --disable-pip-version-check --no-cache-dir --no-deps \
     "llama-cpp-python==$LLAMA_CPP_VERSION" -w "$build_tmp/out" >"$ARTIFACTS/llm-build.log" 2>&1; then
     tail -n 40 "$ARTIFACTS/llm-build.log"
     echo "test-llm: building llama-cpp-python failed; full log in $ARTIFACTS/llm-build.log" >&2
