@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NamedTuple, Protocol
 
 from desk.config import DeskConfig
-from desk.events import DeskEvent, EventPage
+from desk.events import DeskEvent, DeskEventHandler, EventPage
 from desk.models import (
     Agent,
     AgentSpec,
@@ -164,9 +164,7 @@ class Desk(Protocol):
         """Live events (from now, or after cursor ``since``); every subscriber gets every event."""
         ...
 
-    async def deliver(
-        self, group: str, handle: Callable[[DeskEvent], Awaitable[None]], *, reclaim_after_s: float = 30.0
-    ) -> None:
+    async def deliver(self, group: str, handle: DeskEventHandler, *, reclaim_after_s: float = 30.0) -> None:
         """Until ``close()``: hand each event to ``handle`` in one of the callers that share ``group``.
 
         Unlike ``subscribe``, the callers of a group (one per worker) split the events. An event whose

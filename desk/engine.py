@@ -7,7 +7,6 @@ import builtins
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from desk import assign, ops, timers
@@ -16,6 +15,7 @@ from desk.errors import Conflict
 from desk.events import (
     AgentStatusChanged,
     DeskEvent,
+    DeskEventHandler,
 )
 from desk.handovers import HandoffHandovers
 from desk.models import (
@@ -33,7 +33,7 @@ from desk.supervise import SupervisorActions
 log = logging.getLogger("baton.desk")
 
 
-async def handle_logged(handle: Callable[[DeskEvent], Awaitable[None]], event: DeskEvent) -> None:
+async def handle_logged(handle: DeskEventHandler, event: DeskEvent) -> None:
     """Run a ``deliver`` handler; its failure is logged, so one bad event never stops the rest."""
     try:
         await handle(event)

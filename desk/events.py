@@ -8,6 +8,7 @@ workers with ``desk.deliver(group, handle)`` (each event to one), or page throug
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -210,3 +211,6 @@ def parse_event(data: str | bytes | dict[str, Any]) -> DeskEvent:
 def dump_event(event: DeskEvent) -> str:
     """Serialize an event to JSON text."""
     return event.model_dump_json()
+
+
+DeskEventHandler = Callable[[DeskEvent], Awaitable[None]]  # what ``Desk.deliver`` hands each event to

@@ -13,7 +13,7 @@ from desk.base import OnNotice, OnRevert
 from desk.clock import Clock
 from desk.config import DeskConfig
 from desk.engine import BaseDesk, handle_logged
-from desk.events import DeskEvent, EventPage, dump_event, parse_event
+from desk.events import DeskEvent, DeskEventHandler, EventPage, dump_event, parse_event
 from desk.lifecycle import TERMINAL
 from desk.memory_store import MemoryStore, meta_of
 from desk.models import Agent, Handoff
@@ -193,9 +193,7 @@ class InMemoryDesk(BaseDesk):
         self._subscribers.add(sub)
         return sub
 
-    async def deliver(
-        self, group: str, handle: Callable[[DeskEvent], Awaitable[None]], *, reclaim_after_s: float = 30.0
-    ) -> None:
+    async def deliver(self, group: str, handle: DeskEventHandler, *, reclaim_after_s: float = 30.0) -> None:
         """Until ``close()``: the callers of ``group`` share one queue, so each event goes to one.
 
         One process, so nothing is left half-handled by a dead worker: ``reclaim_after_s`` is unused.

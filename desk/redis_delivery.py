@@ -16,18 +16,15 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from desk.engine import handle_logged
-from desk.events import DeskEvent, parse_event
+from desk.events import DeskEventHandler, parse_event
 
 log = logging.getLogger("baton.desk")
-
-Handler = Callable[[DeskEvent], Awaitable[None]]
 
 _BATCH = 100
 _BLOCK_MS = 500  # how long a read waits for events: also how soon close() is noticed
@@ -57,7 +54,7 @@ class GroupReader:
         redis: aioredis.Redis,
         stream: str,
         group: str,
-        handle: Handler,
+        handle: DeskEventHandler,
         *,
         reclaim_after_s: float,
         consumer: str | None = None,

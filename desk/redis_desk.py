@@ -41,7 +41,7 @@ from desk.clock import Clock
 from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.errors import Conflict
-from desk.events import DeskEvent, EventPage, dump_event, parse_event
+from desk.events import DeskEvent, DeskEventHandler, EventPage, dump_event, parse_event
 from desk.lifecycle import TERMINAL
 from desk.models import Agent, Handoff
 from desk.redis_delivery import GroupReader
@@ -316,9 +316,7 @@ class RedisDesk(BaseDesk):
         """Live events from the stream (after cursor ``since``, else from the first read on)."""
         return self._subscribe(since)
 
-    async def deliver(
-        self, group: str, handle: Callable[[DeskEvent], Awaitable[None]], *, reclaim_after_s: float = 30.0
-    ) -> None:
+    async def deliver(self, group: str, handle: DeskEventHandler, *, reclaim_after_s: float = 30.0) -> None:
         """Until ``close()``: a consumer of the Redis group ``group`` (``desk.redis_delivery``)."""
         reader = GroupReader(self.redis, self.key("events"), group, handle, reclaim_after_s=reclaim_after_s)
         await reader.run(self._stop)
