@@ -208,10 +208,11 @@ class GraphRunner:
         old_handoff: str | None,
     ) -> TurnResult:
         """What a run produced: the replies after the first ``old_count`` messages, a new handoff, a pause."""
-        turns = to_turns(values.get("messages", []))
+        # Only the run's own messages: the whole history grows with the conversation, every turn.
+        turns = to_turns(values.get("messages", []), old_count)
         replies = [
             TurnReply(index=t.index, role=t.role, speaker=t.speaker, text=t.text)
-            for t in turns[old_count:]
+            for t in turns
             if t.role != "customer"
         ]
         record = current_handoff(values)

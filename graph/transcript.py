@@ -37,10 +37,10 @@ def role_of(message: BaseMessage) -> Role:
     return "bot"
 
 
-def to_turns(messages: Sequence[BaseMessage]) -> list[Turn]:
-    """Turn the graph's message list into indexed turns (index = position in the history)."""
+def to_turns(messages: Sequence[BaseMessage], start: int = 0) -> list[Turn]:
+    """The graph's messages from position ``start`` on as indexed turns (index = position in history)."""
     turns: list[Turn] = []
-    for i, message in enumerate(messages):
+    for i, message in enumerate(messages[start:], start):
         text = message.text
         speaker = message.name or ("customer" if isinstance(message, HumanMessage) else "")
         turns.append(Turn(index=i, role=role_of(message), text=text, speaker=speaker))
