@@ -5,11 +5,13 @@ hop, a future and a GIL handover per statement (~0.4 ms here), for statements th
 on a WAL database with ``synchronous=NORMAL`` (a commit is a write to the WAL file, no fsync). A
 customer turn makes about nine of them. This saver runs the synchronous ``SqliteSaver``'s code in
 place, as the API store does with its own statements (api/db.py): same schema, same serialisation,
-same commit per ``put``, so a checkpoint that was written survives a ``kill -9`` as before.
+same commit per ``put``, so a checkpoint that was written survives a ``kill -9`` as before. Its
+serializer keeps each recent thread's messages decoded between runs (:mod:`graph.checkpoint_memo`).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +21,12 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from graph.checkpoint_memo import MemoSerializer
 from graph.wal import open_wal
+
+# Threads whose latest messages stay decoded (~13 KB each with a short history): the live chats of
+# ~100 agents; a thread read after it was dropped is decoded from its bytes as before.
+MEMO_THREADS = 256
 
 
 class InlineSqliteSaver(SqliteSaver):
@@ -29,6 +36,9 @@ class InlineSqliteSaver(SqliteSaver):
     still serialises a call from another thread (a sync ``get_state`` off the loop).
     """
 
+    def __init__(self, conn: sqlite3.Connection, *, memo_threads: int = MEMO_THREADS) -> None:
+        super().__init__(conn, serde=MemoSerializer(memo_threads))
+
     @classmethod
     @contextmanager
     def open(cls, path: Path) -> Iterator[InlineSqliteSaver]:
@@ -37,6 +47,30 @@ class InlineSqliteSaver(SqliteSaver):
             saver = cls(conn)
             saver.setup()
             yield saver
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        saved = super().put(config, checkpoint, metadata, new_versions)
+        if isinstance(self.serde, MemoSerializer):  # LangGraph's allowlisted copy of it is one too
+            self.serde.wrote(
+                str(config["configurable"]["thread_id"]), config["configurable"]["checkpoint_ns"]
+            )
+        return saved
+
+    def run_ended(self, thread_id: str) -> None:
+        """A run on the thread ended: keep the last checkpoint it wrote decoded for the next run."""
+        if isinstance(self.serde, MemoSerializer):
+            self.serde.seal(thread_id)
+
+    def delete_thread(self, thread_id: str) -> None:
+        super().delete_thread(thread_id)
+        if isinstance(self.serde, MemoSerializer):
+            self.serde.forget_thread(str(thread_id))
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return self.get_tuple(config)

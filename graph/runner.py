@@ -22,6 +22,7 @@ from langgraph.types import StreamMode as GraphMode
 
 from graph.builder import BatonGraph
 from graph.deps import BatonContext
+from graph.inline_sqlite import InlineSqliteSaver
 from graph.runtime_errors import CheckpointNotFound
 from graph.runtime_models import TurnReply, TurnResult
 from graph.state import WaitingHandoff, current_handoff
@@ -176,6 +177,8 @@ class GraphRunner:
             first = last = snap.values
             interrupts = snap.interrupts
         self.held(conversation_id, bool(interrupts))
+        if isinstance(self.graph.checkpointer, InlineSqliteSaver):
+            self.graph.checkpointer.run_ended(conversation_id)
         if self.context.settings.gc_after_run and gc.isenabled():
             collect_run_garbage()
         return first, last, interrupts
