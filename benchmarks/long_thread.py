@@ -1,0 +1,92 @@
+"""What a turn costs as a conversation grows, with the SQLite saver's decoded messages kept or not.
+
+In process, offline, SQLite: each round starts ``--conversations`` conversations that hand off to a
+person, then sends ``--relays`` customer messages round them while the person holds them (each a
+relay turn: read the latest checkpoint, record, write one checkpoint). Reports the process's CPU ms
+per relay turn by how many messages the thread held, for rounds with the saver keeping each recent
+thread's latest messages decoded (``graph.checkpoint_memo``, the default) and rounds without,
+alternated.
+
+    .venv/bin/python benchmarks/long_thread.py --json benchmarks/results/long_thread.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import common
+
+from graph.checkpoint_memo import MemoSerializer
+from graph.runtime import BatonRuntime
+from graph.settings import Settings
+
+BUCKETS = (0, 50, 100, 200, 400)
+
+
+async def one_round(
+    runtime: BatonRuntime, tag: str, conversations: int, relays: int
+) -> dict[int, list[float]]:
+    """CPU ms of each relay turn, by the bucket of the thread's message count before it."""
+    cids = [f"{tag}-{i}" for i in range(conversations)]
+    for cid in cids:
+        await runtime.post_message(cid, "Hi, I want to sell my house")
+        await runtime.post_message(cid, "Can I talk to a real person please?")
+    by_bucket: dict[int, list[float]] = {b: [] for b in BUCKETS}
+    for k in range(relays):
+        held = 5 + k  # messages before this relay: the two turns, their replies and the narration
+        t0 = time.process_time()
+        for cid in cids:
+            await runtime.post_message(cid, f"are you there? I still need help with the sale ({k})")
+        per_turn = (time.process_time() - t0) * 1000 / len(cids)
+        by_bucket[max(b for b in BUCKETS if b <= held)].append(per_turn)
+    return by_bucket
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    settings = Settings(
+        data_dir=Path(tempfile.mkdtemp(prefix="baton-long-")),
+        policy=common.ROOT / "policies" / "real_estate.yaml",
+        offline=True,
+        case_memory=False,
+    )
+    runs: dict[str, dict[int, list[float]]] = {"kept": {}, "decoded": {}}
+    async with BatonRuntime.open(settings, checkpoint_url="") as runtime:
+        memo = runtime.graph.checkpointer.serde  # type: ignore[union-attr]
+        assert isinstance(memo, MemoSerializer)
+        kept = memo.threads
+        for i in range(args.rounds):
+            for name in ("kept", "decoded") if i % 2 == 0 else ("decoded", "kept"):
+                memo.threads = kept if name == "kept" else 0
+                found = await one_round(runtime, f"{name}{i}", args.conversations, args.relays)
+                for bucket, values in found.items():
+                    runs[name].setdefault(bucket, []).extend(values)
+    return {
+        "conversations": args.conversations,
+        "relays": args.relays,
+        "rounds": args.rounds,
+        **{
+            name: {f"{b}+ messages": common.r(statistics.median(v)) for b, v in found.items() if v}
+            for name, found in runs.items()
+        },
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--conversations", type=int, default=10)
+    parser.add_argument("--relays", type=int, default=300, help="customer messages per conversation")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--json", default=None)
+    options = parser.parse_args()
+    result = asyncio.run(main(options))
+    for name in ("kept", "decoded"):
+        print(common.table(result[name].items(), f"CPU ms per relay turn, messages {name}"))
+    common.write_json(options.json, result)
