@@ -2,15 +2,15 @@
 
 Every run starts by reading its thread's latest checkpoint, and the SQLite saver stores the whole
 message history in it: each turn rebuilt every message (a pydantic validation each) that the turn
-before had just written. On a 250-message thread that was ~60% of a turn, and it grew with the
+before had just written. On a 250-message thread that was over half of a turn, and it grew with the
 conversation.
 
-:class:`MemoSerializer` is the saver's serializer (LangGraph's own, with what it remembers). When the saver writes a checkpoint it keeps the
-message objects beside a digest of the bytes it wrote; a later read of those same bytes (compared by
-digest, so another writer's checkpoint is never mistaken for ours) takes the messages from there
-and decodes only the rest of the checkpoint, a few small values, from bytes as before. Runs share
-the message objects, which LangGraph and Baton treat as immutable: a reducer makes a new list and
-new messages, never edits stored ones.
+:class:`MemoSerializer` is the saver's serializer: LangGraph's own, noting what the saver writes.
+When a run ends, the messages of the last checkpoint it wrote are kept beside a digest of that
+checkpoint's bytes. A later read of the same bytes (compared by digest, so another writer's
+checkpoint is never mistaken for ours) takes the messages from there and decodes only the rest of
+the checkpoint, a few small values, from bytes as before. Runs share the message objects, which
+LangGraph and Baton treat as immutable: a reducer makes a new list, never edits stored messages.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ class MemoSerializer(JsonPlusSerializer):
     """LangGraph's serializer with the messages of each thread's latest written checkpoint kept decoded.
 
     The saver calls :meth:`wrote` after it wrote a checkpoint for a thread, and :meth:`seal` when a
-    run on the thread ended; at most ``threads`` threads are kept (least recently sealed out first). The copies LangGraph makes of it to add
-    its schema's allowlist (``with_msgpack_allowlist``) share what it remembers.
+    run on the thread ended; at most ``threads`` threads are kept (least recently sealed out first).
+    The copies LangGraph makes of it to add its schema's allowlist (``with_msgpack_allowlist``)
+    share what it remembers.
     """
 
     def __init__(self, threads: int) -> None:
