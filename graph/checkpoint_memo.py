@@ -87,7 +87,6 @@ class MemoSerializer(JsonPlusSerializer):
         self.forget(*key)
         if written is not None and self.threads > 0:
             self._pending[key] = written
-            self._pending.move_to_end(key)
             while len(self._pending) > self.threads:
                 self._pending.popitem(last=False)
 
