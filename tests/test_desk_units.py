@@ -106,6 +106,58 @@ def test_rank_filters_and_breaks_ties_by_longest_idle() -> None:
     assert [s.agent_id for s in ranked] == ["never", "idle", "recent"]
 
 
+scored_agents = st.lists(
+    st.tuples(
+        st.dictionaries(st.sampled_from(["x", "y", "z"]), st.sampled_from([0.0, 0.5, 0.9, 1.0]), max_size=3),
+        st.sampled_from(["online", "online", "away"]),
+        st.integers(0, 3),  # slots in use, of 3
+        st.sampled_from([None, 1.0, 10.0]),  # minutes since last assigned (ties are common)
+        st.sampled_from([1.0, 4.0, 5.0]),  # rating
+        st.booleans(),  # a schedule that ends in an hour (availability below 1)
+    ),
+    max_size=10,
+)
+
+
+@given(
+    scored_agents,
+    st.lists(st.sampled_from(["x", "y", "z"]), max_size=2, unique=True),
+    st.lists(st.sampled_from(["x", "y", "z"]), max_size=2, unique=True),
+    st.one_of(st.none(), st.integers(0, 9)),
+    st.sets(st.integers(0, 9)),
+)
+def test_pick_is_the_head_of_the_full_ranking(
+    specs: list[tuple[dict[str, float], str, int, float | None, float, bool]],
+    required: list[str],
+    optional: list[str],
+    preferred: int | None,
+    excluded: set[int],
+) -> None:
+    """``pick`` keeps only the best key as it goes; it must choose what sorting every agent chooses."""
+    until_one = Schedule(weekly={"mon": [TimeSlot(start=time(0, 0), end=time(13, 0))]})
+    agents = [
+        agent(
+            f"a{i}",
+            skills=skills,
+            status=status,
+            max_concurrent=3,
+            active_handoff_ids=[f"x{j}" for j in range(used)],
+            last_assigned_at=None if ago is None else NOW - timedelta(minutes=ago),
+            performance={"avg_rating": rating},
+            schedule=until_one if scheduled else None,
+        )
+        for i, (skills, status, used, ago, rating, scheduled) in enumerate(specs)
+    ]
+    h = handoff(
+        required_skills=required,
+        optional_skills=optional,
+        preferred_agent_id=None if preferred is None else f"a{preferred}",
+        excluded_agent_ids=[f"a{i}" for i in excluded],
+    )
+    ranked = assign.rank(h, agents, NOW, DeskConfig())
+    assert assign.pick(h, agents, NOW, DeskConfig()) == (ranked[0] if ranked else None)
+
+
 def test_weights_must_sum_to_one() -> None:
     with pytest.raises(ValueError, match="sum to 1"):
         Weights(skill=0.5, performance=0.5, availability=0.5, load=0.5)
