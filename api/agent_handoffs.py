@@ -84,8 +84,8 @@ async def transfer(
         unknown = sorted(set(to_skills) - known_skills)
         if unknown:
             raise _bad_target("to_skills", f"no agent has skill(s) {', '.join(unknown)}")
-    view = await turns.engine.runtime.get(handoff.conversation_id)
-    segment = [t.model_dump() for t in view.transcript if t.role == "agent"]
+    transcript = await turns.engine.runtime.transcript(handoff.conversation_id)
+    segment = [t.model_dump() for t in transcript if t.role == "agent"]
     return await desk.transfer(
         handoff_id,
         agent_id,

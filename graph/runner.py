@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Durability, Interrupt, StateSnapshot
@@ -47,6 +48,7 @@ _HELD_MAX = 100_000
 
 # Where a ``values`` stream chunk carries the run's pending interrupts (the constant is private upstream).
 _INTERRUPT = "__interrupt__"
+_MESSAGES = "messages"
 
 
 def pending(interrupts: Sequence[Interrupt]) -> WaitingHandoff | None:
@@ -99,6 +101,25 @@ class GraphRunner:
     async def head(self, conversation_id: str) -> StateSnapshot:
         """The state at the head of the conversation's thread."""
         return await self.graph.aget_state(thread_config(conversation_id))
+
+    async def head_messages(self, conversation_id: str) -> list[BaseMessage] | None:
+        """The messages at the head of the thread; None when the thread holds no state.
+
+        Read from the head checkpoint alone: ``head`` rebuilds every channel and the next tasks to
+        give the same list (~0.5 ms per read of a handoff by its agent). A pending write of the head
+        that adds messages (a step that is running or was cut short) is applied by ``head``, so such a
+        head is read through it.
+        """
+        saver = self.graph.checkpointer
+        if isinstance(saver, BaseCheckpointSaver):
+            saved = await saver.aget_tuple(thread_config(conversation_id))
+            if saved is None:
+                return None
+            if not any(write[1] == _MESSAGES for write in saved.pending_writes or ()):
+                values = saved.checkpoint["channel_values"]
+                return list(values.get(_MESSAGES, ())) if values else None
+        snap = await self.head(conversation_id)
+        return list(snap.values.get(_MESSAGES, ())) if snap.values else None
 
     async def awaits_person(self, conversation_id: str) -> bool:
         """Whether the thread's head is paused at an ``interrupt`` (the human node waits for a person).

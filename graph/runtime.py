@@ -40,7 +40,7 @@ from graph.settings import Settings, get_settings
 from graph.signal_service import SignalService
 from graph.state import all_handoffs, current_handoff
 from graph.time_travel import TimeTravel
-from graph.transcript import to_turns
+from graph.transcript import Turn, to_turns
 from graph.turn_times import stamp
 
 __all__ = [
@@ -222,6 +222,17 @@ class BatonRuntime:
             pending_interrupt=pending(snap.interrupts),
             checkpoint_id=str(snap.config["configurable"].get("checkpoint_id", "")),
         )
+
+    async def transcript(self, conversation_id: str) -> list[Turn]:
+        """The conversation's transcript alone: what ``get`` returns as ``transcript``, read for less.
+
+        Raises:
+            ConversationNotFound: Unknown id.
+        """
+        messages = await self._runner.head_messages(conversation_id)
+        if messages is None:
+            raise ConversationNotFound(conversation_id)
+        return to_turns(messages)
 
     async def checkpoints(self, conversation_id: str, *, limit: int | None = None) -> list[CheckpointInfo]:
         """The conversation's checkpoints, newest first (for audits, replay and rollback)."""

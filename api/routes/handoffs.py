@@ -97,7 +97,7 @@ async def get_handoff(
     """The handoff with its brief and the conversation's full transcript."""
     handoff = await visible(desk, handoff_id, principal)
     try:
-        transcript = (await runtime.get(handoff.conversation_id)).transcript
+        transcript = await runtime.transcript(handoff.conversation_id)
     except ConversationNotFound:
         transcript = []
     return HandoffDetail(handoff=handoff, brief=agent_brief(handoff), transcript=transcript)

@@ -245,8 +245,8 @@ async def reassign(
     holder = handoff.assigned_agent_id
     if holder == body.to_agent_id:
         raise ApiError(409, "conflict", f"agent {holder} already holds handoff {handoff_id}")
-    view = await engine.runtime.get(handoff.conversation_id)
-    segment = [t.model_dump() for t in view.transcript if t.role == "agent"]
+    transcript = await engine.runtime.transcript(handoff.conversation_id)
+    segment = [t.model_dump() for t in transcript if t.role == "agent"]
     moved = await desk.transfer(
         handoff_id, holder, to_agent_id=body.to_agent_id, reason=reason, human_segment=segment
     )
