@@ -186,6 +186,9 @@ def serve(
         # on a busy host that took over uvicorn's default 5 s, so every worker was killed as hung and
         # restarted forever (--workers 2 at load average 12: never ready, benchmarks/README.md).
         "timeout_worker_healthcheck": 120,
+        # Chat frames are a few hundred bytes: compressing each one (permessage-deflate) saved little
+        # and kept a zlib compressor and decompressor per open socket, ~45 KB (benchmarks/README.md).
+        "ws_per_message_deflate": False,
     }
     if workers > 1 and reuse_port and port and listeners.available():
         try:

@@ -227,6 +227,9 @@ async def test_socket_drop_on_either_side_loses_and_duplicates_nothing(
         accepted = await http.post(f"/v1/handoffs/{handoff_id}/accept", headers=agent.auth)
         assert accepted.status_code == 200, accepted.text
         cust_sock = await customer_ws(server, customer, since=0).open()
+        # the client offers permessage-deflate (websockets' default); `baton serve` declines it
+        assert "permessage-deflate" in cust_sock.ws.request.headers["Sec-WebSocket-Extensions"]
+        assert "Sec-WebSocket-Extensions" not in cust_sock.ws.response.headers
         seen_customer: list[dict[str, Any]] = []
         seen_agent: list[dict[str, Any]] = []
 
