@@ -25,9 +25,16 @@ _HISTORY = 100_000  # events kept for ``events_since``, as the Redis desk's stre
 
 
 class _MemTx(Tx):
+    keeps_rankings = True
+
     def __init__(self, store: MemoryStore) -> None:
         super().__init__()
         self._store = store
+
+    def ranked_pick(self, handoff: Handoff, now: datetime, config: DeskConfig) -> assign.Scored | None:
+        ranking = self._store.ranking(tuple(assign.asked_skills(handoff)), config)
+        # Agents this transaction read may have changed: they are scored apart, as it sees them.
+        return ranking.pick(handoff, self._store.agents, self.agent_cache, now, config)
 
     async def _load_handoffs(self, ids: list[str]) -> list[Handoff | None]:
         return [self._store.copy(i) for i in ids]

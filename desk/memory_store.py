@@ -14,14 +14,21 @@ online with a free slot, agents by skill) give an offer its candidates; a heap o
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 from datetime import datetime
 
+from desk.config import DeskConfig
 from desk.lifecycle import TERMINAL, WAITING
 from desk.models import Agent, Handoff, HandoffStatus
+from desk.ranking import Ranking
 
 # created_at, status, assigned agent, offered agent: what listing and sorting need without a parse.
 # A tuple of atomic values, so the collector stops tracking it after its first pass.
 Meta = tuple[datetime, HandoffStatus, str | None, str | None]
+
+# Rankings kept, one per set of asked skills (a policy's targets ask for a few); each commit of an
+# agent moves it in every one, so an unused set is dropped, least recently asked first.
+RANKINGS = 32
 
 
 def meta_of(handoff: Handoff) -> Meta:
@@ -41,6 +48,7 @@ class MemoryStore:
         self.agents: dict[str, Agent] = {}
         self.available: set[str] = set()  # agents online with a free slot
         self.holders: dict[str, set[str]] = {}  # skill -> agents that have it
+        self._rankings: OrderedDict[tuple[str, ...], Ranking] = OrderedDict()  # by asked skills
         self.events: list[str] = []  # the newest events as JSON; events[0] has cursor ``dropped``
         self.dropped = 0
         self._deadlines: dict[str, float] = {}  # handoff id -> its timer deadline (epoch seconds)
@@ -121,3 +129,15 @@ class MemoryStore:
         else:
             self.available.discard(agent.id)
         self.agents[agent.id] = agent
+        for ranking in self._rankings.values():
+            ranking.put(agent)
+
+    def ranking(self, asked: tuple[str, ...], config: DeskConfig) -> Ranking:
+        """The free agents in offer order for the skills ``asked`` (built on first use)."""
+        ranking = self._rankings.get(asked)
+        if ranking is None or (ranking.config is not config and ranking.config != config):
+            ranking = self._rankings[asked] = Ranking(asked, config, self.agents)
+            if len(self._rankings) > RANKINGS:
+                self._rankings.popitem(last=False)
+        self._rankings.move_to_end(asked)
+        return ranking

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime
+from typing import ClassVar, Literal
 
+from desk.assign import Scored
+from desk.config import DeskConfig
 from desk.errors import NotFound
 from desk.events import DeskEvent
 from desk.models import Agent, CustomerNotice, Handoff
@@ -28,6 +31,10 @@ class AfterCommit:
 
 class Tx(ABC):
     """Read-your-writes view of the desk for one atomic operation."""
+
+    # Whether ``ranked_pick`` answers an offer from agents kept in score order (``desk.ranking``);
+    # otherwise a dispatch reads and scores every candidate.
+    keeps_rankings: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.handoff_cache: dict[str, Handoff] = {}
@@ -81,6 +88,13 @@ class Tx(ABC):
 
         From a per-skill index, plus agents this transaction wrote; the caller re-checks skills.
         """
+
+    def ranked_pick(self, handoff: Handoff, now: datetime, config: DeskConfig) -> Scored | None:
+        """``assign.pick`` over every agent as this transaction sees them, from a kept ranking.
+
+        Only called when ``keeps_rankings``.
+        """
+        raise NotImplementedError
 
     # -- reads ---------------------------------------------------------------------------------
     async def handoffs(self, ids: list[str]) -> list[Handoff]:
