@@ -60,8 +60,8 @@ class Ranking:
         now: datetime,
         config: DeskConfig,
     ) -> assign.Scored | None:
-        """``assign.pick`` over every agent: ``stored`` (what this ranking orders) as ``changed``
-        overrides them (a transaction's own versions, scored one by one).
+        """``assign.pick`` over every agent: the ``stored`` ones this ranking orders, except where
+        ``changed`` holds a transaction's own version (those are scored one by one).
 
         ``handoff`` must ask for this ranking's skills, under its configuration.
         """
