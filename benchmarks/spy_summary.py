@@ -43,7 +43,12 @@ _LEAF_DEPTH = 4
 def bucket(frames: list[str]) -> str:
     """The bucket of one stack (root first)."""
     if frames[0].startswith("Thread._bootstrap") or "threading.py" in frames[0]:
-        idle = any(w in frames[-1] for w in ("wait", "Queue.get", "aiosqlite/core.py:59"))
+        # A pool worker waiting for work blocks in ``SimpleQueue.get``, which is C: no frame of its own,
+        # so the leaf is ``_worker`` itself (its other calls, the work items, are Python frames).
+        idle = any(
+            w in frames[-1]
+            for w in ("wait", "Queue.get", "aiosqlite/core.py:59", "_worker (concurrent/futures")
+        )
         owner = "other"
         if any("aiosqlite" in f for f in frames):
             owner = "aiosqlite (checkpointer SQL)"
