@@ -88,14 +88,15 @@ def heartbeat_fresh(agent: Agent, now: datetime, config: DeskConfig) -> bool:
     return (now - agent.last_heartbeat).total_seconds() <= config.heartbeat_ttl_s
 
 
+def has_free_slot(agent: Agent) -> bool:
+    """Online with a free slot: what the desk's indexes of free agents hold. Heartbeat and schedule
+    change with the clock, so they are checked when an offer is made (``is_available``)."""
+    return agent.status == "online" and agent.load < agent.max_concurrent
+
+
 def is_available(agent: Agent, now: datetime, config: DeskConfig) -> bool:
     """Online, fresh heartbeat, inside the schedule and with a free slot."""
-    return (
-        agent.status == "online"
-        and heartbeat_fresh(agent, now, config)
-        and agent.load < agent.max_concurrent
-        and in_schedule(agent, now)
-    )
+    return has_free_slot(agent) and heartbeat_fresh(agent, now, config) and in_schedule(agent, now)
 
 
 def waited_s(handoff: Handoff, now: datetime) -> float:

@@ -73,7 +73,7 @@ class _MemTx(Tx):
     async def available_ids(self) -> set[str]:
         found = set(self._store.available)
         for agent in self.agent_cache.values():
-            if agent.status == "online" and agent.load < agent.max_concurrent:
+            if assign.has_free_slot(agent):
                 found.add(agent.id)
             else:
                 found.discard(agent.id)

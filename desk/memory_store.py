@@ -17,6 +17,7 @@ import heapq
 from collections import OrderedDict
 from datetime import datetime
 
+from desk.assign import has_free_slot
 from desk.config import DeskConfig
 from desk.lifecycle import TERMINAL, WAITING
 from desk.models import Agent, Handoff, HandoffStatus
@@ -124,7 +125,7 @@ class MemoryStore:
                 del self.holders[skill]
         for skill in after - before:
             self.holders.setdefault(skill, set()).add(agent.id)
-        if agent.status == "online" and agent.load < agent.max_concurrent:
+        if has_free_slot(agent):
             self.available.add(agent.id)
         else:
             self.available.discard(agent.id)

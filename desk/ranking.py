@@ -31,7 +31,6 @@ class Ranking:
     """The free agents, best first for one set of asked skills under one desk configuration."""
 
     def __init__(self, asked: tuple[str, ...], config: DeskConfig, agents: Mapping[str, Agent]) -> None:
-        self.asked = asked
         self.config = config
         self._bound: Callable[[Agent], assign.Parts] = assign.skill_scorer(asked, None, config)
         self._entries: list[assign.OrderKey] = []  # sorted; each ends with the agent's id, so unique
@@ -47,7 +46,7 @@ class Ranking:
         old = self._keys.pop(agent.id, None)
         if old is not None:
             del self._entries[bisect_left(self._entries, old)]
-        if agent.status == "online" and agent.load < agent.max_concurrent:
+        if assign.has_free_slot(agent):
             key = assign.order_key(agent, False, self._bound(agent)[0])
             self._keys[agent.id] = key
             insort(self._entries, key)

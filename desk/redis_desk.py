@@ -122,7 +122,7 @@ class _RedisTx(Tx):
         members: Any = await self._r.smembers(self._k("avail"))
         found = {_str(m) for m in members}
         for agent in self.agent_cache.values():
-            if agent.status == "online" and agent.load < agent.max_concurrent:
+            if assign.has_free_slot(agent):
                 found.add(agent.id)
             else:
                 found.discard(agent.id)
@@ -186,7 +186,7 @@ class _RedisTx(Tx):
             position[key] = len(keys) - _FIXED_KEYS
             version = self.versions.get(key, "0")
             held, cap = str(len(a.active_handoff_ids)), str(a.max_concurrent)
-            free = "1" if a.status == "online" and a.load < a.max_concurrent else "0"
+            free = "1" if assign.has_free_slot(a) else "0"
             skills = _skills_json(a)
             argv += [
                 "a",
