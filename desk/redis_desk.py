@@ -7,7 +7,8 @@ their timer deadline (``timers.timer_deadline``: a tick reads only the due ones,
 handoffs); ``avail`` holds the agents online with a free slot and ``skill:<name>`` the agents with
 that skill (an offer reads and scores only their intersection); ``presence`` holds heartbeat times and
 ``alive:<id>`` keys expire with the heartbeat TTL; ``ticked`` is when any worker last ticked (a
-longer gap means the desk was down); ``events`` is a Redis Stream.
+longer gap means the desk was down); ``events`` is a Redis Stream. Each worker keeps read-only views of
+the agents (``desk.redis_views``), checked by version on every read.
 
 Every operation reads what it needs, computes the new state in Python (the same engine as the
 in-memory desk) and commits with ``desk.redis_scripts.COMMIT``, one Lua script that checks the version
@@ -46,6 +47,7 @@ from desk.lifecycle import TERMINAL
 from desk.models import Agent, Handoff
 from desk.redis_delivery import GroupReader
 from desk.redis_scripts import COMMIT, INDEX_AGENTS, INDEX_WAITING
+from desk.redis_views import AgentViews
 from desk.store import AfterCommit, Tx
 
 T = TypeVar("T")
@@ -86,6 +88,7 @@ class _RedisTx(Tx):
         self._r = desk.redis
         self._k = desk.key
         self._config = desk.config
+        self._views = desk.views
         self.versions: dict[str, str] = {}
 
     async def _hmget(self, keys: list[str]) -> list[Any]:
@@ -117,6 +120,14 @@ class _RedisTx(Tx):
                 agent.last_heartbeat = datetime.fromtimestamp(float(beat), UTC)
             out.append(agent)
         return out
+
+    async def view_agents(self, ids: list[str] | None = None) -> list[Agent]:
+        # What this transaction read or wrote wins; the rest is the worker's kept views.
+        wanted = await self.agent_ids() if ids is None else ids
+        own = self.agent_cache
+        views = await self._views.read([i for i in wanted if i not in own])
+        found = [own.get(i) or views.get(i) for i in wanted]
+        return [a for a in found if a is not None]
 
     async def available_ids(self) -> set[str]:
         members: Any = await self._r.smembers(self._k("avail"))
@@ -234,6 +245,7 @@ class RedisDesk(BaseDesk):
         self._index_waiting = self.redis.register_script(INDEX_WAITING)
         self._index_agents = self.redis.register_script(INDEX_AGENTS)
         self._indexed = False
+        self.views = AgentViews(self.redis, self.key)
 
     def key(self, *parts: str) -> str:
         """A Redis key under this desk's prefix."""

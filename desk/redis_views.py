@@ -1,0 +1,94 @@
+"""Read-only agent views for the Redis desk, kept by each worker and read again only when they change.
+
+An offer reads every candidate agent (online, a free slot, the skills asked). With 200 agents that was
+200 HMGETs and 200 JSON documents parsed per offer: 215 HMGETs per handoff in the scaled load run
+(benchmarks/README.md, "Seventeenth session"). A view is never changed (``Tx.view_agents``), so a
+worker keeps each agent's last document with its version. One script call returns every candidate's
+version and heartbeat; only the documents whose version moved are read again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from desk.models import Agent
+
+# KEYS: the presence sorted set, then one agent hash per id; ARGV: the ids. Returns, per id, the hash's
+# version and the id's heartbeat score (nil when missing).
+VERSIONS = """
+local out = {}
+for i = 2, #KEYS do
+  out[#out + 1] = redis.call('HGET', KEYS[i], 'v') or false
+  out[#out + 1] = redis.call('ZSCORE', KEYS[1], ARGV[i - 1]) or false
+end
+return out
+"""
+
+
+@dataclass(slots=True)
+class _Kept:
+    version: Any  # as Redis returned it: compared, never parsed
+    stored: Agent  # the document as committed
+    beat: Any = None  # the heartbeat score ``view`` carries
+    view: Agent | None = None  # ``stored`` with that heartbeat
+
+
+class AgentViews:
+    """One worker's last-read agent documents, checked against Redis by version on every read."""
+
+    def __init__(self, redis: aioredis.Redis, key: Callable[..., str]) -> None:
+        self._redis = redis
+        self._key = key
+        self._versions = redis.register_script(VERSIONS)
+        self._kept: dict[str, _Kept] = {}
+
+    async def read(self, ids: list[str]) -> dict[str, Agent]:
+        """The current view of each registered agent among ``ids`` (shared objects: never change them)."""
+        if not ids:
+            return {}
+        keys = [self._key("presence"), *(self._key("a", i) for i in ids)]
+        flat: list[Any] = await self._versions(keys=keys, args=ids)
+        beats: dict[str, Any] = {}
+        stale: list[str] = []
+        for n, agent_id in enumerate(ids):
+            version, beat = flat[2 * n], flat[2 * n + 1]
+            if version is None:  # deleted (or never registered)
+                self._kept.pop(agent_id, None)
+                continue
+            beats[agent_id] = beat
+            kept = self._kept.get(agent_id)
+            if kept is None or kept.version != version:
+                stale.append(agent_id)
+        if stale:
+            await self._reload(stale, beats)
+        return {agent_id: self._view(self._kept[agent_id], beat) for agent_id, beat in beats.items()}
+
+    async def _reload(self, ids: list[str], beats: dict[str, Any]) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        for agent_id in ids:
+            pipe.hmget(self._key("a", agent_id), "v", "d")
+        for agent_id, (version, doc) in zip(ids, await pipe.execute(), strict=True):
+            if doc is None:  # deleted since the versions were read
+                self._kept.pop(agent_id, None)
+                beats.pop(agent_id, None)
+                continue
+            self._kept[agent_id] = _Kept(version, Agent.model_validate_json(doc))
+
+    @staticmethod
+    def _view(kept: _Kept, beat: Any) -> Agent:
+        if kept.view is None or kept.beat != beat:
+            # The heartbeat lives in ``presence``, not in the document (as ``_RedisTx._load_agents``).
+            kept.beat = beat
+            kept.view = (
+                kept.stored
+                if beat is None
+                else kept.stored.model_copy(
+                    update={"last_heartbeat": datetime.fromtimestamp(float(beat), UTC)}
+                )
+            )
+        return kept.view

@@ -1,0 +1,119 @@
+"""The Redis desk's kept agent views: another worker's changes are seen, unchanged agents are not re-read."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from test_desk_helpers import REDIS_URL, request, require_redis, spec
+
+from desk.clock import FakeClock
+from desk.config import DeskConfig
+from desk.redis_desk import RedisDesk, _RedisTx, unique_prefix
+from desk.redis_views import AgentViews
+
+CONFIG = DeskConfig(heartbeat_ttl_s=60, accept_timeout_s=30, max_offers=10, expires_after_s=3600)
+
+
+@pytest.fixture
+async def workers() -> AsyncIterator[tuple[RedisDesk, RedisDesk, FakeClock]]:
+    """Two desks on one prefix: two workers sharing a Redis."""
+    await require_redis()
+    clock = FakeClock()
+    prefix = unique_prefix()
+    one = RedisDesk(REDIS_URL, CONFIG, prefix=prefix, clock=clock)
+    two = RedisDesk(REDIS_URL, CONFIG, prefix=prefix, clock=clock)
+    try:
+        yield one, two, clock
+    finally:
+        await one.clear()
+        await one.close()
+        await two.close()
+
+
+class Reloads:
+    """Records the agent ids whose documents a worker reads again."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.ids: list[str] = []
+        real = AgentViews._reload
+
+        async def spy(views: AgentViews, ids: list[str], beats: dict[str, Any]) -> None:
+            self.ids += ids
+            await real(views, ids, beats)
+
+        monkeypatch.setattr(AgentViews, "_reload", spy)
+
+
+async def test_unchanged_agents_are_not_read_again(
+    workers: tuple[RedisDesk, RedisDesk, FakeClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, _, _ = workers
+    for n in range(30):
+        await one.register_agent(spec(f"a{n:02d}", {"legal": 0.5 + n / 100}, max_concurrent=3))
+    reloads = Reloads(monkeypatch)
+    first = await one.submit(request("h1", "legal"))
+    assert first.offered_agent_id == "a29"  # the best skill
+    assert len(reloads.ids) == 30  # the worker had none yet
+    reloads.ids.clear()
+    second = await one.submit(request("h2", "legal"))
+    # Only the agent the first offer changed is read again; the other 29 views are kept.
+    assert reloads.ids == ["a29"]
+    assert second.offered_agent_id is not None
+
+
+async def test_another_workers_change_is_seen(workers: tuple[RedisDesk, RedisDesk, FakeClock]) -> None:
+    one, two, _ = workers
+    await one.register_agent(spec("best", {"legal": 0.9}))
+    await one.register_agent(spec("next", {"legal": 0.6}))
+    assert (await one.submit(request("h1", "legal"))).offered_agent_id == "best"
+    await one.cancel("h1")  # both agents free again; the first worker keeps their views
+    # The other worker lowers the best agent's skill: no index moves (same skill, still free), so
+    # only the document's version tells the first worker its view is old.
+    await two.register_agent(spec("best", {"legal": 0.1}))
+    assert (await one.submit(request("h2", "legal"))).offered_agent_id == "next"
+
+
+async def test_heartbeats_from_another_worker_are_seen(
+    workers: tuple[RedisDesk, RedisDesk, FakeClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two, clock = workers
+    await one.register_agent(spec("solo", {"legal": 0.9}))
+    clock.advance(CONFIG.heartbeat_ttl_s + 5)  # the heartbeat has expired...
+    assert (await one.submit(request("h1", "legal"))).offered_agent_id is None
+    reloads = Reloads(monkeypatch)
+    await two.heartbeat("solo")  # ...another worker hears from the agent and offers the handoff
+    assert (await one.get("h1")).offered_agent_id == "solo"
+    await _RedisTx(one).view_agents(["solo"])  # the offer changed the document: read once more
+    reloads.ids.clear()
+    clock.advance(10)
+    await two.heartbeat("solo")
+    seen = (await _RedisTx(one).view_agents(["solo"]))[0]
+    assert seen.last_heartbeat == clock.now()
+    # The heartbeat lives in the presence set: the kept document was not read again for it.
+    assert reloads.ids == []
+
+
+async def test_a_transactions_own_writes_win_and_views_stay_unchanged(
+    workers: tuple[RedisDesk, RedisDesk, FakeClock],
+) -> None:
+    one, _, _ = workers
+    await one.register_agent(spec("x", {"legal": 0.9}))
+    kept = (await _RedisTx(one).view_agents(["x"]))[0]
+    tx = _RedisTx(one)
+    mine = await tx.agent("x")
+    mine.status = "away"
+    tx.put_agent(mine)
+    assert [a.status for a in await tx.view_agents(["x"])] == ["away"]
+    assert mine is not kept  # the private copy never touched the view
+    assert kept.status == "online"
+    assert [a.status for a in await _RedisTx(one).view_agents(["x", "nobody"])] == ["online"]
+
+
+async def test_a_deleted_agent_has_no_view(workers: tuple[RedisDesk, RedisDesk, FakeClock]) -> None:
+    one, _, _ = workers
+    await one.register_agent(spec("gone", {"legal": 0.9}))
+    assert len(await _RedisTx(one).view_agents(["gone"])) == 1
+    await one.redis.delete(one.key("a", "gone"))
+    assert await _RedisTx(one).view_agents(["gone"]) == []
