@@ -141,7 +141,7 @@ def _load(agent: Agent, now: datetime, config: DeskConfig) -> AgentLoad:
         held=len(agent.active_handoff_ids),
         max_concurrent=agent.max_concurrent,
         skills=sorted(agent.skills),
-        available=assign.is_available(agent, now, config) and agent.load < agent.max_concurrent,
+        available=assign.is_available(agent, now, config),
     )
 
 
