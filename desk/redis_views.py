@@ -66,7 +66,12 @@ class AgentViews:
                 stale.append(agent_id)
         if stale:
             await self._reload(stale, beats)
-        return {agent_id: self._view(self._kept[agent_id], beat) for agent_id, beat in beats.items()}
+        views: dict[str, Agent] = {}
+        for agent_id, beat in beats.items():
+            kept = self._kept.get(agent_id)  # a read running meanwhile may have found it deleted
+            if kept is not None:
+                views[agent_id] = self._view(kept, beat)
+        return views
 
     async def _reload(self, ids: list[str], beats: dict[str, Any]) -> None:
         pipe = self._redis.pipeline(transaction=False)

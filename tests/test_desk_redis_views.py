@@ -117,3 +117,20 @@ async def test_a_deleted_agent_has_no_view(workers: tuple[RedisDesk, RedisDesk, 
     assert len(await _RedisTx(one).view_agents(["gone"])) == 1
     await one.redis.delete(one.key("a", "gone"))
     assert await _RedisTx(one).view_agents(["gone"]) == []
+
+
+async def test_a_read_survives_another_finding_an_agent_deleted_meanwhile(
+    workers: tuple[RedisDesk, RedisDesk, FakeClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two, _ = workers
+    await one.register_agent(spec("x", {"legal": 0.9}))
+    await _RedisTx(one).view_agents(["x"])  # kept
+    await two.register_agent(spec("y", {"legal": 0.5}))  # new to the first worker: read on its next view
+    real = AgentViews._reload
+
+    async def meanwhile(views: AgentViews, ids: list[str], beats: dict[str, Any]) -> None:
+        views._kept.pop("x", None)  # a concurrent read found "x" deleted while this one awaited
+        await real(views, ids, beats)
+
+    monkeypatch.setattr(AgentViews, "_reload", meanwhile)
+    assert [a.id for a in await _RedisTx(one).view_agents(["x", "y"])] == ["y"]
