@@ -8,7 +8,8 @@ handoffs); ``avail`` holds the agents online with a free slot and ``skill:<name>
 that skill (an offer reads and scores only their intersection); ``presence`` holds heartbeat times and
 ``alive:<id>`` keys expire with the heartbeat TTL; ``ticked`` is when any worker last ticked (a
 longer gap means the desk was down); ``events`` is a Redis Stream. Each worker keeps read-only views of
-the agents (``desk.redis_views``), checked by version on every read.
+the agents (``desk.redis_views``), checked on every read against the random ``tag`` each commit
+writes beside an agent's document.
 
 Every operation reads what it needs, computes the new state in Python (the same engine as the
 in-memory desk) and commits with ``desk.redis_scripts.COMMIT``, one Lua script that checks the version
@@ -25,6 +26,7 @@ import builtins
 import json
 import math
 import random
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -209,7 +211,7 @@ class _RedisTx(Tx):
                 free,
                 skills,
                 self._k("skill", ""),
-                "",
+                secrets.token_hex(8),  # names this document for the workers' kept views
             ]
         guards: list[str] = []
         for hid, status, aid in self.accept_guards:

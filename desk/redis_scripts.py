@@ -3,7 +3,7 @@
 # KEYS: queue, open, handoffs, agents, events, waiting, avail, then one hash per written document.
 # ARGV: n; per document 10 fields (handoff: 'h', id, version, JSON, status, queue score or '', created
 # ms, open '1'/'0', offered agent, timer deadline ms or ''; agent: 'a', id, version, JSON, held,
-# capacity, free '1'/'0', skills as a JSON list, the skill key prefix, ''); the guards (count, then
+# capacity, free '1'/'0', skills as a JSON list, the skill key prefix, a fresh random tag); the guards (count, then
 # document position, 'eq'/'lt', field, value); the events (count, stream MAXLEN, JSON each).
 COMMIT = """
 local n = tonumber(ARGV[1])
@@ -42,7 +42,7 @@ for i = 1, n do
       if old then for _, s in ipairs(cjson.decode(old)) do redis.call('SREM', d[9] .. s, d[2]) end end
       for _, s in ipairs(cjson.decode(d[8])) do redis.call('SADD', d[9] .. s, d[2]) end
     end
-    redis.call('HSET', key, 'v', v, 'd', d[4], 'held', d[5], 'cap', d[6], 'skills', d[8])
+    redis.call('HSET', key, 'v', v, 'd', d[4], 'held', d[5], 'cap', d[6], 'skills', d[8], 'tag', d[10])
     redis.call('SADD', KEYS[4], d[2])
     if d[7] == '1' then redis.call('SADD', KEYS[7], d[2]) else redis.call('SREM', KEYS[7], d[2]) end
   end

@@ -3,8 +3,13 @@
 An offer reads every candidate agent (online, a free slot, the skills asked). With 200 agents that was
 200 HMGETs and 200 JSON documents parsed per offer: 215 HMGETs per handoff in the scaled load run
 (benchmarks/README.md, "Seventeenth session"). A view is never changed (``Tx.view_agents``), so a
-worker keeps each agent's last document with its version. One script call returns every candidate's
-version and heartbeat; only the documents whose version moved are read again.
+worker keeps each agent's last document. One script call returns every candidate's tag and heartbeat;
+only the documents whose tag moved are read again.
+
+The tag is a random value every commit writes beside an agent's document (``redis_scripts.COMMIT``),
+not the version: versions start over when Redis comes back empty or from an older snapshot, and a
+kept document would then match a different one with the same number. A document written before tags
+existed has none and is read every time until its next write.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ import redis.asyncio as aioredis
 from desk.models import Agent
 
 # KEYS: the presence sorted set, then one agent hash per id; ARGV: the ids. Returns, per id, the hash's
-# version and the id's heartbeat score (nil when missing).
-VERSIONS = """
+# tag ('' for a document without one, nil for no hash) and the id's heartbeat score (nil when none).
+TAGS = """
 local out = {}
 for i = 2, #KEYS do
-  out[#out + 1] = redis.call('HGET', KEYS[i], 'v') or false
+  local h = redis.call('HMGET', KEYS[i], 'v', 'tag')
+  out[#out + 1] = h[1] and (h[2] or '') or false
   out[#out + 1] = redis.call('ZSCORE', KEYS[1], ARGV[i - 1]) or false
 end
 return out
@@ -32,19 +38,19 @@ return out
 
 @dataclass(slots=True)
 class _Kept:
-    version: Any  # as Redis returned it: compared, never parsed
+    tag: Any  # as Redis returned it: compared, never parsed
     stored: Agent  # the document as committed
     beat: Any = None  # the heartbeat score ``view`` carries
     view: Agent | None = None  # ``stored`` with that heartbeat
 
 
 class AgentViews:
-    """One worker's last-read agent documents, checked against Redis by version on every read."""
+    """One worker's last-read agent documents, checked against Redis by tag on every read."""
 
     def __init__(self, redis: aioredis.Redis, key: Callable[..., str]) -> None:
         self._redis = redis
         self._key = key
-        self._versions = redis.register_script(VERSIONS)
+        self._tags = redis.register_script(TAGS)
         self._kept: dict[str, _Kept] = {}
 
     async def read(self, ids: list[str]) -> dict[str, Agent]:
@@ -52,17 +58,17 @@ class AgentViews:
         if not ids:
             return {}
         keys = [self._key("presence"), *(self._key("a", i) for i in ids)]
-        flat: list[Any] = await self._versions(keys=keys, args=ids)
+        flat: list[Any] = await self._tags(keys=keys, args=ids)
         beats: dict[str, Any] = {}
         stale: list[str] = []
         for n, agent_id in enumerate(ids):
-            version, beat = flat[2 * n], flat[2 * n + 1]
-            if version is None:  # deleted (or never registered)
+            tag, beat = flat[2 * n], flat[2 * n + 1]
+            if tag is None:  # deleted (or never registered)
                 self._kept.pop(agent_id, None)
                 continue
             beats[agent_id] = beat
             kept = self._kept.get(agent_id)
-            if kept is None or kept.version != version:
+            if kept is None or not tag or kept.tag != tag:
                 stale.append(agent_id)
         if stale:
             await self._reload(stale, beats)
@@ -76,13 +82,13 @@ class AgentViews:
     async def _reload(self, ids: list[str], beats: dict[str, Any]) -> None:
         pipe = self._redis.pipeline(transaction=False)
         for agent_id in ids:
-            pipe.hmget(self._key("a", agent_id), "v", "d")
-        for agent_id, (version, doc) in zip(ids, await pipe.execute(), strict=True):
-            if doc is None:  # deleted since the versions were read
+            pipe.hmget(self._key("a", agent_id), "tag", "d")
+        for agent_id, (tag, doc) in zip(ids, await pipe.execute(), strict=True):
+            if doc is None:  # deleted since the tags were read
                 self._kept.pop(agent_id, None)
                 beats.pop(agent_id, None)
                 continue
-            self._kept[agent_id] = _Kept(version, Agent.model_validate_json(doc))
+            self._kept[agent_id] = _Kept(tag, Agent.model_validate_json(doc))
 
     @staticmethod
     def _view(kept: _Kept, beat: Any) -> Agent:

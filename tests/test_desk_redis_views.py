@@ -134,3 +134,33 @@ async def test_a_read_survives_another_finding_an_agent_deleted_meanwhile(
 
     monkeypatch.setattr(AgentViews, "_reload", meanwhile)
     assert [a.id for a in await _RedisTx(one).view_agents(["x", "y"])] == ["y"]
+
+
+async def test_a_view_is_not_mistaken_after_redis_lost_its_data(
+    workers: tuple[RedisDesk, RedisDesk, FakeClock],
+) -> None:
+    one, two, _ = workers
+    await one.register_agent(spec("x", {"legal": 0.9}))
+    assert (await _RedisTx(one).view_agents(["x"]))[0].skills == {"legal": 0.9}
+    # Redis comes back empty and the agent is registered again: its version starts over at the
+    # number the first worker's kept view carries, with another document.
+    await two.clear()
+    await two.register_agent(spec("x", {"legal": 0.1}))
+    assert (await _RedisTx(one).view_agents(["x"]))[0].skills == {"legal": 0.1}
+
+
+async def test_a_document_from_before_tags_is_read_every_time(
+    workers: tuple[RedisDesk, RedisDesk, FakeClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two, _ = workers
+    await one.register_agent(spec("old", {"legal": 0.9}))
+    await one.redis.hdel(one.key("a", "old"), "tag")  # as an earlier release stored it
+    reloads = Reloads(monkeypatch)
+    for _ in range(2):
+        assert [a.id for a in await _RedisTx(one).view_agents(["old"])] == ["old"]
+    assert reloads.ids == ["old", "old"]
+    await two.set_status("old", "away")  # its next write tags it
+    reloads.ids.clear()
+    for _ in range(2):
+        assert [a.status for a in await _RedisTx(one).view_agents(["old"])] == ["away"]
+    assert reloads.ids == ["old"]
