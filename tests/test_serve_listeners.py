@@ -58,7 +58,11 @@ def _sockets_by_pid(pids: list[int], port: int) -> tuple[Counter[int], Counter[i
     listening: Counter[int] = Counter()
     accepted: Counter[int] = Counter()
     for pid in pids:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except FileNotFoundError:  # a short-lived helper of the server exited since it was listed
+            continue
+        for fd in fds:
             try:
                 target = fd.readlink().name
             except OSError:
