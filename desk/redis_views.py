@@ -34,6 +34,9 @@ for i = 2, #KEYS do
 end
 return out
 """
+# Candidates per script call: a script holds Redis while it runs (10,000 agents took ~39 ms a call,
+# 1,000 ~3.5 ms, measured from the client), so a large desk is read in slices other clients get between.
+CHUNK = 500
 
 
 @dataclass(slots=True)
@@ -57,8 +60,11 @@ class AgentViews:
         """The current view of each registered agent among ``ids`` (shared objects: never change them)."""
         if not ids:
             return {}
-        keys = [self._key("presence"), *(self._key("a", i) for i in ids)]
-        flat: list[Any] = await self._tags(keys=keys, args=ids)
+        presence = self._key("presence")
+        flat: list[Any] = []
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start : start + CHUNK]
+            flat += await self._tags(keys=[presence, *(self._key("a", i) for i in part)], args=part)
         beats: dict[str, Any] = {}
         stale: list[str] = []
         for n, agent_id in enumerate(ids):

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from test_desk_helpers import REDIS_URL, request, require_redis, spec
 
+from desk import redis_views
 from desk.clock import FakeClock
 from desk.config import DeskConfig
 from desk.redis_desk import RedisDesk, _RedisTx, unique_prefix
@@ -164,3 +165,22 @@ async def test_a_document_from_before_tags_is_read_every_time(
     for _ in range(2):
         assert [a.status for a in await _RedisTx(one).view_agents(["old"])] == ["away"]
     assert reloads.ids == ["old"]
+
+
+async def test_many_candidates_are_read_in_slices(
+    workers: tuple[RedisDesk, RedisDesk, FakeClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two, _ = workers
+    monkeypatch.setattr(redis_views, "CHUNK", 2)
+    for n in range(5):
+        await one.register_agent(spec(f"s{n}", {"legal": n / 10}))
+    await _RedisTx(one).view_agents()  # kept
+    await two.set_status("s3", "away")
+    views = await _RedisTx(one).view_agents(["s0", "s1", "gone", "s2", "s3", "s4"])
+    assert [(a.id, a.status) for a in views] == [
+        ("s0", "online"),
+        ("s1", "online"),
+        ("s2", "online"),
+        ("s3", "away"),
+        ("s4", "online"),
+    ]
