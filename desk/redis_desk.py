@@ -49,7 +49,7 @@ from desk.lifecycle import TERMINAL
 from desk.models import Agent, Handoff
 from desk.redis_delivery import GroupReader
 from desk.redis_scripts import COMMIT, INDEX_AGENTS, INDEX_WAITING
-from desk.redis_views import AgentViews
+from desk.redis_views import AgentViews, beat_time
 from desk.store import AfterCommit, Tx
 
 T = TypeVar("T")
@@ -119,7 +119,7 @@ class _RedisTx(Tx):
                 continue
             agent = Agent.model_validate_json(doc)
             if beat is not None:
-                agent.last_heartbeat = datetime.fromtimestamp(float(beat), UTC)
+                agent.last_heartbeat = beat_time(beat)
             out.append(agent)
         return out
 

@@ -3,8 +3,8 @@
 # KEYS: queue, open, handoffs, agents, events, waiting, avail, then one hash per written document.
 # ARGV: n; per document 10 fields (handoff: 'h', id, version, JSON, status, queue score or '', created
 # ms, open '1'/'0', offered agent, timer deadline ms or ''; agent: 'a', id, version, JSON, held,
-# capacity, free '1'/'0', skills as a JSON list, the skill key prefix, a fresh random tag); the guards (count, then
-# document position, 'eq'/'lt', field, value); the events (count, stream MAXLEN, JSON each).
+# capacity, free '1'/'0', skills as a JSON list, the skill key prefix, a fresh random tag); the guards
+# (count, then document position, 'eq'/'lt', field, value); the events (count, stream MAXLEN, JSON each).
 COMMIT = """
 local n = tonumber(ARGV[1])
 local p = 2

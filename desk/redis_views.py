@@ -39,6 +39,11 @@ return out
 CHUNK = 500
 
 
+def beat_time(score: Any) -> datetime:
+    """An agent's last heartbeat from its ``presence`` score (seconds since the epoch, as Redis sends it)."""
+    return datetime.fromtimestamp(float(score), UTC)
+
+
 @dataclass(slots=True)
 class _Kept:
     tag: Any  # as Redis returned it: compared, never parsed
@@ -77,22 +82,21 @@ class AgentViews:
             if kept is None or not tag or kept.tag != tag:
                 stale.append(agent_id)
         if stale:
-            await self._reload(stale, beats)
+            await self._reload(stale)
         views: dict[str, Agent] = {}
         for agent_id, beat in beats.items():
-            kept = self._kept.get(agent_id)  # a read running meanwhile may have found it deleted
+            kept = self._kept.get(agent_id)  # deleted since its tag was read (by this read or another)
             if kept is not None:
                 views[agent_id] = self._view(kept, beat)
         return views
 
-    async def _reload(self, ids: list[str], beats: dict[str, Any]) -> None:
+    async def _reload(self, ids: list[str]) -> None:
         pipe = self._redis.pipeline(transaction=False)
         for agent_id in ids:
             pipe.hmget(self._key("a", agent_id), "tag", "d")
         for agent_id, (tag, doc) in zip(ids, await pipe.execute(), strict=True):
             if doc is None:  # deleted since the tags were read
                 self._kept.pop(agent_id, None)
-                beats.pop(agent_id, None)
                 continue
             self._kept[agent_id] = _Kept(tag, Agent.model_validate_json(doc))
 
@@ -104,8 +108,6 @@ class AgentViews:
             kept.view = (
                 kept.stored
                 if beat is None
-                else kept.stored.model_copy(
-                    update={"last_heartbeat": datetime.fromtimestamp(float(beat), UTC)}
-                )
+                else kept.stored.model_copy(update={"last_heartbeat": beat_time(beat)})
             )
         return kept.view

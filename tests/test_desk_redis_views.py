@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from test_desk_helpers import REDIS_URL, request, require_redis, spec
@@ -40,9 +39,9 @@ class Reloads:
         self.ids: list[str] = []
         real = AgentViews._reload
 
-        async def spy(views: AgentViews, ids: list[str], beats: dict[str, Any]) -> None:
+        async def spy(views: AgentViews, ids: list[str]) -> None:
             self.ids += ids
-            await real(views, ids, beats)
+            await real(views, ids)
 
         monkeypatch.setattr(AgentViews, "_reload", spy)
 
@@ -71,7 +70,7 @@ async def test_another_workers_change_is_seen(workers: tuple[RedisDesk, RedisDes
     assert (await one.submit(request("h1", "legal"))).offered_agent_id == "best"
     await one.cancel("h1")  # both agents free again; the first worker keeps their views
     # The other worker lowers the best agent's skill: no index moves (same skill, still free), so
-    # only the document's version tells the first worker its view is old.
+    # only the document's tag tells the first worker its view is old.
     await two.register_agent(spec("best", {"legal": 0.1}))
     assert (await one.submit(request("h2", "legal"))).offered_agent_id == "next"
 
@@ -129,9 +128,9 @@ async def test_a_read_survives_another_finding_an_agent_deleted_meanwhile(
     await two.register_agent(spec("y", {"legal": 0.5}))  # new to the first worker: read on its next view
     real = AgentViews._reload
 
-    async def meanwhile(views: AgentViews, ids: list[str], beats: dict[str, Any]) -> None:
+    async def meanwhile(views: AgentViews, ids: list[str]) -> None:
         views._kept.pop("x", None)  # a concurrent read found "x" deleted while this one awaited
-        await real(views, ids, beats)
+        await real(views, ids)
 
     monkeypatch.setattr(AgentViews, "_reload", meanwhile)
     assert [a.id for a in await _RedisTx(one).view_agents(["x", "y"])] == ["y"]
