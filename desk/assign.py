@@ -83,9 +83,14 @@ def in_schedule(agent: Agent, now: datetime) -> bool:
 
 def heartbeat_fresh(agent: Agent, now: datetime, config: DeskConfig) -> bool:
     """Whether the agent's last heartbeat is younger than ``heartbeat_ttl_s``."""
-    if agent.last_heartbeat is None:
+    return beat_fresh(agent.last_heartbeat, now, config)
+
+
+def beat_fresh(beat: datetime | None, now: datetime, config: DeskConfig) -> bool:
+    """Whether a heartbeat at ``beat`` (``None``: never) is younger than ``heartbeat_ttl_s`` at ``now``."""
+    if beat is None:
         return False
-    return (now - agent.last_heartbeat).total_seconds() <= config.heartbeat_ttl_s
+    return (now - beat).total_seconds() <= config.heartbeat_ttl_s
 
 
 def has_free_slot(agent: Agent) -> bool:

@@ -54,6 +54,14 @@ class DeskCore(ABC):
     async def _write_heartbeat(self, agent_id: str, now: Any) -> None:
         """Record a heartbeat (outside any transaction)."""
 
+    async def _swap_heartbeat(self, agent_id: str, now: datetime) -> datetime | None:
+        """Record a heartbeat of an agent that has one already, in one step; return the one it replaced.
+
+        ``None`` (and nothing written) when the backend holds no heartbeat of ``agent_id``: unknown to
+        it, or never beat. The caller then reads the agent first, which raises ``NotFound``.
+        """
+        return None
+
     @abstractmethod
     async def _last_tick(self) -> datetime | None:
         """When any worker last ran ``tick()`` on this desk (None: never)."""

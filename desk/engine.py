@@ -181,11 +181,24 @@ class BaseDesk(HandoffHandovers, SupervisorActions, HandoffEdits):
         return handoff
 
     async def heartbeat(self, agent_id: str) -> None:
-        """Record that the agent's client is alive; a returning agent triggers a dispatch."""
+        """Record that the agent's client is alive; a returning agent triggers a dispatch.
+
+        Every connected agent's socket answers a ping every ``ws_ping_s``: a desk of 200 agents takes 20
+        beats a second while nothing else happens. A beat that finds the last one fresh is one backend
+        step (``_swap_heartbeat``); the agent is read only when it returns after the TTL, or when the
+        backend holds no beat of it (an unknown id then raises ``NotFound``).
+        """
         now = self.clock.now()
-        agent = await self.get_agent(agent_id)
-        was_fresh = assign.heartbeat_fresh(agent, now, self.config)
-        await self._write_heartbeat(agent_id, now)
+        previous = await self._swap_heartbeat(agent_id, now)
+        if previous is None:
+            agent = await self.get_agent(agent_id)
+            was_fresh = assign.heartbeat_fresh(agent, now, self.config)
+            await self._write_heartbeat(agent_id, now)
+        elif assign.beat_fresh(previous, now, self.config):
+            return
+        else:
+            was_fresh = False
+            agent = await self.get_agent(agent_id)
         if not was_fresh and agent.status == "online":
             await self._dispatch()
 

@@ -173,6 +173,14 @@ class InMemoryDesk(BaseDesk):
                     sub.push(event)
             return result, tx.after
 
+    async def _swap_heartbeat(self, agent_id: str, now: datetime) -> datetime | None:
+        async with self._lock:
+            agent = self._store.agents.get(agent_id)
+            if agent is None or agent.last_heartbeat is None:
+                return None
+            previous, agent.last_heartbeat = agent.last_heartbeat, now
+            return previous
+
     async def _write_heartbeat(self, agent_id: str, now: datetime) -> None:
         async with self._lock:
             agent = self._store.agents.get(agent_id)

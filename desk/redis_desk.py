@@ -48,7 +48,7 @@ from desk.events import DeskEvent, DeskEventHandler, EventPage, dump_event, pars
 from desk.lifecycle import TERMINAL
 from desk.models import Agent, Handoff
 from desk.redis_delivery import GroupReader
-from desk.redis_scripts import COMMIT, INDEX_AGENTS, INDEX_WAITING
+from desk.redis_scripts import COMMIT, HEARTBEAT, INDEX_AGENTS, INDEX_WAITING
 from desk.redis_views import AgentViews, beat_time
 from desk.store import AfterCommit, Tx
 
@@ -246,6 +246,7 @@ class RedisDesk(BaseDesk):
         self._commit = self.redis.register_script(COMMIT)
         self._index_waiting = self.redis.register_script(INDEX_WAITING)
         self._index_agents = self.redis.register_script(INDEX_AGENTS)
+        self._heartbeat = self.redis.register_script(HEARTBEAT)
         self._indexed = False
         self.views = AgentViews(self.redis, self.key)
 
@@ -279,11 +280,20 @@ class RedisDesk(BaseDesk):
         raise Conflict(msg)
 
     async def _write_heartbeat(self, agent_id: str, now: datetime) -> None:
-        ttl_ms = max(1, round(self.config.heartbeat_ttl_s * 1000))
         pipe = self.redis.pipeline(transaction=True)
         pipe.zadd(self.key("presence"), {agent_id: now.timestamp()})
-        pipe.set(self.key("alive", agent_id), now.isoformat(), px=ttl_ms)
+        pipe.set(self.key("alive", agent_id), now.isoformat(), px=self._alive_ms())
         await pipe.execute()
+
+    async def _swap_heartbeat(self, agent_id: str, now: datetime) -> datetime | None:
+        keys = [self.key("presence"), self.key("alive", agent_id)]
+        old: Any = await self._heartbeat(
+            keys=keys, args=[agent_id, repr(now.timestamp()), now.isoformat(), self._alive_ms()]
+        )
+        return None if old is None else beat_time(old)
+
+    def _alive_ms(self) -> int:
+        return max(1, round(self.config.heartbeat_ttl_s * 1000))
 
     async def _last_tick(self) -> datetime | None:
         raw: Any = await self.redis.get(self.key("ticked"))

@@ -1,4 +1,4 @@
-"""The Redis desk's Lua scripts: the atomic commit and the one-time indexing of older data."""
+"""The Redis desk's Lua scripts: the atomic commit, a heartbeat, and the one-time indexing of older data."""
 
 # KEYS: queue, open, handoffs, agents, events, waiting, avail, then one hash per written document.
 # ARGV: n; per document 10 fields (handoff: 'h', id, version, JSON, status, queue score or '', created
@@ -88,4 +88,15 @@ for _, id in ipairs(ids) do
   end
 end
 return #ids
+"""
+
+# KEYS: presence, the agent's alive key; ARGV: agent id, heartbeat (seconds since the epoch), the same as
+# ISO text, the alive key's TTL in ms. Writes only where a heartbeat is held already (a registered agent)
+# and returns the one it replaced; nil, writing nothing, for an id without one.
+HEARTBEAT = """
+local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not old then return false end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+return old
 """

@@ -415,6 +415,69 @@ async def test_background_loop_runs_ticks_until_closed(desk: BaseDesk, clock: Fa
     await asyncio.wait_for(task, 2)
 
 
+class Dispatches:
+    """Counts the desk's queue dispatches (what a returning agent's heartbeat triggers)."""
+
+    def __init__(self, desk: BaseDesk, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = desk._dispatch
+
+        async def counted() -> int:
+            self.count += 1
+            return await real()
+
+        monkeypatch.setattr(desk, "_dispatch", counted)
+
+
+async def test_a_fresh_agents_heartbeat_is_recorded_without_a_dispatch(
+    desk: BaseDesk, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await desk.register_agent(spec("a", {"billing": 0.9}))
+    dispatches = Dispatches(desk, monkeypatch)
+    clock.advance(desk.config.heartbeat_ttl_s - 1)
+    await desk.heartbeat("a")
+    assert (await desk.get_agent("a")).last_heartbeat == clock.now()
+    clock.advance(desk.config.heartbeat_ttl_s - 1)  # fresh only through the second heartbeat
+    assert (await desk.submit(request("h1", "billing"))).offered_agent_id == "a"
+    assert dispatches.count == 1  # the submit's own; the heartbeat found nothing new to offer
+
+
+async def test_an_agent_back_after_its_ttl_gets_the_queue_on_its_heartbeat(
+    desk: BaseDesk, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await desk.register_agent(spec("a", {"billing": 0.9}))
+    clock.advance(desk.config.heartbeat_ttl_s + 5)
+    assert (await desk.submit(request("h1", "billing"))).offered_agent_id is None  # no tick ran yet
+    dispatches = Dispatches(desk, monkeypatch)
+    await desk.heartbeat("a")
+    assert dispatches.count == 1
+    assert (await desk.get("h1")).offered_agent_id == "a"
+    assert (await desk.get_agent("a")).last_heartbeat == clock.now()
+
+
+async def test_an_offline_agents_late_heartbeat_offers_nothing(
+    desk: BaseDesk, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await desk.register_agent(spec("a", {"billing": 0.9}, status="offline"))
+    await desk.submit(request("h1", "billing"))
+    clock.advance(desk.config.heartbeat_ttl_s + 5)
+    dispatches = Dispatches(desk, monkeypatch)
+    await desk.heartbeat("a")
+    assert dispatches.count == 0
+    assert (await desk.get("h1")).offered_agent_id is None
+    assert (await desk.get_agent("a")).last_heartbeat == clock.now()
+
+
+async def test_a_heartbeat_of_an_unknown_agent_is_refused_and_records_nothing(desk: BaseDesk) -> None:
+    with pytest.raises(NotFound):
+        await desk.heartbeat("ghost")
+    with pytest.raises(NotFound):
+        await desk.get_agent("ghost")
+    if isinstance(desk, RedisDesk):  # no presence entry that a later reader would take for an agent
+        assert await desk.redis.zscore(desk.key("presence"), "ghost") is None
+        assert await desk.redis.exists(desk.key("alive", "ghost")) == 0
+
+
 async def test_memory_history_is_bounded_and_cursors_stay_absolute(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("desk.memory._HISTORY", 10)
     desk = InMemoryDesk()

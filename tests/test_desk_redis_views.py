@@ -95,6 +95,28 @@ async def test_heartbeats_from_another_worker_are_seen(
     assert reloads.ids == []
 
 
+async def test_a_fresh_agents_heartbeat_reads_no_agent_document(
+    workers: tuple[RedisDesk, RedisDesk, FakeClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two, clock = workers
+    await one.register_agent(spec("solo", {"legal": 0.9}))
+    loads: list[list[str]] = []
+    real = _RedisTx._load_agents
+
+    async def spy(tx: _RedisTx, ids: list[str]) -> list[object]:
+        loads.append(ids)
+        return await real(tx, ids)
+
+    monkeypatch.setattr(_RedisTx, "_load_agents", spy)
+    reloads = Reloads(monkeypatch)
+    clock.advance(10)
+    await two.heartbeat("solo")
+    # One script call swapped the presence score: no document was read, none kept was checked.
+    assert loads == []
+    assert reloads.ids == []
+    assert (await one.get_agent("solo")).last_heartbeat == clock.now()
+
+
 async def test_a_transactions_own_writes_win_and_views_stay_unchanged(
     workers: tuple[RedisDesk, RedisDesk, FakeClock],
 ) -> None:
