@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from desk.config import DeskConfig
@@ -56,6 +56,10 @@ class Desk(Protocol):
         """All agents, sorted by id."""
         ...
 
+    async def unknown_agents(self, agent_ids: Sequence[str]) -> set[str]:
+        """The ids among ``agent_ids`` the desk holds no agent for (no document parsed)."""
+        ...
+
     async def set_status(self, agent_id: str, status: AgentStatus) -> Agent:
         """Change an agent's status (counts as a heartbeat)."""
         ...
@@ -78,6 +82,10 @@ class Desk(Protocol):
 
     async def get(self, handoff_id: str) -> Handoff:
         """One handoff; raises ``NotFound``."""
+        ...
+
+    async def unknown_handoffs(self, handoff_ids: Sequence[str]) -> set[str]:
+        """The ids among ``handoff_ids`` the desk holds no handoff for (no document parsed)."""
         ...
 
     async def list(

@@ -6,7 +6,7 @@ import asyncio
 import builtins
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -53,6 +53,14 @@ class DeskCore(ABC):
     @abstractmethod
     async def _write_heartbeat(self, agent_id: str, now: Any) -> None:
         """Record a heartbeat (outside any transaction)."""
+
+    @abstractmethod
+    async def unknown_agents(self, agent_ids: Sequence[str]) -> set[str]:
+        """See ``desk.base.Desk.unknown_agents``."""
+
+    @abstractmethod
+    async def unknown_handoffs(self, handoff_ids: Sequence[str]) -> set[str]:
+        """See ``desk.base.Desk.unknown_handoffs``."""
 
     async def _swap_heartbeat(self, agent_id: str, now: datetime) -> datetime | None:
         """Record a heartbeat of an agent that has one already, in one step; return the one it replaced.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -172,6 +172,12 @@ class InMemoryDesk(BaseDesk):
                 for sub in builtins.list(self._subscribers):
                     sub.push(event)
             return result, tx.after
+
+    async def unknown_agents(self, agent_ids: Sequence[str]) -> set[str]:
+        return {i for i in agent_ids if i not in self._store.agents}
+
+    async def unknown_handoffs(self, handoff_ids: Sequence[str]) -> set[str]:
+        return {i for i in handoff_ids if i not in self._store.meta}
 
     async def _swap_heartbeat(self, agent_id: str, now: datetime) -> datetime | None:
         async with self._lock:

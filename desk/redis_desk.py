@@ -28,7 +28,7 @@ import math
 import random
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -56,6 +56,7 @@ T = TypeVar("T")
 _FIXED_KEYS = 7  # queue, open, handoffs, agents, events, waiting, avail
 _MAX_ATTEMPTS = 200
 _STREAM_MAXLEN = 100_000
+_EXISTS_SLICE = 1_000  # ids per round trip of ``unknown_*``
 
 
 def reconnecting() -> dict[str, Any]:
@@ -284,6 +285,24 @@ class RedisDesk(BaseDesk):
         pipe.zadd(self.key("presence"), {agent_id: now.timestamp()})
         pipe.set(self.key("alive", agent_id), now.isoformat(), px=self._alive_ms())
         await pipe.execute()
+
+    async def unknown_agents(self, agent_ids: Sequence[str]) -> set[str]:
+        return await self._unknown("a", agent_ids)
+
+    async def unknown_handoffs(self, handoff_ids: Sequence[str]) -> set[str]:
+        return await self._unknown("h", handoff_ids)
+
+    async def _unknown(self, kind: str, ids: Sequence[str]) -> set[str]:
+        # EXISTS on the documents themselves, a slice per round trip: the recovery pass asks about
+        # every open handoff, and a get() per id was a transaction each (600 held: ~0.2 s a pass).
+        unknown: set[str] = set()
+        for start in range(0, len(ids), _EXISTS_SLICE):
+            part = ids[start : start + _EXISTS_SLICE]
+            pipe = self.redis.pipeline(transaction=False)
+            for one in part:
+                pipe.exists(self.key(kind, one))
+            unknown.update(i for i, found in zip(part, await pipe.execute(), strict=True) if not found)
+        return unknown
 
     async def _swap_heartbeat(self, agent_id: str, now: datetime) -> datetime | None:
         keys = [self.key("presence"), self.key("alive", agent_id)]

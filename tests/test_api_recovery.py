@@ -85,6 +85,31 @@ async def test_a_restart_gives_a_held_chat_back_to_its_agent(tmp_path: Path, rep
         assert again.status_code == 200, again.text
 
 
+async def test_a_routine_pass_over_a_whole_desk_reads_no_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with _serving(tmp_path) as (app, _, api):
+        maria = await api.agent("maria", SKILLS)
+        held = []
+        for _ in range(3):
+            cid, token = await api.conversation()
+            held.append((await api.say(cid, token, ASK_FOR_A_PERSON))["handoff"]["handoff_id"])
+        assert (await api.act(held[0], "accept", maria)).status_code == 200
+        desk = app.state.desk
+        reads: list[str] = []
+        for name in ("get", "get_agent"):
+            real = getattr(desk, name)
+
+            async def counted(one: str, _real: Any = real) -> Any:
+                reads.append(one)
+                return await _real(one)
+
+            monkeypatch.setattr(desk, name, counted)
+        assert await recovery.recover(app.state.engine) == (0, 0)
+        assert reads == []
+        assert [h for h, _ in await app.state.store.open_handoffs(app.state.engine.prefix)] == held
+
+
 async def test_a_stored_profile_with_an_id_from_before_the_id_rule_does_not_stop_a_restart(
     tmp_path: Path,
 ) -> None:

@@ -415,6 +415,22 @@ async def test_background_loop_runs_ticks_until_closed(desk: BaseDesk, clock: Fa
     await asyncio.wait_for(task, 2)
 
 
+async def test_unknown_ids_are_told_apart_from_known_ones_in_any_state(
+    desk: BaseDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("desk.redis_desk._EXISTS_SLICE", 2)  # several round trips on Redis
+    await desk.register_agent(spec("a", {"billing": 0.9}))
+    await desk.register_agent(spec("b", {"billing": 0.5}, status="offline"))
+    await desk.submit(request("h1", "billing"))
+    await desk.accept("h1", "a")
+    await desk.complete("h1", "a")  # ended handoffs are still the desk's
+    await desk.submit(request("h2", "billing"))
+    assert await desk.unknown_agents(["a", "x", "b", "y", "z"]) == {"x", "y", "z"}
+    assert await desk.unknown_handoffs(["h1", "h9", "h2"]) == {"h9"}
+    assert await desk.unknown_handoffs([]) == set()
+    assert await desk.unknown_agents([]) == set()
+
+
 class Dispatches:
     """Counts the desk's queue dispatches (what a returning agent's heartbeat triggers)."""
 
