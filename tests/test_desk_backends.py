@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from test_desk_helpers import DeskFactory, Recorder, desk_factory_for, request, spec, travel
@@ -12,8 +13,9 @@ from desk.clock import FakeClock
 from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
-from desk.memory import InMemoryDesk
+from desk.memory import InMemoryDesk, _MemTx
 from desk.redis_desk import RedisDesk
+from desk.store import Tx
 
 
 @pytest.fixture
@@ -413,6 +415,55 @@ async def test_background_loop_runs_ticks_until_closed(desk: BaseDesk, clock: Fa
     assert (await desk.get("h1")).offered_agent_id == "b"
     await desk.close()
     await asyncio.wait_for(task, 2)
+
+
+class QueueReads:
+    """The sizes of the queued-handoff reads a dispatch makes (``Tx.view_handoffs`` calls)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sizes: list[int] = []
+        for cls in (Tx, _MemTx):
+            real = cls.__dict__.get("view_handoffs")
+            if real is None:
+                continue
+
+            async def spy(tx: Tx, ids: list[str], _real: Any = real) -> Any:
+                self.sizes.append(len(ids))
+                return await _real(tx, ids)
+
+            monkeypatch.setattr(cls, "view_handoffs", spy)
+
+
+async def test_a_dispatch_with_nobody_free_reads_no_queued_handoff(
+    desk: BaseDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await desk.register_agent(spec("busy", {"billing": 0.9}, max_concurrent=1))
+    await desk.submit(request("h0", "billing"))
+    await desk.accept("h0", "busy")
+    reads = QueueReads(monkeypatch)
+    for n in range(1, 6):
+        assert (await desk.submit(request(f"h{n}", "billing"))).status == "pending"
+    await desk.tick()
+    assert reads.sizes == []
+
+
+async def test_a_dispatch_reads_the_queue_a_slice_at_a_time_while_someone_is_free(
+    desk: BaseDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("desk.core.QUEUE_SLICE", 2)
+    await desk.register_agent(spec("busy", {"billing": 0.9}, max_concurrent=1))
+    await desk.submit(request("h0", "billing"))
+    await desk.accept("h0", "busy")
+    await desk.register_agent(spec("solo", {"legal": 0.9}, max_concurrent=1))  # free, but not for billing
+    for n in range(1, 6):
+        await desk.submit(request(f"h{n}", "billing"))
+    reads = QueueReads(monkeypatch)
+    assert (await desk.submit(request("h6", "legal"))).offered_agent_id == "solo"  # last in the queue
+    assert reads.sizes == [2, 2, 2]
+    reads.sizes.clear()
+    await desk.register_agent(spec("lee", {"billing": 0.5}, max_concurrent=1))
+    assert (await desk.get("h1")).offered_agent_id == "lee"
+    assert reads.sizes == [2]  # lee was full after the first offer: the rest of the queue stayed unread
 
 
 async def test_unknown_ids_are_told_apart_from_known_ones_in_any_state(
