@@ -117,6 +117,34 @@ async def test_a_fresh_agents_heartbeat_reads_no_agent_document(
     assert (await one.get_agent("solo")).last_heartbeat == clock.now()
 
 
+async def test_a_waiting_customers_queue_position_reads_no_agent_again(
+    workers: tuple[RedisDesk, RedisDesk, FakeClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two, _ = workers
+    for n in range(5):
+        await one.register_agent(spec(f"a{n}", {"legal": 0.9}, max_concurrent=1))
+    await one.submit(request("h1", "billing"))  # nobody holds billing: it waits
+    await two.submit(request("h2", "legal"))
+    first = await one.queue_position("h1")
+    loads: list[list[str]] = []
+    real = _RedisTx._load_agents
+
+    async def spy(tx: _RedisTx, ids: list[str]) -> list[object]:
+        loads.append(ids)
+        return await real(tx, ids)
+
+    monkeypatch.setattr(_RedisTx, "_load_agents", spy)
+    reloads = Reloads(monkeypatch)
+    assert await one.queue_position("h1") == first
+    assert loads == []
+    assert reloads.ids == []  # the kept views answered: no agent changed since the last read
+    await one.register_agent(spec("b0", {"billing": 0.5}, max_concurrent=1))  # now someone can take it
+    loads.clear()
+    offered = await two.queue_position("h1")
+    assert offered.position == 0  # offered to b0 on registration: an agent is answering
+    assert loads == []
+
+
 async def test_a_transactions_own_writes_win_and_views_stay_unchanged(
     workers: tuple[RedisDesk, RedisDesk, FakeClock],
 ) -> None:
