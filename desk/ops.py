@@ -270,7 +270,7 @@ async def no_agent(tx: Tx, handoff: Handoff, now: datetime, config: DeskConfig, 
     base = {"ts": now, "handoff_id": handoff.handoff_id, "conversation_id": handoff.conversation_id}
     if policy == "queue":
         position = await tx.count_ahead(handoff) + 1
-        wait = assign.expected_wait_s(position, handoff, await tx.agents(), now, config)
+        wait = assign.expected_wait_s(position, handoff, await tx.view_agents(), now, config)
         wait_text = "soon" if wait is None else f"in about {max(1, round(wait / 60))} min"
         notice = CustomerNotice(
             kind="queue",
