@@ -78,7 +78,8 @@ class HandoffActions(DeskCore):
 
         async def fn(tx: Tx) -> builtins.list[Handoff]:
             open_only = status is not None and status not in TERMINAL
-            found = await tx.handoffs(await tx.handoff_ids(open_only=open_only, agent_id=agent_id))
+            ids = await tx.handoff_ids(open_only=open_only, agent_id=agent_id, status=status)
+            found = await tx.handoffs(ids)
             return [
                 h
                 for h in found

@@ -16,7 +16,7 @@ from desk.engine import BaseDesk, handle_logged
 from desk.events import DeskEvent, DeskEventHandler, EventPage, dump_event, parse_event
 from desk.lifecycle import TERMINAL
 from desk.memory_store import MemoryStore, meta_of
-from desk.models import Agent, Handoff
+from desk.models import Agent, Handoff, HandoffStatus
 from desk.store import AfterCommit, Tx
 
 T = TypeVar("T")
@@ -92,14 +92,18 @@ class _MemTx(Tx):
         found = [cache.get(i) or self._store.view(i) for i in ids]
         return [h for h in found if h is not None]
 
-    async def handoff_ids(self, open_only: bool, agent_id: str | None = None) -> list[str]:
+    async def handoff_ids(
+        self, open_only: bool, agent_id: str | None = None, status: HandoffStatus | None = None
+    ) -> list[str]:
         meta = self._store.meta
         rows = {i: meta[i] for i in (self._store.open if open_only else meta)}
         rows.update((i, meta_of(h)) for i, h in self.handoff_cache.items())
         kept = [
             (created, i)
-            for i, (created, status, assigned, offered) in rows.items()
-            if not (open_only and status in TERMINAL) and agent_id in (None, assigned, offered)
+            for i, (created, now, assigned, offered) in rows.items()
+            if not (open_only and now in TERMINAL)
+            and agent_id in (None, assigned, offered)
+            and status in (None, now)
         ]
         return [i for _created, i in sorted(kept)]
 

@@ -45,8 +45,8 @@ from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.errors import Conflict
 from desk.events import DeskEvent, DeskEventHandler, EventPage, dump_event, parse_event
-from desk.lifecycle import TERMINAL
-from desk.models import Agent, Handoff
+from desk.lifecycle import TERMINAL, WAITING
+from desk.models import Agent, Handoff, HandoffStatus
 from desk.redis_delivery import GroupReader
 from desk.redis_scripts import COMMIT, HEARTBEAT, INDEX_AGENTS, INDEX_WAITING
 from desk.redis_views import AgentViews, beat_time
@@ -165,7 +165,21 @@ class _RedisTx(Tx):
             return int(rank)
         return int(await self._r.zcount(self._k("queue"), "-inf", f"({assign.queue_score(handoff)}"))
 
-    async def handoff_ids(self, open_only: bool, agent_id: str | None = None) -> list[str]:
+    async def handoff_ids(
+        self, open_only: bool, agent_id: str | None = None, status: HandoffStatus | None = None
+    ) -> list[str]:
+        if status in WAITING:
+            # ``queue`` holds the pending ones, ``waiting`` the pending and the offered ones; the
+            # ``handoffs`` index gives their creation times, so the order is the one below.
+            pipe = self._r.pipeline(transaction=False)
+            pipe.zrange(self._k("queue"), 0, -1)
+            if status == "offered":
+                pipe.zrange(self._k("waiting"), 0, -1)
+            replies: Any = await pipe.execute()
+            queued = [_str(m) for m in replies[0]]
+            ids = queued if status == "pending" else sorted({_str(m) for m in replies[1]} - set(queued))
+            created: Any = await self._r.zmscore(self._k("handoffs"), ids) if ids else []
+            return [i for _ms, i in sorted(zip((float(c or 0) for c in created), ids, strict=True))]
         index = self._k("open" if open_only else "handoffs")
         members: Any = await self._r.zrange(index, 0, -1)
         return [_str(m) for m in members]

@@ -17,7 +17,7 @@ from desk.assign import Scored
 from desk.config import DeskConfig
 from desk.errors import NotFound
 from desk.events import DeskEvent
-from desk.models import Agent, CustomerNotice, Handoff
+from desk.models import Agent, CustomerNotice, Handoff, HandoffStatus
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,14 @@ class Tx(ABC):
         """Pending handoffs strictly ahead of ``handoff`` in the queue."""
 
     @abstractmethod
-    async def handoff_ids(self, open_only: bool, agent_id: str | None = None) -> list[str]:
+    async def handoff_ids(
+        self, open_only: bool, agent_id: str | None = None, status: HandoffStatus | None = None
+    ) -> list[str]:
         """Ids of all handoffs, or only non-terminal ones, in creation order.
 
-        With ``agent_id`` a backend may leave out handoffs neither offered nor assigned to that agent
-        (callers still filter: the in-process desk answers an agent's list without reading the rest).
+        With ``agent_id`` a backend may leave out handoffs neither offered nor assigned to that agent,
+        and with ``status`` those in another status (callers still filter: an agent's console asks
+        for the waiting handoffs every few seconds, and the held ones are most of the open ones).
         """
 
     @abstractmethod

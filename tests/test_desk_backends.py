@@ -14,7 +14,7 @@ from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
 from desk.memory import InMemoryDesk, _MemTx
-from desk.redis_desk import RedisDesk
+from desk.redis_desk import RedisDesk, _RedisTx
 from desk.store import Tx
 
 
@@ -464,6 +464,38 @@ async def test_a_dispatch_reads_the_queue_a_slice_at_a_time_while_someone_is_fre
     await desk.register_agent(spec("lee", {"billing": 0.5}, max_concurrent=1))
     assert (await desk.get("h1")).offered_agent_id == "lee"
     assert reads.sizes == [2]  # lee was full after the first offer: the rest of the queue stayed unread
+
+
+async def test_listing_waiting_handoffs_reads_no_held_one(
+    desk: BaseDesk, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await desk.register_agent(spec("a", {"billing": 0.9}, max_concurrent=3))
+    await desk.register_agent(spec("b", {"legal": 0.9}, max_concurrent=1))
+    held = []
+    for n in range(3):
+        clock.advance(1)
+        handoff = await desk.submit(request(f"held{n}", "billing"))
+        await desk.accept(handoff.handoff_id, "a")
+        held.append(handoff.handoff_id)
+    for name, skill in (("w1", "sales"), ("o1", "legal"), ("w2", "sales"), ("o2", "legal")):
+        clock.advance(1)
+        await desk.submit(request(name, skill))  # nobody holds sales; b takes one legal at a time
+    loaded: list[str] = []
+    for cls in (_MemTx, _RedisTx):
+        real = cls._load_handoffs
+
+        async def spy(tx: Tx, ids: list[str], _real: Any = real) -> Any:
+            loaded.extend(ids)
+            return await _real(tx, ids)
+
+        monkeypatch.setattr(cls, "_load_handoffs", spy)
+    offered = await desk.list(status="offered")
+    assert [h.handoff_id for h in offered] == ["o1"]
+    assert loaded == ["o1"]  # neither the held nor the pending ones were read
+    pending = await desk.list(status="pending")
+    assert [h.handoff_id for h in pending] == ["w1", "w2", "o2"]  # creation order
+    assert not set(loaded) & set(held)
+    assert [h.handoff_id for h in await desk.list(status="accepted")] == held
 
 
 async def test_unknown_ids_are_told_apart_from_known_ones_in_any_state(
