@@ -11,7 +11,9 @@ because every agent is busy, on a real Redis (``BATON_REDIS_URL``, default
 * ``submit, nobody free``: a handoff queued behind ``--queued`` others while ``--held`` chats fill every
   agent's slots;
 * ``tick, nobody free``: the timer pass every worker runs each second, with that queue;
-* ``queue_position``: what a waiting customer's widget asks, with ``--agents`` registered.
+* ``queue_position``: what a waiting customer's widget asks, with ``--agents`` registered;
+* ``console waiting poll``: the pending and the offered handoffs, which each agent's console asks for
+  every 4 s (``GET /v1/desk/queue``), with that queue and the held chats.
 
 Per call: the client's process CPU, Redis's CPU (``INFO cpu`` of the whole server: run it on a Redis
 nothing else uses meanwhile) and the commands Redis ran (a script's own calls count).
@@ -111,6 +113,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         )
         out["tick_nobody_free"] = await measure(redis, 20, desk.tick)
         out["queue_position"] = await measure(redis, 100, lambda: desk.queue_position("q0"))
+
+        async def console_poll() -> None:  # an agent console's waiting list, every 4 s per console
+            await desk.list(status="pending")
+            await desk.list(status="offered")
+
+        out["console_waiting_poll"] = await measure(redis, 5, console_poll)
     finally:
         await desk.clear()
         await desk.close()
