@@ -100,10 +100,10 @@ class _MemTx(Tx):
         rows.update((i, meta_of(h)) for i, h in self.handoff_cache.items())
         kept = [
             (created, i)
-            for i, (created, now, assigned, offered) in rows.items()
-            if not (open_only and now in TERMINAL)
+            for i, (created, current, assigned, offered) in rows.items()
+            if not (open_only and current in TERMINAL)
             and agent_id in (None, assigned, offered)
-            and status in (None, now)
+            and status in (None, current)
         ]
         return [i for _created, i in sorted(kept)]
 
