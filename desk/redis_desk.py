@@ -45,7 +45,7 @@ from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.errors import Conflict
 from desk.events import DeskEvent, DeskEventHandler, EventPage, dump_event, parse_event
-from desk.lifecycle import TERMINAL, WAITING
+from desk.lifecycle import HELD, TERMINAL
 from desk.models import Agent, Handoff, HandoffStatus
 from desk.redis_delivery import GroupReader
 from desk.redis_scripts import COMMIT, HEARTBEAT, INDEX_AGENTS, INDEX_WAITING
@@ -168,21 +168,25 @@ class _RedisTx(Tx):
     async def handoff_ids(
         self, open_only: bool, agent_id: str | None = None, status: HandoffStatus | None = None
     ) -> list[str]:
-        if status in WAITING:
-            # ``queue`` holds the pending ones, ``waiting`` the pending and the offered ones; the
-            # ``handoffs`` index gives their creation times, so the order is the one below.
+        if status == "pending":  # the ``queue`` index holds just the pending ones
+            return await self._by_creation([_str(m) for m in await self._r.zrange(self._k("queue"), 0, -1)])
+        if status == "offered" or status in HELD:
+            # ``waiting`` holds the pending and the offered ones; the held ones are the other open ones.
             pipe = self._r.pipeline(transaction=False)
-            pipe.zrange(self._k("queue"), 0, -1)
-            if status == "offered":
-                pipe.zrange(self._k("waiting"), 0, -1)
-            replies: Any = await pipe.execute()
-            queued = [_str(m) for m in replies[0]]
-            ids = queued if status == "pending" else sorted({_str(m) for m in replies[1]} - set(queued))
-            created: Any = await self._r.zmscore(self._k("handoffs"), ids) if ids else []
-            return [i for _ms, i in sorted(zip((float(c or 0) for c in created), ids, strict=True))]
+            pipe.zrange(self._k("waiting"), 0, -1)
+            pipe.zrange(self._k("queue" if status == "offered" else "open"), 0, -1)
+            waiting, other = ({_str(m) for m in reply} for reply in await pipe.execute())
+            return await self._by_creation(
+                sorted(waiting - other if status == "offered" else other - waiting)
+            )
         index = self._k("open" if open_only else "handoffs")
         members: Any = await self._r.zrange(index, 0, -1)
         return [_str(m) for m in members]
+
+    async def _by_creation(self, ids: list[str]) -> list[str]:
+        """``ids`` in creation order (the ``handoffs`` index's scores, then the id), as ``open`` lists them."""
+        created: Any = await self._r.zmscore(self._k("handoffs"), ids) if ids else []
+        return [i for _ms, i in sorted(zip((float(c or 0) for c in created), ids, strict=True))]
 
     def commit_args(self) -> tuple[list[str], list[str]]:
         keys = [self._k(n) for n in ("queue", "open", "handoffs", "agents", "events", "waiting", "avail")]

@@ -466,7 +466,7 @@ async def test_a_dispatch_reads_the_queue_a_slice_at_a_time_while_someone_is_fre
     assert reads.sizes == [2]  # lee was full after the first offer: the rest of the queue stayed unread
 
 
-async def test_listing_waiting_handoffs_reads_no_held_one(
+async def test_listing_by_status_reads_no_handoff_in_another_state(
     desk: BaseDesk, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await desk.register_agent(spec("a", {"billing": 0.9}, max_concurrent=3))
@@ -495,7 +495,9 @@ async def test_listing_waiting_handoffs_reads_no_held_one(
     pending = await desk.list(status="pending")
     assert [h.handoff_id for h in pending] == ["w1", "w2", "o2"]  # creation order
     assert not set(loaded) & set(held)
+    loaded.clear()
     assert [h.handoff_id for h in await desk.list(status="accepted")] == held
+    assert sorted(loaded) == held  # the held ones only: a supervisor's live view lists them
 
 
 async def test_unknown_ids_are_told_apart_from_known_ones_in_any_state(
