@@ -11,10 +11,11 @@ longer gap means the desk was down); ``events`` is a Redis Stream. Each worker k
 the agents (``desk.redis_views``), checked on every read against the random ``tag`` each commit
 writes beside an agent's document.
 
-Every operation reads what it needs, computes the new state in Python (the same engine as the
-in-memory desk) and commits with ``desk.redis_scripts.COMMIT``, one Lua script that checks the version
-of every document it writes plus explicit guards (an accept re-checks "still offered/pending" and "agent
-under capacity"), then writes the documents, the indexes and the events together. A lost race
+Every operation reads what it needs (``desk.redis_tx.RedisTx``), computes the new state in Python
+(the same engine as the in-memory desk) and commits with ``desk.redis_scripts.COMMIT``, one Lua script
+that checks the version of every document it writes plus explicit guards (an accept re-checks "still
+offered/pending" and "agent under capacity"), then writes the documents, the indexes and the events
+together. A lost race
 re-runs the operation on fresh state, where the loser sees the winner's result (``Conflict``).
 That makes ``tick()`` safe from any number of workers: each timer fires in exactly one commit.
 """
@@ -23,10 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import json
-import math
 import random
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -38,24 +36,21 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from desk import assign, timers
 from desk.base import OnNotice, OnRevert
 from desk.clock import Clock
 from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.errors import Conflict
-from desk.events import DeskEvent, DeskEventHandler, EventPage, dump_event, parse_event
-from desk.lifecycle import HELD, TERMINAL
-from desk.models import Agent, Handoff, HandoffStatus
+from desk.events import DeskEvent, DeskEventHandler, EventPage, parse_event
+from desk.models import Agent, Handoff
 from desk.redis_delivery import GroupReader
 from desk.redis_scripts import COMMIT, HEARTBEAT, INDEX_AGENTS, INDEX_WAITING
+from desk.redis_tx import RedisTx, decoded
 from desk.redis_views import AgentViews, beat_time
 from desk.store import AfterCommit, Tx
 
 T = TypeVar("T")
-_FIXED_KEYS = 7  # queue, open, handoffs, agents, events, waiting, avail
 _MAX_ATTEMPTS = 200
-_STREAM_MAXLEN = 100_000
 _EXISTS_SLICE = 1_000  # ids per round trip of ``unknown_*``
 
 
@@ -71,177 +66,6 @@ def reconnecting() -> dict[str, Any]:
 
 class _RetryError(Exception):
     """The commit lost a race; re-run the operation."""
-
-
-def _str(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _ms(when: datetime) -> int:
-    return round(when.timestamp() * 1000)
-
-
-def _skills_json(agent: Agent) -> str:
-    return json.dumps(sorted(agent.skills), separators=(",", ":"))
-
-
-class _RedisTx(Tx):
-    def __init__(self, desk: RedisDesk) -> None:
-        super().__init__()
-        self._r = desk.redis
-        self._k = desk.key
-        self._config = desk.config
-        self._views = desk.views
-        self.versions: dict[str, str] = {}
-
-    async def _hmget(self, keys: list[str]) -> list[Any]:
-        pipe = self._r.pipeline(transaction=False)
-        for key in keys:
-            pipe.hmget(key, "v", "d")
-        return list(await pipe.execute())
-
-    async def _load_handoffs(self, ids: list[str]) -> list[Handoff | None]:
-        keys = [self._k("h", i) for i in ids]
-        out: list[Handoff | None] = []
-        for key, (version, doc) in zip(keys, await self._hmget(keys), strict=True):
-            self.versions[key] = version or "0"
-            out.append(None if doc is None else Handoff.model_validate_json(doc))
-        return out
-
-    async def _load_agents(self, ids: list[str]) -> list[Agent | None]:
-        keys = [self._k("a", i) for i in ids]
-        rows = await self._hmget(keys)
-        beats: Any = await self._r.zmscore(self._k("presence"), ids) if ids else []
-        out: list[Agent | None] = []
-        for key, (version, doc), beat in zip(keys, rows, beats, strict=True):
-            self.versions[key] = version or "0"
-            if doc is None:
-                out.append(None)
-                continue
-            agent = Agent.model_validate_json(doc)
-            if beat is not None:
-                agent.last_heartbeat = beat_time(beat)
-            out.append(agent)
-        return out
-
-    async def view_agents(self, ids: list[str] | None = None) -> list[Agent]:
-        # What this transaction read or wrote wins; the rest is the worker's kept views.
-        wanted = await self.agent_ids() if ids is None else ids
-        own = self.agent_cache
-        views = await self._views.read([i for i in wanted if i not in own])
-        found = [own.get(i) or views.get(i) for i in wanted]
-        return [a for a in found if a is not None]
-
-    async def available_ids(self) -> set[str]:
-        members: Any = await self._r.smembers(self._k("avail"))
-        found = {_str(m) for m in members}
-        for agent in self.agent_cache.values():
-            if assign.has_free_slot(agent):
-                found.add(agent.id)
-            else:
-                found.discard(agent.id)
-        return found
-
-    async def skill_holders(self, skills: list[str]) -> set[str] | None:
-        if not skills:
-            return None
-        members: Any = await self._r.sinter([self._k("skill", s) for s in skills])
-        found = {_str(m) for m in members}
-        found.update(a.id for a in self.agent_cache.values() if all(s in a.skills for s in skills))
-        return found
-
-    async def agent_ids(self) -> list[str]:
-        members: Any = await self._r.smembers(self._k("agents"))
-        stored = {_str(m) for m in members}
-        return sorted(stored | set(self.dirty_agents))
-
-    async def queue(self) -> list[str]:
-        members: Any = await self._r.zrange(self._k("queue"), 0, -1)
-        return [_str(m) for m in members]
-
-    async def count_ahead(self, handoff: Handoff) -> int:
-        rank: Any = await self._r.zrank(self._k("queue"), handoff.handoff_id)
-        if rank is not None and handoff.status == "pending":
-            return int(rank)
-        return int(await self._r.zcount(self._k("queue"), "-inf", f"({assign.queue_score(handoff)}"))
-
-    async def handoff_ids(
-        self, open_only: bool, agent_id: str | None = None, status: HandoffStatus | None = None
-    ) -> list[str]:
-        if status == "pending":  # the ``queue`` index holds just the pending ones
-            return await self._by_creation([_str(m) for m in await self._r.zrange(self._k("queue"), 0, -1)])
-        if status == "offered" or status in HELD:
-            # ``waiting`` holds the pending and the offered ones; the held ones are the other open ones.
-            pipe = self._r.pipeline(transaction=False)
-            pipe.zrange(self._k("waiting"), 0, -1)
-            pipe.zrange(self._k("queue" if status == "offered" else "open"), 0, -1)
-            waiting, other = ({_str(m) for m in reply} for reply in await pipe.execute())
-            return await self._by_creation(
-                sorted(waiting - other if status == "offered" else other - waiting)
-            )
-        index = self._k("open" if open_only else "handoffs")
-        members: Any = await self._r.zrange(index, 0, -1)
-        return [_str(m) for m in members]
-
-    async def _by_creation(self, ids: list[str]) -> list[str]:
-        """``ids`` in creation order (the ``handoffs`` index's scores, then the id), as ``open`` lists them."""
-        created: Any = await self._r.zmscore(self._k("handoffs"), ids) if ids else []
-        return [i for _ms, i in sorted(zip((float(c or 0) for c in created), ids, strict=True))]
-
-    def commit_args(self) -> tuple[list[str], list[str]]:
-        keys = [self._k(n) for n in ("queue", "open", "handoffs", "agents", "events", "waiting", "avail")]
-        argv: list[str] = []
-        position: dict[str, int] = {}
-        for hid, h in self.dirty_handoffs.items():
-            key = self._k("h", hid)
-            keys.append(key)
-            position[key] = len(keys) - _FIXED_KEYS
-            queued = str(assign.queue_score(h)) if h.status == "pending" else ""
-            is_open = "0" if h.status in TERMINAL else "1"
-            version = self.versions.get(key, "0")
-            deadline = timers.timer_deadline(h, self._config)
-            argv += [
-                "h",
-                hid,
-                version,
-                h.model_dump_json(),
-                h.status,
-                queued,
-                str(_ms(h.created_at)),
-                is_open,
-                h.offered_agent_id or "",
-                "" if deadline is None else str(math.floor(deadline.timestamp() * 1000)),
-            ]
-        for aid, a in self.dirty_agents.items():
-            key = self._k("a", aid)
-            keys.append(key)
-            position[key] = len(keys) - _FIXED_KEYS
-            version = self.versions.get(key, "0")
-            held, cap = str(len(a.active_handoff_ids)), str(a.max_concurrent)
-            free = "1" if assign.has_free_slot(a) else "0"
-            skills = _skills_json(a)
-            argv += [
-                "a",
-                aid,
-                version,
-                a.model_dump_json(),
-                held,
-                cap,
-                free,
-                skills,
-                self._k("skill", ""),
-                secrets.token_hex(8),  # names this document for the workers' kept views
-            ]
-        guards: list[str] = []
-        for hid, status, aid in self.accept_guards:
-            agent = self.agent_cache[aid]
-            guards += [str(position[self._k("h", hid)]), "eq", "status", status]
-            if status == "offered":  # the offer must still be this agent's
-                guards += [str(position[self._k("h", hid)]), "eq", "offered_to", aid]
-            guards += [str(position[self._k("a", aid)]), "lt", "held", str(agent.max_concurrent)]
-        argv = [str(len(keys) - _FIXED_KEYS), *argv, str(len(guards) // 4), *guards]
-        argv += [str(len(self.events)), str(_STREAM_MAXLEN), *(dump_event(e) for e in self.events)]
-        return keys, argv
 
 
 class RedisDesk(BaseDesk):
@@ -286,7 +110,7 @@ class RedisDesk(BaseDesk):
     async def _atomic(self, fn: Callable[[Tx], Awaitable[T]]) -> tuple[T, builtins.list[AfterCommit]]:
         await self._index_old_data()
         for attempt in range(_MAX_ATTEMPTS):
-            tx = _RedisTx(self)
+            tx = RedisTx(self)
             result = await fn(tx)
             if not (tx.dirty_handoffs or tx.dirty_agents or tx.events):
                 return result, tx.after
@@ -340,14 +164,14 @@ class RedisDesk(BaseDesk):
         await self.redis.set(self.key("ticked"), repr(now.timestamp()))
 
     async def _peek_agents(self) -> builtins.list[Agent]:
-        tx = _RedisTx(self)
+        tx = RedisTx(self)
         return await tx.agents()
 
     async def _maybe_stale(self, now: datetime) -> builtins.list[Agent]:
         # Every worker ticks every second: reading every agent's document to find the few whose
         # heartbeat expired cost one HMGET and a JSON parse per agent per worker per second. The
         # presence scores say who can be stale; only those documents are read.
-        tx = _RedisTx(self)
+        tx = RedisTx(self)
         ids = await tx.agent_ids()
         if not ids:
             return []
@@ -358,10 +182,10 @@ class RedisDesk(BaseDesk):
 
     async def _peek_waiting(self, due_by: datetime | None = None) -> builtins.list[Handoff]:
         await self._index_old_data()
-        tx = _RedisTx(self)
+        tx = RedisTx(self)
         top = "+inf" if due_by is None else repr(due_by.timestamp() * 1000)
         members: Any = await self.redis.zrangebyscore(self.key("waiting"), "-inf", top)
-        return await tx.handoffs([_str(m) for m in members])
+        return await tx.handoffs([decoded(m) for m in members])
 
     async def _subscribe(self, since: str | None) -> AsyncIterator[DeskEvent]:
         last = since or await self.cursor()
@@ -370,7 +194,7 @@ class RedisDesk(BaseDesk):
             reply: Any = await self.redis.xread({stream: last}, block=500, count=500)
             for _name, entries in reply or []:
                 for entry_id, fields in entries:
-                    last = _str(entry_id)
+                    last = decoded(entry_id)
                     yield parse_event(fields[b"e"])
 
     def subscribe(self, since: str | None = None) -> AsyncIterator[DeskEvent]:
@@ -387,13 +211,13 @@ class RedisDesk(BaseDesk):
         start = f"({cursor}" if cursor else "-"
         entries: Any = await self.redis.xrange(self.key("events"), min=start, max="+", count=limit)
         events = [parse_event(fields[b"e"]) for _id, fields in entries]
-        last = _str(entries[-1][0]) if entries else (cursor or "0-0")
+        last = decoded(entries[-1][0]) if entries else (cursor or "0-0")
         return EventPage(events=events, cursor=last)
 
     async def cursor(self) -> str:
         """Stream id of the latest event (``0-0`` when none)."""
         entries: Any = await self.redis.xrevrange(self.key("events"), count=1)
-        return _str(entries[0][0]) if entries else "0-0"
+        return decoded(entries[0][0]) if entries else "0-0"
 
     async def clear(self) -> None:
         """Delete every key under this desk's prefix (tests and simulations)."""

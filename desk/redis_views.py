@@ -103,7 +103,7 @@ class AgentViews:
     @staticmethod
     def _view(kept: _Kept, beat: Any) -> Agent:
         if kept.view is None or kept.beat != beat:
-            # The heartbeat lives in ``presence``, not in the document (as ``_RedisTx._load_agents``).
+            # The heartbeat lives in ``presence``, not in the document (as ``RedisTx._load_agents``).
             kept.beat = beat
             kept.view = (
                 kept.stored

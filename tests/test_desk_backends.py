@@ -14,7 +14,8 @@ from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
 from desk.memory import InMemoryDesk, _MemTx
-from desk.redis_desk import RedisDesk, _RedisTx
+from desk.redis_desk import RedisDesk
+from desk.redis_tx import RedisTx
 from desk.store import Tx
 
 
@@ -481,7 +482,7 @@ async def test_listing_by_status_reads_no_handoff_in_another_state(
         clock.advance(1)
         await desk.submit(request(name, skill))  # nobody holds sales; b takes one legal at a time
     loaded: list[str] = []
-    for cls in (_MemTx, _RedisTx):
+    for cls in (_MemTx, RedisTx):
         real = cls._load_handoffs
 
         async def spy(tx: Tx, ids: list[str], _real: Any = real) -> Any:

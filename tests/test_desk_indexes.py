@@ -22,7 +22,8 @@ from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.memory import InMemoryDesk
 from desk.models import Agent, Handoff, HandoffRequest, Offer
-from desk.redis_desk import RedisDesk, _RedisTx
+from desk.redis_desk import RedisDesk
+from desk.redis_tx import RedisTx
 from desk.store import Tx
 
 CONFIG = DeskConfig(heartbeat_ttl_s=1e9, accept_timeout_s=30, max_offers=10, expires_after_s=3600)
@@ -386,13 +387,13 @@ async def test_a_tick_reads_only_agents_whose_heartbeat_can_be_stale(
     clock.advance(15)  # a0-a3: 15 s old, fresh; a4: 35 s, past the TTL
     read: list[str] = []
     if isinstance(desk, RedisDesk):
-        real = _RedisTx._load_agents
+        real = RedisTx._load_agents
 
-        async def spy(tx: _RedisTx, ids: list[str]) -> list[Agent | None]:
+        async def spy(tx: RedisTx, ids: list[str]) -> list[Agent | None]:
             read.extend(ids)
             return await real(tx, ids)
 
-        monkeypatch.setattr(_RedisTx, "_load_agents", spy)
+        monkeypatch.setattr(RedisTx, "_load_agents", spy)
     await desk.tick()
     read_by_tick = set(read)
     assert {a.id: a.status for a in await desk.list_agents()} == {

@@ -10,7 +10,8 @@ from test_desk_helpers import REDIS_URL, request, require_redis, spec
 from desk import redis_views
 from desk.clock import FakeClock
 from desk.config import DeskConfig
-from desk.redis_desk import RedisDesk, _RedisTx, unique_prefix
+from desk.redis_desk import RedisDesk, unique_prefix
+from desk.redis_tx import RedisTx
 from desk.redis_views import AgentViews
 
 CONFIG = DeskConfig(heartbeat_ttl_s=60, accept_timeout_s=30, max_offers=10, expires_after_s=3600)
@@ -85,11 +86,11 @@ async def test_heartbeats_from_another_worker_are_seen(
     reloads = Reloads(monkeypatch)
     await two.heartbeat("solo")  # ...another worker hears from the agent and offers the handoff
     assert (await one.get("h1")).offered_agent_id == "solo"
-    await _RedisTx(one).view_agents(["solo"])  # the offer changed the document: read once more
+    await RedisTx(one).view_agents(["solo"])  # the offer changed the document: read once more
     reloads.ids.clear()
     clock.advance(10)
     await two.heartbeat("solo")
-    seen = (await _RedisTx(one).view_agents(["solo"]))[0]
+    seen = (await RedisTx(one).view_agents(["solo"]))[0]
     assert seen.last_heartbeat == clock.now()
     # The heartbeat lives in the presence set: the kept document was not read again for it.
     assert reloads.ids == []
@@ -101,13 +102,13 @@ async def test_a_fresh_agents_heartbeat_reads_no_agent_document(
     one, two, clock = workers
     await one.register_agent(spec("solo", {"legal": 0.9}))
     loads: list[list[str]] = []
-    real = _RedisTx._load_agents
+    real = RedisTx._load_agents
 
-    async def spy(tx: _RedisTx, ids: list[str]) -> list[object]:
+    async def spy(tx: RedisTx, ids: list[str]) -> list[object]:
         loads.append(ids)
         return await real(tx, ids)
 
-    monkeypatch.setattr(_RedisTx, "_load_agents", spy)
+    monkeypatch.setattr(RedisTx, "_load_agents", spy)
     reloads = Reloads(monkeypatch)
     clock.advance(10)
     await two.heartbeat("solo")
@@ -127,13 +128,13 @@ async def test_a_waiting_customers_queue_position_reads_no_agent_again(
     await two.submit(request("h2", "legal"))
     first = await one.queue_position("h1")
     loads: list[list[str]] = []
-    real = _RedisTx._load_agents
+    real = RedisTx._load_agents
 
-    async def spy(tx: _RedisTx, ids: list[str]) -> list[object]:
+    async def spy(tx: RedisTx, ids: list[str]) -> list[object]:
         loads.append(ids)
         return await real(tx, ids)
 
-    monkeypatch.setattr(_RedisTx, "_load_agents", spy)
+    monkeypatch.setattr(RedisTx, "_load_agents", spy)
     reloads = Reloads(monkeypatch)
     assert await one.queue_position("h1") == first
     assert loads == []
@@ -150,23 +151,23 @@ async def test_a_transactions_own_writes_win_and_views_stay_unchanged(
 ) -> None:
     one, _, _ = workers
     await one.register_agent(spec("x", {"legal": 0.9}))
-    kept = (await _RedisTx(one).view_agents(["x"]))[0]
-    tx = _RedisTx(one)
+    kept = (await RedisTx(one).view_agents(["x"]))[0]
+    tx = RedisTx(one)
     mine = await tx.agent("x")
     mine.status = "away"
     tx.put_agent(mine)
     assert [a.status for a in await tx.view_agents(["x"])] == ["away"]
     assert mine is not kept  # the private copy never touched the view
     assert kept.status == "online"
-    assert [a.status for a in await _RedisTx(one).view_agents(["x", "nobody"])] == ["online"]
+    assert [a.status for a in await RedisTx(one).view_agents(["x", "nobody"])] == ["online"]
 
 
 async def test_a_deleted_agent_has_no_view(workers: tuple[RedisDesk, RedisDesk, FakeClock]) -> None:
     one, _, _ = workers
     await one.register_agent(spec("gone", {"legal": 0.9}))
-    assert len(await _RedisTx(one).view_agents(["gone"])) == 1
+    assert len(await RedisTx(one).view_agents(["gone"])) == 1
     await one.redis.delete(one.key("a", "gone"))
-    assert await _RedisTx(one).view_agents(["gone"]) == []
+    assert await RedisTx(one).view_agents(["gone"]) == []
 
 
 async def test_a_read_survives_another_finding_an_agent_deleted_meanwhile(
@@ -174,7 +175,7 @@ async def test_a_read_survives_another_finding_an_agent_deleted_meanwhile(
 ) -> None:
     one, two, _ = workers
     await one.register_agent(spec("x", {"legal": 0.9}))
-    await _RedisTx(one).view_agents(["x"])  # kept
+    await RedisTx(one).view_agents(["x"])  # kept
     await two.register_agent(spec("y", {"legal": 0.5}))  # new to the first worker: read on its next view
     real = AgentViews._reload
 
@@ -183,7 +184,7 @@ async def test_a_read_survives_another_finding_an_agent_deleted_meanwhile(
         await real(views, ids)
 
     monkeypatch.setattr(AgentViews, "_reload", meanwhile)
-    assert [a.id for a in await _RedisTx(one).view_agents(["x", "y"])] == ["y"]
+    assert [a.id for a in await RedisTx(one).view_agents(["x", "y"])] == ["y"]
 
 
 async def test_a_view_is_not_mistaken_after_redis_lost_its_data(
@@ -191,12 +192,12 @@ async def test_a_view_is_not_mistaken_after_redis_lost_its_data(
 ) -> None:
     one, two, _ = workers
     await one.register_agent(spec("x", {"legal": 0.9}))
-    assert (await _RedisTx(one).view_agents(["x"]))[0].skills == {"legal": 0.9}
+    assert (await RedisTx(one).view_agents(["x"]))[0].skills == {"legal": 0.9}
     # Redis comes back empty and the agent is registered again: its version starts over at the
     # number the first worker's kept view carries, with another document.
     await two.clear()
     await two.register_agent(spec("x", {"legal": 0.1}))
-    assert (await _RedisTx(one).view_agents(["x"]))[0].skills == {"legal": 0.1}
+    assert (await RedisTx(one).view_agents(["x"]))[0].skills == {"legal": 0.1}
 
 
 async def test_a_document_from_before_tags_is_read_every_time(
@@ -207,12 +208,12 @@ async def test_a_document_from_before_tags_is_read_every_time(
     await one.redis.hdel(one.key("a", "old"), "tag")  # as an earlier release stored it
     reloads = Reloads(monkeypatch)
     for _ in range(2):
-        assert [a.id for a in await _RedisTx(one).view_agents(["old"])] == ["old"]
+        assert [a.id for a in await RedisTx(one).view_agents(["old"])] == ["old"]
     assert reloads.ids == ["old", "old"]
     await two.set_status("old", "away")  # its next write tags it
     reloads.ids.clear()
     for _ in range(2):
-        assert [a.status for a in await _RedisTx(one).view_agents(["old"])] == ["away"]
+        assert [a.status for a in await RedisTx(one).view_agents(["old"])] == ["away"]
     assert reloads.ids == ["old"]
 
 
@@ -223,9 +224,9 @@ async def test_many_candidates_are_read_in_slices(
     monkeypatch.setattr(redis_views, "CHUNK", 2)
     for n in range(5):
         await one.register_agent(spec(f"s{n}", {"legal": n / 10}))
-    await _RedisTx(one).view_agents()  # kept
+    await RedisTx(one).view_agents()  # kept
     await two.set_status("s3", "away")
-    views = await _RedisTx(one).view_agents(["s0", "s1", "gone", "s2", "s3", "s4"])
+    views = await RedisTx(one).view_agents(["s0", "s1", "gone", "s2", "s3", "s4"])
     assert [(a.id, a.status) for a in views] == [
         ("s0", "online"),
         ("s1", "online"),

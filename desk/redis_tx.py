@@ -1,0 +1,204 @@
+"""The Redis desk's transaction: what one operation reads and the arguments of its atomic commit.
+
+A ``RedisTx`` reads documents and indexes under the desk's prefix (agent views through the worker's
+``desk.redis_views.AgentViews``), records the versions it read, and turns its staged writes, accept
+guards and events into the keys and arguments of ``desk.redis_scripts.COMMIT`` (``commit_args``).
+``desk.redis_desk.RedisDesk`` runs the operation and the commit, and re-runs both when it lost a race.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from desk import assign, timers
+from desk.events import dump_event
+from desk.lifecycle import HELD, TERMINAL
+from desk.models import Agent, Handoff, HandoffStatus
+from desk.redis_views import beat_time
+from desk.store import Tx
+
+if TYPE_CHECKING:
+    from desk.redis_desk import RedisDesk
+
+_FIXED_KEYS = 7  # queue, open, handoffs, agents, events, waiting, avail
+_STREAM_MAXLEN = 100_000
+
+
+def decoded(value: Any) -> str:
+    """A Redis reply (bytes or not) as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _ms(when: datetime) -> int:
+    return round(when.timestamp() * 1000)
+
+
+def _skills_json(agent: Agent) -> str:
+    return json.dumps(sorted(agent.skills), separators=(",", ":"))
+
+
+class RedisTx(Tx):
+    """One desk operation's reads (documents, indexes, the worker's kept agent views) and its commit."""
+
+    def __init__(self, desk: RedisDesk) -> None:
+        super().__init__()
+        self._r = desk.redis
+        self._k = desk.key
+        self._config = desk.config
+        self._views = desk.views
+        self.versions: dict[str, str] = {}
+
+    async def _hmget(self, keys: list[str]) -> list[Any]:
+        pipe = self._r.pipeline(transaction=False)
+        for key in keys:
+            pipe.hmget(key, "v", "d")
+        return list(await pipe.execute())
+
+    async def _load_handoffs(self, ids: list[str]) -> list[Handoff | None]:
+        keys = [self._k("h", i) for i in ids]
+        out: list[Handoff | None] = []
+        for key, (version, doc) in zip(keys, await self._hmget(keys), strict=True):
+            self.versions[key] = version or "0"
+            out.append(None if doc is None else Handoff.model_validate_json(doc))
+        return out
+
+    async def _load_agents(self, ids: list[str]) -> list[Agent | None]:
+        keys = [self._k("a", i) for i in ids]
+        rows = await self._hmget(keys)
+        beats: Any = await self._r.zmscore(self._k("presence"), ids) if ids else []
+        out: list[Agent | None] = []
+        for key, (version, doc), beat in zip(keys, rows, beats, strict=True):
+            self.versions[key] = version or "0"
+            if doc is None:
+                out.append(None)
+                continue
+            agent = Agent.model_validate_json(doc)
+            if beat is not None:
+                agent.last_heartbeat = beat_time(beat)
+            out.append(agent)
+        return out
+
+    async def view_agents(self, ids: list[str] | None = None) -> list[Agent]:
+        # What this transaction read or wrote wins; the rest is the worker's kept views.
+        wanted = await self.agent_ids() if ids is None else ids
+        own = self.agent_cache
+        views = await self._views.read([i for i in wanted if i not in own])
+        found = [own.get(i) or views.get(i) for i in wanted]
+        return [a for a in found if a is not None]
+
+    async def available_ids(self) -> set[str]:
+        members: Any = await self._r.smembers(self._k("avail"))
+        found = {decoded(m) for m in members}
+        for agent in self.agent_cache.values():
+            if assign.has_free_slot(agent):
+                found.add(agent.id)
+            else:
+                found.discard(agent.id)
+        return found
+
+    async def skill_holders(self, skills: list[str]) -> set[str] | None:
+        if not skills:
+            return None
+        members: Any = await self._r.sinter([self._k("skill", s) for s in skills])
+        found = {decoded(m) for m in members}
+        found.update(a.id for a in self.agent_cache.values() if all(s in a.skills for s in skills))
+        return found
+
+    async def agent_ids(self) -> list[str]:
+        members: Any = await self._r.smembers(self._k("agents"))
+        stored = {decoded(m) for m in members}
+        return sorted(stored | set(self.dirty_agents))
+
+    async def queue(self) -> list[str]:
+        members: Any = await self._r.zrange(self._k("queue"), 0, -1)
+        return [decoded(m) for m in members]
+
+    async def count_ahead(self, handoff: Handoff) -> int:
+        rank: Any = await self._r.zrank(self._k("queue"), handoff.handoff_id)
+        if rank is not None and handoff.status == "pending":
+            return int(rank)
+        return int(await self._r.zcount(self._k("queue"), "-inf", f"({assign.queue_score(handoff)}"))
+
+    async def handoff_ids(
+        self, open_only: bool, agent_id: str | None = None, status: HandoffStatus | None = None
+    ) -> list[str]:
+        if status == "pending":  # the ``queue`` index holds just the pending ones
+            return await self._by_creation(
+                [decoded(m) for m in await self._r.zrange(self._k("queue"), 0, -1)]
+            )
+        if status == "offered" or status in HELD:
+            # ``waiting`` holds the pending and the offered ones; the held ones are the other open ones.
+            pipe = self._r.pipeline(transaction=False)
+            pipe.zrange(self._k("waiting"), 0, -1)
+            pipe.zrange(self._k("queue" if status == "offered" else "open"), 0, -1)
+            waiting, other = ({decoded(m) for m in reply} for reply in await pipe.execute())
+            return await self._by_creation(
+                sorted(waiting - other if status == "offered" else other - waiting)
+            )
+        index = self._k("open" if open_only else "handoffs")
+        members: Any = await self._r.zrange(index, 0, -1)
+        return [decoded(m) for m in members]
+
+    async def _by_creation(self, ids: list[str]) -> list[str]:
+        """``ids`` in creation order (the ``handoffs`` index's scores, then the id), as ``open`` lists them."""
+        created: Any = await self._r.zmscore(self._k("handoffs"), ids) if ids else []
+        return [i for _created, i in sorted(zip((float(c or 0) for c in created), ids, strict=True))]
+
+    def commit_args(self) -> tuple[list[str], list[str]]:
+        keys = [self._k(n) for n in ("queue", "open", "handoffs", "agents", "events", "waiting", "avail")]
+        argv: list[str] = []
+        position: dict[str, int] = {}
+        for hid, h in self.dirty_handoffs.items():
+            key = self._k("h", hid)
+            keys.append(key)
+            position[key] = len(keys) - _FIXED_KEYS
+            queued = str(assign.queue_score(h)) if h.status == "pending" else ""
+            is_open = "0" if h.status in TERMINAL else "1"
+            version = self.versions.get(key, "0")
+            deadline = timers.timer_deadline(h, self._config)
+            argv += [
+                "h",
+                hid,
+                version,
+                h.model_dump_json(),
+                h.status,
+                queued,
+                str(_ms(h.created_at)),
+                is_open,
+                h.offered_agent_id or "",
+                "" if deadline is None else str(math.floor(deadline.timestamp() * 1000)),
+            ]
+        for aid, a in self.dirty_agents.items():
+            key = self._k("a", aid)
+            keys.append(key)
+            position[key] = len(keys) - _FIXED_KEYS
+            version = self.versions.get(key, "0")
+            held, cap = str(len(a.active_handoff_ids)), str(a.max_concurrent)
+            free = "1" if assign.has_free_slot(a) else "0"
+            skills = _skills_json(a)
+            argv += [
+                "a",
+                aid,
+                version,
+                a.model_dump_json(),
+                held,
+                cap,
+                free,
+                skills,
+                self._k("skill", ""),
+                secrets.token_hex(8),  # names this document for the workers' kept views
+            ]
+        guards: list[str] = []
+        for hid, status, aid in self.accept_guards:
+            agent = self.agent_cache[aid]
+            guards += [str(position[self._k("h", hid)]), "eq", "status", status]
+            if status == "offered":  # the offer must still be this agent's
+                guards += [str(position[self._k("h", hid)]), "eq", "offered_to", aid]
+            guards += [str(position[self._k("a", aid)]), "lt", "held", str(agent.max_concurrent)]
+        argv = [str(len(keys) - _FIXED_KEYS), *argv, str(len(guards) // 4), *guards]
+        argv += [str(len(self.events)), str(_STREAM_MAXLEN), *(dump_event(e) for e in self.events)]
+        return keys, argv
