@@ -15,6 +15,7 @@ from desk.engine import BaseDesk
 from desk.memory import InMemoryDesk
 from desk.models import AgentSpec, CustomerNotice, Handoff, HandoffRequest
 from desk.redis_desk import RedisDesk, unique_prefix
+from desk.redis_tx import RedisTx
 
 REDIS_URL = os.environ.get("BATON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -119,3 +120,17 @@ async def travel(
             if agent.status != "offline" and (keep is None or agent.id in keep):
                 await desk.heartbeat(agent.id)
         await desk.tick()
+
+
+class AgentLoads:
+    """The agent ids each Redis transaction reads as private documents (``RedisTx._load_agents``)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.ids: list[list[str]] = []
+        real = RedisTx._load_agents
+
+        async def spy(tx: RedisTx, ids: list[str]) -> Any:
+            self.ids.append(ids)
+            return await real(tx, ids)
+
+        monkeypatch.setattr(RedisTx, "_load_agents", spy)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_desk_helpers import DeskFactory, Recorder, desk_factory_for, request, spec, travel
+from test_desk_helpers import AgentLoads, DeskFactory, Recorder, desk_factory_for, request, spec, travel
 
 from desk import assign, timers
 from desk.clock import FakeClock
@@ -23,7 +23,6 @@ from desk.engine import BaseDesk
 from desk.memory import InMemoryDesk
 from desk.models import Agent, Handoff, HandoffRequest, Offer
 from desk.redis_desk import RedisDesk
-from desk.redis_tx import RedisTx
 from desk.store import Tx
 
 CONFIG = DeskConfig(heartbeat_ttl_s=1e9, accept_timeout_s=30, max_offers=10, expires_after_s=3600)
@@ -385,17 +384,9 @@ async def test_a_tick_reads_only_agents_whose_heartbeat_can_be_stale(
         await desk.heartbeat(f"a{i}")
     await desk.tick()
     clock.advance(15)  # a0-a3: 15 s old, fresh; a4: 35 s, past the TTL
-    read: list[str] = []
-    if isinstance(desk, RedisDesk):
-        real = RedisTx._load_agents
-
-        async def spy(tx: RedisTx, ids: list[str]) -> list[Agent | None]:
-            read.extend(ids)
-            return await real(tx, ids)
-
-        monkeypatch.setattr(RedisTx, "_load_agents", spy)
+    loads = AgentLoads(monkeypatch) if isinstance(desk, RedisDesk) else None
     await desk.tick()
-    read_by_tick = set(read)
+    read_by_tick = {i for ids in loads.ids for i in ids} if loads else set()
     assert {a.id: a.status for a in await desk.list_agents()} == {
         "a0": "online", "a1": "online", "a2": "online", "a3": "online", "a4": "offline",
     }  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from test_desk_helpers import REDIS_URL, request, require_redis, spec
+from test_desk_helpers import REDIS_URL, AgentLoads, request, require_redis, spec
 
 from desk import redis_views
 from desk.clock import FakeClock
@@ -101,19 +101,12 @@ async def test_a_fresh_agents_heartbeat_reads_no_agent_document(
 ) -> None:
     one, two, clock = workers
     await one.register_agent(spec("solo", {"legal": 0.9}))
-    loads: list[list[str]] = []
-    real = RedisTx._load_agents
-
-    async def spy(tx: RedisTx, ids: list[str]) -> list[object]:
-        loads.append(ids)
-        return await real(tx, ids)
-
-    monkeypatch.setattr(RedisTx, "_load_agents", spy)
+    loads = AgentLoads(monkeypatch)
     reloads = Reloads(monkeypatch)
     clock.advance(10)
     await two.heartbeat("solo")
     # One script call swapped the presence score: no document was read, none kept was checked.
-    assert loads == []
+    assert loads.ids == []
     assert reloads.ids == []
     assert (await one.get_agent("solo")).last_heartbeat == clock.now()
 
@@ -127,23 +120,16 @@ async def test_a_waiting_customers_queue_position_reads_no_agent_again(
     await one.submit(request("h1", "billing"))  # nobody holds billing: it waits
     await two.submit(request("h2", "legal"))
     first = await one.queue_position("h1")
-    loads: list[list[str]] = []
-    real = RedisTx._load_agents
-
-    async def spy(tx: RedisTx, ids: list[str]) -> list[object]:
-        loads.append(ids)
-        return await real(tx, ids)
-
-    monkeypatch.setattr(RedisTx, "_load_agents", spy)
+    loads = AgentLoads(monkeypatch)
     reloads = Reloads(monkeypatch)
     assert await one.queue_position("h1") == first
-    assert loads == []
+    assert loads.ids == []
     assert reloads.ids == []  # the kept views answered: no agent changed since the last read
     await one.register_agent(spec("b0", {"billing": 0.5}, max_concurrent=1))  # now someone can take it
-    loads.clear()
+    loads.ids.clear()
     offered = await two.queue_position("h1")
     assert offered.position == 0  # offered to b0 on registration: an agent is answering
-    assert loads == []
+    assert loads.ids == []
 
 
 async def test_a_transactions_own_writes_win_and_views_stay_unchanged(
