@@ -4,6 +4,9 @@ What a scaled worker and Redis spend while nobody is being handed off, or while 
 because every agent is busy, on a real Redis (``BATON_REDIS_URL``, default
 ``redis://127.0.0.1:6379/0``; a fresh key prefix, deleted afterwards):
 
+* ``submit, offered``: a handoff submitted while ``--agents`` agents have free slots, offered to the best
+  of them (the submit, the dispatch that offers it, the read of the result), then ``accept``: the
+  agent takes it (what every handoff to a person costs the desk);
 * ``heartbeat``: one agent's beat (every connected agent's console answers a ping every 10 s);
 * ``recovery check``: is each of ``--held`` open handoffs and ``--agents`` agents known to the desk,
   one ``get()`` / ``get_agent()`` per id (how the recovery pass asked before 90b2c93) and in bulk
@@ -73,11 +76,40 @@ async def measure(redis: aioredis.Redis, n: int, op: Callable[[], Awaitable[Any]
     }
 
 
+async def offer_path(redis: aioredis.Redis, agents: int) -> dict[str, Any]:
+    """Submit (offered at once) and accept, with every agent free (a fresh prefix)."""
+    desk = RedisDesk(REDIS_URL, DeskConfig(heartbeat_ttl_s=3600), prefix=unique_prefix("baton:bench:"))
+    try:
+        for i in range(agents):
+            await desk.register_agent(agent(f"f{i:04d}", "legal", 50))  # 220 offers leave each a free slot
+        count = iter(range(10**9))
+        offered: list[tuple[str, str]] = []
+
+        async def submit() -> None:
+            handoff = await desk.submit(request(f"o{next(count)}", "legal"))
+            assert handoff.offered_agent_id is not None
+            offered.append((handoff.handoff_id, handoff.offered_agent_id))
+
+        await measure(redis, 20, submit)  # warm: the worker's views and rankings
+        out = {"submit_offered": await measure(redis, 200, submit)}
+        pairs = iter(offered[-200:])
+
+        async def accept() -> None:
+            await desk.accept(*next(pairs))
+
+        out["accept"] = await measure(redis, 200, accept)
+        return out
+    finally:
+        await desk.clear()
+        await desk.close()
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     redis = aioredis.from_url(REDIS_URL)
     desk = RedisDesk(REDIS_URL, DeskConfig(heartbeat_ttl_s=3600), prefix=unique_prefix("baton:bench:"))
     out: dict[str, Any] = {"agents": args.agents, "held": args.held, "queued": args.queued}
     try:
+        out.update(await offer_path(redis, args.agents))
         # Every slot is taken: ``--held`` chats fill the agents, so the queue below waits for a free one.
         slots = max(1, args.held // args.agents)
         ids = [f"a{i:04d}" for i in range(args.agents)]

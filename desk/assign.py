@@ -222,9 +222,9 @@ def rank(handoff: Handoff, agents: list[Agent], now: datetime, config: DeskConfi
 def pick(handoff: Handoff, agents: list[Agent], now: datetime, config: DeskConfig) -> Scored | None:
     """The best eligible agent for ``handoff`` (``rank``'s first), or None.
 
-    A Redis desk's offer runs this over all free agents who hold the skills: it keeps the best sort
-    key as it goes and builds the breakdown for the winner only. The in-process desk keeps its agents
-    in this order instead (``desk.ranking``), and its results are checked against this function.
+    It keeps the best sort key as it goes and builds the breakdown for the winner only. The desks
+    keep their free agents in this order instead (``desk.ranking``), and their choices are checked
+    against this function (``tests/test_desk_ranking.py``, ``tests/test_desk_indexes.py``).
     """
     needed = skills_needed(handoff, now, config)
     parts = scorer(handoff, now, config)

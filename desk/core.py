@@ -143,11 +143,8 @@ class DeskCore(ABC):
     async def _dispatch(self) -> int:
         """Offer queued handoffs, in queue order, to the best free agents. Returns offers made.
 
-        A backend that keeps agents in score order (``Tx.keeps_rankings``: the in-process desk) takes
-        each offer's agent from there. Otherwise only candidates are read and scored: agents the
-        backend's index has online with a free slot (``Tx.available_ids``) that hold the skills a
-        handoff needs (``Tx.skill_holders``). Either way eligibility is re-checked, so the choice is
-        the one a scan of every agent makes.
+        Each offer's agent comes from the backend's ranking of the free agents (``Tx.ranked_pick``,
+        ``desk.ranking``): ``assign.pick``'s choice without scoring every free agent.
         """
         now = self.clock.now()
 
@@ -155,32 +152,18 @@ class DeskCore(ABC):
             ids = await tx.queue()
             if not ids:
                 return 0
-            free = await tx.available_ids()  # shrinks as offers fill agents or they prove unavailable
-            seen: dict[str, Agent] = {}  # read-only views; only what an offer changes is copied
+            free = await tx.available_ids()  # shrinks as offers fill agents
             made = 0
             async for view in _while_free(tx, ids, free):
                 if not free:
                     break  # cheap exit: nobody could take an offer
                 if view.status != "pending":
                     continue
-                if tx.keeps_rankings:
-                    best = tx.ranked_pick(view, now, self.config)
-                    if best is None:
-                        continue
-                else:
-                    holders = await tx.skill_holders(assign.skills_needed(view, now, self.config))
-                    wanted = free if holders is None else free & holders
-                    unread = sorted(wanted - seen.keys())
-                    if unread:
-                        seen.update((a.id, a) for a in await tx.view_agents(unread))
-                    candidates = [seen[i] for i in wanted if i in seen]
-                    best = assign.pick(view, candidates, now, self.config)
-                    if best is None:  # heartbeat and schedule are not indexed: drop who cannot take any
-                        free -= {a.id for a in candidates if not assign.is_available(a, now, self.config)}
-                        continue
+                best = await tx.ranked_pick(view, now, self.config)
+                if best is None:
+                    continue
                 agent = await tx.agent(best.agent_id)
                 ops.offer(tx, await tx.handoff(view.handoff_id), agent, best.score, now, self.config)
-                seen[agent.id] = agent
                 if agent.load >= agent.max_concurrent:
                     free.discard(agent.id)
                 made += 1

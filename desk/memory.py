@@ -25,13 +25,11 @@ _HISTORY = 100_000  # events kept for ``events_since``, as the Redis desk's stre
 
 
 class _MemTx(Tx):
-    keeps_rankings = True
-
     def __init__(self, store: MemoryStore) -> None:
         super().__init__()
         self._store = store
 
-    def ranked_pick(self, handoff: Handoff, now: datetime, config: DeskConfig) -> assign.Scored | None:
+    async def ranked_pick(self, handoff: Handoff, now: datetime, config: DeskConfig) -> assign.Scored | None:
         ranking = self._store.ranking(tuple(assign.asked_skills(handoff)), config)
         # Agents this transaction read may have changed: they are scored apart, as it sees them.
         return ranking.pick(handoff, self._store.agents, self.agent_cache, now, config)
@@ -77,14 +75,6 @@ class _MemTx(Tx):
                 found.add(agent.id)
             else:
                 found.discard(agent.id)
-        return found
-
-    async def skill_holders(self, skills: list[str]) -> set[str] | None:
-        if not skills:
-            return None
-        indexed = sorted((self._store.holders.get(s, set()) for s in skills), key=len)
-        found = set(indexed[0]).intersection(*indexed[1:])
-        found.update(a.id for a in self.agent_cache.values() if all(s in a.skills for s in skills))
         return found
 
     async def view_handoffs(self, ids: list[str]) -> list[Handoff]:

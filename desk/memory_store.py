@@ -6,30 +6,25 @@ and ~10 KB. Every full collection walked those trees, and each request in flight
 was the WebSocket relay's p99 with 10,000 held (benchmarks/README.md). Waiting handoffs (pending,
 offered), which every dispatch and tick reads, stay objects. Events are kept as JSON text likewise.
 
-The indexes answer the reads that used to scan everything: ``available`` and ``holders`` (agents
-online with a free slot, agents by skill) give an offer its candidates; a heap of timer deadlines
+The indexes answer the reads that used to scan everything: ``available`` (agents online with a free
+slot) and the rankings (``desk.ranking``) give an offer its agent; a heap of timer deadlines
 (``timers.timer_deadline``) gives a tick the handoffs it has work for.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections import OrderedDict
 from datetime import datetime
 
 from desk.assign import has_free_slot
 from desk.config import DeskConfig
 from desk.lifecycle import TERMINAL, WAITING
 from desk.models import Agent, Handoff, HandoffStatus
-from desk.ranking import Ranking
+from desk.ranking import Ranking, Rankings
 
 # created_at, status, assigned agent, offered agent: what listing and sorting need without a parse.
 # A tuple of atomic values, so the collector stops tracking it after its first pass.
 Meta = tuple[datetime, HandoffStatus, str | None, str | None]
-
-# Rankings kept, one per set of asked skills (a policy's targets ask for a few); each commit of an
-# agent moves it in every one, so an unused set is dropped, least recently asked first.
-RANKINGS = 32
 
 
 def meta_of(handoff: Handoff) -> Meta:
@@ -48,8 +43,7 @@ class MemoryStore:
         self.pending: set[str] = set()  # queued ids, so a dispatch never scans the held handoffs
         self.agents: dict[str, Agent] = {}
         self.available: set[str] = set()  # agents online with a free slot
-        self.holders: dict[str, set[str]] = {}  # skill -> agents that have it
-        self._rankings: OrderedDict[tuple[str, ...], Ranking] = OrderedDict()  # by asked skills
+        self._rankings = Rankings()
         self.events: list[str] = []  # the newest events as JSON; events[0] has cursor ``dropped``
         self.dropped = 0
         self._deadlines: dict[str, float] = {}  # handoff id -> its timer deadline (epoch seconds)
@@ -116,29 +110,13 @@ class MemoryStore:
     # -- agents --------------------------------------------------------------------------------
     def put_agent(self, agent: Agent) -> None:
         """Store a committed agent (a copy the caller no longer changes) and move its indexes."""
-        old = self.agents.get(agent.id)
-        before, after = set(old.skills) if old is not None else set(), set(agent.skills)
-        for skill in before - after:
-            holders = self.holders[skill]
-            holders.discard(agent.id)
-            if not holders:
-                del self.holders[skill]
-        for skill in after - before:
-            self.holders.setdefault(skill, set()).add(agent.id)
         if has_free_slot(agent):
             self.available.add(agent.id)
         else:
             self.available.discard(agent.id)
         self.agents[agent.id] = agent
-        for ranking in self._rankings.values():
-            ranking.put(agent)
+        self._rankings.put(agent)
 
     def ranking(self, asked: tuple[str, ...], config: DeskConfig) -> Ranking:
         """The free agents in offer order for the skills ``asked`` (built on first use)."""
-        ranking = self._rankings.get(asked)
-        if ranking is None or (ranking.config is not config and ranking.config != config):
-            ranking = self._rankings[asked] = Ranking(asked, config, self.agents)
-            if len(self._rankings) > RANKINGS:
-                self._rankings.popitem(last=False)
-        self._rankings.move_to_end(asked)
-        return ranking
+        return self._rankings.get(asked, config, self.agents)

@@ -19,12 +19,17 @@ against the scan on random desks and changes).
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from desk import assign
 from desk.config import DeskConfig
 from desk.models import Agent, Handoff
+
+# Rankings kept, one per set of asked skills (a policy's targets ask for a few); each change of an
+# agent moves it in every one, so an unused set is dropped, least recently asked first.
+RANKINGS = 32
 
 
 class Ranking:
@@ -43,13 +48,17 @@ class Ranking:
 
     def put(self, agent: Agent) -> None:
         """Move ``agent`` (a committed version) to its place, or out when it cannot take an offer."""
-        old = self._keys.pop(agent.id, None)
-        if old is not None:
-            del self._entries[bisect_left(self._entries, old)]
+        self.drop(agent.id)
         if assign.has_free_slot(agent):
             key = assign.order_key(agent, False, self._bound(agent)[0])
             self._keys[agent.id] = key
             insort(self._entries, key)
+
+    def drop(self, agent_id: str) -> None:
+        """Take the agent out (gone from the desk)."""
+        old = self._keys.pop(agent_id, None)
+        if old is not None:
+            del self._entries[bisect_left(self._entries, old)]
 
     def pick(
         self,
@@ -85,10 +94,40 @@ class Ranking:
             agent_id = bound[3]
             if agent_id in changed:
                 continue
-            agent = stored[agent_id]
-            if not assign.eligible(agent, handoff, needed, now, config):
+            agent = stored.get(agent_id)
+            # None: a Redis worker's ranking has an agent its caller's (earlier) views have not.
+            if agent is None or not assign.eligible(agent, handoff, needed, now, config):
                 continue
             key = bound if agent.schedule is None else assign.order_key(agent, False, exact(agent)[0])
             if best_key is None or key < best_key:
                 best, best_key = agent, key
         return None if best is None else assign.breakdown(best, exact(best), preferred_id)
+
+
+class Rankings:
+    """The rankings a desk keeps: one per set of asked skills, the ``limit`` most recently asked."""
+
+    def __init__(self, limit: int = RANKINGS) -> None:
+        self._limit = limit
+        self._by_skills: OrderedDict[tuple[str, ...], Ranking] = OrderedDict()
+
+    def get(self, asked: tuple[str, ...], config: DeskConfig, agents: Mapping[str, Agent]) -> Ranking:
+        """The free agents in offer order for the skills ``asked``, built from ``agents`` on first use
+        (and again under another configuration)."""
+        ranking = self._by_skills.get(asked)
+        if ranking is None or (ranking.config is not config and ranking.config != config):
+            ranking = self._by_skills[asked] = Ranking(asked, config, agents)
+            if len(self._by_skills) > self._limit:
+                self._by_skills.popitem(last=False)
+        self._by_skills.move_to_end(asked)
+        return ranking
+
+    def put(self, agent: Agent) -> None:
+        """Move ``agent`` (its new committed version) in every ranking."""
+        for ranking in self._by_skills.values():
+            ranking.put(agent)
+
+    def drop(self, agent_id: str) -> None:
+        """Take the agent out of every ranking."""
+        for ranking in self._by_skills.values():
+            ranking.drop(agent_id)

@@ -4,12 +4,12 @@ Layout under ``prefix``: handoffs and agents are hashes ``{v, d, ...}`` (version
 few indexed fields); ``queue`` is a sorted set scored by priority then creation time; ``open`` and
 ``handoffs`` index non-terminal and all handoffs, ``waiting`` the pending and offered ones scored by
 their timer deadline (``timers.timer_deadline``: a tick reads only the due ones, never the held
-handoffs); ``avail`` holds the agents online with a free slot and ``skill:<name>`` the agents with
-that skill (an offer reads and scores only their intersection); ``presence`` holds heartbeat times and
+handoffs); ``avail`` holds the agents online with a free slot (a dispatch with nobody free stops
+there); ``presence`` holds heartbeat times and
 ``alive:<id>`` keys expire with the heartbeat TTL; ``ticked`` is when any worker last ticked (a
-longer gap means the desk was down); ``events`` is a Redis Stream. Each worker keeps read-only views of
-the agents (``desk.redis_views``), checked on every read against the random ``tag`` each commit
-writes beside an agent's document.
+longer gap means the desk was down); ``events`` is a Redis Stream; ``tags`` holds the random tag each
+commit writes beside an agent's document. Each worker keeps read-only views of the agents and the free
+ones in offer order (``desk.redis_views``), checked on every refresh against ``tags``.
 
 Every operation reads what it needs (``desk.redis_tx.RedisTx``), computes the new state in Python
 (the same engine as the in-memory desk) and commits with ``desk.redis_scripts.COMMIT``, one Lua script
@@ -98,12 +98,13 @@ class RedisDesk(BaseDesk):
         return self.prefix + ":".join(parts)
 
     async def _index_old_data(self) -> None:
-        """Index what a desk of an earlier release stored without the ``waiting``/``avail``/``skill:`` keys."""
+        """Index what a desk of an earlier release stored without the ``waiting``/``avail``/``tags`` keys."""
         if self._indexed:
             return
         await self._index_waiting(keys=[self.key("open"), self.key("waiting")], args=[self.key("h", "")])
         await self._index_agents(
-            keys=[self.key("agents"), self.key("avail")], args=[self.key("a", ""), self.key("skill", "")]
+            keys=[self.key("agents"), self.key("avail"), self.key("tags")],
+            args=[self.key("a", "")],
         )
         self._indexed = True
 

@@ -1,8 +1,9 @@
 """The Redis desk's transaction: what one operation reads and the arguments of its atomic commit.
 
-A ``RedisTx`` reads documents and indexes under the desk's prefix (agent views through the worker's
-``desk.redis_views.AgentViews``), records the versions it read, and turns its staged writes, accept
-guards and events into the keys and arguments of ``desk.redis_scripts.COMMIT`` (``commit_args``).
+A ``RedisTx`` reads documents and indexes under the desk's prefix (agent views and offer rankings
+through the worker's ``desk.redis_views.AgentViews``), records the versions it read, and turns its
+staged writes, accept guards and events into the keys and arguments of ``desk.redis_scripts.COMMIT``
+(``commit_args``).
 ``desk.redis_desk.RedisDesk`` runs the operation and the commit, and re-runs both when it lost a race.
 """
 
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from desk import assign, timers
+from desk.config import DeskConfig
 from desk.events import dump_event
 from desk.lifecycle import HELD, TERMINAL
 from desk.models import Agent, Handoff, HandoffStatus
@@ -24,7 +26,7 @@ from desk.store import Tx
 if TYPE_CHECKING:
     from desk.redis_desk import RedisDesk
 
-_FIXED_KEYS = 7  # queue, open, handoffs, agents, events, waiting, avail
+_FIXED_KEYS = 8  # queue, open, handoffs, agents, events, waiting, avail, tags
 _STREAM_MAXLEN = 100_000
 
 
@@ -50,6 +52,8 @@ class RedisTx(Tx):
         self._k = desk.key
         self._config = desk.config
         self._views = desk.views
+        self._seen: dict[str, Agent] | None = None  # the views, refreshed once per transaction
+        self._tags: dict[str, Any] = {}  # the tag of each agent document this transaction read
         self.versions: dict[str, str] = {}
 
     async def _hmget(self, keys: list[str]) -> list[Any]:
@@ -67,12 +71,18 @@ class RedisTx(Tx):
         return out
 
     async def _load_agents(self, ids: list[str]) -> list[Agent | None]:
+        if not ids:
+            return []
         keys = [self._k("a", i) for i in ids]
-        rows = await self._hmget(keys)
-        beats: Any = await self._r.zmscore(self._k("presence"), ids) if ids else []
+        pipe = self._r.pipeline(transaction=False)  # documents and heartbeats in one round trip
+        for key in keys:
+            pipe.hmget(key, "v", "d", "tag")
+        pipe.zmscore(self._k("presence"), ids)
+        *rows, beats = await pipe.execute()
         out: list[Agent | None] = []
-        for key, (version, doc), beat in zip(keys, rows, beats, strict=True):
+        for agent_id, key, (version, doc, tag), beat in zip(ids, keys, rows, beats, strict=True):
             self.versions[key] = version or "0"
+            self._tags[agent_id] = tag
             if doc is None:
                 out.append(None)
                 continue
@@ -82,13 +92,42 @@ class RedisTx(Tx):
             out.append(agent)
         return out
 
+    async def _views_now(self) -> dict[str, Agent]:
+        if self._seen is None:
+            self._seen = await self._views.refresh()
+        return self._seen
+
     async def view_agents(self, ids: list[str] | None = None) -> list[Agent]:
-        # What this transaction read or wrote wins; the rest is the worker's kept views.
-        wanted = await self.agent_ids() if ids is None else ids
+        # What this transaction read or wrote wins; the rest is the worker's kept views: all of them
+        # refreshed (once per transaction), or just the few asked for.
         own = self.agent_cache
-        views = await self._views.read([i for i in wanted if i not in own])
-        found = [own.get(i) or views.get(i) for i in wanted]
+        if ids is None:
+            views = await self._views_now()
+            ids = sorted(views.keys() | self.dirty_agents.keys())
+        elif self._seen is not None:
+            views = self._seen
+        else:
+            views = await self._views.read([i for i in ids if i not in own])
+        found = [own.get(i) or views.get(i) for i in ids]
         return [a for a in found if a is not None]
+
+    async def ranked_pick(self, handoff: Handoff, now: datetime, config: DeskConfig) -> assign.Scored | None:
+        views = await self._views_now()
+        ranking = self._views.ranking(tuple(assign.asked_skills(handoff)), config, views)
+        while True:
+            # Agents this transaction read are scored apart, as it read them.
+            best = ranking.pick(handoff, views, self.agent_cache, now, config)
+            if best is None or best.agent_id in self.agent_cache:
+                return best
+            agent_id = best.agent_id
+            # The offer reads the agent's document anyway: read it now, and keep the pick only if it
+            # is the document the view holds. Otherwise (another worker's commit since the refresh, a
+            # document gone) drop the view and pick again: the agent now counts as read, or not at all.
+            if await self.maybe_agent(agent_id) is not None and self._tags.get(agent_id) == self._views.tag(
+                agent_id
+            ):
+                return best
+            self._views.forget(agent_id)
 
     async def available_ids(self) -> set[str]:
         members: Any = await self._r.smembers(self._k("avail"))
@@ -98,14 +137,6 @@ class RedisTx(Tx):
                 found.add(agent.id)
             else:
                 found.discard(agent.id)
-        return found
-
-    async def skill_holders(self, skills: list[str]) -> set[str] | None:
-        if not skills:
-            return None
-        members: Any = await self._r.sinter([self._k("skill", s) for s in skills])
-        found = {decoded(m) for m in members}
-        found.update(a.id for a in self.agent_cache.values() if all(s in a.skills for s in skills))
         return found
 
     async def agent_ids(self) -> list[str]:
@@ -149,7 +180,8 @@ class RedisTx(Tx):
         return [i for _created, i in sorted(zip((float(c or 0) for c in created), ids, strict=True))]
 
     def commit_args(self) -> tuple[list[str], list[str]]:
-        keys = [self._k(n) for n in ("queue", "open", "handoffs", "agents", "events", "waiting", "avail")]
+        names = ("queue", "open", "handoffs", "agents", "events", "waiting", "avail", "tags")
+        keys = [self._k(n) for n in names]
         argv: list[str] = []
         position: dict[str, int] = {}
         for hid, h in self.dirty_handoffs.items():
@@ -189,7 +221,6 @@ class RedisTx(Tx):
                 cap,
                 free,
                 skills,
-                self._k("skill", ""),
                 secrets.token_hex(8),  # names this document for the workers' kept views
             ]
         guards: list[str] = []

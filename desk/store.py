@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Literal
 
 from desk.assign import Scored
 from desk.config import DeskConfig
@@ -31,10 +31,6 @@ class AfterCommit:
 
 class Tx(ABC):
     """Read-your-writes view of the desk for one atomic operation."""
-
-    # Whether ``ranked_pick`` answers an offer from agents kept in score order (``desk.ranking``);
-    # otherwise a dispatch reads and scores every candidate.
-    keeps_rankings: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.handoff_cache: dict[str, Handoff] = {}
@@ -86,18 +82,9 @@ class Tx(ABC):
         """
 
     @abstractmethod
-    async def skill_holders(self, skills: list[str]) -> set[str] | None:
-        """Ids of the agents holding every one of ``skills`` (None when ``skills`` is empty: anyone).
-
-        From a per-skill index, plus agents this transaction wrote; the caller re-checks skills.
-        """
-
-    def ranked_pick(self, handoff: Handoff, now: datetime, config: DeskConfig) -> Scored | None:
-        """``assign.pick`` over every agent as this transaction sees them, from a kept ranking.
-
-        Only called when ``keeps_rankings``.
-        """
-        raise NotImplementedError
+    async def ranked_pick(self, handoff: Handoff, now: datetime, config: DeskConfig) -> Scored | None:
+        """``assign.pick`` over every agent as this transaction sees them, from a kept ranking
+        (``desk.ranking``): the agents this transaction read are scored as it read them."""
 
     # -- reads ---------------------------------------------------------------------------------
     async def handoffs(self, ids: list[str]) -> list[Handoff]:

@@ -1,4 +1,4 @@
-"""The desk's read indexes: an offer scores only indexed candidates, a tick reads only due timers.
+"""The desk's read indexes: an offer walks a ranking of the free agents, a tick reads only due timers.
 
 Both must change nothing but the cost: the agent chosen is the one a scan of every agent picks, and
 every timer fires when ``timer_due`` says so.
@@ -7,6 +7,7 @@ every timer fires when ``timer_due`` says so.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,17 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_desk_helpers import AgentLoads, DeskFactory, Recorder, desk_factory_for, request, spec, travel
+from test_desk_helpers import (
+    REDIS_URL,
+    AgentLoads,
+    DeskFactory,
+    Recorder,
+    desk_factory_for,
+    request,
+    require_redis,
+    spec,
+    travel,
+)
 
 from desk import assign, timers
 from desk.clock import FakeClock
@@ -22,7 +33,7 @@ from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.memory import InMemoryDesk
 from desk.models import Agent, Handoff, HandoffRequest, Offer
-from desk.redis_desk import RedisDesk
+from desk.redis_desk import RedisDesk, unique_prefix
 from desk.store import Tx
 
 CONFIG = DeskConfig(heartbeat_ttl_s=1e9, accept_timeout_s=30, max_offers=10, expires_after_s=3600)
@@ -40,17 +51,17 @@ async def make(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterato
 
 
 class PickSpy:
-    """Records the agents every ``assign.pick`` call was given (the ones the desk scores), and the
-    agents whose eligibility was checked (what the in-process desk's ranking visits instead)."""
+    """Records the agents whose eligibility an offer checked: what a desk's ranking visits on its way
+    down, best first (``assign.pick``, a scan of every agent, is never called)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.scored: list[set[str]] = []
+        self.scanned = 0
         self.checked: list[str] = []
         real, real_eligible = assign.pick, assign.eligible
 
-        def spy(handoff: Handoff, agents: list[Agent], *args: Any) -> assign.Scored | None:
-            self.scored.append({a.id for a in agents})
-            return real(handoff, agents, *args)
+        def spy(*args: Any) -> assign.Scored | None:
+            self.scanned += 1
+            return real(*args)
 
         def checking(agent: Agent, *args: Any) -> bool:
             self.checked.append(agent.id)
@@ -59,13 +70,10 @@ class PickSpy:
         monkeypatch.setattr(assign, "pick", spy)
         monkeypatch.setattr(assign, "eligible", checking)
 
-    def visited(self, desk: BaseDesk) -> set[str]:
-        """Agents the offer looked at: those scored by a scan, or checked on the way down a ranking."""
-        if isinstance(desk, InMemoryDesk):
-            assert self.scored == []  # the ranking answered: nobody scored by a scan
-            return set(self.checked)
-        (scored,) = self.scored
-        return scored
+    def visited(self) -> set[str]:
+        """Agents the offer looked at on the way down the ranking."""
+        assert self.scanned == 0  # the ranking answered: nobody scored by a scan
+        return set(self.checked)
 
 
 def as_handoff(req: HandoffRequest, clock: FakeClock) -> Handoff:
@@ -73,7 +81,7 @@ def as_handoff(req: HandoffRequest, clock: FakeClock) -> Handoff:
     return Handoff(**{**req.model_dump(), "created_at": clock.now()})
 
 
-async def test_an_offer_scores_only_indexed_candidates_and_picks_as_a_full_scan(
+async def test_an_offer_walks_a_ranking_and_picks_as_a_full_scan(
     make: DeskFactory, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     desk = await make(CONFIG)
@@ -102,12 +110,9 @@ async def test_an_offer_scores_only_indexed_candidates_and_picks_as_a_full_scan(
 
     assert expected is not None
     assert offered.offered_agent_id == expected.agent_id
-    visited = spy.visited(desk)
-    if isinstance(desk, InMemoryDesk):  # down the ranking until no bound can beat the best found
-        assert expected.agent_id in visited
-        assert len(visited) <= 3
-    else:
-        assert visited == free_french  # 7 scored, not 300
+    visited = spy.visited()  # down the ranking until no bound can beat the best found: not 300
+    assert expected.agent_id in visited & free_french
+    assert len(visited) <= 3
 
 
 async def test_a_handoff_without_skills_is_scored_against_the_free_agents_only(
@@ -122,7 +127,7 @@ async def test_a_handoff_without_skills_is_scored_against_the_free_agents_only(
     offered = await desk.submit(request("h"))
     assert expected is not None
     assert offered.offered_agent_id == expected.agent_id
-    assert spy.visited(desk) <= {"a00", "a01", "a02"}
+    assert spy.visited() <= {"a00", "a01", "a02"}
 
 
 async def test_an_agent_a_queued_handoff_excludes_still_gets_the_next_one(make: DeskFactory) -> None:
@@ -135,56 +140,55 @@ async def test_an_agent_a_queued_handoff_excludes_still_gets_the_next_one(make: 
     assert (await desk.get("h1")).status == "pending"
 
 
-async def indexed(desk: BaseDesk, skills: list[str]) -> tuple[set[str], set[str] | None]:
-    """What the backend's indexes answer: free agents, holders of ``skills``."""
+async def available(desk: BaseDesk) -> set[str]:
+    """What the backend's index answers: the agents online with a free slot."""
 
-    async def fn(tx: Tx) -> tuple[set[str], set[str] | None]:
-        return await tx.available_ids(), await tx.skill_holders(skills)
+    async def fn(tx: Tx) -> set[str]:
+        return await tx.available_ids()
 
     return await desk._run(fn)
 
 
-async def test_the_indexes_follow_status_capacity_and_skill_changes(
+async def test_the_free_index_follows_status_capacity_and_skill_changes(
     make: DeskFactory, clock: FakeClock
 ) -> None:
     desk = await make(CONFIG)
     await desk.register_agent(spec("ana", {"fr": 0.9, "billing": 0.8}, max_concurrent=1))
     await desk.register_agent(spec("bo", {"billing": 0.9}))
-    assert await indexed(desk, ["fr", "billing"]) == ({"ana", "bo"}, {"ana"})
-    assert await indexed(desk, []) == ({"ana", "bo"}, None)
+    assert await available(desk) == {"ana", "bo"}
 
     await desk.submit(request("h1", "fr"))  # offered to ana: her one slot is reserved
-    assert await indexed(desk, ["fr"]) == ({"bo"}, {"ana"})
+    assert await available(desk) == {"bo"}
     await desk.decline("h1", "ana")  # the slot is free again; nobody else speaks French
-    assert (await indexed(desk, ["fr"]))[0] == {"ana", "bo"}
+    assert await available(desk) == {"ana", "bo"}
 
     await desk.set_status("bo", "away")
-    assert (await indexed(desk, ["billing"]))[0] == {"ana"}
+    assert await available(desk) == {"ana"}
     # New skills replace the old; bo is offered h1 (nobody else could take it) and keeps a free slot.
     await desk.register_agent(spec("bo", {"fr": 0.7}, status="online", max_concurrent=2))
     assert (await desk.get("h1")).offered_agent_id == "bo"
-    assert await indexed(desk, ["billing"]) == ({"ana", "bo"}, {"ana"})
-    assert await indexed(desk, ["fr"]) == ({"ana", "bo"}, {"ana", "bo"})
-    assert await indexed(desk, ["fr", "de"]) == ({"ana", "bo"}, set())
+    assert await available(desk) == {"ana", "bo"}
+    # bo no longer holds billing: a billing handoff goes to ana, the one who does.
+    assert (await desk.submit(request("h2", "billing"))).offered_agent_id == "ana"
 
 
 @pytest.mark.services
 async def test_redis_indexes_agents_written_before_the_index(clock: FakeClock) -> None:
-    """A desk started on agents stored without ``avail``/``skill:`` keys indexes them once, then offers."""
+    """A desk started on agents stored without ``avail`` and ``tags`` indexes them once, then offers."""
     async for make in desk_factory_for("redis", clock, Recorder()):
         old = await make(CONFIG)
         assert isinstance(old, RedisDesk)
         await old.register_agent(spec("ana", {"fr": 0.9}))
         await old.register_agent(spec("bo", {"billing": 0.9}))
-        keys = [k async for k in old.redis.scan_iter(match=old.key("skill", "*"))]
-        await old.redis.delete(old.key("avail"), *keys)
+        tags = await old.redis.hgetall(old.key("tags"))
+        await old.redis.delete(old.key("avail"), old.key("tags"))
         for agent_id in ("ana", "bo"):
-            await old.redis.hdel(
-                old.key("a", agent_id), "skills"
-            )  # as a desk of the previous release left it
+            await old.redis.hdel(old.key("a", agent_id), "skills")  # as a desk of an earlier release left it
 
         new = await make(CONFIG)  # same prefix
-        assert await indexed(new, ["fr"]) == ({"ana", "bo"}, {"ana"})
+        assert isinstance(new, RedisDesk)
+        assert await available(new) == {"ana", "bo"}
+        assert await new.redis.hgetall(new.key("tags")) == tags  # the documents' own tags
         assert (await new.submit(request("h", "fr"))).offered_agent_id == "ana"
 
 
@@ -207,14 +211,39 @@ needs = st.tuples(
 )
 
 
+@contextlib.asynccontextmanager
+async def fresh_desk(backend: str, config: DeskConfig, clock: FakeClock) -> AsyncIterator[BaseDesk]:
+    """An empty desk of ``backend`` for one generated example (a prefix of its own on Redis)."""
+    if backend == "memory":
+        yield InMemoryDesk(config, clock=clock)
+        return
+    await require_redis()
+    desk = RedisDesk(REDIS_URL, config, prefix=unique_prefix(), clock=clock)
+    try:
+        yield desk
+    finally:
+        await desk.clear()
+        await desk.close()
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
 @given(agent_specs, needs)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_indexed_dispatch_picks_what_a_full_scan_picks(
-    agents: list[tuple[dict[str, float], str, int, int, float]], need: tuple[list[str], list[str], int | None]
+def test_a_ranked_offer_picks_what_a_full_scan_picks(
+    backend: str,
+    agents: list[tuple[dict[str, float], str, int, int, float]],
+    need: tuple[list[str], list[str], int | None],
 ) -> None:
-    async def run() -> None:
-        clock = FakeClock()
-        desk = InMemoryDesk(CONFIG, clock=clock)
+    asyncio.run(_ranked_offer(backend, agents, need))
+
+
+async def _ranked_offer(
+    backend: str,
+    agents: list[tuple[dict[str, float], str, int, int, float]],
+    need: tuple[list[str], list[str], int | None],
+) -> None:
+    clock = FakeClock()
+    async with fresh_desk(backend, CONFIG, clock) as desk:
         for i, (skills, status, cap, held, rating) in enumerate(agents):
             performance = {"avg_rating": rating}
             await desk.register_agent(
@@ -231,9 +260,8 @@ def test_indexed_dispatch_picks_what_a_full_scan_picks(
         offered = await desk.submit(req)
         assert offered.offered_agent_id == (expected.agent_id if expected else None)
 
-    asyncio.run(run())
 
-
+@pytest.mark.parametrize("backend", ["memory", "redis"])
 @given(
     agent_specs,
     st.lists(needs.map(lambda n: n[:2]), min_size=1, max_size=6),
@@ -241,16 +269,24 @@ def test_indexed_dispatch_picks_what_a_full_scan_picks(
 )
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_a_dispatch_over_a_queue_offers_what_full_scans_offer(
+    backend: str,
     agents: list[tuple[dict[str, float], str, int, int, float]],
     queued: list[tuple[list[str], list[str]]],
     fresh: set[int],
 ) -> None:
-    """Agents online but silent are in the index and not available: the dispatch drops them as it goes."""
+    """Agents online but silent are free and not available: the dispatch passes them over."""
+    asyncio.run(_queue_dispatch(backend, agents, queued, fresh))
 
-    async def run() -> None:
-        clock = FakeClock()
-        config = CONFIG.model_copy(update={"heartbeat_ttl_s": 30})
-        desk = InMemoryDesk(config, clock=clock)
+
+async def _queue_dispatch(
+    backend: str,
+    agents: list[tuple[dict[str, float], str, int, int, float]],
+    queued: list[tuple[list[str], list[str]]],
+    fresh: set[int],
+) -> None:
+    clock = FakeClock()
+    config = CONFIG.model_copy(update={"heartbeat_ttl_s": 30})
+    async with fresh_desk(backend, config, clock) as desk:
         for i, (skills, status, cap, held, rating) in enumerate(agents):
             performance = {"avg_rating": rating}
             await desk.register_agent(
@@ -277,8 +313,6 @@ def test_a_dispatch_over_a_queue_offers_what_full_scans_offer(
                 views[best.agent_id].offered_handoff_ids.append(handoff.handoff_id)
         await desk._dispatch()
         assert {k: (await desk.get(k)).offered_agent_id for k in expected} == expected
-
-    asyncio.run(run())
 
 
 # -- timers ----------------------------------------------------------------------------------------

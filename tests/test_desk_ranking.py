@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from desk import assign
 from desk.config import DeskConfig, Weights
-from desk.memory_store import RANKINGS, MemoryStore
+from desk.memory_store import MemoryStore
 from desk.models import Agent, Handoff, Schedule, TimeSlot
+from desk.ranking import RANKINGS
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)  # Monday
 SKILLS = ["x", "y", "z"]

@@ -1,18 +1,22 @@
-"""The Redis desk's kept agent views: another worker's changes are seen, unchanged agents are not re-read."""
+"""The Redis desk's kept agent views and rankings: another worker's changes are seen (before an offer
+is made on them), unchanged agents are not read again."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from redis.asyncio.client import Pipeline
 from test_desk_helpers import REDIS_URL, AgentLoads, request, require_redis, spec
 
-from desk import redis_views
 from desk.clock import FakeClock
 from desk.config import DeskConfig
+from desk.models import Agent
 from desk.redis_desk import RedisDesk, unique_prefix
 from desk.redis_tx import RedisTx
 from desk.redis_views import AgentViews
+from desk.store import Tx
 
 CONFIG = DeskConfig(heartbeat_ttl_s=60, accept_timeout_s=30, max_offers=10, expires_after_s=3600)
 
@@ -148,12 +152,45 @@ async def test_a_transactions_own_writes_win_and_views_stay_unchanged(
     assert [a.status for a in await RedisTx(one).view_agents(["x", "nobody"])] == ["online"]
 
 
-async def test_a_deleted_agent_has_no_view(workers: tuple[RedisDesk, RedisDesk, FakeClock]) -> None:
+async def test_an_agent_whose_document_is_gone_is_not_offered_and_loses_its_view(
+    workers: tuple[RedisDesk, RedisDesk, FakeClock],
+) -> None:
     one, _, _ = workers
     await one.register_agent(spec("gone", {"legal": 0.9}))
+    await one.register_agent(spec("other", {"legal": 0.5}))
     assert len(await RedisTx(one).view_agents(["gone"])) == 1
-    await one.redis.delete(one.key("a", "gone"))
+    await one.redis.delete(one.key("a", "gone"))  # lost by hand: its tag and indexes are left behind
+    assert (await one.submit(request("h1", "legal"))).offered_agent_id == "other"
     assert await RedisTx(one).view_agents(["gone"]) == []
+
+
+async def test_an_offer_is_not_made_on_a_view_another_worker_changed_meanwhile(
+    workers: tuple[RedisDesk, RedisDesk, FakeClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two, _ = workers
+    await one.register_agent(spec("best", {"legal": 0.9}))
+    await one.register_agent(spec("next", {"legal": 0.6}))
+    real = AgentViews.refresh
+    raced: list[bool] = []
+
+    async def then_the_other_worker_writes(views: AgentViews) -> dict[str, Agent]:
+        seen = await real(views)
+        if views is one.views and not raced:  # between the first worker's refresh and its pick
+            raced.append(True)
+            await two._run(away)  # a commit alone: the other worker's dispatch would take h1 itself
+        return seen
+
+    async def away(tx: Tx) -> None:
+        agent = await tx.agent("best")
+        agent.status = "away"
+        tx.put_agent(agent)
+
+    monkeypatch.setattr(AgentViews, "refresh", then_the_other_worker_writes)
+    mine = await one.submit(request("h1", "legal"))
+    assert raced == [True]
+    assert mine.offered_agent_id == "next"  # best's view was behind: read, found away, passed over
+    best = await one.get_agent("best")
+    assert (best.status, best.offered_handoff_ids) == ("away", [])
 
 
 async def test_a_read_survives_another_finding_an_agent_deleted_meanwhile(
@@ -189,34 +226,65 @@ async def test_a_view_is_not_mistaken_after_redis_lost_its_data(
 async def test_a_document_from_before_tags_is_read_every_time(
     workers: tuple[RedisDesk, RedisDesk, FakeClock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    one, two, _ = workers
-    await one.register_agent(spec("old", {"legal": 0.9}))
-    await one.redis.hdel(one.key("a", "old"), "tag")  # as an earlier release stored it
-    reloads = Reloads(monkeypatch)
-    for _ in range(2):
-        assert [a.id for a in await RedisTx(one).view_agents(["old"])] == ["old"]
-    assert reloads.ids == ["old", "old"]
-    await two.set_status("old", "away")  # its next write tags it
-    reloads.ids.clear()
-    for _ in range(2):
-        assert [a.status for a in await RedisTx(one).view_agents(["old"])] == ["away"]
-    assert reloads.ids == ["old"]
+    old, two, clock = workers
+    await old.register_agent(spec("old", {"legal": 0.9}))
+    # As a release before tags stored it: no tag beside the document, no ``tags`` entry.
+    await old.redis.hdel(old.key("a", "old"), "tag")
+    await old.redis.delete(old.key("tags"))
+    new = RedisDesk(REDIS_URL, CONFIG, prefix=old.prefix, clock=clock)  # a worker of this release starts
+    try:
+        reloads = Reloads(monkeypatch)
+        for _ in range(2):
+            assert [a.id for a in await new.list_agents()] == ["old"]  # indexes the old data first
+            assert [a.id for a in await RedisTx(new).view_agents(["old"])] == ["old"]
+        assert reloads.ids == ["old", "old"]
+        await two.set_status("old", "away")  # its next write tags it
+        reloads.ids.clear()
+        for _ in range(2):
+            assert [a.status for a in await RedisTx(new).view_agents(["old"])] == ["away"]
+        assert reloads.ids == ["old"]
+    finally:
+        await new.close()
 
 
-async def test_many_candidates_are_read_in_slices(
+async def test_a_refresh_reads_two_keys_and_no_agent_when_nothing_changed(
     workers: tuple[RedisDesk, RedisDesk, FakeClock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    one, two, _ = workers
-    monkeypatch.setattr(redis_views, "CHUNK", 2)
-    for n in range(5):
-        await one.register_agent(spec(f"s{n}", {"legal": n / 10}))
+    one, _, _ = workers
+    for n in range(50):
+        await one.register_agent(spec(f"a{n:02d}", {"legal": 0.5}))
     await RedisTx(one).view_agents()  # kept
-    await two.set_status("s3", "away")
-    views = await RedisTx(one).view_agents(["s0", "s1", "gone", "s2", "s3", "s4"])
-    assert [(a.id, a.status) for a in views] == [
-        ("s0", "online"),
-        ("s1", "online"),
-        ("s2", "online"),
-        ("s3", "away"),
-        ("s4", "online"),
-    ]
+    sent: list[list[str]] = []
+    real = Pipeline.execute
+
+    async def recording(pipe: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        sent.append([str(command[0][0]) for command in pipe.command_stack])
+        return await real(pipe, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", recording)
+    loads = AgentLoads(monkeypatch)
+    assert len(await RedisTx(one).view_agents()) == 50
+    assert sent == [["HGETALL", "ZRANGE"]]  # one round trip: every tag, every heartbeat
+    assert loads.ids == []
+
+
+async def test_a_view_of_a_few_agents_reads_their_tags_and_heartbeats_only(
+    workers: tuple[RedisDesk, RedisDesk, FakeClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two, clock = workers
+    for n in range(50):
+        await one.register_agent(spec(f"a{n:02d}", {"legal": 0.5}))
+    await RedisTx(one).view_agents()  # kept
+    clock.advance(5)
+    await two.heartbeat("a07")
+    sent: list[list[str]] = []
+    real = Pipeline.execute
+
+    async def recording(pipe: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        sent.append([str(command[0][0]) for command in pipe.command_stack])
+        return await real(pipe, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", recording)
+    views = await RedisTx(one).view_agents(["a07", "nobody"])
+    assert [(a.id, a.last_heartbeat) for a in views] == [("a07", clock.now())]
+    assert sent == [["HMGET", "ZMSCORE"]]  # the two ids' tags and heartbeats, not all 50
