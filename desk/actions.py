@@ -38,7 +38,7 @@ class HandoffActions(DeskCore):
         """
         now = self.clock.now()
 
-        async def fn(tx: Tx) -> None:
+        async def fn(tx: Tx) -> Handoff:
             if await tx.maybe_handoff(request.handoff_id) is not None:
                 msg = f"handoff {request.handoff_id!r} already exists"
                 raise Conflict(msg)
@@ -58,10 +58,13 @@ class HandoffActions(DeskCore):
                     required_skills=handoff.required_skills,
                 )
             )
+            # Offered in the same commit when an agent is free (queue order still rules: one queued
+            # before it is offered first). The transaction's object is the caller's: a commit stores
+            # copies (in process) or JSON (Redis).
+            await self._offer_queued(tx, now)
+            return handoff
 
-        await self._run(fn)
-        await self._dispatch()
-        return await self.get(request.handoff_id)
+        return await self._run(fn)
 
     async def get(self, handoff_id: str) -> Handoff:
         """One handoff; raises ``NotFound``."""

@@ -141,35 +141,41 @@ class DeskCore(ABC):
 
     # -- timers --------------------------------------------------------------------------------
     async def _dispatch(self) -> int:
-        """Offer queued handoffs, in queue order, to the best free agents. Returns offers made.
+        """Offer queued handoffs, in queue order, to the best free agents. Returns offers made."""
+        now = self.clock.now()
+
+        async def fn(tx: Tx) -> int:
+            return await self._offer_queued(tx, now)
+
+        return await self._run(fn)
+
+    async def _offer_queued(self, tx: Tx, now: datetime) -> int:
+        """``_dispatch`` inside ``tx`` (the handoffs it queued included). Returns offers made.
 
         Each offer's agent comes from the backend's ranking of the free agents (``Tx.ranked_pick``,
         ``desk.ranking``): ``assign.pick``'s choice without scoring every free agent.
         """
-        now = self.clock.now()
-
-        async def fn(tx: Tx) -> int:
-            ids = await tx.queue()
-            if not ids:
-                return 0
-            free = await tx.available_ids()  # shrinks as offers fill agents
-            made = 0
-            async for view in _while_free(tx, ids, free):
-                if not free:
-                    break  # cheap exit: nobody could take an offer
-                if view.status != "pending":
-                    continue
-                best = await tx.ranked_pick(view, now, self.config)
-                if best is None:
-                    continue
-                agent = await tx.agent(best.agent_id)
-                ops.offer(tx, await tx.handoff(view.handoff_id), agent, best.score, now, self.config)
-                if agent.load >= agent.max_concurrent:
-                    free.discard(agent.id)
-                made += 1
-            return made
-
-        return await self._run(fn)
+        if not await tx.may_queue():
+            return 0  # the usual case after an accept or a close: one cheap check
+        free = await tx.available_ids()  # shrinks as offers fill agents
+        if not free:
+            return 0  # nobody could take an offer: the queue is not read (it grows when all are busy)
+        ids = await tx.queue()
+        made = 0
+        async for view in _while_free(tx, ids, free):
+            if not free:
+                break  # cheap exit: nobody could take an offer
+            if view.status != "pending":
+                continue
+            best = await tx.ranked_pick(view, now, self.config)
+            if best is None:
+                continue
+            agent = await tx.agent(best.agent_id)
+            ops.offer(tx, await tx.handoff(view.handoff_id), agent, best.score, now, self.config)
+            if agent.load >= agent.max_concurrent:
+                free.discard(agent.id)
+            made += 1
+        return made
 
 
 # Queued handoffs read per slice by a dispatch. A queue builds up when every agent is busy, and each

@@ -54,6 +54,9 @@ class _MemTx(Tx):
     async def queue(self) -> list[str]:
         return [h.handoff_id for h in sorted(self._pending(), key=assign.queue_key)]
 
+    async def may_queue(self) -> bool:
+        return bool(self._store.pending) or any(h.status == "pending" for h in self.handoff_cache.values())
+
     async def count_ahead(self, handoff: Handoff) -> int:
         key = assign.queue_key(handoff)
         return sum(

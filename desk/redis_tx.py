@@ -145,8 +145,22 @@ class RedisTx(Tx):
         return sorted(stored | set(self.dirty_agents))
 
     async def queue(self) -> list[str]:
-        members: Any = await self._r.zrange(self._k("queue"), 0, -1)
-        return [decoded(m) for m in members]
+        own = self.dirty_handoffs
+        if not own:
+            members: Any = await self._r.zrange(self._k("queue"), 0, -1)
+            return [decoded(m) for m in members]
+        # This transaction's writes win: a handoff it queued (a submit offers in its own commit) is
+        # placed by its queue score, one it moved on leaves the queue. Redis orders equal scores by id.
+        rows: Any = await self._r.zrange(self._k("queue"), 0, -1, withscores=True)
+        entries = [(float(score), decoded(m)) for m, score in rows]
+        entries = [(score, i) for score, i in entries if i not in own]
+        entries += [(assign.queue_score(h), i) for i, h in own.items() if h.status == "pending"]
+        return [i for _score, i in sorted(entries)]
+
+    async def may_queue(self) -> bool:
+        if any(h.status == "pending" for h in self.dirty_handoffs.values()):
+            return True
+        return bool(await self._r.zcard(self._k("queue")))
 
     async def count_ahead(self, handoff: Handoff) -> int:
         rank: Any = await self._r.zrank(self._k("queue"), handoff.handoff_id)

@@ -59,6 +59,10 @@ class Tx(ABC):
         """Pending handoff ids in queue order (priority desc, created asc, id)."""
 
     @abstractmethod
+    async def may_queue(self) -> bool:
+        """False only when nothing is pending (a cheap check before reading the queue and the agents)."""
+
+    @abstractmethod
     async def count_ahead(self, handoff: Handoff) -> int:
         """Pending handoffs strictly ahead of ``handoff`` in the queue."""
 

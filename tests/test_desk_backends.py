@@ -541,7 +541,7 @@ async def test_a_fresh_agents_heartbeat_is_recorded_without_a_dispatch(
     assert (await desk.get_agent("a")).last_heartbeat == clock.now()
     clock.advance(desk.config.heartbeat_ttl_s - 1)  # fresh only through the second heartbeat
     assert (await desk.submit(request("h1", "billing"))).offered_agent_id == "a"
-    assert dispatches.count == 1  # the submit's own; the heartbeat found nothing new to offer
+    assert dispatches.count == 0  # the heartbeat found nothing new to offer (a submit offers in its commit)
 
 
 async def test_an_agent_back_after_its_ttl_gets_the_queue_on_its_heartbeat(
@@ -596,3 +596,63 @@ async def test_memory_history_is_bounded_and_cursors_stay_absolute(monkeypatch: 
     tail = await desk.events_since(str(total - 2))
     assert [e.type for e in tail.events] == [e.type for e in kept.events[-2:]]
     assert (await desk.events_since(str(total))).events == []
+
+
+async def test_a_submit_is_created_and_offered_in_one_commit(
+    desk: BaseDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await desk.register_agent(spec("a", {"billing": 0.9}))
+    commits: list[int] = []
+    real = desk._atomic
+
+    async def counted(fn: Any) -> Any:
+        commits.append(1)
+        return await real(fn)
+
+    monkeypatch.setattr(desk, "_atomic", counted)
+    handoff = await desk.submit(request("h1", "billing"))
+    assert (handoff.status, handoff.offered_agent_id) == ("offered", "a")
+    assert len(commits) == 1  # not a commit for the pending handoff, one for its offer and a read
+    assert (await types_of(desk))[-2:] == ["handoff_created", "handoff_offered"]
+    handoff.notes = "changed by the caller"  # the caller's copy: the desk's is not touched
+    assert (await desk.get("h1")).notes == ""
+
+
+async def test_a_submit_offers_the_queue_in_order_in_its_commit(desk: BaseDesk, clock: FakeClock) -> None:
+    await desk.register_agent(spec("a", {"fr": 0.9, "billing": 0.9}, status="away"))
+    assert (await desk.submit(request("h1", "fr"))).status == "pending"  # nobody online
+
+    async def online(tx: Tx) -> None:  # back without a dispatch: h1 still waits when h2 comes
+        agent = await tx.agent("a")
+        agent.status = "online"
+        tx.put_agent(agent)
+
+    await desk._run(online)
+    clock.advance(1)
+    second = await desk.submit(request("h2", "billing"))
+    # a has one slot: the older handoff in the queue gets it, the new one waits behind it.
+    assert (second.status, second.offered_agent_id) == ("pending", None)
+    assert (await desk.get("h1")).offered_agent_id == "a"
+
+
+async def test_a_submit_with_nobody_free_does_not_read_the_queue(
+    desk: BaseDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await desk.register_agent(spec("a", {"billing": 0.9}))
+    assert (await desk.submit(request("h0", "billing"))).offered_agent_id == "a"  # a's one slot
+    for n in range(5):
+        await desk.submit(request(f"q{n}", "billing"))
+    reads: list[int] = []
+    tx_type = RedisTx if isinstance(desk, RedisDesk) else _MemTx
+    real = tx_type.queue
+
+    async def counted(tx: Any) -> list[str]:
+        reads.append(1)
+        return await real(tx)
+
+    monkeypatch.setattr(tx_type, "queue", counted)
+    assert (await desk.submit(request("q5", "billing"))).status == "pending"
+    assert reads == []  # nobody free: the queue was not read
+    await desk.decline("h0", "a")  # a is free again: the queue is read and its head offered
+    assert reads
+    assert (await desk.get("q0")).offered_agent_id == "a"
