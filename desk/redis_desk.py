@@ -172,6 +172,7 @@ class RedisDesk(BaseDesk):
         # Every worker ticks every second: reading every agent's document to find the few whose
         # heartbeat expired cost one HMGET and a JSON parse per agent per worker per second. The
         # presence scores say who can be stale; only those documents are read.
+        await self._index_old_data()  # the views find an agent by its ``tags`` entry
         tx = RedisTx(self)
         ids = await tx.agent_ids()
         if not ids:

@@ -288,3 +288,18 @@ async def test_a_view_of_a_few_agents_reads_their_tags_and_heartbeats_only(
     views = await RedisTx(one).view_agents(["a07", "nobody"])
     assert [(a.id, a.last_heartbeat) for a in views] == [("a07", clock.now())]
     assert sent == [["HMGET", "ZMSCORE"]]  # the two ids' tags and heartbeats, not all 50
+
+
+async def test_a_new_workers_first_tick_sees_an_earlier_releases_stale_agent(
+    workers: tuple[RedisDesk, RedisDesk, FakeClock],
+) -> None:
+    old, _, clock = workers
+    await old.register_agent(spec("old", {"legal": 0.9}))
+    await old.redis.hdel(old.key("a", "old"), "tag")  # stored before tags existed
+    await old.redis.delete(old.key("tags"))
+    clock.advance(CONFIG.heartbeat_ttl_s + 5)  # its heartbeat has expired
+    new = RedisDesk(REDIS_URL, CONFIG, prefix=old.prefix, clock=clock)
+    try:  # the tick's stale-heartbeat check is the new worker's first read of the desk
+        assert [a.id for a in await new._maybe_stale(clock.now())] == ["old"]
+    finally:
+        await new.close()
