@@ -71,14 +71,8 @@ class _MemTx(Tx):
         found = [cache.get(i) or store.get(i) for i in ids]
         return [a for a in found if a is not None]
 
-    async def available_ids(self) -> set[str]:
-        found = set(self._store.available)
-        for agent in self.agent_cache.values():
-            if assign.has_free_slot(agent):
-                found.add(agent.id)
-            else:
-                found.discard(agent.id)
-        return found
+    async def _stored_available(self) -> set[str]:
+        return set(self._store.available)
 
     async def view_handoffs(self, ids: list[str]) -> list[Handoff]:
         cache = self.handoff_cache

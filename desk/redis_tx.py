@@ -129,15 +129,9 @@ class RedisTx(Tx):
                 return best
             self._views.forget(agent_id)
 
-    async def available_ids(self) -> set[str]:
+    async def _stored_available(self) -> set[str]:
         members: Any = await self._r.smembers(self._k("avail"))
-        found = {decoded(m) for m in members}
-        for agent in self.agent_cache.values():
-            if assign.has_free_slot(agent):
-                found.add(agent.id)
-            else:
-                found.discard(agent.id)
-        return found
+        return {decoded(m) for m in members}
 
     async def agent_ids(self) -> list[str]:
         members: Any = await self._r.smembers(self._k("agents"))

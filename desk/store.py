@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from desk.assign import Scored
+from desk.assign import Scored, has_free_slot
 from desk.config import DeskConfig
 from desk.errors import NotFound
 from desk.events import DeskEvent
@@ -77,13 +77,23 @@ class Tx(ABC):
         for the waiting handoffs every few seconds, and the held ones are most of the open ones).
         """
 
-    @abstractmethod
     async def available_ids(self) -> set[str]:
         """Ids of the agents online with a free slot (as this transaction sees them), from an index.
 
         A superset of those an offer may go to: heartbeat and schedule change with the clock, so the
         caller checks them.
         """
+        found = await self._stored_available()
+        for agent in self.agent_cache.values():  # what this transaction read or wrote wins
+            if has_free_slot(agent):
+                found.add(agent.id)
+            else:
+                found.discard(agent.id)
+        return found
+
+    @abstractmethod
+    async def _stored_available(self) -> set[str]:
+        """The backend's index of the agents online with a free slot, as committed (a new set)."""
 
     @abstractmethod
     async def ranked_pick(self, handoff: Handoff, now: datetime, config: DeskConfig) -> Scored | None:

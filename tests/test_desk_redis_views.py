@@ -51,6 +51,20 @@ class Reloads:
         monkeypatch.setattr(AgentViews, "_reload", spy)
 
 
+class SentPipelines:
+    """Records the command names of every Redis pipeline sent."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.commands: list[list[str]] = []
+        real = Pipeline.execute
+
+        async def recording(pipe: Pipeline, *args: Any, **kwargs: Any) -> Any:
+            self.commands.append([str(command[0][0]) for command in pipe.command_stack])
+            return await real(pipe, *args, **kwargs)
+
+        monkeypatch.setattr(Pipeline, "execute", recording)
+
+
 async def test_unchanged_agents_are_not_read_again(
     workers: tuple[RedisDesk, RedisDesk, FakeClock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -254,17 +268,10 @@ async def test_a_refresh_reads_two_keys_and_no_agent_when_nothing_changed(
     for n in range(50):
         await one.register_agent(spec(f"a{n:02d}", {"legal": 0.5}))
     await RedisTx(one).view_agents()  # kept
-    sent: list[list[str]] = []
-    real = Pipeline.execute
-
-    async def recording(pipe: Pipeline, *args: Any, **kwargs: Any) -> Any:
-        sent.append([str(command[0][0]) for command in pipe.command_stack])
-        return await real(pipe, *args, **kwargs)
-
-    monkeypatch.setattr(Pipeline, "execute", recording)
+    sent = SentPipelines(monkeypatch)
     loads = AgentLoads(monkeypatch)
     assert len(await RedisTx(one).view_agents()) == 50
-    assert sent == [["HGETALL", "ZRANGE"]]  # one round trip: every tag, every heartbeat
+    assert sent.commands == [["HGETALL", "ZRANGE"]]  # one round trip: every tag, every heartbeat
     assert loads.ids == []
 
 
@@ -277,17 +284,10 @@ async def test_a_view_of_a_few_agents_reads_their_tags_and_heartbeats_only(
     await RedisTx(one).view_agents()  # kept
     clock.advance(5)
     await two.heartbeat("a07")
-    sent: list[list[str]] = []
-    real = Pipeline.execute
-
-    async def recording(pipe: Pipeline, *args: Any, **kwargs: Any) -> Any:
-        sent.append([str(command[0][0]) for command in pipe.command_stack])
-        return await real(pipe, *args, **kwargs)
-
-    monkeypatch.setattr(Pipeline, "execute", recording)
+    sent = SentPipelines(monkeypatch)
     views = await RedisTx(one).view_agents(["a07", "nobody"])
     assert [(a.id, a.last_heartbeat) for a in views] == [("a07", clock.now())]
-    assert sent == [["HMGET", "ZMSCORE"]]  # the two ids' tags and heartbeats, not all 50
+    assert sent.commands == [["HMGET", "ZMSCORE"]]  # the two ids' tags and heartbeats, not all 50
 
 
 async def test_a_new_workers_first_tick_sees_an_earlier_releases_stale_agent(
