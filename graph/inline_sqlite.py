@@ -5,13 +5,15 @@ hop, a future and a GIL handover per statement (~0.4 ms here), for statements th
 on a WAL database with ``synchronous=NORMAL`` (a commit is a write to the WAL file, no fsync). A
 customer turn makes about nine of them. This saver runs the synchronous ``SqliteSaver``'s code in
 place, as the API store does with its own statements (api/db.py): same schema, same serialisation,
-same commit per ``put``, so a checkpoint that was written survives a ``kill -9`` as before. Its
+same commit per ``put`` outside a run. A run commits once, when it ends and before its turn is
+answered (:mod:`graph.run_writes`), so an answered turn survives a ``kill -9`` as before. Its
 serializer keeps each recent thread's messages decoded between runs (:mod:`graph.checkpoint_memo`).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +24,7 @@ from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMet
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from graph.checkpoint_memo import MemoSerializer
+from graph.run_writes import HeldWrites, held_for
 from graph.wal import open_wal
 
 # Threads whose latest messages stay decoded (~13 KB each with a short history): the live chats of
@@ -38,6 +41,33 @@ class InlineSqliteSaver(SqliteSaver):
 
     def __init__(self, conn: sqlite3.Connection, *, memo_threads: int = MEMO_THREADS) -> None:
         super().__init__(conn, serde=MemoSerializer(memo_threads))
+        self._uncommitted_by: int | None = None  # the thread whose write leaves its commit to the run
+
+    @contextmanager
+    def cursor(self, transaction: bool = True) -> Iterator[sqlite3.Cursor]:
+        commit = transaction and self._uncommitted_by != threading.get_ident()
+        with super().cursor(transaction=commit) as cur:
+            yield cur
+
+    @contextmanager
+    def _held(self, thread_id: object) -> Iterator[None]:
+        """Inside a run holding its writes, a write here leaves its commit to the run's end."""
+        held = held_for(thread_id)
+        if held is None:
+            yield
+            return
+        held.items.append(None)  # something to commit
+        self._uncommitted_by = threading.get_ident()
+        try:
+            yield
+        finally:
+            self._uncommitted_by = None
+
+    async def commit_held(self, held: HeldWrites) -> None:
+        """Commit what the run wrote (the statements ran as they came, in one open transaction)."""
+        held.items.clear()
+        with self.lock:
+            self.conn.commit()
 
     @classmethod
     @contextmanager
@@ -55,7 +85,8 @@ class InlineSqliteSaver(SqliteSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        saved = super().put(config, checkpoint, metadata, new_versions)
+        with self._held(config["configurable"]["thread_id"]):
+            saved = super().put(config, checkpoint, metadata, new_versions)
         if isinstance(self.serde, MemoSerializer):  # LangGraph's allowlisted copy of it is one too
             self.serde.wrote(
                 str(config["configurable"]["thread_id"]), config["configurable"]["checkpoint_ns"]
@@ -96,6 +127,12 @@ class InlineSqliteSaver(SqliteSaver):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         return self.put(config, checkpoint, metadata, new_versions)
+
+    def put_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        with self._held(config["configurable"]["thread_id"]):
+            super().put_writes(config, writes, task_id, task_path)
 
     async def aput_writes(
         self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""

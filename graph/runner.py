@@ -24,6 +24,7 @@ from langgraph.types import StreamMode as GraphMode
 from graph.builder import BatonGraph
 from graph.deps import BatonContext
 from graph.inline_sqlite import InlineSqliteSaver
+from graph.run_writes import run_writes
 from graph.runtime_errors import CheckpointNotFound
 from graph.runtime_models import TurnReply, TurnResult
 from graph.state import WaitingHandoff, current_handoff
@@ -175,24 +176,25 @@ class GraphRunner:
         config = config or thread_config(conversation_id)
         if tap is not None and tap.recursion_limit:
             config = {**config, "recursion_limit": tap.recursion_limit}
-        async for part in self.graph.astream(
-            payload,
-            config,
-            context=self.context,
-            durability=self.durability(conversation_id),
-            stream_mode=modes if tap else "values",
-        ):
-            if tap is not None:
-                mode, chunk = cast(tuple[str, Any], part)  # a list of modes streams (mode, chunk) pairs
-                tap.emit(mode, chunk)
-                if mode != "values":
-                    continue
-            else:
-                chunk = part
-            values = dict(chunk)
-            interrupts = values.pop(_INTERRUPT, ()) or interrupts
-            first = values if first is None else first
-            last = values
+        async with run_writes(self.graph.checkpointer, conversation_id):
+            async for part in self.graph.astream(
+                payload,
+                config,
+                context=self.context,
+                durability=self.durability(conversation_id),
+                stream_mode=modes if tap else "values",
+            ):
+                if tap is not None:
+                    mode, chunk = cast(tuple[str, Any], part)  # a list of modes streams (mode, chunk) pairs
+                    tap.emit(mode, chunk)
+                    if mode != "values":
+                        continue
+                else:
+                    chunk = part
+                values = dict(chunk)
+                interrupts = values.pop(_INTERRUPT, ()) or interrupts
+                first = values if first is None else first
+                last = values
         if first is None:  # nothing ran (e.g. an already finished fork): report the stored state
             snap = await self.head(conversation_id)
             first = last = snap.values

@@ -27,8 +27,9 @@ class Settings(BaseSettings):
     checkpoint_durability: Literal["sync", "exit"] = Field(
         default="sync",
         description=(
-            "'sync': a checkpoint after every step of a routed run; time travel (fork before the"
-            " router, rollback to the pre-handoff checkpoint, per-step history) starts from those."
+            "'sync': a checkpoint after every step of a routed run, committed together when the run"
+            " ends; time travel (fork before the router, rollback to the pre-handoff checkpoint,"
+            " per-step history) starts from those."
             " 'exit': one checkpoint per run, written before the turn is answered, so an answered turn"
             " still survives kill -9, for less CPU per turn; a rollback then forks from the end of the"
             " run before the handoff turn. Runs on a thread a person holds write one checkpoint per run"
