@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,6 +36,55 @@ class Db(Protocol):
         """Raise if the database is unreachable."""
         ...
 
+    async def execute_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Run statements now in one transaction (on Postgres, one round trip), even inside
+        ``together``; a single one runs as its own."""
+        ...
+
+
+# Statements executed inside ``together(db)`` wait here for the block's end: (the db, its statements).
+_HELD: ContextVar[tuple[Db, list[tuple[str, Sequence[Any]]]] | None] = ContextVar(
+    "baton_db_held", default=None
+)
+
+
+def _held(db: Db, sql: str) -> list[tuple[str, Sequence[Any]]] | None:
+    """Where ``db``'s statement waits inside ``together(db)``; ``None`` to run it now (DDL always runs:
+    its callers retry a failed ``CREATE``)."""
+    held = _HELD.get()
+    if held is None or held[0] is not db or sql.lstrip().upper().startswith("CREATE "):
+        return None
+    return held[1]
+
+
+async def _flush(db: Db) -> None:
+    """Run what ``together(db)`` holds before a read or DDL, so it sees what the block wrote."""
+    held = _HELD.get()
+    if held is not None and held[0] is db and held[1]:
+        statements = list(held[1])
+        held[1].clear()
+        await db.execute_all(statements)
+
+
+@asynccontextmanager
+async def together(db: Db) -> AsyncIterator[None]:
+    """Writes to ``db`` inside the block are committed together when it ends: one transaction.
+
+    Each runs in order, however the block ends (as one by one they would have run up to an error);
+    a read inside the block first commits what is held. Nested blocks join the outer one.
+    """
+    if _HELD.get() is not None:
+        yield
+        return
+    statements: list[tuple[str, Sequence[Any]]] = []
+    token = _HELD.set((db, statements))
+    try:
+        yield
+    finally:
+        _HELD.reset(token)
+        if statements:
+            await db.execute_all(statements)
+
 
 class _Sqlite:
     """One ``sqlite3`` connection; statements run inline on the event loop.
@@ -49,11 +99,30 @@ class _Sqlite:
         self._conn = conn
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        if (held := _held(self, sql)) is not None:
+            held.append((sql, params))
+            return
+        await _flush(self)
         self._conn.execute(sql, tuple(params))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        await _flush(self)
         rows: list[tuple[Any, ...]] = self._conn.execute(sql, tuple(params)).fetchall()
         return rows
+
+    async def execute_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        if len(statements) <= 1:
+            for sql, params in statements:
+                self._conn.execute(sql, tuple(params))
+            return
+        self._conn.execute("BEGIN")
+        try:
+            for sql, params in statements:
+                self._conn.execute(sql, tuple(params))
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     async def ping(self) -> None:
         await self.fetchall("SELECT 1")
@@ -73,6 +142,10 @@ class _Postgres:
         self._pool = pool
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        if (held := _held(self, sql)) is not None:
+            held.append((sql, params))
+            return
+        await _flush(self)
         async with self._pool.connection() as conn:
             if sql.lstrip().upper().startswith("CREATE "):
                 # `CREATE ... IF NOT EXISTS` is not atomic in Postgres: two workers starting on a
@@ -85,9 +158,20 @@ class _Postgres:
             await conn.execute(sql.replace("?", "%s"), tuple(params))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        await _flush(self)
         async with self._pool.connection() as conn:
             cur = await conn.execute(sql.replace("?", "%s"), tuple(params))
             return [tuple(r) for r in await cur.fetchall()]
+
+    async def execute_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        if len(statements) <= 1:
+            async with self._pool.connection() as conn:
+                for sql, params in statements:
+                    await conn.execute(sql.replace("?", "%s"), tuple(params))
+            return
+        async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
+            for sql, params in statements:
+                await conn.execute(sql.replace("?", "%s"), tuple(params))
 
     async def ping(self) -> None:
         await self.fetchall("SELECT 1")

@@ -20,7 +20,7 @@ import contextvars
 import logging
 import secrets
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from langchain_core.messages import HumanMessage
 
 from api import analytics, experiments
 from api.customer_lines import agent_line
+from api.db import together
 from api.eventlog import EventLog
 from api.metrics import Metrics
 from api.store import ApiStore
@@ -152,25 +153,32 @@ class ConversationEngine:
         finally:
             _HELD.reset(token)
 
-    async def publish(self, conversation_id: str, event: _Event, *, agent_id: str | None = None) -> int:
-        """Append to the conversation's stream (and the agent's, when one holds it); returns the seq."""
-        event.conversation_id = conversation_id
-        seq = await self.events.append(conv_stream(conversation_id), event)
+    async def publish(self, conversation_id: str, *events: _Event, agent_id: str | None = None) -> int:
+        """Append to the conversation's stream (and the agent's, when one holds it), one write each;
+        returns the last seq."""
+        for event in events:
+            event.conversation_id = conversation_id
+        seq = await self.events.append(conv_stream(conversation_id), *events)
         if agent_id:
-            await self.events.append(agent_stream(agent_id), event.model_copy(update={"seq": 0}))
+            await self.events.append(
+                agent_stream(agent_id), *(e.model_copy(update={"seq": 0}) for e in events)
+            )
         return seq
 
-    async def publish_replies(self, result: TurnResult, agent_id: str | None, handoff_id: str = "") -> int:
-        """Every message a run produced, as events; returns the last seq (0 when there was none)."""
-        seq = 0
+    async def publish_replies(
+        self, result: TurnResult, agent_id: str | None, handoff_id: str = "", *, first: Sequence[_Event] = ()
+    ) -> int:
+        """``first``, then every message a run produced, as events: one write per stream; returns the
+        last seq (0 when there was none)."""
+        cid = result.conversation_id
+        shown: list[_Event] = list(first)
+        told: list[_Event] = list(first)  # the holding agent's stream: the same and the internal lines
         for reply in result.replies:
             event: _Event
             if reply.role == "system":
                 # Internal lines (an agent's note, a rollback's reason) are for the team, never the customer.
                 if agent_id:
-                    note = BotMessageEvent(text=reply.text, speaker=reply.speaker, role=reply.role)
-                    note.conversation_id = result.conversation_id
-                    await self.events.append(agent_stream(agent_id), note)
+                    told.append(BotMessageEvent(text=reply.text, speaker=reply.speaker, role=reply.role))
                 continue
             if reply.role == "agent":
                 event = AgentMessageEvent(text=reply.text, agent_id=agent_id or "", handoff_id=handoff_id)
@@ -178,7 +186,13 @@ class ConversationEngine:
                 event = CustomerMessageEvent(text=reply.text)
             else:
                 event = BotMessageEvent(text=reply.text, speaker=reply.speaker, role=reply.role)
-            seq = await self.publish(result.conversation_id, event, agent_id=agent_id)
+            shown.append(event)
+            told.append(event)
+        for event in told:
+            event.conversation_id = cid
+        seq = await self.events.append(conv_stream(cid), *shown) if shown else 0
+        if agent_id and told:
+            await self.events.append(agent_stream(agent_id), *(e.model_copy(update={"seq": 0}) for e in told))
         return seq
 
     # -- customer side -------------------------------------------------------------------------
@@ -197,11 +211,8 @@ class ConversationEngine:
             result = await self.runtime.post_message(conversation_id, messages, customer=profile, tap=tap)
         if self.metrics:
             self.metrics.turns.inc()
-        seq = 0
-        for text in texts:
-            seq = await self.publish(conversation_id, CustomerMessageEvent(text=text), agent_id=agent_id)
-        seq = max(seq, await self.publish_replies(result, agent_id))
-        outcome = TurnOutcome(result=result, seq=seq)
+        said = [CustomerMessageEvent(text=text) for text in texts]
+        outcome = TurnOutcome(result=result, seq=await self.publish_replies(result, agent_id, first=said))
         await experiments.record_turn(self.store, conversation_id, result)
         if result.handoff:
             await self._started(result.handoff, outcome)
@@ -246,14 +257,19 @@ class ConversationEngine:
     ) -> None:
         """Give a new human handoff to the desk (``recorded``: re-submitted after a restart)."""
         cid = outcome.result.conversation_id
-        if not recorded:
-            await self.store.add_handoff(record.id, cid, record.kind, record.trigger, record.to)
-            await experiments.record_handoff(self.store, cid, record)
-            policy_name = self.runtime.context.policies.current().policy.name
-            await analytics.record_policy(self.store, cid, record, policy_name)
+        human = record.kind == "human"
+        async with together(self.store.db):  # the handoff's rows: one transaction, before the desk
+            if not recorded:
+                await self.store.add_handoff(record.id, cid, record.kind, record.trigger, record.to)
+                await experiments.record_handoff(self.store, cid, record)
+                policy_name = self.runtime.context.policies.current().policy.name
+                await analytics.record_policy(self.store, cid, record, policy_name)
+            if human:
+                await self.store.set_assignment(cid, record.id, None)
+                await self.store.open_handoff(record.id, cid, self.prefix)
         if self.metrics:
             self.metrics.handoffs.labels(kind=record.kind, trigger=record.trigger).inc()
-        if record.kind != "human":
+        if not human:
             state = HandoffStateEvent(handoff_id=record.id, state="completed", kind="bot", to=record.to)
             outcome.seq = await self.publish(cid, state)
             return
@@ -263,8 +279,6 @@ class ConversationEngine:
         routing = self.runtime.context.policies.current().policy
         chosen = routing.handoff_for(record.rule_id)
         request.no_agent, request.no_agent_after_s, request.accept_timeout_s = chosen
-        await self.store.set_assignment(cid, record.id, None)
-        await self.store.open_handoff(record.id, cid, self.prefix)
         handoff = await self.desk.submit(request)
         position = await self.desk.queue_position(handoff.handoff_id)
         outcome.queue_position, outcome.expected_wait_s = position.position, position.expected_wait_s
@@ -292,9 +306,10 @@ class ConversationEngine:
 
     async def finished(self, cid: str, handoff_id: str, outcome: str, agent_id: str | None) -> None:
         """A handoff ended (``outcome``): clear the assignment, close the record, tell everyone."""
-        await self.store.set_assignment(cid, None, None)
-        if handoff_id:
-            await self.store.close_handoff(handoff_id)
+        async with together(self.store.db):
+            await self.store.set_assignment(cid, None, None)
+            if handoff_id:
+                await self.store.close_handoff(handoff_id)
         done = HandoffCompleteEvent(handoff_id=handoff_id, outcome=outcome, agent_id=agent_id)
         await self.publish(cid, done, agent_id=agent_id)
 

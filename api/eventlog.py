@@ -56,8 +56,9 @@ def seq_of(data: str) -> int:
 class EventLog(Protocol):
     """Per-stream sequenced events."""
 
-    async def append(self, stream: str, event: _Event) -> int:
-        """Append ``event`` (its ``seq`` is assigned) and wake followers; returns the seq."""
+    async def append(self, stream: str, *events: _Event) -> int:
+        """Append ``events`` in order, in one write (seqs assigned), and wake followers; returns the
+        last seq."""
         ...
 
     async def read(self, stream: str, since: int) -> list[str]:
@@ -120,19 +121,22 @@ class LocalEventLog:
         async with self._lock:  # a load racing an append would cache a stale head
             return (await self._cached(stream)).seq
 
-    async def append(self, stream: str, event: _Event) -> int:
-        """Assign the next seq, persist, then publish."""
+    async def append(self, stream: str, *events: _Event) -> int:
+        """Assign the next seqs, persist them in one transaction, then publish."""
         async with self._lock:
             cached = await self._cached(stream)
-            seq = cached.seq + 1
-            data = _with_seq(event.model_dump_json(), seq)
-            await self._store.append_event(stream, seq, data)
-            cached.seq = seq
-            cached.ring.append((seq, data))
+            rows = [
+                (cached.seq + i, _with_seq(e.model_dump_json(), cached.seq + i))
+                for i, e in enumerate(events, 1)
+            ]
+            await self._store.append_events(stream, rows)
+            if rows:
+                cached.seq = rows[-1][0]
+                cached.ring.extend(rows)
         wake = self._wake.pop(stream, None)
         if wake is not None:
             wake.set()
-        return seq
+        return cached.seq
 
     async def erase(self, stream: str) -> None:
         """Forget the stream's events, here and in the store."""
@@ -168,9 +172,11 @@ class LocalEventLog:
 
 
 _APPEND = """
-local seq = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-1', 'd', ARGV[1])
-return seq
+local first = redis.call('INCRBY', KEYS[1], #ARGV - 1) - #ARGV + 2
+for i = 2, #ARGV do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], (first + i - 2) .. '-1', 'd', ARGV[i])
+end
+return first + #ARGV - 2
 """
 
 
@@ -224,10 +230,11 @@ class RedisEventLog:
         """Delete the stream and its seq counter."""
         await self._redis.delete(*self._keys(stream))
 
-    async def append(self, stream: str, event: _Event) -> int:
-        """INCR + XADD atomically."""
+    async def append(self, stream: str, *events: _Event) -> int:
+        """INCRBY + an XADD per event, atomically: one script call."""
         seq_key, key = self._keys(stream)
-        seq = await self._script(keys=[seq_key, key], args=[event.model_dump_json(), self._maxlen])
+        data = [e.model_dump_json() for e in events]
+        seq = await self._script(keys=[seq_key, key], args=[self._maxlen, *data])
         return int(seq)
 
     @staticmethod

@@ -234,3 +234,26 @@ async def test_redis_erase_forgets_a_stream(log: RedisEventLog) -> None:
     await log.erase(stream)
     assert await log.read(stream, 0) == []
     assert await log.head(stream) == 0
+
+
+async def _appended_at_once(log: LocalEventLog | RedisEventLog, stream: str) -> None:
+    """One append of three events after one of one: seqs in order, read back and followed alike."""
+    assert await log.append(stream, CustomerMessageEvent(text=f"{stream} 1")) == 1
+    assert await log.append(stream, *(CustomerMessageEvent(text=f"{stream} {n}") for n in (2, 3, 4))) == 4
+    assert await log.head(stream) == 4
+    assert await log.append(stream) == 4  # nothing to append: the head stays
+    read = [(json.loads(d)["seq"], json.loads(d)["text"]) for d in await log.read(stream, 1)]
+    assert read == expected(stream, 1, 4)
+    assert await take(log, stream, 0, 4) == expected(stream, 0, 4)  # type: ignore[arg-type]
+
+
+async def test_several_events_appended_at_once_take_consecutive_seqs_redis(log: RedisEventLog) -> None:
+    await _appended_at_once(log, f"c:batch-{uuid.uuid4().hex}")
+
+
+async def test_several_events_appended_at_once_take_consecutive_seqs_local(tmp_path: Path) -> None:
+    async with open_db("", tmp_path) as db:
+        log = LocalEventLog(ApiStore(db))
+        await _appended_at_once(log, "c:batch")
+        reopened = LocalEventLog(ApiStore(db))  # what the store kept, with no cache
+        assert [json.loads(d)["seq"] for d in await reopened.read("c:batch", 0)] == [1, 2, 3, 4]
