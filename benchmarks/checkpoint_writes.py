@@ -2,7 +2,8 @@
 
 Runs scripted conversations through ``BatonRuntime`` (offline, real_estate policy) on SQLite and
 counts the saver's calls per turn (``aput`` = checkpoints, ``aput_writes`` calls and their rows,
-``aget_tuple`` reads), plus process CPU per turn (``time.process_time``, every thread
+``aget_tuple`` reads) and the SQLite commits they make (``commits``: one per run since
+``graph/run_writes.py``), plus process CPU per turn (``time.process_time``, every thread
 included). Modes alternate ``--rounds`` times so drift in the machine's load hits both.
 
     .venv/bin/python benchmarks/checkpoint_writes.py --conversations 100 --rounds 2 \\
@@ -66,6 +67,12 @@ async def measure(mode: str, conversations: int) -> dict[str, Any]:
                 return call
 
             setattr(saver, name, counted())
+
+        def traced(statement: str) -> None:  # SQLite's own BEGIN / COMMIT, as the connection runs them
+            if statement == "COMMIT":
+                calls["commits"] += 1
+
+        saver.conn.set_trace_callback(traced)
 
         async def conversation(cid: str) -> None:
             for kind, step in STEPS:
