@@ -71,9 +71,10 @@ async def together(db: Db) -> AsyncIterator[None]:
     """Writes to ``db`` inside the block are committed together when it ends: one transaction.
 
     Each runs in order, however the block ends (as one by one they would have run up to an error);
-    a read inside the block first commits what is held. Nested blocks join the outer one.
+    a read inside the block first commits what is held. A block inside another leaves its writes to
+    the outer one when both are on the same database (another database's run as they come).
     """
-    if _HELD.get() is not None:
+    if _HELD.get() is not None:  # an outer block holds (its own database's) writes
         yield
         return
     statements: list[tuple[str, Sequence[Any]]] = []
