@@ -8,25 +8,17 @@ of them; the block's own error still commits what it wrote before, as one by one
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from test_api_store import db_url  # noqa: F401 (a fixture)
+from test_api_store import db_url, stores  # noqa: F401 (fixtures: a writer and another connection)
 from test_api_support import Api, api_settings
 
 from api.app import create_app
 from api.db import together
-from api.store import ApiStore, open_db
-
-
-@pytest.fixture
-async def stores(db_url: str, tmp_path: Path) -> AsyncIterator[tuple[ApiStore, ApiStore]]:  # noqa: F811
-    """A writer and another connection to the same tables."""
-    async with open_db(db_url, tmp_path / "data") as first, open_db(db_url, tmp_path / "data") as second:
-        yield ApiStore(first), ApiStore(second)
+from api.store import ApiStore
 
 
 def _ids(n: int) -> list[str]:
@@ -38,7 +30,9 @@ async def _open(store: ApiStore, namespace: str) -> list[str]:
     return [h for h, _ in await store.open_handoffs(namespace)]
 
 
-async def test_the_block_commits_once_when_it_ends(stores: tuple[ApiStore, ApiStore]) -> None:
+async def test_the_block_commits_once_when_it_ends(
+    stores: tuple[ApiStore, ApiStore],  # noqa: F811
+) -> None:
     writer, other = stores
     namespace, ids = f"ns-{uuid.uuid4().hex}", _ids(3)
     sent: list[int] = []
@@ -60,7 +54,9 @@ async def test_the_block_commits_once_when_it_ends(stores: tuple[ApiStore, ApiSt
         await writer.close_handoff(handoff_id)
 
 
-async def test_a_read_inside_the_block_sees_its_writes(stores: tuple[ApiStore, ApiStore]) -> None:
+async def test_a_read_inside_the_block_sees_its_writes(
+    stores: tuple[ApiStore, ApiStore],  # noqa: F811
+) -> None:
     writer, _ = stores
     namespace, ids = f"ns-{uuid.uuid4().hex}", _ids(2)
     async with together(writer.db):
@@ -79,7 +75,7 @@ async def _open_then_fail_at_commit(writer: ApiStore, handoff_id: str, namespace
 
 
 async def test_a_statement_failing_at_the_commit_leaves_none_of_the_blocks_rows(
-    stores: tuple[ApiStore, ApiStore],
+    stores: tuple[ApiStore, ApiStore],  # noqa: F811
 ) -> None:
     writer, other = stores
     namespace, ids = f"ns-{uuid.uuid4().hex}", _ids(1)
@@ -95,7 +91,9 @@ async def _open_then_raise(writer: ApiStore, handoff_id: str, namespace: str) ->
         raise RuntimeError(msg)
 
 
-async def test_an_error_in_the_block_still_commits_what_it_wrote(stores: tuple[ApiStore, ApiStore]) -> None:
+async def test_an_error_in_the_block_still_commits_what_it_wrote(
+    stores: tuple[ApiStore, ApiStore],  # noqa: F811
+) -> None:
     writer, other = stores
     namespace, ids = f"ns-{uuid.uuid4().hex}", _ids(1)
     with pytest.raises(RuntimeError, match="after the write"):
