@@ -48,17 +48,23 @@ _HELD: ContextVar[tuple[Db, list[tuple[str, Sequence[Any]]]] | None] = ContextVa
 )
 
 
-def _held(db: Db, sql: str) -> list[tuple[str, Sequence[Any]]] | None:
-    """Where ``db``'s statement waits inside ``together(db)``; ``None`` to run it now (DDL always runs:
-    its callers retry a failed ``CREATE``)."""
+async def _hold(db: Db, sql: str, params: Sequence[Any]) -> bool:
+    """Inside ``together(db)``, keep a write for the block's end (``True``); otherwise it runs now.
+
+    DDL always runs now (its callers retry a failed ``CREATE``), after what the block holds.
+    """
     held = _HELD.get()
-    if held is None or held[0] is not db or sql.lstrip().upper().startswith("CREATE "):
-        return None
-    return held[1]
+    if held is None or held[0] is not db:
+        return False
+    if sql.lstrip().upper().startswith("CREATE "):
+        await _flush(db)
+        return False
+    held[1].append((sql, params))
+    return True
 
 
 async def _flush(db: Db) -> None:
-    """Run what ``together(db)`` holds before a read or DDL, so it sees what the block wrote."""
+    """Run what ``together(db)`` holds (before a read, DDL or the block's end), in one transaction."""
     held = _HELD.get()
     if held is not None and held[0] is db and held[1]:
         statements = list(held[1])
@@ -77,14 +83,14 @@ async def together(db: Db) -> AsyncIterator[None]:
     if _HELD.get() is not None:  # an outer block holds (its own database's) writes
         yield
         return
-    statements: list[tuple[str, Sequence[Any]]] = []
-    token = _HELD.set((db, statements))
+    token = _HELD.set((db, []))
     try:
         yield
     finally:
-        _HELD.reset(token)
-        if statements:
-            await db.execute_all(statements)
+        try:
+            await _flush(db)
+        finally:
+            _HELD.reset(token)
 
 
 class _Sqlite:
@@ -100,11 +106,8 @@ class _Sqlite:
         self._conn = conn
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        if (held := _held(self, sql)) is not None:
-            held.append((sql, params))
-            return
-        await _flush(self)
-        self._conn.execute(sql, tuple(params))
+        if not await _hold(self, sql, params):
+            self._conn.execute(sql, tuple(params))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         await _flush(self)
@@ -143,10 +146,8 @@ class _Postgres:
         self._pool = pool
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        if (held := _held(self, sql)) is not None:
-            held.append((sql, params))
+        if await _hold(self, sql, params):
             return
-        await _flush(self)
         async with self._pool.connection() as conn:
             if sql.lstrip().upper().startswith("CREATE "):
                 # `CREATE ... IF NOT EXISTS` is not atomic in Postgres: two workers starting on a

@@ -156,13 +156,18 @@ class ConversationEngine:
     async def publish(self, conversation_id: str, *events: _Event, agent_id: str | None = None) -> int:
         """Append to the conversation's stream (and the agent's, when one holds it), one write each;
         returns the last seq."""
-        for event in events:
-            event.conversation_id = conversation_id
-        seq = await self.events.append(conv_stream(conversation_id), *events)
-        if agent_id:
-            await self.events.append(
-                agent_stream(agent_id), *(e.model_copy(update={"seq": 0}) for e in events)
-            )
+        return await self._append(conversation_id, events, events, agent_id)
+
+    async def _append(
+        self, cid: str, shown: Sequence[_Event], told: Sequence[_Event], agent_id: str | None
+    ) -> int:
+        """``shown`` to the conversation's stream, ``told`` to the holding agent's: one write each;
+        returns the conversation's last seq (0 when nothing was shown)."""
+        for event in (*shown, *told):
+            event.conversation_id = cid
+        seq = await self.events.append(conv_stream(cid), *shown) if shown else 0
+        if agent_id and told:
+            await self.events.append(agent_stream(agent_id), *(e.model_copy(update={"seq": 0}) for e in told))
         return seq
 
     async def publish_replies(
@@ -170,7 +175,6 @@ class ConversationEngine:
     ) -> int:
         """``first``, then every message a run produced, as events: one write per stream; returns the
         last seq (0 when there was none)."""
-        cid = result.conversation_id
         shown: list[_Event] = list(first)
         told: list[_Event] = list(first)  # the holding agent's stream: the same and the internal lines
         for reply in result.replies:
@@ -188,12 +192,7 @@ class ConversationEngine:
                 event = BotMessageEvent(text=reply.text, speaker=reply.speaker, role=reply.role)
             shown.append(event)
             told.append(event)
-        for event in told:
-            event.conversation_id = cid
-        seq = await self.events.append(conv_stream(cid), *shown) if shown else 0
-        if agent_id and told:
-            await self.events.append(agent_stream(agent_id), *(e.model_copy(update={"seq": 0}) for e in told))
-        return seq
+        return await self._append(result.conversation_id, shown, told, agent_id)
 
     # -- customer side -------------------------------------------------------------------------
     async def customer_message(
