@@ -261,13 +261,18 @@ async def test_a_document_from_before_tags_is_read_every_time(
         await new.close()
 
 
+async def _fifty_kept(desk: RedisDesk) -> None:
+    """Fifty agents registered, and the worker's views of them kept."""
+    for n in range(50):
+        await desk.register_agent(spec(f"a{n:02d}", {"legal": 0.5}))
+    await RedisTx(desk).view_agents()
+
+
 async def test_a_refresh_reads_two_keys_and_no_agent_when_nothing_changed(
     workers: tuple[RedisDesk, RedisDesk, FakeClock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     one, _, _ = workers
-    for n in range(50):
-        await one.register_agent(spec(f"a{n:02d}", {"legal": 0.5}))
-    await RedisTx(one).view_agents()  # kept
+    await _fifty_kept(one)
     sent = SentPipelines(monkeypatch)
     loads = AgentLoads(monkeypatch)
     assert len(await RedisTx(one).view_agents()) == 50
@@ -279,9 +284,7 @@ async def test_a_view_of_a_few_agents_reads_their_tags_and_heartbeats_only(
     workers: tuple[RedisDesk, RedisDesk, FakeClock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     one, two, clock = workers
-    for n in range(50):
-        await one.register_agent(spec(f"a{n:02d}", {"legal": 0.5}))
-    await RedisTx(one).view_agents()  # kept
+    await _fifty_kept(one)
     clock.advance(5)
     await two.heartbeat("a07")
     sent = SentPipelines(monkeypatch)
