@@ -161,14 +161,20 @@ class ConversationEngine:
     async def _append(
         self, cid: str, shown: Sequence[_Event], told: Sequence[_Event], agent_id: str | None
     ) -> int:
-        """``shown`` to the conversation's stream, ``told`` to the holding agent's: one write each;
-        returns the conversation's last seq (0 when nothing was shown)."""
+        """``shown`` to the conversation's stream, ``told`` to the holding agent's, in one write (the
+        agent's copy reaches the console as soon as the customer's); returns the conversation's last
+        seq (0 when nothing was shown)."""
         for event in (*shown, *told):
             event.conversation_id = cid
-        seq = await self.events.append(conv_stream(cid), *shown) if shown else 0
+        appends: list[tuple[str, Sequence[_Event]]] = []
+        if shown:
+            appends.append((conv_stream(cid), shown))
         if agent_id and told:
-            await self.events.append(agent_stream(agent_id), *(e.model_copy(update={"seq": 0}) for e in told))
-        return seq
+            appends.append((agent_stream(agent_id), [e.model_copy(update={"seq": 0}) for e in told]))
+        if not appends:
+            return 0
+        heads = await self.events.append_each(appends)
+        return heads[0] if shown else 0
 
     async def publish_replies(
         self, result: TurnResult, agent_id: str | None, handoff_id: str = "", *, first: Sequence[_Event] = ()

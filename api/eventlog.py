@@ -14,7 +14,7 @@ import collections
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -59,6 +59,11 @@ class EventLog(Protocol):
     async def append(self, stream: str, *events: _Event) -> int:
         """Append ``events`` in order, in one write (seqs assigned), and wake followers; returns the
         last seq."""
+        ...
+
+    async def append_each(self, appends: Sequence[tuple[str, Sequence[_Event]]]) -> list[int]:
+        """``append`` to several streams in one write (one transaction, one Redis call); returns each
+        stream's last seq, in order. A stream may appear once."""
         ...
 
     async def read(self, stream: str, since: int) -> list[str]:
@@ -123,20 +128,30 @@ class LocalEventLog:
 
     async def append(self, stream: str, *events: _Event) -> int:
         """Assign the next seqs, persist them in one transaction, then publish."""
+        return (await self.append_each([(stream, events)]))[0]
+
+    async def append_each(self, appends: Sequence[tuple[str, Sequence[_Event]]]) -> list[int]:
+        """Assign each stream its next seqs, persist all in one transaction, then publish."""
+        _check_once(appends)
         async with self._lock:
-            cached = await self._cached(stream)
-            rows = [
-                (cached.seq + i, _with_seq(e.model_dump_json(), cached.seq + i))
-                for i, e in enumerate(events, 1)
-            ]
-            await self._store.append_events(stream, rows)
-            if rows:
-                cached.seq = rows[-1][0]
-                cached.ring.extend(rows)
-        wake = self._wake.pop(stream, None)
-        if wake is not None:
-            wake.set()
-        return cached.seq
+            batches = []
+            for stream, events in appends:
+                cached = await self._cached(stream)
+                rows = [
+                    (cached.seq + i, _with_seq(e.model_dump_json(), cached.seq + i))
+                    for i, e in enumerate(events, 1)
+                ]
+                batches.append((stream, cached, rows))
+            await self._store.append_events_each([(stream, rows) for stream, _, rows in batches])
+            for _, cached, rows in batches:
+                if rows:
+                    cached.seq = rows[-1][0]
+                    cached.ring.extend(rows)
+        for stream, _, _ in batches:
+            wake = self._wake.pop(stream, None)
+            if wake is not None:
+                wake.set()
+        return [cached.seq for _, cached, _ in batches]
 
     async def erase(self, stream: str) -> None:
         """Forget the stream's events, here and in the store."""
@@ -171,13 +186,29 @@ class LocalEventLog:
                 self._wake.pop(stream, None)
 
 
+# KEYS: each stream's seq counter and stream; ARGV: maxlen, then per stream its event count and events.
+# Returns each stream's last seq.
 _APPEND = """
-local first = redis.call('INCRBY', KEYS[1], #ARGV - 1) - #ARGV + 2
-for i = 2, #ARGV do
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], (first + i - 2) .. '-1', 'd', ARGV[i])
+local heads = {}
+local at = 2
+for s = 1, #KEYS / 2 do
+  local n = tonumber(ARGV[at])
+  local first = redis.call('INCRBY', KEYS[2 * s - 1], n) - n + 1
+  for i = 1, n do
+    redis.call('XADD', KEYS[2 * s], 'MAXLEN', '~', ARGV[1], (first + i - 1) .. '-1', 'd', ARGV[at + i])
+  end
+  heads[s] = first + n - 1
+  at = at + n + 1
 end
-return first + #ARGV - 2
+return heads
 """
+
+
+def _check_once(appends: Sequence[tuple[str, Sequence[_Event]]]) -> None:
+    streams = [stream for stream, _ in appends]
+    if len(set(streams)) != len(streams):
+        msg = f"a stream appears more than once in one append: {streams}"
+        raise ValueError(msg)
 
 
 @dataclass(eq=False)
@@ -232,10 +263,19 @@ class RedisEventLog:
 
     async def append(self, stream: str, *events: _Event) -> int:
         """INCRBY + an XADD per event, atomically: one script call."""
-        seq_key, key = self._keys(stream)
-        data = [e.model_dump_json() for e in events]
-        seq = await self._script(keys=[seq_key, key], args=[self._maxlen, *data])
-        return int(seq)
+        return (await self.append_each([(stream, events)]))[0]
+
+    async def append_each(self, appends: Sequence[tuple[str, Sequence[_Event]]]) -> list[int]:
+        """Every stream's INCRBY and XADDs in one script call: one round trip, all or nothing."""
+        _check_once(appends)
+        keys: list[str] = []
+        args: list[Any] = [self._maxlen]
+        for stream, events in appends:
+            keys.extend(self._keys(stream))
+            args.append(len(events))
+            args.extend(e.model_dump_json() for e in events)
+        heads: Any = await self._script(keys=keys, args=args)
+        return [int(h) for h in heads]
 
     @staticmethod
     def _decode(entries: list[Any]) -> list[tuple[int, str]]:

@@ -289,11 +289,13 @@ class ApiStore:
         return [json.loads(r[0]) for r in rows]
 
     # -- event log persistence (in-process log) ----------------------------------------------
-    async def append_events(self, stream: str, events: list[tuple[int, str]]) -> None:
-        """Persist sequenced events ``(seq, data)`` in one transaction."""
+    async def append_events_each(self, appends: list[tuple[str, list[tuple[int, str]]]]) -> None:
+        """Persist each stream's sequenced events ``(seq, data)``, all in one transaction."""
         # Now, even inside ``together``: an event is durable before anyone is woken for it.
         insert = "INSERT INTO baton_api_events (stream, seq, data) VALUES (?, ?, ?)"
-        await self.db.execute_all([(insert, (stream, seq, data)) for seq, data in events])
+        await self.db.execute_all(
+            [(insert, (stream, seq, data)) for stream, events in appends for seq, data in events]
+        )
 
     async def erase_events(self, stream: str) -> None:
         """Delete every persisted event of ``stream``."""

@@ -177,7 +177,7 @@ async def test_sqlite_write_is_visible_to_a_fresh_connection_at_once(tmp_path: P
         store = ApiStore(db)
         assert await db.fetchall("PRAGMA synchronous") == [(1,)]  # NORMAL
         await store.add_conversation(cid, token, {})
-        await store.append_events("conv:x", [(1, "{}")])
+        await store.append_events_each([("conv:x", [(1, "{}")])])
         other = sqlite3.connect(tmp_path / "api.sqlite")
         try:
             assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)

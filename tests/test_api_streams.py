@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from api.app import create_app
 from desk.config import DeskConfig
+from tests.test_api_console import ASK, SKILLS
 from tests.test_api_support import (
     ADMIN,
     DISTRESS,
@@ -68,6 +69,35 @@ async def test_reconnect_replays_exactly_the_missed_events(tmp_path: Path) -> No
                 assert [e["seq"] for e in history] == list(range(1, live["seq"] + 1))
             view = (await http.get(f"/v1/conversations/{cid}", headers=api.auth(token))).json()
             assert view["seq"] >= live["seq"]
+
+
+async def test_a_held_chats_customer_line_reaches_both_streams_with_the_conversations_seq(
+    tmp_path: Path,
+) -> None:
+    """While an agent holds the chat, a customer's line goes to the conversation's stream and the
+    agent's in one write; the turn answers with the conversation's seq, never the agent's."""
+    with serve_in_thread(create_app(api_settings(tmp_path))) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            api = Api(url, http)
+            maria = await api.agent("maria", SKILLS)
+            cid, token = await api.conversation()
+            await api.say(cid, token, SELL)
+            hid = (await api.say(cid, token, ASK))["handoff"]["handoff_id"]
+            assert (await api.act(hid, "accept", maria)).status_code == 200
+            async with (
+                api.ws(f"/v1/conversations/{cid}/ws", token) as customer,
+                api.ws("/v1/agents/maria/ws", maria) as console,
+            ):
+                snapshot = await next_event(customer, "handoff_state")
+                agent_head = (await next_event(console, "agent_state"))["seq"]
+                turn = await api.say(cid, token, "The roof was redone last year")
+                assert turn["seq"] == snapshot["seq"] + 1  # the conversation's next seq
+                mine = await next_event(customer, "customer_message")
+                told = await next_event(console, "customer_message")
+                assert (mine["seq"], mine["text"]) == (turn["seq"], "The roof was redone last year")
+                assert (told["conversation_id"], told["text"]) == (cid, mine["text"])
+                assert told["seq"] > agent_head
+                assert told["seq"] != turn["seq"]  # the two streams count apart
 
 
 async def test_no_agent_expiry_rolls_back_to_the_ai_visibly(tmp_path: Path) -> None:

@@ -257,3 +257,49 @@ async def test_several_events_appended_at_once_take_consecutive_seqs_local(tmp_p
         await _appended_at_once(log, "c:batch")
         reopened = LocalEventLog(ApiStore(db))  # what the store kept, with no cache
         assert [json.loads(d)["seq"] for d in await reopened.read("c:batch", 0)] == [1, 2, 3, 4]
+
+
+async def _appended_to_each(log: LocalEventLog | RedisEventLog, a: str, b: str) -> None:
+    """One write to two streams: each gets its own consecutive seqs, an empty batch keeps its head,
+    and followers of both get their events."""
+    await log.append(a, CustomerMessageEvent(text=f"{a} 1"))
+    both = [
+        (a, [CustomerMessageEvent(text=f"{a} {n}") for n in (2, 3)]),
+        (b, [CustomerMessageEvent(text=f"{b} 1")]),
+    ]
+    assert await log.append_each(both) == [3, 1]
+    assert await log.append_each([(b, []), (a, [CustomerMessageEvent(text=f"{a} 4")])]) == [1, 4]
+    assert (await log.head(a), await log.head(b)) == (4, 1)
+    assert await take(log, a, 0, 4) == expected(a, 0, 4)  # type: ignore[arg-type]
+    assert await take(log, b, 0, 1) == expected(b, 0, 1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="more than once"):
+        await log.append_each([(a, [CustomerMessageEvent(text="x")]), (a, [])])
+    assert await log.head(a) == 4  # the refused write left nothing
+
+
+async def test_one_write_to_several_streams_redis(
+    log: RedisEventLog, client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = f"c:each-{uuid.uuid4().hex}", f"a:each-{uuid.uuid4().hex}"
+    await _appended_to_each(log, a, b)
+    sent: list[str] = []
+    real = client.execute_command
+
+    async def counted(*args: object, **options: object) -> object:
+        sent.append(str(args[0]))
+        return await real(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", counted)
+    assert await log.append_each(
+        [(a, [CustomerMessageEvent(text="x")]), (b, [CustomerMessageEvent(text="y")])]
+    ) == [5, 2]
+    assert sent == ["EVALSHA"]  # one round trip for both streams
+
+
+async def test_one_write_to_several_streams_local(tmp_path: Path) -> None:
+    async with open_db("", tmp_path) as db:
+        log = LocalEventLog(ApiStore(db))
+        await _appended_to_each(log, "c:each", "a:each")
+        reopened = LocalEventLog(ApiStore(db))  # what the store kept, with no cache
+        assert [json.loads(d)["seq"] for d in await reopened.read("c:each", 0)] == [1, 2, 3, 4]
+        assert [json.loads(d)["text"] for d in await reopened.read("a:each", 0)] == ["a:each 1"]

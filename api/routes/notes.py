@@ -92,8 +92,6 @@ async def add_note(
     agents = await require_staff_on(principal, conversation_id, turns, desk)
     note = await notes.add_note(conversation_id, principal.actor, body.text.strip() or body.text)
     event = NoteEvent(conversation_id=conversation_id, note=note)
-    events = turns.engine.events
-    for agent_id in sorted(agents):
-        await events.append(agent_stream(agent_id), event)
-    await events.append(SUPERVISOR_STREAM, event)
+    streams = [agent_stream(agent_id) for agent_id in sorted(agents)] + [SUPERVISOR_STREAM]
+    await turns.engine.events.append_each([(stream, [event]) for stream in streams])
     return note
