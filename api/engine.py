@@ -284,8 +284,7 @@ class ConversationEngine:
         routing = self.runtime.context.policies.current().policy
         chosen = routing.handoff_for(record.rule_id)
         request.no_agent, request.no_agent_after_s, request.accept_timeout_s = chosen
-        handoff = await self.desk.submit(request)
-        position = await self.desk.queue_position(handoff.handoff_id)
+        handoff, position = await self.desk.submit_placed(request)
         outcome.queue_position, outcome.expected_wait_s = position.position, position.expected_wait_s
         # No message: the bot said the narration (a turn of the transcript); this says where they stand.
         state = HandoffStateEvent(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from datetime import datetime
 
 from desk import assign, ops, timers
 from desk.base import QueuePosition
@@ -36,9 +37,27 @@ class HandoffActions(DeskCore):
         Raises:
             Conflict: A handoff with this id already exists.
         """
+        return (await self._submit(request, placed=False))[0]
+
+    async def submit_placed(self, request: HandoffRequest) -> tuple[Handoff, QueuePosition]:
+        """``submit``, and where the handoff stands (``queue_position``'s answer).
+
+        A handoff offered at once is placed in the submit's own transaction (its offer and agent are
+        what that transaction wrote); a queued one is counted once it is committed, since a
+        transaction's count of the queue on Redis does not see the moves it has not committed yet.
+
+        Raises:
+            Conflict: A handoff with this id already exists.
+        """
+        handoff, position = await self._submit(request, placed=True)
+        if position is None:
+            position = await self.queue_position(handoff.handoff_id)
+        return handoff, position
+
+    async def _submit(self, request: HandoffRequest, *, placed: bool) -> tuple[Handoff, QueuePosition | None]:
         now = self.clock.now()
 
-        async def fn(tx: Tx) -> Handoff:
+        async def fn(tx: Tx) -> tuple[Handoff, QueuePosition | None]:
             if await tx.maybe_handoff(request.handoff_id) is not None:
                 msg = f"handoff {request.handoff_id!r} already exists"
                 raise Conflict(msg)
@@ -62,7 +81,9 @@ class HandoffActions(DeskCore):
             # before it is offered first). The transaction's object is the caller's: a commit stores
             # copies (in process) or JSON (Redis).
             await self._offer_queued(tx, now)
-            return handoff
+            if not placed or handoff.status == "pending":
+                return handoff, None
+            return handoff, await self._position(tx, handoff, now)
 
         return await self._run(fn)
 
@@ -283,20 +304,22 @@ class HandoffActions(DeskCore):
         now = self.clock.now()
 
         async def fn(tx: Tx) -> QueuePosition:
-            handoff = await tx.handoff(handoff_id)
-            if handoff.status in TERMINAL:
-                return QueuePosition(0, None)
-            if handoff.status == "offered" and handoff.offers:
-                answering = await tx.view_agents([handoff.offers[-1].agent_id])
-                respond = assign.response_s(answering, self.config)
-                waited = (now - handoff.offers[-1].offered_at).total_seconds()
-                return QueuePosition(0, max(0.0, respond - waited))
-            if handoff.status != "pending":
-                return QueuePosition(0, 0.0)
-            position = await tx.count_ahead(handoff) + 1
-            # Read-only views: a widget polls this while its customer waits (Redis, 200 agents: every
-            # agent's document read and copied each time, ~5 ms of the worker's CPU).
-            wait = assign.expected_wait_s(position, handoff, await tx.view_agents(), now, self.config)
-            return QueuePosition(position, wait)
+            return await self._position(tx, await tx.handoff(handoff_id), now)
 
         return await self._run(fn)
+
+    async def _position(self, tx: Tx, handoff: Handoff, now: datetime) -> QueuePosition:
+        if handoff.status in TERMINAL:
+            return QueuePosition(0, None)
+        if handoff.status == "offered" and handoff.offers:
+            answering = await tx.view_agents([handoff.offers[-1].agent_id])
+            respond = assign.response_s(answering, self.config)
+            waited = (now - handoff.offers[-1].offered_at).total_seconds()
+            return QueuePosition(0, max(0.0, respond - waited))
+        if handoff.status != "pending":
+            return QueuePosition(0, 0.0)
+        position = await tx.count_ahead(handoff) + 1
+        # Read-only views: a widget polls this while its customer waits (Redis, 200 agents: every
+        # agent's document read and copied each time, ~5 ms of the worker's CPU).
+        wait = assign.expected_wait_s(position, handoff, await tx.view_agents(), now, self.config)
+        return QueuePosition(position, wait)

@@ -80,6 +80,10 @@ class Desk(Protocol):
         """Queue a handoff and offer it right away if an agent is free."""
         ...
 
+    async def submit_placed(self, request: HandoffRequest) -> tuple[Handoff, QueuePosition]:
+        """``submit``, and where the handoff then stands (as ``queue_position`` says)."""
+        ...
+
     async def get(self, handoff_id: str) -> Handoff:
         """One handoff; raises ``NotFound``."""
         ...

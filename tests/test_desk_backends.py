@@ -177,6 +177,35 @@ async def test_queue_policy_notifies_without_reverting(
     assert "handoff_notice" in await types_of(desk)
 
 
+async def test_a_submit_says_where_the_handoff_stands_as_queue_position_does(
+    desk: BaseDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await desk.register_agent(spec("busy", {"billing": 0.9}, max_concurrent=1))
+    await desk.register_agent(spec("free", {"sales": 0.9}))
+    transactions: list[Any] = []
+    atomic = desk._atomic
+
+    async def counted(fn: Any) -> Any:
+        transactions.append(fn)
+        return await atomic(fn)
+
+    monkeypatch.setattr(desk, "_atomic", counted)
+    offered, placed = await desk.submit_placed(request("s1", "sales"))
+    assert (offered.status, offered.offered_agent_id) == ("offered", "free")
+    assert len(transactions) == 1  # offered at once: placed in the submit's own transaction
+    assert placed.position == 0
+    assert placed.expected_wait_s is not None
+    assert placed == await desk.queue_position("s1")
+    await desk.submit(request("h0", "billing"))
+    await desk.accept("h0", "busy")
+    first, first_placed = await desk.submit_placed(request("h1", "billing", priority=10))
+    second, second_placed = await desk.submit_placed(request("h2", "billing", priority=90))
+    assert (first.status, second.status) == ("pending", "pending")
+    assert (first_placed.position, second_placed.position) == (1, 1)  # h2 goes ahead of h1
+    assert second_placed == await desk.queue_position("h2")
+    assert (await desk.queue_position("h1")).position == 2
+
+
 async def test_queue_drains_in_priority_order(desk: BaseDesk, clock: FakeClock) -> None:
     for handoff_id, priority in [("low", 10), ("high", 90), ("mid-old", 50), ("mid-new", 50)]:
         await desk.submit(request(handoff_id, "billing", priority=priority))
