@@ -11,6 +11,7 @@ group remembers where it is, so events appended while no worker ran are handled 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -67,7 +68,8 @@ class GroupReader:
         self._reclaim_ms = max(1, round(reclaim_after_s * 1000))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Until ``stop``: take over events left pending, read new ones, handle and acknowledge each.
+        """Until ``stop``: take over events left pending, read new ones and handle them; a read's events
+        are acknowledged together with the next read (one round trip), and on the way out.
 
         Redis errors are logged and retried with a backoff: a worker must not lose its consumer to a
         Redis that is down or restarting. A group deleted under it is created again.
@@ -75,31 +77,47 @@ class GroupReader:
         backoff = _BACKOFF[0]
         next_sweep = 0.0
         grouped, start = False, "$"
-        while not stop.is_set():
-            _raise_if_cancelled()
-            try:
-                if not grouped:
-                    await self._create_group(start)
-                    grouped = True
-                if time.monotonic() >= next_sweep:
-                    next_sweep = time.monotonic() + min(_SWEEP_S, self._reclaim_ms / 1000)
-                    await self._sweep()
-                reply: Any = await self.redis.xreadgroup(
-                    self.group, self.consumer, {self.stream: ">"}, count=_BATCH, block=_BLOCK_MS
-                )
-                for _name, entries in reply or []:
-                    await self._deliver(entries)
-            except (RedisError, OSError) as exc:
-                if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
-                    # The stream went with it (the desk's data cleared, Redis restarted empty):
-                    # whatever the new stream holds came after, so the new group starts at its head.
-                    grouped, start = False, "0"
+        handled: list[Any] = []  # ids handled, acknowledged with the next read (one round trip)
+        try:
+            while not stop.is_set():
+                _raise_if_cancelled()
+                try:
+                    if not grouped:
+                        await self._create_group(start)
+                        grouped = True
+                    if time.monotonic() >= next_sweep:
+                        next_sweep = time.monotonic() + min(_SWEEP_S, self._reclaim_ms / 1000)
+                        await self._sweep()
+                    reply = await self._ack_and_read(handled)
+                    handled = []
+                    for _name, entries in reply or []:
+                        await self._deliver(entries, handled)
+                except (RedisError, OSError) as exc:
+                    if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
+                        # The stream went with it (the desk's data cleared, Redis restarted empty):
+                        # whatever the new stream holds came after, so the new group starts at its head.
+                        grouped, start, handled = False, "0", []
+                        continue
+                    log.warning("desk events: %s; retrying in %.2fs", exc, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, _BACKOFF[1])
                     continue
-                log.warning("desk events: %s; retrying in %.2fs", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, _BACKOFF[1])
-                continue
-            backoff = _BACKOFF[0]
+                backoff = _BACKOFF[0]
+        finally:
+            if handled:  # stopped or cancelled: what it handled is not handed to another worker again
+                with contextlib.suppress(RedisError, OSError):
+                    await self.redis.xack(self.stream, self.group, *handled)
+
+    async def _ack_and_read(self, handled: list[Any]) -> Any:
+        """Acknowledge ``handled`` and read the next events, in one round trip."""
+        if not handled:
+            return await self.redis.xreadgroup(
+                self.group, self.consumer, {self.stream: ">"}, count=_BATCH, block=_BLOCK_MS
+            )
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xack(self.stream, self.group, *handled)
+        pipe.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=_BATCH, block=_BLOCK_MS)
+        return (await pipe.execute())[1]
 
     async def _create_group(self, start: str) -> None:
         """The group, unless it exists; at first from the stream's end (what came before was handled
@@ -110,11 +128,12 @@ class GroupReader:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def _deliver(self, entries: list[Any]) -> None:
+    async def _deliver(self, entries: list[Any], handled: list[Any]) -> None:
+        """Handle each entry in order, adding its id to ``handled`` (to acknowledge) once it is done."""
         for entry_id, fields in entries:
             if fields:  # a pending entry the stream trimmed away comes back without fields
                 await handle_logged(self._handle, parse_event(fields[b"e"]))
-            await self.redis.xack(self.stream, self.group, entry_id)
+            handled.append(entry_id)
 
     async def _sweep(self) -> None:
         """Handle what quiet consumers left pending, then forget consumers long gone."""
@@ -125,7 +144,12 @@ class GroupReader:
             )
             start, entries = found[0], found[1]
             if entries:
-                await self._deliver(entries)
+                handled: list[Any] = []
+                try:
+                    await self._deliver(entries, handled)
+                finally:
+                    if handled:
+                        await self.redis.xack(self.stream, self.group, *handled)
             if start in (b"0-0", "0-0"):  # the cursor went round the whole pending list
                 break
         consumers: Any = await self.redis.xinfo_consumers(self.stream, self.group)

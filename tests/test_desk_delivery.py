@@ -141,6 +141,43 @@ async def test_an_event_a_dead_worker_took_goes_to_another(make_redis: DeskFacto
     assert redone == taken, "handled once more, not twice"
 
 
+async def test_a_worker_stopped_mid_batch_leaves_only_what_it_had_not_handled(
+    make_redis: DeskFactory,
+) -> None:
+    """Acknowledgements ride with the next read; a worker stopped inside a batch still acknowledges
+    the events it handled, so no other worker handles them again."""
+    desk = await make_redis()
+    assert isinstance(desk, RedisDesk)
+    seen: list[str] = []
+    stuck = asyncio.Event()
+
+    async def second_hangs(event: DeskEvent) -> None:
+        seen.append(event.type)
+        if len(seen) == 2:
+            await stuck.wait()  # stopped here, inside the batch
+
+    async def ignore(event: DeskEvent) -> None:
+        pass
+
+    async with delivering(desk, ignore):
+        await group_ready(desk)
+    await some_traffic(desk, 1)  # four events while no worker runs: one batch at the next start
+    async with delivering(await make_redis(), second_hangs):
+        await until(lambda: len(seen) == 2, "the worker is inside the batch")
+    assert await pending(desk) == 3, "the first event is acknowledged, the three others are not"
+    later: list[str] = []
+
+    async def note(event: DeskEvent) -> None:
+        later.append(event.type)
+
+    async with delivering(await make_redis(), note):
+        await desk.set_status("a", "away")
+        await until(lambda: later == ["agent_status_changed"], "a later event is handled")
+        async with asyncio.timeout(5):
+            while await pending(desk) != 3:  # its acknowledgement goes with the next read
+                await asyncio.sleep(0.01)
+
+
 async def test_events_while_no_worker_ran_are_handled_at_the_next_start(make_redis: DeskFactory) -> None:
     desk = await make_redis()
     assert isinstance(desk, RedisDesk)
