@@ -69,6 +69,13 @@ class _TooLarge(Exception):
     pass
 
 
+_COUNT_HIT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
 class RateLimiter:
     """At most ``limit`` events per key per minute (sliding window; fixed window in Redis).
 
@@ -88,11 +95,12 @@ class RateLimiter:
     ) -> None:
         self.limit = limit
         self.max_keys = max_keys
-        self._redis = redis
         self._prefix = prefix
         self._refused = refused
         self._clock = clock
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()  # least recently hit first
+        # The hit and the window's expiry in one call: one round trip, and no window left without one.
+        self._count = redis.register_script(_COUNT_HIT) if redis is not None else None
 
     @property
     def tracked(self) -> int:
@@ -106,12 +114,10 @@ class RateLimiter:
             ApiError: 429 with ``Retry-After`` when over the limit.
         """
         now = self._clock()
-        if self._redis is not None:
+        if self._count is not None:
             window = int(time.time() // 60)
             rkey = f"{self._prefix}rate:{key}:{window}"
-            count = int(await self._redis.incr(rkey))
-            if count == 1:
-                await self._redis.expire(rkey, 61)
+            count = int(await self._count(keys=[rkey], args=[61]))
             if count > self.limit:
                 raise self._too_many(max(1, math.ceil(60 - time.time() % 60)))
             return
