@@ -43,7 +43,7 @@ from api.ws_models import (
 )
 from desk.base import Desk
 from desk.errors import DeskError
-from desk.models import ContextNote, Handoff, HandoffRequest
+from desk.models import Agent, ContextNote, Handoff, HandoffRequest
 from graph.runtime import BatonRuntime, StreamTap
 from graph.runtime_models import TurnResult
 from graph.state import HandoffRecord
@@ -298,11 +298,16 @@ class ConversationEngine:
             outcome.seq = await self.publish(cid, state)
 
     # -- a handoff taken, a handoff ended ------------------------------------------------------
-    async def joined(self, handoff: Handoff, agent_id: str) -> None:
-        """An agent took the handoff (an accept, or the desk's for an auto-accept agent): tell everyone."""
+    async def joined(self, handoff: Handoff, agent_id: str, agent: Agent | None = None) -> None:
+        """An agent took the handoff (an accept, or the desk's for an auto-accept agent): tell everyone.
+
+        ``agent``: the agent as the accept left them, when the caller has them (else read here).
+        """
         handoff_id, cid = handoff.handoff_id, handoff.conversation_id
         await self.store.set_assignment(cid, handoff_id, agent_id)
-        name, line = agent_line(await self.desk.get_agent(agent_id), taken_over=bool(handoff.transfers))
+        if agent is None:
+            agent = await self.desk.get_agent(agent_id)
+        name, line = agent_line(agent, taken_over=bool(handoff.transfers))
         state = HandoffStateEvent(
             handoff_id=handoff_id, state=handoff.status, agent_id=agent_id, agent_name=name, message=line
         )

@@ -49,8 +49,8 @@ class HandoffLifecycle:
     # -- agent side ----------------------------------------------------------------------------
     async def accept(self, handoff_id: str, agent_id: str) -> Handoff:
         """Accept an offer; the customer hears who joined ("Maria from our sales team joined the chat.")."""
-        handoff = await self.engine.desk.accept(handoff_id, agent_id)
-        await self.engine.joined(handoff, agent_id)
+        handoff, agent = await self.engine.desk.accept_by(handoff_id, agent_id)
+        await self.engine.joined(handoff, agent_id, agent)
         return handoff
 
     async def _graph_waiting(self, conversation_id: str) -> None:

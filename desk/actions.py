@@ -124,9 +124,19 @@ class HandoffActions(DeskCore):
             Conflict: Offered to someone else, already taken, agent excluded/unqualified/full.
             IllegalTransition: The handoff is terminal.
         """
+        return (await self.accept_by(handoff_id, agent_id))[0]
+
+    async def accept_by(self, handoff_id: str, agent_id: str) -> tuple[Handoff, Agent]:
+        """``accept``, returning the agent too, as the accept left them (their name for the customer's
+        "joined" line, without reading them again).
+
+        Raises:
+            Conflict: As ``accept``.
+            IllegalTransition: As ``accept``.
+        """
         now = self.clock.now()
 
-        async def fn(tx: Tx) -> Handoff:
+        async def fn(tx: Tx) -> tuple[Handoff, Agent]:
             handoff = await tx.handoff(handoff_id)
             agent = await tx.agent(agent_id)
             pre_status = handoff.status
@@ -170,7 +180,7 @@ class HandoffActions(DeskCore):
             if self.config.auto_start_on_accept:
                 transition(handoff, "active", now, reason="auto_start")
                 tx.emit(HandoffStarted(ts=now, **self._base(handoff), agent_id=agent_id))
-            return handoff
+            return handoff, agent
 
         return await self._run(fn)
 

@@ -102,6 +102,10 @@ class Desk(Protocol):
         """Accept an offer (or pull a pending handoff); exactly one concurrent accept wins."""
         ...
 
+    async def accept_by(self, handoff_id: str, agent_id: str) -> tuple[Handoff, Agent]:
+        """``accept``, and the agent as the accept left them."""
+        ...
+
     async def decline(self, handoff_id: str, agent_id: str, reason: str = "") -> Handoff:
         """Decline an offer; the handoff is re-offered without this agent."""
         ...

@@ -206,6 +206,35 @@ async def test_a_submit_says_where_the_handoff_stands_as_queue_position_does(
     assert (await desk.queue_position("h1")).position == 2
 
 
+async def test_accept_by_returns_the_agent_as_the_accept_left_them(
+    desk: BaseDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await desk.register_agent(spec("maria", {"billing": 0.9}, display_name="Maria", team="sales"))
+    await desk.submit(request("h1", "billing"))
+    transactions: list[Any] = []
+    atomic = desk._atomic
+
+    async def counted(fn: Any) -> Any:
+        transactions.append(fn)
+        return await atomic(fn)
+
+    monkeypatch.setattr(desk, "_atomic", counted)
+    handoff, agent = await desk.accept_by("h1", "maria")
+    assert len(transactions) == 1
+    assert (handoff.status, handoff.assigned_agent_id) == ("accepted", "maria")
+    assert (agent.id, agent.display_name, agent.team, agent.active_handoff_ids) == (
+        "maria",
+        "Maria",
+        "sales",
+        ["h1"],
+    )
+    stored = await desk.get_agent("maria")
+    assert (stored.active_handoff_ids, stored.last_assigned_at) == (
+        agent.active_handoff_ids,
+        agent.last_assigned_at,
+    )
+
+
 async def test_queue_drains_in_priority_order(desk: BaseDesk, clock: FakeClock) -> None:
     for handoff_id, priority in [("low", 10), ("high", 90), ("mid-old", 50), ("mid-new", 50)]:
         await desk.submit(request(handoff_id, "billing", priority=priority))
