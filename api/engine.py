@@ -98,6 +98,12 @@ SUPERVISOR_STREAM = "s:desk"
 """Event stream of the supervisors' (and the admin's) live desk."""
 
 
+# How often a worker asks Redis again for a conversation another worker holds (a customer's line
+# while the agent's reply runs elsewhere). redis-py's default, 0.1 s, kept the second one waiting
+# ~64 ms after the first let go (benchmarks/lock_wait.py).
+LOCK_POLL_S = 0.005
+
+
 @dataclass
 class TurnOutcome:
     """A run's result plus what the API adds: the desk's queue position and the stream seq."""
@@ -146,7 +152,10 @@ class ConversationEngine:
                     yield
                     return
                 lock = self.redis.lock(
-                    f"{self.prefix}lock:{conversation_id}", timeout=120, blocking_timeout=60
+                    f"{self.prefix}lock:{conversation_id}",
+                    timeout=120,
+                    blocking_timeout=60,
+                    sleep=LOCK_POLL_S,
                 )
                 async with lock:
                     yield
