@@ -1,13 +1,18 @@
-"""What a turn costs as a conversation grows, with the SQLite saver's decoded messages kept or not.
+"""What a turn costs as a conversation grows, with the SQLite saver's decoded messages kept or not,
+or with each message encoded once or in every checkpoint.
 
 In process, offline, SQLite: each round starts ``--conversations`` conversations that hand off to a
 person, then sends ``--relays`` customer messages round them while the person holds them (each a
 relay turn: read the latest checkpoint, record, write one checkpoint). Reports the process's CPU ms
-per relay turn by how many messages the thread held, for rounds with the saver keeping each recent
-thread's latest messages decoded (``graph.checkpoint_memo``, the default) and rounds without,
-alternated.
+per relay turn by how many messages the thread held, for rounds with and without (alternated):
+
+* ``--compare memo`` (default): the saver keeping each recent thread's latest messages decoded
+  (``graph.checkpoint_memo``; "kept") or decoding them from bytes ("decoded");
+* ``--compare encoding``: each message's encoding kept (``graph.message_encoding``; "encoded once")
+  or every message encoded in every checkpoint, as LangGraph does ("re-encoded").
 
     .venv/bin/python benchmarks/long_thread.py --json benchmarks/results/long_thread.json
+    .venv/bin/python benchmarks/long_thread.py --compare encoding --json benchmarks/results/long_thread_encoding.json
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from graph.runtime import BatonRuntime
 from graph.settings import Settings
 
 BUCKETS = (0, 50, 100, 200, 400)
+# What each comparison toggles: (the default, without it).
+VARIANTS = {"memo": ("kept", "decoded"), "encoding": ("encoded once", "re-encoded")}
 
 
 async def one_round(
@@ -55,18 +62,25 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         offline=True,
         case_memory=False,
     )
-    runs: dict[str, dict[int, list[float]]] = {"kept": {}, "decoded": {}}
+    on, off = VARIANTS[args.compare]
+    runs: dict[str, dict[int, list[float]]] = {on: {}, off: {}}
     async with BatonRuntime.open(settings, checkpoint_url="") as runtime:
         memo = runtime.graph.checkpointer.serde  # type: ignore[union-attr]
         assert isinstance(memo, MemoSerializer)
-        kept = memo.threads
+        threads, messages = memo.threads, memo.kept_limit
         for i in range(args.rounds):
-            for name in ("kept", "decoded") if i % 2 == 0 else ("decoded", "kept"):
-                memo.threads = kept if name == "kept" else 0
-                found = await one_round(runtime, f"{name}{i}", args.conversations, args.relays)
+            for name in (on, off) if i % 2 == 0 else (off, on):
+                if args.compare == "memo":
+                    memo.threads = threads if name == on else 0
+                else:
+                    memo.kept_limit = messages if name == on else 0
+                found = await one_round(
+                    runtime, f"{name.replace(' ', '-')}{i}", args.conversations, args.relays
+                )
                 for bucket, values in found.items():
                     runs[name].setdefault(bucket, []).extend(values)
     return {
+        "compare": args.compare,
         "conversations": args.conversations,
         "relays": args.relays,
         "rounds": args.rounds,
@@ -84,9 +98,10 @@ if __name__ == "__main__":
     parser.add_argument("--conversations", type=int, default=10)
     parser.add_argument("--relays", type=int, default=300, help="customer messages per conversation")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--compare", choices=sorted(VARIANTS), default="memo", help="what to toggle")
     parser.add_argument("--json", default=None)
     options = parser.parse_args()
     result = asyncio.run(main(options))
-    for name in ("kept", "decoded"):
+    for name in VARIANTS[options.compare]:
         print(common.table(result[name].items(), f"CPU ms per relay turn, messages {name}"))
     common.write_json(options.json, result)

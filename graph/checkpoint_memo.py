@@ -21,7 +21,8 @@ from collections import OrderedDict
 from typing import Any, NamedTuple
 
 from langchain_core.messages import BaseMessage
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from graph.message_encoding import MessageEncoder
 
 MESSAGES = "messages"
 
@@ -45,8 +46,9 @@ def _plain_copy(value: Any) -> Any:
     return value
 
 
-class MemoSerializer(JsonPlusSerializer):
-    """LangGraph's serializer with the messages of each thread's latest written checkpoint kept decoded.
+class MemoSerializer(MessageEncoder):
+    """LangGraph's serializer with the messages of each thread's latest written checkpoint kept decoded
+    (and each message encoded once: :class:`graph.message_encoding.MessageEncoder`).
 
     The saver calls :meth:`wrote` after it wrote a checkpoint for a thread, and :meth:`seal` when a
     run on the thread ended; at most ``threads`` threads are kept (least recently sealed out first).

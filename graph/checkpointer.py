@@ -45,8 +45,10 @@ async def open_checkpointer(url: str, data_dir: Path) -> AsyncIterator[BaseCheck
         return
     if kind == "postgres":
         from graph.inline_postgres import InlinePostgresSaver  # an embedded worker never loads psycopg
+        from graph.message_encoding import MessageEncoder
 
-        async with InlinePostgresSaver.from_conn_string(url) as saver:
+        # Each message encoded once, not once per checkpoint blob (graph/message_encoding.py).
+        async with InlinePostgresSaver.from_conn_string(url, serde=MessageEncoder()) as saver:
             await _setup_in_turn(saver, url)
             yield saver
         return
