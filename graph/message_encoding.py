@@ -1,9 +1,9 @@
 """A checkpoint's messages encoded once each, not once per checkpoint.
 
 LangGraph stores the whole message list in every checkpoint that changes it, so each turn encoded
-every message of the conversation again: one ``model_dump`` and a nested msgpack pack per message. On
-a thread of ~200 messages that was half of a relay turn's CPU (benchmarks/README.md), growing with the
-conversation.
+every message of the conversation again: one ``model_dump`` and a nested msgpack pack per message,
+growing with the conversation (about a tenth of a relay turn's CPU at 200-300 messages:
+benchmarks/README.md, "Each message encoded once").
 
 :class:`MessageEncoder` is LangGraph's serializer with one change: a message's msgpack extension is
 kept after it is built, and a later checkpoint holding the same message object takes it from there.
