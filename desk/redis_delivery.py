@@ -87,6 +87,9 @@ class GroupReader:
                         grouped = True
                     if time.monotonic() >= next_sweep:
                         next_sweep = time.monotonic() + min(_SWEEP_S, self._reclaim_ms / 1000)
+                        if handled:  # acknowledged first: the sweep must not take them back
+                            await self.redis.xack(self.stream, self.group, *handled)
+                            handled = []
                         await self._sweep()
                     reply = await self._ack_and_read(handled)
                     handled = []

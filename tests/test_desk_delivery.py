@@ -178,6 +178,26 @@ async def test_a_worker_stopped_mid_batch_leaves_only_what_it_had_not_handled(
                 await asyncio.sleep(0.01)
 
 
+async def test_a_slow_handler_is_not_handed_its_own_events_again(make_redis: DeskFactory) -> None:
+    """A handled event waits for the next read to be acknowledged; a sweep for events left pending
+    longer than ``reclaim_after_s`` comes first, and must not take it back."""
+    desk = await make_redis()
+    assert isinstance(desk, RedisDesk)
+    seen: list[str] = []
+
+    async def slow(event: DeskEvent) -> None:
+        seen.append(dump_event(event))
+        await asyncio.sleep(0.5)  # longer than reclaim_after_s
+
+    async with delivering(desk, slow, reclaim_after_s=0.3):
+        await group_ready(desk)
+        await desk.register_agent(spec("a"))
+        await until(lambda: len(seen) == 1, "the event is handled")
+        await asyncio.sleep(1.5)  # several sweeps meanwhile
+    assert len(seen) == 1, "handled once"
+    assert await pending(desk) == 0
+
+
 async def test_events_while_no_worker_ran_are_handled_at_the_next_start(make_redis: DeskFactory) -> None:
     desk = await make_redis()
     assert isinstance(desk, RedisDesk)
