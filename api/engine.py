@@ -14,19 +14,17 @@ It trusts its caller: who may do what, limits and load shedding are the turn ser
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import contextvars
 import logging
 import secrets
-import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import HumanMessage
 
 from api import analytics, experiments
+from api.conversation_lock import ConversationLocks
 from api.customer_lines import agent_line
 from api.db import together
 from api.eventlog import EventLog
@@ -52,11 +50,6 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis  # only the scaled profile loads redis
 
 log = logging.getLogger("baton.api.engine")
-# Conversations whose lock the current task holds: the desk awaits ``on_revert`` inside an action
-# that already holds the lock, and a second acquire of the same lock would wait for itself.
-_HELD: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
-    "baton_held_locks", default=frozenset()
-)
 
 
 def desk_request(conversation_id: str, record: HandoffRecord, created_by: str = "graph") -> HandoffRequest:
@@ -98,12 +91,6 @@ SUPERVISOR_STREAM = "s:desk"
 """Event stream of the supervisors' (and the admin's) live desk."""
 
 
-# How often a worker asks Redis again for a conversation another worker holds (a customer's line
-# while the agent's reply runs elsewhere). redis-py's default, 0.1 s, kept the second one waiting
-# ~64 ms after the first let go (benchmarks/lock_wait.py).
-LOCK_POLL_S = 0.005
-
-
 @dataclass
 class TurnOutcome:
     """A run's result plus what the API adds: the desk's queue position and the stream seq."""
@@ -126,41 +113,18 @@ class ConversationEngine:
     redis: aioredis.Redis | None = None
     prefix: str = "baton:"
     metrics: Metrics | None = None
-    _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
-        default_factory=weakref.WeakValueDictionary
-    )
+    _locks: ConversationLocks = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._locks = ConversationLocks(self.redis, self.prefix)
 
     # -- plumbing -------------------------------------------------------------------------------
-    @contextlib.asynccontextmanager
-    async def locked(self, conversation_id: str) -> AsyncIterator[None]:
-        """Hold the conversation: one change at a time, in this process and (with Redis) across workers.
-
-        Re-entrant within a task, so a desk callback that runs inside a locked action does not wait
-        for itself.
+    def locked(self, conversation_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold the conversation: one change at a time, in this process and (with Redis) across workers
+        (``api/conversation_lock.py``). Re-entrant within a task, so a desk callback that runs inside
+        a locked action does not wait for itself.
         """
-        held = _HELD.get()
-        if conversation_id in held:
-            yield
-            return
-        local = self._locks.get(conversation_id)
-        if local is None:
-            local = self._locks[conversation_id] = asyncio.Lock()
-        token = _HELD.set(held | {conversation_id})
-        try:
-            async with local:
-                if self.redis is None:
-                    yield
-                    return
-                lock = self.redis.lock(
-                    f"{self.prefix}lock:{conversation_id}",
-                    timeout=120,
-                    blocking_timeout=60,
-                    sleep=LOCK_POLL_S,
-                )
-                async with lock:
-                    yield
-        finally:
-            _HELD.reset(token)
+        return self._locks.hold(conversation_id)
 
     async def publish(self, conversation_id: str, *events: _Event, agent_id: str | None = None) -> int:
         """Append to the conversation's stream (and the agent's, when one holds it), one write each;

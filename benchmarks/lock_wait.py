@@ -3,7 +3,7 @@
 Two ``ConversationEngine``s on one Redis (two workers): the first holds a conversation for
 ``--hold-ms``, the second asks for it meanwhile (a customer's line while the agent's reply runs on
 the other worker) and the time from the first's release to the second's entry is measured, with the
-engine's poll interval (``api.engine.LOCK_POLL_S``) and with redis-py's default (0.1 s).
+engine's poll interval (``api.conversation_lock.LOCK_POLL_S``) and with redis-py's default (0.1 s).
 
     .venv/bin/python benchmarks/lock_wait.py --json benchmarks/results/lock_wait.json
 """
@@ -19,7 +19,7 @@ from typing import Any, cast
 import common
 import redis.asyncio as aioredis
 
-import api.engine
+import api.conversation_lock
 from api.engine import ConversationEngine
 
 
@@ -52,8 +52,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     )
     report: dict[str, Any] = {"hold_ms": args.hold_ms, "trials": args.trials}
     try:
-        for label, poll in (("engine", api.engine.LOCK_POLL_S), ("redis_py_default", 0.1)):
-            api.engine.LOCK_POLL_S = poll
+        for label, poll in (("engine", api.conversation_lock.LOCK_POLL_S), ("redis_py_default", 0.1)):
+            api.conversation_lock.LOCK_POLL_S = poll
             waits = [await one_wait(first, second, args.hold_ms / 1000) for _ in range(args.trials)]
             report[f"{label}_poll_ms"] = poll * 1000
             report[f"{label}_wait_ms_p50"] = common.r(common.pct(waits, 50))

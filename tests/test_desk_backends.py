@@ -177,11 +177,8 @@ async def test_queue_policy_notifies_without_reverting(
     assert "handoff_notice" in await types_of(desk)
 
 
-async def test_a_submit_says_where_the_handoff_stands_as_queue_position_does(
-    desk: BaseDesk, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    await desk.register_agent(spec("busy", {"billing": 0.9}, max_concurrent=1))
-    await desk.register_agent(spec("free", {"sales": 0.9}))
+def counted_transactions(desk: BaseDesk, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The desk's transactions from now on, one entry each."""
     transactions: list[Any] = []
     atomic = desk._atomic
 
@@ -190,6 +187,15 @@ async def test_a_submit_says_where_the_handoff_stands_as_queue_position_does(
         return await atomic(fn)
 
     monkeypatch.setattr(desk, "_atomic", counted)
+    return transactions
+
+
+async def test_a_submit_says_where_the_handoff_stands_as_queue_position_does(
+    desk: BaseDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await desk.register_agent(spec("busy", {"billing": 0.9}, max_concurrent=1))
+    await desk.register_agent(spec("free", {"sales": 0.9}))
+    transactions = counted_transactions(desk, monkeypatch)
     offered, placed = await desk.submit_placed(request("s1", "sales"))
     assert (offered.status, offered.offered_agent_id) == ("offered", "free")
     assert len(transactions) == 1  # offered at once: placed in the submit's own transaction
@@ -211,14 +217,7 @@ async def test_accept_by_returns_the_agent_as_the_accept_left_them(
 ) -> None:
     await desk.register_agent(spec("maria", {"billing": 0.9}, display_name="Maria", team="sales"))
     await desk.submit(request("h1", "billing"))
-    transactions: list[Any] = []
-    atomic = desk._atomic
-
-    async def counted(fn: Any) -> Any:
-        transactions.append(fn)
-        return await atomic(fn)
-
-    monkeypatch.setattr(desk, "_atomic", counted)
+    transactions = counted_transactions(desk, monkeypatch)
     handoff, agent = await desk.accept_by("h1", "maria")
     assert len(transactions) == 1
     assert (handoff.status, handoff.assigned_agent_id) == ("accepted", "maria")
