@@ -11,6 +11,9 @@
   (BLIS, thinc's default) and again once the process holds it to one thread (what a worker does since
   graph/blas.py: numpy's OpenBLAS); chunks of 20 messages alternate between the two, and each message's
   tags, dependencies, lemmas and entities are compared. Process CPU time here, so BLAS threads count.
+* **the rule lemmatizer's word lists**: each message tagged once, then lemmatized by spaCy's
+  lemmatizer as loaded (lists of words) and as ``Pipeline`` keeps it (sorted hashes,
+  ``graph/language/lemma_index.py``), both with empty caches; chunks alternate; lemmas compared.
 
 Thread CPU time (``time.thread_time``) elsewhere, one process, offline.
 
@@ -30,7 +33,8 @@ import numpy as np
 
 from graph import blas
 from graph.embeddings import MiniLMEmbedder, cpu_flags, exact_int8_kernel_needed
-from graph.language.pipeline import Pipeline
+from graph.language.lemma_index import compact_lemma_index
+from graph.language.pipeline import LEFT_ON_DISK, Pipeline, model_path
 
 DATASET = common.ROOT.parent / "shared" / "datasets" / "routing_dev.jsonl"
 
@@ -112,8 +116,38 @@ def backends(texts: list[str], chunk: int = 20) -> dict[str, Any]:
     return {**out, "parses_that_differ": differ, "texts": len(texts)}
 
 
+def lemmas(texts: list[str], chunk: int = 20) -> dict[str, Any]:
+    """Milliseconds per message in the rule lemmatizer, over word lists and over sorted hashes."""
+    import spacy
+
+    lists = spacy.load(model_path(), exclude=LEFT_ON_DISK)
+    hashes = spacy.load(model_path(), exclude=LEFT_ON_DISK)
+    words = compact_lemma_index(hashes)
+    tagged = [lists(text, disable=["lemmatizer", "ner"]) for text in texts]
+    lemmatizers = {"lists": lists.get_pipe("lemmatizer"), "hashes": hashes.get_pipe("lemmatizer")}
+    spent = dict.fromkeys(lemmatizers, 0.0)
+    found: dict[str, list[list[str]]] = {name: [] for name in lemmatizers}
+    for start in range(0, len(tagged), chunk):
+        names = list(lemmatizers) if (start // chunk) % 2 == 0 else list(lemmatizers)[::-1]
+        for name in names:
+            docs = [doc.copy() for doc in tagged[start : start + chunk]]
+            started = time.thread_time()
+            for doc in docs:
+                lemmatizers[name](doc)
+            spent[name] += time.thread_time() - started
+            found[name].extend([t.lemma_ for t in doc] for doc in docs)
+    differ = sum(a != b for a, b in zip(found["lists"], found["hashes"], strict=True))
+    out: dict[str, Any] = {
+        f"lemmatizer_{name}_ms_per_text": round(spent[name] / len(texts) * 1000, 4) for name in spent
+    }
+    return {**out, "lemmatized_differently": differ, "index_words": words}
+
+
 def _reading(doc: Any) -> list[tuple[str, str, int, str, str]]:
     return [(t.tag_, t.dep_, t.head.i, t.lemma_, t.ent_type_) for t in doc]
+
+
+PARTS: dict[str, Any] = {"kernels": kernels, "parses": parses, "lemmas": lemmas, "backends": backends}
 
 
 def main() -> None:
@@ -121,20 +155,25 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--passes", type=int, default=2, help="Embedding passes per kernel.")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), help="What to measure.")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     texts = _texts()
+    result: dict[str, Any] = {}
+    rows: list[tuple[str, Any]] = []
+    if "kernels" in args.parts:
+        k = result["kernels"] = kernels(texts, args.passes)
+        rows += [
+            (f"embed {k['texts']} texts, exact kernel (s)", " / ".join(map(str, k["seconds"]["exact"]))),
+            (f"embed {k['texts']} texts, default kernel (s)", " / ".join(map(str, k["seconds"]["default"]))),
+            ("identical vectors", k["identical_vectors"]),
+            ("this CPU asks for the exact kernel", k["this_cpu_asks_for_exact"]),
+        ]
     # The backends last: they hold this process's BLAS to one thread.
-    result = {"kernels": kernels(texts, args.passes), "parses": parses(texts), "backends": backends(texts)}
-    k = result["kernels"]
-    rows = [
-        (f"embed {k['texts']} texts, exact kernel (s)", " / ".join(map(str, k["seconds"]["exact"]))),
-        (f"embed {k['texts']} texts, default kernel (s)", " / ".join(map(str, k["seconds"]["default"]))),
-        ("identical vectors", k["identical_vectors"]),
-        ("this CPU asks for the exact kernel", k["this_cpu_asks_for_exact"]),
-        *result["parses"].items(),
-        *result["backends"].items(),
-    ]
+    for part in ("parses", "lemmas", "backends"):
+        if part in args.parts:
+            result[part] = PARTS[part](texts)
+            rows += list(result[part].items())
     print(common.table(rows, "language_cpu"))
     common.write_json(args.json, result)
 

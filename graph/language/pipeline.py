@@ -101,6 +101,7 @@ class Pipeline:
         from thinc.api import NumpyOps, get_current_ops, set_current_ops
 
         from graph import blas
+        from graph.language.lemma_index import compact_lemma_index
 
         # Layers keep the backend current when they are built. numpy's BLAS (OpenBLAS) beats BLIS's
         # generic kernels on CPUs its wheel has none for, with the same parses, but only on one thread
@@ -108,6 +109,7 @@ class Pipeline:
         self._ops = NumpyOps(use_blis=False) if blas.single_threaded() else get_current_ops()
         set_current_ops(self._ops)
         nlp = spacy.load(model_path(), exclude=LEFT_ON_DISK)
+        compact_lemma_index(nlp)
         self._base_strings = len(nlp.vocab.strings)
         return nlp
 
