@@ -44,11 +44,12 @@ async def open_checkpointer(url: str, data_dir: Path) -> AsyncIterator[BaseCheck
         yield InMemorySaver()
         return
     if kind == "postgres":
+        from graph.blob_memo import BlobMemoSerializer
         from graph.inline_postgres import InlinePostgresSaver  # an embedded worker never loads psycopg
-        from graph.message_encoding import MessageEncoder
 
-        # Each message encoded once, not once per checkpoint blob (graph/message_encoding.py).
-        async with InlinePostgresSaver.from_conn_string(url, serde=MessageEncoder()) as saver:
+        # Each message encoded once, not once per checkpoint blob (graph/message_encoding.py), and the
+        # message lists this worker wrote read back without decoding them again (graph/blob_memo.py).
+        async with InlinePostgresSaver.from_conn_string(url, serde=BlobMemoSerializer()) as saver:
             await _setup_in_turn(saver, url)
             yield saver
         return

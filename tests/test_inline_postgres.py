@@ -18,9 +18,9 @@ from langgraph.checkpoint.serde.types import ERROR, INTERRUPT, _DeltaSnapshot
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.types import Command, interrupt
 
+from graph.blob_memo import BlobMemoSerializer
 from graph.checkpointer import open_checkpointer
 from graph.inline_postgres import InlinePostgresSaver
-from graph.message_encoding import MessageEncoder
 from tests.conftest import POSTGRES_URL, _postgres_ok, service_missing
 
 # A table row's columns after thread_id, for each table a saver writes.
@@ -39,7 +39,7 @@ async def savers() -> AsyncIterator[tuple[AsyncPostgresSaver, InlinePostgresSave
         service_missing("PostgreSQL", problem)
     async with (
         AsyncPostgresSaver.from_conn_string(POSTGRES_URL) as stock,
-        InlinePostgresSaver.from_conn_string(POSTGRES_URL, serde=MessageEncoder()) as inline,  # as served
+        InlinePostgresSaver.from_conn_string(POSTGRES_URL, serde=BlobMemoSerializer()) as inline,  # as served
     ):
         await stock.setup()
         yield stock, inline
