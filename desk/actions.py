@@ -137,6 +137,7 @@ class HandoffActions(DeskCore):
         now = self.clock.now()
 
         async def fn(tx: Tx) -> tuple[Handoff, Agent]:
+            await tx.prefetch([handoff_id], [agent_id])
             handoff = await tx.handoff(handoff_id)
             agent = await tx.agent(agent_id)
             pre_status = handoff.status
@@ -209,6 +210,7 @@ class HandoffActions(DeskCore):
         now = self.clock.now()
 
         async def fn(tx: Tx) -> Handoff:
+            await tx.prefetch([handoff_id], [agent_id])  # the offer it frees is (normally) theirs
             handoff = await tx.handoff(handoff_id)
             if handoff.status == "offered" and handoff.offered_agent_id != agent_id:
                 msg = f"handoff {handoff_id} is not offered to agent {agent_id}"
@@ -274,6 +276,7 @@ class HandoffActions(DeskCore):
         now = self.clock.now()
 
         async def fn(tx: Tx) -> Handoff:
+            await tx.prefetch([handoff_id], [agent_id])
             handoff = await self._held_by(tx, handoff_id, agent_id)
             if handoff.status == "accepted":
                 transition(handoff, "active", now, reason="implicit start")

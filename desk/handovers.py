@@ -50,6 +50,7 @@ class HandoffHandovers(HandoffActions):
         now = self.clock.now()
 
         async def fn(tx: Tx) -> Handoff:
+            await tx.prefetch([handoff_id], [from_agent_id, *([to_agent_id] if to_agent_id else [])])
             handoff = await self._held_by(tx, handoff_id, from_agent_id)
             transition(handoff, "transferred", now, reason=reason)  # a private copy until commit
             target = await ops.transfer_target(tx, to_agent_id, to_skills)
@@ -106,6 +107,7 @@ class HandoffHandovers(HandoffActions):
         now = self.clock.now()
 
         async def fn(tx: Tx) -> Handoff:
+            await tx.prefetch([handoff_id], [agent_id] if agent_id else [])
             handoff = await tx.handoff(handoff_id)
             if agent_id is not None and agent_id not in (handoff.assigned_agent_id, handoff.offered_agent_id):
                 msg = f"handoff {handoff_id} is not with agent {agent_id}"

@@ -56,29 +56,36 @@ class RedisTx(Tx):
         self._tags: dict[str, Any] = {}  # the tag of each agent document this transaction read
         self.versions: dict[str, str] = {}
 
-    async def _hmget(self, keys: list[str]) -> list[Any]:
-        pipe = self._r.pipeline(transaction=False)
-        for key in keys:
-            pipe.hmget(key, "v", "d")
-        return list(await pipe.execute())
-
     async def _load_handoffs(self, ids: list[str]) -> list[Handoff | None]:
-        keys = [self._k("h", i) for i in ids]
+        return (await self._load(ids, []))[0]
+
+    async def _load_agents(self, ids: list[str]) -> list[Agent | None]:
+        return (await self._load([], ids))[1] if ids else []
+
+    async def _load(
+        self, handoff_ids: list[str], agent_ids: list[str]
+    ) -> tuple[list[Handoff | None], list[Agent | None]]:
+        pipe = self._r.pipeline(transaction=False)  # documents and heartbeats in one round trip
+        for hid in handoff_ids:
+            pipe.hmget(self._k("h", hid), "v", "d")
+        for aid in agent_ids:
+            pipe.hmget(self._k("a", aid), "v", "d", "tag")
+        if agent_ids:
+            pipe.zmscore(self._k("presence"), agent_ids)
+        replies = list(await pipe.execute())
+        handoffs = self._handoffs_from(handoff_ids, replies[: len(handoff_ids)])
+        rest = replies[len(handoff_ids) :]
+        return handoffs, self._agents_from(agent_ids, rest[:-1], rest[-1]) if agent_ids else []
+
+    def _handoffs_from(self, ids: list[str], rows: list[Any]) -> list[Handoff | None]:
         out: list[Handoff | None] = []
-        for key, (version, doc) in zip(keys, await self._hmget(keys), strict=True):
-            self.versions[key] = version or "0"
+        for hid, (version, doc) in zip(ids, rows, strict=True):
+            self.versions[self._k("h", hid)] = version or "0"
             out.append(None if doc is None else Handoff.model_validate_json(doc))
         return out
 
-    async def _load_agents(self, ids: list[str]) -> list[Agent | None]:
-        if not ids:
-            return []
+    def _agents_from(self, ids: list[str], rows: list[Any], beats: list[Any]) -> list[Agent | None]:
         keys = [self._k("a", i) for i in ids]
-        pipe = self._r.pipeline(transaction=False)  # documents and heartbeats in one round trip
-        for key in keys:
-            pipe.hmget(key, "v", "d", "tag")
-        pipe.zmscore(self._k("presence"), ids)
-        *rows, beats = await pipe.execute()
         out: list[Agent | None] = []
         for agent_id, key, (version, doc, tag), beat in zip(ids, keys, rows, beats, strict=True):
             self.versions[key] = version or "0"

@@ -32,6 +32,7 @@ class SupervisorActions(DeskCore):
         now = self.clock.now()
 
         async def fn(tx: Tx) -> Handoff:
+            await tx.prefetch([handoff_id], [agent_id])
             handoff = await tx.handoff(handoff_id)
             if handoff.status not in WAITING:
                 msg = f"handoff {handoff_id} is {handoff.status}, not waiting; transfer it from its agent"
