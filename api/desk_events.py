@@ -40,24 +40,34 @@ async def remember_agent(store: ApiStore, agent: Agent) -> None:
 
 
 async def consume_desk_events(engine: ConversationEngine) -> None:
-    """Forever: turn desk events into socket events, webhooks and analytics rows."""
-    await engine.desk.deliver(DESK_EVENT_GROUP, functools.partial(handle_desk_event, engine))
+    """Forever: turn desk events into analytics rows, socket events and webhooks."""
+    await engine.desk.deliver(
+        DESK_EVENT_GROUP,
+        functools.partial(handle_desk_event, engine),
+        before=functools.partial(record_desk_events, engine.store),
+    )
+
+
+async def record_desk_events(store: ApiStore, events: list[DeskEvent]) -> None:
+    """Store the analytics rows of the desk events a worker took at once, in one transaction.
+
+    The desk hands each event to one worker, at least once: after a worker died mid-batch another
+    takes it again, and a row is keyed by the event's body so it is kept once.
+    """
+    rows = []
+    for event in events:
+        body = dump_event(event)
+        key = hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
+        rows.append((key, event.type, event.ts.timestamp(), getattr(event, "handoff_id", None), body))
+    await store.add_desk_events(rows)
 
 
 async def handle_desk_event(engine: ConversationEngine, event: DeskEvent) -> None:
-    """Record one desk event and tell the people it concerns.
-
-    The desk hands each event to one worker, at least once: after a worker died mid-event another
-    handles it again, and the stored row is keyed by the event's body so it is kept once.
-    """
-    body = dump_event(event)
-    key = hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
-    handoff_id = getattr(event, "handoff_id", None)
-    await engine.store.add_desk_event(key, event.type, event.ts.timestamp(), handoff_id, body)
+    """Tell the people a desk event concerns (its analytics row is stored by ``record_desk_events``)."""
     if engine.metrics:
         engine.metrics.desk_events.labels(type=event.type).inc()
     if engine.webhooks is not None:
-        engine.webhooks.send(body.encode())
+        engine.webhooks.send(dump_event(event).encode())
     if isinstance(event, HandoffOffered):
         handoff = await engine.desk.get(event.handoff_id)
         offer = OfferEvent.of(handoff, event.expires_at)

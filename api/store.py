@@ -9,6 +9,7 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -275,11 +276,15 @@ class ApiStore:
         self, key: str, type_: str, ts: float, handoff_id: str | None, data: str
     ) -> None:
         """Record one desk event once (``key`` dedupes across workers)."""
-        await self.db.execute(
+        await self.add_desk_events([(key, type_, ts, handoff_id, data)])
+
+    async def add_desk_events(self, rows: Sequence[tuple[str, str, float, str | None, str]]) -> None:
+        """Record desk events ``(key, type, ts, handoff_id, data)`` once each, in one transaction."""
+        insert = (
             "INSERT INTO baton_api_desk_events (key, type, ts, handoff_id, data) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (key) DO NOTHING",
-            (key, type_, ts, handoff_id, data),
+            "ON CONFLICT (key) DO NOTHING"
         )
+        await self.db.execute_all([(insert, row) for row in rows])
 
     async def desk_events(self, since: float, until: float) -> list[dict[str, Any]]:
         """Desk events in the window, oldest first."""

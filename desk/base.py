@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from desk.config import DeskConfig
-from desk.events import DeskEvent, DeskEventHandler, EventPage
+from desk.events import DeskBatchHook, DeskEvent, DeskEventHandler, EventPage
 from desk.models import (
     Agent,
     AgentSpec,
@@ -180,11 +180,20 @@ class Desk(Protocol):
         """Live events (from now, or after cursor ``since``); every subscriber gets every event."""
         ...
 
-    async def deliver(self, group: str, handle: DeskEventHandler, *, reclaim_after_s: float = 30.0) -> None:
+    async def deliver(
+        self,
+        group: str,
+        handle: DeskEventHandler,
+        *,
+        before: DeskBatchHook | None = None,
+        reclaim_after_s: float = 30.0,
+    ) -> None:
         """Until ``close()``: hand each event to ``handle`` in one of the callers that share ``group``.
 
         Unlike ``subscribe``, the callers of a group (one per worker) split the events. An event whose
-        handler raised is logged and counts as handled. On Redis, an event a caller took and never
+        handler raised is logged and counts as handled. ``before`` gets each batch of events a caller
+        took at once, before ``handle`` gets them one by one (to record a batch in one write); its
+        failure is logged and the events are still handled. On Redis, an event a caller took and never
         finished (its worker was killed) goes to another after ``reclaim_after_s`` (at least once),
         and events that arrived while no caller ran are handled when one starts.
         """

@@ -14,6 +14,7 @@ from desk.edits import HandoffEdits
 from desk.errors import Conflict
 from desk.events import (
     AgentStatusChanged,
+    DeskBatchHook,
     DeskEvent,
     DeskEventHandler,
 )
@@ -39,6 +40,16 @@ async def handle_logged(handle: DeskEventHandler, event: DeskEvent) -> None:
         await handle(event)
     except Exception:
         log.exception("failed to handle desk event %s", event.type)
+
+
+async def before_logged(before: DeskBatchHook | None, events: list[DeskEvent]) -> None:
+    """Run a ``deliver`` batch hook; its failure is logged, and the batch's events are handled anyway."""
+    if before is None or not events:
+        return
+    try:
+        await before(events)
+    except Exception:
+        log.exception("failed to take a batch of %d desk events", len(events))
 
 
 class BaseDesk(HandoffHandovers, SupervisorActions, HandoffEdits):

@@ -214,3 +214,5 @@ def dump_event(event: DeskEvent) -> str:
 
 
 DeskEventHandler = Callable[[DeskEvent], Awaitable[None]]  # what ``Desk.deliver`` hands each event to
+# What ``Desk.deliver`` hands each batch of events read together, before their handler sees them one by one.
+DeskBatchHook = Callable[[list[DeskEvent]], Awaitable[None]]

@@ -12,8 +12,8 @@ from desk import assign, timers
 from desk.base import OnNotice, OnRevert
 from desk.clock import Clock
 from desk.config import DeskConfig
-from desk.engine import BaseDesk, handle_logged
-from desk.events import DeskEvent, DeskEventHandler, EventPage, dump_event, parse_event
+from desk.engine import BaseDesk, before_logged, handle_logged
+from desk.events import DeskBatchHook, DeskEvent, DeskEventHandler, EventPage, dump_event, parse_event
 from desk.lifecycle import TERMINAL
 from desk.memory_store import MemoryStore, meta_of
 from desk.models import Agent, Handoff, HandoffStatus
@@ -93,6 +93,9 @@ class _MemTx(Tx):
             and status in (None, current)
         ]
         return [i for _created, i in sorted(kept)]
+
+
+_DELIVER_BATCH = 100  # at most this many events per batch a group's caller takes (as on Redis)
 
 
 class _Subscription:
@@ -205,8 +208,16 @@ class InMemoryDesk(BaseDesk):
         self._subscribers.add(sub)
         return sub
 
-    async def deliver(self, group: str, handle: DeskEventHandler, *, reclaim_after_s: float = 30.0) -> None:
-        """Until ``close()``: the callers of ``group`` share one queue, so each event goes to one.
+    async def deliver(
+        self,
+        group: str,
+        handle: DeskEventHandler,
+        *,
+        before: DeskBatchHook | None = None,
+        reclaim_after_s: float = 30.0,
+    ) -> None:
+        """Until ``close()``: the callers of ``group`` share one queue, so each event goes to one; a
+        batch is what the queue holds when a caller takes from it.
 
         One process, so nothing is left half-handled by a dead worker: ``reclaim_after_s`` is unused.
         """
@@ -215,11 +226,16 @@ class InMemoryDesk(BaseDesk):
             sub = self._groups[group] = _Subscription(self, [])
             self._subscribers.add(sub)
         while not self._stop.is_set():
-            event = await sub.queue.get()
-            if event is None:  # close(): pass the end on to the group's other callers
+            batch = [await sub.queue.get()]
+            while batch[-1] is not None and not sub.queue.empty() and len(batch) < _DELIVER_BATCH:
+                batch.append(sub.queue.get_nowait())
+            events = [e for e in batch if e is not None]
+            await before_logged(before, events)
+            for event in events:
+                await handle_logged(handle, event)
+            if batch[-1] is None:  # close(): pass the end on to the group's other callers
                 sub.push(None)
                 return
-            await handle_logged(handle, event)
 
     async def events_since(self, cursor: str | None = None, limit: int = 1000) -> EventPage:
         """Event history after ``cursor`` (an index into the in-process log)."""

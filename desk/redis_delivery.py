@@ -22,8 +22,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from desk.engine import handle_logged
-from desk.events import DeskEventHandler, parse_event
+from desk.engine import before_logged, handle_logged
+from desk.events import DeskBatchHook, DeskEventHandler, parse_event
 
 log = logging.getLogger("baton.desk")
 
@@ -48,7 +48,8 @@ def _raise_if_cancelled() -> None:
 
 
 class GroupReader:
-    """One consumer of ``group`` on ``stream``; ``run`` hands every event it gets to ``handle``."""
+    """One consumer of ``group`` on ``stream``; ``run`` hands every event it gets to ``handle``, each
+    read's events first to ``before`` together."""
 
     def __init__(
         self,
@@ -58,6 +59,7 @@ class GroupReader:
         handle: DeskEventHandler,
         *,
         reclaim_after_s: float,
+        before: DeskBatchHook | None = None,
         consumer: str | None = None,
     ) -> None:
         self.redis = redis
@@ -65,6 +67,7 @@ class GroupReader:
         self.group = group
         self.consumer = consumer or consumer_name()
         self._handle = handle
+        self._before = before
         self._reclaim_ms = max(1, round(reclaim_after_s * 1000))
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -132,10 +135,14 @@ class GroupReader:
                 raise
 
     async def _deliver(self, entries: list[Any], handled: list[Any]) -> None:
-        """Handle each entry in order, adding its id to ``handled`` (to acknowledge) once it is done."""
-        for entry_id, fields in entries:
-            if fields:  # a pending entry the stream trimmed away comes back without fields
-                await handle_logged(self._handle, parse_event(fields[b"e"]))
+        """The entries' events to ``before`` together, then each to ``handle`` in order, its id added
+        to ``handled`` (to acknowledge) once it is done."""
+        # A pending entry the stream trimmed away comes back without fields: acknowledged, not handled.
+        events = [(entry_id, parse_event(fields[b"e"]) if fields else None) for entry_id, fields in entries]
+        await before_logged(self._before, [event for _, event in events if event is not None])
+        for entry_id, event in events:
+            if event is not None:
+                await handle_logged(self._handle, event)
             handled.append(entry_id)
 
     async def _sweep(self) -> None:

@@ -41,7 +41,7 @@ from desk.clock import Clock
 from desk.config import DeskConfig
 from desk.engine import BaseDesk
 from desk.errors import Conflict
-from desk.events import DeskEvent, DeskEventHandler, EventPage, parse_event
+from desk.events import DeskBatchHook, DeskEvent, DeskEventHandler, EventPage, parse_event
 from desk.models import Agent, Handoff
 from desk.redis_delivery import GroupReader
 from desk.redis_scripts import COMMIT, HEARTBEAT, INDEX_AGENTS, INDEX_WAITING
@@ -203,9 +203,18 @@ class RedisDesk(BaseDesk):
         """Live events from the stream (after cursor ``since``, else from the first read on)."""
         return self._subscribe(since)
 
-    async def deliver(self, group: str, handle: DeskEventHandler, *, reclaim_after_s: float = 30.0) -> None:
+    async def deliver(
+        self,
+        group: str,
+        handle: DeskEventHandler,
+        *,
+        before: DeskBatchHook | None = None,
+        reclaim_after_s: float = 30.0,
+    ) -> None:
         """Until ``close()``: a consumer of the Redis group ``group`` (``desk.redis_delivery``)."""
-        reader = GroupReader(self.redis, self.key("events"), group, handle, reclaim_after_s=reclaim_after_s)
+        reader = GroupReader(
+            self.redis, self.key("events"), group, handle, before=before, reclaim_after_s=reclaim_after_s
+        )
         await reader.run(self._stop)
 
     async def events_since(self, cursor: str | None = None, limit: int = 1000) -> EventPage:

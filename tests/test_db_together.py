@@ -113,7 +113,9 @@ async def test_a_handoff_writes_its_rows_in_one_transaction_before_the_desk(tmp_
         original = db.execute_all
 
         async def counted(statements: Any) -> None:
-            sent.append([sql.split(" (")[0] for sql, _ in statements])
+            names = [sql.split(" (")[0] for sql, _ in statements]
+            if "INSERT INTO baton_api_desk_events" not in names:  # the desk events' consumer, meanwhile
+                sent.append(names)
             await original(statements)
 
         db.execute_all = counted

@@ -55,9 +55,12 @@ async def pending(desk: RedisDesk) -> int:
 
 @contextlib.asynccontextmanager
 async def delivering(
-    desk: BaseDesk, handle: Callable[[DeskEvent], Awaitable[None]], reclaim_after_s: float = 30.0
+    desk: BaseDesk,
+    handle: Callable[[DeskEvent], Awaitable[None]],
+    reclaim_after_s: float = 30.0,
+    before: Callable[[list[DeskEvent]], Awaitable[None]] | None = None,
 ) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(desk.deliver(GROUP, handle, reclaim_after_s=reclaim_after_s))
+    task = asyncio.create_task(desk.deliver(GROUP, handle, before=before, reclaim_after_s=reclaim_after_s))
     try:
         yield task
     finally:
@@ -112,6 +115,47 @@ async def test_a_failing_handler_does_not_stop_the_rest(make: DeskFactory) -> No
     assert seen == ["agent_status_changed", "handoff_created", "handoff_offered", "handoff_accepted"]
     if isinstance(desk, RedisDesk):
         assert await pending(desk) == 0, "the failed event counts as handled, it is not retried forever"
+
+
+async def test_a_batch_goes_to_the_hook_before_its_events_to_the_handler(make: DeskFactory) -> None:
+    desk = await make()
+    log: list[tuple[str, list[str]]] = []
+
+    async def before(events: list[DeskEvent]) -> None:
+        log.append(("batch", [e.type for e in events]))
+
+    async def handle(event: DeskEvent) -> None:
+        log.append(("event", [event.type]))
+
+    async with delivering(desk, handle, before=before):
+        await group_ready(desk)
+        await desk.register_agent(spec("a", {"billing": 0.9}))
+        await desk.submit(request("h1", "billing"))  # created and offered, in one commit
+        await until(lambda: len([x for x in log if x[0] == "event"]) == 3, "the three events handled")
+    batches = [types for kind, types in log if kind == "batch"]
+    assert sorted(t for b in batches for t in b) == sorted(types[0] for kind, types in log if kind == "event")
+    # the two events of one commit are taken together
+    assert any(b[-2:] == ["handoff_created", "handoff_offered"] for b in batches), batches
+    for at, (kind, types) in enumerate(log):  # each event after the batch that holds it
+        if kind == "event":
+            assert any(k == "batch" and types[0] in ts for k, ts in log[:at])
+
+
+async def test_a_failing_batch_hook_does_not_stop_the_handler(make: DeskFactory) -> None:
+    desk = await make()
+    seen: list[str] = []
+
+    async def before(events: list[DeskEvent]) -> None:
+        raise RuntimeError("the analytics store is down")
+
+    async def handle(event: DeskEvent) -> None:
+        seen.append(event.type)
+
+    async with delivering(desk, handle, before=before):
+        await group_ready(desk)
+        await some_traffic(desk, 1)
+        await until(lambda: len(seen) == 4, "every event handled all the same")
+    assert seen == ["agent_status_changed", "handoff_created", "handoff_offered", "handoff_accepted"]
 
 
 async def test_an_event_a_dead_worker_took_goes_to_another(make_redis: DeskFactory) -> None:
