@@ -16,7 +16,9 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, Field
 
 from api.db import Db
+from api.store import Lru
 
+CUSTOMERS_KEPT = 20_000  # conversations whose customer a worker remembers (~150 bytes each)
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS baton_api_notes (
         id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, author TEXT NOT NULL, text TEXT NOT NULL,
@@ -55,6 +57,9 @@ class ConsoleStore:
 
     db: Db
     _ready: bool = field(default=False, repr=False)
+    # Whose each conversation is: set when it is created, never changed (a deleted conversation's id
+    # stays reserved), so a worker asks the database once per conversation; "" for no customer.
+    _customers: Lru[str, str] = field(default_factory=lambda: Lru(CUSTOMERS_KEPT), repr=False)
 
     async def _schema(self) -> None:
         if self._ready:
@@ -128,12 +133,17 @@ class ConsoleStore:
 
     async def customer_of(self, conversation_id: str) -> str | None:
         """The customer id a conversation is indexed under."""
+        kept = self._customers.get(conversation_id)
+        if kept is not None:
+            return kept or None
         await self._schema()
         rows = await self.db.fetchall(
             "SELECT customer_id FROM baton_api_customer_conversations WHERE conversation_id = ?",
             (conversation_id,),
         )
-        return str(rows[0][0]) if rows else None
+        found = str(rows[0][0]) if rows else None
+        self._customers.put(conversation_id, found or "")
+        return found
 
     async def conversations_of(self, customer_id: str, limit: int = 20) -> list[tuple[str, float]]:
         """``(conversation id, created at)`` of a customer, newest first."""
