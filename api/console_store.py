@@ -122,14 +122,17 @@ class ConsoleStore:
         return out
 
     # -- customers -------------------------------------------------------------------------------
-    async def remember_customer(self, conversation_id: str, customer_id: str) -> None:
-        """Index a conversation under the (trusted) customer id it was started with."""
-        await self._schema()
-        await self.db.execute(
-            "INSERT INTO baton_api_customer_conversations (conversation_id, customer_id, created_at) "
-            "VALUES (?, ?, ?) ON CONFLICT (conversation_id) DO NOTHING",
-            (conversation_id, customer_id, time.time()),
-        )
+    async def remember_customer(self, conversation_id: str, customer_id: str | None) -> None:
+        """Index a new conversation under the (trusted) customer id it was started with (None: it has
+        none); the worker that creates it remembers which, so its first brief asks nothing."""
+        if customer_id is not None:
+            await self._schema()
+            await self.db.execute(
+                "INSERT INTO baton_api_customer_conversations (conversation_id, customer_id, created_at) "
+                "VALUES (?, ?, ?) ON CONFLICT (conversation_id) DO NOTHING",
+                (conversation_id, customer_id, time.time()),
+            )
+        self._customers.put(conversation_id, customer_id or "")
 
     async def customer_of(self, conversation_id: str) -> str | None:
         """The customer id a conversation is indexed under."""

@@ -33,8 +33,11 @@ async def test_a_conversations_customer_is_read_once_per_worker(
     first, second = ConsoleStore(stores[0].db), ConsoleStore(stores[1].db)
     known, anonymous = f"c-{uuid.uuid4().hex}", f"c-{uuid.uuid4().hex}"
     await first.remember_customer(known, "cust-7")
-    asked = _reads(second, monkeypatch)
+    await first.remember_customer(anonymous, None)
+    asked_first, asked_second = _reads(first, monkeypatch), _reads(second, monkeypatch)
     for _ in range(3):
-        assert await second.customer_of(known) == "cust-7"  # written by another worker
-        assert await second.customer_of(anonymous) is None
-    assert asked == [known, anonymous]
+        for store in (first, second):
+            assert await store.customer_of(known) == "cust-7"
+            assert await store.customer_of(anonymous) is None
+    assert asked_first == []  # the worker that created them knows
+    assert asked_second == [known, anonymous]  # another worker asks once each

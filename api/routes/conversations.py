@@ -53,8 +53,10 @@ async def create_conversation(
         sent = body.customer.model_dump(exclude_none=True)
         profile = await trusted_profile(request, settings, sent, body.profile_signature)
     await store.add_conversation(conversation_id, token, profile)
-    if isinstance(profile.get("id"), str):  # trusted only: an unverified id sits under "claimed"
-        await console_store(request).remember_customer(conversation_id, profile["id"])
+    customer = profile.get("id")  # trusted only: an unverified id sits under "claimed"
+    await console_store(request).remember_customer(
+        conversation_id, customer if isinstance(customer, str) else None
+    )
     return ConversationCreated(conversation_id=conversation_id, customer_token=token)
 
 
