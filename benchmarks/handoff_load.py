@@ -5,7 +5,8 @@ registered through the admin API, follow their WebSocket, fetch each offered han
 (``GET /v1/handoffs/{id}``) and accept it. Customers arrive at ``--rate`` new handoffs per second;
 each says "Hi" (``--first-turns banking77``: a real customer message each, from
 ``../shared/datasets/routing_dev.jsonl``, so the language layer reads text it has not cached), then
-asks for a person (the real_estate policy's explicit-request rule) and stays open. Then
+asks for a person (the real_estate policy's explicit-request rule) and stays open (with
+``--complete`` the agent closes it with a note after accepting, as a resolved case). Then
 ``--live-pairs`` customers open their WebSocket and send messages that the holding agent
 must receive (relay latency). Optionally (``--search``) batches at increasing rates find the highest
 rate whose trigger -> offered p99 stays <= 100 ms.
@@ -162,7 +163,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             n_agents = max(args.agents, math.ceil(needed / MAX_CONCURRENT))
             if n_agents != args.agents:
                 print(f"raising agents to {n_agents} so {needed} handoffs fit ({MAX_CONCURRENT} each)")
-            agents, agent_tasks = await register_agents(http, stats, n_agents, ws_base)
+            agents, agent_tasks = await register_agents(http, stats, n_agents, ws_base, args.complete)
             print(f"{n_agents} agents online; warming up with {args.warmup} handoffs")
             warm = Stats()
             for agent in agents:  # agents report into the running phase's stats
@@ -229,6 +230,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "customer_pools": args.customer_pools,
         "first_turns_distinct": first.distinct,
         "first_turn_handoffs": stats.first_turn_handoffs,
+        "completed": stats.completed,
         "errors": stats.error_count,
         "error_kinds": sorted({e.split(" on handoff")[0][:80] for e in stats.errors})[:20],
         **phase,
@@ -282,6 +284,12 @@ def parse() -> argparse.Namespace:
         choices=sorted(FIRST_TURNS),
         default="hi",
         help="each customer's first message: 'Hi' (cached after the first), or Banking77's (1,001 distinct)",
+    )
+    p.add_argument(
+        "--complete",
+        action="store_true",
+        help="agents close each handoff with a note once accepted: the service remembers it as a"
+        " resolved case, and later briefs look for similar ones (nothing is held; no relay)",
     )
     p.add_argument("--connections", type=int, default=200, help="HTTP connection pool size")
     p.add_argument("--timeout", type=float, default=60.0, help="per request / per offer timeout (s)")

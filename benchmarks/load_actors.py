@@ -26,6 +26,7 @@ import websockets
 TRIGGER = "Can I talk to a real person please?"
 ADMIN = "adm_bench_token"
 MAX_CONCURRENT = 50  # the API's upper bound per agent
+RESOLUTION = "Walked the customer through the next steps; they were happy with the answer."
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Stats:
     error_count: int = 0
     shed: int = 0  # turns the server refused with 503 (at capacity) and the customer sent again
     first_turn_handoffs: int = 0  # customers whose first message already reached a person
+    completed: int = 0  # handoffs the agent closed with a note after accepting (``--complete``)
 
     def error(self, what: str) -> None:
         self.error_count += 1
@@ -83,13 +85,15 @@ class FirstTurns:
 
 @dataclass
 class Agent:
-    """One simulated agent: a socket reader that accepts offers."""
+    """One simulated agent: a socket reader that accepts offers (and, with ``complete``, closes each
+    accepted handoff with a note, so the service remembers it as a resolved case)."""
 
     agent_id: str
     token: str
     http: httpx.AsyncClient
     stats: Stats
     ws: Any = None
+    complete: bool = False
 
     @property
     def auth(self) -> dict[str, str]:
@@ -151,6 +155,13 @@ class Agent:
             accepted = await self.http.post(f"/v1/handoffs/{hid}/accept", headers=self.auth)
             if accepted.status_code != 200:
                 stats.error(f"accept {accepted.status_code}: {accepted.text[:120]}")
+            elif self.complete:
+                closed = await self.http.post(
+                    f"/v1/handoffs/{hid}/complete", json={"note": RESOLUTION}, headers=self.auth
+                )
+                if closed.status_code != 200:
+                    stats.error(f"complete {closed.status_code}: {closed.text[:120]}")
+                stats.completed += closed.status_code == 200
             else:
                 stats.accepted[offer["conversation_id"]] = (self.agent_id, hid)
         except (httpx.HTTPError, OSError) as exc:
@@ -306,9 +317,10 @@ async def relay(ws_base: str, stats: Stats, pairs: list[str], messages: int, rat
 
 
 async def register_agents(
-    http: httpx.AsyncClient, stats: Stats, count: int, ws_base: str
+    http: httpx.AsyncClient, stats: Stats, count: int, ws_base: str, complete: bool = False
 ) -> tuple[list[Agent], list[asyncio.Task[None]]]:
-    """Register ``count`` online agents with full capacity and connect their sockets."""
+    """Register ``count`` online agents with full capacity and connect their sockets (``complete``:
+    they close each handoff they accept)."""
     agents: list[Agent] = []
     tasks = []
     admin = {"Authorization": f"Bearer {ADMIN}"}
@@ -323,7 +335,7 @@ async def register_agents(
         reply = await http.post("/v1/agents", json=body, headers=admin)
         reply.raise_for_status()
         data = reply.json()
-        agent = Agent(data["agent_id"], data["agent_token"], http, stats)
+        agent = Agent(data["agent_id"], data["agent_token"], http, stats, complete=complete)
         ready = asyncio.Event()
         tasks.append(asyncio.create_task(agent.run(ws_base, ready)))
         await asyncio.wait_for(ready.wait(), 30)
