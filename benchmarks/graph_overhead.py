@@ -237,7 +237,7 @@ def parse() -> argparse.Namespace:
         default="same",
         help="the bare graph's SQLite saver: Baton's, or LangGraph's AsyncSqliteSaver",
     )
-    p.add_argument("--case-memory", action="store_true", help="cite similar resolved cases (chromadb)")
+    p.add_argument("--case-memory", action="store_true", help="cite similar resolved cases (the case memory)")
     p.add_argument("--no-profile", dest="profile", action="store_false", help="skip the profiled pass")
     p.add_argument("--profile-out", default=None, help="write the pyinstrument text profile here")
     p.add_argument("--json", default=None, help="write the report here")

@@ -8,7 +8,7 @@ Two parts:
   prototypes, the live policy's intent classifier);
 * **a served worker**: a ``baton serve`` subprocess (embedded profile, offline): ``VmRSS`` and
   ``RssAnon`` (private memory; the rest is shared library pages) at ``/readyz``, after the first
-  customer turn, after the first handoff to a person (briefs, case memory's chromadb) and after
+  customer turn, after the first handoff to a person (briefs, the case memory's search) and after
   ``--handoffs`` more, with each first request's latency (what loading on first use costs a customer).
 
     .venv/bin/python benchmarks/worker_rss.py --json benchmarks/results/worker_rss.json
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from bench_server import BatonServer
 
 HEAVY = (
-    "spacy", "thinc", "onnxruntime", "chromadb", "sklearn", "scipy", "scipy.stats", "scipy.signal",
+    "spacy", "thinc", "onnxruntime", "sklearn", "scipy", "scipy.stats", "scipy.signal",
     "matplotlib", "tiktoken", "numpy", "redis", "psycopg", "torch",
 )  # fmt: skip
 FIRST = "Hi, I want to sell my house at 12 Elm Street in Brookline"

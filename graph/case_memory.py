@@ -1,8 +1,8 @@
 """Case memory: how past human handoffs ended, offered to later briefs as "similar case: ...".
 
-Backed by the embedded chromadb store (``graph.retrieval.CaseStore``) under the data dir, embedding
-offline with the bundled MiniLM model. Opened lazily: a process that never hands off, or hands off
-before any case was remembered, never loads it.
+Backed by ``graph.retrieval.CaseStore`` (an exact cosine search in memory, embedding offline with the
+bundled MiniLM) over a table in the data dir's ``cases.sqlite`` or, in the scaled profile, in Postgres.
+Opened lazily: an embedded worker that hands off before any case was remembered opens nothing.
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ import re
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from graph.case_rows import PostgresCaseRows, SqliteCaseRows
 from graph.context import extract_facts
 from graph.context.models import SimilarCase
+from graph.retrieval import CaseStore
 from graph.state import HandoffRecord
 from graph.transcript import Turn
-
-if TYPE_CHECKING:
-    from graph.retrieval import CaseStore
 
 # What says whose case it was: who the customer is and how to reach them. Places, dates and the kinds
 # of things discussed ("probate paperwork") are what makes a case similar, and stay.
@@ -52,40 +50,71 @@ def scrub(text: str, facts: Iterable[tuple[str, str]]) -> str:
 
 
 log = logging.getLogger(__name__)
+SQLITE_FILE = "cases.sqlite"
 
 
 class CaseMemory:
-    """Remembers resolved handoffs and finds the ones most like a new conversation."""
+    """Remembers resolved handoffs and finds the ones most like a new conversation.
 
-    def __init__(self, data_dir: Path, *, min_score: float = 0.45) -> None:
+    Args:
+        data_dir: The service's data directory (the SQLite table, and an earlier release's chromadb).
+        url: The checkpointer's URL: a ``postgresql://`` one keeps the cases in that database, shared
+            by every worker; anything else in ``data_dir / "cases.sqlite"``.
+        min_score: The least cosine similarity a cited case has.
+    """
+
+    def __init__(self, data_dir: Path, url: str = "", *, min_score: float = 0.45) -> None:
         self._data_dir = data_dir
+        self._url = url
         self._min_score = min_score
         self._store: CaseStore | None = None
         self._lock = threading.Lock()
 
     @property
+    def _sqlite(self) -> Path:
+        return self._data_dir / SQLITE_FILE
+
+    @property
+    def _chroma(self) -> Path:
+        return self._data_dir / "chroma" / "chroma.sqlite3"
+
+    @property
     def store(self) -> CaseStore:
-        """The chromadb-backed store, opened on first use."""
+        """The case store, opened on first use (cases an earlier release kept in chromadb read over)."""
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    # chromadb (~35 MB with its gRPC and telemetry modules) loads with the first brief.
-                    from graph.retrieval import CaseStore
-
-                    self._store = CaseStore(self._data_dir)
+                    self._store = self._open()
         return self._store
+
+    def _open(self) -> CaseStore:
+        postgres = self._url.startswith(("postgres://", "postgresql://"))
+        store = CaseStore(PostgresCaseRows(self._url) if postgres else SqliteCaseRows(self._sqlite))
+        if self._chroma.is_file() and store.count() == 0:
+            try:
+                moved = store.import_chroma(self._chroma)
+            except Exception:  # an unreadable old store must not keep the new one from working
+                log.warning("could not read the cases of %s", self._chroma, exc_info=True)
+            else:
+                log.info("read %d resolved cases over from %s", moved, self._chroma)
+        return store
 
     def similar(self, query: str) -> list[SimilarCase]:
         """Resolved cases whose summary resembles ``query``, best first (the brief's retriever)."""
-        if self._store is None and not (self._data_dir / "chroma").is_dir():
-            # No case was ever remembered under this data dir (``CaseStore`` keeps its database in
-            # ``chroma``): nothing to find, and a worker's first brief need not load chromadb (~31 MB,
-            # ~0.4 s). A case another worker remembers creates the directory; it is looked for again.
+        postgres = self._url.startswith(("postgres://", "postgresql://"))
+        if self._store is None and not postgres and not (self._sqlite.is_file() or self._chroma.is_file()):
+            # No case was ever remembered under this data dir: nothing to find, nothing to open.
             return []
         return [
             SimilarCase(case_id=c.id, summary=c.summary, resolution=c.resolution, score=round(c.score, 3))
             for c in self.store.similar_cases(query, k=3, min_score=self._min_score)
         ]
+
+    def close(self) -> None:
+        """Close the store's connection, if it was opened."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     def remember(self, record: HandoffRecord) -> None:
         """Index a human handoff that ended with a note (returned to AI or closed)."""

@@ -85,7 +85,8 @@ class BatonRuntime:
         if unknown:
             msg = f"code handoffs name targets missing from the policy: {', '.join(sorted(unknown))}"
             raise ValueError(msg)
-        memory = CaseMemory(settings.data_dir) if settings.case_memory else None
+        url = settings.checkpoint_url if checkpoint_url is None else checkpoint_url
+        memory = CaseMemory(settings.data_dir, url) if settings.case_memory else None
         context = BatonContext(
             settings=settings,
             policies=policies,
@@ -94,9 +95,12 @@ class BatonRuntime:
             registry=registry,
             retriever=memory.similar if memory else None,
         )
-        url = settings.checkpoint_url if checkpoint_url is None else checkpoint_url
-        async with open_checkpointer(url, settings.data_dir) as saver:
-            yield cls(build_graph(saver), context, memory)
+        try:
+            async with open_checkpointer(url, settings.data_dir) as saver:
+                yield cls(build_graph(saver), context, memory)
+        finally:
+            if memory is not None:
+                memory.close()
 
     def thread_lock(self, conversation_id: str) -> asyncio.Lock:
         """The lock that serialises runs of one conversation (for callers that drive the graph directly)."""

@@ -81,6 +81,25 @@ async def require_postgres_and_redis() -> None:
         service_missing("Redis", str(exc))
 
 
+@pytest.fixture
+def postgres_schema() -> Iterator[str]:
+    """A URL whose connections work in a schema of their own on the real Postgres (dropped after)."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        service_missing("PostgreSQL", str(exc))
+        raise  # not reached: service_missing fails or skips
+    admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        admin.close()
+
+
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def checkpoint_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Every checkpointer Baton supports; Postgres is the real server on 127.0.0.1:5432."""

@@ -10,7 +10,7 @@ a name lookup is a UDP packet to port 53 whatever the host's resolver is.
 Before the server starts, the probe looks up a canary name and checks the capture saw it; then it
 starts the server with neither ``ORT_DISABLE_TELEMETRY`` nor ``ANONYMIZED_TELEMETRY`` in its
 environment (the service must set them itself), drives a human handoff to the end (the closed
-handoff is indexed in the case memory, so chromadb opens), and keeps listening for
+handoff is embedded and stored in the case memory), and keeps listening for
 ``--seconds`` after start-up. It prints one JSON report: ``{"canary_seen": bool, "attempts": [...]}``.
 """
 

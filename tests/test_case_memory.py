@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import make_settings
+from test_retrieval import _chroma_file
 
 from graph.actions import ReturnToAI
 from graph.case_memory import CaseMemory
@@ -24,7 +25,7 @@ async def test_a_returned_handoff_becomes_a_similar_case(tmp_path: Path) -> None
         assert first.pending_interrupt.brief["similar_cases"] == []  # nothing remembered yet
         await rt.resume("first", ReturnToAI(note="Title company released the lien after probate paperwork"))
         assert rt.memory is not None
-        assert rt.memory.store.count()["resolved_cases"] == 1
+        assert rt.memory.store.count() == 1
 
         await rt.post_message("second", "Hello")
         second = await rt.post_message(
@@ -76,8 +77,8 @@ def test_remembered_cases_carry_no_customer_identifiers(tmp_path: Path) -> None:
 def test_no_case_remembered_yet_opens_no_store(tmp_path: Path) -> None:
     first_worker = CaseMemory(tmp_path)
     assert first_worker.similar("I want to sell my house") == []
-    assert first_worker._store is None  # chromadb was not opened for an empty memory
-    assert not (tmp_path / "chroma").exists()
+    assert first_worker._store is None  # nothing opened for an empty memory
+    assert not (tmp_path / "cases.sqlite").exists()
 
     other_worker = CaseMemory(tmp_path)  # another process on the same data dir remembers a case
     other_worker.remember(
@@ -88,3 +89,33 @@ def test_no_case_remembered_yet_opens_no_store(tmp_path: Path) -> None:
     )
     (case,) = first_worker.similar("selling a house with a lien on the title")
     assert "probate" in case.resolution
+
+
+def test_cases_an_earlier_release_kept_in_chromadb_are_found(tmp_path: Path) -> None:
+    (tmp_path / "chroma").mkdir()
+    _chroma_file(tmp_path / "chroma" / "chroma.sqlite3")
+    memory = CaseMemory(tmp_path)
+    (case,) = memory.similar("We need to sell mom's house; there is a lien on the title")
+    assert case.case_id == "h-lien"
+    assert "probate" in case.resolution
+    memory.close()
+    again = CaseMemory(tmp_path)  # read over once: the table has them now
+    assert again.store.count() == 2
+    again.close()
+
+
+def test_workers_on_postgres_share_their_cases(postgres_schema: str, tmp_path: Path) -> None:
+    first, second = CaseMemory(tmp_path / "a", postgres_schema), CaseMemory(tmp_path / "b", postgres_schema)
+    assert second.similar("selling a house with a lien on the title") == []  # opened, empty
+    first.remember(
+        _closed(
+            "Title company released the lien after probate paperwork",
+            {"goal": "I want to sell my house but there is a lien on the title"},
+        )
+    )
+    fresh = CaseMemory(tmp_path / "c", postgres_schema)  # another host: no files of its own
+    (case,) = fresh.similar("selling a house with a lien on the title")
+    assert "probate" in case.resolution
+    assert not (tmp_path / "c").exists()
+    for memory in (first, second, fresh):
+        memory.close()

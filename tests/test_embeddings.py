@@ -1,5 +1,4 @@
-"""The offline MiniLM embedder: shape, normalisation, semantics, batching, the derived int8 encoder and
-the chromadb adapter."""
+"""The offline MiniLM embedder: shape, normalisation, semantics, batching and the derived int8 encoder."""
 
 from __future__ import annotations
 
@@ -18,7 +17,6 @@ from graph.embeddings import (
     get_embedder,
 )
 from graph.encoder_build import CACHE_ENV, quantized_path
-from graph.retrieval import MiniLMEmbeddingFunction
 
 
 @pytest.fixture(scope="module")
@@ -71,18 +69,6 @@ def test_embed_one_cache_returns_same_vector(embedder: MiniLMEmbedder) -> None:
 
 def test_get_embedder_is_a_singleton() -> None:
     assert get_embedder() is get_embedder()
-
-
-def test_chroma_embedding_function(embedder: MiniLMEmbedder) -> None:
-    fn = MiniLMEmbeddingFunction(embedder)
-    out = fn(["top up failed", "card swallowed by the ATM"])
-    assert isinstance(out, list)
-    assert len(out) == 2
-    assert all(isinstance(v, np.ndarray) and v.shape == (DIMENSION,) for v in out)
-    assert fn.default_space() == "cosine"
-    rebuilt = MiniLMEmbeddingFunction.build_from_config(fn.get_config())
-    assert MiniLMEmbeddingFunction.name() == rebuilt.name()
-    assert not fn.is_legacy()
 
 
 def test_cached_vector_equals_a_fresh_one() -> None:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from api.app import create_app
+from graph.case_rows import SqliteCaseRows
 from graph.checkpointer import open_checkpointer
-from graph.retrieval import CaseStore
 from graph.settings import Settings
 from tests.test_api_support import ADMIN, Api, api_settings
 
@@ -59,10 +59,12 @@ async def test_loose_checkpoint_file_is_tightened_on_open(tmp_path: Path) -> Non
 
 
 @pytest.mark.usefixtures("loose_umask")
-def test_case_memory_is_private_and_sends_no_telemetry(tmp_path: Path) -> None:
-    store = CaseStore(tmp_path / "data")
-    assert (_mode(tmp_path / "data"), _mode(tmp_path / "data" / "chroma")) == (0o700, 0o700)
-    assert store._client.get_settings().anonymized_telemetry is False
+def test_case_memory_is_private(tmp_path: Path) -> None:
+    rows = SqliteCaseRows(tmp_path / "data" / "cases.sqlite")
+    rows.put("c1", "Refund has not appeared", "Explained the window", {}, "m", b"\0" * 4)
+    assert (_mode(tmp_path / "data"), _mode(rows.path)) == (0o700, 0o600)
+    assert {_mode(p) for p in (tmp_path / "data").glob("cases.sqlite-*")} == {0o600}  # its WAL files
+    rows.close()
 
 
 @contextlib.asynccontextmanager

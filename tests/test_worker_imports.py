@@ -15,10 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Loaded on first use: plots and reports (evals), resampling (voice), t quantiles (experiment figures),
-# chromadb (the first brief with case memory), psycopg and redis (the scaled profile).
-LAZY = (
-    "matplotlib", "PIL", "scipy", "sklearn", "chromadb", "grpc", "psycopg", "psycopg_pool", "redis",
-)  # fmt: skip
+# psycopg and redis (the scaled profile).
+LAZY = ("matplotlib", "PIL", "scipy", "sklearn", "psycopg", "psycopg_pool", "redis")
 # What the service's start-up warms (api/app.py ``_warm_language``), in a fresh interpreter.
 WARM = """
 import json, sys
