@@ -5,8 +5,9 @@ registered through the admin API, follow their WebSocket, fetch each offered han
 (``GET /v1/handoffs/{id}``) and accept it. Customers arrive at ``--rate`` new handoffs per second;
 each says "Hi" (``--first-turns banking77``: a real customer message each, from
 ``../shared/datasets/routing_dev.jsonl``, so the language layer reads text it has not cached), then
-asks for a person (the real_estate policy's explicit-request rule) and stays open (with
-``--complete`` the agent closes it with a note after accepting, as a resolved case). Then
+asks for a person (the real_estate policy's explicit-request rule) and stays open (the agent writes
+``--agent-replies`` messages once accepted and, with ``--complete``, closes it with a note, as a
+resolved case). Then
 ``--live-pairs`` customers open their WebSocket and send messages that the holding agent
 must receive (relay latency). Optionally (``--search``) batches at increasing rates find the highest
 rate whose trigger -> offered p99 stays <= 100 ms.
@@ -163,7 +164,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             n_agents = max(args.agents, math.ceil(needed / MAX_CONCURRENT))
             if n_agents != args.agents:
                 print(f"raising agents to {n_agents} so {needed} handoffs fit ({MAX_CONCURRENT} each)")
-            agents, agent_tasks = await register_agents(http, stats, n_agents, ws_base, args.complete)
+            agents, agent_tasks = await register_agents(
+                http, stats, n_agents, ws_base, args.complete, args.agent_replies
+            )
             print(f"{n_agents} agents online; warming up with {args.warmup} handoffs")
             warm = Stats()
             for agent in agents:  # agents report into the running phase's stats
@@ -231,6 +234,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "first_turns_distinct": first.distinct,
         "first_turn_handoffs": stats.first_turn_handoffs,
         "completed": stats.completed,
+        "agent_replies": stats.replies,
         "errors": stats.error_count,
         "error_kinds": sorted({e.split(" on handoff")[0][:80] for e in stats.errors})[:20],
         **phase,
@@ -290,6 +294,9 @@ def parse() -> argparse.Namespace:
         action="store_true",
         help="agents close each handoff with a note once accepted: the service remembers it as a"
         " resolved case, and later briefs look for similar ones (nothing is held; no relay)",
+    )
+    p.add_argument(
+        "--agent-replies", type=int, default=0, help="messages each agent writes to a customer once accepted"
     )
     p.add_argument("--connections", type=int, default=200, help="HTTP connection pool size")
     p.add_argument("--timeout", type=float, default=60.0, help="per request / per offer timeout (s)")

@@ -27,6 +27,11 @@ TRIGGER = "Can I talk to a real person please?"
 ADMIN = "adm_bench_token"
 MAX_CONCURRENT = 50  # the API's upper bound per agent
 RESOLUTION = "Walked the customer through the next steps; they were happy with the answer."
+REPLIES = (
+    "Hi, I'm Maria from the team. I've read your conversation so far.",
+    "Thanks for waiting. I can see what happened and I'm looking into it now.",
+    "It's sorted on our side; you should see it within two working days.",
+)
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Stats:
     shed: int = 0  # turns the server refused with 503 (at capacity) and the customer sent again
     first_turn_handoffs: int = 0  # customers whose first message already reached a person
     completed: int = 0  # handoffs the agent closed with a note after accepting (``--complete``)
+    replies: int = 0  # agents' messages to their customers (``--agent-replies``)
 
     def error(self, what: str) -> None:
         self.error_count += 1
@@ -85,8 +91,9 @@ class FirstTurns:
 
 @dataclass
 class Agent:
-    """One simulated agent: a socket reader that accepts offers (and, with ``complete``, closes each
-    accepted handoff with a note, so the service remembers it as a resolved case)."""
+    """One simulated agent: a socket reader that accepts offers, writes ``replies`` messages to each
+    customer it accepted and (``complete``) closes the handoff with a note, so the service remembers it
+    as a resolved case."""
 
     agent_id: str
     token: str
@@ -94,6 +101,7 @@ class Agent:
     stats: Stats
     ws: Any = None
     complete: bool = False
+    replies: int = 0
 
     @property
     def auth(self) -> dict[str, str]:
@@ -155,7 +163,15 @@ class Agent:
             accepted = await self.http.post(f"/v1/handoffs/{hid}/accept", headers=self.auth)
             if accepted.status_code != 200:
                 stats.error(f"accept {accepted.status_code}: {accepted.text[:120]}")
-            elif self.complete:
+                return
+            for n in range(self.replies):
+                said = await self.http.post(
+                    f"/v1/handoffs/{hid}/reply", json={"text": REPLIES[n % len(REPLIES)]}, headers=self.auth
+                )
+                if said.status_code != 200:
+                    stats.error(f"reply {said.status_code}: {said.text[:120]}")
+                stats.replies += said.status_code == 200
+            if self.complete:
                 closed = await self.http.post(
                     f"/v1/handoffs/{hid}/complete", json={"note": RESOLUTION}, headers=self.auth
                 )
@@ -317,10 +333,10 @@ async def relay(ws_base: str, stats: Stats, pairs: list[str], messages: int, rat
 
 
 async def register_agents(
-    http: httpx.AsyncClient, stats: Stats, count: int, ws_base: str, complete: bool = False
+    http: httpx.AsyncClient, stats: Stats, count: int, ws_base: str, complete: bool = False, replies: int = 0
 ) -> tuple[list[Agent], list[asyncio.Task[None]]]:
-    """Register ``count`` online agents with full capacity and connect their sockets (``complete``:
-    they close each handoff they accept)."""
+    """Register ``count`` online agents with full capacity and connect their sockets (they write
+    ``replies`` messages to each customer they accept and, with ``complete``, then close the handoff)."""
     agents: list[Agent] = []
     tasks = []
     admin = {"Authorization": f"Bearer {ADMIN}"}
@@ -335,7 +351,7 @@ async def register_agents(
         reply = await http.post("/v1/agents", json=body, headers=admin)
         reply.raise_for_status()
         data = reply.json()
-        agent = Agent(data["agent_id"], data["agent_token"], http, stats, complete=complete)
+        agent = Agent(data["agent_id"], data["agent_token"], http, stats, complete=complete, replies=replies)
         ready = asyncio.Event()
         tasks.append(asyncio.create_task(agent.run(ws_base, ready)))
         await asyncio.wait_for(ready.wait(), 30)
