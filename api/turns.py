@@ -271,7 +271,7 @@ class TurnService:
             msg = f"no agent has accepted handoff {handoff.handoff_id}; a human action needs one who has"
             raise ApiError(409, "not_accepted", msg)
         self._check_action(request.action)
-        await self.engine.runtime.transcript(handoff.conversation_id)  # 404 for a deleted transcript
+        await self.engine.runtime.require(handoff.conversation_id)  # 404 for a deleted transcript
         return Ticket(principal, request, handoff.conversation_id, handoff=handoff, agent_id=held_by)
 
     async def _handoff_for(self, request: HumanTurn) -> Handoff:

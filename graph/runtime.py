@@ -238,6 +238,15 @@ class BatonRuntime:
             raise ConversationNotFound(conversation_id)
         return to_turns(messages)
 
+    async def require(self, conversation_id: str) -> None:
+        """Check that the conversation holds state, reading no more than its head checkpoint.
+
+        Raises:
+            ConversationNotFound: Unknown id, or a deleted conversation.
+        """
+        if not await self._runner.holds_state(conversation_id):
+            raise ConversationNotFound(conversation_id)
+
     async def checkpoints(self, conversation_id: str, *, limit: int | None = None) -> list[CheckpointInfo]:
         """The conversation's checkpoints, newest first (for audits, replay and rollback)."""
         infos: list[CheckpointInfo] = []
