@@ -23,7 +23,7 @@ from api.ws_models import HandoffStateEvent
 from desk.errors import Conflict, DeskError
 from desk.models import CustomerNotice, Handoff
 from graph.actions import Close, Reply, ReturnToAI
-from graph.runtime import NotInterrupted, StreamTap
+from graph.runtime import StreamTap
 from graph.runtime_models import TurnResult
 
 
@@ -52,12 +52,6 @@ class HandoffLifecycle:
         handoff, agent = await self.engine.desk.accept_by(handoff_id, agent_id)
         await self.engine.joined(handoff, agent_id, agent)
         return handoff
-
-    async def _graph_waiting(self, conversation_id: str) -> None:
-        view = await self.engine.runtime.get(conversation_id)
-        if view.pending_interrupt is None:
-            msg = f"conversation {conversation_id} is not waiting for a human"
-            raise NotInterrupted(msg)
 
     async def reply(
         self, handoff: Handoff, agent_id: str, text: str, *, tap: StreamTap | None = None
@@ -88,7 +82,7 @@ class HandoffLifecycle:
     ) -> TurnResult:
         """The agent hands back: the desk reverts, ``on_revert`` resumes the run with ``ReturnToAI``."""
         async with self.engine.locked(handoff.conversation_id):
-            await self._graph_waiting(handoff.conversation_id)
+            await self.engine.runtime.require_paused(handoff.conversation_id)
             pending = _Return(agent_id=agent_id, note=note, target=target, tap=tap)
             self._returns[handoff.handoff_id] = pending
             try:
@@ -108,7 +102,7 @@ class HandoffLifecycle:
         """The agent finishes: desk ``complete``, then resume the run with ``Close``, as one change."""
         engine, cid = self.engine, handoff.conversation_id
         async with engine.locked(cid):
-            await self._graph_waiting(cid)
+            await self.engine.runtime.require_paused(cid)
             await engine.desk.complete(handoff.handoff_id, agent_id, notes=note)
             result = await engine.runtime.resume(cid, Close(note=note, text=text, agent_id=agent_id), tap=tap)
         if text:  # a closing line the customer reads is an agent's reply too

@@ -247,6 +247,20 @@ class BatonRuntime:
         if not await self._runner.holds_state(conversation_id):
             raise ConversationNotFound(conversation_id)
 
+    async def require_paused(self, conversation_id: str) -> None:
+        """Check that the conversation waits for a person, reading its head checkpoint alone (what
+        ``resume`` accepts).
+
+        Raises:
+            ConversationNotFound: Unknown id, or a deleted conversation.
+            NotInterrupted: The conversation is not waiting for a human.
+        """
+        if await self._runner.awaits_person(conversation_id):
+            return
+        await self.require(conversation_id)
+        msg = f"conversation {conversation_id} is not waiting for a human"
+        raise NotInterrupted(msg)
+
     async def checkpoints(self, conversation_id: str, *, limit: int | None = None) -> list[CheckpointInfo]:
         """The conversation's checkpoints, newest first (for audits, replay and rollback)."""
         infos: list[CheckpointInfo] = []

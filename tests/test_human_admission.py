@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from test_desk_api import held_by_maria, serving
 
-from graph.runtime import BatonRuntime
+from graph.runtime import BatonRuntime, ConversationNotFound, NotInterrupted
 
 
 async def test_a_reply_reads_no_transcript_and_a_deleted_conversation_is_404(
@@ -45,3 +45,36 @@ async def test_holds_state_agrees_with_the_transcript(memory_runtime: BatonRunti
     await memory_runtime.graph.checkpointer.adelete_thread("c1")
     assert not await runner.holds_state("c1")
     assert await runner.head_messages("c1") is None
+
+
+async def test_require_paused_reads_the_head_as_resume_does(memory_runtime: BatonRuntime) -> None:
+    with pytest.raises(ConversationNotFound):
+        await memory_runtime.require_paused("never")
+    await memory_runtime.post_message("c1", "Hi")
+    with pytest.raises(NotInterrupted):
+        await memory_runtime.require_paused("c1")  # a bot answers it
+    await memory_runtime.post_message("c1", "Can I talk to a real person please?")
+    await memory_runtime.require_paused("c1")
+    await memory_runtime.graph.checkpointer.adelete_thread("c1")
+    with pytest.raises(ConversationNotFound):
+        await memory_runtime.require_paused("c1")
+
+
+async def test_closing_builds_no_conversation_view(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    views: list[str] = []
+    original = BatonRuntime.get
+
+    async def counted(self: BatonRuntime, conversation_id: str) -> object:
+        views.append(conversation_id)
+        return await original(self, conversation_id)
+
+    monkeypatch.setattr(BatonRuntime, "get", counted)
+    async with serving(tmp_path) as (_http, api):
+        maria, handoff_id = await held_by_maria(api)
+        views.clear()
+        closed = await api.act(handoff_id, "complete", maria, {"note": "sorted"})
+        assert closed.status_code == 200, closed.text
+        assert closed.json()["status"] == "closed"
+        assert views == []  # the pause is checked on the head checkpoint, as resume checks it
+        again = await api.act(handoff_id, "complete", maria, {"note": "twice"})
+        assert again.status_code == 409, again.text
