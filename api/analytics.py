@@ -18,7 +18,7 @@ from typing import Any
 
 from api.db import Db
 from api.handoff_trail import Trail
-from api.store import ApiStore
+from api.store import ApiStore, Lru
 from graph.state import HandoffRecord
 
 SCHEMA = (
@@ -30,6 +30,8 @@ SCHEMA = (
         PRIMARY KEY (handoff_id, agent_id))""",
 )
 _ready: weakref.WeakSet[Db] = weakref.WeakSet()
+REPLIES_KEPT = 20_000  # (handoff, agent) pairs whose first reply a worker knows is stored
+_replied: weakref.WeakKeyDictionary[Db, Lru[tuple[str, str], bool]] = weakref.WeakKeyDictionary()
 
 UNKNOWN = "unknown"
 """Policy name/version of a handoff recorded before versions were (or by a door that has none)."""
@@ -66,13 +68,22 @@ async def record_policy(
 
 
 async def record_reply(store: ApiStore, handoff_id: str, agent_id: str, at: float | None = None) -> None:
-    """Remember an agent's first reply on a handoff (later ones change nothing)."""
+    """Remember an agent's first reply on a handoff (later ones change nothing).
+
+    A worker that stored it skips the statement for that agent's later replies on the handoff (one
+    SQLite commit or one Postgres round trip each); another worker's first try changes nothing.
+    """
+    key = (handoff_id, agent_id)
+    noted = _replied.setdefault(store.db, Lru(REPLIES_KEPT))
+    if noted.get(key):
+        return
     db = await _tables(store.db)
     await db.execute(
         "INSERT INTO baton_api_agent_replies (handoff_id, agent_id, ts) VALUES (?, ?, ?) "
         "ON CONFLICT (handoff_id, agent_id) DO NOTHING",
         (handoff_id, agent_id, time.time() if at is None else at),
     )
+    noted.put(key, True)
 
 
 # -- reading -----------------------------------------------------------------------------------------

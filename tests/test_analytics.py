@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -280,3 +280,26 @@ async def test_the_routes_serve_the_figures_with_documented_models(tmp_path: Pat
     assert "average_handle_time_s" in schemas["HandoffAnalytics"]["properties"]
     ok = spec_["paths"]["/v1/analytics/agents"]["get"]["responses"]["200"]["content"]["application/json"]
     assert ok["schema"]["$ref"].endswith("/AgentAnalytics")
+
+
+async def test_a_later_reply_by_the_same_agent_sends_no_statement(
+    backends: tuple[BaseDesk, ApiStore, FakeClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, store, _ = backends
+    await analytics.record_reply(store, "h9", "maria", at=T0 + 1)
+    sent: list[str] = []
+    original = store.db.execute
+
+    async def counted(sql: str, params: Sequence[Any] = ()) -> None:
+        sent.append(sql)
+        await original(sql, params)
+
+    monkeypatch.setattr(store.db, "execute", counted)
+    await analytics.record_reply(store, "h9", "maria", at=T0 + 2)
+    assert sent == []  # this worker stored it already
+    await analytics.record_reply(store, "h9", "lee", at=T0 + 3)
+    assert len(sent) == 1  # another agent's first reply is stored
+    rows = await store.db.fetchall(
+        "SELECT agent_id, ts FROM baton_api_agent_replies WHERE handoff_id = ? ORDER BY agent_id", ("h9",)
+    )
+    assert [(a, float(t)) for a, t in rows] == [("lee", T0 + 3), ("maria", T0 + 1)]
