@@ -71,6 +71,10 @@ class CaseMemory:
         self._lock = threading.Lock()
 
     @property
+    def _postgres(self) -> bool:
+        return self._url.startswith(("postgres://", "postgresql://"))
+
+    @property
     def _sqlite(self) -> Path:
         return self._data_dir / SQLITE_FILE
 
@@ -88,8 +92,7 @@ class CaseMemory:
         return self._store
 
     def _open(self) -> CaseStore:
-        postgres = self._url.startswith(("postgres://", "postgresql://"))
-        store = CaseStore(PostgresCaseRows(self._url) if postgres else SqliteCaseRows(self._sqlite))
+        store = CaseStore(PostgresCaseRows(self._url) if self._postgres else SqliteCaseRows(self._sqlite))
         if self._chroma.is_file() and store.count() == 0:
             try:
                 moved = store.import_chroma(self._chroma)
@@ -101,8 +104,11 @@ class CaseMemory:
 
     def similar(self, query: str) -> list[SimilarCase]:
         """Resolved cases whose summary resembles ``query``, best first (the brief's retriever)."""
-        postgres = self._url.startswith(("postgres://", "postgresql://"))
-        if self._store is None and not postgres and not (self._sqlite.is_file() or self._chroma.is_file()):
+        if (
+            self._store is None
+            and not self._postgres
+            and not (self._sqlite.is_file() or self._chroma.is_file())
+        ):
             # No case was ever remembered under this data dir: nothing to find, nothing to open.
             return []
         return [

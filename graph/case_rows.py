@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 MetadataValue = str | int | float | bool
 TABLE = "baton_cases"
 _COLUMNS = "seq, id, summary, resolution, metadata, model, vector"
+CONNECT_TIMEOUT_S = 5
 _DDL_LOCK = 0x626174_6F6E6373  # Postgres advisory lock for the table's creation ("baton-cs")
 
 
@@ -180,7 +181,8 @@ class PostgresCaseRows:
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         import psycopg  # only the scaled profile has it loaded
 
-        return psycopg.connect(self._url, autocommit=True)
+        # A brief waits on this in an analysis thread: an unreachable server fails it in seconds.
+        return psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
 
     def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         """Run one statement; after a lost connection (a Postgres restart) connect again, once."""

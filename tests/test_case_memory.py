@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import make_settings
 from test_retrieval import _chroma_file
 
@@ -119,3 +120,15 @@ def test_workers_on_postgres_share_their_cases(postgres_schema: str, tmp_path: P
     assert not (tmp_path / "c").exists()
     for memory in (first, second, fresh):
         memory.close()
+
+
+def test_an_unreachable_postgres_fails_the_call_and_is_tried_again(tmp_path: Path) -> None:
+    import psycopg
+
+    memory = CaseMemory(tmp_path, "postgresql://postgres@127.0.0.1:1/test")  # nothing listens there
+    with pytest.raises(psycopg.OperationalError):
+        memory.similar("selling a house with a lien on the title")  # the brief logs it and goes on
+    assert memory._store is None  # nothing half-open kept: the next brief tries again
+    memory.remember(
+        _closed("Released the lien", {"goal": "There is a lien on the title"})
+    )  # logged, not raised
