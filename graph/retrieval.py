@@ -63,7 +63,8 @@ class _Index:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.matrix = np.zeros((16, DIMENSION), dtype=np.float32)
+        self.most = limit + max(1, limit // 8)  # held before compacting: the limit and some slack
+        self.matrix = np.zeros((min(16, self.most + 1), DIMENSION), dtype=np.float32)
         self.size = 0
         self.rows: list[CaseRow] = []  # row i of the matrix is rows[i]
         self.where: dict[str, int] = {}  # case id -> row
@@ -77,19 +78,20 @@ class _Index:
                 return  # already newer (a re-read, or this worker's own write read back)
         else:
             at = self.size
-            if at == len(self.matrix):
-                self.matrix = np.concatenate([self.matrix, np.zeros_like(self.matrix)])
+            if at == len(self.matrix):  # doubling, but never past what is held at most
+                grown = max(at + 1, min(2 * at, self.most + 1))
+                self.matrix = np.concatenate([self.matrix, np.zeros((grown - at, DIMENSION), np.float32)])
             self.size += 1
             self.rows.append(row)
             self.where[row.id] = at
         self.matrix[at] = vector
         self.rows[at] = row
-        if self.size > self.limit + max(1, self.limit // 8):  # compact now and then, not per case
+        if self.size > self.most:  # compact now and then, not per case
             self._keep_newest()
 
     def _keep_newest(self) -> None:
         order = sorted(range(self.size), key=lambda i: self.rows[i].seq)[-self.limit :]
-        self.matrix = self.matrix[order].copy()
+        self.matrix[: len(order)] = self.matrix[order]  # in place: the matrix keeps its size
         self.rows = [self.rows[i] for i in order]
         self.size = len(order)
         self.where = {row.id: i for i, row in enumerate(self.rows)}

@@ -110,6 +110,7 @@ def test_holds_the_newest_cases_up_to_its_limit(open_rows: Any) -> None:
         store.add_case(f"c-{i}", f"Question number {i} about a mortgage rate", f"answer {i}", {})
     assert store.count() == 20  # the table keeps them all
     assert store._index.size <= 8 + 1  # memory holds the newest, with slack before compacting
+    assert len(store._index.matrix) <= 8 + 1 + 1  # and never allocates past that
     held = {r.id for r in store._index.rows[: store._index.size]}
     assert "c-19" in held
     assert "c-0" not in held
