@@ -86,7 +86,38 @@ class CaseRows(Protocol):
         ...
 
 
-class SqliteCaseRows:
+class _CaseTable:
+    """What both tables share: the reads, as statements through one ``_fetch`` (``?`` placeholders)."""
+
+    reread: int
+    _lock: threading.Lock
+    _conn: Any
+
+    def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def newest(self, limit: int) -> list[CaseRow]:
+        """The newest ``limit`` rows, oldest first."""
+        rows = self._fetch(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY seq DESC LIMIT ?", (limit,))
+        return [_row(r) for r in reversed(rows)]
+
+    def after(self, seq: int) -> list[CaseRow]:
+        """Rows with a higher ``seq``, oldest first."""
+        return [
+            _row(r) for r in self._fetch(f"SELECT {_COLUMNS} FROM {TABLE} WHERE seq > ? ORDER BY seq", (seq,))
+        ]
+
+    def count(self) -> int:
+        """Stored cases."""
+        return int(self._fetch(f"SELECT COUNT(*) FROM {TABLE}", ())[0][0])
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+
+class SqliteCaseRows(_CaseTable):
     """The case table in a SQLite file of its own (``data_dir/cases.sqlite``, private).
 
     One connection, used by one thread at a time (a lock): cases are written once per resolved handoff
@@ -98,7 +129,9 @@ class SqliteCaseRows:
     def __init__(self, path: Path) -> None:
         self.path = private_sqlite(path)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
+        self._conn: sqlite3.Connection = sqlite3.connect(
+            path, check_same_thread=False, isolation_level=None, timeout=10.0
+        )
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(
@@ -106,6 +139,10 @@ class SqliteCaseRows:
             " summary TEXT NOT NULL, resolution TEXT NOT NULL, metadata TEXT NOT NULL,"
             " model TEXT NOT NULL, vector BLOB NOT NULL)"
         )
+
+    def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
 
     def put(
         self,
@@ -117,45 +154,18 @@ class SqliteCaseRows:
         vector: bytes,
     ) -> int:
         """Insert or replace, the row taking the next ``seq`` either way (one statement: atomic)."""
-        with self._lock:
-            row = self._conn.execute(
-                f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM {TABLE}),"
-                " ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
-                f" seq = (SELECT MAX(seq) + 1 FROM {TABLE}), summary = excluded.summary,"
-                " resolution = excluded.resolution, metadata = excluded.metadata, model = excluded.model,"
-                " vector = excluded.vector RETURNING seq",
-                (case_id, summary, resolution, json.dumps(metadata), model, vector),
-            ).fetchone()
+        (row,) = self._fetch(
+            f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM {TABLE}),"
+            " ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+            f" seq = (SELECT MAX(seq) + 1 FROM {TABLE}), summary = excluded.summary,"
+            " resolution = excluded.resolution, metadata = excluded.metadata, model = excluded.model,"
+            " vector = excluded.vector RETURNING seq",
+            (case_id, summary, resolution, json.dumps(metadata), model, vector),
+        )
         return int(row[0])
 
-    def newest(self, limit: int) -> list[CaseRow]:
-        """The newest ``limit`` rows, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY seq DESC LIMIT ?", (limit,)
-            ).fetchall()
-        return [_row(r) for r in reversed(rows)]
 
-    def after(self, seq: int) -> list[CaseRow]:
-        """Rows with a higher ``seq``, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM {TABLE} WHERE seq > ? ORDER BY seq", (seq,)
-            ).fetchall()
-        return [_row(r) for r in rows]
-
-    def count(self) -> int:
-        """Stored cases."""
-        with self._lock:
-            return int(self._conn.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
-
-
-class PostgresCaseRows:
+class PostgresCaseRows(_CaseTable):
     """The case table in the scaled profile's Postgres, shared by every worker on every host.
 
     A synchronous connection (the case store runs in worker threads, never on the event loop), one
@@ -168,7 +178,7 @@ class PostgresCaseRows:
     def __init__(self, url: str) -> None:
         self._url = url
         self._lock = threading.Lock()
-        self._conn = self._connect()
+        self._conn: psycopg.Connection[tuple[Any, ...]] = self._connect()
         with self._conn.transaction():
             # Two workers creating the table at once would race on its type's name.
             self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
@@ -188,6 +198,7 @@ class PostgresCaseRows:
         """Run one statement; after a lost connection (a Postgres restart) connect again, once."""
         import psycopg
 
+        sql = sql.replace("?", "%s")  # the shared statements' placeholders (no literal holds one)
         with self._lock:
             try:
                 return self._conn.execute(sql, params).fetchall()
@@ -209,34 +220,13 @@ class PostgresCaseRows:
         """Insert or replace; a replaced row takes a new ``seq`` from the sequence."""
         (row,) = self._fetch(
             f"INSERT INTO {TABLE} (id, summary, resolution, metadata, model, vector)"
-            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
             f" seq = nextval(pg_get_serial_sequence('{TABLE}', 'seq')), summary = EXCLUDED.summary,"
             " resolution = EXCLUDED.resolution, metadata = EXCLUDED.metadata, model = EXCLUDED.model,"
             " vector = EXCLUDED.vector RETURNING seq",
             (case_id, summary, resolution, json.dumps(metadata), model, vector),
         )
         return int(row[0])
-
-    def newest(self, limit: int) -> list[CaseRow]:
-        """The newest ``limit`` rows, oldest first."""
-        rows = self._fetch(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY seq DESC LIMIT %s", (limit,))
-        return [_row(r) for r in reversed(rows)]
-
-    def after(self, seq: int) -> list[CaseRow]:
-        """Rows with a higher ``seq``, oldest first."""
-        return [
-            _row(r)
-            for r in self._fetch(f"SELECT {_COLUMNS} FROM {TABLE} WHERE seq > %s ORDER BY seq", (seq,))
-        ]
-
-    def count(self) -> int:
-        """Stored cases."""
-        return int(self._fetch(f"SELECT COUNT(*) FROM {TABLE}", ())[0][0])
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
 
 
 @dataclass(frozen=True, slots=True)
