@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from graph.case_rows import PostgresCaseRows, SqliteCaseRows
+from graph.checkpointer import describe
 from graph.context import extract_facts
 from graph.context.models import SimilarCase
 from graph.retrieval import CaseStore
@@ -72,7 +73,7 @@ class CaseMemory:
 
     @property
     def _postgres(self) -> bool:
-        return self._url.startswith(("postgres://", "postgresql://"))
+        return describe(self._url) == "postgres"  # the checkpointer's own reading of the URL
 
     @property
     def _sqlite(self) -> Path:

@@ -142,14 +142,11 @@ class CaseStore:
     def embedder(self) -> MiniLMEmbedder:
         return self._embedder or get_embedder()
 
-    def _vector(self, text: str) -> np.ndarray:
-        return np.asarray(self.embedder.embed([text])[0], dtype=np.float32)
-
     def _hold(self, row: CaseRow) -> None:
         if row.model == MODEL_ID and len(row.vector) == DIMENSION * 4:
             vector = np.frombuffer(row.vector, dtype=np.float32)
         else:  # stored by another model: embed again, and store it so the next reader need not
-            vector = self._vector(row.summary)
+            vector = self.embedder.embed_one(row.summary)
             seq = self._rows.put(
                 row.id, row.summary, row.resolution, row.metadata, MODEL_ID, vector.tobytes()
             )
@@ -168,7 +165,7 @@ class CaseStore:
             metadata: Scalar fields such as department or outcome (``None`` values are dropped).
         """
         meta = _clean_metadata(metadata or {})
-        vector = self._vector(summary)
+        vector = self.embedder.embed_one(summary)
         blob = vector.tobytes()
         with self._lock:
             seq = self._rows.put(case_id, summary, resolution, meta, MODEL_ID, blob)
@@ -204,7 +201,7 @@ class CaseStore:
         """
         if not query.strip():
             return []
-        vector = self._vector(query)
+        vector = self.embedder.embed_one(query)
         with self._lock:
             self._refresh()
             found = self._index.search(vector, k, min_score, department)
