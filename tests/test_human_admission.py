@@ -10,17 +10,23 @@ from test_desk_api import held_by_maria, serving
 from graph.runtime import BatonRuntime, ConversationNotFound, NotInterrupted
 
 
+def calls_to(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
+    """The conversation ids ``BatonRuntime.<method>`` is called with from now on (it still runs)."""
+    seen: list[str] = []
+    original = getattr(BatonRuntime, method)
+
+    async def counted(self: BatonRuntime, conversation_id: str) -> object:
+        seen.append(conversation_id)
+        return await original(self, conversation_id)
+
+    monkeypatch.setattr(BatonRuntime, method, counted)
+    return seen
+
+
 async def test_a_reply_reads_no_transcript_and_a_deleted_conversation_is_404(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    built: list[str] = []
-    original = BatonRuntime.transcript
-
-    async def counted(self: BatonRuntime, conversation_id: str) -> object:
-        built.append(conversation_id)
-        return await original(self, conversation_id)
-
-    monkeypatch.setattr(BatonRuntime, "transcript", counted)
+    built = calls_to(monkeypatch, "transcript")
     async with serving(tmp_path) as (http, api):
         maria, handoff_id = await held_by_maria(api)
         built.clear()
@@ -61,14 +67,7 @@ async def test_require_paused_reads_the_head_as_resume_does(memory_runtime: Bato
 
 
 async def test_closing_builds_no_conversation_view(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    views: list[str] = []
-    original = BatonRuntime.get
-
-    async def counted(self: BatonRuntime, conversation_id: str) -> object:
-        views.append(conversation_id)
-        return await original(self, conversation_id)
-
-    monkeypatch.setattr(BatonRuntime, "get", counted)
+    views = calls_to(monkeypatch, "get")
     async with serving(tmp_path) as (_http, api):
         maria, handoff_id = await held_by_maria(api)
         views.clear()
