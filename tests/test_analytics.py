@@ -15,13 +15,11 @@ One handoff is transferred from Maria to Lee: two acceptances, one accepted hand
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from test_desk_helpers import Recorder, desk_factory_for, request, spec
 
@@ -32,7 +30,6 @@ from desk.clock import FakeClock
 from desk.engine import BaseDesk
 from desk.events import dump_event
 from graph.state import HandoffRecord
-from tests.conftest import POSTGRES_URL, service_missing
 from tests.test_api_support import ADMIN, Api, api_settings
 
 T0 = 1_767_614_400.0  # FakeClock's start, 2026-01-05 12:00 UTC
@@ -45,21 +42,11 @@ async def backends(
 ) -> AsyncIterator[tuple[BaseDesk, ApiStore, FakeClock]]:
     desk_kind, store_kind = request.param.split("+")
     clock = FakeClock()
-    url = "memory"
-    schema = f"analytics_{uuid.uuid4().hex[:12]}"
-    if store_kind == "postgres":
-        try:
-            async with await psycopg.AsyncConnection.connect(POSTGRES_URL, autocommit=True) as conn:
-                await conn.execute(f"CREATE SCHEMA {schema}")
-        except psycopg.OperationalError as exc:
-            service_missing("PostgreSQL", str(exc))
-        url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
+    # the real Postgres in a schema of its own (conftest's postgres_schema), the store's tables only
+    url = request.getfixturevalue("postgres_schema") if store_kind == "postgres" else "memory"
     async for make in desk_factory_for(desk_kind, clock, Recorder()):
         async with open_db(url, tmp_path) as db:
             yield await make(), ApiStore(db), clock
-    if store_kind == "postgres":
-        async with await psycopg.AsyncConnection.connect(POSTGRES_URL, autocommit=True) as conn:
-            await conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 async def _at(desk: BaseDesk, clock: FakeClock, t: float) -> None:
