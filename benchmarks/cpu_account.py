@@ -12,7 +12,8 @@ children already reaped, which is where a uvicorn master counts a worker that ex
 
 The same snapshots give the scale-out model's inputs: Redis ``INFO commandstats`` (calls and
 server-side microseconds per command), the database's transactions (``pg_stat_database``) and the
-SQL statements the workers sent (counted in the client by ``sqlcount/sitecustomize.py``).
+SQL statements the workers sent and their Redis round trips and commands (counted in the client by
+``sqlcount/sitecustomize.py``).
 """
 
 from __future__ import annotations
@@ -164,7 +165,17 @@ class CpuAccount:
                 k: round((v - before.pg_xacts.get(k, 0)) / n, 1) for k, v in after.pg_xacts.items()
             }
         if after.sql or before.sql:
+            sent = {k: (v - before.sql.get(k, 0)) / n for k, v in after.sql.items()}
             out["sql_statements_per_handoff"] = {
-                k: round((v - before.sql.get(k, 0)) / n, 1) for k, v in after.sql.items()
+                k: round(v, 1) for k, v in sent.items() if not k.startswith("redis_")
             }
+            # What the workers' Redis clients sent: commandstats above also counts the commands a Lua
+            # script runs inside Redis, which cost no round trip.
+            client = {
+                k.removeprefix("redis_"): v for k, v in sent.items() if k.startswith("redis_") and v > 0
+            }
+            if client:
+                out["redis_client_per_handoff"] = {
+                    k: round(v, 2) for k, v in sorted(client.items(), key=lambda kv: -kv[1])
+                }
         return out
