@@ -2,8 +2,9 @@
 
 Runs scripted conversations through ``BatonRuntime`` (offline, real_estate policy) on SQLite and
 counts the saver's calls per turn (``aput`` = checkpoints, ``aput_writes`` calls and their rows,
-``aget_tuple`` reads) and the SQLite commits they make (``commits``: one per run since
-``graph/run_writes.py``), plus process CPU per turn (``time.process_time``, every thread
+``aget_tuple`` reads, ``get_tuple`` those of them that reach SQLite: a resume hands its check's read
+to the run, ``graph/head_reuse.py``) and the SQLite commits they make (``commits``: one per run
+since ``graph/run_writes.py``), plus process CPU per turn (``time.process_time``, every thread
 included). Modes alternate ``--rounds`` times so drift in the machine's load hits both.
 
     .venv/bin/python benchmarks/checkpoint_writes.py --conversations 100 --rounds 2 \\
@@ -67,6 +68,13 @@ async def measure(mode: str, conversations: int) -> dict[str, Any]:
                 return call
 
             setattr(saver, name, counted())
+        read = saver.get_tuple
+
+        def reached(config: Any) -> Any:  # an ``aget_tuple`` that reads SQLite (not a handed head)
+            calls["get_tuple"] += 1
+            return read(config)
+
+        saver.get_tuple = reached
 
         def traced(statement: str) -> None:  # SQLite's own BEGIN / COMMIT, as the connection runs them
             if statement == "COMMIT":

@@ -29,6 +29,7 @@ from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
+from graph.head_reuse import handed_head
 from graph.run_writes import HeldWrites, held_for
 
 # The kinds of row a run's held writes carry, in the order they are committed. Regular writes are
@@ -137,6 +138,8 @@ class InlinePostgresSaver(AsyncPostgresSaver):
             await self.commit_held(held)
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        if (saved := handed_head(config)) is not None:
+            return saved
         await self._commit_before_read(config)
         return await super().aget_tuple(config)
 

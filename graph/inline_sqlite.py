@@ -24,6 +24,7 @@ from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMet
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from graph.checkpoint_memo import MemoSerializer
+from graph.head_reuse import handed_head
 from graph.run_writes import HeldWrites, held_for
 from graph.wal import open_wal
 
@@ -104,7 +105,7 @@ class InlineSqliteSaver(SqliteSaver):
             self.serde.forget_thread(str(thread_id))
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return self.get_tuple(config)
+        return handed_head(config) or self.get_tuple(config)
 
     async def alist(
         self,

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.types import Durability, Interrupt, StateSnapshot
 from langgraph.types import StreamMode as GraphMode
 
@@ -138,7 +138,11 @@ class GraphRunner:
         return await self.head_messages(conversation_id) is not None  # pending writes only: rare
 
     async def awaits_person(self, conversation_id: str) -> bool:
-        """Whether the thread's head is paused at an ``interrupt`` (the human node waits for a person).
+        """Whether the thread's head is paused at an ``interrupt`` (the human node waits for a person)."""
+        return await self.paused_head(conversation_id) is not None
+
+    async def paused_head(self, conversation_id: str) -> CheckpointTuple | None:
+        """The thread's head checkpoint when it is paused at an ``interrupt``, else ``None``.
 
         Read from the head checkpoint's pending writes, where LangGraph keeps a paused task's
         interrupt: ``aget_state`` finds it there too, after rebuilding every channel and the next
@@ -146,9 +150,11 @@ class GraphRunner:
         """
         saver = self.graph.checkpointer
         if not isinstance(saver, BaseCheckpointSaver):  # compiled without one: nothing can be paused
-            return False
+            return None
         saved = await saver.aget_tuple(thread_config(conversation_id))
-        return saved is not None and any(write[1] == _INTERRUPT for write in saved.pending_writes or ())
+        if saved is not None and any(write[1] == _INTERRUPT for write in saved.pending_writes or ()):
+            return saved
+        return None
 
     async def snapshot(self, conversation_id: str, checkpoint_id: str | None = None) -> StateSnapshot:
         """The state at the head, or at one earlier checkpoint.

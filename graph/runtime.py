@@ -25,6 +25,7 @@ from graph.chat_model import make_chat_model
 from graph.checkpointer import open_checkpointer
 from graph.deps import BatonContext
 from graph.handoffs import HandoffRegistry, load_registry
+from graph.head_reuse import hand_head
 from graph.policy_store import PolicyStore
 from graph.runner import GraphRunner, StreamTap, pending, thread_config
 from graph.runtime_errors import (
@@ -152,12 +153,14 @@ class BatonRuntime:
             NotInterrupted: The conversation is not waiting for a human.
         """
         async with self._runner.lock(conversation_id):
-            if not await self._runner.awaits_person(conversation_id):
+            paused = await self._runner.paused_head(conversation_id)
+            if paused is None:
                 msg = f"conversation {conversation_id} is not waiting for a human"
                 raise NotInterrupted(msg)
             self._runner.held(conversation_id, True)  # also after a restart: one checkpoint per run
             command: Command[Any] = Command(resume=action.model_dump(mode="json"))
-            result, values = await self._run(conversation_id, command, tap=tap)
+            with hand_head(conversation_id, paused):  # the run starts from the head just read
+                result, values = await self._run(conversation_id, command, tap=tap)
         if self.memory is not None and not isinstance(action, Reply):
             ended = current_handoff(values)
             if ended and ended.status in ("returned", "closed"):
