@@ -165,6 +165,14 @@ def serve(
             " with most of a client's kept-open connections.",
         ),
     ] = True,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            help="Log a line per HTTP request (uvicorn's access log). Off, a request costs ~70 us less"
+            " server CPU (a quarter of a /healthz; benchmarks/README.md): for a deployment whose proxy"
+            " logs requests; /metrics counts and times them by route either way.",
+        ),
+    ] = True,
 ) -> None:
     """Run the HTTP/WebSocket API (uvicorn on the ``api.app:create_app`` factory)."""
     import uvicorn
@@ -189,6 +197,7 @@ def serve(
         # Chat frames are a few hundred bytes: compressing each one (permessage-deflate) saved little
         # and kept a zlib compressor and decompressor per open socket, ~45 KB (benchmarks/README.md).
         "ws_per_message_deflate": False,
+        "access_log": access_log,
     }
     if workers > 1 and reuse_port and port and listeners.available():
         try:
