@@ -129,7 +129,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         sql_dir.mkdir()
         path = os.environ.get("PYTHONPATH", "")
         env.update({"BATON_BENCH_SQL_DIR": str(sql_dir), "PYTHONPATH": f"{SQLCOUNT_DIR}:{path}".rstrip(":")})
-        serve_args = ("--shared-socket",) if args.shared_socket else ()
+        serve_args = ("--shared-socket",) * args.shared_socket + ("--no-access-log",) * args.no_access_log
         server = BatonServer(tmp / "data", admin_token=ADMIN, workers=workers, env=env, serve_args=serve_args)
         print(f"starting baton serve ({args.profile}, {workers} worker(s)) in {tmp}")
         try:
@@ -312,6 +312,7 @@ def parse() -> argparse.Namespace:
         action="store_true",
         help="scaled: the workers share uvicorn's one socket instead of a SO_REUSEPORT socket each",
     )
+    p.add_argument("--no-access-log", action="store_true", help="serve with `baton serve --no-access-log`")
     p.add_argument(
         "--redis-url", default=None, help="scaled profile's Redis (default: a redis-server of its own)"
     )
