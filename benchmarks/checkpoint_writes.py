@@ -1,11 +1,12 @@
 """The checkpoint write path per customer turn, for each ``checkpoint_durability``.
 
-Runs scripted conversations through ``BatonRuntime`` (offline, real_estate policy) on SQLite and
-counts the saver's calls per turn (``aput`` = checkpoints, ``aput_writes`` calls and their rows,
-``aget_tuple`` reads, ``get_tuple`` those of them that reach SQLite: a resume hands its check's read
-to the run, ``graph/head_reuse.py``) and the SQLite commits they make (``commits``: one per run
-since ``graph/run_writes.py``), plus process CPU per turn (``time.process_time``, every thread
-included). Modes alternate ``--rounds`` times so drift in the machine's load hits both.
+Runs scripted conversations through ``BatonRuntime`` (offline, real_estate policy) on SQLite (or,
+``--postgres``, the real Postgres) and counts the saver's calls per turn (``aput`` = checkpoints,
+``aput_writes`` calls and their rows, ``aget_tuple`` reads, ``get_tuple`` those of them that reach
+the database: a resume hands its check's read to the run, ``graph/head_reuse.py``) and, on SQLite,
+the commits they make (``commits``: one per run since ``graph/run_writes.py``), plus process CPU per
+turn (``time.process_time``, every thread included; on Postgres the server's is not in it). Modes
+alternate ``--rounds`` times so drift in the machine's load hits both.
 
     .venv/bin/python benchmarks/checkpoint_writes.py --conversations 100 --rounds 2 \\
         --json benchmarks/results/checkpoint_writes.json
@@ -16,8 +17,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
+import os
 import tempfile
 import time
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +43,49 @@ STEPS: list[tuple[str, str | Reply | Close]] = [
     ("human_close", Close()),
 ]
 TURNS = len(STEPS)
+POSTGRES_URL = os.environ.get("BATON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 COUNTED = ("aput", "aput_writes", "aget_tuple")
 
 
-async def measure(mode: str, conversations: int) -> dict[str, Any]:
+@contextlib.contextmanager
+def _postgres_schema() -> Iterator[str]:
+    """The real Postgres, in a schema of its own for the run (dropped after)."""
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        try:
+            yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        finally:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _count_postgres_reads(calls: collections.Counter[str]) -> Callable[[], None]:
+    """Count the reads that reach Postgres (``get_tuple``, as on SQLite); returns the undo."""
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    read = AsyncPostgresSaver.aget_tuple
+
+    async def reached(self: Any, config: Any) -> Any:
+        calls["get_tuple"] += 1
+        return await read(self, config)
+
+    AsyncPostgresSaver.aget_tuple = reached  # type: ignore[method-assign]
+
+    def undo() -> None:
+        AsyncPostgresSaver.aget_tuple = read  # type: ignore[method-assign]
+
+    return undo
+
+
+async def measure(mode: str, conversations: int, postgres: bool = False) -> dict[str, Any]:
     """Calls and CPU per turn in one mode, in all and by kind of turn."""
+    with _postgres_schema() if postgres else contextlib.nullcontext("") as url:
+        return await _measure(mode, conversations, url)
+
+
+async def _measure(mode: str, conversations: int, url: str) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix=f"baton-ckpt-{mode}-"))
     settings = Settings(
         data_dir=tmp / "data",
@@ -53,7 +96,8 @@ async def measure(mode: str, conversations: int) -> dict[str, Any]:
     )
     calls: collections.Counter[str] = collections.Counter()
     by_kind: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
-    async with BatonRuntime.open(settings, checkpoint_url="") as runtime:
+    undo: Callable[[], None] | None = _count_postgres_reads(calls) if url else None
+    async with BatonRuntime.open(settings, checkpoint_url=url) as runtime:
         saver: Any = runtime.graph.checkpointer
         for name in COUNTED:
             original = getattr(saver, name)
@@ -68,19 +112,20 @@ async def measure(mode: str, conversations: int) -> dict[str, Any]:
                 return call
 
             setattr(saver, name, counted())
-        read = saver.get_tuple
+        if not url:
+            read = saver.get_tuple
 
-        def reached(config: Any) -> Any:  # an ``aget_tuple`` that reads SQLite (not a handed head)
-            calls["get_tuple"] += 1
-            return read(config)
+            def reached(config: Any) -> Any:  # an ``aget_tuple`` that reads SQLite (not a handed head)
+                calls["get_tuple"] += 1
+                return read(config)
 
-        saver.get_tuple = reached
+            saver.get_tuple = reached
 
-        def traced(statement: str) -> None:  # SQLite's own BEGIN / COMMIT, as the connection runs them
-            if statement == "COMMIT":
-                calls["commits"] += 1
+            def traced(statement: str) -> None:  # SQLite's own BEGIN / COMMIT, as the connection runs them
+                if statement == "COMMIT":
+                    calls["commits"] += 1
 
-        saver.conn.set_trace_callback(traced)
+            saver.conn.set_trace_callback(traced)
 
         async def conversation(cid: str) -> None:
             for kind, step in STEPS:
@@ -100,6 +145,8 @@ async def measure(mode: str, conversations: int) -> dict[str, Any]:
         for i in range(conversations):
             await conversation(f"c{i}")
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    if undo is not None:
+        undo()
     n = conversations * TURNS
     return {
         "mode": mode,
@@ -117,7 +164,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     rows = []
     for _ in range(args.rounds):
         for mode in ("sync", "exit"):
-            row = await measure(mode, args.conversations)
+            row = await measure(mode, args.conversations, args.postgres)
             print({k: v for k, v in row.items() if k != "by_kind"})
             rows.append(row)
     summary = {}
@@ -131,6 +178,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 figures[f"{kind}.{k}"] = round(sum(r["by_kind"][kind][k] for r in mine) / len(mine), 2)
         summary[mode] = figures
     return {
+        "checkpointer": "postgres" if args.postgres else "sqlite",
         "conversations": args.conversations,
         "turns_per_conversation": TURNS,
         "runs": rows,
@@ -144,6 +192,12 @@ if __name__ == "__main__":
     )
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help=f"the real Postgres ({POSTGRES_URL}, a schema of its own) instead of SQLite: the CPU is"
+        " this process's, the server's is not in it",
+    )
     parser.add_argument("--json", default=None)
     options = parser.parse_args()
     result = asyncio.run(main(options))
