@@ -8,11 +8,21 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.memory import InMemorySaver
 
+from graph.head_reuse import handed_head
 from graph.inline_sqlite import InlineSqliteSaver
 from graph.private_files import private_sqlite
+
+
+class MemorySaver(InMemorySaver):
+    """LangGraph's in-memory saver that takes a resume's handed head (``graph.head_reuse``), as the
+    SQLite and Postgres savers do, so every backend reads a paused thread's head once per resume."""
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return handed_head(config) or await super().aget_tuple(config)
 
 
 class CheckpointConfigError(ValueError):
@@ -41,7 +51,7 @@ async def open_checkpointer(url: str, data_dir: Path) -> AsyncIterator[BaseCheck
     """
     kind = describe(url)
     if kind == "memory":
-        yield InMemorySaver()
+        yield MemorySaver()
         return
     if kind == "postgres":
         from graph.blob_memo import BlobMemoSerializer

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from conftest import make_settings
 from langgraph.checkpoint.base import CheckpointTuple
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -17,22 +18,20 @@ from graph.head_reuse import hand_head, handed_head
 from graph.runtime import BatonRuntime, NotInterrupted
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def stored_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BatonRuntime]:
-    """A runtime on each saver that takes a handed head (SQLite, and the real Postgres in a schema of its own)."""
-    url = (
-        f"sqlite:///{tmp_path / 'checkpoints.sqlite'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_schema")
-    )
+    """A runtime on each saver (the real Postgres in a schema of its own)."""
+    urls = {"memory": "memory", "sqlite": f"sqlite:///{tmp_path / 'checkpoints.sqlite'}"}
+    url = urls.get(request.param) or request.getfixturevalue("postgres_schema")
     async with BatonRuntime.open(make_settings(tmp_path), checkpoint_url=url) as rt:
         yield rt
 
 
 def count_head_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The thread ids of the reads that reach the database from now on (both savers' own read)."""
+    """The thread ids of the reads that reach the store from now on (each saver's own read)."""
     seen: list[str] = []
     sqlite_read, postgres_read = SqliteSaver.get_tuple, AsyncPostgresSaver.aget_tuple
+    memory_read = InMemorySaver.aget_tuple
 
     def sqlite_counted(self: SqliteSaver, config: Any) -> CheckpointTuple | None:
         seen.append(config["configurable"]["thread_id"])
@@ -42,7 +41,12 @@ def count_head_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         seen.append(config["configurable"]["thread_id"])
         return await postgres_read(self, config)
 
+    async def memory_counted(self: InMemorySaver, config: Any) -> CheckpointTuple | None:
+        seen.append(config["configurable"]["thread_id"])
+        return await memory_read(self, config)
+
     monkeypatch.setattr(SqliteSaver, "get_tuple", sqlite_counted)
+    monkeypatch.setattr(InMemorySaver, "aget_tuple", memory_counted)
     monkeypatch.setattr(AsyncPostgresSaver, "aget_tuple", postgres_counted)
     return seen
 
