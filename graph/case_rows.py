@@ -87,14 +87,31 @@ class CaseRows(Protocol):
 
 
 class _CaseTable:
-    """What both tables share: the reads, as statements through one ``_fetch`` (``?`` placeholders)."""
+    """What both tables share: the statements, run through each backend's ``_fetch`` (``?``
+    placeholders); only the upsert (``_UPSERT``: how a row takes its ``seq``) differs."""
 
     reread: int
+    _UPSERT: str
     _lock: threading.Lock
     _conn: Any
 
     def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         raise NotImplementedError
+
+    def put(
+        self,
+        case_id: str,
+        summary: str,
+        resolution: str,
+        metadata: dict[str, MetadataValue],
+        model: str,
+        vector: bytes,
+    ) -> int:
+        """Insert or replace the case ``case_id`` (one statement: atomic); returns its new ``seq``."""
+        (row,) = self._fetch(
+            self._UPSERT, (case_id, summary, resolution, json.dumps(metadata), model, vector)
+        )
+        return int(row[0])
 
     def newest(self, limit: int) -> list[CaseRow]:
         """The newest ``limit`` rows, oldest first."""
@@ -125,6 +142,14 @@ class SqliteCaseRows(_CaseTable):
     """
 
     reread = 0  # SQLite has one writer at a time: seqs commit in order
+    # Inserted or replaced, the row takes the next ``seq`` either way.
+    _UPSERT = (
+        f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM {TABLE}),"
+        " ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+        f" seq = (SELECT MAX(seq) + 1 FROM {TABLE}), summary = excluded.summary,"
+        " resolution = excluded.resolution, metadata = excluded.metadata, model = excluded.model,"
+        " vector = excluded.vector RETURNING seq"
+    )
 
     def __init__(self, path: Path) -> None:
         self.path = private_sqlite(path)
@@ -144,26 +169,6 @@ class SqliteCaseRows(_CaseTable):
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
-    def put(
-        self,
-        case_id: str,
-        summary: str,
-        resolution: str,
-        metadata: dict[str, MetadataValue],
-        model: str,
-        vector: bytes,
-    ) -> int:
-        """Insert or replace, the row taking the next ``seq`` either way (one statement: atomic)."""
-        (row,) = self._fetch(
-            f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM {TABLE}),"
-            " ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
-            f" seq = (SELECT MAX(seq) + 1 FROM {TABLE}), summary = excluded.summary,"
-            " resolution = excluded.resolution, metadata = excluded.metadata, model = excluded.model,"
-            " vector = excluded.vector RETURNING seq",
-            (case_id, summary, resolution, json.dumps(metadata), model, vector),
-        )
-        return int(row[0])
-
 
 class PostgresCaseRows(_CaseTable):
     """The case table in the scaled profile's Postgres, shared by every worker on every host.
@@ -174,6 +179,14 @@ class PostgresCaseRows(_CaseTable):
     """
 
     reread = 64
+    # A new row takes its ``seq`` from the sequence, and so does a replaced one.
+    _UPSERT = (
+        f"INSERT INTO {TABLE} (id, summary, resolution, metadata, model, vector)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+        f" seq = nextval(pg_get_serial_sequence('{TABLE}', 'seq')), summary = EXCLUDED.summary,"
+        " resolution = EXCLUDED.resolution, metadata = EXCLUDED.metadata, model = EXCLUDED.model,"
+        " vector = EXCLUDED.vector RETURNING seq"
+    )
 
     def __init__(self, url: str) -> None:
         self._url = url
@@ -207,26 +220,6 @@ class PostgresCaseRows(_CaseTable):
                     raise  # the server answered with an error: not a lost connection
                 self._conn = self._connect()
                 return self._conn.execute(sql, params).fetchall()
-
-    def put(
-        self,
-        case_id: str,
-        summary: str,
-        resolution: str,
-        metadata: dict[str, MetadataValue],
-        model: str,
-        vector: bytes,
-    ) -> int:
-        """Insert or replace; a replaced row takes a new ``seq`` from the sequence."""
-        (row,) = self._fetch(
-            f"INSERT INTO {TABLE} (id, summary, resolution, metadata, model, vector)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
-            f" seq = nextval(pg_get_serial_sequence('{TABLE}', 'seq')), summary = EXCLUDED.summary,"
-            " resolution = EXCLUDED.resolution, metadata = EXCLUDED.metadata, model = EXCLUDED.model,"
-            " vector = EXCLUDED.vector RETURNING seq",
-            (case_id, summary, resolution, json.dumps(metadata), model, vector),
-        )
-        return int(row[0])
 
 
 @dataclass(frozen=True, slots=True)
