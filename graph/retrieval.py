@@ -144,14 +144,18 @@ class CaseStore:
 
     def _hold(self, row: CaseRow) -> None:
         if row.model == MODEL_ID and len(row.vector) == DIMENSION * 4:
-            vector = np.frombuffer(row.vector, dtype=np.float32)
+            self._index.put(row, np.frombuffer(row.vector, dtype=np.float32))
         else:  # stored by another model: embed again, and store it so the next reader need not
             vector = self.embedder.embed_one(row.summary)
-            seq = self._rows.put(
-                row.id, row.summary, row.resolution, row.metadata, MODEL_ID, vector.tobytes()
-            )
-            row = CaseRow(seq, row.id, row.summary, row.resolution, row.metadata, MODEL_ID, vector.tobytes())
-        self._index.put(row, vector)
+            self._write(row.id, row.summary, row.resolution, row.metadata, vector)
+
+    def _write(
+        self, case_id: str, summary: str, resolution: str, meta: dict[str, MetadataValue], vector: np.ndarray
+    ) -> None:
+        """Store a case with its vector and hold it (the caller holds ``_lock`` or owns the store)."""
+        blob = vector.tobytes()
+        seq = self._rows.put(case_id, summary, resolution, meta, MODEL_ID, blob)
+        self._index.put(CaseRow(seq, case_id, summary, resolution, meta, MODEL_ID, blob), vector)
 
     def add_case(
         self, case_id: str, summary: str, resolution: str, metadata: Mapping[str, Any] | None = None
@@ -166,10 +170,8 @@ class CaseStore:
         """
         meta = _clean_metadata(metadata or {})
         vector = self.embedder.embed_one(summary)
-        blob = vector.tobytes()
         with self._lock:
-            seq = self._rows.put(case_id, summary, resolution, meta, MODEL_ID, blob)
-            self._index.put(CaseRow(seq, case_id, summary, resolution, meta, MODEL_ID, blob), vector)
+            self._write(case_id, summary, resolution, meta, vector)
 
     def count(self) -> int:
         """Cases stored (by every worker)."""
