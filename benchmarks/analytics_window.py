@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
+import common
 
 from api import analytics, analytics_figures
 from api.store import ApiStore, open_db
@@ -108,30 +108,22 @@ async def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="Postgres in a schema of its own.")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    url = "sqlite"
-    if args.postgres:
-        async with await psycopg.AsyncConnection.connect(POSTGRES, autocommit=True) as conn:
-            await conn.execute(f"CREATE SCHEMA {schema}")
-        url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            async with open_db(url, Path(tmp)) as db:
-                store = ApiStore(db)
-                started = time.perf_counter()
-                events = await fill(store, args.handoffs, args.agents)
-                fill_s = time.perf_counter() - started
-                result = {
-                    "store": "postgres" if args.postgres else "sqlite",
-                    "handoffs": args.handoffs,
-                    "events": events,
-                    "fill_s": round(fill_s, 1),
-                    "median_ms": await measure(store, args.handoffs, args.runs),
-                }
-    finally:
-        if args.postgres:
-            async with await psycopg.AsyncConnection.connect(POSTGRES, autocommit=True) as conn:
-                await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with (
+        common.postgres_schema(POSTGRES) if args.postgres else contextlib.nullcontext("sqlite") as url,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        async with open_db(url, Path(tmp)) as db:
+            store = ApiStore(db)
+            started = time.perf_counter()
+            events = await fill(store, args.handoffs, args.agents)
+            fill_s = time.perf_counter() - started
+            result = {
+                "store": "postgres" if args.postgres else "sqlite",
+                "handoffs": args.handoffs,
+                "events": events,
+                "fill_s": round(fill_s, 1),
+                "median_ms": await measure(store, args.handoffs, args.runs),
+            }
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

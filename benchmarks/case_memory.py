@@ -13,11 +13,11 @@ real Postgres (``--postgres-url``; a schema of its own, dropped after).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -31,21 +31,11 @@ DATASET = common.ROOT.parent / "shared" / "datasets" / "routing_dev.jsonl"
 QUERIES = 200
 
 
-def _rows(args: argparse.Namespace, tmp: Path) -> tuple[CaseRows, Any]:
-    """The table, and what to call to drop it."""
+def _rows(args: argparse.Namespace, tmp: Path, schemas: contextlib.ExitStack) -> CaseRows:
+    """The table (on Postgres in a schema of its own, dropped when ``schemas`` closes)."""
     if not args.postgres_url:
-        return SqliteCaseRows(tmp / "cases.sqlite"), lambda: None
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = psycopg.connect(args.postgres_url, autocommit=True)
-    admin.execute(f"CREATE SCHEMA {schema}")
-
-    def drop() -> None:
-        admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        admin.close()
-
-    return PostgresCaseRows(f"{args.postgres_url}?options=-csearch_path%3D{schema}"), drop
+        return SqliteCaseRows(tmp / "cases.sqlite")
+    return PostgresCaseRows(schemas.enter_context(common.postgres_schema(args.postgres_url)))
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -55,8 +45,8 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     queries = rng.sample(texts, QUERIES)
     embedder = get_embedder()
     embedder.embed(["warm the model up"])
-    rows, drop = _rows(args, Path(tempfile.mkdtemp(prefix="baton-cases-")))
-    store = CaseStore(rows)
+    schemas = contextlib.ExitStack()
+    store = CaseStore(_rows(args, Path(tempfile.mkdtemp(prefix="baton-cases-")), schemas))
     levels = []
     added = 0
     try:
@@ -89,7 +79,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             levels.append(row)
     finally:
         store.close()
-        drop()
+        schemas.close()
     return {"backend": "postgres" if args.postgres_url else "sqlite", "levels": levels}
 
 

@@ -21,8 +21,7 @@ import contextlib
 import os
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,20 +46,6 @@ POSTGRES_URL = os.environ.get("BATON_TEST_POSTGRES_URL", "postgresql://postgres@
 COUNTED = ("aput", "aput_writes", "aget_tuple")
 
 
-@contextlib.contextmanager
-def _postgres_schema() -> Iterator[str]:
-    """The real Postgres, in a schema of its own for the run (dropped after)."""
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-        try:
-            yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 def _count_postgres_reads(calls: collections.Counter[str]) -> Callable[[], None]:
     """Count the reads that reach Postgres (``get_tuple``, as on SQLite); returns the undo."""
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -81,7 +66,7 @@ def _count_postgres_reads(calls: collections.Counter[str]) -> Callable[[], None]
 
 async def measure(mode: str, conversations: int, postgres: bool = False) -> dict[str, Any]:
     """Calls and CPU per turn in one mode, in all and by kind of turn."""
-    with _postgres_schema() if postgres else contextlib.nullcontext("") as url:
+    with common.postgres_schema(POSTGRES_URL) if postgres else contextlib.nullcontext("") as url:
         return await _measure(mode, conversations, url)
 
 
