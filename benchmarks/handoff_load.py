@@ -124,7 +124,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if args.profile == "scaled" and not redis_url:  # our own, so its CPU and commands are ours alone
             redis_proc = RedisProcess(tmp / "redis", appendonly=False).start()
             redis_url = redis_proc.url
-        env, workers = server_env(args.profile, redis_url or "")
+        env, workers = server_env(args.profile, redis_url or "", args.workers)
         sql_dir = tmp / "sqlcount"
         sql_dir.mkdir()
         path = os.environ.get("PYTHONPATH", "")
@@ -225,6 +225,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             redis_proc.kill()
     report: dict[str, Any] = {
         "profile": args.profile if args.url is None else "external",
+        "workers": server.workers if server is not None else None,
         "conversations": args.conversations,
         "agents": n_agents,
         "rate": args.rate,
@@ -313,6 +314,9 @@ def parse() -> argparse.Namespace:
         help="scaled: the workers share uvicorn's one socket instead of a SO_REUSEPORT socket each",
     )
     p.add_argument("--no-access-log", action="store_true", help="serve with `baton serve --no-access-log`")
+    p.add_argument(
+        "--workers", type=int, default=2, help="scaled: worker processes (embedded always has one)"
+    )
     p.add_argument(
         "--redis-url", default=None, help="scaled profile's Redis (default: a redis-server of its own)"
     )

@@ -23,8 +23,8 @@ async def sample_rss(pids: list[int], peak: list[float], stop: asyncio.Event) ->
             await asyncio.wait_for(stop.wait(), 0.5)
 
 
-def server_env(profile: str, redis_url: str) -> tuple[dict[str, str], int]:
-    """Environment and worker count of a profile."""
+def server_env(profile: str, redis_url: str, workers: int = 2) -> tuple[dict[str, str], int]:
+    """Environment and worker count of a profile (``workers``: the scaled profile's; embedded has one)."""
     env = {"BATON_RATE_LIMIT_PER_MINUTE": "1000"}
     if profile == "embedded":
         return env, 1
@@ -35,7 +35,7 @@ def server_env(profile: str, redis_url: str) -> tuple[dict[str, str], int]:
             "BATON_REDIS_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:",
         }
     )
-    return env, 2
+    return env, workers
 
 
 async def server_latency(http: httpx.AsyncClient) -> dict[str, tuple[float, float]]:
