@@ -14,7 +14,9 @@ resumes and ends. Five turns per conversation.
   ``AsyncSqliteSaver``, which a LangGraph user would pick (Baton's runs ``SqliteSaver`` in place).
 
 A profiled second pass of Baton (pyinstrument, async mode) splits Baton's turn into the analyzer,
-brief building, checkpointer calls and the rest (LangGraph + runtime + nodes' own code).
+brief building, checkpointer calls and the rest (LangGraph + runtime + nodes' own code). With
+``--calls``, cProfile counts the Python calls per turn of each graph on the event loop's thread (the
+analysis threads' work is not in it): a figure that does not move with the machine's load.
 
     .venv/bin/python benchmarks/graph_overhead.py --turns 500 --checkpointer sqlite \\
         --json benchmarks/results/graph_overhead_sqlite.json
@@ -25,9 +27,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
+import pstats
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +181,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             snap_s += await run_bare(bare_saver, conversations, f"snap{rnd}", snapshots=True)
             baton_s += await run_baton(runtime, conversations, f"baton{rnd}")
         turns = conversations * TURNS_PER_CONVERSATION * args.rounds
+        if args.calls:
+            sizes_calls = {
+                "bare_calls_per_turn": await calls_per_turn(lambda: run_bare(bare_saver, 20, "calls")),
+                "baton_calls_per_turn": await calls_per_turn(lambda: run_baton(runtime, 20, "calls")),
+            }
+        else:
+            sizes_calls = {}
         sizes = {
+            **sizes_calls,
             "baton_state_bytes_per_checkpoint": round(await state_bytes(runtime.graph, "baton0-0")),
             "bare_state_bytes_per_checkpoint": round(await state_bytes(bare_graph(bare_saver), "bare0-0")),
         }
@@ -220,6 +232,19 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def calls_per_turn(run: Callable[[], Awaitable[float]], conversations: int = 20) -> float:
+    """Python function calls on the event loop's thread per turn of ``run`` (``conversations`` of five
+    turns), counted by cProfile: unlike seconds, the same on a busy machine and a quiet one."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        await run()
+    finally:
+        profiler.disable()
+    calls = sum(entry[1] for entry in pstats.Stats(profiler).stats.values())  # type: ignore[attr-defined]
+    return round(calls / (conversations * TURNS_PER_CONVERSATION), 1)
+
+
 def session_text(profiler: Any) -> str:
     """The profile as text (pyinstrument's console renderer, no colour)."""
     return str(profiler.output_text(unicode=False, color=False, show_all=False))
@@ -240,6 +265,9 @@ def parse() -> argparse.Namespace:
     p.add_argument("--case-memory", action="store_true", help="cite similar resolved cases (the case memory)")
     p.add_argument("--no-profile", dest="profile", action="store_false", help="skip the profiled pass")
     p.add_argument("--profile-out", default=None, help="write the pyinstrument text profile here")
+    p.add_argument(
+        "--calls", action="store_true", help="also count Python calls per turn of each graph (cProfile)"
+    )
     p.add_argument("--json", default=None, help="write the report here")
     return p.parse_args()
 
