@@ -1,0 +1,212 @@
+"""What one request costs the server at the floor, and how much of a customer turn is the HTTP layer.
+
+* **served**: a ``baton serve`` subprocess (embedded, offline); ``--requests`` sequential
+  ``GET /healthz`` and ``POST /v1/conversations`` per round, one request in flight. Server CPU per
+  request from ``/proc`` (uvicorn, its protocol, the app and the kernel's work for the process).
+* **in process**: the same app built by ``create_app`` and called as ASGI with no server and no
+  socket (a hand-made scope): ``/healthz``, a path no route has (every route is tried), a new
+  conversation, and the customer's "Hi" turn through the app against the token check plus
+  ``TurnService.turn`` called directly, on the same number of fresh conversations. Process CPU per
+  call; the turn's difference is what the HTTP layer (middleware, routing, dependencies, response)
+  adds to that route.
+
+Rounds alternate the kinds, so the machine's drift touches all alike.
+
+    .venv/bin/python benchmarks/request_floor.py --json benchmarks/results/request_floor.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import common
+import httpx
+from bench_server import BatonServer
+from cpu_account import cpu_ms
+
+from api.app import create_app
+from api.auth import resolve
+from api.turns import CustomerTurn
+from graph.settings import Settings
+
+POLICY = common.ROOT / "policies" / "real_estate.yaml"
+
+
+async def asgi(
+    app: Any, method: str, path: str, body: bytes = b"", token: str | None = None
+) -> tuple[int, bytes]:
+    """One request straight into the ASGI app; its status and body."""
+    headers = [
+        (b"host", b"bench"),
+        (b"content-type", b"application/json"),
+        (b"content-length", b"%d" % len(body)),
+    ]
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+    status, chunks = 0, []
+
+    async def receive() -> dict[str, Any]:
+        if pending:
+            return pending.pop()
+        await asyncio.Event().wait()  # the app never reads past the body: a disconnect would never come
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, b"".join(chunks)
+
+
+async def per_call_us(n: int, call: Callable[[int], Awaitable[None]]) -> float:
+    """This process's CPU per call of ``call(i)`` for ``i`` in ``range(n)``, in microseconds."""
+    start = time.process_time()
+    for i in range(n):
+        await call(i)
+    return (time.process_time() - start) / n * 1e6
+
+
+async def in_process(requests: int, rounds: int) -> dict[str, list[float]]:
+    """CPU per call of the app without a server, per kind and round."""
+    out: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp) / "data", policy=POLICY, offline=True, admin_token="adm_bench")
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            turns, state = app.state.turns, app.state
+
+            async def conversations(n: int) -> list[tuple[str, str]]:
+                made = []
+                for _ in range(n):
+                    status, body = await asgi(app, "POST", "/v1/conversations", b"{}")
+                    assert status == 201, body
+                    data = json.loads(body)
+                    made.append((data["conversation_id"], data["customer_token"]))
+                return made
+
+            async def healthz(_: int) -> None:
+                assert (await asgi(app, "GET", "/healthz"))[0] == 200
+
+            async def unknown(_: int) -> None:
+                assert (await asgi(app, "GET", "/v1/no-such-route"))[0] == 404
+
+            async def create(_: int) -> None:
+                assert (await asgi(app, "POST", "/v1/conversations", b"{}"))[0] == 201
+
+            kinds = (("healthz", healthz), ("unknown_path_404", unknown), ("create", create))
+            for _, call in kinds:
+                await per_call_us(min(200, requests), call)  # warm
+            await turn_pair(app, turns, state, await conversations(20), {})  # warm
+            for _ in range(rounds):
+                for kind, call in kinds:
+                    out.setdefault(kind, []).append(await per_call_us(requests, call))
+                await turn_pair(app, turns, state, await conversations(2 * (requests // 4)), out)
+    return out
+
+
+async def turn_pair(
+    app: Any, turns: Any, state: Any, made: list[tuple[str, str]], out: dict[str, list[float]]
+) -> None:
+    """The "Hi" turn through the app on half of ``made``, and by the turn service on the other half."""
+    half = len(made) // 2
+    through, direct = made[:half], made[half:]
+
+    async def via_app(i: int) -> None:
+        cid, token = through[i]
+        status, body = await asgi(app, "POST", f"/v1/conversations/{cid}/messages", b'{"text":"Hi"}', token)
+        assert status == 200, body
+
+    async def via_service(i: int) -> None:
+        cid, token = direct[i]
+        principal = await resolve(token, state.admin_token, state.store, state.supervisors)
+        await turns.turn(principal, CustomerTurn(cid, ("Hi",)))
+
+    app_us = await per_call_us(half, via_app)
+    service_us = await per_call_us(half, via_service)
+    out.setdefault("hi_turn_through_app", []).append(app_us)
+    out.setdefault("hi_turn_by_turn_service", []).append(service_us)
+    out.setdefault("hi_turn_http_layer", []).append(app_us - service_us)
+
+
+async def served(requests: int, rounds: int) -> dict[str, list[float]]:
+    """Server CPU per sequential request through ``baton serve``, per kind and round."""
+    out: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = BatonServer(Path(tmp) / "data").start(timeout=180)
+        try:
+            pids = server.pids()
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+                kinds = {
+                    "healthz": lambda: http.get("/healthz"),
+                    "create": lambda: http.post("/v1/conversations", json={}),
+                }
+                for send in kinds.values():  # warm
+                    for _ in range(100):
+                        await send()
+                for _ in range(rounds):
+                    for kind, send in kinds.items():
+                        before = sum(cpu_ms(p) for p in pids)
+                        for _ in range(requests):
+                            reply = await send()
+                            assert reply.status_code < 300, reply.text
+                        spent = sum(cpu_ms(p) for p in pids) - before
+                        out.setdefault(kind, []).append(spent / requests * 1000)
+        finally:
+            server.stop()
+    return out
+
+
+def spread(values: list[float]) -> str:
+    """min-max of a kind's rounds, in whole microseconds."""
+    return f"{min(values):.0f}-{max(values):.0f} us"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=1000, help="requests per kind per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    report = {
+        "requests": args.requests,
+        "rounds": args.rounds,
+        "served_us": asyncio.run(served(args.requests, args.rounds)),
+        "in_process_us": asyncio.run(in_process(args.requests, args.rounds)),
+    }
+    rows = [(f"served: {k}", spread(v)) for k, v in report["served_us"].items()]
+    rows += [(f"in process: {k}", spread(v)) for k, v in report["in_process_us"].items()]
+    print(common.table(rows, "CPU per request (server's, or this process's in process)"))
+    common.write_json(args.json, report)
+
+
+if __name__ == "__main__":
+    main()
