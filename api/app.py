@@ -25,6 +25,7 @@ from api.errors import install_error_handlers
 from api.eventlog import EventLog, LocalEventLog, RedisEventLog
 from api.handoff_lifecycle import HandoffLifecycle
 from api.heap import release_free_heap
+from api.http_fastpath import MessageFastPath
 from api.limits import BodySizeLimit, RateLimiter, TurnGate
 from api.metrics import Metrics, RequestMetrics
 from api.recovery import keep_recovering, recover
@@ -228,6 +229,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
     app.serve_sockets_directly(ws.router, voice_router, desk_ws.router)  # api/ws_fastpath.py
 
     _document_message_limit(app, settings.max_message_chars)
+    app.add_middleware(MessageFastPath, baton=app)  # innermost: the metrics and body limit wrap it
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

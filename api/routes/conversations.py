@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Request, status
 from api.auth import CUSTOMER_PREFIX, forbidden, new_token, require_admin, trusted_profile
 from api.console_store import console_store
 from api.deps import EngineDep, PrincipalDep, RuntimeDep, SettingsDep, StoreDep, TurnsDep
-from api.engine import conv_stream
+from api.engine import TurnOutcome, conv_stream
 from api.errors import error_responses
 from api.schemas import (
     ConversationCreate,
@@ -68,7 +68,15 @@ async def post_message(
 
     The turn is checkpointed (synchronously) before this returns.
     """
-    outcome = await turns.turn(principal, CustomerTurn(conversation_id, (body.text,)))
+    # A JSON body with a known token is served before FastAPI's router (api/http_fastpath.py): the
+    # same door and the same shapes; this handler answers what that path hands on.
+    return message_out(
+        conversation_id, await turns.turn(principal, CustomerTurn(conversation_id, (body.text,)))
+    )
+
+
+def message_out(conversation_id: str, outcome: TurnOutcome) -> MessageOut:
+    """A customer turn's outcome as the API answers it."""
     result = outcome.result
     handoff = None
     if result.handoff:
