@@ -1,8 +1,9 @@
 """What one request costs the server at the floor, and how much of a customer turn is the HTTP layer.
 
 * **served**: a ``baton serve`` subprocess (embedded, offline); ``--requests`` sequential
-  ``GET /healthz`` and ``POST /v1/conversations`` per round, one request in flight. Server CPU per
-  request from ``/proc`` (uvicorn, its protocol, the app and the kernel's work for the process).
+  ``GET /healthz`` and ``POST /v1/conversations`` per round, one request in flight, then a "Hi" turn
+  on each of a quarter as many fresh conversations. Server CPU per request from ``/proc`` (uvicorn,
+  its protocol, the app and the kernel's work for the process).
 * **in process**: the same app built by ``create_app`` and called as ASGI with no server and no
   socket (a hand-made scope): ``/healthz``, a path no route has (every route is tried), a new
   conversation, and the customer's "Hi" turn through the app against the token check plus
@@ -134,22 +135,23 @@ async def in_process(requests: int, rounds: int) -> dict[str, list[float]]:
 async def turn_pair(
     app: Any, turns: Any, state: Any, made: list[tuple[str, str]], out: dict[str, list[float]]
 ) -> None:
-    """The "Hi" turn through the app on half of ``made``, and by the turn service on the other half."""
+    """The "Hi" turn on each of ``made``, through the app and by the turn service in turn (alternating
+    per turn: a process's turn grows dearer as it holds more conversations, and this cancels that)."""
+    spent = {"app": 0.0, "service": 0.0}
+    for i, (cid, token) in enumerate(made):
+        start = time.process_time()
+        if i % 2 == 0:
+            status, body = await asgi(
+                app, "POST", f"/v1/conversations/{cid}/messages", b'{"text":"Hi"}', token
+            )
+            assert status == 200, body
+            spent["app"] += time.process_time() - start
+        else:
+            principal = await resolve(token, state.admin_token, state.store, state.supervisors)
+            await turns.turn(principal, CustomerTurn(cid, ("Hi",)))
+            spent["service"] += time.process_time() - start
     half = len(made) // 2
-    through, direct = made[:half], made[half:]
-
-    async def via_app(i: int) -> None:
-        cid, token = through[i]
-        status, body = await asgi(app, "POST", f"/v1/conversations/{cid}/messages", b'{"text":"Hi"}', token)
-        assert status == 200, body
-
-    async def via_service(i: int) -> None:
-        cid, token = direct[i]
-        principal = await resolve(token, state.admin_token, state.store, state.supervisors)
-        await turns.turn(principal, CustomerTurn(cid, ("Hi",)))
-
-    app_us = await per_call_us(half, via_app)
-    service_us = await per_call_us(half, via_service)
+    app_us, service_us = spent["app"] / half * 1e6, spent["service"] / half * 1e6
     out.setdefault("hi_turn_through_app", []).append(app_us)
     out.setdefault("hi_turn_by_turn_service", []).append(service_us)
     out.setdefault("hi_turn_http_layer", []).append(app_us - service_us)
@@ -178,9 +180,23 @@ async def served(requests: int, rounds: int) -> dict[str, list[float]]:
                             assert reply.status_code < 300, reply.text
                         spent = sum(cpu_ms(p) for p in pids) - before
                         out.setdefault(kind, []).append(spent / requests * 1000)
+                    out.setdefault("hi_turn", []).append(await served_turns(http, pids, requests // 4))
         finally:
             server.stop()
     return out
+
+
+async def served_turns(http: httpx.AsyncClient, pids: list[int], n: int) -> float:
+    """Server CPU per "Hi" turn, in microseconds, over ``n`` fresh conversations (made beforehand)."""
+    made = []
+    for _ in range(n):
+        created = (await http.post("/v1/conversations", json={})).json()
+        made.append((created["conversation_id"], {"Authorization": f"Bearer {created['customer_token']}"}))
+    before = sum(cpu_ms(p) for p in pids)
+    for cid, auth in made:
+        reply = await http.post(f"/v1/conversations/{cid}/messages", json={"text": "Hi"}, headers=auth)
+        assert reply.status_code == 200, reply.text
+    return (sum(cpu_ms(p) for p in pids) - before) / n * 1000
 
 
 def spread(values: list[float]) -> str:
@@ -194,12 +210,13 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=1000, help="requests per kind per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--in-process-only", action="store_true", help="skip the served part")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     report = {
         "requests": args.requests,
         "rounds": args.rounds,
-        "served_us": asyncio.run(served(args.requests, args.rounds)),
+        "served_us": {} if args.in_process_only else asyncio.run(served(args.requests, args.rounds)),
         "in_process_us": asyncio.run(in_process(args.requests, args.rounds)),
     }
     rows = [(f"served: {k}", spread(v)) for k, v in report["served_us"].items()]
