@@ -2,9 +2,9 @@
 
 Every chat widget's turn is ``POST /v1/conversations/{conversation_id}/messages``. Through FastAPI the
 request is matched against the app's routers one by one, the token's headers and the services are
-solved as dependencies, and the returned model is checked again: 0.65-0.77 ms of a worker's CPU per
-turn on top of the turn itself, against ~0.25 ms here (``benchmarks/request_floor.py``,
-benchmarks/README.md). This middleware, the innermost of the app's own (the body limit and the request
+solved as dependencies, and the returned model is checked again: 0.65-0.94 ms of a worker's CPU per
+turn on top of the turn itself, against 0.19-0.34 ms here (``benchmarks/request_floor.py``,
+benchmarks/README.md, "Twenty-fifth session"). This middleware, the innermost of the app's own (the body limit and the request
 metrics wrap it as they wrap FastAPI), serves that route itself with the same parts: the body model
 (``MessageIn``), the token check (``api.auth.resolve``), the one door for turns (``TurnService``), the
 response model (``message_out``) and the app's exception handlers for what the turn raises.
