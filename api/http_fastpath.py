@@ -3,29 +3,31 @@
 Every chat widget's turn is ``POST /v1/conversations/{conversation_id}/messages``. Through FastAPI the
 request is matched against the app's routers one by one, the token's headers and the services are
 solved as dependencies, and the returned model is checked again: 0.65-0.94 ms of a worker's CPU per
-turn on top of the turn itself, against 0.19-0.34 ms here (``benchmarks/request_floor.py``,
-benchmarks/README.md, "Twenty-fifth session"). This middleware, the innermost of the app's own (the body limit and the request
-metrics wrap it as they wrap FastAPI), serves that route itself with the same parts: the body model
-(``MessageIn``), the token check (``api.auth.resolve``), the one door for turns (``TurnService``), the
-response model (``message_out``) and the app's exception handlers for what the turn raises.
+turn on top of the turn itself, against 0.19-0.34 ms here (``benchmarks/request_floor.py``;
+benchmarks/README.md, "Twenty-fifth session"). This middleware, the innermost of the app's own (the
+body limit and the request metrics wrap it as they wrap FastAPI), serves that route itself with the
+same parts: the body model (``MessageIn``), the token check (``api.auth.resolve``), the one door for
+turns (``TurnService``), the response model (``message_out``) and the app's exception handlers for
+what the turn raises.
 
-A request it does not take as it is goes through FastAPI unchanged, with the body it read handed on:
-a body that is not JSON or does not validate, a missing or unknown token, a body in more than one
-piece. Its errors are FastAPI's, as they always were.
+A request it does not take as it is goes through FastAPI unchanged, with the messages it read handed
+back: another content type, a body that does not validate, a missing or unknown token, a client gone
+before its body arrived. Those answers are FastAPI's, as they always were.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, HTTPExceptionHandler, Message, Receive, Scope, Send
 
-from api.auth import resolve
+from api.auth import Principal, resolve
 from api.errors import ApiError
 from api.routes.conversations import message_out
 from api.schemas import MessageIn
@@ -89,7 +91,8 @@ class MessageFastPath:
             handler = self._handler(exc)
             if handler is None:
                 raise  # the server's error middleware answers 500, as it does for a route
-            response = await handler(Request(scope, receive), exc)
+            answer = handler(Request(scope, receive), exc)
+            response = await answer if inspect.isawaitable(answer) else answer
             await response(scope, receive, send)
             return
         content = message_out(conversation_id, outcome).model_dump_json(by_alias=True).encode()
@@ -97,7 +100,7 @@ class MessageFastPath:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
-    async def _take(self, scope: Scope, body: bytes) -> tuple[Any, MessageIn] | None:
+    async def _take(self, scope: Scope, body: bytes) -> tuple[Principal, MessageIn] | None:
         """The caller and the message when both are as FastAPI would take them; None otherwise."""
         headers = _first_headers(scope)
         if headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower() != b"application/json":
@@ -116,7 +119,7 @@ class MessageFastPath:
             return None
         return principal, message
 
-    def _handler(self, exc: Exception) -> Any:
+    def _handler(self, exc: Exception) -> HTTPExceptionHandler | None:
         """The app's handler for ``exc`` as Starlette's exception middleware picks it (most specific
         class first); None for what only the server's error middleware handles (``Exception``, 500)."""
         handlers = self.baton.exception_handlers
@@ -124,7 +127,8 @@ class MessageFastPath:
             if cls is Exception:
                 return None
             if cls in handlers:
-                return handlers[cls]
+                handler: HTTPExceptionHandler = handlers[cls]
+                return handler
         return None
 
 
