@@ -181,15 +181,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             snap_s += await run_bare(bare_saver, conversations, f"snap{rnd}", snapshots=True)
             baton_s += await run_baton(runtime, conversations, f"baton{rnd}")
         turns = conversations * TURNS_PER_CONVERSATION * args.rounds
-        if args.calls:
-            sizes_calls = {
-                "bare_calls_per_turn": await calls_per_turn(lambda: run_bare(bare_saver, 20, "calls")),
-                "baton_calls_per_turn": await calls_per_turn(lambda: run_baton(runtime, 20, "calls")),
-            }
-        else:
-            sizes_calls = {}
+        calls = {
+            "bare_calls_per_turn": await calls_per_turn(lambda n: run_bare(bare_saver, n, "calls")),
+            "baton_calls_per_turn": await calls_per_turn(lambda n: run_baton(runtime, n, "calls")),
+        } if args.calls else {}  # fmt: skip
         sizes = {
-            **sizes_calls,
+            **calls,
             "baton_state_bytes_per_checkpoint": round(await state_bytes(runtime.graph, "baton0-0")),
             "bare_state_bytes_per_checkpoint": round(await state_bytes(bare_graph(bare_saver), "bare0-0")),
         }
@@ -232,13 +229,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-async def calls_per_turn(run: Callable[[], Awaitable[float]], conversations: int = 20) -> float:
-    """Python function calls on the event loop's thread per turn of ``run`` (``conversations`` of five
-    turns), counted by cProfile: unlike seconds, the same on a busy machine and a quiet one."""
+async def calls_per_turn(run: Callable[[int], Awaitable[float]], conversations: int = 20) -> float:
+    """Python function calls on the event loop's thread per turn of ``run(conversations)`` (five turns
+    each), counted by cProfile: unlike seconds, the same on a busy machine and a quiet one."""
     profiler = cProfile.Profile()
     profiler.enable()
     try:
-        await run()
+        await run(conversations)
     finally:
         profiler.disable()
     calls = sum(entry[1] for entry in pstats.Stats(profiler).stats.values())  # type: ignore[attr-defined]

@@ -29,7 +29,7 @@ from typing import Any
 
 import common
 import httpx
-from bench_server import BatonServer
+from bench_server import BatonServer, new_customer, say
 from cpu_account import cpu_ms
 
 from api.app import create_app
@@ -174,11 +174,11 @@ async def served(requests: int, rounds: int) -> dict[str, list[float]]:
                         await send()
                 for _ in range(rounds):
                     for kind, send in kinds.items():
-                        before = sum(cpu_ms(p) for p in pids)
+                        before = server_cpu_ms(pids)
                         for _ in range(requests):
                             reply = await send()
                             assert reply.status_code < 300, reply.text
-                        spent = sum(cpu_ms(p) for p in pids) - before
+                        spent = server_cpu_ms(pids) - before
                         out.setdefault(kind, []).append(spent / requests * 1000)
                     out.setdefault("hi_turn", []).append(await served_turns(http, pids, requests // 4))
         finally:
@@ -188,15 +188,16 @@ async def served(requests: int, rounds: int) -> dict[str, list[float]]:
 
 async def served_turns(http: httpx.AsyncClient, pids: list[int], n: int) -> float:
     """Server CPU per "Hi" turn, in microseconds, over ``n`` fresh conversations (made beforehand)."""
-    made = []
-    for _ in range(n):
-        created = (await http.post("/v1/conversations", json={})).json()
-        made.append((created["conversation_id"], {"Authorization": f"Bearer {created['customer_token']}"}))
-    before = sum(cpu_ms(p) for p in pids)
-    for cid, auth in made:
-        reply = await http.post(f"/v1/conversations/{cid}/messages", json={"text": "Hi"}, headers=auth)
-        assert reply.status_code == 200, reply.text
-    return (sum(cpu_ms(p) for p in pids) - before) / n * 1000
+    made = [await new_customer(http) for _ in range(n)]
+    before = server_cpu_ms(pids)
+    for customer in made:
+        await say(http, customer, "Hi")
+    return (server_cpu_ms(pids) - before) / n * 1000
+
+
+def server_cpu_ms(pids: list[int]) -> float:
+    """CPU the server's processes have spent so far, in ms."""
+    return sum(cpu_ms(p) for p in pids)
 
 
 def spread(values: list[float]) -> str:
