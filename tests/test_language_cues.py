@@ -51,6 +51,38 @@ def test_no_request_for_a_person(text: str) -> None:
     assert not affirmed(text, "human_request"), read_cues(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I wanna talk to a real person",
+        "Wanna talk to a human",
+        "lemme speak to an agent",
+        "gimme a real person",
+        "i hafta talk to a person",
+        "I gotta speak to a manager",
+        "I've got to talk to a human",
+        "I have to talk to someone about this",
+        "that me talk to a real person",  # a recogniser's "let me talk to a real person"
+    ],
+)
+def test_a_request_for_a_person_in_spoken_or_hurried_english(text: str) -> None:
+    assert affirmed(text, "human_request"), read_cues(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't wanna talk to a human",
+        "I had to talk to three people already",
+        "I got to talk to a human yesterday",
+        "me and my wife talk to agents all the time",
+        "gimme a minute",
+    ],
+)
+def test_no_request_for_a_person_in_spoken_english(text: str) -> None:
+    assert not affirmed(text, "human_request"), read_cues(text)
+
+
 def test_a_denied_request_keeps_its_evidence_as_denied() -> None:
     text = "I do not want to speak to a human, just the price please"
     denied = read_cues(text).find("human_request", negated=True)

@@ -16,6 +16,7 @@ import thinc.backends
 from spacy.tokens import Doc
 
 from evals.context import load_rows
+from graph.language.contractions import split_contractions
 from graph.language.pipeline import MODEL_FILES, MODEL_PACKAGE, Pipeline, model_path
 
 
@@ -103,6 +104,7 @@ def test_the_pipeline_parses_as_the_whole_model_without_its_vocabulary_strings()
     assert len(pipeline._nlp.vocab.strings) < 5_000
     assert "senter" not in pipeline._nlp.component_names
     whole = spacy.load(model_path())
+    split_contractions(whole)
     assert len(whole.vocab.strings) > 80_000
     texts = _customer_turns("abcd_dev.jsonl", 200) + _customer_turns("sgd_dev.jsonl", 200)
 
@@ -115,3 +117,19 @@ def test_the_pipeline_parses_as_the_whole_model_without_its_vocabulary_strings()
     differ = [text for text in texts if reading(pipeline._nlp(text)) != reading(whole(text))]
     assert len(texts) == 400
     assert differ == []
+
+
+@pytest.mark.parametrize(
+    ("text", "lemmas"),
+    [
+        ("I wanna go", ["I", "want", "to", "go"]),
+        ("Lemme see", ["let", "I", "see"]),
+        ("gimme it", ["give", "I", "it"]),
+        ("we hafta leave", ["we", "have", "to", "leave"]),
+        ("I gotta go", ["I", "get", "to", "go"]),  # spaCy's own split, for comparison
+    ],
+)
+def test_spoken_contractions_split_into_the_words_they_stand_for(text: str, lemmas: list[str]) -> None:
+    doc = Pipeline().parse(text)
+    assert [t.lemma_ for t in doc] == lemmas
+    assert doc.text == text  # the customer's words as written

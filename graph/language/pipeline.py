@@ -101,6 +101,7 @@ class Pipeline:
         from thinc.api import NumpyOps, get_current_ops, set_current_ops
 
         from graph import blas
+        from graph.language.contractions import split_contractions
         from graph.language.lemma_index import compact_lemma_index
 
         # Layers keep the backend current when they are built. numpy's BLAS (OpenBLAS) beats BLIS's
@@ -110,6 +111,7 @@ class Pipeline:
         set_current_ops(self._ops)
         nlp = spacy.load(model_path(), exclude=LEFT_ON_DISK)
         compact_lemma_index(nlp)
+        split_contractions(nlp)
         self._base_strings = len(nlp.vocab.strings)
         return nlp
 

@@ -269,12 +269,27 @@ def irrealis(clause: Clause) -> bool:
     return any(t.tag_ == "MD" for t in clause.tokens) or (head.tag_ == "VB" and head.lemma_ == "let")
 
 
+_WANTS = frozenset(("want", "need", "prefer", "wish", "like", "rather", "request", "demand", "insist"))
+
+
+def _obliged(verb: Token) -> bool:
+    """ "I have to talk ...", "I've got to ...", "I gotta ...": a present obligation, not "I had to call"."""
+    if verb.lemma_ == "have":
+        present = verb.tag_ in ("VB", "VBP")
+    else:  # get: "'ve got to", or "gotta" (spaCy's "got" + "ta")
+        present = any(c.dep_ == "aux" and c.lemma_ == "have" for c in verb.children)
+    infinitives = [a for c in verb.children if c.dep_ == "xcomp" for a in c.children if a.tag_ == "TO"]
+    return bool(infinitives) and (present or any(a.lower_ == "ta" for a in infinitives))
+
+
 def is_request(clause: Clause) -> bool:
     """Whether a clause asks for something rather than states it.
 
     An imperative ("Put me through to ..."), a modal question or offer ("Could someone call me back?",
-    "I'd like ..."), a first-person want or need ("I need to speak with ..."), an existential question
-    ("is there a real person ..."), "please", or a fragment with no verb ("A human please", "Agent!").
+    "I'd like ..."), a first-person want, need or obligation ("I need to speak with ...", "I have to
+    talk to someone", "Wanna talk to someone" with its "I" left out), an existential question ("is there a real person ..."), "please", or a fragment
+    with no verb ("A human please", "Agent!"). A base verb whose subject is "me" or "us" ("me talk to a
+    person") is a "let me ..." that lost its first word, as a speech recogniser or a hurried typist does.
     """
     if not clause.has_verb:
         return True
@@ -283,11 +298,16 @@ def is_request(clause: Clause) -> bool:
             return True
         if tok.tag_ == "MD" and tok.lemma_ in ("can", "could", "may", "would", "will"):
             return True
-        if tok.lemma_ in ("want", "need", "prefer", "wish", "like", "rather", "request", "demand", "insist"):
+        if tok.lemma_ in _WANTS or (tok.lemma_ in ("have", "get") and _obliged(tok)):
             subject = _subject(tok)
             if subject is not None and subject.lower_ in ("i", "we"):
                 return True
+            if subject is None and tok == clause.head:  # "Wanna talk to someone": the "I" left out
+                return True
     head = clause.head
-    if head.tag_ == "VB" and _subject(head) is None and not any(c.dep_ == "aux" for c in head.children):
+    subject = _subject(head)
+    if head.tag_ == "VB" and subject is None and not any(c.dep_ == "aux" for c in head.children):
         return True  # imperative
+    if head.tag_ in ("VB", "VBP") and subject is not None and subject.lower_ in ("me", "us"):
+        return not any(c.dep_ == "conj" for c in subject.children)  # "me and my wife talk ..." states
     return head.lemma_ == "be" and any(c.dep_ == "expl" for c in head.children)
