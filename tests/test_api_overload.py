@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from test_api_support import ADMIN, DISTRESS, SELL, Api, api_settings
+from test_api_support import ADMIN, DISTRESS, SELL, Api, api_settings, in_process
 
 from api.app import create_app
 from api.errors import ApiError
@@ -60,10 +59,8 @@ class _Held:
 @pytest.fixture
 async def one_slot(tmp_path: Path) -> AsyncIterator[tuple[Api, _Held]]:
     app = create_app(api_settings(tmp_path, max_concurrent_turns=1))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as http:
-            yield Api("http://test", http), _Held(app)
+    async with in_process(app) as api:
+        yield api, _Held(app)
 
 
 async def test_full_worker_sheds_new_turns_but_not_agents_or_live_chats(one_slot: tuple[Api, _Held]) -> None:

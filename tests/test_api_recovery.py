@@ -15,7 +15,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from conftest import REDIS_URL, service_missing
-from test_api_support import ADMIN, Api, api_settings
+from test_api_support import ADMIN, Api, api_settings, in_process
 
 from api import recovery
 from api.app import create_app
@@ -26,11 +26,8 @@ from desk.models import AgentSpec
 async def _statuses(tmp_path: Path, change: dict[str, str] | None = None) -> dict[str, str]:
     """Start the in-process service on ``tmp_path``, optionally set statuses, return every agent's."""
     app = create_app(api_settings(tmp_path))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=30) as http,
-    ):
-        api = Api("http://test", http)
+    async with in_process(app) as api:
+        http = api.http
         for agent_id, status in (change or {}).items():
             token = await api.agent(agent_id, {"real_estate": 0.9}, status="online")
             r = await http.put(
@@ -54,11 +51,8 @@ def _durable(tmp_path: Path) -> Any:
 async def _serving(tmp_path: Path) -> AsyncIterator[tuple[Any, httpx.AsyncClient, Api]]:
     """One life of the embedded service on ``tmp_path``: (app, client, helpers)."""
     app = create_app(_durable(tmp_path))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=30) as http,
-    ):
-        yield app, http, Api("http://test", http)
+    async with in_process(app) as api:
+        yield app, api.http, api
 
 
 @pytest.mark.parametrize("replied", [False, True], ids=["accepted", "active"])
@@ -133,11 +127,8 @@ async def test_an_agent_whose_heartbeat_expired_is_restored_offline(tmp_path: Pa
     """The stored status follows the desk: a console closed without signing out is not "online"."""
     quick = DeskConfig(heartbeat_ttl_s=0.5)
     app = create_app(api_settings(tmp_path), desk_config=quick)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
-    ):
-        api = Api("http://test", http)
+    async with in_process(app) as api:
+        http = api.http
         await api.agent("maria", {"real_estate": 0.9}, status="online")  # never heartbeats again
         deadline = time.monotonic() + 10
         while (await http.get("/v1/agents/maria", headers=api.auth(ADMIN))).json()["status"] != "offline":
@@ -174,11 +165,8 @@ async def test_a_wiped_redis_desk_is_noticed_and_rebuilt_before_ready(
 
     monkeypatch.setattr(recovery, "recover", gated_recover)
     try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
-        ):
-            api = Api("http://test", http)
+        async with in_process(app) as api:
+            http = api.http
             await api.agent("maria", {"real_estate": 0.9}, status="online")
             assert (await http.get("/readyz")).status_code == 200
             # A routine pass over an intact desk keeps the service ready while it runs.

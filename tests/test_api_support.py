@@ -111,6 +111,15 @@ def serve_subprocesses(
                 proc.kill()
 
 
+@asynccontextmanager
+async def in_process(app: FastAPI, *, timeout: float = 60) -> AsyncIterator[Api]:
+    """``app`` with its lifespan entered and a client that calls it in process (no socket, no server)."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=timeout) as http:
+            yield Api("http://test", http)
+
+
 def api_settings(tmp_path: Path, **extra: Any) -> Any:
     """Offline settings with a fixed admin token, in-memory checkpoints and fast timers."""
     base: dict[str, Any] = {"checkpoint_url": "memory", "admin_token": ADMIN, "desk_tick_s": 0.2}

@@ -8,10 +8,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from conftest import POLICIES, make_settings
-from test_api_support import ADMIN, Api, api_settings
+from test_api_support import ADMIN, api_settings, in_process
 
 from api.app import create_app
 from graph.open_items import OpenItem, open_items
@@ -217,11 +216,8 @@ async def test_one_need_leaves_nothing_open(rt: BatonRuntime) -> None:
 
 async def test_api_turn_routes_support_first_and_the_agent_sees_the_open_item(tmp_path: Path) -> None:
     app = create_app(api_settings(tmp_path, policy="support.yaml"))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=60) as http,
-    ):
-        api = Api("http://test", http)
+    async with in_process(app) as api:
+        http = api.http
         cid, token = await api.conversation()
         turn: dict[str, Any] = await api.say(cid, token, BOTH)
         assert turn["active_agent"] == "billing_bot"

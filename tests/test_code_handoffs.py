@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 import pytest
 from conftest import make_settings
 
@@ -13,7 +12,7 @@ from api.app import create_app
 from graph.handoffs import HandoffContext, HandoffFallback, HandoffRegistry, HandoffRejected
 from graph.runtime import BatonRuntime
 from graph.state import HandoffRecord
-from tests.test_api_support import ADMIN, Api, api_settings
+from tests.test_api_support import ADMIN, Api, api_settings, in_process
 
 
 async def test_decorated_condition_fires_after_yaml_rules(tmp_path: Path) -> None:
@@ -158,15 +157,13 @@ async def test_after_hook_can_fall_back_to_another_target(tmp_path: Path) -> Non
 async def test_the_server_runs_code_handoffs_named_in_its_settings(tmp_path: Path) -> None:
     """BATON_HANDOFF_MODULES: an async condition and an after hook from a module, in the real app."""
     app = create_app(api_settings(tmp_path, handoff_modules="tests.plugins.code_handoffs"))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as http:
-            api = Api("http://test", http)
-            cid, token = await api.conversation()
-            await api.say(cid, token, "Hi")
-            turn = await api.say(cid, token, "My promo code is SPRING24")
-            assert turn["handoff"]["trigger"] == "code"
-            detail = await http.get(f"/v1/handoffs/{turn['handoff']['handoff_id']}", headers=Api.auth(ADMIN))
+    async with in_process(app) as api:
+        http = api.http
+        cid, token = await api.conversation()
+        await api.say(cid, token, "Hi")
+        turn = await api.say(cid, token, "My promo code is SPRING24")
+        assert turn["handoff"]["trigger"] == "code"
+        detail = await http.get(f"/v1/handoffs/{turn['handoff']['handoff_id']}", headers=Api.auth(ADMIN))
     metadata = detail.json()["handoff"]["metadata"]
     assert metadata == {"campaign": "spring-open-house", "crm_lead": "L-42"}  # condition's, then the hook's
 

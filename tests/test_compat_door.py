@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
 from api.app import create_app
 from api.engine import conv_stream
 from desk.config import DeskConfig
-from tests.test_api_support import ADMIN, DISTRESS, SELL, Api, api_settings
+from tests.test_api_support import ADMIN, DISTRESS, SELL, Api, api_settings, in_process
 
 
 def turn(text: str) -> dict[str, Any]:
@@ -50,23 +49,21 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     """c1 waits for a human and maria accepted it; c2 is another customer's; lee is another agent."""
     config = DeskConfig(expires_after_s=600)
     app = create_app(api_settings(tmp_path, rate_limit_per_minute=1000), desk_config=config)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as http:
-            api = Api("http://test", http)
-            maria = await api.agent("maria", {"real_estate": 0.9, "empathy": 0.8})
-            lee = await api.agent("lee", {"legal": 0.9}, status="away")
-            c1, cust1 = await api.conversation()
-            c2, cust2 = await api.conversation()
-            for text in ("Hi", SELL):
-                await api.say(c1, cust1, text)
-            handoff_id = (await api.say(c1, cust1, DISTRESS))["handoff"]["handoff_id"]
-            r = await api.act(handoff_id, "accept", maria)
-            assert r.status_code == 200, r.text
-            await api.say(c2, cust2, "Hi")
-            made = await http.post("/v1/supervisors", json={"name": "Olga"}, headers=api.auth(ADMIN))
-            sup = made.json()["supervisor_token"]
-            yield World(app, api, c1, cust1, c2, cust2, maria, lee, sup, handoff_id)
+    async with in_process(app) as api:
+        http = api.http
+        maria = await api.agent("maria", {"real_estate": 0.9, "empathy": 0.8})
+        lee = await api.agent("lee", {"legal": 0.9}, status="away")
+        c1, cust1 = await api.conversation()
+        c2, cust2 = await api.conversation()
+        for text in ("Hi", SELL):
+            await api.say(c1, cust1, text)
+        handoff_id = (await api.say(c1, cust1, DISTRESS))["handoff"]["handoff_id"]
+        r = await api.act(handoff_id, "accept", maria)
+        assert r.status_code == 200, r.text
+        await api.say(c2, cust2, "Hi")
+        made = await http.post("/v1/supervisors", json={"name": "Olga"}, headers=api.auth(ADMIN))
+        sup = made.json()["supervisor_token"]
+        yield World(app, api, c1, cust1, c2, cust2, maria, lee, sup, handoff_id)
 
 
 # a supervisor watches the desk through the console's own routes: the platform API is not theirs
@@ -198,18 +195,16 @@ async def test_agent_reads_and_resumes_only_what_they_accepted(world: World) -> 
 
 async def test_resume_before_any_agent_accepted_is_refused(tmp_path: Path) -> None:
     app = create_app(api_settings(tmp_path))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as http:
-            api = Api("http://test", http)
-            cid, token = await api.conversation()
-            for text in ("Hi", SELL, DISTRESS):
-                await api.say(cid, token, text)
-            r = await http.post(f"/threads/{cid}/runs/wait", json=RESUME, headers=key(ADMIN))
-            assert r.status_code == 409
-            assert r.json()["error"]["code"] == "not_accepted"
-            view = (await http.get(f"/v1/conversations/{cid}", headers=Api.auth(token))).json()
-            assert "Maria" not in str(view["transcript"])
+    async with in_process(app) as api:
+        http = api.http
+        cid, token = await api.conversation()
+        for text in ("Hi", SELL, DISTRESS):
+            await api.say(cid, token, text)
+        r = await http.post(f"/threads/{cid}/runs/wait", json=RESUME, headers=key(ADMIN))
+        assert r.status_code == 409
+        assert r.json()["error"]["code"] == "not_accepted"
+        view = (await http.get(f"/v1/conversations/{cid}", headers=Api.auth(token))).json()
+        assert "Maria" not in str(view["transcript"])
 
 
 async def test_compat_turns_publish_events_and_reach_the_agent(world: World) -> None:
@@ -240,80 +235,68 @@ async def test_compat_resume_is_reported_to_the_desk_so_nothing_expires(tmp_path
     """Before the one door an agent's compat reply never reached the desk, which rolled the chat back."""
     config = DeskConfig(expires_after_s=1.0, accept_timeout_s=30, heartbeat_ttl_s=60)
     app = create_app(api_settings(tmp_path, rate_limit_per_minute=1000), desk_config=config)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as http:
-            api = Api("http://test", http)
-            maria = await api.agent("maria", {"real_estate": 0.9, "empathy": 0.8})
-            cid, token = await api.conversation()
-            for text in ("Hi", SELL):
-                await api.say(cid, token, text)
-            handoff_id = (await api.say(cid, token, DISTRESS))["handoff"]["handoff_id"]
-            assert (await api.act(handoff_id, "accept", maria)).status_code == 200
-            r = await http.post(f"/threads/{cid}/runs/wait", json=RESUME, headers=key(maria))
-            assert r.status_code == 200, r.text
-            await asyncio.sleep(2.5)  # well past the desk's expiry
-            view = (await http.get(f"/v1/conversations/{cid}", headers=Api.auth(ADMIN))).json()
-            assert view["status"] == "human"
-            assert view["agent_id"] == "maria"
-            assert not any("rolled back" in t["text"] for t in view["transcript"])
+    async with in_process(app) as api:
+        http = api.http
+        maria = await api.agent("maria", {"real_estate": 0.9, "empathy": 0.8})
+        cid, token = await api.conversation()
+        for text in ("Hi", SELL):
+            await api.say(cid, token, text)
+        handoff_id = (await api.say(cid, token, DISTRESS))["handoff"]["handoff_id"]
+        assert (await api.act(handoff_id, "accept", maria)).status_code == 200
+        r = await http.post(f"/threads/{cid}/runs/wait", json=RESUME, headers=key(maria))
+        assert r.status_code == 200, r.text
+        await asyncio.sleep(2.5)  # well past the desk's expiry
+        view = (await http.get(f"/v1/conversations/{cid}", headers=Api.auth(ADMIN))).json()
+        assert view["status"] == "human"
+        assert view["agent_id"] == "maria"
+        assert not any("rolled back" in t["text"] for t in view["transcript"])
 
 
 async def test_compat_turns_get_the_length_limit_rate_limit_and_load_shedding(tmp_path: Path) -> None:
     app = create_app(
         api_settings(tmp_path, rate_limit_per_minute=2, max_message_chars=100, max_concurrent_turns=1)
     )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as http:
-            api = Api("http://test", http)
-            cid, token = await api.conversation()
-            url = f"/threads/{cid}/runs/wait"
-            r = await http.post(
-                url, json={"assistant_id": "baton", "input": turn("x" * 101)}, headers=key(token)
-            )
-            assert r.status_code == 422
-            gate = app.state.turns.gate
-            gate.running = 1  # the worker is full
-            for _ in range(5):
-                r = await http.post(
-                    url, json={"assistant_id": "baton", "input": turn("Hi")}, headers=key(token)
-                )
-                assert r.status_code == 503
-                assert r.headers["Retry-After"]
-            gate.running = 0
-            for _ in range(2):  # the shed turns did not use up the rate limit
-                r = await http.post(
-                    url, json={"assistant_id": "baton", "input": turn("Hi")}, headers=key(token)
-                )
-                assert r.status_code == 200, r.text
+    async with in_process(app) as api:
+        http = api.http
+        cid, token = await api.conversation()
+        url = f"/threads/{cid}/runs/wait"
+        r = await http.post(url, json={"assistant_id": "baton", "input": turn("x" * 101)}, headers=key(token))
+        assert r.status_code == 422
+        gate = app.state.turns.gate
+        gate.running = 1  # the worker is full
+        for _ in range(5):
             r = await http.post(url, json={"assistant_id": "baton", "input": turn("Hi")}, headers=key(token))
-            assert r.status_code == 429
-            assert gate.running == 0
+            assert r.status_code == 503
+            assert r.headers["Retry-After"]
+        gate.running = 0
+        for _ in range(2):  # the shed turns did not use up the rate limit
+            r = await http.post(url, json={"assistant_id": "baton", "input": turn("Hi")}, headers=key(token))
+            assert r.status_code == 200, r.text
+        r = await http.post(url, json={"assistant_id": "baton", "input": turn("Hi")}, headers=key(token))
+        assert r.status_code == 429
+        assert gate.running == 0
 
 
 async def test_a_customers_profile_claim_never_triggers_routing(tmp_path: Path) -> None:
     app = create_app(api_settings(tmp_path, rate_limit_per_minute=1000))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as http:
-            api = Api("http://test", http)
-            claimed, token = await api.conversation(vip=True)
-            out = await api.say(claimed, token, "Hi, I'd like some help with my listing")
-            assert out["handoff"] is None or out["handoff"]["trigger"] != "vip"
-            r = await http.post(
-                f"/threads/{claimed}/runs/wait",
-                json={"assistant_id": "baton", "input": {**turn("Hello again"), "customer": {"vip": True}}},
-                headers=key(token),
-            )
-            assert r.status_code == 200, r.text
-            assert r.json()["status"] != "awaiting_human"
-            created = await http.post(
-                "/v1/conversations", json={"customer": {"vip": True}}, headers=Api.auth(ADMIN)
-            )
-            vip, vip_token = created.json()["conversation_id"], created.json()["customer_token"]
-            out = await api.say(vip, vip_token, "Hi, I'd like some help with my listing")
-            assert out["handoff"]["trigger"] == "vip"
+    async with in_process(app) as api:
+        http = api.http
+        claimed, token = await api.conversation(vip=True)
+        out = await api.say(claimed, token, "Hi, I'd like some help with my listing")
+        assert out["handoff"] is None or out["handoff"]["trigger"] != "vip"
+        r = await http.post(
+            f"/threads/{claimed}/runs/wait",
+            json={"assistant_id": "baton", "input": {**turn("Hello again"), "customer": {"vip": True}}},
+            headers=key(token),
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] != "awaiting_human"
+        created = await http.post(
+            "/v1/conversations", json={"customer": {"vip": True}}, headers=Api.auth(ADMIN)
+        )
+        vip, vip_token = created.json()["conversation_id"], created.json()["customer_token"]
+        out = await api.say(vip, vip_token, "Hi, I'd like some help with my listing")
+        assert out["handoff"]["trigger"] == "vip"
 
 
 async def test_admin_delete_erases_transcript_stream_and_handoff(world: World) -> None:

@@ -11,10 +11,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from test_api_store import db_url, stores  # noqa: F401 (fixtures: a writer and another connection)
-from test_api_support import Api, api_settings
+from test_api_support import api_settings, in_process
 
 from api.app import create_app
 from api.db import together
@@ -104,10 +103,7 @@ async def test_an_error_in_the_block_still_commits_what_it_wrote(
 
 async def test_a_handoff_writes_its_rows_in_one_transaction_before_the_desk(tmp_path: Path) -> None:
     app = create_app(api_settings(tmp_path))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=60) as http,
-    ):
+    async with in_process(app) as api:
         db = app.state.store.db
         sent: list[list[str]] = []
         original = db.execute_all
@@ -119,7 +115,6 @@ async def test_a_handoff_writes_its_rows_in_one_transaction_before_the_desk(tmp_
             await original(statements)
 
         db.execute_all = counted
-        api = Api("http://test", http)
         handoff_ids: list[str] = []
         for _ in range(2):  # the first handoff in a process creates the analytics tables first
             sent.clear()

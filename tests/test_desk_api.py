@@ -13,7 +13,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from conftest import REDIS_URL, service_missing
-from test_api_support import ADMIN, Api, api_settings
+from test_api_support import ADMIN, Api, api_settings, in_process
 
 from api.app import create_app
 
@@ -24,11 +24,8 @@ ASK_FOR_A_PERSON = "Can I talk to a real person please?"
 @asynccontextmanager
 async def serving(tmp_path: Path, **settings: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Api]]:
     app = create_app(api_settings(tmp_path, **settings))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=60) as http,
-    ):
-        yield http, Api("http://test", http)
+    async with in_process(app) as api:
+        yield api.http, api
 
 
 async def held_by_maria(api: Api) -> tuple[str, str]:

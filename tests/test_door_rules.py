@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
 from api.app import create_app
 from api.auth import profile_signature
-from tests.test_api_support import ADMIN, DISTRESS, SELL, Api, api_settings
+from tests.test_api_support import ADMIN, DISTRESS, SELL, Api, api_settings, in_process
 
 SECRET = "profile-test-secret"
 
@@ -41,20 +40,18 @@ async def held(tmp_path: Path) -> AsyncIterator[Held]:
     """A conversation whose human handoff maria accepted; lee (legal) is online too."""
     settings = api_settings(tmp_path, rate_limit_per_minute=1000, profile_secret=SECRET)
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as http:
-            api = Api("http://test", http)
-            maria = await api.agent("maria", {"real_estate": 0.9, "empathy": 0.8})
-            cid, token = await api.conversation()
-            for text in ("Hi", SELL):
-                await api.say(cid, token, text)
-            handoff_id = (await api.say(cid, token, DISTRESS))["handoff"]["handoff_id"]
-            # A slow machine can take longer than the heartbeat window over the three turns above.
-            await http.post("/v1/agents/maria/heartbeat", headers=Api.auth(maria))
-            assert (await api.act(handoff_id, "accept", maria)).status_code == 200
-            await api.agent("agent-lee", {"legal": 0.9})
-            yield Held(app, api, cid, token, maria, handoff_id)
+    async with in_process(app) as api:
+        http = api.http
+        maria = await api.agent("maria", {"real_estate": 0.9, "empathy": 0.8})
+        cid, token = await api.conversation()
+        for text in ("Hi", SELL):
+            await api.say(cid, token, text)
+        handoff_id = (await api.say(cid, token, DISTRESS))["handoff"]["handoff_id"]
+        # A slow machine can take longer than the heartbeat window over the three turns above.
+        await http.post("/v1/agents/maria/heartbeat", headers=Api.auth(maria))
+        assert (await api.act(handoff_id, "accept", maria)).status_code == 200
+        await api.agent("agent-lee", {"legal": 0.9})
+        yield Held(app, api, cid, token, maria, handoff_id)
 
 
 async def test_return_to_an_unknown_bot_is_422_and_changes_nothing(held: Held) -> None:
@@ -159,18 +156,16 @@ async def test_the_configured_message_limit_is_what_rest_accepts_and_documents(
     tmp_path: Path, limit: int
 ) -> None:
     app = create_app(api_settings(tmp_path, max_message_chars=limit))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as http:
-            api = Api("http://test", http)
-            schema = (await http.get("/openapi.json")).json()["components"]["schemas"]
-            assert schema["MessageIn"]["properties"]["text"]["maxLength"] == limit
-            assert schema["ReplyIn"]["properties"]["text"]["maxLength"] == limit
-            cid, token = await api.conversation()
-            url = f"/v1/conversations/{cid}/messages"
-            ok = await http.post(
-                url, json={"text": "I'd like to sell my house. " * (limit // 30)}, headers=Api.auth(token)
-            )
-            assert ok.status_code == 200, ok.text
-            long = await http.post(url, json={"text": "x" * (limit + 1)}, headers=Api.auth(token))
-            assert long.status_code == 422
+    async with in_process(app) as api:
+        http = api.http
+        schema = (await http.get("/openapi.json")).json()["components"]["schemas"]
+        assert schema["MessageIn"]["properties"]["text"]["maxLength"] == limit
+        assert schema["ReplyIn"]["properties"]["text"]["maxLength"] == limit
+        cid, token = await api.conversation()
+        url = f"/v1/conversations/{cid}/messages"
+        ok = await http.post(
+            url, json={"text": "I'd like to sell my house. " * (limit // 30)}, headers=Api.auth(token)
+        )
+        assert ok.status_code == 200, ok.text
+        long = await http.post(url, json={"text": "x" * (limit + 1)}, headers=Api.auth(token))
+        assert long.status_code == 422

@@ -16,7 +16,7 @@ from api.app import create_app
 from graph.case_rows import SqliteCaseRows
 from graph.checkpointer import open_checkpointer
 from graph.settings import Settings
-from tests.test_api_support import ADMIN, Api, api_settings
+from tests.test_api_support import ADMIN, Api, api_settings, in_process
 
 
 def _mode(path: Path) -> int:
@@ -71,11 +71,8 @@ def test_case_memory_is_private(tmp_path: Path) -> None:
 async def serving(settings: Settings) -> AsyncIterator[Api]:
     """The real app over ASGI, its lifespan running."""
     app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
-    ):
-        yield Api("http://test", http)
+    async with in_process(app) as api:
+        yield api
 
 
 @pytest.fixture

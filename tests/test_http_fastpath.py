@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from test_api_support import ADMIN, Api, api_settings
+from test_api_support import ADMIN, Api, api_settings, in_process
 
 import api.http_fastpath
 from api.app import create_app
@@ -23,10 +23,8 @@ ROUTE = "/v1/conversations/{conversation_id}/messages"
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[Api, Any]]:
     app = create_app(api_settings(tmp_path, rate_limit_per_minute=3))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as http:
-            yield Api("http://test", http), app
+    async with in_process(app) as api:
+        yield api, app
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from graph.turn_times import STAMP, conversation_times, stamp, time_fields
 from policies.evaluator import first_match
 from policies.models import Condition
 from tests.conftest import POLICIES, make_settings
-from tests.test_api_support import ADMIN, Api, api_settings
+from tests.test_api_support import ADMIN, Api, api_settings, in_process
 from tests.test_policy_loader import MINIMAL
 
 OLD_POLICY = Path(__file__).parent / "fixtures" / "policies" / "lead_score_0_1_v1.yaml"
@@ -248,12 +248,10 @@ async def test_the_editor_check_returns_warnings_beside_ok(tmp_path: Path) -> No
         "    target: human_agent\n",
         1,
     )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as http:
-            r = await http.post(
-                "/v1/policies/real_estate/check", json={"yaml": draft}, headers=Api.auth(ADMIN)
-            )
+    async with in_process(app) as api:
+        r = await api.http.post(
+            "/v1/policies/real_estate/check", json={"yaml": draft}, headers=Api.auth(ADMIN)
+        )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["ok"] is True
