@@ -36,7 +36,8 @@ def cache_dir() -> Path:
     return Path(base) / "baton"
 
 
-def _digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """The first 16 hex digits of ``path``'s sha256: names what was derived from that file."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -60,7 +61,7 @@ def quantized_path(source: Path, folder: Path | None = None) -> Path:
         Path of the derived model.
     """
     folder = folder or cache_dir()
-    target = folder / f"{source.stem}{_TAG}{_digest(source)}-ort{ort.__version__}.onnx"
+    target = folder / f"{source.stem}{_TAG}{file_digest(source)}-ort{ort.__version__}.onnx"
     if not target.is_file():
         _build(source, target)
     return target

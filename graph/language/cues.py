@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -37,6 +37,7 @@ from graph.language.prototypes import (
 from graph.language.readings import Cue as Cue
 from graph.language.readings import TurnCues as TurnCues
 from graph.language.scope import Clause, clauses, irrealis, is_request, iterative, masked, names, negated
+from graph.language.spelling import Respelled, respell, zipf
 from graph.language.terms import find_terms, load_terms
 from graph.language.timeframe import TimePhrase, time_phrases
 from graph.textutil import DigestCache
@@ -152,6 +153,7 @@ def warm() -> None:
     """Load the pipeline, the embedding model and the prototypes now (start-up), not on a turn."""
     _prototype_bank()
     load_terms()
+    zipf("the")  # the word list the reading corrects slips against
 
 
 _END_PUNCT = ".!?…;:, "
@@ -305,7 +307,8 @@ def _sentiment(doc: Doc, parts: list[Clause], found: dict[int, str]) -> tuple[fl
 
 
 def _read(text: str, with_turn: bool = False) -> TurnCues:
-    doc = shared_pipeline().parse(text)
+    respelled = respell(text)
+    doc = shared_pipeline().parse(respelled.text if respelled else text)
     found = names(doc)
     parts = _chosen(clauses(doc))
     phrases = time_phrases(doc, parts, found)
@@ -346,8 +349,9 @@ def _read(text: str, with_turn: bool = False) -> TurnCues:
         for kind in ("sophistication", "transaction")
     }
     sentiment, negative = _sentiment(doc, parts, found)
+    found_cues = [*cues, *term_cues, *([negative] if negative else [])]
     return TurnCues(
-        cues=tuple([*cues, *term_cues, *([negative] if negative else [])]),
+        cues=tuple(_as_written(c, respelled) for c in found_cues) if respelled else tuple(found_cues),
         sentiment=sentiment,
         amounts=tuple(amounts),
         budget_amounts=tuple(budget),
@@ -357,12 +361,19 @@ def _read(text: str, with_turn: bool = False) -> TurnCues:
     )
 
 
+def _as_written(cue: Cue, respelled: Respelled) -> Cue:
+    """``cue`` with its evidence in the customer's own words (the reading corrected their slips)."""
+    start, end = respelled.original_span(cue.start, cue.end)
+    return replace(cue, text=respelled.original[start:end], start=start, end=end)
+
+
 def mentions_a_person(text: str) -> bool:
     """Whether the turn names a person or a call at all (outside names): "agent", "someone", "call me".
 
     Not a request by itself; a model's reading that the customer asked for a person needs this much.
     """
-    doc = shared_pipeline().parse(text)
+    respelled = respell(text)
+    doc = shared_pipeline().parse(respelled.text if respelled else text)
     found = names(doc)
     return any(_anchors("human_request", c, found) for c in clauses(doc))
 
