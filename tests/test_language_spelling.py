@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from api.app import create_app
 from graph.language import spelling
 from graph.language.cues import read_cues
 from graph.language.spelling import likely_word, respell, zipf
+from tests.test_api_support import ADMIN, Api, api_settings, in_process
 
 
 @pytest.mark.parametrize(
@@ -121,3 +123,14 @@ def test_a_long_text_of_made_up_words_costs_a_bounded_number_of_guesses(
     junk = " ".join(f"zq{i:04d}x".replace("0", "q") for i in range(600))  # 4,000+ characters
     respell(junk + " cna you help")
     assert len(guessed) == spelling.MAX_GUESSES
+
+
+async def test_a_customer_who_mistypes_a_request_for_a_person_is_handed_to_one(tmp_path: Path) -> None:
+    async with in_process(create_app(api_settings(tmp_path))) as api:
+        cid, token = await api.conversation()
+        await api.say(cid, token, "Hi")
+        turn = await api.say(cid, token, "cna I tlak to a humna plz")
+        assert turn["handoff"]["trigger"] == "explicit_request"
+        detail = await api.http.get(f"/v1/handoffs/{turn['handoff']['handoff_id']}", headers=Api.auth(ADMIN))
+    # the agent reads why in the customer's own words
+    assert "asked for a person: 'cna I tlak to a humna plz'" in detail.json()["handoff"]["reason"]
