@@ -14,6 +14,9 @@
 * **the rule lemmatizer's word lists**: each message tagged once, then lemmatized by spaCy's
   lemmatizer as loaded (lists of words) and as ``Pipeline`` keeps it (sorted hashes,
   ``graph/language/lemma_index.py``), both with empty caches; chunks alternate; lemmas compared.
+* **the slip corrector** (``graph/language/spelling.py``): every message as written (what most turns
+  cost: a lookup of their words), then each with the middle letters of its longest word swapped (a
+  guess per message), and one guess at a long unlisted word.
 
 Thread CPU time (``time.thread_time``) elsewhere, one process, offline.
 
@@ -143,11 +146,52 @@ def lemmas(texts: list[str], chunk: int = 20) -> dict[str, Any]:
     return {**out, "lemmatized_differently": differ, "index_words": words}
 
 
+def spelling(texts: list[str]) -> dict[str, Any]:
+    """Milliseconds per message in the slip corrector, as written and with a slip in every message."""
+    from graph.language.spelling import likely_word, respell, zipf
+
+    zipf("the")  # the word table: built or mapped once, not timed
+    slipped = [_slip(text) for text in texts]
+    spent: dict[str, float] = {}
+    changed: dict[str, int] = {}
+    for name, batch in (("as_written", texts), ("one_slip_each", slipped)):
+        started = time.thread_time()
+        found = [respell(text) for text in batch]
+        spent[name] = time.thread_time() - started
+        changed[name] = sum(r is not None for r in found)
+    started = time.thread_time()
+    for _ in range(200):
+        likely_word("reprsentative")
+    guess_ms = (time.thread_time() - started) / 200 * 1000
+    return {
+        **{f"respell_{name}_ms_per_text": round(v / len(texts) * 1000, 4) for name, v in spent.items()},
+        **{f"respelled_{name}": v for name, v in changed.items()},
+        "one_guess_ms (a 13-letter unlisted word)": round(guess_ms, 3),
+    }
+
+
+def _slip(text: str) -> str:
+    """``text`` with the two middle letters of its longest word swapped (a typist's slip)."""
+    words = text.split()
+    longest = max(words, key=len)
+    at = len(longest) // 2
+    slipped = (
+        longest[: at - 1] + longest[at] + longest[at - 1] + longest[at + 1 :] if len(longest) > 3 else longest
+    )
+    return text.replace(longest, slipped, 1)
+
+
 def _reading(doc: Any) -> list[tuple[str, str, int, str, str]]:
     return [(t.tag_, t.dep_, t.head.i, t.lemma_, t.ent_type_) for t in doc]
 
 
-PARTS: dict[str, Any] = {"kernels": kernels, "parses": parses, "lemmas": lemmas, "backends": backends}
+PARTS: dict[str, Any] = {
+    "kernels": kernels,
+    "parses": parses,
+    "lemmas": lemmas,
+    "spelling": spelling,
+    "backends": backends,
+}
 
 
 def main() -> None:
@@ -170,7 +214,7 @@ def main() -> None:
             ("this CPU asks for the exact kernel", k["this_cpu_asks_for_exact"]),
         ]
     # The backends last: they hold this process's BLAS to one thread.
-    for part in ("parses", "lemmas", "backends"):
+    for part in ("parses", "lemmas", "spelling", "backends"):
         if part in args.parts:
             result[part] = PARTS[part](texts)
             rows += list(result[part].items())
