@@ -31,6 +31,8 @@ def spans_hold(cues: TurnCues, text: str) -> None:
         "Can't I just talk to a human?",
         "representative please",
         "Can I speak with whoever is in charge of the listing?",
+        "put me through to a realtor",  # an imperative asks, whatever statement it resembles
+        "get me a real estate agent on the line please",
     ],
 )
 def test_a_request_for_a_person_in_other_words(text: str) -> None:

@@ -279,10 +279,22 @@ def _clause_cue(
     score = float(row[best])
     if kind in _NEUTRAL_CHECKED and not (aspect or felt) and score <= neutral:
         return None
-    if kind == "human_request" and float(row[bank.index["about_person"]].max()) >= score:
+    resembles_talk_about_a_person = float(row[bank.index["about_person"]].max()) >= score
+    if kind == "human_request" and resembles_talk_about_a_person and not _commands(clause):
         return None
     label = bank.labels[best]
     return Cue(kind, label, clause.text, clause.start, clause.end, denied, round(score, 3))  # type: ignore[arg-type]
+
+
+def _commands(clause: Clause) -> bool:
+    """An imperative ("Get me a real estate agent on the line", "Put me through to a realtor").
+
+    It asks whatever it resembles: the talk-about-a-person prototypes ("I already have a real estate
+    agent") outscored such requests on the words they share, and only questions and statements can
+    be about a person rather than ask for one.
+    """
+    head = clause.head
+    return head.tag_ == "VB" and not any(c.dep_ in ("nsubj", "nsubjpass", "aux") for c in head.children)
 
 
 def _timeline_cue(phrase: TimePhrase, row: FloatArray | None) -> Cue | None:
