@@ -33,6 +33,8 @@ def spans_hold(cues: TurnCues, text: str) -> None:
         "Can I speak with whoever is in charge of the listing?",
         "put me through to a realtor",  # an imperative asks, whatever statement it resembles
         "get me a real estate agent on the line please",
+        "Connect me with my agent",  # the customer's own agent, to talk to
+        "I want to talk to my agent",
     ],
 )
 def test_a_request_for_a_person_in_other_words(text: str) -> None:
@@ -47,6 +49,9 @@ def test_a_request_for_a_person_in_other_words(text: str) -> None:
         "My agent says we should list at 525k",
         "Someone stole my wallet",
         "I talked to someone at your office last week",
+        "Send the disclosure to my agent",  # we are asked to reach the customer's own people
+        "Tell my agent the offer was accepted",
+        "Talk to my agent about the price",
     ],
 )
 def test_no_request_for_a_person(text: str) -> None:

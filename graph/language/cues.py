@@ -236,8 +236,19 @@ def _content_words(clause: Clause) -> int:
 
 
 def _asks_for_a_person(clause: Clause, found: dict[int, str]) -> bool:
-    """The parse's part of a request for a person: a request that names a person (or a call)."""
-    return bool(_anchors("human_request", clause, found)) and is_request(clause)
+    """The parse's part of a request for a person: a request that names a person (or a call).
+
+    In an imperative that leaves the customer out, "my agent" or "our lawyer" is someone the customer
+    already has, whom we are asked to reach ("Send the disclosure to my agent", "Tell my agent the
+    offer was accepted"), not a person of ours to talk to; with the customer in it ("Connect me with
+    my agent", "Have my agent call me") it is a request.
+    """
+    anchors = _anchors("human_request", clause, found)
+    if anchors and _commands(clause) and not any(t.lower_ in ("me", "us") for t in clause.tokens):
+        anchors = [
+            a for a in anchors if not any(c.dep_ == "poss" and c.lower_ in ("my", "our") for c in a.children)
+        ]
+    return bool(anchors) and is_request(clause)
 
 
 def _clause_cue(
