@@ -241,7 +241,7 @@ def _asks_for_a_person(clause: Clause, found: dict[int, str]) -> bool:
     In an imperative that leaves the customer out, "my agent" or "our lawyer" is someone the customer
     already has, whom we are asked to reach ("Send the disclosure to my agent", "Tell my agent the
     offer was accepted"), not a person of ours to talk to; with the customer in it ("Connect me with
-    my agent", "Have my agent call me") it is a request.
+    my agent", "Get me my agent") it is a request.
     """
     anchors = _anchors("human_request", clause, found)
     if anchors and _commands(clause) and not any(t.lower_ in ("me", "us") for t in clause.tokens):
