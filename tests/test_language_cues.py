@@ -35,6 +35,8 @@ def spans_hold(cues: TurnCues, text: str) -> None:
         "get me a real estate agent on the line please",
         "Connect me with my agent",  # the customer's own agent, to talk to
         "I want to talk to my agent",
+        "Have someone ring me tomorrow",  # the causative, parsed as an inverted "have"
+        "Have my agent call me",
     ],
 )
 def test_a_request_for_a_person_in_other_words(text: str) -> None:
@@ -52,6 +54,7 @@ def test_a_request_for_a_person_in_other_words(text: str) -> None:
         "Send the disclosure to my agent",  # we are asked to reach the customer's own people
         "Tell my agent the offer was accepted",
         "Talk to my agent about the price",
+        "Have you talked to a human yet?",  # a question's "have" takes a participle
     ],
 )
 def test_no_request_for_a_person(text: str) -> None:

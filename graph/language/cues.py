@@ -36,7 +36,17 @@ from graph.language.prototypes import (
 )
 from graph.language.readings import Cue as Cue
 from graph.language.readings import TurnCues as TurnCues
-from graph.language.scope import Clause, clauses, irrealis, is_request, iterative, masked, names, negated
+from graph.language.scope import (
+    Clause,
+    clauses,
+    irrealis,
+    is_imperative,
+    is_request,
+    iterative,
+    masked,
+    names,
+    negated,
+)
 from graph.language.spelling import Respelled, respell, zipf
 from graph.language.terms import find_terms, load_terms
 from graph.language.timeframe import TimePhrase, time_phrases
@@ -244,7 +254,7 @@ def _asks_for_a_person(clause: Clause, found: dict[int, str]) -> bool:
     my agent", "Get me my agent") it is a request.
     """
     anchors = _anchors("human_request", clause, found)
-    if anchors and _commands(clause) and not any(t.lower_ in ("me", "us") for t in clause.tokens):
+    if anchors and is_imperative(clause) and not any(t.lower_ in ("me", "us") for t in clause.tokens):
         anchors = [
             a for a in anchors if not any(c.dep_ == "poss" and c.lower_ in ("my", "our") for c in a.children)
         ]
@@ -291,21 +301,13 @@ def _clause_cue(
     if kind in _NEUTRAL_CHECKED and not (aspect or felt) and score <= neutral:
         return None
     resembles_talk_about_a_person = float(row[bank.index["about_person"]].max()) >= score
-    if kind == "human_request" and resembles_talk_about_a_person and not _commands(clause):
+    # An imperative asks whatever it resembles: the talk-about-a-person prototypes ("I already have a
+    # real estate agent") outscored "Get me a real estate agent on the line" on the words they share;
+    # only questions and statements can be about a person rather than ask for one.
+    if kind == "human_request" and resembles_talk_about_a_person and not is_imperative(clause):
         return None
     label = bank.labels[best]
     return Cue(kind, label, clause.text, clause.start, clause.end, denied, round(score, 3))  # type: ignore[arg-type]
-
-
-def _commands(clause: Clause) -> bool:
-    """An imperative ("Get me a real estate agent on the line", "Put me through to a realtor").
-
-    It asks whatever it resembles: the talk-about-a-person prototypes ("I already have a real estate
-    agent") outscored such requests on the words they share, and only questions and statements can
-    be about a person rather than ask for one.
-    """
-    head = clause.head
-    return head.tag_ == "VB" and not any(c.dep_ in ("nsubj", "nsubjpass", "aux") for c in head.children)
 
 
 def _timeline_cue(phrase: TimePhrase, row: FloatArray | None) -> Cue | None:

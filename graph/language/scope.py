@@ -282,14 +282,29 @@ def _obliged(verb: Token) -> bool:
     return bool(infinitives) and (present or any(a.lower_ == "ta" for a in infinitives))
 
 
+def is_imperative(clause: Clause) -> bool:
+    """An imperative: "Put me through to ...", "Get me your manager", and the causative "Have someone
+    call me", which the parser reads as an inverted "have" before a subject (a question's "have"
+    takes a participle: "Have you called?")."""
+    head = clause.head
+    if head.tag_ != "VB":
+        return False
+    auxes = [c for c in head.children if c.dep_ == "aux"]
+    subject = _subject(head)
+    if subject is None:
+        return not auxes
+    return len(auxes) == 1 and auxes[0].lemma_ == "have" and auxes[0].i < subject.i
+
+
 def is_request(clause: Clause) -> bool:
     """Whether a clause asks for something rather than states it.
 
-    An imperative ("Put me through to ..."), a modal question or offer ("Could someone call me back?",
+    An imperative (:func:`is_imperative`), a modal question or offer ("Could someone call me back?",
     "I'd like ..."), a first-person want, need or obligation ("I need to speak with ...", "I have to
-    talk to someone", "Wanna talk to someone" with its "I" left out), an existential question ("is there a real person ..."), "please", or a fragment
-    with no verb ("A human please", "Agent!"). A base verb whose subject is "me" or "us" ("me talk to a
-    person") is a "let me ..." that lost its first word, as a speech recogniser or a hurried typist does.
+    talk to someone", "Wanna talk to someone" with its "I" left out), an existential question ("is
+    there a real person ..."), "please", or a fragment with no verb ("A human please", "Agent!"). A
+    base verb whose subject is "me" or "us" ("me talk to a person") is a "let me ..." that lost its
+    first word, as a speech recogniser or a hurried typist does.
     """
     if not clause.has_verb:
         return True
@@ -304,10 +319,10 @@ def is_request(clause: Clause) -> bool:
                 return True
             if subject is None and tok == clause.head:  # "Wanna talk to someone": the "I" left out
                 return True
+    if is_imperative(clause):
+        return True
     head = clause.head
     subject = _subject(head)
-    if head.tag_ == "VB" and subject is None and not any(c.dep_ == "aux" for c in head.children):
-        return True  # imperative
     if head.tag_ in ("VB", "VBP") and subject is not None and subject.lower_ in ("me", "us"):
         return not any(c.dep_ == "conj" for c in subject.children)  # "me and my wife talk ..." states
     return head.lemma_ == "be" and any(c.dep_ == "expl" for c in head.children)
