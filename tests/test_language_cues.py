@@ -37,6 +37,7 @@ def spans_hold(cues: TurnCues, text: str) -> None:
         "I want to talk to my agent",
         "Have someone ring me tomorrow",  # the causative, parsed as an inverted "have"
         "Have my agent call me",
+        "Can you connect me with my agent?",
     ],
 )
 def test_a_request_for_a_person_in_other_words(text: str) -> None:
@@ -55,6 +56,8 @@ def test_a_request_for_a_person_in_other_words(text: str) -> None:
         "Tell my agent the offer was accepted",
         "Talk to my agent about the price",
         "Have you talked to a human yet?",  # a question's "have" takes a participle
+        "Could you send the contract to my lawyer and my agent?",  # a modal question asks us to act
+        "Can you tell my agent the offer was accepted?",
     ],
 )
 def test_no_request_for_a_person(text: str) -> None:

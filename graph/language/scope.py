@@ -283,9 +283,12 @@ def _obliged(verb: Token) -> bool:
 
 
 def is_imperative(clause: Clause) -> bool:
-    """An imperative: "Put me through to ...", "Get me your manager", and the causative "Have someone
-    call me", which the parser reads as an inverted "have" before a subject (a question's "have"
-    takes a participle: "Have you called?")."""
+    """An imperative, or a question that works as one: something the customer asks us to do.
+
+    "Put me through to ...", "Get me your manager"; the causative "Have someone call me", which the
+    parser reads as an inverted "have" before a subject (a question's "have" takes a participle:
+    "Have you called?"); and a modal question to us, "Can you / Could you / Would you ...".
+    """
     head = clause.head
     if head.tag_ != "VB":
         return False
@@ -293,7 +296,15 @@ def is_imperative(clause: Clause) -> bool:
     subject = _subject(head)
     if subject is None:
         return not auxes
-    return len(auxes) == 1 and auxes[0].lemma_ == "have" and auxes[0].i < subject.i
+    if len(auxes) != 1 or auxes[0].i > subject.i:
+        return False
+    if auxes[0].lemma_ == "have":
+        return True
+    return (
+        subject.lower_ == "you"
+        and auxes[0].tag_ == "MD"
+        and auxes[0].lemma_ in ("can", "could", "would", "will")
+    )
 
 
 def is_request(clause: Clause) -> bool:
