@@ -9,6 +9,9 @@ prototype agree or disagree on negation, judged on the word that carries the cue
 for a person, whether the clause asks at all and names a person to ask for. Sentiment is VADER's
 (Hutto & Gilbert, 2014) on the same name-masked text, so "Grief Lane" is not sad.
 
+Slips of the keyboard are read as the words meant (:mod:`graph.language.spelling`); the evidence quotes
+the turn as typed.
+
 Every turn is read once: :func:`read_cues` keeps its result in a digest-keyed cache. What a reading holds
 (``Cue``, ``TurnCues``, imported from here too) is in :mod:`graph.language.readings`.
 """
@@ -300,14 +303,21 @@ def _clause_cue(
     score = float(row[best])
     if kind in _NEUTRAL_CHECKED and not (aspect or felt) and score <= neutral:
         return None
-    resembles_talk_about_a_person = float(row[bank.index["about_person"]].max()) >= score
-    # An imperative asks whatever it resembles: the talk-about-a-person prototypes ("I already have a
-    # real estate agent") outscored "Get me a real estate agent on the line" on the words they share;
-    # only questions and statements can be about a person rather than ask for one.
-    if kind == "human_request" and resembles_talk_about_a_person and not is_imperative(clause):
+    if kind == "human_request" and _about_a_person(clause, row, score):
         return None
     label = bank.labels[best]
     return Cue(kind, label, clause.text, clause.start, clause.end, denied, round(score, 3))  # type: ignore[arg-type]
+
+
+def _about_a_person(clause: Clause, row: FloatArray, score: float) -> bool:
+    """A question or statement closer to talk about a person than to asking for one.
+
+    An imperative asks whatever it resembles: the talk-about-a-person prototypes ("I already have a
+    real estate agent") outscored "Get me a real estate agent on the line" on the words they share.
+    """
+    if is_imperative(clause):
+        return False
+    return float(row[_prototype_bank().index["about_person"]].max()) >= score
 
 
 def _timeline_cue(phrase: TimePhrase, row: FloatArray | None) -> Cue | None:
