@@ -3,7 +3,7 @@
 A turn is parsed once by the shared spaCy pipeline and split into clauses (:mod:`graph.language.scope`).
 Each clause, with every place and other name replaced by a neutral stand-in, is embedded by the
 offline MiniLM model and compared with the prototype descriptions of every cue
-(:mod:`graph.language.prototypes`). A cue is read where its prototypes are close enough and closer than
+(:mod:`graph.language.prototypes`, held as vectors by :mod:`graph.language.cue_bank`). A cue is read where its prototypes are close enough and closer than
 ordinary talk; the parse then says whether it is affirmed or denied (the clause and its nearest
 prototype agree or disagree on negation, judged on the word that carries the cue) and, for a request
 for a person, whether the clause asks at all and names a person to ask for. Sentiment is VADER's
@@ -18,25 +18,25 @@ Every turn is read once: :func:`read_cues` keeps its result in a digest-keyed ca
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
-import numpy.typing as npt
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from graph.embeddings import get_embedder
+from graph.language.cue_bank import (
+    THRESHOLDS,
+    VADER,
+    VADER_WORDS,
+    FloatArray,
+    cue_words,
+    polar_match,
+    prototype_bank,
+)
 from graph.language.patterns import parse_money
 from graph.language.pipeline import shared_pipeline
-from graph.language.prototypes import (
-    CALL_VERBS,
-    NEUTRAL,
-    PROTOTYPES,
-    SEEDS,
-    CueKind,
-)
+from graph.language.prototypes import CALL_VERBS, SEEDS, CueKind
 from graph.language.readings import Cue as Cue
 from graph.language.readings import TurnCues as TurnCues
 from graph.language.scope import (
@@ -56,24 +56,8 @@ from graph.language.timeframe import TimePhrase, time_phrases
 from graph.textutil import DigestCache
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc, Token
+    from spacy.tokens import Doc
 
-FloatArray = npt.NDArray[np.float32]
-
-# How close (cosine) a clause must be to a cue's nearest prototype. Chosen on the dev half of
-# evals/data/signals_dev.jsonl, as round numbers; a request for a person sits 0.02 lower since the
-# encoder's int8 activations (graph/encoder_build.py) move a similarity by about 0.01 either way, and
-# none of the dev or check messages lies between 0.36 and 0.40.
-THRESHOLDS: Final[dict[str, float]] = {
-    "human_request": 0.38,
-    "distress": 0.5,
-    "legal": 0.45,
-    "failure": 0.55,
-    "financing": 0.55,
-    "timeline": 0.65,
-    "vip_claim": 0.6,
-    "budget": 0.3,
-}
 # A failure said with its aspect ("still", "keeps", "tried"), or a legal matter that names its legal
 # word ("in court"), needs less of the prototypes' wording.
 ITERATIVE_FAILURE_THRESHOLD: Final[float] = 0.4
@@ -95,76 +79,12 @@ _NEUTRAL_CHECKED = frozenset({"distress", "legal", "failure", "financing", "vip_
 # A long turn is read in at most this many clauses (those with a seed word or an amount first).
 MAX_CLAUSES: Final[int] = 12
 _CLAUSE_KINDS = ("human_request", "distress", "legal", "failure", "financing", "vip_claim")
-
-
-@dataclass(frozen=True)
-class _Bank:
-    """The prototypes' unit vectors, with their kind, label and whether each is itself negated."""
-
-    vectors: FloatArray
-    kinds: tuple[str, ...]
-    labels: tuple[str, ...]
-    negated: tuple[bool, ...]
-    neutral: FloatArray
-    index: dict[str, npt.NDArray[np.int64]]
-
-
-_bank: _Bank | None = None
-_bank_lock = threading.Lock()
-_vader = SentimentIntensityAnalyzer()
-_VADER_WORDS: dict[str, float] = _vader.lexicon
 _cache: DigestCache[TurnCues] = DigestCache(8192)
-
-
-def _anchors(kind: str, clause: Clause, found: dict[int, str]) -> list[Token]:
-    """The words of ``clause`` that carry cue ``kind`` (outside names), else its head."""
-    seeds = SEEDS.get(kind, frozenset())
-    words = [t for t in clause.tokens if t.lemma_.lower() in seeds and t.i not in found]
-    if kind == "distress":
-        # The words that carry the feeling ("*No stress*", "I'm not *worried*"), by VADER's lexicon.
-        words += [t for t in clause.tokens if _VADER_WORDS.get(t.lower_, 0.0) < 0 and t.i not in found]
-    if kind == "human_request":
-        # "call me back", "ring us": a call asked for is a person asked for.
-        words += [
-            t
-            for t in clause.tokens
-            if t.lemma_.lower() in CALL_VERBS and any(c.lower_ in ("me", "us") for c in t.children)
-        ]
-        return words
-    return words or [clause.head]
-
-
-def _build_bank() -> _Bank:
-    pipeline = shared_pipeline()
-    texts, kinds, labels, denied = [], [], [], []
-    for kind, by_label in PROTOTYPES.items():
-        for label, prototypes in by_label.items():
-            for text in prototypes:
-                doc = pipeline.parse(text)
-                clause = clauses(doc)[0]
-                anchors = _anchors(kind, clause, {}) or [clause.head]
-                texts.append(text)
-                kinds.append(kind)
-                labels.append(label)
-                denied.append(all(negated(a) for a in anchors))
-    embedder = get_embedder()
-    vectors = embedder.embed(texts)
-    index = {k: np.array([i for i, x in enumerate(kinds) if x == k], dtype=np.int64) for k in PROTOTYPES}
-    return _Bank(vectors, tuple(kinds), tuple(labels), tuple(denied), embedder.embed(list(NEUTRAL)), index)
-
-
-def _prototype_bank() -> _Bank:
-    global _bank
-    if _bank is None:
-        with _bank_lock:
-            if _bank is None:
-                _bank = _build_bank()
-    return _bank
 
 
 def warm() -> None:
     """Load the pipeline, the embedding model and the prototypes now (start-up), not on a turn."""
-    _prototype_bank()
+    prototype_bank()
     load_terms()
     zipf("the")  # the word list the reading corrects slips against
 
@@ -197,35 +117,6 @@ def _chosen(found: list[Clause]) -> list[Clause]:
     return sorted(keep, key=lambda c: c.start)
 
 
-def _nearest(kind: str, row: FloatArray, denied: bool) -> tuple[int, int]:
-    """The nearest prototype of ``kind`` whose own negation is / is not ``denied`` (-1 when none)."""
-    bank = _prototype_bank()
-    same = [i for i in bank.index[kind] if bank.negated[i] == denied]
-    other = [i for i in bank.index[kind] if bank.negated[i] != denied]
-    best_same = max(same, key=lambda i: row[i], default=-1)
-    best_other = max(other, key=lambda i: row[i], default=-1)
-    return int(best_same), int(best_other)
-
-
-def _polar_match(
-    kind: str, row: FloatArray, denied: bool, threshold: float | None = None
-) -> tuple[int, bool] | None:
-    """The prototype a text matches and whether the cue is denied, or None below the threshold.
-
-    A text matches a prototype of its own polarity first: "I can't cope" is the distress of "I can't
-    cope anymore", "No rush" the long timeline of "no rush". Only when no such prototype is close
-    does the nearest one of the opposite polarity say what the text denies: "I do not want to speak
-    to a human" denies "Can I speak to a human", "It works now" denies "It still doesn't work".
-    """
-    same, other = _nearest(kind, row, denied)
-    threshold = THRESHOLDS[kind] if threshold is None else threshold
-    if same >= 0 and row[same] >= threshold:
-        return same, False
-    if other >= 0 and row[other] >= threshold:
-        return other, True
-    return None
-
-
 def _felt(clause: Clause, found: dict[int, str]) -> bool:
     """The customer says they feel something bad: "I'm desperate", "we are so scared", "I feel sick".
 
@@ -234,7 +125,7 @@ def _felt(clause: Clause, found: dict[int, str]) -> bool:
     """
     for tok in clause.tokens:
         feeling = tok.dep_ in ("acomp", "attr", "oprd")  # "I'm desperate", not "I lost my phone"
-        if tok.i in found or not feeling or _VADER_WORDS.get(tok.lower_, 0.0) > FELT_VALENCE:
+        if tok.i in found or not feeling or VADER_WORDS.get(tok.lower_, 0.0) > FELT_VALENCE:
             continue
         predicate = tok.head
         subject = next((c for c in predicate.children if c.dep_ in ("nsubj", "nsubjpass")), None)
@@ -256,7 +147,7 @@ def _asks_for_a_person(clause: Clause, found: dict[int, str]) -> bool:
     offer was accepted"), not a person of ours to talk to; with the customer in it ("Connect me with
     my agent", "Get me my agent") it is a request.
     """
-    anchors = _anchors("human_request", clause, found)
+    anchors = cue_words("human_request", clause, found)
     if anchors and is_imperative(clause) and not any(t.lower_ in ("me", "us") for t in clause.tokens):
         anchors = [
             a for a in anchors if not any(c.dep_ == "poss" and c.lower_ in ("my", "our") for c in a.children)
@@ -265,10 +156,15 @@ def _asks_for_a_person(clause: Clause, found: dict[int, str]) -> bool:
 
 
 def _clause_cue(
-    kind: str, clause: Clause, row: FloatArray, neutral: float, found: dict[int, str], core: FloatArray | None
+    kind: str,
+    clause: Clause,
+    row: FloatArray,
+    neutral: float,
+    found: dict[int, str],
+    core: FloatArray | None,
 ) -> Cue | None:
-    bank = _prototype_bank()
-    anchors = _anchors(kind, clause, found)
+    bank = prototype_bank()
+    anchors = cue_words(kind, clause, found)
     if kind == "human_request":
         if not _asks_for_a_person(clause, found):
             return None
@@ -296,7 +192,7 @@ def _clause_cue(
         return None  # "Selling.": too little said for a resemblance to mean a legal matter or a mortgage
     if kind == "legal" and not seeded:
         threshold = UNSEEDED_LEGAL_THRESHOLD
-    match = _polar_match(kind, row, all(negated(a) for a in anchors), threshold)
+    match = polar_match(kind, row, all(negated(a) for a in anchors), threshold)
     if match is None:
         return None
     best, denied = match
@@ -317,7 +213,7 @@ def _about_a_person(clause: Clause, row: FloatArray, score: float) -> bool:
     """
     if is_imperative(clause):
         return False
-    return float(row[_prototype_bank().index["about_person"]].max()) >= score
+    return float(row[prototype_bank().index["about_person"]].max()) >= score
 
 
 def _timeline_cue(phrase: TimePhrase, row: FloatArray | None) -> Cue | None:
@@ -325,19 +221,19 @@ def _timeline_cue(phrase: TimePhrase, row: FloatArray | None) -> Cue | None:
         return Cue("timeline", phrase.label, phrase.text, phrase.start, phrase.end, phrase.negated, 1.0)
     if row is None:
         return None
-    match = _polar_match("timeline", row, phrase.negated)
+    match = polar_match("timeline", row, phrase.negated)
     if match is None:
         return None
     best, denied = match
-    label = _prototype_bank().labels[best]
+    label = prototype_bank().labels[best]
     return Cue("timeline", label, phrase.text, phrase.start, phrase.end, denied, round(float(row[best]), 3))
 
 
 def _sentiment(doc: Doc, parts: list[Clause], found: dict[int, str]) -> tuple[float, Cue | None]:
-    score = float(_vader.polarity_scores(masked(doc, found))["compound"])
+    score = float(VADER.polarity_scores(masked(doc, found))["compound"])
     if score > -0.3 or not parts:
         return score, None
-    worst = min(parts, key=lambda c: _vader.polarity_scores(c.masked_text(found))["compound"])
+    worst = min(parts, key=lambda c: VADER.polarity_scores(c.masked_text(found))["compound"])
     return score, Cue("sentiment", "negative", worst.text, worst.start, worst.end, score=round(score, 3))
 
 
@@ -348,7 +244,7 @@ def _read(text: str, with_turn: bool = False) -> TurnCues:
     parts = _chosen(clauses(doc))
     phrases = time_phrases(doc, parts, found)
     open_phrases = [p for p in phrases if p.label is None]
-    bank = _prototype_bank()
+    bank = prototype_bank()
     cores = {i: c.core_text(found) for i, c in enumerate(parts) if _asks_for_a_person(c, found)}
     core_texts = {i: t for i, t in cores.items() if t}
     texts = [c.masked_text(found) for c in parts] + [p.text for p in open_phrases] + list(core_texts.values())
@@ -410,7 +306,7 @@ def mentions_a_person(text: str) -> bool:
     respelled = respell(text)
     doc = shared_pipeline().parse(respelled.text if respelled else text)
     found = names(doc)
-    return any(_anchors("human_request", c, found) for c in clauses(doc))
+    return any(cue_words("human_request", c, found) for c in clauses(doc))
 
 
 def read_cues(text: str, *, with_turn: bool = False) -> TurnCues:
