@@ -161,12 +161,14 @@ def _clause_cue(
     row: FloatArray,
     neutral: float,
     found: dict[int, str],
+    asks: bool,
     core: FloatArray | None,
 ) -> Cue | None:
+    """``clause``'s cue of ``kind``, or None; ``asks``: :func:`_asks_for_a_person` of the clause."""
     bank = prototype_bank()
     anchors = cue_words(kind, clause, found)
     if kind == "human_request":
-        if not _asks_for_a_person(clause, found):
+        if not asks:
             return None
         idx = bank.index["human_request"]
         if core is not None and core[idx].max() > row[idx].max():
@@ -237,15 +239,21 @@ def _sentiment(doc: Doc, parts: list[Clause], found: dict[int, str]) -> tuple[fl
     return score, Cue("sentiment", "negative", worst.text, worst.start, worst.end, score=round(score, 3))
 
 
-def _read(text: str, with_turn: bool = False) -> TurnCues:
+def _parse_as_meant(text: str) -> tuple[Doc, Respelled | None]:
+    """The parse of ``text`` with its slips read as the words meant, and the correction (if any)."""
     respelled = respell(text)
-    doc = shared_pipeline().parse(respelled.text if respelled else text)
+    return shared_pipeline().parse(respelled.text if respelled else text), respelled
+
+
+def _read(text: str, with_turn: bool = False) -> TurnCues:
+    doc, respelled = _parse_as_meant(text)
     found = names(doc)
     parts = _chosen(clauses(doc))
     phrases = time_phrases(doc, parts, found)
     open_phrases = [p for p in phrases if p.label is None]
     bank = prototype_bank()
-    cores = {i: c.core_text(found) for i, c in enumerate(parts) if _asks_for_a_person(c, found)}
+    asking = {i for i, c in enumerate(parts) if _asks_for_a_person(c, found)}
+    cores = {i: parts[i].core_text(found) for i in sorted(asking)}
     core_texts = {i: t for i, t in cores.items() if t}
     texts = [c.masked_text(found) for c in parts] + [p.text for p in open_phrases] + list(core_texts.values())
     empty = np.zeros((0, bank.vectors.shape[1]), np.float32)
@@ -259,7 +267,7 @@ def _read(text: str, with_turn: bool = False) -> TurnCues:
     amounts: list[float] = []
     for i, (clause, row, neutral_sim) in enumerate(zip(parts, sims[: len(parts)], neutral, strict=True)):
         for kind in _CLAUSE_KINDS:
-            cue = _clause_cue(kind, clause, row, float(neutral_sim), found, core_rows.get(i))
+            cue = _clause_cue(kind, clause, row, float(neutral_sim), found, i in asking, core_rows.get(i))
             if cue is not None:
                 cues.append(cue)
         large = [a for a in parse_money(clause.text) if a >= 10_000]
@@ -303,8 +311,7 @@ def mentions_a_person(text: str) -> bool:
 
     Not a request by itself; a model's reading that the customer asked for a person needs this much.
     """
-    respelled = respell(text)
-    doc = shared_pipeline().parse(respelled.text if respelled else text)
+    doc, _ = _parse_as_meant(text)
     found = names(doc)
     return any(cue_words("human_request", c, found) for c in clauses(doc))
 
