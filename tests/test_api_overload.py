@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_api_support import ADMIN, DISTRESS, SELL, Api, api_settings, in_process
+from test_api_support import ADMIN, Api, api_settings, in_process
 
 from api.app import create_app
 from api.errors import ApiError
@@ -67,9 +67,7 @@ async def test_full_worker_sheds_new_turns_but_not_agents_or_live_chats(one_slot
     api, held = one_slot
     maria = await api.agent("maria", {"real_estate": 0.9, "empathy": 0.8})
     live, live_token = await api.conversation()
-    for text in ("Hi", SELL):
-        await api.say(live, live_token, text)
-    handoff_id = (await api.say(live, live_token, DISTRESS))["handoff"]["handoff_id"]
+    handoff_id = (await api.to_a_person(live, live_token))["handoff"]["handoff_id"]
     busy, busy_token = await api.conversation()
     new, new_token = await api.conversation()
 

@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from api.app import create_app
 from tests.conftest import POLICIES
-from tests.test_api_support import ADMIN, DISTRESS, SELL, Api, api_settings, serve_in_thread
+from tests.test_api_support import ADMIN, Api, api_settings, serve_in_thread
 
 
 @dataclass
@@ -62,8 +62,7 @@ async def _setup(url: str, policy: Path) -> World:
         sup = str(made.json()["supervisor_token"])
         c1, cust1 = await api.conversation()
         c2, cust2 = await api.conversation()
-        for text in ("Hi", SELL, DISTRESS):
-            turn = await api.say(c1, cust1, text)
+        turn = await api.to_a_person(c1, cust1)
         await api.say(c2, cust2, "Hi")
         return World(api, c1, cust1, c2, cust2, a1, a2, sup, turn["handoff"]["handoff_id"], policy)
 

@@ -20,7 +20,6 @@ from desk.config import DeskConfig
 from tests.test_api_console import ASK, SKILLS
 from tests.test_api_support import (
     ADMIN,
-    DISTRESS,
     SELL,
     Api,
     api_settings,
@@ -107,9 +106,7 @@ async def test_no_agent_expiry_rolls_back_to_the_ai_visibly(tmp_path: Path) -> N
             api = Api(url, http)
             cid, token = await api.conversation()
             async with api.ws(f"/v1/conversations/{cid}/ws", token) as ws:
-                for text in ("Hi", SELL):
-                    await api.say(cid, token, text)
-                turn = await api.say(cid, token, DISTRESS)
+                turn = await api.to_a_person(cid, token)
                 assert turn["status"] == "awaiting_human"
                 assert turn["handoff"]["queue_position"] == 1  # nobody is online
                 state = await next_event(ws, "handoff_state", timeout=15)
@@ -164,8 +161,7 @@ async def test_webhooks_are_signed_and_retried(tmp_path: Path) -> None:
                 api = Api(url, http)
                 cid, token = await api.conversation()
                 t0 = asyncio.get_running_loop().time()
-                for text in ("Hi", SELL, DISTRESS):
-                    await api.say(cid, token, text)
+                await api.to_a_person(cid, token)
                 assert asyncio.get_running_loop().time() - t0 < 20  # turns never wait for webhooks
                 for _ in range(100):
                     if received:

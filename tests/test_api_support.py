@@ -151,6 +151,12 @@ class Api:
         assert r.status_code == 200, r.text
         return dict(r.json())
 
+    async def to_a_person(self, cid: str, token: str) -> dict[str, Any]:
+        """Say hello, ask to sell, then speak of distress and a lien: the turn that hands off to a person."""
+        for text in ("Hi", SELL):
+            await self.say(cid, token, text)
+        return await self.say(cid, token, DISTRESS)
+
     async def agent(self, agent_id: str, skills: dict[str, float], status: str = "online") -> str:
         body = {"id": agent_id, "name": agent_id, "skills": skills, "status": status}
         r = await self.http.post("/v1/agents", json=body, headers=self.auth(ADMIN))

@@ -98,9 +98,7 @@ async def until_state(ws: ClientConnection, state: str, timeout: float = 20) -> 
 
 
 async def hand_off(api: Api, cid: str, token: str) -> dict[str, Any]:
-    for text in ("Hi", SELL):
-        await api.say(cid, token, text)
-    turn = await api.say(cid, token, DISTRESS)
+    turn = await api.to_a_person(cid, token)
     assert turn["status"] == "awaiting_human"
     return turn
 

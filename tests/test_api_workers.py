@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from tests.bench_server import drop_postgres, fresh_postgres
 from tests.conftest import POSTGRES_URL, REDIS_URL, require_postgres_and_redis
-from tests.test_api_support import ADMIN, DISTRESS, SELL, Api, next_event, serve_subprocesses
+from tests.test_api_support import ADMIN, Api, next_event, serve_subprocesses
 
 
 @pytest.mark.slow
@@ -57,9 +57,7 @@ async def _live_across_workers(env_a: dict[str, str], env_b: dict[str, str]) -> 
                 a.ws(f"/v1/conversations/{cid}/ws", token) as customer,
                 b.ws(f"/v1/agents/{agent_id}/ws", maria) as agent,
             ):
-                for text in ("Hi", SELL):
-                    await a.say(cid, token, text)
-                turn = await a.say(cid, token, DISTRESS)
+                turn = await a.to_a_person(cid, token)
                 hid = turn["handoff"]["handoff_id"]
                 offer = await next_event(agent, "offer")  # submitted on A, offered to the socket on B
                 assert offer["handoff_id"] == hid

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from api.app import create_app
-from tests.test_api_support import ADMIN, DISTRESS, SELL, Api, api_settings, next_event, serve_in_thread
+from tests.test_api_support import ADMIN, Api, api_settings, next_event, serve_in_thread
 
 
 async def test_agent_socket_transfers_and_completes(tmp_path: Path) -> None:
@@ -17,9 +17,7 @@ async def test_agent_socket_transfers_and_completes(tmp_path: Path) -> None:
             api = Api(url, http)
             maria = await api.agent("maria", {"real_estate": 0.9, "empathy": 0.8})
             cid, token = await api.conversation()
-            for text in ("Hi", SELL):
-                await api.say(cid, token, text)
-            hid = (await api.say(cid, token, DISTRESS))["handoff"]["handoff_id"]
+            hid = (await api.to_a_person(cid, token))["handoff"]["handoff_id"]
             assert (await api.act(hid, "accept", maria)).status_code == 200
             lee = await api.agent("agent-lee", {"legal": 0.9, "real_estate": 0.5})
             async with (

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from api.app import create_app
 from api.engine import conv_stream
 from desk.config import DeskConfig
-from tests.test_api_support import ADMIN, DISTRESS, SELL, Api, api_settings, in_process
+from tests.test_api_support import ADMIN, SELL, Api, api_settings, in_process
 
 
 def turn(text: str) -> dict[str, Any]:
@@ -55,9 +55,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         lee = await api.agent("lee", {"legal": 0.9}, status="away")
         c1, cust1 = await api.conversation()
         c2, cust2 = await api.conversation()
-        for text in ("Hi", SELL):
-            await api.say(c1, cust1, text)
-        handoff_id = (await api.say(c1, cust1, DISTRESS))["handoff"]["handoff_id"]
+        handoff_id = (await api.to_a_person(c1, cust1))["handoff"]["handoff_id"]
         r = await api.act(handoff_id, "accept", maria)
         assert r.status_code == 200, r.text
         await api.say(c2, cust2, "Hi")
@@ -198,8 +196,7 @@ async def test_resume_before_any_agent_accepted_is_refused(tmp_path: Path) -> No
     async with in_process(app) as api:
         http = api.http
         cid, token = await api.conversation()
-        for text in ("Hi", SELL, DISTRESS):
-            await api.say(cid, token, text)
+        await api.to_a_person(cid, token)
         r = await http.post(f"/threads/{cid}/runs/wait", json=RESUME, headers=key(ADMIN))
         assert r.status_code == 409
         assert r.json()["error"]["code"] == "not_accepted"
@@ -239,9 +236,7 @@ async def test_compat_resume_is_reported_to_the_desk_so_nothing_expires(tmp_path
         http = api.http
         maria = await api.agent("maria", {"real_estate": 0.9, "empathy": 0.8})
         cid, token = await api.conversation()
-        for text in ("Hi", SELL):
-            await api.say(cid, token, text)
-        handoff_id = (await api.say(cid, token, DISTRESS))["handoff"]["handoff_id"]
+        handoff_id = (await api.to_a_person(cid, token))["handoff"]["handoff_id"]
         assert (await api.act(handoff_id, "accept", maria)).status_code == 200
         r = await http.post(f"/threads/{cid}/runs/wait", json=RESUME, headers=key(maria))
         assert r.status_code == 200, r.text

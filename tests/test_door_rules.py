@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.auth import profile_signature
-from tests.test_api_support import ADMIN, DISTRESS, SELL, Api, api_settings, in_process
+from tests.test_api_support import ADMIN, Api, api_settings, in_process
 
 SECRET = "profile-test-secret"
 
@@ -44,9 +44,7 @@ async def held(tmp_path: Path) -> AsyncIterator[Held]:
         http = api.http
         maria = await api.agent("maria", {"real_estate": 0.9, "empathy": 0.8})
         cid, token = await api.conversation()
-        for text in ("Hi", SELL):
-            await api.say(cid, token, text)
-        handoff_id = (await api.say(cid, token, DISTRESS))["handoff"]["handoff_id"]
+        handoff_id = (await api.to_a_person(cid, token))["handoff"]["handoff_id"]
         # A slow machine can take longer than the heartbeat window over the three turns above.
         await http.post("/v1/agents/maria/heartbeat", headers=Api.auth(maria))
         assert (await api.act(handoff_id, "accept", maria)).status_code == 200
