@@ -51,6 +51,23 @@ def through_fastapi(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(MessageFastPath, "_take", decline)
 
 
+async def both_ways(
+    api: Api, monkeypatch: pytest.MonkeyPatch, text: str
+) -> tuple[tuple[str, str], httpx.Response, httpx.Response]:
+    """``text`` posted in a new conversation (the fast path), then in another once every message goes
+    through FastAPI: the first conversation (id, customer token) and the two answers."""
+
+    async def post() -> tuple[tuple[str, str], httpx.Response]:
+        cid, token = await api.conversation()
+        path = f"/v1/conversations/{cid}/messages"
+        return (cid, token), await api.http.post(path, json={"text": text}, headers=api.auth(token))
+
+    first, fast = await post()
+    through_fastapi(monkeypatch)
+    _, slow = await post()
+    return first, fast, slow
+
+
 def _same_answer(fast: httpx.Response, slow: httpx.Response) -> None:
     assert fast.status_code == slow.status_code, (fast.text, slow.text)
     assert fast.headers.get("content-type") == slow.headers.get("content-type")
@@ -68,16 +85,8 @@ async def test_a_customer_message_is_served_past_the_router_with_the_routes_answ
     served: tuple[Api, Any], taken: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api, _ = served
-    fast_cid, fast_token = await api.conversation()
-    slow_cid, slow_token = await api.conversation()
-    fast = await api.http.post(
-        f"/v1/conversations/{fast_cid}/messages", json={"text": "Hi"}, headers=api.auth(fast_token)
-    )
+    (fast_cid, fast_token), fast, slow = await both_ways(api, monkeypatch, "Hi")
     assert taken == [True]
-    through_fastapi(monkeypatch)
-    slow = await api.http.post(
-        f"/v1/conversations/{slow_cid}/messages", json={"text": "Hi"}, headers=api.auth(slow_token)
-    )
     assert fast.status_code == slow.status_code == 200
     assert fast.headers["content-type"] == slow.headers["content-type"] == "application/json"
     assert fast.json() == {**slow.json(), "conversation_id": fast_cid}
@@ -94,12 +103,9 @@ async def test_a_handoff_the_turn_starts_is_answered_as_the_route_answers_it(
 ) -> None:
     api, _ = served
     await api.agent("maria", {"real_estate": 0.9, "empathy": 0.8})
-    person = "Can I talk to a real person please?"
-    fast_cid, fast_token = await api.conversation()
-    fast = await api.say(fast_cid, fast_token, person)
-    through_fastapi(monkeypatch)
-    slow_cid, slow_token = await api.conversation()
-    slow = await api.say(slow_cid, slow_token, person)
+    _, fast_answer, slow_answer = await both_ways(api, monkeypatch, "Can I talk to a real person please?")
+    assert fast_answer.status_code == slow_answer.status_code == 200
+    fast, slow = fast_answer.json(), slow_answer.json()
     assert taken == [True]
     assert fast["handoff"] is not None
     assert slow["handoff"] is not None
