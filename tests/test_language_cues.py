@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from api.app import create_app
 from graph.language.cues import Cue, TurnCues, cue_texts, read_cues, sentiment_score
 from graph.language.pipeline import shared_pipeline
 from graph.language.prototypes import CueKind
 from graph.language.scope import clauses, names, negated
+from tests.test_api_support import api_settings, in_process
 
 
 def affirmed(text: str, kind: CueKind) -> list[Cue]:
@@ -94,6 +98,85 @@ def test_a_request_for_a_person_in_spoken_or_hurried_english(text: str) -> None:
 )
 def test_no_request_for_a_person_in_spoken_english(text: str) -> None:
     assert not affirmed(text, "human_request"), read_cues(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is anyone there?",
+        "Hi, is anyone there?",  # a customer of ABCD's data, waiting
+        "is someone there",
+        "Is a human available?",
+        "Are any agents online right now?",
+        "Can I talk to my agent's assistant?",  # whom one is put through to is asked for
+        "Put me through to the manager's office",
+        "call me ASAP",
+        "Call me Joe, and please have an agent call me",
+    ],
+)
+def test_a_request_for_a_person_by_presence_or_through_another(text: str) -> None:
+    assert affirmed(text, "human_request"), read_cues(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is anyone there at the open house on Sunday?",  # the place is asked about
+        "Someone is there already",
+        "Can I get my agent's phone number?",  # the owner of what is asked for
+        "I'd like my agent's number please",
+        "Can you tell me who my agent is?",  # an identity asked
+        "I want to know who the manager is",
+        "Call me Joe",  # naming, not a call
+        "Can you call me a cab for three people?",
+        "Just 1 person.",  # people counted (SGD's bookings)
+        "There is 2 people.",
+        "I want it for 4 persons.",
+    ],
+)
+def test_no_request_for_a_person_named_in_passing(text: str) -> None:
+    assert not affirmed(text, "human_request"), read_cues(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "transfer me",
+        "Can you escalate my case?",
+        "I want to escalate this",
+        "connect me to customer service",
+        "Please put me through",
+    ],
+)
+def test_a_request_to_be_passed_on_is_a_request_for_a_person(text: str) -> None:
+    assert affirmed(text, "human_request"), read_cues(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "They transferred me twice already",  # told, not asked
+        "Can you transfer me $500?",  # the customer is the one paid
+        "I want to transfer money to my account",
+        "How do I connect my account?",
+        "Can you put me through the steps?",
+    ],
+)
+def test_money_moved_or_a_transfer_told_is_no_request_for_a_person(text: str) -> None:
+    assert not affirmed(text, "human_request"), read_cues(text)
+
+
+async def test_a_customer_asking_whether_anyone_is_there_reaches_a_person_and_a_party_size_does_not(
+    tmp_path: Path,
+) -> None:
+    async with in_process(create_app(api_settings(tmp_path))) as api:
+        cid, token = await api.conversation()
+        await api.say(cid, token, "Hi, we want to buy a house")
+        counted = await api.say(cid, token, "For two people.")  # the answer to how many will live there
+        waiting = await api.say(cid, token, "Hello? Is anyone there?")
+    assert counted["handoff"] is None
+    assert counted["status"] == "bot"
+    assert waiting["handoff"]["trigger"] == "explicit_request"
 
 
 def test_a_denied_request_keeps_its_evidence_as_denied() -> None:

@@ -19,7 +19,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from graph.embeddings import get_embedder
 from graph.language.pipeline import shared_pipeline
-from graph.language.prototypes import CALL_VERBS, NEUTRAL, PROTOTYPES, SEEDS
+from graph.language.prototypes import CALL_VERBS, ESCALATE_VERBS, NEUTRAL, PROTOTYPES, SEEDS, TRANSFER_VERBS
 from graph.language.scope import Clause, clauses, negated
 
 if TYPE_CHECKING:
@@ -72,14 +72,41 @@ def cue_words(kind: str, clause: Clause, found: dict[int, str]) -> list[Token]:
         # The words that carry the feeling ("*No stress*", "I'm not *worried*"), by VADER's lexicon.
         words += [t for t in clause.tokens if VADER_WORDS.get(t.lower_, 0.0) < 0 and t.i not in found]
     if kind == "human_request":
-        # "call me back", "ring us": a call asked for is a person asked for.
-        words += [
-            t
-            for t in clause.tokens
-            if t.lemma_.lower() in CALL_VERBS and any(c.lower_ in ("me", "us") for c in t.children)
-        ]
+        # "call me back", "ring us", "transfer me", "escalate this": a call asked for, or being passed
+        # on to someone, is a person asked for.
+        words += [t for t in clause.tokens if _asks_a_call(t) or _passes_on(t)]
         return words
     return words or [clause.head]
+
+
+def _on_the_customer(verb: Token) -> bool:
+    """The verb's object is the customer ("call me", "transfer us") and nothing else: not "Call me
+    Joe" (naming), "call me a cab" or "transfer me the money" (fetching), whose second object is a
+    noun.
+    """
+    if not any(c.lower_ in ("me", "us") for c in verb.children):
+        return False
+    return not any(
+        c.dep_ in ("oprd", "dobj") and c.pos_ in ("NOUN", "PROPN", "NUM", "SYM") for c in verb.children
+    )
+
+
+def _asks_a_call(verb: Token) -> bool:
+    """ "call me back", "ring us tomorrow": a call verb on the customer."""
+    return verb.lemma_.lower() in CALL_VERBS and _on_the_customer(verb)
+
+
+def _passes_on(verb: Token) -> bool:
+    """ "transfer me", "connect us with ...", "put me through", "escalate this": the customer or their
+    matter passed on to someone.
+    """
+    lemma = verb.lemma_.lower()
+    if lemma in ESCALATE_VERBS:
+        return verb.pos_ == "VERB"
+    # "through" as a particle, or a preposition with no object ("Please put me through"), not "put me
+    # through the steps"
+    through = lemma == "put" and any(c.lower_ == "through" and not list(c.children) for c in verb.children)
+    return (lemma in TRANSFER_VERBS or through) and _on_the_customer(verb)
 
 
 def _build_bank() -> Bank:

@@ -56,7 +56,7 @@ from graph.language.timeframe import TimePhrase, time_phrases
 from graph.textutil import DigestCache
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Token
 
 # A failure said with its aspect ("still", "keeps", "tried"), or a legal matter that names its legal
 # word ("in court"), needs less of the prototypes' wording.
@@ -147,12 +147,30 @@ def _asks_for_a_person(clause: Clause, found: dict[int, str]) -> bool:
     offer was accepted"), not a person of ours to talk to; with the customer in it ("Connect me with
     my agent", "Get me my agent") it is a request.
     """
-    anchors = cue_words("human_request", clause, found)
+    anchors = [a for a in cue_words("human_request", clause, found) if not _named_in_passing(a, clause)]
     if anchors and is_imperative(clause) and not any(t.lower_ in ("me", "us") for t in clause.tokens):
         anchors = [
             a for a in anchors if not any(c.dep_ == "poss" and c.lower_ in ("my", "our") for c in a.children)
         ]
     return bool(anchors) and is_request(clause)
+
+
+def _named_in_passing(person: Token, clause: Clause) -> bool:
+    """A person word the request is not for: people counted ("a table for *4 people*", "Just *1
+    person*"), the owner of what is asked for ("Can I get *my agent's* phone number?") or the one an
+    embedded question asks the identity of ("Can you tell me who *my agent* is?").
+
+    Whom one is put through to stays a person asked for ("Can I talk to my agent's assistant?",
+    "Put me through to the manager's office"): there the owned is the object of a preposition.
+    """
+    if any(c.dep_ == "nummod" for c in person.children):
+        return True
+    head = person.head
+    if person.dep_ == "poss":
+        return head.dep_ != "pobj" and head.lemma_.lower() not in SEEDS["human_request"]
+    if head.lemma_ == "be" and head != clause.head and person.dep_ in ("nsubj", "attr"):
+        return any(c.tag_ in ("WP", "WDT") and c != person for c in head.children)
+    return False
 
 
 def _clause_cue(

@@ -232,6 +232,10 @@ SEEDS: dict[str, frozenset[str]] = {
 }
 # Verbs that ask for a call when their object is the customer ("call me back", "ring us").
 CALL_VERBS = frozenset({"call", "ring", "phone"})
+# Verbs that pass the customer on to someone ("transfer me", "connect us"; "put me through"), and
+# "escalate", which passes a matter up to someone ("escalate this").
+TRANSFER_VERBS = frozenset({"transfer", "connect"})
+ESCALATE_VERBS = frozenset({"escalate"})
 
 # Domain terms of an experienced buyer and of a complex transaction: words of the trade, read as
 # terms (not as paraphrases), each still subject to negation and to the place-name check.

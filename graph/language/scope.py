@@ -313,9 +313,10 @@ def is_request(clause: Clause) -> bool:
     An imperative (:func:`is_imperative`), a modal question or offer ("Could someone call me back?",
     "I'd like ..."), a first-person want, need or obligation ("I need to speak with ...", "I have to
     talk to someone", "Wanna talk to someone" with its "I" left out), an existential question ("is
-    there a real person ..."), "please", or a fragment with no verb ("A human please", "Agent!"). A
-    base verb whose subject is "me" or "us" ("me talk to a person") is a "let me ..." that lost its
-    first word, as a speech recogniser or a hurried typist does.
+    there a real person ..."), a question whether someone is there (:func:`_asks_presence`),
+    "please", or a fragment with no verb ("A human please", "Agent!"). A base verb whose subject is
+    "me" or "us" ("me talk to a person") is a "let me ..." that lost its first word, as a speech
+    recogniser or a hurried typist does.
     """
     if not clause.has_verb:
         return True
@@ -336,4 +337,28 @@ def is_request(clause: Clause) -> bool:
     subject = _subject(head)
     if head.tag_ in ("VB", "VBP") and subject is not None and subject.lower_ in ("me", "us"):
         return not any(c.dep_ == "conj" for c in subject.children)  # "me and my wife talk ..." states
-    return head.lemma_ == "be" and any(c.dep_ == "expl" for c in head.children)
+    if head.lemma_ != "be":
+        return False
+    return any(c.dep_ == "expl" for c in head.children) or _asks_presence(clause)
+
+
+# What a question asks of someone's presence when it ends on it: "Is anyone there?", "Is a human
+# available?", "Are any agents online?".
+_PRESENCE = frozenset(("there", "here", "around", "available", "online"))
+
+
+def _asks_presence(clause: Clause) -> bool:
+    """A question whether someone is there: "be" first, its last word (but adverbs of time) a place
+    or availability.
+
+    Only where that word ends the question: "Is anyone there at the open house on Sunday?" asks about
+    a place, not for someone to talk to. Who is asked about is the cue's part (a person word).
+    """
+    words = [t for t in clause.tokens if not t.is_punct]
+    while words and words[-1].pos_ == "ADV" and words[-1].lower_ not in _PRESENCE:
+        words.pop()  # "Are any agents online right now?"
+    if not words or words[-1].lower_ not in _PRESENCE:
+        return False
+    head = clause.head
+    before = [c for c in head.children if c.dep_ in ("nsubj", "attr") and c.i < head.i]
+    return not before  # inverted: "Is someone there", not the statement "Someone is there"
