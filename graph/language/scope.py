@@ -348,8 +348,8 @@ _PRESENCE = frozenset(("there", "here", "around", "available", "online"))
 
 
 def _asks_presence(clause: Clause) -> bool:
-    """A question whether someone is there: "be" first, its last word (but adverbs of time) a place
-    or availability.
+    """A question whether someone is there: "be" before whoever it asks about, its last word (but
+    adverbs of time) a place or availability.
 
     Only where that word ends the question: "Is anyone there at the open house on Sunday?" asks about
     a place, not for someone to talk to. Who is asked about is the cue's part (a person word).
