@@ -229,6 +229,15 @@ def test_legal_in_other_words() -> None:
         ("I'm not worried at all, just curious about prices", False),
         ("No stress, we're just exploring our options", False),
         ("I can't wait to see the new place!", False),
+        # an ability denied is the distress, not a denial of it
+        ("I can't pay the mortgage anymore", True),
+        ("I can't believe my wife passed away so suddenly, I can't stay in this house", True),
+        ("We're not losing the house, just downsizing", False),
+        # a question with no feeling in it asks, and says nothing of how the customer is
+        ("Can I get a mortgage?", False),
+        ("Is my mortgage transferable?", False),
+        ("Can I refinance my mortgage?", False),
+        ("the bank has a judgment against us, will that block the sale?", False),
     ],
 )
 def test_distress_with_and_without_negation(text: str, distressed: bool) -> None:

@@ -46,6 +46,8 @@ THRESHOLDS: Final[dict[str, float]] = {
 # its score too (graph.language.cues).
 VADER = SentimentIntensityAnalyzer()
 VADER_WORDS: dict[str, float] = VADER.lexicon
+# VADER's valence (-4 .. 4) at or below which a word names a bad feeling.
+FEELING_VALENCE: Final[float] = -1.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,24 @@ def _passes_on(verb: Token) -> bool:
     return (lemma in TRANSFER_VERBS or through) and _on_the_customer(verb)
 
 
+def feelings(words: list[Token]) -> list[Token]:
+    """The words VADER rates clearly negative (a feeling, "worried", "lost"), not "pay" (-0.4)."""
+    return [w for w in words if VADER_WORDS.get(w.lower_, 0.0) <= FEELING_VALENCE]
+
+
+def denies(kind: str, anchors: list[Token]) -> bool:
+    """Whether a clause denies its cue: every word that carries it is negated ("I don't want a human").
+
+    Distress is denied only by denying a feeling ("I'm not worried", "no stress"): "I can't cope" and
+    "I can't pay the mortgage" deny an ability, and that is the distress.
+    """
+    if kind == "distress":
+        anchors = feelings(anchors)
+        if not anchors:
+            return False
+    return all(negated(a) for a in anchors)
+
+
 def _build_bank() -> Bank:
     pipeline = shared_pipeline()
     texts, kinds, labels, denied = [], [], [], []
@@ -121,7 +141,7 @@ def _build_bank() -> Bank:
                 texts.append(text)
                 kinds.append(kind)
                 labels.append(label)
-                denied.append(all(negated(a) for a in anchors))
+                denied.append(denies(kind, anchors))
     embedder = get_embedder()
     vectors = embedder.embed(texts)
     index = {k: np.array([i for i, x in enumerate(kinds) if x == k], dtype=np.int64) for k in PROTOTYPES}

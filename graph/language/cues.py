@@ -26,11 +26,14 @@ import numpy as np
 
 from graph.embeddings import get_embedder
 from graph.language.cue_bank import (
+    FEELING_VALENCE,
     THRESHOLDS,
     VADER,
     VADER_WORDS,
     FloatArray,
     cue_words,
+    denies,
+    feelings,
     polar_match,
     prototype_bank,
 )
@@ -62,8 +65,8 @@ if TYPE_CHECKING:
 # word ("in court"), needs less of the prototypes' wording.
 ITERATIVE_FAILURE_THRESHOLD: Final[float] = 0.4
 SEEDED_LEGAL_THRESHOLD: Final[float] = 0.35
-# A feeling the customer ascribes to themselves ("I'm desperate") needs less, too; VADER's valence
-# (-4 .. 4) of the feeling word must be at least this negative.
+# A feeling the customer ascribes to themselves ("I'm desperate", a word at or below VADER's
+# ``FEELING_VALENCE``) needs less, too.
 FELT_DISTRESS_THRESHOLD: Final[float] = 0.35
 # A legal matter named in no legal word ("the bank is foreclosing") must resemble one closely: talk about
 # selling sits near the prototypes' "sale" ("How long does it take to sell?" scored 0.47).
@@ -71,7 +74,6 @@ UNSEEDED_LEGAL_THRESHOLD: Final[float] = 0.6
 # A resemblance counts only for a clause that says something: a one-word turn ("Selling.") is near
 # everything a little.
 MIN_CONTENT_WORDS: Final[int] = 2
-FELT_VALENCE: Final[float] = -1.0
 _HEDGES = frozenset({"little", "bit", "slightly", "somewhat", "kinda"})
 # Kinds a clause must also carry more strongly than ordinary talk (``NEUTRAL``); a request for a person
 # has its own gates (a request, a person, not talk about one) and a timeline is read from phrases.
@@ -125,7 +127,7 @@ def _felt(clause: Clause, found: dict[int, str]) -> bool:
     """
     for tok in clause.tokens:
         feeling = tok.dep_ in ("acomp", "attr", "oprd")  # "I'm desperate", not "I lost my phone"
-        if tok.i in found or not feeling or VADER_WORDS.get(tok.lower_, 0.0) > FELT_VALENCE:
+        if tok.i in found or not feeling or VADER_WORDS.get(tok.lower_, 0.0) > FEELING_VALENCE:
             continue
         predicate = tok.head
         subject = next((c for c in predicate.children if c.dep_ in ("nsubj", "nsubjpass")), None)
@@ -212,7 +214,9 @@ def _clause_cue(
         return None  # "Selling.": too little said for a resemblance to mean a legal matter or a mortgage
     if kind == "legal" and not seeded:
         threshold = UNSEEDED_LEGAL_THRESHOLD
-    match = polar_match(kind, row, all(negated(a) for a in anchors), threshold)
+    if kind == "distress" and not feelings(anchors) and _is_question(clause):
+        return None  # "Can I get a mortgage?" asks; it says nothing of how the customer is
+    match = polar_match(kind, row, denies(kind, anchors), threshold)
     if match is None:
         return None
     best, denied = match
@@ -223,6 +227,11 @@ def _clause_cue(
         return None
     label = bank.labels[best]
     return Cue(kind, label, clause.text, clause.start, clause.end, denied, round(score, 3))  # type: ignore[arg-type]
+
+
+def _is_question(clause: Clause) -> bool:
+    """The clause's sentence ends in a question mark."""
+    return clause.head.sent.text.rstrip().endswith("?")
 
 
 def _about_a_person(clause: Clause, row: FloatArray, score: float) -> bool:
