@@ -112,6 +112,7 @@ def test_no_request_for_a_person_in_spoken_english(text: str) -> None:
         "Put me through to the manager's office",
         "call me ASAP",
         "Call me Joe, and please have an agent call me",
+        "Can I talk to one person who actually knows?",  # a number on whom one talks to
     ],
 )
 def test_a_request_for_a_person_by_presence_or_through_another(text: str) -> None:
@@ -132,6 +133,7 @@ def test_a_request_for_a_person_by_presence_or_through_another(text: str) -> Non
         "Just 1 person.",  # people counted (SGD's bookings)
         "There is 2 people.",
         "I want it for 4 persons.",
+        "I need a cab for one person",
     ],
 )
 def test_no_request_for_a_person_named_in_passing(text: str) -> None:

@@ -165,9 +165,10 @@ def _named_in_passing(person: Token, clause: Clause) -> bool:
     Whom one is put through to stays a person asked for ("Can I talk to my agent's assistant?",
     "Put me through to the manager's office"): there the owned is the object of a preposition.
     """
-    if any(c.dep_ == "nummod" for c in person.children):
-        return True
     head = person.head
+    if any(c.dep_ == "nummod" for c in person.children):
+        # "for 4 people", "Just 1 person"; not whom one talks to ("talk to one person who knows")
+        return not (person.dep_ == "pobj" and head.lower_ in ("to", "with"))
     if person.dep_ == "poss":
         return head.dep_ != "pobj" and head.lemma_.lower() not in SEEDS["human_request"]
     if head.lemma_ == "be" and head != clause.head and person.dep_ in ("nsubj", "attr"):
