@@ -100,6 +100,17 @@ def test_dates_normalise_to_iso() -> None:
         ("Thanks, your ride is booked.", None),
         ("I found 10 hotels. There is a lovely 1 star hotel called Bahia Resort Hotel.", None),
         ("checking or savings", Question("choice", "", ("checking", "savings"))),
+        # an offer of named things, each whole with a capitalised article
+        (
+            "How about A Madea Family Funeral, Auntie Mame, and Dr. Strangelove?",
+            Question("offer", "", ("A Madea Family Funeral", "Auntie Mame", "Dr. Strangelove")),
+        ),
+        ("How does Green Book sound?", Question("offer", "", ("Green Book",))),
+        ("How about the Kitchen speaker?", Question("offer", "", ("Kitchen speaker",))),
+        (
+            "Maybe a Family Counselor or a Psychologist?",
+            Question("choice", "", ("Family Counselor", "Psychologist")),
+        ),
     ],
 )
 def test_questions_are_read_from_their_parse(message: str, expected: Question | None) -> None:
@@ -155,6 +166,15 @@ def test_the_question_in_a_longer_message_reads_as_on_its_own() -> None:
 def test_answers_are_read_against_the_question(asked: str, text: str, key: str, value: str) -> None:
     reading = read_turn(text, asked)
     assert [(s.key, s.text) for s in reading.answers] == [(key, value)]
+
+
+def test_an_offered_name_the_customer_picks_is_the_answer_and_nothing_else_answers_an_offer() -> None:
+    offer = "There's 1 available you might like. How does Green Book sound?"
+    (answer,) = read_turn("Green Book sounds all right. Let's rent it with English subtitles.", offer).answers
+    assert (answer.text, answer.key) == ("Green Book", "choice")
+    # not picked: no answer, where an open question would have taken the turn's phrase
+    assert read_turn("What else is there with good music?", offer).answers == []
+    assert read_turn("Something with good music", offer).answers == []
 
 
 def test_a_chosen_option_keeps_its_kind() -> None:

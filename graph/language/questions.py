@@ -93,6 +93,8 @@ def _options(sent: SpacySpan) -> tuple[str, ...]:
         for option in chain:
             words = [c for c in option.lefts if c.dep_ in ("compound", "amod") and c.i == option.i - 1]
             phrase = " ".join([*(w.text for w in words), option.text])
+            if option.pos_ == "PROPN":
+                phrase = _name_phrase(option)  # "A Madea Family Funeral", whole
             if (
                 option.lower_ not in _GENERIC_OPTIONS
                 and option.pos_ not in ("PRON", "DET")
@@ -104,12 +106,53 @@ def _options(sent: SpacySpan) -> tuple[str, ...]:
     return ()
 
 
+def _name_phrase(noun: Token) -> str:
+    """A named thing as offered: the noun and the words of its phrase just before it, with a
+    capitalised article inside a sentence ("A Madea Family Funeral") but not a lowercase one
+    ("Maybe a Family Counselor", "the Kitchen speaker")."""
+    doc = noun.doc
+    start = noun.i
+    while start > noun.sent.start:
+        left = doc[start - 1]
+        if left.dep_ not in ("compound", "amod", "nummod", "det") or not noun.is_ancestor(left):
+            break
+        if left.dep_ == "det" and not (left.is_title and left.i > left.sent.start):
+            break
+        start -= 1
+    return doc[start : noun.i + 1].text
+
+
+def _offered(sent: SpacySpan) -> tuple[str, ...]:
+    """The named things an offer proposes: "How about A, B, and C?", "What about X?", "How does X
+    sound?". Only names (proper nouns), so "How about tomorrow?" offers nothing to pick."""
+    for token in sent:
+        about = token.lower_ == "about" and any(c.lower_ in ("how", "what") for c in token.children)
+        sound = token.lemma_.lower() == "sound" and any(c.lower_ == "how" for c in token.children)
+        if not (about or sound):
+            continue
+        dep = "pobj" if about else "nsubj"
+        first = next((c for c in token.children if c.dep_ == dep), None)
+        chain = []
+        while first is not None:
+            chain.append(first)
+            first = next((c for c in first.children if c.dep_ == "conj"), None)
+        names = [
+            _name_phrase(n) for n in chain if n.pos_ == "PROPN" or any(c.pos_ == "PROPN" for c in n.lefts)
+        ]
+        if names:
+            return tuple(names)
+    return ()
+
+
 def read_sentence(sent: SpacySpan) -> Question:
     """The question one sentence asks (:data:`graph.language.spans.NO_QUESTION`-like when none)."""
     tokens = [t for t in sent if not t.is_punct]
     if not tokens:
         return Question()
     options = _options(sent)
+    offered = () if options else _offered(sent)
+    if offered:
+        return Question("offer", "", offered)  # answered only by naming one of them
     wh = next((t for t in tokens if t.tag_ in ("WDT", "WP", "WRB", "WP$")), None)
     if wh is not None:
         lower = wh.lower_

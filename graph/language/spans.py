@@ -65,7 +65,8 @@ class Question:
 
     Attributes:
         kind: The kind of value asked for ("place", "time", "date", "person", "number", "money",
-            "choice", "name", "yes_no", "other"), or "" when the message asks nothing.
+            "choice", "offer", "name", "yes_no", "other"), or "" when the message asks nothing; an
+            offer ("How about Green Book?") is answered only by naming one of its options.
         key: The slot the question names ("city", "car_type", "number_of_people"), else "".
         options: The choices offered ("checking or savings" -> ("checking", "savings")).
     """
