@@ -177,6 +177,18 @@ def test_an_offered_name_the_customer_picks_is_the_answer_and_nothing_else_answe
     assert read_turn("Something with good music", offer).answers == []
 
 
+@pytest.mark.parametrize(
+    ("asked", "text"),
+    [
+        ("How does Green Book sound?", "No, I do not want Green Book."),
+        ("How does Green Book sound?", "I don't like Green Book, anything else?"),
+        ("Paris or London?", "I do not want Paris"),
+    ],
+)
+def test_an_option_turned_down_is_no_choice(asked: str, text: str) -> None:
+    assert read_turn(text, asked).answers == []
+
+
 def test_a_chosen_option_keeps_its_kind() -> None:
     (answer,) = read_turn("Let us go with Paris please", "Paris or London?").answers
     assert (answer.kind, answer.text, answer.key) == ("place", "Paris", "choice")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from graph.language.scope import negated
 from graph.language.spans import Question, Span, SpanKind
 
 if TYPE_CHECKING:
@@ -42,12 +43,17 @@ _EDGE_POS = {"DET", "PRON", "AUX", "PART", "ADP", "CCONJ", "SCONJ", "PUNCT", "IN
 
 
 def _option_span(doc: Doc, question: Question) -> tuple[int, int] | None:
+    """Where the turn names an option it takes: not one it turns down ("No, I don't want Green Book")."""
     lower = doc.text.lower()
     for option in question.options:
         at = lower.find(option.lower())
         while at >= 0:
             end = at + len(option)
-            if (at == 0 or not lower[at - 1].isalnum()) and (end == len(lower) or not lower[end].isalnum()):
+            whole = (at == 0 or not lower[at - 1].isalnum()) and (
+                end == len(lower) or not lower[end].isalnum()
+            )
+            named = doc.char_span(at, end, alignment_mode="expand")
+            if whole and not (named is not None and negated(named[-1])):
                 return at, end
             at = lower.find(option.lower(), at + 1)
     return None
