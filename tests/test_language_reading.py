@@ -107,6 +107,9 @@ def test_dates_normalise_to_iso() -> None:
         ),
         ("How does Green Book sound?", Question("offer", "", ("Green Book",))),
         ("How about the Kitchen speaker?", Question("offer", "", ("Kitchen speaker",))),
+        ("Are you interested in watching Green Book?", Question("offer", "", ("Green Book",))),
+        ("Do you want me to play it now?", Question("yes_no")),  # nothing named: a plain yes/no
+        ("Could you provide your order ID?", Question("yes_no")),  # a value asked for, not an offer
         (
             "Maybe a Family Counselor or a Psychologist?",
             Question("choice", "", ("Family Counselor", "Psychologist")),
@@ -171,6 +174,9 @@ def test_answers_are_read_against_the_question(asked: str, text: str, key: str, 
 def test_an_offered_name_the_customer_picks_is_the_answer_and_nothing_else_answers_an_offer() -> None:
     offer = "There's 1 available you might like. How does Green Book sound?"
     (answer,) = read_turn("Green Book sounds all right. Let's rent it with English subtitles.", offer).answers
+    assert (answer.text, answer.key) == ("Green Book", "choice")
+    asked = "I found 1 that fits. Are you interested in watching Green Book?"
+    (answer,) = read_turn("Yeah, Green Book sounds good.", asked).answers
     assert (answer.text, answer.key) == ("Green Book", "choice")
     # not picked: no answer, where an open question would have taken the turn's phrase
     assert read_turn("What else is there with good music?", offer).answers == []

@@ -144,6 +144,24 @@ def _offered(sent: SpacySpan) -> tuple[str, ...]:
     return ()
 
 
+def _proposed(sent: SpacySpan) -> tuple[str, ...]:
+    """The named things a yes/no question puts to the customer: "Are you interested in watching Green
+    Book?", "Would you like to try Sushi Zone?"."""
+    root = sent.root
+    if not any(c.dep_ == "nsubj" and c.lower_ == "you" for c in root.children):
+        return ()
+    if root.lemma_.lower() in _REQUEST_VERBS:
+        return ()  # "Could you provide your order ID?" asks for a value
+    objects = [
+        t
+        for t in root.subtree
+        if t.dep_ in ("dobj", "pobj")
+        and t.pos_ == "PROPN"
+        and not any(c.dep_ == "poss" for c in t.subtree)  # "your Username": asked for, not offered
+    ]
+    return tuple(_name_phrase(t) for t in objects)
+
+
 def read_sentence(sent: SpacySpan) -> Question:
     """The question one sentence asks (:data:`graph.language.spans.NO_QUESTION`-like when none)."""
     tokens = [t for t in sent if not t.is_punct]
@@ -204,7 +222,8 @@ def read_sentence(sent: SpacySpan) -> Question:
     ):
         return Question("place", "location")  # "Departing from?"
     if sent.text.rstrip().endswith("?") or tokens[0].lemma_.lower() in ("confirm", "verify"):
-        return _slot_in_yes_no(sent) or Question("yes_no")
+        proposed = _proposed(sent)
+        return _slot_in_yes_no(sent) or (Question("offer", "", proposed) if proposed else Question("yes_no"))
     return Question()
 
 
