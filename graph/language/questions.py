@@ -222,8 +222,11 @@ def read_sentence(sent: SpacySpan) -> Question:
     ):
         return Question("place", "location")  # "Departing from?"
     if sent.text.rstrip().endswith("?") or tokens[0].lemma_.lower() in ("confirm", "verify"):
+        slot = _slot_in_yes_no(sent)
+        if slot is not None:
+            return slot
         proposed = _proposed(sent)
-        return _slot_in_yes_no(sent) or (Question("offer", "", proposed) if proposed else Question("yes_no"))
+        return Question("offer", "", proposed) if proposed else Question("yes_no")
     return Question()
 
 
