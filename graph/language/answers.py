@@ -52,7 +52,7 @@ def _option_span(doc: Doc, question: Question) -> tuple[int, int] | None:
             whole = (at == 0 or not lower[at - 1].isalnum()) and (
                 end == len(lower) or not lower[end].isalnum()
             )
-            named = doc.char_span(at, end, alignment_mode="expand")
+            named = doc.char_span(at, end, alignment_mode="expand") if whole else None
             if whole and not (named is not None and negated(named[-1])):
                 return at, end
             at = lower.find(option.lower(), at + 1)

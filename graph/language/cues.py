@@ -45,6 +45,7 @@ from graph.language.readings import TurnCues as TurnCues
 from graph.language.scope import (
     Clause,
     clauses,
+    in_question,
     irrealis,
     is_imperative,
     is_request,
@@ -215,7 +216,7 @@ def _clause_cue(
         return None  # "Selling.": too little said for a resemblance to mean a legal matter or a mortgage
     if kind == "legal" and not seeded:
         threshold = UNSEEDED_LEGAL_THRESHOLD
-    if kind == "distress" and not feelings(anchors) and _is_question(clause):
+    if kind == "distress" and not feelings(anchors) and in_question(clause.head):
         return None  # "Can I get a mortgage?" asks; it says nothing of how the customer is
     match = polar_match(kind, row, denies(kind, anchors), threshold)
     if match is None:
@@ -228,11 +229,6 @@ def _clause_cue(
         return None
     label = bank.labels[best]
     return Cue(kind, label, clause.text, clause.start, clause.end, denied, round(score, 3))  # type: ignore[arg-type]
-
-
-def _is_question(clause: Clause) -> bool:
-    """The clause's sentence ends in a question mark."""
-    return clause.head.sent.text.rstrip().endswith("?")
 
 
 def _about_a_person(clause: Clause, row: FloatArray, score: float) -> bool:

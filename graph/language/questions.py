@@ -79,18 +79,22 @@ def _noun_phrase_key(noun: Token) -> tuple[str, str]:
     return kind, _snake(*compounds, lemma)
 
 
+def _conjuncts(first: Token) -> list[Token]:
+    """``first`` and the words joined to it in a list, in order ("A, B, and C", "checking or savings")."""
+    chain = [first]
+    while (nxt := next((c for c in chain[-1].children if c.dep_ == "conj"), None)) is not None:
+        chain.append(nxt)
+    return chain
+
+
 def _options(sent: SpacySpan) -> tuple[str, ...]:
     """The choices a question offers: "checking or savings", "Music, Sports or any other type"."""
     for token in sent:
         conjs = [c for c in token.children if c.dep_ == "conj"]
         if not conjs or not any(c.lower_ == "or" for c in (*token.children, *conjs[0].children)):
             continue
-        chain = [token]
-        while conjs:
-            chain.append(conjs[0])
-            conjs = [c for c in conjs[0].children if c.dep_ == "conj"]
         options = []
-        for option in chain:
+        for option in _conjuncts(token):
             words = [c for c in option.lefts if c.dep_ in ("compound", "amod") and c.i == option.i - 1]
             phrase = " ".join([*(w.text for w in words), option.text])
             if option.pos_ == "PROPN":
@@ -132,10 +136,7 @@ def _offered(sent: SpacySpan) -> tuple[str, ...]:
             continue
         dep = "pobj" if about else "nsubj"
         first = next((c for c in token.children if c.dep_ == dep), None)
-        chain = []
-        while first is not None:
-            chain.append(first)
-            first = next((c for c in first.children if c.dep_ == "conj"), None)
+        chain = _conjuncts(first) if first is not None else []
         names = [
             _name_phrase(n) for n in chain if n.pos_ == "PROPN" or any(c.pos_ == "PROPN" for c in n.lefts)
         ]

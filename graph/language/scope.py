@@ -191,11 +191,15 @@ def _subject(tok: Token) -> Token | None:
     return next((c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass", "expl")), None)
 
 
+def in_question(tok: Token) -> bool:
+    """The token's sentence ends in a question mark."""
+    return tok.sent.text.rstrip().endswith("?")
+
+
 def _rhetorical(verb: Token, neg: Token) -> bool:
     """ "Can't I talk to a person?", "Why don't you call me?": an inverted question asks, it denies nothing."""
     subject = _subject(verb)
-    sentence = verb.sent.text.rstrip()
-    return subject is not None and neg.i < subject.i and sentence.endswith("?")
+    return subject is not None and neg.i < subject.i and in_question(verb)
 
 
 def _negates(node: Token) -> bool:
