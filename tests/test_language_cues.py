@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from api.app import create_app
-from graph.language.cues import Cue, TurnCues, cue_texts, read_cues, sentiment_score
+from graph.language.cues import MAX_CLAUSES, Cue, TurnCues, cue_texts, read_cues, sentiment_score
 from graph.language.pipeline import shared_pipeline
 from graph.language.prototypes import CueKind
 from graph.language.scope import clauses, names, negated
@@ -152,6 +152,13 @@ def test_no_request_for_a_person_named_in_passing(text: str) -> None:
 )
 def test_a_request_to_be_passed_on_is_a_request_for_a_person(text: str) -> None:
     assert affirmed(text, "human_request"), read_cues(text)
+
+
+@pytest.mark.parametrize("ask", ["Please transfer me.", "Can you escalate this?", "Please put me through."])
+def test_a_request_to_be_passed_on_at_the_end_of_a_long_turn_is_still_read(ask: str) -> None:
+    story = " ".join("The kitchen was small and the garden was nice." for _ in range(14))
+    assert len(clauses(shared_pipeline().parse(story))) > MAX_CLAUSES  # only some clauses are read
+    assert affirmed(f"{story} {ask}", "human_request")
 
 
 @pytest.mark.parametrize(

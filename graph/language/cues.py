@@ -39,7 +39,7 @@ from graph.language.cue_bank import (
 )
 from graph.language.patterns import parse_money
 from graph.language.pipeline import shared_pipeline
-from graph.language.prototypes import CALL_VERBS, SEEDS, CueKind
+from graph.language.prototypes import REQUEST_VERB_WORDS, SEEDS, CueKind
 from graph.language.readings import Cue as Cue
 from graph.language.readings import TurnCues as TurnCues
 from graph.language.scope import (
@@ -83,6 +83,8 @@ _NEUTRAL_CHECKED = frozenset({"distress", "legal", "failure", "financing", "vip_
 MAX_CLAUSES: Final[int] = 12
 _CLAUSE_KINDS = ("human_request", "distress", "legal", "failure", "financing", "vip_claim")
 _cache: DigestCache[TurnCues] = DigestCache(8192)
+# Lemmas that make a clause of a long turn worth reading first.
+_SALIENT: Final[frozenset[str]] = frozenset().union(*SEEDS.values(), REQUEST_VERB_WORDS)
 
 
 def warm() -> None:
@@ -111,10 +113,9 @@ def _embed(texts: list[str], whole: str, *, with_turn: bool) -> FloatArray:
 def _chosen(found: list[Clause]) -> list[Clause]:
     if len(found) <= MAX_CLAUSES:
         return found
-    seeds = frozenset().union(*SEEDS.values(), CALL_VERBS)
 
     def salient(c: Clause) -> bool:
-        return any(t.lemma_.lower() in seeds or t.like_num for t in c.tokens)
+        return any(t.lemma_.lower() in _SALIENT or t.like_num for t in c.tokens)
 
     keep = sorted(found, key=lambda c: not salient(c))[:MAX_CLAUSES]
     return sorted(keep, key=lambda c: c.start)
