@@ -148,6 +148,11 @@ def test_no_request_for_a_person_named_in_passing(text: str) -> None:
         "I want to escalate this",
         "connect me to customer service",
         "Please put me through",
+        "put me thru to someone",  # "put" in lower case is tagged a past: no subject, so an imperative
+        "Could you put me in touch with a broker?",  # 0.3797 on the prototypes: the grammar says it
+        "put me in contact with a realtor",
+        "just put me through",
+        "now put me thru",
     ],
 )
 def test_a_request_to_be_passed_on_is_a_request_for_a_person(text: str) -> None:
@@ -169,6 +174,11 @@ def test_a_request_to_be_passed_on_at_the_end_of_a_long_turn_is_still_read(ask: 
         "I want to transfer money to my account",
         "How do I connect my account?",
         "Can you put me through the steps?",
+        "They put me in touch with a lender last week",
+        "How do I get in touch with the seller?",
+        "put me down for two",
+        "Put the house up in May",
+        "Let me get in touch with my wife first",  # the customer is the one to get in touch
     ],
 )
 def test_money_moved_or_a_transfer_told_is_no_request_for_a_person(text: str) -> None:

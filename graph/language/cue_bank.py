@@ -19,7 +19,16 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from graph.embeddings import get_embedder
 from graph.language.pipeline import shared_pipeline
-from graph.language.prototypes import CALL_VERBS, ESCALATE_VERBS, NEUTRAL, PROTOTYPES, SEEDS, TRANSFER_VERBS
+from graph.language.prototypes import (
+    CALL_VERBS,
+    ESCALATE_VERBS,
+    IN_TOUCH_WORDS,
+    NEUTRAL,
+    PROTOTYPES,
+    SEEDS,
+    THROUGH_WORDS,
+    TRANSFER_VERBS,
+)
 from graph.language.scope import Clause, clauses, negated
 
 if TYPE_CHECKING:
@@ -76,7 +85,7 @@ def cue_words(kind: str, clause: Clause, found: dict[int, str]) -> list[Token]:
     if kind == "human_request":
         # "call me back", "ring us", "transfer me", "escalate this": a call asked for, or being passed
         # on to someone, is a person asked for.
-        words += [t for t in clause.tokens if _asks_a_call(t) or _passes_on(t)]
+        words += [t for t in clause.tokens if calls_or_passes_on(t)]
         return words
     return words or [clause.head]
 
@@ -86,10 +95,14 @@ def _on_the_customer(verb: Token) -> bool:
     Joe" (naming), "call me a cab" or "transfer me the money" (fetching), whose second object is a
     noun.
     """
-    if not any(c.lower_ in ("me", "us") for c in verb.children):
+    # not the subject: "Let *me* get in touch with my wife first" is the customer's own errand
+    if not any(c.lower_ in ("me", "us") and c.dep_ not in ("nsubj", "nsubjpass") for c in verb.children):
         return False
     return not any(
-        c.dep_ in ("oprd", "dobj") and c.pos_ in ("NOUN", "PROPN", "NUM", "SYM") for c in verb.children
+        c.dep_ in ("oprd", "dobj")
+        and c.pos_ in ("NOUN", "PROPN", "NUM", "SYM")
+        and c.lower_ not in THROUGH_WORDS
+        for c in verb.children  # "thru" is tagged a noun at times ("now put me thru")
     )
 
 
@@ -98,17 +111,35 @@ def _asks_a_call(verb: Token) -> bool:
     return verb.lemma_.lower() in CALL_VERBS and _on_the_customer(verb)
 
 
+def _in_touch(verb: Token) -> bool:
+    """ "put me in touch with", "get us in contact with": "in" with "touch" or "contact" as its object."""
+    return any(
+        c.dep_ == "prep"
+        and c.lower_ == "in"
+        and any(o.dep_ == "pobj" and o.lemma_.lower() in IN_TOUCH_WORDS for o in c.children)
+        for c in verb.children
+    )
+
+
 def _passes_on(verb: Token) -> bool:
-    """ "transfer me", "connect us with ...", "put me through", "escalate this": the customer or their
-    matter passed on to someone.
+    """ "transfer me", "connect us with ...", "put me through", "put me in touch with ...", "escalate
+    this": the customer or their matter passed on to someone.
     """
     lemma = verb.lemma_.lower()
     if lemma in ESCALATE_VERBS:
         return verb.pos_ == "VERB"
     # "through" as a particle, or a preposition with no object ("Please put me through"), not "put me
     # through the steps"
-    through = lemma == "put" and any(c.lower_ == "through" and not list(c.children) for c in verb.children)
-    return (lemma in TRANSFER_VERBS or through) and _on_the_customer(verb)
+    through = lemma == "put" and any(
+        c.lower_ in THROUGH_WORDS and not list(c.children) for c in verb.children
+    )
+    in_touch = lemma in ("put", "get") and _in_touch(verb)
+    return (lemma in TRANSFER_VERBS or through or in_touch) and _on_the_customer(verb)
+
+
+def calls_or_passes_on(verb: Token) -> bool:
+    """Whether ``verb`` asks for a call or to be passed on: a request for a person in its grammar."""
+    return _asks_a_call(verb) or _passes_on(verb)
 
 
 def feelings(words: list[Token]) -> list[Token]:

@@ -236,9 +236,11 @@ CALL_VERBS = frozenset({"call", "ring", "phone"})
 # "escalate", which passes a matter up to someone ("escalate this").
 TRANSFER_VERBS = frozenset({"transfer", "connect"})
 ESCALATE_VERBS = frozenset({"escalate"})
+THROUGH_WORDS = frozenset({"through", "thru"})  # "put me through", "put me thru"
+IN_TOUCH_WORDS = frozenset({"touch", "contact"})  # "put me in touch with", "get us in contact with"
 # The words a request for a person can rest on besides the seeds: a long turn keeps the clauses that
 # hold one (``cues._chosen``), so "... Please transfer me." at the end of a long story is still read.
-REQUEST_VERB_WORDS = CALL_VERBS | TRANSFER_VERBS | ESCALATE_VERBS | {"through"}
+REQUEST_VERB_WORDS = CALL_VERBS | TRANSFER_VERBS | ESCALATE_VERBS | THROUGH_WORDS | IN_TOUCH_WORDS
 
 # Domain terms of an experienced buyer and of a complex transaction: words of the trade, read as
 # terms (not as paraphrases), each still subject to negation and to the place-name check.

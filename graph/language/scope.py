@@ -58,6 +58,7 @@ _NEGATING_WORDS = frozenset({"nobody", "nothing", "none", "nowhere"})
 _CLAUSE_DEPS = frozenset({"conj", "parataxis", "advcl"})
 _TOPIC_PREPOSITIONS = frozenset({"about", "regarding", "concerning", "re"})
 _VERBAL = frozenset({"VERB", "AUX"})
+_PLEASE = frozenset({"please", "pls", "plz"})
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,19 @@ def _obliged(verb: Token) -> bool:
     return bool(infinitives) and (present or any(a.lower_ == "ta" for a in infinitives))
 
 
+def _opens_bare(head: Token, clause: Clause) -> bool:
+    """A verb whose past is its base form ("put", "set", "let") opening the clause, which the tagger
+    reads as a past in lower case ("put me thru to someone"): read as the base form it may be. A past
+    with no subject ("put the house up in May") is then an imperative, a cost only a request for a
+    person pays, and only with the customer as its object.
+    """
+    if head.tag_ not in ("VBD", "VBN") or head.lower_ != head.lemma_.lower():
+        return False
+    return all(
+        t.pos_ in ("INTJ", "PUNCT", "ADV") or t.lower_ in _PLEASE for t in clause.tokens if t.i < head.i
+    )
+
+
 def is_imperative(clause: Clause) -> bool:
     """An imperative, or a question that works as one: something the customer asks us to do.
 
@@ -294,7 +308,7 @@ def is_imperative(clause: Clause) -> bool:
     "Have you called?"); and a modal question to us, "Can you / Could you / Would you ...".
     """
     head = clause.head
-    if head.tag_ != "VB":
+    if head.tag_ != "VB" and not _opens_bare(head, clause):
         return False
     auxes = [c for c in head.children if c.dep_ == "aux"]
     subject = _subject(head)
@@ -325,7 +339,7 @@ def is_request(clause: Clause) -> bool:
     if not clause.has_verb:
         return True
     for tok in clause.tokens:
-        if tok.lower_ in ("please", "pls", "plz"):
+        if tok.lower_ in _PLEASE:
             return True
         if tok.tag_ == "MD" and tok.lemma_ in ("can", "could", "may", "would", "will"):
             return True
