@@ -159,6 +159,16 @@ def test_a_request_to_be_passed_on_is_a_request_for_a_person(text: str) -> None:
     assert affirmed(text, "human_request"), read_cues(text)
 
 
+@pytest.mark.parametrize("text", ["operator", "Operator.", "staff", "rep", "realtor", "Staff?", "a live person"])
+def test_a_person_word_alone_asks_for_a_person(text: str) -> None:
+    assert affirmed(text, "human_request"), read_cues(text)
+
+
+@pytest.mark.parametrize("text", ["My realtor.", "two people", "Our agent's office"])
+def test_a_person_the_customer_has_or_counts_alone_is_no_request(text: str) -> None:
+    assert not affirmed(text, "human_request"), read_cues(text)
+
+
 @pytest.mark.parametrize("ask", ["Please transfer me.", "Can you escalate this?", "Please put me through."])
 def test_a_request_to_be_passed_on_at_the_end_of_a_long_turn_is_still_read(ask: str) -> None:
     story = " ".join("The kitchen was small and the garden was nice." for _ in range(14))

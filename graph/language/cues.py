@@ -87,6 +87,8 @@ _NEUTRAL_CHECKED = frozenset({"distress", "legal", "failure", "financing", "vip_
 MAX_CLAUSES: Final[int] = 12
 _CLAUSE_KINDS = ("human_request", "distress", "legal", "failure", "financing", "vip_claim")
 _cache: DigestCache[TurnCues] = DigestCache(8192)
+_PLEASE = frozenset({"please", "pls", "plz"})
+_CALLING_DETS = frozenset({"a", "an", "the", "any", "some", "your"})
 # Lemmas that make a clause of a long turn worth reading first.
 _SALIENT: Final[frozenset[str]] = frozenset().union(*SEEDS.values(), REQUEST_VERB_WORDS)
 
@@ -163,6 +165,25 @@ def _asks_for_a_person(clause: Clause, found: dict[int, str]) -> bool:
     return bool(anchors) and is_request(clause)
 
 
+def _a_person_alone(clause: Clause, found: dict[int, str]) -> bool:
+    """The whole turn is a person word and nothing else: "Operator!", "Realtor please", "a live agent".
+
+    Chat's way of pressing zero. A single word's vector is a weak judge of what it asks ("operator"
+    scored 0.26, "staff" read closer to talk about a person than to asking for one), so the grammar
+    decides; "My realtor." names someone the customer has, a possessor not a request.
+    """
+    words = [t for t in clause.head.doc if not (t.is_punct or t.pos_ == "INTJ" or t.lower_ in _PLEASE)]
+    persons = [t for t in words if t.lemma_.lower() in SEEDS["human_request"] and t.i not in found]
+    if len(persons) != 1 or any(t.i in found for t in words):
+        return False
+    person = persons[0]
+    return person.pos_ in ("NOUN", "PROPN", "PRON") and all(
+        t.head == person and (t.dep_ == "amod" or (t.dep_ == "det" and t.lower_ in _CALLING_DETS))
+        for t in words
+        if t != person
+    )
+
+
 def _named_in_passing(person: Token, clause: Clause) -> bool:
     """A person word the request is not for: people counted ("a table for *4 people*", "Just *1
     person*"), the owner of what is asked for ("Can I get *my agent's* phone number?") or the one an
@@ -198,6 +219,10 @@ def _clause_cue(
         if not asks:
             return None
         idx = bank.index["human_request"]
+        if _a_person_alone(clause, found):
+            best = int(idx[int(np.argmax(row[idx]))])
+            score = round(float(row[best]), 3)
+            return Cue("human_request", bank.labels[best], clause.text, clause.start, clause.end, score=score)
         if core is not None and core[idx].max() > row[idx].max():
             row = core  # "call me back about this listing": the request is the rest
     aspect = kind == "failure" and iterative(clause.tokens)
