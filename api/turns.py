@@ -350,13 +350,16 @@ class TurnService:
 
 
 def check_length(text: str, limit: int, field: str = "text") -> None:
-    """422 naming ``field`` when ``text`` is over the configured limit."""
-    if len(text) > limit:
+    """422 naming ``field`` when ``text`` is over the configured limit or has nothing but whitespace."""
+    problem = f"at most {limit} characters" if len(text) > limit else ""
+    if not text.strip():
+        problem = "no text: empty or only whitespace"
+    if problem:
         raise ApiError(
             422,
             "validation_error",
             f"invalid request: {field}",
-            details=[{"field": field, "location": "body", "message": f"at most {limit} characters"}],
+            details=[{"field": field, "location": "body", "message": problem}],
         )
 
 

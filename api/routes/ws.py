@@ -29,7 +29,7 @@ from api import agent_handoffs
 from api.engine import ConversationEngine, agent_stream
 from api.errors import ApiError
 from api.routes.handoffs import visible
-from api.turns import CustomerTurn, HumanTurn, TurnService, check_length
+from api.turns import CustomerTurn, HumanTurn, TurnService
 from api.ws_models import (
     AgentHandoff,
     AgentStateEvent,
@@ -185,7 +185,6 @@ async def agent_socket(ws: WebSocket, agent_id: str, since: int | None = None) -
         with contextlib.suppress(DeskError):
             await engine.desk.heartbeat(agent_id)
         if isinstance(message, ClientAgentMessage):
-            check_length(message.text, app.state.settings.max_message_chars)
             action = Reply(text=message.text, agent_id=agent_id)
             await turns.turn(principal, HumanTurn(action, handoff_id=message.handoff_id))
         elif isinstance(message, ClientTransferRequest):
@@ -199,7 +198,6 @@ async def agent_socket(ws: WebSocket, agent_id: str, since: int | None = None) -
                 reason=message.reason,
             )
         elif isinstance(message, ClientHandoffComplete):
-            check_length(message.text, app.state.settings.max_message_chars)
             close = Close(note=message.note, text=message.text, agent_id=agent_id)
             await turns.turn(principal, HumanTurn(close, handoff_id=message.handoff_id))
         elif isinstance(message, ClientTyping) and message.handoff_id:

@@ -140,7 +140,9 @@ def clauses(doc: Doc) -> list[Clause]:
     members: dict[int, list[Token]] = {}
     for tok in doc:
         node = tok
-        while not _is_clause_head(node):
+        # A token that is its own head is a root whatever its label: spaCy labels the lone token of a
+        # whitespace-only text "dep", and the walk up would never end.
+        while not _is_clause_head(node) and node.head.i != node.i:
             node = node.head
         members.setdefault(node.i, []).append(tok)
     out = []
