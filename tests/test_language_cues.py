@@ -159,7 +159,9 @@ def test_a_request_to_be_passed_on_is_a_request_for_a_person(text: str) -> None:
     assert affirmed(text, "human_request"), read_cues(text)
 
 
-@pytest.mark.parametrize("text", ["operator", "Operator.", "staff", "rep", "realtor", "Staff?", "a live person"])
+@pytest.mark.parametrize(
+    "text", ["operator", "Operator.", "staff", "rep", "realtor", "Staff?", "a live person"]
+)
 def test_a_person_word_alone_asks_for_a_person(text: str) -> None:
     assert affirmed(text, "human_request"), read_cues(text)
 

@@ -85,6 +85,8 @@ _HEDGES = frozenset({"little", "bit", "slightly", "somewhat", "kinda"})
 _NEUTRAL_CHECKED = frozenset({"distress", "legal", "failure", "financing", "vip_claim"})
 # A long turn is read in at most this many clauses (those with a seed word or an amount first).
 MAX_CLAUSES: Final[int] = 12
+# Past this many tokens a turn's sentiment is its sentences' (``_turn_sentiment``).
+LONG_TURN_TOKENS: Final[int] = 300
 _CLAUSE_KINDS = ("human_request", "distress", "legal", "failure", "financing", "vip_claim")
 _cache: DigestCache[TurnCues] = DigestCache(8192)
 _PLEASE = frozenset({"please", "pls", "plz"})
@@ -288,11 +290,27 @@ def _timeline_cue(phrase: TimePhrase, row: FloatArray | None) -> Cue | None:
     return Cue("timeline", label, phrase.text, phrase.start, phrase.end, denied, round(float(row[best]), 3))
 
 
+def _compound(text: str) -> float:
+    return float(VADER.polarity_scores(text)["compound"])
+
+
+def _turn_sentiment(doc: Doc, found: dict[int, str]) -> float:
+    """VADER's compound score of the turn; of a long one, its sentences' scores weighted by length.
+
+    VADER rereads every word of the text for each word it scores, so its time grows with the square
+    of the length: 4,000 emoji took 20 s. Its authors score long texts sentence by sentence.
+    """
+    if len(doc) <= LONG_TURN_TOKENS:
+        return _compound(masked(doc, found))
+    scored = [(_compound(masked(s, found)), len(s)) for s in doc.sents]
+    return sum(score * size for score, size in scored) / sum(size for _, size in scored)
+
+
 def _sentiment(doc: Doc, parts: list[Clause], found: dict[int, str]) -> tuple[float, Cue | None]:
-    score = float(VADER.polarity_scores(masked(doc, found))["compound"])
+    score = _turn_sentiment(doc, found)
     if score > -0.3 or not parts:
         return score, None
-    worst = min(parts, key=lambda c: VADER.polarity_scores(c.masked_text(found))["compound"])
+    worst = min(parts, key=lambda c: _compound(c.masked_text(found)))
     return score, Cue("sentiment", "negative", worst.text, worst.start, worst.end, score=round(score, 3))
 
 

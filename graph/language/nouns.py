@@ -20,6 +20,7 @@ _NOT_NAMES = frozenset({"GPE", "LOC", "FAC", "DATE", "TIME", "MONEY", "CARDINAL"
 # ("it must have parking"; "we have two kids" states a fact).
 _WANTING = frozenset({"want", "need", "require", "prefer"})
 _HAVING = frozenset({"have", "include"})
+_MAX_CODE_TOKENS = 3
 _MODIFIERS = frozenset({"compound", "amod", "nummod", "punct", "npadvmod"})
 # Prepositions of a change's goal ("upgrade *to* Pro", "move us *into* Business") and of its source.
 _GOAL_PREPOSITIONS = frozenset({"to", "into"})
@@ -46,7 +47,9 @@ def noun_phrase(noun: Token, *, codes: bool = False) -> str:
     while start > 0 and doc[start - 1].dep_ in _MODIFIERS and _under(doc[start - 1], noun):
         start -= 1
     end = noun.i + 1
-    while codes and end < len(doc) and (doc[end].like_num or doc[end].pos_ in ("PROPN", "X", "NUM")):
+    # a code is a word or two ("E42", "404"); 4,000 emoji tagged PROPN are no code
+    last = min(len(doc), noun.i + 1 + _MAX_CODE_TOKENS)
+    while codes and end < last and (doc[end].like_num or doc[end].pos_ in ("PROPN", "X", "NUM")):
         end += 1
     return doc[start:end].text
 

@@ -103,6 +103,7 @@ class Pipeline:
         from graph import blas
         from graph.language.contractions import split_contractions
         from graph.language.lemma_index import compact_lemma_index
+        from graph.language.run_ons import break_run_ons
 
         # Layers keep the backend current when they are built. numpy's BLAS (OpenBLAS) beats BLIS's
         # generic kernels on CPUs its wheel has none for, with the same parses, but only on one thread
@@ -112,6 +113,7 @@ class Pipeline:
         nlp = spacy.load(model_path(), exclude=LEFT_ON_DISK)
         compact_lemma_index(nlp)
         split_contractions(nlp)
+        break_run_ons(nlp)
         self._base_strings = len(nlp.vocab.strings)
         return nlp
 

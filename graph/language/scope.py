@@ -138,13 +138,19 @@ def _is_clause_head(tok: Token) -> bool:
 def clauses(doc: Doc) -> list[Clause]:
     """Split a parsed turn into clauses (sentences, then coordinated, adverbial and fronted clauses)."""
     members: dict[int, list[Token]] = {}
+    # Each token's clause head, kept for every token a walk passes: a parse can chain thousands of
+    # tokens (4,000 emoji did), and walking each one up the whole chain again was quadratic (15 s).
+    head_of: dict[int, int] = {}
     for tok in doc:
-        node = tok
+        node, path = tok, []
         # A token that is its own head is a root whatever its label: spaCy labels the lone token of a
         # whitespace-only text "dep", and the walk up would never end.
-        while not _is_clause_head(node) and node.head.i != node.i:
+        while node.i not in head_of and not _is_clause_head(node) and node.head.i != node.i:
+            path.append(node.i)
             node = node.head
-        members.setdefault(node.i, []).append(tok)
+        top = head_of.setdefault(node.i, node.i)
+        head_of.update(dict.fromkeys(path, top))
+        members.setdefault(top, []).append(tok)
     out = []
     for head_i, toks in sorted(members.items(), key=lambda kv: kv[1][0].i):
         words = [t for t in toks if not (t.is_punct or t.is_space or t.dep_ == "cc")]

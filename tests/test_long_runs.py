@@ -1,0 +1,108 @@
+"""Long runs a customer can paste (4,000 emoji, apostrophes, asterisks) are read in linear work.
+
+Before, one such message held an analysis thread for up to 38 s: a parse tree thousands deep walked
+once per token, spaCy's tokenizer peeling a 4,000-character word a character at a time, and VADER
+rereading every word for each word. Work is counted here, never timed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import Doc
+
+from api.app import create_app
+from graph.language import scope
+from graph.language.cues import LONG_TURN_TOKENS, read_cues, sentiment_score
+from graph.language.pipeline import LEFT_ON_DISK, model_path, shared_pipeline
+from graph.language.run_ons import MAX_RUN, MAX_RUN_CHARS, NAME, break_run_ons
+from graph.language.statements import read_statements
+from tests.test_api_support import api_settings, in_process
+
+RUNS = {"emoji": "😀" * 3999, "apostrophes": "'" * 3999, "stars": "*" * 3999, "mixed": "(#?" * 1333}
+
+
+def _depth(doc: Doc) -> int:
+    deepest = 0
+    for tok in doc:
+        node, depth = tok, 0
+        while node.head.i != node.i:
+            node, depth = node.head, depth + 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_a_long_run_is_tokenized_in_pieces_and_parsed_in_short_sentences(name: str) -> None:
+    text = RUNS[name]
+    doc = shared_pipeline().parse(text)
+    assert doc.text == text  # the pieces join to the text as written
+    assert max(len(t.text) for t in doc) <= MAX_RUN_CHARS
+    assert all(len(s) <= MAX_RUN for s in doc.sents)
+    assert _depth(doc) < MAX_RUN
+
+
+def test_prose_parses_as_it_did_without_the_run_on_breaker() -> None:
+    text = (
+        "We bought the house on Elm Street in 2015, and since my husband passed away last spring I "
+        "can't keep up with the mortgage, so I need to sell it quickly. My lawyer says there is a lien. "
+        "Can someone call me back tomorrow morning?"
+    )
+    nlp = spacy.load(model_path(), exclude=LEFT_ON_DISK)
+    plain = nlp(text)
+    break_run_ons(nlp)
+    assert NAME in nlp.pipe_names
+    broken = nlp(text)
+    assert [(t.text, t.dep_, t.head.i) for t in broken] == [(t.text, t.dep_, t.head.i) for t in plain]
+
+
+def test_clauses_walk_each_token_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    n = 2000
+    # a chain: each word hangs off the next, the last is the root (what 4,000 emoji parsed as)
+    doc = Doc(
+        spacy.blank("en").vocab,
+        words=["x"] * n,
+        heads=[*range(1, n), n - 1],
+        deps=["dep"] * (n - 1) + ["ROOT"],
+    )
+    calls = 0
+    real = scope._is_clause_head
+
+    def counted(tok: object) -> bool:
+        nonlocal calls
+        calls += 1
+        return real(tok)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scope, "_is_clause_head", counted)
+    found = scope.clauses(doc)
+    assert [len(c.tokens) for c in found] == [n]
+    assert calls <= 2 * n  # was n * (n + 1) / 2
+
+
+def test_a_long_turns_sentiment_is_its_sentences() -> None:
+    sentence = "I am very angry with this service! "
+    text = sentence * 60
+    assert len(shared_pipeline().parse(text)) > LONG_TURN_TOKENS
+    # whole-text VADER saturates near -1 on sixty angry sentences; the sentences' mean is one sentence's
+    assert read_cues(text).sentiment == pytest.approx(sentiment_score(sentence.strip()), abs=0.01)
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_a_long_run_reads_as_nothing_in_particular(name: str) -> None:
+    text = RUNS[name]
+    cues = read_cues(text)
+    assert not [c for c in cues.cues if c.kind == "human_request"]
+    said = read_statements(text)
+    assert all(len(phrase.split()) <= 4 for _, phrase in said.nouns)
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+async def test_a_long_run_is_answered_and_kept_as_written(tmp_path: Path, name: str) -> None:
+    async with in_process(create_app(api_settings(tmp_path))) as api:
+        cid, token = await api.conversation()
+        reply = await api.say(cid, token, RUNS[name])
+        assert reply["status"] == "bot"
+        view = await api.http.get(f"/v1/conversations/{cid}", headers=api.auth(token))
+    assert view.json()["transcript"][0]["text"] == RUNS[name]
