@@ -52,6 +52,15 @@ def value_of(collected: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
+# A value the bot says back is cut at this many characters: a pasted page is noted, not recited.
+ECHO_CHARS = 80
+
+
+def _echo(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS].rstrip(" ,;:") + "…"
+
+
 def _title(spec: BotSpec, name: str) -> str:
     slot = spec.slot(name)
     return slot.title if slot else name.replace("_", " ")
@@ -96,7 +105,7 @@ def offline_reply(
         parts.append(spec.greeting)
     said_now = {k: v for k, v in new.items() if latest is None or v.get("turn") == latest.index}
     if said_now and not opening:
-        noted = ", ".join(f"{_title(spec, k)}: {v['value']}" for k, v in said_now.items())
+        noted = ", ".join(f"{_title(spec, k)}: {_echo(v['value'])}" for k, v in said_now.items())
         parts.append(f"Thanks, noted ({noted}).")
     merged = {**collected, **new}
     missing = next_missing(spec, merged)
@@ -113,7 +122,7 @@ def offline_reply(
         parts.append(spec.after_done)
     else:
         summary = "; ".join(
-            f"{s.title}: {value_of(merged, s.name)}" for s in spec.slots if value_of(merged, s.name)
+            f"{s.title}: {_echo(value_of(merged, s.name))}" for s in spec.slots if value_of(merged, s.name)
         )
         parts.append(spec.done.format(summary=summary))
         advice = spec.advice(merged)

@@ -14,7 +14,7 @@ from nodes.billing_bot import SPEC as BILLING
 from nodes.buyer_bot import SPEC as BUYER
 from nodes.concierge_bot import SPEC as CONCIERGE
 from nodes.luxury_specialist import SPEC as LUXURY
-from nodes.replies import next_missing, offline_reply
+from nodes.replies import ECHO_CHARS, next_missing, offline_reply
 from nodes.sales_bot import SPEC as SALES
 from nodes.seller_bot import SPEC as SELLER
 from nodes.support_bot import SPEC as SUPPORT
@@ -115,3 +115,14 @@ def test_offline_reply_asks_the_next_missing_slot_then_summarises() -> None:
     assert "1 Elm St" in summary
     assert "relocating" in summary
     assert offline_reply(SELLER, collected=full, new={}, opening=None, summarized=True) == SELLER.after_done
+
+
+def test_a_long_value_is_said_back_cut_and_kept_whole() -> None:
+    pasted = "We need to move because " + "the commute is long and " * 20 + "the kids start school."
+    new = {"motivation": {"value": pasted, "turn": 0}}
+    reply = offline_reply(SELLER, collected={}, new=new, opening=None)
+    noted = reply[reply.index("(") : reply.index(")")]
+    assert pasted[:40] in noted
+    assert noted.endswith("…")
+    assert len(noted) <= ECHO_CHARS + 40  # the slot's title and the cut mark
+    assert new["motivation"]["value"] == pasted  # only what is said back is cut
