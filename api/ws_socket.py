@@ -224,6 +224,9 @@ class LiveSocket:
                 return
             except (WebSocketDisconnect, RuntimeError):
                 return
+            except KeyError:  # Starlette's receive_text on a binary frame
+                await self.error("validation_error", "invalid message: send JSON in a text frame, not binary")
+                continue
             try:
                 message = CLIENT_MESSAGE.validate_json(raw)
             except ValidationError as exc:

@@ -57,6 +57,12 @@ async def test_the_token_comes_in_the_first_message_a_bearer_header_or_the_old_q
                     again = await next_event(ws, "error")
                     assert again["code"] == "conflict"
                     assert token not in again["message"]
+                    await ws.send(b"\x00binary")  # an error event, and the socket stays open
+                    binary = await next_event(ws, "error")
+                    assert binary["code"] == "validation_error"
+                    assert "text frame" in binary["message"]
+                    await ws.send(json.dumps({"type": "customer_message", "text": f"still {via}"}))
+                    assert (await next_event(ws, "customer_message"))["text"] == f"still {via}"
             async with api.ws(f"/v1/conversations/{cid}/ws", ADMIN, via="header") as ws:
                 assert (await events(ws, 1))[0]["snapshot"] is True  # the admin may follow any conversation
 
