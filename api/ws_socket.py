@@ -164,6 +164,8 @@ class LiveSocket:
         if task.cancelled():
             return
         failed = task.exception()
+        if isinstance(failed, WebSocketDisconnect):
+            failed = None  # the client left while an event was on its way: nothing failed
         if failed is not None:
             log.error("%s socket follower failed", self.role, exc_info=failed)
         self._set_aside(self._close(1011 if failed else 1000))
