@@ -160,13 +160,27 @@ def test_a_request_to_be_passed_on_is_a_request_for_a_person(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["operator", "Operator.", "staff", "rep", "realtor", "Staff?", "a live person"]
+    "text",
+    [
+        "operator",
+        "Operator.",
+        "staff",
+        "rep",
+        "realtor",
+        "Staff?",
+        "a live person",
+        "Realtor please",  # the entity model takes "Realtor" for a person's name
+        "Supervisor now",  # ... and "Supervisor" for a verb and a place
+        "Specialist please",
+    ],
 )
 def test_a_person_word_alone_asks_for_a_person(text: str) -> None:
     assert affirmed(text, "human_request"), read_cues(text)
 
 
-@pytest.mark.parametrize("text", ["My realtor.", "two people", "Our agent's office"])
+@pytest.mark.parametrize(
+    "text", ["My realtor.", "two people", "Our agent's office", "Anyone else?", "Broker fees"]
+)
 def test_a_person_the_customer_has_or_counts_alone_is_no_request(text: str) -> None:
     assert not affirmed(text, "human_request"), read_cues(text)
 

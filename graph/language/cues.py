@@ -91,6 +91,7 @@ _CLAUSE_KINDS = ("human_request", "distress", "legal", "failure", "financing", "
 _cache: DigestCache[TurnCues] = DigestCache(8192)
 _PLEASE = frozenset({"please", "pls", "plz"})
 _CALLING_DETS = frozenset({"a", "an", "the", "any", "some", "your"})
+_PERSON_WORDS = SEEDS["human_request"]
 # Lemmas that make a clause of a long turn worth reading first.
 _SALIENT: Final[frozenset[str]] = frozenset().union(*SEEDS.values(), REQUEST_VERB_WORDS)
 
@@ -167,20 +168,26 @@ def _asks_for_a_person(clause: Clause, found: dict[int, str]) -> bool:
     return bool(anchors) and is_request(clause)
 
 
-def _a_person_alone(clause: Clause, found: dict[int, str]) -> bool:
-    """The whole turn is a person word and nothing else: "Operator!", "Realtor please", "a live agent".
+def _a_person_alone(doc: Doc, found: dict[int, str]) -> bool:
+    """The whole turn is a person word and nothing else: "Operator!", "Realtor please", "a live agent",
+    "Supervisor now".
 
     Chat's way of pressing zero. A single word's vector is a weak judge of what it asks ("operator"
-    scored 0.26, "staff" read closer to talk about a person than to asking for one), so the grammar
-    decides; "My realtor." names someone the customer has, a possessor not a request.
+    scored 0.26, "staff" read closer to talk about a person than to asking for one), and the small
+    model's tags and entities for a two-word fragment are guesses ("Supervisor" a verb and a place,
+    "Realtor" a person's name), so the word decides: one person word, with only articles, adjectives
+    and adverbs beside it. "My realtor." names someone the customer has, a possessor not a request.
     """
-    words = [t for t in clause.head.doc if not (t.is_punct or t.pos_ == "INTJ" or t.lower_ in _PLEASE)]
-    persons = [t for t in words if t.lemma_.lower() in SEEDS["human_request"] and t.i not in found]
-    if len(persons) != 1 or any(t.i in found for t in words):
+    words = [t for t in doc if not (t.is_punct or t.pos_ == "INTJ" or t.lower_ in _PLEASE)]
+    persons = [t for t in words if t.lower_ in _PERSON_WORDS or t.lemma_.lower() in _PERSON_WORDS]
+    if len(persons) != 1:
         return False
     person = persons[0]
-    return person.pos_ in ("NOUN", "PROPN", "PRON") and all(
-        t.head == person and (t.dep_ == "amod" or (t.dep_ == "det" and t.lower_ in _CALLING_DETS))
+    if any(t.i in found for t in words if t != person):
+        return False
+    return all(
+        (t.pos_ in ("ADJ", "ADV") and t.lower_ != "else")  # "Anyone else?" asks for another option
+        or (t.pos_ == "DET" and t.lower_ in _CALLING_DETS)
         for t in words
         if t != person
     )
@@ -221,7 +228,7 @@ def _clause_cue(
         if not asks:
             return None
         idx = bank.index["human_request"]
-        if _a_person_alone(clause, found):
+        if len(clause.tokens) == len(clause.head.doc) and _a_person_alone(clause.head.doc, found):
             best = int(idx[int(np.argmax(row[idx]))])
             score = round(float(row[best]), 3)
             return Cue("human_request", bank.labels[best], clause.text, clause.start, clause.end, score=score)
@@ -328,6 +335,8 @@ def _read(text: str, with_turn: bool = False) -> TurnCues:
     open_phrases = [p for p in phrases if p.label is None]
     bank = prototype_bank()
     asking = {i for i, c in enumerate(parts) if _asks_for_a_person(c, found)}
+    if len(parts) == 1 and _a_person_alone(doc, found):
+        asking.add(0)
     cores = {i: parts[i].core_text(found) for i in sorted(asking)}
     core_texts = {i: t for i, t in cores.items() if t}
     texts = [c.masked_text(found) for c in parts] + [p.text for p in open_phrases] + list(core_texts.values())
