@@ -103,6 +103,29 @@ def test_name_answering_a_name_question() -> None:
     assert [(f.key, f.value) for f in facts] == [("customer_name", "rodriguez domingo")]
 
 
+@pytest.mark.parametrize(
+    "reply", ["I want to talk to a human", "human please", "Just get me an agent", "a real person"]
+)
+def test_asking_for_a_person_instead_of_giving_a_name_is_no_name(reply: str) -> None:
+    turns = convo(("bot", "Hi, welcome! May I have your name?"), ("customer", reply))
+    assert [f for f in extract_facts(turns) if f.key == "customer_name"] == []
+    brief = build_brief_offline(turns, target="human_agent")
+    assert not brief.summary.startswith(("Human", "Agent", "Person"))  # was "Human wants to talk to a human."
+
+
+@pytest.mark.parametrize(("reply", "name"), [("dana", "dana"), ("Sure, Dana Whitfield", "Dana Whitfield")])
+def test_a_name_given_alone_still_answers_the_name_question(reply: str, name: str) -> None:
+    facts = extract_facts(convo(("bot", "Hi, welcome! May I have your name?"), ("customer", reply)))
+    assert [(f.key, f.value) for f in facts] == [("customer_name", name)]
+
+
+def test_who_the_money_goes_to_is_answered_in_a_sentence_and_not_by_one_of_ours() -> None:
+    sent = convo(("bot", "Who are you sending to?"), ("customer", "send to mom"))
+    assert "mom" in [f.value for f in extract_facts(sent)]
+    ours = convo(("bot", "Who are you sending to?"), ("customer", "I want to talk to an agent"))
+    assert "agent" not in [f.value for f in extract_facts(ours)]
+
+
 def test_capitalised_name_alone_without_question() -> None:
     facts = extract_facts(convo(("bot", "Thanks for waiting."), ("customer", "Rodriguez Domingo")))
     assert [(f.key, f.value) for f in facts] == [("customer_name", "Rodriguez Domingo")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from graph.language.prototypes import SEEDS
 from graph.language.scope import negated
 from graph.language.spans import Question, Span, SpanKind
 
@@ -124,6 +125,15 @@ def _core_phrase(doc: Doc, question_words: set[str]) -> SpacySpan | None:
     return None
 
 
+def _has_verb(doc: Doc) -> bool:
+    return any(t.pos_ in ("VERB", "AUX") for t in doc)
+
+
+def _one_of_ours(phrase: SpacySpan) -> bool:
+    """A word for one of our people ("a human", "an agent"): a request, not whom the customer names."""
+    return phrase.root.lemma_.lower() in SEEDS["human_request"]
+
+
 def answer_spans(
     doc: Doc, spans: list[Span], questions: tuple[Question, ...], question_words: set[str]
 ) -> list[Span]:
@@ -163,9 +173,11 @@ def _answer(
     if is_question or question.kind not in _OPEN:
         return None
     phrase = _named(doc) if question.kind in ("name", "other") else None
+    if question.key == "customer_name" and _has_verb(doc):
+        return None  # "May I have your name?" "I want to sell first": a name said in a sentence is read elsewhere
     if question.kind != "other":  # an untyped question ("What would you like to do?") takes names only
         phrase = phrase or _core_phrase(doc, question_words)
-    if phrase is None:
+    if phrase is None or (question.kind == "person" and _one_of_ours(phrase)):
         return None
     start, end = phrase.start_char, phrase.end_char
     if any(s.overlaps(start, end) for s in spans):
