@@ -119,6 +119,21 @@ def test_a_name_given_alone_still_answers_the_name_question(reply: str, name: st
     assert [(f.key, f.value) for f in facts] == [("customer_name", name)]
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the address of the property you'd like to sell?",
+        "Which area or neighbourhood are you looking in?",
+        "Are you looking to buy, sell, or something else?",
+        "What value range are we talking about?",
+    ],
+)
+@pytest.mark.parametrize("reply", ["I want to talk to a human", "not sure yet"])
+def test_a_request_or_a_denial_answers_no_slot_question(question: str, reply: str) -> None:
+    # were address=human, area=sure, choice=human, value_range=sure
+    assert extract_facts(convo(("bot", question), ("customer", reply))) == []
+
+
 def test_who_the_money_goes_to_is_answered_in_a_sentence_and_not_by_one_of_ours() -> None:
     sent = convo(("bot", "Who are you sending to?"), ("customer", "send to mom"))
     assert "mom" in [f.value for f in extract_facts(sent)]

@@ -130,7 +130,7 @@ def _has_verb(doc: Doc) -> bool:
 
 
 def _one_of_ours(phrase: SpacySpan) -> bool:
-    """A word for one of our people ("a human", "an agent"): a request, not whom the customer names."""
+    """A word for one of our people ("a human", "an agent"): a request, not what the customer answers."""
     return phrase.root.lemma_.lower() in SEEDS["human_request"]
 
 
@@ -177,8 +177,8 @@ def _answer(
         return None  # "May I have your name?" "I want to sell first": a name said in a sentence is read elsewhere
     if question.kind != "other":  # an untyped question ("What would you like to do?") takes names only
         phrase = phrase or _core_phrase(doc, question_words)
-    if phrase is None or (question.kind == "person" and _one_of_ours(phrase)):
-        return None
+    if phrase is None or _one_of_ours(phrase) or any(negated(t) for t in phrase):
+        return None  # "I want to talk to a human", "not sure yet": a request or a denial, no answer
     start, end = phrase.start_char, phrase.end_char
     if any(s.overlaps(start, end) for s in spans):
         return None
