@@ -24,7 +24,7 @@ from graph.textutil import off_loop_unless_cached
 from graph.transcript import Turn, to_turns
 from graph.turn_times import stamp
 from nodes.hearing import Found, Heard, Reader, ask_for, hear_conversation
-from nodes.replies import Answer, later_line, next_missing, offer_line, offline_reply, value_of
+from nodes.replies import Answer, later_line, next_missing, offer_line, offline_reply, times_asked, value_of
 from prompts import load_prompt
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,8 @@ def make_bot(spec: BotSpec, opening_for: OpeningFn) -> BotNode:
         latest, new = await off_loop_unless_cached(_read, spec, turns, dict(collected), hidden)
         opening = opening_for(state, spec)
         merged = {**collected, **new}
-        missing = next_missing(spec, merged)
+        asked = times_asked(spec, turns)
+        missing = next_missing(spec, merged, asked)
         settled = _settled(state)
         lines = _item_lines(state, spec, done=missing is None)
         reply = await model_reply(
@@ -255,6 +256,7 @@ def make_bot(spec: BotSpec, opening_for: OpeningFn) -> BotNode:
                 latest=latest,
                 settled=settled,
                 later=lines.later,
+                asked=asked,
             )
         reply = " ".join(filter(None, [reply, lines.offer]))
         update: dict[str, Any] = {

@@ -8,7 +8,7 @@ question gets its answer and the bot does not start its qualification again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,7 @@ from graph.context.prose import indirect, retell
 
 if TYPE_CHECKING:
     from graph.open_items import OpenItem
+    from graph.transcript import Turn
     from nodes.base import BotSpec, Slot
     from nodes.hearing import Heard
 
@@ -66,9 +67,30 @@ def _title(spec: BotSpec, name: str) -> str:
     return slot.title if slot else name.replace("_", " ")
 
 
-def next_missing(spec: BotSpec, collected: Mapping[str, Any]) -> Slot | None:
-    """The first slot still unknown that the bot asks for."""
-    return next((s for s in spec.slots if s.ask and value_of(collected, s.name) is None), None)
+# A slot question is asked this many times at most: a customer who twice gives no answer ("not sure
+# yet", "I'd rather not say") is asked the next thing, not the same question again.
+MAX_ASKS = 2
+
+
+def times_asked(spec: BotSpec, turns: Sequence[Turn]) -> dict[str, int]:
+    """How many of this bot's messages asked each of its slot questions."""
+    said = [t.text for t in turns if t.role == "bot" and t.speaker == spec.name]
+    return {s.name: sum(s.question in text for text in said) for s in spec.slots if s.ask}
+
+
+def next_missing(
+    spec: BotSpec, collected: Mapping[str, Any], asked: Mapping[str, int] | None = None
+) -> Slot | None:
+    """The first slot still unknown that the bot asks for and has asked fewer than ``MAX_ASKS`` times."""
+    asked = asked or {}
+    return next(
+        (
+            s
+            for s in spec.slots
+            if s.ask and value_of(collected, s.name) is None and asked.get(s.name, 0) < MAX_ASKS
+        ),
+        None,
+    )
 
 
 def offline_reply(
@@ -82,6 +104,7 @@ def offline_reply(
     latest: Heard | None = None,
     settled: bool = False,
     later: str = "",
+    asked: Mapping[str, int] | None = None,
 ) -> str:
     """Compose a rule-based reply: greeting or opening, acknowledgement, an answer, the next question.
 
@@ -97,6 +120,7 @@ def offline_reply(
             answer, not the qualification again.
         later: A line about what another specialist takes up afterwards (:func:`later_line`), said
             before the next question.
+        asked: How many times the bot asked each slot question (:func:`times_asked`).
     """
     parts: list[str] = []
     if opening:
@@ -108,7 +132,7 @@ def offline_reply(
         noted = ", ".join(f"{_title(spec, k)}: {_echo(v['value'])}" for k, v in said_now.items())
         parts.append(f"Thanks, noted ({noted}).")
     merged = {**collected, **new}
-    missing = next_missing(spec, merged)
+    missing = next_missing(spec, merged, asked)
     aside = respond_to(spec, latest) if latest is not None else None
     if aside:
         parts.append(aside)

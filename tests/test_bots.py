@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import make_settings
 
+from api.app import create_app
 from graph.runtime import BatonRuntime
 from graph.transcript import Turn
 from nodes.base import BotSpec, find_slot_values
@@ -19,6 +20,7 @@ from nodes.sales_bot import SPEC as SALES
 from nodes.seller_bot import SPEC as SELLER
 from nodes.support_bot import SPEC as SUPPORT
 from nodes.tech_bot import SPEC as TECH
+from tests.test_api_support import api_settings, in_process
 
 CASES = [
     # bot, policy, what the customer said before the handoff, slot that must be filled, expected value
@@ -126,3 +128,21 @@ def test_a_long_value_is_said_back_cut_and_kept_whole() -> None:
     assert noted.endswith("…")
     assert len(noted) <= ECHO_CHARS + 40  # the slot's title and the cut mark
     assert new["motivation"]["value"] == pasted  # only what is said back is cut
+
+
+async def test_a_question_the_customer_twice_leaves_unanswered_gives_way_to_the_next(tmp_path: Path) -> None:
+    address, timeline = SELLER.slots[0].question, SELLER.slots[1].question
+    async with in_process(create_app(api_settings(tmp_path))) as api:
+        cid, token = await api.conversation()
+        await api.say(cid, token, "Hi")
+        said = [
+            await api.say(cid, token, t)
+            for t in ("I want to sell my house", "not sure yet", "I'd rather not say")
+        ]
+        later = await api.say(cid, token, "Actually it's 12 Elm Street")
+    replies = [" ".join(r["text"] for r in s["replies"]) for s in said]
+    assert [r.endswith(address) for r in replies] == [True, True, False]  # asked twice, not a third time
+    assert replies[2].endswith(timeline)
+    late = " ".join(r["text"] for r in later["replies"])
+    assert "12 Elm Street" in late  # the address is still taken when it comes
+    assert address not in late
