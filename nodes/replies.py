@@ -8,11 +8,13 @@ question gets its answer and the bot does not start its qualification again.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from graph.context.prose import indirect, retell
+from nodes.hearing import asked_slot
 
 if TYPE_CHECKING:
     from graph.open_items import OpenItem
@@ -72,10 +74,9 @@ def _title(spec: BotSpec, name: str) -> str:
 MAX_ASKS = 2
 
 
-def times_asked(spec: BotSpec, turns: Sequence[Turn]) -> dict[str, int]:
-    """How many of this bot's messages asked each of its slot questions."""
-    said = [t.text for t in turns if t.role == "bot" and t.speaker == spec.name]
-    return {s.name: sum(s.question in text for text in said) for s in spec.slots if s.ask}
+def times_asked(spec: BotSpec, turns: Sequence[Turn]) -> Counter[str]:
+    """How many of this bot's messages asked each slot (:func:`nodes.hearing.asked_slot`)."""
+    return Counter(asked_slot(t.text) for t in turns if t.role == "bot" and t.speaker == spec.name)
 
 
 def next_missing(
