@@ -44,6 +44,7 @@ from graph.language.prototypes import REQUEST_VERB_WORDS, SEEDS, CueKind
 from graph.language.readings import Cue as Cue
 from graph.language.readings import TurnCues as TurnCues
 from graph.language.scope import (
+    PLEASE,
     Clause,
     clauses,
     in_question,
@@ -89,7 +90,6 @@ MAX_CLAUSES: Final[int] = 12
 LONG_TURN_TOKENS: Final[int] = 300
 _CLAUSE_KINDS = ("human_request", "distress", "legal", "failure", "financing", "vip_claim")
 _cache: DigestCache[TurnCues] = DigestCache(8192)
-_PLEASE = frozenset({"please", "pls", "plz"})
 _CALLING_DETS = frozenset({"a", "an", "the", "any", "some", "your"})
 _PERSON_WORDS = SEEDS["human_request"]
 # Lemmas that make a clause of a long turn worth reading first.
@@ -178,7 +178,7 @@ def _a_person_alone(doc: Doc, found: dict[int, str]) -> bool:
     "Realtor" a person's name), so the word decides: one person word, with only articles, adjectives
     and adverbs beside it. "My realtor." names someone the customer has, a possessor not a request.
     """
-    words = [t for t in doc if not (t.is_punct or t.pos_ == "INTJ" or t.lower_ in _PLEASE)]
+    words = [t for t in doc if not (t.is_punct or t.pos_ == "INTJ" or t.lower_ in PLEASE)]
     persons = [t for t in words if t.lower_ in _PERSON_WORDS or t.lemma_.lower() in _PERSON_WORDS]
     if len(persons) != 1:
         return False
@@ -220,15 +220,17 @@ def _clause_cue(
     found: dict[int, str],
     asks: bool,
     core: FloatArray | None,
+    alone: bool = False,
 ) -> Cue | None:
-    """``clause``'s cue of ``kind``, or None; ``asks``: :func:`_asks_for_a_person` of the clause."""
+    """``clause``'s cue of ``kind``, or None; ``asks``: :func:`_asks_for_a_person` of the clause,
+    ``alone``: the clause is the whole turn and :func:`_a_person_alone`."""
     bank = prototype_bank()
     anchors = cue_words(kind, clause, found)
     if kind == "human_request":
         if not asks:
             return None
         idx = bank.index["human_request"]
-        if len(clause.tokens) == len(clause.head.doc) and _a_person_alone(clause.head.doc, found):
+        if alone:
             best = int(idx[int(np.argmax(row[idx]))])
             score = round(float(row[best]), 3)
             return Cue("human_request", bank.labels[best], clause.text, clause.start, clause.end, score=score)
@@ -335,7 +337,8 @@ def _read(text: str, with_turn: bool = False) -> TurnCues:
     open_phrases = [p for p in phrases if p.label is None]
     bank = prototype_bank()
     asking = {i for i, c in enumerate(parts) if _asks_for_a_person(c, found)}
-    if len(parts) == 1 and _a_person_alone(doc, found):
+    alone = len(parts) == 1 and _a_person_alone(doc, found)
+    if alone:
         asking.add(0)
     cores = {i: parts[i].core_text(found) for i in sorted(asking)}
     core_texts = {i: t for i, t in cores.items() if t}
@@ -351,7 +354,9 @@ def _read(text: str, with_turn: bool = False) -> TurnCues:
     amounts: list[float] = []
     for i, (clause, row, neutral_sim) in enumerate(zip(parts, sims[: len(parts)], neutral, strict=True)):
         for kind in _CLAUSE_KINDS:
-            cue = _clause_cue(kind, clause, row, float(neutral_sim), found, i in asking, core_rows.get(i))
+            cue = _clause_cue(
+                kind, clause, row, float(neutral_sim), found, i in asking, core_rows.get(i), alone=alone
+            )
             if cue is not None:
                 cues.append(cue)
         large = [a for a in parse_money(clause.text) if a >= 10_000]

@@ -58,7 +58,7 @@ _NEGATING_WORDS = frozenset({"nobody", "nothing", "none", "nowhere"})
 _CLAUSE_DEPS = frozenset({"conj", "parataxis", "advcl"})
 _TOPIC_PREPOSITIONS = frozenset({"about", "regarding", "concerning", "re"})
 _VERBAL = frozenset({"VERB", "AUX"})
-_PLEASE = frozenset({"please", "pls", "plz"})
+PLEASE = frozenset({"please", "pls", "plz"})  # read as asking, whatever else a turn says
 
 
 @dataclass(frozen=True)
@@ -304,7 +304,7 @@ def _opens_bare(head: Token, clause: Clause) -> bool:
     if head.tag_ not in ("VBD", "VBN") or head.lower_ != head.lemma_.lower():
         return False
     return all(
-        t.pos_ in ("INTJ", "PUNCT", "ADV") or t.lower_ in _PLEASE for t in clause.tokens if t.i < head.i
+        t.pos_ in ("INTJ", "PUNCT", "ADV") or t.lower_ in PLEASE for t in clause.tokens if t.i < head.i
     )
 
 
@@ -347,7 +347,7 @@ def is_request(clause: Clause) -> bool:
     if not clause.has_verb:
         return True
     for tok in clause.tokens:
-        if tok.lower_ in _PLEASE:
+        if tok.lower_ in PLEASE:
             return True
         if tok.tag_ == "MD" and tok.lemma_ in ("can", "could", "may", "would", "will"):
             return True
