@@ -39,18 +39,16 @@ from graph.language.cue_bank import (
     prototype_bank,
 )
 from graph.language.patterns import parse_money
+from graph.language.person_requests import a_person_alone, about_a_person, asks_for_a_person
 from graph.language.pipeline import shared_pipeline
 from graph.language.prototypes import REQUEST_VERB_WORDS, SEEDS, CueKind
 from graph.language.readings import Cue as Cue
 from graph.language.readings import TurnCues as TurnCues
 from graph.language.scope import (
-    PLEASE,
     Clause,
     clauses,
     in_question,
     irrealis,
-    is_imperative,
-    is_request,
     iterative,
     masked,
     names,
@@ -62,7 +60,7 @@ from graph.language.timeframe import TimePhrase, time_phrases
 from graph.textutil import DigestCache
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc, Token
+    from spacy.tokens import Doc
 
 # A failure said with its aspect ("still", "keeps", "tried"), or a legal matter that names its legal
 # word ("in court"), needs less of the prototypes' wording.
@@ -90,8 +88,6 @@ MAX_CLAUSES: Final[int] = 12
 LONG_TURN_TOKENS: Final[int] = 300
 _CLAUSE_KINDS = ("human_request", "distress", "legal", "failure", "financing", "vip_claim")
 _cache: DigestCache[TurnCues] = DigestCache(8192)
-_CALLING_DETS = frozenset({"a", "an", "the", "any", "some", "your"})
-_PERSON_WORDS = SEEDS["human_request"]
 # Lemmas that make a clause of a long turn worth reading first.
 _SALIENT: Final[frozenset[str]] = frozenset().union(*SEEDS.values(), REQUEST_VERB_WORDS)
 
@@ -152,66 +148,6 @@ def _content_words(clause: Clause) -> int:
     return sum(1 for t in clause.tokens if t.is_alpha and not t.is_stop)
 
 
-def _asks_for_a_person(clause: Clause, found: dict[int, str]) -> bool:
-    """The parse's part of a request for a person: a request that names a person (or a call).
-
-    In an imperative that leaves the customer out, "my agent" or "our lawyer" is someone the customer
-    already has, whom we are asked to reach ("Send the disclosure to my agent", "Tell my agent the
-    offer was accepted"), not a person of ours to talk to; with the customer in it ("Connect me with
-    my agent", "Get me my agent") it is a request.
-    """
-    anchors = [a for a in cue_words("human_request", clause, found) if not _named_in_passing(a, clause)]
-    if anchors and is_imperative(clause) and not any(t.lower_ in ("me", "us") for t in clause.tokens):
-        anchors = [
-            a for a in anchors if not any(c.dep_ == "poss" and c.lower_ in ("my", "our") for c in a.children)
-        ]
-    return bool(anchors) and is_request(clause)
-
-
-def _a_person_alone(doc: Doc, found: dict[int, str]) -> bool:
-    """The whole turn is a person word and nothing else: "Operator!", "Realtor please", "a live agent",
-    "Supervisor now".
-
-    Chat's way of pressing zero. A single word's vector is a weak judge of what it asks ("operator"
-    scored 0.26, "staff" read closer to talk about a person than to asking for one), and the small
-    model's tags and entities for a two-word fragment are guesses ("Supervisor" a verb and a place,
-    "Realtor" a person's name), so the word decides: one person word, with only articles, adjectives
-    and adverbs beside it. "My realtor." names someone the customer has, a possessor not a request.
-    """
-    words = [t for t in doc if not (t.is_punct or t.pos_ == "INTJ" or t.lower_ in PLEASE)]
-    persons = [t for t in words if t.lower_ in _PERSON_WORDS or t.lemma_.lower() in _PERSON_WORDS]
-    if len(persons) != 1:
-        return False
-    person = persons[0]
-    if any(t.i in found for t in words if t != person):
-        return False
-    return all(
-        (t.pos_ in ("ADJ", "ADV") and t.lower_ != "else")  # "Anyone else?" asks for another option
-        or (t.pos_ == "DET" and t.lower_ in _CALLING_DETS)
-        for t in words
-        if t != person
-    )
-
-
-def _named_in_passing(person: Token, clause: Clause) -> bool:
-    """A person word the request is not for: people counted ("a table for *4 people*", "Just *1
-    person*"), the owner of what is asked for ("Can I get *my agent's* phone number?") or the one an
-    embedded question asks the identity of ("Can you tell me who *my agent* is?").
-
-    Whom one is put through to stays a person asked for ("Can I talk to my agent's assistant?",
-    "Put me through to the manager's office"): there the owned is the object of a preposition.
-    """
-    head = person.head
-    if any(c.dep_ == "nummod" for c in person.children):
-        # "for 4 people", "Just 1 person"; not whom one talks to ("talk to one person who knows")
-        return not (person.dep_ == "pobj" and head.lower_ in ("to", "with"))
-    if person.dep_ == "poss":
-        return head.dep_ != "pobj" and head.lemma_.lower() not in SEEDS["human_request"]
-    if head.lemma_ == "be" and head != clause.head and person.dep_ in ("nsubj", "attr"):
-        return any(c.tag_ in ("WP", "WDT") and c != person for c in head.children)
-    return False
-
-
 def _clause_cue(
     kind: str,
     clause: Clause,
@@ -222,8 +158,8 @@ def _clause_cue(
     core: FloatArray | None,
     alone: bool = False,
 ) -> Cue | None:
-    """``clause``'s cue of ``kind``, or None; ``asks``: :func:`_asks_for_a_person` of the clause,
-    ``alone``: the clause is the whole turn and :func:`_a_person_alone`."""
+    """``clause``'s cue of ``kind``, or None; ``asks``: :func:`asks_for_a_person` of the clause,
+    ``alone``: the clause is the whole turn and :func:`a_person_alone`."""
     bank = prototype_bank()
     anchors = cue_words(kind, clause, found)
     if kind == "human_request":
@@ -269,21 +205,10 @@ def _clause_cue(
     score = float(row[best])
     if kind in _NEUTRAL_CHECKED and not (aspect or felt) and score <= neutral:
         return None
-    if kind == "human_request" and _about_a_person(clause, row, score):
+    if kind == "human_request" and about_a_person(clause, row, score):
         return None
     label = bank.labels[best]
     return Cue(kind, label, clause.text, clause.start, clause.end, denied, round(score, 3))  # type: ignore[arg-type]
-
-
-def _about_a_person(clause: Clause, row: FloatArray, score: float) -> bool:
-    """A question or statement closer to talk about a person than to asking for one.
-
-    An imperative asks whatever it resembles: the talk-about-a-person prototypes ("I already have a
-    real estate agent") outscored "Get me a real estate agent on the line" on the words they share.
-    """
-    if is_imperative(clause):
-        return False
-    return float(row[prototype_bank().index["about_person"]].max()) >= score
 
 
 def _timeline_cue(phrase: TimePhrase, row: FloatArray | None) -> Cue | None:
@@ -336,8 +261,8 @@ def _read(text: str, with_turn: bool = False) -> TurnCues:
     phrases = time_phrases(doc, parts, found)
     open_phrases = [p for p in phrases if p.label is None]
     bank = prototype_bank()
-    asking = {i for i, c in enumerate(parts) if _asks_for_a_person(c, found)}
-    alone = len(parts) == 1 and _a_person_alone(doc, found)
+    asking = {i for i, c in enumerate(parts) if asks_for_a_person(c, found)}
+    alone = len(parts) == 1 and a_person_alone(doc, found)
     if alone:
         asking.add(0)
     cores = {i: parts[i].core_text(found) for i in sorted(asking)}
