@@ -287,11 +287,11 @@ class TurnService:
 
     def _check_texts(self, texts: tuple[str, ...]) -> None:
         for text in texts:
-            check_length(text, self.settings.max_message_chars)
+            check_text(text, self.settings.max_message_chars)
 
     def _check_action(self, action: HumanAction) -> None:
         if isinstance(action, Reply | Close) and action.text:
-            check_length(action.text, self.settings.max_message_chars)
+            check_text(action.text, self.settings.max_message_chars)
         if isinstance(action, ReturnToAI) and action.target is not None:
             policy = self.engine.runtime.context.policies.current().policy
             bots = [name for name in BOT_NODES if name in policy.targets]
@@ -349,7 +349,7 @@ class TurnService:
         await self.engine.delete(conversation_id)
 
 
-def check_length(text: str, limit: int, field: str = "text") -> None:
+def check_text(text: str, limit: int, field: str = "text") -> None:
     """422 naming ``field`` when ``text`` is over the configured limit or has nothing but whitespace."""
     problem = f"at most {limit} characters" if len(text) > limit else ""
     if not text.strip():
