@@ -16,7 +16,7 @@ from spacy.tokens import Doc
 from api.app import create_app
 from graph.language import scope
 from graph.language.cues import LONG_TURN_TOKENS, read_cues, sentiment_score
-from graph.language.pipeline import LEFT_ON_DISK, model_path, shared_pipeline
+from graph.language.pipeline import LEFT_ON_DISK, RECENT_MAX_CHARS, Pipeline, model_path, shared_pipeline
 from graph.language.run_ons import MAX_RUN, MAX_RUN_CHARS, NAME, break_run_ons
 from graph.language.statements import read_statements
 from tests.test_api_support import api_settings, in_process
@@ -106,3 +106,29 @@ async def test_a_long_run_is_answered_and_kept_as_written(tmp_path: Path, name: 
         assert reply["status"] == "bot"
         view = await api.http.get(f"/v1/conversations/{cid}", headers=api.auth(token))
     assert view.json()["transcript"][0]["text"] == RUNS[name]
+
+
+def test_a_long_turn_is_parsed_once_for_all_its_readers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Texts over RECENT_MAX_CHARS were not kept, so each of a turn's ~ten readers parsed it again.
+    text = "I can't pay the mortgage, please call me back at 555-123-4567 tomorrow! " * 60
+    assert len(text) > RECENT_MAX_CHARS
+    runs: list[str] = []
+    original = Pipeline._run
+
+    def counted(self: Pipeline, nlp: object, parsed: str, entities: bool) -> Doc:
+        runs.append(parsed)
+        return original(self, nlp, parsed, entities)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Pipeline, "_run", counted)
+    pipeline = Pipeline()
+    first = pipeline.parse(text)
+    assert pipeline.parse(text) is first
+    assert pipeline.parse(text, entities=False) is first
+    sentence = "please call me back at 555-123-4567 tomorrow!"
+    part = pipeline.parse(sentence)  # one of its sentences, as the brief reads it: a copy of the parse
+    assert [t.text for t in part][:3] == ["please", "call", "me"]
+    assert (
+        pipeline.sentences(text)[0]
+        == "I can't pay the mortgage, please call me back at 555-123-4567 tomorrow!"
+    )
+    assert runs == [text]

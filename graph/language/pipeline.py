@@ -12,6 +12,7 @@ The pipeline is loaded from its directory, so no code of the package runs, and
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -38,9 +39,12 @@ MAX_NEW_STRINGS = 200_000
 # parser splits sentences.
 LEFT_ON_DISK = ("strings", "senter")
 # The last parses are kept, so the readers of one turn (the signals' cues, the brief's facts) parse it
-# once; only short texts, so the kept docs stay small.
+# once. Short texts are many and small; a long one (up to the message limit, ~1,000 tokens at 4,000
+# characters) is read by about ten readers, each of which parsed it again when it was not kept (1.3 s of
+# CPU for 4,000 characters of prose), so the last few are kept apart, without the tagger's vectors.
 RECENT_DOCS = 64
 RECENT_MAX_CHARS = 2_000
+RECENT_LONG_DOCS = 4
 # sha256 of every file of the pipeline directory as checked on 2026-12-02 (see the module docstring).
 MODEL_FILES: dict[str, str] = {
     "LICENSE": "3933c176979b68bc6d0bcc902c7d6c130f1d127f476f17ba5cdba8d99cfd0012",
@@ -93,6 +97,7 @@ class Pipeline:
         self._nlp: Language | None = None
         self._base_strings = 0
         self._recent: OrderedDict[tuple[str, bool], Doc] = OrderedDict()
+        self._recent_long: OrderedDict[tuple[str, bool], Doc] = OrderedDict()
         self._sentencizer: Callable[[Doc], Doc] | None = None
         self._ops: Ops | None = None
 
@@ -139,6 +144,7 @@ class Pipeline:
                 needs_work("loading the pipeline")
                 self._nlp = self._load()
                 self._recent.clear()
+                self._recent_long.clear()
             yield self._nlp
         finally:
             self._lock.release()
@@ -153,20 +159,31 @@ class Pipeline:
         key = (text, entities)
         with self._held() as nlp:
             # a parse with entities serves a reader that needs none (the same tokens and tree)
-            for known in (key, (text, True)):
-                doc = self._recent.get(known)
-                if doc is not None:
-                    self._recent.move_to_end(known)
-                    return doc
-            doc = self._part_of_recent(text, entities)
+            doc = self._kept(key) or self._kept((text, True)) or self._part_of_recent(text, entities)
             if doc is None:
                 needs_work("a parse")
                 doc = self._run(nlp, text, entities)
-            if len(text) <= RECENT_MAX_CHARS:
-                self._recent[key] = doc
-                while len(self._recent) > RECENT_DOCS:
-                    self._recent.popitem(last=False)
+                self._keep(key, doc)
             return doc
+
+    def _kept(self, key: tuple[str, bool]) -> Doc | None:
+        for kept in (self._recent, self._recent_long):
+            doc = kept.get(key)
+            if doc is not None:
+                kept.move_to_end(key)
+                return doc
+        return None
+
+    def _keep(self, key: tuple[str, bool], doc: Doc) -> None:
+        if len(key[0]) <= RECENT_MAX_CHARS:
+            kept, limit = self._recent, RECENT_DOCS
+        else:
+            # The tok2vec output (96 floats a token) is the most of a doc's memory and no reader uses it.
+            doc.tensor = doc.tensor[:0]
+            kept, limit = self._recent_long, RECENT_LONG_DOCS
+        kept[key] = doc
+        while len(kept) > limit:
+            kept.popitem(last=False)
 
     def _part_of_recent(self, text: str, entities: bool) -> Doc | None:
         """``text`` as a copy of its tokens in a recent parse that contains it word for word.
@@ -177,7 +194,8 @@ class Pipeline:
         """
         if len(text) < 2 or text != text.strip():
             return None
-        for (source, with_entities), doc in reversed(self._recent.items()):
+        recent = itertools.chain(reversed(self._recent.items()), reversed(self._recent_long.items()))
+        for (source, with_entities), doc in recent:
             if with_entities < entities or len(source) <= len(text):
                 continue
             at = source.find(text)
@@ -197,7 +215,7 @@ class Pipeline:
         itself (a summary, an opener) is split on its punctuation without running the model.
         """
         with self._held() as nlp:
-            doc = self._recent.get((text, True)) or self._recent.get((text, False))
+            doc = self._kept((text, True)) or self._kept((text, False))
             if doc is None:
                 if self._sentencizer is None:
                     from spacy.pipeline import Sentencizer
