@@ -125,6 +125,22 @@ def test_a_long_text_of_made_up_words_costs_a_bounded_number_of_guesses(
     assert len(guessed) == spelling.MAX_GUESSES
 
 
+def test_a_word_longer_than_any_slip_is_not_guessed_at(monkeypatch: pytest.MonkeyPatch) -> None:
+    edits: list[str] = []
+    original = spelling._one_edit
+
+    def counted(word: str) -> list[str]:
+        edits.append(word)
+        return original(word)
+
+    monkeypatch.setattr(spelling, "_one_edit", counted)
+    long_word = "a" * 3998  # a pasted run: its one-edit candidates would be ~200,000 of 4,000 letters
+    assert likely_word(long_word) is None
+    assert respell(f"{long_word} cna you help") is not None  # the slip after it is still read
+    assert edits == ["cna"]
+    assert likely_word("x" * spelling.MAX_LETTERS) is None  # at the limit: guessed at, nothing near
+
+
 async def test_a_customer_who_mistypes_a_request_for_a_person_is_handed_to_one(tmp_path: Path) -> None:
     async with in_process(create_app(api_settings(tmp_path))) as api:
         cid, token = await api.conversation()

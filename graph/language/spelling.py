@@ -11,7 +11,7 @@ next). Rare words that are real stay as written, since nothing near them is that
 listed itself ("cna", 2.8) still yields to its word ("can", 6.5), while a word used once per million
 words or more (``KNOWN``) is a word ("lien", never "line"). Words of one or two letters, words with
 an apostrophe or a capital past their first letter, and capitalised words inside a sentence (names)
-are left alone.
+are left alone, and so are words over twenty letters.
 
 Frequencies are wordfreq's "large" English list (321k words down to once per 100 million, Apache-2.0
 code, CC BY-SA 4.0 data), read from the file its wheel ships without importing its code (which would
@@ -49,6 +49,9 @@ KNOWN = 3.0  # a word used once per million words or more is a word, whatever is
 GAP = 2.0  # the meant word is at least 10**GAP times as common as the word written
 MARGIN = 0.5  # ... and 10**MARGIN times as common as any other word one edit away
 MIN_LETTERS = 3
+# A word's candidates grow with its length squared (~54 per letter, each as long as the word): a
+# 4,000-letter "word" took 1.5 s of CPU. Slips worth reading are in words of everyday length.
+MAX_LETTERS = 20
 # Unlisted words guessed at per text, the first ones: a guess costs ~0.5 ms, and 4,000 characters of
 # made-up words must not cost seconds (real turns have a few slips at most).
 MAX_GUESSES = 12
@@ -149,7 +152,7 @@ def likely_word(word: str, written: float | None = None) -> str | None:
 
     ``written``: ``zipf(word)`` when the caller has it.
     """
-    if len(word) < MIN_LETTERS or not word.isalpha():
+    if not MIN_LETTERS <= len(word) <= MAX_LETTERS or not word.isalpha():
         return None
     written = zipf(word) if written is None else written
     if written >= KNOWN:
@@ -189,7 +192,11 @@ class Respelled:
 
 def _may_be_a_slip(match: re.Match[str], text: str) -> bool:
     word = match.group()
-    if len(word) < MIN_LETTERS or not word.isalpha() or any(c.isupper() for c in word[1:]):
+    if (
+        not MIN_LETTERS <= len(word) <= MAX_LETTERS
+        or not word.isalpha()
+        or any(c.isupper() for c in word[1:])
+    ):
         return False
     if not word[0].isupper():
         return True
