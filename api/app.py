@@ -16,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api import pages, policy_admin
 from api.auth import load_admin_token
+from api.client_limits import ClientLimits
 from api.compat import router as compat_router
 from api.console_store import ConsoleStore
 from api.customer_history import StoredCustomerHistory
@@ -147,6 +148,8 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
                 settings.rate_limit_per_minute, redis, settings.redis_prefix, refused=metrics.rate_limited
             )
             gate = TurnGate(settings.max_concurrent_turns, shed=metrics.turns_shed)
+            clients = ClientLimits.from_settings(settings, redis, metrics.rate_limited)
+            app.state.client_limits = clients
             app.state.settings = settings
             app.state.runtime = runtime
             app.state.desk = desk
@@ -156,7 +159,12 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             runtime.context.history = StoredCustomerHistory(app.state.console_store, runtime)
             app.state.engine = engine
             app.state.turns = TurnService(
-                engine=engine, handoffs=handoffs, settings=settings, limiter=limiter, gate=gate
+                engine=engine,
+                handoffs=handoffs,
+                settings=settings,
+                limiter=limiter,
+                gate=gate,
+                clients=clients,
             )
             app.state.admin_token = admin_token
             app.state.supervisors = supervisors

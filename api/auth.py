@@ -8,7 +8,7 @@ import hmac
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +32,8 @@ class Principal:
 
     role: Role
     subject: str = ""
+    # The client address the request came from (api/client_limits.py); not part of who it is.
+    client: str | None = field(default=None, compare=False)
 
     def is_customer_of(self, conversation_id: str) -> bool:
         """True for the customer token of ``conversation_id``."""
@@ -78,9 +80,13 @@ def load_admin_token(configured: str | None, data_dir: Path) -> tuple[str, bool]
 
 
 async def resolve(
-    token: str | None, admin_token: str, store: ApiStore, supervisors: SupervisorStore
+    token: str | None,
+    admin_token: str,
+    store: ApiStore,
+    supervisors: SupervisorStore,
+    client: str | None = None,
 ) -> Principal:
-    """Map a token to a principal.
+    """Map a token to a principal; ``client`` is the address it was sent from.
 
     Raises:
         ApiError: 401 when the token is missing or unknown.
@@ -90,19 +96,19 @@ async def resolve(
             401, "unauthorized", "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
     if hmac.compare_digest(token.encode(), admin_token.encode()):
-        return Principal("admin")
+        return Principal("admin", client=client)
     if token.startswith(CUSTOMER_PREFIX):
         cid = await store.conversation_for_token(token)
         if cid:
-            return Principal("customer", cid)
+            return Principal("customer", cid, client)
     elif token.startswith(AGENT_PREFIX):
         agent_id = await store.agent_by_token(token)
         if agent_id:
-            return Principal("agent", agent_id)
+            return Principal("agent", agent_id, client)
     elif token.startswith(SUPERVISOR_PREFIX):
         supervisor = await supervisors.by_token(token)
         if supervisor:
-            return Principal("supervisor", supervisor.id)
+            return Principal("supervisor", supervisor.id, client)
     raise ApiError(401, "invalid_token", "the token is not valid", headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -149,6 +155,12 @@ def _bearer(request: Request) -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return (request.headers.get("x-api-key") or "").strip() or None
+
+
+def sent_admin_token(request: Request) -> bool:
+    """True when the request carries the admin token."""
+    token = _bearer(request)
+    return token is not None and hmac.compare_digest(token.encode(), request.app.state.admin_token.encode())
 
 
 async def trusted_profile(

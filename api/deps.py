@@ -89,7 +89,8 @@ async def get_principal(
         token = value.strip() if scheme.lower() == "bearer" else None
     token = token or (x_api_key.strip() if x_api_key else None)
     state = request.app.state
-    return await resolve(token, state.admin_token, state.store, state.supervisors)
+    client = request.client.host if request.client else None
+    return await resolve(token, state.admin_token, state.store, state.supervisors, client)
 
 
 TurnsDep = Annotated[TurnService, Depends(get_turns)]

@@ -114,7 +114,9 @@ class MessageFastPath:
             return None
         state = self.baton.state
         try:
-            principal = await resolve(token, state.admin_token, state.store, state.supervisors)
+            client = scope.get("client")
+            host = client[0] if client else None
+            principal = await resolve(token, state.admin_token, state.store, state.supervisors, host)
         except ApiError:
             return None
         return principal, message

@@ -1,4 +1,4 @@
-"""Request limits: body size (413), per-conversation message rate (429) and load shedding (503)."""
+"""Request limits: body size (413), message and new-conversation rates (429) and load shedding (503)."""
 
 from __future__ import annotations
 
@@ -69,18 +69,47 @@ class _TooLarge(Exception):
     pass
 
 
+# The hit and the window's expiry in one call: one round trip, and no window left without one. A refused
+# hit is not counted (as in process): a client that keeps retrying is not locked out for longer.
 _COUNT_HIT = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return n
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+local w = tonumber(ARGV[2])
+if n + w > tonumber(ARGV[3]) then return 0 end
+if redis.call('INCRBY', KEYS[1], w) == w then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 1
 """
 
 
-class RateLimiter:
-    """At most ``limit`` events per key per minute (sliding window; fixed window in Redis).
+class _Window:
+    """One key's hits of the last minute (time, weight), oldest first, and their sum."""
 
-    In process, a key is forgotten once its last hit is a minute old (nothing of it counts any
-    more), and at most ``max_keys`` are tracked: past that the least recently hit is dropped.
+    __slots__ = ("hits", "total")
+
+    def __init__(self) -> None:
+        self.hits: deque[tuple[float, int]] = deque()
+        self.total = 0
+
+    def expire(self, now: float) -> None:
+        while self.hits and now - self.hits[0][0] >= 60:
+            self.total -= self.hits.popleft()[1]
+
+    def free_after(self, now: float, weight: int, limit: int) -> float:
+        """Seconds until a hit of ``weight`` fits under ``limit``: when the hits that must go expire."""
+        over = self.total + weight - limit
+        for at, weight in self.hits:
+            over -= weight
+            if over <= 0:
+                return 60 - (now - at)
+        return 60.0
+
+
+class RateLimiter:
+    """At most ``limit`` per key per minute (sliding window; fixed window in Redis).
+
+    A hit weighs 1 unless told otherwise (a message's characters); one heavier than the whole limit
+    counts as the limit, so it passes when nothing else was sent. A refused hit is not counted. In
+    process, a key is forgotten once its last hit is a minute old (nothing of it counts any more), and
+    at most ``max_keys`` are tracked: past that the least recently hit is dropped.
     """
 
     def __init__(
@@ -90,16 +119,17 @@ class RateLimiter:
         prefix: str = "baton:",
         refused: Counter | None = None,
         *,
+        what: str = "messages in this conversation",
         max_keys: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limit = limit
+        self.what = what
         self.max_keys = max_keys
         self._prefix = prefix
         self._refused = refused
         self._clock = clock
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()  # least recently hit first
-        # The hit and the window's expiry in one call: one round trip, and no window left without one.
+        self._hits: OrderedDict[str, _Window] = OrderedDict()  # least recently hit first
         self._count = redis.register_script(_COUNT_HIT) if redis is not None else None
 
     @property
@@ -107,26 +137,28 @@ class RateLimiter:
         """How many keys the in-process window holds."""
         return len(self._hits)
 
-    async def check(self, key: str) -> None:
-        """Count one hit for ``key``.
+    async def check(self, key: str, weight: int = 1) -> None:
+        """Count one hit of ``weight`` for ``key``.
 
         Raises:
             ApiError: 429 with ``Retry-After`` when over the limit.
         """
+        weight = max(1, min(weight, self.limit))
         now = self._clock()
         if self._count is not None:
             window = int(time.time() // 60)
             rkey = f"{self._prefix}rate:{key}:{window}"
-            count = int(await self._count(keys=[rkey], args=[61]))
-            if count > self.limit:
+            if not int(await self._count(keys=[rkey], args=[61, weight, self.limit])):
                 raise self._too_many(max(1, math.ceil(60 - time.time() % 60)))
             return
-        hits = self._hits.setdefault(key, deque())
-        while hits and now - hits[0] >= 60:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            raise self._too_many(max(1, math.ceil(60 - (now - hits[0]))))
-        hits.append(now)
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = self._hits[key] = _Window()
+        hits.expire(now)
+        if hits.total + weight > self.limit:
+            raise self._too_many(max(1, math.ceil(hits.free_after(now, weight, self.limit))))
+        hits.hits.append((now, weight))
+        hits.total += weight
         self._hits.move_to_end(key)
         self._forget(now)
 
@@ -137,12 +169,12 @@ class RateLimiter:
         """
         while self._hits:
             oldest = next(iter(self._hits.values()))
-            if len(self._hits) <= self.max_keys and oldest and now - oldest[-1] < 60:
+            if len(self._hits) <= self.max_keys and oldest.hits and now - oldest.hits[-1][0] < 60:
                 return
             self._hits.popitem(last=False)
 
     def _too_many(self, retry_after: int) -> ApiError:
-        message = f"too many messages in this conversation; retry in {retry_after}s"
+        message = f"too many {self.what}; retry in {retry_after}s"
         return _refusal(self._refused, 429, "rate_limited", message, retry_after)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 
 from api.auth import SELF_DECLARED, Principal, forbidden
+from api.client_limits import ClientLimits
 from api.engine import ConversationEngine, TurnOutcome
 from api.errors import ApiError
 from api.handoff_admin import actor_of, admit_escalation, stamped
@@ -113,6 +114,7 @@ class TurnService:
     settings: Settings
     limiter: RateLimiter
     gate: TurnGate
+    clients: ClientLimits = field(default_factory=ClientLimits)
 
     # -- reads ----------------------------------------------------------------------------------
     async def require_known(self, conversation_id: str) -> dict[str, Any]:
@@ -234,6 +236,8 @@ class TurnService:
         self.gate.acquire(exempt=bool(agent_id))
         ticket = Ticket(principal, request, cid, agent_id=agent_id, profile=profile, _gate=self.gate)
         try:
+            if principal.role == "customer":  # the admin is a trusted backend, limited per conversation only
+                await self.clients.customer_turn(principal.client, request.texts)
             await self.limiter.check(cid)
         except BaseException:
             ticket.release()

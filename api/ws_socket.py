@@ -97,7 +97,8 @@ class LiveSocket:
         app = self.app
         try:
             token = _handshake_token(self.ws) or await self._first_message_token()
-            return await resolve(token, app.state.admin_token, app.state.store, app.state.supervisors)
+            host = self.ws.client.host if self.ws.client else None
+            return await resolve(token, app.state.admin_token, app.state.store, app.state.supervisors, host)
         except ApiError as exc:
             await self.refuse(exc)
         except (WebSocketDisconnect, RuntimeError):

@@ -16,6 +16,15 @@ for extra in (ROOT, ROOT / "tests"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+# A load generator plays thousands of customers from one address, which the per-client limits
+# (api/client_limits.py) would take for one client: its servers run with them off.
+NO_CLIENT_LIMITS: dict[str, Any] = {
+    "client_conversations_per_minute": 0,
+    "client_messages_per_minute": 0,
+    "client_chars_per_minute": 0,
+}
+NO_CLIENT_LIMITS_ENV = {f"BATON_{name.upper()}": "0" for name in NO_CLIENT_LIMITS}
+
 
 @contextlib.contextmanager
 def postgres_schema(url: str) -> Iterator[str]:

@@ -248,6 +248,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     long_max = max(args.long, default=0)
     env = {
         "BATON_RATE_LIMIT_PER_MINUTE": "100000",
+        **common.NO_CLIENT_LIMITS_ENV,
         "BATON_MAX_CONCURRENT_TURNS": str(2 * args.conversations),
         "BATON_MAX_MESSAGE_CHARS": str(max(args.chars, long_max)),
         "BATON_MAX_BODY_BYTES": str(max(256_000, 2 * long_max)),

@@ -91,7 +91,13 @@ def containers(root: object, path: str, out: dict[str, Any], visited: set[int], 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     """Fill the app with held conversations and account for what they cost."""
     data = Path(tempfile.mkdtemp(prefix="baton-held-"))
-    settings = Settings(data_dir=data, admin_token=ADMIN, offline=True, rate_limit_per_minute=100_000)  # type: ignore[call-arg]
+    settings = Settings(
+        data_dir=data,
+        admin_token=ADMIN,
+        offline=True,
+        rate_limit_per_minute=100_000,
+        **common.NO_CLIENT_LIMITS,
+    )  # type: ignore[call-arg]
     app = create_app(
         settings, desk_config=load_config(settings.desk_config).model_copy(update={"heartbeat_ttl_s": 1e9})
     )

@@ -55,7 +55,13 @@ async def measure(rounds: int) -> dict[str, float]:
     """Best CPU seconds per turn of each text."""
     best: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp) / "data", policy=POLICY, offline=True, admin_token="adm_bench")
+        settings = Settings(
+            data_dir=Path(tmp) / "data",
+            policy=POLICY,
+            offline=True,
+            admin_token="adm_bench",
+            **common.NO_CLIENT_LIMITS,
+        )
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             for round_no in range(rounds):

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import uuid
 
+import common
 import httpx
 from bench_server import fresh_postgres, rss_kb, tree_pids
 
@@ -25,7 +26,7 @@ async def sample_rss(pids: list[int], peak: list[float], stop: asyncio.Event) ->
 
 def server_env(profile: str, redis_url: str, workers: int = 2) -> tuple[dict[str, str], int]:
     """Environment and worker count of a profile (``workers``: the scaled profile's; embedded has one)."""
-    env = {"BATON_RATE_LIMIT_PER_MINUTE": "1000"}
+    env = {"BATON_RATE_LIMIT_PER_MINUTE": "1000", **common.NO_CLIENT_LIMITS_ENV}
     if profile == "embedded":
         return env, 1
     env.update(

@@ -256,6 +256,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     desk_yaml.write_text("heartbeat_ttl_s: 86400\n")
     env = {
         "BATON_RATE_LIMIT_PER_MINUTE": "1000000",
+        **common.NO_CLIENT_LIMITS_ENV,
         "BATON_MAX_CONCURRENT_TURNS": "64",
         "BATON_DESK_CONFIG": str(desk_yaml),
     }

@@ -98,7 +98,13 @@ async def in_process(requests: int, rounds: int) -> dict[str, list[float]]:
     """CPU per call of the app without a server, per kind and round."""
     out: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp) / "data", policy=POLICY, offline=True, admin_token="adm_bench")
+        settings = Settings(
+            data_dir=Path(tmp) / "data",
+            policy=POLICY,
+            offline=True,
+            admin_token="adm_bench",
+            **common.NO_CLIENT_LIMITS,
+        )
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             turns, state = app.state.turns, app.state

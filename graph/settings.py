@@ -102,6 +102,22 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=256_000, ge=1024, description="Largest request body (else 413).")
     rate_limit_per_minute: int = Field(default=30, ge=1, description="Messages per conversation per minute.")
+    # Per client address (api/client_limits.py): anyone may start a conversation, so the limit per
+    # conversation alone bounds nothing. Behind a proxy, set uvicorn's FORWARDED_ALLOW_IPS to it.
+    client_conversations_per_minute: int = Field(
+        default=30,
+        ge=0,
+        description="New conversations per client address per minute, admin token aside (0: off).",
+    )
+    client_messages_per_minute: int = Field(
+        default=300, ge=0, description="Customer messages per client address per minute (0: off)."
+    )
+    client_chars_per_minute: int = Field(
+        default=40_000,
+        ge=0,
+        description="Characters of customer messages per client address per minute (0: off); a message"
+        " longer than this passes alone.",
+    )
     # 8 gave the most handoffs/s at R=100 on 2 cores (4: 41/s, 8: 48/s, 16: 28/s, none: 21/s).
     max_concurrent_turns: int = Field(
         default=8,

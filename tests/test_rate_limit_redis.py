@@ -50,3 +50,28 @@ async def test_workers_share_the_count_and_each_window_expires() -> None:
         if keys:
             await client.delete(*keys)
         await client.aclose()
+
+
+async def test_weighted_hits_share_one_count_and_a_refused_one_is_not_counted() -> None:
+    await require_redis()
+    client = aioredis.from_url(REDIS_URL)
+    prefix = f"baton-test-{uuid.uuid4().hex[:8]}:"
+    first = RateLimiter(10_000, client, prefix, what="characters of messages from this address")
+    second = RateLimiter(10_000, client, prefix, what="characters of messages from this address")
+    try:
+        if 60 - time.time() % 60 < 2:
+            await asyncio.sleep(60 - time.time() % 60 + 0.05)
+        await first.check("client-chars:203.0.113.5", 4000)
+        await second.check("client-chars:203.0.113.5", 4000)
+        with pytest.raises(ApiError) as refused:
+            await first.check("client-chars:203.0.113.5", 4000)
+        assert "too many characters of messages from this address" in refused.value.message
+        await second.check("client-chars:203.0.113.5", 2000)  # the refused 4,000 did not count
+        with pytest.raises(ApiError):
+            await first.check("client-chars:203.0.113.5", 1)
+        await first.check("client-chars:198.51.100.7", 50_000)  # heavier than the limit: passes alone
+    finally:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, status
 
-from api.auth import CUSTOMER_PREFIX, forbidden, new_token, require_admin, trusted_profile
+from api.auth import CUSTOMER_PREFIX, forbidden, new_token, require_admin, sent_admin_token, trusted_profile
 from api.console_store import console_store
 from api.deps import EngineDep, PrincipalDep, RuntimeDep, SettingsDep, StoreDep, TurnsDep
 from api.engine import TurnOutcome, conv_stream
@@ -34,7 +34,7 @@ from graph.runtime_models import CheckpointInfo
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 413, 422))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 413, 422, 429))
 async def create_conversation(
     request: Request,
     store: StoreDep,
@@ -43,9 +43,16 @@ async def create_conversation(
 ) -> ConversationCreated:
     """Start a conversation; the returned customer token is the only way to talk in it.
 
+    Without the admin token, a client address may start ``client_conversations_per_minute`` a minute
+    (429 with ``Retry-After`` past that).
+
     Profile fields that change routing (``vip``, ``plan``) count only when the admin sends them or the
     profile carries a valid ``profile_signature``; anyone else's are kept as an unverified claim.
     """
+    if not sent_admin_token(request):
+        await request.app.state.client_limits.new_conversation(
+            request.client.host if request.client else None
+        )
     conversation_id = f"c-{uuid.uuid4().hex}"
     token = new_token(CUSTOMER_PREFIX)
     profile = {}
