@@ -19,8 +19,9 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, ParamSpec, TypeVar
+
+from graph.analysis_pool import DaemonPool
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -117,9 +118,8 @@ def _yield_to_the_loop() -> None:
             )
 
 
-_ANALYSIS = ThreadPoolExecutor(
-    max(1, (os.cpu_count() or 2) - 1), thread_name_prefix="baton-analysis", initializer=_yield_to_the_loop
-)
+# Daemon threads (graph/analysis_pool.py): a reading that never ends must not keep a stopping worker alive.
+_ANALYSIS = DaemonPool(max(1, (os.cpu_count() or 2) - 1), "baton-analysis", initializer=_yield_to_the_loop)
 
 
 class NotCached(BaseException):
