@@ -102,10 +102,12 @@ def _scored_sentences(turns: Sequence[Turn], facts: Sequence[Fact]) -> list[tupl
     scored: list[tuple[float, int, str]] = []
     for rank, turn in enumerate(customer):
         for clean, score, intro in _SALIENT.get_or_compute(turn.text, _salient):
+            if intro and not score:
+                continue  # "My name is Dana" says who, not what: retold, it was "Dana's name is dana."
             score += 0.5 * min(facts_by_turn.get(turn.index, 0), 2)
             score += 1.5 / (1 + rank)  # the opening request usually states the problem
             if intro:
-                score -= 1.0  # a bare introduction adds nothing the facts don't carry
+                score -= 1.0  # an introduction adds little the facts don't carry
             scored.append((score, len(scored), clean))
     return scored
 

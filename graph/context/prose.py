@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from graph.context.models import Fact
 from graph.language.pipeline import shared_pipeline
+from graph.language.prototypes import SEEDS
 from graph.language.statements import Said, read_statements
 from graph.textutil import DigestCache
 from graph.transcript import Turn
@@ -37,6 +38,10 @@ _SINGULAR |= {"have": "has", "'ve": " has", "do": "does", "'d": " would", "'ll":
 _FINITE = frozenset({"VBP", "VBZ", "VBD", "MD"})
 _SIBILANT = ("s", "sh", "ch", "x", "z", "o")
 _LEADING = frozenset({"INTJ", "PUNCT", "CCONJ"})
+# Verbs of conversing: "talk to a human" asked of us means the customer wants to talk to one of our
+# people, not that we should ("speak with my husband" is still ours to do).
+_CONVERSE = frozenset({"talk", "speak", "chat"})
+_SOFTENERS = frozenset({"please", "just", "pls", "plz", "kindly"})
 _CACHE: DigestCache[tuple[str, bool]] = DigestCache(8192)
 # Modals that open a request put as a question ("Can you send ...", "Could I see ...").
 _REQUESTING = frozenset({"can", "could", "would", "will", "may"})
@@ -246,12 +251,22 @@ def retell_goal(sentence: str, person: Person, who: str) -> str | None:
     return retell_said(said, sentence, person, subject)
 
 
+def _to_one_of_ours(clause: str) -> bool:
+    """Whether the clause starts (after "please", "just") with a verb of conversing and names one of
+    our people: "talk to a human please"."""
+    said = [w.strip(",.!?") for w in clause.lower().split()]
+    first = next((w for w in said if w not in _SOFTENERS), "")
+    return first in _CONVERSE and any(w in SEEDS["human_request"] for w in said)
+
+
 def retell_said(said: Said, source: str, person: Person, subject: str) -> str:
     """A request or statement clause ``said`` of ``source`` retold about (or to) the customer."""
     # A clause whose subject is elsewhere ("Wanted to see when I owe ...") gets the customer first.
     who = "" if said.form == "predicate" else subject
     text, named = retell(said.text, person, who, source=source, at=said.start)
     rest = lower_first(text)
+    if said.form == "imperative" and _to_one_of_ours(said.text):
+        return ("you'd like to " if person == "second" else f"{subject} wants to ") + rest
     if person == "second":
         lead = {
             "imperative": "you'd like us to ",
