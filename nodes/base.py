@@ -24,7 +24,16 @@ from graph.textutil import off_loop_unless_cached
 from graph.transcript import Turn, to_turns
 from graph.turn_times import stamp
 from nodes.hearing import Found, Heard, Reader, ask_for, hear_conversation
-from nodes.replies import Answer, later_line, next_missing, offer_line, offline_reply, times_asked, value_of
+from nodes.replies import (
+    MAX_ASKS,
+    Answer,
+    later_line,
+    next_missing,
+    offer_line,
+    offline_reply,
+    times_asked,
+    value_of,
+)
 from prompts import load_prompt
 
 log = logging.getLogger(__name__)
@@ -164,11 +173,12 @@ def _read(
     turns: Sequence[Turn],
     collected: Mapping[str, Any],
     hidden: Mapping[int, list[tuple[int, int]]],
-) -> tuple[Heard | None, dict[str, Any]]:
+) -> tuple[Heard | None, dict[str, Any], frozenset[str]]:
     """What the bot hears, without the clauses that state another target's open item (blanked, so
-    every offset stays that of the turn as written)."""
+    every offset stays that of the turn as written), and the slots the customer declined to give."""
     heard = hear_conversation([_blanked(t, hidden.get(t.index, ())) for t in turns])
-    return _current(turns, heard), find_slot_values(spec, heard, collected)
+    declined = frozenset(h.asked for h in heard if h.asked and h.declines)
+    return _current(turns, heard), find_slot_values(spec, heard, collected), declined
 
 
 def _blanked(turn: Turn, spans: Sequence[tuple[int, int]]) -> Turn:
@@ -227,10 +237,12 @@ def make_bot(spec: BotSpec, opening_for: OpeningFn) -> BotNode:
         turns = to_turns(messages)
         hidden = hidden_from(open_items(state), spec.name)
         # CPU unless every turn was read before: then in place, else off the event loop
-        latest, new = await off_loop_unless_cached(_read, spec, turns, dict(collected), hidden)
+        latest, new, declined = await off_loop_unless_cached(_read, spec, turns, dict(collected), hidden)
         opening = opening_for(state, spec)
         merged = {**collected, **new}
         asked = times_asked(spec, turns)
+        for slot in declined:  # "I'd rather not say": not asked again
+            asked[slot] = MAX_ASKS
         missing = next_missing(spec, merged, asked)
         settled = _settled(state)
         lines = _item_lines(state, spec, done=missing is None)

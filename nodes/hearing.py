@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from graph.language.cues import TurnCues, read_cues
+from graph.language.declines import declines
 from graph.language.reading import read_turn
 from graph.language.spans import Span, SpanKind, TurnReading
 from graph.language.statements import Statements, read_statements
@@ -61,13 +62,19 @@ class Heard:
         """True when the customer asks for a person (the router hands off; a bot only acknowledges)."""
         return bool(self.cues.find("human_request"))
 
+    @property
+    def declines(self) -> bool:
+        """True when the turn declines to answer ("skip", "I'd rather not say"); "pass me on" asks for
+        a person instead."""
+        return not self.wants_person and declines(self.text)
+
     def spans(self, *kinds: SpanKind) -> list[Span]:
         """The turn's spans of ``kinds``, in text order."""
         return self.reading.of_kind(*kinds)
 
     def open_answer(self, *, questions: bool = False) -> str | None:
         """The turn's own words as the answer to a slot's question (without fillers and questions)."""
-        if self.wants_person:
+        if self.wants_person or self.declines:
             return None
         skipped = ("filler",) if questions else ("filler", "question")
         parts = [s.text for s in self.said.said if s.kind not in skipped]

@@ -14,13 +14,14 @@ from nodes.base import BotSpec, find_slot_values
 from nodes.billing_bot import SPEC as BILLING
 from nodes.buyer_bot import SPEC as BUYER
 from nodes.concierge_bot import SPEC as CONCIERGE
+from nodes.hearing import hear
 from nodes.luxury_specialist import SPEC as LUXURY
 from nodes.replies import ECHO_CHARS, next_missing, offline_reply
 from nodes.sales_bot import SPEC as SALES
 from nodes.seller_bot import SPEC as SELLER
 from nodes.support_bot import SPEC as SUPPORT
 from nodes.tech_bot import SPEC as TECH
-from tests.test_api_support import api_settings, in_process
+from tests.test_api_support import ADMIN, Api, api_settings, in_process
 
 CASES = [
     # bot, policy, what the customer said before the handoff, slot that must be filled, expected value
@@ -146,3 +147,42 @@ async def test_a_question_the_customer_twice_leaves_unanswered_gives_way_to_the_
     late = " ".join(r["text"] for r in later["replies"])
     assert "12 Elm Street" in late  # the address is still taken when it comes
     assert address not in late
+
+
+async def test_a_declined_question_is_not_asked_again_and_the_decline_is_no_value(tmp_path: Path) -> None:
+    address, timeline, third = (s.question for s in SELLER.slots[:3])
+    async with in_process(create_app(api_settings(tmp_path))) as api:
+        cid, token = await api.conversation()
+        await api.say(cid, token, "Hi")
+        first = await api.say(cid, token, "I want to sell my house")
+        skipped = await api.say(cid, token, "skip")
+        declined = await api.say(cid, token, "I'd rather not say")
+        state = (await api.http.get(f"/threads/{cid}/state", headers=Api.auth(ADMIN))).json()
+    said = [" ".join(r["text"] for r in s["replies"]) for s in (first, skipped, declined)]
+    assert said[0].endswith(address)
+    assert said[1].endswith(timeline)  # was asked for the address again, with "skip" noted as it
+    assert "skip" not in said[1]
+    assert third in said[2]
+    assert "rather not" not in said[2]
+    collected = state["values"]["collected"]
+    assert "property_address" not in collected
+    assert "timeline" not in collected
+    assert "motivation" not in collected
+
+
+@pytest.mark.parametrize(
+    ("text", "declined"),
+    [
+        ("skip", True),
+        ("I'd rather not say", True),
+        ("I prefer not to share that", True),
+        ("I won't tell you that", True),
+        ("pass me on", False),  # a request for a person
+        ("I didn't say that", False),
+        ("I don't want to sell", False),
+        ("not sure yet", False),
+        ("12 Oak Street", False),
+    ],
+)
+def test_a_decline_is_told_from_an_answer(text: str, declined: bool) -> None:
+    assert hear(1, text, SELLER.slots[0].question, "address").declines is declined
