@@ -18,6 +18,7 @@ from api import pages, policy_admin
 from api.auth import load_admin_token
 from api.client_limits import ClientLimits
 from api.compat import router as compat_router
+from api.compat.records import open_compat_store
 from api.console_store import ConsoleStore
 from api.customer_history import StoredCustomerHistory
 from api.desk_events import consume_desk_events
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
             app.state.store = store
             # Briefs list the customer's earlier conversations: the graph asks the console's store.
             app.state.console_store = ConsoleStore(db)
+            app.state.baton_compat = await open_compat_store(db)  # the LangGraph API's thread records
             runtime.context.history = StoredCustomerHistory(app.state.console_store, runtime)
             app.state.engine = engine
             app.state.turns = TurnService(

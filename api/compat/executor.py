@@ -176,6 +176,7 @@ async def execute(
             run.publish("error", run.error)
         run.publish("end", {"run_id": run.run_id, "status": run.status})
         run.close()
-        thread = store.threads.get(run.thread_id)
-        if thread is not None:
-            thread.touch()
+        try:
+            await store.threads.touch(run.thread_id)
+        except Exception:  # the run's outcome is told; a stamp that fails must not hide it
+            log.exception("could not stamp thread %s after run %s", run.thread_id, run.run_id)

@@ -1,21 +1,25 @@
-"""In-memory thread and run records of the compatibility layer.
+"""Thread and run records of the compatibility layer.
 
-The graph's checkpoints are the source of truth for a thread's state; what only the platform API
-knows about (thread metadata, runs and their status) lives here, per process, and is lost on
-restart. A thread that has checkpoints but no record (started through Baton's own API or CLI) is
-adopted on first use.
+The graph's checkpoints are the source of truth for a thread's state. What only the platform API
+knows about a thread (its metadata, when it was created and last changed) is kept in the API's
+database (SQLite or Postgres), so every worker and every restart sees the same threads; runs (their
+status, the task executing them, who listens to their events) live in the process that runs them. A
+thread that has checkpoints but no record (started through Baton's own API or CLI) is adopted on
+first use.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import json
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 
 from api.compat.serde import now_iso
+from api.db import Db
 
 RunStatus = Literal["pending", "running", "success", "error", "timeout", "interrupted"]
 ACTIVE: frozenset[str] = frozenset({"pending", "running"})
@@ -33,9 +37,71 @@ class ThreadRecord:
     created_at: str = field(default_factory=now_iso)
     updated_at: str = field(default_factory=now_iso)
 
-    def touch(self) -> None:
+
+THREADS_SCHEMA = """CREATE TABLE IF NOT EXISTS baton_api_threads (
+    thread_id TEXT PRIMARY KEY, metadata TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)"""
+_COLUMNS = "thread_id, metadata, created_at, updated_at"
+
+
+class ThreadTable:
+    """Thread records in the API's database, shared by every worker."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+
+    async def setup(self) -> None:
+        """Create the table (idempotent)."""
+        await self.db.execute(THREADS_SCHEMA)
+
+    async def get(self, thread_id: str) -> ThreadRecord | None:
+        """The thread's record, if it has one."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM baton_api_threads WHERE thread_id = ?", (thread_id,)
+        )
+        return _record(rows[0]) if rows else None
+
+    async def add(self, record: ThreadRecord) -> ThreadRecord:
+        """Keep ``record``; when another request (or worker) added the thread first, theirs is returned."""
+        await self.db.execute(
+            f"INSERT INTO baton_api_threads ({_COLUMNS}) VALUES (?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
+            (record.thread_id, json.dumps(record.metadata), record.created_at, record.updated_at),
+        )
+        return await self.get(record.thread_id) or record
+
+    async def save(self, record: ThreadRecord) -> None:
+        """Store the record's metadata, stamped as changed now."""
+        record.updated_at = now_iso()
+        await self.db.execute(
+            "UPDATE baton_api_threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
+            (json.dumps(record.metadata), record.updated_at, record.thread_id),
+        )
+
+    async def touch(self, thread_id: str) -> None:
         """Mark the thread as changed now."""
-        self.updated_at = now_iso()
+        await self.db.execute(
+            "UPDATE baton_api_threads SET updated_at = ? WHERE thread_id = ?", (now_iso(), thread_id)
+        )
+
+    async def delete(self, thread_id: str) -> None:
+        """Forget the thread's record."""
+        await self.db.execute("DELETE FROM baton_api_threads WHERE thread_id = ?", (thread_id,))
+
+    async def listed(self, ids: Collection[str] | None = None) -> list[ThreadRecord]:
+        """Every record, or those of ``ids``."""
+        if ids is None:
+            rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM baton_api_threads")
+        elif not ids:
+            return []
+        else:
+            marks = ", ".join("?" for _ in ids)
+            rows = await self.db.fetchall(
+                f"SELECT {_COLUMNS} FROM baton_api_threads WHERE thread_id IN ({marks})", tuple(ids)
+            )
+        return [_record(row) for row in rows]
+
+
+def _record(row: tuple[Any, ...]) -> ThreadRecord:
+    return ThreadRecord(row[0], json.loads(row[1]), row[2], row[3])
 
 
 @dataclass
@@ -113,9 +179,9 @@ class RunRecord:
 
 @dataclass
 class CompatStore:
-    """Threads and runs known to this process."""
+    """The threads (in the database) and the runs of this process."""
 
-    threads: dict[str, ThreadRecord] = field(default_factory=dict)
+    threads: ThreadTable
     runs: dict[str, dict[str, RunRecord]] = field(default_factory=dict)
 
     def add_run(self, run: RunRecord) -> None:
@@ -140,11 +206,16 @@ class CompatStore:
         return latest is not None and latest.status == "error"
 
 
+async def open_compat_store(db: Db) -> CompatStore:
+    """The compatibility records of an app whose API database is ``db`` (its table created)."""
+    threads = ThreadTable(db)
+    await threads.setup()
+    return CompatStore(threads)
+
+
 async def get_store(request: Request) -> CompatStore:
-    """The app's compatibility records, created on first use (no app-level set-up needed)."""
-    store: CompatStore | None = getattr(request.app.state, "baton_compat", None)
-    if store is None:
-        store = request.app.state.baton_compat = CompatStore()
+    """The app's compatibility records (opened in the app's lifespan)."""
+    store: CompatStore = request.app.state.baton_compat
     return store
 
 

@@ -54,7 +54,7 @@ async def _start(
             raise ApiError(404, "thread_not_found", f"thread {thread_id} not found")
         if not await turns.engine.register(thread_id):
             raise ApiError(409, "thread_deleted", f"thread {thread_id} was deleted; ids are not reused")
-        thread = store.threads[thread_id] = ThreadRecord(thread_id)
+        thread = await store.threads.add(ThreadRecord(thread_id))
     if body.multitask_strategy == "reject" and store.busy(thread_id):
         raise ApiError(
             409, "thread_busy", f"thread {thread_id} has an active run (multitask_strategy=reject)"
@@ -66,8 +66,10 @@ async def _start(
         msg = f"a customer may stream only {', '.join(sorted(CUSTOMER_STREAM_MODES))}"
         raise ApiError(403, "forbidden", msg)
     ticket = await turns.admit(principal, request)
-    thread.metadata.setdefault("graph_id", GRAPH_ID)
-    thread.metadata.setdefault("assistant_id", assistant_id)
+    if "graph_id" not in thread.metadata or "assistant_id" not in thread.metadata:
+        thread.metadata.setdefault("graph_id", GRAPH_ID)
+        thread.metadata.setdefault("assistant_id", assistant_id)
+        await store.threads.save(thread)
     run = RunRecord(
         run_id=str(uuid.uuid4()),
         thread_id=thread_id,
@@ -89,7 +91,7 @@ async def _start(
     store.add_run(run)
     queue = run.listen() if listen else None
     run.task = asyncio.create_task(execute(turns, store, run, ticket, tap), name=f"baton-run-{run.run_id}")
-    thread.touch()
+    await store.threads.touch(thread_id)
     return run, queue
 
 

@@ -108,16 +108,17 @@ async def find_thread(store: CompatStore, turns: TurnService, thread_id: str) ->
     A conversation started elsewhere (REST, the CLI) is adopted on first use; one with checkpoints but
     no API record (the CLI) gets one, so every door can serve it.
     """
-    record = store.threads.get(thread_id)
+    record = await store.threads.get(thread_id)
     engine = turns.engine
     known = await engine.store.conversation(thread_id) is not None
     if not known and (record is not None or await has_checkpoints(engine.runtime, thread_id)):
         known = await engine.register(thread_id)
     if not known:
-        store.threads.pop(thread_id, None)
+        if record is not None:  # its conversation was deleted through another door
+            await store.threads.delete(thread_id)
         return None
     if record is None:
-        record = store.threads[thread_id] = ThreadRecord(thread_id, {"graph_id": GRAPH_ID})
+        record = await store.threads.add(ThreadRecord(thread_id, {"graph_id": GRAPH_ID}))
     return record
 
 

@@ -44,7 +44,7 @@ async def create_thread(
     if record is None:
         if not await turns.engine.register(thread_id):
             raise ApiError(409, "thread_deleted", f"thread {thread_id} was deleted; ids are not reused")
-        record = store.threads[thread_id] = ThreadRecord(thread_id, dict(body.metadata))
+        record = await store.threads.add(ThreadRecord(thread_id, dict(body.metadata)))
     elif body.if_exists == "raise":
         raise ApiError(409, "thread_exists", f"thread {thread_id} already exists")
     snap = await runtime.graph.aget_state(thread_config(thread_id))
@@ -56,12 +56,9 @@ async def create_thread(
 async def search_threads(
     body: ThreadSearch, principal: PrincipalDep, runtime: RuntimeDep, store: StoreDep, turns: TurnsDep
 ) -> list[dict[str, Any]]:
-    """Threads the caller may read, created or used through this API since the process started."""
-    wanted_ids = set(body.ids) if body.ids else None
+    """Threads the caller may read among those created or used through this API."""
     found: list[dict[str, Any]] = []
-    for record in list(store.threads.values()):
-        if wanted_ids is not None and record.thread_id not in wanted_ids:
-            continue
+    for record in await store.threads.listed(set(body.ids) if body.ids else None):
         if not await turns.can_read(principal, record.thread_id):
             continue
         if any(record.metadata.get(k) != v for k, v in (body.metadata or {}).items()):
@@ -100,7 +97,7 @@ async def patch_thread(
     require_admin(principal, "change thread metadata")
     record = await require_thread(store, turns, principal, thread_id)
     record.metadata |= body.metadata
-    record.touch()
+    await store.threads.save(record)
     return thread_json(store, record, await runtime.graph.aget_state(thread_config(thread_id)))
 
 
@@ -119,7 +116,7 @@ async def delete_thread(
     if store.busy(thread_id):
         raise ApiError(409, "thread_busy", f"thread {thread_id} has an active run")
     await turns.delete(principal, thread_id)
-    store.threads.pop(thread_id, None)
+    await store.threads.delete(thread_id)
     store.runs.pop(thread_id, None)
     return Response(status_code=204)
 
@@ -189,12 +186,12 @@ async def update_state(
     thread moves on only through a run whose ``command.resume`` is a typed human action.
     """
     require_admin(principal, "write thread state")
-    record = await require_thread(store, turns, principal, thread_id)
+    await require_thread(store, turns, principal, thread_id)
     checkpoint_id = body.checkpoint_id or (body.checkpoint.checkpoint_id if body.checkpoint else None)
     new_config = await turns.update_state(
         principal, thread_id, body.values, as_node=body.as_node, checkpoint_id=checkpoint_id
     )
-    record.touch()
+    await store.threads.touch(thread_id)
     return {"checkpoint": checkpoint_json(new_config, thread_id)}
 
 
