@@ -167,7 +167,7 @@ async def served(requests: int, rounds: int) -> dict[str, list[float]]:
     """Server CPU per sequential request through ``baton serve``, per kind and round."""
     out: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        server = BatonServer(Path(tmp) / "data").start(timeout=180)
+        server = BatonServer(Path(tmp) / "data", env=common.NO_CLIENT_LIMITS_ENV).start(timeout=180)
         try:
             pids = server.pids()
             async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:

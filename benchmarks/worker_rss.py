@@ -79,7 +79,7 @@ async def served(handoffs: int) -> dict[str, Any]:
     from bench_server import BatonServer  # not in the child: its imports would count as Python's
 
     with tempfile.TemporaryDirectory() as tmp:
-        server = BatonServer(Path(tmp) / "data").start(timeout=180)
+        server = BatonServer(Path(tmp) / "data", env=common.NO_CLIENT_LIMITS_ENV).start(timeout=180)
         try:
             return {"served": await _walk(server, handoffs)}
         finally:
