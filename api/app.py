@@ -50,6 +50,7 @@ from api.routes import (
 from api.routes.analytics import router as analytics_router
 from api.routes.callbacks import router as callbacks_router
 from api.routes.voice import router as voice_router
+from api.socket_limits import SocketLimits
 from api.store import ApiStore, open_db
 from api.supervisor_store import SupervisorStore
 from api.turns import TurnService
@@ -227,6 +228,7 @@ def create_app(settings: Settings | None = None, *, desk_config: DeskConfig | No
         lifespan=lifespan,
     )
     app.state.metrics = metrics
+    app.state.socket_limits = SocketLimits(settings.ws_max_sockets, settings.ws_max_sockets_per_client)
     install_error_handlers(app)
     for module in (conversations, agents, handoffs, policies, experiments, ops, ws, policy_admin, pages):
         app.include_router(module.router)

@@ -23,6 +23,8 @@ from fastapi.routing import APIRouter, APIWebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from api.socket_limits import SLOTS_KEY
+
 _NUMBER = re.compile(r"-?\d{1,18}")
 _Route = tuple[re.Pattern[str], dict[str, Any], Callable[..., Awaitable[None]], bool]
 
@@ -59,10 +61,16 @@ class BatonApp(FastAPI):
         # (A plain function returning the endpoint's awaitable would add none, but servers take a
         # non-async __call__ for an ASGI 2 app.)
         if scope["type"] == "websocket":
-            direct = self.direct_socket(scope, receive, send)
-            if direct is not None:
-                await direct
-                return
+            # The slots the socket takes once authenticated (api/socket_limits.py), given back however
+            # its handler ends.
+            slots: list[str] = []
+            scope = {**scope, SLOTS_KEY: slots}
+            try:
+                direct = self.direct_socket(scope, receive, send)
+                await (direct if direct is not None else super().__call__(scope, receive, send))
+            finally:
+                self.state.socket_limits.release(slots)
+            return
         await super().__call__(scope, receive, send)
 
     def direct_socket(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None] | None:

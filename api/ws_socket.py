@@ -18,13 +18,14 @@ from pydantic import ValidationError
 from api.auth import Principal, resolve
 from api.engine import conv_stream
 from api.errors import ApiError
+from api.socket_limits import SLOTS_KEY
 from api.ws_models import CLIENT_MESSAGE, ClientAuth, ClientMessage, ErrorEvent, PingEvent, _Event
 from desk.errors import DeskError
 from graph.runtime import ConversationNotFound, NothingToRollBack, NotInterrupted
 
 log = logging.getLogger("baton.api.ws")
 
-_CLOSE_CODES = {401: 4401, 403: 4403, 404: 4404}
+_CLOSE_CODES = {401: 4401, 403: 4403, 404: 4404, 429: 4429}
 _AUTH_TIMEOUT_S = 5.0
 _AUTH_HINT = 'send {"type": "auth", "token": "..."} first (or an Authorization: Bearer header)'
 Handler = Callable[[ClientMessage], Awaitable[None]]
@@ -98,7 +99,11 @@ class LiveSocket:
         try:
             token = _handshake_token(self.ws) or await self._first_message_token()
             host = self.ws.client.host if self.ws.client else None
-            return await resolve(token, app.state.admin_token, app.state.store, app.state.supervisors, host)
+            principal = await resolve(
+                token, app.state.admin_token, app.state.store, app.state.supervisors, host
+            )
+            app.state.socket_limits.take(principal, self.ws.scope.get(SLOTS_KEY))
+            return principal
         except ApiError as exc:
             await self.refuse(exc)
         except (WebSocketDisconnect, RuntimeError):

@@ -142,6 +142,17 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(default=0.5, gt=0, description="First retry delay; doubles each time.")
     ws_ping_s: float = Field(default=10.0, gt=0, description="WebSocket ping interval.")
     ws_idle_s: float = Field(default=30.0, gt=0, description="A WebSocket silent this long is closed.")
+    ws_max_sockets: int = Field(
+        default=10,
+        ge=0,
+        description="WebSockets open at once per conversation's customer, per agent and per supervisor in"
+        " one worker; past it a new one is closed with 4429 (0: no limit; the admin has none).",
+    )
+    ws_max_sockets_per_client: int = Field(
+        default=200,
+        ge=0,
+        description="Customers' WebSockets open at once per client address in one worker (0: off).",
+    )
 
     @property
     def model_configured(self) -> bool:
