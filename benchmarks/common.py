@@ -22,6 +22,7 @@ NO_CLIENT_LIMITS: dict[str, Any] = {
     "client_conversations_per_minute": 0,
     "client_messages_per_minute": 0,
     "client_chars_per_minute": 0,
+    "ws_max_sockets_per_client": 0,
 }
 NO_CLIENT_LIMITS_ENV = {f"BATON_{name.upper()}": "0" for name in NO_CLIENT_LIMITS}
 
