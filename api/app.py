@@ -18,7 +18,7 @@ from api import pages, policy_admin
 from api.auth import load_admin_token
 from api.client_limits import ClientLimits
 from api.compat import router as compat_router
-from api.compat.records import open_compat_store
+from api.compat.store import open_compat_store
 from api.console_store import ConsoleStore
 from api.customer_history import StoredCustomerHistory
 from api.desk_events import consume_desk_events

@@ -18,8 +18,9 @@ from langgraph.types import StreamMode as GraphMode
 from pydantic import ValidationError
 
 from api.compat.models import RunCreate, StreamMode
-from api.compat.records import CompatStore, RunRecord
+from api.compat.records import RunRecord
 from api.compat.serde import customer_values, jsonable
+from api.compat.store import CompatStore
 from api.errors import ApiError, domain_error
 from api.turns import CustomerTurn, ForkTurn, GotoTurn, HumanTurn, Ticket, TurnRequest, TurnService
 from graph.actions import HUMAN_ACTION, Close, Reply, ReturnToAI
@@ -153,6 +154,7 @@ async def execute(
     """The body of a run's task: run the admitted request, record the outcome, tell listeners."""
     try:
         run.set_status("running")
+        await store.run_rows.save(run)
         await turns.run(ticket, tap)
         snap = await turns.engine.runtime.snapshot(run.thread_id)
         if run.output is None:
@@ -177,6 +179,7 @@ async def execute(
         run.publish("end", {"run_id": run.run_id, "status": run.status})
         run.close()
         try:
+            await store.run_rows.save(run)
             await store.threads.touch(run.thread_id)
-        except Exception:  # the run's outcome is told; a stamp that fails must not hide it
+        except Exception:  # the run's outcome is told; a record that fails must not hide it
             log.exception("could not stamp thread %s after run %s", run.thread_id, run.run_id)

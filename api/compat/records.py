@@ -1,25 +1,12 @@
-"""Thread and run records of the compatibility layer.
-
-The graph's checkpoints are the source of truth for a thread's state. What only the platform API
-knows about a thread (its metadata, when it was created and last changed) is kept in the API's
-database (SQLite or Postgres), so every worker and every restart sees the same threads; runs (their
-status, the task executing them, who listens to their events) live in the process that runs them. A
-thread that has checkpoints but no record (started through Baton's own API or CLI) is adopted on
-first use.
-"""
+"""Thread and run records of the compatibility layer (kept by ``api/compat/store.py``)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
-
-from fastapi import Depends, Request
+from typing import Any, Literal
 
 from api.compat.serde import now_iso
-from api.db import Db
 
 RunStatus = Literal["pending", "running", "success", "error", "timeout", "interrupted"]
 ACTIVE: frozenset[str] = frozenset({"pending", "running"})
@@ -36,72 +23,6 @@ class ThreadRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
     created_at: str = field(default_factory=now_iso)
     updated_at: str = field(default_factory=now_iso)
-
-
-THREADS_SCHEMA = """CREATE TABLE IF NOT EXISTS baton_api_threads (
-    thread_id TEXT PRIMARY KEY, metadata TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)"""
-_COLUMNS = "thread_id, metadata, created_at, updated_at"
-
-
-class ThreadTable:
-    """Thread records in the API's database, shared by every worker."""
-
-    def __init__(self, db: Db) -> None:
-        self.db = db
-
-    async def setup(self) -> None:
-        """Create the table (idempotent)."""
-        await self.db.execute(THREADS_SCHEMA)
-
-    async def get(self, thread_id: str) -> ThreadRecord | None:
-        """The thread's record, if it has one."""
-        rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM baton_api_threads WHERE thread_id = ?", (thread_id,)
-        )
-        return _record(rows[0]) if rows else None
-
-    async def add(self, record: ThreadRecord) -> ThreadRecord:
-        """Keep ``record``; when another request (or worker) added the thread first, theirs is returned."""
-        await self.db.execute(
-            f"INSERT INTO baton_api_threads ({_COLUMNS}) VALUES (?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
-            (record.thread_id, json.dumps(record.metadata), record.created_at, record.updated_at),
-        )
-        return await self.get(record.thread_id) or record
-
-    async def save(self, record: ThreadRecord) -> None:
-        """Store the record's metadata, stamped as changed now."""
-        record.updated_at = now_iso()
-        await self.db.execute(
-            "UPDATE baton_api_threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
-            (json.dumps(record.metadata), record.updated_at, record.thread_id),
-        )
-
-    async def touch(self, thread_id: str) -> None:
-        """Mark the thread as changed now."""
-        await self.db.execute(
-            "UPDATE baton_api_threads SET updated_at = ? WHERE thread_id = ?", (now_iso(), thread_id)
-        )
-
-    async def delete(self, thread_id: str) -> None:
-        """Forget the thread's record."""
-        await self.db.execute("DELETE FROM baton_api_threads WHERE thread_id = ?", (thread_id,))
-
-    async def listed(self, ids: Collection[str] | None = None) -> list[ThreadRecord]:
-        """Every record, or those of ``ids``."""
-        if ids is None:
-            rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM baton_api_threads")
-        elif not ids:
-            return []
-        else:
-            marks = ", ".join("?" for _ in ids)
-            rows = await self.db.fetchall(
-                f"SELECT {_COLUMNS} FROM baton_api_threads WHERE thread_id IN ({marks})", tuple(ids)
-            )
-        return [_record(row) for row in rows]
-
-
-def _record(row: tuple[Any, ...]) -> ThreadRecord:
-    return ThreadRecord(row[0], json.loads(row[1]), row[2], row[3])
 
 
 @dataclass
@@ -176,47 +97,21 @@ class RunRecord:
             "kwargs": self.kwargs,
         }
 
+    def stored(self) -> dict[str, Any]:
+        """What the database keeps of the run: its public fields, result and who started it."""
+        return {**self.to_json(), "output": self.output, "error": self.error, "started_by": self.started_by}
 
-@dataclass
-class CompatStore:
-    """The threads (in the database) and the runs of this process."""
-
-    threads: ThreadTable
-    runs: dict[str, dict[str, RunRecord]] = field(default_factory=dict)
-
-    def add_run(self, run: RunRecord) -> None:
-        """Track ``run``; beyond ``MAX_RUNS_PER_THREAD`` the oldest finished runs are forgotten."""
-        runs = self.runs.setdefault(run.thread_id, {})
-        runs[run.run_id] = run
-        finished = [r.run_id for r in runs.values() if not r.active]
-        for run_id in finished[: max(0, len(runs) - MAX_RUNS_PER_THREAD)]:
-            del runs[run_id]
-
-    def thread_runs(self, thread_id: str) -> Iterator[RunRecord]:
-        """Runs of a thread, newest first."""
-        return reversed(list(self.runs.get(thread_id, {}).values()))
-
-    def busy(self, thread_id: str) -> bool:
-        """Whether a run is pending or running on the thread."""
-        return any(r.active for r in self.runs.get(thread_id, {}).values())
-
-    def last_failed(self, thread_id: str) -> bool:
-        """Whether the thread's newest run ended in an error."""
-        latest = next(self.thread_runs(thread_id), None)
-        return latest is not None and latest.status == "error"
-
-
-async def open_compat_store(db: Db) -> CompatStore:
-    """The compatibility records of an app whose API database is ``db`` (its table created)."""
-    threads = ThreadTable(db)
-    await threads.setup()
-    return CompatStore(threads)
-
-
-async def get_store(request: Request) -> CompatStore:
-    """The app's compatibility records (opened in the app's lifespan)."""
-    store: CompatStore = request.app.state.baton_compat
-    return store
-
-
-StoreDep = Annotated[CompatStore, Depends(get_store)]
+    @classmethod
+    def restored(cls, stored: dict[str, Any]) -> RunRecord:
+        """A run read back from the database (another worker's, or from before a restart): no task."""
+        fields = {k: stored[k] for k in ("run_id", "thread_id", "assistant_id", "metadata", "kwargs")}
+        return cls(
+            **fields,
+            multitask_strategy=stored["multitask_strategy"],
+            status=stored["status"],
+            created_at=stored["created_at"],
+            updated_at=stored["updated_at"],
+            started_by=stored.get("started_by", ""),
+            output=stored.get("output"),
+            error=stored.get("error"),
+        )

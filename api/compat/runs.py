@@ -17,9 +17,10 @@ from api.auth import Principal, forbidden
 from api.compat.assistants import resolve_assistant
 from api.compat.executor import execute, make_request, recursion_limit, tap_for
 from api.compat.models import RunCreate
-from api.compat.records import CompatStore, Event, RunRecord, RunStatus, StoreDep, ThreadRecord
+from api.compat.records import Event, RunRecord, RunStatus, ThreadRecord
 from api.compat.serde import CUSTOMER_STREAM_MODES, jsonable, sse_frame
 from api.compat.state import find_thread, require_thread
+from api.compat.store import CompatStore, StoreDep
 from api.deps import PrincipalDep, TurnsDep
 from api.errors import ApiError, error_responses
 from api.turns import TurnService
@@ -88,7 +89,7 @@ async def _start(
         started_by=_who(principal),
     )
     tap = tap_for(run, modes, tap_limit, customer=customer)
-    store.add_run(run)
+    await store.add_run(run)
     queue = run.listen() if listen else None
     run.task = asyncio.create_task(execute(turns, store, run, ticket, tap), name=f"baton-run-{run.run_id}")
     await store.threads.touch(thread_id)
@@ -117,11 +118,24 @@ def _final(run: RunRecord) -> Any:
     return run.output
 
 
+async def _ended_elsewhere(store: CompatStore, run: RunRecord) -> RunRecord:
+    """Another worker's run once it has ended, read again from its record (polled, up to once a second)."""
+    delay = 0.05
+    while run.active:
+        await asyncio.sleep(delay)
+        delay = min(1.0, delay * 2)
+        again = await store.run_rows.get(run.thread_id, run.run_id)
+        if again is None:  # deleted meanwhile
+            break
+        run = again
+    return run
+
+
 async def _require_run(
     store: CompatStore, turns: TurnService, principal: Principal, thread_id: str, run_id: str
 ) -> RunRecord:
     await turns.require_read(principal, thread_id)
-    run = store.runs.get(thread_id, {}).get(run_id)
+    run = await store.find_run(thread_id, run_id)
     if run is None:
         raise ApiError(404, "run_not_found", f"run {run_id} not found in thread {thread_id}")
     return run
@@ -200,8 +214,7 @@ async def list_runs(
 ) -> list[dict[str, Any]]:
     """Newest first."""
     await require_thread(store, turns, principal, thread_id)
-    runs = [r for r in store.thread_runs(thread_id) if status is None or r.status == status]
-    return [r.to_json() for r in runs[offset : offset + limit]]
+    return [r.to_json() for r in await store.run_rows.listed(thread_id, status, limit, offset)]
 
 
 @router.get("/{run_id}", summary="Get a run")
@@ -220,6 +233,8 @@ async def join_run(
     run = await _require_run(store, turns, principal, thread_id, run_id)
     if run.task is not None:
         await asyncio.wait([run.task])
+    else:
+        run = await _ended_elsewhere(store, run)
     return JSONResponse(_final(run))
 
 
@@ -236,6 +251,8 @@ async def join_run_stream(
     run = await _require_run(store, turns, principal, thread_id, run_id)
     if cancel_on_disconnect:
         _may_stop(principal, run)
+    if run.task is None:  # another worker's: its events cannot be followed from here, only its end
+        run = await _ended_elsewhere(store, run)
     return _sse_response(run, run.listen(), cancel_on_disconnect)
 
 
@@ -246,6 +263,9 @@ async def cancel_run(
     """Cancel a pending or running run (the admin or whoever started it); a finished run is left as it is."""
     run = await _require_run(store, turns, principal, thread_id, run_id)
     _may_stop(principal, run)
+    if run.task is None and run.active:
+        msg = f"run {run_id} is running on another worker, which alone can cancel it; it ends on its own"
+        raise ApiError(409, "run_elsewhere", msg)
     if run.task is not None and not run.task.done():
         run.task.cancel()
         if wait:
@@ -264,5 +284,5 @@ async def delete_run(
     _may_stop(principal, run)
     if run.active:
         raise ApiError(409, "run_active", f"run {run_id} is still {run.status}; cancel it first")
-    del store.runs[thread_id][run_id]
+    await store.forget_run(thread_id, run_id)
     return Response(status_code=204)

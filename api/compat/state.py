@@ -8,8 +8,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
 from api.auth import Principal
-from api.compat.records import CompatStore, ThreadRecord
+from api.compat.records import ThreadRecord
 from api.compat.serde import interrupt_json, jsonable
+from api.compat.store import CompatStore
 from api.errors import ApiError
 from api.turns import TurnService
 from graph.builder import GRAPH_ID

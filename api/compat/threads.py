@@ -10,7 +10,7 @@ from langchain_core.runnables import RunnableConfig
 
 from api.auth import Principal, forbidden, require_admin
 from api.compat.models import HistoryQuery, StateAt, StateUpdate, ThreadCreate, ThreadPatch, ThreadSearch
-from api.compat.records import StoreDep, ThreadRecord
+from api.compat.records import ThreadRecord
 from api.compat.serde import customer_state, customer_thread
 from api.compat.state import (
     checkpoint_json,
@@ -21,6 +21,7 @@ from api.compat.state import (
     thread_config,
     thread_json,
 )
+from api.compat.store import StoreDep
 from api.deps import PrincipalDep, RuntimeDep, TurnsDep
 from api.errors import ApiError, error_responses
 
@@ -116,8 +117,7 @@ async def delete_thread(
     if store.busy(thread_id):
         raise ApiError(409, "thread_busy", f"thread {thread_id} has an active run")
     await turns.delete(principal, thread_id)
-    await store.threads.delete(thread_id)
-    store.runs.pop(thread_id, None)
+    await store.forget_thread(thread_id)
     return Response(status_code=204)
 
 
