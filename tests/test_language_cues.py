@@ -179,6 +179,32 @@ def test_a_person_word_alone_asks_for_a_person(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "ur bot is useless, human",  # the tagger reads "human" as an adjective of "is"
+        "This is wrong, operator!",
+        "this is going nowhere - agent please",
+        "I need help with my account, someone",
+    ],
+)
+def test_a_person_word_called_out_at_the_end_asks_for_a_person(text: str) -> None:
+    assert affirmed(text, "human_request"), read_cues(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We met with the broker, the supervisor",  # renames someone named before
+        "We talked to Tom, Anna and the agent",
+        "I spoke to your agent, Maria",
+        "I already have a realtor, a good one",
+    ],
+)
+def test_a_person_named_in_a_list_or_apposition_is_no_request(text: str) -> None:
+    assert not [c for c in read_cues(text).cues if c.kind == "human_request"], read_cues(text)
+
+
+@pytest.mark.parametrize(
     "text", ["My realtor.", "two people", "Our agent's office", "Anyone else?", "Broker fees"]
 )
 def test_a_person_the_customer_has_or_counts_alone_is_no_request(text: str) -> None:

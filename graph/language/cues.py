@@ -39,7 +39,7 @@ from graph.language.cue_bank import (
     prototype_bank,
 )
 from graph.language.patterns import parse_money
-from graph.language.person_requests import a_person_alone, about_a_person, asks_for_a_person
+from graph.language.person_requests import a_person_alone, about_a_person, asks_for_a_person, called_out
 from graph.language.pipeline import shared_pipeline
 from graph.language.prototypes import REQUEST_VERB_WORDS, SEEDS, CueKind
 from graph.language.readings import Cue as Cue
@@ -159,7 +159,8 @@ def _clause_cue(
     alone: bool = False,
 ) -> Cue | None:
     """``clause``'s cue of ``kind``, or None; ``asks``: :func:`asks_for_a_person` of the clause,
-    ``alone``: the clause is the whole turn and :func:`a_person_alone`."""
+    ``alone``: the clause is the whole turn and :func:`a_person_alone`, or ends with a person word
+    called out (:func:`called_out`)."""
     bank = prototype_bank()
     anchors = cue_words(kind, clause, found)
     if kind == "human_request":
@@ -263,8 +264,9 @@ def _read(text: str, with_turn: bool = False) -> TurnCues:
     bank = prototype_bank()
     asking = {i for i, c in enumerate(parts) if asks_for_a_person(c, found)}
     alone = len(parts) == 1 and a_person_alone(doc, found)
-    if alone:
-        asking.add(0)
+    called = 0 if alone else called_out(doc, parts, found)
+    if called is not None:
+        asking.add(called)
     cores = {i: parts[i].core_text(found) for i in sorted(asking)}
     core_texts = {i: t for i, t in cores.items() if t}
     texts = [c.masked_text(found) for c in parts] + [p.text for p in open_phrases] + list(core_texts.values())
@@ -280,7 +282,7 @@ def _read(text: str, with_turn: bool = False) -> TurnCues:
     for i, (clause, row, neutral_sim) in enumerate(zip(parts, sims[: len(parts)], neutral, strict=True)):
         for kind in _CLAUSE_KINDS:
             cue = _clause_cue(
-                kind, clause, row, float(neutral_sim), found, i in asking, core_rows.get(i), alone=alone
+                kind, clause, row, float(neutral_sim), found, i in asking, core_rows.get(i), alone=i == called
             )
             if cue is not None:
                 cues.append(cue)

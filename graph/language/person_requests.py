@@ -8,6 +8,7 @@ resemblance to the prototypes, read by :mod:`graph.language.cues`, decides the r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from graph.language.cue_bank import FloatArray, cue_words, prototype_bank
@@ -15,7 +16,7 @@ from graph.language.prototypes import SEEDS
 from graph.language.scope import PLEASE, Clause, is_imperative, is_request
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc, Token
+    from spacy.tokens import Doc, Span, Token
 
 _CALLING_DETS = frozenset({"a", "an", "the", "any", "some", "your"})
 
@@ -36,7 +37,7 @@ def asks_for_a_person(clause: Clause, found: dict[int, str]) -> bool:
     return bool(anchors) and is_request(clause)
 
 
-def a_person_alone(doc: Doc, found: dict[int, str]) -> bool:
+def a_person_alone(doc: Doc | Span, found: dict[int, str]) -> bool:
     """The whole turn is a person word and nothing else: "Operator!", "Realtor please", "a live agent",
     "Supervisor now".
 
@@ -61,6 +62,25 @@ def a_person_alone(doc: Doc, found: dict[int, str]) -> bool:
         for t in words
         if t != person
     )
+
+
+_SEPARATORS = frozenset({",", ";", ":", "-", "–", "—"})
+
+
+def called_out(doc: Doc, parts: Sequence[Clause], found: dict[int, str]) -> int | None:
+    """The clause a person word called out at the end of the turn belongs to: "ur bot is useless,
+    human", "this is going nowhere - agent please".
+
+    What follows the turn's last separator is read as :func:`a_person_alone` reads a whole turn, unless
+    it renames or adds to something said before ("We met the broker, the supervisor").
+    """
+    cut = max((t.i for t in doc if t.text in _SEPARATORS), default=-1)
+    tail = doc[cut + 1 :]
+    if cut < 0 or not any(t.is_alpha for t in tail) or not a_person_alone(tail, found):
+        return None
+    if any(t.dep_ in ("appos", "conj") and t.head.i <= cut for t in tail):
+        return None
+    return next((i for i, part in enumerate(parts) if any(t.i > cut for t in part.tokens)), None)
 
 
 def named_in_passing(person: Token, clause: Clause) -> bool:
