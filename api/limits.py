@@ -96,8 +96,8 @@ class _Window:
     def free_after(self, now: float, weight: int, limit: int) -> float:
         """Seconds until a hit of ``weight`` fits under ``limit``: when the hits that must go expire."""
         over = self.total + weight - limit
-        for at, weight in self.hits:
-            over -= weight
+        for at, hit in self.hits:
+            over -= hit
             if over <= 0:
                 return 60 - (now - at)
         return 60.0
