@@ -152,3 +152,18 @@ async def test_another_workers_run_is_not_cancelled_here_and_a_stale_one_reads_a
         joined = (await http.get(f"/threads/{thread_id}/runs/run-stale/join", headers=KEY)).json()
     assert seen["status"] == "error"
     assert joined["__error__"]["error"] == "worker_gone"
+
+
+async def test_a_run_active_on_another_worker_keeps_the_thread_busy(tmp_path: Path) -> None:
+    from api.compat.records import RunRecord
+
+    async with _served(tmp_path, "memory", "data") as (app, http):
+        thread_id = (await http.post("/threads", json={}, headers=KEY)).json()["thread_id"]
+        running = RunRecord("run-elsewhere", thread_id, "baton", {}, "reject", {}, status="running")
+        await app.state.baton_compat.run_rows.save(running)  # as another worker keeps it
+        rejected = await http.post(
+            f"/threads/{thread_id}/runs", json={**RUN, "multitask_strategy": "reject"}, headers=KEY
+        )
+        kept = await http.delete(f"/threads/{thread_id}", headers=KEY)
+    assert rejected.status_code == 409, rejected.text
+    assert kept.status_code == 409, kept.text

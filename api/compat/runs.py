@@ -56,7 +56,7 @@ async def _start(
         if not await turns.engine.register(thread_id):
             raise ApiError(409, "thread_deleted", f"thread {thread_id} was deleted; ids are not reused")
         thread = await store.threads.add(ThreadRecord(thread_id))
-    if body.multitask_strategy == "reject" and store.busy(thread_id):
+    if body.multitask_strategy == "reject" and await store.busy_anywhere(thread_id):
         raise ApiError(
             409, "thread_busy", f"thread {thread_id} has an active run (multitask_strategy=reject)"
         )

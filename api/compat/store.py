@@ -128,6 +128,14 @@ class RunTable:
         runs = [_run(row[0]) for row in rows]
         return [r for r in runs if status is None or r.status == status][offset : offset + limit]
 
+    async def any_active(self, thread_id: str) -> bool:
+        """Whether a worker is running (or about to run) a run on the thread."""
+        rows = await self.db.fetchall(
+            "SELECT record FROM baton_api_runs WHERE thread_id = ? AND status IN ('pending', 'running')",
+            (thread_id,),
+        )
+        return any(_run(row[0]).active for row in rows)  # a stale one is its dead worker's
+
     async def trim(self, thread_id: str) -> None:
         """Forget the oldest finished runs past ``MAX_RUNS_PER_THREAD``."""
         rows = await self.db.fetchall(
@@ -204,6 +212,10 @@ class CompatStore:
     def busy(self, thread_id: str) -> bool:
         """Whether a run of this process is pending or running on the thread."""
         return any(r.active for r in self.runs.get(thread_id, {}).values())
+
+    async def busy_anywhere(self, thread_id: str) -> bool:
+        """Whether a run of any worker is pending or running on the thread."""
+        return self.busy(thread_id) or await self.run_rows.any_active(thread_id)
 
     def last_failed(self, thread_id: str) -> bool:
         """Whether the thread's newest run here ended in an error."""

@@ -114,7 +114,7 @@ async def delete_thread(
     """Delete the conversation (admin): its checkpoints, its desk handoff; refused while a run is active."""
     require_admin(principal, "delete threads")
     await require_thread(store, turns, principal, thread_id)
-    if store.busy(thread_id):
+    if await store.busy_anywhere(thread_id):
         raise ApiError(409, "thread_busy", f"thread {thread_id} has an active run")
     await turns.delete(principal, thread_id)
     await store.forget_thread(thread_id)
