@@ -154,7 +154,7 @@ async def test_another_workers_run_is_not_cancelled_here_and_a_stale_one_reads_a
     assert joined["__error__"]["error"] == "worker_gone"
 
 
-async def test_a_run_active_on_another_worker_keeps_the_thread_busy(tmp_path: Path) -> None:
+async def test_a_run_active_on_another_worker_makes_the_thread_busy_here_too(tmp_path: Path) -> None:
     from api.compat.records import RunRecord
 
     async with _served(tmp_path, "memory", "data") as (app, http):
@@ -164,6 +164,10 @@ async def test_a_run_active_on_another_worker_keeps_the_thread_busy(tmp_path: Pa
         rejected = await http.post(
             f"/threads/{thread_id}/runs", json={**RUN, "multitask_strategy": "reject"}, headers=KEY
         )
+        seen = (await http.get(f"/threads/{thread_id}", headers=KEY)).json()
+        busy = [t["thread_id"] for t in await _search(http, status="busy")]
         kept = await http.delete(f"/threads/{thread_id}", headers=KEY)
     assert rejected.status_code == 409, rejected.text
+    assert seen["status"] == "busy"
+    assert busy == [thread_id]
     assert kept.status_code == 409, kept.text

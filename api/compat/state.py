@@ -70,10 +70,11 @@ def state_json(snap: StateSnapshot, thread_id: str) -> dict[str, Any]:
     }
 
 
-def thread_status(store: CompatStore, snap: StateSnapshot) -> str:
-    """``busy`` while a run is active, else ``interrupted`` when paused, ``error`` after a failure, else ``idle``."""
+def thread_status(store: CompatStore, snap: StateSnapshot, busy_elsewhere: bool = False) -> str:
+    """``busy`` while a run is active (here, or on another worker: ``busy_elsewhere``), else
+    ``interrupted`` when paused, ``error`` after a failure, else ``idle``."""
     thread_id = str(snap.config["configurable"]["thread_id"])
-    if store.busy(thread_id):
+    if busy_elsewhere or store.busy(thread_id):
         return "busy"
     if snap.interrupts:
         return "interrupted"
@@ -82,14 +83,16 @@ def thread_status(store: CompatStore, snap: StateSnapshot) -> str:
     return "idle"
 
 
-def thread_json(store: CompatStore, record: ThreadRecord, snap: StateSnapshot) -> dict[str, Any]:
+def thread_json(
+    store: CompatStore, record: ThreadRecord, snap: StateSnapshot, *, busy_elsewhere: bool = False
+) -> dict[str, Any]:
     """A ``Thread``: its record plus status, current values and pending interrupts by task."""
     return {
         "thread_id": record.thread_id,
         "created_at": record.created_at,
         "updated_at": record.updated_at,
         "metadata": record.metadata,
-        "status": thread_status(store, snap),
+        "status": thread_status(store, snap, busy_elsewhere),
         "values": jsonable(snap.values),
         "interrupts": {t.id: [interrupt_json(i) for i in t.interrupts] for t in snap.tasks if t.interrupts},
     }

@@ -136,6 +136,13 @@ class RunTable:
         )
         return any(_run(row[0]).active for row in rows)  # a stale one is its dead worker's
 
+    async def active_threads(self) -> set[str]:
+        """The threads a worker is running a run on."""
+        rows = await self.db.fetchall(
+            "SELECT record FROM baton_api_runs WHERE status IN ('pending', 'running')"
+        )
+        return {run.thread_id for run in (_run(row[0]) for row in rows) if run.active}
+
     async def trim(self, thread_id: str) -> None:
         """Forget the oldest finished runs past ``MAX_RUNS_PER_THREAD``."""
         rows = await self.db.fetchall(

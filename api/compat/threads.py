@@ -59,13 +59,14 @@ async def search_threads(
 ) -> list[dict[str, Any]]:
     """Threads the caller may read among those created or used through this API."""
     found: list[dict[str, Any]] = []
+    active = await store.run_rows.active_threads()  # runs of every worker, in one read
     for record in await store.threads.listed(set(body.ids) if body.ids else None):
         if not await turns.can_read(principal, record.thread_id):
             continue
         if any(record.metadata.get(k) != v for k, v in (body.metadata or {}).items()):
             continue
         snap = await runtime.graph.aget_state(thread_config(record.thread_id))
-        thread = thread_json(store, record, snap)
+        thread = thread_json(store, record, snap, busy_elsewhere=record.thread_id in active)
         if body.status and thread["status"] != body.status:
             continue
         if any(thread["values"].get(k) != v for k, v in (body.values or {}).items()):
@@ -81,7 +82,8 @@ async def get_thread(
 ) -> dict[str, Any]:
     """The thread with its status, current values and pending interrupts."""
     record = await require_thread(store, turns, principal, thread_id)
-    thread = thread_json(store, record, await runtime.graph.aget_state(thread_config(thread_id)))
+    snap = await runtime.graph.aget_state(thread_config(thread_id))
+    thread = thread_json(store, record, snap, busy_elsewhere=await store.run_rows.any_active(thread_id))
     return customer_thread(thread) if principal.role == "customer" else thread
 
 
