@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from graph.context.models import Fact
 from graph.language.pipeline import shared_pipeline
 from graph.language.prototypes import SEEDS
+from graph.language.scope import PLEASE
 from graph.language.statements import Said, read_statements
 from graph.textutil import DigestCache
 from graph.transcript import Turn
@@ -41,7 +42,7 @@ _LEADING = frozenset({"INTJ", "PUNCT", "CCONJ"})
 # Verbs of conversing: "talk to a human" asked of us means the customer wants to talk to one of our
 # people, not that we should ("speak with my husband" is still ours to do).
 _CONVERSE = frozenset({"talk", "speak", "chat"})
-_SOFTENERS = frozenset({"please", "just", "pls", "plz", "kindly"})
+_SOFTENERS = PLEASE | {"just", "kindly"}
 _CACHE: DigestCache[tuple[str, bool]] = DigestCache(8192)
 # Modals that open a request put as a question ("Can you send ...", "Could I see ...").
 _REQUESTING = frozenset({"can", "could", "would", "will", "may"})
