@@ -37,6 +37,7 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS baton_api_runs_thread ON baton_api_runs (thread_id, created_at)",
 )
 _THREAD_COLUMNS = "thread_id, metadata, created_at, updated_at"
+_ACTIVE_IN = f"status IN ({', '.join(repr(s) for s in sorted(ACTIVE))})"  # the records' ACTIVE, in SQL
 
 
 class ThreadTable:
@@ -131,16 +132,14 @@ class RunTable:
     async def any_active(self, thread_id: str) -> bool:
         """Whether a worker is running (or about to run) a run on the thread."""
         rows = await self.db.fetchall(
-            "SELECT record FROM baton_api_runs WHERE thread_id = ? AND status IN ('pending', 'running')",
+            f"SELECT record FROM baton_api_runs WHERE thread_id = ? AND {_ACTIVE_IN}",
             (thread_id,),
         )
         return any(_run(row[0]).active for row in rows)  # a stale one is its dead worker's
 
     async def active_threads(self) -> set[str]:
         """The threads a worker is running a run on."""
-        rows = await self.db.fetchall(
-            "SELECT record FROM baton_api_runs WHERE status IN ('pending', 'running')"
-        )
+        rows = await self.db.fetchall(f"SELECT record FROM baton_api_runs WHERE {_ACTIVE_IN}")
         return {run.thread_id for run in (_run(row[0]) for row in rows) if run.active}
 
     async def trim(self, thread_id: str) -> None:
