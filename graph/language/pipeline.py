@@ -159,19 +159,23 @@ class Pipeline:
         key = (text, entities)
         with self._held() as nlp:
             # a parse with entities serves a reader that needs none (the same tokens and tree)
-            doc = self._kept(key) or self._kept((text, True)) or self._part_of_recent(text, entities)
+            doc = self._kept(key, (text, True))
+            if doc is None:
+                doc = self._part_of_recent(text, entities)
             if doc is None:
                 needs_work("a parse")
                 doc = self._run(nlp, text, entities)
                 self._keep(key, doc)
             return doc
 
-    def _kept(self, key: tuple[str, bool]) -> Doc | None:
-        for kept in (self._recent, self._recent_long):
-            doc = kept.get(key)
-            if doc is not None:
-                kept.move_to_end(key)
-                return doc
+    def _kept(self, *keys: tuple[str, bool]) -> Doc | None:
+        """The first of ``keys`` kept (a ``Doc`` of no tokens is falsy, so no ``or`` between lookups)."""
+        for key in keys:
+            for kept in (self._recent, self._recent_long):
+                doc = kept.get(key)
+                if doc is not None:
+                    kept.move_to_end(key)
+                    return doc
         return None
 
     def _keep(self, key: tuple[str, bool], doc: Doc) -> None:
@@ -215,7 +219,7 @@ class Pipeline:
         itself (a summary, an opener) is split on its punctuation without running the model.
         """
         with self._held() as nlp:
-            doc = self._kept((text, True)) or self._kept((text, False))
+            doc = self._kept((text, True), (text, False))
             if doc is None:
                 if self._sentencizer is None:
                     from spacy.pipeline import Sentencizer
