@@ -194,6 +194,11 @@ def _instruction(opening: str | None, latest: Heard | None, missing: Slot | None
     parts = [f"Open by showing you already know: {opening}."] if opening else []
     if latest is not None and latest.wants_person:
         parts.append("The customer asked for a person: say you have passed it on; it is not an answer.")
+    elif latest is not None and latest.impatient:
+        parts.append(
+            "The customer is impatient with this conversation: apologise in a few words and keep it "
+            "short; it is not an answer to your question."
+        )
     elif latest is not None and latest.asks:
         parts.append(
             "The customer asked a question: answer it from what you know, or say our agent will cover "

@@ -68,13 +68,19 @@ class Heard:
         a person instead."""
         return not self.wants_person and declines(self.text)
 
+    @property
+    def impatient(self) -> bool:
+        """True when the customer complains of the conversation itself ("this is taking too long",
+        "you asked me that already"): a complaint, not an answer."""
+        return bool(self.cues.find("impatience"))
+
     def spans(self, *kinds: SpanKind) -> list[Span]:
         """The turn's spans of ``kinds``, in text order."""
         return self.reading.of_kind(*kinds)
 
     def open_answer(self, *, questions: bool = False) -> str | None:
         """The turn's own words as the answer to a slot's question (without fillers and questions)."""
-        if self.wants_person or self.declines:
+        if self.wants_person or self.declines or self.impatient:
             return None
         skipped = ("filler",) if questions else ("filler", "question")
         parts = [s.text for s in self.said.said if s.kind not in skipped]

@@ -69,6 +69,9 @@ def _title(spec: BotSpec, name: str) -> str:
     return slot.title if slot else name.replace("_", " ")
 
 
+# What a bot says to a customer impatient with the conversation, before its next question.
+SORRY = "Sorry this is taking a while; I'll keep it short, and you can ask for a person at any time."
+
 # A slot question is asked this many times at most: a customer who twice gives no answer ("not sure
 # yet", "I'd rather not say") is asked the next thing, not the same question again.
 MAX_ASKS = 2
@@ -134,6 +137,8 @@ def offline_reply(
         parts.append(f"Thanks, noted ({noted}).")
     merged = {**collected, **new}
     missing = next_missing(spec, merged, asked)
+    if latest is not None and latest.impatient and not latest.wants_person:
+        parts.append(SORRY)
     aside = respond_to(spec, latest) if latest is not None else None
     if aside:
         parts.append(aside)
@@ -168,8 +173,8 @@ def respond_to(spec: BotSpec, heard: Heard) -> str | None:
     """
     if heard.wants_person:
         return "I've passed on that you'd like to talk to a person; one of our agents will be in touch."
-    if not heard.asks:
-        return None
+    if not heard.asks or heard.impatient:
+        return None  # "Why is this taking so long?" is a complaint, answered by the apology
     words = heard.said.topic_words
     known = next((a.text for a in (*spec.knowledge, *_general(spec)) if a.answers(words)), None)
     if known:

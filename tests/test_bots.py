@@ -16,7 +16,7 @@ from nodes.buyer_bot import SPEC as BUYER
 from nodes.concierge_bot import SPEC as CONCIERGE
 from nodes.hearing import hear
 from nodes.luxury_specialist import SPEC as LUXURY
-from nodes.replies import ECHO_CHARS, next_missing, offline_reply
+from nodes.replies import ECHO_CHARS, SORRY, next_missing, offline_reply
 from nodes.sales_bot import SPEC as SALES
 from nodes.seller_bot import SPEC as SELLER
 from nodes.support_bot import SPEC as SUPPORT
@@ -168,6 +168,34 @@ async def test_a_declined_question_is_not_asked_again_and_the_decline_is_no_valu
     assert "property_address" not in collected
     assert "timeline" not in collected
     assert "motivation" not in collected
+
+
+async def test_an_impatient_customer_is_no_answer_gets_an_apology_and_twice_reaches_a_person(
+    tmp_path: Path,
+) -> None:
+    timeline = SELLER.slots[1].question
+    async with in_process(create_app(api_settings(tmp_path))) as api:
+        cid, token = await api.conversation()
+        await api.say(cid, token, "I want to sell my house")
+        await api.say(cid, token, "12 Oak Street, Springfield")
+        once = await api.say(cid, token, "this is taking too long")
+        state = (await api.http.get(f"/threads/{cid}/state", headers=Api.auth(ADMIN))).json()
+        twice = await api.say(cid, token, "you asked me that already")
+    said = " ".join(r["text"] for r in once["replies"])
+    assert said.startswith(SORRY)
+    assert said.endswith(timeline)  # asked again: the complaint was not taken as the timeline
+    assert "timeline" not in state["values"]["collected"]
+    assert state["values"]["signals"]["sentiment"] <= -0.5
+    # two complaints in a row: the real_estate policy's sentiment rule passes the customer to a person
+    assert twice["handoff"]["kind"] == "human", twice
+    assert twice["handoff"]["trigger"] == "sentiment_based"
+
+
+def test_an_impatient_question_gets_no_promise_of_an_answer() -> None:
+    heard = hear(2, "Why is this taking so long?", SELLER.slots[0].question, "address")
+    reply = offline_reply(SELLER, collected={}, new={}, opening=None, latest=heard)
+    assert reply == f"{SORRY} {SELLER.slots[0].question}"
+    assert heard.open_answer() is None
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from api.app import create_app
-from graph.language.cues import MAX_CLAUSES, Cue, TurnCues, cue_texts, read_cues, sentiment_score
+from graph.language.cues import (
+    IMPATIENT_SENTIMENT,
+    MAX_CLAUSES,
+    Cue,
+    TurnCues,
+    cue_texts,
+    read_cues,
+    sentiment_score,
+)
 from graph.language.pipeline import shared_pipeline
 from graph.language.prototypes import CueKind
 from graph.language.scope import clauses, names, negated
@@ -340,6 +348,51 @@ def test_a_past_or_asked_time_is_no_timeline(text: str) -> None:
 def test_a_denied_hurry_is_no_urgency() -> None:
     cues = read_cues("It's not urgent, we don't need to move right away")
     assert not cues.find("timeline", "immediate")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this is taking forever",
+        "you asked me that already",
+        "I told you that already!",
+        "can we speed this up please",
+        "you keep asking the same thing",
+        "are we done yet",
+        "Why is it taking so long?",
+    ],
+)
+def test_impatience_with_the_conversation(text: str) -> None:
+    cues = read_cues(text)
+    assert cues.find("impatience"), cues
+    # VADER has no word for it; the turn sounds negative, though one such turn is not "very negative"
+    assert -0.6 < cues.sentiment <= IMPATIENT_SENTIMENT, cues
+    assert cues.find("sentiment")[0].text == cues.find("impatience")[0].text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How long does it take to sell a house?",
+        "We live on Court Street and we're in no hurry",
+        "I'm waiting for the bank to approve the loan",
+        "I'll think this over",
+        "I don't have any other questions",
+        "Can you repeat that?",
+        "The website is running slow",
+    ],
+)
+def test_no_impatience_in_ordinary_talk_about_time(text: str) -> None:
+    assert not read_cues(text).find("impatience"), read_cues(text)
+
+
+def test_impatience_never_makes_a_turn_sound_better_and_counts_by_its_share() -> None:
+    assert sentiment_score("This is ridiculous, I'm so frustrated!!") < -0.6  # VADER's own, kept
+    alone = sentiment_score("this is taking forever")
+    diluted = sentiment_score(
+        "this is taking forever. Our house at 12 Oak Street has three bedrooms, two baths and a big garden"
+    )
+    assert alone < diluted < 0
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,7 @@ THRESHOLDS: Final[dict[str, float]] = {
     "distress": 0.5,
     "legal": 0.45,
     "failure": 0.55,
+    "impatience": 0.55,
     "financing": 0.55,
     "timeline": 0.65,
     "vip_claim": 0.6,

@@ -81,12 +81,15 @@ MIN_CONTENT_WORDS: Final[int] = 2
 _HEDGES = frozenset({"little", "bit", "slightly", "somewhat", "kinda"})
 # Kinds a clause must also carry more strongly than ordinary talk (``NEUTRAL``); a request for a person
 # has its own gates (a request, a person, not talk about one) and a timeline is read from phrases.
-_NEUTRAL_CHECKED = frozenset({"distress", "legal", "failure", "financing", "vip_claim"})
+_NEUTRAL_CHECKED = frozenset({"distress", "legal", "failure", "impatience", "financing", "vip_claim"})
 # A long turn is read in at most this many clauses (those with a seed word or an amount first).
 MAX_CLAUSES: Final[int] = 12
+# The sentiment of a clause that says the customer is impatient with the service (``_sentiment``):
+# two such turns in a row reach the policies' "very negative" (-0.6), one does not.
+IMPATIENT_SENTIMENT: Final[float] = -0.5
 # Past this many tokens a turn's sentiment is its sentences' (``_turn_sentiment``).
 LONG_TURN_TOKENS: Final[int] = 300
-_CLAUSE_KINDS = ("human_request", "distress", "legal", "failure", "financing", "vip_claim")
+_CLAUSE_KINDS = ("human_request", "distress", "legal", "failure", "impatience", "financing", "vip_claim")
 _cache: DigestCache[TurnCues] = DigestCache(8192)
 # Lemmas that make a clause of a long turn worth reading first.
 _SALIENT: Final[frozenset[str]] = frozenset().union(*SEEDS.values(), REQUEST_VERB_WORDS)
@@ -225,6 +228,17 @@ def _timeline_cue(phrase: TimePhrase, row: FloatArray | None) -> Cue | None:
     return Cue("timeline", label, phrase.text, phrase.start, phrase.end, denied, round(float(row[best]), 3))
 
 
+def _patient(cue: Cue, timeline: list[Cue]) -> bool:
+    """The clause of ``cue`` says the customer is in no hurry ("we're in no hurry", "not in a rush"):
+    the words of impatience are there, said of a plan that can wait."""
+    return any(
+        cue.start <= t.start < cue.end
+        and (t.label == "long") != t.negated
+        and t.label in ("long", "immediate")
+        for t in timeline
+    )
+
+
 def _compound(text: str) -> float:
     return float(VADER.polarity_scores(text)["compound"])
 
@@ -241,8 +255,23 @@ def _turn_sentiment(doc: Doc, found: dict[int, str]) -> float:
     return sum(score * size for score, size in scored) / sum(size for _, size in scored)
 
 
-def _sentiment(doc: Doc, parts: list[Clause], found: dict[int, str]) -> tuple[float, Cue | None]:
-    score = _turn_sentiment(doc, found)
+def _impatient_share(doc: Doc, impatient: list[Cue]) -> float:
+    """The share of the turn's characters in clauses that say the customer is impatient."""
+    size = len(doc.text.strip().rstrip(_END_PUNCT))  # "I told you that already!" is all impatience
+    return min(1.0, sum(c.end - c.start for c in impatient) / size) if size else 0.0
+
+
+def _sentiment(
+    doc: Doc, parts: list[Clause], found: dict[int, str], impatient: list[Cue]
+) -> tuple[float, Cue | None]:
+    felt = _turn_sentiment(doc, found)
+    share = _impatient_share(doc, impatient)
+    # VADER's lexicon has no word for impatience ("this is taking too long" scores 0): its clauses
+    # count as this negative, by their share of the turn; it never makes a turn sound better.
+    score = min(felt, share * IMPATIENT_SENTIMENT + (1 - share) * felt)
+    if score < felt and score <= -0.3:
+        first = impatient[0]
+        return score, Cue("sentiment", "negative", first.text, first.start, first.end, score=round(score, 3))
     if score > -0.3 or not parts:
         return score, None
     worst = min(parts, key=lambda c: _compound(c.masked_text(found)))
@@ -293,17 +322,16 @@ def _read(text: str, with_turn: bool = False) -> TurnCues:
         if large and bank.labels[nearest] == "budget" and row[nearest] >= THRESHOLDS["budget"]:
             budget += large
     rows = dict(zip((id(p) for p in open_phrases), sims[len(parts) : first_core], strict=True))
-    for phrase in phrases:
-        cue = _timeline_cue(phrase, rows.get(id(phrase)))
-        if cue is not None:
-            cues.append(cue)
+    timeline = [c for c in (_timeline_cue(p, rows.get(id(p))) for p in phrases) if c is not None]
+    cues = [c for c in cues if not (c.kind == "impatience" and _patient(c, timeline))] + timeline
     found_terms = find_terms(doc, found)
     term_cues = [Cue(t.kind, t.term, t.text, t.start, t.end) for t in found_terms]  # type: ignore[arg-type]
     terms = {
         kind: frozenset(t.term for t in found_terms if t.kind == kind)
         for kind in ("sophistication", "transaction")
     }
-    sentiment, negative = _sentiment(doc, parts, found)
+    impatient = [c for c in cues if c.kind == "impatience" and not c.negated]
+    sentiment, negative = _sentiment(doc, parts, found, impatient)
     found_cues = [*cues, *term_cues, *([negative] if negative else [])]
     return TurnCues(
         cues=tuple(_as_written(c, respelled) for c in found_cues) if respelled else tuple(found_cues),

@@ -21,6 +21,7 @@ CueKind = Literal[
     "distress",
     "legal",
     "failure",
+    "impatience",
     "financing",
     "timeline",
     "vip_claim",
@@ -121,6 +122,24 @@ PROTOTYPES: dict[str, dict[str, tuple[str, ...]]] = {
             "The page won't load no matter what I do",
         ),
     },
+    # Impatience with the conversation itself (slow, repetitive, no help): a complaint about the
+    # service, not news about the customer's case, so it is no answer to a question either.
+    "impatience": {
+        "impatient": (
+            "This is taking too long",
+            "Why is this taking so long",
+            "You already asked me that",
+            "I already told you that",
+            "I have to keep saying the same thing",
+            "This is a waste of my time",
+            "You're not helping at all",
+            "This bot is useless",
+            "Stop asking me so many questions",
+            "How many more questions are there",
+            "Can we hurry this up",
+            "This is ridiculous",
+        ),
+    },
     "financing": {
         "ready": (
             "We're pre-approved for a mortgage",
@@ -206,6 +225,7 @@ NEUTRAL: tuple[str, ...] = (
     "Thanks for your help",
     "We're selling the condo on Main Street",
     "How does this work",
+    "How long does it usually take",
     "What is my home worth",
     "My email is sam@example.com",
     "I want to check the status of my order",
