@@ -13,7 +13,7 @@ are not turns (accept, decline, transfer: ``api/agent_handoffs.py``) and the adm
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.messages import HumanMessage
@@ -25,6 +25,7 @@ from api.errors import ApiError
 from api.handoff_admin import actor_of, admit_escalation, stamped
 from api.handoff_lifecycle import HandoffLifecycle
 from api.limits import RateLimiter, TurnGate
+from api.text_clean import clean_text
 from desk.models import Handoff
 from graph.actions import Close, Reply, ReturnToAI
 from graph.runtime import ConversationNotFound, NotInterrupted, StreamTap
@@ -177,6 +178,7 @@ class TurnService:
                 msg = f"conversation {request.conversation_id} has not started: send a customer turn first"
                 raise ApiError(409, "not_started", msg)
             return Ticket(principal, request, request.conversation_id)
+        request = replace(request, texts=tuple(clean_text(t) for t in request.texts))
         self._check_texts(request.texts)
         past = await self.engine.runtime.snapshot(request.conversation_id, request.checkpoint_id)
         if request.then is not None:
@@ -227,6 +229,7 @@ class TurnService:
         if not (principal.is_customer_of(cid) or principal.role == "admin"):
             raise forbidden(f"post customer messages to conversation {cid}")
         record = await self.require_known(cid)
+        request = replace(request, texts=tuple(clean_text(t) for t in request.texts))
         self._check_texts(request.texts)
         if not request.texts:
             raise ApiError(422, "validation_error", "a customer turn needs at least one message")
@@ -274,6 +277,9 @@ class TurnService:
         if held_by is None:
             msg = f"no agent has accepted handoff {handoff.handoff_id}; a human action needs one who has"
             raise ApiError(409, "not_accepted", msg)
+        action = request.action
+        if isinstance(action, Reply | Close) and action.text:
+            request = replace(request, action=action.model_copy(update={"text": clean_text(action.text)}))
         self._check_action(request.action)
         await self.engine.runtime.require(handoff.conversation_id)  # 404 for a deleted transcript
         return Ticket(principal, request, handoff.conversation_id, handoff=handoff, agent_id=held_by)
