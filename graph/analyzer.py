@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from graph.language.cues import Cue, TurnCues, read_cues
+from graph.language.cues import Cue, TurnCues, only_impatient, read_cues
 from graph.language.needs import need_clauses
 from graph.language.patterns import CONTACT_RE
 from graph.language.prototypes import CueKind
@@ -138,7 +138,7 @@ class OfflineAnalyzer:
         recent_start = max(start, len(turns) - 3)
         out = _Collector()
 
-        intent, confidence = self._intent(customer_turns, latest.words, out)
+        intent, confidence = self._intent(customer_turns, latest, out)
         needs = self._needs(customer_turns[-1], intent, confidence, last, out)
 
         earlier = [t.sentiment for t in case_turns[-4:-1]]
@@ -273,14 +273,18 @@ class OfflineAnalyzer:
                 return "long"
         return "unknown"
 
-    def _intent(self, customer_turns: Sequence[str], latest_words: int, out: _Collector) -> tuple[str, float]:
+    def _intent(self, customer_turns: Sequence[str], latest: TurnCues, out: _Collector) -> tuple[str, float]:
         if self._intents is None:
             return "unknown", 0.0
         intent, confidence = self._intents.predict_intent(customer_turns[-1])
-        if latest_words <= 3 and len(customer_turns) > 1:
+        if latest.words <= 3 and len(customer_turns) > 1:
             # "gold", "Joyce Wu", "Order ID: 7878573121" answer a question; they state no new intent.
             confidence *= 0.5
             out.note("short answer: intent confidence halved")
+        elif len(customer_turns) > 1 and only_impatient(customer_turns[-1]):
+            # "this is the third time I'm asking" complains of the conversation; it names no new need
+            confidence *= 0.5
+            out.note("impatient with the conversation: intent confidence halved")
         elif confidence < 0.5 and len(customer_turns) > 1:
             # A bare "yes, 2 million" needs the previous turn to mean anything.
             joined = " ".join(customer_turns[-2:])

@@ -85,6 +85,7 @@ def find_slot_values(
         [t for t in turns if isinstance(t, Turn)]
     )
     found: dict[str, Any] = {}
+    open_answers: set[str] = set()
     for slot in spec.slots:
         if value_of(collected, slot.name) is not None:
             continue
@@ -95,8 +96,25 @@ def find_slot_values(
             if value is not None and value.value:
                 item = {"value": value.value, "turn": turn.index, "by": spec.name}
                 found[slot.name] = item | ({"label": value.label} if value.label else {})
+                if value.open:
+                    open_answers.add(slot.name)
                 break
-    return found
+    # A turn that only names a value another slot took is not also this slot's answer in its own words:
+    # "around 500k" to "Which area?" is the budget, not the area too.
+    typed = {item["turn"] for name, item in found.items() if name not in open_answers}
+    typed |= {item["turn"] for item in collected.values() if isinstance(item, Mapping) and "turn" in item}
+    by_index = {h.index: h for h in heard}
+    return {
+        name: item
+        for name, item in found.items()
+        if name not in open_answers or item["turn"] not in typed or not _only_values(by_index[item["turn"]])
+    }
+
+
+def _only_values(heard: Heard) -> bool:
+    """Whether every part of the turn that says something names a value ("around 500k", "Austin")."""
+    parts = [s for s in heard.said.said if s.kind != "filler"]
+    return bool(parts) and all(s.kind == "value" for s in parts)
 
 
 def _history_for_model(messages: Sequence[BaseMessage]) -> list[BaseMessage]:

@@ -30,6 +30,7 @@ class Found:
 
     value: str
     label: str = ""
+    open: bool = False  # the turn's own words as the answer (``Heard.open_answer``), not a typed value
 
 
 @dataclass(frozen=True)

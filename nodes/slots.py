@@ -125,7 +125,7 @@ def place(*, away: bool = False) -> Reader:
         if spans:
             return Found(_join(heard.text, spans))
         answer = heard.open_answer() if asked else None
-        return Found(answer) if answer and len(answer.split()) <= 5 else None
+        return Found(answer, open=True) if answer and len(answer.split()) <= 5 else None
 
     return read
 
@@ -136,7 +136,7 @@ def address(heard: Heard, asked: bool) -> Found | None:
     if spans:
         return Found(spans[0].text)
     answer = heard.open_answer() if asked else None
-    return Found(answer) if answer and any(c.isdigit() for c in answer) else None
+    return Found(answer, open=True) if answer and any(c.isdigit() for c in answer) else None
 
 
 def timeline(heard: Heard, asked: bool) -> Found | None:
@@ -151,7 +151,7 @@ def timeline(heard: Heard, asked: bool) -> Found | None:
     if spans:
         return Found(_join(heard.text, spans))
     answer = heard.open_answer() if asked else None
-    return Found(answer) if answer else None
+    return Found(answer, open=True) if answer else None
 
 
 def financing(heard: Heard, asked: bool) -> Found | None:
@@ -162,7 +162,7 @@ def financing(heard: Heard, asked: bool) -> Found | None:
         ready = cue.label == "ready" and not cue.negated
         return Found(clip(cue.text, 12), "ready" if ready else "not_ready")
     answer = heard.open_answer() if asked else None
-    return Found(answer) if answer else None
+    return Found(answer, open=True) if answer else None
 
 
 def motivation(heard: Heard, asked: bool) -> Found | None:
@@ -176,7 +176,7 @@ def motivation(heard: Heard, asked: bool) -> Found | None:
     reasons = heard.said.reasons
     if not reasons and asked:
         answer = heard.open_answer()
-        return Found(answer) if answer else None
+        return Found(answer, open=True) if answer else None
     return Found(clip("; ".join(s.text for s in reasons))) if reasons else None
 
 
@@ -229,7 +229,7 @@ def issue(heard: Heard, asked: bool) -> Found | None:
         return Found(clip(failures[0].text))
     if asked:
         answer = heard.open_answer()
-        return Found(answer) if answer else None
+        return Found(answer, open=True) if answer else None
     stated = heard.said.of_kind("situation", "request")
     return Found(clip(stated[0].text)) if stated else None
 
@@ -240,7 +240,7 @@ def request(heard: Heard, asked: bool) -> Found | None:
         return None
     if asked:
         answer = heard.open_answer()
-        return Found(answer) if answer else None
+        return Found(answer, open=True) if answer else None
     requests = heard.said.of_kind("request")
     return Found(clip(requests[0].text)) if requests else None
 
@@ -255,7 +255,7 @@ def goal(heard: Heard, asked: bool) -> Found | None:
     if asked and choices:
         return Found(choices[0].text)
     answer = heard.open_answer() if asked else None
-    return Found(answer) if answer else None
+    return Found(answer, open=True) if answer else None
 
 
 def noun(
@@ -335,7 +335,7 @@ def _answer_or_none(heard: Heard) -> Found | None:
     if first and first[0].lower().strip(",.!") in _NO:
         return Found("none")
     found = heard.open_answer()
-    return Found(found) if found else None
+    return Found(found, open=True) if found else None
 
 
 def first_of(*readers: Reader) -> Reader:

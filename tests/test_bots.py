@@ -8,6 +8,7 @@ import pytest
 from conftest import make_settings
 
 from api.app import create_app
+from graph.language.cues import IMPATIENT_SENTIMENT
 from graph.runtime import BatonRuntime
 from graph.transcript import Turn
 from nodes.base import BotSpec, find_slot_values
@@ -189,6 +190,62 @@ async def test_an_impatient_customer_is_no_answer_gets_an_apology_and_twice_reac
     # two complaints in a row: the real_estate policy's sentiment rule passes the customer to a person
     assert twice["handoff"]["kind"] == "human", twice
     assert twice["handoff"]["trigger"] == "sentiment_based"
+
+
+async def test_a_value_that_answers_an_earlier_question_is_not_also_the_asked_one(tmp_path: Path) -> None:
+    budget, area, financing = (s.question for s in BUYER.slots[:3])
+    async with in_process(create_app(api_settings(tmp_path))) as api:
+        cid, token = await api.conversation()
+        first = await api.say(cid, token, "I'm looking to buy a home")
+        await api.say(cid, token, "not telling you")  # declines the budget: the area is asked
+        late = await api.say(cid, token, "around 500k")  # the budget after all, said to the area question
+        then = await api.say(cid, token, "Austin")
+        state = (await api.http.get(f"/threads/{cid}/state", headers=Api.auth(ADMIN))).json()
+    assert " ".join(r["text"] for r in first["replies"]).endswith(budget)
+    assert " ".join(r["text"] for r in late["replies"]).endswith(
+        area
+    )  # asked again, not noted as "around 500k"
+    assert " ".join(r["text"] for r in then["replies"]).endswith(financing)
+    collected = state["values"]["collected"]
+    assert collected["budget"]["value"] == "$500,000"
+    assert collected["area"]["value"] == "Austin"
+    assert "financing" not in collected
+
+
+def test_an_answer_in_own_words_beside_a_value_keeps_both() -> None:
+    motivation = SELLER.slot("motivation")
+    assert motivation is not None
+    turns = [
+        Turn(index=0, role="bot", speaker="seller_bot", text=motivation.question),
+        Turn(index=1, role="customer", text="we need more space for the kids, hoping to get 600k"),
+    ]
+    found = find_slot_values(SELLER, turns, {})
+    assert found["motivation"]["value"].startswith("we need more space for the kids")
+    assert found["price_expectation"]["value"] == "$600,000"
+
+
+@pytest.mark.parametrize(
+    ("complaint", "moves_to"),
+    [
+        (
+            "this is the third time I'm asking",
+            "support_bot",
+        ),  # no new need: the bot that has the case keeps it
+        ("this is taking forever", "support_bot"),
+        ("why is my refund taking so long?", "billing_bot"),  # impatient, and it names a need of its own
+    ],
+)
+async def test_a_complaint_about_the_conversation_moves_nobody(
+    tmp_path: Path, complaint: str, moves_to: str
+) -> None:
+    async with BatonRuntime.open(make_settings(tmp_path, "support.yaml"), checkpoint_url="memory") as rt:
+        await rt.post_message("c", "hi my order hasn't arrived")
+        await rt.post_message("c", "it's order 12345")
+        result = await rt.post_message("c", complaint)
+        view = await rt.get("c")
+    assert result.active_agent == moves_to
+    if moves_to == "support_bot":
+        assert view.signals["sentiment"] <= IMPATIENT_SENTIMENT  # heard, though it moved nobody
 
 
 def test_an_impatient_question_gets_no_promise_of_an_answer() -> None:

@@ -18,6 +18,7 @@ Every turn is read once: :func:`read_cues` keeps its result in a digest-keyed ca
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Final
@@ -41,7 +42,7 @@ from graph.language.cue_bank import (
 from graph.language.patterns import parse_money
 from graph.language.person_requests import a_person_alone, about_a_person, asks_for_a_person, called_out
 from graph.language.pipeline import shared_pipeline
-from graph.language.prototypes import REQUEST_VERB_WORDS, SEEDS, CueKind
+from graph.language.prototypes import PROTOTYPES, REQUEST_VERB_WORDS, SEEDS, CueKind
 from graph.language.readings import Cue as Cue
 from graph.language.readings import TurnCues as TurnCues
 from graph.language.scope import (
@@ -348,6 +349,24 @@ def _as_written(cue: Cue, respelled: Respelled) -> Cue:
     """``cue`` with its evidence in the customer's own words (the reading corrected their slips)."""
     start, end = respelled.original_span(cue.start, cue.end)
     return replace(cue, text=respelled.original[start:end], start=start, end=end)
+
+
+@functools.cache
+def _impatience_nouns() -> frozenset[str]:
+    """The nouns impatience is said with ("time", "bot", "question"), from its own prototypes."""
+    pipeline = shared_pipeline()
+    docs = (pipeline.parse(t) for t in PROTOTYPES["impatience"]["impatient"])
+    return frozenset(t.lemma_.lower() for doc in docs for t in doc if t.pos_ in ("NOUN", "PROPN"))
+
+
+def only_impatient(text: str) -> bool:
+    """The turn complains of the conversation and names nothing else: "this is the third time I'm
+    asking", not "why is my refund taking so long?" (the refund is a need of its own)."""
+    if not read_cues(text).find("impatience"):
+        return False
+    doc, _ = _parse_as_meant(text)
+    ignored = _impatience_nouns()
+    return not any(t.pos_ in ("NOUN", "PROPN") and t.lemma_.lower() not in ignored for t in doc)
 
 
 def mentions_a_person(text: str) -> bool:

@@ -131,6 +131,7 @@ PROTOTYPES: dict[str, dict[str, tuple[str, ...]]] = {
             "You already asked me that",
             "I already told you that",
             "I have to keep saying the same thing",
+            "I've asked this several times already",
             "This is a waste of my time",
             "You're not helping at all",
             "This bot is useless",
