@@ -85,7 +85,6 @@ def find_slot_values(
         [t for t in turns if isinstance(t, Turn)]
     )
     found: dict[str, Any] = {}
-    open_answers: set[str] = set()
     for slot in spec.slots:
         if value_of(collected, slot.name) is not None:
             continue
@@ -93,22 +92,30 @@ def find_slot_values(
             value = slot.read(turn, turn.asked == slot.name)
             if isinstance(value, str):
                 value = Found(value)
-            if value is not None and value.value:
+            if (
+                value is not None
+                and value.value
+                and not (value.open and _named_for_another(spec, slot, turn))
+            ):
                 item = {"value": value.value, "turn": turn.index, "by": spec.name}
                 found[slot.name] = item | ({"label": value.label} if value.label else {})
-                if value.open:
-                    open_answers.add(slot.name)
                 break
-    # A turn that only names a value another slot took is not also this slot's answer in its own words:
-    # "around 500k" to "Which area?" is the budget, not the area too.
-    typed = {item["turn"] for name, item in found.items() if name not in open_answers}
-    typed |= {item["turn"] for item in collected.values() if isinstance(item, Mapping) and "turn" in item}
-    by_index = {h.index: h for h in heard}
-    return {
-        name: item
-        for name, item in found.items()
-        if name not in open_answers or item["turn"] not in typed or not _only_values(by_index[item["turn"]])
-    }
+    return found
+
+
+def _named_for_another(spec: BotSpec, slot: Slot, heard: Heard) -> bool:
+    """The turn only names values and another slot reads one of them, asked or not, known or not:
+    "around 500k" to "Which area?" is the budget, "iPhone 13" to "Do you see an error?" the device."""
+    if not _only_values(heard):
+        return False
+    for other in spec.slots:
+        if other is not slot:
+            value = other.read(heard, False)
+            if (isinstance(value, str) and value) or (
+                isinstance(value, Found) and value.value and not value.open
+            ):
+                return True
+    return False
 
 
 def _only_values(heard: Heard) -> bool:

@@ -212,6 +212,18 @@ async def test_a_value_that_answers_an_earlier_question_is_not_also_the_asked_on
     assert "financing" not in collected
 
 
+def test_a_known_value_said_again_is_not_the_answer_to_the_next_question() -> None:
+    motivation = SELLER.slot("motivation")
+    assert motivation is not None
+    turns = [
+        Turn(index=0, role="customer", text="I want to sell my house at 12 Oak Street"),
+        Turn(index=1, role="bot", speaker="seller_bot", text=motivation.question),
+        Turn(index=2, role="customer", text="12 Oak Street"),
+    ]
+    known = {"property_address": {"value": "12 Oak Street", "turn": 0, "by": "seller_bot"}}
+    assert "motivation" not in find_slot_values(SELLER, turns, known)
+
+
 def test_an_answer_in_own_words_beside_a_value_keeps_both() -> None:
     motivation = SELLER.slot("motivation")
     assert motivation is not None
