@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from graph.language.cues import Cue, TurnCues, only_impatient, read_cues
+from graph.language.cues import Cue, TurnCues, only, read_cues
 from graph.language.needs import need_clauses
 from graph.language.patterns import CONTACT_RE
 from graph.language.prototypes import CueKind
@@ -281,10 +281,13 @@ class OfflineAnalyzer:
             # "gold", "Joyce Wu", "Order ID: 7878573121" answer a question; they state no new intent.
             confidence *= 0.5
             out.note("short answer: intent confidence halved")
-        elif len(customer_turns) > 1 and only_impatient(customer_turns[-1]):
-            # "this is the third time I'm asking" complains of the conversation; it names no new need
+        elif len(customer_turns) > 1 and (
+            only("impatience", customer_turns[-1]) or only("clarify", customer_turns[-1])
+        ):
+            # "this is the third time I'm asking" complains of the conversation, "what do you mean?" asks
+            # about it: neither names a new need
             confidence *= 0.5
-            out.note("impatient with the conversation: intent confidence halved")
+            out.note("about the conversation itself: intent confidence halved")
         elif confidence < 0.5 and len(customer_turns) > 1:
             # A bare "yes, 2 million" needs the previous turn to mean anything.
             joined = " ".join(customer_turns[-2:])

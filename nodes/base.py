@@ -224,6 +224,11 @@ def _instruction(opening: str | None, latest: Heard | None, missing: Slot | None
             "The customer is impatient with this conversation: apologise in a few words and keep it "
             "short; it is not an answer to your question."
         )
+    elif latest is not None and latest.clarifies:
+        parts.append(
+            "The customer did not understand your last message: say plainly what you need and why, in "
+            "one sentence; it is not an answer to your question."
+        )
     elif latest is not None and latest.asks:
         parts.append(
             "The customer asked a question: answer it from what you know, or say our agent will cover "

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from graph.language.cues import TurnCues, read_cues
+from graph.language.cues import TurnCues, only, read_cues
 from graph.language.declines import declines
 from graph.language.reading import read_turn
 from graph.language.spans import Span, SpanKind, TurnReading
@@ -75,13 +75,18 @@ class Heard:
         "you asked me that already"): a complaint, not an answer."""
         return bool(self.cues.find("impatience"))
 
+    @property
+    def clarifies(self) -> bool:
+        """True when the customer only asks what was just said to them means ("what do you mean?")."""
+        return only("clarify", self.text)
+
     def spans(self, *kinds: SpanKind) -> list[Span]:
         """The turn's spans of ``kinds``, in text order."""
         return self.reading.of_kind(*kinds)
 
     def open_answer(self, *, questions: bool = False) -> str | None:
         """The turn's own words as the answer to a slot's question (without fillers and questions)."""
-        if self.wants_person or self.declines or self.impatient:
+        if self.wants_person or self.declines or self.impatient or self.clarifies:
             return None
         skipped = ("filler",) if questions else ("filler", "question")
         parts = [s.text for s in self.said.said if s.kind not in skipped]

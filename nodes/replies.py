@@ -137,8 +137,13 @@ def offline_reply(
         parts.append(f"Thanks, noted ({noted}).")
     merged = {**collected, **new}
     missing = next_missing(spec, merged, asked)
+    unclear = spec.slot(latest.asked) if latest is not None and latest.clarifies else None
+    if unclear is not None and value_of(merged, unclear.name) is None:
+        missing = unclear  # explained and asked again, however often it was asked
     if latest is not None and latest.impatient and not latest.wants_person:
         parts.append(SORRY)
+    elif unclear is not None and missing is unclear:
+        parts.append(f"Sorry, that wasn't clear: I'm asking about your {unclear.title}.")
     aside = respond_to(spec, latest) if latest is not None else None
     if aside:
         parts.append(aside)
@@ -173,8 +178,8 @@ def respond_to(spec: BotSpec, heard: Heard) -> str | None:
     """
     if heard.wants_person:
         return "I've passed on that you'd like to talk to a person; one of our agents will be in touch."
-    if not heard.asks or heard.impatient:
-        return None  # "Why is this taking so long?" is a complaint, answered by the apology
+    if not heard.asks or heard.impatient or heard.clarifies:
+        return None  # "Why is this taking so long?" is a complaint, "What do you mean?" asks about us
     words = heard.said.topic_words
     known = next((a.text for a in (*spec.knowledge, *_general(spec)) if a.answers(words)), None)
     if known:

@@ -260,6 +260,39 @@ async def test_a_complaint_about_the_conversation_moves_nobody(
         assert view.signals["sentiment"] <= IMPATIENT_SENTIMENT  # heard, though it moved nobody
 
 
+async def test_a_customer_who_did_not_understand_the_question_gets_it_explained_not_noted(
+    tmp_path: Path,
+) -> None:
+    address = SELLER.slots[0].question
+    async with in_process(create_app(api_settings(tmp_path))) as api:
+        cid, token = await api.conversation()
+        await api.say(cid, token, "I want to sell my house")
+        said = [
+            await api.say(cid, token, t) for t in ("what do you mean?", "i dont understand", "12 Oak Street")
+        ]
+    replies = [" ".join(r["text"] for r in s["replies"]) for s in said]
+    for reply in replies[:2]:  # explained and asked again, past the two asks a silent customer gets
+        assert reply == f"Sorry, that wasn't clear: I'm asking about your address. {address}"
+    assert "Good question" not in " ".join(replies)
+    assert replies[2].startswith("Thanks, noted (address: 12 Oak Street)")
+
+
+@pytest.mark.parametrize(
+    ("text", "clarifies"),
+    [
+        ("what do you mean?", True),
+        ("what are you asking exactly?", True),
+        ("i dont understand", True),
+        ("What does escrow mean?", False),  # a question of its own
+        ("It says that my payment is pending, what does that mean?", False),
+        ("Can you explain the fees?", False),
+        ("I don't understand why my card was declined", False),
+    ],
+)
+def test_a_question_about_the_question_is_told_from_a_question_of_its_own(text: str, clarifies: bool) -> None:
+    assert hear(3, text, SELLER.slots[0].question, "address").clarifies is clarifies
+
+
 def test_an_impatient_question_gets_no_promise_of_an_answer() -> None:
     heard = hear(2, "Why is this taking so long?", SELLER.slots[0].question, "address")
     reply = offline_reply(SELLER, collected={}, new={}, opening=None, latest=heard)

@@ -46,6 +46,7 @@ THRESHOLDS: Final[dict[str, float]] = {
     "legal": 0.45,
     "failure": 0.55,
     "impatience": 0.55,
+    "clarify": 0.6,
     "financing": 0.55,
     "timeline": 0.65,
     "vip_claim": 0.6,

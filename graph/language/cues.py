@@ -82,7 +82,9 @@ MIN_CONTENT_WORDS: Final[int] = 2
 _HEDGES = frozenset({"little", "bit", "slightly", "somewhat", "kinda"})
 # Kinds a clause must also carry more strongly than ordinary talk (``NEUTRAL``); a request for a person
 # has its own gates (a request, a person, not talk about one) and a timeline is read from phrases.
-_NEUTRAL_CHECKED = frozenset({"distress", "legal", "failure", "impatience", "financing", "vip_claim"})
+_NEUTRAL_CHECKED = frozenset(
+    {"distress", "legal", "failure", "impatience", "clarify", "financing", "vip_claim"}
+)
 # A long turn is read in at most this many clauses (those with a seed word or an amount first).
 MAX_CLAUSES: Final[int] = 12
 # The sentiment of a clause that says the customer is impatient with the service (``_sentiment``):
@@ -90,7 +92,16 @@ MAX_CLAUSES: Final[int] = 12
 IMPATIENT_SENTIMENT: Final[float] = -0.5
 # Past this many tokens a turn's sentiment is its sentences' (``_turn_sentiment``).
 LONG_TURN_TOKENS: Final[int] = 300
-_CLAUSE_KINDS = ("human_request", "distress", "legal", "failure", "impatience", "financing", "vip_claim")
+_CLAUSE_KINDS = (
+    "human_request",
+    "distress",
+    "legal",
+    "failure",
+    "impatience",
+    "clarify",
+    "financing",
+    "vip_claim",
+)
 _cache: DigestCache[TurnCues] = DigestCache(8192)
 # Lemmas that make a clause of a long turn worth reading first.
 _SALIENT: Final[frozenset[str]] = frozenset().union(*SEEDS.values(), REQUEST_VERB_WORDS)
@@ -352,20 +363,22 @@ def _as_written(cue: Cue, respelled: Respelled) -> Cue:
 
 
 @functools.cache
-def _impatience_nouns() -> frozenset[str]:
-    """The nouns impatience is said with ("time", "bot", "question"), from its own prototypes."""
+def _own_nouns(kind: CueKind) -> frozenset[str]:
+    """The nouns a cue is said with ("time", "bot", "question"), from its own prototypes."""
     pipeline = shared_pipeline()
-    docs = (pipeline.parse(t) for t in PROTOTYPES["impatience"]["impatient"])
+    docs = (pipeline.parse(t) for texts in PROTOTYPES[kind].values() for t in texts)
     return frozenset(t.lemma_.lower() for doc in docs for t in doc if t.pos_ in ("NOUN", "PROPN"))
 
 
-def only_impatient(text: str) -> bool:
-    """The turn complains of the conversation and names nothing else: "this is the third time I'm
-    asking", not "why is my refund taking so long?" (the refund is a need of its own)."""
-    if not read_cues(text).find("impatience"):
+def only(kind: CueKind, text: str) -> bool:
+    """The turn carries cue ``kind`` and names nothing else: "this is the third time I'm asking" only
+    complains of the conversation, "why is my refund taking so long?" names a need of its own; "what
+    do you mean?" asks about what was just said, "what does 'pending' mean on my payment?" about the
+    payment."""
+    if not read_cues(text).find(kind):
         return False
     doc, _ = _parse_as_meant(text)
-    ignored = _impatience_nouns()
+    ignored = _own_nouns(kind)
     return not any(t.pos_ in ("NOUN", "PROPN") and t.lemma_.lower() not in ignored for t in doc)
 
 

@@ -22,6 +22,7 @@ CueKind = Literal[
     "legal",
     "failure",
     "impatience",
+    "clarify",
     "financing",
     "timeline",
     "vip_claim",
@@ -139,6 +140,18 @@ PROTOTYPES: dict[str, dict[str, tuple[str, ...]]] = {
             "How many more questions are there",
             "Can we hurry this up",
             "This is ridiculous",
+        ),
+    },
+    # The customer did not understand what was just said to them: a question about the question.
+    "clarify": {
+        "clarify": (
+            "What do you mean?",
+            "I don't understand the question",
+            "Can you explain that?",
+            "Sorry, what are you asking?",
+            "What does that mean?",
+            "I'm not sure what you're asking me",
+            "Could you say that another way?",
         ),
     },
     "financing": {
