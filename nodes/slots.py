@@ -209,8 +209,12 @@ def identifier(key: str, *, email: bool = False) -> Reader:
     def read(heard: Heard, asked: bool) -> Found | None:
         spans = heard.spans("email") if email else []
         spans += [s for s in heard.spans("id") if s.key == key]
-        if asked and not spans:
-            spans = [s for s in heard.spans("id", "number") if sum(c.isdigit() for c in s.text) >= 4]
+        if asked and not spans:  # any id, but one the customer named as another ("order 12345")
+            spans = [
+                s
+                for s in heard.spans("id", "number")
+                if sum(c.isdigit() for c in s.text) >= 4 and s.key in ("", key)
+            ]
         if asked and not spans:
             words = heard.text.strip().strip(".#").split()
             if len(words) == 1 and any(c.isdigit() for c in words[0]):

@@ -224,6 +224,18 @@ def test_a_known_value_said_again_is_not_the_answer_to_the_next_question() -> No
     assert "motivation" not in find_slot_values(SELLER, turns, known)
 
 
+def test_an_id_named_as_another_kind_of_id_is_not_the_asked_one() -> None:
+    account = SUPPORT.slot("account")
+    assert account is not None
+    turns = [
+        Turn(index=0, role="bot", speaker="support_bot", text=account.question),
+        Turn(index=1, role="customer", text="it's order 12345"),
+    ]
+    found = find_slot_values(SUPPORT, turns, {})
+    assert found["order_id"]["value"] == "12345"
+    assert "account" not in found  # was 12345 too
+
+
 def test_an_answer_in_own_words_beside_a_value_keeps_both() -> None:
     motivation = SELLER.slot("motivation")
     assert motivation is not None

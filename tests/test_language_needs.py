@@ -101,3 +101,18 @@ def test_asked_for_the_current_plan_a_wanted_one_is_no_answer() -> None:
     assert found["wanted_plan"]["value"] == "Enterprise"
     answer = [*turns[:1], Turn(index=1, role="customer", text="The Standard plan", speaker="customer")]
     assert find_slot_values(SALES, answer, {})["plan"]["value"] == "Standard plan"
+
+
+@pytest.mark.parametrize(
+    ("text", "stated"),
+    [
+        ("hi my order hasn't arrived", "my order hasn't arrived"),
+        ("Hello, I want to sell my house", "I want to sell my house"),
+        ("well I think so", "I think so"),
+        ("Hi", "Hi"),  # a greeting alone stays what it is
+    ],
+)
+def test_a_statement_starts_after_its_greeting(text: str, stated: str) -> None:
+    said = read_statements(text).said
+    assert said[0].text == stated
+    assert text[said[0].start : said[0].end] == stated

@@ -192,6 +192,16 @@ def _kind(clause: Clause, spans: list[tuple[int, int]]) -> ClauseKind:
     return "other"
 
 
+def _past_greeting(clause: Clause) -> int:
+    """Where a clause's statement starts: after an opening interjection ("hi my order hasn't arrived"
+    states that the order has not arrived); a clause of nothing else keeps its start."""
+    tokens = clause.tokens
+    i = 0
+    while i < len(tokens) and (tokens[i].dep_ == "intj" or tokens[i].is_punct or tokens[i].is_space):
+        i += 1
+    return tokens[i].idx if 0 < i < len(tokens) else clause.start
+
+
 def _form(clause: Clause) -> ClauseForm:
     if not clause.has_verb:
         return "fragment"
@@ -283,7 +293,7 @@ def _read(text: str) -> Statements:
         introducing = clause.head.lemma_ in ("be", "call") or clause.head.pos_ == "PROPN"
         if intro and intro in clause.text and introducing and kind in ("request", "other", "situation"):
             kind = "value"  # "Call me Bob", "This is Ana calling": an introduction, not a request
-        start, end = (_cause(clause) if kind == "reason" else None) or (clause.start, clause.end)
+        start, end = (_cause(clause) if kind == "reason" else None) or (_past_greeting(clause), clause.end)
         words = frozenset(t.lemma_.lower() for t in clause.tokens if not t.is_punct)
         said.append(Said(kind, text[start:end], start, end, words, _form(clause)))
         if kind == "request":
