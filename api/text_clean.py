@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 # CSI ("\x1b[31m", "\x1b[2J") and OSC ("\x1b]0;title\x07") sequences, then any other escape pair.
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
@@ -60,3 +61,15 @@ def clean_text(text: str) -> str:
         if _kept(ch, before, after):
             kept.append(ch)
     return "".join(kept)
+
+
+def clean_values(value: Any) -> Any:
+    """``value`` with :func:`clean_text` applied to every string in it (a customer profile: its name
+    is shown to agents as the customer's)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k) if isinstance(k, str) else k: clean_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_values(v) for v in value]
+    return value

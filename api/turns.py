@@ -25,7 +25,7 @@ from api.errors import ApiError
 from api.handoff_admin import actor_of, admit_escalation, stamped
 from api.handoff_lifecycle import HandoffLifecycle
 from api.limits import RateLimiter, TurnGate
-from api.text_clean import clean_text
+from api.text_clean import clean_text, clean_values
 from desk.models import Handoff
 from graph.actions import Close, Reply, ReturnToAI
 from graph.runtime import ConversationNotFound, NotInterrupted, StreamTap
@@ -229,7 +229,11 @@ class TurnService:
         if not (principal.is_customer_of(cid) or principal.role == "admin"):
             raise forbidden(f"post customer messages to conversation {cid}")
         record = await self.require_known(cid)
-        request = replace(request, texts=tuple(clean_text(t) for t in request.texts))
+        request = replace(
+            request,
+            texts=tuple(clean_text(t) for t in request.texts),
+            profile=clean_values(request.profile) if request.profile else request.profile,
+        )
         self._check_texts(request.texts)
         if not request.texts:
             raise ApiError(422, "validation_error", "a customer turn needs at least one message")

@@ -91,3 +91,19 @@ async def test_every_door_stores_and_reads_the_cleaned_text(tmp_path: Path) -> N
     assert "from the socket" in texts
     assert "hi!" in texts
     assert not any(ch in t for t in texts for ch in "\x00\x07\x1b\u200b\u202e")
+
+
+async def test_a_profile_is_cleaned_after_its_signature_is_checked(tmp_path: Path) -> None:
+    with serve_in_thread(create_app(api_settings(tmp_path))) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            api = Api(url, http)
+            r = await http.post(
+                "/v1/conversations",
+                json={"customer": {"name": "\u202eanaD\x1b[31m", "plan": "pro\x00"}},
+                headers=api.auth(ADMIN),
+            )
+            assert r.status_code == 201, r.text
+            cid = r.json()["conversation_id"]
+            panel = (await http.get(f"/v1/conversations/{cid}/customer", headers=api.auth(ADMIN))).json()
+    assert panel["profile"]["name"] == "anaD"
+    assert panel["profile"]["plan"] == "pro"

@@ -27,6 +27,7 @@ from api.schemas import (
     RollbackIn,
     TurnOut,
 )
+from api.text_clean import clean_values
 from api.turns import CustomerTurn
 from graph.runtime import ConversationNotFound
 from graph.runtime_models import CheckpointInfo
@@ -58,7 +59,8 @@ async def create_conversation(
     profile = {}
     if body and body.customer:
         sent = body.customer.model_dump(exclude_none=True)
-        profile = await trusted_profile(request, settings, sent, body.profile_signature)
+        # cleaned once its signature, over what was sent, is checked
+        profile = clean_values(await trusted_profile(request, settings, sent, body.profile_signature))
     await store.add_conversation(conversation_id, token, profile)
     customer = profile.get("id")  # trusted only: an unverified id sits under "claimed"
     await console_store(request).remember_customer(
