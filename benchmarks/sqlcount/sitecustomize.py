@@ -110,11 +110,16 @@ def _count_redis() -> None:
 
 def _dump(directory: Path) -> None:
     path = directory / f"{os.getpid()}.json"
+    written: dict[str, int] = {}
     while True:
         time.sleep(0.5)
+        now = dict(COUNTS)
+        if now == written:
+            continue  # an idle worker's probe must not be the work it measures
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(dict(COUNTS)))
+        tmp.write_text(json.dumps(now))
         tmp.replace(path)
+        written = now
 
 
 if _DIR:
