@@ -43,7 +43,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         done = dict.fromkeys(sizes, 0)
         while any(done[n] < args.calls for n in sizes):
             for n in sizes:
-                streams = {key: "1-1" for key in keys[:n]}
+                streams: dict[Any, Any] = {key: "1-1" for key in keys[:n]}
                 calls0, usec0 = await _xread_usec(r)
                 start = time.process_time()
                 for _ in range(args.chunk):
