@@ -305,6 +305,15 @@ def test_a_question_about_the_question_is_told_from_a_question_of_its_own(text: 
     assert hear(3, text, SELLER.slots[0].question, "address").clarifies is clarifies
 
 
+def test_thanks_is_no_answer() -> None:
+    motivation = SELLER.slot("motivation")
+    assert motivation is not None
+    for text in ("thanks!", "ok, sounds good"):
+        heard = hear(5, text, motivation.question, "motivation")
+        assert heard.open_answer() is None
+        assert motivation.read(heard, True) is None
+
+
 def test_an_impatient_question_gets_no_promise_of_an_answer() -> None:
     heard = hear(2, "Why is this taking so long?", SELLER.slots[0].question, "address")
     reply = offline_reply(SELLER, collected={}, new={}, opening=None, latest=heard)

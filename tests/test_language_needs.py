@@ -116,3 +116,26 @@ def test_a_statement_starts_after_its_greeting(text: str, stated: str) -> None:
     said = read_statements(text).said
     assert said[0].text == stated
     assert text[said[0].start : said[0].end] == stated
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks!",
+        "ok thank you",
+        "thank you so much",
+        "great, thanks",
+        "sounds good",
+        "perfect",
+        "awesome thx",
+    ],
+)
+def test_thanks_and_short_approvals_are_filler(text: str) -> None:
+    assert {s.kind for s in read_statements(text).said} == {"filler"}
+
+
+@pytest.mark.parametrize(
+    "text", ["we need more space", "a bigger garden", "very soon", "Thanks for your help, we need more space"]
+)
+def test_an_answer_is_not_filler(text: str) -> None:
+    assert "filler" not in {s.kind for s in read_statements(text).said}

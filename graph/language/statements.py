@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from graph.language.cue_bank import VADER
 from graph.language.cues import read_cues
 from graph.language.nouns import features, intro_name, noun_phrase, noun_role
 from graph.language.pipeline import shared_pipeline
@@ -40,6 +41,12 @@ _MAX_ACTION_WORDS = 10
 _VALUE_KINDS = frozenset({"address", "money", "id", "email", "phone"})
 _PLAN_CUES = frozenset({"financing", "budget", "timeline"})
 _CONTENT = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV", "AUX", "PRON", "X", "SYM"})
+# Thanks ("thanks!", "thank you so much", "thx") and short approvals ("sounds good", "perfect"): the
+# closed class of words that acknowledge what was said, and the verbs an approval links with.
+_GRATITUDE = frozenset({"thank", "thanks", "thx", "ty", "cheers", "appreciate"})
+_LINKING = frozenset({"be", "sound", "seem", "look"})
+_APPROVAL_WORDS = 3
+APPROVAL_VALENCE = 0.3  # VADER's compound score at or above which a short verbless clause approves
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +182,21 @@ def _names_a_value(clause: Clause, spans: list[tuple[int, int]]) -> bool:
     )
 
 
+def _acknowledges(clause: Clause) -> bool:
+    """Thanks or a short approval: "thanks!", "thank you for your help", "sounds good", "perfect"."""
+    if clause.head.lemma_.lower() in _GRATITUDE or clause.head.lower_ in _GRATITUDE:
+        return True
+    words = [t for t in clause.tokens if not (t.is_punct or t.is_space)]
+    return (
+        len(words) <= _APPROVAL_WORDS
+        and not any(t.pos_ in ("NOUN", "PROPN", "NUM") for t in words)
+        and all(t.lemma_.lower() in _LINKING for t in words if t.pos_ in ("VERB", "AUX"))
+        and VADER.polarity_scores(clause.text)["compound"] >= APPROVAL_VALENCE
+    )
+
+
 def _kind(clause: Clause, spans: list[tuple[int, int]]) -> ClauseKind:
-    if not any(t.pos_ in _CONTENT for t in clause.tokens):
+    if not any(t.pos_ in _CONTENT for t in clause.tokens) or _acknowledges(clause):
         return "filler"
     if _asking(clause):
         return "question"
