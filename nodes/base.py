@@ -105,7 +105,8 @@ def find_slot_values(
 
 def _named_for_another(spec: BotSpec, slot: Slot, heard: Heard) -> bool:
     """The turn only names values and another slot reads one of them, asked or not, known or not:
-    "around 500k" to "Which area?" is the budget, "iPhone 13" to "Do you see an error?" the device."""
+    "around 500k" to "Which area?" is the budget, "12 Oak Street" to "What's prompting the move?" the
+    address again."""
     if not _only_values(heard):
         return False
     for other in spec.slots:
