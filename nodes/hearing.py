@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from graph.language.cues import TurnCues, only, read_cues
+from graph.language.cues import TurnCues, asks_to_repeat, only, read_cues
 from graph.language.declines import declines
 from graph.language.reading import read_turn
 from graph.language.spans import Span, SpanKind, TurnReading
@@ -77,8 +77,9 @@ class Heard:
 
     @property
     def clarifies(self) -> bool:
-        """True when the customer only asks what was just said to them means ("what do you mean?")."""
-        return only("clarify", self.text)
+        """True when the customer only asks what was just said to them means ("what do you mean?") or
+        to hear it again ("huh?")."""
+        return only("clarify", self.text) or asks_to_repeat(self.text)
 
     def spans(self, *kinds: SpanKind) -> list[Span]:
         """The turn's spans of ``kinds``, in text order."""

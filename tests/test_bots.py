@@ -295,6 +295,12 @@ async def test_a_customer_who_did_not_understand_the_question_gets_it_explained_
         ("what do you mean?", True),
         ("what are you asking exactly?", True),
         ("i dont understand", True),
+        ("huh?", True),
+        ("What?", True),
+        ("sorry?", True),
+        ("come again?", True),
+        ("sorry", False),  # an apology
+        ("what about the garden", False),
         ("What does escrow mean?", False),  # a question of its own
         ("It says that my payment is pending, what does that mean?", False),
         ("Can you explain the fees?", False),

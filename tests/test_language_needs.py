@@ -135,7 +135,14 @@ def test_thanks_and_short_approvals_are_filler(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["we need more space", "a bigger garden", "very soon", "Thanks for your help, we need more space"]
+    "text",
+    [
+        "we need more space",
+        "a bigger garden",
+        "very soon",
+        "Thanks for your help, we need more space",
+        "sorry, it's 12 Oak Street",
+    ],
 )
 def test_an_answer_is_not_filler(text: str) -> None:
     assert "filler" not in {s.kind for s in read_statements(text).said}

@@ -382,6 +382,18 @@ def only(kind: CueKind, text: str) -> bool:
     return not any(t.pos_ in ("NOUN", "PROPN") and t.lemma_.lower() not in ignored for t in doc)
 
 
+# Open repair initiators: the closed class of words a listener asks "say that again" with.
+_REPAIR_ASKED = frozenset({"what", "sorry", "pardon", "excuse me", "come again", "say again"})
+_REPAIR = _REPAIR_ASKED | {"huh", "pardon me"}
+
+
+def asks_to_repeat(text: str) -> bool:
+    """The turn is only "huh?", "what?", "sorry?", "come again?": what was said did not get through.
+    The words that also start other turns ("what", "sorry") count only when asked ("Sorry?")."""
+    words = " ".join(text.lower().replace("?", " ").replace("!", " ").replace(",", " ").split())
+    return words in _REPAIR and ("?" in text or words not in _REPAIR_ASKED)
+
+
 def mentions_a_person(text: str) -> bool:
     """Whether the turn names a person or a call at all (outside names): "agent", "someone", "call me".
 

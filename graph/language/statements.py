@@ -41,10 +41,11 @@ _MAX_ACTION_WORDS = 10
 _VALUE_KINDS = frozenset({"address", "money", "id", "email", "phone"})
 _PLAN_CUES = frozenset({"financing", "budget", "timeline"})
 _CONTENT = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV", "AUX", "PRON", "X", "SYM"})
-# Thanks ("thanks!", "thank you so much", "thx") and short approvals ("sounds good", "perfect"): the
-# closed class of words that acknowledge what was said, and the verbs an approval links with.
+# Thanks ("thanks!", "thank you so much", "thx"), short approvals ("sounds good", "perfect") and
+# apologies ("sorry"): the closed classes of words that acknowledge, and the verbs an approval links with.
 _GRATITUDE = frozenset({"thank", "thanks", "thx", "ty", "cheers", "appreciate"})
 _LINKING = frozenset({"be", "sound", "seem", "look"})
+_APOLOGY = frozenset({"sorry", "apologies", "oops", "oh"})
 _APPROVAL_WORDS = 3
 APPROVAL_VALENCE = 0.3  # VADER's compound score at or above which a short verbless clause approves
 
@@ -183,7 +184,8 @@ def _names_a_value(clause: Clause, spans: list[tuple[int, int]]) -> bool:
 
 
 def _acknowledges(clause: Clause) -> bool:
-    """Thanks or a short approval: "thanks!", "thank you for your help", "sounds good", "perfect"."""
+    """Thanks, a short approval or an apology: "thanks!", "thank you for your help", "sounds good",
+    "perfect", "sorry"."""
     if clause.head.lemma_.lower() in _GRATITUDE or clause.head.lower_ in _GRATITUDE:
         return True
     words = [t for t in clause.tokens if not (t.is_punct or t.is_space)]
@@ -191,7 +193,10 @@ def _acknowledges(clause: Clause) -> bool:
         len(words) <= _APPROVAL_WORDS
         and not any(t.pos_ in ("NOUN", "PROPN", "NUM") for t in words)
         and all(t.lemma_.lower() in _LINKING for t in words if t.pos_ in ("VERB", "AUX"))
-        and VADER.polarity_scores(clause.text)["compound"] >= APPROVAL_VALENCE
+        and (
+            VADER.polarity_scores(clause.text)["compound"] >= APPROVAL_VALENCE
+            or any(t.lower_ in _APOLOGY for t in words)  # "sorry", "oops, my bad"
+        )
     )
 
 
