@@ -8,7 +8,7 @@ import pytest
 from conftest import make_settings
 
 from api.app import create_app
-from graph.language.cues import IMPATIENT_SENTIMENT
+from graph.language.turn_sentiment import IMPATIENT_SENTIMENT
 from graph.runtime import BatonRuntime
 from graph.transcript import Turn
 from nodes.base import BotSpec, find_slot_values

@@ -9,7 +9,6 @@ import pytest
 
 from api.app import create_app
 from graph.language.cues import (
-    IMPATIENT_SENTIMENT,
     MAX_CLAUSES,
     Cue,
     TurnCues,
@@ -20,6 +19,7 @@ from graph.language.cues import (
 from graph.language.pipeline import shared_pipeline
 from graph.language.prototypes import CueKind
 from graph.language.scope import clauses, names, negated
+from graph.language.turn_sentiment import IMPATIENT_SENTIMENT
 from tests.test_api_support import api_settings, in_process
 
 

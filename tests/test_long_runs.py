@@ -17,10 +17,11 @@ from spacy.vocab import Vocab
 
 from api.app import create_app
 from graph.language import grammar, scope
-from graph.language.cues import LONG_TURN_TOKENS, read_cues, sentiment_score
+from graph.language.cues import read_cues, sentiment_score
 from graph.language.pipeline import LEFT_ON_DISK, RECENT_MAX_CHARS, Pipeline, model_path, shared_pipeline
 from graph.language.run_ons import MAX_RUN, MAX_RUN_CHARS, NAME, break_run_ons
 from graph.language.statements import read_statements
+from graph.language.turn_sentiment import LONG_TURN_TOKENS
 from tests.test_api_support import api_settings, in_process
 
 RUNS = {"emoji": "😀" * 3999, "apostrophes": "'" * 3999, "stars": "*" * 3999, "mixed": "(#?" * 1333}

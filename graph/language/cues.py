@@ -6,8 +6,8 @@ offline MiniLM model and compared with the prototype descriptions of every cue
 (:mod:`graph.language.prototypes`, held as vectors by :mod:`graph.language.cue_bank`). A cue is read where its prototypes are close enough and closer than
 ordinary talk; the parse then says whether it is affirmed or denied (the clause and its nearest
 prototype agree or disagree on negation, judged on the word that carries the cue) and, for a request
-for a person, whether the clause asks at all and names a person to ask for. Sentiment is VADER's
-(Hutto & Gilbert, 2014) on the same name-masked text, so "Grief Lane" is not sad.
+for a person, whether the clause asks at all and names a person to ask for. The turn's sentiment is
+:mod:`graph.language.turn_sentiment`'s, on the same name-masked text.
 
 Slips of the keyboard are read as the words meant (:mod:`graph.language.spelling`); the evidence quotes
 the turn as typed.
@@ -29,7 +29,6 @@ from graph.embeddings import get_embedder
 from graph.language.cue_bank import (
     FEELING_VALENCE,
     THRESHOLDS,
-    VADER,
     VADER_WORDS,
     FloatArray,
     calls_or_passes_on,
@@ -51,13 +50,13 @@ from graph.language.scope import (
     in_question,
     irrealis,
     iterative,
-    masked,
     names,
     negated,
 )
 from graph.language.spelling import Respelled, respell, zipf
 from graph.language.terms import find_terms, load_terms
 from graph.language.timeframe import TimePhrase, time_phrases
+from graph.language.turn_sentiment import END_PUNCT, sentiment_of
 from graph.textutil import DigestCache
 
 if TYPE_CHECKING:
@@ -80,18 +79,8 @@ PASSED_ON_THRESHOLD: Final[float] = 0.3
 # everything a little.
 MIN_CONTENT_WORDS: Final[int] = 2
 _HEDGES = frozenset({"little", "bit", "slightly", "somewhat", "kinda"})
-# Kinds a clause must also carry more strongly than ordinary talk (``NEUTRAL``); a request for a person
-# has its own gates (a request, a person, not talk about one) and a timeline is read from phrases.
-_NEUTRAL_CHECKED = frozenset(
-    {"distress", "legal", "failure", "impatience", "clarify", "financing", "vip_claim"}
-)
 # A long turn is read in at most this many clauses (those with a seed word or an amount first).
 MAX_CLAUSES: Final[int] = 12
-# The sentiment of a clause that says the customer is impatient with the service (``_sentiment``):
-# two such turns in a row reach the policies' "very negative" (-0.6), one does not.
-IMPATIENT_SENTIMENT: Final[float] = -0.5
-# Past this many tokens a turn's sentiment is its sentences' (``_turn_sentiment``).
-LONG_TURN_TOKENS: Final[int] = 300
 _CLAUSE_KINDS = (
     "human_request",
     "distress",
@@ -102,6 +91,9 @@ _CLAUSE_KINDS = (
     "financing",
     "vip_claim",
 )
+# Kinds a clause must also carry more strongly than ordinary talk (``NEUTRAL``): all but a request for a
+# person, which has its own gates (a request, a person, not talk about one).
+_NEUTRAL_CHECKED = frozenset(_CLAUSE_KINDS) - {"human_request"}
 _cache: DigestCache[TurnCues] = DigestCache(8192)
 # Lemmas that make a clause of a long turn worth reading first.
 _SALIENT: Final[frozenset[str]] = frozenset().union(*SEEDS.values(), REQUEST_VERB_WORDS)
@@ -114,12 +106,9 @@ def warm() -> None:
     zipf("the")  # the word list the reading corrects slips against
 
 
-_END_PUNCT = ".!?…;:, "
-
-
 def _embed(texts: list[str], whole: str, *, with_turn: bool) -> FloatArray:
     embedder = get_embedder()
-    if len(texts) == 1 and texts[0].rstrip(_END_PUNCT) == whole.rstrip(_END_PUNCT):
+    if len(texts) == 1 and texts[0].rstrip(END_PUNCT) == whole.rstrip(END_PUNCT):
         # The usual one-clause turn with no name masked: the clause is the turn (it only loses its final
         # punctuation), so the turn's vector serves both the cues and the intent classifier.
         return embedder.embed_one(whole)[None, :]
@@ -251,45 +240,6 @@ def _patient(cue: Cue, timeline: list[Cue]) -> bool:
     )
 
 
-def _compound(text: str) -> float:
-    return float(VADER.polarity_scores(text)["compound"])
-
-
-def _turn_sentiment(doc: Doc, found: dict[int, str]) -> float:
-    """VADER's compound score of the turn; of a long one, its sentences' scores weighted by length.
-
-    VADER rereads every word of the text for each word it scores, so its time grows with the square
-    of the length: 4,000 emoji took 20 s. Its authors score long texts sentence by sentence.
-    """
-    if len(doc) <= LONG_TURN_TOKENS:
-        return _compound(masked(doc, found))
-    scored = [(_compound(masked(s, found)), len(s)) for s in doc.sents]
-    return sum(score * size for score, size in scored) / sum(size for _, size in scored)
-
-
-def _impatient_share(doc: Doc, impatient: list[Cue]) -> float:
-    """The share of the turn's characters in clauses that say the customer is impatient."""
-    size = len(doc.text.strip().rstrip(_END_PUNCT))  # "I told you that already!" is all impatience
-    return min(1.0, sum(c.end - c.start for c in impatient) / size) if size else 0.0
-
-
-def _sentiment(
-    doc: Doc, parts: list[Clause], found: dict[int, str], impatient: list[Cue]
-) -> tuple[float, Cue | None]:
-    felt = _turn_sentiment(doc, found)
-    share = _impatient_share(doc, impatient)
-    # VADER's lexicon has no word for impatience ("this is taking too long" scores 0): its clauses
-    # count as this negative, by their share of the turn; it never makes a turn sound better.
-    score = min(felt, share * IMPATIENT_SENTIMENT + (1 - share) * felt)
-    if score < felt and score <= -0.3:
-        first = impatient[0]
-        return score, Cue("sentiment", "negative", first.text, first.start, first.end, score=round(score, 3))
-    if score > -0.3 or not parts:
-        return score, None
-    worst = min(parts, key=lambda c: _compound(c.masked_text(found)))
-    return score, Cue("sentiment", "negative", worst.text, worst.start, worst.end, score=round(score, 3))
-
-
 def _parse_as_meant(text: str) -> tuple[Doc, Respelled | None]:
     """The parse of ``text`` with its slips read as the words meant, and the correction (if any)."""
     respelled = respell(text)
@@ -343,7 +293,7 @@ def _read(text: str, with_turn: bool = False) -> TurnCues:
         for kind in ("sophistication", "transaction")
     }
     impatient = [c for c in cues if c.kind == "impatience" and not c.negated]
-    sentiment, negative = _sentiment(doc, parts, found, impatient)
+    sentiment, negative = sentiment_of(doc, parts, found, impatient)
     found_cues = [*cues, *term_cues, *([negative] if negative else [])]
     return TurnCues(
         cues=tuple(_as_written(c, respelled) for c in found_cues) if respelled else tuple(found_cues),

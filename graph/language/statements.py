@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from graph.language.cue_bank import VADER
 from graph.language.cues import read_cues
 from graph.language.nouns import features, intro_name, noun_phrase, noun_role
 from graph.language.pipeline import shared_pipeline
 from graph.language.reading import read_turn
 from graph.language.scope import Clause, clauses, is_request, negated
 from graph.language.spans import Span
+from graph.language.turn_sentiment import compound
 from graph.textutil import DigestCache
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ def _acknowledges(clause: Clause) -> bool:
         and not any(t.pos_ in ("NOUN", "PROPN", "NUM") for t in words)
         and all(t.lemma_.lower() in _LINKING for t in words if t.pos_ in ("VERB", "AUX"))
         and (
-            VADER.polarity_scores(clause.text)["compound"] >= APPROVAL_VALENCE
+            compound(clause.text) >= APPROVAL_VALENCE
             or any(t.lower_ in _APOLOGY for t in words)  # "sorry", "oops, my bad"
         )
     )
