@@ -9,6 +9,7 @@ asked: the bots share what they collect.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -75,7 +76,7 @@ class Heard:
         "you asked me that already"): a complaint, not an answer."""
         return bool(self.cues.find("impatience"))
 
-    @property
+    @functools.cached_property  # asked by the slot readers, the reply and the model's instruction
     def clarifies(self) -> bool:
         """True when the customer only asks what was just said to them means ("what do you mean?") or
         to hear it again ("huh?")."""
