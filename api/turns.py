@@ -178,14 +178,13 @@ class TurnService:
                 msg = f"conversation {request.conversation_id} has not started: send a customer turn first"
                 raise ApiError(409, "not_started", msg)
             return Ticket(principal, request, request.conversation_id)
-        request = replace(request, texts=tuple(clean_text(t) for t in request.texts))
-        self._check_texts(request.texts)
+        request = replace(request, texts=self._checked_texts(request.texts))
         past = await self.engine.runtime.snapshot(request.conversation_id, request.checkpoint_id)
         if request.then is not None:
             if not past.interrupts:
                 msg = f"checkpoint {request.checkpoint_id} is not waiting for a human; nothing to resume"
                 raise ApiError(409, "not_interrupted", msg)
-            self._check_action(request.then)
+            request = replace(request, then=self._checked_action(request.then))
         return Ticket(principal, request, request.conversation_id)
 
     async def run(self, ticket: Ticket, tap: StreamTap | None = None) -> TurnOutcome:
@@ -231,10 +230,9 @@ class TurnService:
         record = await self.require_known(cid)
         request = replace(
             request,
-            texts=tuple(clean_text(t) for t in request.texts),
+            texts=self._checked_texts(request.texts),
             profile=clean_values(request.profile) if request.profile else request.profile,
         )
-        self._check_texts(request.texts)
         if not request.texts:
             raise ApiError(422, "validation_error", "a customer turn needs at least one message")
         agent_id = record.get("agent_id") or None
@@ -281,10 +279,7 @@ class TurnService:
         if held_by is None:
             msg = f"no agent has accepted handoff {handoff.handoff_id}; a human action needs one who has"
             raise ApiError(409, "not_accepted", msg)
-        action = request.action
-        if isinstance(action, Reply | Close) and action.text:
-            request = replace(request, action=action.model_copy(update={"text": clean_text(action.text)}))
-        self._check_action(request.action)
+        request = replace(request, action=self._checked_action(request.action))
         await self.engine.runtime.require(handoff.conversation_id)  # 404 for a deleted transcript
         return Ticket(principal, request, handoff.conversation_id, handoff=handoff, agent_id=held_by)
 
@@ -299,13 +294,20 @@ class TurnService:
             raise NotInterrupted(msg)
         return await self.engine.desk.get(handoff_id)
 
-    def _check_texts(self, texts: tuple[str, ...]) -> None:
-        for text in texts:
+    def _checked_texts(self, texts: tuple[str, ...]) -> tuple[str, ...]:
+        """``texts`` as kept (``api.text_clean``), each within the length limit and not blank (422)."""
+        kept = tuple(clean_text(t) for t in texts)
+        for text in kept:
             check_text(text, self.settings.max_message_chars)
+        return kept
 
-    def _check_action(self, action: HumanAction) -> None:
+    def _checked_action(self, action: HumanAction) -> HumanAction:
+        """``action`` with its text as kept; 422 for a blank reply, a text over the limit or an unknown
+        bot to return to."""
         if isinstance(action, Reply | Close) and action.text:
-            check_text(action.text, self.settings.max_message_chars)
+            action = action.model_copy(update={"text": clean_text(action.text)})
+            if isinstance(action, Reply) or action.text:  # a close's last message is optional
+                check_text(action.text, self.settings.max_message_chars)
         if isinstance(action, ReturnToAI) and action.target is not None:
             policy = self.engine.runtime.context.policies.current().policy
             bots = [name for name in BOT_NODES if name in policy.targets]
@@ -317,6 +319,7 @@ class TurnService:
                     msg,
                     details=[{"field": "target", "location": "body", "message": msg}],
                 )
+        return action
 
     async def _act(
         self, handoff: Handoff, agent_id: str, action: HumanAction, tap: StreamTap | None

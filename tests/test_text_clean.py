@@ -63,6 +63,8 @@ async def test_every_door_stores_and_reads_the_cleaned_text(tmp_path: Path) -> N
             assert (await api.act(handoff_id, "accept", maria)).status_code == 200
             reply = await api.act(handoff_id, "reply", maria, {"text": "Hi\x1b[5m there\x00"})
             assert reply.status_code == 200, reply.text
+            blank = await api.act(handoff_id, "reply", maria, {"text": "\x00\u200b"})
+            assert blank.status_code == 422, blank.text  # nothing left to send
             # the socket
             async with api.ws(f"/v1/conversations/{cid}/ws", token) as ws:
                 await ws.send(json.dumps({"type": "customer_message", "text": "from\x07 the\u200b socket"}))
