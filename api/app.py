@@ -274,7 +274,7 @@ def _redis_client(url: str) -> aioredis.Redis:
 
     from desk.redis_desk import reconnecting
 
-    # Sockets hold no connection (one XREAD reader per worker fans events out, api/eventlog.py), so
+    # Sockets hold no connection (one subscriber per worker fans events out, api/eventlog.py), so
     # the pool only serves short commands; 200 leaves headroom over redis-py's default 100 for
     # bursts of concurrent requests.
     return aioredis.from_url(url, max_connections=200, **reconnecting())

@@ -3,8 +3,10 @@
 ``LocalEventLog`` persists every event in the API store and keeps a ring of the newest ones for the
 most recently used streams in process;
 ``RedisEventLog`` uses one Redis Stream per stream (ids ``<seq>-1``, seq from ``INCR`` in the same
-Lua call, so order is global across workers); one reader task per worker ``XREAD BLOCK``s on all
-followed streams and fans entries out, so an open socket holds no Redis connection.
+Lua call, so order is global across workers) and publishes each event on its stream's channel; one
+subscriber connection and reader task per worker take the channels its sockets follow and fan the
+events out, so an open socket holds no Redis connection and a worker's reads cost the events sent to
+it, not how many streams it follows.
 """
 
 from __future__ import annotations
@@ -29,8 +31,7 @@ log = logging.getLogger("baton.api.eventlog")
 _RING = 512
 _STREAMS = 1_000  # streams whose ring and head a worker caches (the store has every event)
 _PREFIX = '{"seq":0,'
-_BLOCK_MS = 250  # the reader's XREAD BLOCK: how long a newly followed stream can wait to join it
-_COUNT = 100  # entries per stream per XREAD
+_WAIT_S = 1.0  # the reader's longest wait for a message, so it notices a connection gone silent
 _BACKLOG = 10_000  # undelivered entries a follower may hold before it falls back to XRANGE
 _REPLAYS = 8  # concurrent replay XRANGEs per instance, so a reconnect storm cannot drain the pool
 _BACKOFF_MIN, _BACKOFF_MAX = 0.05, 2.0
@@ -187,7 +188,8 @@ class LocalEventLog:
 
 
 # KEYS: each stream's seq counter and stream; ARGV: maxlen, then per stream its event count and events.
-# Returns each stream's last seq.
+# Each event is also published on a channel named after its stream ("<seq> <event>"): it reaches the
+# workers that follow that stream and costs next to nothing where none does. Returns each stream's last seq.
 _APPEND = """
 local heads = {}
 local at = 2
@@ -195,7 +197,9 @@ for s = 1, #KEYS / 2 do
   local n = tonumber(ARGV[at])
   local first = redis.call('INCRBY', KEYS[2 * s - 1], n) - n + 1
   for i = 1, n do
-    redis.call('XADD', KEYS[2 * s], 'MAXLEN', '~', ARGV[1], (first + i - 1) .. '-1', 'd', ARGV[at + i])
+    local seq = first + i - 1
+    redis.call('XADD', KEYS[2 * s], 'MAXLEN', '~', ARGV[1], seq .. '-1', 'd', ARGV[at + i])
+    redis.call('PUBLISH', KEYS[2 * s], seq .. ' ' .. ARGV[at + i])
   end
   heads[s] = first + n - 1
   at = at + n + 1
@@ -218,14 +222,18 @@ class _Follower:
     last: int
     pending: collections.deque[tuple[int, str]] = field(default_factory=collections.deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    lagged: bool = False  # re-read after ``last`` with XRANGE (joined behind the reader, or overflowed)
+    lagged: bool = False  # re-read after ``last`` with XRANGE (subscription confirmed, or overflowed)
 
 
 class RedisEventLog:
-    """Several workers: Redis Streams, one per conversation/agent stream.
+    """Several workers: Redis Streams, one per conversation/agent stream, and a channel per stream.
 
-    Followers hold no connection: one reader task per instance (so per worker) ``XREAD BLOCK``s on
-    every followed stream at once and fans entries out to the followers, which dedupe by seq.
+    Followers hold no connection: one subscriber connection and reader task per instance (so per
+    worker) take the events published on the channels of the streams it follows and fan them out to
+    their followers, which dedupe by seq. A read costs what was published to this worker, not how many
+    streams it follows. Whatever a follower could have missed (what came before its channel was
+    subscribed, what was published while the connection was down) it re-reads from the stream itself
+    once Redis confirms the subscription.
     """
 
     def __init__(self, redis: aioredis.Redis, prefix: str, maxlen: int = 10_000) -> None:
@@ -233,8 +241,12 @@ class RedisEventLog:
         self._prefix = prefix
         self._maxlen = maxlen
         self._script = redis.register_script(_APPEND)
+        self._pubsub = redis.pubsub()
         self._subs: dict[str, set[_Follower]] = {}
-        self._cursor: dict[str, int] = {}  # Redis key -> last seq the reader has fanned out
+        self._subscribed: set[str] = set()  # channels asked for
+        self._confirmed: set[str] = set()  # channels Redis confirmed: what is published now arrives here
+        self._subscribing = asyncio.Lock()  # SUBSCRIBE and UNSUBSCRIBE leave in the order decided
+        self._syncs: set[asyncio.Task[None]] = set()  # unsubscribes under way (a task needs a reference)
         self._reader: asyncio.Task[None] | None = None
         self._replays = asyncio.Semaphore(_REPLAYS)
         self._closed = False
@@ -252,6 +264,11 @@ class RedisEventLog:
         """Whether the shared reader task is running."""
         return self._reader is not None and not self._reader.done()
 
+    @property
+    def subscriptions(self) -> int:
+        """How many stream channels this instance is subscribed to."""
+        return len(self._subscribed)
+
     async def head(self, stream: str) -> int:
         """Latest seq."""
         raw = await self._redis.get(self._keys(stream)[0])
@@ -262,7 +279,7 @@ class RedisEventLog:
         await self._redis.delete(*self._keys(stream))
 
     async def append(self, stream: str, *events: _Event) -> int:
-        """INCRBY + an XADD per event, atomically: one script call."""
+        """INCRBY, and an XADD and a PUBLISH per event, atomically: one script call."""
         return (await self.append_each([(stream, events)]))[0]
 
     async def append_each(self, appends: Sequence[tuple[str, Sequence[_Event]]]) -> list[int]:
@@ -295,16 +312,15 @@ class RedisEventLog:
         return [d for _, d in await self._range(self._keys(stream)[1], since)]
 
     async def follow(self, stream: str, since: int) -> AsyncIterator[str]:
-        """XRANGE replay, then the entries the shared reader fans out; deduped by seq."""
+        """Subscribe, read the stream after ``since`` once Redis has confirmed the subscription (so
+        nothing published in between is missed), then take what the reader fans out; deduped by seq."""
         key = self._keys(stream)[1]
-        async with self._replays:
-            replay = await self._range(key, since)
-        me = _Follower(last=since)
-        self._join(key, me, replay[-1][0] if replay else since)
+        me = _Follower(last=since, lagged=key in self._confirmed)
+        self._subs.setdefault(key, set()).add(me)
         try:
-            for seq, data in replay:
-                me.last = seq
-                yield data
+            await self._sync(key)
+            if not self._closed and not self.reading:
+                self._reader = asyncio.create_task(self._read_loop(), name="baton-eventlog-reader")
             while not self._closed:
                 if me.lagged:
                     me.lagged = False
@@ -321,44 +337,48 @@ class RedisEventLog:
                         me.last = seq
                         yield data
         finally:
-            self._leave(key, me)
+            subs = self._subs[key]
+            subs.discard(me)
+            if not subs:
+                del self._subs[key]
+                if not self._closed:  # a closing generator may be under cancellation: not awaited here
+                    task = asyncio.create_task(self._sync(key))
+                    self._syncs.add(task)
+                    task.add_done_callback(self._syncs.discard)
 
-    def _join(self, key: str, me: _Follower, end: int) -> None:
-        """Subscribe ``me``, whose replay ended at ``end``: no await, so the reader sees all or nothing."""
-        cursor = self._cursor.get(key)
-        if cursor is None:
-            self._cursor[key] = end
-        elif cursor > end:
-            me.lagged = True  # the reader already fanned out (end, cursor]: they are in Redis, re-read them
-        self._subs.setdefault(key, set()).add(me)
-        if not self._closed and not self.reading:
-            self._reader = asyncio.create_task(self._read_loop(), name="baton-eventlog-reader")
+    async def _sync(self, key: str) -> None:
+        """Subscribe to ``key``'s channel while someone follows it, unsubscribe once nobody does.
 
-    def _leave(self, key: str, me: _Follower) -> None:
-        subs = self._subs.get(key)
-        if subs is None:
-            return
-        subs.discard(me)
-        if not subs:
-            del self._subs[key]
-            del self._cursor[key]
+        Decided under a lock from the state at the time, so a leave and a join racing each other send
+        their commands in an order that leaves the right one in force."""
+        async with self._subscribing:
+            wanted = key in self._subs
+            if wanted == (key in self._subscribed):
+                return
+            if wanted:
+                await self._pubsub.subscribe(key)  # sent again by the next join if this one fails
+                self._subscribed.add(key)
+            else:
+                self._subscribed.discard(key)
+                self._confirmed.discard(key)
+                await self._pubsub.unsubscribe(key)
+
+    def _confirm(self, key: str) -> None:
+        """Redis sends ``key``'s events here from now on: its followers re-read what came before."""
+        self._confirmed.add(key)
+        for follower in self._subs.get(key, ()):
+            follower.lagged = True
+            follower.wake.set()
 
     async def _read_loop(self) -> None:
-        """XREAD BLOCK on every followed stream until none is followed; Redis errors back off and retry.
+        """Read the subscriber connection for the log's life; Redis errors back off and retry.
 
-        A short block rather than a wake-up: a blocking XREAD cannot take a new stream, and waking it
-        would cost a write per subscription and a key per worker to clean up. A new stream only waits
-        for the current block to end; its cursor is set at join, so nothing appended meanwhile is lost.
-        """
+        On a lost connection redis-py reconnects and subscribes again; each confirmation makes that
+        stream's followers re-read, so what was published meanwhile is not lost."""
         backoff = _BACKOFF_MIN
-        while self._subs and not self._closed:
-            requested = dict(self._cursor)
+        while not self._closed:
             try:
-                found: Any = await self._redis.xread(
-                    {key: f"{seq}-1" for key, seq in requested.items()}, block=_BLOCK_MS, count=_COUNT
-                )
-                for raw_key, entries in found or []:
-                    self._fan_out(_text(raw_key), requested, self._decode(entries))
+                message: Any = await self._pubsub.get_message(timeout=_WAIT_S)
             except Exception as exc:  # never die silently: followers wait until Redis answers again
                 from redis.exceptions import RedisError  # loaded: this reader only runs on Redis
 
@@ -372,28 +392,39 @@ class RedisEventLog:
                 backoff = min(backoff * 2, _BACKOFF_MAX)
                 continue
             backoff = _BACKOFF_MIN
+            if message is None:
+                continue
+            kind, key = _text(message["type"]), _text(message["channel"])
+            if kind == "message":
+                self._fan_out(key, _text(message["data"]))
+            elif kind == "subscribe":
+                self._confirm(key)
 
-    def _fan_out(self, key: str, requested: dict[str, int], items: list[tuple[int, str]]) -> None:
-        cursor = self._cursor.get(key)
-        # Dropped and re-joined during the XREAD with a cursor behind this read: the next read covers it.
-        if cursor is None or cursor < requested[key] or not items:
+    def _fan_out(self, key: str, payload: str) -> None:
+        subs = self._subs.get(key)
+        if subs is None:  # nobody follows it any more; the UNSUBSCRIBE is on its way
             return
-        self._cursor[key] = max(cursor, items[-1][0])
-        for follower in self._subs.get(key, ()):
-            follower.pending.extend(items)
+        seq_text, data = payload.split(" ", 1)
+        seq = int(seq_text)
+        item = (seq, _with_seq(data, seq))
+        for follower in subs:
+            follower.pending.append(item)
             if len(follower.pending) > _BACKLOG:  # a stalled consumer re-reads from Redis, not from memory
                 follower.pending.clear()
                 follower.lagged = True
             follower.wake.set()
 
     async def aclose(self) -> None:
-        """Stop the reader and end every follower (app shutdown)."""
+        """Stop the reader, end every follower and drop the subscriber connection (app shutdown)."""
         self._closed = True
         for subs in self._subs.values():
             for follower in subs:
                 follower.wake.set()
+        for task in list(self._syncs):
+            task.cancel()
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
             self._reader = None
+        await self._pubsub.aclose()

@@ -1,7 +1,9 @@
-"""What one ``XREAD`` costs as a worker follows more streams (the scaled profile's event reader).
+"""What one ``XREAD`` costs as it names more streams (the scaled profile's event reader until the
+thirty-first session).
 
-``RedisEventLog``'s reader task re-issues one ``XREAD`` over every stream its worker's sockets follow
-after each batch it fans out, and every 250 ms when nothing comes (``api/eventlog.py``). This measures
+``RedisEventLog``'s reader task re-issued one ``XREAD`` over every stream its worker's sockets follow
+after each batch it fanned out, and every 250 ms when nothing came; it now takes the streams' channels
+over one subscriber connection (``api/eventlog.py``, measured by ``event_reader.py``). This measures
 that call against a real Redis (a fresh key prefix, deleted afterwards): ``--keys`` streams with an
 entry each, read after that entry (so nothing is returned, as in an idle read or one where only other
 streams moved), ``--calls`` times per size, the sizes alternated in chunks. Client process CPU per

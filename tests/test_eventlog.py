@@ -1,7 +1,8 @@
-"""RedisEventLog on a real Redis: one reader per instance fans events out to every follower.
+"""RedisEventLog on a real Redis: one subscriber per instance fans events out to every follower.
 
 Followers hold no connection, so hundreds of them run on a 20-connection pool; each gets every event
-of its stream once, in order, across replay (``since``), live fan-out and a Redis restart.
+of its stream once, in order, across replay (``since``), live fan-out and a Redis restart, and an
+instance receives only the events of the streams it follows.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ async def test_hundreds_of_followers_share_a_small_pool(log: RedisEventLog) -> N
     got = await asyncio.wait_for(asyncio.gather(*followers.values()), 60)
     for (stream, _), events in zip(followers, got, strict=True):
         assert events == expected(stream, 0, 6)
-    await until(lambda: not log.reading)
+    await until(lambda: log.subscriptions == 0)
     assert log.followers == 0
 
 
@@ -131,43 +132,87 @@ async def test_followers_joining_during_appends_miss_nothing_and_repeat_nothing(
         assert await asyncio.wait_for(task, 30) == expected("c", since, total)
 
 
-async def test_a_follower_joining_behind_the_reader_rereads_the_gap(
+async def test_a_stream_moving_during_a_followers_replay_loses_nothing(
     log: RedisEventLog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await say(log, "c", "c 1")
     ahead = asyncio.create_task(take(log, "c", 0, 3))
-    await until(lambda: log.followers == 1)
+    key = log._keys("c")[1]
+    await until(lambda: any(f.last == 1 for f in log._subs.get(key, ())))
     real_range = log._range
-    raced = False
+    replayed = asyncio.Event()
 
     async def stale_range(key: str, since: int) -> list[tuple[int, str]]:
-        nonlocal raced
         result = await real_range(key, since)
-        if not raced:  # the replay is read, then seq 2 is appended and fanned out before the join
-            raced = True
+        if not replayed.is_set():  # the replay is read, then seq 2 is appended and fanned out
             await say(log, "c", "c 2")
-            await until(lambda: log._cursor.get(key) == 2)
+            await until(lambda: any(f.last == 2 for f in log._subs.get(key, ())))
+            replayed.set()
         return result
 
     monkeypatch.setattr(log, "_range", stale_range)
     behind = asyncio.create_task(take(log, "c", 0, 3))
-    await until(lambda: log.followers == 2)
+    await asyncio.wait_for(replayed.wait(), 30)
     await say(log, "c", "c 3")
     assert await asyncio.wait_for(behind, 30) == expected("c", 0, 3)
     assert await asyncio.wait_for(ahead, 30) == expected("c", 0, 3)
 
 
-async def test_a_cancelled_follower_leaves_and_the_reader_stops(log: RedisEventLog) -> None:
+async def test_what_is_published_before_the_subscription_is_read_from_the_stream(
+    log: RedisEventLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_subscribe = log._pubsub.subscribe
+
+    async def late_subscribe(*channels: str) -> None:
+        await say(log, "c", "c 1")  # published while nobody listens on the channel
+        await real_subscribe(*channels)
+
+    monkeypatch.setattr(log._pubsub, "subscribe", late_subscribe)
+    follower = asyncio.create_task(take(log, "c", 0, 2))
+    await until(lambda: log.subscriptions == 1)
+    await say(log, "c", "c 2")
+    assert await asyncio.wait_for(follower, 30) == expected("c", 0, 2)
+
+
+async def test_a_worker_receives_only_the_events_of_streams_it_follows(
+    log: RedisEventLog, client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = RedisEventLog(client, log._prefix)  # a second worker on the same Redis
+    fanned: dict[str, list[str]] = {"log": [], "other": []}
+    for name, instance in (("log", log), ("other", other)):
+        real = instance._fan_out
+
+        def counted(key: str, payload: str, name: str = name, real: object = real) -> None:
+            fanned[name].append(key)
+            real(key, payload)  # type: ignore[operator]
+
+        monkeypatch.setattr(instance, "_fan_out", counted)
+    try:
+        mine = asyncio.create_task(take(log, "mine", 0, 2))
+        theirs = asyncio.create_task(take(other, "theirs", 0, 2))
+        await until(lambda: log.subscriptions == 1 and other.subscriptions == 1)
+        for seq in (1, 2):
+            for stream in ("mine", "theirs", *(f"nobody-{k}" for k in range(20))):
+                await say(log, stream, f"{stream} {seq}")
+        assert await asyncio.wait_for(mine, 30) == expected("mine", 0, 2)
+        assert await asyncio.wait_for(theirs, 30) == expected("theirs", 0, 2)
+        assert {key.rsplit(":", 1)[1] for key in fanned["log"]} == {"mine"}
+        assert {key.rsplit(":", 1)[1] for key in fanned["other"]} == {"theirs"}
+    finally:
+        await other.aclose()
+
+
+async def test_a_cancelled_follower_leaves_and_its_channel_is_dropped(log: RedisEventLog) -> None:
     task = asyncio.create_task(take(log, "c", 0, 10))
-    await until(lambda: log.followers == 1 and log.reading)
+    await until(lambda: log.followers == 1 and log.subscriptions == 1)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert log.followers == 0
-    await until(lambda: not log.reading)
+    await until(lambda: log.subscriptions == 0)
 
-    again = asyncio.create_task(take(log, "c", 0, 1))  # the reader starts again on demand
-    await until(lambda: log.followers == 1 and log.reading)
+    again = asyncio.create_task(take(log, "c", 0, 1))  # subscribed again on demand
+    await until(lambda: log.followers == 1 and log.subscriptions == 1)
     await say(log, "c", "c 1")
     assert await asyncio.wait_for(again, 30) == expected("c", 0, 1)
 
@@ -192,7 +237,7 @@ async def test_followers_continue_after_a_redis_restart(tmp_path: Path) -> None:
         await until(lambda: log.followers == 1)
         for seq in range(1, 4):
             await say(log, "c", f"c {seq}")
-        await until(lambda: log._cursor.get("restart:ev:c") == 3)
+        await until(lambda: any(f.last == 3 for f in log._subs.get("restart:ev:c", ())))
 
         server.kill()
         await asyncio.sleep(1)  # the reader's XREADs fail and back off meanwhile
