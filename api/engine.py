@@ -14,6 +14,7 @@ It trusts its caller: who may do what, limits and load shedding are the turn ser
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -40,7 +41,7 @@ from api.ws_models import (
     _Event,
 )
 from desk.base import Desk
-from desk.errors import DeskError
+from desk.errors import Busy, DeskError
 from desk.models import Agent, ContextNote, Handoff, HandoffRequest
 from graph.runtime import BatonRuntime, StreamTap
 from graph.runtime_models import TurnResult
@@ -50,6 +51,10 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis  # only the scaled profile loads redis
 
 log = logging.getLogger("baton.api.engine")
+
+# A handoff the desk was too contended to take is submitted again after these waits (seconds); past
+# them the recovery pass (``BATON_DESK_RECOVER_S``) finds the conversation waiting and submits it.
+_RESUBMIT_AFTER_S = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 
 def desk_request(conversation_id: str, record: HandoffRecord, created_by: str = "graph") -> HandoffRequest:
@@ -114,6 +119,7 @@ class ConversationEngine:
     prefix: str = "baton:"
     metrics: Metrics | None = None
     _locks: ConversationLocks = field(init=False, repr=False)
+    _resubmits: dict[str, asyncio.Task[None]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._locks = ConversationLocks(self.redis, self.prefix)
@@ -257,7 +263,20 @@ class ConversationEngine:
         routing = self.runtime.context.policies.current().policy
         chosen = routing.handoff_for(record.rule_id)
         request.no_agent, request.no_agent_after_s, request.accept_timeout_s = chosen
-        handoff, position = await self.desk.submit_placed(request)
+        try:
+            handoff, position = await self.desk.submit_placed(request)
+        except Busy:
+            # The turn and the handoff's rows are recorded: the customer waits for a person as if
+            # queued, and the desk gets the handoff from a retry here or, should this worker stop,
+            # from the recovery pass.
+            log.warning("desk too busy to take handoff %s of %s now; submitting it again", record.id, cid)
+            task = asyncio.create_task(self._submit_again(request))
+            self._resubmits[record.id] = task
+            task.add_done_callback(lambda _: self._resubmits.pop(record.id, None))
+            if not recorded:
+                waiting = HandoffStateEvent(handoff_id=record.id, state="pending", to=record.to)
+                outcome.seq = await self.publish(cid, waiting)
+            return
         outcome.queue_position, outcome.expected_wait_s = position.position, position.expected_wait_s
         # No message: the bot said the narration (a turn of the transcript); this says where they stand.
         state = HandoffStateEvent(
@@ -269,6 +288,25 @@ class ConversationEngine:
         )
         if not recorded:  # a re-submitted handoff was already announced to the customer
             outcome.seq = await self.publish(cid, state)
+
+    async def submitted(self, handoff_id: str) -> None:
+        """Return once a handoff the desk was too busy to take has been submitted again (or given up on
+        until the recovery pass); at once for any other."""
+        task = self._resubmits.get(handoff_id)
+        if task is not None:
+            await asyncio.shield(task)
+
+    async def _submit_again(self, request: HandoffRequest) -> None:
+        for wait_s in _RESUBMIT_AFTER_S:
+            await asyncio.sleep(wait_s)
+            try:
+                await self.desk.submit_placed(request)
+            except Busy:
+                continue
+            except DeskError as exc:  # taken meanwhile (the recovery pass), or no longer possible
+                log.info("handoff %s not submitted again: %s", request.handoff_id, exc)
+            return
+        log.warning("handoff %s still not taken by the desk; the recovery pass will", request.handoff_id)
 
     # -- a handoff taken, a handoff ended ------------------------------------------------------
     async def joined(self, handoff: Handoff, agent_id: str, agent: Agent | None = None) -> None:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from desk.errors import Conflict, DeskError, IllegalTransition, InvalidRequest, NotFound
+from desk.errors import Busy, Conflict, DeskError, IllegalTransition, InvalidRequest, NotFound
 from graph.runtime import (
     AwaitingHuman,
     CheckpointNotFound,
@@ -157,6 +157,8 @@ def domain_error(exc: BaseException) -> ApiError | None:
     """
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, Busy):  # transient: nothing was done
+        return ApiError(503, exc.code, str(exc), headers={"Retry-After": "1"})
     if isinstance(exc, DeskError):
         return ApiError(_DESK_STATUS.get(type(exc), 409), exc.code, str(exc))
     if isinstance(exc, CheckpointNotFound):

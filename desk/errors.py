@@ -21,6 +21,12 @@ class Conflict(DeskError):
     code = "conflict"
 
 
+class Busy(Conflict):
+    """The desk's shared state changed under the operation on every attempt: nothing was done, try again."""
+
+    code = "desk_busy"
+
+
 class IllegalTransition(DeskError):
     """The lifecycle does not allow moving from the current status to the requested one."""
 

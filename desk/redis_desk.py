@@ -40,7 +40,7 @@ from desk.base import OnNotice, OnRevert
 from desk.clock import Clock
 from desk.config import DeskConfig
 from desk.engine import BaseDesk
-from desk.errors import Conflict
+from desk.errors import Busy
 from desk.events import DeskBatchHook, DeskEvent, DeskEventHandler, EventPage, parse_event
 from desk.models import Agent, Handoff
 from desk.redis_delivery import GroupReader
@@ -121,7 +121,7 @@ class RedisDesk(BaseDesk):
                 return result, tx.after
             await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
         msg = f"desk operation lost {_MAX_ATTEMPTS} races in a row; try again"
-        raise Conflict(msg)
+        raise Busy(msg)
 
     async def _write_heartbeat(self, agent_id: str, now: datetime) -> None:
         pipe = self.redis.pipeline(transaction=True)

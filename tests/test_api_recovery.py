@@ -4,6 +4,7 @@ the chats they held."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,7 +20,9 @@ from test_api_support import ADMIN, Api, api_settings, in_process
 
 from api import recovery
 from api.app import create_app
+from api.engine import conv_stream
 from desk.config import DeskConfig
+from desk.errors import Busy
 from desk.models import AgentSpec
 
 
@@ -199,3 +202,80 @@ async def test_a_wiped_redis_desk_is_noticed_and_rebuilt_before_ready(
         if keys:
             await redis.delete(*keys)
         await redis.aclose()
+
+
+async def test_a_handoff_the_desk_is_too_busy_to_take_is_submitted_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A desk whose shared state kept changing under the submit (Redis, under heavy load) raises Busy:
+    the customer's turn still succeeds, they are told they wait for a person, and the desk gets the
+    handoff from a retry."""
+    async with _serving(tmp_path) as (app, http, api):
+        maria = await api.agent("maria", SKILLS)
+        desk = app.state.engine.desk
+        real = desk.submit_placed
+        refused = 0
+
+        async def contended(request: Any) -> Any:
+            nonlocal refused
+            if refused < 2:
+                refused += 1
+                raise Busy("desk operation lost 200 races in a row; try again")
+            return await real(request)
+
+        monkeypatch.setattr(desk, "submit_placed", contended)
+        cid, token = await api.conversation()
+        turn = await api.say(cid, token, ASK_FOR_A_PERSON)
+        handoff_id = turn["handoff"]["handoff_id"]
+        told = [json.loads(e) for e in await app.state.engine.events.read(conv_stream(cid), 0)]
+        assert [e["state"] for e in told if e["type"] == "handoff_state"] == ["pending"]
+        deadline = time.monotonic() + 10
+        while (r := await http.get(f"/v1/handoffs/{handoff_id}", headers=api.auth(ADMIN))).status_code == 404:
+            assert time.monotonic() < deadline, "the desk never got the handoff"
+            await asyncio.sleep(0.05)
+        assert refused == 2
+        assert r.json()["handoff"]["status"] in {"offered", "pending"}
+        assert (await api.act(handoff_id, "accept", maria)).status_code == 200
+
+
+async def test_an_escalation_waits_for_a_busy_desk_to_take_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with _serving(tmp_path) as (app, http, api):
+        await api.agent("maria", SKILLS)
+        desk = app.state.engine.desk
+        real = desk.submit_placed
+        refused = 0
+
+        async def contended(request: Any) -> Any:
+            nonlocal refused
+            if refused < 2:
+                refused += 1
+                raise Busy("desk operation lost 200 races in a row; try again")
+            return await real(request)
+
+        monkeypatch.setattr(desk, "submit_placed", contended)
+        cid, token = await api.conversation()
+        await api.say(cid, token, "Hi")
+        r = await http.post("/v1/handoffs", json={"conversation_id": cid}, headers=api.auth(ADMIN))
+        assert r.status_code == 201, r.text
+        assert refused == 2
+        assert r.json()["handoff"]["conversation_id"] == cid
+
+
+async def test_a_busy_desk_answers_503_with_retry_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with _serving(tmp_path) as (app, _, api):
+        maria = await api.agent("maria", SKILLS)
+        cid, token = await api.conversation()
+        handoff_id = (await api.say(cid, token, ASK_FOR_A_PERSON))["handoff"]["handoff_id"]
+
+        async def busy(*_: Any) -> Any:
+            raise Busy("desk operation lost 200 races in a row; try again")
+
+        monkeypatch.setattr(app.state.engine.desk, "accept_by", busy)
+        r = await api.act(handoff_id, "accept", maria)
+        assert r.status_code == 503, r.text
+        assert r.headers["retry-after"] == "1"
+        assert r.json()["error"]["code"] == "desk_busy"

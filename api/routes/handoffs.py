@@ -22,6 +22,7 @@ from api.schemas import CompleteIn, DeclineIn, HandoffDetail, ReplyIn, ReturnIn,
 from api.turns import EscalationTurn, HumanTurn
 from api.ws_models import agent_brief
 from desk.base import Desk
+from desk.errors import NotFound as DeskNotFound
 from desk.models import Handoff, HandoffStatus
 from graph.actions import Close, Reply, ReturnToAI
 from graph.runtime import ConversationNotFound
@@ -69,7 +70,7 @@ async def list_handoffs(
     return await desk.list(status=status, agent_id=principal.subject)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(404, 409, 413))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(404, 409, 413, 503))
 async def create_handoff(body: HandoffCreate, principal: PrincipalDep, turns: TurnsDep) -> HandoffCreated:
     """Hand a conversation to a person from outside the graph: a CRM, a supervisor escalating (admin).
 
@@ -81,7 +82,12 @@ async def create_handoff(body: HandoffCreate, principal: PrincipalDep, turns: Tu
     record = outcome.result.handoff
     if record is None:  # pragma: no cover - an admitted escalation always hands off
         raise ApiError(409, "not_handed_off", f"conversation {body.conversation_id} was not handed off")
-    handoff = await turns.engine.desk.get(record.id)
+    await turns.engine.submitted(record.id)
+    try:
+        handoff = await turns.engine.desk.get(record.id)
+    except DeskNotFound:  # recorded, but the desk was too busy to take it: the recovery pass will
+        msg = f"handoff {record.id} is recorded, but the desk is too busy to queue it now; it will within a minute"
+        raise ApiError(503, "desk_busy", msg) from None
     return HandoffCreated(
         handoff=handoff,
         narration=record.narration,
