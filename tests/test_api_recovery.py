@@ -204,6 +204,22 @@ async def test_a_wiped_redis_desk_is_noticed_and_rebuilt_before_ready(
         await redis.aclose()
 
 
+def _busy_twice(desk: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make the desk refuse its next two submits as a Redis desk that lost every race; returns the
+    count of refusals (one item, updated in place)."""
+    real = desk.submit_placed
+    refused = [0]
+
+    async def contended(request: Any) -> Any:
+        if refused[0] < 2:
+            refused[0] += 1
+            raise Busy("desk operation lost 200 races in a row; try again")
+        return await real(request)
+
+    monkeypatch.setattr(desk, "submit_placed", contended)
+    return refused
+
+
 async def test_a_handoff_the_desk_is_too_busy_to_take_is_submitted_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -212,18 +228,7 @@ async def test_a_handoff_the_desk_is_too_busy_to_take_is_submitted_again(
     handoff from a retry."""
     async with _serving(tmp_path) as (app, http, api):
         maria = await api.agent("maria", SKILLS)
-        desk = app.state.engine.desk
-        real = desk.submit_placed
-        refused = 0
-
-        async def contended(request: Any) -> Any:
-            nonlocal refused
-            if refused < 2:
-                refused += 1
-                raise Busy("desk operation lost 200 races in a row; try again")
-            return await real(request)
-
-        monkeypatch.setattr(desk, "submit_placed", contended)
+        refused = _busy_twice(app.state.engine.desk, monkeypatch)
         cid, token = await api.conversation()
         turn = await api.say(cid, token, ASK_FOR_A_PERSON)
         handoff_id = turn["handoff"]["handoff_id"]
@@ -233,7 +238,7 @@ async def test_a_handoff_the_desk_is_too_busy_to_take_is_submitted_again(
         while (r := await http.get(f"/v1/handoffs/{handoff_id}", headers=api.auth(ADMIN))).status_code == 404:
             assert time.monotonic() < deadline, "the desk never got the handoff"
             await asyncio.sleep(0.05)
-        assert refused == 2
+        assert refused == [2]
         assert r.json()["handoff"]["status"] in {"offered", "pending"}
         assert (await api.act(handoff_id, "accept", maria)).status_code == 200
 
@@ -243,23 +248,12 @@ async def test_an_escalation_waits_for_a_busy_desk_to_take_it(
 ) -> None:
     async with _serving(tmp_path) as (app, http, api):
         await api.agent("maria", SKILLS)
-        desk = app.state.engine.desk
-        real = desk.submit_placed
-        refused = 0
-
-        async def contended(request: Any) -> Any:
-            nonlocal refused
-            if refused < 2:
-                refused += 1
-                raise Busy("desk operation lost 200 races in a row; try again")
-            return await real(request)
-
-        monkeypatch.setattr(desk, "submit_placed", contended)
+        refused = _busy_twice(app.state.engine.desk, monkeypatch)
         cid, token = await api.conversation()
         await api.say(cid, token, "Hi")
         r = await http.post("/v1/handoffs", json={"conversation_id": cid}, headers=api.auth(ADMIN))
         assert r.status_code == 201, r.text
-        assert refused == 2
+        assert refused == [2]
         assert r.json()["handoff"]["conversation_id"] == cid
 
 
