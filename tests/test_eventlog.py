@@ -226,6 +226,26 @@ async def test_aclose_ends_followers(log: RedisEventLog) -> None:
     assert log.followers == 0
 
 
+async def test_followers_lose_nothing_when_redis_drops_the_subscriber(
+    log: RedisEventLog, client: aioredis.Redis
+) -> None:
+    """Redis closes a subscriber that falls behind its output buffer limit; what is published until
+    the reader has subscribed again comes from the stream."""
+    follower = asyncio.create_task(take(log, "c", 0, 4))
+    key = log._keys("c")[1]
+    await until(lambda: key in log._confirmed)
+    await say(log, "c", "c 1")
+    await until(lambda: any(f.last == 1 for f in log._subs.get(key, ())))
+    assert log._pubsub.connection is not None
+    host, port = log._pubsub.connection._writer.get_extra_info("sockname")[:2]  # type: ignore[union-attr]
+    assert await client.client_kill(f"{host}:{port}")
+    await say(log, "c", "c 2")  # nobody is subscribed to hear these
+    await say(log, "c", "c 3")
+    await until(lambda: key in log._confirmed and any(f.last == 3 for f in log._subs.get(key, ())))
+    await say(log, "c", "c 4")
+    assert await asyncio.wait_for(follower, 30) == expected("c", 0, 4)
+
+
 async def test_followers_continue_after_a_redis_restart(tmp_path: Path) -> None:
     if shutil.which("redis-server") is None:
         service_missing("redis-server", "not on PATH")
