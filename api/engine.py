@@ -40,7 +40,7 @@ from api.ws_models import (
     HandoffStateEvent,
     _Event,
 )
-from desk.base import Desk
+from desk.base import Desk, QueuePosition
 from desk.errors import Busy, DeskError
 from desk.models import Agent, ContextNote, Handoff, HandoffRequest
 from graph.runtime import BatonRuntime, StreamTap
@@ -55,6 +55,18 @@ log = logging.getLogger("baton.api.engine")
 # A handoff the desk was too contended to take is submitted again after these waits (seconds); past
 # them the recovery pass (``BATON_DESK_RECOVER_S``) finds the conversation waiting and submits it.
 _RESUBMIT_AFTER_S = (0.1, 0.3, 1.0, 3.0, 10.0)
+
+
+def _placed(handoff: Handoff, position: QueuePosition, to: str) -> HandoffStateEvent:
+    """Where a handoff the desk just took stands, for the customer. No message: the bot said the
+    narration (a turn of the transcript)."""
+    return HandoffStateEvent(
+        handoff_id=handoff.handoff_id,
+        state=handoff.status,
+        to=to,
+        queue_position=position.position,
+        expected_wait_s=position.expected_wait_s,
+    )
 
 
 def desk_request(conversation_id: str, record: HandoffRecord, created_by: str = "graph") -> HandoffRequest:
@@ -270,7 +282,7 @@ class ConversationEngine:
             # queued, and the desk gets the handoff from a retry here or, should this worker stop,
             # from the recovery pass.
             log.warning("desk too busy to take handoff %s of %s now; submitting it again", record.id, cid)
-            task = asyncio.create_task(self._submit_again(request))
+            task = asyncio.create_task(self._submit_again(request, record.to))
             self._resubmits[record.id] = task
             task.add_done_callback(lambda _: self._resubmits.pop(record.id, None))
             if not recorded:
@@ -278,16 +290,8 @@ class ConversationEngine:
                 outcome.seq = await self.publish(cid, waiting)
             return
         outcome.queue_position, outcome.expected_wait_s = position.position, position.expected_wait_s
-        # No message: the bot said the narration (a turn of the transcript); this says where they stand.
-        state = HandoffStateEvent(
-            handoff_id=handoff.handoff_id,
-            state=handoff.status,
-            to=record.to,
-            queue_position=position.position,
-            expected_wait_s=position.expected_wait_s,
-        )
         if not recorded:  # a re-submitted handoff was already announced to the customer
-            outcome.seq = await self.publish(cid, state)
+            outcome.seq = await self.publish(cid, _placed(handoff, position, record.to))
 
     async def submitted(self, handoff_id: str) -> None:
         """Return once a handoff the desk was too busy to take has been submitted again (or given up on
@@ -296,15 +300,17 @@ class ConversationEngine:
         if task is not None:
             await asyncio.shield(task)
 
-    async def _submit_again(self, request: HandoffRequest) -> None:
+    async def _submit_again(self, request: HandoffRequest, to: str) -> None:
         for wait_s in _RESUBMIT_AFTER_S:
             await asyncio.sleep(wait_s)
             try:
-                await self.desk.submit_placed(request)
+                handoff, position = await self.desk.submit_placed(request)
             except Busy:
                 continue
             except DeskError as exc:  # taken meanwhile (the recovery pass), or no longer possible
                 log.info("handoff %s not submitted again: %s", request.handoff_id, exc)
+                return
+            await self.publish(request.conversation_id, _placed(handoff, position, to))
             return
         log.warning("handoff %s still not taken by the desk; the recovery pass will", request.handoff_id)
 

@@ -240,6 +240,11 @@ async def test_a_handoff_the_desk_is_too_busy_to_take_is_submitted_again(
             await asyncio.sleep(0.05)
         assert refused == [2]
         assert r.json()["handoff"]["status"] in {"offered", "pending"}
+        await app.state.engine.submitted(handoff_id)  # the retry has told the customer too
+        told = [json.loads(e) for e in await app.state.engine.events.read(conv_stream(cid), 0)]
+        placed = [e for e in told if e["type"] == "handoff_state"][1:]
+        assert len(placed) == 1, "once the desk has it, the customer hears where they stand"
+        assert placed[0]["queue_position"] is not None
         assert (await api.act(handoff_id, "accept", maria)).status_code == 200
 
 
