@@ -1,0 +1,88 @@
+"""How many optimistic commits a burst of concurrent submits costs the Redis desk.
+
+Two ``RedisDesk`` instances (two workers) on a fresh key prefix of a real Redis, ``--agents`` online
+agents, then ``--burst`` handoffs submitted at once, alternating between the two. Each submit reads
+the desk, picks an agent and commits with a version check (``desk/redis_desk.py``'s ``_atomic``); a
+commit whose documents another worker changed meanwhile is lost and the submit runs again. Prints the
+commits sent and lost per submit, and over how many agents the offers spread.
+
+    .venv/bin/python benchmarks/desk_submit_burst.py --burst 20 50 200 --json benchmarks/results/desk_submit_burst.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import uuid
+from typing import Any
+
+import common
+import redis.asyncio as aioredis
+
+from desk.models import AgentSpec, HandoffRequest
+from desk.redis_desk import RedisDesk
+
+
+async def _burst(r: aioredis.Redis, agents: int, burst: int) -> dict[str, Any]:
+    prefix = f"bench:burst:{uuid.uuid4().hex[:8]}:"
+    desks = [RedisDesk(r, prefix=prefix), RedisDesk(r, prefix=prefix)]
+    commits: list[int] = []
+    for desk in desks:
+        real = desk._commit
+
+        async def counted(*args: Any, _real: Any = real, **options: Any) -> Any:
+            result = await _real(*args, **options)
+            commits.append(int(result[0]))
+            return result
+
+        desk._commit = counted  # type: ignore[method-assign]
+    try:
+        for i in range(agents):
+            spec = AgentSpec(id=f"ag{i}", skills={"x": 0.9}, max_concurrent=5, status="online")
+            await desks[0].register_agent(spec)
+        commits.clear()
+        await asyncio.gather(
+            *(
+                desks[i % 2].submit_placed(HandoffRequest(handoff_id=f"h{i}", conversation_id=f"c{i}"))
+                for i in range(burst)
+            )
+        )
+        offered = collections.Counter()
+        for i in range(burst):
+            handoff = await desks[0].get(f"h{i}")
+            offered[handoff.offered_agent_id or handoff.assigned_agent_id or handoff.status] += 1
+        return {
+            f"commits_per_submit_{burst}": common.r(len(commits) / burst, 2),
+            f"lost_per_submit_{burst}": common.r(commits.count(0) / burst, 2),
+            f"agents_offered_{burst}": len(offered),
+        }
+    finally:
+        keys = [k async for k in r.scan_iter(match=f"{prefix}*", count=1000)]
+        for at in range(0, len(keys), 500):
+            await r.delete(*keys[at : at + 500])
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    r = aioredis.from_url(args.redis_url, max_connections=2000)
+    try:
+        result: dict[str, Any] = {"redis_url": args.redis_url, "agents": args.agents}
+        for burst in args.burst:
+            result.update(await _burst(r, args.agents, burst))
+        return result
+    finally:
+        await r.aclose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--agents", type=int, default=200)
+    parser.add_argument("--burst", type=int, nargs="+", default=[1, 20, 50, 200])
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    result = asyncio.run(main(args))
+    print(common.table(result.items(), "desk_submit_burst (two Redis desks, concurrent submits)"))
+    common.write_json(args.json, result)
