@@ -24,7 +24,8 @@ from api.customer_history import StoredCustomerHistory
 from api.desk_events import consume_desk_events
 from api.engine import ConversationEngine
 from api.errors import install_error_handlers
-from api.eventlog import EventLog, LocalEventLog, RedisEventLog
+from api.eventlog import EventLog, LocalEventLog
+from api.eventlog_redis import RedisEventLog
 from api.handoff_lifecycle import HandoffLifecycle
 from api.heap import release_free_heap
 from api.http_fastpath import MessageFastPath
@@ -274,7 +275,7 @@ def _redis_client(url: str) -> aioredis.Redis:
 
     from desk.redis_desk import reconnecting
 
-    # Sockets hold no connection (one subscriber per worker fans events out, api/eventlog.py), so
+    # Sockets hold no connection (one subscriber per worker fans events out, api/eventlog_redis.py), so
     # the pool only serves short commands; 200 leaves headroom over redis-py's default 100 for
     # bursts of concurrent requests.
     return aioredis.from_url(url, max_connections=200, **reconnecting())

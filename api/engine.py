@@ -28,6 +28,7 @@ from api import analytics, experiments
 from api.conversation_lock import ConversationLocks
 from api.customer_lines import agent_line
 from api.db import together
+from api.desk_handoffs import desk_request, placed
 from api.eventlog import EventLog
 from api.metrics import Metrics
 from api.store import ApiStore
@@ -40,9 +41,9 @@ from api.ws_models import (
     HandoffStateEvent,
     _Event,
 )
-from desk.base import Desk, QueuePosition
+from desk.base import Desk
 from desk.errors import Busy, DeskError
-from desk.models import Agent, ContextNote, Handoff, HandoffRequest
+from desk.models import Agent, Handoff, HandoffRequest
 from graph.runtime import BatonRuntime, StreamTap
 from graph.runtime_models import TurnResult
 from graph.state import HandoffRecord
@@ -55,43 +56,6 @@ log = logging.getLogger("baton.api.engine")
 # A handoff the desk was too contended to take is submitted again after these waits (seconds); past
 # them the recovery pass (``BATON_DESK_RECOVER_S``) finds the conversation waiting and submits it.
 _RESUBMIT_AFTER_S = (0.1, 0.3, 1.0, 3.0, 10.0)
-
-
-def _placed(handoff: Handoff, position: QueuePosition, to: str) -> HandoffStateEvent:
-    """Where a handoff the desk just took stands, for the customer. No message: the bot said the
-    narration (a turn of the transcript)."""
-    return HandoffStateEvent(
-        handoff_id=handoff.handoff_id,
-        state=handoff.status,
-        to=to,
-        queue_position=position.position,
-        expected_wait_s=position.expected_wait_s,
-    )
-
-
-def desk_request(conversation_id: str, record: HandoffRecord, created_by: str = "graph") -> HandoffRequest:
-    """The desk's view of a graph handoff: what the desk needs to queue, offer and brief it."""
-    return HandoffRequest(
-        handoff_id=record.id,
-        conversation_id=conversation_id,
-        priority=max(1, min(100, record.priority)),
-        urgency=record.urgency,
-        required_skills=list(record.required_skills),
-        optional_skills=list(record.optional_skills),
-        reason=record.reason,
-        trigger=record.trigger,
-        brief=record.brief,
-        metadata=record.metadata,
-        preferred_agent_id=record.preferred_agent_id,
-        campaign_id=record.campaign_id,
-        lead_id=record.lead_id,
-        trigger_source=record.trigger_source,
-        trigger_confidence=record.trigger_confidence,
-        ai_confidence=record.ai_confidence,
-        estimated_handle_time_min=record.estimated_handle_time_min,
-        context_notes=[ContextNote.model_validate(n) for n in record.context_notes],
-        created_by=created_by,
-    )
 
 
 def conv_stream(conversation_id: str) -> str:
@@ -291,7 +255,7 @@ class ConversationEngine:
             return
         outcome.queue_position, outcome.expected_wait_s = position.position, position.expected_wait_s
         if not recorded:  # a re-submitted handoff was already announced to the customer
-            outcome.seq = await self.publish(cid, _placed(handoff, position, record.to))
+            outcome.seq = await self.publish(cid, placed(handoff, position, record.to))
 
     async def submitted(self, handoff_id: str) -> None:
         """Return once a handoff the desk was too busy to take has been submitted again (or given up on
@@ -310,7 +274,7 @@ class ConversationEngine:
             except DeskError as exc:  # taken meanwhile (the recovery pass), or no longer possible
                 log.info("handoff %s not submitted again: %s", request.handoff_id, exc)
                 return
-            await self.publish(request.conversation_id, _placed(handoff, position, to))
+            await self.publish(request.conversation_id, placed(handoff, position, to))
             return
         log.warning("handoff %s still not taken by the desk; the recovery pass will", request.handoff_id)
 

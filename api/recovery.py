@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import ValidationError
 
-from api.engine import desk_request
+from api.desk_handoffs import desk_request
 from api.store import ApiStore
 from desk.base import Desk
 from desk.errors import DeskError

@@ -69,3 +69,10 @@ def write_json(path: str | None, data: dict[str, Any]) -> None:
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+async def drop_redis_keys(redis: Any, prefix: str) -> None:
+    """Delete every key under ``prefix`` (a benchmark's own namespace), a slice per command."""
+    keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=1000)]
+    for at in range(0, len(keys), 500):
+        await redis.delete(*keys[at : at + 500])

@@ -58,9 +58,7 @@ async def _burst(r: aioredis.Redis, agents: int, burst: int) -> dict[str, Any]:
             f"agents_offered_{burst}": len(offered),
         }
     finally:
-        keys = [k async for k in r.scan_iter(match=f"{prefix}*", count=1000)]
-        for at in range(0, len(keys), 500):
-            await r.delete(*keys[at : at + 500])
+        await common.drop_redis_keys(r, prefix)
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """What the scaled profile's event reader costs a worker as it follows more streams.
 
-``RedisEventLog`` (``api/eventlog.py``) gives every open socket of a worker its stream's events
+``RedisEventLog`` (``api/eventlog_redis.py``) gives every open socket of a worker its stream's events
 through one reader task. This drives that class against a real Redis (a fresh key prefix, deleted
 afterwards): for each ``--followers`` N it opens N followers on N streams, measures the process's
 CPU per second while nothing is appended (``--idle-s``), then appends ``--events`` events one at a
@@ -24,7 +24,7 @@ from typing import Any
 import common
 import redis.asyncio as aioredis
 
-from api.eventlog import RedisEventLog
+from api.eventlog_redis import RedisEventLog
 from api.ws_models import CustomerMessageEvent
 
 
@@ -76,9 +76,7 @@ async def _one_size(r: aioredis.Redis, n: int, args: argparse.Namespace) -> dict
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await log.aclose()
-        keys = [k async for k in r.scan_iter(match=f"{prefix}*", count=1000)]
-        for at in range(0, len(keys), 1000):
-            await r.delete(*keys[at : at + 1000])
+        await common.drop_redis_keys(r, prefix)
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:

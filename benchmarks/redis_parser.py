@@ -75,9 +75,7 @@ async def run(url: str, agents: int, rounds: int, chunk: int) -> dict[str, Any]:
                 calls[name] += await _commands(probe) - before - 1  # the INFO call itself
                 done[name] += chunk
     finally:
-        keys = [k async for k in probe.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await probe.delete(*keys)
+        await common.drop_redis_keys(probe, prefix)
         for desk in desks.values():
             await desk.close()
         await probe.aclose()

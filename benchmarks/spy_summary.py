@@ -28,7 +28,7 @@ COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
     ("API store (SQLite/Postgres)", ("(api/store.py", "(api/db.py")),
     (
         "API handlers, auth, event log",
-        ("(api/routes/", "(api/handoffs.py", "(api/auth.py", "(api/eventlog.py"),
+        ("(api/routes/", "(api/handoffs.py", "(api/auth.py", "(api/eventlog.py", "(api/eventlog_redis.py"),
     ),
 ]
 NEAR_LEAF: list[tuple[str, tuple[str, ...]]] = [

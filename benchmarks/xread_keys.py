@@ -3,7 +3,7 @@ thirty-first session).
 
 ``RedisEventLog``'s reader task re-issued one ``XREAD`` over every stream its worker's sockets follow
 after each batch it fanned out, and every 250 ms when nothing came; it now takes the streams' channels
-over one subscriber connection (``api/eventlog.py``, measured by ``event_reader.py``). This measures
+over one subscriber connection (``api/eventlog_redis.py``, measured by ``event_reader.py``). This measures
 that call against a real Redis (a fresh key prefix, deleted afterwards): ``--keys`` streams with an
 entry each, read after that entry (so nothing is returned, as in an idle read or one where only other
 streams moved), ``--calls`` times per size, the sizes alternated in chunks. Client process CPU per

@@ -20,7 +20,8 @@ import redis.asyncio as aioredis
 from bench_server import RedisProcess
 from conftest import REDIS_URL, service_missing
 
-from api.eventlog import LocalEventLog, RedisEventLog
+from api.eventlog import LocalEventLog
+from api.eventlog_redis import RedisEventLog
 from api.store import ApiStore, open_db
 from api.ws_models import CustomerMessageEvent
 from desk.redis_desk import reconnecting
