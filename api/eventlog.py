@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,14 +20,13 @@ from api.ws_models import _Event
 if TYPE_CHECKING:
     pass  # only the scaled profile loads redis
 
-log = logging.getLogger("baton.api.eventlog")
-
 _RING = 512
 _STREAMS = 1_000  # streams whose ring and head a worker caches (the store has every event)
 _PREFIX = '{"seq":0,'
 
 
 def with_seq(data: str, seq: int) -> str:
+    """An event's JSON text, stored with seq 0, given its seq."""
     if not data.startswith(_PREFIX):  # pragma: no cover - every _Event dumps seq first
         loaded = json.loads(data)
         loaded["seq"] = seq
@@ -37,6 +35,7 @@ def with_seq(data: str, seq: int) -> str:
 
 
 def text(value: Any) -> str:
+    """A Redis reply's bytes as text (the client may or may not decode replies)."""
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
