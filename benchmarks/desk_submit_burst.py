@@ -4,7 +4,8 @@ Two ``RedisDesk`` instances (two workers) on a fresh key prefix of a real Redis,
 agents, then ``--burst`` handoffs submitted at once, alternating between the two. Each submit reads
 the desk, picks an agent and commits with a version check (``desk/redis_desk.py``'s ``_atomic``); a
 commit whose documents another worker changed meanwhile is lost and the submit runs again. Prints the
-commits sent and lost per submit, and over how many agents the offers spread.
+commits sent and lost per submit, over how many agents the offers spread, and the burst's wall time
+(first submit sent to last one committed).
 
     .venv/bin/python benchmarks/desk_submit_burst.py --burst 20 50 200 --json benchmarks/results/desk_submit_burst.json
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import time
 import uuid
 from typing import Any
 
@@ -42,12 +44,14 @@ async def _burst(r: aioredis.Redis, agents: int, burst: int) -> dict[str, Any]:
             spec = AgentSpec(id=f"ag{i}", skills={"x": 0.9}, max_concurrent=5, status="online")
             await desks[0].register_agent(spec)
         commits.clear()
+        started = time.perf_counter()
         await asyncio.gather(
             *(
                 desks[i % 2].submit_placed(HandoffRequest(handoff_id=f"h{i}", conversation_id=f"c{i}"))
                 for i in range(burst)
             )
         )
+        wall_ms = (time.perf_counter() - started) * 1000
         offered = collections.Counter()
         for i in range(burst):
             handoff = await desks[0].get(f"h{i}")
@@ -56,6 +60,7 @@ async def _burst(r: aioredis.Redis, agents: int, burst: int) -> dict[str, Any]:
             f"commits_per_submit_{burst}": common.r(len(commits) / burst, 2),
             f"lost_per_submit_{burst}": common.r(commits.count(0) / burst, 2),
             f"agents_offered_{burst}": len(offered),
+            f"burst_ms_{burst}": common.r(wall_ms, 1),
         }
     finally:
         await common.drop_redis_keys(r, prefix)

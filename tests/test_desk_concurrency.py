@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from test_desk_helpers import REDIS_URL, request, require_redis, spec
 
+from desk import redis_desk
 from desk.clock import FakeClock
-from desk.errors import Conflict
+from desk.errors import Busy, Conflict
 from desk.redis_desk import RedisDesk, unique_prefix
 
 pytestmark = pytest.mark.services
@@ -110,6 +112,85 @@ async def test_ten_clients_start_the_accepted_handoff_all_succeed() -> None:
         await desks[0].clear()
         for d in desks:
             await d.close()
+
+
+def _count_commits(desk: RedisDesk, always_lose: bool = False) -> list[int]:
+    """Wrap ``desk``'s commit script; the list gets 1 per commit that won, 0 per lost race."""
+    real = desk._commit
+    outcomes: list[int] = []
+
+    async def counted(*args: Any, **options: Any) -> Any:
+        result = [0, "version", "x"] if always_lose else await real(*args, **options)
+        outcomes.append(int(result[0]))
+        return result
+
+    desk._commit = counted  # type: ignore[method-assign]
+    return outcomes
+
+
+async def test_a_burst_of_submits_on_one_worker_costs_at_most_two_commits_each() -> None:
+    """Forty submits at once all read the same free agent first; the losers take turns after that,
+    so none loses twice (it was about N**2 / 10 commits), and no agent gets two offers."""
+    await require_redis()
+    clock, prefix = FakeClock(), unique_prefix()
+    (desk,) = await _clients(1, prefix, clock)
+    try:
+        for i in range(40):
+            await desk.register_agent(spec(f"a{i:02}", {"billing": 0.9}, max_concurrent=1))
+        outcomes = _count_commits(desk)
+        await asyncio.gather(*(desk.submit(request(f"h{i}", "billing")) for i in range(40)))
+        assert outcomes.count(1) == 40
+        assert outcomes.count(0) <= 39
+        offered = [(await desk.get(f"h{i}")).offered_agent_id for i in range(40)]
+        assert None not in offered
+        assert len(set(offered)) == 40
+    finally:
+        await desk.clear()
+        await desk.close()
+
+
+async def test_a_desk_that_keeps_losing_says_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other workers winning every race: each operation gives up after ``_MAX_ATTEMPTS`` commits with
+    ``Busy``, and writes nothing."""
+    await require_redis()
+    monkeypatch.setattr(redis_desk, "_MAX_ATTEMPTS", 3)
+    clock, prefix = FakeClock(), unique_prefix()
+    (desk,) = await _clients(1, prefix, clock)
+    try:
+        await desk.register_agent(spec("a1", {"billing": 0.9}))
+        outcomes = _count_commits(desk, always_lose=True)
+        results = await asyncio.gather(
+            desk.submit(request("h1", "billing")),
+            desk.submit(request("h2", "billing")),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, Busy) for r in results)
+        assert "lost 3 races" in str(results[0])
+        assert outcomes == [0] * 6
+        assert await desk.unknown_handoffs(["h1", "h2"]) == {"h1", "h2"}
+    finally:
+        await desk.clear()
+        await desk.close()
+
+
+async def test_an_operation_arriving_while_retries_run_waits_its_turn() -> None:
+    await require_redis()
+    clock, prefix = FakeClock(), unique_prefix()
+    (desk,) = await _clients(1, prefix, clock)
+    try:
+        await desk.register_agent(spec("a1", {"billing": 0.9}))
+        outcomes = _count_commits(desk)
+        async with desk._retrying:  # as if a lost race were being retried
+            submit = asyncio.create_task(desk.submit(request("h1", "billing")))
+            await asyncio.sleep(0.2)
+            assert outcomes == []
+            assert not submit.done()
+        handoff = await submit
+        assert outcomes == [1]
+        assert handoff.offered_agent_id == "a1"
+    finally:
+        await desk.clear()
+        await desk.close()
 
 
 async def test_missing_redis_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
