@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: install run demo test test-llm lint format typecheck pytest browser voice clean
+.PHONY: install run demo test test-llm lint format typecheck pytest screenshots browser voice clean
 
 install: $(STAMP)
 
@@ -40,6 +40,12 @@ pytest: install browser voice
 	$(VENV)/bin/pytest -q
 
 test: install lint typecheck pytest
+
+# The README's console and analytics screenshots, taken again over docs/screenshots/ (to commit); the
+# tests take them into test-artifacts/ui/readme/ and leave the checkout alone.
+screenshots: install browser
+	BATON_README_SHOTS=1 $(VENV)/bin/pytest -q tests/test_ui_console.py::test_readme_console_screenshots \
+		tests/test_ui_analytics.py
 
 # The `llm`-marked tests against a real endpoint: a local llama.cpp server with SmolLM2-135M, and the
 # measurement of 20 SGD dev briefs and their signals (test-artifacts/llm-eval.json, printed).

@@ -4,20 +4,16 @@ handoff, not two)."""
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 from test_ui_pages import admin, browser, js_errors, new_page, shot  # noqa: F401 (browser is a fixture)
-from ui_server import UiServer, run_server
+from ui_server import UiServer, readme_shot, run_server
 
 pytestmark = pytest.mark.slow
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +94,6 @@ def test_the_analytics_tab_shows_the_new_figures_to_an_admin(browser: Any, serve
     expect(versions).to_contain_text("real_estate")
     expect(versions.locator("tr", has_text="real_estate")).to_contain_text("100%")
     shot(page, "console-analytics-figures")
-    png = DOCS / "analytics.png"  # the README's analytics view, quantized so it stays small in git
-    Image.open(io.BytesIO(page.screenshot(type="png"))).convert("RGB").quantize(256).save(png, optimize=True)
-    assert png.stat().st_size < 150_000
+    readme_shot(page, "analytics.png")
     assert js_errors(page) == []
     ctx.close()

@@ -2,12 +2,12 @@
 picked from the queue, saved replies (admin edits, agent inserts), the customer's history, an internal
 note the customer never sees (their page open at the same time), transfer by picking from a list, and a
 supervisor's reassignment on the live desk. Small things: unique ids, a favicon, chart text and tap
-targets. Screenshots land in ``test-artifacts/ui/`` (and the README's in ``docs/screenshots``).
+targets. Screenshots land in ``test-artifacts/ui/`` (the README's too; ``make screenshots`` writes
+those to ``docs/screenshots``).
 """
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +15,10 @@ from typing import Any
 
 import pytest
 from conftest import service_missing
-from PIL import Image
 from test_ui_pages import ARGS, ARTIFACTS, CHROMIUM, TIMEOUT_MS, admin, js_errors, new_page, send_widget, shot
-from ui_server import UiServer, run_server
+from ui_server import UiServer, readme_shot, run_server
 
 pytestmark = pytest.mark.slow
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 SKILLS = {"real_estate": 0.9, "empathy": 0.8, "legal": 0.7, "luxury": 0.6}
 ACCEPT_TIMEOUT_S = 6
 
@@ -410,16 +408,8 @@ def contrast(fg: str, bg: str) -> float:
     return (hi + 0.05) / (lo + 0.05)
 
 
-def readme_shot(page: Any, name: str) -> None:
-    """A README screenshot, quantized to a palette: small enough to keep in git."""
-    png = DOCS / name
-    page.evaluate("window.scrollTo(0, 0)")
-    Image.open(io.BytesIO(page.screenshot(type="png"))).convert("RGB").quantize(256).save(png, optimize=True)
-    assert png.stat().st_size < 150_000
-
-
 def test_readme_console_screenshots(chromium: Any, server: UiServer) -> None:
-    """Regenerate the README's console screenshot (a held chat with the customer panel) small enough for git."""
+    """Take the README's console screenshot (a held chat with the customer panel) small enough for git."""
     from playwright.sync_api import expect
 
     token = register(server, "agent-maria", "Maria")
@@ -432,7 +422,6 @@ def test_readme_console_screenshots(chromium: Any, server: UiServer) -> None:
     console.fill("#c-note-text", "Customer came back: see the earlier valuation.")
     console.click("#c-note-add")
     expect(console.locator("#c-notes .note")).to_have_count(1)
-    DOCS.mkdir(parents=True, exist_ok=True)
     console.set_viewport_size({"width": 1280, "height": 1180})  # down to the customer's history
     readme_shot(console, "console.png")
     with admin(server) as api:  # a supervisor's live desk, the conversation open with the team's note

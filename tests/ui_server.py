@@ -7,6 +7,7 @@ on a copy of a shipped policy so publishing from the editor never touches the re
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import socket
@@ -19,11 +20,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_TOKEN = "adm_ui-tests-admin-token"
+
+
+ROOT = Path(__file__).resolve().parent.parent
+# Tests write the README's screenshots to test-artifacts/ so a test run leaves the checkout as it
+# was; `make screenshots` (BATON_README_SHOTS=1) writes them over docs/screenshots/ to commit.
+README_SHOTS = ROOT / "docs" / "screenshots"
+
+
+def readme_shot(page: Any, name: str) -> Path:
+    """A README screenshot, quantized to a palette so it stays small in git; returns where it went."""
+    from PIL import Image
+
+    asked = os.environ.get("BATON_README_SHOTS") == "1"
+    folder = README_SHOTS if asked else ROOT / "test-artifacts" / "ui" / "readme"
+    folder.mkdir(parents=True, exist_ok=True)
+    png = folder / name
+    page.evaluate("window.scrollTo(0, 0)")
+    Image.open(io.BytesIO(page.screenshot(type="png"))).convert("RGB").quantize(256).save(png, optimize=True)
+    assert png.stat().st_size < 150_000
+    return png
 
 
 def create_ui_app() -> FastAPI:
