@@ -56,7 +56,10 @@ def bucket(frames: list[str]) -> str:
             owner = "analysis (signals, brief: spaCy, embeddings)"
         return f"thread: {owner}, {'idle' if idle else 'busy'}"
     if frames[-1].startswith("Runner.run (asyncio/runners.py"):
-        return "event loop: idle (waiting in epoll)"
+        # Only with ``--idle`` is this the loop waiting in epoll. Without it py-spy drops the samples
+        # of a sleeping thread (an idle server gives none), so these ran with no Python frame above
+        # the loop: uvloop's C code, or a stack read while it changed (``--nonblocking``).
+        return "event loop: no Python frame (waiting in epoll only with --idle)"
     if frames[-1].startswith("SqliteSaver."):  # the statement itself (sqlite3 is C: no frame of its own)
         return "event loop: checkpointer SQL (sqlite3 in place)"
     stack = ";".join(frames)
