@@ -8,8 +8,13 @@ cosine ≥ 0.96 to the float vectors (tests/test_embeddings.py).
 
 The derived file is built once per machine from the shipped one (a few seconds; nothing is downloaded)
 and kept in :func:`cache_dir`, named by the shipped file's digest and the onnxruntime version, so a new
-model or a new runtime builds a new file. Concurrent builders each write a temporary file and rename it
-into place, so a reader never sees half a model.
+model or a new runtime builds a new file. Concurrent builders each write temporary files and rename
+them into place, the model last, so a reader never sees half a model.
+
+The word-embedding table (30,522 x 384 bytes, half the weights) is stored beside the model as ONNX
+external data, which onnxruntime maps from the file instead of copying: a worker holds the rows of the
+words it has read (file pages the kernel shares between workers and can drop), not all 11.7 MB
+(benchmarks/README.md). The other weights are repacked for the int8 kernels at load either way.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "BATON_MODEL_CACHE"
 _TAG = "-dynint8-"
+# Initializers at least this large are kept in the external data file (only the word-embedding
+# table, 11.7 MB; the largest matrix after it is 0.6 MB and repacked at load anyway).
+_EXTERNAL_BYTES = 4_000_000
 
 
 def cache_dir() -> Path:
@@ -61,10 +69,15 @@ def quantized_path(source: Path, folder: Path | None = None) -> Path:
         Path of the derived model.
     """
     folder = folder or cache_dir()
-    target = folder / f"{source.stem}{_TAG}{file_digest(source)}-ort{ort.__version__}.onnx"
-    if not target.is_file():
+    target = folder / f"{source.stem}{_TAG}{file_digest(source)}-ort{ort.__version__}-mapped.onnx"
+    if not (target.is_file() and weights_path(target).is_file()):
         _build(source, target)
     return target
+
+
+def weights_path(model: Path) -> Path:
+    """The external data file beside a model :func:`quantized_path` built (the word-embedding table)."""
+    return model.with_name(model.name + ".data")
 
 
 def _quiet_advice(record: logging.LogRecord) -> bool:
@@ -88,11 +101,30 @@ def _build(source: Path, target: Path) -> None:
         options.optimized_model_filepath = str(folded)
         options.log_severity_level = 3
         ort.InferenceSession(str(source), sess_options=options, providers=["CPUExecutionProvider"])
-        built = Path(work) / "built.onnx"
+        quantized = Path(work) / "quantized.onnx"
         root = logging.getLogger()
         root.addFilter(_quiet_advice)
         try:
-            quantize_dynamic(folded, built, weight_type=QuantType.QInt8, per_channel=True)
+            quantize_dynamic(folded, quantized, weight_type=QuantType.QInt8, per_channel=True)
         finally:
             root.removeFilter(_quiet_advice)
-        built.replace(target)  # atomic on one file system: readers see the old state or the whole file
+        built = Path(work) / target.name
+        _save_mapped(quantized, built, weights_path(target).name)
+        # Each rename is atomic on one file system; the model names its data file, so it goes last.
+        weights_path(built).replace(weights_path(target))
+        built.replace(target)
+
+
+def _save_mapped(model_file: Path, target: Path, data_name: str) -> None:
+    """Save ``model_file`` as ``target`` with its large initializers in ``data_name`` beside it."""
+    import onnx
+
+    model = onnx.load(str(model_file))
+    onnx.save_model(
+        model,
+        str(target),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=data_name,
+        size_threshold=_EXTERNAL_BYTES,
+    )

@@ -16,7 +16,7 @@ from graph.embeddings import (
     exact_int8_kernel_needed,
     get_embedder,
 )
-from graph.encoder_build import CACHE_ENV, quantized_path
+from graph.encoder_build import CACHE_ENV, quantized_path, weights_path
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +110,22 @@ def test_runs_are_cut_where_they_pay() -> None:
     assert _groups([], 16) == []
 
 
+def test_derived_encoder_keeps_the_word_table_outside_the_model(tmp_path: Path) -> None:
+    """The word-embedding table is external data (onnxruntime maps it); a lost data file is rebuilt."""
+    import onnx
+
+    derived = quantized_path(default_model_path(), tmp_path)
+    model = onnx.load(str(derived), load_external_data=False)
+    external = [t.name for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    assert external == ["inner.embeddings.word_embeddings.weight_quantized"]
+    assert weights_path(derived).stat().st_size == 30522 * 384
+    weights_path(derived).unlink()
+    assert quantized_path(default_model_path(), tmp_path) == derived
+    assert weights_path(derived).stat().st_size == 30522 * 384
+    vector = MiniLMEmbedder(derived, cache_size=0).embed(["Can I talk to a person?"])
+    assert vector.shape == (1, 384)
+
+
 def test_derived_int8_encoder_is_built_once_and_reads_like_the_shipped_one(tmp_path: Path) -> None:
     shipped = default_model_path()
     derived = quantized_path(shipped, tmp_path)
@@ -118,7 +134,8 @@ def test_derived_int8_encoder_is_built_once_and_reads_like_the_shipped_one(tmp_p
     built_at = derived.stat().st_mtime_ns
     assert quantized_path(shipped, tmp_path) == derived
     assert derived.stat().st_mtime_ns == built_at  # kept, not rebuilt
-    assert [p.name for p in tmp_path.iterdir()] == [derived.name]  # no temporary file left behind
+    # The model and its word-embedding table beside it (mapped at load, not copied); nothing else.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [derived.name, weights_path(derived).name]
     texts = [
         "Thanks",
         "Can you put me through to a real person?",
