@@ -29,6 +29,12 @@ async def accept(turns: TurnService, principal: Principal, handoff_id: str) -> H
         handoff.offered_agent_id,
         handoff.assigned_agent_id,
     ):
+        if mine := [o for o in handoff.offers if o.agent_id == agent_id]:
+            # An agent answering late: their offer ended (timed out, withdrawn) and the handoff moved on.
+            # Not a 403: it was theirs to accept, and the console should say what happened.
+            outcome = mine[-1].outcome.replace("_", " ")
+            msg = f"the offer of handoff {handoff_id} to you ended ({outcome}); it is {handoff.status} now"
+            raise ApiError(409, "offer_ended", msg)
         raise forbidden(f"act on handoff {handoff_id}")
     return await turns.handoffs.accept(handoff_id, agent_id)
 

@@ -102,6 +102,36 @@ async def test_a_missed_offer_shows_and_can_be_picked_from_the_queue(
             assert (await http.get("/v1/desk/queue", headers=Api.auth(maria))).json() == []
 
 
+async def test_an_agent_accepting_an_offer_that_moved_on_hears_why(
+    tmp_path: Path, backend: dict[str, Any]
+) -> None:
+    """Maria answers after her offer timed out and Lee was offered it: 409 saying so, not a 403;
+    Kim, never offered it, may not act on it (403)."""
+    with serve_in_thread(_app(tmp_path, backend, accept_timeout_s=1.0, expires_after_s=120.0)) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            api = Api(url, http)
+            maria = await api.agent("maria", SKILLS)
+            cid, cust = await api.conversation()
+            async with api.ws("/v1/agents/maria/ws", maria) as ws:
+                hid = await _handoff(api, cid, cust)
+                assert (await next_event(ws, "offer"))["handoff_id"] == hid
+                lee = await api.agent("lee", SKILLS)
+                async with api.ws("/v1/agents/lee/ws", lee) as lee_ws:
+                    withdrawn = await next_event(ws, "handoff_state")
+                    assert (withdrawn["state"], withdrawn["message"]) == ("offer_withdrawn", "accept_timeout")
+                    assert (await next_event(lee_ws, "offer"))["handoff_id"] == hid
+                    late = await api.act(hid, "accept", maria)
+                    assert late.status_code == 409, late.text
+                    error = late.json()["error"]
+                    assert error["code"] == "offer_ended"
+                    assert "timed out" in error["message"]
+                    assert "offered now" in error["message"]
+                    kim = await api.agent("kim", SKILLS)
+                    assert (await api.act(hid, "accept", kim)).status_code == 403
+                    taken = await api.act(hid, "accept", lee)
+                    assert taken.status_code == 200, taken.text
+
+
 async def test_internal_notes_never_reach_the_customer(tmp_path: Path) -> None:
     with serve_in_thread(_app(tmp_path)) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
