@@ -26,9 +26,6 @@ from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_TOKEN = "adm_ui-tests-admin-token"
-
-
-ROOT = Path(__file__).resolve().parent.parent
 # Tests write the README's screenshots to test-artifacts/ so a test run leaves the checkout as it
 # was; `make screenshots` (BATON_README_SHOTS=1) writes them over docs/screenshots/ to commit.
 README_SHOTS = ROOT / "docs" / "screenshots"
