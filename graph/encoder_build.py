@@ -113,6 +113,19 @@ def _build(source: Path, target: Path) -> None:
         # Each rename is atomic on one file system; the model names its data file, so it goes last.
         weights_path(built).replace(weights_path(target))
         built.replace(target)
+    _drop_older(source, target)
+
+
+def _drop_older(source: Path, target: Path) -> None:
+    """Delete what earlier releases derived from ``source`` here (22 MB each, e.g. another onnxruntime
+    version). A worker still running one keeps its open copy; another release starting builds again."""
+    keep = {target.name, weights_path(target).name}
+    for old in target.parent.glob(f"{source.stem}{_TAG}*"):
+        if old.name not in keep and old.is_file():
+            try:
+                old.unlink()
+            except OSError as exc:  # another builder's, or not ours to delete: leave it
+                log.info("could not delete %s (%s)", old.name, exc)
 
 
 def _save_mapped(model_file: Path, target: Path, data_name: str) -> None:

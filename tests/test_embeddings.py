@@ -110,6 +110,18 @@ def test_runs_are_cut_where_they_pay() -> None:
     assert _groups([], 16) == []
 
 
+def test_building_the_encoder_drops_what_earlier_releases_derived(tmp_path: Path) -> None:
+    shipped = default_model_path()
+    older = tmp_path / f"{shipped.stem}-dynint8-0123456789abcdef-ort1.20.0.onnx"
+    older.write_bytes(b"an earlier release's encoder")
+    other = tmp_path / "words-0123.npy"  # not the encoder's: kept
+    other.write_bytes(b"x")
+    derived = quantized_path(shipped, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [derived.name, weights_path(derived).name, other.name]
+    )
+
+
 def test_derived_encoder_keeps_the_word_table_outside_the_model(tmp_path: Path) -> None:
     """The word-embedding table is external data (onnxruntime maps it); a lost data file is rebuilt."""
     import onnx
