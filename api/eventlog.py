@@ -12,13 +12,10 @@ import collections
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from api.store import ApiStore, Lru
 from api.ws_models import _Event
-
-if TYPE_CHECKING:
-    pass  # only the scaled profile loads redis
 
 _RING = 512
 _STREAMS = 1_000  # streams whose ring and head a worker caches (the store has every event)
