@@ -9,7 +9,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from graph.deps import BatonContext
-from graph.state import BatonState, ConsultTask
+from graph.state import BatonState, ConsultTask, EntryState
 from nodes.billing_bot import billing_bot
 from nodes.buyer_bot import buyer_bot
 from nodes.concierge_bot import concierge_bot
@@ -54,9 +54,14 @@ assert set(BOTS) == set(BOT_NODES)
 BatonGraph = CompiledStateGraph[Any, BatonContext, Any, Any]
 
 
-def _entry(state: BatonState) -> str:
+async def _entry(state: EntryState) -> str:
     """Where a run starts: a thread a person holds skips the router (the turn is recorded and the
-    human node pauses again; nothing is routed while a person has the conversation)."""
+    human node pauses again; nothing is routed while a person has the conversation).
+
+    A coroutine because LangGraph runs a plain function on its thread pool: every turn waited for a
+    thread, and for the event loop to hand it the GIL, to read one field. Typed with ``EntryState``,
+    it reads that field alone instead of a copy of the whole state with the new turn applied.
+    """
     return HUMAN_AGENT if state.get("status") in ("awaiting_human", "human") else ROUTER
 
 

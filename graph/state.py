@@ -175,6 +175,14 @@ class BatonState(MessagesState):
     intent_log: Annotated[list[dict[str, Any]], operator.add]
 
 
+class EntryState(TypedDict, total=False):
+    """What the graph's entry reads of the state: whether a person holds the thread. A branch typed
+    with it reads that one channel; typed with ``BatonState`` it read every channel and replayed the
+    new turn onto a copy of the whole history first, a tenth of a held thread's run."""
+
+    status: Status
+
+
 class ConsultTask(TypedDict):
     """What ``Send`` hands to one parallel consultation."""
 
