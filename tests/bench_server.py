@@ -84,6 +84,7 @@ class BatonServer:
         port: Fixed port (default: a free one, kept across restarts).
         log_path: Where stdout/stderr go (default: ``data_dir/../server.log``).
         serve_args: More ``baton serve`` options (e.g. ``--shared-socket``).
+        root: The checkout the server runs from (another one's code, e.g. a git worktree, for an A/B).
     """
 
     def __init__(
@@ -96,7 +97,9 @@ class BatonServer:
         port: int | None = None,
         log_path: Path | None = None,
         serve_args: tuple[str, ...] = (),
+        root: Path = ROOT,
     ) -> None:
+        self.root = root
         self.data_dir = data_dir
         self.serve_args = serve_args
         self.admin_token = admin_token
@@ -154,7 +157,7 @@ class BatonServer:
         ]
         self.proc = subprocess.Popen(
             cmd,
-            cwd=ROOT,
+            cwd=self.root,
             env=self.environment(),
             stdout=log,
             stderr=subprocess.STDOUT,
