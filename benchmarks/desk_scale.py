@@ -4,6 +4,10 @@ In-process ``InMemoryDesk`` (the embedded profile's desk), 200 agents x 50 slots
 the desk's own scaling from the graph and the API. ``--skills N`` spreads the agents over N skills
 (each handoff needs one), so an offer has 200 / N candidates instead of 200.
 
+``--queued``: no agent is free, so every handoff waits; times what a customer's handoff costs the desk
+as the queue grows (``submit_placed``, the engine's call: the submit and the customer's place in
+line) and a waiting customer's widget asking its place (``queue_position``).
+
     .venv/bin/python benchmarks/desk_scale.py --json benchmarks/results/desk_scale.json
 """
 
@@ -63,6 +67,44 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return {"agents": args.agents, "skills": args.skills, "rows": rows}
 
 
+async def queued(args: argparse.Namespace) -> dict[str, Any]:
+    """Grow the queue (nobody online) to each level; time ``--sample`` submits and position reads there."""
+    desk = InMemoryDesk(DeskConfig(heartbeat_ttl_s=1e9, expires_after_s=1e9, stuck_after_s=1e9))
+    waiting: list[str] = []
+
+    async def submit() -> None:
+        hid = uuid.uuid4().hex
+        request = HandoffRequest(handoff_id=hid, conversation_id=f"c-{hid}", priority=50, urgency="high")
+        handoff, place = await desk.submit_placed(request)
+        assert handoff.status == "pending"
+        assert place.position == len(waiting) + 1
+        waiting.append(hid)
+
+    rows = []
+    for level in args.levels:
+        while len(waiting) < level:
+            await submit()
+        started = time.perf_counter()
+        for _ in range(args.sample):
+            await submit()
+        submit_ms = (time.perf_counter() - started) / args.sample * 1000
+        started = time.perf_counter()
+        for hid in waiting[-args.sample :]:
+            await desk.queue_position(hid)
+        position_ms = (time.perf_counter() - started) / args.sample * 1000
+        rows.append(
+            {
+                "queued": len(waiting),
+                "submit_placed_ms": round(submit_ms, 3),
+                "queue_position_ms": round(position_ms, 3),
+            }
+        )
+        print(
+            f"queued {len(waiting):6d}: submit_placed {submit_ms:7.3f} ms, queue_position {position_ms:7.3f} ms"
+        )
+    return {"queued": True, "rows": rows}
+
+
 def parse() -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -70,11 +112,12 @@ def parse() -> argparse.Namespace:
     p.add_argument("--skills", type=int, default=1, help="skills the agents are spread over")
     p.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=[100, 1000, 5000, 9900])
     p.add_argument("--sample", type=int, default=50)
+    p.add_argument("--queued", action="store_true", help="every handoff waits: the queue's growth instead")
     p.add_argument("--json", default=None)
     return p.parse_args()
 
 
 if __name__ == "__main__":
     options = parse()
-    report = asyncio.run(main(options))
+    report = asyncio.run(queued(options) if options.queued else main(options))
     common.write_json(options.json, report)

@@ -240,8 +240,11 @@ def pick(handoff: Handoff, agents: list[Agent], now: datetime, config: DeskConfi
     return None if best is None else breakdown(best, parts(best), preferred_id)
 
 
-def queue_key(handoff: Handoff) -> tuple[int, float, str]:
-    """Sort key of the queue: priority desc, then created_at asc, then id."""
+QueueKey = tuple[int, float, str]
+
+
+def queue_key(handoff: Handoff) -> QueueKey:
+    """Sort key of the queue: priority desc, then created_at asc, then id (its last item)."""
     return (-handoff.priority, handoff.created_at.timestamp(), handoff.handoff_id)
 
 

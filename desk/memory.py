@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import heapq
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -44,24 +45,30 @@ class _MemTx(Tx):
     async def agent_ids(self) -> list[str]:
         return sorted(set(self._store.agents) | set(self.dirty_agents))
 
-    def _pending(self) -> list[Handoff]:
-        """Queued handoffs as this transaction sees them (its own writes win over the store)."""
-        store, cache = self._store.live, self.handoff_cache
-        merged = [cache.get(i) or store[i] for i in self._store.pending]
-        merged.extend(h for i, h in cache.items() if i not in self._store.pending)
-        return [h for h in merged if h.status == "pending"]
-
     async def queue(self) -> list[str]:
-        return [h.handoff_id for h in sorted(self._pending(), key=assign.queue_key)]
+        queued, own = self._store.pending, self.handoff_cache
+        if not any(i in queued or h.status == "pending" for i, h in own.items()):
+            return queued.ids()  # the usual case: this transaction moved nothing in or out of the queue
+        # This transaction's writes win: its handoffs leave the stored order and come back by their key.
+        stored = (key for key in queued.in_order() if key[2] not in own)
+        mine = sorted(assign.queue_key(h) for h in own.values() if h.status == "pending")
+        return [key[2] for key in heapq.merge(stored, mine)]
 
     async def may_queue(self) -> bool:
         return bool(self._store.pending) or any(h.status == "pending" for h in self.handoff_cache.values())
 
     async def count_ahead(self, handoff: Handoff) -> int:
-        key = assign.queue_key(handoff)
-        return sum(
-            1 for h in self._pending() if h.handoff_id != handoff.handoff_id and assign.queue_key(h) < key
-        )
+        key, queued = assign.queue_key(handoff), self._store.pending
+        ahead = queued.ahead_of(key)
+        # The stored keys of what this transaction holds give way to its own view of them.
+        for hid in {*self.handoff_cache, handoff.handoff_id}:
+            stored = queued.key(hid)
+            if stored is not None and stored < key:
+                ahead -= 1
+            mine = self.handoff_cache.get(hid)
+            if hid != handoff.handoff_id and mine is not None and mine.status == "pending":
+                ahead += assign.queue_key(mine) < key
+        return ahead
 
     async def view_agents(self, ids: list[str] | None = None) -> list[Agent]:
         if ids is None:

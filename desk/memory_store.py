@@ -8,15 +8,17 @@ offered), which every dispatch and tick reads, stay objects. Events are kept as 
 
 The indexes answer the reads that used to scan everything: ``available`` (agents online with a free
 slot) and the rankings (``desk.ranking``) give an offer its agent; a heap of timer deadlines
-(``timers.timer_deadline``) gives a tick the handoffs it has work for.
+(``timers.timer_deadline``) gives a tick the handoffs it has work for; the queue in its order
+(``PendingQueue``) gives a dispatch the queued handoffs and a customer their place in line.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from datetime import datetime
 
-from desk.assign import has_free_slot
+from desk.assign import QueueKey, has_free_slot, queue_key
 from desk.config import DeskConfig
 from desk.lifecycle import TERMINAL, WAITING
 from desk.models import Agent, Handoff, HandoffStatus
@@ -32,6 +34,60 @@ def meta_of(handoff: Handoff) -> Meta:
     return (handoff.created_at, handoff.status, handoff.assigned_agent_id, handoff.offered_agent_id)
 
 
+class PendingQueue:
+    """The queued (pending) handoff ids in queue order (``assign.queue_key``).
+
+    Sorted keys instead of a set: a place in line is a bisection, and a dispatch reads the order
+    without sorting. With every agent busy each submit counted the whole queue and each dispatch
+    sorted it: ~1 ms of CPU per submit at 100 queued, growing with the queue (benchmarks/README.md).
+    """
+
+    def __init__(self) -> None:
+        self._keys: list[QueueKey] = []
+        self._by_id: dict[str, QueueKey] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, handoff_id: object) -> bool:
+        return handoff_id in self._by_id
+
+    def key(self, handoff_id: str) -> QueueKey | None:
+        """The key the handoff is queued under; None when it is not queued."""
+        return self._by_id.get(handoff_id)
+
+    def put(self, handoff: Handoff) -> None:
+        """Queue the handoff, or move it when its key changed (a new priority)."""
+        key = queue_key(handoff)
+        old = self._by_id.get(handoff.handoff_id)
+        if old == key:
+            return
+        if old is not None:
+            self._remove(old)
+        bisect.insort(self._keys, key)
+        self._by_id[handoff.handoff_id] = key
+
+    def discard(self, handoff_id: str) -> None:
+        old = self._by_id.pop(handoff_id, None)
+        if old is not None:
+            self._remove(old)
+
+    def _remove(self, key: QueueKey) -> None:
+        del self._keys[bisect.bisect_left(self._keys, key)]
+
+    def in_order(self) -> list[QueueKey]:
+        """Every key in queue order (a copy)."""
+        return list(self._keys)
+
+    def ids(self) -> list[str]:
+        """Every queued id in queue order."""
+        return [key[2] for key in self._keys]
+
+    def ahead_of(self, key: QueueKey) -> int:
+        """How many queued handoffs come before ``key``."""
+        return bisect.bisect_left(self._keys, key)
+
+
 class MemoryStore:
     """Desk state of one process; the ``InMemoryDesk`` writes it only when a transaction commits."""
 
@@ -40,7 +96,7 @@ class MemoryStore:
         self.packed: dict[str, bytes] = {}  # every other handoff as its JSON
         self.meta: dict[str, Meta] = {}
         self.open: set[str] = set()  # non-terminal handoff ids, so the queue never scans history
-        self.pending: set[str] = set()  # queued ids, so a dispatch never scans the held handoffs
+        self.pending = PendingQueue()  # queued ids in order, so a dispatch never scans the held ones
         self.agents: dict[str, Agent] = {}
         self.available: set[str] = set()  # agents online with a free slot
         self._rankings = Rankings()
@@ -78,7 +134,7 @@ class MemoryStore:
         else:
             self.open.add(hid)
         if handoff.status == "pending":
-            self.pending.add(hid)
+            self.pending.put(handoff)
         else:
             self.pending.discard(hid)
         self._schedule(hid, deadline)

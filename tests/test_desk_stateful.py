@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from desk.clock import FakeClock
+from desk.assign import queue_key
 from desk.config import DeskConfig
 from desk.errors import DeskError
 from desk.lifecycle import TERMINAL, TRANSIENT
@@ -200,6 +201,11 @@ class DeskMachine(RuleBasedStateMachine):
             if handoff.status in TERMINAL:
                 snapshot = handoff.model_dump()
                 assert self.terminal.setdefault(hid, snapshot) == snapshot  # terminal never changes
+        # The queue's index (desk.memory_store.PendingQueue) agrees with a full scan: each queued
+        # handoff's place is one after those that sort before it (a stuck one's bumped priority included).
+        queued = sorted((h for h in handoffs.values() if h.status == "pending"), key=queue_key)
+        for place, handoff in enumerate(queued, start=1):
+            assert self.run(self.desk.queue_position(handoff.handoff_id)).position == place
 
 
 DeskMachine.TestCase.settings = settings(
