@@ -124,7 +124,8 @@ class RedisDesk(BaseDesk):
                 done = await self._attempt(fn)
                 if done is not None:
                     return done
-                await asyncio.sleep(random.uniform(0, 0.001 * min(attempts, 20)))
+                if attempts < _MAX_ATTEMPTS:  # after the last loss: Busy at once, not after a nap
+                    await asyncio.sleep(random.uniform(0, 0.001 * min(attempts, 20)))
         msg = f"desk operation lost {_MAX_ATTEMPTS} races in a row; try again"
         raise Busy(msg)
 

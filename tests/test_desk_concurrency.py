@@ -159,6 +159,14 @@ async def test_a_desk_that_keeps_losing_says_busy(monkeypatch: pytest.MonkeyPatc
     try:
         await desk.register_agent(spec("a1", {"billing": 0.9}))
         outcomes = _count_commits(desk, always_lose=True)
+        naps: list[float] = []
+        sleep = asyncio.sleep
+
+        async def nap(seconds: float) -> None:
+            naps.append(seconds)
+            await sleep(seconds)
+
+        monkeypatch.setattr(redis_desk.asyncio, "sleep", nap)
         results = await asyncio.gather(
             desk.submit(request("h1", "billing")),
             desk.submit(request("h2", "billing")),
@@ -167,6 +175,7 @@ async def test_a_desk_that_keeps_losing_says_busy(monkeypatch: pytest.MonkeyPatc
         assert all(isinstance(r, Busy) for r in results)
         assert "lost 3 races" in str(results[0])
         assert outcomes == [0] * 6
+        assert len(naps) == 2  # one between the two retries of each operation, none after its last
         assert await desk.unknown_handoffs(["h1", "h2"]) == {"h1", "h2"}
     finally:
         await desk.clear()
