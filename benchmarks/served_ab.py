@@ -10,7 +10,10 @@ a conversation, says "Hi", asks for a person; an agent reads the brief and accep
 customer writes ``--held-messages`` more lines, paced at twice that rate, while the person holds the
 conversation (the turn is recorded and the run pauses again). Server CPU (``/proc``, the process
 tree) is read around each phase: ms per handoff and per held message, per round; the report gives
-each side's median and B / A.
+each side's median and B / A, and each side's turn latencies (first turn, the ask for a person, held
+lines; p50 / p99). ``--a-env`` / ``--b-env KEY=VALUE`` give one side a setting of its own (one
+checkout against itself with another ``BATON_*`` value); ``--first-turns banking77`` has customers
+open with real messages instead of "Hi".
 
     git worktree add /tmp/wtA <commit> && ln -s "$PWD/.venv" /tmp/wtA/.venv
     .venv/bin/python benchmarks/served_ab.py --a /tmp/wtA --json benchmarks/results/served_ab.json
@@ -30,7 +33,8 @@ import common
 import httpx
 from bench_server import BatonServer
 from cpu_account import cpu_ms
-from load_actors import ADMIN, TRIGGER, Stats, post_turn, register_agents
+from handoff_load import FIRST_TURNS
+from load_actors import ADMIN, TRIGGER, FirstTurns, Stats, post_turn, register_agents
 
 HELD_TEXT = "Thanks, I'll wait. Is there anything else you need from me?"
 
@@ -38,12 +42,17 @@ HELD_TEXT = "Thanks, I'll wait. Is there anything else you need from me?"
 class Side:
     """One served checkout, its agents and what its batches cost."""
 
-    def __init__(self, name: str, root: Path, tmp: Path) -> None:
+    def __init__(self, name: str, root: Path, tmp: Path, env: dict[str, str], first: FirstTurns) -> None:
         self.name = name
         self.root = root
+        self.env = env
+        self.first = first
         data = tmp / name / "data"
-        self.server = BatonServer(data, admin_token=ADMIN, env=common.NO_CLIENT_LIMITS_ENV, root=root)
+        self.server = BatonServer(
+            data, admin_token=ADMIN, env={**common.NO_CLIENT_LIMITS_ENV, **env}, root=root
+        )
         self.stats = Stats()
+        self.turn_ms: dict[str, list[float]] = {"first": [], "trigger": [], "held": []}
         self.http: httpx.AsyncClient | None = None
         self.agent_tasks: list[asyncio.Task[None]] = []
         self.handoff_ms: list[float] = []
@@ -83,7 +92,7 @@ class Side:
             delay = start + i / (2 * rate) - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            lines.append(asyncio.create_task(self._say(cid, auth, HELD_TEXT)))
+            lines.append(asyncio.create_task(self._say(cid, auth, HELD_TEXT, "held")))
         await asyncio.gather(*lines)
         after = self.cpu()
         self.handoff_ms.append((middle - before) / max(1, len(customers)))
@@ -99,8 +108,8 @@ class Side:
             return None
         body = created.json()
         cid, auth = body["conversation_id"], {"Authorization": f"Bearer {body['customer_token']}"}
-        for text in ("Hi", TRIGGER):
-            if not await self._say(cid, auth, text):
+        for text, kind in ((self.first.next(), "first"), (TRIGGER, "trigger")):
+            if not await self._say(cid, auth, text, kind):
                 return None
         deadline = time.perf_counter() + 30
         while cid not in self.stats.accepted:
@@ -110,9 +119,11 @@ class Side:
             await asyncio.sleep(0.02)
         return cid, auth
 
-    async def _say(self, cid: str, auth: dict[str, str], text: str) -> bool:
+    async def _say(self, cid: str, auth: dict[str, str], text: str, kind: str) -> bool:
         assert self.http is not None
+        started = time.perf_counter()
         reply = await post_turn(self.http, self.stats, cid, auth, text, timeout=30)  # a 503 is sent again
+        self.turn_ms[kind].append((time.perf_counter() - started) * 1000)
         if reply.status_code != 200:
             self.stats.error(f"turn {reply.status_code}: {reply.text[:120]}")
         return reply.status_code == 200
@@ -124,6 +135,11 @@ class Side:
             "cpu_ms_per_held_message": [round(v, 2) for v in self.held_ms],
             "median_cpu_ms_per_handoff": _median(self.handoff_ms),
             "median_cpu_ms_per_held_message": _median(self.held_ms),
+            "env": self.env,
+            "turn_ms": {
+                kind: {"p50": common.r(common.pct(v, 50)), "p99": common.r(common.pct(v, 99)), "n": len(v)}
+                for kind, v in self.turn_ms.items()
+            },
             "errors": self.stats.error_count,
             "error_kinds": sorted(set(self.stats.errors))[:10],
         }
@@ -133,13 +149,21 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 2) if values else None
 
 
+def _env(pairs: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` options as a dict."""
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
 def _ratio(b: float | None, a: float | None) -> float | None:
     return round(b / a, 3) if a and b else None
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="baton-served-ab-") as tmp:
-        sides = [Side("A", args.a.resolve(), Path(tmp)), Side("B", args.b.resolve(), Path(tmp))]
+        sides = [
+            Side("A", args.a.resolve(), Path(tmp), _env(args.a_env), FIRST_TURNS[args.first_turns]()),
+            Side("B", args.b.resolve(), Path(tmp), _env(args.b_env), FIRST_TURNS[args.first_turns]()),
+        ]
         try:
             for side in sides:
                 await side.open(args.agents)
@@ -150,6 +174,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for side in sides:
                 side.handoff_ms.clear()
                 side.held_ms.clear()
+                for kept in side.turn_ms.values():
+                    kept.clear()
             for n in range(args.rounds):
                 await asyncio.gather(
                     *(side.batch(args.handoffs, args.rate, args.held_messages) for side in sides)
@@ -185,13 +211,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--a", type=Path, required=True, help="checkout A (e.g. a git worktree)")
+    parser.add_argument(
+        "--a", type=Path, default=common.ROOT, help="checkout A (e.g. a git worktree; default: this one)"
+    )
     parser.add_argument("--b", type=Path, default=common.ROOT, help="checkout B (default: this one)")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--handoffs", type=int, default=60, help="handoffs per batch")
     parser.add_argument("--rate", type=float, default=20.0, help="customers per second in a batch")
     parser.add_argument("--held-messages", type=int, default=2, help="lines per customer once held")
     parser.add_argument("--agents", type=int, default=40, help="agents per server")
+    parser.add_argument(
+        "--a-env", action="append", default=[], metavar="KEY=VALUE", help="server A's environment"
+    )
+    parser.add_argument(
+        "--b-env", action="append", default=[], metavar="KEY=VALUE", help="server B's environment"
+    )
+    parser.add_argument(
+        "--first-turns", choices=sorted(FIRST_TURNS), default="hi", help="what customers say first"
+    )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     report = asyncio.run(run(args))
@@ -204,6 +241,11 @@ def main() -> None:
         ("A: median CPU ms per held message", report["A"]["median_cpu_ms_per_held_message"]),
         ("B: median CPU ms per held message", report["B"]["median_cpu_ms_per_held_message"]),
         ("B / A per held message", report["ratio_b_over_a_per_held_message"]),
+        *(
+            (f"{side}: {kind} turn p50 / p99 ms", (t["p50"], t["p99"]))
+            for side in "AB"
+            for kind, t in report[side]["turn_ms"].items()
+        ),
         ("errors (A, B)", (report["A"]["errors"], report["B"]["errors"])),
     ]
     print(common.table(rows, "served_ab"))
