@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from desk.clock import FakeClock
 from desk.assign import queue_key
+from desk.clock import FakeClock
 from desk.config import DeskConfig
 from desk.errors import DeskError
 from desk.lifecycle import TERMINAL, TRANSIENT
