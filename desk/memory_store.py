@@ -39,7 +39,8 @@ class PendingQueue:
 
     Sorted keys instead of a set: a place in line is a bisection, and a dispatch reads the order
     without sorting. With every agent busy each submit counted the whole queue and each dispatch
-    sorted it: ~1 ms of CPU per submit at 100 queued, growing with the queue (benchmarks/README.md).
+    sorted it: 1.1 ms of CPU per submit at 1,000 queued, 31 ms at 10,000 (``benchmarks/desk_scale.py
+    --queued``).
     """
 
     def __init__(self) -> None:

@@ -178,7 +178,7 @@ class BatonState(MessagesState):
 class EntryState(TypedDict, total=False):
     """What the graph's entry reads of the state: whether a person holds the thread. A branch typed
     with it reads that one channel; typed with ``BatonState`` it read every channel and replayed the
-    new turn onto a copy of the whole history first, a tenth of a held thread's run."""
+    new turn onto a copy of the whole history first (~0.2 ms of a held thread's ~3 ms run)."""
 
     status: Status
 
