@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from api.auth import Principal, forbidden
 from api.errors import ApiError
+from desk.errors import Conflict, IllegalTransition
 from desk.models import Handoff
 
 if TYPE_CHECKING:
@@ -21,22 +22,24 @@ if TYPE_CHECKING:
 async def accept(turns: TurnService, principal: Principal, handoff_id: str) -> Handoff:
     """Accept an offer made to the calling agent, or pick a waiting handoff from the queue.
 
-    Whether the agent may pick it (online, skills, a free slot) is the desk's check (409).
+    Whether the agent may pick it (online, skills, a free slot) is the desk's check (409). The desk
+    accepts only an offer made to this agent or a waiting handoff, so the handoff is read only when it
+    refuses: to tell an agent it was never theirs (403) from one whose offer ended (409).
     """
     agent_id = _agent(principal)
-    handoff = await turns.engine.desk.get(handoff_id)
-    if handoff.status != "pending" and agent_id not in (
-        handoff.offered_agent_id,
-        handoff.assigned_agent_id,
-    ):
+    try:
+        return await turns.handoffs.accept(handoff_id, agent_id)
+    except (Conflict, IllegalTransition):
+        handoff = await turns.engine.desk.get(handoff_id)
+        if handoff.status == "pending" or agent_id in (handoff.offered_agent_id, handoff.assigned_agent_id):
+            raise  # theirs, or theirs to pick: the desk's reason stands
         if mine := [o for o in handoff.offers if o.agent_id == agent_id]:
             # An agent answering late: their offer ended (timed out, withdrawn) and the handoff moved on.
             # Not a 403: it was theirs to accept, and the console should say what happened.
             outcome = mine[-1].outcome.replace("_", " ")
             msg = f"the offer of handoff {handoff_id} to you ended ({outcome}); it is {handoff.status} now"
-            raise ApiError(409, "offer_ended", msg)
-        raise forbidden(f"act on handoff {handoff_id}")
-    return await turns.handoffs.accept(handoff_id, agent_id)
+            raise ApiError(409, "offer_ended", msg) from None
+        raise forbidden(f"act on handoff {handoff_id}") from None
 
 
 async def decline(turns: TurnService, principal: Principal, handoff_id: str, reason: str) -> Handoff:

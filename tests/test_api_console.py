@@ -18,7 +18,9 @@ from conftest import service_missing
 from test_desk_helpers import REDIS_URL
 
 from api.app import create_app
+from desk.actions import HandoffActions
 from desk.config import DeskConfig
+from desk.models import Handoff
 from tests.conftest import POLICIES
 from tests.test_api_support import ADMIN, SELL, Api, api_settings, next_event, quiet, serve_in_thread
 
@@ -103,10 +105,19 @@ async def test_a_missed_offer_shows_and_can_be_picked_from_the_queue(
 
 
 async def test_an_agent_accepting_an_offer_that_moved_on_hears_why(
-    tmp_path: Path, backend: dict[str, Any]
+    tmp_path: Path, backend: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Maria answers after her offer timed out and Lee was offered it: 409 saying so, not a 403;
-    Kim, never offered it, may not act on it (403)."""
+    Kim, never offered it, may not act on it (403). The handoff is read for that only when the desk
+    refuses: Lee's accept is the desk's one transaction."""
+    reads: list[str] = []
+    get = HandoffActions.get
+
+    async def counted_get(self: HandoffActions, handoff_id: str) -> Handoff:
+        reads.append(handoff_id)
+        return await get(self, handoff_id)
+
+    monkeypatch.setattr(HandoffActions, "get", counted_get)
     with serve_in_thread(_app(tmp_path, backend, accept_timeout_s=1.0, expires_after_s=120.0)) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             api = Api(url, http)
@@ -127,9 +138,13 @@ async def test_an_agent_accepting_an_offer_that_moved_on_hears_why(
                     assert "timed out" in error["message"]
                     assert "offered now" in error["message"]
                     kim = await api.agent("kim", SKILLS)
+                    reads.clear()
                     assert (await api.act(hid, "accept", kim)).status_code == 403
+                    assert reads == [hid]
+                    reads.clear()
                     taken = await api.act(hid, "accept", lee)
                     assert taken.status_code == 200, taken.text
+                    assert reads == []
 
 
 async def test_internal_notes_never_reach_the_customer(tmp_path: Path) -> None:
