@@ -13,7 +13,8 @@ tree) is read around each phase: ms per handoff and per held message, per round;
 each side's median and B / A, and each side's turn latencies (first turn, the ask for a person, held
 lines; p50 / p99). ``--a-env`` / ``--b-env KEY=VALUE`` give one side a setting of its own (one
 checkout against itself with another ``BATON_*`` value); ``--first-turns banking77`` has customers
-open with real messages instead of "Hi".
+open with real messages instead of "Hi". ``--profile scaled``: each side runs two workers on a Redis
+and a Postgres database of its own (the real Postgres of ``.ci/run``), and its CPU counts them too.
 
     git worktree add /tmp/wtA <commit> && ln -s "$PWD/.venv" /tmp/wtA/.venv
     .venv/bin/python benchmarks/served_ab.py --a /tmp/wtA --json benchmarks/results/served_ab.json
@@ -31,10 +32,11 @@ from typing import Any
 
 import common
 import httpx
-from bench_server import BatonServer
-from cpu_account import cpu_ms
+from bench_server import BatonServer, RedisProcess, drop_postgres
+from cpu_account import CpuAccount, Snapshot
 from handoff_load import FIRST_TURNS
 from load_actors import ADMIN, TRIGGER, FirstTurns, Stats, post_turn, register_agents
+from load_server import server_env
 
 HELD_TEXT = "Thanks, I'll wait. Is there anything else you need from me?"
 
@@ -42,15 +44,18 @@ HELD_TEXT = "Thanks, I'll wait. Is there anything else you need from me?"
 class Side:
     """One served checkout, its agents and what its batches cost."""
 
-    def __init__(self, name: str, root: Path, tmp: Path, env: dict[str, str], first: FirstTurns) -> None:
+    def __init__(
+        self, name: str, root: Path, tmp: Path, env: dict[str, str], first: FirstTurns, profile: str
+    ) -> None:
         self.name = name
         self.root = root
         self.env = env
         self.first = first
-        data = tmp / name / "data"
-        self.server = BatonServer(
-            data, admin_token=ADMIN, env={**common.NO_CLIENT_LIMITS_ENV, **env}, root=root
-        )
+        self.tmp = tmp / name
+        self.profile = profile
+        self.redis: RedisProcess | None = None
+        self.server: BatonServer | None = None
+        self.account: CpuAccount | None = None
         self.stats = Stats()
         self.turn_ms: dict[str, list[float]] = {"first": [], "trigger": [], "held": []}
         self.http: httpx.AsyncClient | None = None
@@ -58,11 +63,30 @@ class Side:
         self.handoff_ms: list[float] = []
         self.held_ms: list[float] = []
 
-    def cpu(self) -> float:
-        return sum(cpu_ms(pid) for pid in self.server.pids())
+    def snapshot(self) -> Snapshot:
+        """CPU of every process serving this side (workers, and its Postgres backends and Redis)."""
+        assert self.account is not None
+        return self.account.snapshot()
+
+    @staticmethod
+    def spent(before: Snapshot, after: Snapshot) -> float:
+        return sum(CpuAccount.spent(before, after)[0].values())
 
     async def open(self, agents: int) -> None:
+        """Start the side's server (the scaled profile: its own Redis and Postgres database too)."""
+        if self.profile == "scaled":  # its own Redis and database, so their CPU is this side's alone
+            self.redis = RedisProcess(self.tmp / "redis", appendonly=False).start()
+        profile_env, workers = server_env(self.profile, self.redis.url if self.redis else "")
+        env = {**profile_env, **self.env}
+        self.server = BatonServer(
+            self.tmp / "data", admin_token=ADMIN, workers=workers, env=env, root=self.root
+        )
         self.server.start(timeout=240)
+        assert self.server.proc is not None
+        redis_pid = self.redis.proc.pid if self.redis and self.redis.proc else None
+        self.account = CpuAccount(
+            [self.server.proc.pid], postgres_url=env.get("BATON_CHECKPOINT_URL"), redis_pid=redis_pid
+        )
         self.http = httpx.AsyncClient(base_url=self.server.url, timeout=60)
         _, self.agent_tasks = await register_agents(self.http, self.stats, agents, self.server.ws_url)
 
@@ -71,12 +95,17 @@ class Side:
             task.cancel()
         if self.http is not None:
             await self.http.aclose()
-        self.server.stop()
+        if self.server is not None:
+            self.server.stop()
+            if "BATON_CHECKPOINT_URL" in self.server.extra_env:
+                drop_postgres(self.server.extra_env["BATON_CHECKPOINT_URL"])
+        if self.redis is not None:
+            self.redis.kill()
 
     async def batch(self, handoffs: int, rate: float, held: int) -> None:
         """``handoffs`` customers to a person, then ``held`` lines each while the person holds them."""
         assert self.http is not None
-        before = self.cpu()
+        before = self.snapshot()
         loop = asyncio.get_running_loop()
         start = loop.time()
         tasks = []
@@ -86,7 +115,7 @@ class Side:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(self._customer()))
         customers = [c for c in await asyncio.gather(*tasks) if c is not None]
-        middle = self.cpu()
+        middle = self.snapshot()
         start, lines = loop.time(), []
         for i, (cid, auth) in enumerate(c for _ in range(held) for c in customers):
             delay = start + i / (2 * rate) - loop.time()
@@ -94,10 +123,10 @@ class Side:
                 await asyncio.sleep(delay)
             lines.append(asyncio.create_task(self._say(cid, auth, HELD_TEXT, "held")))
         await asyncio.gather(*lines)
-        after = self.cpu()
-        self.handoff_ms.append((middle - before) / max(1, len(customers)))
+        after = self.snapshot()
+        self.handoff_ms.append(self.spent(before, middle) / max(1, len(customers)))
         if held:
-            self.held_ms.append((after - middle) / max(1, len(customers) * held))
+            self.held_ms.append(self.spent(middle, after) / max(1, len(customers) * held))
 
     async def _customer(self) -> tuple[str, dict[str, str]] | None:
         """Create, "Hi", ask for a person, wait until an agent accepted; the conversation and its auth."""
@@ -161,8 +190,22 @@ def _ratio(b: float | None, a: float | None) -> float | None:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="baton-served-ab-") as tmp:
         sides = [
-            Side("A", args.a.resolve(), Path(tmp), _env(args.a_env), FIRST_TURNS[args.first_turns]()),
-            Side("B", args.b.resolve(), Path(tmp), _env(args.b_env), FIRST_TURNS[args.first_turns]()),
+            Side(
+                "A",
+                args.a.resolve(),
+                Path(tmp),
+                _env(args.a_env),
+                FIRST_TURNS[args.first_turns](),
+                args.profile,
+            ),
+            Side(
+                "B",
+                args.b.resolve(),
+                Path(tmp),
+                _env(args.b_env),
+                FIRST_TURNS[args.first_turns](),
+                args.profile,
+            ),
         ]
         try:
             for side in sides:
@@ -198,6 +241,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "rate": args.rate,
         "held_messages": args.held_messages,
         "rounds": args.rounds,
+        "profile": args.profile,
         "A": a,
         "B": b,
         "ratio_b_over_a_per_handoff": _ratio(b["median_cpu_ms_per_handoff"], a["median_cpu_ms_per_handoff"]),
@@ -228,6 +272,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--first-turns", choices=sorted(FIRST_TURNS), default="hi", help="what customers say first"
+    )
+    parser.add_argument(
+        "--profile",
+        choices=("embedded", "scaled"),
+        default="embedded",
+        help="scaled: each side 2 workers, its own Redis and Postgres database (the real Postgres of .ci/run)",
     )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
