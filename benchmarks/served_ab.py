@@ -1,4 +1,4 @@
-"""Two served versions side by side under the same load, in alternating batches: CPU per handoff.
+"""Two served versions side by side under the same load at the same time: CPU per handoff.
 
 This VM's speed drifts by a quarter within minutes (the same code gave 19.6 and 25.5 ms of CPU per
 handoff in two runs of ``handoff_load.py`` four minutes apart), so runs of one server and then the
@@ -9,7 +9,7 @@ slows both alike. A batch is ``--handoffs`` customers arriving at ``--rate`` per
 a conversation, says "Hi", asks for a person; an agent reads the brief and accepts. Then each
 customer writes ``--held-messages`` more lines, paced at twice that rate, while the person holds the
 conversation (the turn is recorded and the run pauses again). Server CPU (``/proc``, the process
-tree) is read around each phase: ms per handoff and per held message, per round; the report gives
+tree, with its Postgres backends and Redis on the scaled profile) is read around each phase: ms per handoff and per held message, per round; the report gives
 each side's median and B / A, and each side's turn latencies (first turn, the ask for a person, held
 lines; p50 / p99). ``--a-env`` / ``--b-env KEY=VALUE`` give one side a setting of its own (one
 checkout against itself with another ``BATON_*`` value); ``--first-turns banking77`` has customers
@@ -190,22 +190,8 @@ def _ratio(b: float | None, a: float | None) -> float | None:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="baton-served-ab-") as tmp:
         sides = [
-            Side(
-                "A",
-                args.a.resolve(),
-                Path(tmp),
-                _env(args.a_env),
-                FIRST_TURNS[args.first_turns](),
-                args.profile,
-            ),
-            Side(
-                "B",
-                args.b.resolve(),
-                Path(tmp),
-                _env(args.b_env),
-                FIRST_TURNS[args.first_turns](),
-                args.profile,
-            ),
+            Side(name, root.resolve(), Path(tmp), _env(env), FIRST_TURNS[args.first_turns](), args.profile)
+            for name, root, env in (("A", args.a, args.a_env), ("B", args.b, args.b_env))
         ]
         try:
             for side in sides:
