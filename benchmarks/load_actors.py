@@ -14,11 +14,12 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import websockets
@@ -32,6 +33,8 @@ REPLIES = (
     "Thanks for waiting. I can see what happened and I'm looking into it now.",
     "It's sorted on our side; you should see it within two working days.",
 )
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -247,6 +250,19 @@ async def customer(http: httpx.AsyncClient, stats: Stats, timeout: float, first:
         return None
 
 
+async def paced(calls: Iterable[Callable[[], Coroutine[Any, Any, T]]], rate: float) -> list[T]:
+    """Start each call as a task, ``rate`` per second on a fixed schedule (a slow one does not delay
+    the next); wait for all and return their results in order."""
+    loop = asyncio.get_running_loop()
+    start, tasks = loop.time(), []
+    for i, call in enumerate(calls):
+        delay = start + i / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(call()))
+    return list(await asyncio.gather(*tasks))
+
+
 async def arrivals(
     http: httpx.AsyncClient | Sequence[httpx.AsyncClient],
     stats: Stats,
@@ -262,16 +278,8 @@ async def arrivals(
     """
     pools = [http] if isinstance(http, httpx.AsyncClient) else list(http)
     first = first or FirstTurns()
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    tasks = []
-    for i in range(n):
-        delay = start + i / rate - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(customer(pools[i % len(pools)], stats, timeout, first.next())))
-    done = await asyncio.gather(*tasks)
-    return [c for c in done if c]
+    calls = (partial(customer, pools[i % len(pools)], stats, timeout, first.next()) for i in range(n))
+    return [c for c in await paced(calls, rate) if c]
 
 
 async def loop_lag(samples: list[float], period: float = 0.005) -> None:

@@ -27,6 +27,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ import httpx
 from bench_server import BatonServer, RedisProcess, drop_postgres
 from cpu_account import CpuAccount, Snapshot
 from handoff_load import FIRST_TURNS
-from load_actors import ADMIN, TRIGGER, FirstTurns, Stats, post_turn, register_agents
+from load_actors import ADMIN, TRIGGER, FirstTurns, Stats, paced, post_turn, register_agents
 from load_server import server_env
 
 HELD_TEXT = "Thanks, I'll wait. Is there anything else you need from me?"
@@ -106,23 +107,12 @@ class Side:
         """``handoffs`` customers to a person, then ``held`` lines each while the person holds them."""
         assert self.http is not None
         before = self.snapshot()
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        tasks = []
-        for i in range(handoffs):
-            delay = start + i / rate - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(self._customer()))
-        customers = [c for c in await asyncio.gather(*tasks) if c is not None]
+        customers = [c for c in await paced((self._customer for _ in range(handoffs)), rate) if c is not None]
         middle = self.snapshot()
-        start, lines = loop.time(), []
-        for i, (cid, auth) in enumerate(c for _ in range(held) for c in customers):
-            delay = start + i / (2 * rate) - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            lines.append(asyncio.create_task(self._say(cid, auth, HELD_TEXT, "held")))
-        await asyncio.gather(*lines)
+        lines = (
+            partial(self._say, cid, auth, HELD_TEXT, "held") for _ in range(held) for cid, auth in customers
+        )
+        await paced(lines, 2 * rate)
         after = self.snapshot()
         self.handoff_ms.append(self.spent(before, middle) / max(1, len(customers)))
         if held:
