@@ -11,6 +11,10 @@
   (BLIS, thinc's default) and again once the process holds it to one thread (what a worker does since
   graph/blas.py: numpy's OpenBLAS); chunks of 20 messages alternate between the two, and each message's
   tags, dependencies, lemmas and entities are compared. Process CPU time here, so BLAS threads count.
+* **the weights' layout** (``--parts gemm``): on numpy's one-thread BLAS, the pipeline with thinc's
+  ``NumpyOps`` (each weight matrix handed to BLAS transposed, every call) vs ``InferenceOps`` (each
+  transposed once and kept, ``graph/language/inference_ops.py``); chunks alternate; every customer turn
+  of abcd_dev and sgd_dev too, each reading compared.
 * **the rule lemmatizer's word lists**: each message tagged once, then lemmatized by spaCy's
   lemmatizer as loaded (lists of words) and as ``Pipeline`` keeps it (sorted hashes,
   ``graph/language/lemma_index.py``), both with empty caches; chunks alternate; lemmas compared.
@@ -119,6 +123,54 @@ def backends(texts: list[str], chunk: int = 20) -> dict[str, Any]:
     return {**out, "parses_that_differ": differ, "texts": len(texts)}
 
 
+def gemm(texts: list[str], chunk: int = 20) -> dict[str, Any]:
+    """Milliseconds per parse on numpy's one-thread BLAS, weights transposed per call vs kept transposed.
+
+    Every customer turn of ``abcd_dev`` and ``sgd_dev`` is read as well as the Banking77 messages, and
+    each turn's reading is compared between the two.
+    """
+    import spacy
+    from thinc.api import NumpyOps, set_current_ops
+
+    from graph.language.inference_ops import InferenceOps
+
+    if not blas.hold_to_one_thread():
+        raise RuntimeError("no BLAS to hold to one thread")
+    turns = [
+        turn["text"]
+        for name in ("abcd_dev.jsonl", "sgd_dev.jsonl")
+        for line in (DATASET.parent / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+        for turn in json.loads(line)["turns"]
+        if turn["role"] == "customer"
+    ]
+    texts = texts + turns
+    pipelines = {}
+    for name, ops in (("per_call", NumpyOps(use_blis=False)), ("kept", InferenceOps())):
+        set_current_ops(ops)  # layers take the current backend when they are built
+        pipelines[name] = (ops, spacy.load(model_path(), exclude=LEFT_ON_DISK))
+    spent = dict.fromkeys(pipelines, 0.0)
+    differ = 0
+    for start in range(0, len(texts), chunk):
+        part = texts[start : start + chunk]
+        names = list(pipelines) if (start // chunk) % 2 == 0 else list(pipelines)[::-1]
+        read: dict[str, list[Any]] = {}
+        for name in names:
+            ops, nlp = pipelines[name]
+            set_current_ops(ops)
+            started = time.thread_time()
+            read[name] = [nlp(text) for text in part]
+            spent[name] += time.thread_time() - started
+        for a, b in zip(read["per_call"], read["kept"], strict=True):
+            differ += _reading(a) != _reading(b)
+    kept_ops = pipelines["kept"][0]
+    kept_mb = sum(w.nbytes for _, w in kept_ops._transposed.values()) / 2**20
+    out: dict[str, Any] = {
+        f"{name}_ms_per_parse": round(spent[name] / len(texts) * 1000, 3) for name in spent
+    }
+    return {**out, "parses_that_differ": differ, "texts": len(texts), "kept_transposed_mb": round(kept_mb, 2)}
+
+
 def lemmas(texts: list[str], chunk: int = 20) -> dict[str, Any]:
     """Milliseconds per message in the rule lemmatizer, over word lists and over sorted hashes."""
     import spacy
@@ -191,6 +243,7 @@ PARTS: dict[str, Any] = {
     "lemmas": lemmas,
     "spelling": spelling,
     "backends": backends,
+    "gemm": gemm,
 }
 
 
@@ -214,7 +267,7 @@ def main() -> None:
             ("this CPU asks for the exact kernel", k["this_cpu_asks_for_exact"]),
         ]
     # The backends last: they hold this process's BLAS to one thread.
-    for part in ("parses", "lemmas", "spelling", "backends"):
+    for part in ("parses", "lemmas", "spelling", "backends", "gemm"):
         if part in args.parts:
             result[part] = PARTS[part](texts)
             rows += list(result[part].items())

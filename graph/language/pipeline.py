@@ -103,17 +103,20 @@ class Pipeline:
 
     def _load(self) -> Language:
         import spacy
-        from thinc.api import NumpyOps, get_current_ops, set_current_ops
+        from thinc.api import get_current_ops, set_current_ops
 
         from graph import blas
         from graph.language.contractions import split_contractions
+        from graph.language.inference_ops import InferenceOps
         from graph.language.lemma_index import compact_lemma_index
         from graph.language.run_ons import break_run_ons
 
         # Layers keep the backend current when they are built. numpy's BLAS (OpenBLAS) beats BLIS's
         # generic kernels on CPUs its wheel has none for, with the same parses, but only on one thread
-        # (its threads spin between calls): where the process holds BLAS to one thread, use it.
-        self._ops = NumpyOps(use_blis=False) if blas.single_threaded() else get_current_ops()
+        # (its threads spin between calls): where the process holds BLAS to one thread, use it, with each
+        # weight matrix transposed once (``InferenceOps``). A new ops object per load: a reloaded pipeline's
+        # weights do not keep the last one's transposed copies alive.
+        self._ops = InferenceOps() if blas.single_threaded() else get_current_ops()
         set_current_ops(self._ops)
         nlp = spacy.load(model_path(), exclude=LEFT_ON_DISK)
         compact_lemma_index(nlp)
