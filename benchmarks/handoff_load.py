@@ -164,8 +164,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             n_agents = max(args.agents, math.ceil(needed / MAX_CONCURRENT))
             if n_agents != args.agents:
                 print(f"raising agents to {n_agents} so {needed} handoffs fit ({MAX_CONCURRENT} each)")
+            extra = [
+                httpx.AsyncClient(base_url=base, limits=limits, timeout=args.timeout)
+                for _ in range(args.customer_pools - 1)
+            ]
+            customers = [http, *extra]
             agents, agent_tasks = await register_agents(
-                http, stats, n_agents, ws_base, args.complete, args.agent_replies
+                customers, stats, n_agents, ws_base, args.complete, args.agent_replies
             )
             print(f"{n_agents} agents online; warming up with {args.warmup} handoffs")
             warm = Stats()
@@ -179,11 +184,6 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             scrape = await server_latency(http)
             cpu_before = account.snapshot() if account else None
             t0 = time.perf_counter()
-            extra = [
-                httpx.AsyncClient(base_url=base, limits=limits, timeout=args.timeout)
-                for _ in range(args.customer_pools - 1)
-            ]
-            customers = [http, *extra]
             open_pairs = await arrivals(customers, stats, args.conversations, args.rate, args.timeout, first)
             elapsed = time.perf_counter() - t0
             await asyncio.sleep(2.0)  # let the last accepts land
@@ -305,8 +305,9 @@ def parse() -> argparse.Namespace:
         "--customer-pools",
         type=int,
         default=1,
-        help="HTTP clients the customers take turns on (1: one pool, whose first idle connection carries"
-        " most turns; more: customers on connections of their own, as browsers are)",
+        help="HTTP clients the customers (and the agents' brief reads and accepts) take turns on (1: one"
+        " pool, whose first idle connection carries most turns; more: connections of their own, as"
+        " browsers and consoles have)",
     )
     p.add_argument(
         "--shared-socket",

@@ -341,10 +341,22 @@ async def relay(ws_base: str, stats: Stats, pairs: list[str], messages: int, rat
 
 
 async def register_agents(
-    http: httpx.AsyncClient, stats: Stats, count: int, ws_base: str, complete: bool = False, replies: int = 0
+    http: httpx.AsyncClient | Sequence[httpx.AsyncClient],
+    stats: Stats,
+    count: int,
+    ws_base: str,
+    complete: bool = False,
+    replies: int = 0,
 ) -> tuple[list[Agent], list[asyncio.Task[None]]]:
     """Register ``count`` online agents with full capacity and connect their sockets (they write
-    ``replies`` messages to each customer they accept and, with ``complete``, then close the handoff)."""
+    ``replies`` messages to each customer they accept and, with ``complete``, then close the handoff).
+
+    Given several clients, agent ``i`` reads briefs and accepts on client ``i mod len``, as consoles
+    each have connections of their own: on one pool every agent's request took its first idle
+    connection, so with ``SO_REUSEPORT`` workers they all reached the worker that connection hashed to.
+    """
+    pools = [http] if isinstance(http, httpx.AsyncClient) else list(http)
+    http = pools[0]
     agents: list[Agent] = []
     tasks = []
     admin = {"Authorization": f"Bearer {ADMIN}"}
@@ -359,7 +371,14 @@ async def register_agents(
         reply = await http.post("/v1/agents", json=body, headers=admin)
         reply.raise_for_status()
         data = reply.json()
-        agent = Agent(data["agent_id"], data["agent_token"], http, stats, complete=complete, replies=replies)
+        agent = Agent(
+            data["agent_id"],
+            data["agent_token"],
+            pools[i % len(pools)],
+            stats,
+            complete=complete,
+            replies=replies,
+        )
         ready = asyncio.Event()
         tasks.append(asyncio.create_task(agent.run(ws_base, ready)))
         await asyncio.wait_for(ready.wait(), 30)
