@@ -46,14 +46,13 @@ def test_a_product_with_a_transposed_weight_matches_numpy_ops_and_transposes_it_
     assert len(ops._transposed) == 2
 
 
-def test_a_new_weight_at_a_reused_address_is_transposed_afresh() -> None:
+def test_weights_that_are_views_of_one_buffer_each_get_their_own_transpose() -> None:
     ops, x = InferenceOps(), _weights(5, 8)
-    first = _weights(6, 8)
-    ops.gemm(x, first, trans2=True)
-    second = first.copy()
-    second[0] += 1.0  # another weight of the same shape, as if it had taken the first's place
-    ops._transposed[(id(second), second.shape)] = ops._transposed.pop((id(first), first.shape))
-    np.testing.assert_allclose(ops.gemm(x, second, trans2=True), x @ second.T, rtol=1e-5)
+    flat = _weights(2 * 6 * 8)
+    first, second = flat[:48].reshape(6, 8), flat[48:].reshape(6, 8)  # one owner, the same shape
+    for w in (first, second, first):
+        np.testing.assert_allclose(ops.gemm(x, w, trans2=True), x @ w.T, rtol=1e-5)
+    assert len(ops._transposed) == 2
 
 
 def test_other_products_are_numpy_ops_own() -> None:

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from thinc.api import NumpyOps
 
+_Key = tuple[int, tuple[int, ...], tuple[int, ...]]
+
 
 class InferenceOps(NumpyOps):  # type: ignore[misc]  # thinc's Cython class is untyped
     """``NumpyOps`` on numpy's BLAS whose ``gemm(x, W, trans2=True)`` reads a kept row-major ``W.T``."""
@@ -24,9 +26,9 @@ class InferenceOps(NumpyOps):  # type: ignore[misc]  # thinc's Cython class is u
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(use_blis=False, **kwargs)
-        # (id of the array owning W's memory, W's shape) -> (that owner, W.T laid out row-major).
-        # Keeping the owner keeps its id from being reused by another array.
-        self._transposed: dict[tuple[int, tuple[int, ...]], tuple[np.ndarray, np.ndarray]] = {}
+        # (address of W's first element, W's shape and strides) -> (W, W.T laid out row-major). Keeping W
+        # keeps its memory from being freed, so no other weight can turn up at that address.
+        self._transposed: dict[_Key, tuple[np.ndarray, np.ndarray]] = {}
 
     def gemm(
         self,
@@ -40,12 +42,12 @@ class InferenceOps(NumpyOps):  # type: ignore[misc]  # thinc's Cython class is u
         if trans1 or not trans2 or x.ndim != 2 or y.ndim != 2:
             product: np.ndarray = super().gemm(x, y, out=out, trans1=trans1, trans2=trans2)
             return product
-        # The parser's layers pass ``W.reshape(...)``, a new view each call: key on the memory's owner.
-        owner = y if y.base is None else y.base
-        key = (id(owner), y.shape)
+        # The parser's layers pass ``W.reshape(...)``, a new view each call, and weights may be views of
+        # one buffer: key on where W's numbers are and how they are laid out, not on the object.
+        key = (y.__array_interface__["data"][0], y.shape, y.strides)
         kept = self._transposed.get(key)
-        if kept is None or kept[0] is not owner:
-            kept = (owner, np.ascontiguousarray(y.T))
+        if kept is None:
+            kept = (y, np.ascontiguousarray(y.T))
             self._transposed[key] = kept
         if out is None:
             product = np.dot(x, kept[1])
