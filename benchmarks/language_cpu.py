@@ -33,11 +33,13 @@ import argparse
 import contextvars
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import common
 import numpy as np
 
+from evals.context import load_rows
 from graph import blas
 from graph.embeddings import MiniLMEmbedder, cpu_flags, exact_int8_kernel_needed
 from graph.language.lemma_index import compact_lemma_index
@@ -97,30 +99,45 @@ def parses(texts: list[str], chunk: int = 20) -> dict[str, float]:
     return {f"{mode}_ms_per_parse": round(spent[mode] / counted[mode] * 1000, 3) for mode in spent}
 
 
-def backends(texts: list[str], chunk: int = 20) -> dict[str, Any]:
-    """Milliseconds of process CPU per parse through BLIS and through numpy's one-thread BLAS."""
-    pipelines = {"blis": Pipeline()}
-    pipelines["blis"].warm()  # before the process holds BLAS to one thread: thinc's BLIS backend
-    if not blas.hold_to_one_thread():
-        raise RuntimeError("no BLAS to hold to one thread")
-    pipelines["numpy_one_thread"] = Pipeline()
-    pipelines["numpy_one_thread"].warm()
-    spent = dict.fromkeys(pipelines, 0.0)
+def _alternating(
+    texts: list[str],
+    readers: dict[str, Callable[[list[str]], list[Any]]],
+    clock: Callable[[], float],
+    chunk: int,
+) -> dict[str, Any]:
+    """Milliseconds per text of each of two readers over ``texts`` in chunks, the order alternating per
+    chunk, and how many texts the two read differently."""
+    first, second = readers
+    spent = dict.fromkeys(readers, 0.0)
     differ = 0
     for start in range(0, len(texts), chunk):
         part = texts[start : start + chunk]
-        names = list(pipelines) if (start // chunk) % 2 == 0 else list(pipelines)[::-1]
+        names = [first, second] if (start // chunk) % 2 == 0 else [second, first]
         read: dict[str, list[Any]] = {}
         for name in names:
-            started = time.process_time()
-            read[name] = [pipelines[name].parse(text) for text in part]
-            spent[name] += time.process_time() - started
-        for a, b in zip(read["blis"], read["numpy_one_thread"], strict=True):
-            differ += _reading(a) != _reading(b)
+            started = clock()
+            read[name] = readers[name](part)
+            spent[name] += clock() - started
+        differ += sum(_reading(a) != _reading(b) for a, b in zip(read[first], read[second], strict=True))
     out: dict[str, Any] = {
         f"{name}_ms_per_parse": round(spent[name] / len(texts) * 1000, 3) for name in spent
     }
     return {**out, "parses_that_differ": differ, "texts": len(texts)}
+
+
+def backends(texts: list[str], chunk: int = 20) -> dict[str, Any]:
+    """Milliseconds of process CPU per parse through BLIS and through numpy's one-thread BLAS."""
+    blis = Pipeline()
+    blis.warm()  # before the process holds BLAS to one thread: thinc's BLIS backend
+    if not blas.hold_to_one_thread():
+        raise RuntimeError("no BLAS to hold to one thread")
+    one_thread = Pipeline()
+    one_thread.warm()
+    readers = {
+        "blis": lambda part: [blis.parse(text) for text in part],
+        "numpy_one_thread": lambda part: [one_thread.parse(text) for text in part],
+    }
+    return _alternating(texts, readers, time.process_time, chunk)
 
 
 def gemm(texts: list[str], chunk: int = 20) -> dict[str, Any]:
@@ -139,36 +156,27 @@ def gemm(texts: list[str], chunk: int = 20) -> dict[str, Any]:
     turns = [
         turn["text"]
         for name in ("abcd_dev.jsonl", "sgd_dev.jsonl")
-        for line in (DATASET.parent / name).read_text(encoding="utf-8").splitlines()
-        if line.strip()
-        for turn in json.loads(line)["turns"]
+        for row in load_rows(DATASET.parent / name)
+        for turn in row.turns
         if turn["role"] == "customer"
     ]
-    texts = texts + turns
     pipelines = {}
     for name, ops in (("per_call", NumpyOps(use_blis=False)), ("kept", InferenceOps())):
         set_current_ops(ops)  # layers take the current backend when they are built
         pipelines[name] = (ops, spacy.load(model_path(), exclude=LEFT_ON_DISK))
-    spent = dict.fromkeys(pipelines, 0.0)
-    differ = 0
-    for start in range(0, len(texts), chunk):
-        part = texts[start : start + chunk]
-        names = list(pipelines) if (start // chunk) % 2 == 0 else list(pipelines)[::-1]
-        read: dict[str, list[Any]] = {}
-        for name in names:
-            ops, nlp = pipelines[name]
+
+    def reader(name: str) -> Callable[[list[str]], list[Any]]:
+        ops, nlp = pipelines[name]
+
+        def read(part: list[str]) -> list[Any]:
             set_current_ops(ops)
-            started = time.thread_time()
-            read[name] = [nlp(text) for text in part]
-            spent[name] += time.thread_time() - started
-        for a, b in zip(read["per_call"], read["kept"], strict=True):
-            differ += _reading(a) != _reading(b)
-    kept_ops = pipelines["kept"][0]
-    kept_mb = sum(w.nbytes for _, w in kept_ops._transposed.values()) / 2**20
-    out: dict[str, Any] = {
-        f"{name}_ms_per_parse": round(spent[name] / len(texts) * 1000, 3) for name in spent
-    }
-    return {**out, "parses_that_differ": differ, "texts": len(texts), "kept_transposed_mb": round(kept_mb, 2)}
+            return [nlp(text) for text in part]
+
+        return read
+
+    out = _alternating(texts + turns, {name: reader(name) for name in pipelines}, time.thread_time, chunk)
+    kept_mb = sum(w.nbytes for _, w in pipelines["kept"][0]._transposed.values()) / 2**20
+    return {**out, "kept_transposed_mb": round(kept_mb, 2)}
 
 
 def lemmas(texts: list[str], chunk: int = 20) -> dict[str, Any]:

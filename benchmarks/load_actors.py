@@ -250,6 +250,11 @@ async def customer(http: httpx.AsyncClient, stats: Stats, timeout: float, first:
         return None
 
 
+def _clients(http: httpx.AsyncClient | Sequence[httpx.AsyncClient]) -> list[httpx.AsyncClient]:
+    """One client or several, as a list to take turns on."""
+    return [http] if isinstance(http, httpx.AsyncClient) else list(http)
+
+
 async def paced(calls: Iterable[Callable[[], Coroutine[Any, Any, T]]], rate: float) -> list[T]:
     """Start each call as a task, ``rate`` per second on a fixed schedule (a slow one does not delay
     the next); wait for all and return their results in order."""
@@ -276,7 +281,7 @@ async def arrivals(
     Given several clients, customer ``i`` uses client ``i mod len``: customers whose requests travel
     on connections of their own, as browsers' do, instead of one pool's first idle connection.
     """
-    pools = [http] if isinstance(http, httpx.AsyncClient) else list(http)
+    pools = _clients(http)
     first = first or FirstTurns()
     calls = (partial(customer, pools[i % len(pools)], stats, timeout, first.next()) for i in range(n))
     return [c for c in await paced(calls, rate) if c]
@@ -355,7 +360,7 @@ async def register_agents(
     each have connections of their own: on one pool every agent's request took its first idle
     connection, so with ``SO_REUSEPORT`` workers they all reached the worker that connection hashed to.
     """
-    pools = [http] if isinstance(http, httpx.AsyncClient) else list(http)
+    pools = _clients(http)
     http = pools[0]
     agents: list[Agent] = []
     tasks = []
