@@ -15,6 +15,10 @@
   ``NumpyOps`` (each weight matrix handed to BLAS transposed, every call) vs ``InferenceOps`` (each
   transposed once and kept, ``graph/language/inference_ops.py``); chunks alternate; every customer turn
   of abcd_dev and sgd_dev too, each reading compared.
+* **the token-to-vector networks** (``--parts fused``): both pipelines on ``InferenceOps``, one as
+  spaCy loads it, one with its two token-to-vector networks compiled into plain functions
+  (``graph/language/fused_tok2vec.py``); chunks alternate over the same turns; each reading compared,
+  and each turn's tagger vectors (``doc.tensor``) compared bit for bit.
 * **the rule lemmatizer's word lists**: each message tagged once, then lemmatized by spaCy's
   lemmatizer as loaded (lists of words) and as ``Pipeline`` keeps it (sorted hashes,
   ``graph/language/lemma_index.py``), both with empty caches; chunks alternate; lemmas compared.
@@ -140,43 +144,80 @@ def backends(texts: list[str], chunk: int = 20) -> dict[str, Any]:
     return _alternating(texts, readers, time.process_time, chunk)
 
 
-def gemm(texts: list[str], chunk: int = 20) -> dict[str, Any]:
-    """Milliseconds per parse on numpy's one-thread BLAS, weights transposed per call vs kept transposed.
-
-    Every customer turn of ``abcd_dev`` and ``sgd_dev`` is read as well as the Banking77 messages, and
-    each turn's reading is compared between the two.
-    """
-    import spacy
-    from thinc.api import NumpyOps, set_current_ops
-
-    from graph.language.inference_ops import InferenceOps
-
-    if not blas.hold_to_one_thread():
-        raise RuntimeError("no BLAS to hold to one thread")
-    turns = [
+def _turns() -> list[str]:
+    """Every customer turn of ``abcd_dev`` and ``sgd_dev``."""
+    return [
         turn["text"]
         for name in ("abcd_dev.jsonl", "sgd_dev.jsonl")
         for row in load_rows(DATASET.parent / name)
         for turn in row.turns
         if turn["role"] == "customer"
     ]
-    pipelines = {}
-    for name, ops in (("per_call", NumpyOps(use_blis=False)), ("kept", InferenceOps())):
+
+
+def _pipelines(builds: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Each named ``(ops, change)`` loaded as a pipeline on its own ops, ``change`` applied to it."""
+    import spacy
+    from thinc.api import set_current_ops
+
+    if not blas.hold_to_one_thread():
+        raise RuntimeError("no BLAS to hold to one thread")
+    out = {}
+    for name, (ops, change) in builds.items():
         set_current_ops(ops)  # layers take the current backend when they are built
-        pipelines[name] = (ops, spacy.load(model_path(), exclude=LEFT_ON_DISK))
+        nlp = spacy.load(model_path(), exclude=LEFT_ON_DISK)
+        change(nlp)
+        out[name] = (ops, nlp)
+    return out
 
-    def reader(name: str) -> Callable[[list[str]], list[Any]]:
-        ops, nlp = pipelines[name]
 
-        def read(part: list[str]) -> list[Any]:
-            set_current_ops(ops)
-            return [nlp(text) for text in part]
+def _reader(ops: Any, nlp: Any) -> Callable[[list[str]], list[Any]]:
+    from thinc.api import set_current_ops
 
-        return read
+    def read(part: list[str]) -> list[Any]:
+        set_current_ops(ops)
+        return [nlp(text) for text in part]
 
-    out = _alternating(texts + turns, {name: reader(name) for name in pipelines}, time.thread_time, chunk)
+    return read
+
+
+def gemm(texts: list[str], chunk: int = 20) -> dict[str, Any]:
+    """Milliseconds per parse on numpy's one-thread BLAS, weights transposed per call vs kept transposed.
+
+    Every customer turn of ``abcd_dev`` and ``sgd_dev`` is read as well as the Banking77 messages, and
+    each turn's reading is compared between the two.
+    """
+    from thinc.api import NumpyOps
+
+    from graph.language.inference_ops import InferenceOps
+
+    pipelines = _pipelines(
+        {"per_call": (NumpyOps(use_blis=False), _unchanged), "kept": (InferenceOps(), _unchanged)}
+    )
+    readers = {name: _reader(*pipeline) for name, pipeline in pipelines.items()}
+    out = _alternating(texts + _turns(), readers, time.thread_time, chunk)
     kept_mb = sum(w.nbytes for _, w in pipelines["kept"][0]._transposed.values()) / 2**20
     return {**out, "kept_transposed_mb": round(kept_mb, 2)}
+
+
+def fused(texts: list[str], chunk: int = 20) -> dict[str, Any]:
+    """Milliseconds per parse with spaCy's token-to-vector networks as thinc runs them and compiled."""
+    from graph.language.fused_tok2vec import fuse
+    from graph.language.inference_ops import InferenceOps
+
+    pipelines = _pipelines({"thinc": (InferenceOps(), _unchanged), "fused": (InferenceOps(), fuse)})
+    readers = {name: _reader(*pipeline) for name, pipeline in pipelines.items()}
+    everything = texts + _turns()
+    out = _alternating(everything, readers, time.thread_time, chunk)
+    tensors_differ = sum(
+        not np.array_equal(a.tensor, b.tensor)
+        for a, b in zip(readers["thinc"](everything), readers["fused"](everything), strict=True)
+    )
+    return {**out, "tensors_that_differ": tensors_differ}
+
+
+def _unchanged(nlp: Any) -> None:
+    """The pipeline as spaCy loads it."""
 
 
 def lemmas(texts: list[str], chunk: int = 20) -> dict[str, Any]:
@@ -252,6 +293,7 @@ PARTS: dict[str, Any] = {
     "spelling": spelling,
     "backends": backends,
     "gemm": gemm,
+    "fused": fused,
 }
 
 
@@ -275,7 +317,7 @@ def main() -> None:
             ("this CPU asks for the exact kernel", k["this_cpu_asks_for_exact"]),
         ]
     # The backends last: they hold this process's BLAS to one thread.
-    for part in ("parses", "lemmas", "spelling", "backends", "gemm"):
+    for part in ("parses", "lemmas", "spelling", "backends", "gemm", "fused"):
         if part in args.parts:
             result[part] = PARTS[part](texts)
             rows += list(result[part].items())

@@ -107,6 +107,7 @@ class Pipeline:
 
         from graph import blas
         from graph.language.contractions import split_contractions
+        from graph.language.fused_tok2vec import fuse
         from graph.language.inference_ops import InferenceOps
         from graph.language.lemma_index import compact_lemma_index
         from graph.language.run_ons import break_run_ons
@@ -122,6 +123,7 @@ class Pipeline:
         compact_lemma_index(nlp)
         split_contractions(nlp)
         break_run_ons(nlp)
+        fuse(nlp)  # its two token-to-vector networks as plain functions: the same vectors, less overhead
         self._base_strings = len(nlp.vocab.strings)
         return nlp
 
