@@ -13,6 +13,10 @@ import itertools
 import threading
 from typing import TYPE_CHECKING, Any
 
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from graph.language.match_prefilter import Prefilter
+
 if TYPE_CHECKING:
     from spacy.matcher import Matcher
     from spacy.tokens import Doc
@@ -145,6 +149,8 @@ RULES: dict[str, list[list[Token]]] = {
     "ADDRESS": _address_patterns(),
 }
 
+# Most turns hold no time, date, amount or address; this tells them apart without the matcher.
+_PREFILTER = Prefilter.of((p for patterns in RULES.values() for p in patterns), common=STOP_WORDS)
 _WINDOW = 200  # tokens matched at once
 _OVERLAP = 50
 _lock = threading.Lock()
@@ -168,6 +174,8 @@ def _matcher(vocab: Vocab) -> Matcher:
 
 def raw_matches(doc: Doc) -> list[tuple[int, int, int]]:
     """Every ``(match_id, start, end)`` of the rules in ``doc``, in the matcher's order."""
+    if not _PREFILTER.possible(doc):
+        return []
     matcher = _matcher(doc.vocab)
     if len(doc) <= _WINDOW:
         with _lock:  # the matcher's state is not documented as thread-safe
