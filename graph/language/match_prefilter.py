@@ -12,7 +12,7 @@ condition this module reads makes it answer "possible" for every doc, which only
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,7 @@ class Prefilter:
     always: bool = False  # some pattern has no condition read here: every doc is possible
 
     @classmethod
-    def of(cls, patterns: Iterable[list[Mapping[str, Any]]], common: Collection[str] = ()) -> Prefilter:
+    def of(cls, patterns: Iterable[Sequence[Mapping[str, Any]]], common: Collection[str] = ()) -> Prefilter:
         """The prefilter of ``patterns`` (each a list of token specs, as ``Matcher.add`` takes them).
 
         Of the conditions a pattern states, the rarest is kept: a word of ``common`` (stop words: "the"
