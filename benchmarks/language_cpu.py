@@ -19,6 +19,9 @@
   spaCy loads it, one with its two token-to-vector networks compiled into plain functions
   (``graph/language/fused_tok2vec.py``); chunks alternate over the same turns; each reading compared,
   and each turn's tagger vectors (``doc.tensor``) compared bit for bit.
+* **the attribute ruler** (``--parts rules``): the same, one pipeline with the ruler's ``Matcher``, one
+  with its patterns looked up by word and tag (``graph/language/attribute_rules.py``); each reading
+  compared, part of speech and morphology included.
 * **the rule lemmatizer's word lists**: each message tagged once, then lemmatized by spaCy's
   lemmatizer as loaded (lists of words) and as ``Pipeline`` keeps it (sorted hashes,
   ``graph/language/lemma_index.py``), both with empty caches; chunks alternate; lemmas compared.
@@ -203,17 +206,36 @@ def gemm(texts: list[str], chunk: int = 20) -> dict[str, Any]:
 def fused(texts: list[str], chunk: int = 20) -> dict[str, Any]:
     """Milliseconds per parse with spaCy's token-to-vector networks as thinc runs them and compiled."""
     from graph.language.fused_tok2vec import fuse
+
+    out, docs = _compare(texts, fuse, chunk)
+    tensors_differ = sum(not np.array_equal(a.tensor, b.tensor) for a, b in zip(*docs, strict=True))
+    return {**out, "tensors_that_differ": tensors_differ}
+
+
+def rules(texts: list[str], chunk: int = 20) -> dict[str, Any]:
+    """Milliseconds per parse with the attribute ruler's ``Matcher`` and with its patterns indexed."""
+    from graph.language.attribute_rules import index_rules
+
+    out, docs = _compare(texts, index_rules, chunk)
+    morphs_differ = sum(
+        [(t.pos_, str(t.morph)) for t in a] != [(t.pos_, str(t.morph)) for t in b]
+        for a, b in zip(*docs, strict=True)
+    )
+    return {**out, "pos_or_morphology_that_differ": morphs_differ}
+
+
+def _compare(
+    texts: list[str], change: Callable[[Any], Any], chunk: int
+) -> tuple[dict[str, Any], tuple[list[Any], list[Any]]]:
+    """Two pipelines on ``InferenceOps``, as loaded and with ``change``, alternating over ``texts`` and
+    the datasets' customer turns; and each one's docs of all of them, for the caller to compare."""
     from graph.language.inference_ops import InferenceOps
 
-    pipelines = _pipelines({"thinc": (InferenceOps(), _unchanged), "fused": (InferenceOps(), fuse)})
+    pipelines = _pipelines({"as_loaded": (InferenceOps(), _unchanged), "changed": (InferenceOps(), change)})
     readers = {name: _reader(*pipeline) for name, pipeline in pipelines.items()}
     everything = texts + _turns()
     out = _alternating(everything, readers, time.thread_time, chunk)
-    tensors_differ = sum(
-        not np.array_equal(a.tensor, b.tensor)
-        for a, b in zip(readers["thinc"](everything), readers["fused"](everything), strict=True)
-    )
-    return {**out, "tensors_that_differ": tensors_differ}
+    return out, (readers["as_loaded"](everything), readers["changed"](everything))
 
 
 def _unchanged(nlp: Any) -> None:
@@ -294,6 +316,7 @@ PARTS: dict[str, Any] = {
     "backends": backends,
     "gemm": gemm,
     "fused": fused,
+    "rules": rules,
 }
 
 
@@ -317,7 +340,7 @@ def main() -> None:
             ("this CPU asks for the exact kernel", k["this_cpu_asks_for_exact"]),
         ]
     # The backends last: they hold this process's BLAS to one thread.
-    for part in ("parses", "lemmas", "spelling", "backends", "gemm", "fused"):
+    for part in ("parses", "lemmas", "spelling", "backends", "gemm", "fused", "rules"):
         if part in args.parts:
             result[part] = PARTS[part](texts)
             rows += list(result[part].items())

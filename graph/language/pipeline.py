@@ -106,6 +106,7 @@ class Pipeline:
         from thinc.api import get_current_ops, set_current_ops
 
         from graph import blas
+        from graph.language.attribute_rules import index_rules
         from graph.language.contractions import split_contractions
         from graph.language.fused_tok2vec import fuse
         from graph.language.inference_ops import InferenceOps
@@ -124,6 +125,7 @@ class Pipeline:
         split_contractions(nlp)
         break_run_ons(nlp)
         fuse(nlp)  # its two token-to-vector networks as plain functions: the same vectors, less overhead
+        index_rules(nlp)  # the attribute ruler's patterns looked up by word and tag: the same matches
         self._base_strings = len(nlp.vocab.strings)
         return nlp
 
