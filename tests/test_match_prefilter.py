@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from spacy.lang.en import English
 
 from graph.language import grammar, shared_pipeline
-from graph.language.match_prefilter import Prefilter
+from graph.language.match_prefilter import Prefilter, _joined
 from tests.test_language_pipeline import _customer_turns
 
 MADE_UP = [
@@ -55,3 +57,14 @@ def test_optional_tokens_state_nothing_and_an_unread_condition_lets_every_doc_th
     assert both.possible(nlp("forty"))
     assert both.possible(nlp("Main St."))
     assert not both.possible(nlp("main st"))  # ORTH is case-sensitive, as the matcher reads it
+
+
+def test_regular_expressions_are_joined_only_where_that_keeps_their_meaning() -> None:
+    parts = [re.compile(r"^\d{1,2}(?:st|nd)$"), re.compile(r"^\d{4}$"), re.compile(r"k$")]
+    (joined,) = _joined(parts)
+    for text in ("1st", "22nd", "1999", "99", "5k", "kk", "123rd", "st"):
+        assert bool(joined.search(text)) == any(p.search(text) for p in parts), text
+    back_reference = [re.compile(r"(a)\1"), re.compile("b")]
+    flagged = [re.compile("(?i)x"), re.compile("y")]
+    assert _joined(back_reference) == back_reference
+    assert _joined(flagged) == flagged

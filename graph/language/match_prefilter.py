@@ -34,6 +34,8 @@ class Prefilter:
     regexes: dict[str, list[re.Pattern[str]]] = field(default_factory=lambda: {"lower": [], "text": []})
     like_num: bool = False
     always: bool = False  # some pattern has no condition read here: every doc is possible
+    # Each attribute's regular expressions as one search where joining them keeps each one's meaning.
+    searches: dict[str, list[re.Pattern[str]]] = field(default_factory=lambda: {"lower": [], "text": []})
 
     @classmethod
     def of(cls, patterns: Iterable[Sequence[Mapping[str, Any]]], common: Collection[str] = ()) -> Prefilter:
@@ -55,6 +57,7 @@ class Prefilter:
                 out.regexes[attr].append(re.compile(arg))  # the matcher's own test: a search
             elif kind == "like_num":
                 out.like_num = True
+        out.searches = {attr: _joined(regexes) for attr, regexes in out.regexes.items()}
         return out
 
     def possible(self, doc: Doc) -> bool:
@@ -62,7 +65,7 @@ class Prefilter:
         if self.always:
             return True
         lower_words, text_words = self.words["lower"], self.words["text"]
-        lower_res, text_res = self.regexes["lower"], self.regexes["text"]
+        lower_res, text_res = self.searches["lower"], self.searches["text"]
         for token in doc:
             lower, text = token.lower_, token.text
             if lower in lower_words or text in text_words or (self.like_num and token.like_num):
@@ -70,6 +73,17 @@ class Prefilter:
             if any(r.search(lower) for r in lower_res) or any(r.search(text) for r in text_res):
                 return True
         return False
+
+
+# Back references count groups and inline flags apply to the whole pattern: joined, they change meaning.
+_NOT_JOINABLE = re.compile(r"\\[1-9]|\(\?P=|\(\?[aiLmsux]")
+
+
+def _joined(regexes: list[re.Pattern[str]]) -> list[re.Pattern[str]]:
+    """``regexes`` as one alternation (a search finds it iff it finds one of them), where that is safe."""
+    if len(regexes) < 2 or any(_NOT_JOINABLE.search(r.pattern) for r in regexes):
+        return regexes
+    return [re.compile("|".join(f"(?:{r.pattern})" for r in regexes))]
 
 
 def _conditions(token: Mapping[str, Any]) -> list[Condition]:
