@@ -10,6 +10,7 @@ within the watchdog fails: the watchdog is a safety net for hangs, not a speed a
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import json
 import os
@@ -44,6 +45,14 @@ _FLAGS_AT |= {"sub": 4, "subn": 4, "split": 3}
 # the shipped policies' operands are collected below all the same.)
 INDIRECT_SITES = {
     ("graph.case_memory", "scrub"): "re.escape of a stored value: a literal, linear by construction",
+    ("graph.language.match_prefilter", "of"): (
+        "the grammar's REGEX conditions (graph/language/grammar.py): compiled into grammar._PREFILTER,"
+        " which the collector reads"
+    ),
+    ("graph.language.match_prefilter", "_joined"): "those conditions joined: also in grammar._PREFILTER",
+    ("graph.language.attribute_rules", "_check"): (
+        "the spaCy model's attribute-ruler REGEX conditions: collected by _model_patterns"
+    ),
 }
 
 
@@ -65,9 +74,12 @@ def _modules() -> Iterator[ModuleType]:
 
 
 def _patterns_in(value: object, depth: int = 0) -> Iterator[re.Pattern[str]]:
-    """Compiled patterns in a value, looking inside tuples, lists, sets and dicts."""
+    """Compiled patterns in a value, looking inside tuples, lists, sets, dicts and dataclasses."""
     if isinstance(value, re.Pattern) and isinstance(value.pattern, str):
         yield value
+    elif depth < 3 and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in vars(value).values():
+            yield from _patterns_in(item, depth + 1)
     elif depth < 3 and isinstance(value, tuple | list | set | frozenset):
         for item in value:
             yield from _patterns_in(item, depth + 1)
@@ -148,6 +160,22 @@ def _policy_patterns() -> Iterator[Found]:
                 yield Found(source, re.IGNORECASE, f"{path.name}:{rule.id}")
 
 
+def _model_patterns() -> Iterator[Found]:
+    """The REGEX conditions of the spaCy model's attribute ruler, which graph/language/attribute_rules.py
+    compiles and runs on each token."""
+    from graph.language import shared_pipeline
+
+    pipeline = shared_pipeline()
+    pipeline.warm()
+    assert pipeline._nlp is not None
+    for group in pipeline._nlp.get_pipe("attribute_ruler").patterns:
+        for pattern in group["patterns"]:
+            for token in pattern:
+                for value in token.values():
+                    if isinstance(value, dict) and "REGEX" in value:
+                        yield Found(value["REGEX"], 0, "attribute_ruler")
+
+
 def collect() -> tuple[list[Found], set[tuple[str, str]]]:
     """Every distinct pattern of the package, and the ``re`` call sites with a non-literal pattern."""
     found: dict[tuple[str, int], Found] = {}
@@ -164,9 +192,9 @@ def collect() -> tuple[list[Found], set[tuple[str, str]]]:
                 continue
             compiled = re.compile(literal.source, literal.flags)
             found.setdefault((compiled.pattern, compiled.flags & ~re.UNICODE), literal)
-    for policy_pattern in _policy_patterns():
-        compiled = re.compile(policy_pattern.source, policy_pattern.flags)
-        found.setdefault((compiled.pattern, compiled.flags & ~re.UNICODE), policy_pattern)
+    for extra in (*_policy_patterns(), *_model_patterns()):
+        compiled = re.compile(extra.source, extra.flags)
+        found.setdefault((compiled.pattern, compiled.flags & ~re.UNICODE), extra)
     return sorted(found.values(), key=lambda f: f.where), indirect
 
 
@@ -316,6 +344,13 @@ def test_collector_finds_the_package_patterns(collected: tuple[list[Found], set[
     sources = {f.source for f in collected[0]}
     assert {CONTACT_RE.pattern, EMAIL_RE.pattern, MONEY_RE.pattern} <= sources
     assert r"(?<=\d)[,\s.-](?=\d{3}\b)" in sources  # an inline re.sub literal in graph/textutil.py
+    # patterns that live in a dataclass (the grammar's prefilter, joined too) and in the spaCy model
+    from graph.language.grammar import _PREFILTER
+
+    assert {
+        r.pattern for rs in (*_PREFILTER.regexes.values(), *_PREFILTER.searches.values()) for r in rs
+    } <= sources
+    assert "^n[ou]thin'$" in sources
     # the collector reaches every module (the count falls as the language layer replaces hand patterns)
     assert len(sources) > 60
 
