@@ -60,7 +60,7 @@ def index_rules(nlp: Language) -> bool:
 
 
 class _Lookup:
-    """The ruler's patterns filed by the word or tag their first token needs."""
+    """The ruler's patterns filed by the word, tag, dependency or spacing their first token needs."""
 
     def __init__(self, patterns: Sequence[Mapping[str, Any]], strings: Any) -> None:
         # Each rule is filed under the first attribute its first token lists (a word, a tag, a
@@ -81,6 +81,7 @@ class _Lookup:
                     self.anywhere.append(rule)
 
     def matches(self, doc: Doc) -> list[Match]:
+        """What ``AttributeRuler.match`` returns for ``doc``: every match, sorted as the ruler sorts."""
         found: set[Match] = set()
         n = len(doc)
         words, tags, deps, spaces = (self.filed[key] for key in _FILED_BY)
