@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from graph.runtime import BatonRuntime
 from graph.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 POLICIES = Path(__file__).resolve().parent.parent / "policies"
 POSTGRES_URL = os.environ.get("BATON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -131,3 +135,30 @@ async def memory_runtime(tmp_path: Path) -> AsyncIterator[BatonRuntime]:
 def conversation_id() -> str:
     """A fresh thread id (Postgres tables are shared across tests)."""
     return f"t-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def current_ops() -> Iterator[None]:
+    """Put thinc's current backend back (loading a pipeline sets it for the thread)."""
+    from thinc.api import get_current_ops, set_current_ops
+
+    before = get_current_ops()
+    yield
+    set_current_ops(before)
+
+
+@pytest.fixture
+def load_pipeline(current_ops: None) -> Callable[[], Language]:
+    """Loads a fresh spaCy pipeline as spaCy builds it (what Baton leaves on disk excluded) on
+    ``InferenceOps``, with none of Baton's changes: what a change to it is compared against."""
+    import spacy
+    from thinc.api import set_current_ops
+
+    from graph.language.inference_ops import InferenceOps
+    from graph.language.pipeline import LEFT_ON_DISK, model_path
+
+    def load() -> Language:
+        set_current_ops(InferenceOps())
+        return spacy.load(model_path(), exclude=LEFT_ON_DISK)
+
+    return load

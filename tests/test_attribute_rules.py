@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
-import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
-from thinc.api import get_current_ops, set_current_ops
 
 from graph.language.attribute_rules import _Lookup, index_rules
-from graph.language.inference_ops import InferenceOps
-from graph.language.pipeline import LEFT_ON_DISK, Pipeline, model_path
+from graph.language.pipeline import Pipeline
 from tests.test_language_pipeline import _customer_turns
 
 ODD = [
@@ -22,19 +19,6 @@ ODD = [
     "There is a problem and there were two",
     "It is what it is; you and I",
 ]
-
-
-@pytest.fixture
-def current_ops() -> Iterator[None]:
-    """Put thinc's current backend back (loading a pipeline sets it for the thread)."""
-    before = get_current_ops()
-    yield
-    set_current_ops(before)
-
-
-def _load() -> Language:
-    set_current_ops(InferenceOps())
-    return spacy.load(model_path(), exclude=LEFT_ON_DISK)
 
 
 def _before_ruler(nlp: Language, text: str) -> Doc:
@@ -50,9 +34,8 @@ def _turns() -> list[str]:
     return ODD + _customer_turns("abcd_dev.jsonl", 400) + _customer_turns("sgd_dev.jsonl", 400)
 
 
-@pytest.mark.usefixtures("current_ops")
-def test_the_lookup_finds_the_matchers_matches() -> None:
-    nlp = _load()
+def test_the_lookup_finds_the_matchers_matches(load_pipeline: Callable[[], Language]) -> None:
+    nlp = load_pipeline()
     ruler = nlp.get_pipe("attribute_ruler")
     lookup = _Lookup(ruler.patterns, ruler.vocab.strings)
     # every rule is filed under a word, tag, dependency or space but the two that open with a regex
@@ -62,9 +45,8 @@ def test_the_lookup_finds_the_matchers_matches() -> None:
         assert lookup.matches(doc) == ruler.match(doc), text
 
 
-@pytest.mark.usefixtures("current_ops")
-def test_a_pipeline_with_the_lookup_reads_every_turn_the_same() -> None:
-    plain, indexed = _load(), _load()
+def test_a_pipeline_with_the_lookup_reads_every_turn_the_same(load_pipeline: Callable[[], Language]) -> None:
+    plain, indexed = load_pipeline(), load_pipeline()
     assert index_rules(indexed)
 
     def reading(nlp: Language, text: str) -> list[tuple[str, str, str, str]]:
@@ -74,18 +56,16 @@ def test_a_pipeline_with_the_lookup_reads_every_turn_the_same() -> None:
         assert reading(indexed, text) == reading(plain, text), text
 
 
-@pytest.mark.usefixtures("current_ops")
-def test_a_pattern_it_cannot_read_leaves_the_matcher() -> None:
-    nlp = _load()
+def test_a_pattern_it_cannot_read_leaves_the_matcher(load_pipeline: Callable[[], Language]) -> None:
+    nlp = load_pipeline()
     ruler = nlp.get_pipe("attribute_ruler")
     ruler.add(patterns=[[{"SHAPE": "dd"}]], attrs={"LEMMA": "NUMBER"})
     assert not index_rules(nlp)
     assert "match" not in vars(ruler)
 
 
-@pytest.mark.usefixtures("current_ops")
-def test_rules_added_after_indexing_go_through_the_matcher() -> None:
-    nlp = _load()
+def test_rules_added_after_indexing_go_through_the_matcher(load_pipeline: Callable[[], Language]) -> None:
+    nlp = load_pipeline()
     assert index_rules(nlp)
     nlp.get_pipe("attribute_ruler").add(patterns=[[{"LOWER": "mortgage"}]], attrs={"LEMMA": "loan"})
     assert [t.lemma_ for t in nlp("my mortgage")][-1] == "loan"

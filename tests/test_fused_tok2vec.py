@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pytest
-import spacy
 from spacy.language import Language
-from thinc.api import Model, Relu, chain, get_current_ops, set_current_ops
+from thinc.api import Model, Relu, chain
 
 from graph.language.fused_tok2vec import fuse
-from graph.language.inference_ops import InferenceOps
-from graph.language.pipeline import LEFT_ON_DISK, Pipeline, model_path
+from graph.language.pipeline import Pipeline
 from tests.test_language_pipeline import _customer_turns
-
-
-@pytest.fixture
-def current_ops() -> Iterator[None]:
-    """Put thinc's current backend back (loading a pipeline sets it for the thread)."""
-    before = get_current_ops()
-    yield
-    set_current_ops(before)
-
-
-def _load() -> Language:
-    set_current_ops(InferenceOps())
-    return spacy.load(model_path(), exclude=LEFT_ON_DISK)
 
 
 def _networks(nlp: Language) -> list[Model]:
@@ -43,9 +28,8 @@ def _vectors(nlp: Language, batches: list[list[str]]) -> list[list[np.ndarray]]:
     return out
 
 
-@pytest.mark.usefixtures("current_ops")
-def test_fused_networks_give_thincs_vectors_bit_for_bit() -> None:
-    plain, fused = _load(), _load()
+def test_fused_networks_give_thincs_vectors_bit_for_bit(load_pipeline: Callable[[], Language]) -> None:
+    plain, fused = load_pipeline(), load_pipeline()
     assert fuse(fused) == 2  # the shared tok2vec and the entity recogniser's own
     assert fuse(fused) == 0  # already fused: nothing is wrapped twice
     turns = _customer_turns("abcd_dev.jsonl", 150) + _customer_turns("sgd_dev.jsonl", 150)
@@ -60,9 +44,8 @@ def test_fused_networks_give_thincs_vectors_bit_for_bit() -> None:
             assert np.array_equal(x, y)
 
 
-@pytest.mark.usefixtures("current_ops")
-def test_fused_pipeline_reads_every_turn_as_thincs() -> None:
-    plain, fused = _load(), _load()
+def test_fused_pipeline_reads_every_turn_as_thincs(load_pipeline: Callable[[], Language]) -> None:
+    plain, fused = load_pipeline(), load_pipeline()
     fuse(fused)
     turns = _customer_turns("abcd_dev.jsonl", 120) + _customer_turns("sgd_dev.jsonl", 120)
 
@@ -74,9 +57,8 @@ def test_fused_pipeline_reads_every_turn_as_thincs() -> None:
         assert reading(fused, text) == reading(plain, text), text
 
 
-@pytest.mark.usefixtures("current_ops")
-def test_training_still_runs_thincs_layers() -> None:
-    nlp = _load()
+def test_training_still_runs_thincs_layers(load_pipeline: Callable[[], Language]) -> None:
+    nlp = load_pipeline()
     fuse(nlp)
     network = nlp.get_pipe("tok2vec").model
     docs = [nlp.make_doc("I want to sell my house")]
@@ -88,9 +70,8 @@ def test_training_still_runs_thincs_layers() -> None:
         fused_backprop(vectors)
 
 
-@pytest.mark.usefixtures("current_ops")
-def test_a_network_with_a_layer_it_does_not_know_is_left_alone() -> None:
-    nlp = _load()
+def test_a_network_with_a_layer_it_does_not_know_is_left_alone(load_pipeline: Callable[[], Language]) -> None:
+    nlp = load_pipeline()
     network = nlp.get_pipe("tok2vec").model
     unknown = chain(network, Relu(nO=8, nI=96))
     forward = unknown._func

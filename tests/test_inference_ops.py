@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
-import pytest
 import spacy
-from thinc.api import NumpyOps, get_current_ops, set_current_ops
+from thinc.api import NumpyOps, set_current_ops
 from threadpoolctl import threadpool_limits
 
 from graph import blas
@@ -16,14 +13,6 @@ from graph.language.pipeline import LEFT_ON_DISK, Pipeline, model_path
 from tests.test_language_pipeline import _customer_turns
 
 RNG = np.random.default_rng(7)
-
-
-@pytest.fixture
-def current_ops() -> Iterator[None]:
-    """Put thinc's current backend back (the pipeline's load sets it for the thread)."""
-    before = get_current_ops()
-    yield
-    set_current_ops(before)
 
 
 def _weights(*shape: int) -> np.ndarray:
