@@ -40,7 +40,7 @@ import argparse
 import contextvars
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import common
@@ -111,12 +111,16 @@ def _alternating(
     readers: dict[str, Callable[[list[str]], list[Any]]],
     clock: Callable[[], float],
     chunk: int,
+    checks: Mapping[str, Callable[[Any, Any], bool]] | None = None,
 ) -> dict[str, Any]:
     """Milliseconds per text of each of two readers over ``texts`` in chunks, the order alternating per
-    chunk, and how many texts the two read differently."""
+    chunk, how many texts the two read differently, and for each of ``checks`` (whether two docs agree
+    on something more) how many they disagree on: ``<name>_that_differ``."""
     first, second = readers
+    checks = checks or {}
     spent = dict.fromkeys(readers, 0.0)
     differ = 0
+    disagree = dict.fromkeys(checks, 0)
     for start in range(0, len(texts), chunk):
         part = texts[start : start + chunk]
         names = [first, second] if (start // chunk) % 2 == 0 else [second, first]
@@ -125,11 +129,15 @@ def _alternating(
             started = clock()
             read[name] = readers[name](part)
             spent[name] += clock() - started
-        differ += sum(_reading(a) != _reading(b) for a, b in zip(read[first], read[second], strict=True))
+        for a, b in zip(read[first], read[second], strict=True):
+            differ += _reading(a) != _reading(b)
+            for check, same in checks.items():
+                disagree[check] += not same(a, b)
     out: dict[str, Any] = {
         f"{name}_ms_per_parse": round(spent[name] / len(texts) * 1000, 3) for name in spent
     }
-    return {**out, "parses_that_differ": differ, "texts": len(texts)}
+    extra = {f"{check}_that_differ": count for check, count in disagree.items()}
+    return {**out, "parses_that_differ": differ, "texts": len(texts), **extra}
 
 
 def backends(texts: list[str], chunk: int = 20) -> dict[str, Any]:
@@ -207,35 +215,34 @@ def fused(texts: list[str], chunk: int = 20) -> dict[str, Any]:
     """Milliseconds per parse with spaCy's token-to-vector networks as thinc runs them and compiled."""
     from graph.language.fused_tok2vec import fuse
 
-    out, docs = _compare(texts, fuse, chunk)
-    tensors_differ = sum(not np.array_equal(a.tensor, b.tensor) for a, b in zip(*docs, strict=True))
-    return {**out, "tensors_that_differ": tensors_differ}
+    return _compare(texts, fuse, chunk, {"tensors": lambda a, b: np.array_equal(a.tensor, b.tensor)})
 
 
 def rules(texts: list[str], chunk: int = 20) -> dict[str, Any]:
     """Milliseconds per parse with the attribute ruler's ``Matcher`` and with its patterns indexed."""
     from graph.language.attribute_rules import index_rules
 
-    out, docs = _compare(texts, index_rules, chunk)
-    morphs_differ = sum(
-        [(t.pos_, str(t.morph)) for t in a] != [(t.pos_, str(t.morph)) for t in b]
-        for a, b in zip(*docs, strict=True)
+    def morphology(doc: Any) -> list[tuple[str, str]]:
+        return [(t.pos_, str(t.morph)) for t in doc]
+
+    return _compare(
+        texts, index_rules, chunk, {"pos_or_morphology": lambda a, b: morphology(a) == morphology(b)}
     )
-    return {**out, "pos_or_morphology_that_differ": morphs_differ}
 
 
 def _compare(
-    texts: list[str], change: Callable[[Any], Any], chunk: int
-) -> tuple[dict[str, Any], tuple[list[Any], list[Any]]]:
+    texts: list[str],
+    change: Callable[[Any], Any],
+    chunk: int,
+    checks: Mapping[str, Callable[[Any, Any], bool]],
+) -> dict[str, Any]:
     """Two pipelines on ``InferenceOps``, as loaded and with ``change``, alternating over ``texts`` and
-    the datasets' customer turns; and each one's docs of all of them, for the caller to compare."""
+    the datasets' customer turns, each doc compared by ``_reading`` and by ``checks``."""
     from graph.language.inference_ops import InferenceOps
 
     pipelines = _pipelines({"as_loaded": (InferenceOps(), _unchanged), "changed": (InferenceOps(), change)})
     readers = {name: _reader(*pipeline) for name, pipeline in pipelines.items()}
-    everything = texts + _turns()
-    out = _alternating(everything, readers, time.thread_time, chunk)
-    return out, (readers["as_loaded"](everything), readers["changed"](everything))
+    return _alternating(texts + _turns(), readers, time.thread_time, chunk, checks)
 
 
 def _unchanged(nlp: Any) -> None:
