@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import argparse
 import collections
+import inspect
 from pathlib import Path
+
+import common  # noqa: F401  # puts the repository on the path
+
+from graph.analysis_pool import DaemonPool
 
 # (bucket, substrings of a frame); the first match wins. Component buckets match anywhere in the
 # stack; the framework ones only near the leaf, since every request runs under uvicorn and Starlette.
@@ -40,14 +45,26 @@ NEAR_LEAF: list[tuple[str, tuple[str, ...]]] = [
 _LEAF_DEPTH = 4
 
 
+def _pool_wait_frame() -> str:
+    """The frame of an analysis thread waiting for work: the line of ``DaemonPool._serve`` that takes
+    the next call from its queue, as py-spy names it."""
+    lines, first = inspect.getsourcelines(DaemonPool._serve)
+    at = next(first + i for i, line in enumerate(lines) if "self._queue.get()" in line)
+    return f"DaemonPool._serve (graph/analysis_pool.py:{at})"
+
+
+_POOL_WAIT = _pool_wait_frame()
+
+
 def bucket(frames: list[str]) -> str:
     """The bucket of one stack (root first)."""
     if frames[0].startswith("Thread._bootstrap") or "threading.py" in frames[0]:
         # A pool worker waiting for work blocks in ``SimpleQueue.get``, which is C: no frame of its own,
-        # so the leaf is ``_worker`` itself (its other calls, the work items, are Python frames).
+        # so the leaf is the worker loop itself (its other calls, the work items, are Python frames):
+        # ``ThreadPoolExecutor``'s ``_worker`` and the analysis threads' ``DaemonPool._serve``.
         idle = any(
             w in frames[-1]
-            for w in ("wait", "Queue.get", "aiosqlite/core.py:59", "_worker (concurrent/futures")
+            for w in ("wait", "Queue.get", "aiosqlite/core.py:59", "_worker (concurrent/futures", _POOL_WAIT)
         )
         owner = "other"
         if any("aiosqlite" in f for f in frames):
@@ -66,10 +83,12 @@ def bucket(frames: list[str]) -> str:
     for name, needles in COMPONENTS:
         if any(n in stack for n in needles):
             return f"event loop: {name}"
-    leaf = ";".join(frames[-_LEAF_DEPTH:])
-    for name, needles in NEAR_LEAF:
-        if any(n in leaf for n in needles):
-            return f"event loop: {name}"
+    # The frame nearest the leaf decides: uvicorn writing a response is the HTTP stack even when the
+    # body limit's and the metrics' ``send`` wrappers are the frames above it.
+    for frame in reversed(frames[-_LEAF_DEPTH:]):
+        for name, needles in NEAR_LEAF:
+            if any(n in frame for n in needles):
+                return f"event loop: {name}"
     return "event loop: other (asyncio, pydantic, json, ...)"
 
 
