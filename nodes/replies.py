@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from graph.context.prose import indirect, retell
+from graph.context.prose import reported, retell
 from nodes.hearing import asked_slot
 
 if TYPE_CHECKING:
@@ -188,9 +188,9 @@ def respond_to(spec: BotSpec, heard: Heard) -> str | None:
     if len(topics) == 1:
         return f"Good question — I'll make sure our agent covers {topics[0]}."
     asked = next((s.text for s in heard.said.said if s.kind == "question"), "")
-    reported = indirect(asked + "?") if asked else None
-    if reported:  # "how long it usually takes to sell", "whether there is anything you need to prepare"
-        return f"Good question — I'll make sure our agent tells you {retell(reported, 'second')[0]}."
+    told = reported(asked + "?", "second") if asked else None
+    if told:  # "how long it usually takes to sell", "whether there is anything you need to prepare"
+        return f"Good question — I'll make sure our agent tells you {told}."
     return "Good question — I'll make sure our agent gets back to you on that."
 
 

@@ -1,0 +1,68 @@
+"""A customer's question retold in reported order, to the customer or about them.
+
+The brief's summary ("Dana asks why they are still waiting ...") and a bot's "I'll make sure our agent
+tells you ..." read the question in the turn's own parse: the rewrite is not parsed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import pytest
+
+from graph import textutil
+from graph.context.prose import reported
+from graph.language.pipeline import shared_pipeline
+from graph.textutil import NotCached
+
+T = TypeVar("T")
+
+
+@pytest.mark.parametrize(
+    ("question", "second", "third"),
+    [
+        ("Why am I still waiting for my refund?", "why you are still waiting for your refund",
+         "why Dana is still waiting for their refund"),
+        ("How long does it take to sell?", "how long it takes to sell", "how long it takes to sell"),
+        ("How do I set my card PIN?", "how you set your card PIN", "how Dana sets their card PIN"),
+        ("What are your fees?", "what our fees are", "what our fees are"),
+        ("Is there parking?", "whether there is parking", "whether there is parking"),
+        ("Can I open an account for my daughter?", "whether you can open an account for your daughter",
+         "whether Dana can open an account for their daughter"),
+        # The parse reads "ATMs" as a second subject of "allowed": "am" agrees with "I" all the same.
+        ("Which ATMs am I allowed to get money from?", "which ATMs you are allowed to get money from",
+         "which ATMs Dana is allowed to get money from"),
+        # "US" is a country, not "us".
+        ("Can I use a credit card from the US to top up?",
+         "whether you can use a credit card from the US to top up",
+         "whether Dana can use a credit card from the US to top up"),
+    ],
+)  # fmt: skip
+def test_a_question_is_retold_in_reported_order(question: str, second: str, third: str) -> None:
+    assert reported(question, "second") == second
+    assert reported(question, "third", "Dana") == third
+
+
+def test_a_question_that_cannot_be_reordered_is_none() -> None:
+    assert reported("Did it arrive?", "second") is None  # "whether it arrive" needs a past tense
+    assert reported("Thanks so much", "second") is None
+
+
+def in_attempt(fn: Callable[[], T]) -> T:
+    """``fn()`` where any parse raises ``NotCached`` (as an attempt in place runs a reader)."""
+    token = textutil._CACHED_ONLY.set(True)
+    try:
+        return fn()
+    finally:
+        textutil._CACHED_ONLY.reset(token)
+
+
+def test_a_question_of_a_turn_just_parsed_is_retold_without_a_parse() -> None:
+    turn = "I ordered a sofa 3 weeks ago 7310. Why am I still waiting for my delivery?"
+    shared_pipeline().parse(turn)  # what the router's reading does first
+    question = shared_pipeline().sentences(turn)[1]
+    told = in_attempt(lambda: reported(question, "third", "Dana"))
+    assert told == "why Dana is still waiting for their delivery"
+    with pytest.raises(NotCached):  # the guard is live: a text no parse holds needs the model
+        in_attempt(lambda: reported("Why is the sky over Lisbon 4417 so blue today?", "second"))
