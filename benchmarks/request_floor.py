@@ -9,7 +9,10 @@
   conversation, and the customer's "Hi" turn through the app against the token check plus
   ``TurnService.turn`` called directly, on the same number of fresh conversations. Process CPU per
   call; the turn's difference is what the HTTP layer (middleware, routing, dependencies, response)
-  adds to that route.
+  adds to that route. Within the turn service's turns, the CPU of the graph run (LangGraph's loop,
+  its checkpoints and Baton's nodes) and of Baton's nodes alone (the node functions are wrapped with
+  a timer before the app builds its graph) and of the checkpointer's calls (SQLite in place); the
+  rest of the graph run is LangGraph's own loop.
 
 Rounds alternate the kinds, so the machine's drift touches all alike.
 
@@ -20,10 +23,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import json
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +41,9 @@ from cpu_account import cpu_ms
 from api.app import create_app
 from api.auth import resolve
 from api.turns import CustomerTurn
+from graph import builder
+from graph.inline_sqlite import InlineSqliteSaver
+from graph.runner import GraphRunner
 from graph.settings import Settings
 
 POLICY = common.ROOT / "policies" / "real_estate.yaml"
@@ -106,35 +115,36 @@ async def in_process(requests: int, rounds: int) -> dict[str, list[float]]:
             **common.NO_CLIENT_LIMITS,
         )
         app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            turns, state = app.state.turns, app.state
+        with timed_graph():  # the lifespan builds the graph with the timed nodes
+            async with app.router.lifespan_context(app):
+                turns, state = app.state.turns, app.state
 
-            async def conversations(n: int) -> list[tuple[str, str]]:
-                made = []
-                for _ in range(n):
-                    status, body = await asgi(app, "POST", "/v1/conversations", b"{}")
-                    assert status == 201, body
-                    data = json.loads(body)
-                    made.append((data["conversation_id"], data["customer_token"]))
-                return made
+                async def conversations(n: int) -> list[tuple[str, str]]:
+                    made = []
+                    for _ in range(n):
+                        status, body = await asgi(app, "POST", "/v1/conversations", b"{}")
+                        assert status == 201, body
+                        data = json.loads(body)
+                        made.append((data["conversation_id"], data["customer_token"]))
+                    return made
 
-            async def healthz(_: int) -> None:
-                assert (await asgi(app, "GET", "/healthz"))[0] == 200
+                async def healthz(_: int) -> None:
+                    assert (await asgi(app, "GET", "/healthz"))[0] == 200
 
-            async def unknown(_: int) -> None:
-                assert (await asgi(app, "GET", "/v1/no-such-route"))[0] == 404
+                async def unknown(_: int) -> None:
+                    assert (await asgi(app, "GET", "/v1/no-such-route"))[0] == 404
 
-            async def create(_: int) -> None:
-                assert (await asgi(app, "POST", "/v1/conversations", b"{}"))[0] == 201
+                async def create(_: int) -> None:
+                    assert (await asgi(app, "POST", "/v1/conversations", b"{}"))[0] == 201
 
-            kinds = (("healthz", healthz), ("unknown_path_404", unknown), ("create", create))
-            for _, call in kinds:
-                await per_call_us(min(200, requests), call)  # warm
-            await turn_pair(app, turns, state, await conversations(20), {})  # warm
-            for _ in range(rounds):
-                for kind, call in kinds:
-                    out.setdefault(kind, []).append(await per_call_us(requests, call))
-                await turn_pair(app, turns, state, await conversations(2 * (requests // 4)), out)
+                kinds = (("healthz", healthz), ("unknown_path_404", unknown), ("create", create))
+                for _, call in kinds:
+                    await per_call_us(min(200, requests), call)  # warm
+                await turn_pair(app, turns, state, await conversations(20), {})  # warm
+                for _ in range(rounds):
+                    for kind, call in kinds:
+                        out.setdefault(kind, []).append(await per_call_us(requests, call))
+                    await turn_pair(app, turns, state, await conversations(2 * (requests // 4)), out)
     return out
 
 
@@ -144,6 +154,7 @@ async def turn_pair(
     """The "Hi" turn on each of ``made``, through the app and by the turn service in turn (alternating
     per turn: a process's turn grows dearer as it holds more conversations, and this cancels that)."""
     spent = {"app": 0.0, "service": 0.0}
+    graph_before, nodes_before, saver_before = GRAPH_RUNS.spent, NODES.spent, SAVER.spent
     for i, (cid, token) in enumerate(made):
         start = time.process_time()
         if i % 2 == 0:
@@ -161,6 +172,72 @@ async def turn_pair(
     out.setdefault("hi_turn_through_app", []).append(app_us)
     out.setdefault("hi_turn_by_turn_service", []).append(service_us)
     out.setdefault("hi_turn_http_layer", []).append(app_us - service_us)
+    # Both halves ran the graph: the timers' share per turn over all of them.
+    graph_us = (GRAPH_RUNS.spent - graph_before) / len(made) * 1e6
+    nodes_us = (NODES.spent - nodes_before) / len(made) * 1e6
+    saver_us = (SAVER.spent - saver_before) / len(made) * 1e6
+    out.setdefault("hi_turn_graph_run", []).append(graph_us)
+    out.setdefault("hi_turn_baton_nodes", []).append(nodes_us)
+    out.setdefault("hi_turn_checkpointer", []).append(saver_us)
+    out.setdefault("hi_turn_langgraph_loop", []).append(graph_us - nodes_us - saver_us)
+
+
+@dataclass
+class Timer:
+    """CPU of the event loop's thread spent inside the coroutines it wraps (``thread_time``: the
+    analysis threads' work is not in it; a "Hi" turn hands them nothing)."""
+
+    spent: float = 0.0
+
+    def wrap(self, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @functools.wraps(fn)  # LangGraph reads a node's signature (its ``runtime`` parameter)
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.thread_time()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                self.spent += time.thread_time() - start
+
+        return timed
+
+    def wrap_sync(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.spent += time.thread_time() - start
+
+        return timed
+
+
+GRAPH_RUNS, NODES, SAVER = Timer(), Timer(), Timer()
+# The embedded checkpointer's calls (SQLite in place, on the loop's thread): read the head, write a
+# checkpoint, write a step's writes, commit at the run's end.
+SAVER_CALLS = ("get_tuple", "put", "put_writes", "run_ended")
+
+
+@contextlib.contextmanager
+def timed_graph() -> Iterator[None]:
+    """Time every graph run and every node function of the graphs built meanwhile."""
+    saved = (builder.router, builder.human_agent, dict(builder.BOTS), GraphRunner.stream)
+    saver_calls = {name: getattr(InlineSqliteSaver, name) for name in SAVER_CALLS}
+    builder.router = NODES.wrap(builder.router)  # type: ignore[assignment]
+    builder.human_agent = NODES.wrap(builder.human_agent)  # type: ignore[assignment]
+    builder.BOTS.update({name: NODES.wrap(node) for name, node in builder.BOTS.items()})
+    GraphRunner.stream = GRAPH_RUNS.wrap(GraphRunner.stream)  # type: ignore[method-assign]
+    for name, call in saver_calls.items():
+        setattr(InlineSqliteSaver, name, SAVER.wrap_sync(call))
+    try:
+        yield
+    finally:
+        builder.router, builder.human_agent = saved[0], saved[1]
+        builder.BOTS.clear()
+        builder.BOTS.update(saved[2])
+        GraphRunner.stream = saved[3]  # type: ignore[method-assign]
+        for name, call in saver_calls.items():
+            setattr(InlineSqliteSaver, name, call)
 
 
 async def served(requests: int, rounds: int) -> dict[str, list[float]]:
