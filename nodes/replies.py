@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from graph.context.prose import reported, retell
+from graph.context.prose import retell
+from graph.context.reported import reported
 from nodes.hearing import asked_slot
 
 if TYPE_CHECKING:

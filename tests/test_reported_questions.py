@@ -12,7 +12,7 @@ from typing import TypeVar
 import pytest
 
 from graph import textutil
-from graph.context.prose import reported
+from graph.context.reported import reported
 from graph.language.pipeline import shared_pipeline
 from graph.textutil import NotCached
 
@@ -33,6 +33,13 @@ T = TypeVar("T")
         # The parse reads "ATMs" as a second subject of "allowed": "am" agrees with "I" all the same.
         ("Which ATMs am I allowed to get money from?", "which ATMs you are allowed to get money from",
          "which ATMs Dana is allowed to get money from"),
+        # Two questions in one sentence are reported one after the other, each in its own order.
+        ("Is outdoor seating available and do they serve vegetarian dishes?",
+         "whether outdoor seating is available and whether they serve vegetarian dishes",
+         "whether outdoor seating is available and whether they serve vegetarian dishes"),
+        ("How much will it cost and how long will I be in the cab?",
+         "how much it will cost and how long you will be in the cab",
+         "how much it will cost and how long Dana will be in the cab"),
         # "US" is a country, not "us".
         ("Can I use a credit card from the US to top up?",
          "whether you can use a credit card from the US to top up",

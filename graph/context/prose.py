@@ -10,10 +10,11 @@ fillers ("Honestly", "Hi") change; every other word is the customer's.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING
 
 from graph.context.models import Fact
+from graph.context.reported import reported
+from graph.context.retelling import Person, Retelling
 from graph.language.pipeline import shared_pipeline
 from graph.language.prototypes import SEEDS
 from graph.language.scope import PLEASE
@@ -22,24 +23,8 @@ from graph.textutil import DigestCache
 from graph.transcript import Turn
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc, Span, Token
+    from spacy.tokens import Doc, Span
 
-Person = Literal["second", "third"]
-
-_SUBJECTS = frozenset({"i", "we"})
-_OBJECTS = {"second": {"me": "you", "us": "you"}, "third": {"me": "them", "us": "them"}}
-_POSSESSIVES = {
-    "second": {"my": "your", "our": "your", "mine": "yours", "ours": "yours", "myself": "yourself"},
-    "third": {"my": "their", "our": "their", "mine": "theirs", "ours": "theirs", "myself": "themselves"},
-}
-_COMPANY = {"your": "our", "yours": "ours", "yourself": "ourselves", "yourselves": "ourselves"}
-_EXPANDED = {"'s": "is", "'re": "are", "'m": "am", "'ve": "have", "'ll": "will", "'d": "would"}
-_PLURAL_BE = {"am": "are", "'m": "'re", "m": "'re", "was": "were"}
-_SINGULAR = {"am": "is", "'m": " is", "m": " is", "are": "is", "'re": " is", "were": "was"}
-_SINGULAR |= {"have": "has", "'ve": " has", "do": "does", "'d": " would", "'ll": " will"}
-_FINITE = frozenset({"VBP", "VBZ", "VBD", "MD"})
-_BARE = frozenset({"VB", "VBP"})  # a verb after "do" (tagged as a present one when the parse slips)
-_SIBILANT = ("s", "sh", "ch", "x", "z", "o")
 _LEADING = frozenset({"INTJ", "PUNCT", "CCONJ"})
 # Verbs of conversing: "talk to a human" asked of us means the customer wants to talk to one of our
 # people, not that we should ("speak with my husband" is still ours to do).
@@ -50,69 +35,6 @@ _CACHE: DigestCache[tuple[str, bool]] = DigestCache(8192)
 _REQUESTING = frozenset({"can", "could", "would", "will", "may"})
 # After a request with a verb: a question, a bare request ("A 2 bed condo"), then any statement.
 _GOAL_KINDS = (("question",), ("request",), ("situation", "reason", "value", "other"))
-# First words of a direct question: a question word, an auxiliary or a modal.
-_QUESTION_STARTS = frozenset(
-    [
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "where",
-        "when",
-        "why",
-        "how",
-        "is",
-        "are",
-        "was",
-        "were",
-        "am",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "will",
-        "would",
-        "should",
-        "shall",
-        "may",
-        "might",
-        "have",
-        "has",
-    ]
-)
-
-
-def _third_singular(verb: str) -> str:
-    """ "want" -> "wants", "try" -> "tries", "go" -> "goes" (a verb whose subject became one person)."""
-    low = verb.lower()
-    if low in ("be", "am", "are"):
-        return "is"
-    if low == "have":
-        return "has"
-    if low.endswith(_SIBILANT):
-        return verb + "es"
-    if low.endswith("y") and len(low) > 1 and low[-2] not in "aeiou":
-        return verb[:-1] + "ies"
-    return verb + "s"
-
-
-def _subject(tok: Token) -> Token | None:
-    """The subject a finite verb or auxiliary agrees with: the customer's "I" / "we" where the parse
-    gives the verb two ("which ATMs am I allowed to ..." reads "ATMs" as a subject too)."""
-    verb = tok.head if tok.dep_ in ("aux", "auxpass") else tok
-    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
-    return next((c for c in subjects if c.lower_ in _SUBJECTS), subjects[0] if subjects else None)
-
-
-def _finite_first(tok: Token) -> bool:
-    """The verb that agrees: an auxiliary, or a main verb without one ("I *am* moving", "I *need*")."""
-    if tok.tag_ not in _FINITE and tok.lower_ not in _SINGULAR:
-        return False
-    if tok.dep_ in ("aux", "auxpass"):
-        return not any(c.dep_ in ("aux", "auxpass") and c.i < tok.i for c in tok.head.children)
-    return not any(c.dep_ in ("aux", "auxpass") for c in tok.children)
 
 
 def _tokens(text: str, source: str | None, at: int) -> Doc | Span:
@@ -140,7 +62,7 @@ def _retell(text: str, person: Person, who: str, source: str | None = None, at: 
         )
     ):
         start += 1  # "Honestly I'm devastated", "Hi, I need ...", "So we want ..."
-    telling = _Retelling(person, who)
+    telling = Retelling(person, who)
     pieces: list[str] = []
     for tok in doc[start:]:
         word = telling.word(tok)
@@ -150,58 +72,6 @@ def _retell(text: str, person: Person, who: str, source: str | None = None, at: 
             word = " " + word  # "I" "'m" -> "Dana" " is"
         pieces.append(word + tok.whitespace_)
     return "".join(pieces).strip(), telling.named
-
-
-@dataclass
-class _Retelling:
-    """One retelling, a token at a time: pronouns moved to ``person``, and the verbs whose subject
-    moved made to agree with it (the subject comes first in a statement and in reported order)."""
-
-    person: Person
-    who: str
-    agree: dict[int, str] = field(default_factory=dict)  # verb index -> "you", "they" or "one" (``who``)
-    named: bool = False
-
-    def word(self, tok: Token, written: str | None = None, *, finite: bool = False) -> str:
-        """``tok`` retold. ``written``: the word it stands as when a reordering changed it ("'s" ->
-        "is"); ``finite``: a verb that agrees in place of an auxiliary the reordering dropped ("How
-        do I go" -> "how I go")."""
-        person, who = self.person, self.who
-        word = tok.text if written is None else written
-        low = word.lower()
-        if low in _SUBJECTS and tok.dep_ in ("nsubj", "nsubjpass"):
-            if person == "second":
-                word, self.agree[tok.head.i] = "you", "you"
-            elif who and not self.named:
-                word, self.agree[tok.head.i], self.named = who, "one", True
-            else:
-                word, self.agree[tok.head.i] = "they", "they"
-        elif low in _OBJECTS[person] and tok.tag_ == "PRP":  # "the US" is no "us"
-            word = _OBJECTS[person][low]
-        elif (
-            low in ("my", "our")
-            and person == "third"
-            and who
-            and not self.named
-            and tok.head.dep_.startswith("nsubj")
-        ):
-            word, self.named = f"{who}'s", True  # "My order never arrived" -> "Joseph's order never arrived"
-        elif low in _POSSESSIVES[person]:
-            word = _POSSESSIVES[person][low]
-        elif low == "you":
-            word = "we" if tok.dep_.startswith("nsubj") else "us"
-        elif low in _COMPANY:
-            word = _COMPANY[low]
-        elif finite or _finite_first(tok):
-            subject = _subject(tok)
-            customer = subject is not None and subject.lower_ in _SUBJECTS
-            mode = self.agree.get(subject.head.i) if subject is not None and customer else None
-            if mode in ("you", "they"):
-                word = _PLURAL_BE.get(low, word)
-            elif mode == "one":
-                present = finite or tok.tag_ == "VBP"
-                word = _SINGULAR.get(low) or (_third_singular(word) if present else word)
-        return word
 
 
 def retell(
@@ -326,100 +196,6 @@ def _question(said: Said, topics: Sequence[str], person: Person, subject: str, s
     if person == "second":
         return f"you asked about {about}" if about else "you have a question"
     return f"{subject} asks about {about}" if about else f"{subject} has a question"
-
-
-def reported(question: str, person: Person, who: str = "") -> str | None:
-    """A direct question in reported order, the customer's pronouns moved to ``person``: "How long does
-    it take to sell?" -> "how long it takes to sell", "What are your fees?" -> "what our fees are",
-    "Why am I still waiting?" -> "why you are still waiting" (second person) or "why they are still
-    waiting" (third; ``who`` names the customer instead), "is there parking?" -> "whether there is
-    parking". ``None`` when the order cannot be undone without a past-tense form ("did it ...").
-
-    Retold in the question's own parse (the turn's, when the question is part of a turn just parsed),
-    its words in their new order: the rewrite is not parsed again.
-    """
-    order = _reordered(question)
-    if order is None:
-        return None
-    telling = _Retelling(person, who)
-    swap: dict[int, str] = {}
-    agrees = order.verb.i if order.verb is not None else None  # spaCy makes a new Token per access
-    for tok in order.tokens:
-        word = telling.word(tok, order.swap.get(tok.i), finite=tok.i == agrees).strip()
-        if tok.i in order.swap or word != tok.text:
-            swap[tok.i] = word
-    told = _joined(order.tokens, swap)
-    return told if order.wh else f"whether {told}"
-
-
-class _Reordered(NamedTuple):
-    tokens: list[Token]  # the question's words in reported order
-    swap: dict[int, str]  # token index -> the word it becomes ("'s" -> "is", "take" -> "takes")
-    verb: Token | None  # the verb that agrees in place of a dropped "do"
-    wh: bool  # a question word leads (else it becomes "whether ...")
-
-
-def _reordered(question: str) -> _Reordered | None:
-    """The words of a direct question in reported order (see :func:`reported`)."""
-    text = question.strip().rstrip("?").strip()
-    # "Not sure yet, what do you think it's worth": the question starts after the comma
-    for part in reversed(text.split(",")):
-        first = part.split()[0].lower() if part.split() else ""
-        if first in _QUESTION_STARTS:
-            text = part.strip()
-            break
-    doc = shared_pipeline().parse(text, entities=False)  # word order only
-    words = [t for t in doc if not (t.is_punct or t.pos_ in ("INTJ", "CCONJ"))]
-    if not words:
-        return None
-    wh = words[0].tag_ in ("WDT", "WP", "WRB", "WP$")
-    aux_at = next(
-        (i for i, t in enumerate(words) if t.tag_ == "MD" or t.pos_ == "AUX" or t.lemma_ == "do"), None
-    )
-    if aux_at is None or (wh and words[0].dep_.startswith("nsubj")):
-        # "what happens next", "who handles the closing": already in order
-        return _Reordered(words, {}, None, True) if wh else None
-    aux = words[aux_at]
-    subject = next((t for t in words[aux_at + 1 :] if t.dep_ in ("nsubj", "nsubjpass", "expl")), None)
-    if subject is None or (not wh and aux_at != 0):
-        return None
-    span = range(subject.left_edge.i, subject.right_edge.i + 1)
-    lead = words[:aux_at] if wh else []
-    rest = [t for t in words[aux_at + 1 :] if t.i not in span]
-    subject_words = [t for t in words if t.i in span]
-    if aux.lemma_ == "do":
-        if aux.lower_ == "did":
-            return None
-        verb = _supported(aux, rest)
-        swap = {verb.i: _third_singular(verb.text)} if verb is not None and aux.lower_ == "does" else {}
-        return _Reordered([*lead, *subject_words, *rest], swap, verb, wh)
-    # "what's the fee" -> "what the fee is": a contraction moved away is written out
-    swap = {aux.i: _EXPANDED[aux.lower_]} if aux.lower_ in _EXPANDED else {}
-    return _Reordered([*lead, *subject_words, aux, *rest], swap, None, wh)
-
-
-def _supported(do: Token, rest: Sequence[Token]) -> Token | None:
-    """The verb that agrees once the auxiliary "do" is dropped: the first of the verb it supports and
-    that verb's other auxiliaries ("do I *have* set", "do I *get* started")."""
-    after = {t.i for t in rest}
-    group = [do.head, *(c for c in do.head.children if c.dep_ in ("aux", "auxpass"))]
-    found = sorted((t for t in group if t.i in after and t.tag_ in _BARE), key=lambda t: t.i)
-    return (
-        found[0] if found else next((t for t in rest if t.pos_ in ("VERB", "AUX") and t.tag_ in _BARE), None)
-    )
-
-
-def _joined(tokens: Sequence[Token], swap: dict[int, str] | None = None) -> str:
-    """Tokens in a new order, spaced as written ("it's" stays one word), the first in lower case."""
-    swap = swap or {}
-    out = ""
-    for tok in tokens:
-        word = swap.get(tok.i, tok.text)
-        if tok.i == 0 and tok.pos_ != "PROPN" and not tok.is_upper:
-            word = word.lower()  # capitalised only because it started the question
-        glued = (tok.text.startswith("'") or tok.lower_ == "n't") and tok.i not in swap
-        out += word if not out or glued else " " + word
-    return out
 
 
 def lower_first(text: str) -> str:

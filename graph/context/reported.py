@@ -1,0 +1,172 @@
+"""A customer's direct question put in reported order and retold: "Why am I still waiting?" ->
+"why you are still waiting" (to them) or "why Dana is still waiting" (about them), for the brief's
+summary and a bot's promise that an agent will answer it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from graph.context.retelling import EXPANDED, Person, Retelling, third_singular
+from graph.language.pipeline import shared_pipeline
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Token
+
+_BARE = frozenset({"VB", "VBP"})  # a verb after "do" (tagged as a present one when the parse slips)
+_WH = frozenset({"WDT", "WP", "WRB", "WP$"})
+# First words of a direct question: a question word, an auxiliary or a modal.
+_QUESTION_STARTS = frozenset(
+    [
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "where",
+        "when",
+        "why",
+        "how",
+        "is",
+        "are",
+        "was",
+        "were",
+        "am",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "shall",
+        "may",
+        "might",
+        "have",
+        "has",
+    ]
+)
+
+
+def reported(question: str, person: Person, who: str = "") -> str | None:
+    """A direct question in reported order, the customer's pronouns moved to ``person``: "How long does
+    it take to sell?" -> "how long it takes to sell", "What are your fees?" -> "what our fees are",
+    "Why am I still waiting?" -> "why you are still waiting" (second person) or "why they are still
+    waiting" (third; ``who`` names the customer instead), "is there parking?" -> "whether there is
+    parking". ``None`` when the order cannot be undone without a past-tense form ("did it ...").
+    Questions joined in one sentence are reported one after the other ("What's the number, and are
+    pets allowed?" -> "what the number is and whether pets are allowed"); one that cannot be is left
+    out.
+
+    Retold in the question's own parse (the turn's, when the question is part of a turn just parsed),
+    its words in their new order: the rewrite is not parsed again.
+    """
+    text = question.strip().rstrip("?").strip()
+    # "Not sure yet, what do you think it's worth": the question starts after the comma
+    for part in reversed(text.split(",")):
+        first = part.split()[0].lower() if part.split() else ""
+        if first in _QUESTION_STARTS:
+            text = part.strip()
+            break
+    doc = shared_pipeline().parse(text, entities=False)  # word order only
+    parts = [order for order in map(_reordered, _questions_in(doc)) if order is not None]
+    if not parts:
+        return None
+    telling = Retelling(person, who)  # one customer across the questions: named once
+    return " and ".join(_retold(order, telling) for order in parts)
+
+
+def _retold(order: _Reordered, telling: Retelling) -> str:
+    swap: dict[int, str] = {}
+    agrees = order.verb.i if order.verb is not None else None  # spaCy makes a new Token per access
+    for tok in order.tokens:
+        word = telling.word(tok, order.swap.get(tok.i), finite=tok.i == agrees).strip()
+        if tok.i in order.swap or word != tok.text:
+            swap[tok.i] = word
+    told = _joined(order.tokens, swap)
+    return told if order.wh else f"whether {told}"
+
+
+def _questions_in(doc: Doc) -> list[list[Token]]:
+    """The words of each question a sentence asks, cut before a conjunction that opens another one
+    (a question word, or an auxiliary before its subject: "..., and *are pets* allowed")."""
+    tokens = list(doc)
+    parts: list[list[Token]] = [[]]
+    for k, tok in enumerate(tokens):
+        after = [t for t in tokens[k + 1 :] if not t.is_punct][:2]
+        opens = bool(after) and (
+            after[0].tag_ in _WH
+            or (
+                after[0].lower_ in _QUESTION_STARTS
+                and len(after) > 1
+                and after[1].dep_ in ("nsubj", "nsubjpass", "expl")
+            )
+        )
+        if tok.pos_ == "CCONJ" and parts[-1] and opens:
+            parts.append([])
+        elif not (tok.is_punct or tok.pos_ in ("INTJ", "CCONJ")):
+            parts[-1].append(tok)
+    return [part for part in parts if part]
+
+
+class _Reordered(NamedTuple):
+    tokens: list[Token]  # the question's words in reported order
+    swap: dict[int, str]  # token index -> the word it becomes ("'s" -> "is", "take" -> "takes")
+    verb: Token | None  # the verb that agrees in place of a dropped "do"
+    wh: bool  # a question word leads (else it becomes "whether ...")
+
+
+def _reordered(words: list[Token]) -> _Reordered | None:
+    """The words of one direct question in reported order (see :func:`reported`)."""
+    wh = words[0].tag_ in _WH
+    aux_at = next(
+        (i for i, t in enumerate(words) if t.tag_ == "MD" or t.pos_ == "AUX" or t.lemma_ == "do"), None
+    )
+    if aux_at is None or (wh and words[0].dep_.startswith("nsubj")):
+        # "what happens next", "who handles the closing": already in order
+        return _Reordered(words, {}, None, True) if wh else None
+    aux = words[aux_at]
+    subject = next((t for t in words[aux_at + 1 :] if t.dep_ in ("nsubj", "nsubjpass", "expl")), None)
+    if subject is None and wh and any(t.dep_ in ("nsubj", "nsubjpass") for t in words[1:aux_at]):
+        return _Reordered(words, {}, None, True)  # "where it will land": already in order
+    if subject is None or (not wh and aux_at != 0):
+        return None
+    span = range(subject.left_edge.i, subject.right_edge.i + 1)
+    lead = words[:aux_at] if wh else []
+    rest = [t for t in words[aux_at + 1 :] if t.i not in span]
+    subject_words = [t for t in words if t.i in span]
+    if aux.lemma_ == "do":
+        if aux.lower_ == "did":
+            return None
+        verb = _supported(aux, rest)
+        swap = {verb.i: third_singular(verb.text)} if verb is not None and aux.lower_ == "does" else {}
+        return _Reordered([*lead, *subject_words, *rest], swap, verb, wh)
+    # "what's the fee" -> "what the fee is": a contraction moved away is written out
+    swap = {aux.i: EXPANDED[aux.lower_]} if aux.lower_ in EXPANDED else {}
+    return _Reordered([*lead, *subject_words, aux, *rest], swap, None, wh)
+
+
+def _supported(do: Token, rest: Sequence[Token]) -> Token | None:
+    """The verb that agrees once the auxiliary "do" is dropped: the first of the verb it supports and
+    that verb's other auxiliaries ("do I *have* set", "do I *get* started")."""
+    after = {t.i for t in rest}
+    group = [do.head, *(c for c in do.head.children if c.dep_ in ("aux", "auxpass"))]
+    found = sorted((t for t in group if t.i in after and t.tag_ in _BARE), key=lambda t: t.i)
+    return (
+        found[0] if found else next((t for t in rest if t.pos_ in ("VERB", "AUX") and t.tag_ in _BARE), None)
+    )
+
+
+def _joined(tokens: Sequence[Token], swap: dict[int, str] | None = None) -> str:
+    """Tokens in a new order, spaced as written ("it's" stays one word), the first in lower case."""
+    swap = swap or {}
+    out = ""
+    for tok in tokens:
+        word = swap.get(tok.i, tok.text)
+        if tok.i == 0 and tok.pos_ != "PROPN" and not tok.is_upper:
+            word = word.lower()  # capitalised only because it started the question
+        glued = (tok.text.startswith("'") or tok.lower_ == "n't") and tok.i not in swap
+        out += word if not out or glued else " " + word
+    return out

@@ -1,0 +1,114 @@
+"""Retelling the customer's words token by token: their pronouns moved to the second person (to
+them: "you", "your") or the third (about them: "they", "their", or their name), the company's "you"
+to "we" / "us", and the verbs whose subject moved made to agree ("I am" -> "you are", "Dana is").
+
+Shared by :mod:`graph.context.prose` (statements retold in their parse) and
+:mod:`graph.context.reported` (questions retold in reported order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from spacy.tokens import Token
+
+Person = Literal["second", "third"]
+
+_SUBJECTS = frozenset({"i", "we"})
+_OBJECTS = {"second": {"me": "you", "us": "you"}, "third": {"me": "them", "us": "them"}}
+_POSSESSIVES = {
+    "second": {"my": "your", "our": "your", "mine": "yours", "ours": "yours", "myself": "yourself"},
+    "third": {"my": "their", "our": "their", "mine": "theirs", "ours": "theirs", "myself": "themselves"},
+}
+_COMPANY = {"your": "our", "yours": "ours", "yourself": "ourselves", "yourselves": "ourselves"}
+EXPANDED = {"'s": "is", "'re": "are", "'m": "am", "'ve": "have", "'ll": "will", "'d": "would"}
+_PLURAL_BE = {"am": "are", "'m": "'re", "m": "'re", "was": "were"}
+_SINGULAR = {"am": "is", "'m": " is", "m": " is", "are": "is", "'re": " is", "were": "was"}
+_SINGULAR |= {"have": "has", "'ve": " has", "do": "does", "'d": " would", "'ll": " will"}
+_FINITE = frozenset({"VBP", "VBZ", "VBD", "MD"})
+_SIBILANT = ("s", "sh", "ch", "x", "z", "o")
+
+
+def third_singular(verb: str) -> str:
+    """ "want" -> "wants", "try" -> "tries", "go" -> "goes" (a verb whose subject became one person)."""
+    low = verb.lower()
+    if low in ("be", "am", "are"):
+        return "is"
+    if low == "have":
+        return "has"
+    if low.endswith(_SIBILANT):
+        return verb + "es"
+    if low.endswith("y") and len(low) > 1 and low[-2] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def _subject(tok: Token) -> Token | None:
+    """The subject a finite verb or auxiliary agrees with: the customer's "I" / "we" where the parse
+    gives the verb two ("which ATMs am I allowed to ..." reads "ATMs" as a subject too)."""
+    verb = tok.head if tok.dep_ in ("aux", "auxpass") else tok
+    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
+    return next((c for c in subjects if c.lower_ in _SUBJECTS), subjects[0] if subjects else None)
+
+
+def _finite_first(tok: Token) -> bool:
+    """The verb that agrees: an auxiliary, or a main verb without one ("I *am* moving", "I *need*")."""
+    if tok.tag_ not in _FINITE and tok.lower_ not in _SINGULAR:
+        return False
+    if tok.dep_ in ("aux", "auxpass"):
+        return not any(c.dep_ in ("aux", "auxpass") and c.i < tok.i for c in tok.head.children)
+    return not any(c.dep_ in ("aux", "auxpass") for c in tok.children)
+
+
+@dataclass
+class Retelling:
+    """One retelling, a token at a time: pronouns moved to ``person``, and the verbs whose subject
+    moved made to agree with it (the subject comes first in a statement and in reported order)."""
+
+    person: Person
+    who: str
+    agree: dict[int, str] = field(default_factory=dict)  # verb index -> "you", "they" or "one" (``who``)
+    named: bool = False
+
+    def word(self, tok: Token, written: str | None = None, *, finite: bool = False) -> str:
+        """``tok`` retold. ``written``: the word it stands as when a reordering changed it ("'s" ->
+        "is"); ``finite``: a verb that agrees in place of an auxiliary the reordering dropped ("How
+        do I go" -> "how I go")."""
+        person, who = self.person, self.who
+        word = tok.text if written is None else written
+        low = word.lower()
+        if low in _SUBJECTS and tok.dep_ in ("nsubj", "nsubjpass"):
+            if person == "second":
+                word, self.agree[tok.head.i] = "you", "you"
+            elif who and not self.named:
+                word, self.agree[tok.head.i], self.named = who, "one", True
+            else:
+                word, self.agree[tok.head.i] = "they", "they"
+        elif low in _OBJECTS[person] and tok.tag_ == "PRP":  # "the US" is no "us"
+            word = _OBJECTS[person][low]
+        elif (
+            low in ("my", "our")
+            and person == "third"
+            and who
+            and not self.named
+            and tok.head.dep_.startswith("nsubj")
+        ):
+            word, self.named = f"{who}'s", True  # "My order never arrived" -> "Joseph's order never arrived"
+        elif low in _POSSESSIVES[person]:
+            word = _POSSESSIVES[person][low]
+        elif low == "you":
+            word = "we" if tok.dep_.startswith("nsubj") else "us"
+        elif low in _COMPANY:
+            word = _COMPANY[low]
+        elif finite or _finite_first(tok):
+            subject = _subject(tok)
+            customer = subject is not None and subject.lower_ in _SUBJECTS
+            mode = self.agree.get(subject.head.i) if subject is not None and customer else None
+            if mode in ("you", "they"):
+                word = _PLURAL_BE.get(low, word)
+            elif mode == "one":
+                present = finite or tok.tag_ == "VBP"
+                word = _SINGULAR.get(low) or (third_singular(word) if present else word)
+        return word
