@@ -92,10 +92,10 @@ def _retold(order: _Reordered, telling: Retelling) -> str:
 def _questions_in(doc: Doc) -> list[list[Token]]:
     """The words of each question a sentence asks, cut before a conjunction that opens another one
     (a question word, or an auxiliary before its subject: "..., and *are pets* allowed")."""
-    tokens = list(doc)
+    words = [t for t in doc if not t.is_punct]
     parts: list[list[Token]] = [[]]
-    for k, tok in enumerate(tokens):
-        after = [t for t in tokens[k + 1 :] if not t.is_punct][:2]
+    for k, tok in enumerate(words):
+        after = words[k + 1 : k + 3]
         opens = bool(after) and (
             after[0].tag_ in _WH
             or (
@@ -106,7 +106,7 @@ def _questions_in(doc: Doc) -> list[list[Token]]:
         )
         if tok.pos_ == "CCONJ" and parts[-1] and opens:
             parts.append([])
-        elif not (tok.is_punct or tok.pos_ in ("INTJ", "CCONJ")):
+        elif tok.pos_ not in ("INTJ", "CCONJ"):
             parts[-1].append(tok)
     return [part for part in parts if part]
 
