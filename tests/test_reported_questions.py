@@ -40,6 +40,9 @@ T = TypeVar("T")
         ("How much will it cost and how long will I be in the cab?",
          "how much it will cost and how long you will be in the cab",
          "how much it will cost and how long Dana will be in the cab"),
+        # A contraction typed without its apostrophe ("Whats" is tokenized "What" "s").
+        ("Whats their phone number?", "what their phone number is", "what their phone number is"),
+        ("Wheres my order?", "where your order is", "where Dana's order is"),
         # "US" is a country, not "us".
         ("Can I use a credit card from the US to top up?",
          "whether you can use a credit card from the US to top up",

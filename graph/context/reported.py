@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from graph.context.retelling import EXPANDED, Person, Retelling, third_singular
+from graph.context.retelling import Person, Retelling, third_singular
 from graph.language.pipeline import shared_pipeline
 
 if TYPE_CHECKING:
@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 _BARE = frozenset({"VB", "VBP"})  # a verb after "do" (tagged as a present one when the parse slips)
 _WH = frozenset({"WDT", "WP", "WRB", "WP$"})
+# A contraction moved away from its word is written out ("what's the fee" -> "what the fee is"); a
+# "Whats" typed without the apostrophe is tokenized "What" "s".
+_WRITTEN_OUT = {"'s": "is", "s": "is", "'re": "are", "'m": "am", "'ve": "have", "'ll": "will", "'d": "would"}
 # First words of a direct question: a question word, an auxiliary or a modal.
 _QUESTION_STARTS = frozenset(
     [
@@ -122,7 +125,12 @@ def _reordered(words: list[Token]) -> _Reordered | None:
     """The words of one direct question in reported order (see :func:`reported`)."""
     wh = words[0].tag_ in _WH
     aux_at = next(
-        (i for i, t in enumerate(words) if t.tag_ == "MD" or t.pos_ == "AUX" or t.lemma_ == "do"), None
+        (
+            i
+            for i, t in enumerate(words)
+            if t.tag_ == "MD" or t.pos_ == "AUX" or t.lemma_ == "do" or _glued_is(t)
+        ),
+        None,
     )
     if aux_at is None or (wh and words[0].dep_.startswith("nsubj")):
         # "what happens next", "who handles the closing": already in order
@@ -143,9 +151,13 @@ def _reordered(words: list[Token]) -> _Reordered | None:
         verb = _supported(aux, rest)
         swap = {verb.i: third_singular(verb.text)} if verb is not None and aux.lower_ == "does" else {}
         return _Reordered([*lead, *subject_words, *rest], swap, verb, wh)
-    # "what's the fee" -> "what the fee is": a contraction moved away is written out
-    swap = {aux.i: EXPANDED[aux.lower_]} if aux.lower_ in EXPANDED else {}
+    swap = {aux.i: _WRITTEN_OUT[aux.lower_]} if aux.lower_ in _WRITTEN_OUT else {}
     return _Reordered([*lead, *subject_words, aux, *rest], swap, None, wh)
+
+
+def _glued_is(tok: Token) -> bool:
+    """A bare "s" glued to the word before it: "Whats", "Wheres" typed without the apostrophe."""
+    return tok.lower_ == "s" and tok.tag_ == "VBZ" and tok.i > 0 and not tok.doc[tok.i - 1].whitespace_
 
 
 def _supported(do: Token, rest: Sequence[Token]) -> Token | None:

@@ -23,7 +23,6 @@ _POSSESSIVES = {
     "third": {"my": "their", "our": "their", "mine": "theirs", "ours": "theirs", "myself": "themselves"},
 }
 _COMPANY = {"your": "our", "yours": "ours", "yourself": "ourselves", "yourselves": "ourselves"}
-EXPANDED = {"'s": "is", "'re": "are", "'m": "am", "'ve": "have", "'ll": "will", "'d": "would"}
 _PLURAL_BE = {"am": "are", "'m": "'re", "m": "'re", "was": "were"}
 _SINGULAR = {"am": "is", "'m": " is", "m": " is", "are": "is", "'re": " is", "were": "was"}
 _SINGULAR |= {"have": "has", "'ve": " has", "do": "does", "'d": " would", "'ll": " will"}
