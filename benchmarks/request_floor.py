@@ -115,36 +115,35 @@ async def in_process(requests: int, rounds: int) -> dict[str, list[float]]:
             **common.NO_CLIENT_LIMITS,
         )
         app = create_app(settings)
-        with timed_graph():  # the lifespan builds the graph with the timed nodes
-            async with app.router.lifespan_context(app):
-                turns, state = app.state.turns, app.state
+        async with app.router.lifespan_context(app):
+            turns, state = app.state.turns, app.state
 
-                async def conversations(n: int) -> list[tuple[str, str]]:
-                    made = []
-                    for _ in range(n):
-                        status, body = await asgi(app, "POST", "/v1/conversations", b"{}")
-                        assert status == 201, body
-                        data = json.loads(body)
-                        made.append((data["conversation_id"], data["customer_token"]))
-                    return made
+            async def conversations(n: int) -> list[tuple[str, str]]:
+                made = []
+                for _ in range(n):
+                    status, body = await asgi(app, "POST", "/v1/conversations", b"{}")
+                    assert status == 201, body
+                    data = json.loads(body)
+                    made.append((data["conversation_id"], data["customer_token"]))
+                return made
 
-                async def healthz(_: int) -> None:
-                    assert (await asgi(app, "GET", "/healthz"))[0] == 200
+            async def healthz(_: int) -> None:
+                assert (await asgi(app, "GET", "/healthz"))[0] == 200
 
-                async def unknown(_: int) -> None:
-                    assert (await asgi(app, "GET", "/v1/no-such-route"))[0] == 404
+            async def unknown(_: int) -> None:
+                assert (await asgi(app, "GET", "/v1/no-such-route"))[0] == 404
 
-                async def create(_: int) -> None:
-                    assert (await asgi(app, "POST", "/v1/conversations", b"{}"))[0] == 201
+            async def create(_: int) -> None:
+                assert (await asgi(app, "POST", "/v1/conversations", b"{}"))[0] == 201
 
-                kinds = (("healthz", healthz), ("unknown_path_404", unknown), ("create", create))
-                for _, call in kinds:
-                    await per_call_us(min(200, requests), call)  # warm
-                await turn_pair(app, turns, state, await conversations(20), {})  # warm
-                for _ in range(rounds):
-                    for kind, call in kinds:
-                        out.setdefault(kind, []).append(await per_call_us(requests, call))
-                    await turn_pair(app, turns, state, await conversations(2 * (requests // 4)), out)
+            kinds = (("healthz", healthz), ("unknown_path_404", unknown), ("create", create))
+            for _, call in kinds:
+                await per_call_us(min(200, requests), call)  # warm
+            await turn_pair(app, turns, state, await conversations(20), {})  # warm
+            for _ in range(rounds):
+                for kind, call in kinds:
+                    out.setdefault(kind, []).append(await per_call_us(requests, call))
+                await turn_pair(app, turns, state, await conversations(2 * (requests // 4)), out)
     return out
 
 
@@ -240,6 +239,12 @@ def timed_graph() -> Iterator[None]:
             setattr(InlineSqliteSaver, name, call)
 
 
+def in_process_timed(requests: int, rounds: int) -> dict[str, list[float]]:
+    """:func:`in_process` with the graph's parts timed (its app builds its graph inside)."""
+    with timed_graph():
+        return asyncio.run(in_process(requests, rounds))
+
+
 async def served(requests: int, rounds: int) -> dict[str, list[float]]:
     """Server CPU per sequential request through ``baton serve``, per kind and round."""
     out: dict[str, list[float]] = {}
@@ -301,7 +306,7 @@ def main() -> None:
         "requests": args.requests,
         "rounds": args.rounds,
         "served_us": {} if args.in_process_only else asyncio.run(served(args.requests, args.rounds)),
-        "in_process_us": asyncio.run(in_process(args.requests, args.rounds)),
+        "in_process_us": in_process_timed(args.requests, args.rounds),
     }
     rows = [(f"served: {k}", spread(v)) for k, v in report["served_us"].items()]
     rows += [(f"in process: {k}", spread(v)) for k, v in report["in_process_us"].items()]
