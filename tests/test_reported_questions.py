@@ -6,17 +6,12 @@ tells you ..." read the question in the turn's own parse: the rewrite is not par
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
 import pytest
 
-from graph import textutil
 from graph.context.reported import reported
 from graph.language.pipeline import shared_pipeline
 from graph.textutil import NotCached
-
-T = TypeVar("T")
+from tests.test_in_place_reading import in_attempt
 
 
 @pytest.mark.parametrize(
@@ -57,15 +52,6 @@ def test_a_question_is_retold_in_reported_order(question: str, second: str, thir
 def test_a_question_that_cannot_be_reordered_is_none() -> None:
     assert reported("Did it arrive?", "second") is None  # "whether it arrive" needs a past tense
     assert reported("Thanks so much", "second") is None
-
-
-def in_attempt(fn: Callable[[], T]) -> T:
-    """``fn()`` where any parse raises ``NotCached`` (as an attempt in place runs a reader)."""
-    token = textutil._CACHED_ONLY.set(True)
-    try:
-        return fn()
-    finally:
-        textutil._CACHED_ONLY.reset(token)
 
 
 def test_a_question_of_a_turn_just_parsed_is_retold_without_a_parse() -> None:
