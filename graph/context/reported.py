@@ -171,9 +171,8 @@ def _supported(do: Token, rest: Sequence[Token]) -> Token | None:
     )
 
 
-def _joined(tokens: Sequence[Token], swap: dict[int, str] | None = None) -> str:
+def _joined(tokens: Sequence[Token], swap: dict[int, str]) -> str:
     """Tokens in a new order, spaced as written ("it's" stays one word), the first in lower case."""
-    swap = swap or {}
     out = ""
     for tok in tokens:
         word = swap.get(tok.i, tok.text)
