@@ -23,9 +23,14 @@ _POSSESSIVES = {
     "third": {"my": "their", "our": "their", "mine": "theirs", "ours": "theirs", "myself": "themselves"},
 }
 _COMPANY = {"your": "our", "yours": "ours", "yourself": "ourselves", "yourselves": "ourselves"}
-_PLURAL_BE = {"am": "are", "'m": "'re", "m": "'re", "was": "were"}
-_SINGULAR = {"am": "is", "'m": " is", "m": " is", "are": "is", "'re": " is", "were": "was"}
+_PLURAL_BE = {"am": "are", "'m": "'re", "was": "were"}
+_SINGULAR = {"am": "is", "'m": " is", "are": "is", "'re": " is", "were": "was"}
 _SINGULAR |= {"have": "has", "'ve": " has", "do": "does", "'d": " would", "'ll": " will"}
+# spaCy splits a contraction typed without its apostrophe ("ive", "youre", "id") into the pronoun and a
+# bare piece ("ve", "re", "d"): retold as the piece written with it, "ive been" -> "has been", not "ves".
+_BARE_PIECES = {"m": "'m", "re": "'re", "ve": "'ve", "d": "'d", "ll": "'ll"}
+_AFTER_WOULD = frozenset({"VB", "VBP", "VBN", "RB", "RBR"})  # "I'd like", "I'd been", "I'd rather"
+_NOUN_SIDE = frozenset({"NN", "NNS", "NNP", "NNPS", "JJ", "CD", "DT", "PRP$", "POS", "WDT", "WP"})
 _FINITE = frozenset({"VBP", "VBZ", "VBD", "MD"})
 _SIBILANT = ("s", "sh", "ch", "x", "z", "o")
 
@@ -52,6 +57,35 @@ def _subject(tok: Token) -> Token | None:
     return next((c for c in subjects if c.lower_ in _SUBJECTS), subjects[0] if subjects else None)
 
 
+def _bare_piece(tok: Token) -> str | None:
+    """The contraction piece ``tok`` is when typed glued to a pronoun without its apostrophe ("ve" of
+    "ive"), written with it; None for any other token."""
+    if tok.i == 0 or tok.lower_ not in _BARE_PIECES:
+        return None
+    doc, pronoun = tok.doc, tok.doc[tok.i - 1]
+    if pronoun.tag_ != "PRP" or pronoun.whitespace_:
+        return None
+    if tok.lower_ == "d":  # spaCy splits the noun too: "my account id is", "order id is", "what id"
+        after = doc[tok.i + 1] if tok.i + 1 < len(doc) else None
+        before = doc[pronoun.i - 1] if pronoun.i > 0 else None
+        if after is None or after.tag_ not in _AFTER_WOULD:
+            return None
+        if before is not None and before.tag_ in _NOUN_SIDE:
+            return None
+    return _BARE_PIECES[tok.lower_]
+
+
+def _piece_follows(tok: Token) -> bool:
+    """A contraction's piece is glued to ``tok``: it is a subject, whatever the parse says ("Id rather")."""
+    return tok.i + 1 < len(tok.doc) and _bare_piece(tok.doc[tok.i + 1]) is not None
+
+
+def _id(tok: Token) -> bool:
+    """``tok`` is the "i" spaCy split off the noun "id" ("order id is ..."): no pronoun."""
+    glued = tok.i + 1 < len(tok.doc) and not tok.whitespace_
+    return glued and tok.lower_ == "i" and tok.doc[tok.i + 1].lower_ == "d"
+
+
 def _finite_first(tok: Token) -> bool:
     """The verb that agrees: an auxiliary, or a main verb without one ("I *am* moving", "I *need*")."""
     if tok.tag_ not in _FINITE and tok.lower_ not in _SINGULAR:
@@ -76,9 +110,12 @@ class Retelling:
         "is"); ``finite``: a verb that agrees in place of an auxiliary the reordering dropped ("How
         do I go" -> "how I go")."""
         person, who = self.person, self.who
-        word = tok.text if written is None else written
+        piece = _bare_piece(tok) if written is None else None
+        word = piece or (tok.text if written is None else written)
         low = word.lower()
-        if low in _SUBJECTS and tok.dep_ in ("nsubj", "nsubjpass"):
+        if low in _SUBJECTS and (
+            _piece_follows(tok) or (tok.dep_ in ("nsubj", "nsubjpass") and not _id(tok))
+        ):
             if person == "second":
                 word, self.agree[tok.head.i] = "you", "you"
             elif who and not self.named:
@@ -98,13 +135,17 @@ class Retelling:
         elif low in _POSSESSIVES[person]:
             word = _POSSESSIVES[person][low]
         elif low == "you":
-            word = "we" if tok.dep_.startswith("nsubj") else "us"
+            word = "we" if tok.dep_.startswith("nsubj") or _piece_follows(tok) else "us"
         elif low in _COMPANY:
             word = _COMPANY[low]
-        elif finite or _finite_first(tok):
-            subject = _subject(tok)
+        elif piece or finite or _finite_first(tok):
+            # A piece's subject is the pronoun it is glued to, whatever the parse made of it ("id like"
+            # reads "d" as a noun); it is the verb that agrees, so the verb after it stays as it is.
+            subject = tok.doc[tok.i - 1] if piece else _subject(tok)
             customer = subject is not None and subject.lower_ in _SUBJECTS
             mode = self.agree.get(subject.head.i) if subject is not None and customer else None
+            if piece and subject is not None:
+                self.agree.pop(subject.head.i, None)
             if mode in ("you", "they"):
                 word = _PLURAL_BE.get(low, word)
             elif mode == "one":
