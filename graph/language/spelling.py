@@ -147,6 +147,18 @@ def _one_edit(word: str) -> list[str]:
     return sorted((deletes | swaps | changes | inserts) - {word})
 
 
+def _apostrophe_back(word: str, written: float) -> str | None:
+    """``word`` with an apostrophe put back, when that makes a contraction commoner than ``word``.
+
+    Chat leaves apostrophes out more than any other slip: "weve" is "we've", though "were", one edit
+    away, is far commoner than either (and "wheres" is "where's", not "where").
+    """
+    forms = [word[:i] + "'" + word[i:] for i in range(1, len(word))]
+    scores = zipfs(forms)
+    best = int(np.argmax(scores))
+    return forms[best] if scores[best] > written else None
+
+
 def likely_word(word: str, written: float | None = None) -> str | None:
     """The word ``word`` (lower case) is a slip of, or None when it is no slip or none is clear.
 
@@ -157,6 +169,9 @@ def likely_word(word: str, written: float | None = None) -> str | None:
     written = zipf(word) if written is None else written
     if written >= KNOWN:
         return None
+    contraction = _apostrophe_back(word, written)
+    if contraction is not None:
+        return contraction
     candidates = _one_edit(word)
     scores = zipfs(candidates)
     order = np.argsort(-scores)
@@ -190,12 +205,22 @@ class Respelled:
         return at - new_end + old_end
 
 
+def _inside_a_name(match: re.Match[str], text: str) -> bool:
+    """The letters are part of an address, a user name or a code ("alberts6@email.com"), not a word."""
+    start, end = match.span()
+    before, after = text[start - 1 : start], text[end : end + 2]
+    if before.isdigit() or before in ("@", "_", ".", "/"):
+        return True
+    return after[:1].isdigit() or after[:1] in ("@", "_") or (after[:1] == "." and after[1:].isalnum())
+
+
 def _may_be_a_slip(match: re.Match[str], text: str) -> bool:
     word = match.group()
     if (
         not MIN_LETTERS <= len(word) <= MAX_LETTERS
         or not word.isalpha()
         or any(c.isupper() for c in word[1:])
+        or _inside_a_name(match, text)
     ):
         return False
     if not word[0].isupper():
