@@ -135,6 +135,23 @@ def _is_clause_head(tok: Token) -> bool:
     return any(t.is_punct for t in between)
 
 
+def _keep_words_whole(doc: Doc, members: dict[int, list[Token]], head_of: dict[int, int]) -> None:
+    """A written word is in one clause: the host of a contraction goes with its piece.
+
+    A misparse can hang "I" of "I'll" on the clause before ("in Paris, France and I" as three
+    names), so the next clause began at "'ll" and the summary read "... France and I next Thursday".
+    """
+    for tok in doc[:-1]:
+        piece = doc[tok.i + 1]
+        if tok.whitespace_ or tok.is_punct or piece.is_punct:
+            continue
+        here, there = head_of[tok.i], head_of[piece.i]
+        if here != there and tok.i != here:  # a clause's own head stays where it is
+            members[here].remove(tok)
+            members[there] = sorted([*members[there], tok], key=lambda t: t.i)
+            head_of[tok.i] = there
+
+
 def clauses(doc: Doc) -> list[Clause]:
     """Split a parsed turn into clauses (sentences, then coordinated, adverbial and fronted clauses)."""
     members: dict[int, list[Token]] = {}
@@ -151,6 +168,7 @@ def clauses(doc: Doc) -> list[Clause]:
         top = head_of.setdefault(node.i, node.i)
         head_of.update(dict.fromkeys(path, top))
         members.setdefault(top, []).append(tok)
+    _keep_words_whole(doc, members, head_of)
     out = []
     for head_i, toks in sorted(members.items(), key=lambda kv: kv[1][0].i):
         words = [t for t in toks if not (t.is_punct or t.is_space or t.dep_ == "cc")]
