@@ -124,7 +124,9 @@ def best_clause(text: str) -> Said | None:
     """The clause of a sentence that states the customer's goal: a request, else a question, else any."""
     said = read_statements(text).said
     requests = [s for s in said if s.kind == "request" and s.form != "fragment"]
-    for found in (requests, *([s for s in said if s.kind in kinds] for kinds in _GOAL_KINDS)):
+    # A phrase ("in new york", "for four days") answers a question: it states no goal.
+    stated = [s for s in said if s.form != "phrase" or s.kind == "question"]
+    for found in (requests, *([s for s in stated if s.kind in kinds] for kinds in _GOAL_KINDS)):
         if found:
             return found[0]
     return None

@@ -132,7 +132,8 @@ def _raised_last(
             if s.kind in _RAISED
             and s.start >= goal_end
             and (
-                s.kind == "question" or (s.form != "fragment" and not any(_inside(v, s.text) for v in values))
+                s.kind == "question"
+                or (s.form not in ("fragment", "phrase") and not any(_inside(v, s.text) for v in values))
             )
             and not any(s.text in u or u in s.text for u in used)
         ]

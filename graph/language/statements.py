@@ -27,7 +27,7 @@ from graph.textutil import DigestCache
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
 
-ClauseForm = Literal["", "imperative", "gerund", "fragment", "predicate"]
+ClauseForm = Literal["", "imperative", "gerund", "fragment", "phrase", "predicate"]
 ClauseKind = Literal["question", "request", "reason", "situation", "value", "other", "filler"]
 
 # Subordinators that introduce a cause ("because we're downsizing", "since my job moved") or a result
@@ -62,8 +62,9 @@ class Said:
         end: Offset one past its last character.
         lemmas: Lower-case lemmas of the clause's words.
         form: A clause without a subject: "imperative" ("Tell me my alarms"), "gerund" ("Looking to
-            sell our condo"), "predicate" ("was wondering how ...") or "fragment" (no verb: "A 2 bed
-            condo"); "" for a clause with one.
+            sell our condo"), "predicate" ("was wondering how ..."), "fragment" (no verb: "A 2 bed
+            condo") or "phrase" (a fragment that starts with a preposition: "in new york", "for four
+            days", an answer to a question); "" for a clause with one.
     """
 
     kind: ClauseKind
@@ -209,6 +210,8 @@ def _kind(clause: Clause, spans: list[tuple[int, int]]) -> ClauseKind:
         return "reason"
     if _names_a_value(clause, spans):
         return "value"
+    if not clause.has_verb and _prepositional(clause):
+        return "other"  # "for a Guess jacket", "for four days": the answer to a question, no request
     if (is_request(clause) and not negated(clause.head)) or _intends(clause.head):
         return "request"
     subject = next((c for c in clause.head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
@@ -227,9 +230,16 @@ def _past_greeting(clause: Clause) -> int:
     return tokens[i].idx if 0 < i < len(tokens) else clause.start
 
 
+def _prepositional(clause: Clause) -> bool:
+    """A verbless clause that starts with a preposition, past an opening "yes" or "no": "No, from the
+    11th please", "In Berkeley please" (where the parse makes "please" its head)."""
+    first = next((t for t in clause.tokens if not (t.is_punct or t.is_space or t.dep_ == "intj")), None)
+    return clause.head.pos_ == "ADP" or (first is not None and first.pos_ == "ADP")
+
+
 def _form(clause: Clause) -> ClauseForm:
     if not clause.has_verb:
-        return "fragment"
+        return "phrase" if _prepositional(clause) else "fragment"
     head = clause.head
     if any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in head.children):
         return ""
