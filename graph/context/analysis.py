@@ -56,13 +56,16 @@ _STEPS: DigestCache[str] = DigestCache(8192)
 
 
 def _after_greeting(sent: Span) -> int:
-    """Index of the first token of ``sent`` after a leading greeting ("Hi there,", "Hello!")."""
+    """Index of the first token of ``sent`` after a leading greeting ("Hi there,", "Hello!", "Sorry to
+    trouble you,")."""
     i = sent.start
     while i < sent.end:
         tok = sent.doc[i]
         after_intj = i > sent.start and sent.doc[i - 1].pos_ == "INTJ"
-        # an interjection, the adverb it takes ("Hi *there*"), and the punctuation between
-        if tok.pos_ == "INTJ" or tok.is_punct or tok.is_space or (after_intj and tok.pos_ == "ADV"):
+        if tok.pos_ == "INTJ" and tok.dep_ != "ROOT":
+            i = max(i + 1, tok.right_edge.i + 1)  # with what it takes: "Sorry *to trouble you*"
+        # the adverb an interjection takes ("Hi *there*"), and the punctuation between
+        elif tok.pos_ == "INTJ" or tok.is_punct or tok.is_space or (after_intj and tok.pos_ == "ADV"):
             i += 1
         else:
             break

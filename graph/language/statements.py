@@ -150,7 +150,8 @@ def _cause(clause: Clause) -> tuple[int, int] | None:
     head = clause.head
     mark = next((c for c in head.children if c.dep_ == "mark" and c.lower_ in _CAUSAL_MARKS), None)
     if head.dep_ == "advcl" and mark is not None:
-        words = [t for t in clause.tokens if t.i != mark.i and not t.is_punct]
+        # the "and" of a clause coordinated after it hangs on this one's head: not a word of it
+        words = [t for t in clause.tokens if t.i != mark.i and not t.is_punct and t.dep_ != "cc"]
         return (words[0].idx, words[-1].idx + len(words[-1].text)) if words else None
     # "My job is moving me to Denver, so we have to sell": the clause before "so" is the reason
     if any(
@@ -222,10 +223,13 @@ def _kind(clause: Clause, spans: list[tuple[int, int]]) -> ClauseKind:
 
 def _past_greeting(clause: Clause) -> int:
     """Where a clause's statement starts: after an opening interjection ("hi my order hasn't arrived"
-    states that the order has not arrived); a clause of nothing else keeps its start."""
+    states that the order has not arrived, "Sorry to trouble you, please play it" asks to play it,
+    though the parse hangs "Sorry" on "play"); a clause of nothing else keeps its start."""
     tokens = clause.tokens
     i = 0
-    while i < len(tokens) and (tokens[i].dep_ == "intj" or tokens[i].is_punct or tokens[i].is_space):
+    while i < len(tokens) and (
+        tokens[i].dep_ == "intj" or tokens[i].pos_ == "INTJ" or tokens[i].is_punct or tokens[i].is_space
+    ):
         i += 1
     return tokens[i].idx if 0 < i < len(tokens) else clause.start
 

@@ -1,0 +1,56 @@
+"""The summary retells whole clauses: no "and" of the next clause, no greeting's complement.
+
+Over the shared datasets' customer turns the summary read "because the delivery time is wrong and."
+(a reason took the "and" of the clause coordinated after it) and "wants us to to trouble us, please
+play it" (an apology's complement, "to trouble you", stayed when its "Sorry" was dropped).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.context.builder import build_brief_offline
+from graph.language.statements import read_statements
+from graph.transcript import Turn
+
+
+def _summary(text: str) -> str:
+    return build_brief_offline([Turn(index=0, role="customer", text=text)], target="human_agent").summary
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            "i am unable to log in because i forgot my username and i need help recovering my username.",
+            "i forgot my username",
+        ),
+        (
+            "Hello, I want to check the status of my order because the delivery time is wrong and needs"
+            " to be changed",
+            "the delivery time is wrong",
+        ),
+    ],
+)
+def test_a_reason_ends_before_the_next_clauses_and(text: str, reason: str) -> None:
+    assert reason in [s.text for s in read_statements(text).reasons]
+    summary = _summary(text)
+    assert not summary.endswith(" and.")
+    assert "because" in summary
+
+
+@pytest.mark.parametrize(
+    ("text", "told"),
+    [
+        (
+            "Sorry to trouble you, please play it on my bedroom device.",
+            "The customer wants us to play it on their bedroom device.",
+        ),
+        (
+            "Alright awesome, give me a second to write that down.",
+            "The customer wants us to give them a second to write that down.",
+        ),
+    ],
+)
+def test_a_greeting_goes_with_what_it_takes(text: str, told: str) -> None:
+    assert _summary(text) == told
