@@ -65,3 +65,11 @@ def test_a_customer_who_introduces_themselves_gives_their_name(text: str, name: 
 def test_talk_about_others_is_no_customer_name() -> None:
     facts = conversation_facts([Turn(index=0, role="customer", text="My agent was Maria Lopez, she left")])
     assert "customer_name" not in [m.key for m in facts]
+
+
+def test_a_name_does_not_start_with_my() -> None:
+    # the entity model tags "My Order ID" a person; the opener then said "I've also noted ... My Order ID"
+    text = "Hi.  My name is Alessandro Phoenix.  My Order ID is 0130050222.  I would like a refund."
+    facts = [(m.key, m.value) for m in conversation_facts([Turn(index=0, role="customer", text=text)])]
+    assert ("order_id", "0130050222") in facts
+    assert not any(value.startswith("My ") for _, value in facts)

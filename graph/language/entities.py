@@ -145,6 +145,8 @@ def find_spans(doc: Doc) -> list[Span]:
             and not any(t.like_num or t.pos_ == "PROPN" for t in doc[start:end])
         ):
             return  # "that day", "the year", "these days": a reference back, not a date
+        if label == "PERSON" and first.tag_ == "PRP$":
+            return  # "My Order ID is ...": a name does not start with "my"
         begin, finish = first.idx, last.idx + len(last.text)
         kind = _kind(label, text[begin:finish])
         if kind is None or any(s.overlaps(begin, finish) for s in spans):
