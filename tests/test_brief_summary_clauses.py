@@ -54,3 +54,30 @@ def test_a_reason_ends_before_the_next_clauses_and(text: str, reason: str) -> No
 )
 def test_a_greeting_goes_with_what_it_takes(text: str, told: str) -> None:
     assert _summary(text) == told
+
+
+def test_a_reason_starts_after_its_because() -> None:
+    text = "But, just because I am rich doesn't mean that I intend to waste my money"
+    assert [s.text for s in read_statements(text).reasons] == ["I am rich"]
+    assert "because because" not in _summary(text)
+
+
+@pytest.mark.parametrize("answer", ["No, I don't", "Yes I can", "I will", "I sure do.", "Indeed, I am."])
+def test_an_elliptical_answer_raises_nothing(answer: str) -> None:
+    # "The customer would.", "Sanya doesn't.": the latest concern of a handoff's summary was the answer
+    # to the bot's last question ("Anything else?"), its verb left in the question
+    assert [s.kind for s in read_statements(answer).said] == ["filler"]
+    turns = [
+        Turn(index=0, role="customer", text="I want to check the balance of my checking account"),
+        Turn(index=1, role="bot", text="Would you like anything else?"),
+        Turn(index=2, role="customer", text=answer),
+    ]
+    summary = build_brief_offline(turns, target="human_agent").summary
+    assert summary == "The customer wants to check the balance of their checking account."
+
+
+@pytest.mark.parametrize(
+    "text", ["I am here", "I do yoga on Sundays", "Is the apartment furnished by the way."]
+)
+def test_a_clause_with_its_own_words_is_no_ellipsis(text: str) -> None:
+    assert all(s.kind != "filler" for s in read_statements(text).said)

@@ -40,6 +40,9 @@ _MAX_ACTION_WORDS = 10
 # A clause that carries one of these values or cues says what, how or when, not why.
 _VALUE_KINDS = frozenset({"address", "money", "id", "email", "phone"})
 _PLAN_CUES = frozenset({"financing", "budget", "timeline"})
+# What an elliptical answer's verb may have besides a pronoun subject: a "not", a "yes" or "no", an
+# auxiliary, an adverb before it (the parser labels an ID after "is" "punct": only real punctuation counts).
+_ELLIPSIS_DEPS = frozenset({"neg", "intj", "advmod", "cc", "aux"})
 _CONTENT = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV", "AUX", "PRON", "X", "SYM"})
 # Thanks ("thanks!", "thank you so much", "thx"), short approvals ("sounds good", "perfect") and
 # apologies ("sorry"): the closed classes of words that acknowledge, and the verbs an approval links with.
@@ -150,8 +153,9 @@ def _cause(clause: Clause) -> tuple[int, int] | None:
     head = clause.head
     mark = next((c for c in head.children if c.dep_ == "mark" and c.lower_ in _CAUSAL_MARKS), None)
     if head.dep_ == "advcl" and mark is not None:
-        # the "and" of a clause coordinated after it hangs on this one's head: not a word of it
-        words = [t for t in clause.tokens if t.i != mark.i and not t.is_punct and t.dep_ != "cc"]
+        # from after the subordinator ("just because I ..." kept "because" inside the span), and the
+        # "and" of a clause coordinated after it hangs on this one's head: not a word of it
+        words = [t for t in clause.tokens if t.i > mark.i and not t.is_punct and t.dep_ != "cc"]
         return (words[0].idx, words[-1].idx + len(words[-1].text)) if words else None
     # "My job is moving me to Denver, so we have to sell": the clause before "so" is the reason
     if any(
@@ -202,11 +206,26 @@ def _acknowledges(clause: Clause) -> bool:
     )
 
 
+def _elliptical(clause: Clause) -> bool:
+    """An answer that leaves its verb to the question: "No, I don't", "Yes I can", "I will"."""
+    head = clause.head
+    if head.pos_ != "AUX" and head.lemma_.lower() not in ("do", "be", "have"):
+        return False
+    return all(
+        c.is_punct
+        or (c.dep_ == "nsubj" and c.pos_ == "PRON")  # "the apartment furnished?" says what it asks
+        or (c.dep_ in _ELLIPSIS_DEPS and (c.dep_ != "advmod" or c.i < head.i))
+        for c in head.children
+    )
+
+
 def _kind(clause: Clause, spans: list[tuple[int, int]]) -> ClauseKind:
     if not any(t.pos_ in _CONTENT for t in clause.tokens) or _acknowledges(clause):
         return "filler"
     if _asking(clause):
         return "question"
+    if _elliptical(clause):
+        return "filler"
     if _cause(clause) is not None:
         return "reason"
     if _names_a_value(clause, spans):
