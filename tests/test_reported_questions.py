@@ -38,6 +38,9 @@ from tests.test_in_place_reading import in_attempt
         # A contraction typed without its apostrophe ("Whats" is tokenized "What" "s").
         ("Whats their phone number?", "what their phone number is", "what their phone number is"),
         ("Wheres my order?", "where your order is", "where Dana's order is"),
+        # A contraction retold stays on its pronoun ("they 're" before).
+        ("What if I'm a Gold member?", "what if you're a Gold member", "what if Dana is a Gold member"),
+        ("why ive been charged twice?", "why you've been charged twice", "why Dana has been charged twice"),
         # "US" is a country, not "us".
         ("Can I use a credit card from the US to top up?",
          "whether you can use a credit card from the US to top up",

@@ -178,6 +178,9 @@ def _joined(tokens: Sequence[Token], swap: dict[int, str]) -> str:
         word = swap.get(tok.i, tok.text)
         if tok.i == 0 and tok.pos_ != "PROPN" and not tok.is_upper:
             word = word.lower()  # capitalised only because it started the question
-        glued = (tok.text.startswith("'") or tok.lower_ == "n't") and tok.i not in swap
+        # glued as the word now written is: "'m" retold "'re" stays on its pronoun, "'s" written out "is"
+        # (or retold " is") does not
+        glued = word.startswith("'") or word.lower() == "n't"
+        word = word.lstrip(" ")
         out += word if not out or glued else " " + word
     return out
