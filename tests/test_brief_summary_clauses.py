@@ -81,3 +81,11 @@ def test_an_elliptical_answer_raises_nothing(answer: str) -> None:
 )
 def test_a_clause_with_its_own_words_is_no_ellipsis(text: str) -> None:
     assert all(s.kind != "filler" for s in read_statements(text).said)
+
+
+def test_an_opener_has_no_comma_before_its_stop() -> None:
+    # "Can you bring up my alarms, please?" retold "you'd like us to bring up your alarms," + "."
+    turns = [Turn(index=0, role="customer", text="Can you bring up my alarms, please?")]
+    openers = build_brief_offline(turns, target="human_agent").openers
+    assert any("bring up your alarms." in opener for opener in openers)
+    assert not any(",." in opener for opener in openers)

@@ -9,6 +9,7 @@ keeps what proves the context arrived.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from graph.context.models import Brief, Fact
@@ -57,6 +58,7 @@ _CITE_ORDER = (
     "ticket_id",
 )
 _MAX_ACTION_WORDS = 8
+_MARK_BEFORE_STOP = re.compile(r"\s*[,;:]+([.?!])")
 # Verbs of wanting, having or knowing: "I want it from Tuesday" asks for nothing to help with.
 _NOT_ACTIONS = frozenset(
     {"want", "need", "like", "love", "have", "know", "see", "wonder", "think", "hope", "be"}
@@ -192,6 +194,7 @@ def opening_message(brief: Brief, receiver_name: str, *, name: str = "") -> str:
 
 
 def _tidy(text: str) -> str:
-    """One space between words, no doubled stops ("by March..", "…."), a capital after a stop."""
+    """One space between words, no doubled stops ("by March..", "…."), no comma before a stop ("bring
+    up your alarms,.")."""
     text = " ".join(text.split()).replace("..", ".").replace("….", "…").replace("?.", "?")
-    return text
+    return _MARK_BEFORE_STOP.sub(r"\1", text)
