@@ -58,7 +58,7 @@ _CITE_ORDER = (
     "ticket_id",
 )
 _MAX_ACTION_WORDS = 8
-_MARK_BEFORE_STOP = re.compile(r"\s*[,;:]+([.?!])")
+_MARK_BEFORE_STOP = re.compile(r" ?[,;:]([.?!])")  # one mark: linear on any text
 # Verbs of wanting, having or knowing: "I want it from Tuesday" asks for nothing to help with.
 _NOT_ACTIONS = frozenset(
     {"want", "need", "like", "love", "have", "know", "see", "wonder", "think", "hope", "be"}
