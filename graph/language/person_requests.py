@@ -1,7 +1,7 @@
 """The parse's part of a request for a person: whether a clause asks for one of our people.
 
 A request names a person (or asks for a call, or to be passed on: :func:`graph.language.cue_bank.cue_words`)
-in a clause that asks (:func:`graph.language.scope.is_request`); a person counted, owned or asked about
+in a clause that asks (:func:`graph.language.asking.is_request`); a person counted, owned or asked about
 is named in passing. A turn that is a person word alone asks whatever the small model tags it. The
 resemblance to the prototypes, read by :mod:`graph.language.cues`, decides the rest.
 """
@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from graph.language.asking import is_imperative, is_request
 from graph.language.cue_bank import FloatArray, cue_words, prototype_bank
 from graph.language.prototypes import SEEDS
-from graph.language.scope import PLEASE, Clause, is_imperative, is_request
+from graph.language.scope import PLEASE, Clause
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token

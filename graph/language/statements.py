@@ -15,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from graph.language.asking import is_request
 from graph.language.cues import read_cues
 from graph.language.nouns import features, intro_name, noun_phrase, noun_role
 from graph.language.pipeline import shared_pipeline
 from graph.language.reading import read_turn
-from graph.language.scope import Clause, clauses, is_request, negated
+from graph.language.scope import Clause, clauses, negated
 from graph.language.spans import Span
 from graph.language.turn_sentiment import compound
 from graph.textutil import DigestCache

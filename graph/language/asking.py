@@ -1,0 +1,122 @@
+"""Whether a clause asks for something rather than states it: an imperative, a modal question, a
+first-person want, need or obligation, "please", a question whether someone is there.
+
+Read from the clauses of :mod:`graph.language.scope`; the cue readers (a request for a person) and the
+statements reader (what a turn asks) share it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from graph.language.scope import PLEASE, Clause, subject_of
+
+if TYPE_CHECKING:
+    from spacy.tokens import Token
+
+_WANTS = frozenset(("want", "need", "prefer", "wish", "like", "rather", "request", "demand", "insist"))
+
+
+def _obliged(verb: Token) -> bool:
+    """ "I have to talk ...", "I've got to ...", "I gotta ...": a present obligation, not "I had to call"."""
+    if verb.lemma_ == "have":
+        present = verb.tag_ in ("VB", "VBP")
+    else:  # get: "'ve got to", or "gotta" (spaCy's "got" + "ta")
+        present = any(c.dep_ == "aux" and c.lemma_ == "have" for c in verb.children)
+    infinitives = [a for c in verb.children if c.dep_ == "xcomp" for a in c.children if a.tag_ == "TO"]
+    return bool(infinitives) and (present or any(a.lower_ == "ta" for a in infinitives))
+
+
+def _opens_bare(head: Token, clause: Clause) -> bool:
+    """A verb whose past is its base form ("put", "set", "let") opening the clause, which the tagger
+    reads as a past in lower case ("put me thru to someone"): read as the base form it may be. A past
+    with no subject ("put the house up in May") is then an imperative, a cost only a request for a
+    person pays, and only with the customer as its object.
+    """
+    if head.tag_ not in ("VBD", "VBN") or head.lower_ != head.lemma_.lower():
+        return False
+    return all(
+        t.pos_ in ("INTJ", "PUNCT", "ADV") or t.lower_ in PLEASE for t in clause.tokens if t.i < head.i
+    )
+
+
+def is_imperative(clause: Clause) -> bool:
+    """An imperative, or a question that works as one: something the customer asks us to do.
+
+    "Put me through to ...", "Get me your manager"; the causative "Have someone call me", which the
+    parser reads as an inverted "have" before a subject (a question's "have" takes a participle:
+    "Have you called?"); and a modal question to us, "Can you / Could you / Would you ...".
+    """
+    head = clause.head
+    if head.tag_ != "VB" and not _opens_bare(head, clause):
+        return False
+    auxes = [c for c in head.children if c.dep_ == "aux"]
+    subject = subject_of(head)
+    if subject is None:
+        return not auxes
+    if len(auxes) != 1 or auxes[0].i > subject.i:
+        return False
+    if auxes[0].lemma_ == "have":
+        return True
+    return (
+        subject.lower_ == "you"
+        and auxes[0].tag_ == "MD"
+        and auxes[0].lemma_ in ("can", "could", "would", "will")
+    )
+
+
+def is_request(clause: Clause) -> bool:
+    """Whether a clause asks for something rather than states it.
+
+    An imperative (:func:`is_imperative`), a modal question or offer ("Could someone call me back?",
+    "I'd like ..."), a first-person want, need or obligation ("I need to speak with ...", "I have to
+    talk to someone", "Wanna talk to someone" with its "I" left out), an existential question ("is
+    there a real person ..."), a question whether someone is there (:func:`_asks_presence`),
+    "please", or a fragment with no verb ("A human please", "Agent!"). A base verb whose subject is
+    "me" or "us" ("me talk to a person") is a "let me ..." that lost its first word, as a speech
+    recogniser or a hurried typist does.
+    """
+    if not clause.has_verb:
+        return True
+    for tok in clause.tokens:
+        if tok.lower_ in PLEASE:
+            return True
+        if tok.tag_ == "MD" and tok.lemma_ in ("can", "could", "may", "would", "will"):
+            return True
+        if tok.lemma_ in _WANTS or (tok.lemma_ in ("have", "get") and _obliged(tok)):
+            subject = subject_of(tok)
+            if subject is not None and subject.lower_ in ("i", "we"):
+                return True
+            if subject is None and tok == clause.head:  # "Wanna talk to someone": the "I" left out
+                return True
+    if is_imperative(clause):
+        return True
+    head = clause.head
+    subject = subject_of(head)
+    if head.tag_ in ("VB", "VBP") and subject is not None and subject.lower_ in ("me", "us"):
+        return not any(c.dep_ == "conj" for c in subject.children)  # "me and my wife talk ..." states
+    if head.lemma_ != "be":
+        return False
+    return any(c.dep_ == "expl" for c in head.children) or _asks_presence(clause)
+
+
+# What a question asks of someone's presence when it ends on it: "Is anyone there?", "Is a human
+# available?", "Are any agents online?".
+_PRESENCE = frozenset(("there", "here", "around", "available", "online"))
+
+
+def _asks_presence(clause: Clause) -> bool:
+    """A question whether someone is there: "be" before whoever it asks about, its last word (but
+    adverbs of time) a place or availability.
+
+    Only where that word ends the question: "Is anyone there at the open house on Sunday?" asks about
+    a place, not for someone to talk to. Who is asked about is the cue's part (a person word).
+    """
+    words = [t for t in clause.tokens if not t.is_punct]
+    while words and words[-1].pos_ == "ADV" and words[-1].lower_ not in _PRESENCE:
+        words.pop()  # "Are any agents online right now?"
+    if not words or words[-1].lower_ not in _PRESENCE:
+        return False
+    head = clause.head
+    before = [c for c in head.children if c.dep_ in ("nsubj", "attr") and c.i < head.i]
+    return not before  # inverted: "Is someone there", not the statement "Someone is there"
