@@ -250,6 +250,24 @@ async def customer(http: httpx.AsyncClient, stats: Stats, timeout: float, first:
         return None
 
 
+async def register_agent(
+    http: httpx.AsyncClient, agent_id: str, name: str, admin_token: str = ADMIN
+) -> tuple[str, str]:
+    """Register an online agent with every skill the real_estate policy asks for and the API's full
+    capacity; its id and token."""
+    body = {
+        "id": agent_id,
+        "name": name,
+        "skills": ["real_estate", "empathy", "legal", "luxury"],
+        "max_concurrent": MAX_CONCURRENT,
+        "status": "online",
+    }
+    reply = await http.post("/v1/agents", json=body, headers={"Authorization": f"Bearer {admin_token}"})
+    reply.raise_for_status()
+    data = reply.json()
+    return data["agent_id"], data["agent_token"]
+
+
 def _clients(http: httpx.AsyncClient | Sequence[httpx.AsyncClient]) -> list[httpx.AsyncClient]:
     """One client or several, as a list to take turns on."""
     return [http] if isinstance(http, httpx.AsyncClient) else list(http)
@@ -364,21 +382,11 @@ async def register_agents(
     http = pools[0]
     agents: list[Agent] = []
     tasks = []
-    admin = {"Authorization": f"Bearer {ADMIN}"}
     for i in range(count):
-        body = {
-            "id": f"bench-{uuid.uuid4().hex[:6]}-{i}",
-            "name": f"Agent {i}",
-            "skills": ["real_estate", "empathy", "legal", "luxury"],
-            "max_concurrent": MAX_CONCURRENT,
-            "status": "online",
-        }
-        reply = await http.post("/v1/agents", json=body, headers=admin)
-        reply.raise_for_status()
-        data = reply.json()
+        agent_id, token = await register_agent(http, f"bench-{uuid.uuid4().hex[:6]}-{i}", f"Agent {i}")
         agent = Agent(
-            data["agent_id"],
-            data["agent_token"],
+            agent_id,
+            token,
             pools[i % len(pools)],
             stats,
             complete=complete,

@@ -27,9 +27,9 @@ import httpx
 import websockets
 from bench_server import BatonServer, tree_pids
 from cpu_account import cpu_ms
+from load_actors import MAX_CONCURRENT, register_agent
 
 ADMIN = "adm_paced"
-AGENT_CAPACITY = 50
 STEPS = ("create", "hi", "trigger", "brief", "accept")
 
 
@@ -94,18 +94,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         pids = tree_pids(server.proc.pid)
         total = args.warmup + args.handoffs * args.rounds * len(gaps)
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-            tokens = {}
-            for i in range(total // AGENT_CAPACITY + 1):
-                body = {
-                    "id": f"paced-{i}",
-                    "name": f"Agent {i}",
-                    "skills": ["real_estate", "empathy", "legal", "luxury"],
-                    "max_concurrent": AGENT_CAPACITY,
-                    "status": "online",
-                }
-                reply = await http.post("/v1/agents", json=body, headers={"Authorization": f"Bearer {ADMIN}"})
-                reply.raise_for_status()
-                tokens[reply.json()["agent_id"]] = reply.json()["agent_token"]
+            agents = [
+                await register_agent(http, f"paced-{i}", f"Agent {i}", ADMIN)
+                for i in range(total // MAX_CONCURRENT + 1)
+            ]
+            tokens = dict(agents)
             desk = Desk(server, tokens)
             desk.tasks = [asyncio.create_task(desk.follow(a)) for a in tokens]
             await asyncio.sleep(1)
