@@ -1,7 +1,10 @@
-"""A contraction typed without its apostrophe ("ive", "youre", "id") is retold like the written one.
+"""A contraction typed without its apostrophe ("ive", "youre", "id", "dont") is retold like the
+written one.
 
 spaCy splits it into the pronoun and a bare piece ("i" + "ve"); the piece was retold as a verb of its
-own ("Dana ves been waiting", "Danad likes to cancel", "were charging them").
+own ("Dana ves been waiting", "Danad likes to cancel", "were charging them"). A negative ("dont",
+"cant") is split into the auxiliary and "nt": the auxiliary agreed and "nt" stayed ("Crystal doesnt
+understand").
 """
 
 from __future__ import annotations
@@ -47,3 +50,24 @@ def test_a_contraction_without_its_apostrophe_is_retold_as_written_with_it(
 )
 def test_the_noun_id_is_no_contraction(text: str, told: str) -> None:
     assert retell(text, "third")[0] == told
+
+
+@pytest.mark.parametrize(
+    ("text", "person", "who", "told"),
+    [
+        ("I dont understand", "third", "Crystal", "Crystal doesn't understand"),
+        ("I dont understand", "second", "", "you don't understand"),
+        ("I cant log in", "third", "Dana", "Dana can't log in"),
+        ("I wont pay that", "third", "", "they won't pay that"),
+        ("my card doesnt work", "second", "", "your card doesn't work"),
+        ("it isnt working", "third", "", "it isn't working"),
+        ("we havent heard back", "third", "Dana", "Dana hasn't heard back"),
+        ("I didnt get my refund", "third", "Dana", "Dana didn't get their refund"),
+    ],
+)
+def test_a_negative_typed_without_its_apostrophe_is_retold_with_it(
+    text: str, person: Person, who: str, told: str
+) -> None:
+    assert retell(text, person, who)[0] == told
+    written = text.replace("nt ", "n't ")
+    assert retell(written, person, who)[0] == told  # the same as with the apostrophe typed

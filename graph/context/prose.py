@@ -68,8 +68,8 @@ def _retell(text: str, person: Person, who: str, source: str | None = None, at: 
         word = telling.word(tok)
         if word.startswith(" ") and pieces and pieces[-1].endswith(" "):
             word = word[1:]
-        elif word[:1].isalpha() and pieces and pieces[-1][-1:].isalpha() and word != tok.text:
-            word = " " + word  # "I" "'m" -> "Dana" " is"
+        elif word[:1].isalpha() and pieces and pieces[-1][-1:].isalpha() and word not in (tok.text, "n't"):
+            word = " " + word  # "I" "'m" -> "Dana" " is"; "do" "n't" stays glued
         pieces.append(word + tok.whitespace_)
     return "".join(pieces).strip(), telling.named
 

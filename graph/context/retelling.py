@@ -75,6 +75,15 @@ def _bare_piece(tok: Token) -> str | None:
     return _BARE_PIECES[tok.lower_]
 
 
+def _bare_negation(tok: Token) -> bool:
+    """``tok`` is the "nt" spaCy splits off an auxiliary typed without its apostrophe ("dont", "cant",
+    "isnt"): written "n't", so the retold verb reads "doesn't", not "doesnt"."""
+    if tok.i == 0 or tok.lower_ != "nt":
+        return False
+    verb = tok.doc[tok.i - 1]
+    return not verb.whitespace_ and (verb.tag_ == "MD" or verb.pos_ == "AUX")
+
+
 def _piece_follows(tok: Token) -> bool:
     """A contraction's piece is glued to ``tok``: it is a subject, whatever the parse says ("Id rather")."""
     return tok.i + 1 < len(tok.doc) and _bare_piece(tok.doc[tok.i + 1]) is not None
@@ -110,6 +119,8 @@ class Retelling:
         "is"); ``finite``: a verb that agrees in place of an auxiliary the reordering dropped ("How
         do I go" -> "how I go")."""
         person, who = self.person, self.who
+        if written is None and _bare_negation(tok):
+            return "n't"
         piece = _bare_piece(tok) if written is None else None
         word = piece or (tok.text if written is None else written)
         low = word.lower()
