@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from graph.context.models import Brief, Fact
 from graph.context.prose import best_clause, customer_name, first_name, listing, retell, retell_goal
 from graph.context.summary import attach, fact_sort
+from graph.language.normalize import normalized
 from graph.language.statements import read_statements
 from graph.textutil import normalize_value
 from graph.transcript import Turn
@@ -57,6 +58,7 @@ _CITE_ORDER = (
     "phone",
     "ticket_id",
 )
+_COUNTS = "number_of_"  # the key of a count asked for: "How many tickets?" -> number_of_tickets
 _MAX_ACTION_WORDS = 8
 _MARK_BEFORE_STOP = re.compile(r" ?[,;:]([.?!])")  # one mark: linear on any text
 # Verbs of wanting, having or knowing: "I want it from Tuesday" asks for nothing to help with.
@@ -69,11 +71,25 @@ def _said(value: str, text: str) -> bool:
     return f" {normalize_value(value)} " in f" {normalize_value(text)} "
 
 
+def _count(value: str) -> int | None:
+    """The number a value is when it is only a number ("2", "Two", "1,200"), else None."""
+    word = value.replace(",", "")
+    if len(value.split()) != 1 or not (word.isdigit() or word.isalpha()):
+        return None  # "xsjdsh29" holds a number, and is none
+    number = normalized("number", value)
+    return int(number) if number is not None and number.isdigit() else None
+
+
 def _citable(fact: Fact) -> bool:
     if fact.key in _UNCITED or fact.key == fact.value.split()[-1].lower():
         return False  # a noun phrase keyed by its own head ("shipping order") cites nothing new
     if fact.key in _PHRASES or fact_sort(fact):
         return True
+    count = _count(fact.value)
+    if count is not None:
+        # a bare number says nothing on its own ("I've noted New York, 2 and ..."): cited with what it
+        # counts ("2 tickets", from the question's "number_of_tickets"), never "1 tickets"
+        return fact.key.startswith(_COUNTS) and count != 1
     return any(c.isdigit() for c in fact.value) or fact.value[:1].isupper()
 
 
@@ -94,6 +110,8 @@ def _phrase(key: str, value: str) -> str:
         if verb.endswith("ed"):
             return f"that you already {done}"  # "logged out", not "tried logged out"
         return f"that you've already tried {'' if verb.endswith('ing') else 'to '}{done}"
+    if key.startswith(_COUNTS) and _count(value) is not None:
+        return f"{value.lower()} {key.removeprefix(_COUNTS).replace('_', ' ')}"
     return _PHRASES.get(key, "{v}").format(v=value)
 
 
@@ -110,6 +128,8 @@ def _action(goal: str) -> str:
     """ "Let me help you cancel your order." from the request's own verb, else a plain hand-over.
 
     A verb of wanting or knowing ("I want it", "I'd like to know ...") is not something to help with.
+    An imperative asks us to do it ("Find restaurants in Benicia", "show me my alarms"): "Let me find
+    restaurants in Benicia.", "Let me show you your alarms." ("help you show you" was the retelling).
     """
     best = best_clause(goal)
     action = read_statements(best.text).action if best is not None and best.kind == "request" else ""
@@ -117,7 +137,10 @@ def _action(goal: str) -> str:
     told = retell(action, "second")[0] if action else ""
     if not verb or verb in _NOT_ACTIONS or len(told.split()) > _MAX_ACTION_WORDS:
         return "I'll take it from here."
-    return f"Let me help you {told.rstrip(',;:')}."
+    told = told.rstrip(",;:")
+    if best is not None and best.form == "imperative":
+        return f"Let me {told[:1].lower()}{told[1:]}."  # the verb, capitalised only as the sentence's start
+    return f"Let me help you {told}."
 
 
 def _pickup(question: str) -> str:

@@ -285,6 +285,10 @@ def _intends(head: Token) -> bool:
     return has_plan and (subject is None or subject.lower_ in _FIRST_PERSON)
 
 
+# A request's deepest verb as a participle or a past: the customer's doing, not something to do.
+_NOT_TO_DO = frozenset({"VBG", "VBN", "VBD"})
+
+
 def _action(clause: Clause) -> str:
     """The deepest verb of a request and what follows it: "I'd like to sell my house" -> "sell my house"."""
     verb = clause.head
@@ -295,6 +299,8 @@ def _action(clause: Clause) -> str:
         verb = nxt
     if verb.pos_ not in ("VERB", "AUX"):
         return ""  # a fragment ("A waterfront home with a pool") asks for no action
+    if verb.tag_ in _NOT_TO_DO:
+        return ""  # "I will be travelling soon", "I've been waiting": what they do or did, not a thing to do
     doc = verb.doc
     end = min(verb.right_edge.i + 1, clause.tokens[-1].i + 1)
     words = [t for t in doc[verb.i : end] if not t.is_punct or t.i < end - 1]

@@ -1,0 +1,71 @@
+"""The openers' hand-over line ("Let me help you ...") and the facts they cite read as a person would.
+
+Found by reading the briefs of dev conversations: an imperative was retold as something the customer
+does ("Let me help you Find restaurants in Benicia.", "Let me help you show you your alarms"), a
+request's participle became an action ("Let me help you travelling soon."), and a count was cited
+bare ("I've also noted New York, 2 and Christian.").
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.context.models import Fact
+from graph.context.openers import cite, make_openers
+from graph.language.statements import read_statements
+from graph.transcript import Turn
+
+
+def _hand_over(goal: str) -> str:
+    """The second opener's last sentence: the hand-over line."""
+    turns = [Turn(index=0, role="customer", text=goal)]
+    second = make_openers([], goal, [], turns)[1]
+    return second.split("anything. ", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("goal", "line"),
+    [
+        ("Find restaurants in Benicia.", "Let me find restaurants in Benicia."),
+        (
+            "show me my alarms that are currently active.",
+            "Let me show you your alarms that are currently active.",
+        ),
+        ("Help me reset my password", "Let me help you reset your password."),
+        ("Please cancel my order", "Let me cancel your order."),
+        # the customer does it: we help
+        ("I need to sell my house", "Let me help you sell your house."),
+        ("I'm looking to sell my condo", "Let me help you sell your condo."),
+        (
+            "I want to buy something and my credit card keeps getting rejected",
+            "Let me help you buy something.",
+        ),
+    ],
+)
+def test_an_imperative_is_ours_to_do_and_a_want_is_theirs(goal: str, line: str) -> None:
+    assert _hand_over(goal) == line
+
+
+@pytest.mark.parametrize(
+    ("goal", "action"),
+    [
+        # the turn's action is its first request with something to do
+        ("I will be travelling soon and need to find a place to stay.", "find a place to stay"),
+        ("I've been waiting for my refund for weeks", ""),
+    ],
+)
+def test_a_participle_is_no_action(goal: str, action: str) -> None:
+    assert read_statements(goal).action == action
+    assert _hand_over(goal) == "I'll take it from here."  # "Let me help you travelling soon." was
+
+
+def test_a_count_is_cited_with_what_it_counts() -> None:
+    facts = [
+        Fact(key="city", value="New York", turn=1),
+        Fact(key="number_of_tickets", value="2", turn=3),
+        Fact(key="number_of_people", value="1", turn=4),
+        Fact(key="quantity", value="Two", turn=5),
+        Fact(key="code", value="xsjdsh29", turn=6),  # holds a number, and is none
+    ]
+    cited = cite(facts, 5)
+    assert cited == ["New York", "2 tickets", "xsjdsh29"]  # "1 people" and a bare "Two" say nothing
