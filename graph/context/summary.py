@@ -102,14 +102,20 @@ def _goal_turn(turns: Sequence[Turn], goal: str) -> int:
     return next((t.index for t in turns if t.role == "customer" and goal and goal in t.text), -1)
 
 
-def _reason(turns: Sequence[Turn], goal: str) -> tuple[Said, str] | None:
-    """The first reason the customer gives that is not the clause the summary retells already, and
-    the turn it is in."""
-    for turn in turns:
-        if turn.role == "customer":
-            for said in read_statements(turn.text).reasons:
-                if not _inside(said.text, goal):
-                    return said, turn.text
+def _reason(turns: Sequence[Turn], goal: str, goal_turn: int) -> tuple[Said, str] | None:
+    """The first reason the customer gives for the goal, in the goal's own turn, that is not the clause
+    the summary retells already, and the turn's text.
+
+    A reason in another turn is the reason for what that turn asks: tied to the goal it read "would
+    like to watch a movie, because they love football" or "asks who directed the film, because Green
+    Book sounds all right" (most such links in the dev conversations were wrong).
+    """
+    turn = next((t for t in turns if t.index == goal_turn and t.role == "customer"), None)
+    if turn is None:
+        return None
+    for said in read_statements(turn.text).reasons:
+        if not _inside(said.text, goal):
+            return said, turn.text
     return None
 
 
@@ -182,7 +188,7 @@ def write_summary(turns: Sequence[Turn], facts: Sequence[Fact], goal: str, max_t
     goal_turn = _goal_turn(turns, goal)
     first = _clip(clause, _MAX_WORDS) + attach(clause, facts, turns=turns, goal_turn=goal_turn)
     told = best_clause(goal)
-    found = _reason(turns, told.text if told is not None else goal)
+    found = _reason(turns, told.text if told is not None else goal, goal_turn)
     if found is not None:
         reason, source = found
         first += f", because {lower_first(retell(reason.text, 'third', source=source, at=reason.start)[0])}"

@@ -333,6 +333,16 @@ def _topics(doc: Doc, questions: list[Clause]) -> tuple[list[str], set[str]]:
     return phrases, lemmas
 
 
+def _temporal_or_conditional(clause: Clause) -> bool:
+    """A subordinate clause whose subordinator is not causal ("while I'm there", "when I get there",
+    "if the payment is correct"): it says when or on what condition, never why."""
+    head = clause.head
+    return head.dep_ == "advcl" and any(
+        (c.dep_ == "mark" and c.lower_ not in _CAUSAL_MARKS) or (c.dep_ == "advmod" and c.tag_ == "WRB")
+        for c in head.children
+    )
+
+
 def _reasons(text: str, said: list[Said], spans: list[Span]) -> tuple[Said, ...]:
     reasons = [s for s in said if s.kind == "reason"]
     # a goal stated ("I'd like to sell", or "Selling." in reply to "buying or selling?") with a situation
@@ -352,6 +362,7 @@ def _read(text: str) -> Statements:
     said: list[Said] = []
     requests: list[Clause] = []
     questions: list[Clause] = []
+    modifiers: set[int] = set()  # said indices of clauses that say when or on what condition
     intro = intro_name(doc)
     for clause in clauses(doc):
         kind = _kind(clause, spans)
@@ -360,6 +371,8 @@ def _read(text: str) -> Statements:
             kind = "value"  # "Call me Bob", "This is Ana calling": an introduction, not a request
         start, end = (_cause(clause) if kind == "reason" else None) or (_past_greeting(clause), clause.end)
         words = frozenset(t.lemma_.lower() for t in clause.tokens if not t.is_punct)
+        if _temporal_or_conditional(clause):
+            modifiers.add(len(said))
         said.append(Said(kind, text[start:end], start, end, words, _form(clause)))
         if kind == "request":
             requests.append(clause)
@@ -372,7 +385,7 @@ def _read(text: str) -> Statements:
     topics, asked_words = _topics(doc, questions)
     return Statements(
         said=tuple(said),
-        reasons=_reasons(text, said, list(typed)),
+        reasons=_reasons(text, [s for i, s in enumerate(said) if i not in modifiers], list(typed)),
         intro_name=intro,
         action=next((a for a in map(_action, requests) if a), ""),
         wants=tuple(wants),
