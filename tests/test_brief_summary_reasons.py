@@ -3,7 +3,8 @@
 Found by reading the briefs of the dev conversations: a reason from another turn was tied to the
 goal ("would like to watch a movie, because they love football", "asks who directed the film,
 because Green Book sounds all right"), and a clause saying when or on what condition was given as a
-reason ("needs one hotel room, because while they're there").
+reason ("needs one hotel room, because while they're there"). A clause joined after a semicolon kept
+the capital it had as its sentence's first word ("Albert doesn't know; Let them look.").
 """
 
 from __future__ import annotations
@@ -67,3 +68,19 @@ def test_a_cause_is_still_a_reason() -> None:
     assert [s.text for s in read_statements("I need a room as I am travelling").reasons] == [
         "I am travelling"
     ]
+
+
+@pytest.mark.parametrize(
+    ("last", "second"),
+    [
+        ("I don't know. Let me look.", "The customer doesn't know; let them look."),
+        ("I don't mind. Green Book sounds good.", "The customer doesn't mind; Green Book sounds good."),
+    ],
+)
+def test_a_clause_after_a_semicolon_keeps_only_a_names_capital(last: str, second: str) -> None:
+    summary = _summary(
+        ("customer", "I need to check the status of my order"),
+        ("bot", "Sure, what is your account id?"),
+        ("customer", last),
+    )
+    assert summary.endswith(second)
