@@ -70,6 +70,19 @@ def test_every_span_holds_a_value(text: str) -> None:
     assert all(any(c.isalnum() for c in s.text) for s in read_turn(text).spans)
 
 
+@pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        ("We are moving to Denver in May", ["May"]),  # "may" is a stop word, "May" a month
+        ("In May we move", ["May"]),
+        ("May I speak to a manager?", []),
+        ("2973 Primrose Ave  San Mateo, CA 18236", []),  # "ca" is a stop word too, and no month
+    ],
+)
+def test_a_month_is_a_date_though_its_word_is_a_stop_word(text: str, dates: list[str]) -> None:
+    assert [s.text for s in read_turn(text).of_kind("date")] == dates
+
+
 def test_a_number_word_answers_how_many() -> None:
     reading = read_turn("at least four, plus an office", "How many bedrooms do you need?")
     assert [(s.key, s.value) for s in reading.answers] == [("number_of_bedrooms", "4")]

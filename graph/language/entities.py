@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from graph.language.grammar import grammar_matches
+from graph.language.grammar import MONTHS, grammar_matches
 from graph.language.patterns import pattern_spans
 from graph.language.phrases import naming_spans, typed_phrases
 from graph.language.spans import Span, SpanKind
@@ -137,8 +137,9 @@ def find_spans(doc: Doc) -> list[Span]:
         if end <= start:
             return
         first, last = doc[start], doc[end - 1]
-        if all(_empty(t) for t in doc[start:end]):
-            return  # "that", "up to", "  ": not a value
+        named_date = label == "DATE" and all(t.pos_ == "PROPN" and t.lower_ in MONTHS for t in doc[start:end])
+        if all(_empty(t) for t in doc[start:end]) and not named_date:
+            return  # "that", "up to", "  ": not a value; "in May" is one though "may" is a stop word
         if (
             label == "DATE"
             and first.pos_ == "DET"
