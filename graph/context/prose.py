@@ -50,6 +50,13 @@ def _tokens(text: str, source: str | None, at: int) -> Doc | Span:
     return shared_pipeline().parse(text, entities=False)  # retelling moves pronouns, not names
 
 
+def starts_with_name(text: str, source: str, at: int) -> bool:
+    """``text`` (at ``at`` in ``source``) starts with a name ("Green Book sounds good") or "I", read in
+    the parse of ``source``."""
+    first = next((t for t in _tokens(text, source, at) if not t.is_space), None)
+    return first is not None and (first.pos_ == "PROPN" or first.lower_ == "i")
+
+
 def _retell(text: str, person: Person, who: str, source: str | None = None, at: int = 0) -> tuple[str, bool]:
     doc = _tokens(text, source, at)
     start = 0

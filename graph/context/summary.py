@@ -20,9 +20,9 @@ from graph.context.prose import (
     retell,
     retell_goal,
     retell_said,
+    starts_with_name,
 )
 from graph.context.tokens import count_tokens
-from graph.language.pipeline import shared_pipeline
 from graph.language.statements import Said, read_statements
 from graph.textutil import normalize_value
 from graph.transcript import Turn
@@ -161,14 +161,7 @@ def _told(said: Said, source: str, who: str, *, lead: bool) -> str:
         return retell_said(said, source, "third", who or "the customer")
     told = retell(said.text, "third", source=source, at=said.start)[0]
     # it follows a semicolon: "Albert doesn't know; let them look", its capital only the sentence's
-    return told if _named_first(said, source) else lower_first(told)
-
-
-def _named_first(said: Said, source: str) -> bool:
-    """The clause starts with a name ("Green Book sounds good"), read in its turn's parse."""
-    doc = shared_pipeline().parse(source)
-    first = next((t for t in doc if t.idx >= said.start and not t.is_space), None)
-    return first is not None and (first.pos_ == "PROPN" or first.lower_ == "i")
+    return told if starts_with_name(said.text, source, said.start) else lower_first(told)
 
 
 def _sentence(text: str) -> str:

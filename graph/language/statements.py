@@ -220,7 +220,7 @@ def _elliptical(clause: Clause) -> bool:
     )
 
 
-def _kind(clause: Clause, spans: list[tuple[int, int]]) -> ClauseKind:
+def _kind(clause: Clause, spans: list[tuple[int, int]], form: ClauseForm) -> ClauseKind:
     if not any(t.pos_ in _CONTENT for t in clause.tokens) or _acknowledges(clause):
         return "filler"
     if _asking(clause):
@@ -231,7 +231,7 @@ def _kind(clause: Clause, spans: list[tuple[int, int]]) -> ClauseKind:
         return "reason"
     if _names_a_value(clause, spans):
         return "value"
-    if not clause.has_verb and _prepositional(clause):
+    if form == "phrase":
         return "other"  # "for a Guess jacket", "for four days": the answer to a question, no request
     if (is_request(clause) and not negated(clause.head)) or _intends(clause.head):
         return "request"
@@ -362,18 +362,19 @@ def _read(text: str) -> Statements:
     said: list[Said] = []
     requests: list[Clause] = []
     questions: list[Clause] = []
-    modifiers: set[int] = set()  # said indices of clauses that say when or on what condition
+    causes: list[Said] = []  # the clauses that may give a reason: not one that says when or on what condition
     intro = intro_name(doc)
     for clause in clauses(doc):
-        kind = _kind(clause, spans)
+        form = _form(clause)
+        kind = _kind(clause, spans, form)
         introducing = clause.head.lemma_ in ("be", "call") or clause.head.pos_ == "PROPN"
         if intro and intro in clause.text and introducing and kind in ("request", "other", "situation"):
             kind = "value"  # "Call me Bob", "This is Ana calling": an introduction, not a request
         start, end = (_cause(clause) if kind == "reason" else None) or (_past_greeting(clause), clause.end)
         words = frozenset(t.lemma_.lower() for t in clause.tokens if not t.is_punct)
-        if _temporal_or_conditional(clause):
-            modifiers.add(len(said))
-        said.append(Said(kind, text[start:end], start, end, words, _form(clause)))
+        said.append(Said(kind, text[start:end], start, end, words, form))
+        if not _temporal_or_conditional(clause):
+            causes.append(said[-1])
         if kind == "request":
             requests.append(clause)
         elif kind == "question":
@@ -385,7 +386,7 @@ def _read(text: str) -> Statements:
     topics, asked_words = _topics(doc, questions)
     return Statements(
         said=tuple(said),
-        reasons=_reasons(text, [s for i, s in enumerate(said) if i not in modifiers], list(typed)),
+        reasons=_reasons(text, causes, list(typed)),
         intro_name=intro,
         action=next((a for a in map(_action, requests) if a), ""),
         wants=tuple(wants),
