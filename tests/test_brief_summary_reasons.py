@@ -13,12 +13,12 @@ import pytest
 
 from graph.context.builder import build_brief_offline
 from graph.language.statements import read_statements
-from graph.transcript import Turn
+from graph.transcript import Role
+from tests.test_brief_extract import convo
 
 
-def _summary(*turns: tuple[str, str]) -> str:
-    said = [Turn(index=i, role=role, text=text) for i, (role, text) in enumerate(turns)]  # type: ignore[arg-type]
-    return build_brief_offline(said, target="human_agent").summary
+def _summary(*turns: tuple[Role, str]) -> str:
+    return build_brief_offline(convo(*turns), target="human_agent").summary
 
 
 def test_a_reason_in_another_turn_is_not_the_goals() -> None:
