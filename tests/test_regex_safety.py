@@ -45,6 +45,10 @@ _FLAGS_AT |= {"sub": 4, "subn": 4, "split": 3}
 # the shipped policies' operands are collected below all the same.)
 INDIRECT_SITES = {
     ("graph.case_memory", "scrub"): "re.escape of a stored value: a literal, linear by construction",
+    ("graph.context.changes", "_standing"): "re.escape of a fact's value: a literal, linear by construction",
+    ("graph.context.changes", "_denied"): (
+        "four fixed words, one optional word and re.escape of a fact's value: no nested repetition"
+    ),
     ("graph.language.match_prefilter", "of"): (
         "the grammar's REGEX conditions (graph/language/grammar.py): compiled into grammar._PREFILTER,"
         " which the collector reads"

@@ -27,6 +27,7 @@ from graph.context.analysis import (
 )
 from graph.context.budget import fit_budget
 from graph.context.business import business_of, earlier_of, intent_history
+from graph.context.changes import as_changed, mark_changes
 from graph.context.extract import extract_entities, extract_facts
 from graph.context.llm_brief import brief_from_model
 from graph.context.models import Brief, EarlierConversation, IntentShift, SimilarCase
@@ -63,18 +64,19 @@ def _offline_unbudgeted(
     earlier: Sequence[EarlierConversation] = (),
 ) -> Brief:
     check_sections(sections)
-    facts = extract_facts(turns)
-    goal = goal_of(turns, facts)
+    facts = mark_changes(extract_facts(turns), turns)
+    holding = [f for f in facts if f.changed_to is None]  # what the customer did not take back
+    goal = goal_of(turns, facts)  # the request as first made: the summary tells what changed in it
     sentiment = sentiment_of(turns, signals)
     urgency = urgency_of(turns, sentiment, signals)
-    tried, resolved = tried_and_resolved(turns, facts)
+    tried, resolved = tried_and_resolved(turns, holding)
     questions = open_questions_of(turns)
     objections = objections_of(turns)
     rapport = rapport_of(turns, sentiment, objections)
-    inp = SectionInput(turns, facts, goal, sentiment, urgency, tried, questions, rapport)
+    inp = SectionInput(turns, holding, goal, sentiment, urgency, tried, questions, rapport)
     return Brief(
         summary=summarize(turns, facts),
-        goal=clip_words(goal, GOAL_WORDS),
+        goal=clip_words(as_changed(goal, facts), GOAL_WORDS),
         facts=facts,
         entities=extract_entities(turns, facts),
         sentiment=sentiment,
@@ -82,14 +84,14 @@ def _offline_unbudgeted(
         tried=tried,
         open_questions=questions,
         urgency=urgency,
-        next_step=next_step_of(goal, facts),
+        next_step=next_step_of(goal, holding),
         openers=make_openers(facts, goal, questions, turns),
         sections=build_sections(sections, inp),
         similar_cases=_similar(retriever, goal),
         intent_history=intent_history(intents, turns),
         objections=objections,
         rapport=rapport,
-        business=business_of(facts, signals, objections),
+        business=business_of(holding, signals, objections),
         earlier=earlier_of(earlier),
         target=target,
         source="offline",

@@ -227,8 +227,8 @@ def extract_facts(turns: Sequence[Turn]) -> list[Fact]:
     return merge_mentions(retail, mentions, turns)
 
 
-def extract_entities(turns: Sequence[Turn], facts: Sequence[Fact] = ()) -> list[Entity]:
-    """Typed mentions from every turn (facts first, then values bots, agents and the system stated)."""
+def fact_types(facts: Sequence[Fact], turns: Sequence[Turn]) -> list[EntityType]:
+    """What each fact's value is: by its key where the key says ("order_id" is an id), else by its span."""
     # A fact the language layer found is typed by what its span is ("Newton" is a place).
     kinds = {(m.turn, normalize_value(m.value)): m.kind for m in conversation_facts(turns)}
 
@@ -237,7 +237,15 @@ def extract_entities(turns: Sequence[Turn], facts: Sequence[Fact] = ()) -> list[
             return KEY_TO_ENTITY[fact.key]
         return KIND_TO_ENTITY.get(kinds.get((fact.turn, normalize_value(fact.value)), "answer"), "other")
 
-    entities = [Entity(type=typed(f), value=f.value, turn=f.turn) for f in facts]
+    return [typed(f) for f in facts]
+
+
+def extract_entities(turns: Sequence[Turn], facts: Sequence[Fact] = ()) -> list[Entity]:
+    """Typed mentions from every turn (facts first, then values bots, agents and the system stated)."""
+    entities = [
+        Entity(type=t, value=f.value, turn=f.turn)
+        for f, t in zip(facts, fact_types(facts, turns), strict=True)
+    ]
     seen = {normalize_value(e.value) for e in entities}
     for turn in turns:
         if turn.role == "customer":

@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from graph.chat_model import quotes_values, structured
 from graph.context.analysis import sentences
+from graph.context.changes import mark_changes
 from graph.context.grounding import find_turn, occurs_in
 from graph.context.models import Brief, BriefDraft, DraftFact, Fact, Urgency
 from graph.textutil import normalize_value, off_loop
@@ -201,7 +202,11 @@ def draft_to_brief(draft: BriefDraft, offline: Brief, turns: Sequence[Turn]) -> 
         for f in draft.facts
         if f.key.strip() and f.value.strip()
     ]
-    facts = merge_facts(ground_facts(llm_facts, turns), offline.facts)
+    # the model's facts carry no changes: read them again over the merged list
+    merged = merge_facts(
+        ground_facts(llm_facts, turns), [f.model_copy(update={"changed_to": None}) for f in offline.facts]
+    )
+    facts = mark_changes(merged, turns)
     openers = [
         o.strip()
         for o in draft.openers
@@ -273,7 +278,12 @@ async def brief_from_model(
     except ModelCallFailed:
         return offline
     known = [Fact(**f.model_dump()) for f in facts.facts] if facts is not None else []
-    listed = "\n".join(f"- {f.key}: {f.value}" for f in ground_facts(known, turns) or offline.facts)
+    grounded = ground_facts(known, turns)
+    # the summary is written from values that hold: a changed one is listed with what it became
+    shown = await off_loop(mark_changes, grounded, turns) if grounded else offline.facts
+    listed = "\n".join(
+        f"- {f.key}: {f.value}" + (f" (changed to {f.changed_to})" if f.changed_to else "") for f in shown
+    )
     task = load_prompt("brief_summary").format(facts=listed or "- none")
     try:
         summary = await _ask(model, SUMMARY_SCHEMA, SummaryAnswer, _messages(task, turns, target, sections))

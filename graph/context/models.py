@@ -36,6 +36,11 @@ class Fact(BaseModel):
     key: str = Field(description="Snake-case fact name, e.g. order_id, customer_name.")
     value: str = Field(description="The value as the customer wrote it.")
     turn: int = Field(description="Index of the turn that states the value.")
+    changed_to: str | None = Field(
+        default=None,
+        description="The value the customer gave later in its place (they changed it), else None.",
+        examples=["Wednesday"],
+    )
 
 
 class Entity(BaseModel):
@@ -182,8 +187,9 @@ class Brief(BaseModel):
     transcript: list[Turn] = Field(default_factory=list, description="Full history, never trimmed.")
 
     def fact(self, key: str) -> str | None:
-        """Return the first value stated for ``key``, or ``None``."""
-        return next((f.value for f in self.facts if f.key == key), None)
+        """Return the first value stated for ``key`` that the customer did not change, or ``None``."""
+        values = [f for f in self.facts if f.key == key]
+        return next((f.value for f in values if f.changed_to is None), values[0].value if values else None)
 
     def for_budget(self) -> str:
         """JSON of everything the token budget covers (all but the transcript and the count)."""

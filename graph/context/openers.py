@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from graph.context.changes import as_changed
 from graph.context.models import Brief, Fact
 from graph.context.prose import best_clause, customer_name, first_name, listing, retell, retell_goal
 from graph.context.summary import attach, fact_sort
@@ -94,10 +95,10 @@ def _citable(fact: Fact) -> bool:
 
 
 def cite(facts: Sequence[Fact], limit: int, *, besides: str = "") -> list[str]:
-    """Up to ``limit`` phrases citing the most useful facts, one per key, none already in ``besides``."""
+    """Up to ``limit`` phrases citing the most useful facts that hold, one per key, none in ``besides``."""
     by_key: dict[str, str] = {}
     for fact in facts:
-        if _citable(fact) and not _said(fact.value, besides):
+        if fact.changed_to is None and _citable(fact) and not _said(fact.value, besides):
             by_key.setdefault(fact.key, fact.value)
     keys = [k for k in _CITE_ORDER if k in by_key] + [k for k in by_key if k not in _CITE_ORDER]
     return [_phrase(k, by_key[k]) for k in keys[:limit]]
@@ -117,11 +118,11 @@ def _phrase(key: str, value: str) -> str:
 
 def _request(goal: str, facts: Sequence[Fact], turns: Sequence[Turn]) -> str:
     """ "you need to sell 48 Maple Avenue in Newton by March": the goal retold, with its time and place."""
-    told = retell_goal(goal, "second", "") or ""
+    told = as_changed(retell_goal(goal, "second", "") or "", facts, noted=False)
     if not told:
         return ""
     goal_turn = next((t.index for t in turns if t.role == "customer" and goal in t.text), -1)
-    return told + attach(told, facts, sorts=("time", "place"), turns=turns, goal_turn=goal_turn)
+    return told + attach(told, facts, sorts=("time", "place"), turns=turns, goal_turn=goal_turn, noted=False)
 
 
 def _action(goal: str) -> str:
@@ -187,7 +188,8 @@ def make_openers(
         third = f"{hi}with {cites[0]} noted, let's pick up where you left off: {pickup}."
     else:
         third = f"{hi}picking up where you left off: {pickup}."
-    return [_tidy(first), _tidy(f"{second} {_action(goal)}"), _tidy(third)]
+    action = as_changed(_action(goal), facts, noted=False)
+    return [_tidy(first), _tidy(f"{second} {action}"), _tidy(third)]
 
 
 def short_openers(facts: Sequence[Fact]) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from graph.context.changes import as_changed, now_and_was
 from graph.context.models import Fact
 from graph.context.prose import (
     best_clause,
@@ -71,12 +72,14 @@ def attach(
     sorts: Sequence[str] = ("time", "place", "money"),
     turns: Sequence[Turn] = (),
     goal_turn: int = -1,
+    noted: bool = True,
 ) -> str:
     """When, where and how much to add to a retold request: " within two months in Newton ($850,000)".
 
     A kind of value the request already names ("by March") is not added again. With the turns, only
     facts stated with the request or just after it count, so a fact from a later, unrelated request
-    (a second task in the same chat) is not attached to this one.
+    (a second task in the same chat) is not attached to this one. A value the customer changed is
+    added as what it became (with what it was, unless ``noted`` is False).
     """
     customer = [t.index for t in turns if t.role == "customer" and t.index >= goal_turn]
     near = set(customer[: _NEAR_TURNS + 1])
@@ -89,13 +92,18 @@ def attach(
         fact = next((f for f in same if not turns or f.turn in near), None)
         if fact is None:
             continue
+        value = now_and_was(fact, noted=noted)
+        # inside parentheses a change reads "(Friday, was Tuesday)", not nested ones
+        inner = (
+            value.replace(" (was ", ", was ").removesuffix(")") if value != fact.value and noted else value
+        )
         if sort == "money":
-            extras += f" ({'around ' if _approximate(fact, turns) else ''}{fact.value})"
+            extras += f" ({'around ' if _approximate(fact, turns) else ''}{inner})"
         elif sort == "place":
-            extras += f" in {fact.value}"
+            extras += f" in {value}"
         else:
-            timed = fact.value.split()[0].lower() in _TIME_LEADS
-            extras += f" {fact.value}" if timed else f" ({fact.value})"
+            timed = value.split()[0].lower() in _TIME_LEADS
+            extras += f" {value}" if timed else f" ({inner})"
     return extras
 
 
@@ -180,7 +188,7 @@ def write_summary(turns: Sequence[Turn], facts: Sequence[Fact], goal: str, max_t
 
     Args:
         turns: The conversation.
-        facts: The brief's grounded facts.
+        facts: The brief's grounded facts; a value the customer changed is told as what it became.
         goal: The customer's sentence that best states their request (unclipped).
         max_tokens: Token budget of the summary (o200k_base).
     """
@@ -188,6 +196,7 @@ def write_summary(turns: Sequence[Turn], facts: Sequence[Fact], goal: str, max_t
     clause = retell_goal(goal, "third", name) if goal else None
     if clause is None:
         return f"{name or 'The customer'} has not stated a request yet."
+    clause = as_changed(clause, facts)  # "a table for Wednesday (was Tuesday)"
     goal_turn = _goal_turn(turns, goal)
     first = _clip(clause, _MAX_WORDS) + attach(clause, facts, turns=turns, goal_turn=goal_turn)
     told = best_clause(goal)

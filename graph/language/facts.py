@@ -2,8 +2,9 @@
 
 Each customer turn is read once (:func:`graph.language.reading.read_turn`) against the block of bot or
 agent messages just before it. A span that answers a question takes the question's key; a span found
-on its own takes its kind's key. Numbers count only as answers ("How many tickets?" "4"): a bare
-number in passing ("3 rooms in a 1 star hotel") is not a fact a receiver would ask for again.
+on its own takes its kind's key. Numbers count only as answers ("How many tickets?" "4") and as new
+values of a count already answered ("make that 3 tickets"): a bare number in passing ("3 rooms in a 1
+star hotel") is not a fact a receiver would ask for again.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ KIND_KEYS: dict[SpanKind, str] = {
     "id": "id",
     "product": "product",
 }
+_COUNTS = "number_of_"  # the key of a count answered: "How many tickets?" -> number_of_tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +65,18 @@ class Mention:
         return tier, self.turn
 
 
-def _mention(span: Span, turn: Turn) -> Mention | None:
+def _mention(span: Span, turn: Turn, counts: set[str]) -> Mention | None:
     if span.key:
         return Mention(span.key, span.text, turn.index, span.kind, True, span.source)
+    if span.kind == "number":  # "3 tickets" once "How many tickets?" was answered: the count again
+        after = turn.text[span.end : span.end + 40].split(None, 1)  # the noun a number counts
+        noun = (
+            after[0].strip(".,;:!?").lower() if after and turn.text[span.end : span.end + 1].isspace() else ""
+        )
+        count = f"{_COUNTS}{noun}" if noun.isalpha() else ""
+        return (
+            Mention(count, span.text, turn.index, span.kind, True, span.source) if count in counts else None
+        )
     key = span.text.split()[-1].lower() if span.source == "phrase" else KIND_KEYS.get(span.kind)
     return None if key is None else Mention(key, span.text, turn.index, span.kind, False, span.source)
 
@@ -96,6 +107,7 @@ def conversation_facts(turns: Sequence[Turn]) -> list[Mention]:
     found: list[Mention] = []
     block: list[str] = []
     open_question = False
+    counts: set[str] = set()
     for turn in turns:
         if turn.role in ("bot", "agent"):
             block = [*block, turn.text] if open_question else [turn.text]
@@ -104,7 +116,9 @@ def conversation_facts(turns: Sequence[Turn]) -> list[Mention]:
         if turn.role != "customer":
             continue
         reading = read_turn(turn.text, " ".join(block) if block else None)
-        found.extend(m for m in (_mention(s, turn) for s in reading.spans) if m is not None)
+        mentions = [m for m in (_mention(s, turn, counts) for s in reading.spans) if m is not None]
+        found.extend(mentions)
+        counts.update(m.key for m in mentions if m.key.startswith(_COUNTS))
         name = _introduced(turn.text)
         if name:  # "I'm Dana", "Dana here", "my name is Dana Whitfield": the customer's own name
             found.append(Mention("customer_name", name, turn.index, "person", True, "entity"))

@@ -1,0 +1,275 @@
+"""Values the customer changed: "a table for Tuesday" ... "No, make it Wednesday".
+
+A value stated in a later turn that revises (:func:`graph.language.revisions.revises`) replaces an
+earlier value of the same slot, and the earlier fact is marked with what it became
+(``Fact.changed_to``): the receiver reads the value that holds now, and what it was. Two values of a
+slot in turns that revise nothing both hold (a pick-up and a drop-off date), and so do two values in
+one turn ("from Tuesday till Friday"). A count ("number_of_tickets") holds one value, so a later
+count of the same thing replaces the earlier one in any turn.
+
+A value the revising turn names again still holds ("from Tuesday to Friday") unless the turn takes
+it back ("not Tuesday", "instead of Tuesday"). A revision answers what was just said or read back: it
+replaces a value from the customer's last two turns before it, never one from further back (a
+weather date asked about earlier is not the travel date corrected now). A slot is what a value is: a date, a length of time ("3 days"), a clock time, a
+place (an address or a named place: "Le Garage" -> "3740 El Camino Real"), an amount; else the fact's
+key ("speaker": "kitchen speaker" -> "bedroom speaker"). People add up rather than replace one another.
+Where the values hang from prepositions, the two ends of a range ("from" / "till") are two slots, a
+named place replaces a place only under the same one ("to Le Garage" -> "to 3740 El Camino Real", not
+"the Newark forecast" -> "a song by Skillet"), and among several earlier values the one under the new
+value's preposition ("till March 11th" -> "till the 10th"), else one of its kind (an address for an
+address, not the town beside it), else the latest is the one replaced.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from graph.context.extract import fact_types
+from graph.context.models import EntityType, Fact
+from graph.language.grammar import grammar_matches, words
+from graph.language.normalize import normalized
+from graph.language.pipeline import shared_pipeline
+from graph.language.revisions import revises
+from graph.textutil import normalize_value
+from graph.transcript import Turn
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+_COUNTS = "number_of_"
+# How far back a revision reaches: the customer's turns just before it.
+_REACH = 2
+_PLACES: frozenset[EntityType] = frozenset({"place", "address", "organisation"})
+_UNITS = frozenset({"minute", "hour", "day", "night", "week", "fortnight", "month", "year"})
+_SOME = frozenset({"a", "an", "few", "several", "many"})
+_STARTS = frozenset({"from", "since", "starting"})
+_UNTIL = frozenset({"till", "until", "to", "through", "thru", "by"})
+# Words after which a value stands as a whole phrase: determiners, possessives, prepositions.
+_FUNCTION_WORDS = frozenset(
+    words(
+        "a an the my your our their his her its this that these those to for in on at from till until by "
+        "of with about and or around near into onto than"
+    )
+)
+
+_LEADING = re.compile(rf"(?:(?:{'|'.join(sorted(_FUNCTION_WORDS))})\s+)+", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Value:
+    """A fact as its turn states it: the slot it fills, its kind and the preposition it hangs from."""
+
+    slot: str
+    kind: EntityType
+    preposition: str
+
+
+def _read(fact: Fact, kind: EntityType, doc: Doc, clocks: Sequence[tuple[int, int]]) -> _Value:
+    """The value in its turn's parse ``doc``, whose clock times (token spans) are ``clocks``."""
+    text = doc.text
+    start = text.lower().find(fact.value.lower())
+    span = doc.char_span(start, start + len(fact.value), alignment_mode="expand") if start >= 0 else None
+    preposition = ""
+    clock = False
+    if span is not None:
+        root = span.root
+        preposition = root.head.lower_ if root.dep_ == "pobj" else ""
+        clock = any(s < span.end and span.start < e for s, e in clocks)
+    return _Value(_slot(fact, kind, clock=clock), kind, preposition)
+
+
+def _values(facts: Sequence[Fact], turns: Sequence[Turn], texts: dict[int, str]) -> list[_Value | None]:
+    """Each customer fact read in its turn's parse (the one the turn's other readers used: no new parse)."""
+    parsed: dict[int, tuple[Doc, list[tuple[int, int]]]] = {}
+    for turn in {f.turn for f in facts if f.turn in texts}:
+        doc = shared_pipeline().parse(texts[turn])
+        parsed[turn] = doc, [(s, e) for label, s, e in grammar_matches(doc) if label == "TIME"]
+    kinds = fact_types(facts, turns)
+    return [
+        _read(f, k, *parsed[f.turn]) if f.turn in parsed else None for f, k in zip(facts, kinds, strict=True)
+    ]
+
+
+def _slot(fact: Fact, kind: EntityType, *, clock: bool) -> str:
+    """The slot a fact fills, or "" when its values add up rather than replace one another."""
+    if fact.key.startswith(_COUNTS):
+        return fact.key
+    if kind == "name" or fact.key == "person":
+        return ""
+    if kind in ("date", "time"):
+        if _length(fact.value):
+            return "length"  # "for 3 days" is how long, not when
+        # a question's key may call a clock time a date ("When?" "2:45 pm"): the grammar says which
+        return "time" if clock else "date"
+    if kind in _PLACES:
+        return "place"
+    if kind == "amount":
+        return "amount"
+    # a noun phrase keyed by its head ("kitchen speaker") and a value keyed by the question it answers
+    # are two readings, not one slot: "one way flight" is not changed by "good"
+    return f"{fact.key}:{'phrase' if _phrase(fact) else 'value'}"
+
+
+def _phrase(fact: Fact) -> bool:
+    """Whether the fact is a noun phrase keyed by its own head ("kitchen speaker" under "speaker")."""
+    return fact.value.split()[-1].lower() == fact.key.rsplit("_", 1)[-1]
+
+
+def _length(value: str) -> bool:
+    """ "3 days", "two nights", "over a week": a length of time (not "next week", "5 days ago")."""
+    words = value.lower().split()
+    if len(words) < 2 or words[-1].removesuffix("s") not in _UNITS:
+        return False
+    count = words[-2]  # "3 days", "over a week", "a couple of days"; not "this month", "next week"
+    return count in _SOME or words[-3:-1] == ["couple", "of"] or normalized("number", count) is not None
+
+
+def _same_slot(old: _Value, new: _Value) -> bool:
+    if {old.preposition, new.preposition} & _STARTS and {old.preposition, new.preposition} & _UNTIL:
+        return False  # "from the 4th" does not change "till March 9th"
+    if "organisation" in (old.kind, new.kind):
+        return bool(new.preposition) and old.preposition == new.preposition
+    return True
+
+
+def _denied(value: str, text: str) -> bool:
+    """Whether ``text`` names ``value`` only to take it back: "not Tuesday", "instead of the 5th"."""
+    return (
+        re.search(rf"\b(?:not|instead of|rather than|no longer)\s+(?:\w+\s+)?{re.escape(value)}", text, re.I)
+        is not None
+    )
+
+
+def _core(value: str) -> str:
+    """The value without the function words it starts with ("on Tuesday" -> "Tuesday")."""
+    words = value.split()
+    while len(words) > 1 and words[0].lower() in _FUNCTION_WORDS:
+        words = words[1:]
+    return " ".join(words)
+
+
+def _overlap(one: str, other: str) -> bool:
+    """Whether one value holds the other's core: the same value, or one widened ("Tuesday to Friday")."""
+    return _said(_core(one), other) or _said(_core(other), one)
+
+
+def _said(value: str, text: str) -> bool:
+    return f" {normalize_value(value)} " in f" {normalize_value(text)} "
+
+
+def mark_changes(facts: Sequence[Fact], turns: Sequence[Turn]) -> list[Fact]:
+    """The facts, in their order, with each value the customer changed marked by what it became.
+
+    Args:
+        facts: The brief's facts, ranked.
+        turns: The conversation they cite.
+    """
+    texts = {t.index: t.text for t in turns if t.role == "customer"}
+    spoken = sorted(texts)
+    reach = {i: spoken[max(0, k - _REACH) : k] for k, i in enumerate(spoken)}
+    counted = any(f.key.startswith(_COUNTS) for f in facts)
+    if not counted and not any(revises(texts[i]) for i in spoken[1:]):
+        return list(facts)  # most conversations change nothing: no value is read
+    values = _values(facts, turns, texts)
+    changed: dict[int, str] = {}
+    order = sorted(range(len(facts)), key=lambda i: facts[i].turn)
+    for position, i in enumerate(order):
+        new, value = facts[i], values[i]
+        if value is None or not value.slot:
+            continue
+        count = value.slot.startswith(_COUNTS)
+        text = texts[new.turn]
+        if not (count or revises(text)):
+            continue
+        earlier = [
+            (j, old)
+            for j in order[:position]
+            if (old := values[j]) is not None
+            and (facts[j].turn < new.turn if count else facts[j].turn in reach[new.turn])
+            and old.slot == value.slot
+            and _same_slot(old, value)
+            and j not in changed
+            and (not _said(_core(facts[j].value), text) or _denied(_core(facts[j].value), text))
+            and not _overlap(facts[j].value, new.value)  # "on Tuesday", then "Tuesday to Friday"
+        ]
+        if earlier:
+            # the likeliest: under the same preposition, then of the same kind, then the latest
+            ranked = [
+                (
+                    bool(value.preposition) and old.preposition == value.preposition,
+                    old.kind == value.kind,
+                    n,
+                    j,
+                )
+                for n, (j, old) in enumerate(earlier)  # in turn order: n is how late
+            ]
+            chosen = max(ranked)[3]
+            said = texts[facts[chosen].turn]
+            for j, _ in earlier:  # with the parts it was read in ("on Friday" "the 12th")
+                if j == chosen or (
+                    facts[j].turn == facts[chosen].turn and _beside(facts[j], facts[chosen], said)
+                ):
+                    changed[j] = new.value
+    return [
+        f.model_copy(update={"changed_to": changed[i]}) if i in changed else f for i, f in enumerate(facts)
+    ]
+
+
+def now_and_was(fact: Fact, *, noted: bool = True) -> str:
+    """A changed value as "Wednesday (was Tuesday)" (the new value alone unless ``noted``)."""
+    if fact.changed_to is None:
+        return fact.value
+    return f"{fact.changed_to} (was {fact.value})" if noted else fact.changed_to
+
+
+def as_changed(text: str, facts: Sequence[Fact], *, noted: bool = True) -> str:
+    """``text`` with each changed value it names given as what it became: "Wednesday (was Tuesday)".
+
+    Values changed to the same one that stand side by side ("on Friday" "the 12th") are one value read
+    in parts and are swapped together. A noun phrase is swapped only where it stands whole (after a
+    function word or a mark, or first): one the reader cut short ("way flight" of "a one way flight")
+    is left as written. With ``noted`` False the new value alone (a reply to the customer, who knows
+    what they changed).
+    """
+    for new in dict.fromkeys(f.changed_to for f in facts if f.changed_to is not None):
+        if _said(new, text):
+            continue
+        spans = sorted(
+            span for f in facts if f.changed_to == new and (span := _standing(f, text)) is not None
+        )
+        if not spans:
+            continue
+        start, end = spans[0]
+        for s, e in spans[1:]:
+            if s >= end and not text[end:s].strip(" ,"):
+                end = e  # "on Friday" + "the 12th": one date
+        lead = _LEADING.match(text, start, end)
+        if lead is not None and lead.end() < end:
+            start = lead.end()  # "on Friday" -> "on Sunday (was Friday)"
+        old = text[start:end]
+        now = f"{new} (was {old})" if noted else new
+        text = f"{text[:start]}{now}{text[end:]}"
+    return text
+
+
+def _beside(one: Fact, other: Fact, text: str) -> bool:
+    """Whether two values stand side by side in ``text`` (nothing but a space or comma between)."""
+    a, b = _standing(one, text), _standing(other, text)
+    if a is None or b is None:
+        return False
+    (_, first_end), (second_start, _) = sorted((a, b))
+    return second_start >= first_end and not text[first_end:second_start].strip(" ,")
+
+
+def _standing(fact: Fact, text: str) -> tuple[int, int] | None:
+    """Where ``fact``'s value stands in ``text`` as a whole value, or None."""
+    found = re.search(rf"(?<!\w){re.escape(fact.value)}(?!\w)", text)
+    if found is None:
+        return None
+    before = text[: found.start()].split()
+    if _phrase(fact) and before and before[-1].lower() not in _FUNCTION_WORDS and before[-1][-1:].isalnum():
+        return None
+    return found.start(), found.end()
