@@ -125,6 +125,8 @@ class CaseResult(BaseModel):
     turn_cpu_ms: list[float] = Field(
         default_factory=list, description="CPU time of the same work, per turn (steadier on a busy box)."
     )
+    changes: int = Field(default=0, description="Gold values the customer replaced in a later turn.")
+    changes_marked: int = Field(default=0, description="Of those, marked changed to the later value.")
 
 
 class Failure(BaseModel):
@@ -143,6 +145,10 @@ class SystemScores(BaseModel):
 
     fact_recall: float
     fact_precision: float | None = None
+    change_recall: float | None = Field(
+        default=None,
+        description="Of the values the customer replaced later, the share the brief marks changed to the new one.",
+    )
     grounding_precision: float | None
     summary_tokens_median: float
     brief_tokens_median: float
@@ -213,6 +219,7 @@ def _score(
     row: AbcdRow, system: str, facts: Sequence[metrics.FactLike], turns: Sequence[Turn], **extra: Any
 ) -> CaseResult:
     gold = row.gold()
+    changes = metrics.replaced(gold)
     per_key: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for g in gold:
         per_key[g.key][0] += metrics.carried(g, facts)
@@ -228,6 +235,8 @@ def _score(
         facts=len(facts),
         grounded=sum(metrics.is_grounded(f, turns) for f in facts),
         per_key=dict(per_key),
+        changes=len(changes),
+        changes_marked=sum(metrics.change_marked(a, b, facts) for a, b in changes),
         **extra,
     )
 
@@ -248,6 +257,7 @@ def _baselines(row: AbcdRow, turns: Sequence[Turn]) -> list[CaseResult]:
 def _aggregate(cases: Sequence[CaseResult]) -> SystemScores:
     gold = sum(c.gold for c in cases)
     facts = sum(c.facts for c in cases)
+    changes = sum(c.changes for c in cases)
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for case in cases:
         for key, (hit, total) in case.per_key.items():
@@ -266,6 +276,7 @@ def _aggregate(cases: Sequence[CaseResult]) -> SystemScores:
     return SystemScores(
         fact_recall=r(sum(c.carried for c in cases) / gold) if gold else 1.0,
         fact_precision=r(sum(c.precise for c in cases) / facts) if facts else None,
+        change_recall=r(sum(c.changes_marked for c in cases) / changes) if changes else None,
         grounding_precision=r(sum(c.grounded for c in cases) / facts) if facts else None,
         summary_tokens_median=r(metrics.median([c.summary_tokens for c in cases])),
         brief_tokens_median=r(metrics.median([c.brief_tokens for c in cases])),

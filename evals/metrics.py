@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 from typing import Protocol
 
 from graph.context.grounding import occurs_in
@@ -63,6 +64,33 @@ def value_matches(gold: str, candidate: str) -> bool:
 def carried(gold: KeyValue, brief_facts: Iterable[KeyValue]) -> bool:
     """True when some structured brief fact carries the gold fact's value (keys are not compared)."""
     return any(value_matches(gold.value, f.value) for f in brief_facts)
+
+
+def replaced(gold_facts: Sequence[FactLike]) -> list[tuple[str, str]]:
+    """``(earlier, later)`` values of each gold key the customer stated again, differently, in a later turn.
+
+    In these datasets a slot stated again holds the later value (a correction, a retry, a new search):
+    the receiver should read the later one as current.
+    """
+    by_key: dict[str, list[FactLike]] = {}
+    for fact in sorted(gold_facts, key=lambda f: f.turn):
+        by_key.setdefault(fact.key, []).append(fact)
+    return [
+        (a.value, b.value)
+        for facts in by_key.values()
+        for a, b in pairwise(facts)
+        if a.turn < b.turn and normalize_value(a.value) != normalize_value(b.value)
+    ]
+
+
+def change_marked(earlier: str, later: str, brief_facts: Iterable[KeyValue]) -> bool:
+    """True when a brief fact carries ``earlier`` and is marked as changed to a value carrying ``later``."""
+    return any(
+        value_matches(earlier, f.value)
+        and (now := getattr(f, "changed_to", None)) is not None
+        and value_matches(later, now)
+        for f in brief_facts
+    )
 
 
 def fact_recall(gold_facts: Sequence[KeyValue], brief_facts: Sequence[KeyValue]) -> float:

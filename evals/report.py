@@ -18,6 +18,7 @@ from evals.suite import ContextSuite, load_suite
 HEADLINE = (
     "fact_recall",
     "fact_precision",
+    "change_recall",
     "grounding_precision",
     "summary_tokens_median",
     "brief_tokens_median",

@@ -7,12 +7,14 @@ import math
 import pytest
 
 from evals.metrics import (
+    change_marked,
     fact_precision,
     fact_recall,
     grounding_precision,
     median,
     percentile,
     repeat_question_rate,
+    replaced,
     value_matches,
     would_ask_again,
 )
@@ -91,3 +93,22 @@ def test_percentiles() -> None:
     assert math.isnan(percentile([], 50))
     with pytest.raises(ValueError, match=r"0\.\.100"):
         percentile([1], 101)
+
+
+def test_replaced_values_are_a_key_stated_again_differently_in_a_later_turn() -> None:
+    gold = [
+        f("date", "the 12th", 4),
+        f("date", "Tuesday", 0),
+        f("time", "7pm", 2),
+        f("time", "7pm", 3),
+        f("time", "8pm", 5),
+    ]
+    gold += [f("phone", "555 1234", 6), f("phone", "555 9999", 6)]  # one turn: two values, not a change
+    assert replaced(gold) == [("Tuesday", "the 12th"), ("7pm", "8pm")]  # the same again is no change
+
+
+def test_a_change_is_carried_only_from_the_old_value_to_the_new() -> None:
+    marked = [Fact(key="date", value="on Tuesday", turn=0, changed_to="the 12th")]
+    assert change_marked("Tuesday", "the 12th", marked)
+    assert not change_marked("Tuesday", "the 13th", marked)
+    assert not change_marked("Tuesday", "the 12th", [f("date", "Tuesday"), f("date", "the 12th", 4)])
