@@ -284,6 +284,38 @@ def test_customer_history_and_internal_note(chromium: Any, server: UiServer) -> 
         ctx.close()
 
 
+def test_a_value_the_customer_changed_reads_as_changed(chromium: Any, server: UiServer) -> None:
+    """The customer corrects the address before asking for a person: the agent's brief tells the new
+    one (with the old one struck through in the facts), and the customer's page never shows the note."""
+    from playwright.sync_api import expect
+
+    token = register(server, "agent-max", "Max")
+    console_ctx, console = sign_in(chromium, server, "agent-max", token)
+    widget_ctx, widget = new_page(chromium, 420, 760)
+    widget.goto(f"{server.url}/widget")
+    expect(widget.locator(".msg.bot")).to_have_count(1)  # the greeting
+    for text in ("Hi, I want to sell my house at 12 Elm Street in Brookline", "Sorry, I meant 14 Elm Street"):
+        bots = widget.locator(".msg.bot").count()
+        send_widget(widget, text)
+        expect(widget.locator(".msg.bot").nth(bots)).to_be_visible()
+    send_widget(widget, "Can I talk to a real person please?")
+    expect(widget.locator("#w-queue")).to_be_visible()
+    cid = str(widget.evaluate("window.batonWidget.session().cid"))
+    accept_first_offer(console, cid)
+    expect(console.locator("#c-summary")).to_contain_text("14 Elm Street (was 12 Elm Street)")
+    console.click("#c-thirty > summary")
+    changed = console.locator("#c-thirty .fact-changed")
+    expect(changed).to_have_count(1)
+    expect(changed).to_have_text("12 Elm Street")
+    fact = console.locator("#c-thirty li").filter(has=console.locator(".fact-changed"))
+    expect(fact).to_contain_text("changed to 14 Elm Street")
+    expect(widget.get_by_text("was 12 Elm Street", exact=False)).to_have_count(0)
+    assert js_errors(console) + js_errors(widget) == []
+    set_status(server, "agent-max", "offline")
+    for ctx in (console_ctx, widget_ctx):
+        ctx.close()
+
+
 def test_transfer_by_picking_from_the_list(chromium: Any, server: UiServer) -> None:
     from playwright.sync_api import expect
 

@@ -61,7 +61,10 @@ const BatonBrief = (() => {
     const b = detail.brief || {};
     const h = detail.handoff;
     const sentiment = b.sentiment || {};
-    const facts = list(b.facts, (f) => [el("strong", {}, `${f.key.replace(/_/g, " ")}: `), f.value, " ", turnLink(f.turn, `(turn ${f.turn})`)]);
+    // A value the customer changed is struck through, with what it became: the agent asks for neither.
+    const facts = list(b.facts, (f) => [el("strong", {}, `${f.key.replace(/_/g, " ")}: `),
+      ...(f.changed_to ? [el("s", { class: "fact-changed" }, f.value), ` changed to ${f.changed_to}`] : [f.value]),
+      " ", turnLink(f.turn, `(turn ${f.turn})`)]);
     const sections = Object.entries(b.sections || {}).map(([k, v]) => el("div", {},
       el("strong", {}, `${k.replace(/_/g, " ")}: `),
       typeof v === "string" ? v : Array.isArray(v) ? v.join("; ") : Object.entries(v).map(([a, c]) => `${a}: ${c}`).join("; ")));
