@@ -18,6 +18,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.runtime import Runtime
 
 from graph.deps import BatonContext
+from graph.language.revisions import revises
 from graph.open_items import hidden_from, open_items, pending_items
 from graph.state import BatonState, current_handoff
 from graph.textutil import off_loop_unless_cached
@@ -78,29 +79,55 @@ class BotSpec:
 
 
 def find_slot_values(
-    spec: BotSpec, turns: Sequence[Turn] | Sequence[Heard], collected: Mapping[str, Any]
+    spec: BotSpec,
+    turns: Sequence[Turn] | Sequence[Heard],
+    collected: Mapping[str, Any],
+    current: Heard | None = None,
 ) -> dict[str, Any]:
-    """Fill every missing slot from anything the customer has said so far (latest statement wins)."""
+    """Fill every missing slot from anything the customer has said so far (latest statement wins),
+    and take a filled slot's new value from ``current`` (the turn being answered) when it revises
+    ("Sorry, I meant 14 Elm Street")."""
     heard = [t for t in turns if isinstance(t, Heard)] or hear_conversation(
         [t for t in turns if isinstance(t, Turn)]
     )
     found: dict[str, Any] = {}
+    if current is not None and revises(current.text):
+        for slot in spec.slots:
+            held = value_of(collected, slot.name)
+            if held is not None and (changed := _changed(slot, current, held)) is not None:
+                found[slot.name] = _item(changed, current, spec)
+    revised = bool(found)
     for slot in spec.slots:
         if value_of(collected, slot.name) is not None:
             continue
         for turn in reversed(heard):
-            value = slot.read(turn, turn.asked == slot.name)
-            if isinstance(value, str):
-                value = Found(value)
-            if (
-                value is not None
-                and value.value
-                and not (value.open and _named_for_another(spec, slot, turn))
-            ):
-                item = {"value": value.value, "turn": turn.index, "by": spec.name}
-                found[slot.name] = item | ({"label": value.label} if value.label else {})
-                break
+            value = _reading(slot, turn)
+            if value is None or not value.value:
+                continue
+            # a turn that corrects one slot is not the whole answer to the question asked
+            if value.open and (_named_for_another(spec, slot, turn) or (revised and turn is current)):
+                continue
+            found[slot.name] = _item(value, turn, spec)
+            break
     return found
+
+
+def _reading(slot: Slot, heard: Heard) -> Found | None:
+    value = slot.read(heard, heard.asked == slot.name)
+    return Found(value) if isinstance(value, str) else value
+
+
+def _item(value: Found, heard: Heard, spec: BotSpec) -> dict[str, Any]:
+    item = {"value": value.value, "turn": heard.index, "by": spec.name}
+    return item | ({"label": value.label} if value.label else {})
+
+
+def _changed(slot: Slot, current: Heard, held: object) -> Found | None:
+    """The value ``current`` (a turn that revises) gives a filled slot in place of ``held``."""
+    value = _reading(slot, current)
+    if value is None or value.open or not value.value or str(value.value) == str(held):
+        return None  # an open answer is the whole turn: no new value of this slot
+    return value
 
 
 def _named_for_another(spec: BotSpec, slot: Slot, heard: Heard) -> bool:
@@ -204,7 +231,8 @@ def _read(
     every offset stays that of the turn as written), and the slots the customer declined to give."""
     heard = hear_conversation([_blanked(t, hidden.get(t.index, ())) for t in turns])
     declined = frozenset(h.asked for h in heard if h.asked and h.declines)
-    return _current(turns, heard), find_slot_values(spec, heard, collected), declined
+    current = _current(turns, heard)
+    return current, find_slot_values(spec, heard, collected, current), declined
 
 
 def _blanked(turn: Turn, spans: Sequence[tuple[int, int]]) -> Turn:

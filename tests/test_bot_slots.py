@@ -343,3 +343,21 @@ def test_after_a_person_settled_the_case_a_question_gets_no_slot_question() -> N
 def test_the_customer_introducing_themselves_is_their_name(said: str) -> None:
     found = find_slot_values(CONCIERGE, _turns(("customer", said)), {})
     assert found["customer_name"]["value"].split()[0] == "Dana"
+
+
+async def test_a_corrected_value_replaces_the_one_the_bot_noted(estate: BatonRuntime) -> None:
+    await estate.post_message("c", "Hi, I want to sell my house at 12 Elm Street in Brookline")
+    result = await estate.post_message("c", "Sorry, I meant 14 Elm Street")
+    reply = bot_text(result)
+    assert "address: 14 Elm Street" in reply
+    assert "When would you ideally like to sell?" in reply  # the correction is no answer to it
+    collected = (await estate.get("c")).collected
+    assert collected["property_address"]["value"] == "14 Elm Street"
+    assert "timeline" not in collected
+
+
+async def test_a_value_in_passing_does_not_replace_the_one_noted(estate: BatonRuntime) -> None:
+    await estate.post_message("c", "Hi, I want to sell my house at 12 Elm Street in Brookline")
+    await estate.post_message("c", "By June. My sister lives at 30 Oak Street, so we know the area")
+    collected = (await estate.get("c")).collected
+    assert collected["property_address"]["value"] == "12 Elm Street"
