@@ -94,9 +94,7 @@ def attach(
             continue
         value = now_and_was(fact, noted=noted)
         # inside parentheses a change reads "(Friday, was Tuesday)", not nested ones
-        inner = (
-            value.replace(" (was ", ", was ").removesuffix(")") if value != fact.value and noted else value
-        )
+        inner = f"{fact.changed_to}, was {fact.value}" if fact.changed_to is not None and noted else value
         if sort == "money":
             extras += f" ({'around ' if _approximate(fact, turns) else ''}{inner})"
         elif sort == "place":
