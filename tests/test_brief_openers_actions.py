@@ -69,3 +69,24 @@ def test_a_count_is_cited_with_what_it_counts() -> None:
     ]
     cited = cite(facts, 5)
     assert cited == ["New York", "2 tickets", "xsjdsh29"]  # "1 people" and a bare "Two" say nothing
+
+
+@pytest.mark.parametrize(
+    ("goal", "line"),
+    [
+        # a question put to us with a modal asks us to do it
+        ("Can you help me find an apartment?", "Let me help you find an apartment."),
+        ("Could you book me a table for two?", "Let me book you a table for two."),
+        ("Can you check my balance please?", "Let me check your balance."),
+        # ... a question about us or for the customer's own doing does not
+        ("Can I get a refund?", "I'll take it from here."),
+        ("Do you have parking?", "I'll take it from here."),
+        # what to tell is a clause of its own: "Let me tell you." says nothing
+        (
+            "Can you tell me when the annual fee for my premium subscription is due?",
+            "I'll take it from here.",
+        ),
+    ],
+)
+def test_a_question_asking_us_to_act_is_ours_to_do(goal: str, line: str) -> None:
+    assert _hand_over(goal) == line

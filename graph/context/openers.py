@@ -130,16 +130,23 @@ def _action(goal: str) -> str:
 
     A verb of wanting or knowing ("I want it", "I'd like to know ...") is not something to help with.
     An imperative asks us to do it ("Find restaurants in Benicia", "show me my alarms"): "Let me find
-    restaurants in Benicia.", "Let me show you your alarms." ("help you show you" was the retelling).
+    restaurants in Benicia.", "Let me show you your alarms." ("help you show you" was the retelling);
+    so does a question with a modal ("Can you help me find an apartment?": "Let me help you find an
+    apartment.").
     """
     best = best_clause(goal)
-    action = read_statements(best.text).action if best is not None and best.kind == "request" else ""
+    if best is None or best.kind not in ("request", "question"):
+        return "I'll take it from here."
+    if best.kind == "request":
+        action = read_statements(best.text).action
+    else:  # read in its sentence: "Can you tell me" stops short of "when the fee is due"
+        action = read_statements(goal).asked_action
     verb = action.split()[0].lower() if action else ""
     told = retell(action, "second")[0] if action else ""
     if not verb or verb in _NOT_ACTIONS or len(told.split()) > _MAX_ACTION_WORDS:
         return "I'll take it from here."
     told = told.rstrip(",;:")
-    if best is not None and best.form == "imperative":
+    if best.form == "imperative" or best.kind == "question":  # "Can you help me find ...?": ours to do
         return f"Let me {told[:1].lower()}{told[1:]}."  # the verb, capitalised only as the sentence's start
     return f"Let me help you {told}."
 

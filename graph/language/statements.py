@@ -91,6 +91,8 @@ class Statements:
             a timeline.
         intro_name: The name the customer introduces themselves with ("I'm Dana"), else "".
         action: What the turn's first request asks to do ("sell my house at 12 Oak Street"), else "".
+        asked_action: What the turn's first question asks us to do ("Can you help me find an
+            apartment?" -> "help me find an apartment"), else "".
         wants: Features the customer wants ("pool", "parking").
         avoids: Features the customer does not want ("ground floor").
         nouns: Every noun phrase head, as ``(lemma, phrase)``: ``("plan", "Standard plan")``,
@@ -107,6 +109,7 @@ class Statements:
     reasons: tuple[Said, ...] = ()
     intro_name: str = ""
     action: str = ""
+    asked_action: str = ""
     wants: tuple[str, ...] = ()
     avoids: tuple[str, ...] = ()
     nouns: tuple[tuple[str, str], ...] = ()
@@ -285,6 +288,7 @@ def _intends(head: Token) -> bool:
     return has_plan and (subject is None or subject.lower_ in _FIRST_PERSON)
 
 
+_ASKING_MODALS = frozenset({"can", "could", "would", "will"})
 # A request's deepest verb as a participle or a past: the customer's doing, not something to do.
 _NOT_TO_DO = frozenset({"VBG", "VBN", "VBD"})
 
@@ -308,6 +312,17 @@ def _action(clause: Clause) -> str:
         words.pop()
     words = words[:_MAX_ACTION_WORDS]
     return "".join(t.text_with_ws for t in words).strip() if words else ""
+
+
+def _asked_of_us(clause: Clause) -> str:
+    """What a question put to us with a modal asks us to do: "Could you book me a table?" -> "book me a
+    table"; "Can I get a refund?" and "Do you have parking?" ask us to do nothing."""
+    head = clause.head
+    modal = any(c.dep_ == "aux" and c.lower_ in _ASKING_MODALS for c in head.children)
+    to_us = any(c.dep_ == "nsubj" and c.lower_ == "you" for c in head.children)
+    # "Can you tell me when the fee is due?": what to tell is a clause of its own, not in the action
+    cut = any(c.dep_ == "ccomp" and c.i > clause.tokens[-1].i for c in head.children)
+    return _action(clause) if modal and to_us and not cut else ""
 
 
 def _topics(doc: Doc, questions: list[Clause]) -> tuple[list[str], set[str]]:
@@ -389,6 +404,7 @@ def _read(text: str) -> Statements:
         reasons=_reasons(text, causes, list(typed)),
         intro_name=intro,
         action=next((a for a in map(_action, requests) if a), ""),
+        asked_action=next((a for a in map(_asked_of_us, questions) if a), ""),
         wants=tuple(wants),
         avoids=tuple(avoids),
         nouns=nouns,
