@@ -1,5 +1,7 @@
 """Whether a clause asks for something rather than states it: an imperative, a modal question, a
-first-person want, need or obligation, "please", a question whether someone is there.
+first-person want, need or obligation, "please", a question whether someone is there; and what it asks
+us to do (:func:`request_action`, :func:`asked_action`): its deepest verb and what follows it, within
+the clause and at most :data:`MAX_ACTION_WORDS` words.
 
 Read from the clauses of :mod:`graph.language.scope`; the cue readers (a request for a person) and the
 statements reader (what a turn asks) share it.
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Token
 
 _WANTS = frozenset(("want", "need", "prefer", "wish", "like", "rather", "request", "demand", "insist"))
+_MODALS = frozenset(("can", "could", "may", "would", "will"))
 
 
 def _obliged(verb: Token) -> bool:
@@ -81,7 +84,7 @@ def is_request(clause: Clause) -> bool:
     for tok in clause.tokens:
         if tok.lower_ in PLEASE:
             return True
-        if tok.tag_ == "MD" and tok.lemma_ in ("can", "could", "may", "would", "will"):
+        if tok.tag_ == "MD" and tok.lemma_ in _MODALS:
             return True
         if tok.lemma_ in _WANTS or (tok.lemma_ in ("have", "get") and _obliged(tok)):
             subject = subject_of(tok)
@@ -120,3 +123,41 @@ def _asks_presence(clause: Clause) -> bool:
     head = clause.head
     before = [c for c in head.children if c.dep_ in ("nsubj", "attr") and c.i < head.i]
     return not before  # inverted: "Is someone there", not the statement "Someone is there"
+
+
+MAX_ACTION_WORDS = 10
+_ASKING_US = _MODALS - {"may"}  # "may" asks leave for the speaker ("May I ..."), not us to act
+# A request's deepest verb as a participle or a past: the customer's doing, not something to do.
+_NOT_TO_DO = frozenset({"VBG", "VBN", "VBD"})
+
+
+def request_action(clause: Clause) -> str:
+    """The deepest verb of a request and what follows it: "I'd like to sell my house" -> "sell my house"."""
+    verb = clause.head
+    while True:
+        nxt = next((c for c in verb.children if c.dep_ == "xcomp" and c.pos_ == "VERB"), None)
+        if nxt is None:
+            break
+        verb = nxt
+    if verb.pos_ not in ("VERB", "AUX"):
+        return ""  # a fragment ("A waterfront home with a pool") asks for no action
+    if verb.tag_ in _NOT_TO_DO:
+        return ""  # "I will be travelling soon", "I've been waiting": what they do or did, not a thing to do
+    doc = verb.doc
+    end = min(verb.right_edge.i + 1, clause.tokens[-1].i + 1)
+    words = [t for t in doc[verb.i : end] if not t.is_punct or t.i < end - 1]
+    while words and (words[-1].is_punct or words[-1].lower_ in ("please", "pls")):
+        words.pop()
+    words = words[:MAX_ACTION_WORDS]
+    return "".join(t.text_with_ws for t in words).strip() if words else ""
+
+
+def asked_action(clause: Clause) -> str:
+    """What a question put to us with a modal asks us to do: "Could you book me a table?" -> "book me a
+    table"; "Can I get a refund?" and "Do you have parking?" ask us to do nothing."""
+    head = clause.head
+    modal = any(c.dep_ == "aux" and c.lower_ in _ASKING_US for c in head.children)
+    to_us = any(c.dep_ == "nsubj" and c.lower_ == "you" for c in head.children)
+    # "Can you tell me when the fee is due?": what to tell is a clause of its own, not in the action
+    cut = any(c.dep_ == "ccomp" and c.i > clause.tokens[-1].i for c in head.children)
+    return request_action(clause) if modal and to_us and not cut else ""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from graph.language.asking import is_request
+from graph.language.asking import asked_action, is_request, request_action
 from graph.language.cues import read_cues
 from graph.language.nouns import features, intro_name, noun_phrase, noun_role
 from graph.language.pipeline import shared_pipeline
@@ -37,7 +37,6 @@ _CAUSAL_MARKS = frozenset({"because", "since", "as", "cause", "cuz"})
 # Prepositions of cause: "because of a job relocation", "due to the divorce".
 _CAUSAL_PREPS = frozenset({"because", "due", "owing"})
 _FIRST_PERSON = frozenset({"i", "we", "my", "our", "me", "us"})
-_MAX_ACTION_WORDS = 10
 # A clause that carries one of these values or cues says what, how or when, not why.
 _VALUE_KINDS = frozenset({"address", "money", "id", "email", "phone"})
 _PLAN_CUES = frozenset({"financing", "budget", "timeline"})
@@ -288,43 +287,6 @@ def _intends(head: Token) -> bool:
     return has_plan and (subject is None or subject.lower_ in _FIRST_PERSON)
 
 
-_ASKING_MODALS = frozenset({"can", "could", "would", "will"})
-# A request's deepest verb as a participle or a past: the customer's doing, not something to do.
-_NOT_TO_DO = frozenset({"VBG", "VBN", "VBD"})
-
-
-def _action(clause: Clause) -> str:
-    """The deepest verb of a request and what follows it: "I'd like to sell my house" -> "sell my house"."""
-    verb = clause.head
-    while True:
-        nxt = next((c for c in verb.children if c.dep_ == "xcomp" and c.pos_ == "VERB"), None)
-        if nxt is None:
-            break
-        verb = nxt
-    if verb.pos_ not in ("VERB", "AUX"):
-        return ""  # a fragment ("A waterfront home with a pool") asks for no action
-    if verb.tag_ in _NOT_TO_DO:
-        return ""  # "I will be travelling soon", "I've been waiting": what they do or did, not a thing to do
-    doc = verb.doc
-    end = min(verb.right_edge.i + 1, clause.tokens[-1].i + 1)
-    words = [t for t in doc[verb.i : end] if not t.is_punct or t.i < end - 1]
-    while words and (words[-1].is_punct or words[-1].lower_ in ("please", "pls")):
-        words.pop()
-    words = words[:_MAX_ACTION_WORDS]
-    return "".join(t.text_with_ws for t in words).strip() if words else ""
-
-
-def _asked_of_us(clause: Clause) -> str:
-    """What a question put to us with a modal asks us to do: "Could you book me a table?" -> "book me a
-    table"; "Can I get a refund?" and "Do you have parking?" ask us to do nothing."""
-    head = clause.head
-    modal = any(c.dep_ == "aux" and c.lower_ in _ASKING_MODALS for c in head.children)
-    to_us = any(c.dep_ == "nsubj" and c.lower_ == "you" for c in head.children)
-    # "Can you tell me when the fee is due?": what to tell is a clause of its own, not in the action
-    cut = any(c.dep_ == "ccomp" and c.i > clause.tokens[-1].i for c in head.children)
-    return _action(clause) if modal and to_us and not cut else ""
-
-
 def _topics(doc: Doc, questions: list[Clause]) -> tuple[list[str], set[str]]:
     phrases: list[str] = []
     lemmas: set[str] = set()
@@ -403,8 +365,8 @@ def _read(text: str) -> Statements:
         said=tuple(said),
         reasons=_reasons(text, causes, list(typed)),
         intro_name=intro,
-        action=next((a for a in map(_action, requests) if a), ""),
-        asked_action=next((a for a in map(_asked_of_us, questions) if a), ""),
+        action=next((a for a in map(request_action, requests) if a), ""),
+        asked_action=next((a for a in map(asked_action, questions) if a), ""),
         wants=tuple(wants),
         avoids=tuple(avoids),
         nouns=nouns,
