@@ -57,6 +57,11 @@ def _normalize(value: str) -> str:
     return " ".join(text.split())
 
 
+def has_words(text: str, value: str) -> bool:
+    """Whether ``value``'s normalised words stand together in ``text``'s, on word boundaries."""
+    return f" {normalize_value(value)} " in f" {normalize_value(text)} "
+
+
 def contains_value(haystack: str, value: str) -> bool:
     """True when the normalised ``value`` occurs in the normalised ``haystack`` on word boundaries."""
     needle = normalize_value(value)

@@ -33,7 +33,7 @@ from graph.language.grammar import grammar_matches, words
 from graph.language.normalize import normalized
 from graph.language.pipeline import shared_pipeline
 from graph.language.revisions import revises
-from graph.textutil import normalize_value
+from graph.textutil import has_words
 from graph.transcript import Turn
 
 if TYPE_CHECKING:
@@ -153,11 +153,7 @@ def _core(value: str) -> str:
 
 def _overlap(one: str, other: str) -> bool:
     """Whether one value holds the other's core: the same value, or one widened ("Tuesday to Friday")."""
-    return _said(_core(one), other) or _said(_core(other), one)
-
-
-def _said(value: str, text: str) -> bool:
-    return f" {normalize_value(value)} " in f" {normalize_value(text)} "
+    return has_words(other, _core(one)) or has_words(one, _core(other))
 
 
 def mark_changes(facts: Sequence[Fact], turns: Sequence[Turn]) -> list[Fact]:
@@ -192,7 +188,7 @@ def mark_changes(facts: Sequence[Fact], turns: Sequence[Turn]) -> list[Fact]:
             and old.slot == value.slot
             and _same_slot(old, value)
             and j not in changed
-            and (not _said(_core(facts[j].value), text) or _denied(_core(facts[j].value), text))
+            and (not has_words(text, _core(facts[j].value)) or _denied(_core(facts[j].value), text))
             and not _overlap(facts[j].value, new.value)  # "on Tuesday", then "Tuesday to Friday"
         ]
         if earlier:
@@ -235,7 +231,7 @@ def as_changed(text: str, facts: Sequence[Fact], *, noted: bool = True) -> str:
     what they changed).
     """
     for new in dict.fromkeys(f.changed_to for f in facts if f.changed_to is not None):
-        if _said(new, text):
+        if has_words(text, new):
             continue
         spans = sorted(
             span for f in facts if f.changed_to == new and (span := _standing(f, text)) is not None

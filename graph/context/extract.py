@@ -18,7 +18,7 @@ from graph.context.models import Entity, EntityType, Fact
 from graph.context.retail import extract_turn
 from graph.language.facts import Mention, conversation_facts
 from graph.language.spans import SpanKind
-from graph.textutil import DigestCache, normalize_value
+from graph.textutil import DigestCache, has_words, normalize_value
 from graph.transcript import Turn
 
 # Which fact a bot/agent question asks for. Checked on the lower-cased question text.
@@ -150,10 +150,6 @@ KIND_TO_ENTITY: dict[SpanKind, EntityType] = {
 _DATE_KEYS = frozenset({"date", "timeline"})
 
 
-def _inside(short: str, long: str) -> bool:
-    return f" {normalize_value(short)} " in f" {normalize_value(long)} "
-
-
 def _overlap(text: str, a: str, b: str) -> bool:
     """True when ``a`` and ``b`` are found in ``text`` (first occurrences) and share a character."""
     lower = text.lower()
@@ -176,11 +172,11 @@ def merge_mentions(
     texts = {t.index: t.text for t in turns}
     facts = list(retail)
     for mention in mentions:
-        if any(_inside(mention.value, f.value) for f in facts):
+        if any(has_words(f.value, mention.value) for f in facts):
             continue
         text = texts.get(mention.turn, "")
         same_turn = [(i, f) for i, f in enumerate(facts) if f.turn == mention.turn]
-        wider = next((i for i, f in same_turn if _inside(f.value, mention.value)), None)
+        wider = next((i for i, f in same_turn if has_words(mention.value, f.value)), None)
         if wider is not None:
             facts[wider] = facts[wider].model_copy(update={"value": mention.value})
             continue

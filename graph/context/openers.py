@@ -18,7 +18,7 @@ from graph.context.prose import best_clause, customer_name, first_name, listing,
 from graph.context.summary import attach, fact_sort
 from graph.language.normalize import normalized
 from graph.language.statements import read_statements
-from graph.textutil import normalize_value
+from graph.textutil import has_words
 from graph.transcript import Turn
 
 # How a fact is cited to the customer, by key; a key not listed is cited by its value alone when the
@@ -68,10 +68,6 @@ _NOT_ACTIONS = frozenset(
 )
 
 
-def _said(value: str, text: str) -> bool:
-    return f" {normalize_value(value)} " in f" {normalize_value(text)} "
-
-
 def _count(value: str) -> int | None:
     """The number a value is when it is only a number ("2", "Two", "1,200"), else None."""
     word = value.replace(",", "")
@@ -98,7 +94,7 @@ def cite(facts: Sequence[Fact], limit: int, *, besides: str = "") -> list[str]:
     """Up to ``limit`` phrases citing the most useful facts that hold, one per key, none in ``besides``."""
     by_key: dict[str, str] = {}
     for fact in facts:
-        if fact.changed_to is None and _citable(fact) and not _said(fact.value, besides):
+        if fact.changed_to is None and _citable(fact) and not has_words(besides, fact.value):
             by_key.setdefault(fact.key, fact.value)
     keys = [k for k in _CITE_ORDER if k in by_key] + [k for k in by_key if k not in _CITE_ORDER]
     return [_phrase(k, by_key[k]) for k in keys[:limit]]
@@ -157,7 +153,7 @@ def _pickup(question: str) -> str:
 
 
 def _names_a_fact(text: str, facts: Sequence[Fact]) -> bool:
-    return any(_said(f.value, text) for f in facts if f.key not in _UNCITED)
+    return any(has_words(text, f.value) for f in facts if f.key not in _UNCITED)
 
 
 def make_openers(

@@ -25,7 +25,7 @@ from graph.context.prose import (
 )
 from graph.context.tokens import count_tokens
 from graph.language.statements import Said, read_statements
-from graph.textutil import normalize_value
+from graph.textutil import has_words
 from graph.transcript import Turn
 
 # Words before an amount that say it is approximate ("around $850,000").
@@ -55,10 +55,6 @@ def fact_sort(fact: Fact) -> str:
     return ""
 
 
-def _inside(value: str, text: str) -> bool:
-    return f" {normalize_value(value)} " in f" {normalize_value(text)} "
-
-
 def _approximate(fact: Fact, turns: Sequence[Turn]) -> bool:
     text = next((t.text for t in turns if t.index == fact.turn), "")
     before = text[: text.find(fact.value)].split() if fact.value in text else []
@@ -85,10 +81,10 @@ def attach(
     near = set(customer[: _NEAR_TURNS + 1])
     extras = ""
     for sort in sorts:
-        if any(_inside(f.value, clause) for f in facts if fact_sort(f) == sort):
+        if any(has_words(clause, f.value) for f in facts if fact_sort(f) == sort):
             continue
         # A fact whose slot the request names ("with a return date") would read as a form field.
-        same = [f for f in facts if fact_sort(f) == sort and not _inside(f.key.replace("_", " "), clause)]
+        same = [f for f in facts if fact_sort(f) == sort and not has_words(clause, f.key.replace("_", " "))]
         fact = next((f for f in same if not turns or f.turn in near), None)
         if fact is None:
             continue
@@ -121,7 +117,7 @@ def _reason(turns: Sequence[Turn], goal: str, goal_turn: int) -> tuple[Said, str
     if turn is None:
         return None
     for said in read_statements(turn.text).reasons:
-        if not _inside(said.text, goal):
+        if not has_words(goal, said.text):
             return said, turn.text
     return None
 
@@ -146,7 +142,7 @@ def _raised_last(
             and s.start >= goal_end
             and (
                 s.kind == "question"
-                or (s.form not in ("fragment", "phrase") and not any(_inside(v, s.text) for v in values))
+                or (s.form not in ("fragment", "phrase") and not any(has_words(s.text, v) for v in values))
             )
             and not any(s.text in u or u in s.text for u in used)
         ]
@@ -205,7 +201,7 @@ def write_summary(turns: Sequence[Turn], facts: Sequence[Fact], goal: str, max_t
     used = [goal, *([found[0].text] if found is not None else [])]
     raised, raised_in = _raised_last(turns, goal_turn, used, facts)
     retold = [_told(s, raised_in, first_name(name), lead=i == 0) for i, s in enumerate(raised)]
-    second = "; ".join(t for t in retold if t and not _inside(t, first))
+    second = "; ".join(t for t in retold if t and not has_words(first, t))
     summary = " ".join(_sentence(s) for s in (first, second) if s)
     if count_tokens(summary) > max_tokens:
         summary = _sentence(first)
