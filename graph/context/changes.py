@@ -32,6 +32,7 @@ from graph.context.models import EntityType, Fact
 from graph.language.grammar import grammar_matches, words
 from graph.language.normalize import normalized
 from graph.language.pipeline import shared_pipeline
+from graph.language.questions import COUNT_PREFIX
 from graph.language.revisions import revises
 from graph.textutil import has_words
 from graph.transcript import Turn
@@ -39,7 +40,6 @@ from graph.transcript import Turn
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
-_COUNTS = "number_of_"
 # How far back a revision reaches: the customer's turns just before it.
 _REACH = 2
 _PLACES: frozenset[EntityType] = frozenset({"place", "address", "organisation"})
@@ -95,7 +95,7 @@ def _values(facts: Sequence[Fact], turns: Sequence[Turn], texts: dict[int, str])
 
 def _slot(fact: Fact, kind: EntityType, *, clock: bool) -> str:
     """The slot a fact fills, or "" when its values add up rather than replace one another."""
-    if fact.key.startswith(_COUNTS):
+    if fact.key.startswith(COUNT_PREFIX):
         return fact.key
     if kind == "name" or fact.key == "person":
         return ""
@@ -166,7 +166,7 @@ def mark_changes(facts: Sequence[Fact], turns: Sequence[Turn]) -> list[Fact]:
     texts = {t.index: t.text for t in turns if t.role == "customer"}
     spoken = sorted(texts)
     reach = {i: spoken[max(0, k - _REACH) : k] for k, i in enumerate(spoken)}
-    counted = any(f.key.startswith(_COUNTS) for f in facts)
+    counted = any(f.key.startswith(COUNT_PREFIX) for f in facts)
     if not counted and not any(revises(texts[i]) for i in spoken[1:]):
         return list(facts)  # most conversations change nothing: no value is read
     values = _values(facts, turns, texts)
@@ -176,7 +176,7 @@ def mark_changes(facts: Sequence[Fact], turns: Sequence[Turn]) -> list[Fact]:
         new, value = facts[i], values[i]
         if value is None or not value.slot:
             continue
-        count = value.slot.startswith(_COUNTS)
+        count = value.slot.startswith(COUNT_PREFIX)
         text = texts[new.turn]
         if not (count or revises(text)):
             continue

@@ -17,6 +17,7 @@ from graph.context.models import Brief, Fact
 from graph.context.prose import best_clause, customer_name, first_name, listing, retell, retell_goal
 from graph.context.summary import attach, fact_sort
 from graph.language.normalize import normalized
+from graph.language.questions import COUNT_PREFIX
 from graph.language.statements import read_statements
 from graph.textutil import has_words
 from graph.transcript import Turn
@@ -59,7 +60,6 @@ _CITE_ORDER = (
     "phone",
     "ticket_id",
 )
-_COUNTS = "number_of_"  # the key of a count asked for: "How many tickets?" -> number_of_tickets
 _MAX_ACTION_WORDS = 8
 _MARK_BEFORE_STOP = re.compile(r" ?[,;:]([.?!])")  # one mark: linear on any text
 # Verbs of wanting, having or knowing: "I want it from Tuesday" asks for nothing to help with.
@@ -86,7 +86,7 @@ def _citable(fact: Fact) -> bool:
     if count is not None:
         # a bare number says nothing on its own ("I've noted New York, 2 and ..."): cited with what it
         # counts ("2 tickets", from the question's "number_of_tickets"), never "1 tickets"
-        return fact.key.startswith(_COUNTS) and count != 1
+        return fact.key.startswith(COUNT_PREFIX) and count != 1
     return any(c.isdigit() for c in fact.value) or fact.value[:1].isupper()
 
 
@@ -107,8 +107,8 @@ def _phrase(key: str, value: str) -> str:
         if verb.endswith("ed"):
             return f"that you already {done}"  # "logged out", not "tried logged out"
         return f"that you've already tried {'' if verb.endswith('ing') else 'to '}{done}"
-    if key.startswith(_COUNTS) and _count(value) is not None:
-        return f"{value.lower()} {key.removeprefix(_COUNTS).replace('_', ' ')}"
+    if key.startswith(COUNT_PREFIX) and _count(value) is not None:
+        return f"{value.lower()} {key.removeprefix(COUNT_PREFIX).replace('_', ' ')}"
     return _PHRASES.get(key, "{v}").format(v=value)
 
 

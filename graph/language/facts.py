@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from graph.language.nouns import intro_name
 from graph.language.pipeline import shared_pipeline
+from graph.language.questions import COUNT_PREFIX
 from graph.language.reading import read_turn
 from graph.language.spans import Span, SpanKind, SpanSource
 from graph.textutil import normalize_value
@@ -35,7 +36,6 @@ KIND_KEYS: dict[SpanKind, str] = {
     "id": "id",
     "product": "product",
 }
-_COUNTS = "number_of_"  # the key of a count answered: "How many tickets?" -> number_of_tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,7 @@ def _mention(span: Span, turn: Turn, counts: set[str]) -> Mention | None:
         noun = (
             after[0].strip(".,;:!?").lower() if after and turn.text[span.end : span.end + 1].isspace() else ""
         )
-        count = f"{_COUNTS}{noun}" if noun.isalpha() else ""
+        count = f"{COUNT_PREFIX}{noun}" if noun.isalpha() else ""
         return (
             Mention(count, span.text, turn.index, span.kind, True, span.source) if count in counts else None
         )
@@ -118,7 +118,7 @@ def conversation_facts(turns: Sequence[Turn]) -> list[Mention]:
         reading = read_turn(turn.text, " ".join(block) if block else None)
         mentions = [m for m in (_mention(s, turn, counts) for s in reading.spans) if m is not None]
         found.extend(mentions)
-        counts.update(m.key for m in mentions if m.key.startswith(_COUNTS))
+        counts.update(m.key for m in mentions if m.key.startswith(COUNT_PREFIX))
         name = _introduced(turn.text)
         if name:  # "I'm Dana", "Dana here", "my name is Dana Whitfield": the customer's own name
             found.append(Mention("customer_name", name, turn.index, "person", True, "entity"))

@@ -43,6 +43,11 @@ _TAKING_VERBS = {"have", "get", "take", "grab", "ask"}
 _GENERIC_OPTIONS = {"other", "one", "type", "kind", "anything", "something", "else", "thing", "all", "both"}
 
 
+# The key a question for a count gives: "How many tickets?" -> number_of_tickets (COUNT_PREFIX + noun).
+COUNT = "number_of"
+COUNT_PREFIX = f"{COUNT}_"
+
+
 def _snake(*words: str) -> str:
     return "_".join(w.lower().replace("-", "_") for w in words if w).strip("_")
 
@@ -184,9 +189,7 @@ def read_sentence(sent: SpacySpan) -> Question:
                 return Question("money", "amount", options)
             if nxt is not None and nxt.lower_ == "many":
                 noun = nxt.head if nxt.head.pos_ in ("NOUN", "PROPN") else None
-                return Question(
-                    "number", _snake("number_of", noun.lower_ if noun is not None else ""), options
-                )
+                return Question("number", _snake(COUNT, noun.lower_ if noun is not None else ""), options)
             if nxt is not None and nxt.lower_ == "long":
                 return Question("when", "duration", options)
         if lower in _WH_KINDS:
@@ -214,7 +217,7 @@ def read_sentence(sent: SpacySpan) -> Question:
         kind, key = _noun_phrase_key(root)  # "Departure date?", "Number of tickets?"
         if root.lemma_.lower() == "number" and key == "number":
             of_object = next((g for c in root.rights if c.lower_ == "of" for g in c.children), None)
-            return Question("number", _snake("number_of", of_object.lower_ if of_object is not None else ""))
+            return Question("number", _snake(COUNT, of_object.lower_ if of_object is not None else ""))
         return Question(kind, key)
     if (
         sent.text.rstrip().endswith("?")
