@@ -166,8 +166,8 @@ def mark_changes(facts: Sequence[Fact], turns: Sequence[Turn]) -> list[Fact]:
     texts = {t.index: t.text for t in turns if t.role == "customer"}
     spoken = sorted(texts)
     reach = {i: spoken[max(0, k - _REACH) : k] for k, i in enumerate(spoken)}
-    counted = any(f.key.startswith(COUNT_PREFIX) for f in facts)
-    if not counted and not any(revises(texts[i]) for i in spoken[1:]):
+    revising = {i for i in spoken[1:] if revises(texts[i])}  # the first turn has nothing to revise
+    if not revising and not any(f.key.startswith(COUNT_PREFIX) for f in facts):
         return list(facts)  # most conversations change nothing: no value is read
     values = _values(facts, turns, texts)
     changed: dict[int, str] = {}
@@ -178,7 +178,7 @@ def mark_changes(facts: Sequence[Fact], turns: Sequence[Turn]) -> list[Fact]:
             continue
         count = value.slot.startswith(COUNT_PREFIX)
         text = texts[new.turn]
-        if not (count or revises(text)):
+        if not (count or new.turn in revising):
             continue
         earlier = [
             (j, old)
