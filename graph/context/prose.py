@@ -57,7 +57,9 @@ def starts_with_name(text: str, source: str, at: int) -> bool:
     return first is not None and (first.pos_ == "PROPN" or first.lower_ == "i")
 
 
-def _retell(text: str, person: Person, who: str, source: str | None = None, at: int = 0) -> tuple[str, bool]:
+def _retell(
+    text: str, person: Person, who: str, source: str | None = None, at: int = 0, told: bool = False
+) -> tuple[str, bool]:
     doc = _tokens(text, source, at)
     start = 0
     while start < len(doc) and (
@@ -70,6 +72,8 @@ def _retell(text: str, person: Person, who: str, source: str | None = None, at: 
     ):
         start += 1  # "Honestly I'm devastated", "Hi, I need ...", "So we want ..."
     telling = Retelling(person, who)
+    if told:
+        telling.told_before(doc[start:])
     pieces: list[str] = []
     for tok in doc[start:]:
         word = telling.word(tok)
@@ -82,7 +86,7 @@ def _retell(text: str, person: Person, who: str, source: str | None = None, at: 
 
 
 def retell(
-    text: str, person: Person, who: str = "", *, source: str | None = None, at: int = 0
+    text: str, person: Person, who: str = "", *, source: str | None = None, at: int = 0, told: bool = False
 ) -> tuple[str, bool]:
     """``text`` (the customer's words) with their pronouns moved to ``person``.
 
@@ -93,14 +97,17 @@ def retell(
         source: The turn or sentence ``text`` was read from (``source[at:]`` starts with it): the
             clause is retold from that parse instead of being parsed alone.
         at: Character offset of ``text`` in ``source``.
+        told: The caller writes the customer (``who``, "the customer", "you") before the text, whose
+            subject is earlier in ``source``: its verbs agree with that ("I lost my job and need to
+            sell" -> "the customer needs to sell").
 
     Returns:
         The retold text, and whether ``who`` took the place of the customer's subject.
     """
     if source is None:
         return _CACHE.get_or_compute(text, lambda t: _retell(t, person, who), salt=f"{person}:{who}")
-    salt = f"{person}:{who}:{at}:{len(text)}"
-    return _CACHE.get_or_compute(source, lambda src: _retell(text, person, who, src, at), salt=salt)
+    salt = f"{person}:{who}:{at}:{len(text)}:{told}"
+    return _CACHE.get_or_compute(source, lambda src: _retell(text, person, who, src, at, told), salt=salt)
 
 
 def customer_name(turns: Sequence[Turn], facts: Sequence[Fact]) -> str:
@@ -167,7 +174,8 @@ def retell_said(said: Said, source: str, person: Person, subject: str) -> str:
     """A request or statement clause ``said`` of ``source`` retold about (or to) the customer."""
     # A clause whose subject is elsewhere ("Wanted to see when I owe ...") gets the customer first.
     who = "" if said.form == "predicate" else subject
-    text, named = retell(said.text, person, who, source=source, at=said.start)
+    told = said.form == "predicate"  # the subject written before it is the customer's (or "you")
+    text, named = retell(said.text, person, who, source=source, at=said.start, told=told)
     rest = lower_first(text)
     if said.form == "imperative" and _to_one_of_ours(said.text):
         return ("you'd like to " if person == "second" else f"{subject} wants to ") + rest

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 _BARE = frozenset({"VB", "VBP"})  # a verb after "do" (tagged as a present one when the parse slips)
 _WH = frozenset({"WDT", "WP", "WRB", "WP$"})
+_INNER_CLAUSES = frozenset({"ccomp", "advcl", "relcl", "xcomp", "pcomp", "csubj", "acl"})
 # A contraction moved away from its word is written out ("what's the fee" -> "what the fee is"); a
 # "Whats" typed without the apostrophe is tokenized "What" "s".
 _WRITTEN_OUT = {"'s": "is", "s": "is", "'re": "are", "'m": "am", "'ve": "have", "'ll": "will", "'d": "would"}
@@ -136,7 +137,10 @@ def _reordered(words: list[Token]) -> _Reordered | None:
         # "what happens next", "who handles the closing": already in order
         return _Reordered(words, {}, None, True) if wh else None
     aux = words[aux_at]
-    subject = next((t for t in words[aux_at + 1 :] if t.dep_ in ("nsubj", "nsubjpass", "expl")), None)
+    subject = next(
+        (t for t in words[aux_at + 1 :] if t.dep_ in ("nsubj", "nsubjpass", "expl") and _asked_of(t, aux)),
+        None,
+    )
     if subject is None and wh and any(t.dep_ in ("nsubj", "nsubjpass") for t in words[1:aux_at]):
         return _Reordered(words, {}, None, True)  # "where it will land": already in order
     if subject is None or (not wh and aux_at != 0):
@@ -153,6 +157,21 @@ def _reordered(words: list[Token]) -> _Reordered | None:
         return _Reordered([*lead, *subject_words, *rest], swap, verb, wh)
     swap = {aux.i: _WRITTEN_OUT[aux.lower_]} if aux.lower_ in _WRITTEN_OUT else {}
     return _Reordered([*lead, *subject_words, aux, *rest], swap, None, wh)
+
+
+def _asked_of(subject: Token, aux: Token) -> bool:
+    """``subject`` is the auxiliary's clause's ("Is outdoor *seating* available"), not an inner
+    clause's: in "Was wondering how *I* can change my plan" nothing is asked of "I"."""
+    node = subject
+    for _ in range(8):  # a question's subject is a step or two below its auxiliary
+        if node.i != subject.i and node.dep_ in _INNER_CLAUSES:
+            return False
+        if node.head.i in (aux.i, aux.head.i):
+            return True
+        if node.head.i == node.i:
+            return False
+        node = node.head
+    return False
 
 
 def _glued_is(tok: Token) -> bool:

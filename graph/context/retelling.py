@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from graph.language.scope import shared_subject
+
 if TYPE_CHECKING:
-    from spacy.tokens import Token
+    from spacy.tokens import Doc, Span, Token
 
 Person = Literal["second", "third"]
 
@@ -32,6 +34,7 @@ _BARE_PIECES = {"m": "'m", "re": "'re", "ve": "'ve", "d": "'d", "ll": "'ll"}
 _AFTER_WOULD = frozenset({"VB", "VBP", "VBN", "RB", "RBR"})  # "I'd like", "I'd been", "I'd rather"
 _NOUN_SIDE = frozenset({"NN", "NNS", "NNP", "NNPS", "JJ", "CD", "DT", "PRP$", "POS", "WDT", "WP"})
 _FINITE = frozenset({"VBP", "VBZ", "VBD", "MD"})
+_NOT_AFTER_I = frozenset({"are", "'re", "were", "is", "'s"})  # a verb without its subject is not "I"'s
 _SIBILANT = ("s", "sh", "ch", "x", "z", "o")
 
 
@@ -51,10 +54,26 @@ def third_singular(verb: str) -> str:
 
 def _subject(tok: Token) -> Token | None:
     """The subject a finite verb or auxiliary agrees with: the customer's "I" / "we" where the parse
-    gives the verb two ("which ATMs am I allowed to ..." reads "ATMs" as a subject too)."""
+    gives the verb two ("which ATMs am I allowed to ..." reads "ATMs" as a subject too), else the one
+    a coordinated verb shares ("I lost my job and *need* to sell")."""
     verb = tok.head if tok.dep_ in ("aux", "auxpass") else tok
     subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
-    return next((c for c in subjects if c.lower_ in _SUBJECTS), subjects[0] if subjects else None)
+    if not subjects:
+        return shared_subject(verb)
+    return next((c for c in subjects if c.lower_ in _SUBJECTS), subjects[0])
+
+
+def _coordinated_present(tok: Token) -> bool:
+    """A bare verb coordinated with a finite one is in the present tense, whatever its tag: "We are
+    moving and *need* to sell" (tagged VB); not one after a modal ("I will call and *send*")."""
+    head = tok.head
+    if tok.tag_ != "VB" or tok.dep_ != "conj" or any(c.dep_ in ("aux", "auxpass") for c in tok.children):
+        return False
+    if head.tag_ in ("VBP", "VBZ", "VBD"):
+        return True
+    # "I was charged twice and *want* ...", "We are moving and *need* ...": not "did call and send"
+    auxiliaries = [c for c in head.children if c.dep_ in ("aux", "auxpass")]
+    return any(c.tag_ in ("VBP", "VBZ", "VBD") and c.lemma_ != "do" for c in auxiliaries)
 
 
 def _bare_piece(tok: Token) -> str | None:
@@ -97,7 +116,7 @@ def _id(tok: Token) -> bool:
 
 def _finite_first(tok: Token) -> bool:
     """The verb that agrees: an auxiliary, or a main verb without one ("I *am* moving", "I *need*")."""
-    if tok.tag_ not in _FINITE and tok.lower_ not in _SINGULAR:
+    if tok.tag_ not in _FINITE and tok.lower_ not in _SINGULAR and not _coordinated_present(tok):
         return False
     if tok.dep_ in ("aux", "auxpass"):
         return not any(c.dep_ in ("aux", "auxpass") and c.i < tok.i for c in tok.head.children)
@@ -113,6 +132,21 @@ class Retelling:
     who: str
     agree: dict[int, str] = field(default_factory=dict)  # verb index -> "you", "they" or "one" (``who``)
     named: bool = False
+    unsaid: dict[int, str] = field(default_factory=dict)  # verb index -> mode, for a subject left out
+
+    def told_before(self, tokens: Doc | Span) -> None:
+        """The caller writes the customer's subject before ``tokens`` ("the customer" + "need to sell"
+        of "I lost my job and need to sell"): the verbs whose subject is theirs agree with it."""
+        first = tokens[0].i if len(tokens) else 0
+        mode = "you" if self.person == "second" else "one"
+        for tok in tokens:
+            if tok.pos_ not in ("VERB", "AUX") or tok.dep_ in ("aux", "auxpass"):
+                continue
+            subject = shared_subject(tok)
+            if subject is None:
+                self.unsaid[tok.i] = mode  # "Was wondering how ...": the customer's "I" left out
+            elif subject.i < first and subject.lower_ in _SUBJECTS:
+                self.agree[subject.head.i] = mode
 
     def word(self, tok: Token, written: str | None = None, *, finite: bool = False) -> str:
         """``tok`` retold. ``written``: the word it stands as when a reordering changed it ("'s" ->
@@ -154,12 +188,17 @@ class Retelling:
             # reads "d" as a noun); it is the verb that agrees, so the verb after it stays as it is.
             subject = tok.doc[tok.i - 1] if piece else _subject(tok)
             customer = subject is not None and subject.lower_ in _SUBJECTS
-            mode = self.agree.get(subject.head.i) if subject is not None and customer else None
+            if subject is None and low not in _NOT_AFTER_I and tok.tag_ != "VBZ":
+                mode = self.unsaid.get(tok.head.i if tok.dep_ in ("aux", "auxpass") else tok.i)
+            elif subject is None:
+                mode = None  # "all sizes are out of stock" (the parse found no subject): not the customer
+            else:
+                mode = self.agree.get(subject.head.i) if customer else None
             if piece and subject is not None:
                 self.agree.pop(subject.head.i, None)
             if mode in ("you", "they"):
                 word = _PLURAL_BE.get(low, word)
             elif mode == "one":
-                present = finite or tok.tag_ == "VBP"
+                present = finite or tok.tag_ == "VBP" or _coordinated_present(tok)
                 word = _SINGULAR.get(low) or (third_singular(word) if present else word)
         return word

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from graph.language.scope import negated
+from graph.language.scope import negated, shared_subject
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
@@ -153,9 +153,7 @@ def _introduces(verb: Token) -> bool:
 
 
 def _speaker_subject(verb: Token) -> bool:
-    subject = next((c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")), None)
-    if subject is None and verb.dep_ in ("conj", "xcomp"):  # "I'm on Basic and want ...": shared subject
-        return _speaker_subject(verb.head)
+    subject = shared_subject(verb)
     return subject is not None and subject.lower_ in _SPEAKER
 
 

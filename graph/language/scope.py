@@ -152,6 +152,21 @@ def _keep_words_whole(doc: Doc, members: dict[int, list[Token]], head_of: dict[i
             head_of[tok.i] = there
 
 
+def _trailing_to_conjunct(doc: Doc, members: dict[int, list[Token]]) -> None:
+    """An adverb after a coordinated clause is that clause's: "I lost my job and need to sell the house
+    *fast*" (the parser hangs "fast" on "lost", and the first clause ran over the second)."""
+    for head_i, toks in list(members.items()):
+        later = [t for t in doc[head_i].children if t.dep_ == "conj" and t.i > head_i and t.i in members]
+        if not later:
+            continue
+        last = later[-1].i
+        trailing = [t for t in toks if t.i > last]
+        words = [t for t in trailing if not t.is_punct]
+        if words and all(t.dep_ == "advmod" for t in words):
+            members[head_i] = [t for t in toks if t.i < last]
+            members[last] = sorted([*members[last], *trailing], key=lambda t: t.i)
+
+
 def clauses(doc: Doc) -> list[Clause]:
     """Split a parsed turn into clauses (sentences, then coordinated, adverbial and fronted clauses)."""
     members: dict[int, list[Token]] = {}
@@ -169,6 +184,7 @@ def clauses(doc: Doc) -> list[Clause]:
         head_of.update(dict.fromkeys(path, top))
         members.setdefault(top, []).append(tok)
     _keep_words_whole(doc, members, head_of)
+    _trailing_to_conjunct(doc, members)
     out = []
     for head_i, toks in sorted(members.items(), key=lambda kv: kv[1][0].i):
         words = [t for t in toks if not (t.is_punct or t.is_space or t.dep_ == "cc")]
@@ -217,6 +233,22 @@ def names(doc: Doc) -> dict[int, str]:
 def subject_of(tok: Token) -> Token | None:
     """The subject of ``tok`` (a verb): its nominal, passive or expletive subject child, if any."""
     return next((c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass", "expl")), None)
+
+
+# A verb that takes its subject from the verb it hangs on: "We are moving ... and *need* to sell",
+# "We got married and *want* to buy" (hung on "married"), "I'm on Basic and want ...".
+_SHARES_SUBJECT = frozenset({"conj", "xcomp", "acomp"})
+
+
+def shared_subject(verb: Token) -> Token | None:
+    """The subject of ``verb``: its own, else the one it shares with the verb it is coordinated with
+    or complements; None for an imperative ("Call me and send the forms")."""
+    for _ in range(8):  # a parse's chain of coordinated verbs is short; a bound keeps a misparse cheap
+        subject = subject_of(verb)
+        if subject is not None or verb.dep_ not in _SHARES_SUBJECT or verb.head.i == verb.i:
+            return subject
+        verb = verb.head
+    return None
 
 
 def in_question(tok: Token) -> bool:

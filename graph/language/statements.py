@@ -20,7 +20,7 @@ from graph.language.cues import read_cues
 from graph.language.nouns import features, intro_name, noun_phrase, noun_role
 from graph.language.pipeline import shared_pipeline
 from graph.language.reading import read_turn
-from graph.language.scope import Clause, clauses, negated
+from graph.language.scope import Clause, clauses, negated, shared_subject
 from graph.language.spans import Span
 from graph.language.turn_sentiment import compound
 from graph.textutil import DigestCache
@@ -271,6 +271,8 @@ def _form(clause: Clause) -> ClauseForm:
         return ""
     if head.tag_ in ("VBD", "VBZ", "VBP") or any(c.dep_ in ("aux", "auxpass") for c in head.children):
         return "predicate"  # "was wondering how ...", "keeps declining": the subject is elsewhere
+    if shared_subject(head) is not None:
+        return "predicate"  # "We are moving ... and need to sell" (tagged as a bare verb): not asking us
     return "imperative" if head.tag_ == "VB" else "gerund" if head.tag_ == "VBG" else ""
 
 
