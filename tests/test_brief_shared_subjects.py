@@ -93,3 +93,11 @@ def test_an_inner_clauses_subject_is_not_the_question_asked() -> None:
     asked = "Is outdoor seating available and do they serve vegetarian dishes?"  # a subject under "available"
     told = "whether outdoor seating is available and whether they serve vegetarian dishes"
     assert reported(asked, "second") == told
+
+
+def test_a_subject_with_the_customer_in_it_agrees_as_the_customer() -> None:
+    summary, openers = _brief(
+        "My husband and I are retiring next year and want to downsize to a smaller place"
+    )
+    assert summary.startswith("The customer wants to downsize to a smaller place")
+    assert "you want to downsize" in openers[0]

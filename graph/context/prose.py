@@ -17,7 +17,7 @@ from graph.context.reported import reported
 from graph.context.retelling import Person, Retelling
 from graph.language.pipeline import shared_pipeline
 from graph.language.prototypes import SEEDS
-from graph.language.scope import PLEASE
+from graph.language.scope import PLEASE, shared_subject
 from graph.language.statements import Said, read_statements
 from graph.textutil import DigestCache
 from graph.transcript import Turn
@@ -159,7 +159,46 @@ def retell_goal(sentence: str, person: Person, who: str) -> str | None:
     subject = who or "the customer"
     if said.kind == "question":
         return _question(said, read_statements(sentence).topics, person, subject, sentence)
-    return retell_said(said, sentence, person, subject)
+    told = retell_said(said, sentence, person, subject)
+    more = coordinated_request(sentence)
+    if more is None:
+        return told
+    # "needs to cancel their subscription and get a refund": the second verb shares the first's form
+    return f"{told} and {retell(more.text, person, source=sentence, at=more.start)[0]}"
+
+
+def coordinated_request(sentence: str) -> Said | None:
+    """The request coordinated with the goal clause of ``sentence`` that shares its subject and verb
+    form: "delete my account" of "Please stop sending me emails and delete my account", "get a refund"
+    of "I need to cancel my subscription and get a refund"; None if there is none."""
+    said = best_clause(sentence)
+    if said is None or said.kind != "request":
+        return None
+    later = [s for s in read_statements(sentence).said if s.start >= said.end]
+    # the same form: two requests of us ("stop ... and delete ..."), or the customer's two needs
+    forms = ("imperative",) if said.form == "imperative" else ("predicate",) if said.form == "" else ()
+    if not later or later[0].kind != "request" or later[0].form not in forms:
+        return None
+    tokens = _tokens(later[0].text, sentence, later[0].start)
+    goal = _tokens(said.text, sentence, said.start)
+    if tokens.doc.text != sentence or goal.doc.text != sentence:
+        return None
+    head, root = tokens[:].root, goal[:].root
+    # coordinated with the goal's verb or its infinitive ("need to cancel ... and get"), not with a verb
+    # of a clause inside it ("visit the bar for which I need to call a cab and help me")
+    complement = head.head.dep_ == "xcomp" or (  # "stop sending ... and delete", "want you to cancel ..."
+        head.head.dep_ == "ccomp" and any(c.tag_ == "TO" for c in head.head.children)
+    )
+    joined_to = head.head.head if complement else head.head
+    # the customer's subject ("I need to ... and get"), ours ("I want you to ... and refund me"), or
+    # none for two requests of us
+    shared = shared_subject(head)
+    if said.form == "imperative":
+        ours = shared is None
+    else:
+        ours = shared is not None and shared.lower_ in ("i", "we", "you")
+    joined = head.dep_ == "conj" and head.tag_ == "VB" and joined_to.i == root.i
+    return later[0] if joined and ours else None
 
 
 def _to_one_of_ours(clause: str) -> bool:

@@ -63,6 +63,11 @@ def _subject(tok: Token) -> Token | None:
     return next((c for c in subjects if c.lower_ in _SUBJECTS), subjects[0])
 
 
+def _customers(subject: Token) -> bool:
+    """The subject is the customer: "I", "we", or one with them in it ("My husband and I")."""
+    return subject.lower_ in _SUBJECTS or any(c.lower_ in _SUBJECTS for c in subject.conjuncts)
+
+
 def _coordinated_present(tok: Token) -> bool:
     """A bare verb coordinated with a finite one is in the present tense, whatever its tag: "We are
     moving and *need* to sell" (tagged VB); not one after a modal ("I will call and *send*")."""
@@ -145,7 +150,7 @@ class Retelling:
             subject = shared_subject(tok)
             if subject is None:
                 self.unsaid[tok.i] = mode  # "Was wondering how ...": the customer's "I" left out
-            elif subject.i < first and subject.lower_ in _SUBJECTS:
+            elif subject.i < first and _customers(subject):
                 self.agree[subject.head.i] = mode
 
     def word(self, tok: Token, written: str | None = None, *, finite: bool = False) -> str:
@@ -180,14 +185,16 @@ class Retelling:
         elif low in _POSSESSIVES[person]:
             word = _POSSESSIVES[person][low]
         elif low == "you":
-            word = "we" if tok.dep_.startswith("nsubj") or _piece_follows(tok) else "us"
+            # "I want you to cancel it": the parse's subject of "cancel" is the object of "want"
+            before_to = tok.i + 1 < len(tok.doc) and tok.doc[tok.i + 1].tag_ == "TO"
+            word = "we" if (tok.dep_.startswith("nsubj") and not before_to) or _piece_follows(tok) else "us"
         elif low in _COMPANY:
             word = _COMPANY[low]
         elif piece or finite or _finite_first(tok):
             # A piece's subject is the pronoun it is glued to, whatever the parse made of it ("id like"
             # reads "d" as a noun); it is the verb that agrees, so the verb after it stays as it is.
             subject = tok.doc[tok.i - 1] if piece else _subject(tok)
-            customer = subject is not None and subject.lower_ in _SUBJECTS
+            customer = subject is not None and _customers(subject)
             if subject is None and low not in _NOT_AFTER_I and tok.tag_ != "VBZ":
                 mode = self.unsaid.get(tok.head.i if tok.dep_ in ("aux", "auxpass") else tok.i)
             elif subject is None:

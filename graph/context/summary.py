@@ -15,6 +15,7 @@ from graph.context.changes import as_changed, now_and_was
 from graph.context.models import Fact
 from graph.context.prose import (
     best_clause,
+    coordinated_request,
     customer_name,
     first_name,
     lower_first,
@@ -142,7 +143,11 @@ def _raised_last(
             and s.start >= goal_end
             and (
                 s.kind == "question"
-                or (s.form not in ("fragment", "phrase") and not any(has_words(s.text, v) for v in values))
+                or (
+                    s.form not in ("fragment", "phrase")
+                    # a request holding a value still asks ("must sell before August")
+                    and (s.kind == "request" or not any(has_words(s.text, v) for v in values))
+                )
             )
             and not any(s.text in u or u in s.text for u in used)
         ]
@@ -198,7 +203,9 @@ def write_summary(turns: Sequence[Turn], facts: Sequence[Fact], goal: str, max_t
     if found is not None:
         reason, source = found
         first += f", because {lower_first(retell(reason.text, 'third', source=source, at=reason.start)[0])}"
-    used = [goal, *([found[0].text] if found is not None else [])]
+    # The goal's own clause, not its whole sentence: "... and delete my account" is raised too.
+    used = [told.text if told is not None else goal, *([found[0].text] if found is not None else [])]
+    used += [more.text for more in [coordinated_request(goal)] if more is not None]  # told with the goal
     raised, raised_in = _raised_last(turns, goal_turn, used, facts)
     retold = [_told(s, raised_in, first_name(name), lead=i == 0) for i, s in enumerate(raised)]
     second = "; ".join(t for t in retold if t and not has_words(first, t))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from graph.language.scope import PLEASE, Clause, subject_of
+from graph.language.scope import PLEASE, Clause, shared_subject, subject_of
 
 if TYPE_CHECKING:
     from spacy.tokens import Token
@@ -30,7 +30,7 @@ def _obliged(verb: Token) -> bool:
     return bool(infinitives) and (present or any(a.lower_ == "ta" for a in infinitives))
 
 
-def _opens_bare(head: Token, clause: Clause) -> bool:
+def opens_bare(head: Token, clause: Clause) -> bool:
     """A verb whose past is its base form ("put", "set", "let") opening the clause, which the tagger
     reads as a past in lower case ("put me thru to someone"): read as the base form it may be. A past
     with no subject ("put the house up in May") is then an imperative, a cost only a request for a
@@ -43,6 +43,17 @@ def _opens_bare(head: Token, clause: Clause) -> bool:
     )
 
 
+def _obliges(verb: Token) -> bool:
+    """ "We must sell": an obligation of the customer's; not a guess ("I must have mistyped it", "it
+    must be the card")."""
+    if verb.lemma_ == "be" or any(c.dep_ == "aux" and c.lemma_ == "have" for c in verb.children):
+        return False
+    subject = shared_subject(verb)
+    return subject is not None and (
+        subject.lower_ in ("i", "we") or any(c.lower_ == "i" for c in subject.conjuncts)
+    )
+
+
 def is_imperative(clause: Clause) -> bool:
     """An imperative, or a question that works as one: something the customer asks us to do.
 
@@ -51,7 +62,7 @@ def is_imperative(clause: Clause) -> bool:
     "Have you called?"); and a modal question to us, "Can you / Could you / Would you ...".
     """
     head = clause.head
-    if head.tag_ != "VB" and not _opens_bare(head, clause):
+    if head.tag_ != "VB" and not opens_bare(head, clause):
         return False
     auxes = [c for c in head.children if c.dep_ == "aux"]
     subject = subject_of(head)
@@ -85,6 +96,8 @@ def is_request(clause: Clause) -> bool:
         if tok.lower_ in PLEASE:
             return True
         if tok.tag_ == "MD" and tok.lemma_ in _MODALS:
+            return True
+        if tok.lemma_ == "must" and _obliges(tok.head):  # "(we) must sell before August"
             return True
         if tok.lemma_ in _WANTS or (tok.lemma_ in ("have", "get") and _obliged(tok)):
             subject = subject_of(tok)

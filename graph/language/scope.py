@@ -247,8 +247,17 @@ def shared_subject(verb: Token) -> Token | None:
         subject = subject_of(verb)
         if subject is not None or verb.dep_ not in _SHARES_SUBJECT or verb.head.i == verb.i:
             return subject
+        if verb.dep_ == "conj" and not _joined_by_a_conjunction(verb):
+            return None  # "I want to visit the bar, help me": a comma starts an imperative
         verb = verb.head
     return None
+
+
+def _joined_by_a_conjunction(verb: Token) -> bool:
+    """ "and" / "but" / "or" stands between ``verb`` and the verb it is coordinated with."""
+    low, high = sorted((verb.i, verb.head.i))
+    # the conjunction of these two verbs, not one inside a name between them ("Grill & Bar")
+    return any(c.dep_ == "cc" and low < c.i < high for c in (*verb.head.children, *verb.children))
 
 
 def in_question(tok: Token) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from graph.language.asking import asked_action, is_request, request_action
+from graph.language.asking import asked_action, is_request, opens_bare, request_action
 from graph.language.cues import read_cues
 from graph.language.nouns import features, intro_name, noun_phrase, noun_role
 from graph.language.pipeline import shared_pipeline
@@ -237,7 +237,8 @@ def _kind(clause: Clause, spans: list[tuple[int, int]], form: ClauseForm) -> Cla
         return "other"  # "for a Guess jacket", "for four days": the answer to a question, no request
     if (is_request(clause) and not negated(clause.head)) or _intends(clause.head):
         return "request"
-    subject = next((c for c in clause.head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    # "We listed our house and *haven't had a single offer*": the subject the verbs share
+    subject = shared_subject(clause.head) if _finite(clause.head) else None
     if clause.has_verb and subject is not None and (subject.pos_ != "PRON" or _first_person(subject)):
         return "situation"
     return "other"
@@ -269,11 +270,28 @@ def _form(clause: Clause) -> ClauseForm:
     head = clause.head
     if any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in head.children):
         return ""
+    if opens_bare(head, clause) and not any(c.dep_ in ("aux", "auxpass") for c in head.children):
+        return "imperative"  # "Set it for 3:30", "Put it on the kitchen speaker" (tagged as a past)
     if head.tag_ in ("VBD", "VBZ", "VBP") or any(c.dep_ in ("aux", "auxpass") for c in head.children):
         return "predicate"  # "was wondering how ...", "keeps declining": the subject is elsewhere
-    if shared_subject(head) is not None:
+    if _finite(head) and shared_subject(head) is not None:
         return "predicate"  # "We are moving ... and need to sell" (tagged as a bare verb): not asking us
     return "imperative" if head.tag_ == "VB" else "gerund" if head.tag_ == "VBG" else ""
+
+
+def _finite(head: Token) -> bool:
+    """A verb that states on its own: tensed, with an auxiliary of its own ("haven't had"), or a bare
+    verb coordinated with a tensed one ("... and need to sell"); not "and to watch it", "and going"."""
+    if any(c.tag_ == "TO" for c in head.children):
+        return False
+    if head.tag_ in ("VBD", "VBZ", "VBP", "MD") or any(c.dep_ in ("aux", "auxpass") for c in head.children):
+        return True
+    if head.tag_ != "VB" or head.dep_ != "conj":
+        return False
+    # a bare verb cannot follow "it" or "my card": "It will be at 4:15 and name it Cleaning" asks us
+    subject = shared_subject(head)
+    plural = subject is not None and (subject.tag_ in ("NNS", "NNPS") or bool(subject.conjuncts))
+    return subject is None or plural or subject.lower_ in ("i", "we", "you", "they")
 
 
 def _first_person(subject: Token | None) -> bool:
@@ -283,10 +301,12 @@ def _first_person(subject: Token | None) -> bool:
 
 
 def _intends(head: Token) -> bool:
-    """ "Looking to sell our condo", "We're hoping to buy": a verb with a verbal complement, said by us."""
-    subject = next((c for c in head.children if c.dep_ == "nsubj"), None)
+    """ "Looking to sell our condo", "We're hoping to buy": a verb with a verbal complement, said by us;
+    and "(we) are looking for a 3 bedroom": seeking something."""
+    subject = shared_subject(head)
     has_plan = any(c.dep_ == "xcomp" and c.pos_ == "VERB" for c in head.children)
-    return has_plan and (subject is None or subject.lower_ in _FIRST_PERSON)
+    seeks = head.lemma_ == "look" and any(c.dep_ == "prep" and c.lower_ == "for" for c in head.children)
+    return (has_plan or seeks) and (subject is None or subject.lower_ in _FIRST_PERSON)
 
 
 def _topics(doc: Doc, questions: list[Clause]) -> tuple[list[str], set[str]]:
@@ -330,7 +350,12 @@ def _reasons(text: str, said: list[Said], spans: list[Span]) -> tuple[Said, ...]
     taken = [(s.start, s.end) for s in spans if s.kind in _VALUE_KINDS]
     taken += [(c.start, c.end) for c in read_cues(text).cues if c.kind in _PLAN_CUES]
     return tuple(
-        s for s in said if s.kind == "situation" and not any(s.start < e and b < s.end for b, e in taken)
+        s
+        for s in said
+        # a clause whose subject is another's ("... and haven't had an offer") reads as no reason alone
+        if s.kind == "situation"
+        and s.form != "predicate"
+        and not any(s.start < e and b < s.end for b, e in taken)
     )
 
 

@@ -1,0 +1,139 @@
+"""What a customer says in the second half of a sentence reaches the brief.
+
+The summary retold one clause of the goal's sentence and skipped the rest of that sentence, so "Please
+stop sending me marketing emails and delete my account" lost "delete my account", "I need to cancel my
+subscription and get a refund" lost the refund and "We listed our house 3 months ago and haven't had a
+single offer" lost the offers; a clause holding a value the brief lists ("Sorry, please make that 3
+people") was never the latest concern. A request coordinated with the goal is now told with it, the
+other clauses of the goal's turn can be the second sentence, and a request is told even when it holds
+a value.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.context.builder import build_brief_offline
+from graph.language.statements import read_statements
+from graph.transcript import Turn
+
+
+def _brief(*texts: str) -> tuple[str, list[str]]:
+    turns = [Turn(index=i, role="customer", text=t) for i, t in enumerate(texts)]
+    brief = build_brief_offline(turns, target="human_agent")
+    return brief.summary, list(brief.openers)
+
+
+@pytest.mark.parametrize(
+    ("text", "summary", "opener"),
+    [
+        (
+            "I need to cancel my subscription and get a refund for the last charge",
+            "The customer needs to cancel their subscription and get a refund for the last charge.",
+            "you need to cancel your subscription and get a refund for the last charge",
+        ),
+        (
+            "Please stop sending me marketing emails and delete my account",
+            "The customer wants us to stop sending them marketing emails and delete their account.",
+            "you'd like us to stop sending you marketing emails and delete your account",
+        ),
+        (
+            "I want you to cancel it and refund me",
+            "The customer wants us to cancel it and refund them.",
+            "you want us to cancel it and refund you",
+        ),
+    ],
+)
+def test_a_request_coordinated_with_the_goal_is_told_with_it(text: str, summary: str, opener: str) -> None:
+    told, openers = _brief(text)
+    assert told == summary
+    assert opener in openers[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "absent", "present"),
+    [
+        # a statement about "it" then a request of us: two things, not one verb phrase
+        (
+            "It will be for 4:15 in the evening and name it Cleaning",
+            "and name it",
+            "The customer wants us to name it Cleaning.",
+        ),
+        # a comma, no "and": an imperative of its own, not the relative clause's second verb
+        (
+            "I want to visit Chili's Grill & Bar for which I need to call a cab, help me.",
+            "and help",
+            "The customer wants us to help them.",
+        ),
+    ],
+)
+def test_a_clause_not_sharing_the_goals_subject_is_not_joined_to_it(
+    text: str, absent: str, present: str
+) -> None:
+    summary, openers = _brief(text)
+    assert absent not in summary
+    assert not any(absent in o for o in openers)
+    assert present in summary
+
+
+@pytest.mark.parametrize(
+    ("text", "told"),
+    [
+        (
+            "We listed our house 3 months ago and haven't had a single offer",
+            "The customer listed their house 3 months ago. The customer hasn't had a single offer.",
+        ),
+        (
+            "I'm selling my late father's estate and my brother disagrees with the price",
+            "The customer is selling their late father's estate. The customer's brother disagrees with the price.",
+        ),
+    ],
+)
+def test_the_rest_of_the_goals_turn_can_be_the_latest_concern(text: str, told: str) -> None:
+    assert _brief(text)[0] == told
+
+
+def test_a_request_holding_a_value_is_still_the_latest_concern() -> None:
+    summary, _ = _brief("I'd like to book a table at Rokko for 2", "Sorry, please make that 3 people")
+    assert summary.endswith("The customer wants us to make that 3 people.")
+
+
+@pytest.mark.parametrize(
+    ("text", "told"),
+    [
+        (
+            "We have two kids and are looking for a 3 bedroom near good schools",
+            "The customer is looking for a 3 bedroom near good schools, because they have two kids.",
+        ),
+        (
+            "We are relocating for work and must sell before August",
+            "The customer must sell before August, because they are relocating for work.",
+        ),
+    ],
+)
+def test_looking_for_and_must_state_the_customers_goal(text: str, told: str) -> None:
+    assert _brief(text)[0] == told
+
+
+@pytest.mark.parametrize(
+    "text", ["I must have mistyped it", "It must be the card", "The money must be refunded by Friday"]
+)
+def test_a_guess_or_someone_elses_must_asks_nothing(text: str) -> None:
+    assert all(s.kind != "request" for s in read_statements(text).said)
+
+
+@pytest.mark.parametrize(
+    "text", ["No, put it on the bedroom speaker.", "No, cast it on the Bedroom speaker."]
+)
+def test_an_imperative_tagged_as_a_past_is_told_as_asked_of_us(text: str) -> None:
+    said = read_statements(text).said[-1]
+    assert (said.kind, said.form) == ("request", "imperative")
+    summary, _ = _brief(text)
+    assert summary.startswith("The customer wants us to ")
+
+
+def test_a_bare_infinitive_or_participle_shares_no_subject_to_state() -> None:
+    said = read_statements("I want to rent it and to watch it with spanish subtitles").said
+    assert [s.kind for s in said] == ["request", "other"]  # "to watch it" is no situation, nor a reason
+    said = read_statements("I am departing from Anaheim and going to SD.").said
+    assert said[-1].kind == "other"  # "going to SD" alone is no statement to retell
