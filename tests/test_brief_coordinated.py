@@ -137,3 +137,29 @@ def test_a_bare_infinitive_or_participle_shares_no_subject_to_state() -> None:
     assert [s.kind for s in said] == ["request", "other"]  # "to watch it" is no situation, nor a reason
     said = read_statements("I am departing from Anaheim and going to SD.").said
     assert said[-1].kind == "other"  # "going to SD" alone is no statement to retell
+
+
+@pytest.mark.parametrize(
+    ("text", "summary", "opener"),
+    [
+        (
+            "We are moving to Denver in May and need to sell our condo",
+            "The customer needs to sell their condo, because they are moving to Denver in May.",
+            "you need to sell your condo",
+        ),
+        (
+            "I moved to Chicago last month and need to update my billing address",
+            "The customer needs to update their billing address, because they moved to Chicago last month.",
+            "you need to update your billing address",
+        ),
+    ],
+)
+def test_a_value_of_the_customers_situation_is_not_the_requests(text: str, summary: str, opener: str) -> None:
+    told, openers = _brief(text)
+    assert told == summary  # was "sell their condo (May) in Denver, because ... in May"
+    assert f"{opener}." in openers[0] or f"{opener}," in openers[0]  # the values noted apart, if at all
+
+
+def test_a_value_of_another_clause_that_is_no_situation_still_goes_with_the_request() -> None:
+    told, _ = _brief("Looking to sell my townhouse at 22 Pine St in Portland, it's worth about 650k")
+    assert told == "The customer is looking to sell their townhouse at 22 Pine St in Portland (around 650k)."

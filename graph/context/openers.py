@@ -118,7 +118,10 @@ def _request(goal: str, facts: Sequence[Fact], turns: Sequence[Turn]) -> str:
     if not told:
         return ""
     goal_turn = next((t.index for t in turns if t.role == "customer" and goal in t.text), -1)
-    return told + attach(told, facts, sorts=("time", "place"), turns=turns, goal_turn=goal_turn, noted=False)
+    extras = attach(
+        told, facts, sorts=("time", "place"), turns=turns, goal_turn=goal_turn, noted=False, goal=goal
+    )
+    return told + extras
 
 
 def _action(goal: str) -> str:

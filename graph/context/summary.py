@@ -70,16 +70,20 @@ def attach(
     turns: Sequence[Turn] = (),
     goal_turn: int = -1,
     noted: bool = True,
+    goal: str = "",
 ) -> str:
     """When, where and how much to add to a retold request: " within two months in Newton ($850,000)".
 
     A kind of value the request already names ("by March") is not added again. With the turns, only
     facts stated with the request or just after it count, so a fact from a later, unrelated request
     (a second task in the same chat) is not attached to this one. A value the customer changed is
-    added as what it became (with what it was, unless ``noted`` is False).
+    added as what it became (with what it was, unless ``noted`` is False). A value the ``goal``
+    sentence gives in the customer's situation or reason is not the request's: "(we are) moving to
+    Denver in May" says when they move, not when they sell.
     """
     customer = [t.index for t in turns if t.role == "customer" and t.index >= goal_turn]
     near = set(customer[: _NEAR_TURNS + 1])
+    facts = [f for f in facts if not _said_beside(f.value, goal)]
     extras = ""
     for sort in sorts:
         if any(has_words(clause, f.value) for f in facts if fact_sort(f) == sort):
@@ -100,6 +104,16 @@ def attach(
             timed = value.split()[0].lower() in _TIME_LEADS
             extras += f" {value}" if timed else f" ({inner})"
     return extras
+
+
+def _said_beside(value: str, goal: str) -> bool:
+    """``value`` is in a clause of the ``goal`` sentence that tells the customer's situation or reason,
+    not in the goal's own: "(we are) moving to Denver in May" says when they move, not when they sell."""
+    if not goal or not has_words(goal, value):
+        return False
+    told = best_clause(goal)
+    beside = [s for s in read_statements(goal).said if s.kind in ("situation", "reason") and s != told]
+    return any(has_words(s.text, value) for s in beside) and not (told and has_words(told.text, value))
 
 
 def _goal_turn(turns: Sequence[Turn], goal: str) -> int:
@@ -197,7 +211,7 @@ def write_summary(turns: Sequence[Turn], facts: Sequence[Fact], goal: str, max_t
         return f"{name or 'The customer'} has not stated a request yet."
     clause = as_changed(clause, facts)  # "a table for Wednesday (was Tuesday)"
     goal_turn = _goal_turn(turns, goal)
-    first = _clip(clause, _MAX_WORDS) + attach(clause, facts, turns=turns, goal_turn=goal_turn)
+    first = _clip(clause, _MAX_WORDS) + attach(clause, facts, turns=turns, goal_turn=goal_turn, goal=goal)
     told = best_clause(goal)
     found = _reason(turns, told.text if told is not None else goal, goal_turn)
     if found is not None:
