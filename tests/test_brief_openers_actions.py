@@ -90,3 +90,18 @@ def test_a_count_is_cited_with_what_it_counts() -> None:
 )
 def test_a_question_asking_us_to_act_is_ours_to_do(goal: str, line: str) -> None:
     assert _hand_over(goal) == line
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        (
+            "I've been trying to log in for an hour and it keeps saying my password is wrong",
+            "Let me help you log in.",
+        ),
+        ("Ive been trying to cancel my order for 3 days now", "Let me help you cancel your order."),
+        ("I want to book a room for 3 days", "Let me help you book a room for 3 days."),  # the room's stay
+    ],
+)
+def test_how_long_they_have_tried_is_not_part_of_the_task(text: str, action: str) -> None:
+    assert _hand_over(text) == action

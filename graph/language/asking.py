@@ -158,11 +158,21 @@ def request_action(clause: Clause) -> str:
         return ""  # "I will be travelling soon", "I've been waiting": what they do or did, not a thing to do
     doc = verb.doc
     end = min(verb.right_edge.i + 1, clause.tokens[-1].i + 1)
+    if any(c.lower_ == "been" for c in clause.head.children) and clause.head.tag_ == "VBG":
+        # "I've been trying to log in for an hour": how long they have tried, not part of the task
+        lasted = [
+            c.i for c in verb.children if c.dep_ == "prep" and c.lower_ in ("for", "since") and _timed(c)
+        ]
+        end = min([end, *lasted])
     words = [t for t in doc[verb.i : end] if not t.is_punct or t.i < end - 1]
     while words and (words[-1].is_punct or words[-1].lower_ in ("please", "pls")):
         words.pop()
     words = words[:MAX_ACTION_WORDS]
     return "".join(t.text_with_ws for t in words).strip() if words else ""
+
+
+def _timed(preposition: Token) -> bool:
+    return any(t.ent_type_ in ("TIME", "DATE") for t in preposition.subtree)
 
 
 def asked_action(clause: Clause) -> str:
