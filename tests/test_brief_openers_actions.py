@@ -105,3 +105,9 @@ def test_a_question_asking_us_to_act_is_ours_to_do(goal: str, line: str) -> None
 )
 def test_how_long_they_have_tried_is_not_part_of_the_task(text: str, action: str) -> None:
     assert _hand_over(text) == action
+
+
+def test_a_task_whose_object_is_the_question_is_no_action() -> None:
+    goal = "I inherited my mom's house in Tampa and don't know what to do with it"
+    assert _hand_over(goal) == "I'll take it from here."  # was "Let me help you do with it."
+    assert _hand_over("I was wondering how to remove a stain") == "Let me help you remove a stain."

@@ -156,6 +156,8 @@ def request_action(clause: Clause) -> str:
         return ""  # a fragment ("A waterfront home with a pool") asks for no action
     if verb.tag_ in _NOT_TO_DO:
         return ""  # "I will be travelling soon", "I've been waiting": what they do or did, not a thing to do
+    if any(c.tag_ in ("WP", "WDT") and c.dep_ in ("dobj", "attr") for c in verb.children):
+        return ""  # "I don't know what to do with it": its object is the question ("how to ..." is a task)
     doc = verb.doc
     end = min(verb.right_edge.i + 1, clause.tokens[-1].i + 1)
     if any(c.lower_ == "been" for c in clause.head.children) and clause.head.tag_ == "VBG":
