@@ -163,3 +163,27 @@ def test_a_value_of_the_customers_situation_is_not_the_requests(text: str, summa
 def test_a_value_of_another_clause_that_is_no_situation_still_goes_with_the_request() -> None:
     told, _ = _brief("Looking to sell my townhouse at 22 Pine St in Portland, it's worth about 650k")
     assert told == "The customer is looking to sell their townhouse at 22 Pine St in Portland (around 650k)."
+
+
+@pytest.mark.parametrize(
+    ("turns", "summary"),
+    [
+        (("Just a quick question", "Do you ship to Canada?"), "The customer asks whether we ship to Canada."),
+        (
+            ("Account ID: TLSEVSRIO6", "I want to cancel my order because shipping is too high"),
+            "The customer wants to cancel their order, because shipping is too high.",
+        ),
+    ],
+)
+def test_a_verbless_line_is_not_the_goal_over_a_request_with_its_verb(
+    turns: tuple[str, ...], summary: str
+) -> None:
+    # was "The customer is looking for a quick question in Canada." / "... is looking for account ID: ..."
+    assert _brief(*turns)[0] == summary
+
+
+def test_a_clause_saying_when_is_no_concern_of_its_own() -> None:
+    summary, _ = _brief("I was promised a 20% discount when I signed up but my bill shows the full price")
+    assert summary == "The customer was promised a 20% discount. The customer's bill shows the full price."
+    said = read_statements("I was promised a 20% discount when I signed up").said
+    assert [s.kind for s in said] == ["situation", "other"]

@@ -89,8 +89,10 @@ def _salient(text: str) -> tuple[tuple[str, float, bool], ...]:
         clean = text[start:end].strip()
         if len(words(clean)) < 3:
             continue
-        kinds = [s.kind for s in said.said if s.start < end and start < s.end]
-        score = min(sum(_GOAL_WEIGHTS.get(k, 0.0) for k in kinds), _MAX_GOAL_SCORE)
+        within = [s for s in said.said if s.start < end and start < s.end]
+        # a verbless request ("Just a quick question", "Agent!") says less than one with its verb
+        score = sum(_GOAL_WEIGHTS.get(s.kind, 0.0) / (2 if s.form == "fragment" else 1) for s in within)
+        score = min(score, _MAX_GOAL_SCORE)
         intro = bool(said.intro_name) and said.intro_name in clean and len(words(clean)) < _MAX_INTRO_WORDS
         found.append((clean, score, intro))
     return tuple(found)

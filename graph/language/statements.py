@@ -239,6 +239,8 @@ def _kind(clause: Clause, spans: list[tuple[int, int]], form: ClauseForm) -> Cla
         return "request"
     # "We listed our house and *haven't had a single offer*": the subject the verbs share
     subject = shared_subject(clause.head) if _finite(clause.head) else None
+    if _temporal_or_conditional(clause):
+        return "other"  # "when I signed up", "if the payment is correct": when or on what condition
     if clause.has_verb and subject is not None and (subject.pos_ != "PRON" or _first_person(subject)):
         return "situation"
     return "other"
