@@ -187,3 +187,49 @@ def test_a_clause_saying_when_is_no_concern_of_its_own() -> None:
     assert summary == "The customer was promised a 20% discount. The customer's bill shows the full price."
     said = read_statements("I was promised a 20% discount when I signed up").said
     assert [s.kind for s in said] == ["situation", "other"]
+
+
+@pytest.mark.parametrize(
+    ("text", "summary"),
+    [
+        # a clause inside the question is part of it, not a second question
+        (
+            "Why was I charged an additional fee when paying with card?",
+            "The customer asks why they were charged an additional fee.",
+        ),
+        ("How long does it take to recieve my new card?", "The customer asks how long it takes."),
+        # "before you go" says when, it asks nothing: the question is the rest
+        (
+            "Before you go can you tell me who directed the movie?",
+            "The customer asks us to tell them who directed the movie.",
+        ),
+        # the statement, not the clause saying when
+        ("When I got cash the exchange rate was wrong", "The customer says the exchange rate was wrong."),
+        # a subject hung on the auxiliary is the clause's own: not "The customer the money is gone"
+        (
+            "My top-up was supposed to be done, but now the money is gone! Is there a glitch in your system?",
+            "The customer's top-up was supposed to be done. The customer says the money is gone; the customer"
+            " asks whether there is a glitch in our system.",
+        ),
+    ],
+)
+def test_a_clause_inside_or_before_the_goal_is_not_told_as_its_own(text: str, summary: str) -> None:
+    assert _brief(text)[0] == summary
+
+
+def test_a_question_that_cannot_be_retold_adds_no_sentence() -> None:
+    summary, _ = _brief("I forgot my passcode. Now what?")
+    assert summary == "The customer forgot their passcode."  # not "... The customer has a question."
+
+
+def test_a_verb_sharing_our_subject_is_ours_to_do() -> None:
+    text = "I changed my mind. Can you please cancel the transaction and get me my money back."
+    said = read_statements(text).said
+    assert [(s.form, s.kind) for s in said if s.text.startswith("get")] == [("imperative", "request")]
+    summary, _ = _brief(text)
+    assert "The customer get" not in summary
+
+
+def test_a_relative_clauses_verb_is_no_imperative() -> None:
+    said = read_statements("The app shows a withdrawal that I did not make or authorize.").said
+    assert all(s.kind != "request" for s in said)  # was "The customer wants us to authorize"

@@ -65,3 +65,11 @@ def test_a_question_of_a_turn_just_parsed_is_retold_without_a_parse() -> None:
     assert told == "why Dana is still waiting for their delivery"
     with pytest.raises(NotCached):  # the guard is live: a text no parse holds needs the model
         in_attempt(lambda: reported("Why is the sky over Lisbon 4417 so blue today?", "second"))
+
+
+def test_the_subject_of_a_clause_inside_is_not_the_one_asked_about() -> None:
+    # a relative clause's "I": was "whether they is this something need to configure"
+    told = "whether this is something they need to configure"
+    assert reported("Is this something I need to configure?", "third") == told
+    # a participle the parse hangs on "is" belongs to the question's own subject
+    assert reported("Is my new card activated?", "third") == "whether their new card is activated"

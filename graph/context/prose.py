@@ -23,7 +23,7 @@ from graph.textutil import DigestCache
 from graph.transcript import Turn
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc, Span
+    from spacy.tokens import Doc, Span, Token
 
 _LEADING = frozenset({"INTJ", "PUNCT", "CCONJ"})
 # Verbs of conversing: "talk to a human" asked of us means the customer wants to talk to one of our
@@ -34,7 +34,7 @@ _CACHE: DigestCache[tuple[str, bool]] = DigestCache(8192)
 # Modals that open a request put as a question ("Can you send ...", "Could I see ...").
 _REQUESTING = frozenset({"can", "could", "would", "will", "may"})
 # After a request with a verb: a question, a bare request ("A 2 bed condo"), then any statement.
-_GOAL_KINDS = (("question",), ("request",), ("situation", "reason", "value", "other"))
+_GOAL_KINDS = (("question",), ("request",), ("situation", "reason", "value"), ("other",))
 
 
 def _tokens(text: str, source: str | None, at: int) -> Doc | Span:
@@ -176,8 +176,14 @@ def coordinated_request(sentence: str) -> Said | None:
         return None
     later = [s for s in read_statements(sentence).said if s.start >= said.end]
     # the same form: two requests of us ("stop ... and delete ..."), or the customer's two needs
-    forms = ("imperative",) if said.form == "imperative" else ("predicate",) if said.form == "" else ()
-    if not later or later[0].kind != "request" or later[0].form not in forms:
+    forms = (
+        ("imperative",)
+        if said.form == "imperative"
+        else ("predicate", "imperative")
+        if said.form == ""
+        else ()
+    )
+    if not later or later[0].kind not in ("request", "situation") or later[0].form not in forms:
         return None
     tokens = _tokens(later[0].text, sentence, later[0].start)
     goal = _tokens(said.text, sentence, said.start)
@@ -186,9 +192,7 @@ def coordinated_request(sentence: str) -> Said | None:
     head, root = tokens[:].root, goal[:].root
     # coordinated with the goal's verb or its infinitive ("need to cancel ... and get"), not with a verb
     # of a clause inside it ("visit the bar for which I need to call a cab and help me")
-    complement = head.head.dep_ == "xcomp" or (  # "stop sending ... and delete", "want you to cancel ..."
-        head.head.dep_ == "ccomp" and any(c.tag_ == "TO" for c in head.head.children)
-    )
+    complement = _complement(head.head)
     joined_to = head.head.head if complement else head.head
     # the customer's subject ("I need to ... and get"), ours ("I want you to ... and refund me"), or
     # none for two requests of us
@@ -198,7 +202,46 @@ def coordinated_request(sentence: str) -> Said | None:
     else:
         ours = shared is not None and shared.lower_ in ("i", "we", "you")
     joined = head.dep_ == "conj" and head.tag_ == "VB" and joined_to.i == root.i
-    return later[0] if joined and ours else None
+    # a second infinitive shares the goal's want ("want to take ... and add ..."), a bare verb its
+    # modal ("I'll pick it up at 12:00 and return it Thursday"); else it asks itself
+    shares = complement or any(c.tag_ == "MD" for c in joined_to.children)
+    asks = later[0].kind == "request" or shares
+    return later[0] if joined and ours and asks else None
+
+
+def subordinate_clauses(sentence: str) -> list[Said]:
+    """The clauses of ``sentence`` after its goal clause that are part of it: "when paying with card"
+    of "Why was I charged an extra fee when paying with card?", "for me to get my card" of "How long
+    will it take for me to get my card?"; not one coordinated with it ("... and haven't had a single
+    offer") or set off by punctuation ("I forgot an item, can you add it to my order?")."""
+    said = best_clause(sentence)
+    if said is None:
+        return []
+    goal = _tokens(said.text, sentence, said.start)
+    if goal.doc.text != sentence:
+        return []
+    root = goal[:].root
+    found = []
+    for later in (s for s in read_statements(sentence).said if s.start >= said.end):
+        node = _tokens(later.text, sentence, later.start)[:].root
+        while node.dep_ == "conj" and node.head.i != node.i:
+            node = node.head  # "a withdrawal that I did not make or *authorize*": as "make" is
+        if node.i == root.i or node.dep_ == "parataxis" or not root.is_ancestor(node):
+            continue
+        if (_complement(node) and node.head.i == root.i) or (
+            said.kind != "question" and node.dep_ not in ("relcl", "acl", "advcl")
+        ):
+            continue  # "am trying to sign in and have forgotten my password": a concern of its own
+        low, high = sorted((node.i, node.head.i))
+        if node.dep_ == "ccomp" and any(t.is_punct for t in node.doc[low:high]):
+            continue  # a clause of its own after a comma
+        found.append(later)
+    return found
+
+
+def _complement(verb: Token) -> bool:
+    """The verb complements the one above it: "stop *sending* ...", "want you *to cancel* ..."."""
+    return verb.dep_ == "xcomp" or (verb.dep_ == "ccomp" and any(c.tag_ == "TO" for c in verb.children))
 
 
 def _to_one_of_ours(clause: str) -> bool:

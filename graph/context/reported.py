@@ -164,7 +164,7 @@ def _asked_of(subject: Token, aux: Token) -> bool:
     clause's: in "Was wondering how *I* can change my plan" nothing is asked of "I"."""
     node = subject
     for _ in range(8):  # a question's subject is a step or two below its auxiliary
-        if node.i != subject.i and node.dep_ in _INNER_CLAUSES:
+        if node.i != subject.i and _inner_clause(node):
             return False
         if node.head.i in (aux.i, aux.head.i):
             return True
@@ -172,6 +172,16 @@ def _asked_of(subject: Token, aux: Token) -> bool:
             return False
         node = node.head
     return False
+
+
+def _inner_clause(verb: Token) -> bool:
+    """A clause of its own inside the question: introduced ("how I can", "if it is") or with its own
+    auxiliary; not the participle a parse hangs on the question's "is" ("Is my new card activated")."""
+    if verb.dep_ in ("relcl", "acl"):
+        return True  # "is this something I need to configure": the "I" is the relative clause's
+    return verb.dep_ in _INNER_CLAUSES and any(
+        c.dep_ in ("mark", "aux", "auxpass") or c.tag_ in _WH for c in verb.children
+    )
 
 
 def _glued_is(tok: Token) -> bool:

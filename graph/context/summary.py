@@ -23,6 +23,7 @@ from graph.context.prose import (
     retell_goal,
     retell_said,
     starts_with_name,
+    subordinate_clauses,
 )
 from graph.context.tokens import count_tokens
 from graph.language.statements import Said, read_statements
@@ -138,9 +139,10 @@ def _reason(turns: Sequence[Turn], goal: str, goal_turn: int) -> tuple[Said, str
 
 
 def _raised_last(
-    turns: Sequence[Turn], after: int, used: Sequence[str], facts: Sequence[Fact]
+    turns: Sequence[Turn], after: int, used: Sequence[str], facts: Sequence[Fact], skip: Sequence[str] = ()
 ) -> tuple[list[Said], str]:
-    """The clauses of the latest customer turn (after the goal's) that raise something new.
+    """The clauses of the latest customer turn (after the goal's, or after what the summary told of
+    it) that raise something new, but those of the goal's turn in ``skip``.
 
     A fragment ("in transit", "Correct.") answers a question and a clause holding a fact states a
     value the brief lists already; neither is a concern. Returns the clauses and their turn's text.
@@ -164,6 +166,7 @@ def _raised_last(
                 )
             )
             and not any(s.text in u or u in s.text for u in used)
+            and not (turn.index == after and s.text in skip)
         ]
         if said:
             questions = [s for s in said if s.kind == "question"]
@@ -220,9 +223,14 @@ def write_summary(turns: Sequence[Turn], facts: Sequence[Fact], goal: str, max_t
     # The goal's own clause, not its whole sentence: "... and delete my account" is raised too.
     used = [told.text if told is not None else goal, *([found[0].text] if found is not None else [])]
     used += [more.text for more in [coordinated_request(goal)] if more is not None]  # told with the goal
-    raised, raised_in = _raised_last(turns, goal_turn, used, facts)
+    # a clause inside the goal's is part of it ("why was I charged ... *for me to get my card*")
+    inner = [c.text for c in subordinate_clauses(goal)]
+    raised, raised_in = _raised_last(turns, goal_turn, used, facts, skip=inner)
     retold = [_told(s, raised_in, first_name(name), lead=i == 0) for i, s in enumerate(raised)]
-    second = "; ".join(t for t in retold if t and not has_words(first, t))
+    # "the customer has a question" (one that could not be retold) says nothing the agent can use
+    second = "; ".join(
+        t for t in retold if t and not has_words(first, t) and not t.endswith(" has a question")
+    )
     summary = " ".join(_sentence(s) for s in (first, second) if s)
     if count_tokens(summary) > max_tokens:
         summary = _sentence(first)

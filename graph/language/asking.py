@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from graph.language.scope import PLEASE, Clause, shared_subject, subject_of
+from graph.language.scope import PLEASE, Clause, bare_verb_subject, shared_subject, subject_of
 
 if TYPE_CHECKING:
     from spacy.tokens import Token
@@ -67,7 +67,10 @@ def is_imperative(clause: Clause) -> bool:
     auxes = [c for c in head.children if c.dep_ == "aux"]
     subject = subject_of(head)
     if subject is None:
-        return not auxes
+        # "... that I did not make or *authorize*": a verb coordinated with one that has a subject
+        # shares it; only ours ("Can you cancel it and *get* me my money back") asks us
+        shared = bare_verb_subject(head)
+        return not auxes and (shared is None or shared.lower_ == "you")
     if len(auxes) != 1 or auxes[0].i > subject.i:
         return False
     if auxes[0].lemma_ == "have":

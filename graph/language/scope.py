@@ -253,6 +253,15 @@ def shared_subject(verb: Token) -> Token | None:
     return None
 
 
+def bare_verb_subject(verb: Token) -> Token | None:
+    """The subject a bare verb ("and *need* to sell") shares: none when the shared one could not take
+    it ("It will be at 4:15 and *name* it Cleaning" turns to us: "it" would take "names")."""
+    subject = shared_subject(verb)
+    if subject is None or subject.lower_ in ("i", "we", "you", "they"):
+        return subject
+    return subject if subject.tag_ in ("NNS", "NNPS") or subject.conjuncts else None
+
+
 def _joined_by_a_conjunction(verb: Token) -> bool:
     """ "and" / "but" / "or" stands between ``verb`` and the verb it is coordinated with."""
     low, high = sorted((verb.i, verb.head.i))

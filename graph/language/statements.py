@@ -20,7 +20,7 @@ from graph.language.cues import read_cues
 from graph.language.nouns import features, intro_name, noun_phrase, noun_role
 from graph.language.pipeline import shared_pipeline
 from graph.language.reading import read_turn
-from graph.language.scope import Clause, clauses, negated, shared_subject
+from graph.language.scope import Clause, bare_verb_subject, clauses, negated, shared_subject
 from graph.language.spans import Span
 from graph.language.turn_sentiment import compound
 from graph.textutil import DigestCache
@@ -225,6 +225,8 @@ def _elliptical(clause: Clause) -> bool:
 def _kind(clause: Clause, spans: list[tuple[int, int]], form: ClauseForm) -> ClauseKind:
     if not any(t.pos_ in _CONTENT for t in clause.tokens) or _acknowledges(clause):
         return "filler"
+    if _temporal_or_conditional(clause):
+        return "other"  # "when I signed up", "before you go": when or on what condition, not what
     if _asking(clause):
         return "question"
     if _elliptical(clause):
@@ -239,8 +241,6 @@ def _kind(clause: Clause, spans: list[tuple[int, int]], form: ClauseForm) -> Cla
         return "request"
     # "We listed our house and *haven't had a single offer*": the subject the verbs share
     subject = shared_subject(clause.head) if _finite(clause.head) else None
-    if _temporal_or_conditional(clause):
-        return "other"  # "when I signed up", "if the payment is correct": when or on what condition
     if clause.has_verb and subject is not None and (subject.pos_ != "PRON" or _first_person(subject)):
         return "situation"
     return "other"
@@ -270,14 +270,19 @@ def _form(clause: Clause) -> ClauseForm:
     if not clause.has_verb:
         return "phrase" if _prepositional(clause) else "fragment"
     head = clause.head
-    if any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in head.children):
+    auxiliaries = [c for c in head.children if c.dep_ in ("aux", "auxpass")]
+    # the subject is the clause's own, even hung on its auxiliary ("now the money *is* gone")
+    if any(c.dep_ in ("nsubj", "nsubjpass", "expl") for h in (head, *auxiliaries) for c in h.children):
         return ""
-    if opens_bare(head, clause) and not any(c.dep_ in ("aux", "auxpass") for c in head.children):
+    if opens_bare(head, clause) and not auxiliaries and shared_subject(head) is None:
         return "imperative"  # "Set it for 3:30", "Put it on the kitchen speaker" (tagged as a past)
     if head.tag_ in ("VBD", "VBZ", "VBP") or any(c.dep_ in ("aux", "auxpass") for c in head.children):
         return "predicate"  # "was wondering how ...", "keeps declining": the subject is elsewhere
-    if _finite(head) and shared_subject(head) is not None:
-        return "predicate"  # "We are moving ... and need to sell" (tagged as a bare verb): not asking us
+    shared = shared_subject(head) if _finite(head) else None
+    if shared is not None:
+        # "We are moving ... and need to sell" (tagged as a bare verb) is theirs; "Can you cancel it and
+        # get me my money back" is ours to do
+        return "imperative" if shared.lower_ == "you" and head.tag_ == "VB" else "predicate"
     return "imperative" if head.tag_ == "VB" else "gerund" if head.tag_ == "VBG" else ""
 
 
@@ -288,12 +293,7 @@ def _finite(head: Token) -> bool:
         return False
     if head.tag_ in ("VBD", "VBZ", "VBP", "MD") or any(c.dep_ in ("aux", "auxpass") for c in head.children):
         return True
-    if head.tag_ != "VB" or head.dep_ != "conj":
-        return False
-    # a bare verb cannot follow "it" or "my card": "It will be at 4:15 and name it Cleaning" asks us
-    subject = shared_subject(head)
-    plural = subject is not None and (subject.tag_ in ("NNS", "NNPS") or bool(subject.conjuncts))
-    return subject is None or plural or subject.lower_ in ("i", "we", "you", "they")
+    return head.tag_ == "VB" and head.dep_ == "conj" and bare_verb_subject(head) is not None
 
 
 def _first_person(subject: Token | None) -> bool:
