@@ -35,6 +35,10 @@ _CACHE: DigestCache[tuple[str, bool]] = DigestCache(8192)
 _REQUESTING = frozenset({"can", "could", "would", "will", "may"})
 # After a request with a verb: a question, a bare request ("A 2 bed condo"), then any statement.
 _GOAL_KINDS = (("question",), ("request",), ("situation", "reason", "value"), ("other",))
+# The forms a clause joined to a goal clause of each form may have: two requests of us ("stop ... and
+# delete ..."), or after a subject, the customer's second need or a request of us ("I want you to
+# cancel it and refund me").
+_JOINABLE = {"imperative": ("imperative",), "": ("predicate", "imperative")}
 
 
 def _tokens(text: str, source: str | None, at: int) -> Doc | Span:
@@ -175,14 +179,7 @@ def coordinated_request(sentence: str) -> Said | None:
     if said is None or said.kind != "request":
         return None
     later = [s for s in read_statements(sentence).said if s.start >= said.end]
-    # the same form: two requests of us ("stop ... and delete ..."), or the customer's two needs
-    forms = (
-        ("imperative",)
-        if said.form == "imperative"
-        else ("predicate", "imperative")
-        if said.form == ""
-        else ()
-    )
+    forms = _JOINABLE.get(said.form, ())
     if not later or later[0].kind not in ("request", "situation") or later[0].form not in forms:
         return None
     tokens = _tokens(later[0].text, sentence, later[0].start)
