@@ -361,3 +361,13 @@ async def test_a_value_in_passing_does_not_replace_the_one_noted(estate: BatonRu
     await estate.post_message("c", "By June. My sister lives at 30 Oak Street, so we know the area")
     collected = (await estate.get("c")).collected
     assert collected["property_address"]["value"] == "12 Elm Street"
+
+
+async def test_a_situation_saying_when_is_still_the_motivation(estate: BatonRuntime) -> None:
+    await estate.post_message("c", "Hi there")
+    said = "My husband and I are retiring next year and want to sell our house in Newton"
+    await estate.post_message("c", said)
+    result = await estate.post_message("c", "It's at 48 Maple Avenue")
+    collected = (await estate.get("c")).collected
+    assert collected["motivation"]["value"] == "My husband and I are retiring next year"
+    assert "What's prompting the move?" not in bot_text(result)  # was asked after the address

@@ -101,3 +101,10 @@ def test_a_subject_with_the_customer_in_it_agrees_as_the_customer() -> None:
     )
     assert summary.startswith("The customer wants to downsize to a smaller place")
     assert "you want to downsize" in openers[0]
+
+
+def test_a_situation_saying_when_is_a_reason_and_the_customer_in_it_is_retold() -> None:
+    summary, _ = _brief("My husband and I are retiring next year and want to downsize to a smaller place")
+    assert summary == (
+        "The customer wants to downsize to a smaller place, because their husband and they are retiring next year."
+    )

@@ -172,6 +172,8 @@ class Retelling:
                 word, self.agree[tok.head.i], self.named = who, "one", True
             else:
                 word, self.agree[tok.head.i] = "they", "they"
+        elif low in _SUBJECTS and tok.dep_ == "conj" and tok.head.dep_ in ("nsubj", "nsubjpass"):
+            word = "you" if person == "second" else "they"  # "My husband and I" -> "their husband and they"
         elif low in _OBJECTS[person] and tok.tag_ == "PRP":  # "the US" is no "us"
             word = _OBJECTS[person][low]
         elif (

@@ -37,9 +37,10 @@ _CAUSAL_MARKS = frozenset({"because", "since", "as", "cause", "cuz"})
 # Prepositions of cause: "because of a job relocation", "due to the divorce".
 _CAUSAL_PREPS = frozenset({"because", "due", "owing"})
 _FIRST_PERSON = frozenset({"i", "we", "my", "our", "me", "us"})
-# A clause that carries one of these values or cues says what, how or when, not why.
+# A clause that carries one of these values or cues says what or how, not why; one saying when may
+# say why as well ("we're retiring next year", "we're moving in May").
 _VALUE_KINDS = frozenset({"address", "money", "id", "email", "phone"})
-_PLAN_CUES = frozenset({"financing", "budget", "timeline"})
+_PLAN_CUES = frozenset({"financing", "budget"})
 # What an elliptical answer's verb may have besides a pronoun subject: a "not", a "yes" or "no", an
 # auxiliary, an adverb before it (the parser labels an ID after "is" "punct": only real punctuation counts).
 _ELLIPSIS_DEPS = frozenset({"neg", "intj", "advmod", "cc", "aux"})
