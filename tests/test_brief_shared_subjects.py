@@ -108,3 +108,21 @@ def test_a_situation_saying_when_is_a_reason_and_the_customer_in_it_is_retold() 
     assert summary == (
         "The customer wants to downsize to a smaller place, because their husband and they are retiring next year."
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "summary"),
+    [
+        ("need it asap and mistakenly did not choose overnight", "The customer needs it asap."),
+        ("want to check on the shipping status", "The customer wants to check on the shipping status."),
+        ("Need to talk to someone", "The customer needs to talk to someone."),  # "talk" stays bare
+        # after "will" the verb stays bare; "let you know" lets us know
+        (
+            "ok will do this now and would let you know",
+            "The customer will do this now. The customer would let us know.",
+        ),
+    ],
+)
+def test_a_want_with_its_i_left_out_is_the_customers(text: str, summary: str) -> None:
+    # was "The customer wants us to need it asap"
+    assert _brief(text)[0] == summary

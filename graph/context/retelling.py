@@ -63,6 +63,10 @@ def _subject(tok: Token) -> Token | None:
     return next((c for c in subjects if c.lower_ in _SUBJECTS), subjects[0])
 
 
+def _has_auxiliary(verb: Token) -> bool:
+    return any(c.dep_ in ("aux", "auxpass") for c in verb.children)
+
+
 def _customers(subject: Token) -> bool:
     """The subject is the customer: "I", "we", or one with them in it ("My husband and I")."""
     return subject.lower_ in _SUBJECTS or any(c.lower_ in _SUBJECTS for c in subject.conjuncts)
@@ -143,13 +147,16 @@ class Retelling:
         """The caller writes the customer's subject before ``tokens`` ("the customer" + "need to sell"
         of "I lost my job and need to sell"): the verbs whose subject is theirs agree with it."""
         first = tokens[0].i if len(tokens) else 0
+        last = tokens[-1].i if len(tokens) else 0
         mode = "you" if self.person == "second" else "one"
         for tok in tokens:
             if tok.pos_ not in ("VERB", "AUX") or tok.dep_ in ("aux", "auxpass"):
                 continue
             subject = shared_subject(tok)
+            heads_the_text = tok.head.i == tok.i or not first <= tok.head.i <= last
             if subject is None:
-                self.unsaid[tok.i] = mode  # "Was wondering how ...": the customer's "I" left out
+                if heads_the_text:
+                    self.unsaid[tok.i] = mode  # "Was wondering how ...": the customer's "I" left out
             elif subject.i < first and _customers(subject):
                 self.agree[subject.head.i] = mode
 
@@ -187,12 +194,17 @@ class Retelling:
         elif low in _POSSESSIVES[person]:
             word = _POSSESSIVES[person][low]
         elif low == "you":
-            # "I want you to cancel it": the parse's subject of "cancel" is the object of "want"
+            # "I want you to cancel it", "I'll let you know": the parse's subject of "cancel" / "know"
+            # is the object of "want" / "let"
             before_to = tok.i + 1 < len(tok.doc) and tok.doc[tok.i + 1].tag_ == "TO"
-            word = "we" if (tok.dep_.startswith("nsubj") and not before_to) or _piece_follows(tok) else "us"
+            of_bare = (
+                tok.head.tag_ == "VB" and tok.head.dep_ in ("ccomp", "xcomp") and not _has_auxiliary(tok.head)
+            )
+            acts = tok.dep_.startswith("nsubj") and not before_to and not of_bare
+            word = "we" if acts or _piece_follows(tok) else "us"
         elif low in _COMPANY:
             word = _COMPANY[low]
-        elif piece or finite or _finite_first(tok):
+        elif piece or finite or _finite_first(tok) or (tok.i in self.unsaid and not _has_auxiliary(tok)):
             # A piece's subject is the pronoun it is glued to, whatever the parse made of it ("id like"
             # reads "d" as a noun); it is the verb that agrees, so the verb after it stays as it is.
             subject = tok.doc[tok.i - 1] if piece else _subject(tok)
@@ -208,6 +220,8 @@ class Retelling:
             if mode in ("you", "they"):
                 word = _PLURAL_BE.get(low, word)
             elif mode == "one":
-                present = finite or tok.tag_ == "VBP" or _coordinated_present(tok)
+                # "need it asap": the "I" left out, no auxiliary ("would like" stays)
+                bare = tok.tag_ == "VB" and tok.i in self.unsaid
+                present = finite or tok.tag_ == "VBP" or bare or _coordinated_present(tok)
                 word = _SINGULAR.get(low) or (third_singular(word) if present else word)
         return word

@@ -284,6 +284,8 @@ def _form(clause: Clause) -> ClauseForm:
         # "We are moving ... and need to sell" (tagged as a bare verb) is theirs; "Can you cancel it and
         # get me my money back" is ours to do
         return "imperative" if shared.lower_ == "you" and head.tag_ == "VB" else "predicate"
+    if head.tag_ == "VB" and head.lemma_ in ("want", "need"):
+        return "predicate"  # "need it asap", "want a refund": the customer's want, their "I" left out
     return "imperative" if head.tag_ == "VB" else "gerund" if head.tag_ == "VBG" else ""
 
 
