@@ -233,3 +233,21 @@ def test_a_verb_sharing_our_subject_is_ours_to_do() -> None:
 def test_a_relative_clauses_verb_is_no_imperative() -> None:
     said = read_statements("The app shows a withdrawal that I did not make or authorize.").said
     assert all(s.kind != "request" for s in said)  # was "The customer wants us to authorize"
+
+
+@pytest.mark.parametrize(
+    ("text", "summary"),
+    [
+        (
+            "Can you check if my refund went through? I returned the laptop on March 3rd",
+            "The customer asks us to check if their refund went through (March 3rd).",
+        ),
+        (
+            "My card stopped working. How do I check if there is a freeze on it?",
+            "how they check if there is a freeze on it",
+        ),
+        ("Call me if you can", "The customer wants us to call them."),  # a condition, not what to call
+    ],
+)
+def test_what_to_check_is_part_of_the_request(text: str, summary: str) -> None:
+    assert summary in _brief(text)[0]  # was "asks us to check (March 3rd)", "asks how they check"

@@ -123,6 +123,8 @@ def _is_clause_head(tok: Token) -> bool:
         return True
     if tok.pos_ not in _VERBAL:
         return False
+    if tok.dep_ == "advcl" and _asked_whether(tok):
+        return False  # "check *if my refund went through*": what to check, not a condition
     if tok.dep_ in _CLAUSE_DEPS:
         # a "verb" coordinated with a noun is a mis-tagged noun: "no lien or lawsuit"
         return tok.dep_ != "conj" or tok.head.pos_ in _VERBAL
@@ -133,6 +135,16 @@ def _is_clause_head(tok: Token) -> bool:
         return False
     between = tok.doc[tok.i : tok.head.i] if tok.i < tok.head.i else tok.doc[tok.head.i : tok.i]
     return any(t.is_punct for t in between)
+
+
+def _asked_whether(verb: Token) -> bool:
+    """An "if" / "whether" clause right after a verb with no object: what is asked or checked ("check
+    if my refund went through", "let me know if it ships"), not a condition ("call me if you can")."""
+    head = verb.head
+    mark = next((c for c in verb.children if c.dep_ == "mark" and c.lower_ in ("if", "whether")), None)
+    if mark is None or head.i > verb.i or any(c.dep_ in ("dobj", "dative") for c in head.children):
+        return False
+    return all(t.dep_ in ("prt", "advmod") for t in verb.doc[head.i + 1 : mark.i])
 
 
 def _keep_words_whole(doc: Doc, members: dict[int, list[Token]], head_of: dict[int, int]) -> None:
