@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from graph.language.scope import shared_subject
+from graph.language.scope import has_auxiliary, shared_subject
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
@@ -63,10 +63,6 @@ def _subject(tok: Token) -> Token | None:
     return next((c for c in subjects if c.lower_ in _SUBJECTS), subjects[0])
 
 
-def _has_auxiliary(verb: Token) -> bool:
-    return any(c.dep_ in ("aux", "auxpass") for c in verb.children)
-
-
 def _customers(subject: Token) -> bool:
     """The subject is the customer: "I", "we", or one with them in it ("My husband and I")."""
     return subject.lower_ in _SUBJECTS or any(c.lower_ in _SUBJECTS for c in subject.conjuncts)
@@ -76,7 +72,7 @@ def _coordinated_present(tok: Token) -> bool:
     """A bare verb coordinated with a finite one is in the present tense, whatever its tag: "We are
     moving and *need* to sell" (tagged VB); not one after a modal ("I will call and *send*")."""
     head = tok.head
-    if tok.tag_ != "VB" or tok.dep_ != "conj" or any(c.dep_ in ("aux", "auxpass") for c in tok.children):
+    if tok.tag_ != "VB" or tok.dep_ != "conj" or has_auxiliary(tok):
         return False
     if head.tag_ in ("VBP", "VBZ", "VBD"):
         return True
@@ -129,7 +125,7 @@ def _finite_first(tok: Token) -> bool:
         return False
     if tok.dep_ in ("aux", "auxpass"):
         return not any(c.dep_ in ("aux", "auxpass") and c.i < tok.i for c in tok.head.children)
-    return not any(c.dep_ in ("aux", "auxpass") for c in tok.children)
+    return not has_auxiliary(tok)
 
 
 @dataclass
@@ -198,13 +194,13 @@ class Retelling:
             # is the object of "want" / "let"
             before_to = tok.i + 1 < len(tok.doc) and tok.doc[tok.i + 1].tag_ == "TO"
             of_bare = (
-                tok.head.tag_ == "VB" and tok.head.dep_ in ("ccomp", "xcomp") and not _has_auxiliary(tok.head)
+                tok.head.tag_ == "VB" and tok.head.dep_ in ("ccomp", "xcomp") and not has_auxiliary(tok.head)
             )
             acts = tok.dep_.startswith("nsubj") and not before_to and not of_bare
             word = "we" if acts or _piece_follows(tok) else "us"
         elif low in _COMPANY:
             word = _COMPANY[low]
-        elif piece or finite or _finite_first(tok) or (tok.i in self.unsaid and not _has_auxiliary(tok)):
+        elif piece or finite or _finite_first(tok) or (tok.i in self.unsaid and not has_auxiliary(tok)):
             # A piece's subject is the pronoun it is glued to, whatever the parse made of it ("id like"
             # reads "d" as a noun); it is the verb that agrees, so the verb after it stays as it is.
             subject = tok.doc[tok.i - 1] if piece else _subject(tok)

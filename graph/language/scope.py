@@ -265,6 +265,11 @@ def shared_subject(verb: Token) -> Token | None:
     return None
 
 
+def has_auxiliary(verb: Token) -> bool:
+    """The verb has an auxiliary of its own ("have *been* waiting", "*will* call", "*was* charged")."""
+    return any(c.dep_ in ("aux", "auxpass") for c in verb.children)
+
+
 def bare_verb_subject(verb: Token) -> Token | None:
     """The subject a bare verb ("and *need* to sell") shares: none when the shared one could not take
     it ("It will be at 4:15 and *name* it Cleaning" turns to us: "it" would take "names")."""

@@ -15,12 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from graph.language.asking import asked_action, is_request, opens_bare, request_action
+from graph.language.asking import asked_action, is_request, request_action
+from graph.language.clause_form import ClauseForm, clause_form, finite
 from graph.language.cues import read_cues
 from graph.language.nouns import features, intro_name, noun_phrase, noun_role
 from graph.language.pipeline import shared_pipeline
 from graph.language.reading import read_turn
-from graph.language.scope import Clause, bare_verb_subject, clauses, negated, shared_subject
+from graph.language.scope import Clause, clauses, negated, shared_subject
 from graph.language.spans import Span
 from graph.language.turn_sentiment import compound
 from graph.textutil import DigestCache
@@ -28,7 +29,6 @@ from graph.textutil import DigestCache
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
 
-ClauseForm = Literal["", "imperative", "gerund", "fragment", "phrase", "predicate"]
 ClauseKind = Literal["question", "request", "reason", "situation", "value", "other", "filler"]
 
 # Subordinators that introduce a cause ("because we're downsizing", "since my job moved") or a result
@@ -241,7 +241,7 @@ def _kind(clause: Clause, spans: list[tuple[int, int]], form: ClauseForm) -> Cla
     if (is_request(clause) and not negated(clause.head)) or _intends(clause.head):
         return "request"
     # "We listed our house and *haven't had a single offer*": the subject the verbs share
-    subject = shared_subject(clause.head) if _finite(clause.head) else None
+    subject = shared_subject(clause.head) if finite(clause.head) else None
     if clause.has_verb and subject is not None and (subject.pos_ != "PRON" or _first_person(subject)):
         return "situation"
     return "other"
@@ -258,45 +258,6 @@ def _past_greeting(clause: Clause) -> int:
     ):
         i += 1
     return tokens[i].idx if 0 < i < len(tokens) else clause.start
-
-
-def _prepositional(clause: Clause) -> bool:
-    """A verbless clause that starts with a preposition, past an opening "yes" or "no": "No, from the
-    11th please", "In Berkeley please" (where the parse makes "please" its head)."""
-    first = next((t for t in clause.tokens if not (t.is_punct or t.is_space or t.dep_ == "intj")), None)
-    return clause.head.pos_ == "ADP" or (first is not None and first.pos_ == "ADP")
-
-
-def _form(clause: Clause) -> ClauseForm:
-    if not clause.has_verb:
-        return "phrase" if _prepositional(clause) else "fragment"
-    head = clause.head
-    auxiliaries = [c for c in head.children if c.dep_ in ("aux", "auxpass")]
-    # the subject is the clause's own, even hung on its auxiliary ("now the money *is* gone")
-    if any(c.dep_ in ("nsubj", "nsubjpass", "expl") for h in (head, *auxiliaries) for c in h.children):
-        return ""
-    if opens_bare(head, clause) and not auxiliaries and shared_subject(head) is None:
-        return "imperative"  # "Set it for 3:30", "Put it on the kitchen speaker" (tagged as a past)
-    if head.tag_ in ("VBD", "VBZ", "VBP") or any(c.dep_ in ("aux", "auxpass") for c in head.children):
-        return "predicate"  # "was wondering how ...", "keeps declining": the subject is elsewhere
-    shared = shared_subject(head) if _finite(head) else None
-    if shared is not None:
-        # "We are moving ... and need to sell" (tagged as a bare verb) is theirs; "Can you cancel it and
-        # get me my money back" is ours to do
-        return "imperative" if shared.lower_ == "you" and head.tag_ == "VB" else "predicate"
-    if head.tag_ == "VB" and head.lemma_ in ("want", "need"):
-        return "predicate"  # "need it asap", "want a refund": the customer's want, their "I" left out
-    return "imperative" if head.tag_ == "VB" else "gerund" if head.tag_ == "VBG" else ""
-
-
-def _finite(head: Token) -> bool:
-    """A verb that states on its own: tensed, with an auxiliary of its own ("haven't had"), or a bare
-    verb coordinated with a tensed one ("... and need to sell"); not "and to watch it", "and going"."""
-    if any(c.tag_ == "TO" for c in head.children):
-        return False
-    if head.tag_ in ("VBD", "VBZ", "VBP", "MD") or any(c.dep_ in ("aux", "auxpass") for c in head.children):
-        return True
-    return head.tag_ == "VB" and head.dep_ == "conj" and bare_verb_subject(head) is not None
 
 
 def _first_person(subject: Token | None) -> bool:
@@ -374,7 +335,7 @@ def _read(text: str) -> Statements:
     causes: list[Said] = []  # the clauses that may give a reason: not one that says when or on what condition
     intro = intro_name(doc)
     for clause in clauses(doc):
-        form = _form(clause)
+        form = clause_form(clause)
         kind = _kind(clause, spans, form)
         introducing = clause.head.lemma_ in ("be", "call") or clause.head.pos_ == "PROPN"
         if intro and intro in clause.text and introducing and kind in ("request", "other", "situation"):
