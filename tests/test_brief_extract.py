@@ -75,6 +75,26 @@ def test_extractor_finds_value(text: str, key: str, value: str) -> None:
     assert occurs_in(text, value)
 
 
+@pytest.mark.parametrize(
+    ("text", "key", "value"),
+    [
+        ("Yes please, add an alarm and call it Grocery Run at 4:45 pm", "alarm_name", "Grocery Run"),
+        (
+            "Actually make it at quarter past 5 in the evening and name it Leave for Home",
+            "name",
+            "Leave for Home",
+        ),
+        ("Can you try again? Try calling the alarm Grocery run.", "alarm_name", "Grocery run"),
+        ("Name the new alarm Cleaning and set it at 3:30.", "alarm_name", "Cleaning"),
+        ("Please add an alarm at 17:15 called Cleaning.", "alarm_name", "Cleaning"),
+        ("Create a playlist titled Summer Hits", "playlist_name", "Summer Hits"),
+    ],
+)
+def test_a_name_is_keyed_by_what_it_names_in_its_clause(text: str, key: str, value: str) -> None:
+    facts = extract_facts(convo(("customer", text)))
+    assert (key, value) in [(f.key, f.value) for f in facts], facts
+
+
 def test_plain_words_are_not_ids_or_names() -> None:
     found = facts_of("This is RIDICULOUS, I guess shirts always run small. Thank you")
     assert "account_id" not in found

@@ -27,8 +27,12 @@ def _name_from(doc: Doc, start: int) -> tuple[int, int] | None:
     """Tokens from ``start`` up to a conjunction, preposition or punctuation (at most five)."""
     while start < len(doc) and (doc[start].pos_ == "DET" or doc[start].lower_ in ("as", "it")):
         start += 1
-    if start > 0 and doc[start - 1].pos_ == "DET" and start + 1 < len(doc) and doc[start].pos_ == "NOUN":
-        start += 1  # "calling the alarm Grocery run": the thing named, then its name
+    if start > 0 and doc[start - 1].pos_ == "DET":  # "calling the (new) alarm Grocery run": the thing
+        thing = start  # named, then its name
+        while thing < len(doc) and doc[thing].pos_ == "ADJ":
+            thing += 1
+        if thing + 1 < len(doc) and doc[thing].pos_ == "NOUN":
+            start = thing + 1
     end = start
     while end < len(doc) and end - start < MAX_NAME_TOKENS and doc[end].pos_ not in _STOP_AFTER:
         if doc[end].lower_ == "please" or (end > start and doc[end].pos_ == "PRON"):
@@ -63,21 +67,35 @@ def naming_spans(doc: Doc) -> list[Span]:
         first, last = doc[where[0]], doc[where[1] - 1]
         if first.pos_ in ("PRON", "NUM") or first.like_num:
             continue
-        owner = _named_thing(token)
+        owner = _named_thing(token, where[0])
         key = f"{owner}_name" if owner else "name"
         end_char = last.idx + len(last.text)
         found.append(Span("product", first.idx, end_char, doc.text[first.idx : end_char], "grammar", key))
     return found
 
 
-def _named_thing(token: Token) -> str:
-    """The noun a naming word names: "an alarm called X" -> alarm, "Title it X" -> ""."""
-    for child in token.children:
-        if child.dep_ == "dobj" and child.pos_ == "NOUN":
-            return child.lemma_.lower()
-    before = token.doc[max(0, token.i - 3) : token.i]
+def _named_thing(token: Token, name_start: int) -> str:
+    """The noun a naming word names: "an alarm called X", "calling the alarm X", "add an alarm and call
+    it X" -> alarm; "Title it X", "make it 5 pm and name it X" -> "" (no noun of the sentence is it)."""
+    doc = token.doc
+    if token.dep_ in ("acl", "relcl") and token.head.pos_ == "NOUN":
+        return str(token.head.lemma_.lower())  # "an alarm called X"
+    if name_start - 1 > token.i and doc[name_start - 1].pos_ == "NOUN":
+        return str(doc[name_start - 1].lemma_.lower())  # "calling the alarm X"
+    objects = [c for c in token.children if c.dep_ == "dobj" and c.i < name_start]
+    if any(c.pos_ == "NOUN" for c in objects):
+        return str(next(c for c in objects if c.pos_ == "NOUN").lemma_.lower())
+    if any(c.lower_ in ("it", "this", "that") for c in objects):  # "add an alarm and call it X"
+        earlier = (t for t in reversed(doc[token.sent.start : token.i]) if t.dep_ == "dobj")
+        antecedent = next(earlier, None)
+        return str(antecedent.lemma_.lower()) if antecedent is not None and antecedent.pos_ == "NOUN" else ""
+    # a noun just before, in the same clause: "make an alarm called X", "an alarm at 17:15 called X",
+    # "add an alarm in the name X"; not "... in the evening and name it X"
+    before = list(doc[max(token.sent.start, token.i - 3) : token.i])
+    while any(t.pos_ in ("CCONJ", "PUNCT") for t in before):
+        before = before[1:]
     noun = next((t for t in reversed(before) if t.pos_ == "NOUN"), None)
-    return noun.lemma_.lower() if noun is not None else ""
+    return str(noun.lemma_.lower()) if noun is not None else ""
 
 
 def _classifier(token: Token) -> bool:
