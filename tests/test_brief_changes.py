@@ -41,6 +41,15 @@ def _changes(brief: Brief) -> dict[str, str]:
         "Can you try again for 5:30 in the evening?",
         "Is there anything else available? How about a car I can use till the 10th?",
         "Please check a different city.",
+        # after an apology or a hesitation, a pause, a change named as a noun, a retry
+        "Sorry, no. The check in day will be the day after tomorrow.",
+        "Hmm, no, the 5th",
+        "Hold on, I think I need the room for two days.",
+        "Wait, send it to my office.",
+        "Hang on a second, it's 3 people.",
+        "A change of plan: I need a cab to the airport.",
+        "Can you retry with 3:30 pm?",
+        "Ok, what about my checking account?",
     ],
 )
 def test_a_turn_that_revises(text: str) -> None:
@@ -56,6 +65,12 @@ def test_a_turn_that_revises(text: str) -> None:
         "That's all, nothing else",
         "Yes please",
         "I want a table for Tuesday",
+        "Sorry, I didn't catch that.",
+        "Wait times are too long",
+        "Please wait for my call.",
+        "Hold on to the receipt.",
+        "Do you have change for a twenty?",
+        "I'd like an update on my order",
     ],
 )
 def test_a_turn_that_revises_nothing(text: str) -> None:
@@ -262,3 +277,83 @@ def test_an_address_replaces_the_address_not_the_town_beside_it() -> None:
     )
     assert _changes(brief) == {"12 Elm Street": "14 Elm Street"}
     assert "14 Elm Street (was 12 Elm Street) in Brookline" in brief.summary
+
+
+@pytest.mark.parametrize(
+    ("first", "read_back", "correction", "old", "new"),
+    [
+        (
+            "I need to visit Kaiser Permanente on Monday.",
+            "A cab to Kaiser Permanente on Monday, is that right?",
+            "No, I need to go to Sutter Health.",
+            "Kaiser Permanente",
+            "Sutter Health",
+        ),
+        (
+            "I want to fly Delta Airlines to Denver.",
+            "A flight with Delta Airlines to Denver on Friday?",
+            "No, actually with United Airlines.",
+            "Delta Airlines",
+            "United Airlines",
+        ),
+    ],
+)
+def test_a_named_place_said_without_a_preposition_is_replaced_under_the_one_we_read_it_back_with(
+    first: str, read_back: str, correction: str, old: str, new: str
+) -> None:
+    brief = _brief(("customer", first), ("bot", read_back), ("customer", correction))
+    assert _changes(brief) == {old: new}
+
+
+def test_a_value_hung_from_its_preposition_in_part_is_still_under_it() -> None:
+    # the parser hangs "#200" from the verb and the street from "to"
+    brief = _brief(
+        ("customer", "I want to go to 5801 Norris Canyon Road #200 for three people."),
+        ("bot", "Please confirm: A shared ride for 3 people to 5801 Norris Canyon Road #200."),
+        ("customer", "No, I'd like to go to the Clover Theater."),
+    )
+    assert _changes(brief) == {"5801 Norris Canyon Road #200": "the Clover Theater"}
+
+
+def test_a_modifier_of_the_same_noun_replaces_the_earlier_one() -> None:
+    brief = _brief(
+        ("customer", "I'd like to rent it with Spanish subtitles."),
+        ("bot", "Renting Shazam with Spanish subtitles, right?"),
+        ("customer", "Sorry, no, I meant French subtitles."),
+    )
+    assert _changes(brief) == {"Spanish": "French"}
+    assert "French (was Spanish) subtitles" in brief.summary
+
+
+def test_a_name_given_to_it_replaces_the_name_given_to_the_thing() -> None:
+    brief = _brief(
+        ("customer", "Add an alarm and call it Gym."),
+        ("bot", "An alarm called Gym, at what time?"),
+        ("customer", "Actually make it 7 am and name it Swim."),
+    )
+    assert {f.key: f.value for f in brief.facts if f.value in ("Gym", "Swim")} == {
+        "alarm_name": "Gym",
+        "name": "Swim",
+    }
+    assert _changes(brief) == {"Gym": "Swim"}
+
+
+def test_a_pause_before_a_correction_is_no_request() -> None:
+    brief = _brief(
+        ("customer", "I need a hotel room in Boston for 3 nights."),
+        ("bot", "3 nights in Boston from Friday?"),
+        ("customer", "Hold on, I think I need it for 4 nights."),
+        ("customer", "agent please"),
+    )
+    assert _changes(brief) == {"3 nights": "4 nights"}
+    assert "hold on" not in brief.summary.lower()
+    assert "4 nights (was 3 nights)" in brief.summary
+
+
+def test_a_changed_value_in_the_reason_is_told_as_what_it_became() -> None:
+    brief = _brief(
+        ("customer", "I'm on the Basic plan and want to upgrade."),
+        ("bot", "Upgrading from the Basic plan, got it."),
+        ("customer", "Sorry, no, I'm on the Plus plan."),
+    )
+    assert "because they're on the Plus plan (was Basic plan)" in brief.summary

@@ -23,8 +23,9 @@ address, not the town beside it), else the latest is the one replaced.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from graph.context.extract import fact_types
@@ -38,7 +39,7 @@ from graph.textutil import has_words
 from graph.transcript import Turn
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Span
 
 # How far back a revision reaches: the customer's turns just before it.
 _REACH = 2
@@ -60,25 +61,46 @@ _LEADING = re.compile(rf"(?:(?:{'|'.join(sorted(_FUNCTION_WORDS))})\s+)+", re.IG
 
 @dataclass(frozen=True, slots=True)
 class _Value:
-    """A fact as its turn states it: the slot it fills, its kind and the preposition it hangs from."""
+    """A fact as its turn states it: the slot it fills, its kind, the preposition it hangs from and the
+    noun it modifies ("spanish" in "spanish subtitles")."""
 
     slot: str
     kind: EntityType
     preposition: str
+    modifies: str = ""
 
 
 def _read(fact: Fact, kind: EntityType, doc: Doc, clocks: Sequence[tuple[int, int]]) -> _Value:
     """The value in its turn's parse ``doc``, whose clock times (token spans) are ``clocks``."""
-    text = doc.text
-    start = text.lower().find(fact.value.lower())
-    span = doc.char_span(start, start + len(fact.value), alignment_mode="expand") if start >= 0 else None
-    preposition = ""
-    clock = False
-    if span is not None:
-        root = span.root
-        preposition = root.head.lower_ if root.dep_ == "pobj" else ""
-        clock = any(s < span.end and span.start < e for s, e in clocks)
-    return _Value(_slot(fact, kind, clock=clock), kind, preposition)
+    span = _find(fact.value, doc)
+    if span is None:
+        return _Value(_slot(fact, kind, clock=False), kind, "")
+    clock = any(s < span.end and span.start < e for s, e in clocks)
+    return _Value(_slot(fact, kind, clock=clock), kind, _preposition(span), _modified(span))
+
+
+def _find(value: str, doc: Doc) -> Span | None:
+    """The tokens of ``value`` in ``doc`` (first occurrence, any case), or None."""
+    start = doc.text.lower().find(value.lower())
+    return doc.char_span(start, start + len(value), alignment_mode="expand") if start >= 0 else None
+
+
+def _preposition(span: Span) -> str:
+    """The preposition a value hangs from: any of its words that is the object of one outside it (the
+    parser may hang "#200" of "to 5801 Norris Canyon Road #200" from the verb, and the rest from "to")."""
+    for token in span:
+        if token.dep_ == "pobj" and not span.start <= token.head.i < span.end:
+            return token.head.lower_
+    return ""
+
+
+def _modified(span: Span) -> str:
+    """The noun a value classifies ("spanish" -> "subtitle"), or ""."""
+    root = span.root
+    outside = not span.start <= root.head.i < span.end
+    if root.dep_ in ("amod", "compound") and outside and root.head.pos_ in ("NOUN", "PROPN"):
+        return str(root.head.lemma_.lower())
+    return ""
 
 
 def _values(facts: Sequence[Fact], turns: Sequence[Turn], texts: dict[int, str]) -> list[_Value | None]:
@@ -91,6 +113,15 @@ def _values(facts: Sequence[Fact], turns: Sequence[Turn], texts: dict[int, str])
     return [
         _read(f, k, *parsed[f.turn]) if f.turn in parsed else None for f, k in zip(facts, kinds, strict=True)
     ]
+
+
+def _read_back(value: str, said: Sequence[str]) -> str:
+    """The preposition ``value`` hangs from where we last said it (a read-back: "a cab for 2 to Le
+    Garage", "a table at Kathmandu Restaurant"), or ""."""
+    for text in reversed(said):
+        if has_words(text, value) and (span := _find(value, shared_pipeline().parse(text))) is not None:
+            return _preposition(span)
+    return ""
 
 
 def _slot(fact: Fact, kind: EntityType, *, clock: bool) -> str:
@@ -108,6 +139,8 @@ def _slot(fact: Fact, kind: EntityType, *, clock: bool) -> str:
         return "place"
     if kind == "amount":
         return "amount"
+    if fact.key == "name" or (fact.key.endswith("_name") and kind == "product"):
+        return f"name:{fact.key.removesuffix('name').rstrip('_')}"  # what a naming word gave a name
     # a noun phrase keyed by its head ("kitchen speaker") and a value keyed by the question it answers
     # are two readings, not one slot: "one way flight" is not changed by "good"
     return f"{fact.key}:{'phrase' if _phrase(fact) else 'value'}"
@@ -127,11 +160,19 @@ def _length(value: str) -> bool:
     return count in _SOME or words[-3:-1] == ["couple", "of"] or normalized("number", count) is not None
 
 
-def _same_slot(old: _Value, new: _Value) -> bool:
+def _one_slot(old: str, new: str) -> bool:
+    """The same slot, or a name given to something unsaid ("name it X") and a name given to a thing."""
+    return old == new or (old.startswith("name:") and new.startswith("name:") and "name:" in (old, new))
+
+
+def _same_slot(old: _Value, new: _Value, read_back: Callable[[], str]) -> bool:
+    """Whether ``new`` can replace ``old``; ``read_back()`` is the preposition we last said ``old`` under."""
     if {old.preposition, new.preposition} & _STARTS and {old.preposition, new.preposition} & _UNTIL:
         return False  # "from the 4th" does not change "till March 9th"
     if "organisation" in (old.kind, new.kind):
-        return bool(new.preposition) and old.preposition == new.preposition
+        if old.modifies and old.modifies == new.modifies:
+            return True  # "spanish subtitles" -> "English subtitles"
+        return bool(new.preposition) and new.preposition in (old.preposition, read_back())
     return True
 
 
@@ -166,6 +207,11 @@ def mark_changes(facts: Sequence[Fact], turns: Sequence[Turn]) -> list[Fact]:
     texts = {t.index: t.text for t in turns if t.role == "customer"}
     spoken = sorted(texts)
     reach = {i: spoken[max(0, k - _REACH) : k] for k, i in enumerate(spoken)}
+    # what we said since the customer's previous turn: what a revision answers
+    ours = {
+        i: [t.text for t in turns if t.role in ("bot", "agent") and (k == 0 or spoken[k - 1] < t.index < i)]
+        for k, i in enumerate(spoken)
+    }
     revising = {i for i in spoken[1:] if revises(texts[i])}  # the first turn has nothing to revise
     if not revising and not any(f.key.startswith(COUNT_PREFIX) for f in facts):
         return list(facts)  # most conversations change nothing: no value is read
@@ -185,8 +231,8 @@ def mark_changes(facts: Sequence[Fact], turns: Sequence[Turn]) -> list[Fact]:
             for j in order[:position]
             if (old := values[j]) is not None
             and (facts[j].turn < new.turn if count else facts[j].turn in reach[new.turn])
-            and old.slot == value.slot
-            and _same_slot(old, value)
+            and _one_slot(old.slot, value.slot)
+            and _same_slot(old, value, partial(_read_back, facts[j].value, ours[new.turn]))
             and j not in changed
             and (not has_words(text, _core(facts[j].value)) or _denied(_core(facts[j].value), text))
             and not _overlap(facts[j].value, new.value)  # "on Tuesday", then "Tuesday to Friday"

@@ -219,14 +219,17 @@ def write_summary(turns: Sequence[Turn], facts: Sequence[Fact], goal: str, max_t
     found = _reason(turns, told.text if told is not None else goal, goal_turn)
     if found is not None:
         reason, source = found
-        first += f", because {lower_first(retell(reason.text, 'third', source=source, at=reason.start)[0])}"
+        because = as_changed(retell(reason.text, "third", source=source, at=reason.start)[0], facts)
+        first += f", because {lower_first(because)}"
     # The goal's own clause, not its whole sentence: "... and delete my account" is raised too.
     used = [told.text if told is not None else goal, *([found[0].text] if found is not None else [])]
     used += [more.text for more in [coordinated_request(goal)] if more is not None]  # told with the goal
     # a clause inside the goal's is part of it ("why was I charged ... *for me to get my card*")
     inner = [c.text for c in subordinate_clauses(goal)]
     raised, raised_in = _raised_last(turns, goal_turn, used, facts, skip=inner)
-    retold = [_told(s, raised_in, first_name(name), lead=i == 0) for i, s in enumerate(raised)]
+    retold = [
+        as_changed(_told(s, raised_in, first_name(name), lead=i == 0), facts) for i, s in enumerate(raised)
+    ]
     # "the customer has a question" (one that could not be retold) says nothing the agent can use
     second = "; ".join(
         t for t in retold if t and not has_words(first, t) and not t.endswith(" has a question")

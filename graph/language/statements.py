@@ -21,6 +21,7 @@ from graph.language.cues import read_cues
 from graph.language.nouns import features, intro_name, noun_phrase, noun_role
 from graph.language.pipeline import shared_pipeline
 from graph.language.reading import read_turn
+from graph.language.revisions import pauses
 from graph.language.scope import Clause, clauses, negated, shared_subject
 from graph.language.spans import Span
 from graph.language.turn_sentiment import compound
@@ -224,8 +225,8 @@ def _elliptical(clause: Clause) -> bool:
 
 
 def _kind(clause: Clause, spans: list[tuple[int, int]], form: ClauseForm) -> ClauseKind:
-    if not any(t.pos_ in _CONTENT for t in clause.tokens) or _acknowledges(clause):
-        return "filler"
+    if not any(t.pos_ in _CONTENT for t in clause.tokens) or _acknowledges(clause) or pauses(clause.head):
+        return "filler"  # "ok thanks", "Hold on," before a correction
     if _temporal_or_conditional(clause):
         return "other"  # "when I signed up", "before you go": when or on what condition, not what
     if _asking(clause):
