@@ -347,3 +347,23 @@ def test_entities_are_typed_by_what_the_layer_read() -> None:
     types = {e.value: e.type for e in build_brief_offline(turns, target="human_agent").entities}
     assert types["Newton"] == "place"
     assert types["700k"] == "amount"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("I need a tow truck to take my car to Joe's Garage.", "Joe's Garage"),
+        ("Can you book a table at Nick's Pizza for Friday?", "Nick's Pizza"),
+        ("I want to go to Mister Jiu's.", "Mister Jiu's"),
+        ("My order from Trader Joe's never arrived.", "Trader Joe's"),
+    ],
+)
+def test_a_place_named_by_its_owner_is_one_value(text: str, value: str) -> None:
+    facts = [(f.key, f.value) for f in extract_facts(convo(("customer", text)))]
+    assert ("organisation", value) in facts
+    assert not any(key == "person" for key, _ in facts)  # not "Joe" the person and "Garage" apart
+
+
+def test_a_persons_place_stays_the_persons() -> None:
+    facts = [(f.key, f.value) for f in extract_facts(convo(("customer", "We're meeting at Sarah's place.")))]
+    assert facts == [("person", "Sarah")]

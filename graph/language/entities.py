@@ -128,6 +128,38 @@ def _place_objects(doc: Doc) -> list[tuple[int, int]]:
     return found
 
 
+def _possessive_places(doc: Doc) -> list[tuple[int, int]]:
+    """Places named by their owner, after a preposition of place: "to Joe's Garage", "at Nick's Pizza",
+    and with the place left unsaid, "to Mister Jiu's", "from Trader Joe's". The model reads a person in
+    them ("Joe", "Jiu") and the rest as another value ("Garage"); "at Sarah's place" stays a person's.
+    """
+    found: list[tuple[int, int]] = []
+    for owner in doc:
+        mark = owner.nbor() if owner.i + 1 < len(doc) else None
+        if (
+            owner.pos_ != "PROPN"
+            or mark is None
+            or mark.lower_ not in ("'s", "\u2019s")
+            or mark.head != owner
+        ):
+            continue
+        start = owner.i
+        while start > 0 and doc[start - 1].dep_ == "compound" and doc[start - 1].pos_ == "PROPN":
+            start -= 1
+        place = owner.head
+        if owner.dep_ == "poss" and place.pos_ == "PROPN" and place.i > mark.i:
+            between = doc[mark.i + 1 : place.i]
+            if all(t.dep_ == "compound" and t.pos_ == "PROPN" for t in between) and _locative(place):
+                found.append((start, place.i + 1))  # "Joe's Garage", "Nick's Auto Repair"
+        elif owner.dep_ == "pobj" and _locative(owner):
+            found.append((start, mark.i + 1))  # "Mister Jiu's": the owner's place
+    return found
+
+
+def _locative(token: Token) -> bool:
+    return token.dep_ == "pobj" and token.head.lower_ in _LOCATIVE
+
+
 def find_spans(doc: Doc) -> list[Span]:
     """Every typed span of a parsed turn, non-overlapping, in text order."""
     text = doc.text
@@ -160,6 +192,8 @@ def find_spans(doc: Doc) -> list[Span]:
     for extra in naming_spans(doc):
         if not any(s.overlaps(extra.start, extra.end) for s in spans):
             spans.append(extra)
+    for start, end in _possessive_places(doc):
+        add("ORG", start, end, "g")
     for label, start, end in _model_entities(doc):
         start, end = _uncovered(doc, start, end, spans)
         add(label, start, end, "e")
