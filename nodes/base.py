@@ -91,11 +91,16 @@ def find_slot_values(
         [t for t in turns if isinstance(t, Turn)]
     )
     found: dict[str, Any] = {}
-    if current is not None and revises(current.text):
+    if current is not None:
+        revising = revises(current.text)
         for slot in spec.slots:
             held = value_of(collected, slot.name)
-            if held is not None and (changed := _changed(slot, current, held)) is not None:
-                found[slot.name] = _item(changed, current, spec)
+            if held is None or not (revising or _aside(collected[slot.name])):
+                continue
+            if (changed := _changed(slot, current, held)) is not None:
+                item = _item(changed, current, spec)
+                if revising or not item.get("aside"):
+                    found[slot.name] = item
     revised = bool(found)
     for slot in spec.slots:
         if value_of(collected, slot.name) is not None:
@@ -118,8 +123,26 @@ def _reading(slot: Slot, heard: Heard) -> Found | None:
 
 
 def _item(value: Found, heard: Heard, spec: BotSpec) -> dict[str, Any]:
-    item = {"value": value.value, "turn": heard.index, "by": spec.name}
-    return item | ({"label": value.label} if value.label else {})
+    item: dict[str, Any] = {"value": value.value, "turn": heard.index, "by": spec.name}
+    if value.label:
+        item["label"] = value.label
+    if _said_aside(str(value.value), heard):
+        item["aside"] = True
+    return item
+
+
+def _said_aside(value: str, heard: Heard) -> bool:
+    """Whether ``value`` stands in a clause about the customer's situation or reasons, not in what they
+    ask for: "next year" of "We're retiring next year and want to sell" is when they retire; a value
+    the customer later says of the request itself ("we need to sell by March") takes its place."""
+    at = heard.text.lower().find(value.lower()) if value else -1
+    if at < 0:
+        return False
+    return any(s.kind in ("situation", "reason") and s.start <= at < s.end for s in heard.said.said)
+
+
+def _aside(item: object) -> bool:
+    return isinstance(item, Mapping) and bool(item.get("aside"))
 
 
 def _changed(slot: Slot, current: Heard, held: object) -> Found | None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from graph.language.normalize import amount
+from graph.language.scope import said_of_main_verb
 from graph.language.spans import Span, SpanKind
 from nodes.hearing import Found, Heard, Reader, clip, hear
 
@@ -150,8 +151,25 @@ def timeline(heard: Heard, asked: bool) -> Found | None:
     spans = [s for s in heard.spans("date", "time") if asked or s.key]
     if spans:
         return Found(_join(heard.text, spans))
+    deadline = _deadline(heard)
+    if deadline is not None:
+        return Found(deadline)
     answer = heard.open_answer() if asked else None
     return Found(answer, open=True) if answer else None
+
+
+def _deadline(heard: Heard) -> str | None:
+    """A date the request itself is timed by: "we need to sell *by March*", "want to buy *before
+    June*" (not a date of the customer's situation: "we moved here in 2019")."""
+    requests = [s for s in heard.said.said if s.kind == "request"]
+    for span in heard.spans("date"):
+        before = heard.text[: span.start].split()
+        lead = before[-1].lower() if before else ""
+        if lead not in _TIME_PREPOSITIONS or not any(r.start <= span.start < r.end for r in requests):
+            continue
+        if said_of_main_verb(heard.text, span.start):
+            return f"{before[-1]} {span.text}"
+    return None
 
 
 def financing(heard: Heard, asked: bool) -> Found | None:

@@ -371,3 +371,33 @@ async def test_a_situation_saying_when_is_still_the_motivation(estate: BatonRunt
     collected = (await estate.get("c")).collected
     assert collected["motivation"]["value"] == "My husband and I are retiring next year"
     assert "What's prompting the move?" not in bot_text(result)  # was asked after the address
+
+
+async def test_a_time_the_request_is_said_with_replaces_one_from_the_situation(estate: BatonRuntime) -> None:
+    await estate.post_message("c", "Hi there")
+    await estate.post_message(
+        "c", "My husband and I are retiring next year and want to sell our house in Newton"
+    )
+    await estate.post_message("c", "It's at 48 Maple Avenue")
+    assert (await estate.get("c")).collected["timeline"]["value"] == "next year"  # when they retire
+    result = await estate.post_message("c", "Probably around 850k, we need to sell by March")
+    collected = (await estate.get("c")).collected
+    assert collected["timeline"]["value"] == "by March"
+    assert "timeline: by March" in bot_text(result)
+    assert collected["motivation"]["value"] == "My husband and I are retiring next year"
+
+
+@pytest.mark.parametrize(
+    ("text", "timeline"),
+    [
+        ("We need to sell by March", "by March"),
+        ("We want to buy something by June", "by June"),
+        ("I want to sell my house I bought in March 2019", None),  # when they bought it
+        ("We moved here in 2019 and want to sell", None),
+    ],
+)
+def test_a_date_is_the_timeline_when_the_request_is_timed_by_it(text: str, timeline: str | None) -> None:
+    slot = SELLER.slot("timeline")
+    assert slot is not None
+    found = slot.read(hear(0, text), False)
+    assert (found.value if found is not None else None) == timeline

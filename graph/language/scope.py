@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from graph.language.pipeline import shared_pipeline
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -263,6 +265,32 @@ def shared_subject(verb: Token) -> Token | None:
             return None  # "I want to visit the bar, help me": a comma starts an imperative
         verb = verb.head
     return None
+
+
+# How a phrase hangs from the verb it is said of, and how that verb hangs from the sentence's own.
+_PHRASE_DEPS = frozenset({"pobj", "prep", "npadvmod", "compound", "nummod", "amod", "det", "quantmod"})
+_MAIN_DEPS = frozenset({"xcomp", "conj"})
+
+
+def said_of_main_verb(text: str, start: int) -> bool:
+    """Whether the phrase at character ``start`` of ``text`` is said of its sentence's own verbs ("we
+    need to sell *by March*"), not of a clause inside them ("the house I bought *in March*", "before it
+    starts *in September*"). Read in the text's shared (cached) parse."""
+    span = shared_pipeline().parse(text).char_span(start, start + 1, alignment_mode="expand")
+    if span is None:
+        return False
+    node = span.root
+    for _ in range(8):  # bounded walks: a misparse stays cheap
+        if node.dep_ not in _PHRASE_DEPS or node.head.i == node.i:
+            break
+        node = node.head
+    if node.pos_ not in ("VERB", "AUX"):
+        return False
+    for _ in range(8):
+        if node.dep_ not in _MAIN_DEPS or node.head.i == node.i:
+            break
+        node = node.head
+    return node.dep_ == "ROOT"
 
 
 def has_auxiliary(verb: Token) -> bool:
