@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from graph.context.reported import reported
+from graph.context.retelling import past_tense
 from graph.language.pipeline import shared_pipeline
 from graph.textutil import NotCached
 from tests.test_in_place_reading import in_attempt
@@ -45,6 +46,18 @@ from tests.test_in_place_reading import in_attempt
         ("Can I use a credit card from the US to top up?",
          "whether you can use a credit card from the US to top up",
          "whether Dana can use a credit card from the US to top up"),
+        # "did" gives its past to the verb (the lemmatizer's irregular forms), or stays before "not"
+        ("Did my refund go through?", "whether your refund went through", "whether Dana's refund went through"),
+        ("Why did I get charged twice?", "why you got charged twice", "why Dana got charged twice"),
+        ("When did you send it?", "when we sent it", "when we sent it"),
+        ("Why didn't the store accept my card?", "why the store didn't accept your card",
+         "why the store didn't accept their card"),
+        # a question word after a statement asks it of the statement; one led by its preposition
+        ("I was charged extra when I made a cash withdraw, why?",
+         "why you were charged extra when you made a cash withdraw",
+         "why Dana was charged extra when they made a cash withdraw"),
+        ("In what way can I change my PIN?", "in what way you can change your PIN",
+         "in what way Dana can change their PIN"),
     ],
 )  # fmt: skip
 def test_a_question_is_retold_in_reported_order(question: str, second: str, third: str) -> None:
@@ -53,8 +66,19 @@ def test_a_question_is_retold_in_reported_order(question: str, second: str, thir
 
 
 def test_a_question_that_cannot_be_reordered_is_none() -> None:
-    assert reported("Did it arrive?", "second") is None  # "whether it arrive" needs a past tense
     assert reported("Thanks so much", "second") is None
+
+
+@pytest.mark.parametrize(
+    ("verb", "past"),
+    [
+        ("get", "got"), ("go", "went"), ("take", "took"), ("see", "saw"), ("begin", "began"),
+        ("run", "ran"), ("put", "put"), ("stop", "stopped"), ("try", "tried"), ("charge", "charged"),
+        ("show", "showed"), ("withdraw", "withdrew"), ("be", None),
+    ],
+)  # fmt: skip
+def test_the_past_of_a_verb_from_the_lemmatizers_forms(verb: str, past: str | None) -> None:
+    assert past_tense(verb) == past
 
 
 def test_a_question_of_a_turn_just_parsed_is_retold_without_a_parse() -> None:

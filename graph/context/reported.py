@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from graph.context.retelling import Person, Retelling, third_singular
+from graph.context.retelling import Person, Retelling, past_tense, third_singular
 from graph.language.pipeline import shared_pipeline
 
 if TYPE_CHECKING:
@@ -20,6 +20,8 @@ _INNER_CLAUSES = frozenset({"ccomp", "advcl", "relcl", "xcomp", "pcomp", "csubj"
 # A contraction moved away from its word is written out ("what's the fee" -> "what the fee is"); a
 # "Whats" typed without the apostrophe is tokenized "What" "s".
 _WRITTEN_OUT = {"'s": "is", "s": "is", "'re": "are", "'m": "am", "'ve": "have", "'ll": "will", "'d": "would"}
+# A question word alone after a statement asks it of the statement: "..., why?", "..., how come?".
+_TAGGED = frozenset({"why", "how come", "how so"})
 # First words of a direct question: a question word, an auxiliary or a modal.
 _QUESTION_STARTS = frozenset(
     [
@@ -59,7 +61,8 @@ def reported(question: str, person: Person, who: str = "") -> str | None:
     it take to sell?" -> "how long it takes to sell", "What are your fees?" -> "what our fees are",
     "Why am I still waiting?" -> "why you are still waiting" (second person) or "why they are still
     waiting" (third; ``who`` names the customer instead), "is there parking?" -> "whether there is
-    parking". ``None`` when the order cannot be undone without a past-tense form ("did it ...").
+    parking", "Why did I get charged?" -> "why they got charged". ``None`` when the order cannot be
+    undone (a past the lemmatizer's forms do not settle).
     Questions joined in one sentence are reported one after the other ("What's the number, and are
     pets allowed?" -> "what the number is and whether pets are allowed"); one that cannot be is left
     out.
@@ -68,14 +71,20 @@ def reported(question: str, person: Person, who: str = "") -> str | None:
     its words in their new order: the rewrite is not parsed again.
     """
     text = question.strip().rstrip("?").strip()
-    # "Not sure yet, what do you think it's worth": the question starts after the comma
-    for part in reversed(text.split(",")):
-        first = part.split()[0].lower() if part.split() else ""
-        if first in _QUESTION_STARTS:
-            text = part.strip()
-            break
-    doc = shared_pipeline().parse(text, entities=False)  # word order only
-    parts = [order for order in map(_reordered, _questions_in(doc)) if order is not None]
+    head, _, tail = text.rpartition(",")
+    if head.strip() and tail.strip().lower() in _TAGGED:
+        # "I was charged extra when I withdrew cash, why?": why of what it follows
+        doc = shared_pipeline().parse(f"{tail.strip()} {head.strip()}", entities=False)
+        parts = [_Reordered([t for t in doc if not t.is_punct], {}, None, True)]
+    else:
+        # "Not sure yet, what do you think it's worth": the question starts after the comma
+        for part in reversed(text.split(",")):
+            first = part.split()[0].lower() if part.split() else ""
+            if first in _QUESTION_STARTS:
+                text = part.strip()
+                break
+        doc = shared_pipeline().parse(text, entities=False)  # word order only
+        parts = [order for order in map(_reordered, _questions_in(doc)) if order is not None]
     if not parts:
         return None
     telling = Retelling(person, who)  # one customer across the questions: named once
@@ -96,7 +105,7 @@ def _retold(order: _Reordered, telling: Retelling) -> str:
 def _questions_in(doc: Doc) -> list[list[Token]]:
     """The words of each question a sentence asks, cut before a conjunction that opens another one
     (a question word, or an auxiliary before its subject: "..., and *are pets* allowed")."""
-    words = [t for t in doc if not t.is_punct]
+    words = [t for t in doc if not (t.is_punct or t.is_space)]
     parts: list[list[Token]] = [[]]
     for k, tok in enumerate(words):
         after = words[k + 1 : k + 3]
@@ -124,7 +133,8 @@ class _Reordered(NamedTuple):
 
 def _reordered(words: list[Token]) -> _Reordered | None:
     """The words of one direct question in reported order (see :func:`reported`)."""
-    wh = words[0].tag_ in _WH
+    # a question word leads, or the preposition it is the object of: "in what way can I ..."
+    wh = words[0].tag_ in _WH or (words[0].pos_ == "ADP" and len(words) > 1 and words[1].tag_ in _WH)
     aux_at = next(
         (
             i
@@ -151,12 +161,26 @@ def _reordered(words: list[Token]) -> _Reordered | None:
     subject_words = [t for t in words if t.i in span]
     if aux.lemma_ == "do":
         if aux.lower_ == "did":
-            return None
+            return _past(lead, subject_words, aux, rest, wh)
         verb = _supported(aux, rest)
         swap = {verb.i: third_singular(verb.text)} if verb is not None and aux.lower_ == "does" else {}
         return _Reordered([*lead, *subject_words, *rest], swap, verb, wh)
     swap = {aux.i: _WRITTEN_OUT[aux.lower_]} if aux.lower_ in _WRITTEN_OUT else {}
     return _Reordered([*lead, *subject_words, aux, *rest], swap, None, wh)
+
+
+def _past(
+    lead: list[Token], subject: list[Token], did: Token, rest: list[Token], wh: bool
+) -> _Reordered | None:
+    """A "did" question in reported order: "why didn't the store accept ..." -> "why the store didn't
+    accept ..."; "why did I get charged" -> "why I got charged" (None when the past is not known)."""
+    if rest and rest[0].dep_ == "neg":
+        return _Reordered([*lead, *subject, did, *rest], {}, None, wh)
+    verb = _supported(did, rest)
+    past = past_tense(verb.lemma_) if verb is not None else None
+    if verb is None or past is None:
+        return None
+    return _Reordered([*lead, *subject, *rest], {verb.i: past}, None, wh)
 
 
 def _asked_of(subject: Token, aux: Token) -> bool:

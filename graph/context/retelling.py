@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from graph.language.pipeline import shared_pipeline
 from graph.language.scope import has_auxiliary, shared_subject
 
 if TYPE_CHECKING:
@@ -50,6 +51,37 @@ def third_singular(verb: str) -> str:
     if low.endswith("y") and len(low) > 1 and low[-2] not in "aeiou":
         return verb[:-1] + "ies"
     return verb + "s"
+
+
+# A verb whose one irregular form is its participle has a regular past: "shown", "proven" -> "showed".
+_PARTICIPLE_ENDS = ("en", "wn", "ne", "un")
+
+
+def past_tense(verb: str) -> str | None:
+    """ "get" -> "got", "charge" -> "charged", "stop" -> "stopped", "put" -> "put": the simple past, from
+    the lemmatizer's irregular forms, else the regular ending; None where the forms do not say which is
+    the past ("begin": "began", "begun" tell apart by their vowel; none else is guessed)."""
+    low = verb.lower()
+    if low == "be":
+        return None  # "was" or "were": the subject decides
+    known = shared_pipeline().verb_forms(low)
+    forms = [f for f in known if not f.endswith("ing") and f not in (third_singular(low), low + "es")]
+    # the past and the participle: "went" / "gone", "took" / "taken", then "began" / "begun"
+    if len(forms) > 1:
+        forms = [f for f in forms if not f.endswith(("n", "ne"))] or forms
+    if len(forms) > 1:
+        forms = [f for f in forms if "a" in f and "u" not in f] or forms
+    if len(forms) == 1 and not forms[0].endswith(_PARTICIPLE_ENDS):
+        return forms[0]
+    if len(forms) > 1:
+        return None
+    if known and not forms:
+        return low  # only an "-ing" form is irregular: "put", "cut", "set"
+    if low.endswith("e"):
+        return low + "d"
+    if low.endswith("y") and len(low) > 1 and low[-2] not in "aeiou":
+        return low[:-1] + "ied"
+    return low + "ed"
 
 
 def _subject(tok: Token) -> Token | None:

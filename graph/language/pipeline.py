@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from graph.textutil import cached_only, needs_work
 
@@ -100,6 +100,7 @@ class Pipeline:
         self._recent_long: OrderedDict[tuple[str, bool], Doc] = OrderedDict()
         self._sentencizer: Callable[[Doc], Doc] | None = None
         self._ops: Ops | None = None
+        self._verb_forms: dict[str, tuple[str, ...]] | None = None
 
     def _load(self) -> Language:
         import spacy
@@ -234,6 +235,20 @@ class Pipeline:
                     self._sentencizer = Sentencizer()
                 doc = self._sentencizer(nlp.make_doc(text))
             return [s.text.strip() for s in doc.sents if s.text.strip()]
+
+    def verb_forms(self, lemma: str) -> tuple[str, ...]:
+        """The irregular forms of a verb the lemmatizer knows ("go" -> "gone", "went"; "stop" ->
+        "stopped", "stopping"): its exception table read backwards, once; () for a regular verb."""
+        with self._held() as nlp:
+            if self._verb_forms is None:
+                lemmatizer: Any = nlp.get_pipe("lemmatizer")
+                table = lemmatizer.lookups.get_table("lemma_exc")["verb"]
+                forms: dict[str, list[str]] = {}
+                for form, lemmas in table.items():
+                    for base in lemmas:
+                        forms.setdefault(base, []).append(form)
+                self._verb_forms = {base: tuple(sorted(found)) for base, found in forms.items()}
+            return self._verb_forms.get(lemma.lower(), ())
 
     def warm(self) -> None:
         """Load the pipeline now (start-up), not on the first customer turn."""
