@@ -286,7 +286,7 @@ def _question(said: Said, topics: Sequence[str], person: Person, subject: str, s
             return f"you'd like {'us ' if of_us else ''}to {act}"
         return f"{subject} asks {'us ' if of_us else ''}to {act}"
     told = reported(said.text, person)
-    if told:
+    if told and len(told.split()) > 1:  # "Now what?" asks nothing a reader can use: "asks what"
         return f"you asked {told}" if person == "second" else f"{subject} asks {told}"
     about = listing(list(topics[:2]))
     if person == "second":

@@ -121,9 +121,10 @@ def _goal_turn(turns: Sequence[Turn], goal: str) -> int:
     return next((t.index for t in turns if t.role == "customer" and goal and goal in t.text), -1)
 
 
-def _reason(turns: Sequence[Turn], goal: str, goal_turn: int) -> tuple[Said, str] | None:
+def _reason(turns: Sequence[Turn], goal: str, goal_turn: int, asks: bool) -> tuple[Said, str] | None:
     """The first reason the customer gives for the goal, in the goal's own turn, that is not the clause
-    the summary retells already, and the turn's text.
+    the summary retells already, and the turn's text; a situation only where the goal ``asks`` (a
+    request or question), not beside a goal that is a situation itself.
 
     A reason in another turn is the reason for what that turn asks: tied to the goal it read "would
     like to watch a movie, because they love football" or "asks who directed the film, because Green
@@ -133,7 +134,8 @@ def _reason(turns: Sequence[Turn], goal: str, goal_turn: int) -> tuple[Said, str
     if turn is None:
         return None
     for said in read_statements(turn.text).reasons:
-        if not has_words(goal, said.text):
+        # a situation explains what the customer asks for (``asks``), not another situation
+        if not has_words(goal, said.text) and (asks or said.kind == "reason") and len(said.text.split()) > 2:
             return said, turn.text
     return None
 
@@ -214,9 +216,12 @@ def write_summary(turns: Sequence[Turn], facts: Sequence[Fact], goal: str, max_t
         return f"{name or 'The customer'} has not stated a request yet."
     clause = as_changed(clause, facts)  # "a table for Wednesday (was Tuesday)"
     goal_turn = _goal_turn(turns, goal)
-    first = _clip(clause, _MAX_WORDS) + attach(clause, facts, turns=turns, goal_turn=goal_turn, goal=goal)
     told = best_clause(goal)
-    found = _reason(turns, told.text if told is not None else goal, goal_turn)
+    asks = told is None or told.kind in ("request", "question")
+    found = _reason(turns, told.text if told is not None else goal, goal_turn, asks)
+    # a value the reason tells is not added to the request too: "(March 3rd), because ... on March 3rd"
+    own = [f for f in facts if found is None or not has_words(found[0].text, f.value)]
+    first = _clip(clause, _MAX_WORDS) + attach(clause, own, turns=turns, goal_turn=goal_turn, goal=goal)
     if found is not None:
         reason, source = found
         because = as_changed(retell(reason.text, "third", source=source, at=reason.start)[0], facts)

@@ -20,6 +20,7 @@ from graph.language.clause_form import ClauseForm, clause_form, finite
 from graph.language.cues import read_cues
 from graph.language.nouns import features, intro_name, noun_phrase, noun_role
 from graph.language.pipeline import shared_pipeline
+from graph.language.question_form import asking_word, asks_in_form, asks_question, phatic
 from graph.language.reading import read_turn
 from graph.language.revisions import pauses
 from graph.language.scope import Clause, clauses, negated, shared_subject
@@ -137,22 +138,6 @@ def read_statements(text: str) -> Statements:
     return _CACHE.get_or_compute(text, _read)
 
 
-def _asking(clause: Clause) -> bool:
-    """A question, with or without its "?": "What are your fees", "can you tell me ...", "is there ..."."""
-    sent = clause.head.sent
-    if sent.text.rstrip().endswith("?"):
-        return True
-    words = [t for t in sent if not (t.is_punct or t.pos_ == "INTJ")]
-    if not words or words[0].i < clause.tokens[0].i:
-        return False  # the question word belongs to an earlier clause of the sentence
-    first = words[0]
-    # "can you ...", "is there ...": a modal or an auxiliary before its subject asks
-    inverted = first.tag_ == "MD" or first.pos_ == "AUX"
-    return first.tag_ in ("WDT", "WP", "WRB", "WP$") or (
-        inverted and len(words) > 1 and words[1].dep_ in ("nsubj", "expl")
-    )
-
-
 def _cause(clause: Clause) -> tuple[int, int] | None:
     """The span of a causal clause without its subordinator, or of the object of "because of"."""
     head = clause.head
@@ -202,7 +187,7 @@ def _acknowledges(clause: Clause) -> bool:
     words = [t for t in clause.tokens if not (t.is_punct or t.is_space)]
     return (
         len(words) <= _APPROVAL_WORDS
-        and not any(t.pos_ in ("NOUN", "PROPN", "NUM") for t in words)
+        and not any(t.pos_ in ("NOUN", "PROPN", "NUM") and t.dep_ != "npadvmod" for t in words)
         and all(t.lemma_.lower() in _LINKING for t in words if t.pos_ in ("VERB", "AUX"))
         and (
             compound(clause.text) >= APPROVAL_VALENCE
@@ -224,12 +209,19 @@ def _elliptical(clause: Clause) -> bool:
     )
 
 
-def _kind(clause: Clause, spans: list[tuple[int, int]], form: ClauseForm) -> ClauseKind:
-    if not any(t.pos_ in _CONTENT for t in clause.tokens) or _acknowledges(clause) or pauses(clause.head):
-        return "filler"  # "ok thanks", "Hold on," before a correction
+def _kind(
+    clause: Clause, spans: list[tuple[int, int]], form: ClauseForm, asked: frozenset[int]
+) -> ClauseKind:
+    if (
+        not any(t.pos_ in _CONTENT for t in clause.tokens)
+        or _acknowledges(clause)
+        or pauses(clause.head)
+        or phatic(clause)
+    ):
+        return "filler"  # "ok thanks", "Hold on," before a correction, "How are you?"
     if _temporal_or_conditional(clause):
         return "other"  # "when I signed up", "before you go": when or on what condition, not what
-    if _asking(clause):
+    if asks_question(clause, asked):
         return "question"
     if _elliptical(clause):
         return "filler"
@@ -304,15 +296,28 @@ def _temporal_or_conditional(clause: Clause) -> bool:
     "if the payment is correct"): it says when or on what condition, never why."""
     head = clause.head
     return head.dep_ == "advcl" and any(
-        (c.dep_ == "mark" and c.lower_ not in _CAUSAL_MARKS) or (c.dep_ == "advmod" and c.tag_ == "WRB")
+        (c.dep_ == "mark" and c.lower_ not in _CAUSAL_MARKS)
+        or (c.dep_ == "advmod" and c.tag_ == "WRB" and c.lower_ not in ("why", "how"))  # "so why didn't it"
         for c in head.children
+    )
+
+
+def _asks_us(said: Said) -> bool:
+    """A question that asks us to do something: "could you help me out", "can you reset it"."""
+    words = said.text.lower().split()
+    return (
+        said.kind == "question"
+        and words[:1] in (["can"], ["could"], ["would"], ["will"])
+        and words[1:2] == ["you"]
     )
 
 
 def _reasons(text: str, said: list[Said], spans: list[Span]) -> tuple[Said, ...]:
     reasons = [s for s in said if s.kind == "reason"]
-    # a goal stated ("I'd like to sell", or "Selling." in reply to "buying or selling?") with a situation
-    if reasons or not any(s.kind == "request" or s.form == "gerund" for s in said):
+    # a goal stated ("I'd like to sell", or "Selling." in reply to "buying or selling?", or "could you
+    # help me out?") with a situation
+    stated = any(s.kind == "request" or s.form == "gerund" for s in said)
+    if reasons or not (stated or any(_asks_us(s) for s in said)):
         return tuple(reasons)
     taken = [(s.start, s.end) for s in spans if s.kind in _VALUE_KINDS]
     taken += [(c.start, c.end) for c in read_cues(text).cues if c.kind in _PLAN_CUES]
@@ -323,6 +328,9 @@ def _reasons(text: str, said: list[Said], spans: list[Span]) -> tuple[Said, ...]
         if s.kind == "situation"
         and s.form != "predicate"
         and not any(s.start < e and b < s.end for b, e in taken)
+        # beside a question, what the customer says of themselves ("*my cart* is not updating, could
+        # you help?"), not a remark ("Shared ride is fine", "either way works")
+        and (stated or bool(s.lemmas & _FIRST_PERSON))
     )
 
 
@@ -335,13 +343,20 @@ def _read(text: str) -> Statements:
     questions: list[Clause] = []
     causes: list[Said] = []  # the clauses that may give a reason: not one that says when or on what condition
     intro = intro_name(doc)
-    for clause in clauses(doc):
+    found = clauses(doc)
+    # the clauses that ask in form ("when I made a withdrawal" says when, it does not ask)
+    asked = frozenset(
+        t.i for c in found if asks_in_form(c) and not _temporal_or_conditional(c) for t in c.tokens
+    )
+    for clause in found:
         form = clause_form(clause)
-        kind = _kind(clause, spans, form)
+        kind = _kind(clause, spans, form, asked)
         introducing = clause.head.lemma_ in ("be", "call") or clause.head.pos_ == "PROPN"
         if intro and intro in clause.text and introducing and kind in ("request", "other", "situation"):
             kind = "value"  # "Call me Bob", "This is Ana calling": an introduction, not a request
         start, end = (_cause(clause) if kind == "reason" else None) or (_past_greeting(clause), clause.end)
+        if kind == "question" and (word := asking_word(clause)) is not None:
+            start = word.idx  # "so can I reactivate it" asks "can I reactivate it"
         words = frozenset(t.lemma_.lower() for t in clause.tokens if not t.is_punct)
         said.append(Said(kind, text[start:end], start, end, words, form))
         if not _temporal_or_conditional(clause):
