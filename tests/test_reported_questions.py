@@ -58,6 +58,15 @@ from tests.test_in_place_reading import in_attempt
          "why Dana was charged extra when they made a cash withdraw"),
         ("In what way can I change my PIN?", "in what way you can change your PIN",
          "in what way Dana can change their PIN"),
+        # a question run on after a statement starts at its question word, or its modal and subject
+        ("After my card expires what should I do?", "what you should do", "what Dana should do"),
+        ("I am not in the UK can i get a card?", "whether you can get a card", "whether Dana can get a card"),
+        # a question inside "I was wondering if ...", and a statement asked about us or a thing
+        ("I was wondering if international transfers take longer than normal?",
+         "whether international transfers take longer than normal",
+         "whether international transfers take longer than normal"),
+        ("The ATM kept my card?", "whether the ATM kept your card", "whether the ATM kept their card"),
+        ("You are open on Sunday?", "whether we are open on Sunday", "whether we are open on Sunday"),
     ],
 )  # fmt: skip
 def test_a_question_is_retold_in_reported_order(question: str, second: str, third: str) -> None:
@@ -67,6 +76,11 @@ def test_a_question_is_retold_in_reported_order(question: str, second: str, thir
 
 def test_a_question_that_cannot_be_reordered_is_none() -> None:
     assert reported("Thanks so much", "second") is None
+    # what the customer states of themselves or of what was said, with a question mark
+    assert reported("I have a disposable card but it does not work?", "second") is None
+    assert reported("that works?", "second") is None
+    # a question that points back to what a cut would drop: told by its topics instead
+    assert reported("The disposable cards - what are they for?", "second") is None
 
 
 @pytest.mark.parametrize(

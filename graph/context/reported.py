@@ -12,8 +12,15 @@ from graph.context.retelling import Person, Retelling, past_tense, third_singula
 from graph.language.pipeline import shared_pipeline
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc, Token
+    from spacy.tokens import Token
 
+_SUBJECTS = frozenset({"nsubj", "nsubjpass", "expl"})
+_FINITE = frozenset({"VBD", "VBZ", "VBP", "MD"})
+# Subjects of a statement the customer makes with a question mark: about themselves, or what was said.
+_STATED = frozenset({"i", "we", "that", "this", "it", "those", "these"})
+_POINTING = frozenset({"it", "that", "this", "they", "them", "these", "those"})
+# Verbs a question is asked inside of: "I was wondering if ...", "I'd like to know whether ...".
+_ASKING = frozenset({"wonder", "know", "ask", "see", "check"})
 _BARE = frozenset({"VB", "VBP"})  # a verb after "do" (tagged as a present one when the parse slips)
 _WH = frozenset({"WDT", "WP", "WRB", "WP$"})
 _INNER_CLAUSES = frozenset({"ccomp", "advcl", "relcl", "xcomp", "pcomp", "csubj", "acl"})
@@ -84,7 +91,13 @@ def reported(question: str, person: Person, who: str = "") -> str | None:
                 text = part.strip()
                 break
         doc = shared_pipeline().parse(text, entities=False)  # word order only
-        parts = [order for order in map(_reordered, _questions_in(doc)) if order is not None]
+        words = _from_question_start([t for t in doc if not (t.is_punct or t.is_space)])
+        parts = [order for order in map(_reordered, _questions_in(words)) if order is not None]
+        inner = _wondered(words) if not parts else None
+        if inner:
+            parts = [_Reordered(inner, {}, None, False)]  # "I was wondering if ..." -> "whether ..."
+        elif not parts and _declarative(words):
+            parts = [_Reordered(words, {}, None, False)]  # "The ATM kept my card?" -> "whether the ATM ..."
     if not parts:
         return None
     telling = Retelling(person, who)  # one customer across the questions: named once
@@ -102,10 +115,63 @@ def _retold(order: _Reordered, telling: Retelling) -> str:
     return told if order.wh else f"whether {told}"
 
 
-def _questions_in(doc: Doc) -> list[list[Token]]:
+def _from_question_start(words: list[Token]) -> list[Token]:
+    """The words from where a question starts in a run-on: "I have my card now *how do I activate it*",
+    "After my card expires *what should I do*" (a question word, an auxiliary, its subject); all of them
+    when the first word starts it or none does."""
+    if not words or words[0].lower_ in _QUESTION_STARTS:
+        return words
+    if words[0].pos_ == "ADP" and len(words) > 1 and words[1].tag_ in _WH:
+        return words  # "In what increments can I ..."
+    for k, tok in enumerate(words[1:-1], start=1):
+        aux, subject = words[k + 1], words[k + 2] if k + 2 < len(words) else None
+        inverted = aux.tag_ == "MD" or aux.pos_ == "AUX"
+        starts = (tok.tag_ in _WH and inverted and subject is not None and subject.dep_ in _SUBJECTS) or (
+            tok.tag_ == "MD" and aux.dep_ in _SUBJECTS and aux.pos_ == "PRON"  # "... *can I get a card*"
+        )
+        if starts:
+            # one that points back ("The disposable cards - what are *they* for") needs what it cut
+            back = any(t.lower_ in _POINTING for t in words[k:])
+            return words if back else words[k:]
+    return words
+
+
+def _declarative(words: list[Token]) -> bool:
+    """A statement asked with a question mark, opening with its subject and about us or a thing ("The
+    ATM kept my card?", "You're open on Sunday?"); not one about the customer, which they state ("I have
+    a disposable card but it does not work?"), nor "that works?", "so if ...", "Your rates come from
+    where?", "Explain how ...?"."""
+    if not words or any(t.tag_ in _WH for t in words):
+        return False
+    subject = next((t for t in words if t.dep_ in _SUBJECTS), None)
+    if subject is None or subject.left_edge.i != words[0].i or subject.lower_ in _STATED:
+        return False
+    verb = subject.head
+    return verb.i > subject.i and (verb.tag_ in _FINITE or _has_aux(verb))
+
+
+def _has_aux(verb: Token) -> bool:
+    return any(c.dep_ in ("aux", "auxpass") for c in verb.children)
+
+
+def _wondered(words: list[Token]) -> list[Token] | None:
+    """The question inside "I was wondering if ...", "I want to know whether ...": its words after the
+    "if" / "whether" (asked as "whether ..."), or None."""
+    for tok in words:
+        asks = tok.head.head if tok.head.dep_ == "ccomp" else None
+        if (
+            tok.lower_ in ("if", "whether")
+            and tok.dep_ == "mark"
+            and asks is not None
+            and asks.lemma_ in _ASKING
+        ):
+            return [t for t in words if t.i > tok.i]
+    return None
+
+
+def _questions_in(words: list[Token]) -> list[list[Token]]:
     """The words of each question a sentence asks, cut before a conjunction that opens another one
     (a question word, or an auxiliary before its subject: "..., and *are pets* allowed")."""
-    words = [t for t in doc if not (t.is_punct or t.is_space)]
     parts: list[list[Token]] = [[]]
     for k, tok in enumerate(words):
         after = words[k + 1 : k + 3]
