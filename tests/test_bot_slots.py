@@ -401,3 +401,10 @@ def test_a_date_is_the_timeline_when_the_request_is_timed_by_it(text: str, timel
     assert slot is not None
     found = slot.read(hear(0, text), False)
     assert (found.value if found is not None else None) == timeline
+
+
+def test_a_thing_that_is_not_updating_changes_no_slot() -> None:
+    # "updating" is a verb of changing, but the cart does it: the motivation the bot holds stays
+    held = {"motivation": {"value": "My husband and I are retiring next year", "turn": 2, "by": "seller_bot"}}
+    turn = hear(9, "My cart is not updating, could you please help me out?")
+    assert "motivation" not in find_slot_values(SELLER, [turn], held, current=turn)

@@ -50,6 +50,7 @@ def _changes(brief: Brief) -> dict[str, str]:
         "A change of plan: I need a cab to the airport.",
         "Can you retry with 3:30 pm?",
         "Ok, what about my checking account?",
+        "It's correct, but please change the reservation to eight days",
     ],
 )
 def test_a_turn_that_revises(text: str) -> None:
@@ -71,6 +72,9 @@ def test_a_turn_that_revises(text: str) -> None:
         "Hold on to the receipt.",
         "Do you have change for a twenty?",
         "I'd like an update on my order",
+        # a thing that changes, or fails to, is no change the customer makes
+        "My cart is not updating, could you please help me out?",
+        "The price changed yesterday",
     ],
 )
 def test_a_turn_that_revises_nothing(text: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from graph.language.pipeline import shared_pipeline
+from graph.language.scope import negated, subject_of
 from graph.textutil import DigestCache
 
 if TYPE_CHECKING:
@@ -93,7 +94,10 @@ def _revising(token: Token) -> bool:
     if token.pos_ not in ("VERB", "AUX"):
         return False
     if lemma in _CHANGING or lemma in _RETRYING:
-        return True
+        # the customer (or we, asked) change it: "change it to", "I'd like to switch", "can you update
+        # it"; not something that changes or fails to: "My cart is not updating"
+        subject = subject_of(token)  # its own: "..., but please *change* the reservation" has none
+        return not negated(token) and (subject is None or subject.lower_ in ("i", "we", "you"))
     if lemma == "mean":  # "I meant the 5th", not "what does that mean"
         return token.tag_ == "VBD" and any(c.dep_ == "nsubj" and c.lower_ == "i" for c in token.children)
     if lemma == "make":  # "make it 3", "make that Wednesday"; not "make a reservation" (parsed many ways)
