@@ -167,6 +167,9 @@ def offline_reply(
     return " ".join(parts)
 
 
+_ASKING_US = frozenset({"can", "could", "would", "will"})
+
+
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
@@ -185,10 +188,15 @@ def respond_to(spec: BotSpec, heard: Heard) -> str | None:
     known = next((a.text for a in (*spec.knowledge, *_general(spec)) if a.answers(words)), None)
     if known:
         return known
+    asked = next((s.text for s in heard.said.said if s.kind == "question"), "")
+    said = asked.split()
+    if len(said) > 2 and said[0].lower() in _ASKING_US and said[1].lower() == "you":
+        # "could you please help me out?" asks us to act, not to tell: "our agent will help you out"
+        action = " ".join(w for w in said[2:] if w.lower() not in ("please", "pls"))
+        return f"I'll pass that on — our agent will {retell(action, 'second')[0]}."
     topics = heard.said.topics
     if len(topics) == 1:
         return f"Good question — I'll make sure our agent covers {topics[0]}."
-    asked = next((s.text for s in heard.said.said if s.kind == "question"), "")
     told = reported(asked + "?", "second") if asked else None
     if told:  # "how long it usually takes to sell", "whether there is anything you need to prepare"
         return f"Good question — I'll make sure our agent tells you {told}."

@@ -319,6 +319,13 @@ def test_reasons_are_the_motivation_in_several_phrasings() -> None:
         ("What are your fees?", "Good question — I'll make sure our agent covers fees."),
         ("Is there anything I need to prepare?", "tells you whether there is anything you need to prepare."),
         ("How long does it take to sell?", "photos and the listing can usually follow within a week."),
+        # a question that asks us to act is passed on as what the agent will do, not "tells you whether
+        # we could help you out"
+        (
+            "My cart is not updating, could you please help me out?",
+            "I'll pass that on — our agent will help you out.",
+        ),
+        ("Can you check if my refund went through?", "our agent will check if your refund went through."),
     ],
 )
 def test_a_question_is_answered_or_acknowledged_then_the_next_slot_follows(question: str, said: str) -> None:
