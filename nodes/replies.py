@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from graph.context.prose import retell
 from graph.context.reported import reported
+from graph.language.question_form import asked_of_us
 from nodes.hearing import asked_slot
 
 if TYPE_CHECKING:
@@ -167,9 +168,6 @@ def offline_reply(
     return " ".join(parts)
 
 
-_ASKING_US = frozenset({"can", "could", "would", "will"})
-
-
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
@@ -189,10 +187,8 @@ def respond_to(spec: BotSpec, heard: Heard) -> str | None:
     if known:
         return known
     asked = next((s.text for s in heard.said.said if s.kind == "question"), "")
-    said = asked.split()
-    if len(said) > 2 and said[0].lower() in _ASKING_US and said[1].lower() == "you":
-        # "could you please help me out?" asks us to act, not to tell: "our agent will help you out"
-        action = " ".join(w for w in said[2:] if w.lower() not in ("please", "pls"))
+    action = asked_of_us(asked)
+    if action:  # "could you please help me out?" asks us to act, not to tell: "our agent will help you out"
         return f"I'll pass that on — our agent will {retell(action, 'second')[0]}."
     topics = heard.said.topics
     if len(topics) == 1:

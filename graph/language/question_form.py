@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 _INNER_DEPS = frozenset({"advcl", "xcomp", "acl", "relcl"})
 _WH_TAGS = frozenset({"WDT", "WP", "WRB", "WP$"})
 _PHATIC_WORDS = 5  # "how are you doing today"
+_MODALS_OF_US = frozenset({"can", "could", "would", "will"})
 
 
 def asks_question(clause: Clause, asked: frozenset[int]) -> bool:
@@ -96,3 +97,12 @@ def phatic(clause: Clause) -> bool:
         and subject.lower_ in ("you", "it", "things", "everything")
         and not any(t.pos_ in ("NOUN", "PROPN", "NUM") and t.dep_ != "npadvmod" for t in words)
     )
+
+
+def asked_of_us(question: str) -> str | None:
+    """What a modal question asks us to do: "help me out" of "could you please help me out", "check if
+    my refund went through" of "Can you check if ..."; None for any other question."""
+    words = question.split()
+    if len(words) < 3 or words[0].lower() not in _MODALS_OF_US or words[1].lower() != "you":
+        return None
+    return " ".join(w for w in words[2:] if w.lower() not in ("please", "pls")) or None

@@ -20,7 +20,7 @@ from graph.language.clause_form import ClauseForm, clause_form, finite
 from graph.language.cues import read_cues
 from graph.language.nouns import features, intro_name, noun_phrase, noun_role
 from graph.language.pipeline import shared_pipeline
-from graph.language.question_form import asking_word, asks_in_form, asks_question, phatic
+from graph.language.question_form import asked_of_us, asking_word, asks_in_form, asks_question, phatic
 from graph.language.reading import read_turn
 from graph.language.revisions import pauses
 from graph.language.scope import Clause, clauses, negated, shared_subject
@@ -304,12 +304,7 @@ def _temporal_or_conditional(clause: Clause) -> bool:
 
 def _asks_us(said: Said) -> bool:
     """A question that asks us to do something: "could you help me out", "can you reset it"."""
-    words = said.text.lower().split()
-    return (
-        said.kind == "question"
-        and words[:1] in (["can"], ["could"], ["would"], ["will"])
-        and words[1:2] == ["you"]
-    )
+    return said.kind == "question" and asked_of_us(said.text) is not None
 
 
 def _reasons(text: str, said: list[Said], spans: list[Span]) -> tuple[Said, ...]:
