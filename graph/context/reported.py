@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from graph.context.retelling import Person, Retelling, past_tense, third_singular
 from graph.language.pipeline import shared_pipeline
+from graph.language.question_form import WH_TAGS, led_by_preposition
+from graph.language.scope import has_auxiliary
 
 if TYPE_CHECKING:
     from spacy.tokens import Token
@@ -22,7 +24,6 @@ _POINTING = frozenset({"it", "that", "this", "they", "them", "these", "those"})
 # Verbs a question is asked inside of: "I was wondering if ...", "I'd like to know whether ...".
 _ASKING = frozenset({"wonder", "know", "ask", "see", "check"})
 _BARE = frozenset({"VB", "VBP"})  # a verb after "do" (tagged as a present one when the parse slips)
-_WH = frozenset({"WDT", "WP", "WRB", "WP$"})
 _INNER_CLAUSES = frozenset({"ccomp", "advcl", "relcl", "xcomp", "pcomp", "csubj", "acl"})
 # A contraction moved away from its word is written out ("what's the fee" -> "what the fee is"); a
 # "Whats" typed without the apostrophe is tokenized "What" "s".
@@ -121,12 +122,12 @@ def _from_question_start(words: list[Token]) -> list[Token]:
     when the first word starts it or none does."""
     if not words or words[0].lower_ in _QUESTION_STARTS:
         return words
-    if words[0].pos_ == "ADP" and len(words) > 1 and words[1].tag_ in _WH:
+    if led_by_preposition(words):
         return words  # "In what increments can I ..."
     for k, tok in enumerate(words[1:-1], start=1):
         aux, subject = words[k + 1], words[k + 2] if k + 2 < len(words) else None
         inverted = aux.tag_ == "MD" or aux.pos_ == "AUX"
-        starts = (tok.tag_ in _WH and inverted and subject is not None and subject.dep_ in _SUBJECTS) or (
+        starts = (tok.tag_ in WH_TAGS and inverted and subject is not None and subject.dep_ in _SUBJECTS) or (
             tok.tag_ == "MD" and aux.dep_ in _SUBJECTS and aux.pos_ == "PRON"  # "... *can I get a card*"
         )
         if starts:
@@ -141,17 +142,13 @@ def _declarative(words: list[Token]) -> bool:
     ATM kept my card?", "You're open on Sunday?"); not one about the customer, which they state ("I have
     a disposable card but it does not work?"), nor "that works?", "so if ...", "Your rates come from
     where?", "Explain how ...?"."""
-    if not words or any(t.tag_ in _WH for t in words):
+    if not words or any(t.tag_ in WH_TAGS for t in words):
         return False
     subject = next((t for t in words if t.dep_ in _SUBJECTS), None)
     if subject is None or subject.left_edge.i != words[0].i or subject.lower_ in _STATED:
         return False
     verb = subject.head
-    return verb.i > subject.i and (verb.tag_ in _FINITE or _has_aux(verb))
-
-
-def _has_aux(verb: Token) -> bool:
-    return any(c.dep_ in ("aux", "auxpass") for c in verb.children)
+    return verb.i > subject.i and (verb.tag_ in _FINITE or has_auxiliary(verb))
 
 
 def _wondered(words: list[Token]) -> list[Token] | None:
@@ -176,7 +173,7 @@ def _questions_in(words: list[Token]) -> list[list[Token]]:
     for k, tok in enumerate(words):
         after = words[k + 1 : k + 3]
         opens = bool(after) and (
-            after[0].tag_ in _WH
+            after[0].tag_ in WH_TAGS
             or (
                 after[0].lower_ in _QUESTION_STARTS
                 and len(after) > 1
@@ -200,7 +197,7 @@ class _Reordered(NamedTuple):
 def _reordered(words: list[Token]) -> _Reordered | None:
     """The words of one direct question in reported order (see :func:`reported`)."""
     # a question word leads, or the preposition it is the object of: "in what way can I ..."
-    wh = words[0].tag_ in _WH or (words[0].pos_ == "ADP" and len(words) > 1 and words[1].tag_ in _WH)
+    wh = words[0].tag_ in WH_TAGS or led_by_preposition(words)
     aux_at = next(
         (
             i
@@ -270,7 +267,7 @@ def _inner_clause(verb: Token) -> bool:
     if verb.dep_ in ("relcl", "acl"):
         return True  # "is this something I need to configure": the "I" is the relative clause's
     return verb.dep_ in _INNER_CLAUSES and any(
-        c.dep_ in ("mark", "aux", "auxpass") or c.tag_ in _WH for c in verb.children
+        c.dep_ in ("mark", "aux", "auxpass") or c.tag_ in WH_TAGS for c in verb.children
     )
 
 

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING
 from graph.language.scope import Clause, subject_of
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from spacy.tokens import Token
 
 # How a purpose hangs from the question it is asked with: "do I need to pay *to activate it*?"
 _INNER_DEPS = frozenset({"advcl", "xcomp", "acl", "relcl"})
-_WH_TAGS = frozenset({"WDT", "WP", "WRB", "WP$"})
+WH_TAGS = frozenset({"WDT", "WP", "WRB", "WP$"})
 _PHATIC_WORDS = 5  # "how are you doing today"
 _MODALS_OF_US = frozenset({"can", "could", "would", "will"})
 
@@ -74,14 +76,19 @@ def asking_word(clause: Clause) -> Token | None:
     if not words:
         return None
     first = words[0]
-    if first.pos_ == "ADP" and len(words) > 1 and words[1].tag_ in _WH_TAGS:
+    if led_by_preposition(words):
         return first  # "In what way can I change my PIN", "At which ATMs"
     inverted = first.tag_ == "MD" or first.pos_ == "AUX"
-    if first.tag_ in _WH_TAGS or (
+    if first.tag_ in WH_TAGS or (
         inverted and len(words) > 1 and words[1].dep_ in ("nsubj", "nsubjpass", "expl")
     ):
         return first
     return None
+
+
+def led_by_preposition(words: Sequence[Token]) -> bool:
+    """A question word led by the preposition it is the object of: "*In* what way", "*At* which ATMs"."""
+    return len(words) > 1 and words[0].pos_ == "ADP" and words[1].tag_ in WH_TAGS
 
 
 def phatic(clause: Clause) -> bool:
